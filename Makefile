@@ -1,0 +1,52 @@
+# fzanalysis: the two commands a newcomer types are `make report` and `make test`.
+# Each creates .venv when missing and installs the project into it with pip.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+YEAR   ?=
+KIND   ?= annual
+LANG_  ?= zh
+JOBS   ?= 2
+
+.PHONY: help install test test-all report lab bench demo clean-venv
+
+help:
+	@echo "make report   run the annual report for the latest year on the embedded demo data -> reports/<year>/"
+	@echo "make test     run the fast test suite (one small end-to-end notebook run included)"
+	@echo "make test-all also run the slow notebook executions"
+	@echo "make lab      open JupyterLab on notebooks/ with the project's kernel"
+	@echo "make bench    run the benchmarks (by hand; prints ratios against the baseline)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m ipykernel install --prefix $(VENV) --name fzanalysis --display-name "fzanalysis (.venv)" > /dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+report: $(STAMP)
+	$(BIN)/fzanalysis report --kind $(KIND) --lang $(LANG_) --jobs $(JOBS) $(if $(YEAR),--year $(YEAR),)
+
+lab: $(STAMP)
+	JUPYTER_PATH=$(CURDIR)/$(VENV)/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_trend.py
+
+demo: $(STAMP)
+	$(BIN)/fzanalysis demo --write
+
+clean-venv:
+	rm -rf $(VENV)

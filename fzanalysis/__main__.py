@@ -1,0 +1,5 @@
+import sys
+
+from fzanalysis.cli import main
+
+sys.exit(main())

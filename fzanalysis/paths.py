@@ -1,0 +1,32 @@
+"""Where the workbench finds its reference data and writes its output.
+
+The reference data (catalogue, gazetteer, boundaries, demo panel) live in the
+repository's ``data/`` folder.  Set ``FZANALYSIS_DATA`` to use another copy,
+for example an evaluation group's own edited catalogue.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+
+
+def data_dir() -> Path:
+    """Return the folder holding the reference data (``data/``)."""
+    env = os.environ.get("FZANALYSIS_DATA")
+    if env:
+        return Path(env).expanduser().resolve()
+    return REPO_DIR / "data"
+
+
+def data_path(*parts: str) -> Path:
+    """Path of a reference file below :func:`data_dir`."""
+    return data_dir().joinpath(*parts)
+
+
+def reports_dir() -> Path:
+    """Default output folder for generated reports (``reports/``)."""
+    env = os.environ.get("FZANALYSIS_REPORTS")
+    return Path(env).expanduser().resolve() if env else REPO_DIR / "reports"
