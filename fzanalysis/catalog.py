@@ -1,0 +1,810 @@
+"""The indicator catalogue: the plan's targets as a validated table.
+
+The catalogue lives in ``data/indicators.yaml`` (reference data, edited by hand); the domains and
+units it refers to in ``data/domains.csv`` and ``data/units.csv``.  :func:`load` reads it into a
+DataFrame with one row per indicator and the columns of ``docs/design.md`` ("The catalogue"), and
+validates it with a :mod:`pandera` schema.  Any problem raises :class:`CatalogError`, whose message
+names the file, the YAML line, the indicator id, the column and what was expected.
+
+Comparators (how the plan's wording maps to them is documented in the header of
+``data/indicators.yaml``):
+
+========== ==================================================== ============================
+comparator meaning                                              target / tolerance
+========== ==================================================== ============================
+``>=``     at least the target (以上, 不低于, 达到)             number / NaN
+``>``      more than the target (超过)                          number / NaN
+``<=``     at most the target                                   number / NaN
+``<``      below the target (以下)                              number / NaN
+``==``     exactly the target                                   number / NaN
+``~=``     within ``target ± tolerance`` (左右)                 number / half-width > 0
+increase   should rise over time (逐步提高)                      NaN / NaN
+decrease   should fall over time (降低, 缩小, 减少)              NaN / NaN
+maintain   should not fall below its baseline level (保持)      NaN / NaN
+========== ==================================================== ============================
+
+This module keeps to reference data: whether a value meets a target is decided in
+:mod:`fzanalysis.assess`.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import io
+import math
+import re
+import sys
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pandera.pandas as pa
+import yaml
+
+from fzanalysis.paths import data_path
+
+__all__ = [
+    "COLUMNS",
+    "COMPARATORS",
+    "NUMERIC_COMPARATORS",
+    "DIRECTIONAL_COMPARATORS",
+    "DISAGGREGATIONS",
+    "CatalogError",
+    "load",
+    "from_frame",
+    "get",
+    "domains",
+    "units",
+    "default_path",
+    "register_cli",
+]
+
+#: Columns of the catalogue DataFrame, in order (docs/design.md, "The catalogue").
+COLUMNS: tuple[str, ...] = (
+    "id",
+    "domain",
+    "name_zh",
+    "name_en",
+    "clause",
+    "unit",
+    "lower_bound",
+    "upper_bound",
+    "comparator",
+    "target",
+    "tolerance",
+    "target_year",
+    "baseline_year",
+    "baseline_value",
+    "baseline_source",
+    "department",
+    "disaggregation",
+    "per_area",
+    "numerator_zh",
+    "denominator_zh",
+    "note",
+)
+
+NUMERIC_COMPARATORS: tuple[str, ...] = (">=", "<=", ">", "<", "==", "~=")
+DIRECTIONAL_COMPARATORS: tuple[str, ...] = ("increase", "decrease", "maintain")
+COMPARATORS: tuple[str, ...] = NUMERIC_COMPARATORS + DIRECTIONAL_COMPARATORS
+#: Allowed values of ``disaggregation`` (canonical order ``area;sex``).
+DISAGGREGATIONS: tuple[str, ...] = ("", "area", "sex", "area;sex")
+
+DEFAULT_TARGET_YEAR = 2030
+
+_STR_COLUMNS = (
+    "id", "domain", "name_zh", "name_en", "clause", "unit", "comparator", "baseline_source",
+    "department", "disaggregation", "numerator_zh", "denominator_zh", "note",
+)
+_FLOAT_COLUMNS = ("lower_bound", "upper_bound", "target", "tolerance", "baseline_value")
+_REQUIRED_KEYS = ("id", "domain", "name_zh", "name_en", "clause", "unit", "comparator")
+_ID_RE = r"^[a-z][a-z_]*\.[a-z0-9][a-z0-9_]*$"
+_CN_NUM = "一二三四五六七八九十"
+_CLAUSE_PART_RE = re.compile(
+    rf"^(?:二（[{_CN_NUM}]）(?:主要目标|策略措施)\d+|五（[{_CN_NUM}]）)$"
+)
+
+
+class CatalogError(ValueError):
+    """The catalogue (or its domains/units tables) is not valid.
+
+    The message lists every problem found, one per line, as
+    ``file:line: indicator 'id': column: expected …, got …``.
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# reference tables
+# --------------------------------------------------------------------------------------------
+
+
+def default_path() -> Path:
+    """Path of the catalogue used when none is given (``data/indicators.yaml``)."""
+    return data_path("indicators.yaml")
+
+
+def _read_reference_csv(path: Path, key: str, required: Sequence[str]) -> pd.DataFrame:
+    if not path.exists():
+        raise CatalogError(f"{path}: file not found")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise CatalogError(f"{path}: missing column(s) {', '.join(missing)}; expected {list(required)}")
+    dup = df[key][df[key].duplicated()].tolist()
+    if dup:
+        raise CatalogError(f"{path}: duplicate {key} {dup}")
+    empty = df.index[df[key].str.strip() == ""].tolist()
+    if empty:
+        raise CatalogError(f"{path}: line(s) {[i + 2 for i in empty]}: empty {key}")
+    return df
+
+
+def _to_float(path: Path, df: pd.DataFrame, column: str, *, key: str) -> pd.Series:
+    out = []
+    for i, raw in enumerate(df[column]):
+        raw = raw.strip()
+        if raw == "":
+            out.append(math.nan)
+            continue
+        try:
+            out.append(float(raw))
+        except ValueError:
+            raise CatalogError(
+                f"{path}:{i + 2}: {key} {df[key].iloc[i]!r}: column {column}: expected a number "
+                f"or empty, got {raw!r}"
+            ) from None
+    return pd.Series(out, index=df.index, dtype="float64")
+
+
+@lru_cache(maxsize=8)
+def _units_cached(path: str, mtime: float) -> pd.DataFrame:
+    p = Path(path)
+    df = _read_reference_csv(
+        p, "key", ("key", "name_zh", "name_en", "symbol", "lower_bound", "upper_bound", "scale")
+    )
+    for col in ("lower_bound", "upper_bound", "scale"):
+        df[col] = _to_float(p, df, col, key="unit")
+    bad = df[(df.lower_bound.notna() & df.upper_bound.notna()) & (df.lower_bound >= df.upper_bound)]
+    if len(bad):
+        raise CatalogError(f"{p}: unit(s) {bad.key.tolist()}: expected lower_bound < upper_bound")
+    return df.set_index("key", drop=False)
+
+
+def units(path: str | Path | None = None) -> pd.DataFrame:
+    """Return the units table (``data/units.csv``), indexed by unit key.
+
+    Columns: ``key, name_zh, name_en, symbol, lower_bound, upper_bound, scale, note``.
+    ``scale`` is the factor turning a proportion ``numerator / denominator`` into the unit
+    (``percent`` → 100, ``per_100k`` → 100 000); NaN for units that are not built from counts
+    (years, count, money …).  ``lower_bound``/``upper_bound`` are the natural bounds (NaN =
+    unbounded).
+    """
+    p = Path(path) if path is not None else data_path("units.csv")
+    mtime = p.stat().st_mtime if p.exists() else 0.0
+    return _units_cached(str(p), mtime).copy()
+
+
+@lru_cache(maxsize=8)
+def _domains_cached(path: str, mtime: float) -> pd.DataFrame:
+    p = Path(path)
+    df = _read_reference_csv(p, "id", ("id", "order", "name_zh", "name_en", "clause"))
+    try:
+        df["order"] = df["order"].astype(int)
+    except ValueError:
+        raise CatalogError(f"{p}: column order: expected integers, got {df['order'].tolist()}") from None
+    return df.sort_values("order").set_index("id", drop=False)
+
+
+def domains(path: str | Path | None = None) -> pd.DataFrame:
+    """Return the plan's 8 domains (``data/domains.csv``) in the plan's order, indexed by id.
+
+    Columns: ``id, order, name_zh, name_en, clause`` (e.g. ``health, 1, 妇女与健康,
+    Women and health, 二（一）``).
+    """
+    p = Path(path) if path is not None else data_path("domains.csv")
+    mtime = p.stat().st_mtime if p.exists() else 0.0
+    return _domains_cached(str(p), mtime).copy()
+
+
+# --------------------------------------------------------------------------------------------
+# reading the YAML with line numbers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Raw:
+    records: list[dict[str, Any]]
+    lines: list[int]  # 1-based line of each record
+    field_lines: list[dict[str, int]]  # 1-based line of each field of each record
+    defaults: dict[str, Any]
+
+
+def _node_to_lines(item: yaml.MappingNode, path: Path, problems: list[str]) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    for key_node, _value_node in item.value:
+        key = key_node.value
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            problems.append(
+                f"{path}:{line}: key {key!r} repeats the one on line {seen[key]} (YAML keeps only "
+                "the last; remove one)"
+            )
+        seen[key] = line
+    return seen
+
+
+def _read_yaml(path: Path) -> _Raw:
+    text = path.read_text("utf-8")
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or "indicators" not in data:
+        raise CatalogError(f"{path}: expected a mapping with a top-level 'indicators:' list")
+    if not isinstance(data["indicators"], list):
+        raise CatalogError(f"{path}: 'indicators' must be a list of mappings")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise CatalogError(f"{path}: 'defaults' must be a mapping")
+    unknown_top = sorted(set(data) - {"indicators", "defaults"})
+    if unknown_top:
+        raise CatalogError(f"{path}: unknown top-level key(s) {unknown_top}; expected indicators, defaults")
+    seq_node = next(v for k, v in root.value if k.value == "indicators")
+    problems: list[str] = []
+    lines, field_lines = [], []
+    for i, (item, node) in enumerate(zip(data["indicators"], seq_node.value, strict=True)):
+        line = node.start_mark.line + 1
+        if not isinstance(item, dict):
+            problems.append(f"{path}:{line}: entry {i + 1}: expected a mapping of column: value")
+            field_lines.append({})
+        else:
+            field_lines.append(_node_to_lines(node, path, problems))
+        lines.append(line)
+    if problems:
+        raise CatalogError("\n".join(problems))
+    return _Raw(list(data["indicators"]), lines, field_lines, dict(defaults))
+
+
+def _read_csv(path: Path) -> _Raw:
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    records = [
+        {k: v for k, v in row.items() if v != ""} for row in df.to_dict(orient="records")
+    ]
+    lines = [i + 2 for i in range(len(df))]
+    return _Raw(records, lines, [{} for _ in records], {})
+
+
+# --------------------------------------------------------------------------------------------
+# building and validating the frame
+# --------------------------------------------------------------------------------------------
+
+_ALLOWED_KEYS = set(COLUMNS)
+
+
+def _as_float(value: Any) -> float:
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return math.nan
+    if isinstance(value, bool):
+        raise TypeError("a boolean")
+    return float(value)
+
+
+def _as_bool(value: Any) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "yes", "1"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"false", "no", "0"}:
+        return False
+    raise TypeError(f"{value!r}")
+
+
+def _build(raw: _Raw, source: str, unit_table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Turn raw records into a typed frame; collect type problems with their lines."""
+    problems: list[str] = []
+    rows: list[dict[str, Any]] = []
+    for rec, line, flines in zip(raw.records, raw.lines, raw.field_lines, strict=True):
+        rid = str(rec.get("id", "?"))
+
+        def where(col: str, rid: str = rid, line: int = line, flines: dict = flines) -> str:
+            return f"{source}:{flines.get(col, line)}: indicator {rid!r}: column {col}"
+
+        unknown = sorted(set(rec) - _ALLOWED_KEYS)
+        for key in unknown:
+            close = difflib.get_close_matches(key, COLUMNS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"{where(key)}: unknown column{hint}; expected one of {list(COLUMNS)}")
+        for key in _REQUIRED_KEYS:
+            if rec.get(key) in (None, ""):
+                problems.append(f"{where(key)}: missing; every indicator needs {list(_REQUIRED_KEYS)}")
+        row: dict[str, Any] = {}
+        for col in _STR_COLUMNS:
+            v = rec.get(col, "")
+            if v is None:
+                v = ""
+            if isinstance(v, (bool, int, float)) and col not in ("comparator",):
+                # numbers where text is expected are a typo (e.g. unit: 100)
+                problems.append(f"{where(col)}: expected text, got {v!r}")
+                v = str(v)
+            row[col] = str(v).strip()
+        for col in _FLOAT_COLUMNS:
+            try:
+                row[col] = _as_float(rec.get(col))
+            except (TypeError, ValueError):
+                problems.append(f"{where(col)}: expected a number or nothing, got {rec.get(col)!r}")
+                row[col] = math.nan
+        for col, default in (("target_year", raw.defaults.get("target_year", DEFAULT_TARGET_YEAR)),
+                             ("baseline_year", None)):
+            v = rec.get(col, default)
+            if v is None or v == "":
+                row[col] = pd.NA
+                continue
+            try:
+                if isinstance(v, bool) or float(v) != int(float(v)):
+                    raise ValueError
+                row[col] = int(float(v))
+            except (TypeError, ValueError):
+                problems.append(f"{where(col)}: expected a whole year like 2030, got {v!r}")
+                row[col] = pd.NA
+        try:
+            row["per_area"] = _as_bool(rec.get("per_area"))
+        except TypeError:
+            problems.append(f"{where('per_area')}: expected true or false, got {rec.get('per_area')!r}")
+            row["per_area"] = False
+        # bounds default to the unit's
+        if row["unit"] in unit_table.index:
+            for col in ("lower_bound", "upper_bound"):
+                if col not in rec or rec.get(col) in (None, ""):
+                    row[col] = float(unit_table.at[row["unit"], col])
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    if df.empty:
+        df = pd.DataFrame({c: pd.Series(dtype="str") for c in COLUMNS})
+    for col in _STR_COLUMNS:
+        df[col] = df[col].astype("str")
+    for col in _FLOAT_COLUMNS:
+        df[col] = df[col].astype("float64")
+    df["target_year"] = df["target_year"].astype("Int64")
+    df["baseline_year"] = df["baseline_year"].astype("Int64")
+    df["per_area"] = df["per_area"].astype(bool)
+    return df, problems
+
+
+def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str]) -> pa.DataFrameSchema:
+    domain_ids = list(domain_clauses)
+    nonempty = pa.Check(lambda s: s.str.strip() != "", error="expected non-empty text")
+    directional = list(DIRECTIONAL_COMPARATORS)
+
+    def within(value_col: str) -> pa.Check:
+        def check(df: pd.DataFrame) -> pd.Series:
+            v = df[value_col]
+            lo = df["lower_bound"].fillna(-math.inf)
+            hi = df["upper_bound"].fillna(math.inf)
+            return v.isna() | ((v >= lo) & (v <= hi))
+
+        return pa.Check(
+            check,
+            error=f"expected {value_col} within [lower_bound, upper_bound] (the unit's bounds)",
+        )
+
+    def clause_ok(df: pd.DataFrame) -> pd.Series:
+        dom = domain_clauses
+        out = []
+        for clause, domain in zip(df["clause"], df["domain"], strict=True):
+            parts = [p.strip() for p in str(clause).split("；")]
+            ok = bool(parts) and all(_CLAUSE_PART_RE.match(p) for p in parts)
+            if ok and domain in dom:
+                main = [p for p in parts if p.startswith("二")]
+                ok = all(p.startswith(dom[domain]) for p in main)
+            out.append(ok)
+        return pd.Series(out, index=df.index)
+
+    return pa.DataFrameSchema(
+        {
+            "id": pa.Column(
+                str,
+                checks=pa.Check.str_matches(
+                    _ID_RE, error="expected 'domain.snake_case' in lower-case ASCII"
+                ),
+                unique=True,
+                report_duplicates="all",
+            ),
+            "domain": pa.Column(
+                str, pa.Check.isin(list(domain_ids), error=f"expected one of {list(domain_ids)}")
+            ),
+            "name_zh": pa.Column(str, nonempty),
+            "name_en": pa.Column(str, nonempty),
+            "clause": pa.Column(str, nonempty),
+            "unit": pa.Column(
+                str,
+                pa.Check.isin(list(unit_keys), error=f"expected a key of units.csv {list(unit_keys)}"),
+            ),
+            "lower_bound": pa.Column(float, nullable=True),
+            "upper_bound": pa.Column(float, nullable=True),
+            "comparator": pa.Column(
+                str, pa.Check.isin(list(COMPARATORS), error=f"expected one of {list(COMPARATORS)}")
+            ),
+            "target": pa.Column(float, nullable=True),
+            "tolerance": pa.Column(
+                float,
+                pa.Check(lambda s: s.isna() | (s > 0), error="expected tolerance > 0"),
+                nullable=True,
+            ),
+            "target_year": pa.Column(
+                "Int64",
+                pa.Check.in_range(2021, 2050, error="expected target_year in 2021-2050"),
+                nullable=False,
+            ),
+            "baseline_year": pa.Column(
+                "Int64",
+                pa.Check.in_range(2000, 2030, error="expected baseline_year in 2000-2030"),
+                nullable=True,
+            ),
+            "baseline_value": pa.Column(float, nullable=True),
+            "baseline_source": pa.Column(str),
+            "department": pa.Column(str, nonempty),
+            "disaggregation": pa.Column(
+                str,
+                pa.Check.isin(
+                    list(DISAGGREGATIONS),
+                    error=f"expected one of {list(DISAGGREGATIONS)} (written in this order)",
+                ),
+            ),
+            "per_area": pa.Column(bool),
+            "numerator_zh": pa.Column(str),
+            "denominator_zh": pa.Column(str),
+            "note": pa.Column(str),
+        },
+        checks=[
+            pa.Check(
+                lambda df: df.apply(lambda r: r["id"].split(".")[0] == r["domain"], axis=1),
+                error="expected the id to start with its domain ('<domain>.<name>')",
+            ),
+            pa.Check(
+                lambda df: df["comparator"].isin(directional) == df["target"].isna(),
+                error="expected a numeric target for >=, <=, >, <, ==, ~= and no target for "
+                "increase, decrease, maintain",
+            ),
+            pa.Check(
+                lambda df: (df["comparator"] == "~=") == df["tolerance"].notna(),
+                error="expected a tolerance for '~=' (保持在…左右) and only for it",
+            ),
+            within("target"),
+            within("baseline_value"),
+            pa.Check(
+                lambda df: df["baseline_value"].isna() == df["baseline_year"].isna(),
+                error="expected baseline_year and baseline_value given together",
+            ),
+            pa.Check(
+                lambda df: df["baseline_value"].isna() == (df["baseline_source"].str.strip() == ""),
+                error="expected baseline_source exactly when a baseline_value is given",
+            ),
+            pa.Check(
+                lambda df: df["baseline_year"].isna() | (df["baseline_year"] < df["target_year"]),
+                error="expected baseline_year before target_year",
+            ),
+            pa.Check(
+                lambda df: ~df["per_area"] | df["disaggregation"].str.contains("area"),
+                error="expected 'area' in disaggregation when per_area is true",
+            ),
+            pa.Check(clause_ok, error="expected clause like 二（一）主要目标2, 二（一）策略措施7 or "
+                     "五（五）, parts joined by '；', and 二（…） parts matching the domain"),
+        ],
+        strict=True,
+        ordered=True,
+    )
+
+
+_COLUMN_HINT = {
+    "expected a numeric target for >=, <=, >, <, ==, ~= and no target for increase, decrease, "
+    "maintain": "target",
+    "expected a tolerance for '~=' (保持在…左右) and only for it": "tolerance",
+    "expected target within [lower_bound, upper_bound] (the unit's bounds)": "target",
+    "expected baseline_value within [lower_bound, upper_bound] (the unit's bounds)": "baseline_value",
+    "expected baseline_year and baseline_value given together": "baseline_year",
+    "expected baseline_source exactly when a baseline_value is given": "baseline_source",
+    "expected baseline_year before target_year": "baseline_year",
+    "expected 'area' in disaggregation when per_area is true": "per_area",
+    "expected the id to start with its domain ('<domain>.<name>')": "id",
+}
+
+
+def _validate(
+    df: pd.DataFrame, *, source: str, lines: Sequence[int] | None = None,
+    field_lines: Sequence[Mapping[str, int]] | None = None, problems: list[str] | None = None,
+    domain_table: pd.DataFrame, unit_table: pd.DataFrame,
+) -> pd.DataFrame:
+    problems = list(problems or [])
+    schema = _schema(
+        dict(zip(domain_table["id"], domain_table["clause"], strict=True)), unit_table["key"].tolist()
+    )
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        seen: set[tuple[Any, str]] = set()
+        for rec in fc.to_dict(orient="records"):
+            idx, check = rec.get("index"), str(rec.get("check"))
+            column = rec.get("column")
+            if rec.get("schema_context") == "DataFrameSchema":
+                column = "clause" if check.startswith("expected clause") else _COLUMN_HINT.get(check, column)
+            key = (idx, check)
+            if key in seen:
+                continue
+            seen.add(key)
+            if idx is None or (isinstance(idx, float) and math.isnan(idx)):
+                problems.append(f"{source}: column {column}: {check} (got {rec.get('failure_case')!r})")
+                continue
+            i = int(idx)
+            rid = df["id"].iloc[i] if i < len(df) else "?"
+            line = None
+            if field_lines is not None and i < len(field_lines):
+                line = field_lines[i].get(str(column))
+            if line is None and lines is not None and i < len(lines):
+                line = lines[i]
+            loc = f"{source}:{line}" if line else f"{source}: row {i}"
+            value = df[column].iloc[i] if column in df.columns and i < len(df) else rec.get("failure_case")
+            if check == "field_uniqueness":
+                check = "expected a unique id (this id is used more than once)"
+            problems.append(f"{loc}: indicator {rid!r}: column {column}: {check}, got {value!r}")
+    if problems:
+        head = f"{source}: {len(problems)} problem(s) in the indicator catalogue:"
+        raise CatalogError("\n".join([head, *("  " + p for p in problems)]))
+    return df
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: float, units_key: tuple[str, float],
+                 domains_key: tuple[str, float]) -> pd.DataFrame:
+    p = Path(path)
+    unit_table = _units_cached(*units_key)
+    domain_table = _domains_cached(*domains_key)
+    raw = _read_csv(p) if p.suffix.lower() == ".csv" else _read_yaml(p)
+    df, problems = _build(raw, str(p), unit_table)
+    return _validate(
+        df, source=str(p), lines=raw.lines, field_lines=raw.field_lines, problems=problems,
+        domain_table=domain_table, unit_table=unit_table,
+    )
+
+
+def _key(p: Path) -> tuple[str, float]:
+    if not p.exists():
+        raise CatalogError(f"{p}: file not found")
+    return (str(p), p.stat().st_mtime)
+
+
+def load(
+    path: str | Path | None = None,
+    *,
+    units_path: str | Path | None = None,
+    domains_path: str | Path | None = None,
+) -> pd.DataFrame:
+    """Load and validate the indicator catalogue.
+
+    Parameters
+    ----------
+    path
+        ``.yaml`` (the format of ``data/indicators.yaml``: a top-level ``indicators:`` list and
+        optional ``defaults:``) or ``.csv`` with the columns below.  Default:
+        :func:`default_path` (honours ``FZANALYSIS_DATA``).
+    units_path, domains_path
+        Other units/domains tables (default ``data/units.csv``, ``data/domains.csv``).
+
+    Returns
+    -------
+    DataFrame
+        One row per indicator, in file order, with columns :data:`COLUMNS`: strings (empty when
+        not given) for text columns, float for ``lower_bound, upper_bound, target, tolerance,
+        baseline_value`` (NaN when not given), ``Int64`` for ``target_year`` (default 2030) and
+        ``baseline_year``, bool for ``per_area``.  ``lower_bound``/``upper_bound`` default to the
+        unit's bounds.  A fresh copy on every call (edit it freely).
+
+    Raises
+    ------
+    CatalogError
+        Listing every problem as ``file:line: indicator 'id': column: expected …, got …``.
+        Checked: unique ids of the form ``domain.name``; known domain, unit, comparator and
+        disaggregation; a target exactly for the numeric comparators; a tolerance (> 0) exactly
+        for ``~=``; target and baseline within the unit's bounds; baseline year, value and source
+        together; whole-number years; clause references like ``二（一）主要目标2`` whose part
+        ``二（…）`` matches the domain; no unknown or repeated keys.
+    """
+    p = Path(path) if path is not None else default_path()
+    up = Path(units_path) if units_path is not None else data_path("units.csv")
+    dp = Path(domains_path) if domains_path is not None else data_path("domains.csv")
+    return _load_cached(*_key(p), _key(up), _key(dp)).copy()
+
+
+def from_frame(
+    catalog: pd.DataFrame, *, source: str = "<DataFrame>",
+    units_path: str | Path | None = None, domains_path: str | Path | None = None,
+) -> pd.DataFrame:
+    """Complete and validate a catalogue given as a DataFrame (e.g. a researcher's own).
+
+    Only ``id, unit, comparator, target`` are required; missing columns take defaults: ``domain``
+    from the id's prefix, ``name_zh``/``name_en``/``clause``/``department`` = the id, bounds from
+    the unit, ``tolerance`` NaN, ``target_year`` 2030, other text empty, ``per_area`` False.
+
+    Returns a new DataFrame with columns :data:`COLUMNS`; raises :class:`CatalogError` like
+    :func:`load` (rows are numbered from 0 instead of YAML lines).
+    """
+    missing = [c for c in ("id", "unit", "comparator", "target") if c not in catalog.columns]
+    if missing:
+        raise CatalogError(f"{source}: missing required column(s) {missing}")
+    unknown = [c for c in catalog.columns if c not in COLUMNS]
+    if unknown:
+        raise CatalogError(f"{source}: unknown column(s) {unknown}; expected some of {list(COLUMNS)}")
+    unit_table = units(units_path)
+    domain_table = domains(domains_path)
+    records = []
+    for rec in catalog.to_dict(orient="records"):
+        rec = {k: v for k, v in rec.items() if not (isinstance(v, float) and math.isnan(v))
+               and v is not pd.NA and v is not None}
+        rid = str(rec.get("id", ""))
+        rec.setdefault("domain", rid.split(".")[0])
+        for col in ("name_zh", "name_en", "clause", "department"):
+            rec.setdefault(col, rid)
+        records.append(rec)
+    raw = _Raw(records, [], [{} for _ in records], {})
+    df, problems = _build(raw, source, unit_table)
+    if "clause" in catalog.columns:
+        return _validate(df, source=source, problems=problems, domain_table=domain_table,
+                         unit_table=unit_table)
+    # researchers' own catalogues need no clause reference: validate the rest only
+    tmp = df.copy()
+    clauses = dict(zip(domain_table["id"], domain_table["clause"], strict=True))
+    tmp["clause"] = [clauses.get(d, "二（一）") + "主要目标1" for d in tmp["domain"]]
+    _validate(tmp, source=source, problems=problems, domain_table=domain_table, unit_table=unit_table)
+    return df
+
+
+def get(indicator_id: str, catalog: pd.DataFrame | None = None) -> pd.Series:
+    """Return the catalogue row of ``indicator_id`` as a Series (index: :data:`COLUMNS`).
+
+    Raises
+    ------
+    KeyError
+        If the id is not in the catalogue; the message suggests close ids.
+    """
+    cat = load() if catalog is None else catalog
+    hit = cat[cat["id"] == indicator_id]
+    if hit.empty:
+        close = difflib.get_close_matches(str(indicator_id), cat["id"].tolist(), n=3, cutoff=0.5)
+        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise KeyError(f"no indicator {indicator_id!r} in the catalogue{hint}")
+    return hit.iloc[0].copy()
+
+
+# --------------------------------------------------------------------------------------------
+# command line
+# --------------------------------------------------------------------------------------------
+
+_CMP_SYMBOL = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "~=": "≈"}
+_DIR_TEXT = {
+    "zh": {"increase": "提高 ↑", "decrease": "降低 ↓", "maintain": "保持 →"},
+    "en": {"increase": "increase ↑", "decrease": "decrease ↓", "maintain": "maintain →"},
+}
+
+
+def _fmt_num(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return f"{x:g}"
+
+
+def format_target(row: Mapping[str, Any], *, lang: str = "zh", unit_table: pd.DataFrame | None = None) -> str:
+    """Human-readable target, e.g. ``≥ 70%``, ``≈ 45% ± 2``, ``< 7.5 /10万活产``, ``提高 ↑``."""
+    comp = row["comparator"]
+    if comp in DIRECTIONAL_COMPARATORS:
+        return _DIR_TEXT[lang][comp]
+    ut = unit_table if unit_table is not None else units()
+    sym = ut.at[row["unit"], "symbol"] if row["unit"] in ut.index else ""
+    if lang == "en" and row["unit"] in ut.index and row["unit"] not in ("percent", "gap_percent"):
+        sym = " " + ut.at[row["unit"], "name_en"]
+    elif sym and sym != "%":
+        sym = " " + sym
+    text = f"{_CMP_SYMBOL[comp]} {_fmt_num(row['target'])}{sym}"
+    if comp == "~=":
+        text += f" ± {_fmt_num(row['tolerance'])}"
+    return text
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _clip(text: str, width: int) -> str:
+    if _width(text) <= width:
+        return text
+    out = ""
+    for ch in text:
+        if _width(out + ch) > width - 1:
+            break
+        out += ch
+    return out + "…"
+
+
+def render_table(catalog: pd.DataFrame, *, lang: str = "zh", name_width: int = 40) -> str:
+    """Render the catalogue as a plain-text table grouped by domain (for the terminal)."""
+    ut = units()
+    dt = domains()
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    head = (
+        ["指标", "目标", "基线", "条款", "id"] if lang == "zh"
+        else ["indicator", "target", "baseline", "clause", "id"]
+    )
+    out: list[str] = []
+    for dom_id, part in catalog.groupby("domain", sort=False):
+        dom_name = (dt.at[dom_id, name_col] if dom_id in dt.index else dom_id)
+        clause = dt.at[dom_id, "clause"] if dom_id in dt.index else ""
+        body = []
+        for _, r in part.iterrows():
+            base = ""
+            if not pd.isna(r["baseline_value"]):
+                base = f"{_fmt_num(r['baseline_value'])} ({r['baseline_year']})"
+            body.append([
+                _clip(r[name_col], name_width), format_target(r, lang=lang, unit_table=ut),
+                base, r["clause"], r["id"],
+            ])
+        widths = [max(_width(x) for x in col) for col in zip(head, *body, strict=False)]
+        title = f"{clause} {dom_name}（{len(part)}）" if lang == "zh" else f"{clause} {dom_name} ({len(part)})"
+        out.append(title)
+        out.append("  " + "  ".join(_pad(h, w) for h, w in zip(head, widths, strict=True)).rstrip())
+        out.append("  " + "  ".join("-" * w for w in widths))
+        for row in body:
+            out.append("  " + "  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip())
+        out.append("")
+    n = len(catalog)
+    out.append(f"共 {n} 项指标" if lang == "zh" else f"{n} indicators")
+    return "\n".join(out)
+
+
+def _cli_catalog(ns: argparse.Namespace) -> int:
+    try:
+        cat = load(ns.path)
+    except CatalogError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    if ns.domain:
+        known = domains()["id"].tolist()
+        bad = [d for d in ns.domain if d not in known]
+        if bad:
+            print(f"unknown domain(s) {bad}; expected some of {known}", file=sys.stderr)
+            return 2
+        cat = cat[cat["domain"].isin(ns.domain)]
+    if ns.format == "csv":
+        buf = io.StringIO()
+        cat.to_csv(buf, index=False, columns=list(COLUMNS), lineterminator="\n")
+        sys.stdout.write(buf.getvalue())
+    else:
+        print(render_table(cat, lang=ns.lang))
+    return 0
+
+
+def register_cli(subparsers: Any) -> None:
+    """Add ``fzanalysis catalog`` to the command line."""
+    p = subparsers.add_parser(
+        "catalog",
+        help="print the indicator catalogue (the plan's targets)",
+        description="Print the indicator catalogue: every target of the plan with comparator, "
+        "value, unit, baseline and clause.",
+    )
+    p.add_argument("--format", choices=("table", "csv"), default="table",
+                   help="table (readable, default) or csv (all columns)")
+    p.add_argument("--domain", action="append", metavar="DOMAIN",
+                   help="only this domain (health, education, economy, decision, social_security, "
+                   "family, environment, law); repeat for several")
+    p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the table")
+    p.add_argument("--path", default=None, help="another catalogue file (.yaml or .csv)")
+    p.set_defaults(func=_cli_catalog)
