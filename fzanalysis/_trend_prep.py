@@ -1,0 +1,234 @@
+"""Input checks and the series matrix behind :mod:`fzanalysis.trend`.
+
+Turns a tidy panel and a catalogue into the arrays the vectorised fits work on, and refuses bad
+input with a message naming the row, the column and what was expected (nothing is dropped or
+coerced silently; missing values are gaps by definition and counted as such).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from fzanalysis._trend_core import METHODS
+from fzanalysis.paths import data_path
+
+COMPARATORS: tuple[str, ...] = (">=", "<=", ">", "<", "==", "~=", "increase", "decrease", "maintain")
+DIRECTIONAL: tuple[str, ...] = ("increase", "decrease", "maintain")
+KEYS: list[str] = ["indicator", "area", "sex"]
+DEFAULT_AREA = "440117"
+DEFAULT_SEX = "T"
+
+
+@lru_cache(maxsize=1)
+def settings() -> dict[str, Any]:
+    """Return ``data/trend.yaml`` (thresholds, windows, inflation factors) as a dict."""
+    path = data_path("trend.yaml")
+    conf = yaml.safe_load(path.read_text("utf-8"))
+    infl = {int(k): float(v) for k, v in conf["interval_inflation"].items()}
+    if not infl or any(v <= 0 for v in infl.values()):
+        raise ValueError(f"{path}: interval_inflation must map horizons to positive factors")
+    conf["interval_inflation"] = dict(sorted(infl.items()))
+    for unit, methods in conf["unit_methods"].items():
+        bad = [m for m in methods if m not in METHODS]
+        if bad:
+            raise ValueError(f"{path}: unit_methods.{unit} lists unknown method(s) {bad}; "
+                             f"expected some of {METHODS}")
+    return conf
+
+
+@lru_cache(maxsize=1)
+def _unit_bounds() -> dict[str, tuple[float, float]]:
+    """Bounds per unit from ``data/units.csv`` (if present) over ``trend.yaml`` defaults."""
+    out: dict[str, tuple[float, float]] = {}
+    for unit, pair in settings()["default_bounds"].items():
+        lo, hi = pair
+        out[unit] = (np.nan if lo is None else float(lo), np.nan if hi is None else float(hi))
+    path = data_path("units.csv")
+    if path.is_file():
+        units = pd.read_csv(path)
+        key = "key" if "key" in units.columns else "unit"
+        for row in units.itertuples(index=False):
+            out[str(getattr(row, key))] = (float(row.lower_bound), float(row.upper_bound))
+    return out
+
+
+def unit_bounds(unit: str) -> tuple[float, float]:
+    """Natural ``(lower, upper)`` bounds of a unit (NaN = unbounded)."""
+    table = _unit_bounds()
+    return table.get(unit, table.get("default", (np.nan, np.nan)))
+
+
+def prepare_catalog(catalog: pd.DataFrame | None) -> pd.DataFrame:
+    """Check a catalogue and complete it to the columns the projections need.
+
+    Required: ``id``, ``unit``, ``comparator``, ``target``.  Optional with defaults:
+    ``lower_bound``/``upper_bound`` (from the unit), ``tolerance`` (NaN), ``baseline_value`` (NaN).
+
+    Returns
+    -------
+    DataFrame indexed by ``id`` with ``unit, comparator, target, tolerance, lower, upper,
+    baseline_value``.
+    """
+    if catalog is None:
+        try:
+            from fzanalysis.catalog import load
+        except ImportError as exc:  # pragma: no cover - depends on the checkout
+            raise RuntimeError("no catalogue given and fzanalysis.catalog is not available; "
+                               "pass catalog=DataFrame with id, unit, comparator, target") from exc
+        catalog = load()
+    missing = [c for c in ("id", "unit", "comparator", "target") if c not in catalog.columns]
+    if missing:
+        raise ValueError(f"catalogue: missing column(s) {missing}; required: id, unit, comparator, target")
+    cat = pd.DataFrame({
+        "id": catalog["id"].astype(str).to_numpy(),
+        "unit": catalog["unit"].astype(str).to_numpy(),
+        "comparator": catalog["comparator"].astype(str).to_numpy(),
+    })
+    for col, src in (("target", "target"), ("tolerance", "tolerance"),
+                     ("baseline_value", "baseline_value")):
+        if src in catalog.columns:
+            vals = pd.to_numeric(catalog[src], errors="coerce")
+            bad = vals.isna() & catalog[src].notna()
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise ValueError(f"catalogue row {i} (id {cat['id'].iloc[i]!r}), column {src!r}: "
+                                 f"expected a number, got {catalog[src].iloc[i]!r}")
+            cat[col] = vals.to_numpy(dtype=float)
+        else:
+            cat[col] = np.nan
+    bounds = np.array([unit_bounds(u) for u in cat["unit"]], dtype=float).reshape(-1, 2)
+    cat["lower"], cat["upper"] = bounds[:, 0], bounds[:, 1]
+    for col, dst in (("lower_bound", "lower"), ("upper_bound", "upper")):
+        if col in catalog.columns:
+            cat[dst] = pd.to_numeric(catalog[col], errors="raise").to_numpy(dtype=float)
+    dup = cat["id"].duplicated()
+    if dup.any():
+        raise ValueError(f"catalogue: id {cat['id'][dup].iloc[0]!r} appears more than once")
+    for i, row in enumerate(cat.itertuples(index=False)):
+        where = f"catalogue row {i} (id {row.id!r})"
+        if row.comparator not in COMPARATORS:
+            raise ValueError(f"{where}, column 'comparator': expected one of {COMPARATORS}, "
+                             f"got {row.comparator!r}")
+        if row.comparator in (">=", "<=", ">", "<", "==", "~=") and not np.isfinite(row.target):
+            raise ValueError(f"{where}, column 'target': comparator {row.comparator!r} needs a number")
+        if row.comparator == "~=" and not (np.isfinite(row.tolerance) and row.tolerance > 0):
+            raise ValueError(f"{where}, column 'tolerance': comparator '~=' needs a positive tolerance")
+        if np.isfinite(row.lower) and np.isfinite(row.upper) and row.lower >= row.upper:
+            raise ValueError(f"{where}: lower bound {row.lower} is not below upper bound {row.upper}")
+    return cat.set_index("id")
+
+
+def prepare_panel(panel: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
+    """Validate a tidy panel and return ``indicator, area, sex, year, value`` (missing values kept).
+
+    ``area`` defaults to the district (``"440117"``) and ``sex`` to ``"T"`` when the columns are
+    absent.  Rows with a missing ``value`` are gaps (the year counts as not observed).
+
+    Raises
+    ------
+    ValueError
+        Naming the row (0-based position), the column and what was expected, for: missing
+        columns, unknown indicators, non-integer years, non-numeric or infinite values, values
+        outside the unit's bounds, and duplicated indicator x area x sex x year rows.
+    """
+    missing = [c for c in ("indicator", "year", "value") if c not in panel.columns]
+    if missing:
+        raise ValueError(f"panel: missing column(s) {missing}; required: indicator, year, value")
+    n = len(panel)
+    out = pd.DataFrame({"indicator": panel["indicator"].astype(str).to_numpy()})
+    out["area"] = (panel["area"].astype(str).to_numpy() if "area" in panel.columns
+                   else np.full(n, DEFAULT_AREA, dtype=object))
+    out["sex"] = (panel["sex"].astype(str).to_numpy() if "sex" in panel.columns
+                  else np.full(n, DEFAULT_SEX, dtype=object))
+    year = pd.to_numeric(panel["year"], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(year) | (year != np.round(year))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"panel row {i}, column 'year': expected a whole year, "
+                         f"got {panel['year'].iloc[i]!r}")
+    out["year"] = year.astype(np.int64)
+    value = pd.to_numeric(panel["value"], errors="coerce").to_numpy(dtype=float)
+    raw_missing = panel["value"].isna().to_numpy()
+    bad = (np.isnan(value) & ~raw_missing) | np.isinf(value)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"panel row {i}, column 'value': expected a finite number, "
+                         f"got {panel['value'].iloc[i]!r}")
+    out["value"] = value
+    unknown = ~out["indicator"].isin(catalog.index)
+    if unknown.any():
+        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise ValueError(f"panel row {i}, column 'indicator': {out['indicator'].iloc[i]!r} "
+                         "is not in the catalogue")
+    lo = catalog["lower"].reindex(out["indicator"]).to_numpy()
+    hi = catalog["upper"].reindex(out["indicator"]).to_numpy()
+    with np.errstate(invalid="ignore"):
+        outside = (value < lo) | (value > hi)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise ValueError(f"panel row {i}, column 'value': {value[i]} is outside the bounds "
+                         f"[{lo[i]}, {hi[i]}] of indicator {out['indicator'].iloc[i]!r}")
+    dup = out.duplicated(KEYS + ["year"], keep="first").to_numpy()
+    if dup.any():
+        i = int(np.flatnonzero(dup)[0])
+        r = out.iloc[i]
+        raise ValueError(f"panel row {i}: duplicate indicator x area x sex x year "
+                         f"({r['indicator']}, {r['area']}, {r['sex']}, {r['year']})")
+    return out
+
+
+@dataclass
+class SeriesMatrix:
+    """All series of a panel on one grid of years.
+
+    Attributes
+    ----------
+    keys : DataFrame ``indicator, area, sex`` (one row per series, sorted).
+    years : (T,) calendar years from the first to the last observed year.
+    Y : (S, T) values, NaN where not observed.  mask : (S, T) observed.
+    unit, comparator : (S,) object arrays; target, tolerance, lower, upper, baseline : (S,) floats.
+    """
+
+    keys: pd.DataFrame
+    years: np.ndarray
+    Y: np.ndarray
+    unit: np.ndarray
+    comparator: np.ndarray
+    target: np.ndarray
+    tolerance: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    baseline: np.ndarray
+
+    @property
+    def mask(self) -> np.ndarray:
+        return ~np.isnan(self.Y)
+
+
+def build_matrix(panel: pd.DataFrame, catalog: pd.DataFrame) -> SeriesMatrix:
+    """Pivot a validated panel into a :class:`SeriesMatrix` (vectorised, no Python loop)."""
+    obs = panel[~np.isnan(panel["value"].to_numpy())]
+    if obs.empty:
+        raise ValueError("panel: no observed values")
+    codes, uniques = pd.MultiIndex.from_frame(panel[KEYS]).factorize(sort=True)
+    keys = uniques.to_frame(index=False)
+    keys.columns = KEYS
+    y0, y1 = int(obs["year"].min()), int(obs["year"].max())
+    years = np.arange(y0, y1 + 1)
+    Y = np.full((len(keys), len(years)), np.nan)
+    val = panel["value"].to_numpy()
+    ok = ~np.isnan(val)
+    Y[codes[ok], panel["year"].to_numpy()[ok] - y0] = val[ok]
+    cat = catalog.reindex(keys["indicator"])
+    return SeriesMatrix(
+        keys=keys, years=years, Y=Y,
+        unit=cat["unit"].to_numpy(dtype=object), comparator=cat["comparator"].to_numpy(dtype=object),
+        target=cat["target"].to_numpy(dtype=float), tolerance=cat["tolerance"].to_numpy(dtype=float),
+        lower=cat["lower"].to_numpy(dtype=float), upper=cat["upper"].to_numpy(dtype=float),
+        baseline=cat["baseline_value"].to_numpy(dtype=float),
+    )

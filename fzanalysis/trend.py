@@ -1,0 +1,451 @@
+"""Will the target be met by 2030?  Projections, ``p_meet``, early warning and backtests.
+
+Public functions
+----------------
+- :func:`project` -- one row per indicator x area x sex: model, projection to the target year
+  with a prediction interval, probability of meeting the target, observed vs required pace, year
+  the target is reached, early-warning codes (docs/design.md "Result tables").
+- :func:`project_paths` -- the same fits as a long table (observed, fitted, projected) for charts.
+- :func:`backtest` -- rolling-origin backtests: interval coverage and error by horizon and model.
+- :func:`estimate_inflation` -- the horizon-dependent interval inflation from backtest detail.
+- :func:`warning_text` -- the reasons behind a ``warnings`` string, in Chinese or English.
+
+Methods (docs/methods.md sections 5-8): straight lines fitted by ordinary least squares on a
+transformed scale (identity, scaled logit for bounded percentages, log for rates and ratios) to the
+most recent ``window`` points; prediction intervals from the OLS predictive variance
+:math:`s^2(1 + x_0^\\top(X^\\top X)^{-1}x_0)` with Student-t quantiles on n - 2 degrees of freedom,
+widened by a horizon-dependent factor k(h) estimated on real public series, and mapped back with
+the (monotone) inverse transform.  All series are fitted at once with vectorised numpy
+(:mod:`fzanalysis._trend_core`); results equal statsmodels' OLS per series.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fzanalysis._trend_core import METHODS, fit_lines, inverse, t_quantile, window_mask
+from fzanalysis._trend_engine import (
+    choose_methods, eligible, inflation, model_scale, run, warning_flags,
+)
+from fzanalysis._trend_prep import (
+    KEYS, SeriesMatrix, build_matrix, prepare_catalog, prepare_panel, settings,
+)
+
+__all__ = ["project", "project_paths", "backtest", "estimate_inflation", "warning_text",
+           "register_cli", "PROJECT_COLUMNS", "PATH_COLUMNS", "WARNING_CODES"]
+
+#: Columns of :func:`project` (docs/design.md "Result tables").
+PROJECT_COLUMNS: list[str] = [
+    "indicator", "area", "sex", "method", "n_points", "last_year", "last_value", "projected",
+    "lower", "upper", "p_meet", "pace_observed", "pace_required", "year_reached", "warnings",
+]
+#: Columns of :func:`project_paths`.
+PATH_COLUMNS: list[str] = ["indicator", "area", "sex", "year", "kind", "value", "lower", "upper"]
+#: Early-warning codes in the order they appear in ``warnings``.
+WARNING_CODES: tuple[str, ...] = ("at_risk", "volatile", "reversing", "insufficient_data")
+
+_DEFAULT = object()
+
+
+def _window(window: Any) -> int | None:
+    if window is _DEFAULT:
+        w = settings()["window"]
+        return None if w is None else int(w)
+    if window is not None and (int(window) != window or window < 2):
+        raise ValueError(f"window must be None or an integer >= 2, got {window!r}")
+    return None if window is None else int(window)
+
+
+def _matrix(panel: pd.DataFrame, catalog: pd.DataFrame | None) -> SeriesMatrix:
+    cat = prepare_catalog(catalog)
+    return build_matrix(prepare_panel(panel, cat), cat)
+
+
+def project(
+    panel: pd.DataFrame,
+    catalog: pd.DataFrame | None = None,
+    *,
+    target_year: int = 2030,
+    level: float | None = None,
+    method: str = "auto",
+    window: int | None = _DEFAULT,  # type: ignore[assignment]
+    calibrated: bool = True,
+) -> pd.DataFrame:
+    """Project every series to ``target_year`` and judge whether its target will be met.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        Tidy panel with at least ``indicator, year, value`` (``area`` defaults to ``"440117"``,
+        ``sex`` to ``"T"``).  Missing values are gaps.
+    catalog : DataFrame, optional
+        At least ``id, unit, comparator, target``; bounds default by unit (``data/units.csv``),
+        ``tolerance`` to NaN.  Default: :func:`fzanalysis.catalog.load`.
+    target_year : int
+        Year of the target (2030).
+    level : float
+        Two-sided level of the prediction interval (default ``trend.yaml: default_level`` = 0.8).
+    method : {"auto", "linear", "logit", "log"}
+        Model; ``auto`` chooses per series by rolling-origin out-of-sample error (methods.md 6).
+    window : int or None
+        Fit on the last ``window`` observed points (default from ``trend.yaml``; None = all).
+    calibrated : bool
+        Widen intervals by the backtest-estimated factor k(h) (methods.md 8).  ``False`` gives the
+        textbook OLS prediction interval.
+
+    Returns
+    -------
+    DataFrame
+        One row per indicator x area x sex with :data:`PROJECT_COLUMNS`:
+        ``method`` (``none`` when fewer than ``min_points_fit`` points), ``n_points`` (observed
+        years), ``last_year``, ``last_value``, ``projected``/``lower``/``upper`` (value in
+        ``target_year`` and its prediction interval), ``p_meet`` (probability that the
+        target-year value satisfies the comparator), ``pace_observed`` (OLS slope of the last
+        ``pace_window`` points, units per year), ``pace_required`` ((target - last value) /
+        years left), ``year_reached`` (first year the central path meets the target; the start of
+        the current run of observed years meeting it if already met; NA if not by
+        ``year_reached_max``), ``warnings`` (``;``-joined :data:`WARNING_CODES`).
+
+    Notes
+    -----
+    The predictive distribution on the model scale is
+    :math:`\\hat z_T + k(h)\\,\\mathrm{se}(T)\\,t_{n-2}`, with
+    :math:`\\mathrm{se}(T)=s\\sqrt{1+1/n+(T-\\bar t)^2/S_{tt}}` and h = T - last year; interval
+    ends and ``p_meet`` both come from it (methods.md 5).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cat = pd.DataFrame({"id": ["x"], "unit": ["percent"], "comparator": [">="], "target": [90.0]})
+    >>> panel = pd.DataFrame({"indicator": "x", "year": range(2016, 2024),
+    ...                       "value": [70, 72, 73.5, 75, 77, 78.2, 80, 81.5]})
+    >>> project(panel, cat)[["method", "projected", "p_meet"]].round(2)  # doctest: +SKIP
+    """
+    level = float(settings()["default_level"] if level is None else level)
+    M = _matrix(panel, catalog)
+    res = run(M, method=method, target_year=int(target_year), level=level,
+              window=_window(window), calibrated=calibrated)
+    flags = warning_flags(M, res)
+    out = M.keys.copy()
+    out["method"] = res["method"]
+    out["n_points"] = res["n_points"].astype("int64")
+    out["last_year"] = res["last_year"].astype("int64")
+    for col in ("last_value", "projected", "lower", "upper", "p_meet", "pace_observed",
+                "pace_required"):
+        out[col] = res[col]
+    out["year_reached"] = pd.array(np.where(np.isfinite(res["year_reached"]),
+                                            res["year_reached"], np.nan), dtype="Int64")
+    codes = np.array(WARNING_CODES, dtype=object)
+    stack = np.column_stack([flags[c] for c in WARNING_CODES])
+    out["warnings"] = [";".join(codes[row]) for row in stack]
+    out = out[PROJECT_COLUMNS]
+    out.attrs.update({"target_year": int(target_year), "level": level})
+    return out
+
+
+def project_paths(
+    panel: pd.DataFrame,
+    catalog: pd.DataFrame | None = None,
+    *,
+    target_year: int = 2030,
+    level: float | None = None,
+    method: str = "auto",
+    window: int | None = _DEFAULT,  # type: ignore[assignment]
+    calibrated: bool = True,
+) -> pd.DataFrame:
+    """Long table of observed values, fitted line and projected path with intervals, for charts.
+
+    Same arguments and fits as :func:`project`.  Returns :data:`PATH_COLUMNS`:
+    ``kind="observed"`` (every observed year; no interval), ``kind="fitted"`` (the fitted line on
+    the years used in the fit, back-transformed), ``kind="projected"`` (each year from the last
+    observed year + 1 to ``target_year``, with the prediction interval at ``level`` widened by
+    k(h) for that year's horizon h).
+    """
+    level = float(settings()["default_level"] if level is None else level)
+    M = _matrix(panel, catalog)
+    res = run(M, method=method, target_year=int(target_year), level=level,
+              window=_window(window), calibrated=calibrated)
+    fit, mcode = res["fit"], res["mcode"]
+    S, years = len(M.unit), M.years
+    lo, hi = M.lower[:, None], M.upper[:, None]
+    parts = []
+    idx, col = np.nonzero(M.mask)
+    parts.append(pd.DataFrame({"s": idx, "year": years[col], "kind": "observed",
+                               "value": M.Y[idx, col], "lower": np.nan, "upper": np.nan}))
+    grid = np.broadcast_to(years.astype(float), (S, len(years)))
+    fitted = inverse(fit.mean(grid), mcode[:, None], lo, hi)
+    ok = res["fmask"] & res["fitted_ok"][:, None]
+    idx, col = np.nonzero(ok)
+    parts.append(pd.DataFrame({"s": idx, "year": years[col], "kind": "fitted",
+                               "value": fitted[idx, col], "lower": np.nan, "upper": np.nan}))
+    last = res["last_year"]
+    fut = np.arange(int(last.min()) + 1, int(target_year) + 1) if S else np.array([], int)
+    if len(fut):
+        tf = np.broadcast_to(fut.astype(float), (S, len(fut)))
+        z = fit.mean(tf)
+        se = fit.se_pred(tf) * inflation(fut[None, :] - last[:, None], calibrated=calibrated)
+        q = res["q"][:, None]
+        keep = (fut[None, :] > last[:, None]) & res["fitted_ok"][:, None]
+        idx, col = np.nonzero(keep)
+        parts.append(pd.DataFrame({
+            "s": idx, "year": fut[col], "kind": "projected",
+            "value": inverse(z, mcode[:, None], lo, hi)[idx, col],
+            "lower": inverse(z - q * se, mcode[:, None], lo, hi)[idx, col],
+            "upper": inverse(z + q * se, mcode[:, None], lo, hi)[idx, col]}))
+    long = pd.concat(parts, ignore_index=True)
+    order = {"observed": 0, "fitted": 1, "projected": 2}
+    long = long.assign(_k=long["kind"].map(order)).sort_values(["s", "_k", "year"], kind="stable")
+    keys = M.keys.iloc[long["s"].to_numpy()].reset_index(drop=True)
+    body = long.drop(columns=["s", "_k"]).reset_index(drop=True)
+    out = pd.concat([keys, body], axis=1)[PATH_COLUMNS]
+    out["year"] = out["year"].astype("int64")
+    return out
+
+
+def backtest(
+    panel: pd.DataFrame,
+    catalog: pd.DataFrame | None = None,
+    *,
+    horizon: int = 5,
+    level: float | None = None,
+    method: str = "auto",
+    min_train: int | None = None,
+    window: int | None = _DEFAULT,  # type: ignore[assignment]
+    calibrated: bool = True,
+    detail: bool = False,
+) -> pd.DataFrame:
+    """Rolling-origin backtest: how well would past projections have done?
+
+    At every observed year (the *origin*) with at least ``min_train`` observations up to it, the
+    chosen model is refitted on the data up to the origin only (the ``auto`` choice too is remade
+    from those data) and projected 1..``horizon`` years ahead; each projection with an observed
+    outcome is scored.
+
+    Parameters
+    ----------
+    method : {"auto", "linear", "logit", "log", "all"}
+        ``all`` scores linear, logit, log (on the series where each is eligible) and auto.
+    min_train : int, optional
+        Default ``trend.yaml: min_points`` (5).
+    calibrated : bool
+        Use the k(h) inflation (as :func:`project` does); ``False`` for the plain OLS interval.
+    detail : bool
+        Return one row per forecast instead of the summary.
+
+    Returns
+    -------
+    DataFrame
+        Summary, one row per method x horizon: ``method, horizon, n_forecasts, n_series,
+        coverage`` (share of outcomes inside the interval), ``coverage_se``
+        (:math:`\\sqrt{c(1-c)/n}`, ignoring correlation within a series), ``nominal``, ``mae``,
+        ``median_ae``, ``mean_width``.  With ``detail=True``: ``indicator, area, sex, method,
+        origin, horizon, year, actual, projected, lower, upper, covered, abs_error,
+        scaled_error`` where ``scaled_error`` = :math:`|z - \\hat z|/(t_q\\,\\mathrm{se})` on the
+        model scale without inflation (its ``level``-quantile by horizon is the k(h) of
+        :func:`estimate_inflation`).
+    """
+    level = float(settings()["default_level"] if level is None else level)
+    if int(horizon) < 1:
+        raise ValueError(f"horizon must be >= 1, got {horizon!r}")
+    min_train = int(settings()["min_points"] if min_train is None else min_train)
+    if min_train < 3:
+        raise ValueError(f"min_train must be >= 3 (n - 2 residual degrees of freedom), got {min_train}")
+    w = _window(window)
+    M = _matrix(panel, catalog)
+    methods = ["linear", "logit", "log", "auto"] if method == "all" else [method]
+    for m in methods:
+        if m != "auto" and m not in METHODS:
+            raise ValueError(f"method must be 'auto', 'all' or one of {METHODS}, got {m!r}")
+    ok_all = eligible(M)
+    mask = M.mask
+    count_up_to = np.cumsum(mask, axis=1)
+    S, T = mask.shape
+    rows: list[pd.DataFrame] = []
+    for k in range(T - 1):
+        origin = mask[:, k] & (count_up_to[:, k] >= min_train)
+        if not origin.any():
+            continue
+        Yk = M.Y.copy()
+        Yk[:, k + 1:] = np.nan
+        Mk = SeriesMatrix(**{**M.__dict__, "Y": Yk})
+        for m in methods:
+            if m == "auto":
+                mcode = choose_methods(Mk, "auto", window=w, upto=k)
+                use = origin
+            else:
+                code = METHODS.index(m)
+                use = origin & eligible(Mk)[:, code] & ok_all[:, code] if method == "all" \
+                    else origin
+                mcode = np.full(S, code)
+                if method != "all":
+                    choose_methods(Mk, m, window=w)  # raises if not eligible
+            Z = model_scale(Mk, mcode)
+            train = window_mask(mask & (np.arange(T) <= k)[None, :] & np.isfinite(Z)
+                                & use[:, None], w)
+            fit = fit_lines(M.years, Z, train)
+            q = t_quantile(level, fit.df)
+            for h in range(1, int(horizon) + 1):
+                j = k + h
+                if j >= T:
+                    break
+                hit = use & mask[:, j] & (fit.n >= 3)
+                if not hit.any():
+                    continue
+                t0 = np.full(S, float(M.years[j]))
+                zhat, se = fit.mean(t0), fit.se_pred(t0)
+                kf = inflation(np.full(S, h), calibrated=calibrated)
+                i = np.flatnonzero(hit)
+                lo, hi = M.lower[i], M.upper[i]
+                mc = mcode[i]
+                zact = model_scale(M, mcode)[i, j]
+                rows.append(pd.DataFrame({
+                    "s": i, "method": m, "origin": int(M.years[k]), "horizon": h,
+                    "year": int(M.years[j]), "actual": M.Y[i, j],
+                    "projected": inverse(zhat[i], mc, lo, hi),
+                    "lower": inverse(zhat[i] - q[i] * kf[i] * se[i], mc, lo, hi),
+                    "upper": inverse(zhat[i] + q[i] * kf[i] * se[i], mc, lo, hi),
+                    "scaled_error": np.abs(zact - zhat[i]) / (q[i] * se[i]),
+                }))
+    cols = ["indicator", "area", "sex", "method", "origin", "horizon", "year", "actual",
+            "projected", "lower", "upper", "covered", "abs_error", "scaled_error"]
+    if not rows:
+        det = pd.DataFrame(columns=cols)
+    else:
+        det = pd.concat(rows, ignore_index=True)
+        det["covered"] = (det["actual"] >= det["lower"]) & (det["actual"] <= det["upper"])
+        det["abs_error"] = (det["actual"] - det["projected"]).abs()
+        keys = M.keys.iloc[det["s"].to_numpy()].reset_index(drop=True)
+        det = pd.concat([keys, det.drop(columns="s")], axis=1)[cols]
+    if detail:
+        return det
+    return summarise_backtest(det, level=level)
+
+
+def summarise_backtest(det: pd.DataFrame, *, level: float) -> pd.DataFrame:
+    """Coverage and error by method x horizon from :func:`backtest` detail rows."""
+    if det.empty:
+        return pd.DataFrame(columns=["method", "horizon", "n_forecasts", "n_series", "coverage",
+                                     "coverage_se", "nominal", "mae", "median_ae", "mean_width"])
+    g = det.assign(width=det["upper"] - det["lower"],
+                   series=det["indicator"] + "|" + det["area"] + "|" + det["sex"]) \
+        .groupby(["method", "horizon"], sort=True)
+    out = g.agg(n_forecasts=("covered", "size"), n_series=("series", "nunique"),
+                coverage=("covered", "mean"), mae=("abs_error", "mean"),
+                median_ae=("abs_error", "median"), mean_width=("width", "mean")).reset_index()
+    out["coverage_se"] = np.sqrt(out["coverage"] * (1 - out["coverage"]) / out["n_forecasts"])
+    out["nominal"] = level
+    return out[["method", "horizon", "n_forecasts", "n_series", "coverage", "coverage_se",
+                "nominal", "mae", "median_ae", "mean_width"]]
+
+
+def estimate_inflation(det: pd.DataFrame, *, level: float | None = None) -> dict[int, float]:
+    """Horizon-dependent interval inflation k(h) from backtest detail (``calibrated`` irrelevant).
+
+    :math:`k(h) = \\max\\{1, Q_{\\text{level}}(r_h)\\}` made non-decreasing in h, where
+    :math:`r = |z - \\hat z| / (t_q\\,\\mathrm{se})` are the ``scaled_error`` values at horizon h:
+    multiplying the half-width by k(h) makes the empirical coverage equal ``level`` on these
+    forecasts (never narrower than the OLS interval).
+    """
+    level = float(settings()["default_level"] if level is None else level)
+    qs = det.groupby("horizon")["scaled_error"].quantile(level).sort_index()
+    k = np.maximum.accumulate(np.maximum(qs.to_numpy(dtype=float), 1.0))
+    return {int(h): round(float(v), 3) for h, v in zip(qs.index, k)}
+
+
+def warning_text(warnings: str, *, lang: str = "zh") -> str:
+    """Reasons behind a ``warnings`` string (``"at_risk;volatile"``), joined with ``；``/``; ``."""
+    from fzanalysis.i18n import label
+
+    w = settings()["warnings"]
+    params = {"p": f"{float(w['at_risk_p_meet']):.0%}", "ratio": w["volatile_ratio"],
+              "n": settings()["min_points"], "gap": settings()["max_gap_years"],
+              "pace": w["pace_window"]}
+    codes = [c for c in str(warnings).split(";") if c]
+    sep = "；" if lang == "zh" else "; "
+    return sep.join(label("warning", c, lang).format(**params) for c in codes)
+
+
+# ----------------------------------------------------------------------------------------------
+# command line
+
+
+def _read_table(path: str) -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: no such file")
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(p, dtype={"area": str, "sex": str})
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(p)
+    if suffix in (".xlsx", ".xls"):
+        return pd.read_excel(p, dtype={"area": str, "sex": str})
+    raise ValueError(f"{p}: expected a .csv, .parquet or .xlsx file")
+
+
+def _load_inputs(ns: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    if ns.data:
+        panel = _read_table(ns.data)
+    else:
+        from fzanalysis.demo import load as load_demo
+        panel = load_demo()
+    catalog = _read_table(ns.catalog) if ns.catalog else None
+    return panel, catalog
+
+
+def _emit(df: pd.DataFrame, fmt: str) -> None:
+    if fmt == "csv":
+        df.to_csv(sys.stdout, index=False)
+    else:
+        with pd.option_context("display.max_rows", None, "display.width", 200,
+                               "display.max_columns", None):
+            print(df.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+
+
+def _cmd_project(ns: argparse.Namespace) -> int:
+    try:
+        panel, catalog = _load_inputs(ns)
+        out = project(panel, catalog, target_year=ns.target_year, level=ns.level, method=ns.method)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"fzanalysis project: {ns.data or 'demo panel'}: {exc}", file=sys.stderr)
+        return 1
+    _emit(out, ns.format)
+    return 0
+
+
+def _cmd_backtest(ns: argparse.Namespace) -> int:
+    try:
+        panel, catalog = _load_inputs(ns)
+        out = backtest(panel, catalog, horizon=ns.horizon, level=ns.level, method=ns.method,
+                       detail=ns.detail)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"fzanalysis backtest: {ns.data or 'demo panel'}: {exc}", file=sys.stderr)
+        return 1
+    _emit(out, ns.format)
+    return 0
+
+
+def register_cli(subparsers: Any) -> None:
+    """Add ``fzanalysis project`` and ``fzanalysis backtest``."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", help="panel file (.csv/.parquet/.xlsx); default: the demo panel")
+    common.add_argument("--catalog", help="catalogue file (.csv/.xlsx); default: data/indicators.yaml")
+    common.add_argument("--level", type=float, default=None, help="interval level (default 0.8)")
+    common.add_argument("--format", choices=("table", "csv"), default="table")
+    p = subparsers.add_parser("project", parents=[common],
+                              help="project each series to the target year; p_meet and warnings")
+    p.add_argument("--target-year", type=int, default=2030)
+    p.add_argument("--method", choices=("auto",) + METHODS, default="auto")
+    p.set_defaults(func=_cmd_project)
+    b = subparsers.add_parser("backtest", parents=[common],
+                              help="rolling-origin backtest: interval coverage and error")
+    b.add_argument("--horizon", type=int, default=5)
+    b.add_argument("--method", choices=("auto", "all") + METHODS, default="auto")
+    b.add_argument("--detail", action="store_true", help="one row per forecast")
+    b.set_defaults(func=_cmd_backtest)
+
