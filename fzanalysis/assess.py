@@ -1,0 +1,986 @@
+"""Where each indicator stands: status against the target, progress since the
+baseline, verdicts, attainment rate and gender gaps (docs/methods.md sections 2-4).
+
+Public API
+----------
+assess(panel, catalog=None, year=None, baseline_year=2020, *, level=0.95)
+    One row per indicator x area x sex with value, interval, target, gap,
+    status, pace ratio, progress category and verdict (columns in
+    docs/design.md, "Result tables", plus a few documented extras).
+attainment(assessed)
+    The attainment rate (达标率) per domain and overall.
+gender_gap(panel, catalog=None, *, level=0.95)
+    Female/male difference and ratio with intervals wherever both sexes are present.
+judge, trend_test, judge_direction, progress_category, verdict
+    The scalar rules, exposed so that tests and researchers can check them.
+
+Every threshold comes from ``data/assess.yaml``; labels from ``data/labels/assess.yaml``.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from fzanalysis.i18n import label
+from fzanalysis.rates import (
+    DISTRICT,
+    load_rules,
+    normalize_panel,
+    poisson_ratio_ci,
+    rate_table,
+)
+
+__all__ = [
+    "COMPARATORS",
+    "RESULT_COLUMNS",
+    "assess",
+    "attainment",
+    "gender_gap",
+    "judge",
+    "judge_direction",
+    "normalize_catalog",
+    "progress_category",
+    "register_cli",
+    "trend_test",
+    "verdict",
+]
+
+NUMERIC = (">=", "<=", ">", "<", "==", "~=")
+DIRECTIONAL = ("increase", "decrease", "maintain")
+COMPARATORS = NUMERIC + DIRECTIONAL
+
+#: Columns of docs/design.md "Result tables", in order.
+RESULT_COLUMNS = [
+    "indicator", "area", "sex", "year", "value", "lower", "upper", "numerator", "denominator",
+    "pooled_years", "interval_method", "too_wide", "unit", "comparator", "target", "tolerance",
+    "gap", "status", "baseline_year", "baseline_value", "cagr_observed", "cagr_required",
+    "pace_ratio", "category", "verdict_zh", "verdict_en", "domain", "name_zh", "name_en",
+    "synthetic",
+]
+#: Extra columns appended after RESULT_COLUMNS.
+EXTRA_COLUMNS = [
+    "value_reported", "rankable", "status_note", "baseline_source", "target_year",
+    "trend_slope", "trend_lower", "trend_upper", "trend_p", "trend_n", "limit_factor",
+    "per_area", "n_areas", "n_areas_met",
+]
+
+_CATEGORY_ORDER = ["achieved", "on_track", "acceleration_needed", "limited_progress",
+                   "deterioration", "insufficient_data"]
+
+
+# ---------------------------------------------------------------------------------------
+# Catalogue
+# ---------------------------------------------------------------------------------------
+
+def _unit_bounds(rules: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
+    """Bounds per unit: data/units.csv (via fzanalysis.catalog.units) over data/assess.yaml."""
+    table = {str(k): (float(v[0]), float(v[1])) for k, v in rules["default_bounds"].items()}
+    try:
+        from fzanalysis.catalog import units as _units
+
+        u = _units()
+        for key, row in u.iterrows():
+            table[str(row.get("key", key))] = (float(row["lower_bound"]), float(row["upper_bound"]))
+    except (ImportError, FileNotFoundError, KeyError):  # pragma: no cover - units.csv absent
+        pass
+    return table
+
+
+def normalize_catalog(catalog: pd.DataFrame) -> pd.DataFrame:
+    """Validate a catalogue and fill optional columns with their documented defaults.
+
+    Required: ``id, unit, comparator, target``.  Defaults: ``tolerance`` NaN,
+    ``target_year`` 2030, ``lower_bound``/``upper_bound`` from the unit
+    (``data/units.csv``, else ``default_bounds`` in ``data/assess.yaml``),
+    ``baseline_year``/``baseline_value`` NaN, ``per_area`` False, ``domain``
+    ``"unassigned"``, ``name_zh``/``name_en`` the id.
+
+    Raises
+    ------
+    ValueError
+        Naming the catalogue row and column when a required column is missing,
+        an id repeats, a comparator is unknown, or a numeric comparator lacks
+        its target.
+    """
+    if not isinstance(catalog, pd.DataFrame):
+        raise TypeError(f"catalog must be a pandas DataFrame, got {type(catalog).__name__}")
+    missing = [c for c in ("id", "unit", "comparator", "target") if c not in catalog.columns]
+    if missing:
+        raise ValueError(f"catalogue lacks required column(s) {missing}; it has {list(catalog.columns)}")
+    rules = load_rules()
+    c = catalog.copy().reset_index(drop=True)
+    c["id"] = c["id"].astype("string")
+    dup = c["id"].duplicated(keep=False)
+    if dup.any():
+        rows = dup[dup].index.tolist()
+        raise ValueError(f"catalogue rows {rows}: id {c.at[rows[0], 'id']!r} occurs more than once")
+    c["comparator"] = c["comparator"].astype("string").str.strip()
+    bad = ~c["comparator"].isin(list(COMPARATORS))
+    if bad.any():
+        i = bad[bad].index[0]
+        raise ValueError(
+            f"catalogue row {i} (id {c.at[i, 'id']!r}): column 'comparator' must be one of "
+            f"{list(COMPARATORS)}, got {c.at[i, 'comparator']!r}"
+        )
+    for col in ("target", "tolerance", "baseline_value", "lower_bound", "upper_bound"):
+        if col not in c.columns:
+            c[col] = np.nan
+        conv = pd.to_numeric(c[col], errors="coerce")
+        badnum = conv.isna() & c[col].notna()
+        if badnum.any():
+            i = badnum[badnum].index[0]
+            raise ValueError(f"catalogue row {i} (id {c.at[i, 'id']!r}): column {col!r} must be numeric, "
+                             f"got {c.at[i, col]!r}")
+        c[col] = conv.astype(float)
+    need = c["comparator"].isin(list(NUMERIC)) & c["target"].isna()
+    if need.any():
+        i = need[need].index[0]
+        raise ValueError(f"catalogue row {i} (id {c.at[i, 'id']!r}): comparator {c.at[i, 'comparator']!r} "
+                         f"needs a numeric 'target'")
+    bounds = _unit_bounds(rules)
+    lb = c["unit"].map(lambda u: bounds.get(str(u), (np.nan, np.nan))[0]).astype(float)
+    ub = c["unit"].map(lambda u: bounds.get(str(u), (np.nan, np.nan))[1]).astype(float)
+    c["lower_bound"] = c["lower_bound"].fillna(lb)
+    c["upper_bound"] = c["upper_bound"].fillna(ub)
+    prog = rules["progress"]
+    for col, default in (("target_year", prog["default_target_year"]), ("baseline_year", pd.NA)):
+        if col not in c.columns:
+            c[col] = default
+        c[col] = pd.to_numeric(c[col], errors="raise").astype("Int64")
+    c["target_year"] = c["target_year"].fillna(int(prog["default_target_year"]))
+    if "per_area" not in c.columns:
+        c["per_area"] = False
+    c["per_area"] = c["per_area"].fillna(False).astype(bool)
+    if "domain" not in c.columns:
+        c["domain"] = "unassigned"
+    c["domain"] = c["domain"].astype("string").fillna("unassigned")
+    for col in ("name_zh", "name_en"):
+        if col not in c.columns:
+            c[col] = c["id"]
+        c[col] = c[col].astype("string").fillna(c["id"])
+    c["unit"] = c["unit"].astype("string")
+    return c
+
+
+# ---------------------------------------------------------------------------------------
+# Scalar rules
+# ---------------------------------------------------------------------------------------
+
+def _isnan(x: Any) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
+
+
+def judge(
+    value: float,
+    comparator: str,
+    target: float,
+    *,
+    lower: float = np.nan,
+    upper: float = np.nan,
+    tolerance: float = np.nan,
+    lower_bound: float = np.nan,
+    upper_bound: float = np.nan,
+) -> tuple[str, float, str]:
+    r"""Status and gap of one value against a numeric target (methods 2.1-2.3).
+
+    Parameters
+    ----------
+    value : float
+        The estimate (percent as 96.5).
+    comparator : {">=", "<=", ">", "<", "==", "~="}
+    target : float
+    lower, upper : float, keyword-only
+        Confidence limits; NaN = no interval (judged on the point).
+    tolerance : float, keyword-only
+        Half-width of the ``~=`` band; NaN -> 5 % of the target (``data/assess.yaml``).
+    lower_bound, upper_bound : float, keyword-only
+        Natural bounds of the unit; a ``>=`` target equal to ``upper_bound`` (or a
+        ``<=`` target equal to ``lower_bound``) is judged on the point value.
+
+    Returns
+    -------
+    (status, gap, note)
+        ``status`` in ``met, not_met, cannot_judge, no_data``; ``gap`` the
+        shortfall in the indicator's unit, positive = still short:
+
+        * ``>=``, ``>``: :math:`g = T - x`;  ``<=``, ``<``: :math:`g = x - T`;
+        * ``==``: :math:`g = |x - T|`;  ``~=``: :math:`g = |x - T| - \tau`.
+
+        With limits :math:`[L, U]`: ``>=`` is met when :math:`L \ge T`, not met
+        when :math:`U < T`, else ``cannot_judge`` (the interval straddles the
+        target); the other comparators mirror this.  ``~=`` is met when
+        :math:`[L, U] \subseteq [T-\tau, T+\tau]`, not met when the two are
+        disjoint.  ``==`` is judged on the point (met when
+        :math:`|x - T| \le 10^{-9}`), ``cannot_judge`` when it misses but the
+        interval contains :math:`T`.
+    """
+    rules = load_rules()["status"]
+    if comparator not in NUMERIC:
+        raise ValueError(f"judge: comparator must be one of {NUMERIC}, got {comparator!r}")
+    if _isnan(value):
+        return "no_data", np.nan, "no_value"
+    if _isnan(target):
+        raise ValueError(f"judge: comparator {comparator!r} needs a numeric target")
+    x, t = float(value), float(target)
+    has_ci = not (_isnan(lower) or _isnan(upper))
+    lo, up = (float(lower), float(upper)) if has_ci else (x, x)
+    note = "interval_clear" if has_ci else "point_only"
+    at_bound = (comparator in (">=", ">") and not _isnan(upper_bound) and t >= float(upper_bound)) or (
+        comparator in ("<=", "<") and not _isnan(lower_bound) and t <= float(lower_bound))
+    if has_ci and at_bound:
+        lo, up, note = x, x, "target_at_bound"
+
+    def three(met: bool, not_met: bool) -> str:
+        if met:
+            return "met"
+        if not_met:
+            return "not_met"
+        return "cannot_judge"
+
+    if comparator == ">=":
+        gap = t - x
+        status = three(lo >= t, up < t)
+    elif comparator == ">":
+        gap = t - x
+        status = three(lo > t, up <= t)
+    elif comparator == "<=":
+        gap = x - t
+        status = three(up <= t, lo > t)
+    elif comparator == "<":
+        gap = x - t
+        status = three(up < t, lo >= t)
+    elif comparator == "==":
+        gap = abs(x - t)
+        atol = float(rules["equality_atol"])
+        if gap <= atol:
+            status = "met"
+            note = "judged_on_point"
+        elif has_ci and lower <= t <= upper:
+            status = "cannot_judge"
+        else:
+            status = "not_met"
+    else:  # "~="
+        tau = float(tolerance) if not _isnan(tolerance) else float(rules["approx_default_rel_tolerance"]) * abs(t)
+        gap = abs(x - t) - tau
+        status = three(lo >= t - tau and up <= t + tau, up < t - tau or lo > t + tau)
+    if status == "cannot_judge" and note != "judged_on_point":
+        note = "interval_straddles_target"
+    return status, float(gap), note
+
+
+def trend_test(
+    years: Any, values: Any, *, level: float = 0.95, max_points: int | None = None
+) -> dict[str, float]:
+    r"""OLS slope of the last ``max_points`` annual values with a t interval (methods 2.4).
+
+    The model is :math:`x_i = a + b\,t_i + \varepsilon_i`, :math:`\varepsilon_i`
+    i.i.d. normal, fitted by :func:`scipy.stats.linregress`; the interval is
+    :math:`\hat b \pm t_{1-\alpha/2,\,n-2}\,\widehat{se}(\hat b)` and ``p`` the
+    two-sided t-test of :math:`b = 0`.
+
+    Returns
+    -------
+    dict
+        ``slope, lower, upper, p, n`` (NaN slope and limits when n < 3).
+    """
+    if max_points is None:
+        max_points = int(load_rules()["status"]["trend"]["max_points"])
+    y = np.asarray(years, dtype=float)
+    v = np.asarray(values, dtype=float)
+    ok = ~(np.isnan(y) | np.isnan(v))
+    y, v = y[ok], v[ok]
+    order = np.argsort(y)
+    y, v = y[order][-max_points:], v[order][-max_points:]
+    n = len(y)
+    if n < 3:
+        return {"slope": np.nan, "lower": np.nan, "upper": np.nan, "p": np.nan, "n": n}
+    if np.allclose(v, v[0]):
+        return {"slope": 0.0, "lower": 0.0, "upper": 0.0, "p": 1.0, "n": n}
+    res = stats.linregress(y, v)
+    q = stats.t.ppf(0.5 + level / 2, n - 2)
+    half = q * res.stderr
+    return {"slope": float(res.slope), "lower": float(res.slope - half), "upper": float(res.slope + half),
+            "p": float(res.pvalue), "n": n}
+
+
+def judge_direction(comparator: str, trend: Mapping[str, float]) -> tuple[str, str]:
+    r"""Status of a directional target from :func:`trend_test` (methods 2.4).
+
+    ``increase`` met when the slope's lower limit > 0, not met when its upper
+    limit <= 0; ``decrease`` mirrored; ``maintain`` not met when the upper limit
+    < -tolerance (a significant decline), met otherwise.  Fewer than
+    ``min_points`` (4) values -> ``cannot_judge`` (``too_few_points``).
+    """
+    rules = load_rules()["status"]
+    if comparator not in DIRECTIONAL:
+        raise ValueError(f"judge_direction: comparator must be one of {DIRECTIONAL}, got {comparator!r}")
+    if trend["n"] < int(rules["trend"]["min_points"]):
+        return "cannot_judge", "too_few_points"
+    lo, up = trend["lower"], trend["upper"]
+    if comparator == "increase":
+        if lo > 0:
+            return "met", "trend_significant"
+        if up <= 0:
+            return "not_met", "trend_significant"
+        return "cannot_judge", "trend_not_significant"
+    if comparator == "decrease":
+        if up < 0:
+            return "met", "trend_significant"
+        if lo >= 0:
+            return "not_met", "trend_significant"
+        return "cannot_judge", "trend_not_significant"
+    if up < -float(rules["maintain_tolerance"]):
+        return "not_met", "significant_decline"
+    return "met", "no_significant_decline"
+
+
+def _cagr(x1: float, x0: float, t1: float, t0: float) -> float:
+    return (x1 / x0) ** (1.0 / (t1 - t0)) - 1.0
+
+
+def limit_factor(base: float, limit: float, *, exponent: float | None = None) -> float:
+    r"""Statistics Canada's threshold-reduction factor :math:`C` near a natural limit.
+
+    With :math:`b = |y_0|`, :math:`l = |y_{lim}|` and :math:`a = 4.44`:
+    :math:`C = 1` if :math:`b \ge 2l`; :math:`C = 1 - (b/l)^a` if :math:`b \le l`;
+    else :math:`C = 1 - ((2l - b)/l)^a`.  No limit (NaN) -> :math:`C = 1`.
+    """
+    if exponent is None:
+        exponent = float(load_rules()["progress"]["limit_exponent"])
+    if _isnan(limit) or _isnan(base):
+        return 1.0
+    b, lim = abs(float(base)), abs(float(limit))
+    if b >= 2 * lim:
+        return 1.0
+    if b <= lim:
+        return 1.0 - (b / lim) ** exponent
+    return 1.0 - ((2 * lim - b) / lim) ** exponent
+
+
+def progress_category(
+    *,
+    comparator: str,
+    status: str,
+    base_value: float,
+    base_year: float,
+    value: float,
+    year: float,
+    target: float = np.nan,
+    target_year: float = 2030,
+    tolerance: float = np.nan,
+    lower_bound: float = np.nan,
+    upper_bound: float = np.nan,
+) -> dict[str, Any]:
+    r"""Progress since the baseline: Statistics Canada / Open SDG method (methods 3.1-3.3).
+
+    Observed and required compound annual growth rates
+
+    .. math::
+        CAGR_o = (x_t/x_0)^{1/(t-t_0)} - 1, \qquad CAGR_r = (x_T/x_0)^{1/(T-t_0)} - 1,
+
+    and the ratio :math:`R = s\,d\,CAGR_o/|CAGR_r|` with :math:`d = +1` when higher
+    is better (``>=``, ``>``, ``increase``, ``maintain``), :math:`-1` otherwise, and
+    :math:`s = \operatorname{sign}(x_0)`.  ``==``/``~=`` targets are transformed
+    as Open SDG does for "Goldilocks" indicators: :math:`x' = T + |x - T|`,
+    target :math:`T + \tau`, :math:`d = -1`.  A zero base or target is replaced by
+    0.001.  Categories: ``achieved`` when the status is met; else
+    :math:`R \ge 0.95` ``on_track``, :math:`0.6 \le R < 0.95`
+    ``acceleration_needed``, :math:`0 \le R < 0.6` ``limited_progress``,
+    :math:`R < 0` ``deterioration``.  Without a numeric target (``increase``,
+    ``decrease``) :math:`P = s\,d\,CAGR_o` is compared with 1.5 % C, 0.5 % C and 0,
+    :math:`C` = :func:`limit_factor` of the limit in the desired direction.
+    ``maintain``: :math:`P \ge -0.5\,\%` ``on_track``, else ``deterioration``.
+
+    Returns
+    -------
+    dict
+        ``cagr_observed, cagr_required, pace_ratio, category, limit_factor``.
+    """
+    prog = load_rules()["progress"]
+    out: dict[str, Any] = {"cagr_observed": np.nan, "cagr_required": np.nan, "pace_ratio": np.nan,
+                           "category": "insufficient_data", "limit_factor": np.nan}
+    numeric = comparator in NUMERIC
+    if numeric and status == "met":
+        out["category"] = "achieved"
+    if any(_isnan(v) for v in (base_value, base_year, value, year)) or float(year) <= float(base_year):
+        return out
+    x0, xt, t0, t = float(base_value), float(value), float(base_year), float(year)
+    zero = float(prog["zero_replacement"])
+    if comparator in ("==", "~="):
+        tau = 0.0 if comparator == "==" else (
+            float(tolerance) if not _isnan(tolerance)
+            else float(load_rules()["status"]["approx_default_rel_tolerance"]) * abs(float(target)))
+        tgt = float(target) + tau
+        x0, xt = float(target) + abs(x0 - float(target)), float(target) + abs(xt - float(target))
+        d = -1.0
+    elif numeric:
+        tgt = float(target)
+        d = 1.0 if comparator in (">=", ">") else -1.0
+    else:
+        tgt = np.nan
+        d = -1.0 if comparator == "decrease" else 1.0
+    if x0 == 0:
+        x0 = zero
+    if (x0 > 0 and xt < 0) or (x0 < 0 and xt > 0):
+        return out
+    s = -1.0 if x0 < 0 else 1.0
+    cagr_o = _cagr(xt, x0, t, t0)
+    out["cagr_observed"] = cagr_o
+    if numeric:
+        T = float(target_year)
+        if T <= t0:
+            return out
+        if tgt == 0:
+            tgt = zero
+        if (tgt > 0) != (x0 > 0):
+            return out
+        cagr_r = _cagr(tgt, x0, T, t0)
+        out["cagr_required"] = cagr_r
+        num = s * d * cagr_o
+        if cagr_r == 0:
+            r = 0.0 if num == 0 else math.copysign(math.inf, num)
+        else:
+            r = num / abs(cagr_r)
+        out["pace_ratio"] = r
+        if out["category"] == "achieved":
+            return out
+        th = prog["ratio_thresholds"]
+        if r >= th["on_track"]:
+            out["category"] = "on_track"
+        elif r >= th["acceleration_needed"]:
+            out["category"] = "acceleration_needed"
+        elif r >= th["limited_progress"]:
+            out["category"] = "limited_progress"
+        else:
+            out["category"] = "deterioration"
+        return out
+    p_dir = s * d * cagr_o
+    if comparator == "maintain":
+        out["category"] = "on_track" if p_dir >= -float(prog["maintain_tolerance"]) else "deterioration"
+        return out
+    limit = upper_bound if d > 0 else lower_bound
+    c = limit_factor(float(base_value), limit)
+    out["limit_factor"] = c
+    th = prog["cagr_thresholds"]
+    if p_dir < th["limited_progress"]:
+        out["category"] = "deterioration"
+    elif c == 0 or p_dir >= th["on_track"] * c:
+        out["category"] = "on_track"
+    elif p_dir >= th["acceleration_needed"] * c:
+        out["category"] = "acceleration_needed"
+    else:
+        out["category"] = "limited_progress"
+    return out
+
+
+def verdict(
+    *,
+    status: str,
+    comparator: str,
+    gap: float = np.nan,
+    target: float = np.nan,
+    category: str = "insufficient_data",
+    note: str = "",
+    slope: float = np.nan,
+    scale: float = 1.0,
+) -> str:
+    r"""Verdict code of the Chinese monitoring report (methods 3.4).
+
+    ``achieved`` (已实现) when met; ``not_assessable`` (暂无法评估) without data
+    or with too few points for a trend.  Numeric targets: relative shortfall
+    :math:`g/|T|` (``scale`` = number of towns for a per-area district row)
+    :math:`\le 5\%` -> ``largely_achieved`` (基本实现, includes a point that meets
+    the target with an interval straddling it), :math:`> 20\%` -> ``large_gap``
+    (差距较大), else ``gap_remains`` (仍有差距), escalated to ``large_gap`` when
+    the progress category is ``deterioration``.  Directional targets:
+    ``cannot_judge`` with the slope in the desired direction ->
+    ``largely_achieved``, otherwise ``gap_remains``; ``not_met`` (a significant
+    trend the wrong way) -> ``large_gap``.
+    """
+    vr = load_rules()["verdict"]
+    if status == "met":
+        return "achieved"
+    if status == "no_data" or note == "too_few_points":
+        return "not_assessable"
+    if comparator in DIRECTIONAL:
+        if status == "not_met":
+            return "large_gap"
+        desired = {"increase": 1.0, "decrease": -1.0, "maintain": 1.0}[comparator]
+        if not _isnan(slope) and slope * desired > 0:
+            return "largely_achieved"
+        return "gap_remains"
+    if _isnan(gap):
+        return "not_assessable"
+    denom = abs(float(target)) * float(scale) if not _isnan(target) else 0.0
+    rel = (gap / denom) if denom > 0 else (0.0 if gap <= 0 else math.inf)
+    if rel <= float(vr["largely_achieved_max_rel_gap"]):
+        return "largely_achieved"
+    if rel > float(vr["large_gap_min_rel_gap"]):
+        return "large_gap"
+    if vr.get("deterioration_escalates", True) and category == "deterioration":
+        return "large_gap"
+    return "gap_remains"
+
+
+# ---------------------------------------------------------------------------------------
+# The table
+# ---------------------------------------------------------------------------------------
+
+def _default_catalog() -> pd.DataFrame:
+    from fzanalysis.catalog import load
+
+    return load()
+
+
+def _pick_baseline(
+    series: pd.DataFrame, year: int, baseline_year: int, crow: Mapping[str, Any], area: str, sex: str
+) -> tuple[float, float, str]:
+    """Baseline (year, value, source) for one series (methods 3.1)."""
+    earlier = series[(series["year"] < year) & series["estimate"].notna()]
+    at = earlier[earlier["year"] == baseline_year]
+    if len(at):
+        return float(baseline_year), float(at["estimate"].iloc[0]), "panel"
+    cy, cv = crow.get("baseline_year"), crow.get("baseline_value")
+    if (area == DISTRICT and sex != "M" and not _isnan(cv) and cy is not pd.NA and cy is not None
+            and int(cy) == int(baseline_year) and int(cy) < year):
+        return float(cy), float(cv), "catalogue"
+    after = earlier[earlier["year"] > baseline_year]
+    if len(after):
+        first = after.sort_values("year").iloc[0]
+        return float(first["year"]), float(first["estimate"]), "first_year"
+    return np.nan, np.nan, "none"
+
+
+def _empty_row(ind: str, area: str, sex: str, yr: Any) -> dict[str, Any]:
+    return {"indicator": ind, "area": area, "sex": sex, "year": yr, "value": np.nan, "lower": np.nan,
+            "upper": np.nan, "numerator": np.nan, "denominator": np.nan, "pooled_years": "",
+            "interval_method": "none", "too_wide": pd.NA, "value_reported": np.nan, "rankable": pd.NA,
+            "synthetic": False}
+
+
+def assess(
+    panel: pd.DataFrame,
+    catalog: pd.DataFrame | None = None,
+    year: int | None = None,
+    baseline_year: int = 2020,
+    *,
+    level: float = 0.95,
+) -> pd.DataFrame:
+    r"""Status, gap, progress category and verdict for every indicator x area x sex.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        Tidy panel; ``indicator, year, value`` required (docs/design.md).
+    catalog : DataFrame, optional
+        At least ``id, unit, comparator, target``; ``None`` = :func:`fzanalysis.catalog.load`.
+    year : int, optional
+        Year to assess; ``None`` = the latest year with a value, per series (the
+        ``year`` column says which).  A series without a value in ``year`` gets
+        ``status = "no_data"``.
+    baseline_year : int
+        Baseline of the progress measure (default 2020); when the series has no
+        value then, the plan's own baseline (catalogue, same year, district) or
+        else the first later year with data is used (``baseline_source``).
+    level : float, keyword-only
+        Confidence level of rate intervals and of the trend test.
+
+    Returns
+    -------
+    DataFrame
+        :data:`RESULT_COLUMNS` then :data:`EXTRA_COLUMNS`.  Catalogue indicators
+        absent from the panel appear once (district, sex ``T``) with ``no_data``.
+        For ``per_area`` indicators a district row summarises the towns
+        (``n_areas``, ``n_areas_met``; met only when every town meets the target).
+
+    Notes
+    -----
+    ``value`` is the estimate judged: the reported value, or the pooled rate for
+    rare events (``pooled_years``); ``value_reported`` keeps the annual figure.
+    See docs/methods.md sections 1-3 for every rule.
+    """
+    cat = normalize_catalog(_default_catalog() if catalog is None else catalog)
+    rt = rate_table(panel, cat, level=level)
+    crows = {str(r["id"]): r for r in cat.to_dict("records")}
+    trend_rules = load_rules()["status"]["trend"]
+    records: list[dict[str, Any]] = []
+    for (ind, area, sex), s in rt.groupby(["indicator", "area", "sex"], sort=True):
+        ind, area, sex = str(ind), str(area), str(sex)
+        crow = crows[ind]
+        s = s.sort_values("year")
+        with_value = s[s["estimate"].notna()]
+        yr = int(year) if year is not None else (int(with_value["year"].max()) if len(with_value)
+                                                 else int(s["year"].max()))
+        cur = with_value[with_value["year"] == yr]
+        if len(cur):
+            r = cur.iloc[0]
+            rec = {"indicator": ind, "area": area, "sex": sex, "year": yr, "value": r["estimate"],
+                   "lower": r["lower"], "upper": r["upper"], "numerator": r["estimate_numerator"],
+                   "denominator": r["estimate_denominator"], "pooled_years": r["pooled_years"],
+                   "interval_method": r["interval_method"], "too_wide": r["too_wide"],
+                   "value_reported": r["value"], "rankable": r["rankable"], "synthetic": bool(r["synthetic"])}
+        else:
+            rec = _empty_row(ind, area, sex, yr)
+            rec["synthetic"] = bool(s["synthetic"].any())
+        comp = str(crow["comparator"])
+        tr = trend_test(s.loc[s["year"] <= yr, "year"], s.loc[s["year"] <= yr, "value"], level=level,
+                        max_points=int(trend_rules["max_points"]))
+        rec.update({"trend_slope": tr["slope"], "trend_lower": tr["lower"], "trend_upper": tr["upper"],
+                    "trend_p": tr["p"], "trend_n": tr["n"]})
+        if _isnan(rec["value"]):
+            status, gap, note = "no_data", np.nan, "no_value"
+        elif comp in NUMERIC:
+            status, gap, note = judge(rec["value"], comp, crow["target"], lower=rec["lower"],
+                                      upper=rec["upper"], tolerance=crow["tolerance"],
+                                      lower_bound=crow["lower_bound"], upper_bound=crow["upper_bound"])
+        else:
+            status, note = judge_direction(comp, tr)
+            gap = np.nan
+        b_year, b_value, b_src = _pick_baseline(s, yr, int(baseline_year), crow, area, sex)
+        prog = progress_category(comparator=comp, status=status, base_value=b_value, base_year=b_year,
+                                 value=rec["value"], year=yr, target=crow["target"],
+                                 target_year=crow["target_year"], tolerance=crow["tolerance"],
+                                 lower_bound=crow["lower_bound"], upper_bound=crow["upper_bound"])
+        rec.update({"gap": gap, "status": status, "status_note": note, "baseline_year": b_year,
+                    "baseline_value": b_value, "baseline_source": b_src, **prog})
+        records.append(rec)
+
+    # catalogue indicators with no series at all
+    seen = {r["indicator"] for r in records}
+    for ind in cat["id"].astype(str):
+        if ind not in seen:
+            rec = _empty_row(ind, DISTRICT, "T", int(year) if year is not None else pd.NA)
+            rec.update({"gap": np.nan, "status": "no_data", "status_note": "no_value",
+                        "baseline_year": np.nan, "baseline_value": np.nan, "baseline_source": "none",
+                        "cagr_observed": np.nan, "cagr_required": np.nan, "pace_ratio": np.nan,
+                        "category": "insufficient_data", "limit_factor": np.nan,
+                        "trend_slope": np.nan, "trend_lower": np.nan, "trend_upper": np.nan,
+                        "trend_p": np.nan, "trend_n": 0})
+            records.append(rec)
+
+    out = pd.DataFrame.from_records(records)
+    out["n_areas"] = np.nan
+    out["n_areas_met"] = np.nan
+    out = _per_area_summary(out, cat, year)
+
+    # verdicts and catalogue columns
+    cmap = cat.set_index("id")
+    out["comparator"] = out["indicator"].map(cmap["comparator"])
+    out["target"] = out["indicator"].map(cmap["target"]).astype(float)
+    out["tolerance"] = out["indicator"].map(cmap["tolerance"]).astype(float)
+    out["unit"] = out["indicator"].map(cmap["unit"])
+    out["target_year"] = out["indicator"].map(cmap["target_year"]).astype("Int64")
+    out["per_area"] = out["indicator"].map(cmap["per_area"]).astype(bool)
+    for col in ("domain", "name_zh", "name_en"):
+        out[col] = out["indicator"].map(cmap[col])
+    codes = []
+    for r in out.to_dict("records"):
+        scale = r["n_areas"] if (r["per_area"] and r["area"] == DISTRICT and not _isnan(r["n_areas"])) else 1.0
+        codes.append(verdict(status=r["status"], comparator=r["comparator"], gap=r["gap"], target=r["target"],
+                             category=r["category"], note=r["status_note"], slope=r["trend_slope"],
+                             scale=scale))
+    out["verdict"] = codes
+    out["verdict_zh"] = [label("verdict", c, "zh") for c in codes]
+    out["verdict_en"] = [label("verdict", c, "en") for c in codes]
+    out["year"] = out["year"].astype("Int64")
+    out["baseline_year"] = pd.to_numeric(out["baseline_year"]).astype("Int64")
+    out["trend_n"] = out["trend_n"].astype(int)
+    out["too_wide"] = out["too_wide"].astype("boolean")
+    out["rankable"] = out["rankable"].astype("boolean")
+    out["synthetic"] = out["synthetic"].astype(bool)
+    for col in ("indicator", "area", "sex", "pooled_years", "interval_method", "status", "status_note",
+                "category", "verdict", "baseline_source", "unit", "comparator", "domain", "name_zh",
+                "name_en", "verdict_zh", "verdict_en"):
+        out[col] = out[col].astype("string")
+    out = out[RESULT_COLUMNS + EXTRA_COLUMNS + ["verdict"]]
+    return out.sort_values(["indicator", "area", "sex"], kind="stable").reset_index(drop=True)
+
+
+def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) -> pd.DataFrame:
+    """District rows of per-area indicators: met only when every town meets (methods 2.5)."""
+    per_area_ids = set(cat.loc[cat["per_area"], "id"].astype(str))
+    extra = []
+    out = out.copy()
+    for ind in sorted(per_area_ids & set(out["indicator"])):
+        rows = out[out["indicator"] == ind]
+        towns = rows[rows["area"] != DISTRICT]
+        if towns.empty:
+            continue
+        for sex, tg in towns.groupby("sex"):
+            n_areas = int(tg["area"].nunique())
+            n_met = int((tg["status"] == "met").sum())
+            if n_met == n_areas:
+                status, note = "met", "all_areas_met"
+            elif (tg["status"] == "not_met").any():
+                status, note = "not_met", "some_area_not_met"
+            else:
+                status, note = "cannot_judge", "areas_incomplete"
+            gaps = tg["gap"].dropna()
+            gap = float(gaps.clip(lower=0).sum()) if len(gaps) else np.nan
+            cats = [c for c in _CATEGORY_ORDER[::-1] if c in set(tg["category"])]
+            worst = "achieved" if status == "met" else next(
+                (c for c in cats if c not in ("achieved", "insufficient_data")), "insufficient_data")
+            upd = {"status": status, "status_note": note, "gap": gap, "n_areas": n_areas,
+                   "n_areas_met": n_met, "category": worst}
+            mask = (out["indicator"] == ind) & (out["area"] == DISTRICT) & (out["sex"] == sex)
+            if mask.any():
+                for k, v in upd.items():
+                    out.loc[mask, k] = v
+            else:
+                rec = _empty_row(ind, DISTRICT, str(sex), int(tg["year"].max()) if year is None else int(year))
+                rec.update({"baseline_year": np.nan, "baseline_value": np.nan, "baseline_source": "none",
+                            "cagr_observed": np.nan, "cagr_required": np.nan, "pace_ratio": np.nan,
+                            "limit_factor": np.nan, "trend_slope": np.nan, "trend_lower": np.nan,
+                            "trend_upper": np.nan, "trend_p": np.nan, "trend_n": 0,
+                            "synthetic": bool(tg["synthetic"].any()), **upd})
+                extra.append(rec)
+    if extra:
+        out = pd.concat([out, pd.DataFrame.from_records(extra)], ignore_index=True)
+    return out
+
+
+def _headline(assessed: pd.DataFrame) -> pd.DataFrame:
+    """One row per indicator: district, sex T if present, else F, else M."""
+    d = assessed[assessed["area"] == DISTRICT].copy()
+    d["_rank"] = d["sex"].map({"T": 0, "F": 1, "M": 2})
+    d = d.sort_values(["indicator", "_rank"]).drop_duplicates("indicator")
+    return d.drop(columns="_rank")
+
+
+def attainment(assessed: pd.DataFrame) -> pd.DataFrame:
+    r"""Attainment rate (达标率) per domain and overall (methods 3.5).
+
+    Uses one headline row per indicator (district; sex ``T``, else ``F``, else
+    ``M``).  ``attainment_rate`` = met / judged with judged = met + not_met;
+    ``attainment_rate_all`` = met / (met + not_met + cannot_judge), the
+    conservative rate that counts undecidable targets as not attained.
+
+    Returns
+    -------
+    DataFrame
+        ``domain, n_indicators, n_met, n_not_met, n_cannot_judge, n_no_data,
+        n_judged, attainment_rate, attainment_rate_all``; the last row is
+        ``domain = "all"``.
+    """
+    need = {"indicator", "area", "sex", "status", "domain"}
+    if not need <= set(assessed.columns):
+        raise ValueError(f"attainment needs the output of assess(); missing columns {sorted(need - set(assessed.columns))}")
+    h = _headline(assessed)
+    h["domain"] = h["domain"].fillna("unassigned")
+
+    def summarise(g: pd.DataFrame) -> dict[str, Any]:
+        cnt = g["status"].value_counts()
+        met, nm, cj, nd = (int(cnt.get(k, 0)) for k in ("met", "not_met", "cannot_judge", "no_data"))
+        judged = met + nm
+        return {"n_indicators": len(g), "n_met": met, "n_not_met": nm, "n_cannot_judge": cj,
+                "n_no_data": nd, "n_judged": judged,
+                "attainment_rate": met / judged if judged else np.nan,
+                "attainment_rate_all": met / (judged + cj) if judged + cj else np.nan}
+
+    rows = [{"domain": dom, **summarise(g)} for dom, g in h.groupby("domain", sort=False)]
+    rows.append({"domain": "all", **summarise(h)})
+    res = pd.DataFrame(rows)
+    res["domain"] = res["domain"].astype("string")
+    return res
+
+
+# ---------------------------------------------------------------------------------------
+# Gender gaps
+# ---------------------------------------------------------------------------------------
+
+def _katz_ratio(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray, level: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Katz log interval for a ratio of proportions; 0.5 added to every cell when a count is 0."""
+    z = stats.norm.ppf(0.5 + level / 2)
+    zero = (k1 == 0) | (k2 == 0)
+    a = np.where(zero, k1 + 0.5, k1)
+    c = np.where(zero, k2 + 0.5, k2)
+    m1 = np.where(zero, n1 + 1.0, n1)
+    m2 = np.where(zero, n2 + 1.0, n2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rr = (a / m1) / (c / m2)
+        se = np.sqrt(1 / a - 1 / m1 + 1 / c - 1 / m2)
+        est = np.where(k2 > 0, (k1 / n1) / (k2 / n2), np.inf)
+    return est, rr * np.exp(-z * se), rr * np.exp(z * se)
+
+
+def gender_gap(
+    panel: pd.DataFrame, catalog: pd.DataFrame | None = None, *, level: float = 0.95
+) -> pd.DataFrame:
+    r"""Female/male difference and ratio wherever both sexes are present (methods 4).
+
+    Parameters
+    ----------
+    panel : DataFrame
+        Tidy panel with rows for ``sex = "F"`` and ``"M"``.
+    catalog : DataFrame, optional
+        At least ``id, unit`` (``None`` = :func:`fzanalysis.catalog.load`).
+    level : float, keyword-only
+
+    Returns
+    -------
+    DataFrame
+        ``indicator, area, year, unit, value_f, value_m, difference,
+        difference_lower, difference_upper, ratio, ratio_lower, ratio_upper,
+        difference_method, ratio_method, note, synthetic`` with
+        :math:`\text{difference} = x_F - x_M` (percentage points for percent) and
+        :math:`\text{ratio} = x_F/x_M`.
+
+    Notes
+    -----
+    * Proportions with counts: Newcombe (1998) hybrid Wilson score interval for
+      the difference (statsmodels ``confint_proportions_2indep(method="newcomb")``),
+      Katz et al. (1978) log interval for the ratio
+      :math:`\ln\widehat{RR} \pm z\sqrt{1/k_F - 1/n_F + 1/k_M - 1/n_M}` (0.5 added to
+      each count, 1 to each total, when a count is zero).
+    * Poisson rates with counts: exact conditional interval for the rate ratio
+      (:func:`fzanalysis.rates.poisson_ratio_ci`) and the MOVER interval for the
+      difference (statsmodels ``confint_poisson_2indep(method="mover")``).
+    * Without counts for both sexes: point estimates only, limits NaN,
+      ``note = "point_only"``.
+    """
+    from statsmodels.stats.proportion import confint_proportions_2indep
+    from statsmodels.stats.rates import confint_poisson_2indep
+
+    cat = normalize_catalog(_default_catalog() if catalog is None else catalog) if (
+        catalog is None or {"comparator", "target"} <= set(catalog.columns)) else catalog
+    rt = rate_table(panel, cat, level=level, pool=False)
+    rules = load_rules()
+    rt = rt[rt["sex"].isin(["F", "M"]) & rt["value"].notna()]
+    keys = ["indicator", "area", "year"]
+    f = rt[rt["sex"] == "F"].set_index(keys)
+    m = rt[rt["sex"] == "M"].set_index(keys)
+    both = f.index.intersection(m.index)
+    cols = ["indicator", "area", "year", "unit", "value_f", "value_m", "difference", "difference_lower",
+            "difference_upper", "ratio", "ratio_lower", "ratio_upper", "difference_method", "ratio_method",
+            "note", "synthetic"]
+    if len(both) == 0:
+        return pd.DataFrame(columns=cols)
+    f, m = f.loc[both], m.loc[both]
+    res = pd.DataFrame(index=both)
+    res["unit"] = f["unit"]
+    res["value_f"] = f["value"]
+    res["value_m"] = m["value"]
+    res["difference"] = f["value"] - m["value"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res["ratio"] = np.where(m["value"] != 0, f["value"] / m["value"], np.nan)
+    for c in ("difference_lower", "difference_upper", "ratio_lower", "ratio_upper"):
+        res[c] = np.nan
+    res["difference_method"] = "none"
+    res["ratio_method"] = "none"
+    res["note"] = "point_only"
+    res["synthetic"] = f["synthetic"].to_numpy() | m["synthetic"].to_numpy()
+    counts = f["interval_method"].ne("none") & m["interval_method"].ne("none") & \
+        f["numerator"].notna() & m["numerator"].notna()
+    kind = f["unit"].map(lambda u: rules["unit_intervals"].get(str(u), {"kind": "none"})["kind"])
+    prop = counts & (kind == "proportion") & f["interval_method"].ne("exact_count")
+    if prop.any():
+        k1, n1 = f.loc[prop, "numerator"].to_numpy(), f.loc[prop, "denominator"].to_numpy()
+        k2, n2 = m.loc[prop, "numerator"].to_numpy(), m.loc[prop, "denominator"].to_numpy()
+        sc = f.loc[prop, "unit"].map(lambda u: float(rules["unit_intervals"][str(u)].get("scale", 1))).to_numpy()
+        lo = np.empty(len(k1))
+        hi = np.empty(len(k1))
+        for i in range(len(k1)):  # statsmodels' scalar path is the robust one at 0 and n
+            lo[i], hi[i] = confint_proportions_2indep(k1[i], n1[i], k2[i], n2[i], method="newcomb",
+                                                      compare="diff", alpha=1 - level)
+        res.loc[prop, "difference_lower"] = lo * sc
+        res.loc[prop, "difference_upper"] = hi * sc
+        _, rl, ru = _katz_ratio(k1, n1, k2, n2, level)
+        res.loc[prop, "ratio_lower"] = rl
+        res.loc[prop, "ratio_upper"] = ru
+        res.loc[prop, "difference_method"] = "newcombe_wilson"
+        res.loc[prop, "ratio_method"] = "katz_log"
+        res.loc[prop, "note"] = "from_counts"
+    pois = counts & (kind == "poisson")
+    if pois.any():
+        k1, e1 = f.loc[pois, "numerator"].to_numpy(), f.loc[pois, "denominator"].to_numpy()
+        k2, e2 = m.loc[pois, "numerator"].to_numpy(), m.loc[pois, "denominator"].to_numpy()
+        per = f.loc[pois, "unit"].map(lambda u: float(rules["unit_intervals"][str(u)].get("per", 1))).to_numpy()
+        ci = poisson_ratio_ci(k1, e1, k2, e2, level=level)
+        res.loc[pois, "ratio_lower"] = np.atleast_1d(ci.lower)
+        res.loc[pois, "ratio_upper"] = np.atleast_1d(ci.upper)
+        lo, hi = confint_poisson_2indep(k1, e1, k2, e2, method="mover", compare="diff", alpha=1 - level)
+        res.loc[pois, "difference_lower"] = np.asarray(lo) * per
+        res.loc[pois, "difference_upper"] = np.asarray(hi) * per
+        res.loc[pois, "difference_method"] = "mover_poisson"
+        res.loc[pois, "ratio_method"] = "exact_conditional"
+        res.loc[pois, "note"] = "from_counts"
+    res = res.reset_index()
+    for c in ("indicator", "area", "unit", "difference_method", "ratio_method", "note"):
+        res[c] = res[c].astype("string")
+    return res[cols].sort_values(keys).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------
+
+_TABLE_COLUMNS = ["indicator", "area", "sex", "year", "value", "lower", "upper", "pooled_years", "target",
+                  "gap", "status", "pace_ratio", "category", "verdict_zh"]
+
+
+def _read_panel(path: str) -> pd.DataFrame:
+    try:
+        from fzanalysis.data import load_panel  # engineer B's validated loader
+
+        return load_panel(path)
+    except ImportError:
+        pass
+    if path.endswith(".parquet"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path, dtype={"area": "string", "sex": "string"})
+
+
+def _demo_panel() -> pd.DataFrame:
+    from fzanalysis.demo import load
+
+    return load()
+
+
+def _cli(ns: argparse.Namespace) -> int:
+    try:
+        panel = _read_panel(ns.data) if ns.data else _demo_panel()
+        res = assess(panel, year=ns.year, baseline_year=ns.baseline_year, level=ns.level)
+    except (ValueError, FileNotFoundError, TypeError) as exc:
+        print(f"fzanalysis assess: error: {exc}", file=sys.stderr)
+        return 1
+    if ns.attainment:
+        table = attainment(res)
+        if ns.format == "csv":
+            table.to_csv(sys.stdout, index=False)
+        else:
+            print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        return 0
+    if ns.format == "csv":
+        res.to_csv(sys.stdout, index=False)
+    else:
+        if res["synthetic"].any():
+            print("演示数据（合成，非真实统计） / demo data (synthetic, not official statistics)")
+        with pd.option_context("display.width", 250, "display.max_rows", None,
+                               "display.max_columns", None):
+            print(res[_TABLE_COLUMNS].to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    return 0
+
+
+def register_cli(subparsers: Any) -> None:
+    """Add ``fzanalysis assess [--data PATH] [--year Y] [--format table|csv]``."""
+    p = subparsers.add_parser(
+        "assess",
+        help="status, gap, progress category and verdict per indicator / 指标达标状态与进度评估",
+        description="Assess every indicator x area x sex against its target (docs/methods.md 1-4). "
+        "Without --data the embedded demo panel is used.",
+    )
+    p.add_argument("--data", metavar="PATH", help="panel file (CSV or Parquet); default: the demo panel")
+    p.add_argument("--year", type=int, default=None, help="year to assess (default: latest per series)")
+    p.add_argument("--baseline-year", type=int, default=2020, help="baseline year (default 2020)")
+    p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
+    p.add_argument("--format", choices=["table", "csv"], default="table")
+    p.add_argument("--attainment", action="store_true", help="print the attainment rate per domain instead")
+    p.set_defaults(func=_cli)

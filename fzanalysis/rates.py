@@ -1,0 +1,553 @@
+"""Rates from counts with honest uncertainty (docs/methods.md, section 1).
+
+A monitoring value such as "maternal mortality 7.5 per 100 000 live births" in a
+district with about 8 000 births a year rests on less than one death a year.
+This module turns the counts behind a rate (``numerator``, ``denominator`` in
+the panel) into an interval, pools rare events over several years by a
+documented rule, and flags intervals too wide to judge or rank.
+
+Public functions
+----------------
+proportion_ci
+    Binomial interval (Wilson, Clopper-Pearson, ...) for ``k`` of ``n``.
+poisson_rate_ci
+    Exact (Garwood) interval for a Poisson count divided by its exposure.
+poisson_ratio_ci
+    Exact conditional interval for the ratio of two Poisson rates.
+rate_table
+    Add ``estimate, lower, upper, interval_method, pooled_years, too_wide,
+    rankable`` to a panel, using the catalogue's units.
+
+All thresholds come from ``data/assess.yaml``.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from fzanalysis.paths import data_path
+
+__all__ = [
+    "Interval",
+    "PROPORTION_METHODS",
+    "load_rules",
+    "normalize_panel",
+    "poisson_rate_ci",
+    "poisson_ratio_ci",
+    "proportion_ci",
+    "rate_table",
+]
+
+#: Public method names -> statsmodels ``proportion_confint`` method names.
+PROPORTION_METHODS: dict[str, str] = {
+    "wilson": "wilson",
+    "clopper-pearson": "beta",
+    "jeffreys": "jeffreys",
+    "agresti-coull": "agresti_coull",
+    "wald": "normal",
+}
+
+#: Codes written to ``interval_method`` (labels in data/labels/assess.yaml).
+INTERVAL_CODES: dict[str, str] = {
+    "wilson": "wilson",
+    "clopper-pearson": "clopper_pearson",
+    "jeffreys": "jeffreys",
+    "agresti-coull": "agresti_coull",
+    "wald": "wald",
+}
+
+DISTRICT = "440117"
+PANEL_KEYS = ["indicator", "year", "area", "sex"]
+
+
+class Interval(NamedTuple):
+    """Point estimate with lower and upper confidence limits (arrays or floats)."""
+
+    estimate: Any
+    lower: Any
+    upper: Any
+
+
+@lru_cache(maxsize=4)
+def _load_rules_cached(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def load_rules() -> dict[str, Any]:
+    """Return the thresholds and rules of ``data/assess.yaml`` as a dict."""
+    return _load_rules_cached(str(data_path("assess.yaml")))
+
+
+def _as_float_array(x: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.asarray(x, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be numeric, got {x!r}") from exc
+    return arr
+
+
+def _check_level(level: float) -> float:
+    if not (0.0 < float(level) < 1.0):
+        raise ValueError(f"level must lie strictly between 0 and 1, got {level!r}")
+    return float(level)
+
+
+def _unwrap(scalar: bool, *arrays: np.ndarray) -> tuple[Any, ...]:
+    if scalar:
+        return tuple(float(np.ravel(a)[0]) for a in arrays)
+    return arrays
+
+
+def proportion_ci(
+    k: Any, n: Any, *, level: float = 0.95, method: str = "wilson"
+) -> Interval:
+    r"""Confidence interval for a binomial proportion :math:`k/n` (vectorised).
+
+    Parameters
+    ----------
+    k, n : array_like
+        Successes and trials; broadcast against each other.  ``NaN`` in either
+        gives ``NaN`` limits.
+    level : float, keyword-only
+        Confidence level, default 0.95.
+    method : {"wilson", "clopper-pearson", "jeffreys", "agresti-coull", "wald"}
+        Interval; computed by :func:`statsmodels.stats.proportion.proportion_confint`.
+
+    Returns
+    -------
+    Interval
+        ``(estimate, lower, upper)`` as proportions in [0, 1] (floats for
+        scalar input, arrays otherwise).
+
+    Notes
+    -----
+    Wilson (1927) score interval, the default (Brown, Cai & DasGupta 2001
+    recommend it for small :math:`n`):
+
+    .. math::
+        \frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}}{1 + z^2/n},
+        \qquad z = \Phi^{-1}(1-\alpha/2).
+
+    Clopper & Pearson (1934) exact interval: :math:`[B(\alpha/2; k, n-k+1),
+    B(1-\alpha/2; k+1, n-k)]` with :math:`B` the beta quantile, lower = 0 for
+    :math:`k = 0` and upper = 1 for :math:`k = n`.
+
+    Raises
+    ------
+    ValueError
+        If a count is negative, :math:`k > n`, :math:`n \le 0` or the method is unknown.
+    """
+    from statsmodels.stats.proportion import proportion_confint
+
+    level = _check_level(level)
+    if method not in PROPORTION_METHODS:
+        raise ValueError(f"method must be one of {sorted(PROPORTION_METHODS)}, got {method!r}")
+    scalar = np.ndim(k) == 0 and np.ndim(n) == 0
+    k_arr, n_arr = np.broadcast_arrays(_as_float_array(k, "k"), _as_float_array(n, "n"))
+    k_arr = np.atleast_1d(k_arr).astype(float)
+    n_arr = np.atleast_1d(n_arr).astype(float)
+    ok = ~(np.isnan(k_arr) | np.isnan(n_arr))
+    bad = ok & ((k_arr < 0) | (n_arr <= 0) | (k_arr > n_arr))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"proportion_ci: element {i}: need 0 <= k <= n and n > 0, got k={k_arr[i]}, n={n_arr[i]}"
+        )
+    est = np.full(k_arr.shape, np.nan)
+    lo = np.full(k_arr.shape, np.nan)
+    hi = np.full(k_arr.shape, np.nan)
+    if ok.any():
+        kk, nn = k_arr[ok], n_arr[ok]
+        l_, u_ = proportion_confint(kk, nn, alpha=1 - level, method=PROPORTION_METHODS[method])
+        l_, u_ = np.asarray(l_, dtype=float), np.asarray(u_, dtype=float)
+        if method == "clopper-pearson":  # statsmodels gives NaN at the edges
+            l_ = np.where(kk == 0, 0.0, l_)
+            u_ = np.where(kk == nn, 1.0, u_)
+        est[ok] = kk / nn
+        lo[ok] = np.clip(l_, 0.0, 1.0)
+        hi[ok] = np.clip(u_, 0.0, 1.0)
+    return Interval(*_unwrap(scalar, est, lo, hi))
+
+
+def poisson_rate_ci(
+    events: Any, exposure: Any, *, per: float = 100_000, level: float = 0.95
+) -> Interval:
+    r"""Exact (Garwood 1936) interval for a Poisson rate (vectorised).
+
+    Parameters
+    ----------
+    events : array_like
+        Observed counts :math:`k \ge 0` (deaths, cases).
+    exposure : array_like
+        Denominators :math:`E > 0` (live births, women, person-years).
+    per : float, keyword-only
+        Multiplier of the rate, default 100 000.
+    level : float, keyword-only
+        Confidence level, default 0.95.
+
+    Returns
+    -------
+    Interval
+        ``(rate, lower, upper)`` per ``per`` units of exposure.
+
+    Notes
+    -----
+    With :math:`\alpha = 1 - \text{level}` and :math:`\chi^2_{q}(\nu)` the
+    :math:`q` quantile of the chi-square distribution with :math:`\nu` degrees
+    of freedom,
+
+    .. math::
+        L = \frac{\chi^2_{\alpha/2}(2k)}{2E}\cdot\text{per}, \qquad
+        U = \frac{\chi^2_{1-\alpha/2}(2k+2)}{2E}\cdot\text{per},
+
+    with :math:`L = 0` when :math:`k = 0`.  This equals statsmodels'
+    ``confint_poisson(method="exact-c")`` (tests check it).
+    """
+    level = _check_level(level)
+    scalar = np.ndim(events) == 0 and np.ndim(exposure) == 0
+    k, e = np.broadcast_arrays(_as_float_array(events, "events"), _as_float_array(exposure, "exposure"))
+    k = np.atleast_1d(k).astype(float)
+    e = np.atleast_1d(e).astype(float)
+    ok = ~(np.isnan(k) | np.isnan(e))
+    bad = ok & ((k < 0) | (e <= 0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"poisson_rate_ci: element {i}: need events >= 0 and exposure > 0, got {k[i]}, {e[i]}"
+        )
+    alpha = 1 - level
+    rate = np.full(k.shape, np.nan)
+    lo = np.full(k.shape, np.nan)
+    hi = np.full(k.shape, np.nan)
+    kk, ee = k[ok], e[ok]
+    with np.errstate(invalid="ignore"):
+        low_count = np.where(kk > 0, stats.chi2.ppf(alpha / 2, 2 * kk) / 2, 0.0)
+    up_count = stats.chi2.ppf(1 - alpha / 2, 2 * kk + 2) / 2
+    rate[ok] = kk / ee * per
+    lo[ok] = low_count / ee * per
+    hi[ok] = up_count / ee * per
+    return Interval(*_unwrap(scalar, rate, lo, hi))
+
+
+def poisson_ratio_ci(
+    events1: Any, exposure1: Any, events2: Any, exposure2: Any, *, level: float = 0.95
+) -> Interval:
+    r"""Exact conditional interval for the ratio of two Poisson rates (vectorised).
+
+    Notes
+    -----
+    Conditional on :math:`k_1 + k_2`, :math:`k_1` is binomial with
+    :math:`\pi = \rho E_1/(\rho E_1 + E_2)` where :math:`\rho = \lambda_1/\lambda_2`.
+    The Clopper-Pearson limits :math:`(\pi_L, \pi_U)` map to
+
+    .. math::
+        \rho_{L,U} = \frac{\pi_{L,U}}{1 - \pi_{L,U}}\cdot\frac{E_2}{E_1}
+
+    (Breslow & Day 1987, section 2.3; Armitage, Berry & Matthews 2002).  The
+    upper limit is infinite when :math:`k_2 = 0`; nothing is defined when both
+    counts are zero (``NaN``).
+    """
+    level = _check_level(level)
+    k1, e1, k2, e2 = (np.atleast_1d(_as_float_array(v, n)).astype(float) for v, n in (
+        (events1, "events1"), (exposure1, "exposure1"), (events2, "events2"), (exposure2, "exposure2")))
+    k1, e1, k2, e2 = np.broadcast_arrays(k1, e1, k2, e2)
+    total = k1 + k2
+    valid = ~np.isnan(total) & (total > 0) & (e1 > 0) & (e2 > 0)
+    scalar = all(np.ndim(v) == 0 for v in (events1, exposure1, events2, exposure2))
+    est = np.full(k1.shape, np.nan)
+    lo = np.full(k1.shape, np.nan)
+    hi = np.full(k1.shape, np.nan)
+    if valid.any():
+        pi = proportion_ci(k1[valid], total[valid], level=level, method="clopper-pearson")
+        scale = e2[valid] / e1[valid]
+        with np.errstate(divide="ignore"):
+            lo[valid] = pi.lower / (1 - pi.lower) * scale
+            hi[valid] = np.where(pi.upper >= 1, np.inf, pi.upper / (1 - pi.upper) * scale)
+            est[valid] = np.where(k2[valid] > 0, (k1[valid] / e1[valid]) / (k2[valid] / e2[valid]), np.inf)
+    return Interval(*_unwrap(scalar, est, lo, hi))
+
+
+# ---------------------------------------------------------------------------------------
+# Tidy tables
+# ---------------------------------------------------------------------------------------
+
+def _row_ref(panel: pd.DataFrame, idx: Any) -> str:
+    row = panel.loc[idx]
+    where = f"panel row {idx}"
+    if "source" in panel.columns and isinstance(row.get("source"), str) and row.get("source"):
+        where += f" (source {row['source']})"
+    keys = ", ".join(f"{c}={row[c]!r}" for c in PANEL_KEYS if c in panel.columns)
+    return f"{where} [{keys}]"
+
+
+def normalize_panel(panel: pd.DataFrame) -> pd.DataFrame:
+    """Validate a tidy panel and fill the optional columns with their defaults.
+
+    Required columns are ``indicator, year, value``; ``area`` defaults to the
+    district ``"440117"``, ``sex`` to ``"T"``, ``numerator``/``denominator`` to
+    NaN and ``synthetic`` to False (docs/design.md, "The panel").
+
+    Raises
+    ------
+    ValueError
+        Naming the row and column when a required column is missing, a year is
+        not an integer, ``sex`` is not F/M/T, ``value`` is not numeric, or a
+        (indicator, year, area, sex) key occurs twice.
+    """
+    if not isinstance(panel, pd.DataFrame):
+        raise TypeError(f"panel must be a pandas DataFrame, got {type(panel).__name__}")
+    missing = [c for c in ("indicator", "year", "value") if c not in panel.columns]
+    if missing:
+        raise ValueError(f"panel lacks required column(s) {missing}; it has {list(panel.columns)}")
+    p = panel.copy()
+    if "area" not in p.columns:
+        p["area"] = DISTRICT
+    if "sex" not in p.columns:
+        p["sex"] = "T"
+    for col in ("numerator", "denominator"):
+        if col not in p.columns:
+            p[col] = np.nan
+    if "synthetic" not in p.columns:
+        p["synthetic"] = False
+    p["indicator"] = p["indicator"].astype("string")
+    p["area"] = p["area"].astype("string").fillna(DISTRICT)
+    p["sex"] = p["sex"].astype("string").fillna("T")
+    for col in ("value", "numerator", "denominator"):
+        conv = pd.to_numeric(p[col], errors="coerce")
+        bad = conv.isna() & p[col].notna()
+        if bad.any():
+            idx = bad[bad].index[0]
+            raise ValueError(f"{_row_ref(p, idx)}: column {col!r} must be numeric, got {p.at[idx, col]!r}")
+        p[col] = conv.astype(float)
+    years = pd.to_numeric(p["year"], errors="coerce")
+    bad = years.isna() | (years != np.floor(years))
+    if bad.any():
+        idx = bad[bad].index[0]
+        raise ValueError(f"{_row_ref(p, idx)}: column 'year' must be an integer year, got {p.at[idx, 'year']!r}")
+    p["year"] = years.astype(int)
+    bad = ~p["sex"].isin(["F", "M", "T"])
+    if bad.any():
+        idx = bad[bad].index[0]
+        raise ValueError(f"{_row_ref(p, idx)}: column 'sex' must be one of F, M, T, got {p.at[idx, 'sex']!r}")
+    bad = p["indicator"].isna()
+    if bad.any():
+        idx = bad[bad].index[0]
+        raise ValueError(f"panel row {idx}: column 'indicator' is empty")
+    dup = p.duplicated(PANEL_KEYS, keep=False)
+    if dup.any():
+        idx = dup[dup].index[:2].tolist()
+        raise ValueError(
+            f"{_row_ref(p, idx[0])}: the key (indicator, year, area, sex) occurs more than once "
+            f"(rows {idx}); expected one row per key"
+        )
+    p["synthetic"] = p["synthetic"].fillna(False).astype(bool)
+    return p
+
+
+def _unit_rule(unit: str, rules: dict[str, Any]) -> dict[str, Any]:
+    return dict(rules["unit_intervals"].get(str(unit), {"kind": "none"}))
+
+
+def _years_label(years: list[int]) -> str:
+    years = sorted(years)
+    if len(years) <= 1:
+        return ""
+    if years[-1] - years[0] == len(years) - 1:
+        return f"{years[0]}\u2013{years[-1]}"
+    return ",".join(str(y) for y in years)
+
+
+def rate_table(
+    panel: pd.DataFrame,
+    catalog: pd.DataFrame,
+    *,
+    level: float = 0.95,
+    pool: bool = True,
+    proportion_method: str | None = None,
+) -> pd.DataFrame:
+    r"""Add intervals, pooling and precision flags to every panel row.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        Tidy panel (``indicator, year, value`` required; ``area, sex,
+        numerator, denominator`` optional).
+    catalog : DataFrame
+        At least ``id`` and ``unit``.
+    level : float, keyword-only
+        Confidence level of the intervals.
+    pool : bool, keyword-only
+        Apply the rare-event pooling rule (methods 1.3).  Default True.
+    proportion_method : str, keyword-only
+        Override ``proportion_method`` of ``data/assess.yaml`` (``"wilson"``).
+
+    Returns
+    -------
+    DataFrame
+        The normalised panel plus ``unit``, ``estimate`` (the value to judge: the
+        reported ``value``, or the pooled rate), ``estimate_numerator``,
+        ``estimate_denominator``, ``lower``, ``upper``, ``interval_method``
+        (``wilson``, ``clopper_pearson``, ``garwood_exact``, ``exact_count`` or
+        ``none``), ``pooled_years`` (e.g. ``"2022–2024"``, empty when not
+        pooled), ``too_wide`` and ``rankable`` (nullable booleans; NA when no
+        interval could be computed).
+
+    Notes
+    -----
+    * ``percent`` with counts: proportion interval of numerator/denominator,
+      times 100.  ``per_100k*`` with counts: Garwood exact Poisson interval.
+      ``count``: exact, no sampling error.  Anything else, or no counts:
+      ``interval_method = "none"`` and NaN limits (point estimate only).
+    * Pooling (Poisson rates only): when the annual count
+      :math:`k_t < k_{\min}` (20, the NCHS reliability rule), use the shortest
+      window :math:`w \in \{3, 5\}` of calendar years :math:`t-w+1 \dots t`
+      whose pooled count :math:`\sum k \ge k_{\min}`, else the longest.
+      Pooled rate :math:`\sum k / \sum E \cdot \text{per}` with the Garwood
+      interval of :math:`\sum k`.
+    * ``too_wide``: Poisson :math:`(U - L)/\hat r > 1`; proportion
+      :math:`U - L > 20` percentage points; a zero Poisson rate is too wide.
+    * ``rankable``: not too wide and, for Poisson rates, at least 20 events
+      after pooling; exact counts are rankable.
+
+    Raises
+    ------
+    ValueError
+        When an indicator is not in the catalogue, counts are negative, a
+        proportion's numerator exceeds its denominator, or ``value`` disagrees
+        with numerator/denominator (tolerance in ``data/assess.yaml``).
+    """
+    rules = load_rules()
+    level = _check_level(level)
+    pmethod = proportion_method or rules.get("proportion_method", "wilson")
+    if pmethod not in PROPORTION_METHODS:
+        raise ValueError(f"proportion_method must be one of {sorted(PROPORTION_METHODS)}, got {pmethod!r}")
+    for col in ("id", "unit"):
+        if col not in catalog.columns:
+            raise ValueError(f"catalogue lacks required column {col!r}")
+    p = normalize_panel(panel)
+    units = dict(zip(catalog["id"].astype(str), catalog["unit"].astype(str)))
+    unknown = ~p["indicator"].isin(list(units))
+    if unknown.any():
+        idx = unknown[unknown].index[0]
+        raise ValueError(f"{_row_ref(p, idx)}: indicator {p.at[idx, 'indicator']!r} is not in the catalogue")
+    p["unit"] = p["indicator"].map(units).astype("string")
+    kinds = p["unit"].map(lambda u: _unit_rule(u, rules)["kind"]).astype("string")
+    if "upper_bound" in catalog.columns:
+        # gross ratios (e.g. gross enrolment, upper bound 150 %) are not binomial proportions
+        ub = p["indicator"].map(dict(zip(catalog["id"].astype(str), pd.to_numeric(catalog["upper_bound"]))))
+        sc = p["unit"].map(lambda u: float(_unit_rule(u, rules).get("scale", np.nan)))
+        gross = (kinds == "proportion") & (ub.astype(float) > sc.astype(float))
+        kinds = kinds.mask(gross, "none")
+    has_counts = p["numerator"].notna() & p["denominator"].notna()
+
+    # --- validate counts --------------------------------------------------------------
+    neg = has_counts & ((p["numerator"] < 0) | (p["denominator"] <= 0))
+    if neg.any():
+        idx = neg[neg].index[0]
+        raise ValueError(
+            f"{_row_ref(p, idx)}: need numerator >= 0 and denominator > 0, got "
+            f"{p.at[idx, 'numerator']} / {p.at[idx, 'denominator']}"
+        )
+    over = has_counts & (kinds == "proportion") & (p["numerator"] > p["denominator"])
+    if over.any():
+        idx = over[over].index[0]
+        raise ValueError(
+            f"{_row_ref(p, idx)}: numerator {p.at[idx, 'numerator']} exceeds denominator "
+            f"{p.at[idx, 'denominator']} for a proportion (unit {p.at[idx, 'unit']})"
+        )
+    scale = p["unit"].map(lambda u: float(_unit_rule(u, rules).get("scale", _unit_rule(u, rules).get("per", np.nan))))
+    implied = p["numerator"] / p["denominator"] * scale
+    check = has_counts & kinds.isin(["proportion", "poisson"]) & p["value"].notna()
+    tol = rules["value_check"]["atol"] + rules["value_check"]["rtol"] * implied.abs()
+    off = check & ((p["value"] - implied).abs() > tol)
+    if off.any():
+        idx = off[off].index[0]
+        raise ValueError(
+            f"{_row_ref(p, idx)}: value {p.at[idx, 'value']} disagrees with numerator/denominator "
+            f"= {implied[idx]:.4g} ({p.at[idx, 'unit']}); expected them to agree within "
+            f"{tol[idx]:.3g}"
+        )
+
+    # --- annual intervals -------------------------------------------------------------
+    out = p.copy()
+    out["estimate"] = out["value"]
+    out["estimate_numerator"] = out["numerator"].where(has_counts)
+    out["estimate_denominator"] = out["denominator"].where(has_counts)
+    out["lower"] = np.nan
+    out["upper"] = np.nan
+    out["interval_method"] = pd.Series("none", index=out.index, dtype="string")
+    out["pooled_years"] = pd.Series("", index=out.index, dtype="string")
+
+    prop = has_counts & (kinds == "proportion")
+    if prop.any():
+        ci = proportion_ci(out.loc[prop, "numerator"].to_numpy(), out.loc[prop, "denominator"].to_numpy(),
+                           level=level, method=pmethod)
+        sc = scale[prop].to_numpy()
+        out.loc[prop, "lower"] = ci.lower * sc
+        out.loc[prop, "upper"] = ci.upper * sc
+        out.loc[prop, "interval_method"] = INTERVAL_CODES[pmethod]
+    pois = has_counts & (kinds == "poisson")
+    if pois.any():
+        per = scale[pois].to_numpy()
+        ci = poisson_rate_ci(out.loc[pois, "numerator"].to_numpy(), out.loc[pois, "denominator"].to_numpy(),
+                             per=1.0, level=level)
+        out.loc[pois, "lower"] = ci.lower * per
+        out.loc[pois, "upper"] = ci.upper * per
+        out.loc[pois, "interval_method"] = "garwood_exact"
+    exact = (kinds == "exact") & out["value"].notna()
+    out.loc[exact, "lower"] = out.loc[exact, "value"]
+    out.loc[exact, "upper"] = out.loc[exact, "value"]
+    out.loc[exact, "interval_method"] = "exact_count"
+
+    # --- pooling of rare events --------------------------------------------------------
+    prules = rules["pooling"]
+    k_min = float(prules["min_events"])
+    windows = sorted(int(w) for w in prules["windows"])
+    poolable = has_counts & kinds.isin(prules["kinds"]) & (out["numerator"] < k_min)
+    if pool and poolable.any():
+        counted = out[has_counts & kinds.isin(prules["kinds"])]
+        for (_ind, _area, _sex), grp in counted.groupby(["indicator", "area", "sex"], sort=False):
+            by_year = grp.set_index("year")[["numerator", "denominator"]]
+            for idx in grp.index[poolable[grp.index]]:
+                t = int(out.at[idx, "year"])
+                chosen = None
+                for w in windows:
+                    sub = by_year[(by_year.index > t - w) & (by_year.index <= t)]
+                    chosen = sub
+                    if sub["numerator"].sum() >= k_min:
+                        break
+                if chosen is None or len(chosen) <= 1:
+                    continue
+                k_sum = float(chosen["numerator"].sum())
+                e_sum = float(chosen["denominator"].sum())
+                per = float(scale[idx])
+                ci = poisson_rate_ci(k_sum, e_sum, per=per, level=level)
+                out.at[idx, "estimate"] = ci.estimate
+                out.at[idx, "estimate_numerator"] = k_sum
+                out.at[idx, "estimate_denominator"] = e_sum
+                out.at[idx, "lower"] = ci.lower
+                out.at[idx, "upper"] = ci.upper
+                out.at[idx, "pooled_years"] = _years_label(chosen.index.tolist())
+
+    # --- precision flags ----------------------------------------------------------------
+    tw = rules["too_wide"]
+    width = out["upper"] - out["lower"]
+    too_wide = pd.Series(pd.NA, index=out.index, dtype="boolean")
+    is_p = out["interval_method"].isin(list(INTERVAL_CODES.values()))
+    is_g = out["interval_method"] == "garwood_exact"
+    too_wide[is_p] = (width[is_p] > tw["proportion_max_width"]).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = width / out["estimate"]
+    too_wide[is_g] = ((out.loc[is_g, "estimate"] <= 0) | (rel[is_g] > tw["poisson_max_relative_width"])).to_numpy()
+    too_wide[out["interval_method"] == "exact_count"] = False
+    out["too_wide"] = too_wide
+    rankable = ~too_wide
+    rankable[is_g] = rankable[is_g] & (out.loc[is_g, "estimate_numerator"] >= rules["rank_min_events"]).to_numpy()
+    out["rankable"] = rankable.astype("boolean")
+    return out
