@@ -168,6 +168,218 @@ def git_commit(repo: Path = REPO_DIR) -> str:
     return head + ("+dirty" if dirty else "")
 
 
+# ------------------------------------------------------ helpers for notebooks
+
+
+def text(code: str, lang: str = "zh", **values: Any) -> Any:
+    """Markdown of the notebook sentence ``nb_text.<code>`` in ``lang``, filled with ``values``.
+
+    The report notebooks write every heading and sentence through this, so
+    the same notebook reads in Chinese or English (labels in
+    ``data/labels/report.yaml``).
+    """
+    from IPython.display import Markdown
+
+    return Markdown(label("nb_text", code, lang).format(**values))  # type: ignore[arg-type]
+
+
+def demo_notice(panel: pd.DataFrame, lang: str = "zh") -> Any:
+    """A red 演示数据 / demo data banner when ``panel`` is synthetic, else an empty string.
+
+    Notebooks display it at the top, so every output made from demo data
+    says so prominently.
+    """
+    from IPython.display import HTML
+
+    if not is_synthetic(panel):
+        return HTML("")
+    return HTML(
+        '<div style="background:#b71c1c;color:#fff;padding:10px 16px;font-size:18px;'
+        f'font-weight:bold;border-radius:4px">⚠ {_html.escape(label("report", "demo_banner", lang))}</div>'
+    )
+
+
+def coverage_table(
+    panel: pd.DataFrame, catalog: pd.DataFrame, *, year: int, lang: str = "zh"
+) -> pd.DataFrame:
+    """What arrived: one row per catalogue indicator, with the panel's coverage.
+
+    Columns: ``domain, indicator, name, department, first_year, last_year,
+    n_years`` (distinct years with a non-missing district value),
+    ``reported`` (a non-missing district value for ``year``), ``n_towns``
+    (towns with a value for ``year``), ``sexes`` (sex codes with a value for
+    ``year``).  Indicators in the panel but not in the catalogue are listed
+    too, with an empty name, so nothing is dropped silently.
+    """
+    need = {"indicator", "year", "value"}
+    missing = need - set(panel.columns)
+    if missing:
+        raise ValueError(f"panel lacks column(s) {sorted(missing)}")
+    p = panel.copy()
+    p["area"] = p["area"].astype(str) if "area" in p.columns else DISTRICT
+    p["sex"] = p["sex"].astype(str) if "sex" in p.columns else "T"
+    p = p[p["value"].notna()]
+    dist = p[p["area"] == DISTRICT]
+    now = p[p["year"] == year]
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    ids = list(catalog["id"]) + sorted(set(p["indicator"]) - set(catalog["id"]))
+    cat = catalog.set_index("id")
+    rows = []
+    for ind in ids:
+        d = dist[dist["indicator"] == ind]
+        n = now[now["indicator"] == ind]
+        known = ind in cat.index
+        rows.append({
+            "domain": cat.at[ind, "domain"] if known else "",
+            "indicator": ind,
+            "name": cat.at[ind, name_col] if known else "",
+            "department": cat.at[ind, "department"] if known and "department" in cat.columns else "",
+            "first_year": int(d["year"].min()) if len(d) else pd.NA,
+            "last_year": int(d["year"].max()) if len(d) else pd.NA,
+            "n_years": int(d["year"].nunique()),
+            "reported": bool(((n["area"] == DISTRICT)).any()),
+            "n_towns": int(n.loc[n["area"] != DISTRICT, "area"].nunique()),
+            "sexes": ";".join(sorted(n["sex"].unique())),
+        })
+    out = pd.DataFrame(rows)
+    for col in ("first_year", "last_year"):
+        out[col] = out[col].astype("Int64")
+    return out
+
+
+def text_block(markdown: str) -> Any:
+    """Markdown display object of a ready string (e.g. :func:`fzanalysis.narrative.as_markdown`)."""
+    from IPython.display import Markdown
+
+    return Markdown(markdown)
+
+
+def show_figure(obj: Any) -> None:
+    """Display a matplotlib Figure (or the Figure of an Axes) now, then close it.
+
+    Used in loops so each chart appears under its own heading instead of all
+    at the end of the cell.
+    """
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    fig = getattr(obj, "figure", None) if not hasattr(obj, "savefig") else obj
+    if fig is None:
+        raise TypeError(f"show_figure expects a matplotlib Figure or Axes, got {type(obj).__name__}")
+    display(fig)
+    plt.close(fig)
+
+
+def domain_label(domain: str, lang: str = "zh") -> str:
+    """Name of a plan domain (``data/domains.csv``), e.g. ``health`` → 妇女与健康."""
+    from fzanalysis import catalog
+
+    table = catalog.domains()
+    if domain not in table.index:
+        raise KeyError(f"unknown domain {domain!r}; known: {list(table.index)} (data/domains.csv)")
+    return str(table.at[domain, "name_zh" if lang == "zh" else "name_en"])
+
+
+def unit_label(unit: Any, lang: str = "zh") -> str:
+    """Short unit label from ``data/units.csv``: the symbol in Chinese, the English name otherwise."""
+    from fzanalysis import catalog
+
+    if _isna(unit):
+        return ""
+    table = catalog.units()
+    if unit not in table.index:
+        raise KeyError(f"unknown unit {unit!r} (data/units.csv)")
+    return str(table.at[unit, "symbol" if lang == "zh" else "name_en"])
+
+
+def kind_label(kind: str, lang: str = "zh") -> str:
+    """年度监测报告 / 中期评估报告 / 终期评估报告 (and English)."""
+    return label("report", f"kind_{kind}", lang)  # type: ignore[arg-type]
+
+
+def area_name(code: Any, lang: str = "zh") -> str:
+    """Town or district name of a gazetteer code (``data/towns.csv``)."""
+    from fzanalysis import gazetteer
+
+    return gazetteer.name(str(code), lang)  # type: ignore[arg-type]
+
+
+def status_counts(headline: pd.DataFrame, lang: str = "zh") -> str:
+    """``已达标 12项，未达标 5项 …`` from the ``status`` column of a headline table."""
+    counts = headline["status"].value_counts()
+    if lang == "zh":
+        return "，".join(f"{_label_or(('status',), k, lang)}{int(n)}项" for k, n in counts.items())
+    return ", ".join(f"{int(n)} {_label_or(('status',), k, lang)}" for k, n in counts.items())
+
+
+def town_table(assessed: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+    """Town rows of an assessment for display: town, indicator, value, target, gap, status, interval flag."""
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    out = pd.DataFrame({
+        "area_name": [area_name(a, lang) for a in assessed["area"]],
+        "name": assessed[name_col],
+        "sex": assessed["sex"],
+        "value": assessed["value"],
+        "unit": [unit_label(u, lang) for u in assessed["unit"]],
+        "target": assessed["target"],
+        "gap": assessed["gap"],
+        "status_label": [_label_or(("status",), s, lang) for s in assessed["status"]],
+    })
+    if "too_wide" in assessed.columns:
+        out["too_wide"] = assessed["too_wide"].to_numpy()
+    return out.sort_values(["name", "area_name"], kind="stable").reset_index(drop=True)
+
+
+def projection_table(projected: pd.DataFrame, catalog: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+    """Projection rows for display: indicator name, last value, 2030 projection and interval, p_meet, warnings."""
+    names = catalog.set_index("id")["name_zh" if lang == "zh" else "name_en"]
+    out = pd.DataFrame({
+        "name": [names.get(i, i) for i in projected["indicator"]],
+        "sex": projected["sex"],
+        "last_year": projected["last_year"],
+        "value": projected["last_value"],
+        "projected_2030": projected["projected"],
+        "projected_lower": projected["lower"],
+        "projected_upper": projected["upper"],
+        "p_meet": projected["p_meet"],
+        "warnings_label": [_warnings_label(w, lang) for w in projected["warnings"]],
+    })
+    return out.reset_index(drop=True)
+
+
+def evaluation_table(assessed: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+    """Evaluation view of an assessment: baseline, current value, target, status, category, verdict."""
+    name_col = "name_zh" if lang == "zh" else "name_en"
+    verdict_col = "verdict_zh" if lang == "zh" else "verdict_en"
+    out = pd.DataFrame({
+        "domain_label": [domain_label(d, lang) for d in assessed["domain"]],
+        "name": assessed[name_col],
+        "sex": assessed["sex"],
+        "baseline_value": assessed["baseline_value"],
+        "value": assessed["value"],
+        "unit": [unit_label(u, lang) for u in assessed["unit"]],
+        "comparator": assessed["comparator"],
+        "target": assessed["target"],
+        "status_label": [_label_or(("status",), s, lang) for s in assessed["status"]],
+        "category_label": [_label_or(("category",), c, lang) for c in assessed["category"]],
+        "verdict": assessed[verdict_col],
+    })
+    return out.reset_index(drop=True)
+
+
+def localize_columns(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
+    """Rename columns to their ``report_column`` labels for display (unknown names kept)."""
+    names = labels_kind("report_column")
+    return table.rename(columns={c: names[c][lang] for c in table.columns if c in names})
+
+
+def labels_kind(kind: str) -> dict[str, dict[str, str]]:
+    """All labels of one kind (``{code: {"zh": …, "en": …}}``)."""
+    from fzanalysis.i18n import labels
+
+    return labels().get(kind, {})
+
+
 # ------------------------------------------------------------------------ params
 
 
@@ -273,7 +485,7 @@ def plan_jobs(
             source = folder / source
         if not source.is_file():
             raise ReportError(f"notebook {source} (listed in the params file) does not exist")
-        base = {"year": int(year), "lang": lang, "data_path": data_path}
+        base = {"year": int(year), "lang": lang, "data_path": data_path or ""}
         base.update(dict(entry.get("parameters") or {}))
         foreach = entry.get("foreach")
         if foreach:
@@ -477,21 +689,30 @@ def _short_error(exc: BaseException) -> str:
 # --------------------------------------------------------------- headline table
 
 
-def headline_table(panel: pd.DataFrame, *, year: int, lang: str = "zh") -> pd.DataFrame:
+def headline_table(
+    panel: pd.DataFrame,
+    *,
+    year: int,
+    lang: str = "zh",
+    assessed: pd.DataFrame | None = None,
+    projected: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Status by indicator for the district as a whole: the report's headline table.
 
     Joins :func:`fzanalysis.assess` (status, gap, category) and
     :func:`fzanalysis.project` (projection to 2030, ``p_meet``, warnings) on
     ``indicator, area, sex`` and keeps the district rows (area ``440117``),
     sorted by domain and indicator.  Label columns (``*_label``) are in
-    ``lang``.
+    ``lang``.  Pass ``assessed``/``projected`` when already computed.
     """
-    from fzanalysis import assess as _assess_mod
-    from fzanalysis import trend
+    if assessed is None:
+        from fzanalysis.assess import assess
 
-    assess_fn = getattr(_assess_mod, "assess", _assess_mod)
-    assessed = assess_fn(panel, year=year)
-    projected = trend.project(panel[panel["year"] <= year])
+        assessed = assess(panel, year=year)
+    if projected is None:
+        from fzanalysis.trend import project
+
+        projected = project(panel[panel["year"] <= year])
     keys = ["indicator", "area", "sex"]
     proj_cols = keys + ["projected", "lower", "upper", "p_meet", "warnings"]
     proj = projected[proj_cols].rename(
@@ -502,7 +723,7 @@ def headline_table(panel: pd.DataFrame, *, year: int, lang: str = "zh") -> pd.Da
     name_col = "name_zh" if lang == "zh" else "name_en"
     out = pd.DataFrame({
         "domain": table["domain"],
-        "domain_label": [_label_or(("domain",), d, lang) for d in table["domain"]],
+        "domain_label": [domain_label(d, lang) for d in table["domain"]],
         "indicator": table["indicator"],
         "name": table[name_col],
         "sex": table["sex"],
@@ -581,7 +802,7 @@ def render_index(
                                                rec.get("projected_upper")),
                 "p_meet_fmt": "" if _isna(rec.get("p_meet")) else f"{100 * float(rec['p_meet']):.0f}%",
                 "sex_label": _label_or(("sex",), rec.get("sex"), lang) if rec.get("sex") != "T" else "",
-                "unit_label": _label_or(("unit",), rec.get("unit"), lang),
+                "unit_label": unit_label(rec.get("unit"), lang),
             })
     runs = [{**r, "title": chapter_title(r["stem"], lang)} for r in runs]
     counts: dict[str, int] = {}
@@ -606,7 +827,10 @@ def chapter_title(stem: str, lang: str = "zh") -> str:
         title = base
     if value:
         sep = "：" if lang == "zh" else ": "
-        title += sep + _label_or(("domain",), value, lang)
+        try:
+            title += sep + domain_label(value, lang)
+        except KeyError:
+            title += sep + value
     return title
 
 
@@ -768,11 +992,13 @@ def run_report(
     if jobs < 1:
         raise ReportError(f"jobs must be >= 1, got {jobs}")
     data_arg = None if data is None or str(data) == "" else str(Path(data).resolve())
-    panel = load_data(data_arg)
-    if year is None:
+    panel: pd.DataFrame | None = None
+    if year is None:  # the latest year in the data
+        panel = load_data(data_arg)
         year = int(pd.to_numeric(panel["year"]).max())
     year = int(year)
 
+    # set-up errors surface before the (slow) data loading and before anything is written
     if params is None:
         path = params_file(year, kind)
         spec = read_params(path)
@@ -792,6 +1018,8 @@ def run_report(
     job_list = plan_jobs(spec, year=year, lang=lang, data_path=data_arg, notebooks_dir=nb_dir)
     for job in job_list:
         check_parameters(job.source, job.parameters)
+    if panel is None:
+        panel = load_data(data_arg)
 
     from fzanalysis import __version__
 
