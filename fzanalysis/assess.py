@@ -42,6 +42,9 @@ __all__ = [
     "RESULT_COLUMNS",
     "assess",
     "attainment",
+    "cagr_category",
+    "limit_factor",
+    "ratio_category",
     "gender_gap",
     "judge",
     "judge_direction",
@@ -449,17 +452,8 @@ def progress_category(
         else:
             r = num / abs(cagr_r)
         out["pace_ratio"] = r
-        if out["category"] == "achieved":
-            return out
-        th = prog["ratio_thresholds"]
-        if r >= th["on_track"]:
-            out["category"] = "on_track"
-        elif r >= th["acceleration_needed"]:
-            out["category"] = "acceleration_needed"
-        elif r >= th["limited_progress"]:
-            out["category"] = "limited_progress"
-        else:
-            out["category"] = "deterioration"
+        if out["category"] != "achieved":
+            out["category"] = ratio_category(r)
         return out
     p_dir = s * d * cagr_o
     if comparator == "maintain":
@@ -468,16 +462,47 @@ def progress_category(
     limit = upper_bound if d > 0 else lower_bound
     c = limit_factor(float(base_value), limit)
     out["limit_factor"] = c
-    th = prog["cagr_thresholds"]
-    if p_dir < th["limited_progress"]:
-        out["category"] = "deterioration"
-    elif c == 0 or p_dir >= th["on_track"] * c:
-        out["category"] = "on_track"
-    elif p_dir >= th["acceleration_needed"] * c:
-        out["category"] = "acceleration_needed"
-    else:
-        out["category"] = "limited_progress"
+    out["category"] = cagr_category(p_dir, c)
     return out
+
+
+def ratio_category(r: float) -> str:
+    r"""Category of the pace ratio :math:`R` (Statistics Canada thresholds, ``data/assess.yaml``).
+
+    :math:`R \ge 0.95` ``on_track``; :math:`0.6 \le R < 0.95` ``acceleration_needed``;
+    :math:`0 \le R < 0.6` ``limited_progress``; :math:`R < 0` ``deterioration``;
+    NaN ``insufficient_data``.
+    """
+    if _isnan(r):
+        return "insufficient_data"
+    th = load_rules()["progress"]["ratio_thresholds"]
+    if r >= th["on_track"]:
+        return "on_track"
+    if r >= th["acceleration_needed"]:
+        return "acceleration_needed"
+    if r >= th["limited_progress"]:
+        return "limited_progress"
+    return "deterioration"
+
+
+def cagr_category(p: float, c: float = 1.0) -> str:
+    r"""Category of a directed CAGR :math:`P` without a numeric target.
+
+    :math:`P \ge 0.015C` ``on_track``; :math:`0.005C \le P < 0.015C`
+    ``acceleration_needed``; :math:`0 \le P < 0.005C` ``limited_progress``;
+    :math:`P < 0` ``deterioration``.  With :math:`C = 0` (base at the limit) any
+    :math:`P \ge 0` is ``on_track`` (Open SDG).
+    """
+    if _isnan(p):
+        return "insufficient_data"
+    th = load_rules()["progress"]["cagr_thresholds"]
+    if p < th["limited_progress"]:
+        return "deterioration"
+    if c == 0 or p >= th["on_track"] * c:
+        return "on_track"
+    if p >= th["acceleration_needed"] * c:
+        return "acceleration_needed"
+    return "limited_progress"
 
 
 def verdict(
