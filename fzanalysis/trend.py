@@ -243,7 +243,7 @@ def backtest(
         Summary, one row per method x horizon: ``method, horizon, n_forecasts, n_series,
         coverage`` (share of outcomes inside the interval), ``coverage_se``
         (:math:`\\sqrt{c(1-c)/n}`, ignoring correlation within a series), ``nominal``, ``mae``,
-        ``median_ae``, ``mean_width``.  With ``detail=True``: ``indicator, area, sex, method,
+        ``median_ae``, ``median_width`` (medians: log-scale intervals can be very wide).  With ``detail=True``: ``indicator, area, sex, method,
         origin, horizon, year, actual, projected, lower, upper, covered, abs_error,
         scaled_error`` where ``scaled_error`` = :math:`|z - \\hat z|/(t_q\\,\\mathrm{se})` on the
         model scale without inflation (its ``level``-quantile by horizon is the k(h) of
@@ -303,13 +303,15 @@ def backtest(
                 lo, hi = M.lower[i], M.upper[i]
                 mc = mcode[i]
                 zact = model_scale(M, mcode)[i, j]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    scaled = np.abs(zact - zhat[i]) / (q[i] * se[i])
                 rows.append(pd.DataFrame({
                     "s": i, "method": m, "origin": int(M.years[k]), "horizon": h,
                     "year": int(M.years[j]), "actual": M.Y[i, j],
                     "projected": inverse(zhat[i], mc, lo, hi),
                     "lower": inverse(zhat[i] - q[i] * kf[i] * se[i], mc, lo, hi),
                     "upper": inverse(zhat[i] + q[i] * kf[i] * se[i], mc, lo, hi),
-                    "scaled_error": np.abs(zact - zhat[i]) / (q[i] * se[i]),
+                    "scaled_error": scaled,
                 }))
     cols = ["indicator", "area", "sex", "method", "origin", "horizon", "year", "actual",
             "projected", "lower", "upper", "covered", "abs_error", "scaled_error"]
@@ -330,17 +332,17 @@ def summarise_backtest(det: pd.DataFrame, *, level: float) -> pd.DataFrame:
     """Coverage and error by method x horizon from :func:`backtest` detail rows."""
     if det.empty:
         return pd.DataFrame(columns=["method", "horizon", "n_forecasts", "n_series", "coverage",
-                                     "coverage_se", "nominal", "mae", "median_ae", "mean_width"])
+                                     "coverage_se", "nominal", "mae", "median_ae", "median_width"])
     g = det.assign(width=det["upper"] - det["lower"],
                    series=det["indicator"] + "|" + det["area"] + "|" + det["sex"]) \
         .groupby(["method", "horizon"], sort=True)
     out = g.agg(n_forecasts=("covered", "size"), n_series=("series", "nunique"),
                 coverage=("covered", "mean"), mae=("abs_error", "mean"),
-                median_ae=("abs_error", "median"), mean_width=("width", "mean")).reset_index()
+                median_ae=("abs_error", "median"), median_width=("width", "median")).reset_index()
     out["coverage_se"] = np.sqrt(out["coverage"] * (1 - out["coverage"]) / out["n_forecasts"])
     out["nominal"] = level
     return out[["method", "horizon", "n_forecasts", "n_series", "coverage", "coverage_se",
-                "nominal", "mae", "median_ae", "mean_width"]]
+                "nominal", "mae", "median_ae", "median_width"]]
 
 
 def estimate_inflation(det: pd.DataFrame, *, level: float | None = None) -> dict[int, float]:

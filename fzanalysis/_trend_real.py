@@ -1,0 +1,141 @@
+"""Real public annual series for the backtests of :mod:`fzanalysis.trend` (methods.md 8).
+
+The files in ``data/backtest/`` are verbatim subsets of public copies of World Bank World
+Development Indicators downloads; ``data/backtest/README.md`` cites each one (repository, path,
+commit, indicator code) and ``data/backtest/manifest.csv`` says which indicator of which file is
+used, in which unit and from which year.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fzanalysis.paths import data_path
+
+
+def _read_wdi_wide(path, code: str) -> pd.DataFrame:
+    raw = pd.read_csv(path, skiprows=4, dtype=str)
+    raw = raw[raw["Indicator Code"] == code]
+    years = [c for c in raw.columns if c.strip().isdigit()]
+    long = raw.melt(id_vars=["Country Code"], value_vars=years, var_name="year", value_name="value")
+    long = long.rename(columns={"Country Code": "area"})
+    long["value"] = pd.to_numeric(long["value"], errors="raise")
+    long["year"] = long["year"].astype(int)
+    return long[["area", "year", "value"]]
+
+
+def _read_semicolon_long(path, code: str) -> pd.DataFrame:
+    raw = pd.read_csv(path, sep=";", decimal=",", dtype={"iso3c": str})
+    out = raw[["iso3c", "year", code]].rename(columns={"iso3c": "area", code: "value"})
+    out["value"] = out["value"].astype(float)
+    return out
+
+
+def load_real_series() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``(panel, catalog)`` of the stored real series.
+
+    The panel has ``indicator`` = ``wdi.<code>``, ``area`` = ISO3 country code, ``sex`` = ``F``
+    (``T`` for the two non-sex-specific series), ``year``, ``value``; missing years are absent
+    (gaps).  The catalogue has ``id, unit, comparator="increase", target=NaN`` (comparators do
+    not matter for backtests).
+    """
+    folder = data_path("backtest")
+    manifest = pd.read_csv(folder / "manifest.csv")
+    parts, cat = [], []
+    readers = {"wdi_wide": _read_wdi_wide, "semicolon_long": _read_semicolon_long}
+    for row in manifest.itertuples(index=False):
+        if row.format not in readers:
+            raise ValueError(f"{folder / 'manifest.csv'}: unknown format {row.format!r}")
+        df = readers[row.format](folder / row.file, row.indicator_code)
+        df = df[(df["year"] >= int(row.first_year)) & df["value"].notna()].copy()
+        df["indicator"] = f"wdi.{row.indicator_code}"
+        df["sex"] = "T" if row.indicator_code in ("SP.DYN.TFRT.IN", "NV.AGR.TOTL.ZS") else "F"
+        parts.append(df)
+        cat.append({"id": f"wdi.{row.indicator_code}", "unit": row.unit,
+                    "comparator": "increase", "target": np.nan})
+    panel = pd.concat(parts, ignore_index=True)[["indicator", "area", "sex", "year", "value"]]
+    return panel, pd.DataFrame(cat)
+
+
+def _halves(det: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Split forecasts into two halves by series (alternate series in sorted order)."""
+    sid = det["indicator"] + "|" + det["area"] + "|" + det["sex"]
+    order = {s: i for i, s in enumerate(sorted(sid.unique()))}
+    half = sid.map(order) % 2 == 0
+    return half, ~half
+
+
+def _coverage_with(det: pd.DataFrame, k: dict[int, float], *, level: float) -> pd.Series:
+    """Coverage by horizon if the half-widths had been multiplied by k(h)."""
+    from fzanalysis._trend_core import t_quantile  # noqa: F401  (documentation of the scale)
+
+    kh = det["horizon"].map(lambda h: k.get(int(h), k[max(k)]))
+    return (det["scaled_error"] <= kh).groupby(det["horizon"]).mean()
+
+
+def calibration_report(*, horizon: int = 10, level: float = 0.8) -> dict[str, pd.DataFrame]:
+    """Backtests on the stored real series: the figures of docs/methods.md section 8.
+
+    Returns a dict of tables: ``windows`` (coverage and MAE of the uncalibrated auto model by fit
+    window and horizon), ``methods`` (MAE by model on the series where logit/log compete with
+    linear), ``split`` (coverage on each half of the series with k(h) estimated on the other
+    half), ``k`` (k(h) estimated on all series, the values stored in ``data/trend.yaml``) and
+    ``after`` (coverage with the stored k(h)).
+    """
+    import warnings
+
+    from fzanalysis.trend import backtest, estimate_inflation, summarise_backtest
+
+    panel, cat = load_real_series()
+    out: dict[str, pd.DataFrame] = {}
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for w in (None, 15, 10, 8, 6):
+            det = backtest(panel, cat, horizon=horizon, method="auto", window=w,
+                           calibrated=False, detail=True, level=level)
+            s = summarise_backtest(det, level=level)
+            s.insert(0, "window", "all" if w is None else str(w))
+            rows.append(s)
+        out["windows"] = pd.concat(rows, ignore_index=True)
+        det_all = backtest(panel, cat, horizon=horizon, method="all", calibrated=False,
+                           detail=True, level=level)
+        sid = det_all["indicator"] + "|" + det_all["area"] + "|" + det_all["sex"]
+        det_all = det_all.assign(series=sid)
+        comp = []
+        for alt in ("logit", "log"):
+            both = set(det_all.loc[det_all["method"] == alt, "series"])
+            sub = det_all[det_all["series"].isin(both)
+                          & det_all["method"].isin(["linear", alt, "auto"])]
+            t = sub.pivot_table(index="method", columns="horizon", values="abs_error",
+                                aggfunc="mean")
+            t.insert(0, "series_set", f"{alt}-eligible ({len(both)} series)")
+            comp.append(t.reset_index())
+        out["methods"] = pd.concat(comp, ignore_index=True)
+        det = det_all[det_all["method"] == "auto"].drop(columns="series")
+        a, b = _halves(det)
+        ka, kb = estimate_inflation(det[a], level=level), estimate_inflation(det[b], level=level)
+        split = pd.DataFrame({
+            "before_A": (det[a]["scaled_error"] <= 1).groupby(det[a]["horizon"]).mean(),
+            "after_A_with_k_from_B": _coverage_with(det[a], kb, level=level),
+            "before_B": (det[b]["scaled_error"] <= 1).groupby(det[b]["horizon"]).mean(),
+            "after_B_with_k_from_A": _coverage_with(det[b], ka, level=level),
+            "k_from_A": pd.Series(ka), "k_from_B": pd.Series(kb),
+            "n_A": det[a].groupby("horizon").size(), "n_B": det[b].groupby("horizon").size(),
+        })
+        out["split"] = split.rename_axis("horizon").reset_index()
+        k = estimate_inflation(det, level=level)
+        out["k"] = pd.DataFrame({"horizon": list(k), "k": list(k.values())})
+        after = summarise_backtest(
+            backtest(panel, cat, horizon=horizon, method="all", calibrated=True, detail=True,
+                     level=level), level=level)
+        out["after"] = after
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover - prints the methods.md section 8 figures
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 30)
+    for name, table in calibration_report().items():
+        print(f"== {name}")
+        print(table.round(3).to_string(index=False))
