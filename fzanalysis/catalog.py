@@ -218,7 +218,7 @@ def domains(path: str | Path | None = None) -> pd.DataFrame:
 @dataclass(frozen=True)
 class _Raw:
     records: list[dict[str, Any]]
-    lines: list[int]  # 1-based line of each record
+    lines: list[int | None]  # 1-based line of each record (None for DataFrames)
     field_lines: list[dict[str, int]]  # 1-based line of each field of each record
     defaults: dict[str, Any]
 
@@ -310,11 +310,14 @@ def _build(raw: _Raw, source: str, unit_table: pd.DataFrame) -> tuple[pd.DataFra
     """Turn raw records into a typed frame; collect type problems with their lines."""
     problems: list[str] = []
     rows: list[dict[str, Any]] = []
-    for rec, line, flines in zip(raw.records, raw.lines, raw.field_lines, strict=True):
+    for i, (rec, line, flines) in enumerate(zip(raw.records, raw.lines, raw.field_lines, strict=True)):
         rid = str(rec.get("id", "?"))
 
-        def where(col: str, rid: str = rid, line: int = line, flines: dict = flines) -> str:
-            return f"{source}:{flines.get(col, line)}: indicator {rid!r}: column {col}"
+        def where(col: str, rid: str = rid, line: int | None = line, flines: dict = flines,
+                  i: int = i) -> str:
+            at = flines.get(col, line)
+            loc = f"{source}:{at}" if at is not None else f"{source}: row {i}"
+            return f"{loc}: indicator {rid!r}: column {col}"
 
         unknown = sorted(set(rec) - _ALLOWED_KEYS)
         for key in unknown:
@@ -502,6 +505,18 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str]) -> pa.D
     )
 
 
+#: where to point when the offending column is absent from the YAML entry
+_FALLBACK_LINE: dict[str, tuple[str, ...]] = {
+    "tolerance": ("comparator", "target"),
+    "target": ("comparator",),
+    "baseline_year": ("baseline_value", "baseline_source"),
+    "baseline_value": ("baseline_year", "baseline_source"),
+    "baseline_source": ("baseline_value", "baseline_year"),
+    "per_area": ("disaggregation",),
+    "lower_bound": ("unit",),
+    "upper_bound": ("unit",),
+}
+
 _COLUMN_HINT = {
     "expected a numeric target for >=, <=, >, <, ==, ~= and no target for increase, decrease, "
     "maintain": "target",
@@ -546,7 +561,10 @@ def _validate(
             rid = df["id"].iloc[i] if i < len(df) else "?"
             line = None
             if field_lines is not None and i < len(field_lines):
-                line = field_lines[i].get(str(column))
+                for col in (str(column), *_FALLBACK_LINE.get(str(column), ())):
+                    line = field_lines[i].get(col)
+                    if line is not None:
+                        break
             if line is None and lines is not None and i < len(lines):
                 line = lines[i]
             loc = f"{source}:{line}" if line else f"{source}: row {i}"
@@ -652,7 +670,7 @@ def from_frame(
         for col in ("name_zh", "name_en", "clause", "department"):
             rec.setdefault(col, rid)
         records.append(rec)
-    raw = _Raw(records, [], [{} for _ in records], {})
+    raw = _Raw(records, [None] * len(records), [{} for _ in records], {})
     df, problems = _build(raw, source, unit_table)
     if "clause" in catalog.columns:
         return _validate(df, source=source, problems=problems, domain_table=domain_table,

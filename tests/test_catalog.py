@@ -1,0 +1,506 @@
+"""The indicator catalogue: schema, entries checked against the plan's text, errors, CLI."""
+from __future__ import annotations
+
+import io
+import math
+import re
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from fzanalysis import catalog
+from fzanalysis.catalog import COLUMNS, COMPARATORS, DIRECTIONAL_COMPARATORS, CatalogError
+from fzanalysis.i18n import label
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT.parent / "shared" / "seeds" / "000_3536e5d33e715638.txt"
+
+
+@pytest.fixture(scope="module")
+def cat() -> pd.DataFrame:
+    return catalog.load()
+
+
+# ------------------------------------------------------------------------------------------
+# the plan's text, split into clauses (二（一）主要目标2 -> text)
+# ------------------------------------------------------------------------------------------
+
+_CN = "一二三四五六七八九十"
+
+
+def _plan_clauses() -> dict[str, str]:
+    """Split the plan into clause texts keyed like the catalogue's ``clause`` parts.
+
+    Footnote markers ([footnoteRef:n]) are removed; the footnote texts stay with their clause,
+    which is where the plan puts its baselines.
+    """
+    text = SEED.read_text("utf-8")
+    out: dict[str, str] = {}
+    part = domain = mode = None
+    key = None
+    for raw in text.splitlines():
+        line = re.sub(r"\[footnoteRef:\d+\]", "", raw).strip()
+        line = line.replace("[bookmark: _GoBack]", "")
+        if not line:
+            continue
+        m_part = re.match(rf"^([{_CN}])、", line)
+        if m_part:
+            part, domain, mode, key = m_part.group(1), None, None, None
+            continue
+        m_dom = re.match(rf"^[（(]([{_CN}])）", line)
+        if m_dom and part in ("二", "五"):
+            domain, mode = m_dom.group(1), None
+            key = f"{part}（{domain}）" if part == "五" else None
+            if key:
+                out[key] = out.get(key, "") + line
+            continue
+        if part == "二" and line.startswith("主要目标"):
+            mode, key = "主要目标", None
+            continue
+        if part == "二" and line.startswith("策略措施"):
+            mode, key = "策略措施", None
+            continue
+        m_item = re.match(r"^(\d+)\s*\.", line)
+        if part == "二" and mode and m_item:
+            key = f"二（{domain}）{mode}{int(m_item.group(1))}"
+            out[key] = out.get(key, "") + line  # item 8 of health appears twice: kept together
+            continue
+        if key:
+            out[key] = out.get(key, "") + line
+        elif part is None or (part == "一" and domain is None):
+            out["序言"] = out.get("序言", "") + line
+    return out
+
+
+needs_seed = pytest.mark.skipif(not SEED.exists(), reason=f"plan text not found at {SEED}")
+
+
+@pytest.fixture(scope="module")
+def plan() -> dict[str, str]:
+    return _plan_clauses()
+
+
+# ------------------------------------------------------------------------------------------
+# schema
+# ------------------------------------------------------------------------------------------
+
+
+def test_columns_and_types(cat: pd.DataFrame) -> None:
+    assert tuple(cat.columns) == COLUMNS
+    assert cat["target_year"].dtype == "Int64"
+    assert (cat["target_year"] == 2030).all()
+    for col in ("lower_bound", "upper_bound", "target", "tolerance", "baseline_value"):
+        assert cat[col].dtype == "float64", col
+    assert cat["per_area"].dtype == bool
+
+
+def test_unique_ids_prefixed_by_domain(cat: pd.DataFrame) -> None:
+    assert cat["id"].is_unique
+    assert (cat["id"].str.split(".").str[0] == cat["domain"]).all()
+    assert cat["id"].str.fullmatch(r"[a-z_]+\.[a-z0-9_]+").all()
+
+
+def test_every_domain_covered_with_known_units_and_comparators(cat: pd.DataFrame) -> None:
+    assert set(cat["domain"]) == set(catalog.domains()["id"])
+    assert set(cat["unit"]) <= set(catalog.units()["key"])
+    assert set(cat["comparator"]) <= set(COMPARATORS)
+    assert len(cat) >= 60
+
+
+def test_targets_tolerances_and_bounds(cat: pd.DataFrame) -> None:
+    directional = cat["comparator"].isin(DIRECTIONAL_COMPARATORS)
+    assert cat.loc[directional, "target"].isna().all()
+    assert cat.loc[~directional, "target"].notna().all()
+    approx = cat["comparator"] == "~="
+    assert (cat.loc[approx, "tolerance"] > 0).all()
+    assert cat.loc[~approx, "tolerance"].isna().all()
+    lo = cat["lower_bound"].fillna(-math.inf)
+    hi = cat["upper_bound"].fillna(math.inf)
+    for col in ("target", "baseline_value"):
+        v = cat[col]
+        assert (v.isna() | ((v >= lo) & (v <= hi))).all(), col
+    pct = cat[cat["unit"] == "percent"]
+    assert (pct["lower_bound"] == 0).all()
+    # gross enrolment rates may exceed 100 %: only those two rows widen the bound
+    widened = set(pct.loc[pct["upper_bound"] != 100, "id"])
+    assert widened == {"education.preschool_enrolment", "education.high_school_enrolment_female"}
+
+
+def test_disaggregation_and_per_area(cat: pd.DataFrame) -> None:
+    assert set(cat["disaggregation"]) <= {"", "area", "sex", "area;sex"}
+    # a female share is not split by sex
+    shares = cat[cat["id"].str.endswith("female_share")]
+    assert not shares["disaggregation"].str.contains("sex").any()
+    per_area = cat[cat["per_area"]]
+    assert set(per_area["id"]) == {
+        "decision.street_leadership_women", "family.street_family_education_centres"
+    }
+    assert per_area["disaggregation"].str.contains("area").all()
+
+
+def test_reference_tables_and_labels_agree() -> None:
+    d = catalog.domains()
+    assert d["id"].tolist() == [
+        "health", "education", "economy", "decision", "social_security", "family",
+        "environment", "law",
+    ]
+    assert d["clause"].tolist() == [f"二（{c}）" for c in "一二三四五六七八"]
+    for _, r in d.iterrows():
+        assert label("domain", r["id"], "zh") == r["name_zh"]
+        assert label("domain", r["id"], "en") == r["name_en"]
+    u = catalog.units()
+    assert u.at["percent", "scale"] == 100
+    assert u.at["per_100k", "scale"] == 100_000
+    assert u.at["per_100k_live_births", "scale"] == 100_000
+    assert (u.at["percent", "lower_bound"], u.at["percent", "upper_bound"]) == (0, 100)
+    for key in u.index:
+        assert label("unit", key, "zh") == u.at[key, "name_zh"]
+    for comp in COMPARATORS:
+        assert label("comparator", comp, "en")
+
+
+# ------------------------------------------------------------------------------------------
+# entries checked against the plan's text
+# ------------------------------------------------------------------------------------------
+
+#: id -> (comparator, target, clause, sentence of the plan stating it)
+PLAN_SAMPLE: dict[str, tuple[str, float | None, str, str]] = {
+    "health.maternal_mortality": ("<", 7.5, "二（一）主要目标2", "孕产妇死亡率降低到7.5／10万以下"),
+    "health.cervical_cancer_screening": (">=", 70, "二（一）主要目标3", "适龄妇女宫颈癌筛查率达到70%以上"),
+    "health.breast_cancer_screening": ("increase", None, "二（一）主要目标3", "乳腺癌人群筛查率逐步提高"),
+    "health.maternal_system_management": (">=", 90, "二（一）主要目标4", "孕产妇系统管理率达到90%以上"),
+    "health.premarital_checkup": (">=", 65, "二（一）主要目标5", "婚前医学检查率提高至65%"),
+    "health.preconception_checkup": (">=", 80, "二（一）主要目标5", "孕前优生检查率达到80%以上"),
+    "health.hiv_mother_to_child_transmission": (
+        "<", 2, "二（一）主要目标6", "艾滋病母婴传播率下降到2%以下"),
+    "health.hbv_testing_pregnant": (
+        ">=", 98, "二（一）主要目标6", "孕产妇艾滋病、梅毒和乙肝检测率达到98%以上"),
+    "health.syphilis_treatment_pregnant": (
+        ">=", 95, "二（一）主要目标6", "艾滋病和梅毒感染孕产妇治疗率达到95%以上"),
+    "health.anaemia_pregnant": ("<", 10, "二（一）主要目标9", "孕妇非地贫贫血患病率控制在10%以下"),
+    "health.physical_fitness": (">=", 96, "二（一）主要目标11", "妇女体质测定标准合格以上比例达到96%"),
+    "health.elderly_health_management": (
+        ">=", 70, "二（一）主要目标12", "65岁以上老年人城乡社区规范健康管理服务率达到70%以上"),
+    "health.two_cancers_knowledge": (
+        ">=", 90, "二（一）策略措施5", "宫颈癌和乳腺癌防治知识知晓率达到90%以上"),
+    "health.cervical_cancer_treatment": (">=", 90, "二（一）策略措施5", "宫颈癌患者治疗率达到90%以上"),
+    "health.reproductive_health_adverts": (">=", 10, "二（一）策略措施6", "公益广告数每年不少于10条"),
+    "health.congenital_syphilis": (
+        "<", 15, "二（一）策略措施7", "先天梅毒报告发病率下降到15/10万活产数以下"),
+    "education.preschool_enrolment": (">=", 100, "二（二）主要目标4", "学前教育毛入园率达到100%"),
+    "education.compulsory_retention": (
+        ">=", 98.35, "二（二）主要目标5", "九年义务教育巩固率不低于98.35%"),
+    "education.high_school_enrolment_female": (
+        ">=", 99, "二（二）主要目标6", "女生高中阶段教育毛入学率保持99%以上"),
+    "economy.employment_female_share": (
+        "~=", 45, "二（三）主要目标2", "就业人员中的女性比例保持在45%左右"),
+    "economy.urban_employment_female_share": (
+        ">=", 42, "二（三）主要目标3", "城镇单位就业人员中的女性比例达到42%以上"),
+    "economy.senior_professional_female_share": (
+        ">=", 45, "二（三）主要目标4", "高级专业技术人员中的女性比例达到45%以上"),
+    "economy.enterprise_skills_training_female": (
+        ">=", 95, "二（三）主要目标5", "企业女职工接受职业技能培训的比例保持并巩固在95%以上"),
+    "economy.rural_training_female_share": (
+        "~=", 50, "二（三）主要目标5", "农村技能培训女性人数比例达50%左右"),
+    "economy.gender_income_gap": ("decrease", None, "二（三）主要目标6", "男女收入差距明显缩小"),
+    "economy.occupational_disease_female": (
+        "decrease", None, "二（三）主要目标7", "女职工职业病发病率和职业伤害发生率进一步降低"),
+    "decision.street_leadership_women": (
+        ">=", 1, "二（四）主要目标6", "街道党政领导班子至少配备1名女干部"),
+    "decision.village_committee_female_share": (
+        ">=", 30, "二（四）主要目标7", "村委会成员中女性比例达到30%以上"),
+    "decision.village_committee_heads_female_share": (
+        "increase", None, "二（四）主要目标7", "村委会主任中女性比例逐步提高"),
+    "decision.residents_committee_female_share": (
+        "~=", 50, "二（四）主要目标8", "社区居委会成员中女性比例保持在50%左右"),
+    "decision.residents_committee_heads_female_share": (
+        ">=", 40, "二（四）主要目标8", "社区居委会主任中女性比例达到40%以上"),
+    "decision.women_councils": (">=", 100, "二（四）策略措施2", "确保村（社区）100%成立妇女议事会"),
+    "social_security.medical_insurance_female": (
+        ">=", 96, "二（五）主要目标3", "妇女基本医疗保险参保率稳定在96%以上"),
+    "social_security.pension_insurance_female": (
+        ">=", 96, "二（五）主要目标4", "妇女基本养老保险参保率达到96%以上"),
+    "family.gigabit_broadband_households": (">", 30, "二（六）主要目标3", "千兆宽带网络家庭普及率超过30%"),
+    "family.social_work_station_coverage": (
+        ">=", 100, "二（六）主要目标13", "镇（街道）社会工作服务站覆盖率达到100%"),
+    "family.street_family_education_centres": (
+        ">=", 1, "二（六）策略措施3", "确保每个街道至少设置一个家庭教育指导服务中心"),
+    "family.parents_family_education_services": (
+        ">=", 80, "五（五）", "家长接受家庭教育服务的比例在80%以上"),
+    "environment.rural_tap_water": (">=", 100, "二（七）主要目标6", "农村自来水普及率巩固为100%"),
+    "environment.toilet_ratio_new": (">=", 1.5, "二（七）策略措施8", "男女厕位比例不低于1：1.5"),
+    "environment.toilet_ratio_busy": (">=", 2, "二（七）策略措施8", "人流量较大地区不低于1：2"),
+    "environment.cosmetics_pass_rate": (">=", 96, "二（七）主要目标11", "化妆用品抽查合格率达到96%以上"),
+    "environment.women_products_handling": (
+        ">=", 100, "二（七）策略措施9", "女性用品发现质量问题处置率达到100%"),
+    "law.domestic_violence_shelters": (">=", 1, "二（八）主要目标4", "设立1个以上家庭暴力庇护场所"),
+    "law.rights_stations_coverage": (
+        ">=", 100, "二（八）主要目标11", "镇（街）妇女维权站覆盖率达到100%"),
+}
+
+
+@needs_seed
+@pytest.mark.parametrize("indicator", sorted(PLAN_SAMPLE))
+def test_sample_entry_matches_plan_text(
+    indicator: str, cat: pd.DataFrame, plan: dict[str, str]
+) -> None:
+    comparator, target, clause, sentence = PLAN_SAMPLE[indicator]
+    row = catalog.get(indicator, cat)
+    assert row["comparator"] == comparator
+    if target is None:
+        assert math.isnan(row["target"])
+    else:
+        assert row["target"] == pytest.approx(target)
+    assert clause in row["clause"].split("；")
+    assert sentence in plan[clause], f"{sentence!r} is not in {clause}"
+
+
+@needs_seed
+def test_every_clause_reference_exists_in_the_plan(cat: pd.DataFrame, plan: dict[str, str]) -> None:
+    for _, r in cat.iterrows():
+        for part in r["clause"].split("；"):
+            assert part in plan, f"{r['id']}: clause {part} not found in the plan"
+
+
+#: numeric targets whose figure the plan states in words rather than digits
+_WORDS = {100: ("100%", "全覆盖", "应保尽保"), 1: ("1名", "1个", "一个", "建设区级示范性")}
+
+
+@needs_seed
+def test_every_numeric_target_is_stated_in_its_clauses(cat: pd.DataFrame, plan: dict[str, str]) -> None:
+    numeric = cat[cat["target"].notna()]
+    for _, r in numeric.iterrows():
+        text = "".join(plan[p] for p in r["clause"].split("；"))
+        t = r["target"]
+        figure = f"{t:g}"
+        forms = _WORDS.get(int(t), ()) if float(t).is_integer() else ()
+        assert figure in text or any(f in text for f in forms), (
+            f"{r['id']}: target {figure} not stated in {r['clause']}"
+        )
+
+
+@needs_seed
+def test_baselines_are_the_plans_own(cat: pd.DataFrame, plan: dict[str, str]) -> None:
+    with_base = cat[cat["baseline_value"].notna()]
+    expected = {
+        "health.life_expectancy": 82.92,
+        "health.hospital_delivery": 99.78,
+        "health.hiv_testing_pregnant": 98.69,
+        "health.syphilis_testing_pregnant": 98.69,
+        "health.hiv_pmtct_intervention": 100,
+        "health.syphilis_pmtct_intervention": 100,
+        "education.preschool_enrolment": 100,
+        "economy.zero_employment_households": 100,
+        "decision.residents_committee_female_share": 71.53,
+        "decision.village_committee_female_share": 31.95,
+    }
+    assert dict(zip(with_base["id"], with_base["baseline_value"], strict=True)) == expected
+    assert (with_base["baseline_year"] == 2020).all()
+    preface = plan["序言"]
+    for figure in ("99.78%", "82.92岁", "100.00%", "71.53%", "31.95%", "保持在100%"):
+        assert figure in preface
+    assert "均为98.69%" in plan["二（一）策略措施4"]
+    assert "干预措施比例均达到100%" in plan["二（一）策略措施4"]
+
+
+@needs_seed
+def test_plan_slip_in_health_goals_is_recorded(cat: pd.DataFrame, plan: dict[str, str]) -> None:
+    # the plan numbers two health goals "8", the second repeating goal 7
+    goal8 = plan["二（一）主要目标8"]
+    assert goal8.count("8.") == 2 and "普及健康知识，提高妇女健康素养水平" in goal8
+    row = catalog.get("health.health_literacy", cat)
+    assert "重复" in row["note"] and "8" in row["note"]
+    assert (cat["name_zh"] == "妇女健康素养水平").sum() == 1
+
+
+def test_yaml_header_documents_the_comparator_mapping() -> None:
+    head = catalog.default_path().read_text("utf-8").split("defaults:")[0]
+    for word in ("以上", "以下", "不低于", "超过", "达到", "左右", "全覆盖", "tolerance"):
+        assert word in head
+
+
+# ------------------------------------------------------------------------------------------
+# errors
+# ------------------------------------------------------------------------------------------
+
+_GOOD = """\
+defaults:
+  target_year: 2030
+indicators:
+  - id: health.maternal_mortality
+    domain: health
+    name_zh: 孕产妇死亡率
+    name_en: Maternal mortality ratio
+    clause: 二（一）主要目标2
+    unit: per_100k_live_births
+    comparator: "<"
+    target: 7.5
+    department: 卫健局
+    disaggregation: area
+  - id: health.breast_cancer_screening
+    domain: health
+    name_zh: 乳腺癌人群筛查率
+    name_en: Breast cancer screening rate
+    clause: 二（一）主要目标3
+    unit: percent
+    comparator: increase
+    department: 卫健局
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "indicators.yaml"
+    p.write_text(textwrap.dedent(text), "utf-8")
+    return p
+
+
+def test_small_valid_catalogue_loads(tmp_path: Path) -> None:
+    df = catalog.load(_write(tmp_path, _GOOD))
+    assert df["id"].tolist() == ["health.maternal_mortality", "health.breast_cancer_screening"]
+    assert df.loc[1, "upper_bound"] == 100 and math.isnan(df.loc[0, "upper_bound"])
+    assert df.loc[0, "note"] == "" and not df.loc[0, "per_area"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "expected"),
+    [
+        ("unit: percent", "unit: percentage", 19,
+         ["'health.breast_cancer_screening'", "column unit", "expected a key of units.csv"]),
+        ("target: 7.5", "target: -3", 11,
+         ["'health.maternal_mortality'", "column target", "within [lower_bound, upper_bound]"]),
+        ("comparator: increase", "comparator: increase\n    target: 60", 21,
+         ["'health.breast_cancer_screening'", "column target", "no target for"]),
+        ('comparator: "<"', 'comparator: "~="', 10,
+         ["'health.maternal_mortality'", "column tolerance", "expected a tolerance for '~='"]),
+        ('comparator: "<"', 'comparator: "=<"', 10,
+         ["'health.maternal_mortality'", "column comparator", "expected one of"]),
+        ("id: health.breast_cancer_screening", "id: health.maternal_mortality", 14,
+         ["'health.maternal_mortality'", "column id", "unique"]),
+        ("domain: health\n    name_zh: 乳腺癌", "domain: heath\n    name_zh: 乳腺癌", 15,
+         ["column domain", "expected one of"]),
+        ("clause: 二（一）主要目标3", "clause: 二（二）主要目标3", 18,
+         ["'health.breast_cancer_screening'", "column clause", "matching the domain"]),
+        ("disaggregation: area", "disaggregation: sex;area", 13,
+         ["column disaggregation", "written in this order"]),
+        ("target: 7.5", "target: 7.5\n    baseline_value: 9.1", 12,
+         ["column baseline_year", "given together"]),
+        ("target: 7.5", "target: 7.5\n    targt: 7", 12,
+         ["unknown column", "did you mean 'target'"]),
+        ("target: 7.5", "target: seven", 11,
+         ["column target", "expected a number", "'seven'"]),
+        ("target: 7.5", "target: 7.5\n    target: 8", 12,
+         ["key 'target' repeats the one on line 11"]),
+    ],
+)
+def test_bad_catalogue_names_file_line_id_and_expectation(
+    tmp_path: Path, old: str, new: str, line: int, expected: list[str]
+) -> None:
+    assert old in _GOOD
+    path = _write(tmp_path, _GOOD.replace(old, new, 1))
+    with pytest.raises(CatalogError) as info:
+        catalog.load(path)
+    msg = str(info.value)
+    assert f"{path}:{line}" in msg, msg
+    for part in expected:
+        assert part in msg, msg
+
+
+def test_missing_required_field_and_bad_yaml(tmp_path: Path) -> None:
+    path = _write(tmp_path, _GOOD.replace("    unit: percent\n", "", 1))
+    with pytest.raises(CatalogError, match=r"column unit: missing"):
+        catalog.load(path)
+    path.write_text("indicators: [\n", "utf-8")
+    with pytest.raises(CatalogError, match="not valid YAML"):
+        catalog.load(path)
+    path.write_text("- id: x\n", "utf-8")
+    with pytest.raises(CatalogError, match="top-level 'indicators:'"):
+        catalog.load(path)
+
+
+def test_all_problems_reported_at_once(tmp_path: Path) -> None:
+    text = _GOOD.replace("unit: percent", "unit: bogus").replace("target: 7.5", "target: -1")
+    with pytest.raises(CatalogError) as info:
+        catalog.load(_write(tmp_path, text))
+    assert "2 problem(s)" in str(info.value)
+
+
+def test_csv_catalogue_round_trip(tmp_path: Path, cat: pd.DataFrame) -> None:
+    p = tmp_path / "catalogue.csv"
+    cat.to_csv(p, index=False)
+    again = catalog.load(p)
+    pd.testing.assert_frame_equal(again, cat)
+
+
+def test_get_and_suggestions(cat: pd.DataFrame) -> None:
+    row = catalog.get("health.maternal_mortality")
+    assert row["unit"] == "per_100k_live_births" and row["numerator_zh"] == "孕产妇死亡数"
+    with pytest.raises(KeyError, match="did you mean 'health.maternal_mortality'"):
+        catalog.get("health.maternal_mortalty", cat)
+
+
+def test_load_returns_a_copy() -> None:
+    a = catalog.load()
+    a.loc[0, "target"] = -999
+    assert catalog.load().loc[0, "target"] != -999
+
+
+def test_from_frame_fills_defaults_and_validates() -> None:
+    own = pd.DataFrame({
+        "id": ["health.x", "economy.y"], "unit": ["percent", "percent"],
+        "comparator": [">=", "increase"], "target": [50.0, float("nan")],
+    })
+    df = catalog.from_frame(own)
+    assert tuple(df.columns) == COLUMNS
+    assert df["target_year"].tolist() == [2030, 2030]
+    assert df["upper_bound"].tolist() == [100, 100]
+    bad = own.assign(target=[150.0, float("nan")])
+    with pytest.raises(CatalogError, match=r"row 0: indicator 'health.x': column target"):
+        catalog.from_frame(bad)
+
+
+# ------------------------------------------------------------------------------------------
+# command line
+# ------------------------------------------------------------------------------------------
+
+
+def test_cli_csv_lists_every_indicator(capsys: pytest.CaptureFixture[str], cat: pd.DataFrame) -> None:
+    from fzanalysis.cli import main
+
+    assert main(["catalog", "--format", "csv"]) == 0
+    out = pd.read_csv(io.StringIO(capsys.readouterr().out), dtype={"id": str})
+    assert list(out.columns) == list(COLUMNS)
+    assert out["id"].tolist() == cat["id"].tolist()
+    mm = out.set_index("id").loc["health.maternal_mortality"]
+    assert (mm["comparator"], mm["target"], mm["unit"]) == ("<", 7.5, "per_100k_live_births")
+
+
+def test_cli_table_domain_filter_and_languages(capsys: pytest.CaptureFixture[str]) -> None:
+    from fzanalysis.cli import main
+
+    assert main(["catalog", "--domain", "health"]) == 0
+    out = capsys.readouterr().out
+    assert "妇女与健康" in out and "孕产妇死亡率" in out and "< 7.5 /10万活产" in out
+    assert "82.92 (2020)" in out and "妇女与教育" not in out
+    assert main(["catalog", "--domain", "decision", "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "Women in decision-making and management" in out
+    assert "≈ 50% ± 2" in out and "71.53 (2020)" in out
+    assert main(["catalog", "--domain", "nonsense"]) == 2
+    assert "unknown domain" in capsys.readouterr().err
+
+
+def test_cli_reports_a_bad_catalogue(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fzanalysis.cli import main
+
+    path = _write(tmp_path, _GOOD.replace("unit: percent", "unit: bogus"))
+    assert main(["catalog", "--path", str(path)]) == 1
+    assert "column unit" in capsys.readouterr().err
+
+
+def test_yaml_file_parses_as_plain_yaml() -> None:
+    # the catalogue stays readable by any YAML tool (no custom tags)
+    data = yaml.safe_load(catalog.default_path().read_text("utf-8"))
+    assert len(data["indicators"]) == len(catalog.load())
