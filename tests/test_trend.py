@@ -1,0 +1,358 @@
+"""Tests of fzanalysis.trend: known answers, bounds, p_meet, statsmodels agreement, backtests."""
+from __future__ import annotations
+
+import argparse
+import io
+from contextlib import redirect_stdout
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from hypothesis import given, settings as hsettings, strategies as st
+from scipy import stats
+
+from fzanalysis._trend_core import fit_lines, transform, window_mask
+from fzanalysis._trend_prep import settings
+from fzanalysis.trend import (
+    PATH_COLUMNS, PROJECT_COLUMNS, backtest, estimate_inflation, project, project_paths,
+    register_cli, warning_text,
+)
+
+YEARS5 = np.arange(2016, 2021)          # x = year - 2018 = -2..2
+E5 = np.array([1.0, -2.0, 0.0, 2.0, -1.0])  # sum 0, sum x*e 0 -> OLS recovers the line exactly
+T09_3 = stats.t.ppf(0.9, 3)
+
+
+def cat1(unit: str, comparator: str = ">=", target: float = 0.0, **extra) -> pd.DataFrame:
+    return pd.DataFrame({"id": ["x"], "unit": [unit], "comparator": [comparator],
+                         "target": [target], **{k: [v] for k, v in extra.items()}})
+
+
+def panel1(years, values, indicator: str = "x") -> pd.DataFrame:
+    return pd.DataFrame({"indicator": indicator, "year": list(years), "value": list(values)})
+
+
+# ---------------------------------------------------------------------------------- known answers
+
+
+def test_linear_known_answer():
+    y = 50 + 2 * (YEARS5 - 2018) + E5
+    r = project(panel1(YEARS5, y), cat1("years", ">=", 60), method="linear", calibrated=False,
+                level=0.8).iloc[0]
+    se = np.sqrt(10 / 3 * (1 + 1 / 5 + 12**2 / 10))          # s^2 = 10/3, x0 = 12, Stt = 10
+    assert r["method"] == "linear"
+    assert r["projected"] == pytest.approx(74.0, abs=1e-10)
+    assert r["lower"] == pytest.approx(74 - T09_3 * se, abs=1e-10)
+    assert r["upper"] == pytest.approx(74 + T09_3 * se, abs=1e-10)
+    assert r["p_meet"] == pytest.approx(1 - stats.t.cdf((60 - 74) / se, 3), abs=1e-12)
+    assert r["pace_required"] == pytest.approx((60 - y[-1]) / 10)
+    assert r["pace_observed"] == pytest.approx(2.0)
+    # central path 50 + 2 (t - 2018) meets 60 in 2023
+    assert r["year_reached"] == 2023
+    assert r["n_points"] == 5 and r["last_year"] == 2020
+
+
+def test_logit_known_answer():
+    z = -1.0 + 0.3 * (YEARS5 - 2018) + 0.1 * E5
+    y = 100 / (1 + np.exp(-z))
+    r = project(panel1(YEARS5, y), cat1("percent", ">=", 95), method="logit", calibrated=False,
+                level=0.8).iloc[0]
+    s2 = 0.01 * 10 / 3
+    se = np.sqrt(s2 * (1 + 1 / 5 + 144 / 10))
+    zc = -1.0 + 0.3 * 12
+    expit = lambda v: 100 / (1 + np.exp(-v))  # noqa: E731
+    assert r["projected"] == pytest.approx(expit(zc), rel=1e-10)
+    assert r["lower"] == pytest.approx(expit(zc - T09_3 * se), rel=1e-10)
+    assert r["upper"] == pytest.approx(expit(zc + T09_3 * se), rel=1e-10)
+    z95 = np.log(95 / 5)
+    assert r["p_meet"] == pytest.approx(1 - stats.t.cdf((z95 - zc) / se, 3), abs=1e-12)
+
+
+def test_log_known_answer():
+    z = np.log(30.0) - 0.05 * (YEARS5 - 2018) + 0.02 * E5
+    y = np.exp(z)
+    r = project(panel1(YEARS5, y), cat1("per_100k_live_births", "<", 20), method="log",
+                calibrated=False, level=0.8).iloc[0]
+    se = np.sqrt(0.0004 * 10 / 3 * (1 + 1 / 5 + 144 / 10))
+    zc = np.log(30.0) - 0.05 * 12
+    assert r["projected"] == pytest.approx(np.exp(zc), rel=1e-10)
+    assert r["lower"] == pytest.approx(np.exp(zc - T09_3 * se), rel=1e-10)
+    assert r["upper"] == pytest.approx(np.exp(zc + T09_3 * se), rel=1e-10)
+    assert r["p_meet"] == pytest.approx(stats.t.cdf((np.log(20) - zc) / se, 3), abs=1e-12)
+
+
+def test_calibrated_interval_uses_inflation_factor():
+    y = 50 + 2 * (YEARS5 - 2018) + E5
+    raw = project(panel1(YEARS5, y), cat1("years"), method="linear", calibrated=False).iloc[0]
+    cal = project(panel1(YEARS5, y), cat1("years"), method="linear", calibrated=True).iloc[0]
+    table = settings()["interval_inflation"]
+    k = table[min(10, max(table))]          # h = 2030 - 2020 = 10
+    assert (cal["upper"] - cal["projected"]) == pytest.approx(k * (raw["upper"] - raw["projected"]))
+
+
+def test_approx_target_known_answer():
+    y = 50 + 2 * (YEARS5 - 2018) + E5      # projects 74 in 2030
+    r = project(panel1(YEARS5, y), cat1("years", "~=", 74.0, tolerance=2.0), method="linear",
+                calibrated=False).iloc[0]
+    se = np.sqrt(10 / 3 * 15.6)
+    assert r["p_meet"] == pytest.approx(2 * stats.t.cdf(2 / se, 3) - 1, abs=1e-12)
+
+
+def test_directional_p_meet_is_slope_sign_probability():
+    y = 50 + 2 * (YEARS5 - 2018) + E5
+    r = project(panel1(YEARS5, y), cat1("years", "increase", np.nan), method="linear",
+                calibrated=False).iloc[0]
+    se_b = np.sqrt(10 / 3 / 10)
+    assert r["p_meet"] == pytest.approx(stats.t.cdf(2 / se_b, 3), abs=1e-12)
+    d = project(panel1(YEARS5, y), cat1("years", "decrease", np.nan), method="linear").iloc[0]
+    assert d["p_meet"] == pytest.approx(1 - r["p_meet"], abs=1e-12)
+
+
+def test_auto_chooses_log_for_exponential_decline():
+    years = np.arange(2008, 2024)
+    rng = np.random.default_rng(3)
+    y = 80 * np.exp(-0.12 * (years - 2008)) * np.exp(rng.normal(0, 0.01, len(years)))
+    cat = cat1("per_100k", "<", 5)
+    assert project(panel1(years, y), cat).iloc[0]["method"] == "log"
+
+
+def test_auto_default_for_short_series_is_unit_default():
+    r = project(panel1(YEARS5, [60, 62, 63, 65, 66]), cat1("percent", ">=", 80)).iloc[0]
+    assert r["method"] == "logit"   # too few rolling-origin errors -> unit's default
+
+
+# ------------------------------------------------------------------------------ structure, bounds
+
+
+def _random_panel(rng, n_series: int, unit: str = "percent") -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = []
+    ids = [f"i{k}" for k in range(n_series)]
+    for k, ind in enumerate(ids):
+        n = int(rng.integers(5, 16))
+        years = np.sort(rng.choice(np.arange(2006, 2025), size=n, replace=False))
+        start = rng.uniform(1, 99)
+        slope = rng.normal(0, 3)
+        vals = np.clip(start + slope * (years - years[0]) + rng.normal(0, 2, n), 0, 100)
+        rows.append(pd.DataFrame({"indicator": ind, "year": years, "value": vals}))
+    cat = pd.DataFrame({"id": ids, "unit": unit, "comparator": ">=",
+                        "target": rng.uniform(0, 100, n_series)})
+    return pd.concat(rows, ignore_index=True), cat
+
+
+def test_columns_match_design():
+    panel, cat = _random_panel(np.random.default_rng(0), 5)
+    out = project(panel, cat)
+    assert list(out.columns) == PROJECT_COLUMNS
+    assert list(out.columns) == ["indicator", "area", "sex", "method", "n_points", "last_year",
+                                 "last_value", "projected", "lower", "upper", "p_meet",
+                                 "pace_observed", "pace_required", "year_reached", "warnings"]
+    assert (out["area"] == "440117").all() and (out["sex"] == "T").all()
+    paths = project_paths(panel, cat)
+    assert list(paths.columns) == PATH_COLUMNS
+    assert set(paths["kind"]) == {"observed", "fitted", "projected"}
+    assert paths.loc[paths["kind"] == "projected", "year"].max() == 2030
+
+
+@pytest.mark.parametrize("method", ["auto", "linear", "logit"])
+def test_bounds_respected(method):
+    panel, cat = _random_panel(np.random.default_rng(1), 60)
+    out = project(panel, cat, method=method)
+    for col in ("projected", "lower", "upper"):
+        assert out[col].between(0, 100).all(), col
+    assert (out["lower"] <= out["projected"] + 1e-12).all()
+    assert (out["projected"] <= out["upper"] + 1e-12).all()
+    paths = project_paths(panel, cat, method=method)
+    vals = paths[["value", "lower", "upper"]].to_numpy()
+    assert np.nanmin(vals) >= 0 and np.nanmax(vals) <= 100
+    assert out["p_meet"].between(0, 1).all()
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(values=st.lists(st.floats(1, 99), min_size=5, max_size=12),
+       t1=st.floats(0.5, 99.5), t2=st.floats(0.5, 99.5),
+       method=st.sampled_from(["linear", "logit"]))
+def test_p_meet_monotone_in_target(values, t1, t2, method):
+    lo, hi = sorted((t1, t2))
+    years = np.arange(2010, 2010 + len(values))
+    p = panel1(years, values)
+    ge = [project(p, cat1("percent", ">=", t), method=method).iloc[0]["p_meet"] for t in (lo, hi)]
+    le = [project(p, cat1("percent", "<=", t), method=method).iloc[0]["p_meet"] for t in (lo, hi)]
+    assert ge[0] >= ge[1] - 1e-12
+    assert le[0] <= le[1] + 1e-12
+
+
+# ---------------------------------------------------------------------- vectorised == statsmodels
+
+
+@pytest.mark.parametrize("method,unit", [("linear", "years"), ("logit", "percent"),
+                                         ("log", "per_100k")])
+def test_vectorised_equals_statsmodels(method, unit):
+    rng = np.random.default_rng(42)
+    n_series = 400
+    panel, _ = _random_panel(rng, n_series)
+    panel["value"] = np.clip(panel["value"], 0.5, 99.5)
+    cat = pd.DataFrame({"id": [f"i{k}" for k in range(n_series)], "unit": unit,
+                        "comparator": ">=", "target": 50.0})
+    out = project(panel, cat, method=method, calibrated=False, window=None, level=0.8) \
+        .set_index("indicator")
+    sq = settings()["logit_squeeze"]
+    code = ["linear", "logit", "log"].index(method)
+    lo, hi = (0.0, 100.0) if unit == "percent" else (0.0, np.inf)
+    for ind in rng.choice(out.index, size=25, replace=False):
+        d = panel[panel["indicator"] == ind].sort_values("year")
+        z = transform(d["value"].to_numpy(), code, lo, hi, squeeze=sq)
+        X = sm.add_constant(d["year"].to_numpy(dtype=float))
+        res = sm.OLS(z, X).fit()
+        frame = res.get_prediction(np.array([[1.0, 2030.0]])).summary_frame(alpha=0.2)
+        # coefficients
+        years = np.arange(d["year"].min(), d["year"].max() + 1)
+        Z = np.full((1, len(years)), np.nan)
+        Z[0, d["year"].to_numpy() - years[0]] = z
+        fit = fit_lines(years, Z, ~np.isnan(Z))
+        np.testing.assert_allclose([fit.intercept[0], fit.b[0]], res.params, rtol=1e-8, atol=1e-8)
+        np.testing.assert_allclose(fit.s2[0], res.scale, rtol=1e-8)
+        # interval bounds (compared on the model scale)
+        got = transform(out.loc[ind, ["lower", "projected", "upper"]].to_numpy(dtype=float),
+                        code, lo, hi, squeeze=1e-300)
+        want = frame[["obs_ci_lower", "mean", "obs_ci_upper"]].to_numpy()[0]
+        if method == "linear":
+            want = np.clip(want, 0, 130)
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-8)
+
+
+def test_window_mask_keeps_last_points():
+    m = np.array([[True, False, True, True, True], [False, True, True, False, False]])
+    np.testing.assert_array_equal(window_mask(m, 2), [[False, False, False, True, True],
+                                                      [False, True, True, False, False]])
+
+
+# ---------------------------------------------------------------------------------------- warnings
+
+
+def test_warning_flags():
+    years = np.arange(2014, 2024)
+    rng = np.random.default_rng(5)
+    panel = pd.concat([
+        panel1(years, 50 + 0.1 * (years - 2014), "flat"),                         # at_risk
+        panel1(years, 80 - 1.0 * (years - 2014), "down"),                          # reversing
+        panel1(years, 88 + 0.2 * (years - 2014) + rng.normal(0, 3, 10), "noisy"),  # volatile
+        panel1([2015, 2016, 2017, 2023], [60, 62, 64, 70], "short"),               # insufficient
+        panel1(years, 70 + 2 * (years - 2014), "fine"),
+    ], ignore_index=True)
+    cat = pd.DataFrame({"id": ["flat", "down", "noisy", "short", "fine"], "unit": "percent",
+                        "comparator": ">=", "target": [90.0, 85.0, 91.0, 65.0, 95.0]})
+    w = project(panel, cat).set_index("indicator")["warnings"].str.split(";")
+    assert "at_risk" in w["flat"]
+    assert "reversing" in w["down"] and "at_risk" in w["down"]
+    assert "volatile" in w["noisy"]
+    assert "insufficient_data" in w["short"]
+    assert w["fine"] == [""]
+    assert "概率低于50%" in warning_text("at_risk", lang="zh")
+    assert "Reversing" in warning_text("at_risk;reversing", lang="en")
+
+
+def test_too_few_points_not_projected():
+    r = project(panel1([2020, 2021], [10, 11]), cat1("percent", ">=", 20)).iloc[0]
+    assert r["method"] == "none" and np.isnan(r["projected"]) and np.isnan(r["p_meet"])
+    assert r["warnings"] == "insufficient_data"
+
+
+def test_already_met_year_reached():
+    r = project(panel1(np.arange(2015, 2023), [50, 70, 91, 92, 93, 94, 95, 96]),
+                cat1("percent", ">=", 90)).iloc[0]
+    assert r["year_reached"] == 2017
+
+
+# ----------------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("mutate,match", [
+    (lambda p: p.drop(columns="value"), "missing column"),
+    (lambda p: p.assign(indicator="nope"), "row 0, column 'indicator'"),
+    (lambda p: p.assign(value=p["value"].astype(object).where(p.index != 2, "abc")),
+     "row 2, column 'value'"),
+    (lambda p: p.assign(value=p["value"].where(p.index != 1, 130.0)), "row 1, column 'value'.*outside"),
+    (lambda p: pd.concat([p, p.iloc[[3]]], ignore_index=True), "row 5: duplicate"),
+    (lambda p: p.assign(year=p["year"].astype(float).where(p.index != 4, 2020.5)),
+     "row 4, column 'year'"),
+])
+def test_bad_input_messages(mutate, match):
+    p = panel1(YEARS5, [60, 62, 63, 65, 66])
+    with pytest.raises(ValueError, match=match):
+        project(mutate(p), cat1("percent", ">=", 80))
+
+
+def test_bad_catalogue_and_method():
+    p = panel1(YEARS5, [60, 62, 63, 65, 66])
+    with pytest.raises(ValueError, match="comparator"):
+        project(p, cat1("percent", "at least", 80))
+    with pytest.raises(ValueError, match="tolerance"):
+        project(p, cat1("percent", "~=", 80))
+    with pytest.raises(ValueError, match="method 'log' cannot be used"):
+        project(panel1(YEARS5, [0, 1, 2, 3, 4]), cat1("per_100k", "<", 1), method="log")
+
+
+# -------------------------------------------------------------------------------------- backtest
+
+
+def test_backtest_simulated_linear_trend_has_nominal_coverage():
+    """Straight lines with iid normal noise: the plain OLS interval is exact (coverage 0.8)."""
+    rng = np.random.default_rng(11)
+    n_series, years = 300, np.arange(2006, 2021)
+    ids = [f"s{k}" for k in range(n_series)]
+    slopes = rng.normal(0, 1, n_series)
+    vals = 20 + slopes[:, None] * (years - 2006) + rng.normal(0, 1.5, (n_series, len(years)))
+    panel = pd.DataFrame({"indicator": np.repeat(ids, len(years)),
+                          "year": np.tile(years, n_series), "value": vals.ravel()})
+    cat = pd.DataFrame({"id": ids, "unit": "score", "comparator": "increase", "target": np.nan})
+    det = backtest(panel, cat, horizon=5, method="linear", window=None, calibrated=False,
+                   detail=True)
+    for h, d in det.groupby("horizon"):
+        per_series = d.groupby("indicator")["covered"].mean()
+        se = per_series.std(ddof=1) / np.sqrt(len(per_series))   # clustered by series
+        assert abs(d["covered"].mean() - 0.8) < 3 * se + 0.005, (h, d["covered"].mean(), se)
+    summary = backtest(panel, cat, horizon=5, method="linear", window=None, calibrated=False)
+    assert list(summary["horizon"]) == [1, 2, 3, 4, 5]
+    assert (summary["n_series"] == n_series).all()
+    k = estimate_inflation(det)
+    assert all(1.0 <= v < 1.2 for v in k.values())   # no inflation needed on straight lines
+
+
+def test_backtest_all_methods_and_errors():
+    years = np.arange(2008, 2024)
+    p = panel1(years, 30 * np.exp(-0.05 * (years - 2008)))
+    s = backtest(p, cat1("per_100k", "<", 10), method="all", horizon=3)
+    assert set(s["method"]) == {"linear", "log", "auto"}
+    with pytest.raises(ValueError, match="horizon"):
+        backtest(p, cat1("per_100k", "<", 10), horizon=0)
+
+
+# ------------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_project_and_backtest(tmp_path):
+    years = np.arange(2012, 2024)
+    panel = panel1(years, 60 + 1.2 * (years - 2012))
+    data, catalog = tmp_path / "panel.csv", tmp_path / "cat.csv"
+    panel.to_csv(data, index=False)
+    cat1("percent", ">=", 80).to_csv(catalog, index=False)
+    parser = argparse.ArgumentParser()
+    register_cli(parser.add_subparsers(dest="command"))
+    ns = parser.parse_args(["project", "--data", str(data), "--catalog", str(catalog),
+                            "--format", "csv"])
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert ns.func(ns) == 0
+    out = pd.read_csv(io.StringIO(buf.getvalue()), dtype={"area": str})
+    assert list(out.columns) == PROJECT_COLUMNS and out.loc[0, "p_meet"] > 0.5
+    ns = parser.parse_args(["backtest", "--data", str(data), "--catalog", str(catalog),
+                            "--format", "csv", "--horizon", "2"])
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert ns.func(ns) == 0
+    assert "coverage" in buf.getvalue()
+    bad = tmp_path / "bad.csv"
+    panel.assign(value="x").to_csv(bad, index=False)
+    ns = parser.parse_args(["project", "--data", str(bad), "--catalog", str(catalog)])
+    assert ns.func(ns) == 1
