@@ -723,10 +723,11 @@ def format_target(row: Mapping[str, Any], *, lang: str = "zh", unit_table: pd.Da
     if comp in DIRECTIONAL_COMPARATORS:
         return _DIR_TEXT[lang][comp]
     ut = unit_table if unit_table is not None else units()
-    sym = ut.at[row["unit"], "symbol"] if row["unit"] in ut.index else ""
-    if lang == "en" and row["unit"] in ut.index and row["unit"] not in ("percent", "gap_percent"):
-        sym = " " + ut.at[row["unit"], "name_en"]
-    elif sym and sym != "%":
+    sym = ""
+    if row["unit"] in ut.index:
+        col = "symbol_en" if lang == "en" and "symbol_en" in ut.columns else "symbol"
+        sym = str(ut.at[row["unit"], col] or "")
+    if sym and not sym.startswith(("%", ":")):
         sym = " " + sym
     text = f"{_CMP_SYMBOL[comp]} {_fmt_num(row['target'])}{sym}"
     if comp == "~=":
@@ -753,30 +754,40 @@ def _clip(text: str, width: int) -> str:
     return out + "…"
 
 
-def render_table(catalog: pd.DataFrame, *, lang: str = "zh", name_width: int = 40) -> str:
-    """Render the catalogue as a plain-text table grouped by domain (for the terminal)."""
+def render_table(catalog: pd.DataFrame, *, lang: str = "zh", name_width: int | None = None) -> str:
+    """Render the catalogue as a plain-text table grouped by domain (for the terminal).
+
+    Columns: name, target (comparator, value, unit), baseline (value and year), clause, id.
+    Chinese characters count as two columns when aligning.
+    """
     ut = units()
     dt = domains()
     name_col = "name_zh" if lang == "zh" else "name_en"
+    width = name_width if name_width is not None else (40 if lang == "zh" else 60)
     head = (
         ["指标", "目标", "基线", "条款", "id"] if lang == "zh"
         else ["indicator", "target", "baseline", "clause", "id"]
     )
-    out: list[str] = []
+    groups: list[tuple[str, list[list[str]]]] = []
     for dom_id, part in catalog.groupby("domain", sort=False):
-        dom_name = (dt.at[dom_id, name_col] if dom_id in dt.index else dom_id)
-        clause = dt.at[dom_id, "clause"] if dom_id in dt.index else ""
         body = []
         for _, r in part.iterrows():
             base = ""
             if not pd.isna(r["baseline_value"]):
                 base = f"{_fmt_num(r['baseline_value'])} ({r['baseline_year']})"
             body.append([
-                _clip(r[name_col], name_width), format_target(r, lang=lang, unit_table=ut),
+                _clip(r[name_col], width), format_target(r, lang=lang, unit_table=ut),
                 base, r["clause"], r["id"],
             ])
-        widths = [max(_width(x) for x in col) for col in zip(head, *body, strict=False)]
-        title = f"{clause} {dom_name}（{len(part)}）" if lang == "zh" else f"{clause} {dom_name} ({len(part)})"
+        dom_name = dt.at[dom_id, name_col] if dom_id in dt.index else dom_id
+        clause = dt.at[dom_id, "clause"] if dom_id in dt.index else ""
+        n = len(part)
+        title = f"{clause} {dom_name}（{n} 项）" if lang == "zh" else f"{clause} {dom_name} ({n})"
+        groups.append((title, body))
+    rows = [r for _, body in groups for r in body]
+    widths = [max(_width(x) for x in col) for col in zip(head, *rows, strict=False)]
+    out: list[str] = []
+    for title, body in groups:
         out.append(title)
         out.append("  " + "  ".join(_pad(h, w) for h, w in zip(head, widths, strict=True)).rstrip())
         out.append("  " + "  ".join("-" * w for w in widths))
