@@ -75,6 +75,7 @@ OFFICIAL_FILE = ("geo", "towns.geojson")
 GID_SCHEMATIC = "fz-schematic"
 GID_DEMO = "fz-demo"
 GID_NO_DATA = "fz-no-data"
+GID_TOWNS = "fz-towns"
 
 #: Generic words dropped from English town names on maps.
 GENERIC_EN = frozenset({"Subdistrict", "Town", "Street", "Township"})
@@ -281,44 +282,23 @@ def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
 
 
 def _gazetteer() -> pd.DataFrame:
-    """The gazetteer's towns (not the district): ``code, name_zh, name_en, lon, lat, aliases``.
+    """The gazetteer's 8 towns (:func:`fzanalysis.gazetteer.towns`), with the
+    approximate seats ``seat_lon``/``seat_lat`` (WGS84) also as ``lon``/``lat``."""
+    from fzanalysis import gazetteer
 
-    Read from ``data/towns.csv`` (codes as strings; ``lon``/``lat`` are the
-    approximate town seats ``seat_lon``/``seat_lat``, WGS84).
-    """
-    path = data_path("towns.csv")
-    towns = pd.read_csv(path, dtype={"code": str, "aliases": str}, keep_default_na=False,
-                        na_values={"seat_lon": [""], "seat_lat": [""]})
-    for col in ("code", "name_zh", "name_en", "seat_lon", "seat_lat"):
-        if col not in towns.columns:
-            raise ValueError(f"{path}: missing column {col!r}")
-    towns = towns.rename(columns={"seat_lon": "lon", "seat_lat": "lat"})
-    return towns[towns["code"] != DISTRICT_CODE].reset_index(drop=True)
+    towns = gazetteer.towns()
+    return towns.assign(code=towns["code"].astype(str), lon=towns["seat_lon"],
+                        lat=towns["seat_lat"])
 
 
-def _lookup(name: str, towns: pd.DataFrame) -> str | None:
-    """Gazetteer code of a town name, or None.
+def _lookup(name: str) -> str | None:
+    """Gazetteer code of a town name or code (:func:`fzanalysis.gazetteer.lookup`), or None."""
+    from fzanalysis import gazetteer
 
-    Uses :func:`fzanalysis.gazetteer.lookup` when that module is available;
-    otherwise matches the exact name, English name or one of the ``;``-separated
-    ``aliases`` of ``data/towns.csv``.
-    """
     try:
-        from fzanalysis import gazetteer
-    except ImportError:
-        gazetteer = None  # type: ignore[assignment]
-    if gazetteer is not None and hasattr(gazetteer, "lookup"):
-        try:
-            code = gazetteer.lookup(name)
-        except (KeyError, ValueError, LookupError):
-            return None
-        return None if code is None else str(code)
-    key = str(name).strip().casefold()
-    for _, row in towns.iterrows():
-        names = {row["name_zh"], row["name_en"], *str(row.get("aliases", "")).split(";")}
-        if key in {n.strip().casefold() for n in names if n}:
-            return str(row["code"])
-    return None
+        return str(gazetteer.lookup(name))
+    except LookupError:
+        return None
 
 
 def schematic_towns(*, outline: gpd.GeoDataFrame | None = None,
@@ -401,7 +381,7 @@ def _match_codes(gdf: gpd.GeoDataFrame, towns: pd.DataFrame, path: Path) -> pd.S
             return as_str
         resolved = []
         for v in as_str:
-            resolved.append(_lookup(v, towns) if v is not None else None)
+            resolved.append(_lookup(v) if v is not None else None)
         res = pd.Series(resolved, index=gdf.index, dtype=object)
         if res.notna().all() and res.isin(codes).all():
             return res
@@ -689,6 +669,17 @@ def add_notes(target: Axes | Figure, *, lang: Lang, schematic: bool, demo: bool,
                         **kw)
 
 
+def demo_watermark(ax: Axes, lang: Lang) -> None:
+    """Write 演示数据 / demo data diagonally across an Axes, faint, behind nothing.
+
+    Used on charts whose corners hold data (fan chart, dumbbell); carries the gid
+    :data:`GID_DEMO`.
+    """
+    ax.text(0.5, 0.5, _text("demo_data", lang), transform=ax.transAxes, ha="center",
+            va="center", rotation=20, fontsize=18, color="#7f0000", alpha=0.16,
+            zorder=10, gid=GID_DEMO)
+
+
 def _fmt(v: float) -> str:
     """Compact number for legends (3 significant digits)."""
     if v == 0 or not np.isfinite(v):
@@ -833,6 +824,8 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
             legend_title = f"{col_label}（{ulabel}）" if (ulabel and lang == "zh") else \
                 (f"{col_label} ({ulabel})" if ulabel else col_label)
             legend_title += f"\n{label('plot_scheme', scheme, lang)}"
+        elif not len(data):  # nothing to scale: no colour bar, the no-data entry says it all
+            legend_title = col_label
         else:
             facecolors = [mcolors.to_hex(cm(norm(v))) if h else NO_DATA_STYLE["facecolor"]
                           for v, h in zip(vals, has)]
@@ -847,12 +840,15 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
                              ha="center", va="top", fontsize=7.5)
             legend_title = None
 
-    gdf[has.to_numpy()].plot(ax=ax, color=[f for f, h in zip(facecolors, has) if h],
-                             edgecolor="white", linewidth=0.8)
+    if has.any():
+        gdf[has.to_numpy()].plot(ax=ax, color=[f for f, h in zip(facecolors, has) if h],
+                                 edgecolor="white", linewidth=0.8)
+        ax.collections[-1].set_gid(GID_TOWNS)
     nodata = gdf[~has.to_numpy()]
     if len(nodata):
         nodata.plot(ax=ax, facecolor=NO_DATA_STYLE["facecolor"], edgecolor=NO_DATA_STYLE["edgecolor"],
                     hatch=NO_DATA_STYLE["hatch"], linewidth=0.5)
+        ax.collections[-1].set_gid(GID_NO_DATA)
         handles.append(Patch(facecolor=NO_DATA_STYLE["facecolor"], edgecolor=NO_DATA_STYLE["edgecolor"],
                              hatch=NO_DATA_STYLE["hatch"], label=_text("no_data", lang),
                              gid=GID_NO_DATA))

@@ -29,8 +29,10 @@ from fzanalysis.geo import (
     _gazetteer,
     _wrap,
     add_notes,
+    demo_watermark,
     domain_label,
     palette,
+    town_label,
     unit_label,
 )
 from fzanalysis.i18n import Lang, label
@@ -49,7 +51,7 @@ def _t(code: str, lang: Lang) -> str:
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     if ax is not None:
         return ax
-    _, new = plt.subplots(figsize=size, dpi=150)
+    _, new = plt.subplots(figsize=size, dpi=150, layout="constrained")
     return new
 
 
@@ -183,8 +185,8 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     ax.legend(loc="best", fontsize=8, frameon=True, framealpha=0.9)
     if title is not None:
         ax.set_title(title, fontsize=11)
-    demo = _synthetic(observed, path) if demo_note is None else demo_note
-    add_notes(ax, lang=lang, schematic=False, demo=demo)
+    if _synthetic(observed, path) if demo_note is None else demo_note:
+        demo_watermark(ax, lang)
     return ax
 
 
@@ -266,8 +268,11 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     ax.set_xlim(0, len(areas))
     ax.set_ylim(len(inds), 0)
     ax.set_xticks(np.arange(len(areas)) + 0.5)
-    ax.set_xticklabels([names[a] for a in areas], rotation=35 if lang == "zh" else 45,
-                       ha="right", fontsize=8.5)
+    if lang == "zh":
+        ax.set_xticklabels([names[a] for a in areas], fontsize=8.5)
+    else:
+        ax.set_xticklabels([town_label("", names[a], "en") for a in areas], rotation=40,
+                           ha="right", rotation_mode="anchor", fontsize=8.5)
     ax.set_yticks(np.arange(len(inds)) + 0.5)
     ax.set_yticklabels([_wrap(str(ind_names[i]), 18 if lang == "zh" else 40) for i in inds],
                        fontsize=8)
@@ -283,10 +288,8 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
               title=label("plot_column", column, lang), title_fontsize=8.5, frameon=False)
     ax.set_title(title if title is not None else _t("heatmap_title", lang), fontsize=11)
-    demo = _synthetic(assessed) if demo_note is None else demo_note
-    if demo:
-        ax.figure.text(0.01, 0.005, _t("demo_data", lang), fontsize=7.5, color="#7f0000",
-                       ha="left", va="bottom", gid="fz-demo")
+    if _synthetic(assessed) if demo_note is None else demo_note:
+        demo_watermark(ax, lang)
     return ax
 
 
@@ -369,19 +372,26 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     finite = finite[np.isfinite(finite)]
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
     span = (hi - lo) or max(abs(hi), 1.0)
-    ax.set_xlim(lo - 0.08 * span, hi + 0.32 * span)
-    for yi, (f, m) in zip(y, wide[["F", "M"]].itertuples(index=False)):
-        txt = f"{f - m:+.1f}" if not (np.isnan(f) or np.isnan(m)) else _t("no_data", lang)
-        ax.text(hi + 0.12 * span, yi, txt, va="center", ha="left", fontsize=8, color="#333333")
-    ax.text(hi + 0.12 * span, -0.75, _with_unit(_t("gap_fm", lang), gap_unit, lang),
-            va="center", ha="left", fontsize=8, fontweight="bold", color="#333333")
+    ax.set_xlim(lo - 0.08 * span, hi + 0.08 * span)
+    # the F - M differences are the tick labels of a twin axis on the right, so any
+    # layout engine keeps them inside the figure
+    gaps = [f"{f - m:+.1f}" if not (np.isnan(f) or np.isnan(m)) else _t("no_data", lang)
+            for f, m in wide[["F", "M"]].itertuples(index=False)]
     ax.set_yticks(y)
     ax.set_yticklabels(labels_, fontsize=8.5)
-    ax.set_ylim(len(order) - 0.4, -1.2)
+    ax.set_ylim(len(order) - 0.4, -1.4)
     ax.set_xlabel(_with_unit(_t("value", lang), unit_label(unit, lang), lang))
     ax.grid(True, axis="x", color="#eeeeee")
     ax.spines[["top", "right", "left"]].set_visible(False)
-    ax.legend(loc="lower right", fontsize=8, frameon=True, framealpha=0.9)
+    ax.tick_params(axis="y", length=0)
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(y)
+    right.set_yticklabels(gaps, fontsize=8)
+    right.tick_params(axis="y", length=0)
+    right.spines[["top", "right", "left", "bottom"]].set_visible(False)
+    right.set_ylabel(_with_unit(_t("gap_fm", lang), gap_unit, lang), fontsize=8.5)
+    ax.legend(loc="upper left", ncol=2, fontsize=8, frameon=False)
     if title is None:
         if by == "area":
             nm = rows[name_col].dropna().iloc[0] if name_col in rows.columns and rows[name_col].notna().any() \
@@ -390,8 +400,8 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
         else:
             title = _t("dumbbell_title", lang)
     ax.set_title(title, fontsize=11)
-    demo = _synthetic(frame) if demo_note is None else demo_note
-    add_notes(ax, lang=lang, schematic=False, demo=demo)
+    if _synthetic(frame) if demo_note is None else demo_note:
+        demo_watermark(ax, lang)
     return ax
 
 
@@ -487,7 +497,8 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
             ax.plot([base], [0.5], marker="D", markersize=5, color="#555555",
                     markerfacecolor="white", linestyle="none")
         unit = unit_label(r.get("unit"), lang)
-        value_txt = f"{val:g}{unit if unit in ('%',) else ' ' + unit}".strip() if np.isfinite(val) \
+        value_txt = f"{val:g}{unit if unit[:1] in ('%', '/', ':') else ' ' + unit}".strip() \
+            if np.isfinite(val) \
             else _t("no_data", lang)
         target_txt = (f"{_t('target', lang)} {str(r['comparator']).replace('>=', '≥').replace('<=', '≤')}"
                       f" {tgt:g}") if np.isfinite(tgt) else _t("directional_target", lang)
