@@ -20,7 +20,7 @@ comparator meaning                                              target / toleran
 ``~=``     within ``target ± tolerance`` (左右)                 number / half-width > 0
 increase   should rise over time (逐步提高)                      NaN / NaN
 decrease   should fall over time (降低, 缩小, 减少)              NaN / NaN
-maintain   should not fall below its baseline level (保持)      NaN / NaN
+maintain   should not fall (保持; rule in fzanalysis.assess)     NaN / NaN
 ========== ==================================================== ============================
 
 This module keeps to reference data: whether a value meets a target is decided in
@@ -60,6 +60,8 @@ __all__ = [
     "domains",
     "units",
     "default_path",
+    "format_target",
+    "render_table",
     "register_cli",
 ]
 
@@ -177,7 +179,8 @@ def _units_cached(path: str, mtime: float) -> pd.DataFrame:
 def units(path: str | Path | None = None) -> pd.DataFrame:
     """Return the units table (``data/units.csv``), indexed by unit key.
 
-    Columns: ``key, name_zh, name_en, symbol, lower_bound, upper_bound, scale, note``.
+    Columns: ``key, name_zh, name_en, symbol, symbol_en, lower_bound, upper_bound, scale, note``
+    (``symbol_en`` and ``note`` optional).
     ``scale`` is the factor turning a proportion ``numerator / denominator`` into the unit
     (``percent`` → 100, ``per_100k`` → 100 000); NaN for units that are not built from counts
     (years, count, money …).  ``lower_bound``/``upper_bound`` are the natural bounds (NaN =
@@ -243,7 +246,10 @@ def _read_yaml(path: Path) -> _Raw:
         data = yaml.safe_load(text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        raise CatalogError(f"{path}: not valid YAML: {exc}") from None
+        hint = ""
+        if "block scalar" in str(exc):
+            hint = '\n(hint: quote symbolic comparators, e.g. comparator: ">=")'
+        raise CatalogError(f"{path}: not valid YAML: {exc}{hint}") from None
     if not isinstance(data, dict) or "indicators" not in data:
         raise CatalogError(f"{path}: expected a mapping with a top-level 'indicators:' list")
     if not isinstance(data["indicators"], list):

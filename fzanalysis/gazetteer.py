@@ -379,7 +379,8 @@ def _cli_towns(ns: argparse.Namespace) -> int:
     for line in [head, ["-" * n for n in widths], *rows]:
         print("  ".join(c + " " * (n - w(c)) for c, n in zip(line, widths, strict=True)).rstrip())
     print()
-    print("人口：区为2020年第七次人口普查，镇街为2010年第六次人口普查；镇街面积各来源不一致，见 data/towns.csv note 列。"
+    print("人口：区为2020年第七次人口普查，镇街为2010年第六次人口普查；"
+          "镇街面积各来源不一致，见 data/towns.csv note 列。"
           if ns.lang == "zh" else
           "Population: district from the 2020 census, towns from the 2010 census. Published town "
           "areas disagree; see the note column of data/towns.csv.")

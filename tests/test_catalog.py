@@ -459,6 +459,9 @@ def test_missing_required_field_and_bad_yaml(tmp_path: Path) -> None:
     path = _write(tmp_path, _GOOD.replace("    unit: percent\n", "", 1))
     with pytest.raises(CatalogError, match=r"column unit: missing"):
         catalog.load(path)
+    path.write_text(_GOOD.replace('comparator: "<"', "comparator: >="), "utf-8")
+    with pytest.raises(CatalogError, match=r'(?s)line 10.*quote symbolic comparators'):
+        catalog.load(path)
     path.write_text("indicators: [\n", "utf-8")
     with pytest.raises(CatalogError, match="not valid YAML"):
         catalog.load(path)
