@@ -19,6 +19,8 @@ Rules
 * **Projection.**  From :func:`fzanalysis.project`: ``projected`` with its
   ``level`` interval ``[lower, upper]`` and ``p_meet``; "达到" when the
   projection is at or above the latest value, "降至" when below.
+* **Pooling.**  A rate pooled over several years for rare events says so:
+  ``（2022–2024年合并计算）``.
 * **Small counts.**  When :func:`fzanalysis.assess` flags the value's interval
   as too wide (``too_wide``), the draft adds 数值波动大，不宜排名 — ranking
   towns on such values mostly ranks noise.
@@ -122,7 +124,8 @@ def indicator_sentence(
     row
         One row of :func:`fzanalysis.assess` (needs ``year, value, unit`` and
         ``name_zh``/``name_en``; uses ``status, gap, comparator, target,
-        too_wide, pooled_years, sex`` when present).
+        too_wide, pooled_years, sex`` when present; ``pooled_years`` is the
+        pooled window such as ``"2022–2024"``, empty when not pooled).
     lang
         ``zh`` or ``en``.
     previous
@@ -160,9 +163,9 @@ def indicator_sentence(
         return _text("no_data", lang, year=year, name=name)
 
     out = _text("level", lang, year=year, name=name, value=format_value(value, unit, lang=lang))
-    pooled = row.get("pooled_years")
-    if not _isna(pooled) and int(pooled) > 1:
-        out += _text("pooled", lang, n=int(pooled))
+    pooled = row.get("pooled_years")  # e.g. "2022–2024" when rare events were pooled, else ""
+    if not _isna(pooled) and str(pooled).strip():
+        out += _text("pooled", lang, years=str(pooled).strip())
     if not _isna(previous):
         decimals = int(_unit_spec(unit)["decimals"])
         change = float(value) - float(previous)

@@ -367,6 +367,75 @@ def evaluation_table(assessed: pd.DataFrame, *, lang: str = "zh") -> pd.DataFram
     return out.reset_index(drop=True)
 
 
+def attainment_table(attainment: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+    """Output of :func:`fzanalysis.assess.attainment` with domain names and rates in percent."""
+    out = attainment.copy()
+    out.insert(0, "domain_label", [
+        ("全部领域" if lang == "zh" else "All domains") if d == "all" else domain_label(str(d), lang)
+        for d in out["domain"]
+    ])
+    for col in ("attainment_rate", "attainment_rate_all"):
+        if col in out.columns:
+            out[col] = [("—" if _isna(v) else f"{100 * float(v):.0f}%") for v in out[col]]
+    return out.drop(columns=["domain"])
+
+
+def fan_chart_for(
+    paths: pd.DataFrame,
+    catalog: pd.DataFrame,
+    *,
+    indicator: str,
+    area: str = DISTRICT,
+    sex: str = "T",
+    lang: str = "zh",
+    level: float = 0.8,
+) -> Any:
+    """Fan chart of one series (:func:`fzanalysis.plots.fan_chart`) with its catalogue target and baseline.
+
+    ``paths`` is :func:`fzanalysis.trend.project_paths` output; the target,
+    unit, name and (where the plan gives one) baseline come from ``catalog``.
+    """
+    from fzanalysis import plots
+
+    one = paths[(paths["indicator"] == indicator) & (paths["area"].astype(str) == str(area))
+                & (paths["sex"] == sex)]
+    if one.empty:
+        raise ValueError(f"no projection path for {indicator} area {area} sex {sex}")
+    row = catalog.set_index("id").loc[indicator]
+    baseline = None
+    if not _isna(row.get("baseline_value")) and not _isna(row.get("baseline_year")):
+        baseline = (int(row["baseline_year"]), float(row["baseline_value"]))
+    target = None if _isna(row.get("target")) else float(row["target"])
+    name = str(row["name_zh" if lang == "zh" else "name_en"])
+    return plots.fan_chart(None, one, target=target, baseline=baseline, lang=lang, level=level,  # type: ignore[arg-type]
+                           unit=str(row["unit"]), title=name)
+
+
+def series_name(indicator: str, sex: str, catalog: pd.DataFrame, *, lang: str = "zh") -> str:
+    """Indicator name from the catalogue, with the sex in brackets for F/M series."""
+    names = catalog.set_index("id")["name_zh" if lang == "zh" else "name_en"]
+    name = str(names.get(indicator, indicator))
+    if sex in ("F", "M"):
+        word = label("sex", sex, lang)  # type: ignore[arg-type]
+        name += f"（{word}）" if lang == "zh" else f" ({word.lower()})"
+    return name
+
+
+def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
+    """Output of :func:`fzanalysis.assess.gender_gap` for display: name, both values, difference, ratio."""
+    names = catalog.set_index("id")["name_zh" if lang == "zh" else "name_en"]
+    return pd.DataFrame({
+        "name": [str(names.get(i, i)) for i in gaps["indicator"]],
+        "unit": [unit_label(u, lang) for u in gaps["unit"]],
+        "value_f": gaps["value_f"].round(2),
+        "value_m": gaps["value_m"].round(2),
+        "difference": gaps["difference"].round(2),
+        "difference_lower": gaps["difference_lower"].round(2),
+        "difference_upper": gaps["difference_upper"].round(2),
+        "ratio": gaps["ratio"].round(3),
+    }).reset_index(drop=True)
+
+
 def localize_columns(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """Rename columns to their ``report_column`` labels for display (unknown names kept)."""
     names = labels_kind("report_column")
@@ -763,7 +832,7 @@ def _warnings_label(codes: Any, lang: str) -> str:
     if codes is None or (isinstance(codes, float) and pd.isna(codes)) or codes is pd.NA or not str(codes):
         return ""
     sep = "；" if lang == "zh" else "; "
-    return sep.join(_label_or(("warning",), c, lang) for c in str(codes).split(";") if c)
+    return sep.join(label("report_warning", c, lang) for c in str(codes).split(";") if c)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------ index page

@@ -12,14 +12,14 @@ INSURANCE = {
     "indicator": "social_security.medical_insurance", "area": "440117", "sex": "T", "year": 2024,
     "value": 95.1, "unit": "percent", "comparator": ">=", "target": 95.0, "status": "met", "gap": -0.1,
     "name_zh": "妇女基本医疗保险参保率", "name_en": "Women's basic medical insurance coverage",
-    "domain": "social_security", "too_wide": False, "pooled_years": 1,
+    "domain": "social_security", "too_wide": False, "pooled_years": "",
 }
 PROJ = {"projected": 96.4, "lower": 95.2, "upper": 97.3, "p_meet": 0.72}
 MATERNAL = {
     "indicator": "health.maternal_mortality", "area": "440117", "sex": "T", "year": 2024,
     "value": 12.34, "unit": "per_100k_live_births", "comparator": "<", "target": 10.0,
     "status": "not_met", "gap": 2.34, "name_zh": "孕产妇死亡率", "name_en": "Maternal mortality ratio",
-    "domain": "health", "too_wide": True, "pooled_years": 3,
+    "domain": "health", "too_wide": True, "pooled_years": "2022–2024",
 }
 
 
@@ -47,7 +47,7 @@ def test_rate_per_100k_decrease_small_counts_and_pooling():
         MATERNAL, previous=14.0, projection={"projected": 9.1, "lower": 3.2, "upper": 20.5, "p_meet": 0.55}
     )
     assert text == (
-        "2024年孕产妇死亡率为12.3/10万（3年合并计算），较上年下降1.7/10万；按当前趋势，"
+        "2024年孕产妇死亡率为12.3/10万（2022–2024年合并计算），较上年下降1.7/10万；按当前趋势，"
         "预计2030年降至9.1/10万（80%区间3.2–20.5/10万），达标概率55%。"
         "规划目标为10/10万以下，尚差2.3/10万。该指标基于小数，数值波动大，不宜排名。"
     )
@@ -103,7 +103,7 @@ def test_draft_joins_previous_year_and_projection():
     assert list(out.columns) == ["indicator", "area", "sex", "domain", "text"]
     assert out["text"].iloc[0].startswith("2024年妇女基本医疗保险参保率为95.1%，较上年提高0.3个百分点；")
     assert out["text"].iloc[1] == (
-        "2024年孕产妇死亡率为12.3/10万（3年合并计算），较上年下降1.7/10万。该指标基于小数，数值波动大，不宜排名。"
+        "2024年孕产妇死亡率为12.3/10万（2022–2024年合并计算），较上年下降1.7/10万。该指标基于小数，数值波动大，不宜排名。"
     )
     md = narrative.as_markdown(out)
     assert md.count("\n- ") == 1 and md.startswith("- 2024年")
