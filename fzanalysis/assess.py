@@ -284,7 +284,7 @@ def trend_test(
     r"""OLS slope of the last ``max_points`` annual values with a t interval (methods 2.4).
 
     The model is :math:`x_i = a + b\,t_i + \varepsilon_i`, :math:`\varepsilon_i`
-    i.i.d. normal, fitted by :func:`scipy.stats.linregress`; the interval is
+    i.i.d. normal, fitted by ordinary least squares; the interval is
     :math:`\hat b \pm t_{1-\alpha/2,\,n-2}\,\widehat{se}(\hat b)` and ``p`` the
     two-sided t-test of :math:`b = 0`.
 
@@ -306,11 +306,15 @@ def trend_test(
         return {"slope": np.nan, "lower": np.nan, "upper": np.nan, "p": np.nan, "n": n}
     if np.allclose(v, v[0]):
         return {"slope": 0.0, "lower": 0.0, "upper": 0.0, "p": 1.0, "n": n}
-    res = stats.linregress(y, v)
-    q = stats.t.ppf(0.5 + level / 2, n - 2)
-    half = q * res.stderr
-    return {"slope": float(res.slope), "lower": float(res.slope - half), "upper": float(res.slope + half),
-            "p": float(res.pvalue), "n": n}
+    # closed-form OLS (identical to scipy.stats.linregress / statsmodels OLS; tests compare)
+    yc = y - y.mean()
+    sxx = float(yc @ yc)
+    slope = float(yc @ (v - v.mean())) / sxx
+    resid = v - v.mean() - slope * yc
+    se = math.sqrt(float(resid @ resid) / (n - 2) / sxx)
+    q = float(stats.t.ppf(0.5 + level / 2, n - 2))
+    p = float(2 * stats.t.sf(abs(slope / se), n - 2)) if se > 0 else 0.0
+    return {"slope": slope, "lower": slope - q * se, "upper": slope + q * se, "p": p, "n": n}
 
 
 def judge_direction(comparator: str, trend: Mapping[str, float]) -> tuple[str, str]:
@@ -565,21 +569,22 @@ def _default_catalog() -> pd.DataFrame:
 
 
 def _pick_baseline(
-    series: pd.DataFrame, year: int, baseline_year: int, crow: Mapping[str, Any], area: str, sex: str
+    years: np.ndarray, est: np.ndarray, year: int, baseline_year: int, crow: Mapping[str, Any],
+    area: str, sex: str,
 ) -> tuple[float, float, str]:
-    """Baseline (year, value, source) for one series (methods 3.1)."""
-    earlier = series[(series["year"] < year) & series["estimate"].notna()]
-    at = earlier[earlier["year"] == baseline_year]
-    if len(at):
-        return float(baseline_year), float(at["estimate"].iloc[0]), "panel"
+    """Baseline (year, value, source) for one series sorted by year (methods 3.1)."""
+    ok = (years < year) & ~np.isnan(est)
+    at = ok & (years == baseline_year)
+    if at.any():
+        return float(baseline_year), float(est[at][0]), "panel"
     cy, cv = crow.get("baseline_year"), crow.get("baseline_value")
-    if (area == DISTRICT and sex != "M" and not _isnan(cv) and cy is not pd.NA and cy is not None
+    if (area == DISTRICT and sex != "M" and not _isnan(cv) and not _isnan(cy)
             and int(cy) == int(baseline_year) and int(cy) < year):
         return float(cy), float(cv), "catalogue"
-    after = earlier[earlier["year"] > baseline_year]
-    if len(after):
-        first = after.sort_values("year").iloc[0]
-        return float(first["year"]), float(first["estimate"]), "first_year"
+    after = ok & (years > baseline_year)
+    if after.any():
+        i = int(np.flatnonzero(after)[0])
+        return float(years[i]), float(est[i]), "first_year"
     return np.nan, np.nan, "none"
 
 
@@ -636,27 +641,35 @@ def assess(
     crows = {str(r["id"]): r for r in cat.to_dict("records")}
     trend_rules = load_rules()["status"]["trend"]
     records: list[dict[str, Any]] = []
-    for (ind, area, sex), s in rt.groupby(["indicator", "area", "sex"], sort=True):
+    arr = {c: rt[c].to_numpy() for c in ("year", "estimate", "value", "lower", "upper", "estimate_numerator",
+                                         "estimate_denominator", "pooled_years", "interval_method",
+                                         "too_wide", "rankable", "synthetic")}
+    arr["year"] = arr["year"].astype(int)
+    arr["estimate"] = arr["estimate"].astype(float)
+    arr["value"] = arr["value"].astype(float)
+    groups = rt.groupby(["indicator", "area", "sex"], sort=True).indices
+    for (ind, area, sex), idx in groups.items():
         ind, area, sex = str(ind), str(area), str(sex)
         crow = crows[ind]
-        s = s.sort_values("year")
-        with_value = s[s["estimate"].notna()]
-        yr = int(year) if year is not None else (int(with_value["year"].max()) if len(with_value)
-                                                 else int(s["year"].max()))
-        cur = with_value[with_value["year"] == yr]
-        if len(cur):
-            r = cur.iloc[0]
-            rec = {"indicator": ind, "area": area, "sex": sex, "year": yr, "value": r["estimate"],
-                   "lower": r["lower"], "upper": r["upper"], "numerator": r["estimate_numerator"],
-                   "denominator": r["estimate_denominator"], "pooled_years": r["pooled_years"],
-                   "interval_method": r["interval_method"], "too_wide": r["too_wide"],
-                   "value_reported": r["value"], "rankable": r["rankable"], "synthetic": bool(r["synthetic"])}
+        idx = idx[np.argsort(arr["year"][idx], kind="stable")]
+        years, est, val = arr["year"][idx], arr["estimate"][idx], arr["value"][idx]
+        has = ~np.isnan(est)
+        yr = int(year) if year is not None else (int(years[has].max()) if has.any() else int(years.max()))
+        hit = np.flatnonzero(has & (years == yr))
+        if len(hit):
+            j = idx[hit[0]]
+            rec = {"indicator": ind, "area": area, "sex": sex, "year": yr, "value": arr["estimate"][j],
+                   "lower": arr["lower"][j], "upper": arr["upper"][j],
+                   "numerator": arr["estimate_numerator"][j], "denominator": arr["estimate_denominator"][j],
+                   "pooled_years": arr["pooled_years"][j], "interval_method": arr["interval_method"][j],
+                   "too_wide": arr["too_wide"][j], "value_reported": arr["value"][j],
+                   "rankable": arr["rankable"][j], "synthetic": bool(arr["synthetic"][j])}
         else:
             rec = _empty_row(ind, area, sex, yr)
-            rec["synthetic"] = bool(s["synthetic"].any())
+            rec["synthetic"] = bool(arr["synthetic"][idx].any())
         comp = str(crow["comparator"])
-        tr = trend_test(s.loc[s["year"] <= yr, "year"], s.loc[s["year"] <= yr, "value"], level=level,
-                        max_points=int(trend_rules["max_points"]))
+        upto = years <= yr
+        tr = trend_test(years[upto], val[upto], level=level, max_points=int(trend_rules["max_points"]))
         rec.update({"trend_slope": tr["slope"], "trend_lower": tr["lower"], "trend_upper": tr["upper"],
                     "trend_p": tr["p"], "trend_n": tr["n"]})
         if _isnan(rec["value"]):
@@ -668,7 +681,7 @@ def assess(
         else:
             status, note = judge_direction(comp, tr)
             gap = np.nan
-        b_year, b_value, b_src = _pick_baseline(s, yr, int(baseline_year), crow, area, sex)
+        b_year, b_value, b_src = _pick_baseline(years, est, yr, int(baseline_year), crow, area, sex)
         prog = progress_category(comparator=comp, status=status, base_value=b_value, base_year=b_year,
                                  value=rec["value"], year=yr, target=crow["target"],
                                  target_year=crow["target_year"], tolerance=crow["tolerance"],
@@ -752,8 +765,11 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) ->
             cats = [c for c in _CATEGORY_ORDER[::-1] if c in set(tg["category"])]
             worst = "achieved" if status == "met" else next(
                 (c for c in cats if c not in ("achieved", "insufficient_data")), "insufficient_data")
+            # the pace of a district total says nothing about a per-town target: left empty
             upd = {"status": status, "status_note": note, "gap": gap, "n_areas": n_areas,
-                   "n_areas_met": n_met, "category": worst}
+                   "n_areas_met": n_met, "category": worst, "baseline_year": np.nan,
+                   "baseline_value": np.nan, "baseline_source": "none", "cagr_observed": np.nan,
+                   "cagr_required": np.nan, "pace_ratio": np.nan, "limit_factor": np.nan}
             mask = (out["indicator"] == ind) & (out["area"] == DISTRICT) & (out["sex"] == sex)
             if mask.any():
                 for k, v in upd.items():
