@@ -1,0 +1,242 @@
+"""Tests of fzanalysis.plots: each chart rendered to PNG (Agg) and its structure checked."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from fzanalysis import plots  # noqa: E402
+from fzanalysis.geo import GID_DEMO  # noqa: E402
+from fzanalysis.i18n import label  # noqa: E402
+
+TOWNS = ["440117001", "440117002", "440117003", "440117103", "440117104", "440117107",
+         "440117111", "440117113"]
+ASSESS_COLUMNS = [
+    "indicator", "area", "sex", "year", "value", "lower", "upper", "numerator", "denominator",
+    "pooled_years", "interval_method", "too_wide", "unit", "comparator", "target", "tolerance",
+    "gap", "status", "baseline_year", "baseline_value", "cagr_observed", "cagr_required",
+    "pace_ratio", "category", "verdict_zh", "verdict_en", "domain", "name_zh", "name_en",
+    "synthetic"]
+PATH_COLUMNS = ["indicator", "area", "sex", "year", "kind", "value", "lower", "upper"]
+HEALTH = [
+    ("health.cervical_screening", "宫颈癌筛查率", "Cervical cancer screening rate", "percent",
+     ">=", 70.0, 72.0, "achieved"),
+    ("health.maternal_mortality", "孕产妇死亡率", "Maternal mortality ratio",
+     "per_100k_live_births", "<=", 12.0, 15.5, "acceleration_needed"),
+    ("health.anaemia", "孕产妇中重度贫血患病率", "Moderate or severe anaemia in pregnancy",
+     "percent", "decrease", np.nan, 8.1, "limited_progress"),
+    ("health.life_expectancy", "女性人均预期寿命", "Female life expectancy", "years", "increase",
+     np.nan, np.nan, "insufficient_data"),
+]
+
+
+def assessed(*, missing: tuple[tuple[str, str], ...] = ()) -> pd.DataFrame:
+    """District and town rows for the health indicators, columns of docs/design.md."""
+    cats = ["achieved", "on_track", "acceleration_needed", "limited_progress", "deterioration"]
+    rows = []
+    for k, (ind, zh, en, unit, comp, tgt, value, cat) in enumerate(HEALTH):
+        for j, area in enumerate(["440117", *TOWNS]):
+            if (ind, area) in missing:
+                continue
+            v = value if area == "440117" else (value + j if np.isfinite(value) else np.nan)
+            gap = (tgt - v if comp == ">=" else v - tgt) if np.isfinite(tgt) else np.nan
+            status = "no_data" if not np.isfinite(v) else (
+                "cannot_judge" if not np.isfinite(tgt) else ("met" if gap <= 0 else "not_met"))
+            rows.append({
+                "indicator": ind, "area": area, "sex": "T", "year": 2024, "value": v,
+                "lower": v - 1.5, "upper": v + 2.5, "numerator": np.nan, "denominator": np.nan,
+                "pooled_years": 1, "interval_method": "wilson", "too_wide": False, "unit": unit,
+                "comparator": comp, "target": tgt, "tolerance": np.nan, "gap": gap,
+                "status": status, "baseline_year": 2020, "baseline_value": v - 2 if np.isfinite(v) else np.nan,
+                "cagr_observed": np.nan, "cagr_required": np.nan, "pace_ratio": np.nan,
+                "category": cat if area == "440117" else (
+                    "insufficient_data" if not np.isfinite(v) else cats[(j + k) % 5]),
+                "verdict_zh": "", "verdict_en": "", "domain": "health", "name_zh": zh,
+                "name_en": en, "synthetic": True})
+    return pd.DataFrame(rows, columns=ASSESS_COLUMNS)
+
+
+def paths() -> pd.DataFrame:
+    """A project_paths-style long frame for one series (linear trend, widening band)."""
+    rows = []
+    for y in range(2016, 2025):
+        m = 60 + 1.5 * (y - 2016)
+        rows.append(("health.cervical_screening", "440117", "T", y, "observed",
+                     m + (0.8 if y % 2 else -0.8), np.nan, np.nan))
+        rows.append(("health.cervical_screening", "440117", "T", y, "fitted", m, m - 1.0, m + 1.0))
+    for y in range(2025, 2031):
+        m, h = 60 + 1.5 * (y - 2016), y - 2024
+        rows.append(("health.cervical_screening", "440117", "T", y, "projected", m,
+                     m - 1 - 0.8 * h, m + 1 + 0.8 * h))
+    return pd.DataFrame(rows, columns=PATH_COLUMNS)
+
+
+def sexes() -> pd.DataFrame:
+    rows = []
+    for j, area in enumerate(TOWNS):
+        for sex, v in (("F", 90 + j), ("M", 92 - j / 2)):
+            rows.append({"indicator": "social_security.medical_insurance", "area": area,
+                         "sex": sex, "value": float(v), "unit": "percent",
+                         "name_zh": "城乡居民基本医疗保险参保率",
+                         "name_en": "Basic medical insurance coverage", "synthetic": False})
+    return pd.DataFrame(rows)
+
+
+def render(fig: plt.Figure, path: Path) -> list[str]:
+    """Save at report size (≈ 8 in wide, 150 dpi); return missing-glyph warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.savefig(path, dpi=150)
+    plt.close(fig)
+    assert path.stat().st_size > 10_000
+    return [str(w.message) for w in caught if "glyph" in str(w.message).lower()
+            or "missing from" in str(w.message).lower()]
+
+
+def legend_texts(ax: plt.Axes) -> list[str]:
+    leg = ax.get_legend()
+    return [] if leg is None else [t.get_text() for t in leg.get_texts()]
+
+
+def gid_texts(fig: plt.Figure, gid: str) -> list[str]:
+    return [t.get_text() for t in fig.findobj(matplotlib.text.Text) if t.get_gid() == gid]
+
+
+# ---------------------------------------------------------------- fan chart
+def test_fan_chart_structure(tmp_path):
+    ax = plots.fan_chart(None, paths(), target=70.0, baseline=(2020, 64.0), unit="percent",
+                         title="宫颈癌筛查率（全区）", demo_note=True)
+    assert ax.get_title() == "宫颈癌筛查率（全区）"
+    assert legend_texts(ax) == ["80% 预测区间", "拟合值", "预测值", "实测值", "目标值 2030: 70",
+                                "基线 2020: 64"]
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 1
+    # the band spans fitted + projected years and widens to 2030
+    verts = bands[0].get_paths()[0].vertices
+    assert verts[:, 0].min() == 2016 and verts[:, 0].max() == 2030
+    target = [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+    assert len(target) == 1 and set(target[0].get_ydata()) == {70.0}
+    projected = [ln for ln in ax.get_lines() if ln.get_label() == "预测值"][0]
+    assert projected.get_xdata()[0] == 2024  # starts at the last observation
+    assert ax.get_ylabel() == "数值（%）"
+    assert gid_texts(ax.figure, GID_DEMO) == [label("plot_text", "demo_data", "zh")]
+    assert render(ax.figure, tmp_path / "fan.png") == []
+
+
+def test_fan_chart_directional_target_and_english(tmp_path):
+    obs = paths().query("kind == 'observed'")[["year", "value"]]
+    ax = plots.fan_chart(obs, paths(), target=np.nan, baseline=None, lang="en", level=0.95)
+    assert "95% Projection interval" in legend_texts(ax)
+    assert not [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
+    assert "Directional target" in [t.get_text() for t in ax.texts]
+    assert gid_texts(ax.figure, GID_DEMO) == []
+    assert render(ax.figure, tmp_path / "fan_en.png") == []
+
+
+def test_fan_chart_refuses_mixed_series():
+    two = pd.concat([paths(), paths().assign(area="440117001")])
+    with pytest.raises(ValueError, match="several values of 'area'"):
+        plots.fan_chart(None, two, target=70.0)
+    with pytest.raises(ValueError, match="kind"):
+        plots.fan_chart(None, paths().assign(kind="guess"), target=70.0)
+
+
+# ---------------------------------------------------------------- heatmap
+def test_status_heatmap_cells_and_legend(tmp_path):
+    table = assessed(missing=(("health.maternal_mortality", "440117107"),))
+    ax = plots.status_heatmap(table)
+    cells = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(cells) == len(HEALTH) * 9  # 4 indicators × (district + 8 towns)
+    assert ax.get_title() == "各镇街指标进展"
+    assert [t.get_text() for t in ax.get_xticklabels()][:2] == ["全区", "街口街道"]
+    assert [t.get_text() for t in ax.get_yticklabels()][0] == "宫颈癌筛查率"
+    entries = legend_texts(ax)
+    assert entries[-1] == "无数据"  # the missing cell and the indicator without values
+    assert set(entries[:-1]) <= {label("plot_category", c, "zh") for c in
+                                 ("achieved", "on_track", "acceleration_needed",
+                                  "limited_progress", "deterioration", "insufficient_data")}
+    hatched = [p for p in cells if p.get_hatch()]
+    assert len(hatched) == 1 + 9  # one missing cell + life expectancy (no values) everywhere
+    assert gid_texts(ax.figure, GID_DEMO) != []
+    assert render(ax.figure, tmp_path / "heat.png") == []
+
+
+def test_status_heatmap_by_status_in_english(tmp_path):
+    ax = plots.status_heatmap(assessed(), column="status", lang="en")
+    assert ax.get_legend().get_title().get_text() == "Status"
+    assert "District" in [t.get_text() for t in ax.get_xticklabels()]
+    assert "Lütian" in [t.get_text() for t in ax.get_xticklabels()]
+    assert render(ax.figure, tmp_path / "heat_en.png") == []
+    bad = assessed().assign(category="great")
+    with pytest.raises(ValueError, match="'great' .* has no colour"):
+        plots.status_heatmap(bad)
+
+
+# ---------------------------------------------------------------- dumbbell
+def test_gender_gap_dumbbell(tmp_path):
+    frame = sexes()
+    ax = plots.gender_gap_dumbbell(frame)
+    assert ax.get_title() == "性别差距：城乡居民基本医疗保险参保率"
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "街口街道", "江埔街道", "城郊街道", "温泉镇", "良口镇", "吕田镇", "太平镇", "鳌头镇"]
+    assert legend_texts(ax) == ["女", "男"]
+    twin = [a for a in ax.figure.axes if a is not ax][0]
+    wide = frame.pivot(index="area", columns="sex", values="value")
+    assert [t.get_text() for t in twin.get_yticklabels()] == [
+        f"{f - m:+.1f}" for f, m in zip(wide["F"], wide["M"])]
+    assert twin.get_ylabel() == "女−男（百分点）"
+    assert len([c for c in ax.collections if len(c.get_offsets()) == 8]) == 2  # F and M dots
+    assert gid_texts(ax.figure, GID_DEMO) == []
+    assert render(ax.figure, tmp_path / "dumbbell.png") == []
+
+
+def test_dumbbell_missing_sex_and_errors(tmp_path):
+    frame = sexes()
+    frame = frame[~((frame["area"] == "440117003") & (frame["sex"] == "M"))]
+    ax = plots.gender_gap_dumbbell(frame, lang="en", demo_note=True)
+    twin = [a for a in ax.figure.axes if a is not ax][0]
+    assert [t.get_text() for t in twin.get_yticklabels()][2] == "No data"
+    assert gid_texts(ax.figure, GID_DEMO) == [label("plot_text", "demo_data", "en")]
+    assert render(ax.figure, tmp_path / "dumbbell_en.png") == []
+    mixed = pd.concat([sexes(), sexes().assign(indicator="x.other")])
+    with pytest.raises(ValueError, match="both indicators and areas vary"):
+        plots.gender_gap_dumbbell(mixed)
+
+
+# ---------------------------------------------------------------- dashboard
+def test_domain_dashboard(tmp_path):
+    fig = plots.domain_dashboard(assessed(), "health")
+    rows = [a for a in fig.axes if a.get_yticklabels()]
+    assert len(rows) == len(HEALTH)
+    assert fig.get_suptitle() == "妇女与健康：领域指标仪表板（全区）"
+    assert [a.get_yticklabels()[0].get_text() for a in rows][:2] == ["宫颈癌筛查率", "孕产妇死亡率"]
+    # numeric targets get a red tick, directional ones say so
+    first, second, third, fourth = rows
+    assert any(set(ln.get_xdata()) == {70.0} for ln in first.get_lines())
+    assert any(set(ln.get_xdata()) == {12.0} for ln in second.get_lines())
+    assert "方向性目标" in third.texts[-1].get_text()
+    assert "无数据" in [t.get_text() for t in fourth.texts]
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == ["达标区间", "目标值", "不确定区间", "基线"]
+    assert gid_texts(fig, GID_DEMO) == [label("plot_text", "demo_data", "zh")]
+    assert render(fig, tmp_path / "dashboard.png") == []
+
+
+def test_domain_dashboard_english_for_a_town(tmp_path):
+    fig = plots.domain_dashboard(assessed(), "health", area="440117104", lang="en",
+                                 demo_note=False)
+    assert fig.get_suptitle() == "Women and health: Domain dashboard (Liangkou Town)"
+    assert gid_texts(fig, GID_DEMO) == []
+    assert render(fig, tmp_path / "dashboard_en.png") == []
+    with pytest.raises(ValueError, match="no rows for domain 'law'"):
+        plots.domain_dashboard(assessed(), "law")
