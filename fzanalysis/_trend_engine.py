@@ -164,15 +164,19 @@ def satisfies(v: np.ndarray, comparator: np.ndarray, target: np.ndarray, toleran
               lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
     """Elementwise: does value ``v`` meet the numeric target?  False for directional comparators."""
     v = np.asarray(v, dtype=float)
-    comp = np.broadcast_to(comparator, v.shape)
-    tgt, tol = np.broadcast_to(target, v.shape), np.broadcast_to(tolerance, v.shape)
-    lo, hi = np.broadcast_to(lower, v.shape), np.broadcast_to(upper, v.shape)
+    comp = np.asarray(comparator, dtype=object)
+    tgt, lo, hi = (np.asarray(a, dtype=float) for a in (target, lower, upper))
+    # masks computed on the (small) per-series arrays, then broadcast against v
     eq_ge = (comp == "==") & (tgt == hi)
     eq_le = (comp == "==") & (tgt == lo)
-    near = ((comp == "~=") | ((comp == "==") & ~eq_ge & ~eq_le)) & (np.abs(v - tgt) <= tol)
+    is_ge = (comp == ">=") | eq_ge
+    is_gt = comp == ">"
+    is_le = (comp == "<=") | eq_le
+    is_lt = comp == "<"
+    is_near = (comp == "~=") | ((comp == "==") & ~eq_ge & ~eq_le)
     with np.errstate(invalid="ignore"):
-        return (((comp == ">=") | eq_ge) & (v >= tgt)) | ((comp == ">") & (v > tgt)) \
-            | (((comp == "<=") | eq_le) & (v <= tgt)) | ((comp == "<") & (v < tgt)) | near
+        return (is_ge & (v >= tgt)) | (is_gt & (v > tgt)) | (is_le & (v <= tgt)) \
+            | (is_lt & (v < tgt)) | (is_near & (np.abs(v - tgt) <= tolerance))
 
 
 def _prob_ge(zc: np.ndarray, zhat: np.ndarray, sigma: np.ndarray, df: np.ndarray) -> np.ndarray:

@@ -128,13 +128,14 @@ def prepare_panel(panel: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
 
     ``area`` defaults to the district (``"440117"``) and ``sex`` to ``"T"`` when the columns are
     absent.  Rows with a missing ``value`` are gaps (the year counts as not observed).
+    Duplicated indicator x area x sex x year rows are refused by :func:`build_matrix`.
 
     Raises
     ------
     ValueError
         Naming the row (0-based position), the column and what was expected, for: missing
-        columns, unknown indicators, non-integer years, non-numeric or infinite values, values
-        outside the unit's bounds, and duplicated indicator x area x sex x year rows.
+        columns, unknown indicators, non-integer years, non-numeric or infinite values, and values
+        outside the unit's bounds.
     """
     missing = [c for c in ("indicator", "year", "value") if c not in panel.columns]
     if missing:
@@ -160,25 +161,20 @@ def prepare_panel(panel: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"panel row {i}, column 'value': expected a finite number, "
                          f"got {panel['value'].iloc[i]!r}")
     out["value"] = value
-    unknown = ~out["indicator"].isin(catalog.index)
-    if unknown.any():
-        i = int(np.flatnonzero(unknown.to_numpy())[0])
+    codes, uniques = pd.factorize(out["indicator"])
+    known = np.asarray(pd.Index(uniques).isin(catalog.index))
+    if not known.all():
+        i = int(np.flatnonzero(~known[codes])[0])
         raise ValueError(f"panel row {i}, column 'indicator': {out['indicator'].iloc[i]!r} "
                          "is not in the catalogue")
-    lo = catalog["lower"].reindex(out["indicator"]).to_numpy()
-    hi = catalog["upper"].reindex(out["indicator"]).to_numpy()
+    lo = catalog["lower"].reindex(uniques).to_numpy()[codes]
+    hi = catalog["upper"].reindex(uniques).to_numpy()[codes]
     with np.errstate(invalid="ignore"):
         outside = (value < lo) | (value > hi)
     if outside.any():
         i = int(np.flatnonzero(outside)[0])
         raise ValueError(f"panel row {i}, column 'value': {value[i]} is outside the bounds "
                          f"[{lo[i]}, {hi[i]}] of indicator {out['indicator'].iloc[i]!r}")
-    dup = out.duplicated(KEYS + ["year"], keep="first").to_numpy()
-    if dup.any():
-        i = int(np.flatnonzero(dup)[0])
-        r = out.iloc[i]
-        raise ValueError(f"panel row {i}: duplicate indicator x area x sex x year "
-                         f"({r['indicator']}, {r['area']}, {r['sex']}, {r['year']})")
     return out
 
 
@@ -211,24 +207,50 @@ class SeriesMatrix:
 
 
 def build_matrix(panel: pd.DataFrame, catalog: pd.DataFrame) -> SeriesMatrix:
-    """Pivot a validated panel into a :class:`SeriesMatrix` (vectorised, no Python loop)."""
-    obs = panel[~np.isnan(panel["value"].to_numpy())]
-    if obs.empty:
+    """Pivot a validated panel into a :class:`SeriesMatrix` (vectorised, no Python loop).
+
+    Raises
+    ------
+    ValueError
+        If an indicator x area x sex x year occurs twice (naming the second row).
+    """
+    if not (~np.isnan(panel["value"].to_numpy())).any():
         raise ValueError("panel: no observed values")
-    codes, uniques = pd.MultiIndex.from_frame(panel[KEYS]).factorize(sort=True)
-    keys = uniques.to_frame(index=False)
-    keys.columns = KEYS
-    y0, y1 = int(obs["year"].min()), int(obs["year"].max())
+    combined = np.zeros(len(panel), dtype=np.int64)
+    parts = []
+    for col in KEYS:
+        c, u = pd.factorize(panel[col], sort=True)
+        combined = combined * len(u) + c
+        parts.append((c, u))
+    uniq, inverse_codes = np.unique(combined, return_inverse=True)
+    rep = np.zeros(len(uniq), dtype=np.int64)
+    rep[inverse_codes[::-1]] = np.arange(len(panel))[::-1]   # first row of each series
+    keys = pd.DataFrame({col: np.asarray(u)[c[rep]] for col, (c, u) in zip(KEYS, parts)})
+    year = panel["year"].to_numpy()
+    y0, y1 = int(year.min()), int(year.max())
     years = np.arange(y0, y1 + 1)
-    Y = np.full((len(keys), len(years)), np.nan)
-    val = panel["value"].to_numpy()
-    ok = ~np.isnan(val)
-    Y[codes[ok], panel["year"].to_numpy()[ok] - y0] = val[ok]
-    cat = catalog.reindex(keys["indicator"])
+    cell = inverse_codes.astype(np.int64) * len(years) + (year - y0)
+    counts = np.bincount(cell, minlength=len(uniq) * len(years))
+    if (counts > 1).any():
+        dup = np.flatnonzero(pd.Series(cell).duplicated().to_numpy())[0]
+        r = panel.iloc[dup]
+        raise ValueError(f"panel row {dup}: duplicate indicator x area x sex x year "
+                         f"({r['indicator']}, {r['area']}, {r['sex']}, {r['year']})")
+    Y = np.full((len(uniq), len(years)), np.nan)
+    Y.ravel()[cell] = panel["value"].to_numpy()
+    # trim the grid to the observed years
+    obs_cols = np.flatnonzero(~np.all(np.isnan(Y), axis=0))
+    Y = Y[:, obs_cols[0]:obs_cols[-1] + 1]
+    years = years[obs_cols[0]:obs_cols[-1] + 1]
+    ind_codes = parts[0][0][rep]
+    cat = catalog.reindex(parts[0][1])
+
+    def col(name: str, dtype) -> np.ndarray:
+        return cat[name].to_numpy(dtype=dtype)[ind_codes]
     return SeriesMatrix(
         keys=keys, years=years, Y=Y,
-        unit=cat["unit"].to_numpy(dtype=object), comparator=cat["comparator"].to_numpy(dtype=object),
-        target=cat["target"].to_numpy(dtype=float), tolerance=cat["tolerance"].to_numpy(dtype=float),
-        lower=cat["lower"].to_numpy(dtype=float), upper=cat["upper"].to_numpy(dtype=float),
-        baseline=cat["baseline_value"].to_numpy(dtype=float),
+        unit=col("unit", object), comparator=col("comparator", object),
+        target=col("target", float), tolerance=col("tolerance", float),
+        lower=col("lower", float), upper=col("upper", float),
+        baseline=col("baseline_value", float),
     )
