@@ -31,6 +31,7 @@ from fzanalysis.geo import (
     add_notes,
     demo_watermark,
     domain_label,
+    indicator_name,
     palette,
     town_label,
     unit_label,
@@ -117,7 +118,7 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     unit
         Unit code (``data/units.csv`` key) for the y axis label.
     title
-        Axes title.
+        Axes title (default: indicator name and area, e.g. 宫颈癌筛查率（全区）).
     demo_note
         Add 演示数据 / demo data (default: when ``observed`` or ``path`` has a
         true ``synthetic`` column).
@@ -183,8 +184,13 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.8)
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="best", fontsize=8, frameon=True, framealpha=0.9)
-    if title is not None:
-        ax.set_title(title, fontsize=11)
+    if title is None:  # indicator (from the frame or the catalogue) and area
+        name = indicator_name(path, lang)
+        area = str(path["area"].iloc[0]) if "area" in path.columns and len(path) else None
+        place = _area_names(lang).get(area, area) if area else None
+        title = f"{name}（{place}）" if (place and lang == "zh") else \
+            (f"{name} ({place})" if place else name)
+    ax.set_title(title, fontsize=11)
     if _synthetic(observed, path) if demo_note is None else demo_note:
         demo_watermark(ax, lang)
     return ax

@@ -137,6 +137,7 @@ def test_fan_chart_directional_target_and_english(tmp_path):
     obs = paths().query("kind == 'observed'")[["year", "value"]]
     ax = plots.fan_chart(obs, paths(), target=np.nan, baseline=None, lang="en", level=0.95)
     assert "95% Projection interval" in legend_texts(ax)
+    assert ax.get_title().endswith("(District)")  # default title: indicator and area
     assert not [ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]
     assert "Directional target" in [t.get_text() for t in ax.texts]
     assert gid_texts(ax.figure, GID_DEMO) == []
