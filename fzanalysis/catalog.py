@@ -62,6 +62,7 @@ __all__ = [
     "default_path",
     "format_target",
     "render_table",
+    "render_card",
     "register_cli",
 ]
 
@@ -805,12 +806,40 @@ def render_table(catalog: pd.DataFrame, *, lang: str = "zh", name_width: int | N
     return "\n".join(out)
 
 
+def render_card(row: pd.Series, *, lang: str = "zh") -> str:
+    """All fields of one indicator, one per line, with bilingual field labels."""
+    from fzanalysis.i18n import label
+
+    names = {col: label("catalog_column", col, lang) for col in COLUMNS}  # type: ignore[arg-type]
+    names["target_text"] = "目标" if lang == "zh" else "goal"
+    width = max(_width(n) for n in names.values())
+    lines = []
+    for col in COLUMNS:
+        value = row[col]
+        if (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value == "":
+            value = "—"
+        elif isinstance(value, float):
+            value = _fmt_num(value)
+        lines.append(f"{_pad(names[col], width)}  {value}")
+    lines.insert(1, f"{_pad(names['target_text'], width)}  {format_target(row, lang=lang)}")
+    return "\n".join(lines)
+
+
 def _cli_catalog(ns: argparse.Namespace) -> int:
     try:
         cat = load(ns.path)
     except CatalogError as exc:
         print(str(exc), file=sys.stderr)
         return 1
+    if ns.id:
+        for i, ident in enumerate(ns.id):
+            try:
+                row = get(ident, cat)
+            except KeyError as exc:
+                print(exc.args[0], file=sys.stderr)
+                return 2
+            print(("\n" if i else "") + render_card(row, lang=ns.lang))
+        return 0
     if ns.domain:
         known = domains()["id"].tolist()
         bad = [d for d in ns.domain if d not in known]
@@ -841,5 +870,7 @@ def register_cli(subparsers: Any) -> None:
                    help="only this domain (health, education, economy, decision, social_security, "
                    "family, environment, law); repeat for several")
     p.add_argument("--lang", choices=("zh", "en"), default="zh", help="language of the table")
+    p.add_argument("--id", action="append", metavar="ID",
+                   help="show every field of this indicator (repeat for several)")
     p.add_argument("--path", default=None, help="another catalogue file (.yaml or .csv)")
     p.set_defaults(func=_cli_catalog)

@@ -554,3 +554,21 @@ def test_yaml_file_parses_as_plain_yaml() -> None:
     # the catalogue stays readable by any YAML tool (no custom tags)
     data = yaml.safe_load(catalog.default_path().read_text("utf-8"))
     assert len(data["indicators"]) == len(catalog.load())
+
+
+def test_cli_card_for_one_indicator(capsys: pytest.CaptureFixture[str]) -> None:
+    from fzanalysis.cli import main
+
+    assert main(["catalog", "--id", "decision.residents_committee_female_share"]) == 0
+    out = capsys.readouterr().out
+    assert "≈ 50% ± 2" in out and "71.53" in out and "序言" in out and "左右" in out
+    assert main(["catalog", "--id", "health.maternal_mortalty"]) == 2
+    assert "did you mean 'health.maternal_mortality'" in capsys.readouterr().err
+
+
+def test_text_fields_have_no_stray_spaces_between_chinese_characters(cat: pd.DataFrame) -> None:
+    # folded YAML scalars (>-) join lines with a space, which is wrong in Chinese text
+    cjk = r"[\u4e00-\u9fff，。；：、（）]"
+    for col in ("name_zh", "note", "numerator_zh", "denominator_zh", "baseline_source"):
+        bad = cat.loc[cat[col].str.contains(f"{cjk} {cjk}", regex=True), "id"].tolist()
+        assert not bad, (col, bad)
