@@ -272,11 +272,23 @@ def lookup(name_or_code: Any, *, path: str | Path | None = None) -> str:
         all valid names with their codes.
     """
     p = Path(path) if path is not None else _default_path()
-    df = load(p)
+    if not p.exists():
+        raise GazetteerError(f"{p}: file not found")
     raw = name_or_code
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    key = normalize(raw)
+    code = _resolve(normalize(raw), str(p), p.stat().st_mtime)
+    if code is None:
+        key = normalize(raw)
+        raise LookupError(_not_found(raw, _load_cached(str(p), p.stat().st_mtime), p,
+                                     numeric=key.isdigit()))
+    return code
+
+
+@lru_cache(maxsize=4096)
+def _resolve(key: str, path: str, mtime: float) -> str | None:
+    """Code for a normalised key, or None (cached: ingest looks up every row)."""
+    df = _load_cached(path, mtime)
     valid = set(df["code"])
     if key.isdigit():
         code = None
@@ -287,14 +299,12 @@ def lookup(name_or_code: Any, *, path: str | Path | None = None) -> str:
         elif len(key) == 12 and key.endswith("000"):
             code = key[:9]
             code = DISTRICT_CODE if code == DISTRICT_CODE + "000" else code
-        if code in valid:
-            return code
-        raise LookupError(_not_found(raw, df, p, numeric=True))
-    index = _index(str(p), p.stat().st_mtime)
+        return code if code in valid else None
+    index = _index(path, mtime)
     for candidate in (key, _strip_affixes(key)):
         if candidate in index:
             return index[candidate]
-    raise LookupError(_not_found(raw, df, p, numeric=False))
+    return None
 
 
 def _not_found(raw: Any, df: pd.DataFrame, p: Path, *, numeric: bool) -> str:
