@@ -987,6 +987,13 @@ def _demo_panel() -> pd.DataFrame:
 
 def _cli(ns: argparse.Namespace) -> int:
     try:
+        return _cli_run(ns)
+    except BrokenPipeError:  # output piped into `head`
+        return 0
+
+
+def _cli_run(ns: argparse.Namespace) -> int:
+    try:
         panel = _read_panel(ns.data) if ns.data else _demo_panel()
         res = assess(panel, year=ns.year, baseline_year=ns.baseline_year, level=ns.level)
     except (ValueError, FileNotFoundError, TypeError) as exc:

@@ -166,9 +166,9 @@ def proportion_ci(
         kk, nn = k_arr[ok], n_arr[ok]
         l_, u_ = proportion_confint(kk, nn, alpha=1 - level, method=PROPORTION_METHODS[method])
         l_, u_ = np.asarray(l_, dtype=float), np.asarray(u_, dtype=float)
-        if method == "clopper-pearson":  # statsmodels gives NaN at the edges
-            l_ = np.where(kk == 0, 0.0, l_)
-            u_ = np.where(kk == nn, 1.0, u_)
+        # exact edge values (statsmodels gives NaN for Clopper-Pearson and ~1e-15 for Wilson there)
+        l_ = np.where(kk == 0, 0.0, l_)
+        u_ = np.where(kk == nn, 1.0, u_)
         est[ok] = kk / nn
         lo[ok] = np.clip(l_, 0.0, 1.0)
         hi[ok] = np.clip(u_, 0.0, 1.0)
