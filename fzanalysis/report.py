@@ -570,7 +570,7 @@ def plan_jobs(
     return jobs
 
 
-def check_parameters(notebook: str | os.PathLike[str], parameters: Mapping[str, Any]) -> None:
+def check_parameters(notebook: str | os.PathLike[str], parameters: Mapping[str, Any]) -> dict[str, Any]:
     """Raise :class:`ReportParameterError` for parameters the notebook does not declare.
 
     The declared parameters are those papermill finds in the cell tagged
@@ -592,6 +592,7 @@ def check_parameters(notebook: str | os.PathLike[str], parameters: Mapping[str, 
             f"{notebook}: parameter(s) {unknown} not declared in its parameters cell; "
             f"declared: {sorted(declared)}"
         )
+    return declared
 
 
 def output_folder_name(year: int, kind: str = "annual", lang: str = "zh") -> str:
@@ -1085,8 +1086,10 @@ def run_report(
         )
     nb_dir = Path(notebooks_dir) if notebooks_dir else NOTEBOOKS_DIR
     job_list = plan_jobs(spec, year=year, lang=lang, data_path=data_arg, notebooks_dir=nb_dir)
+    defaults: dict[str, dict[str, str]] = {}
     for job in job_list:
-        check_parameters(job.source, job.parameters)
+        declared = check_parameters(job.source, job.parameters)
+        defaults[job.stem] = {k: v["default"] for k, v in declared.items() if k not in job.parameters}
     if panel is None:
         panel = load_data(data_arg)
 
@@ -1133,7 +1136,8 @@ def run_report(
             status = None
             status_error = "".join(traceback.format_exception(exc))[-3000:]
         provenance["notebooks"] = [
-            {k: r[k] for k in ("stem", "source", "parameters", "ok", "error", "seconds")} for r in runs
+            {**{k: r[k] for k in ("stem", "source", "parameters", "ok", "error", "seconds")},
+             "defaults": defaults.get(r["stem"], {})} for r in runs
         ]
         (tmp / "provenance.json").write_text(
             json.dumps(provenance, ensure_ascii=False, indent=2), encoding="utf-8"

@@ -1,0 +1,245 @@
+"""The report runner: params, undeclared parameters, failures that never cost the last good report.
+
+The notebooks here are tiny ones written by the tests (one prints, one raises), so the
+behaviour of the runner is tested in seconds; the real notebooks are in test_notebooks.py.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from fzanalysis import report
+
+PARAMS_CELL = (
+    'year: int = 2024  # report year\n'
+    'lang: str = "zh"  # language\n'
+    'data_path: str = ""  # panel file, empty: demo data\n'
+    'greeting: str = "hello"  # what the notebook prints'
+)
+
+
+def _write_nb(path: Path, body: str, *, params: str = PARAMS_CELL) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell(params)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> dict[str, Path]:
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    ok = _write_nb(nbs / "ok.ipynb", 'print(greeting, year, lang)\nimport pandas as pd\npd.DataFrame({"a": [1]})')
+    bad = _write_nb(nbs / "bad.ipynb", 'raise RuntimeError("deliberate failure for the test")')
+    return {"dir": nbs, "ok": ok, "bad": bad, "out": tmp_path / "reports"}
+
+
+@pytest.fixture(scope="module")
+def small_panel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small synthetic panel of three catalogue indicators, 2016-2024 (headline table input)."""
+    from fzanalysis import catalog
+
+    cat = catalog.load()
+    ids = list(cat[cat["unit"] == "percent"]["id"].iloc[:3])
+    rows = []
+    for k, ind in enumerate(ids):
+        for y in range(2016, 2025):
+            rows.append({"indicator": ind, "year": y, "area": "440117", "sex": "T",
+                         "value": 60.0 + 2 * k + 0.8 * (y - 2016), "synthetic": True})
+    path = tmp_path_factory.mktemp("panel") / "panel.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def _params(*entries: dict) -> dict:
+    return {"year": 2024, "kind": "annual", "notebooks": list(entries)}
+
+
+# --------------------------------------------------------------------- params files
+
+
+def test_every_params_file_is_valid_and_declared():
+    """30 files (2021-2030 x 3 kinds); every parameter is declared by its notebook."""
+    files = sorted(report.PARAMS_DIR.glob("*.yaml"))
+    assert len(files) == 30
+    for year in report.PLAN_YEARS:
+        for kind in report.KINDS:
+            spec = report.read_params(report.params_file(year, kind))
+            assert spec["year"] == year and spec["kind"] == kind
+            jobs = report.plan_jobs(spec, year=year, lang="zh", data_path=None)
+            for job in jobs:
+                report.check_parameters(job.source, job.parameters)
+            stems = [j.stem for j in jobs]
+            assert sum(s.startswith("02_domain-") for s in stems) == 8
+            assert ("05_evaluation" in stems) == (kind != "annual")
+
+
+def test_bad_params_file_names_file_and_entry(tmp_path: Path):
+    path = tmp_path / "p.yaml"
+    path.write_text("year: 2024\nkind: annual\nnotebooks:\n  - notebook: a.ipynb\n  - note: b.ipynb\n")
+    with pytest.raises(report.ReportError, match=r"p\.yaml: notebooks entry 2"):
+        report.read_params(path)
+    path.write_text("year: 2024\nkind: yearly\nnotebooks: []\n")
+    with pytest.raises(report.ReportError, match="'kind' must be one of"):
+        report.read_params(path)
+    with pytest.raises(report.ReportError, match="set by the runner"):
+        report.validate_params(_params({"notebook": "a.ipynb", "parameters": {"year": 2023}}))
+
+
+def test_undeclared_parameter_is_an_error_not_a_warning(toy):
+    with pytest.raises(report.ReportParameterError, match=r"\['greting'\] not declared"):
+        report.check_parameters(toy["ok"], {"year": 2024, "greting": "typo"})
+    # through run_report: raised before anything is executed or written
+    with pytest.raises(report.ReportParameterError, match="greting"):
+        report.run_report(2024, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"],
+                          params=_params({"notebook": "ok.ipynb", "parameters": {"greting": "x"}}))
+    assert not toy["out"].exists() or not any(toy["out"].iterdir())
+
+
+def test_notebook_without_parameters_cell_is_rejected(toy):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("year = 2024")]
+    path = toy["dir"] / "untagged.ipynb"
+    nbformat.write(nb, str(path))
+    with pytest.raises(report.ReportParameterError, match="no cell tagged 'parameters'"):
+        report.check_parameters(path, {"year": 2024})
+
+
+def test_foreach_expands_and_common_parameters_are_added(toy):
+    jobs = report.plan_jobs(
+        _params({"notebook": "ok.ipynb", "foreach": {"greeting": ["hi", "ciao"]}}),
+        year=2024, lang="en", data_path=None, notebooks_dir=toy["dir"],
+    )
+    assert [j.stem for j in jobs] == ["ok-hi", "ok-ciao"]
+    assert jobs[1].parameters == {"year": 2024, "lang": "en", "data_path": "", "greeting": "ciao"}
+
+
+def test_output_folder_names():
+    assert report.output_folder_name(2024) == "2024"
+    assert report.output_folder_name(2025, "midterm") == "2025-midterm"
+    assert report.output_folder_name(2030, "final", "en") == "2030-final-en"
+
+
+# ------------------------------------------------------------------ atomic replace
+
+
+def test_swap_keeps_old_until_new_is_in_place(tmp_path: Path):
+    final, tmp = tmp_path / "2024", tmp_path / ".tmp-2024-1"
+    final.mkdir(); (final / "index.html").write_text("old")
+    tmp.mkdir(); (tmp / "index.html").write_text("new")
+    report._swap_into_place(tmp, final)
+    assert (final / "index.html").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2024"]
+
+
+def test_crash_between_renames_is_repaired(tmp_path: Path):
+    old = tmp_path / ".old-2024-999"
+    old.mkdir(); (old / "index.html").write_text("last good")
+    report._restore_interrupted_swap(tmp_path, "2024")
+    assert (tmp_path / "2024" / "index.html").read_text() == "last good"
+
+
+# -------------------------------------------------------------- end-to-end (toy nbs)
+
+
+def test_failed_notebook_keeps_previous_report(toy, small_panel):
+    """One notebook raises: the others run, it is marked failed, exit code 1, last good report intact."""
+    out = toy["out"]
+    good = report.run_report(2024, data=small_panel, out_root=out, progress=False, notebooks_dir=toy["dir"],
+                             params=_params({"notebook": "ok.ipynb"}))
+    assert good.ok and good.exit_code == 0, good.runs
+    assert good.out_dir == out / "2024"
+    before = {p.name: p.read_bytes() for p in (out / "2024").iterdir()}
+    assert {"ok.ipynb", "ok.html", "index.html", "status.csv", "status.xlsx", "provenance.json"} <= set(before)
+
+    res = report.run_report(2024, data=small_panel, out_root=out, progress=False, notebooks_dir=toy["dir"],
+                            jobs=2, params=_params({"notebook": "ok.ipynb", "parameters": {"greeting": "again"}},
+                                                   {"notebook": "bad.ipynb"}))
+    assert not res.ok and res.exit_code == 1
+    assert res.failed == ["bad"]
+    # the previous report is untouched, byte for byte
+    assert {p.name: p.read_bytes() for p in (out / "2024").iterdir()} == before
+    # the failed run is kept for diagnosis
+    assert res.out_dir.name.startswith(".failed-2024-") and res.out_dir.is_dir()
+    index = (res.out_dir / "index.html").read_text("utf-8")
+    assert "失败" in index and "deliberate failure" in index
+    bad_nb = nbformat.read(str(res.out_dir / "bad.ipynb"), as_version=4)
+    errors = [o for c in bad_nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert errors and errors[0]["ename"] == "RuntimeError"
+    assert bad_nb.metadata["fzanalysis"]["failed"] is True
+    assert "deliberate failure" in (res.out_dir / "bad.html").read_text("utf-8")
+    # the notebook that did not fail still ran, with its parameter
+    ok_nb = nbformat.read(str(res.out_dir / "ok.ipynb"), as_version=4)
+    assert "again 2024 zh" in "".join(o.get("text", "") for o in ok_nb.cells[-1].outputs)
+    # the CLI reports the failure with a non-zero exit code
+    from fzanalysis.cli import main
+
+    code = main(["report", "--year", "2024", "--data", str(small_panel), "--out", str(out), "--no-progress",
+                 "--params", str(_yaml(toy["dir"] / "fail.yaml", toy["bad"]))])
+    assert code == 1
+    assert {p.name: p.read_bytes() for p in (out / "2024").iterdir()} == before
+
+
+def _yaml(path: Path, notebook: Path) -> Path:
+    path.write_text(f"year: 2024\nkind: annual\nnotebooks:\n  - notebook: {notebook}\n", encoding="utf-8")
+    return path
+
+
+def test_successful_run_replaces_report_and_records_provenance(toy, small_panel):
+    out = toy["out"]
+    (out / "2024").mkdir(parents=True)
+    (out / "2024" / "stale.txt").write_text("from an older run")
+    res = report.run_report(2024, data=small_panel, out_root=out, progress=False, notebooks_dir=toy["dir"],
+                            params=_params({"notebook": "ok.ipynb"}))
+    assert res.ok
+    assert not (out / "2024" / "stale.txt").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["2024"]  # no tmp/old folders left
+    prov = json.loads((out / "2024" / "provenance.json").read_text("utf-8"))
+    assert prov["package_version"] and prov["git_commit"]
+    assert prov["data_files"][0]["sha256"] == report.sha256_file(small_panel)
+    assert prov["synthetic"] is True and prov["data_kind"] == "demo"
+    assert prov["notebooks"][0]["parameters"] == {"year": 2024, "lang": "zh", "data_path": str(small_panel.resolve())}
+    assert prov["notebooks"][0]["defaults"] == {"greeting": '"hello"'}  # the notebook's own default, recorded
+    html = (out / "2024" / "ok.html").read_text("utf-8")
+    assert "演示数据" in html and prov["data_files"][0]["sha256"][:16] in html
+    assert "print(greeting" not in html  # code cells are excluded
+    index = (out / "2024" / "index.html").read_text("utf-8")
+    assert "演示数据" in index and 'href="ok.html"' in index
+    status = pd.read_csv(out / "2024" / "status.csv")
+    # every catalogue indicator is listed; the three in the panel have a status, the rest "no_data"
+    from fzanalysis import catalog
+
+    assert set(status["indicator"]) == set(catalog.load()["id"])
+    assert (status["status"] != "no_data").sum() == 3
+    assert set(status["status"]) <= {"met", "not_met", "cannot_judge", "no_data"}
+    assert status["provenance"].str.contains(prov["git_commit"][:7], regex=False).all()
+    xlsx = pd.read_excel(out / "2024" / "status.xlsx", sheet_name=None)
+    assert set(xlsx) == {"status", "provenance"} and len(xlsx["status"]) == len(status)
+
+
+def test_headline_table_columns_and_labels(small_panel):
+    from fzanalysis.data import load_panel
+
+    table = report.headline_table(load_panel(small_panel), year=2024, lang="en")
+    assert (table["year"] == 2024).all()
+    assert {"status_label", "category_label", "p_meet", "projected_2030", "warnings_label"} <= set(table.columns)
+    present = table[table["status"] != "no_data"]
+    assert len(present) == 3 and present["p_meet"].dropna().between(0, 1).all()
+    assert present["projected_2030"].notna().all()
+    assert table["domain_label"].str.startswith("Women").all()
+
+
+def test_kernel_name_env_override(monkeypatch):
+    monkeypatch.setenv("FZANALYSIS_KERNEL", "mykernel")
+    assert report.kernel_name() == "mykernel"
+    monkeypatch.delenv("FZANALYSIS_KERNEL")
+    assert report.kernel_name() in {"fzanalysis", "python3"}
