@@ -499,3 +499,27 @@ def test_assess_on_demo_panel_is_complete_for_latest_year():
     assert numeric["gap"].notna().all()
     assert (res["pooled_years"] != "").any()
     assert not attainment(res).empty
+
+
+def test_catalogue_defaults_for_a_researchers_own_catalogue():
+    own = pd.DataFrame({"id": ["my.share"], "unit": ["percent"], "comparator": [">="], "target": [60.0]})
+    c = normalize_catalog(own).iloc[0]
+    assert c["lower_bound"] == 0.0 and c["upper_bound"] == 100.0   # from data/units.csv
+    assert c["target_year"] == 2030 and np.isnan(c["tolerance"]) and not c["per_area"]
+    assert c["domain"] == "unassigned" and c["name_zh"] == "my.share"
+    res = assess(pd.DataFrame({"indicator": "my.share", "year": [2020, 2024], "value": [50.0, 58.0]}), own)
+    r = res.iloc[0]
+    assert (r["status"], r["gap"], r["baseline_value"]) == ("not_met", 2.0, 50.0)
+    assert r["cagr_required"] == pytest.approx((60 / 50) ** 0.1 - 1)
+
+
+def test_every_code_in_the_output_has_a_label():
+    res = assess(_panel(), CAT)
+    for kind, col in (("status", "status"), ("category", "category"), ("verdict", "verdict"),
+                      ("status_note", "status_note"), ("interval_method", "interval_method"),
+                      ("baseline_source", "baseline_source")):
+        for code in res[col].dropna().unique():
+            assert label(kind, str(code), "en")
+    gg = gender_gap(_panel(), CAT)
+    for code in set(gg["difference_method"]) | set(gg["ratio_method"]):
+        assert label("interval_method", code, "zh")

@@ -246,3 +246,30 @@ def test_duplicate_keys_and_defaults():
     assert n["area"].iloc[0] == "440117" and n["sex"].iloc[0] == "T"
     with pytest.raises(ValueError, match="required column"):
         normalize_panel(p.drop(columns="value"))
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 5000), frac=st.floats(0, 1), level=st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_proportion_intervals_contain_estimate_and_nest(n, frac, level):
+    k = int(round(frac * n))
+    for method in ("wilson", "clopper-pearson"):
+        ci = proportion_ci(k, n, level=level, method=method)
+        assert 0.0 <= ci.lower <= ci.estimate <= ci.upper <= 1.0
+        wider = proportion_ci(k, n, level=0.999, method=method)
+        assert wider.lower <= ci.lower + 1e-12 and wider.upper >= ci.upper - 1e-12
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(0, 500), e=st.floats(100, 1e6))
+def test_garwood_contains_rate_and_is_monotone_in_k(k, e):
+    ci = poisson_rate_ci(k, e)
+    assert ci.lower <= ci.estimate <= ci.upper
+    nxt = poisson_rate_ci(k + 1, e)
+    assert nxt.lower > ci.lower or k == 0 and nxt.lower > 0
+    assert nxt.upper > ci.upper
