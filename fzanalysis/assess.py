@@ -753,7 +753,10 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) ->
             continue
         for sex, tg in towns.groupby("sex"):
             n_areas = int(tg["area"].nunique())
-            n_met = int((tg["status"] == "met").sum())
+            summary_year = int(year) if year is not None else int(pd.to_numeric(tg["year"]).max())
+            # a town judged in an earlier year (its latest value) does not count as meeting now
+            current = pd.to_numeric(tg["year"]) == summary_year
+            n_met = int(((tg["status"] == "met") & current).sum())
             if n_met == n_areas:
                 status, note = "met", "all_areas_met"
             elif (tg["status"] == "not_met").any():
@@ -775,7 +778,7 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) ->
                 for k, v in upd.items():
                     out.loc[mask, k] = v
             else:
-                rec = _empty_row(ind, DISTRICT, str(sex), int(tg["year"].max()) if year is None else int(year))
+                rec = _empty_row(ind, DISTRICT, str(sex), summary_year)
                 rec.update({"baseline_year": np.nan, "baseline_value": np.nan, "baseline_source": "none",
                             "cagr_observed": np.nan, "cagr_required": np.nan, "pace_ratio": np.nan,
                             "limit_factor": np.nan, "trend_slope": np.nan, "trend_lower": np.nan,

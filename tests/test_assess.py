@@ -523,3 +523,12 @@ def test_every_code_in_the_output_has_a_label():
     gg = gender_gap(_panel(), CAT)
     for code in set(gg["difference_method"]) | set(gg["ratio_method"]):
         assert label("interval_method", code, "zh")
+
+
+def test_per_area_town_with_an_older_value_is_not_counted_as_meeting():
+    p = _panel()
+    p = p[~((p["indicator"] == "d.street") & (p["area"] == "440117001") & (p["year"] == 2024))]
+    d = assess(p, CAT).set_index(["indicator", "area", "sex"]).loc[("d.street", "440117", "T")]
+    # town 001 met in 2023 (its latest), town 002 met in 2024: the district is not yet confirmed
+    assert d["year"] == 2024 and d["n_areas"] == 2 and d["n_areas_met"] == 1
+    assert d["status"] == "cannot_judge" and d["status_note"] == "areas_incomplete"
