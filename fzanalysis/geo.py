@@ -76,12 +76,18 @@ GID_SCHEMATIC = "fz-schematic"
 GID_DEMO = "fz-demo"
 GID_NO_DATA = "fz-no-data"
 GID_TOWNS = "fz-towns"
+GID_NOT_APPLICABLE = "fz-not-applicable"
 
 #: Generic words dropped from English town names on maps.
 GENERIC_EN = frozenset({"Subdistrict", "Town", "Street", "Township"})
 
 #: How towns without data are drawn (light grey, hatched) on every static map.
 NO_DATA_STYLE: dict[str, Any] = {"facecolor": "#f2f2f2", "hatch": "///", "edgecolor": "#8c8c8c"}
+
+#: Towns with a row whose mapped value is empty (e.g. no gap: directional target).
+NA_STYLE: dict[str, Any] = {"facecolor": "#ffffff", "hatch": "....", "edgecolor": "#8c8c8c"}
+#: Comparators without a numeric target (the gap is undefined).
+DIRECTIONAL = frozenset({"increase", "decrease", "maintain"})
 
 #: mapclassify implementations by scheme name (see ``plot_scheme`` labels).
 SCHEMES: dict[str, Callable[..., Any]] = {
@@ -568,6 +574,14 @@ def unit_label(unit: str | None, lang: Lang, *, gap: bool = False) -> str:
     return symbol or units.loc[unit, f"name_{lang}"]
 
 
+def domain_order() -> tuple[str, ...]:
+    """Domain codes in the plan's order (``data/domains.csv``, column ``order``)."""
+    domains = _reference("domains.csv")
+    if "order" in domains.columns:
+        domains = domains.assign(_o=pd.to_numeric(domains["order"])).sort_values("_o")
+    return tuple(domains.index)
+
+
 def domain_label(domain: str, lang: Lang) -> str:
     """Name of a plan domain from ``data/domains.csv`` (the code itself if unknown)."""
     domains = _reference("domains.csv")
@@ -709,8 +723,10 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     natural_breaks, fisher_jenks, std_mean, box_plot, head_tail) numeric values
     are binned by mapclassify and each class gets the colour of its midpoint on
     the same (centred) scale; without it the scale is continuous with a
-    colour bar.  Towns without data are hatched grey with a 无数据 / no data
-    legend entry.
+    colour bar.  Towns without a row are hatched grey with a 无数据 / no data
+    legend entry; towns whose row has no value in ``column`` (a gap for a
+    directional target, say) are dotted white with 不适用（方向性目标） /
+    not applicable (directional target) or 数值缺失 / value missing.
 
     Parameters
     ----------
@@ -844,14 +860,26 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
         gdf[has.to_numpy()].plot(ax=ax, color=[f for f, h in zip(facecolors, has) if h],
                                  edgecolor="white", linewidth=0.8)
         ax.collections[-1].set_gid(GID_TOWNS)
-    nodata = gdf[~has.to_numpy()]
+    # a town with a row but no value in `column` (e.g. no gap for a directional
+    # target) is "not applicable", drawn differently from a town without a row
+    absent = ~gdf["has_data"]
+    if "status" in gdf.columns:  # assess says no value for that town
+        absent = absent | (gdf["status"].astype(object) == "no_data")
+    absent = absent & ~has
+    na = (~absent & ~has).to_numpy()
+    if na.any():
+        directional = str(_first(sel, "comparator")) in DIRECTIONAL
+        na_label = _text("not_applicable_directional" if directional else "value_missing", lang)
+        gdf[na].plot(ax=ax, facecolor=NA_STYLE["facecolor"], edgecolor=NA_STYLE["edgecolor"],
+                     hatch=NA_STYLE["hatch"], linewidth=0.5)
+        ax.collections[-1].set_gid(GID_NOT_APPLICABLE)
+        handles.append(Patch(**NA_STYLE, label=na_label, gid=GID_NOT_APPLICABLE))
+    nodata = gdf[absent.to_numpy()]
     if len(nodata):
         nodata.plot(ax=ax, facecolor=NO_DATA_STYLE["facecolor"], edgecolor=NO_DATA_STYLE["edgecolor"],
                     hatch=NO_DATA_STYLE["hatch"], linewidth=0.5)
         ax.collections[-1].set_gid(GID_NO_DATA)
-        handles.append(Patch(facecolor=NO_DATA_STYLE["facecolor"], edgecolor=NO_DATA_STYLE["edgecolor"],
-                             hatch=NO_DATA_STYLE["hatch"], label=_text("no_data", lang),
-                             gid=GID_NO_DATA))
+        handles.append(Patch(**NO_DATA_STYLE, label=_text("no_data", lang), gid=GID_NO_DATA))
     gpd.GeoSeries([towns.geometry.union_all()], crs=towns.crs).boundary.plot(
         ax=ax, color="#333333", linewidth=1.2)
     if names:

@@ -12,6 +12,7 @@ synthetic (``synthetic`` column true, or ``demo_note=True``) the figure says
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -31,6 +32,7 @@ from fzanalysis.geo import (
     add_notes,
     demo_watermark,
     domain_label,
+    domain_order,
     indicator_name,
     palette,
     town_label,
@@ -198,11 +200,14 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
 
 # --------------------------------------------------------------------------
 def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang = "zh",
-                   column: str = "category", sex: str | None = "T", title: str | None = None,
+                   column: str = "category", sex: str | None = "T",
+                   domain: str | Sequence[str] | None = None, title: str | None = None,
                    demo_note: bool | None = None) -> Axes:
     """Indicator × town grid coloured by progress category (or status).
 
-    Rows are the indicators (in order of appearance), columns the district
+    Rows are the indicators, grouped by domain in the plan's order
+    (``data/domains.csv``; a header row names each domain when there are
+    several) and otherwise in order of appearance; columns the district
     (全区) followed by the towns in gazetteer order.  A cell with no row, or
     with ``status == "no_data"``, is drawn hatched grey and listed in the
     legend as 无数据 / no data.  Every cell is one ``Rectangle`` patch.
@@ -216,6 +221,8 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
         ``"category"`` or ``"status"``.
     sex
         Which sex to show (``None`` when the table has no ``sex`` column).
+    domain
+        Keep only this domain (or these domains).
     ax, lang, title, demo_note
         As elsewhere.
 
@@ -242,19 +249,41 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     if unknown_areas:
         raise ValueError(f"assessed: column 'area' has codes not in data/towns.csv: {unknown_areas}")
     areas = [DISTRICT_CODE] + [a for a in names if a != DISTRICT_CODE]
+    if domain is not None:
+        _need(rows, ("domain",), "assessed")
+        wanted = [domain] if isinstance(domain, str) else list(domain)
+        rows = rows[rows["domain"].isin(wanted)]
     inds = list(dict.fromkeys(rows["indicator"]))
     if not inds:
-        raise ValueError("assessed: no rows to draw" + (f" for sex {sex!r}" if sex else ""))
+        raise ValueError("assessed: no rows to draw" + (f" for sex {sex!r}" if sex else "")
+                         + (f" in domain {domain!r}" if domain is not None else ""))
+    # group by domain in the plan's order; a header row per domain when several
+    layout: list[tuple[str, str]] = []  # ("domain", code) or ("indicator", id)
+    if "domain" in rows.columns:
+        dom_of = rows.drop_duplicates("indicator").set_index("indicator")["domain"].astype(str)
+        order = list(domain_order())
+        doms = sorted(dict.fromkeys(dom_of[inds]),
+                      key=lambda d: order.index(d) if d in order else len(order))
+        for d in doms:
+            if len(doms) > 1:
+                layout.append(("domain", d))
+            layout.extend(("indicator", i) for i in inds if dom_of[i] == d)
+    else:
+        layout = [("indicator", i) for i in inds]
     name_col = "name_zh" if lang == "zh" else "name_en"
     ind_names = {i: (rows.loc[rows["indicator"] == i, name_col].dropna().iloc[0]
                      if name_col in rows.columns and rows.loc[rows["indicator"] == i, name_col].notna().any()
                      else i) for i in inds}
-    ax = _axes(ax, (8, max(3.0, 0.36 * len(inds) + 2.2)))
+    ax = _axes(ax, (8, max(3.0, 0.36 * len(layout) + 2.2)))
     cells = rows.set_index(["indicator", "area"])[column].to_dict()
     statuses = rows.set_index(["indicator", "area"])["status"].to_dict() if "status" in rows else {}
     present: set[str] = set()
     any_missing = False
-    for r, ind in enumerate(inds):
+    for r, (what, ind) in enumerate(layout):
+        if what == "domain":
+            if r:
+                ax.axhline(r, color="#333333", linewidth=0.8)
+            continue
         for c, area in enumerate(areas):
             code = cells.get((ind, area))
             missing = code is None or (isinstance(code, float) and math.isnan(code)) \
@@ -272,16 +301,21 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
                 ax.add_patch(Rectangle((c, r), 1, 1, facecolor=pal[str(code)][1],
                                        edgecolor="white", linewidth=1.5))
     ax.set_xlim(0, len(areas))
-    ax.set_ylim(len(inds), 0)
+    ax.set_ylim(len(layout), 0)
     ax.set_xticks(np.arange(len(areas)) + 0.5)
     if lang == "zh":
         ax.set_xticklabels([names[a] for a in areas], fontsize=8.5)
     else:
         ax.set_xticklabels([town_label("", names[a], "en") for a in areas], rotation=40,
                            ha="right", rotation_mode="anchor", fontsize=8.5)
-    ax.set_yticks(np.arange(len(inds)) + 0.5)
-    ax.set_yticklabels([_wrap(str(ind_names[i]), 18 if lang == "zh" else 40) for i in inds],
-                       fontsize=8)
+    ax.set_yticks(np.arange(len(layout)) + 0.5)
+    ax.set_yticklabels([_wrap(str(ind_names[i]), 18 if lang == "zh" else 40) if what == "indicator"
+                        else f"【{domain_label(i, lang)}】" if lang == "zh" else f"[{domain_label(i, lang)}]"
+                        for what, i in layout], fontsize=8)
+    for tick, (what, _) in zip(ax.get_yticklabels(), layout):
+        if what == "domain":
+            tick.set_color("#08306b")
+            tick.set_fontsize(9)
     ax.tick_params(length=0)
     ax.axvline(1, color="#333333", linewidth=1.2)
     for side in ("top", "right", "left", "bottom"):
@@ -459,7 +493,8 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
         raise ValueError(f"assessed: indicator {rows.loc[dup].iloc[0]['indicator']} appears twice")
     pal = palette("plot_category", lang)
     n = len(rows)
-    fig, axes = plt.subplots(n, 1, figsize=(8, 0.85 * n + 1.4), dpi=150, squeeze=False)
+    height = 0.9 * n + 1.3  # inches: rows + title + legend and notes
+    fig, axes = plt.subplots(n, 1, figsize=(8, height), dpi=150, squeeze=False)
     name_col = "name_zh" if lang == "zh" else "name_en"
     for ax, (_, r) in zip(axes[:, 0], rows.iterrows()):
         val = float(r["value"]) if pd.notna(r["value"]) else math.nan
@@ -503,7 +538,7 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
             ax.plot([base], [0.5], marker="D", markersize=5, color="#555555",
                     markerfacecolor="white", linestyle="none")
         unit = unit_label(r.get("unit"), lang)
-        value_txt = f"{val:g}{unit if unit[:1] in ('%', '/', ':') else ' ' + unit}".strip() \
+        value_txt = f"{val:.4g}{unit if unit[:1] in ('%', '/', ':') else ' ' + unit}".strip() \
             if np.isfinite(val) \
             else _t("no_data", lang)
         target_txt = (f"{_t('target', lang)} {str(r['comparator']).replace('>=', '≥').replace('<=', '≤')}"
@@ -528,10 +563,11 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
                Line2D([], [], marker="D", color="#555555", markerfacecolor="white", linestyle="none",
                       label=_t("baseline", lang))]
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=7.5, frameon=False,
-               bbox_to_anchor=(0.5, 0.02))
+               bbox_to_anchor=(0.5, 0.22 / height))
     demo = _synthetic(rows) if demo_note is None else demo_note
     add_notes(fig, lang=lang, schematic=False, demo=demo, fontsize=7)
-    fig.tight_layout(rect=(0, 0.07, 0.86, 0.95))
+    # margins fixed in inches so tall dashboards keep a tight title and legend
+    fig.tight_layout(rect=(0, 0.6 / height, 0.86, 1 - 0.55 / height))
     return fig
 
 

@@ -322,6 +322,20 @@ def test_official_boundaries_drop_the_schematic_label(data_copy, tmp_path):
     assert render(ax.figure, tmp_path / "official.png") == []
 
 
+def test_directional_target_is_not_applicable_not_no_data(data_copy, tmp_path):
+    table = assessed(missing=("440117113",))
+    ind = table["indicator"] == "health.hospital_delivery"
+    table.loc[ind, "comparator"] = "increase"
+    table.loc[ind, ["target", "gap"]] = np.nan
+    ax = geo.choropleth(table, "gap", indicator="health.hospital_delivery")
+    assert legend_texts(ax) == ["不适用（方向性目标）", "无数据"]
+    coll = {c.get_gid(): c for c in ax.collections}
+    assert len(coll[geo.GID_NOT_APPLICABLE].get_paths()) == 7
+    assert len(coll[geo.GID_NO_DATA].get_paths()) == 1
+    assert geo.GID_TOWNS not in coll and len(ax.figure.axes) == 1  # no colour bar without values
+    assert render(ax.figure, tmp_path / "directional.png") == []
+
+
 def test_choropleth_needs_one_indicator(data_copy):
     with pytest.raises(ValueError, match="pass indicator"):
         geo.choropleth(assessed(), "gap")

@@ -183,6 +183,19 @@ def test_status_heatmap_by_status_in_english(tmp_path):
         plots.status_heatmap(bad)
 
 
+def test_status_heatmap_groups_domains_in_plan_order(tmp_path):
+    other = assessed().assign(domain="law", indicator=lambda d: "law." + d["indicator"])
+    both = pd.concat([other, assessed()], ignore_index=True)
+    ax = plots.status_heatmap(both)
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks[0] == "【妇女与健康】" and ticks[len(HEALTH) + 1] == "【妇女与法律】"
+    assert len([p for p in ax.patches if isinstance(p, Rectangle)]) == 2 * len(HEALTH) * 9
+    ax2 = plots.status_heatmap(both, domain="law", lang="en")
+    assert len(ax2.get_yticklabels()) == len(HEALTH)  # one domain: no header row
+    assert render(ax.figure, tmp_path / "heat_domains.png") == []
+    plt.close(ax2.figure)
+
+
 # ---------------------------------------------------------------- dumbbell
 def test_gender_gap_dumbbell(tmp_path):
     frame = sexes()
