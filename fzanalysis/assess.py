@@ -810,8 +810,8 @@ def attainment(assessed: pd.DataFrame) -> pd.DataFrame:
     -------
     DataFrame
         ``domain, n_indicators, n_met, n_not_met, n_cannot_judge, n_no_data,
-        n_judged, attainment_rate, attainment_rate_all``; the last row is
-        ``domain = "all"``.
+        n_judged, attainment_rate, attainment_rate_all, domain_zh, domain_en``;
+        the last row is ``domain = "all"``.
     """
     need = {"indicator", "area", "sex", "status", "domain"}
     if not need <= set(assessed.columns):
@@ -832,7 +832,19 @@ def attainment(assessed: pd.DataFrame) -> pd.DataFrame:
     rows.append({"domain": "all", **summarise(h)})
     res = pd.DataFrame(rows)
     res["domain"] = res["domain"].astype("string")
+    for lang in ("zh", "en"):
+        res[f"domain_{lang}"] = [_domain_label(str(d), lang) for d in res["domain"]]
     return res
+
+
+def _domain_label(code: str, lang: str) -> str:
+    """Domain name from the catalogue's labels; ``all``/``unassigned`` from data/labels/assess.yaml."""
+    for kind in ("attainment", "domain"):
+        try:
+            return label(kind, code, lang)  # type: ignore[arg-type]
+        except KeyError:
+            continue
+    return code
 
 
 # ---------------------------------------------------------------------------------------

@@ -532,3 +532,9 @@ def test_per_area_town_with_an_older_value_is_not_counted_as_meeting():
     # town 001 met in 2023 (its latest), town 002 met in 2024: the district is not yet confirmed
     assert d["year"] == 2024 and d["n_areas"] == 2 and d["n_areas_met"] == 1
     assert d["status"] == "cannot_judge" and d["status_note"] == "areas_incomplete"
+
+
+def test_attainment_domain_names():
+    att = attainment(assess(_panel(), CAT)).set_index("domain")
+    assert att.loc["health", "domain_zh"] == "妇女与健康"
+    assert att.loc["all", "domain_zh"] == "全部领域" and att.loc["social", "domain_en"] == "social"
