@@ -519,6 +519,7 @@ def verdict(
     note: str = "",
     slope: float = np.nan,
     scale: float = 1.0,
+    too_wide: bool = False,
 ) -> str:
     r"""Verdict code of the Chinese monitoring report (methods 3.4).
 
@@ -531,12 +532,16 @@ def verdict(
     the progress category is ``deterioration``.  Directional targets:
     ``cannot_judge`` with the slope in the desired direction ->
     ``largely_achieved``, otherwise ``gap_remains``; ``not_met`` (a significant
-    trend the wrong way) -> ``large_gap``.
+    trend the wrong way) -> ``large_gap``.  A ``cannot_judge`` status whose
+    interval is too wide to judge (``too_wide``, methods 1.4) is
+    ``not_assessable``: the data cannot tell, whatever the point says.
     """
     vr = load_rules()["verdict"]
     if status == "met":
         return "achieved"
     if status == "no_data" or note == "too_few_points":
+        return "not_assessable"
+    if status == "cannot_judge" and too_wide is True:
         return "not_assessable"
     if comparator in DIRECTIONAL:
         if status == "not_met":
@@ -723,7 +728,7 @@ def assess(
         scale = r["n_areas"] if (r["per_area"] and r["area"] == DISTRICT and not _isnan(r["n_areas"])) else 1.0
         codes.append(verdict(status=r["status"], comparator=r["comparator"], gap=r["gap"], target=r["target"],
                              category=r["category"], note=r["status_note"], slope=r["trend_slope"],
-                             scale=scale))
+                             scale=scale, too_wide=bool(r["too_wide"]) if not _isnan(r["too_wide"]) else False))
     out["verdict"] = codes
     out["verdict_zh"] = [label("verdict", c, "zh") for c in codes]
     out["verdict_en"] = [label("verdict", c, "en") for c in codes]

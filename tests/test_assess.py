@@ -263,6 +263,9 @@ def test_progress_without_target_and_bound_shrinkage():
         ({"status": "cannot_judge", "comparator": "decrease", "slope": 0.3}, "gap_remains"),
         ({"status": "cannot_judge", "comparator": "increase", "note": "too_few_points"}, "not_assessable"),
         ({"status": "not_met", "comparator": "maintain", "slope": -1.0}, "large_gap"),
+        ({"status": "cannot_judge", "comparator": "<", "gap": -1.0, "target": 7.5, "too_wide": True},
+         "not_assessable"),
+        ({"status": "not_met", "comparator": "<", "gap": 5.0, "target": 7.5, "too_wide": True}, "large_gap"),
     ],
 )
 def test_verdict_rules(kw, code):
@@ -341,7 +344,7 @@ def test_assess_latest_year_per_series_and_values():
     m = res.loc[("h.mmr", "440117", "T")]
     assert m["pooled_years"] == "2020\u20132024" and m["value"] == pytest.approx(10.0)
     assert m["value_reported"] == 0.0 and m["status"] == "cannot_judge" and bool(m["too_wide"])
-    assert m["interval_method"] == "garwood_exact"
+    assert m["interval_method"] == "garwood_exact" and m["verdict_zh"] == "暂无法评估"
     # directional target judged by the trend
     d = res.loc[("d.npc", "440117", "T")]
     assert d["status"] == "met" and np.isnan(d["gap"]) and d["trend_n"] == 5
