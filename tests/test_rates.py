@@ -273,3 +273,11 @@ def test_garwood_contains_rate_and_is_monotone_in_k(k, e):
     nxt = poisson_rate_ci(k + 1, e)
     assert nxt.lower > ci.lower or k == 0 and nxt.lower > 0
     assert nxt.upper > ci.upper
+
+
+def test_too_wide_boundary_17_vs_18_events():
+    # Garwood 95 %: relative width 1.0186 at k = 17, 0.9878 at k = 18 (methods 1.4)
+    assert bool(rate_table(_mmr_panel([17]), CAT)["too_wide"].iloc[0]) is True
+    assert bool(rate_table(_mmr_panel([18]), CAT)["too_wide"].iloc[0]) is False
+    # 18 events: not too wide, but fewer than 20 events -> still not rankable
+    assert bool(rate_table(_mmr_panel([18]), CAT)["rankable"].iloc[0]) is False
