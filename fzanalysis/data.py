@@ -357,6 +357,14 @@ class Submission:
     problems: list[Problem]
     rows_read: int = 0
     rows_blank: int = 0
+    #: per sheet ('' for CSV): (panel column -> heading as written, panel column -> Excel letter)
+    headings: dict[str, tuple[dict[str, str], dict[str, str]]] = field(default_factory=dict)
+
+    def where(self, sheet: str | None, row: int, column: str) -> tuple[str, str]:
+        """Column heading as written in the file and an Excel cell reference suffix."""
+        cols, letters = self.headings.get(sheet or "", ({}, {}))
+        letter = letters.get(column)
+        return cols.get(column, column), (f" (cell {letter}{row})" if letter else "")
 
     @property
     def has_error(self) -> bool:
@@ -366,7 +374,9 @@ class Submission:
         return {(p.sheet, p.row) for p in self.problems if p.severity == "error" and p.row is not None}
 
     def file_errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error" and p.row is None]
+        """Errors not tied to a data row (unreadable file, missing column ...): they reject the file."""
+        rows = {(s or None, int(r)) for s, r in zip(self.records["sheet"], self.records["row"])}
+        return [p for p in self.problems if p.severity == "error" and (p.sheet, p.row) not in rows]
 
 
 def read_submission(path: str | Path, *, catalog: pd.DataFrame | None = None,
@@ -400,7 +410,8 @@ def read_submission(path: str | Path, *, catalog: pd.DataFrame | None = None,
             elif rec is not None:
                 records.append(rec)
     df = pd.DataFrame.from_records(records, columns=_REC_COLUMNS)
-    return Submission(name, _typed_records(df), problems, n_read, n_blank)
+    headings = {(t.sheet or ""): (dict(t.columns), dict(t.letters)) for t in tables}
+    return Submission(name, _typed_records(df), problems, n_read, n_blank, headings)
 
 
 def _typed_records(df: pd.DataFrame) -> pd.DataFrame:
@@ -494,7 +505,7 @@ def _parse_row(table: RawTable, rnum: int, raw: dict[str, Any], cat: pd.DataFram
         if scale is None:
             err("value", f"{v_raw!r} carries a {sign} sign, but the unit of {indicator} is {unit}: "
                          "expected a plain number")
-            value = None
+            value, msg = None, "reported"
         else:
             value = value * scale / base
     counts: dict[str, float | None] = {}
@@ -507,6 +518,7 @@ def _parse_row(table: RawTable, rnum: int, raw: dict[str, Any], cat: pd.DataFram
             x = None
         elif x is not None and x < 0:
             err(col, f"negative {col} {x:g}: expected a count ≥ 0")
+            x = None
         counts[col] = x
     num, den = counts["numerator"], counts["denominator"]
     note = cell_text(raw.get("note")) or None
@@ -538,7 +550,8 @@ def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
         return out
 
     def p(r: pd.Series, col: str, msg: str, severity: str = "error") -> None:
-        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), col, severity, msg))  # type: ignore[arg-type]
+        heading, ref = sub.where(r["sheet"], int(r["row"]), col)
+        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, severity, msg + ref))  # type: ignore[arg-type]
 
     known = rec["indicator"].isin(cat.index)
     # fraction where the unit is percent: every value of the indicator in this file is <= 1
@@ -560,7 +573,9 @@ def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
         lo, hi = _bounds(crow)
         v, n, d = r["value"], r["numerator"], r["denominator"]
         col_v = "value"
-        if pd.notna(v):
+        scale = _unit_scale(unit)
+        subset_broken = (pd.notna(n) and pd.notna(d) and scale is not None and scale >= 100 and n > d)
+        if pd.notna(v) and not subset_broken:
             if ind in fraction_ids:
                 ref = _cat_get(crow, "target") or _cat_get(crow, "baseline_value")
                 p(r, col_v, f"value {_fmt(v)} looks like a fraction: the unit of {ind} is percent "
@@ -570,9 +585,8 @@ def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
                 p(r, col_v, f"negative value {_fmt(v)}: expected ≥ {_fmt(lo)} ({unit})")
             elif v < lo or v > hi:
                 p(r, col_v, f"value {_fmt(v)} outside the allowed range {_fmt(lo)}–{_fmt(hi)} ({unit})")
-        scale = _unit_scale(unit)
         if pd.notna(n) and pd.notna(d):
-            if scale is not None and scale >= 100 and n > d:
+            if subset_broken:
                 p(r, "numerator", f"numerator {_fmt(n)} greater than denominator {_fmt(d)}: "
                                   "expected the numerator to count a subset of the denominator")
             elif d == 0 and n > 0:
@@ -662,7 +676,8 @@ def jump_warnings(new: pd.DataFrame, history: pd.DataFrame | None = None, *,
 
 
 def _jump_problems(subs: list[Submission], history: pd.DataFrame | None) -> list[Problem]:
-    frames = [s.records.dropna(subset=["year", "value"]) for s in subs if not s.records.empty]
+    frames = [_clean_records(s) for s in subs if not s.records.empty]
+    frames = [f for f in frames if len(f)]
     if not frames:
         return []
     new = pd.concat(frames, ignore_index=True)
@@ -672,16 +687,28 @@ def _jump_problems(subs: list[Submission], history: pd.DataFrame | None) -> list
         hits = new[(new["indicator"] == f["indicator"]) & (new["year"] == f["year"])
                    & (new["area"] == f["area"]) & (new["sex"] == f["sex"])]
         r = hits.iloc[-1]
-        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), "value", "warning",
+        sub = next(s for s in subs if s.file == r["file"])
+        heading, ref = sub.where(r["sheet"], int(r["row"]), "value")
+        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning",
                            f"value {_fmt(f['value'])} in {f['year']} jumps by {f['change']:+.4g}/year from "
                            f"{_fmt(f['previous_value'])} in {f['previous_year']}; the series' past "
                            f"year-on-year changes have median {f['median_change']:+.4g} and robust scale "
-                           f"{f['scale']:.4g} (flag above {JUMP_THRESHOLD}×): check the figure"))
+                           f"{f['scale']:.4g} (flag above {JUMP_THRESHOLD}×): check the figure{ref}"))
     return out
 
 
-def _consistency_problems(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
+def _clean_records(sub: Submission) -> pd.DataFrame:
+    """The submission's records without the rows that have an error."""
+    bad = sub.error_rows()
     rec = sub.records.dropna(subset=["year", "value"])
+    if bad and len(rec):
+        keep = [(s or None, int(r)) not in bad for s, r in zip(rec["sheet"], rec["row"])]
+        rec = rec[np.array(keep, dtype=bool)]
+    return rec
+
+
+def _consistency_problems(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
+    rec = _clean_records(sub)
     if rec.empty or not (rec["area"] == DISTRICT).any() or not (rec["area"] != DISTRICT).any():
         return []
     panel = rec[rec["indicator"].isin(cat.index)].drop_duplicates(KEY, keep="last")
@@ -693,9 +720,10 @@ def _consistency_problems(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
     for _, c in check[~check["consistent"]].iterrows():
         r = rec[(rec["indicator"] == c["indicator"]) & (rec["year"] == c["year"])
                 & (rec["area"] == DISTRICT) & (rec["sex"] == c["sex"])].iloc[-1]
-        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), "value", "warning",
+        heading, ref = sub.where(r["sheet"], int(r["row"]), "value")
+        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning",
                            f"district value {_fmt(c['submitted'])} disagrees with its {c['n_towns']} towns "
-                           f"({c['method']}: {_fmt(c['from_towns'])}; tolerance {_fmt(c['tolerance'])})"))
+                           f"({c['method']}: {_fmt(c['from_towns'])}; tolerance {_fmt(c['tolerance'])}){ref}"))
     return out
 
 
@@ -703,9 +731,15 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame,
                  history: pd.DataFrame | None) -> list[Submission]:
     subs = []
     for path in paths:
-        sub = read_submission(path, catalog=cat.reset_index(drop=True), display=str(path))
-        sub.problems += _row_checks(sub, cat)
-        sub.problems += _consistency_problems(sub, cat)
+        try:
+            sub = read_submission(path, catalog=cat.reset_index(drop=True), display=str(path))
+            sub.problems += _row_checks(sub, cat)
+            sub.problems += _consistency_problems(sub, cat)
+        except Exception as exc:  # a bug must not turn into a traceback for the user
+            sub = Submission(str(path), _typed_records(pd.DataFrame(columns=_REC_COLUMNS)),
+                             [Problem(str(path), None, None, None, "error",
+                                      f"internal error while checking this file ({type(exc).__name__}: "
+                                      f"{exc}); please report it with the file")])
         if not sub.has_error and sub.rows_read and sub.rows_blank == sub.rows_read:
             sub.problems.append(Problem(sub.file, None, None, None, "warning",
                                         f"no figures: all {sub.rows_read} data rows are blank"))
@@ -1260,7 +1294,10 @@ def _print_problems(problems: Iterable[Problem], stream: Any = None) -> None:
 def _cmd_validate(ns: argparse.Namespace) -> int:
     history = None
     hist_path = Path(ns.history) if ns.history else data_path("processed", "panel.parquet")
-    if hist_path.is_file():
+    if ns.history and not hist_path.is_file():
+        print(f"fzanalysis validate: --history {hist_path}: file not found", file=sys.stderr)
+        return 2
+    if hist_path.is_file() and not ns.no_history:
         try:
             history = load_panel(hist_path)
         except PanelError as exc:
@@ -1321,4 +1358,5 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("files", nargs="+", help="submission files (.xlsx, .csv)")
     p.add_argument("--history", default=None,
                    help="panel with earlier figures for the jump check (default data/processed/panel.parquet)")
+    p.add_argument("--no-history", action="store_true", help="check the files on their own (no earlier panel)")
     p.set_defaults(func=_cmd_validate)

@@ -1,0 +1,262 @@
+"""Submissions: the malformed corpus, template round trip, ingest (idempotence, revisions, keep-valid)."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+import yaml
+
+from fzanalysis import data
+from fzanalysis.data import DISTRICT, Problem, ingest, load_panel, template, validate
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text("utf-8"))
+
+
+def run_cli(argv: list[str]) -> int:
+    """Run this module's sub-commands without importing the other modules' CLIs."""
+    parser = argparse.ArgumentParser(prog="fzanalysis")
+    sub = parser.add_subparsers(dest="command")
+    data.register_cli(sub)
+    ns = parser.parse_args(argv)
+    return int(ns.func(ns))
+
+
+def _field(x: object) -> str:
+    return "-" if x is None or x == "" else str(x)
+
+
+def test_corpus_is_large_enough() -> None:
+    files = [p for p in CORPUS.iterdir() if p.suffix in (".csv", ".xlsx")]
+    assert len(files) >= 25
+    assert {p.name for p in files} == set(EXPECTED), "every corpus file needs an entry in expected.yaml"
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_file(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = EXPECTED[name]
+    path = CORPUS / name
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    problems = validate([path])
+    got = {(_field(p.sheet), _field(p.row), _field(p.column), p.severity): p.message for p in problems}
+    for exp in spec["problems"]:
+        key = (_field(exp["sheet"]), _field(exp["row"]), _field(exp["column"]), exp["severity"])
+        matches = [p for p in problems if (_field(p.sheet), _field(p.row), _field(p.column), p.severity) == key]
+        assert matches, f"{name}: expected {key} {exp['fragment']!r}; got {got}"
+        assert any(exp["fragment"] in p.message for p in matches), (name, exp, [p.message for p in matches])
+    expected_errors = {(_field(e["sheet"]), _field(e["row"]), _field(e["column"]))
+                       for e in spec["problems"] if e["severity"] == "error"}
+    actual_errors = {(_field(p.sheet), _field(p.row), _field(p.column)) for p in problems if p.severity == "error"}
+    assert actual_errors == expected_errors, f"{name}: unexpected errors {[str(p) for p in problems]}"
+    # the command line: same findings, `file:sheet:row:column: message`, exit code, no traceback
+    code = run_cli(["validate", "--no-history", str(path)])
+    out = capsys.readouterr().out.splitlines()
+    assert code == spec["exit"]
+    assert len(out) == len(problems)
+    for line in out:
+        file_, sheet, row, column, rest = line.split(":", 4)
+        assert file_ == str(path) and rest.startswith(" ")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before, "validate modified a raw file"
+
+
+def test_problem_format() -> None:
+    p = Problem("a.xlsx", "数据填报", 5, "value", "error", "value 105 outside")
+    assert str(p) == "a.xlsx:数据填报:5:value: value 105 outside"
+    w = Problem("a.csv", None, None, None, "warning", "no figures")
+    assert str(w) == "a.csv:-:-:-: warning: no figures"
+
+
+def test_unreadable_paths_do_not_raise(tmp_path: Path) -> None:
+    probs = validate([tmp_path / "missing.csv", tmp_path])
+    assert [p.message for p in probs] == ["file not found", "is a directory, expected a .csv or .xlsx file"]
+    assert run_cli(["validate", "--no-history", str(tmp_path / "missing.csv")]) == 1
+
+
+# ------------------------------------------------------------------------------ template round trip
+def _fill(path: Path, out: Path) -> dict[tuple[str, int, str, str], float]:
+    """Fill every input row of a template deterministically; return what was written."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb["数据填报"]
+    col = {c.value: c.column for c in ws[1]}
+    rng = np.random.default_rng(7)
+    written = {}
+    for r in range(3, ws.max_row + 1):
+        ind = ws.cell(r, col["indicator"]).value
+        key = (ind, int(ws.cell(r, col["year"]).value), str(ws.cell(r, col["area"]).value),
+               str(ws.cell(r, col["sex"]).value))
+        formula = ws.cell(r, col["formula"]).value
+        bounds = ws.cell(r, col["bounds_label"]).value
+        if r % 7 == 0:
+            continue  # some rows stay blank: "not reported"
+        if formula and "%" in (ws.cell(r, col["unit_label"]).value or ""):
+            den = int(rng.integers(200, 5000))
+            num = int(rng.integers(0, den + 1))
+            ws.cell(r, col["numerator"]).value = num
+            ws.cell(r, col["denominator"]).value = den
+            value = round(100 * num / den, 2)
+        else:
+            hi = 100.0 if "–" in (bounds or "") else 500.0
+            value = round(float(rng.uniform(1, hi - 1)), 2)
+        ws.cell(r, col["value"]).value = value
+        written[key] = value
+    wb.save(out)
+    return written
+
+
+def test_template_structure(tmp_path: Path) -> None:
+    out = template("卫健局", 2024, tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["填报说明", "数据填报", "_meta"]
+    assert wb["_meta"].sheet_state == "hidden"
+    ins = "\n".join(str(c.value) for c in wb["填报说明"]["A"] if c.value)
+    assert "填报说明" in ins and "卫健局" in ins and "96.5" in ins
+    ws = wb["数据填报"]
+    head = [c.value for c in ws[1]]
+    assert head[:4] == ["indicator", "year", "area", "sex"]
+    assert ws.row_dimensions[1].hidden
+    for c in ("A", "B", "C", "D"):
+        assert ws.column_dimensions[c].hidden
+    assert ws.protection.sheet
+    col = {h: i + 1 for i, h in enumerate(head)}
+    from fzanalysis import catalog
+
+    cat = catalog.load()
+    mine = cat[cat["department"] == "卫健局"]
+    rows = [(ws.cell(r, 1).value, ws.cell(r, 3).value, ws.cell(r, 4).value) for r in range(3, ws.max_row + 1)]
+    assert {r[0] for r in rows} == set(mine["id"])
+    # one row per area where disaggregated by area, F/M/T where by sex
+    n_expected = sum((9 if "area" in d else 1) * (3 if "sex" in d else 1) for d in mine["disaggregation"])
+    assert len(rows) == n_expected
+    assert len(set(rows)) == len(rows)
+    # data validation on every value cell, with the unit's bounds
+    dvs = ws.data_validations.dataValidation
+    value_letter = openpyxl.utils.get_column_letter(col["value"])
+    covered = set()
+    for dv in dvs:
+        for rng in dv.sqref.ranges:
+            for row in range(rng.min_row, rng.max_row + 1):
+                for c in range(rng.min_col, rng.max_col + 1):
+                    covered.add(f"{openpyxl.utils.get_column_letter(c)}{row}")
+    assert all(f"{value_letter}{r}" in covered for r in range(3, ws.max_row + 1))
+    percent = [dv for dv in dvs if dv.operator == "between" and dv.formula1 == "0" and dv.formula2 == "100"]
+    assert percent and percent[0].type == "decimal"
+    # numerator/denominator inputs only where the catalogue names them
+    r_mm = next(r for r in range(3, ws.max_row + 1) if ws.cell(r, 1).value == "health.maternal_mortality")
+    assert ws.cell(r_mm, col["formula"]).value == "孕产妇死亡数 / 活产数"
+    assert ws.cell(r_mm, col["numerator"]).protection.locked is False
+    r_pc = next(r for r in range(3, ws.max_row + 1) if ws.cell(r, 1).value == "health.life_expectancy")
+    assert ws.cell(r_pc, col["numerator"]).protection.locked is True
+
+
+def test_template_unknown_department(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="expected one of: .*卫健局"):
+        template("不存在局", 2024, tmp_path / "x.xlsx")
+    assert run_cli(["template", "--department", "不存在局", "--year", "2024", "-o", str(tmp_path / "x.xlsx")]) == 2
+
+
+def test_round_trip_template_fill_ingest(tmp_path: Path) -> None:
+    t = template("卫健局", 2024, tmp_path / "t.xlsx")
+    raw = tmp_path / "raw" / "卫健局_2024.xlsx"
+    raw.parent.mkdir()
+    written = _fill(t, raw)
+    sha_before = hashlib.sha256(raw.read_bytes()).hexdigest()
+    out = tmp_path / "processed"
+    res = ingest([raw], out_dir=out)
+    assert not res.has_error, [str(p) for p in res.problems if p.severity == "error"]
+    panel = load_panel(out / "panel.parquet")
+    got = {(r.indicator, r.year, r.area, r.sex): r.value for r in panel.itertuples()}
+    assert got.keys() == written.keys()
+    for k, v in written.items():
+        assert got[k] == pytest.approx(v, abs=1e-9)
+    assert load_panel(out / "panel.csv").equals(panel)
+    log = pd.read_csv(out / "ingest_log.csv", dtype=str)
+    assert list(log["sha256"]) == [sha_before]
+    assert int(log["rows_new"].iloc[0]) == len(written)
+    assert int(log["rows_blank"].iloc[0]) == int(log["rows_read"].iloc[0]) - len(written)
+    # idempotent: the same file again changes nothing, byte for byte
+    snap = {p.name: p.read_bytes() for p in out.iterdir()}
+    res2 = ingest([raw], out_dir=out)
+    assert not res2.changed and list(res2.log["status"]) == ["unchanged"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == snap
+    assert hashlib.sha256(raw.read_bytes()).hexdigest() == sha_before, "raw file modified"
+
+
+def _csv(path: Path, rows: list[str]) -> Path:
+    path.write_text("indicator,year,area,sex,value,numerator,denominator\n" + "\n".join(rows) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_revision_logged_and_later_wins(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    a = _csv(tmp_path / "a.csv", ["health.hiv_testing_pregnant,2023,440117,T,98.1,,",
+                                  "health.hiv_testing_pregnant,2024,440117,T,98.4,,"])
+    b = _csv(tmp_path / "b.csv", ["health.hiv_testing_pregnant,2024,从化区,合计,98.9,,",
+                                  "health.hiv_testing_pregnant,2023,440117,T,98.1,,"])
+    ingest([a], out_dir=out)
+    res = ingest([b], out_dir=out)
+    assert list(res.log[["rows_new", "rows_revised", "rows_unchanged"]].iloc[0]) == [0, 1, 1]
+    panel = load_panel(out / "panel.csv")
+    assert panel.set_index(["year"]).loc[2024, "value"] == 98.9
+    assert panel.set_index(["year"]).loc[2024, "source"] == "b.csv"
+    revs = pd.read_csv(out / "revisions.csv")
+    assert len(revs) == 1
+    r = revs.iloc[0]
+    assert (r["year"], r["old_value"], r["new_value"], r["old_source"], r["new_source"]) == (2024, 98.4, 98.9, "a.csv", "b.csv")
+    assert len(pd.read_csv(out / "ingest_log.csv")) == 2
+
+
+def test_partly_bad_file_rejected_whole_unless_keep_valid(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    f = _csv(tmp_path / "mixed.csv", ["health.hiv_testing_pregnant,2024,440117,T,98.4,,",
+                                      "health.hiv_testing_pregnant,2024,440117001,T,105,,",
+                                      "health.anaemia_pregnant,2024,440117,T,9.1,,",
+                                      "health.anaemia_pregnant,2024,新城镇,T,9.1,,"])
+    res = ingest([f], out_dir=out)
+    errors = [p for p in res.problems if p.severity == "error"]
+    assert [(p.row, p.column) for p in errors] == [(3, "value"), (5, "area")]  # all its errors at once
+    assert list(res.log["status"]) == ["rejected"]
+    assert not (out / "panel.parquet").exists()
+    assert run_cli(["ingest", "--out-dir", str(out), str(f)]) == 1
+    # --keep-valid: valid rows in, rejected rows listed
+    res = ingest([f], out_dir=out, keep_valid=True)
+    assert list(res.log["status"]) == ["partial"]
+    panel = load_panel(out / "panel.parquet")
+    assert sorted(zip(panel["indicator"], panel["area"])) == [
+        ("health.anaemia_pregnant", DISTRICT), ("health.hiv_testing_pregnant", DISTRICT)]
+    rej = pd.read_csv(out / "rejected_rows.csv")
+    assert list(rej["row"]) == [3, 5]
+    assert "outside the allowed range" in rej["reason"].iloc[0] and "新城镇" in rej["reason"].iloc[1]
+    log = pd.read_csv(out / "ingest_log.csv")
+    assert log["rows_rejected"].tolist() == [2] and log["rows_new"].tolist() == [2]
+
+
+def test_file_level_error_rejected_even_with_keep_valid(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    res = ingest([CORPUS / "missing_column.csv", CORPUS / "empty.csv"], out_dir=out, keep_valid=True)
+    assert list(res.log["status"]) == ["rejected", "rejected"]
+    assert not res.changed and not out.exists()
+
+
+def test_ingest_several_formats(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    files = [CORPUS / n for n in ("utf16.csv", "missing_marks.csv", "template_ok.xlsx")]
+    src = tmp_path / "raw"
+    src.mkdir()
+    copies = [Path(shutil.copy(f, src / f.name)) for f in files]
+    res = ingest(copies, out_dir=out)
+    assert not res.has_error
+    panel = res.panel.set_index(KEY_COLS := ["indicator", "year", "area", "sex"])
+    # the template_ok file (later) revises utf16's 98.9% with 98.9 given as '98.9%' text: equal, unchanged
+    assert panel.loc[("health.hiv_testing_pregnant", 2024, DISTRICT, "T"), "value"] == 98.9
+    assert panel.loc[("health.hiv_testing_pregnant", 2024, DISTRICT, "T"), "numerator"] == 7120
+    assert panel.loc[("health.life_expectancy", 2024, DISTRICT, "F"), "value"] == 83.2  # full-width digits
+    assert res.revisions[["old_value", "new_value"]].values.tolist() == [[98.9, 98.7], [98.7, 98.9]]
+    assert list(res.log["status"]) == ["ingested"] * 3
+    assert len(KEY_COLS) == 4
