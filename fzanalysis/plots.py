@@ -426,11 +426,11 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     ax.tick_params(axis="y", length=0)
     right = ax.twinx()
     right.set_ylim(ax.get_ylim())
-    right.set_yticks(y)
-    right.set_yticklabels(gaps, fontsize=8)
+    # header of the difference column sits in the top (legend) row, horizontal
+    right.set_yticks([-0.9, *y])
+    right.set_yticklabels([_with_unit(_t("gap_fm", lang), gap_unit, lang), *gaps], fontsize=8)
     right.tick_params(axis="y", length=0)
     right.spines[["top", "right", "left", "bottom"]].set_visible(False)
-    right.set_ylabel(_with_unit(_t("gap_fm", lang), gap_unit, lang), fontsize=8.5)
     ax.legend(loc="upper left", ncol=2, fontsize=8, frameon=False)
     if title is None:
         if by == "area":
@@ -438,7 +438,9 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
                 else rows["indicator"].iloc[0]
             title = f"{_t('dumbbell_title', lang)}：{nm}" if lang == "zh" else f"{_t('dumbbell_title', lang)}: {nm}"
         else:
-            title = _t("dumbbell_title", lang)
+            place = _area_names(lang).get(str(rows["area"].iloc[0]), str(rows["area"].iloc[0]))
+            title = f"{_t('dumbbell_title', lang)}（{place}）" if lang == "zh" else \
+                f"{_t('dumbbell_title', lang)} ({place})"
     ax.set_title(title, fontsize=11)
     if _synthetic(frame) if demo_note is None else demo_note:
         demo_watermark(ax, lang)

@@ -206,9 +206,8 @@ def test_gender_gap_dumbbell(tmp_path):
     assert legend_texts(ax) == ["女", "男"]
     twin = [a for a in ax.figure.axes if a is not ax][0]
     wide = frame.pivot(index="area", columns="sex", values="value")
-    assert [t.get_text() for t in twin.get_yticklabels()] == [
+    assert [t.get_text() for t in twin.get_yticklabels()] == ["女−男（百分点）"] + [
         f"{f - m:+.1f}" for f, m in zip(wide["F"], wide["M"])]
-    assert twin.get_ylabel() == "女−男（百分点）"
     assert len([c for c in ax.collections if len(c.get_offsets()) == 8]) == 2  # F and M dots
     assert gid_texts(ax.figure, GID_DEMO) == []
     assert render(ax.figure, tmp_path / "dumbbell.png") == []
@@ -219,9 +218,15 @@ def test_dumbbell_missing_sex_and_errors(tmp_path):
     frame = frame[~((frame["area"] == "440117003") & (frame["sex"] == "M"))]
     ax = plots.gender_gap_dumbbell(frame, lang="en", demo_note=True)
     twin = [a for a in ax.figure.axes if a is not ax][0]
-    assert [t.get_text() for t in twin.get_yticklabels()][2] == "No data"
+    assert [t.get_text() for t in twin.get_yticklabels()][3] == "No data"
     assert gid_texts(ax.figure, GID_DEMO) == [label("plot_text", "demo_data", "en")]
     assert render(ax.figure, tmp_path / "dumbbell_en.png") == []
+    district = sexes()[sexes()["area"] == "440117001"]
+    by_ind = pd.concat([district, district.assign(indicator="x.other", name_en="Other")])
+    ax3 = plots.gender_gap_dumbbell(by_ind, lang="en")
+    assert ax3.get_title() == "Gender gap (Jiekou Subdistrict)"
+    assert [t.get_text() for t in ax3.get_yticklabels()] == ["Basic medical insurance coverage", "Other"]
+    plt.close(ax3.figure)
     mixed = pd.concat([sexes(), sexes().assign(indicator="x.other")])
     with pytest.raises(ValueError, match="both indicators and areas vary"):
         plots.gender_gap_dumbbell(mixed)
