@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import types
 from collections.abc import Mapping
 from typing import Any
 
@@ -1052,3 +1053,19 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.add_argument("--attainment", action="store_true", help="print the attainment rate per domain instead")
     p.set_defaults(func=_cli)
+
+
+# ---------------------------------------------------------------------------------------
+# ``fzanalysis.assess(...)``: the package exposes the function lazily, but importing this
+# module binds the *module* to the attribute ``fzanalysis.assess``.  Making the module
+# callable keeps ``fzanalysis.assess(panel, ...)`` working either way.
+# ---------------------------------------------------------------------------------------
+
+class _CallableModule(types.ModuleType):
+    """Module type whose instances call :func:`assess`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        return assess(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -541,3 +541,12 @@ def test_attainment_domain_names():
     att = attainment(assess(_panel(), CAT)).set_index("domain")
     assert att.loc["health", "domain_zh"] == "妇女与健康"
     assert att.loc["all", "domain_zh"] == "全部领域" and att.loc["social", "domain_en"] == "social"
+
+
+def test_package_level_call_works_after_the_submodule_is_imported():
+    import fzanalysis
+    import fzanalysis.assess  # binds the module to the package attribute
+
+    res = fzanalysis.assess(_panel(), CAT)
+    assert list(res.columns[: len(RESULT_COLUMNS)]) == RESULT_COLUMNS
+    assert fzanalysis.assess.attainment is attainment
