@@ -60,6 +60,7 @@ import pandas as pd
 import yaml
 
 from fzanalysis.i18n import label
+from fzanalysis.narrative import format_target, format_value
 from fzanalysis.paths import REPO_DIR, data_path, reports_dir
 
 #: Report kinds and the folder suffix each gets.
@@ -70,6 +71,8 @@ PLAN_YEARS: tuple[int, ...] = tuple(range(2021, 2031))
 COMMON_PARAMETERS: tuple[str, ...] = ("year", "lang", "data_path")
 #: District code (the headline table is about the district as a whole).
 DISTRICT = "440117"
+#: Cells with this tag are left out of the HTML (they are for JupyterLab readers).
+HIDE_TAG = "report-hide"
 
 NOTEBOOKS_DIR = REPO_DIR / "notebooks"
 PARAMS_DIR = REPO_DIR / "params"
@@ -124,11 +127,13 @@ def is_synthetic(panel: pd.DataFrame) -> bool:
 def data_files(data_path: str | os.PathLike[str] | None) -> list[Path]:
     """The files a report's numbers come from (hashed into the provenance).
 
-    ``None`` means the embedded demo panel: every file under ``data/demo/``.
+    ``None`` means the embedded demo panel (:func:`fzanalysis.demo.demo_path`).
     A directory means every file below it.
     """
     if data_path is None or str(data_path) == "":
-        root = data_path_demo()
+        from fzanalysis import demo
+
+        return [Path(demo.demo_path())]
     else:
         root = Path(data_path)
     if root.is_dir():
@@ -136,11 +141,6 @@ def data_files(data_path: str | os.PathLike[str] | None) -> list[Path]:
     if root.is_file():
         return [root]
     raise FileNotFoundError(f"data file {root} does not exist")
-
-
-def data_path_demo() -> Path:
-    """Folder holding the embedded demo panel (``data/demo/``)."""
-    return data_path("demo")
 
 
 def sha256_file(path: Path) -> str:
@@ -377,7 +377,7 @@ def attainment_table(attainment: pd.DataFrame, *, lang: str = "zh") -> pd.DataFr
     for col in ("attainment_rate", "attainment_rate_all"):
         if col in out.columns:
             out[col] = [("—" if _isna(v) else f"{100 * float(v):.0f}%") for v in out[col]]
-    return out.drop(columns=["domain"])
+    return out.drop(columns=[c for c in ("domain", "domain_zh", "domain_en") if c in out.columns])
 
 
 def fan_chart_for(
@@ -434,6 +434,15 @@ def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: str = "
         "difference_upper": gaps["difference_upper"].round(2),
         "ratio": gaps["ratio"].round(3),
     }).reset_index(drop=True)
+
+
+def table(frame: pd.DataFrame, lang: str = "zh", *, precision: int = 2) -> Any:
+    """A table for the report: localised column headings, no index, floats to ``precision`` digits.
+
+    Returns a pandas ``Styler`` (rendered as HTML in the notebook and the report).
+    """
+    shown = localize_columns(frame, lang).reset_index(drop=True)
+    return shown.style.hide(axis="index").format(precision=precision, na_rep="—", thousands=",")
 
 
 def localize_columns(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
@@ -636,11 +645,19 @@ def kernel_name() -> str:
 # ------------------------------------------------------------------- execution
 
 
-def _banner_html(provenance: Mapping[str, Any], lang: str, *, title: str | None = None) -> str:
-    """The provenance (and demo-data) banner put at the top of every HTML page."""
+def _banner_html(provenance: Mapping[str, Any], lang: str, *, title: str | None = None,
+                 compact: bool = False) -> str:
+    """The provenance (and demo-data) banner put at the top of every HTML page.
+
+    ``compact`` writes the demo-data warning as a bold red line instead of a
+    large box (the report notebooks show the large box themselves).
+    """
     esc = _html.escape
     parts = []
-    if provenance.get("synthetic"):
+    if provenance.get("synthetic") and compact:
+        parts.append(f'<div style="color:#b71c1c;font-weight:bold;font-size:14px">⚠ '
+                     f'{esc(label("report", "demo_banner", lang))}</div>')
+    elif provenance.get("synthetic"):
         parts.append(
             '<div class="fz-demo" style="background:#b71c1c;color:#fff;padding:10px 16px;'
             'font-size:18px;font-weight:bold;border-radius:4px;margin-bottom:6px">'
@@ -680,8 +697,15 @@ def notebook_to_html(nb_path: Path, html_path: Path, banner: str) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
+    from traitlets.config import Config
+
     nb = nbformat.read(str(nb_path), as_version=4)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    config = Config()
+    # cells tagged "report-hide" (e.g. the notebook's own title for JupyterLab users) stay out of the HTML
+    config.TagRemovePreprocessor.remove_cell_tags = {HIDE_TAG}
+    config.TagRemovePreprocessor.enabled = True
+    exporter = HTMLExporter(config=config, exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(nb)
     html_path.write_text(_inject_banner(body, banner), encoding="utf-8")
 
@@ -731,7 +755,8 @@ def execute_job(
             nb = nbformat.v4.new_notebook()
             nb.cells.append(nbformat.v4.new_markdown_cell(f"**Failed before execution:**\n\n```\n{error}\n```"))
             nbformat.write(nb, str(ipynb))
-        banner = _banner_html({**provenance, "parameters": dict(job.parameters)}, lang, title=job.stem)
+        banner = _banner_html({**provenance, "parameters": dict(job.parameters)}, lang,
+                              title=chapter_title(job.stem, lang), compact=True)
         notebook_to_html(ipynb, html_path, banner)
         html_ok = True
     except Exception as exc:  # noqa: BLE001
@@ -815,7 +840,19 @@ def headline_table(
         "warnings_label": [_warnings_label(w, lang) for w in table["warnings"]],
         "synthetic": table["synthetic"] if "synthetic" in table else False,
     })
-    return out.sort_values(["domain", "indicator", "sex"], kind="stable").reset_index(drop=True)
+    # the plan's order: domains as in data/domains.csv, indicators as in the catalogue, then T, F, M
+    from fzanalysis import catalog as _catalog
+
+    dom_order = {d: i for i, d in enumerate(_catalog.domains().sort_values("order").index)}
+    ind_order = {i: k for k, i in enumerate(_catalog.load()["id"])}
+    sex_order = {"T": 0, "F": 1, "M": 2}
+    key = pd.DataFrame({
+        "d": out["domain"].map(dom_order).fillna(len(dom_order)),
+        "i": out["indicator"].map(ind_order).fillna(len(ind_order)),
+        "s": out["sex"].map(sex_order).fillna(3),
+    })
+    order = key.sort_values(["d", "i", "s"], kind="stable").index
+    return out.loc[order].reset_index(drop=True)
 
 
 def _label_or(kinds: Sequence[str], code: Any, lang: str) -> str:
@@ -863,17 +900,20 @@ def render_index(
 
     rows = []
     if status is not None:
+        previous_domain = None
         for rec in status.to_dict("records"):
             rows.append({
                 **rec,
-                "value_fmt": _fmt_num(rec.get("value")),
-                "target_fmt": _fmt_target(rec.get("comparator"), rec.get("target")),
-                "projected_fmt": _fmt_interval(rec.get("projected_2030"), rec.get("projected_lower"),
-                                               rec.get("projected_upper")),
+                "new_domain": rec.get("domain") != previous_domain,
+                "value_fmt": format_value(rec.get("value"), rec.get("unit"), lang=lang),
+                "target_fmt": ("" if _isna(rec.get("comparator")) else
+                               format_target(rec["comparator"], rec.get("target"), rec["unit"], lang=lang)),
+                "projected_fmt": _fmt_projection(rec, lang),
                 "p_meet_fmt": "" if _isna(rec.get("p_meet")) else f"{100 * float(rec['p_meet']):.0f}%",
                 "sex_label": _label_or(("sex",), rec.get("sex"), lang) if rec.get("sex") != "T" else "",
                 "unit_label": unit_label(rec.get("unit"), lang),
             })
+            previous_domain = rec.get("domain")
     runs = [{**r, "title": chapter_title(r["stem"], lang)} for r in runs]
     counts: dict[str, int] = {}
     if status is not None:
@@ -911,26 +951,23 @@ def _isna(x: Any) -> bool:
         return False
 
 
+def _fmt_projection(rec: Mapping[str, Any], lang: str) -> str:
+    """``96.4% (95.2–97.3)``: projection with its interval, NaN-safe."""
+    mid, lo, hi, unit = (rec.get("projected_2030"), rec.get("projected_lower"),
+                         rec.get("projected_upper"), rec.get("unit"))
+    if _isna(mid):
+        return "—"
+    text = format_value(mid, unit, lang=lang)
+    if not _isna(lo) and not _isna(hi):
+        text += f" ({_fmt_num(lo)}–{_fmt_num(hi)})"
+    return text
+
+
 def _fmt_num(x: Any) -> str:
     if _isna(x):
         return "—"
     x = float(x)
     return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.1f}" if abs(x) >= 1 else f"{x:.2f}"
-
-
-def _fmt_target(comparator: Any, target: Any) -> str:
-    comp = "" if _isna(comparator) else str(comparator)
-    if _isna(target):
-        return comp
-    return f"{comp} {_fmt_num(target)}".strip()
-
-
-def _fmt_interval(mid: Any, lo: Any, hi: Any) -> str:
-    if _isna(mid):
-        return "—"
-    if _isna(lo) or _isna(hi):
-        return _fmt_num(mid)
-    return f"{_fmt_num(mid)} ({_fmt_num(lo)}–{_fmt_num(hi)})"
 
 
 # ---------------------------------------------------------------------- runner
