@@ -33,7 +33,6 @@ from fzanalysis.i18n import label
 from fzanalysis.rates import (
     DISTRICT,
     load_rules,
-    normalize_panel,
     poisson_ratio_ci,
     rate_table,
 )
@@ -821,7 +820,8 @@ def attainment(assessed: pd.DataFrame) -> pd.DataFrame:
     """
     need = {"indicator", "area", "sex", "status", "domain"}
     if not need <= set(assessed.columns):
-        raise ValueError(f"attainment needs the output of assess(); missing columns {sorted(need - set(assessed.columns))}")
+        missing = sorted(need - set(assessed.columns))
+        raise ValueError(f"attainment needs the output of assess(); missing columns {missing}")
     h = _headline(assessed)
     h["domain"] = h["domain"].fillna("unassigned")
 
