@@ -144,8 +144,14 @@ def project(
     stack = np.column_stack([flags[c] for c in WARNING_CODES])
     out["warnings"] = [";".join(codes[row]) for row in stack]
     out = out[PROJECT_COLUMNS]
-    out.attrs.update({"target_year": int(target_year), "level": level})
+    out.attrs.update({"target_year": int(target_year), "level": level,
+                      "synthetic": _is_synthetic(panel)})
     return out
+
+
+def _is_synthetic(panel: pd.DataFrame) -> bool:
+    """True when any row of the panel is flagged ``synthetic`` (demo data)."""
+    return bool("synthetic" in panel.columns and panel["synthetic"].fillna(False).astype(bool).any())
 
 
 def project_paths(
@@ -243,10 +249,12 @@ def backtest(
         Summary, one row per method x horizon: ``method, horizon, n_forecasts, n_series,
         coverage`` (share of outcomes inside the interval), ``coverage_se``
         (:math:`\\sqrt{c(1-c)/n}`, ignoring correlation within a series), ``nominal``, ``mae``,
-        ``median_ae``, ``median_width`` (medians: log-scale intervals can be very wide).  With ``detail=True``: ``indicator, area, sex, method,
-        origin, horizon, year, actual, projected, lower, upper, covered, abs_error,
-        scaled_error`` where ``scaled_error`` = :math:`|z - \\hat z|/(t_q\\,\\mathrm{se})` on the
-        model scale without inflation (its ``level``-quantile by horizon is the k(h) of
+        ``median_ae``, ``median_width`` (medians: log-scale intervals can be very wide).
+        With ``detail=True``: ``indicator, area, sex, method, model, origin, horizon, year,
+        actual, projected, lower, upper, covered, abs_error, scaled_error`` where ``model`` is the
+        model actually fitted at that origin (the automatic choice for ``auto``) and
+        ``scaled_error`` = :math:`|z - \\hat z|/(t_q\\,\\mathrm{se})` on the model scale without
+        inflation (its ``level``-quantile by horizon is the k(h) of
         :func:`estimate_inflation`).
     """
     level = float(settings()["default_level"] if level is None else level)
@@ -306,14 +314,15 @@ def backtest(
                 with np.errstate(divide="ignore", invalid="ignore"):
                     scaled = np.abs(zact - zhat[i]) / (q[i] * se[i])
                 rows.append(pd.DataFrame({
-                    "s": i, "method": m, "origin": int(M.years[k]), "horizon": h,
+                    "s": i, "method": m, "model": np.array(METHODS, dtype=object)[mc],
+                    "origin": int(M.years[k]), "horizon": h,
                     "year": int(M.years[j]), "actual": M.Y[i, j],
                     "projected": inverse(zhat[i], mc, lo, hi),
                     "lower": inverse(zhat[i] - q[i] * kf[i] * se[i], mc, lo, hi),
                     "upper": inverse(zhat[i] + q[i] * kf[i] * se[i], mc, lo, hi),
                     "scaled_error": scaled,
                 }))
-    cols = ["indicator", "area", "sex", "method", "origin", "horizon", "year", "actual",
+    cols = ["indicator", "area", "sex", "method", "model", "origin", "horizon", "year", "actual",
             "projected", "lower", "upper", "covered", "abs_error", "scaled_error"]
     if not rows:
         det = pd.DataFrame(columns=cols)
@@ -416,6 +425,11 @@ def _cmd_project(ns: argparse.Namespace) -> int:
     except (ValueError, FileNotFoundError) as exc:
         print(f"fzanalysis project: {ns.data or 'demo panel'}: {exc}", file=sys.stderr)
         return 1
+    if ns.explain:
+        out["reasons"] = [warning_text(w, lang=ns.explain) for w in out["warnings"]]
+    if out.attrs.get("synthetic"):
+        print("演示数据（合成，非真实统计） / demo data (synthetic, not official statistics)",
+              file=sys.stderr)
     _emit(out, ns.format)
     return 0
 
@@ -443,6 +457,8 @@ def register_cli(subparsers: Any) -> None:
                               help="project each series to the target year; p_meet and warnings")
     p.add_argument("--target-year", type=int, default=2030)
     p.add_argument("--method", choices=("auto",) + METHODS, default="auto")
+    p.add_argument("--explain", choices=("zh", "en"), default=None,
+                   help="add a column with the reasons behind the warnings")
     p.set_defaults(func=_cmd_project)
     b = subparsers.add_parser("backtest", parents=[common],
                               help="rolling-origin backtest: interval coverage and error")

@@ -358,3 +358,25 @@ def test_cli_project_and_backtest(tmp_path):
     panel.assign(value="x").to_csv(bad, index=False)
     ns = parser.parse_args(["project", "--data", str(bad), "--catalog", str(catalog)])
     assert ns.func(ns) == 1
+
+
+def test_backtest_detail_and_synthetic_flag(tmp_path):
+    years = np.arange(2010, 2024)
+    p = panel1(years, 40 + 1.5 * (years - 2010) + np.sin(years)).assign(synthetic=True)
+    det = backtest(p, cat1("percent", ">=", 70), horizon=2, detail=True)
+    assert {"model", "scaled_error", "covered"} <= set(det.columns)
+    assert set(det["model"]) <= {"linear", "logit"}
+    assert (det["year"] - det["origin"] == det["horizon"]).all()
+    assert project(p, cat1("percent", ">=", 70)).attrs["synthetic"] is True
+    data, catalog = tmp_path / "p.csv", tmp_path / "c.csv"
+    p.to_csv(data, index=False)
+    cat1("percent", ">=", 99).to_csv(catalog, index=False)
+    parser = argparse.ArgumentParser()
+    register_cli(parser.add_subparsers(dest="command"))
+    ns = parser.parse_args(["project", "--data", str(data), "--catalog", str(catalog),
+                            "--format", "csv", "--explain", "en"])
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert ns.func(ns) == 0
+    out = pd.read_csv(io.StringIO(buf.getvalue()))
+    assert out.loc[0, "reasons"].startswith("At risk")
