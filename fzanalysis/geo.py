@@ -776,7 +776,8 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     sel = _select(table, indicator, sex if "sex" in table.columns else None)
     gdf = join(sel, towns)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 6), dpi=150, layout="constrained")
+        fig, ax = plt.subplots(figsize=(8, 6), dpi=150, layout="constrained")
+        fig.get_layout_engine().set(w_pad=0.12, h_pad=0.08)  # inches; room for the colour-bar label
     style = dict(COLUMN_STYLES.get(column, {"kind": "sequential", "cmap": "viridis", "unit": "value"}))
     if center is not None:
         style.update(kind="diverging", center=center, cmap=style.get("cmap") if
