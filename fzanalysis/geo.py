@@ -1050,13 +1050,17 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
         "tooltip": list(fields), "tooltip_kwds": {"aliases": list(fields.values())},
         "missing_kwds": {"color": NO_DATA_STYLE["facecolor"], "label": nd},
         "tiles": tiles, "style_kwds": {"weight": 1, "color": "#555555", "fillOpacity": 0.7},
-        "legend_kwds": {"caption": col_both},
+        "legend_kwds": {"caption": col_both, "max_labels": 6},
     }
     if style["kind"] == "categorical":
         pal = labels()[style["palette"]]
         present = [c for c in pal if (mgdf[column] == both(style["palette"], c)).any()]
-        opts.update(categorical=True, categories=[both(style["palette"], c) for c in present] + [nd],
-                    cmap=[pal[c]["color"] for c in present] + [NO_DATA_STYLE["facecolor"]])
+        cats = [both(style["palette"], c) for c in present]
+        colours = [pal[c]["color"] for c in present]
+        if (mgdf[column] == nd).any():  # the no-data entry only when a town lacks data
+            cats.append(nd)
+            colours.append(NO_DATA_STYLE["facecolor"])
+        opts.update(categorical=True, categories=cats, cmap=colours)
         opts.pop("missing_kwds")
     else:
         opts.update(cmap=COLUMN_STYLES.get(column, {}).get("cmap", "viridis"))
@@ -1076,7 +1080,7 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     if _is_synthetic(table):
         notes.append(both("plot_text", "demo_data"))
     if notes:
-        html = ("<div id='fz-notes' style='position: fixed; bottom: 12px; left: 12px; z-index: 9999;"
+        html = ("<div id='fz-notes' style='position: fixed; bottom: 28px; left: 12px; z-index: 9999;"
                 " background: white; padding: 4px 8px; font-size: 12px; opacity: 0.9'>"
                 + "<br>".join(notes) + "</div>")
         m.get_root().html.add_child(folium.Element(html))
