@@ -611,6 +611,9 @@ def _select(table: pd.DataFrame, indicator: str | None, sex: str | None) -> pd.D
             raise ValueError(f"table: no rows with sex == {sex!r} "
                              f"(found {sorted(map(str, out['sex'].unique()))})")
         out = out[out["sex"] == sex]
+    elif "sex" in out.columns and out["sex"].nunique() > 1:
+        raise ValueError(f"table holds several sexes {sorted(map(str, out['sex'].unique()))}; "
+                         "pass sex=...")
     return out
 
 

@@ -336,9 +336,14 @@ def test_directional_target_is_not_applicable_not_no_data(data_copy, tmp_path):
     assert render(ax.figure, tmp_path / "directional.png") == []
 
 
-def test_choropleth_needs_one_indicator(data_copy):
+def test_choropleth_needs_one_indicator_and_one_sex(data_copy):
     with pytest.raises(ValueError, match="pass indicator"):
         geo.choropleth(assessed(), "gap")
+    both = pd.concat([assessed(), assessed().assign(sex="F")], ignore_index=True)
+    with pytest.raises(ValueError, match="several sexes"):
+        geo.choropleth(both, "gap", indicator="health.cervical_screening", sex=None)
+    with pytest.raises(ValueError, match="no rows with sex == 'M'"):
+        geo.choropleth(both, "gap", indicator="health.cervical_screening", sex="M")
 
 
 def test_small_multiples_one_panel_per_indicator(data_copy, tmp_path):
@@ -366,3 +371,5 @@ def test_explore_writes_bilingual_html(data_copy, tmp_path):
     geo.explore(assessed(), "status", indicator="health.cervical_screening", path=path2)
     html2 = path2.read_text("utf-8")
     assert any(t in html2 or json.dumps(t)[1:-1] in html2 for t in ("已达标 / Met", "未达标 / Not met"))
+    nd = "无数据 / No data"
+    assert nd not in html2 and json.dumps(nd)[1:-1] not in html2  # every town has data here
