@@ -81,7 +81,7 @@ YEAR_MIN, YEAR_MAX = 2000, 2030
 
 #: Jump rule (docs/methods.md 9.3): modified z-score threshold and minimum history.
 JUMP_THRESHOLD = 3.5
-JUMP_MIN_CHANGES = 3
+JUMP_MIN_CHANGES = 4
 JUMP_FLOOR = 0.02
 
 
@@ -188,15 +188,15 @@ def load_panel(path_or_df: str | Path | pd.DataFrame, *, source: str | None = No
     year = pd.to_numeric(df["year"], errors="coerce")
     bad = year.isna() | (year != year.round())
     for i in df.index[bad]:
-        problems.append(f"row {_rowno(df, i)}, column year: expected an integer year, got {df.at[i, 'year']!r}")
-    df["year"] = year.where(~bad, 0).astype("int64")
+        problems.append(f"row {_rowno(df, i)}, column year: expected an integer year, got {_show(df.at[i, 'year'])}")
+    df["year"] = year.where(~bad, YEAR_MIN).astype("int64")  # placeholder: the row is already reported
     for col in ("value", "numerator", "denominator"):
         if col not in df:
             df[col] = np.nan
         num = pd.to_numeric(df[col], errors="coerce")
         bad = num.isna() & df[col].notna() & ~df[col].map(is_missing)
         for i in df.index[bad]:
-            problems.append(f"row {_rowno(df, i)}, column {col}: expected a number, got {df.at[i, col]!r}")
+            problems.append(f"row {_rowno(df, i)}, column {col}: expected a number, got {_show(df.at[i, col])}")
         df[col] = num.astype("float64")
     if "synthetic" in df:
         syn = df["synthetic"]
@@ -205,7 +205,7 @@ def load_panel(path_or_df: str | Path | pd.DataFrame, *, source: str | None = No
                              .get(cell_text(v).lower(), None) if not isinstance(v, bool) else v)
             for i in df.index[mapped.isna()]:
                 problems.append(f"row {_rowno(df, i)}, column synthetic: expected True or False, "
-                                f"got {syn[i]!r}")
+                                f"got {_show(syn[i])}")
             syn = mapped.fillna(False).astype(bool)
         df["synthetic"] = syn.astype(bool)
     else:
@@ -219,6 +219,15 @@ def load_panel(path_or_df: str | Path | pd.DataFrame, *, source: str | None = No
     extra = [c for c in df.columns if c not in PANEL_COLUMNS]
     df = df[list(PANEL_COLUMNS) + extra]
     return df.sort_values(KEY, kind="stable").reset_index(drop=True)
+
+
+def _show(v: Any) -> str:
+    """A cell for a message: text quoted, numbers plain."""
+    if isinstance(v, str):
+        return repr(v)
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    return repr(v) if not isinstance(v, float) else f"{v:g}"
 
 
 def _rowno(df: pd.DataFrame, index: Any) -> str:
@@ -237,7 +246,7 @@ def _schema_messages(df: pd.DataFrame, cases: pd.DataFrame) -> list[str]:
         if check.startswith("field_uniqueness") or check == "multiple_fields_uniqueness":
             out.append(f"{where}: duplicate key (indicator, year, area, sex) = {c['failure_case']}")
         else:
-            out.append(f"{where}, column {col}: expected {check}, got {c['failure_case']!r}")
+            out.append(f"{where}, column {col}: expected {check}, got {_show(c['failure_case'])}")
     return out
 
 
@@ -273,37 +282,41 @@ def _catalog(catalog: pd.DataFrame | None) -> pd.DataFrame:
     return cat.set_index("id", drop=False).rename_axis(None)
 
 
-def _cat_get(row: pd.Series | None, col: str, default: Any = None) -> Any:
-    if row is None or col not in row.index:
+def _cat_get(row: Any, col: str, default: Any = None) -> Any:
+    """A catalogue field (row as Series or dict); missing, NaN and '' give ``default``."""
+    if row is None:
         return default
-    v = row[col]
-    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+    v = row.get(col, None)
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and v == ""):
         return default
     return v
 
 
-def _unit_scale(unit: str | None) -> float | None:
+@lru_cache(maxsize=None)
+def _unit_info(unit: str | None) -> tuple[float | None, float, float]:
+    """(scale, lower bound, upper bound) of a unit from ``data/units.csv``."""
     units = units_table()
     if unit is None or unit not in units.index:
-        return None
-    s = units.at[unit, "scale"]
-    return float(s) if pd.notna(s) else None
+        return None, -math.inf, math.inf
+    r = units.loc[unit]
+    return (float(r["scale"]) if pd.notna(r["scale"]) else None,
+            float(r["lower_bound"]) if pd.notna(r["lower_bound"]) else -math.inf,
+            float(r["upper_bound"]) if pd.notna(r["upper_bound"]) else math.inf)
 
 
-def _bounds(cat_row: pd.Series | None) -> tuple[float, float]:
+def _unit_scale(unit: str | None) -> float | None:
+    return _unit_info(unit)[0]
+
+
+def _bounds(cat_row: Any) -> tuple[float, float]:
     """Natural bounds: the catalogue row's, else its unit's, else unbounded."""
-    unit = _cat_get(cat_row, "unit")
-    units = units_table()
+    _scale, ulo, uhi = _unit_info(_cat_get(cat_row, "unit"))
     lo = _cat_get(cat_row, "lower_bound")
     hi = _cat_get(cat_row, "upper_bound")
-    if lo is None and unit in units.index and pd.notna(units.at[unit, "lower_bound"]):
-        lo = units.at[unit, "lower_bound"]
-    if hi is None and unit in units.index and pd.notna(units.at[unit, "upper_bound"]):
-        hi = units.at[unit, "upper_bound"]
-    return (float(lo) if lo is not None else -math.inf, float(hi) if hi is not None else math.inf)
+    return (float(lo) if lo is not None else ulo, float(hi) if hi is not None else uhi)
 
 
-def _disagg(cat_row: pd.Series | None) -> set[str]:
+def _disagg(cat_row: Any) -> set[str]:
     text = _cat_get(cat_row, "disaggregation", "") or ""
     return {p.strip() for p in str(text).split(";") if p.strip()}
 
@@ -399,11 +412,13 @@ def read_submission(path: str | Path, *, catalog: pd.DataFrame | None = None,
     tables, problems = read_file(path, display=name)
     records: list[dict[str, Any]] = []
     n_read = n_blank = 0
-    names = {str(r["name_zh"]): i for i, r in cat.iterrows()} if "name_zh" in cat.columns else {}
+    rows = cat.to_dict("index")
+    names = {str(r["name_zh"]): i for i, r in rows.items()} if "name_zh" in cat.columns else {}
+    areas: dict[str, str | None] = {}
     for table in tables:
         for rnum, raw in table.rows:
             n_read += 1
-            rec, probs, blank = _parse_row(table, rnum, raw, cat, names)
+            rec, probs, blank = _parse_row(table, rnum, raw, rows, names, areas)
             problems += probs
             if blank:
                 n_blank += 1
@@ -434,8 +449,8 @@ def _cell_ref(table: RawTable, rnum: int, col: str) -> str:
     return f" (cell {letter}{rnum})" if letter else ""
 
 
-def _parse_row(table: RawTable, rnum: int, raw: dict[str, Any], cat: pd.DataFrame,
-               names: dict[str, str]) -> tuple[dict[str, Any] | None, list[Problem], bool]:
+def _parse_row(table: RawTable, rnum: int, raw: dict[str, Any], cat: dict[str, dict[str, Any]],
+               names: dict[str, str], areas: dict[str, str | None]) -> tuple[dict[str, Any] | None, list[Problem], bool]:
     probs: list[Problem] = []
 
     def err(col: str, msg: str, severity: str = "error") -> None:
@@ -455,13 +470,13 @@ def _parse_row(table: RawTable, rnum: int, raw: dict[str, Any], cat: pd.DataFram
     indicator = ind_text
     if not ind_text:
         err("indicator", "expected a catalogue indicator id (e.g. health.maternal_mortality), got an empty cell")
-    elif ind_text in cat.index:
-        cat_row = cat.loc[ind_text]
+    elif ind_text in cat:
+        cat_row = cat[ind_text]
     elif ind_text in names:
         indicator = names[ind_text]
-        cat_row = cat.loc[indicator]
+        cat_row = cat[indicator]
     else:
-        close = difflib.get_close_matches(ind_text, list(cat.index) + list(names), n=1, cutoff=0.75)
+        close = difflib.get_close_matches(ind_text, list(cat) + list(names), n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         err("indicator", f"unknown indicator {ind_text!r}: expected an id or Chinese name from the "
                          f"catalogue (fzanalysis catalog){hint}")
@@ -476,9 +491,14 @@ def _parse_row(table: RawTable, rnum: int, raw: dict[str, Any], cat: pd.DataFram
     area_text = cell_text(raw.get("area"))
     area = DISTRICT
     if area_text:
-        try:
-            area = str(_gazetteer().lookup(area_text))
-        except LookupError:
+        if area_text not in areas:
+            try:
+                areas[area_text] = str(_gazetteer().lookup(area_text))
+            except LookupError:
+                areas[area_text] = None
+        if areas[area_text] is not None:
+            area = str(areas[area_text])
+        else:
             err("area", f"unknown area {area_text!r}: expected a code or name from data/towns.csv "
                         f"(e.g. {DISTRICT} or 从化区, 440117001 or 街口街道)")
             area = area_text
@@ -553,28 +573,32 @@ def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
         heading, ref = sub.where(r["sheet"], int(r["row"]), col)
         out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, severity, msg + ref))  # type: ignore[arg-type]
 
+    rows = cat.to_dict("index")
     known = rec["indicator"].isin(cat.index)
     # fraction where the unit is percent: every value of the indicator in this file is <= 1
     fraction_ids: set[str] = set()
     for ind, grp in rec[known & rec["value"].notna()].groupby("indicator", sort=False):
-        crow = cat.loc[ind]
+        crow = rows[ind]
         if _cat_get(crow, "unit") != "percent":
             continue
         ref = _cat_get(crow, "target") or _cat_get(crow, "baseline_value")
         vals = grp["value"]
         if ref is not None and float(ref) > 5 and vals.max() <= 1 and vals.max() > 0:
             fraction_ids.add(str(ind))
-    for _, r in rec.iterrows():
+    for r in rec.to_dict("records"):
         ind = r["indicator"]
-        if ind not in cat.index:
+        if ind not in rows:
             continue
-        crow = cat.loc[ind]
+        crow = rows[ind]
         unit = _cat_get(crow, "unit")
         lo, hi = _bounds(crow)
         v, n, d = r["value"], r["numerator"], r["denominator"]
         col_v = "value"
         scale = _unit_scale(unit)
-        subset_broken = (pd.notna(n) and pd.notna(d) and scale is not None and scale >= 100 and n > d)
+        # the numerator counts a subset of the denominator for proportions and rates per 1000/100 000
+        # (not for ratios, nor for gross rates whose upper bound exceeds the scale, e.g. 毛入园率)
+        subset_broken = (pd.notna(n) and pd.notna(d) and scale is not None and scale >= 100
+                         and (hi <= scale or math.isinf(hi)) and n > d)
         if pd.notna(v) and not subset_broken:
             if ind in fraction_ids:
                 ref = _cat_get(crow, "target") or _cat_get(crow, "baseline_value")
@@ -602,6 +626,7 @@ def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
                                     f"{_fmt(scale)} × {_fmt(n)} / {_fmt(d)} = {_fmt(implied)}")
     # duplicate keys within the file
     ok = rec.dropna(subset=["year"])
+    ok = ok[ok.duplicated(KEY, keep=False)]
     for _, grp in ok.groupby(KEY, sort=False, dropna=False):
         if len(grp) < 2:
             continue
@@ -620,6 +645,28 @@ def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
     return out
 
 
+def _sampling_var(value: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    r"""Sampling variance of rates built from counts, in the value's unit (0 where no counts).
+
+    With :math:`r = n/d` and the unit factor :math:`c = v/r`:
+    :math:`\operatorname{Var}(v) \approx c^2\, r(1-r)/d` for proportions (binomial) and
+    :math:`c^2\, r/d` for rates that can exceed 1 (Poisson); a zero count is taken as 0.5
+    events so that a year with no event still carries its uncertainty.
+    """
+    out = np.zeros(len(value))
+    ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
+    if not ok.any():
+        return out
+    n = np.where(num[ok] > 0, num[ok], 0.5)
+    r = n / den[ok]
+    c = np.where(num[ok] > 0, value[ok] / r, np.nan)
+    if np.isnan(c).any():  # zero counts: take the unit factor from a non-zero row of the series
+        known = c[np.isfinite(c)]
+        c = np.where(np.isfinite(c), c, known[0] if len(known) else 0.0)
+    out[ok] = c ** 2 * np.where(r < 1, r * (1 - r), r) / den[ok]
+    return out
+
+
 def jump_warnings(new: pd.DataFrame, history: pd.DataFrame | None = None, *,
                   threshold: float = JUMP_THRESHOLD, min_changes: int = JUMP_MIN_CHANGES,
                   floor: float = JUMP_FLOOR) -> pd.DataFrame:
@@ -633,12 +680,17 @@ def jump_warnings(new: pd.DataFrame, history: pd.DataFrame | None = None, *,
     :math:`m = \operatorname{median}(d)` and
     :math:`\mathrm{MAD} = \operatorname{median}|d - m|`, the value is flagged when
 
-    .. math:: |\Delta - m| > k \cdot \max(1.4826\,\mathrm{MAD},\; f \cdot \operatorname{median}|x|)
+    .. math:: |\Delta - m| > k \cdot \max\Big(\sqrt{(1.4826\,\mathrm{MAD})^2 + \sigma^2_{s}},\;
+              f \cdot \operatorname{median}|x|\Big)
 
     with :math:`k` = ``threshold`` (3.5, the modified z-score cut-off of
-    Iglewicz and Hoaglin 1993), :math:`f` = ``floor`` (2 % of the series'
-    level, so a perfectly flat history does not flag every wobble), and at
-    least ``min_changes`` past changes (else the series is too short to judge).
+    Iglewicz and Hoaglin 1993), :math:`\sigma^2_s` the sampling variance of
+    the change when both values come with numerator and denominator
+    (binomial or Poisson, :func:`_sampling_var`; small towns' rates move by
+    chance), :math:`f` = ``floor`` (2 % of the series' level, so a perfectly
+    flat history does not flag every wobble; at least 0.5 for integer
+    series, whose smallest move is 1), and at least ``min_changes``
+    past changes (4; a MAD of fewer changes is too unstable to judge).
 
     Returns
     -------
@@ -647,25 +699,42 @@ def jump_warnings(new: pd.DataFrame, history: pd.DataFrame | None = None, *,
         ``previous_value``, ``change``, ``median_change``, ``scale``.
     """
     cols = KEY + ["value"]
-    hist = history[cols] if history is not None and len(history) else pd.DataFrame(columns=cols)
-    both = pd.concat([hist.assign(_new=False), new[cols].assign(_new=True)], ignore_index=True)
-    both = both.dropna(subset=["value", "year"])
+    extra = [c for c in ("numerator", "denominator")]
+    frames = []
+    for df, is_new in ((history, False), (new, True)):
+        if df is None or not len(df):
+            continue
+        f = df[[c for c in cols + extra if c in df.columns]].copy()
+        for c in extra:
+            if c not in f:
+                f[c] = np.nan
+        frames.append(f.assign(_new=is_new))
+    if not frames:
+        return pd.DataFrame(columns=cols + ["previous_year", "previous_value", "change", "median_change", "scale"])
+    both = pd.concat(frames, ignore_index=True).dropna(subset=["value", "year"])
     both["year"] = both["year"].astype("int64")
     # the newest figure per key wins (new over history)
     both = both.drop_duplicates(KEY, keep="last")
     flagged = []
     for _, s in both.groupby(["indicator", "area", "sex"], sort=False):
+        if not s["_new"].any() or len(s) < min_changes + 2:
+            continue
         s = s.sort_values("year")
         years = s["year"].to_numpy(float)
         vals = s["value"].to_numpy(float)
+        svar = _sampling_var(vals, s["numerator"].to_numpy(float), s["denominator"].to_numpy(float))
         for j in np.flatnonzero(s["_new"].to_numpy()):
             if j < min_changes + 1:
                 continue
+            gaps = years[j] - years[j - 1]
             d = np.diff(vals[:j]) / np.diff(years[:j])
             m = float(np.median(d))
             mad = float(np.median(np.abs(d - m)))
-            scale = max(1.4826 * mad, floor * float(np.median(np.abs(vals[:j]))), 1e-12)
-            delta = (vals[j] - vals[j - 1]) / (years[j] - years[j - 1])
+            spread = math.sqrt((1.4826 * mad) ** 2 + (svar[j] + svar[j - 1]) / gaps ** 2)
+            # integer series (counts) cannot move by less than 1: the scale is at least 0.5
+            resolution = 0.5 if np.all(vals[: j + 1] == np.round(vals[: j + 1])) else 1e-12
+            scale = max(spread, floor * float(np.median(np.abs(vals[:j]))), resolution)
+            delta = (vals[j] - vals[j - 1]) / gaps
             if abs(delta - m) > threshold * scale:
                 row = s.iloc[j]
                 flagged.append({**{c: row[c] for c in cols}, "previous_year": int(years[j - 1]),

@@ -175,6 +175,8 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
     hi = float(row["upper_bound"]) if pd.notna(row["upper_bound"]) else math.inf
     scale_v = units.at[unit, "scale"] if unit in units.index else np.nan
     scale = float(scale_v) if pd.notna(scale_v) else None
+    if unit == "gap_percent":
+        scale = None  # a gap between two mean incomes is not built from counts (and may be negative)
     dis = {p for p in str(row.get("disaggregation") or "").split(";") if p}
     town_codes = sorted(pops["area"].unique())
     areas = town_codes if "area" in dis else [DISTRICT]
@@ -277,10 +279,7 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
                         if births_based and y > 2017:
                             mean *= (1 + sp["births_trend"]) ** (y - 2017)
                         den = float(max(1, rng.poisson(mean)))
-                    if unit == "gap_percent":
-                        den = round(den * 5000.0, 2)  # total monthly income of male earners (yuan)
-                        num = round(den * float(v[i]) / scale, 2)
-                    elif kind == "logit" and tr.hi <= scale:
+                    if kind == "logit" and tr.hi <= scale:
                         # a proportion: Binomial(denominator, value / scale)
                         num = float(rng.binomial(int(den), min(max(float(v[i]) / scale, 0.0), 1.0)))
                     else:
@@ -288,15 +287,21 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
                     rec.update(numerator=num, denominator=den)
                 rows.append(rec)
     leaves = pd.DataFrame(rows)
-    out = _aggregate(leaves, scale, fshare)
+    out = _aggregate(leaves, scale, fshare, weights=popw.to_dict())
     if scale is not None:
         out["value"] = (scale * out["numerator"] / out["denominator"]).round(2)
     out["note"] = f"demo scenario: {scenario}"
     return _holes(out, rng, areas)
 
 
-def _aggregate(leaves: pd.DataFrame, scale: float | None, fshare: float, additive: bool = False) -> pd.DataFrame:
-    """Add district rows (from towns) and T rows (from F and M): sums of counts, never means of rates."""
+def _aggregate(leaves: pd.DataFrame, scale: float | None, fshare: float, additive: bool = False,
+               weights: dict[str, float] | None = None) -> pd.DataFrame:
+    """Add district rows (from towns) and T rows (from F and M): sums of counts, never means of rates.
+
+    Values not built from counts (``scale`` None, not ``additive``): the district row is the
+    population-weighted mean of the towns (``weights``), ``T`` the population-weighted mean of
+    ``F`` and ``M`` -- approximations, documented in ``data/demo/README.md``.
+    """
     parts = [leaves]
     if scale is not None or additive:
         agg = {"numerator": "sum", "denominator": "sum"} if scale is not None else {"value": "sum"}
@@ -312,8 +317,17 @@ def _aggregate(leaves: pd.DataFrame, scale: float | None, fshare: float, additiv
             tt["sex"] = "T"
             base = pd.concat([base, tt], ignore_index=True)
         return base
-    # not additive (years, money, minutes): district-only series; T as the population-weighted
-    # mean of F and M (an approximation, documented in data/demo/README.md)
+    towns = leaves[leaves["area"] != DISTRICT]
+    if len(towns) and weights:
+        w = towns["area"].map(weights)
+        d = (towns.assign(wv=towns["value"] * w, w=w).groupby(["indicator", "year", "sex"], as_index=False)
+             [["wv", "w"]].sum())
+        d["value"] = (d["wv"] / d["w"]).round(2)
+        d["area"] = DISTRICT
+        d["numerator"] = d["denominator"] = np.nan
+        parts.append(d.drop(columns=["wv", "w"]))
+        leaves = pd.concat(parts, ignore_index=True)
+        parts = [leaves]
     fm = leaves[leaves["sex"].isin(["F", "M"])]
     if len(fm):
         w = fm["sex"].map({"F": fshare, "M": 1 - fshare})

@@ -1,0 +1,214 @@
+"""Panel schema, cell parsing, jump rule, aggregation towns -> district."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fzanalysis import data
+from fzanalysis._ingest_read import normalise_heading, parse_number, parse_year
+from fzanalysis.data import (
+    DISTRICT,
+    PANEL_COLUMNS,
+    PanelError,
+    aggregate_towns,
+    check_district_consistency,
+    jump_warnings,
+    load_panel,
+)
+
+TOWNS = list(data.town_codes())
+
+
+# ------------------------------------------------------------------------------ schema
+def test_load_panel_defaults_and_dtypes() -> None:
+    df = pd.DataFrame({"indicator": ["health.maternal_mortality"], "year": [2024.0], "value": ["7"]})
+    p = load_panel(df)
+    assert list(p.columns) == list(PANEL_COLUMNS)
+    row = p.iloc[0]
+    assert (row["area"], row["sex"], row["year"], row["value"]) == (DISTRICT, "T", 2024, 7.0)
+    assert p["year"].dtype == "int64" and p["value"].dtype == "float64"
+    assert p["area"].dtype == "str" and p["synthetic"].dtype == bool
+    assert np.isnan(row["numerator"]) and not row["synthetic"]
+
+
+def test_load_panel_area_codes_as_numbers_become_strings() -> None:
+    df = pd.DataFrame({"indicator": ["a.b", "a.b"], "year": [2020, 2020], "area": [440117, 440117104.0],
+                       "value": [1.0, 2.0]})
+    assert load_panel(df)["area"].tolist() == ["440117", "440117104"]
+
+
+def test_load_panel_reports_every_problem() -> None:
+    df = pd.DataFrame({
+        "indicator": ["health.x", "health.x", "health.x", "Bad Id"],
+        "year": [2020, 2020, 1999, 2021.5],
+        "sex": ["T", "T", "W", "F"],
+        "value": [1.0, 2.0, 3.0, 4.0],
+        "numerator": [1.0, -1.0, np.nan, np.nan],
+    })
+    with pytest.raises(PanelError) as exc:
+        load_panel(df, source="my.csv")
+    msg = str(exc.value)
+    assert msg.startswith("my.csv: the panel does not match its schema")
+    text = "\n".join(exc.value.problems)
+    assert "column year: expected an integer year, got 2021.5" in text
+    assert "in_range(2000, 2030)" in text and "1999" in text
+    assert "column sex" in text and "'W'" in text
+    assert "column numerator" in text
+    assert "column indicator" in text and "Bad Id" in text
+    assert "duplicate key" in text
+
+
+def test_load_panel_missing_required_column() -> None:
+    with pytest.raises(PanelError, match="column value: required column missing"):
+        load_panel(pd.DataFrame({"indicator": ["a.b"], "year": [2020]}))
+
+
+def test_load_panel_csv_round_trip(tmp_path) -> None:
+    df = load_panel(pd.DataFrame({"indicator": ["a.b", "a.b"], "year": [2021, 2020], "area": ["440117", "440117001"],
+                                  "sex": ["F", "T"], "value": [1 / 3, 2.5], "note": ["x", None]}))
+    path = data.write_panel_csv(df, tmp_path / "p.csv")
+    back = load_panel(path)
+    pd.testing.assert_frame_equal(back, df)
+    assert back["value"].iloc[0] == 2.5 and back["value"].iloc[1] == 1 / 3  # repr floats: exact
+
+
+# ------------------------------------------------------------------------------ cells
+@pytest.mark.parametrize("raw, expected", [
+    ("96.5%", (96.5, "%")), ("９６．５", (96.5, None)), ("９６．５％", (96.5, "%")), ("12,345", (12345.0, None)),
+    ("1,234.5", (1234.5, None)), (" 7 ", (7.0, None)), (7, (7.0, None)), ("3‰", (3.0, "‰")), ("-2.5", (-2.5, None)),
+    ("1e3", (1000.0, None)),
+])
+def test_parse_number_accepts(raw, expected) -> None:
+    value, sign, err = parse_number(raw)
+    assert err is None and (value, sign) == expected
+
+
+@pytest.mark.parametrize("raw", [None, "", "  ", "—", "——", "-", "/", "无", "N/A", float("nan")])
+def test_parse_number_missing(raw) -> None:
+    assert parse_number(raw) == (None, None, None)
+
+
+@pytest.mark.parametrize("raw", ["约96", "1,5", "12,34", "96..5", "abc", True, float("inf"), "9 6x"])
+def test_parse_number_rejects(raw) -> None:
+    value, _sign, err = parse_number(raw)
+    assert value is None and err and "expected" in err
+
+
+def test_parse_number_excel_percent_format() -> None:
+    assert parse_number(0.965, number_format="0.0%") == (pytest.approx(96.5), "%", None)
+
+
+@given(st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False))
+@settings(max_examples=200, deadline=None)
+def test_parse_number_text_round_trip(x: float) -> None:
+    value, sign, err = parse_number(repr(x))
+    assert err is None and sign is None and value == x
+
+
+@pytest.mark.parametrize("raw, year", [(2024, 2024), ("2024", 2024), (2024.0, 2024), ("2024年", 2024), ("２０２４", 2024)])
+def test_parse_year_ok(raw, year) -> None:
+    assert parse_year(raw) == (year, None)
+
+
+@pytest.mark.parametrize("raw", [2024.5, "1999", 2031, "二〇二四", None, "24"])
+def test_parse_year_bad(raw) -> None:
+    y, err = parse_year(raw)
+    assert y is None and "integer in 2000–2030" in err
+
+
+def test_heading_normalisation() -> None:
+    assert normalise_heading(" 数值（%） ") == "数值"
+    assert normalise_heading("Value*") == "value"
+
+
+# ------------------------------------------------------------------------------ jump rule
+def _series(values, years=None, ind="health.hiv_testing_pregnant"):
+    years = years or list(range(2015, 2015 + len(values)))
+    return pd.DataFrame({"indicator": ind, "year": years, "area": DISTRICT, "sex": "T", "value": values})
+
+
+def test_jump_flagged_against_history() -> None:
+    hist = _series([90.0, 91.0, 92.1, 93.0, 94.0])
+    new = _series([70.0], years=[2020])
+    flags = jump_warnings(new, hist)
+    assert len(flags) == 1
+    f = flags.iloc[0]
+    assert f["previous_year"] == 2019 and f["change"] == pytest.approx(-24.0)
+    assert f["median_change"] == pytest.approx(1.0)
+
+
+def test_jump_not_flagged_inside_history_or_short_series() -> None:
+    hist = _series([90.0, 92.0, 89.0, 93.0, 88.0])  # noisy history: MAD large
+    assert jump_warnings(_series([91.0], years=[2020]), hist).empty
+    assert jump_warnings(_series([10.0], years=[2018]), _series([90.0, 91.0, 92.0])).empty  # 2 changes only
+
+
+def test_jump_uses_floor_for_flat_history() -> None:
+    hist = _series([100.0] * 5)
+    assert jump_warnings(_series([99.0], years=[2020]), hist).empty  # within 3.5 x 2 % of level
+    assert len(jump_warnings(_series([90.0], years=[2020]), hist)) == 1
+
+
+# ------------------------------------------------------------------------------ aggregation
+def _towns_panel(ind: str, values, nums=None, dens=None, year=2024, sex="T") -> pd.DataFrame:
+    return pd.DataFrame({"indicator": ind, "year": year, "area": TOWNS, "sex": sex, "value": values,
+                         "numerator": nums if nums is not None else np.nan,
+                         "denominator": dens if dens is not None else np.nan})
+
+
+def test_aggregate_weighted_by_denominators_hand_computed() -> None:
+    # two big towns at 90 %, six small ones at 50 %: plain mean 60, weighted 2*900+6*50 / 2*1000+6*100
+    nums = [900, 900, 50, 50, 50, 50, 50, 50]
+    dens = [1000, 1000, 100, 100, 100, 100, 100, 100]
+    vals = [100 * n / d for n, d in zip(nums, dens)]
+    agg = aggregate_towns(_towns_panel("health.cervical_cancer_screening", vals, nums, dens))
+    assert len(agg) == 1
+    row = agg.iloc[0]
+    assert row["area"] == DISTRICT and row["method"] == "ratio_of_sums" and row["n_towns"] == 8
+    assert row["value"] == pytest.approx(100 * 2100 / 2600)  # 80.77, not the plain mean 60
+    assert (row["numerator"], row["denominator"]) == (2100, 2600)
+
+
+def test_aggregate_rare_events_per_100k() -> None:
+    deaths = [1, 0, 0, 0, 0, 0, 0, 0]
+    births = [1500, 1500, 1200, 800, 400, 300, 1200, 1600]
+    vals = [1e5 * d / b for d, b in zip(deaths, births)]
+    row = aggregate_towns(_towns_panel("health.maternal_mortality", vals, deaths, births)).iloc[0]
+    assert row["value"] == pytest.approx(1e5 * 1 / 8500)
+
+
+def test_aggregate_counts_summed_and_rates_without_counts_refused() -> None:
+    p = pd.concat([
+        _towns_panel("decision.street_leadership_women", [1, 2, 1, 0, 1, 1, 3, 1]),
+        _towns_panel("health.two_cancers_knowledge", [90.0] * 8),  # no numerator/denominator
+        _towns_panel("health.hiv_testing_pregnant", [99.0] * 7 + [98.0],
+                     [99] * 7 + [98], [100] * 8).iloc[:7],  # one town missing
+    ])
+    agg = aggregate_towns(p)
+    assert agg[["indicator", "value", "method"]].values.tolist() == [
+        ["decision.street_leadership_women", 10.0, "sum"]]
+    skipped = agg.attrs["not_aggregated"].set_index("indicator")["reason"]
+    assert "lacks numerator or denominator" in skipped["health.two_cancers_knowledge"]
+    assert "only 7 of 8 towns" in skipped["health.hiv_testing_pregnant"]
+    partial = aggregate_towns(p, require_all_towns=False)
+    assert partial.set_index("indicator").loc["health.hiv_testing_pregnant", "n_towns"] == 7
+
+
+def test_check_district_consistency() -> None:
+    nums = [900, 900, 50, 50, 50, 50, 50, 50]
+    dens = [1000, 1000, 100, 100, 100, 100, 100, 100]
+    towns = _towns_panel("health.cervical_cancer_screening", [100 * n / d for n, d in zip(nums, dens)], nums, dens)
+    good = pd.DataFrame({"indicator": ["health.cervical_cancer_screening"], "year": [2024], "area": [DISTRICT],
+                         "value": [80.8]})
+    res = check_district_consistency(pd.concat([towns, good]))
+    assert res["consistent"].tolist() == [True]
+    res = check_district_consistency(pd.concat([towns, good.assign(value=60.0)]))  # the plain mean: wrong
+    assert res["consistent"].tolist() == [False]
+    assert res["difference"].iloc[0] == pytest.approx(60 - 100 * 2100 / 2600)
+    counts = _towns_panel("decision.street_leadership_women", [1, 2, 1, 0, 1, 1, 3, 1])
+    dist = pd.DataFrame({"indicator": ["decision.street_leadership_women"], "year": [2024], "area": [DISTRICT],
+                         "value": [9.0]})
+    assert check_district_consistency(pd.concat([counts, dist]))["consistent"].tolist() == [False]
