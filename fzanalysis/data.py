@@ -10,7 +10,7 @@ with the panel's columns; :func:`validate` checks them without writing and
 :func:`ingest` merges them into ``data/processed/``.  Every finding is a
 :class:`~fzanalysis._ingest_read.Problem` printed as
 ``file:sheet:row:column: message``.  The checks and the aggregation rule are
-described in ``docs/methods.md`` section 9.
+described in ``docs/methods.md`` section 10.
 
 References
 ----------
@@ -79,7 +79,7 @@ DISTRICT = "440117"
 SEXES: tuple[str, ...] = ("F", "M", "T")
 YEAR_MIN, YEAR_MAX = 2000, 2030
 
-#: Jump rule (docs/methods.md 9.3): modified z-score threshold and minimum history.
+#: Jump rule (docs/methods.md 10.3): modified z-score threshold and minimum history.
 JUMP_THRESHOLD = 3.5
 JUMP_MIN_CHANGES = 4
 JUMP_FLOOR = 0.02
@@ -843,7 +843,7 @@ def validate(paths: str | Path | Sequence[str | Path], *, catalog: pd.DataFrame 
     -------
     list of Problem
         All findings of all files in one pass, errors and warnings.  The
-        checks are listed in ``docs/methods.md`` 9.2; none raises on bad input.
+        checks are listed in ``docs/methods.md`` 10.2; none raises on bad input.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
