@@ -933,6 +933,9 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
     ncols
         Panels per row.
 
+    An indicator without rows for ``sex`` but with a single other sex (reported
+    for women only, say) is drawn for that sex, and its panel title says so.
+
     Returns
     -------
     Figure
@@ -948,23 +951,33 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
         if col not in table.columns:
             raise ValueError(f"table: missing column {col!r}")
     rows = table[(table["domain"] == domain) & (table["area"].astype(str) != DISTRICT_CODE)]
-    if "sex" in rows.columns and sex is not None:
-        rows = rows[rows["sex"] == sex]
-    inds = list(dict.fromkeys(rows["indicator"]))
-    if not inds:
-        raise ValueError(f"table: no town rows for domain {domain!r}"
-                         + (f" and sex {sex!r}" if sex else ""))
-    n = len(inds)
+    panels: list[tuple[str, str | None]] = []  # (indicator, sex drawn)
+    for ind, sub in rows.groupby("indicator", sort=False):
+        sexes = sorted(map(str, sub["sex"].dropna().unique())) if "sex" in sub.columns else []
+        if not sexes or sex is None:
+            panels.append((str(ind), None))
+        elif sex in sexes:
+            panels.append((str(ind), sex))
+        elif len(sexes) == 1:  # e.g. an indicator reported for women only
+            panels.append((str(ind), sexes[0]))
+        else:
+            raise ValueError(f"table: indicator {ind} has sexes {sexes} but not {sex!r}; pass sex=")
+    if not panels:
+        raise ValueError(f"table: no town rows for domain {domain!r}")
+    n = len(panels)
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows + 0.8), dpi=150,
                              squeeze=False)
-    for ax, ind in zip(axes.flat, inds):
+    for ax, (ind, sx) in zip(axes.flat, panels):
         sub = rows[rows["indicator"] == ind]
         name = indicator_name(sub, lang)
-        choropleth(sub, column, ax=ax, lang=lang, scheme=scheme, k=k, towns=towns,
-                   sex=sex if "sex" in sub.columns else None, title=_wrap(str(name), 16 if lang == "zh" else 34),
-                   notes=False, legend_loc="lower right")
+        if sx is not None and sx != sex:  # say which sex the panel shows
+            word = label("sex", sx, lang)
+            name = f"{name}（{word}）" if lang == "zh" else f"{name} ({word.lower()})"
+        choropleth(sub, column, ax=ax, lang=lang, scheme=scheme, k=k, towns=towns, sex=sx,
+                   title=_wrap(str(name), 16 if lang == "zh" else 34), notes=False,
+                   legend_loc="lower right")
     for ax in axes.flat[n:]:
         ax.set_axis_off()
     col_label = label("plot_column", column, lang) if column in labels().get("plot_column", {}) \

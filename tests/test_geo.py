@@ -355,6 +355,12 @@ def test_small_multiples_one_panel_per_indicator(data_copy, tmp_path):
     assert notes == [label("plot_text", "schematic_note", "zh")]  # once per figure
     assert all("无数据" in legend_texts(a) for a in maps)
     assert render(fig, tmp_path / "multiples.png") == []
+    women = assessed()
+    women.loc[women["indicator"] == "health.hospital_delivery", "sex"] = "F"
+    fig = geo.small_multiples(women, "health", lang="en")
+    titles = [a.get_title() for a in fig.axes if a.get_title()]
+    assert titles[-1] == "Hospital delivery rate (female)"
+    plt.close(fig)
 
 
 def test_explore_writes_bilingual_html(data_copy, tmp_path):
