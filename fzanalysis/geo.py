@@ -543,10 +543,14 @@ def _text(code: str, lang: Lang) -> str:
     return label("plot_text", code, lang)
 
 
-@lru_cache(maxsize=4)
 def _reference(name: str) -> pd.DataFrame:
     """A reference table of ``data/`` (``units.csv``, ``domains.csv``), indexed by its key."""
     path = data_path(name)
+    return _read_reference(str(path), path.stat().st_mtime)
+
+
+@lru_cache(maxsize=8)
+def _read_reference(path: str, mtime: float) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     key = "key" if "key" in frame.columns else "id"
     return frame.set_index(key)
