@@ -261,7 +261,6 @@ def write_panel_csv(panel: pd.DataFrame, path: str | Path) -> Path:
 
 
 # =========================================================================== reference data
-@lru_cache(maxsize=1)
 def _default_catalog() -> pd.DataFrame:
     from fzanalysis import catalog
 
@@ -892,6 +891,7 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
     from openpyxl.styles import Alignment, Font, PatternFill, Protection
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    from fzanalysis import catalog as catalog_mod
     from fzanalysis.i18n import labels
 
     if not isinstance(year, (int, np.integer)) or not YEAR_MIN <= int(year) <= YEAR_MAX:
@@ -946,7 +946,7 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
             dv.errorStyle = "stop"
             dv.errorTitle = "数值超出范围"
             what = "人数/个数" if kind == "count" else f"数值（单位：{unit_zh}）"
-            dv.error = f"请输入{rng}的{what}；不要输入百分号以外的文字。无数据请留空。"
+            dv.error = f"请输入{rng}的{what}；不要输入文字或单位。无数据请留空。"
             dv.promptTitle = "填报提示"
             dv.prompt = f"请输入{rng}的{what}。"
             dv.showInputMessage = True
@@ -965,10 +965,7 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
         symbol = str(units.at[unit, "symbol"]) if unit in units.index and pd.notna(units.at[unit, "symbol"]) else ""
         lo, hi = _bounds(crow)
         lo = lo if math.isfinite(lo) else -1e15
-        target = _cat_get(crow, "target")
-        comp = _cat_get(crow, "comparator", "")
-        target_text = (f"{comp} {_xl(float(target))}{symbol}" if target is not None
-                       else {"increase": "逐步提高", "decrease": "逐步降低", "maintain": "保持"}.get(comp, comp))
+        target_text = catalog_mod.format_target(crow, lang="zh", unit_table=units)
         num_zh, den_zh = _cat_get(crow, "numerator_zh"), _cat_get(crow, "denominator_zh")
         has_counts = bool(num_zh and den_zh)
         for area in areas:
