@@ -61,6 +61,8 @@ __all__ = [
     "validate",
     "template",
     "ingest",
+    "rebuild",
+    "jump_warnings",
     "aggregate_towns",
     "check_district_consistency",
     "register_cli",
@@ -568,7 +570,7 @@ def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
     if rec.empty:
         return out
 
-    def p(r: pd.Series, col: str, msg: str, severity: str = "error") -> None:
+    def p(r: Any, col: str, msg: str, severity: str = "error") -> None:
         heading, ref = sub.where(r["sheet"], int(r["row"]), col)
         out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, severity, msg + ref))  # type: ignore[arg-type]
 
@@ -608,6 +610,9 @@ def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
                 p(r, col_v, f"negative value {_fmt(v)}: expected ≥ {_fmt(lo)} ({unit})")
             elif v < lo or v > hi:
                 p(r, col_v, f"value {_fmt(v)} outside the allowed range {_fmt(lo)}–{_fmt(hi)} ({unit})")
+        if pd.notna(n) != pd.notna(d):
+            given, missing = ("numerator", "denominator") if pd.notna(n) else ("denominator", "numerator")
+            p(r, missing, f"{given} given without {missing}: expected both counts or neither", "warning")
         if pd.notna(n) and pd.notna(d):
             if subset_broken:
                 p(r, "numerator", f"numerator {_fmt(n)} greater than denominator {_fmt(d)}: "
@@ -1238,6 +1243,54 @@ def _eq(a: pd.Series, b: pd.Series) -> np.ndarray:
     return ((a == b).fillna(False) | (a.isna() & b.isna())).to_numpy(bool)
 
 
+def rebuild(*, out_dir: str | Path | None = None, catalog: pd.DataFrame | None = None,
+            now: datetime | None = None) -> IngestResult:
+    """Rebuild the panel from the raw files listed in ``ingest_log.csv``, in their order.
+
+    Every listed file must still exist with the same SHA-256 (raw files are never modified;
+    a changed or missing file is an error, nothing is rebuilt).  The old outputs are moved to
+    ``out_dir/previous/`` and the files ingested again, each with ``keep_valid`` as the first
+    time (status ``partial``).  Paths in the log are relative to the repository or absolute.
+
+    Raises
+    ------
+    FileNotFoundError
+        No ingest log in ``out_dir``.
+    ValueError
+        A logged file is missing or its content changed (names every such file).
+    """
+    out = Path(out_dir) if out_dir is not None else data_path("processed")
+    log_path = out / "ingest_log.csv"
+    if not log_path.is_file():
+        raise FileNotFoundError(f"{log_path}: no ingest log to rebuild from")
+    log = pd.read_csv(log_path, dtype=str, keep_default_na=False)
+    bad = []
+    files = []
+    for i, r in enumerate(log.itertuples(), start=2):
+        path = Path(r.path)
+        path = path if path.is_absolute() else REPO_DIR / path
+        if not path.is_file():
+            bad.append(f"{log_path}:{i}: {r.path}: file missing")
+        elif _sha256(path) != r.sha256:
+            bad.append(f"{log_path}:{i}: {r.path}: content changed (sha256 differs from the log)")
+        files.append((path, r.status == "partial"))
+    if bad:
+        raise ValueError("cannot rebuild the panel:\n  " + "\n  ".join(bad))
+    prev = out / "previous"
+    prev.mkdir(exist_ok=True)
+    for name in ("panel.parquet", "panel.csv", "ingest_log.csv", "revisions.csv", "rejected_rows.csv"):
+        if (out / name).exists():
+            (out / name).replace(prev / name)
+    result = None
+    problems: list[Problem] = []
+    for path, keep in files:
+        result = ingest([path], out_dir=out, keep_valid=keep, catalog=catalog, now=now)
+        problems += result.problems
+    assert result is not None
+    result.problems = problems
+    return result
+
+
 def _append_csv(path: Path, old: pd.DataFrame, new: pd.DataFrame) -> None:
     both = new if old.empty else pd.concat([old, new], ignore_index=True)
     both.to_csv(path, index=False, lineterminator="\n")
@@ -1387,7 +1440,21 @@ def _cmd_template(ns: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(ns: argparse.Namespace) -> int:
-    res = ingest(ns.files, out_dir=ns.out_dir, keep_valid=ns.keep_valid)
+    if ns.rebuild:
+        if ns.files:
+            print("fzanalysis ingest: --rebuild takes no files (it re-reads those in the ingest log)",
+                  file=sys.stderr)
+            return 2
+        try:
+            res = rebuild(out_dir=ns.out_dir)
+        except (FileNotFoundError, ValueError) as exc:
+            print(f"fzanalysis ingest --rebuild: {exc}", file=sys.stderr)
+            return 1
+    elif not ns.files:
+        print("fzanalysis ingest: give the files to ingest (or --rebuild)", file=sys.stderr)
+        return 2
+    else:
+        res = ingest(ns.files, out_dir=ns.out_dir, keep_valid=ns.keep_valid)
     _print_problems(res.problems)
     for _, r in res.rejected.iterrows():
         where = f"{r['path']}:{r['sheet'] or '-'}:{r['row'] or '-'}"
@@ -1412,9 +1479,12 @@ def register_cli(subparsers: Any) -> None:
 
     p = subparsers.add_parser("ingest", help="merge submissions into data/processed/ (panel.parquet, panel.csv)",
                               description="Read filled templates and tidy CSV files; merge into the panel.")
-    p.add_argument("files", nargs="+", help="submission files (.xlsx, .csv), in submission order")
+    p.add_argument("files", nargs="*", help="submission files (.xlsx, .csv), in submission order")
     p.add_argument("--keep-valid", action="store_true",
-                   help="ingest the valid rows of a partly bad file and list the rejected rows")
+                   help="ingest the valid rows of a partly bad file and list the rejected rows "
+                        "(exit 0; without it a file with any error is rejected whole and the exit code is 1)")
+    p.add_argument("--rebuild", action="store_true",
+                   help="rebuild the panel from the files in the ingest log (raw files must be unchanged)")
     p.add_argument("--out-dir", default=None, help="output folder (default data/processed)")
     p.set_defaults(func=_cmd_ingest)
 

@@ -212,3 +212,15 @@ def test_check_district_consistency() -> None:
     dist = pd.DataFrame({"indicator": ["decision.street_leadership_women"], "year": [2024], "area": [DISTRICT],
                          "value": [9.0]})
     assert check_district_consistency(pd.concat([counts, dist]))["consistent"].tolist() == [False]
+
+
+@given(st.lists(st.tuples(st.integers(0, 500), st.integers(1, 500)), min_size=8, max_size=8))
+@settings(max_examples=60, deadline=None)
+def test_aggregate_is_the_denominator_weighted_mean(pairs) -> None:
+    nums = [min(n, d) for n, d in pairs]
+    dens = [d for _n, d in pairs]
+    vals = [100 * n / d for n, d in zip(nums, dens)]
+    row = aggregate_towns(_towns_panel("health.cervical_cancer_screening", vals, nums, dens)).iloc[0]
+    weighted = sum(v * d for v, d in zip(vals, dens)) / sum(dens)
+    assert row["value"] == pytest.approx(weighted)
+    assert min(vals) - 1e-9 <= row["value"] <= max(vals) + 1e-9

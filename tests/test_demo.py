@@ -27,9 +27,13 @@ def test_regeneration_is_byte_identical(generated: pd.DataFrame, tmp_path) -> No
         "data/demo/demo_panel.csv is stale: run `fzanalysis demo --write` and commit it"
 
 
-def test_seed_changes_data(generated: pd.DataFrame) -> None:
-    other = demo.generate(seed=1)
-    assert not other["value"].equals(generated["value"])
+def test_seed_changes_data_and_streams_are_per_indicator(generated: pd.DataFrame, cat: pd.DataFrame) -> None:
+    some = cat.reset_index().iloc[:4]
+    same = demo.generate(catalog=some)
+    # each indicator draws from its own stream: a smaller catalogue gives the same rows for its ids
+    pd.testing.assert_frame_equal(same, generated[generated["indicator"].isin(some["id"])].reset_index(drop=True))
+    other = demo.generate(seed=1, catalog=some)
+    assert not other["value"].equals(same["value"])
 
 
 def test_load_reads_committed_file(generated: pd.DataFrame) -> None:

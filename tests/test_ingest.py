@@ -260,3 +260,34 @@ def test_ingest_several_formats(tmp_path: Path) -> None:
     assert res.revisions[["old_value", "new_value"]].values.tolist() == [[98.9, 98.7], [98.7, 98.9]]
     assert list(res.log["status"]) == ["ingested"] * 3
     assert len(KEY_COLS) == 4
+
+
+def test_rebuild_from_raw_gives_the_same_panel(tmp_path: Path) -> None:
+    out = tmp_path / "p"
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    a = _csv(raw / "a.csv", ["health.hiv_testing_pregnant,2023,440117,T,98.1,,",
+                             "health.hiv_testing_pregnant,2024,440117,T,98.4,,"])
+    b = _csv(raw / "b.csv", ["health.hiv_testing_pregnant,2024,440117,T,98.9,,",
+                             "health.hiv_testing_pregnant,2025,440117,T,130,,"])
+    ingest([a], out_dir=out)
+    ingest([b], out_dir=out, keep_valid=True)
+    before = (out / "panel.csv").read_bytes()
+    res = data.rebuild(out_dir=out)
+    assert (out / "panel.csv").read_bytes() == before
+    assert (out / "previous" / "panel.csv").read_bytes() == before
+    assert list(pd.read_csv(out / "ingest_log.csv")["status"]) == ["ingested", "partial"]
+    assert len(pd.read_csv(out / "revisions.csv")) == 1
+    assert any("outside the allowed range" in p.message for p in res.problems)
+    # a raw file changed after ingest: refuse, name it
+    b.write_text(b.read_text("utf-8") + "health.hiv_testing_pregnant,2022,440117,T,97,,\n", "utf-8")
+    with pytest.raises(ValueError, match=r"b\.csv: content changed"):
+        data.rebuild(out_dir=out)
+    assert run_cli(["ingest", "--rebuild", "--out-dir", str(out)]) == 1
+
+
+def test_numerator_without_denominator_warns(tmp_path: Path) -> None:
+    f = _csv(tmp_path / "n.csv", ["health.cervical_cancer_screening,2024,440117,T,60,600,"])
+    probs = validate([f])
+    assert [(p.row, p.column, p.severity) for p in probs] == [(2, "denominator", "warning")]
+    assert "numerator given without denominator" in probs[0].message
