@@ -317,9 +317,10 @@ def _read_csv(data: bytes, name: str) -> tuple[list[RawTable], list[Problem]]:
                              "without BOM), GBK/GB18030 or UTF-16 encoding")]
     if "\x00" in text:
         return [], [_problem(name, None, None, None, "file contains NUL bytes: expected CSV text")]
-    first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    delimiter = max((",", "\t", ";", "，"), key=first.count)
-    if first.count(delimiter) == 0:
+    # the delimiter most used in the first lines (a title line above the header has none)
+    head = "\n".join(text.splitlines()[:HEADER_SCAN_ROWS])
+    delimiter = max((",", "\t", ";", "，"), key=head.count)
+    if head.count(delimiter) == 0:
         delimiter = ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     problems: list[Problem] = []

@@ -291,3 +291,13 @@ def test_numerator_without_denominator_warns(tmp_path: Path) -> None:
     probs = validate([f])
     assert [(p.row, p.column, p.severity) for p in probs] == [(2, "denominator", "warning")]
     assert "numerator given without denominator" in probs[0].message
+
+
+def test_title_line_tab_delimited_gbk(tmp_path: Path) -> None:
+    f = tmp_path / "title.csv"
+    f.write_bytes("从化区2024年妇女发展监测数据\n指标代码\t年份\t地区\t性别\t数值（%）\n"
+                  "health.hiv_testing_pregnant\t2024年\t良口\t合计\t９８．２％\n".encode("gbk"))
+    sub = data.read_submission(f)
+    assert sub.problems == []
+    rec = sub.records.iloc[0]
+    assert (rec["row"], rec["year"], rec["area"], rec["sex"], rec["value"]) == (3, 2024, "440117104", "T", 98.2)
