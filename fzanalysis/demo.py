@@ -15,8 +15,11 @@ trend on a transformed scale :math:`z = g(v)`:
   bounds :math:`L, U`, so every value stays inside its bounds;
 * rates per 100 000, ratios, money: :math:`g(v) = \log v`.
 
-:math:`z_t = z_{2020} + s\,(t - 2020) + e_t`, with AR(1) noise
-:math:`e_t = 0.5\,e_{t-1} + \varepsilon_t`.  The anchor :math:`z_{2020}` is the
+The trend is a line :math:`a_t = a_{2020} + s\,(t - 2020)` in natural units
+for bounded units (the pace an assessment measures; clipped just inside the
+bounds) or on the log scale otherwise, and
+:math:`z_t = g(a_t) + e_t` with AR(1) noise
+:math:`e_t = 0.5\,e_{t-1} + \varepsilon_t` on the z scale.  The anchor :math:`z_{2020}` is the
 catalogue's 2020 baseline where the plan gives one, else a level from the spec.
 The slope :math:`s` depends on a *scenario* drawn with the seed (or pinned in
 the spec): ``on_track`` (1.2-1.6 x the slope needed to reach the 2030 target),
@@ -193,22 +196,27 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
         return _count_indicator(row, us, own, pops, years, areas, sexes, scenario, rng, level)
 
     tr = _Scale(kind, lo, hi)
-    z0 = tr.z(level)
+    # The trend is a line in the "pace space" an assessment measures progress in: natural units
+    # for bounded units (percent, years ...; then mapped through the logit, which keeps it inside
+    # the bounds), the log scale for rates and money (a constant relative change).  Noise and town
+    # offsets are added on the z scale.
+    natural = kind == "logit"
+    pace = (lambda v: float(v)) if natural else tr.z
+    a0 = pace(level)
+    step = float(us["step"])  # natural units (logit kinds) or relative change (log kinds)
     if comp == "~=" and target is not None:
-        good = 1 if tr.z(float(target)) >= z0 else -1
+        good = 1 if float(target) >= level else -1
     else:
         good = _GOOD.get(comp, 1)
-    step = tr.dz(float(us["step"]), level)
-    noise = tr.dz(float(us["noise"]), level)
     slope_pre = slope_post = 0.0
     if comp in _TARGETED and target is not None:
-        zt = tr.z(float(target))
-        if scenario == "achieved" and comp != "~=" and good * (z0 - zt) <= 0:
-            z0 = zt + good * rng.uniform(0.25, 0.6)
-        req = (zt - z0) / 10.0
+        at = pace(float(target))
+        if scenario == "achieved" and comp != "~=" and good * (a0 - at) <= 0:
+            a0 = at + good * (rng.uniform(0.5, 2.0) * step)
+        req = (at - a0) / 10.0
         if comp == "~=":
             if scenario == "achieved":
-                z0, req = zt + rng.uniform(-0.05, 0.05), 0.0
+                a0, req = at + rng.uniform(-0.2, 0.2) * step, 0.0
         elif good * req <= 0:
             req = good * step * 0.3
         factor = {"on_track": rng.uniform(1.2, 1.6), "at_risk": rng.uniform(0.15, 0.45),
@@ -226,14 +234,22 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
             slope_pre = slope_post = -good * step * 0.5
         if scenario == "reversing":
             slope_post = -good * step * rng.uniform(1.0, 1.5)
+    noise = tr.dz(float(us["noise"]), level)
     mult = 4.0 if scenario == "volatile" else 1.0
     t = np.array(years, dtype=float)
     brk = 2021.0
-    trend = np.where(t <= brk, z0 + slope_pre * (t - 2020), z0 + slope_pre * (brk - 2020) + slope_post * (t - brk))
+    path = np.where(t <= brk, slope_pre * (t - 2020), slope_pre * (brk - 2020) + slope_post * (t - brk))
     e = np.zeros(len(t))
     for i in range(len(t)):
         e[i] = (0.5 * e[i - 1] if i else 0.0) + rng.normal(0.0, noise * mult)
-    zd = trend + e
+
+    def trend_z(slope_factor: float) -> np.ndarray:
+        """z of the trend line (progress scaled by ``slope_factor``), kept inside the bounds."""
+        line = a0 + slope_factor * path
+        if not natural:
+            return line
+        width = tr.hi - tr.lo
+        return np.array([tr.z(v) for v in np.clip(line, tr.lo + 0.002 * width, tr.hi - 0.0005 * width)])
 
     # leaves: area x sex, each with an offset on the z scale
     popw = pops.groupby("area")["pop"].mean()
@@ -261,10 +277,8 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
     rows = []
     for a in areas:
         for s in sexes:
-            slope_adj = (slopes[a] - 1.0) * np.where(t <= brk, slope_pre * (t - 2020),
-                                                     slope_pre * (brk - 2020) + slope_post * (t - brk))
             town_noise = rng.normal(0, sp["town_noise_sd"], len(t)) if a != DISTRICT else 0.0
-            z = zd + offsets[a] + sex_off[s] + slope_adj + town_noise
+            z = trend_z(slopes[a]) + e + offsets[a] + sex_off[s] + town_noise
             v = tr.v(z)
             for i, y in enumerate(years):
                 rec = {"indicator": ind, "year": y, "area": a, "sex": s, "numerator": np.nan,
