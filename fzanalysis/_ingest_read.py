@@ -62,6 +62,17 @@ class Problem:
         return f"{f(self.file)}:{f(self.sheet)}:{f(self.row)}:{f(self.column)}: {tag}{self.message}"
 
 
+@dataclass(frozen=True)
+class Uncalculated:
+    """An Excel formula cell saved without its result (e.g. written by a script, never opened in Excel)."""
+
+    formula: str
+
+    def message(self) -> str:
+        return (f"formula {self.formula} has no saved result: open the file in Excel or WPS, let it "
+                "recalculate and save it (or paste the values)")
+
+
 @dataclass
 class RawTable:
     """A table read from one CSV file or one worksheet, header mapped to panel columns.
@@ -80,6 +91,8 @@ class RawTable:
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     formats: dict[tuple[int, str], str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
+    #: key/value pairs of a template's hidden ``_meta`` sheet (department, year, version)
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- headers
@@ -154,6 +167,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("indicator", "year", "value")
 # --------------------------------------------------------------------------- values
 def is_missing(raw: object) -> bool:
     """True for blank cells and the usual "no figure" marks (``—``, ``/``, ``无`` ...)."""
+    if isinstance(raw, Uncalculated):
+        return False
     if raw is None:
         return True
     if isinstance(raw, float) and math.isnan(raw):
@@ -182,6 +197,8 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
         mille, i.e. ``96.5%`` -> 96.5); ``error`` is a message saying what was
         expected, or None.
     """
+    if isinstance(raw, Uncalculated):
+        return None, None, raw.message()
     if is_missing(raw):
         return None, None, None
     if isinstance(raw, bool):
@@ -215,6 +232,8 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
 def parse_year(raw: object, *, lo: int = 2000, hi: int = 2030) -> tuple[int | None, str | None]:
     """Parse a year cell: an integer in ``lo..hi`` (``2024``, ``"2024年"``, ``2024.0``)."""
     expect = f"expected a year, an integer in {lo}–{hi}"
+    if isinstance(raw, Uncalculated):
+        return None, raw.message()
     if is_missing(raw):
         return None, f"{expect}, got an empty cell"
     if isinstance(raw, bool) or isinstance(raw, (datetime, date)):
@@ -349,24 +368,31 @@ def _read_xlsx(data: bytes, name: str) -> tuple[list[RawTable], list[Problem]]:
                              f"{type(exc).__name__}: {exc}")]
     tables: list[RawTable] = []
     problems: list[Problem] = []
-    skip = _template_skip_sheets(wb)
+    skip, meta = _template_meta(wb)
+    formulas = _formulas(data)
     try:
         for ws in wb.worksheets:
             if ws.title in skip:
                 continue
             lines: list[tuple[int, list[Any]]] = []
             formats: dict[tuple[int, int], str] = {}
+            sheet_formulas = formulas.get(ws.title, {})
             for row in ws.iter_rows():
                 rnum = next((c.row for c in row if getattr(c, "row", None) is not None), None)
                 if rnum is None:
                     continue
                 cells = [getattr(c, "value", None) for c in row]
+                for i, v in enumerate(cells):
+                    if v is None and (rnum, i) in sheet_formulas:
+                        cells[i] = Uncalculated(sheet_formulas[(rnum, i)])
                 for i, c in enumerate(row):
                     fmt = getattr(c, "number_format", None)
                     if isinstance(cells[i], (int, float)) and fmt and "%" in fmt:
                         formats[(rnum, i)] = fmt
                 lines.append((rnum, cells))
             t, p = _tables_from_rows(name, ws.title, lines, formats, [], letters=True)
+            for table in t:
+                table.meta = meta
             if not t and not p and any(not is_missing(v) for _, cells in lines for v in cells):
                 p = [_problem(name, ws.title, None, None, "sheet skipped: no header row with columns "
                               "indicator, year, value found in its first rows", "warning")]
@@ -380,15 +406,44 @@ def _read_xlsx(data: bytes, name: str) -> tuple[list[RawTable], list[Problem]]:
     return tables, problems
 
 
-def _template_skip_sheets(wb: Any) -> set[str]:
-    """Sheets a submission template marks as instructions (listed in its hidden ``_meta`` sheet)."""
-    if "_meta" not in wb.sheetnames:
-        return {"_meta"}
+def _template_meta(wb: Any) -> tuple[set[str], dict[str, Any]]:
+    """Sheets to skip and the key/value pairs of a template's hidden ``_meta`` sheet.
+
+    The template lists its instruction sheet(s) there (``instruction_sheet``), and its
+    department, year and version.  Workbooks without ``_meta`` skip nothing.
+    """
     skip = {"_meta"}
-    for row in wb["_meta"].iter_rows(values_only=True):
-        if row and row[0] == "instruction_sheet" and len(row) > 1 and row[1]:
-            skip.add(str(row[1]))
-    return skip
+    meta: dict[str, Any] = {}
+    if "_meta" in wb.sheetnames:
+        for row in wb["_meta"].iter_rows(values_only=True):
+            if row and row[0] and len(row) > 1:
+                meta[str(row[0])] = row[1]
+                if row[0] == "instruction_sheet" and row[1]:
+                    skip.add(str(row[1]))
+    return skip, meta
+
+
+def _formulas(data: bytes) -> dict[str, dict[tuple[int, int], str]]:
+    """Formula cells of every sheet: ``{sheet: {(row, column index): "=..."}}``."""
+    import openpyxl
+
+    out: dict[str, dict[tuple[int, int], str]] = {}
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception:  # already reported by the data_only load
+        return out
+    try:
+        for ws in wb.worksheets:
+            found = {}
+            for row in ws.iter_rows():
+                for i, c in enumerate(row):
+                    if getattr(c, "data_type", None) == "f":
+                        found[(c.row, i)] = str(c.value)
+            if found:
+                out[ws.title] = found
+    finally:
+        wb.close()
+    return out
 
 
 def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[Any]]],

@@ -549,7 +549,8 @@ def _parse_row(table: RawTable, rnum: int, raw: dict[str, Any], cat: dict[str, d
         elif cat_row is not None:
             err("value", "value missing: expected a number (or both numerator and denominator "
                          f"for a rate{'' if scale else '; the unit ' + str(unit) + ' is not a rate'})")
-    source = cell_text(raw.get("source")) or Path(table.file).name
+    dept = table.meta.get("department")
+    source = cell_text(raw.get("source")) or (f"{dept}:{Path(table.file).name}" if dept else Path(table.file).name)
     synthetic = cell_text(raw.get("synthetic")).casefold() in ("true", "1", "是", "yes")
     rec = {"file": table.file, "sheet": table.sheet or "", "row": rnum, "indicator": indicator,
            "year": year, "area": area, "sex": sex, "value": value,

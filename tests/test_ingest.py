@@ -175,6 +175,7 @@ def test_round_trip_template_fill_ingest(tmp_path: Path) -> None:
     for k, v in written.items():
         assert got[k] == pytest.approx(v, abs=1e-9)
     assert load_panel(out / "panel.csv").equals(panel)
+    assert set(panel["source"]) == {"卫健局:卫健局_2024.xlsx"}  # department from the template's _meta
     log = pd.read_csv(out / "ingest_log.csv", dtype=str)
     assert list(log["sha256"]) == [sha_before]
     assert int(log["rows_new"].iloc[0]) == len(written)

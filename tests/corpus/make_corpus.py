@@ -120,6 +120,13 @@ def main() -> None:
     ws.append(["health.hiv_testing_pregnant", 2024, "街口", 1.5])
     ws["D3"].number_format = "0.0%"
     wb.save(HERE / "xlsx_percent_format.xlsx")
+    # a formula written by a script and never calculated: no saved result to read
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["indicator", "year", "value", "numerator", "denominator"])
+    ws.append(["health.cervical_cancer_screening", 2024, "=D2/E2*100", 600, 1000])
+    ws.append(["health.cervical_cancer_screening", 2023, 55.0, None, None])
+    wb.save(HERE / "formula_uncalculated.xlsx")
 
 
 if __name__ == "__main__":
