@@ -318,10 +318,11 @@ def town_table(assessed: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
     out = pd.DataFrame({
         "area_name": [area_name(a, lang) for a in assessed["area"]],
         "name": assessed[name_col],
-        "sex": assessed["sex"],
+        "sex": [_sex_word(x, lang) for x in assessed["sex"]],
         "value": assessed["value"],
         "unit": [unit_label(u, lang) for u in assessed["unit"]],
-        "target": assessed["target"],
+        "target": [_target_words(c, t, u, lang) for c, t, u in
+                   zip(assessed["comparator"], assessed["target"], assessed["unit"])],
         "gap": assessed["gap"],
         "status_label": [_label_or(("status",), s, lang) for s in assessed["status"]],
     })
@@ -335,7 +336,7 @@ def projection_table(projected: pd.DataFrame, catalog: pd.DataFrame, *, lang: st
     names = catalog.set_index("id")["name_zh" if lang == "zh" else "name_en"]
     out = pd.DataFrame({
         "name": [names.get(i, i) for i in projected["indicator"]],
-        "sex": projected["sex"],
+        "sex": [_sex_word(x, lang) for x in projected["sex"]],
         "last_year": projected["last_year"],
         "value": projected["last_value"],
         "projected_2030": projected["projected"],
@@ -354,12 +355,12 @@ def evaluation_table(assessed: pd.DataFrame, *, lang: str = "zh") -> pd.DataFram
     out = pd.DataFrame({
         "domain_label": [domain_label(d, lang) for d in assessed["domain"]],
         "name": assessed[name_col],
-        "sex": assessed["sex"],
+        "sex": [_sex_word(x, lang) for x in assessed["sex"]],
         "baseline_value": assessed["baseline_value"],
         "value": assessed["value"],
         "unit": [unit_label(u, lang) for u in assessed["unit"]],
-        "comparator": assessed["comparator"],
-        "target": assessed["target"],
+        "target": [_target_words(c, t, u, lang) for c, t, u in
+                   zip(assessed["comparator"], assessed["target"], assessed["unit"])],
         "status_label": [_label_or(("status",), s, lang) for s in assessed["status"]],
         "category_label": [_label_or(("category",), c, lang) for c in assessed["category"]],
         "verdict": assessed[verdict_col],
@@ -411,6 +412,47 @@ def fan_chart_for(
                            unit=str(row["unit"]), title=name)
 
 
+def _sex_word(sex: Any, lang: str) -> str:
+    """女/男 for F/M, empty for T (total / not applicable)."""
+    if _isna(sex) or str(sex) == "T":
+        return ""
+    return label("sex", str(sex), lang)  # type: ignore[arg-type]
+
+
+def _target_words(comparator: Any, target: Any, unit: Any, lang: str) -> str:
+    if _isna(comparator):
+        return ""
+    return format_target(str(comparator), target, str(unit), lang=lang)
+
+
+def assessment_year(panel: pd.DataFrame, year: int) -> int:
+    """The year a report assesses: ``year`` if the panel has values for it, else the latest earlier year.
+
+    A report for 2025 run before the 2025 figures have arrived assesses the
+    latest year with data (and says so); a year after every data year is not
+    an error, a year before all of them is.
+    """
+    years = pd.to_numeric(panel.loc[panel["value"].notna(), "year"])
+    earlier = years[years <= int(year)]
+    if earlier.empty:
+        raise ReportError(f"the data have no values in or before {year} (years {years.min()}-{years.max()})")
+    return int(earlier.max())
+
+
+def year_note(panel: pd.DataFrame, year: int, lang: str = "zh") -> Any:
+    """An alert when ``year`` has no data and the report assesses an earlier year (else empty)."""
+    from IPython.display import HTML
+
+    data_year = assessment_year(panel, year)
+    if data_year == int(year):
+        return HTML("")
+    years = pd.to_numeric(panel["year"])
+    text = label("report", "no_data_for_year", lang).format(  # type: ignore[arg-type]
+        year=year, first=int(years.min()), last=data_year)
+    return HTML('<div style="background:#ffebee;border:2px solid #b71c1c;padding:8px 12px;margin:6px 0">'
+                f"{_html.escape(text)}</div>")
+
+
 def series_name(indicator: str, sex: str, catalog: pd.DataFrame, *, lang: str = "zh") -> str:
     """Indicator name from the catalogue, with the sex in brackets for F/M series."""
     names = catalog.set_index("id")["name_zh" if lang == "zh" else "name_en"]
@@ -439,10 +481,16 @@ def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: str = "
 def table(frame: pd.DataFrame, lang: str = "zh", *, precision: int = 2) -> Any:
     """A table for the report: localised column headings, no index, floats to ``precision`` digits.
 
-    Returns a pandas ``Styler`` (rendered as HTML in the notebook and the report).
+    Text columns are left-aligned, numbers right-aligned.  Returns a pandas
+    ``Styler`` (rendered as HTML in the notebook and the report).
     """
     shown = localize_columns(frame, lang).reset_index(drop=True)
-    return shown.style.hide(axis="index").format(precision=precision, na_rep="—", thousands=",")
+    text_cols = [c for c in shown.columns if not pd.api.types.is_numeric_dtype(shown[c])
+                 or pd.api.types.is_bool_dtype(shown[c])]
+    styler = shown.style.hide(axis="index").format(precision=precision, na_rep="—", thousands=",")
+    if text_cols:
+        styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
+    return styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
 
 
 def localize_columns(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
@@ -924,6 +972,7 @@ def render_index(
         status_error=status_error, counts=counts,
         banner=_banner_html(provenance, lang),
         n_failed=sum(1 for r in runs if not r["ok"]),
+        data_note=_data_note(year, provenance, lang),
         ok=all(r["ok"] for r in runs) and status_error is None,
     )
 
@@ -949,6 +998,16 @@ def _isna(x: Any) -> bool:
         return x is None or bool(pd.isna(x))
     except (TypeError, ValueError):
         return False
+
+
+def _data_note(year: int, provenance: Mapping[str, Any], lang: str) -> str:
+    """A warning when the report year is later than the latest year in the data."""
+    years = provenance.get("data_years")
+    if not years or int(year) <= int(years[1]):
+        return ""
+    # the report then assesses the latest year with data (assessment_year)
+    return label("report", "no_data_for_year", lang).format(  # type: ignore[arg-type]
+        year=year, first=years[0], last=years[1])
 
 
 def _fmt_projection(rec: Mapping[str, Any], lang: str) -> str:
@@ -1153,6 +1212,7 @@ def run_report(
         "params_file": params_source,
         "parameters": {"year": year, "kind": kind, "lang": lang, "data": data_arg or "demo", "jobs": jobs},
         "data_kind": "demo" if synthetic else "official",
+        "data_years": [int(pd.to_numeric(panel["year"]).min()), int(pd.to_numeric(panel["year"]).max())],
         "synthetic": synthetic,
         "data_files": [
             {"path": _rel(p), "sha256": sha256_file(p), "bytes": p.stat().st_size} for p in files
@@ -1167,7 +1227,7 @@ def run_report(
         runs = _execute_all(job_list, out_dir=tmp, kernel=provenance["kernel"], provenance=provenance,
                             lang=lang, jobs=jobs, progress=progress, cell_timeout=cell_timeout)
         try:
-            status = headline_table(panel, year=year, lang=lang)
+            status = headline_table(panel, year=assessment_year(panel, year), lang=lang)
             _write_status(status, tmp, provenance, lang)
         except Exception as exc:  # noqa: BLE001 - reported in the index and exit code
             status = None

@@ -243,3 +243,15 @@ def test_kernel_name_env_override(monkeypatch):
     assert report.kernel_name() == "mykernel"
     monkeypatch.delenv("FZANALYSIS_KERNEL")
     assert report.kernel_name() in {"fzanalysis", "python3"}
+
+
+def test_assessment_year_falls_back_to_latest_year_with_data():
+    panel = pd.DataFrame({"indicator": ["a"] * 3, "year": [2022, 2023, 2024], "value": [1.0, 2.0, None]})
+    assert report.assessment_year(panel, 2023) == 2023
+    assert report.assessment_year(panel, 2024) == 2023  # 2024 row has no value
+    assert report.assessment_year(panel, 2025) == 2023
+    with pytest.raises(report.ReportError, match="no values in or before 2021"):
+        report.assessment_year(panel, 2021)
+    note = report._data_note(2025, {"data_years": [2015, 2024]}, "zh")
+    assert "2025年数据尚未报送" in note and "最近年份2024年" in note
+    assert report._data_note(2024, {"data_years": [2015, 2024]}, "zh") == ""
