@@ -164,6 +164,25 @@ def fit_lines(years: np.ndarray, Z: np.ndarray, mask: np.ndarray) -> Fit:
     return Fit(n=n, tbar=tbar, stt=stt, a=zbar, b=b, s2=s2)
 
 
+def effective_time(t0: np.ndarray, t_last: np.ndarray, phi: float) -> np.ndarray:
+    """Time at which to read the fitted line for a damped-trend projection.
+
+    A damped trend continues the fitted slope b with weights :math:`\\phi, \\phi^2, \\ldots`:
+    :math:`\\hat z_{t_L+h} = \\hat z_{t_L} + b\\sum_{i=1}^{h}\\phi^i` (Gardner & McKenzie 1985,
+    *Management Science* 31:1237-1246).  That is the OLS line read at the effective time
+    :math:`t_L + D(h)`, :math:`D(h) = \\phi(1-\\phi^h)/(1-\\phi)`, so its predictive variance
+    is the OLS formula at that time too.  ``phi = 1`` gives the straight line; years up to
+    ``t_last`` are returned unchanged.
+    """
+    t0 = np.asarray(t0, dtype=float)
+    if phi == 1.0:
+        return t0
+    h = t0 - t_last
+    with np.errstate(invalid="ignore"):
+        D = phi * (1.0 - np.power(phi, np.maximum(h, 0.0))) / (1.0 - phi)
+    return np.where(h > 0, t_last + D, t0)
+
+
 def window_mask(mask: np.ndarray, window: int | None) -> np.ndarray:
     """Keep only the last ``window`` true entries of each row of ``mask`` (all if ``None``)."""
     if window is None:

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from fzanalysis._trend_core import (
-    M_LINEAR, M_LOG, M_LOGIT, METHODS, Fit, fit_lines, inverse, t_cdf, t_quantile, transform,
-    window_mask,
+    M_LINEAR, M_LOG, M_LOGIT, METHODS, Fit, effective_time, fit_lines, inverse, t_cdf,
+    t_quantile, transform, window_mask,
 )
 from fzanalysis._trend_prep import SeriesMatrix, settings
 
@@ -71,7 +71,7 @@ def inflation(h: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
 
 def rolling_abs_error(
     M: SeriesMatrix, mcode: np.ndarray, *, horizon: int, min_train: int, window: int | None,
-    upto: int | None = None,
+    damping: float = 1.0, upto: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sum and count of absolute forecast errors (original units) over rolling origins.
 
@@ -104,7 +104,8 @@ def rolling_abs_error(
             hit = origin & ok[:, j]
             if not hit.any():
                 continue
-            pred = inverse(fit.mean(np.full(len(mcode), float(M.years[j]))), mcode, lo, hi)
+            t_eff = effective_time(float(M.years[j]), float(M.years[k]), damping)
+            pred = inverse(fit.mean(np.full(len(mcode), t_eff)), mcode, lo, hi)
             err = np.abs(M.Y[:, j] - pred)
             good = hit & np.isfinite(err)
             total[good] += err[good]
@@ -112,7 +113,7 @@ def rolling_abs_error(
     return total, count
 
 
-def choose_methods(M: SeriesMatrix, method: str, *, window: int | None,
+def choose_methods(M: SeriesMatrix, method: str, *, window: int | None, damping: float = 1.0,
                    upto: int | None = None) -> np.ndarray:
     """Model code per series: the requested one, or the automatic out-of-sample choice.
 
@@ -149,7 +150,8 @@ def choose_methods(M: SeriesMatrix, method: str, *, window: int | None,
             continue
         mcode = np.where(rows, code, M_LINEAR)
         tot, cnt = rolling_abs_error(M, mcode, horizon=conf["auto_horizon"],
-                                     min_train=conf["auto_min_train"], window=window, upto=upto)
+                                     min_train=conf["auto_min_train"], window=window,
+                                     damping=damping, upto=upto)
         with np.errstate(invalid="ignore", divide="ignore"):
             mae[:, code] = np.where(rows & (cnt > 0), tot / cnt, np.inf)
         enough |= rows & (cnt >= conf["auto_min_errors"])
@@ -235,14 +237,14 @@ def p_meet(M: SeriesMatrix, mcode: np.ndarray, fit: Fit, zhat: np.ndarray, sigma
 
 
 def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window: int | None,
-        calibrated: bool = True) -> dict[str, Any]:
+        damping: float = 1.0, calibrated: bool = True) -> dict[str, Any]:
     """Fit, project and score every series; return a dict of (S,)-arrays (see :func:`project`)."""
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1 (e.g. 0.8), got {level!r}")
     conf = settings()
     S, years = len(M.unit), M.years
     mask = M.mask
-    mcode = choose_methods(M, method, window=window)
+    mcode = choose_methods(M, method, window=window, damping=damping)
     Z = model_scale(M, mcode)
     fmask = window_mask(mask & np.isfinite(Z), window)
     fit = fit_lines(years, Z, fmask)
@@ -257,8 +259,9 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     fitted_ok = fit.n >= conf["min_points_fit"]
 
     h = target_year - last_year
-    sigma = fit.se_pred(np.full(S, float(target_year))) * inflation(h, calibrated=calibrated)
-    zhat = fit.mean(np.full(S, float(target_year)))
+    t_eff = effective_time(np.full(S, float(target_year)), last_year.astype(float), damping)
+    sigma = fit.se_pred(t_eff) * inflation(h, calibrated=calibrated)
+    zhat = fit.mean(t_eff)
     q = t_quantile(level, fit.df)
     lo, hi = M.lower, M.upper
     projected = inverse(zhat, mcode, lo, hi)
@@ -286,7 +289,9 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     start = int(last_year[has].min()) + 1 if has.any() else y_max + 1
     fut_years = np.arange(start, max(y_max, target_year) + 1)
     if len(fut_years):
-        zpath = fit.mean(np.broadcast_to(fut_years.astype(float), (S, len(fut_years))))
+        zpath = fit.mean(effective_time(
+            np.broadcast_to(fut_years.astype(float), (S, len(fut_years))),
+            last_year.astype(float)[:, None], damping))
         ypath = inverse(zpath, mcode[:, None], lo[:, None], hi[:, None])
         meets = satisfies(ypath, M.comparator[:, None], M.target[:, None], M.tolerance[:, None],
                           lo[:, None], hi[:, None]) & (fut_years[None, :] > last_year[:, None])
@@ -317,7 +322,7 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
         last_value=last_value, projected=projected, lower=lower, upper=upper, p_meet=pm,
         pace_observed=pace_obs, pace_required=pace_req, year_reached=reached,
         resid_sd=resid_sd, max_gap=gaps, fitted_ok=fitted_ok, first_value=first_value,
-        horizon=h, q=q,
+        horizon=h, q=q, damping=damping,
     )
 
 

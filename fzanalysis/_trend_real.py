@@ -77,7 +77,7 @@ def calibration_report(*, horizon: int = 10, level: float = 0.8) -> dict[str, pd
     """Backtests on the stored real series: the figures of docs/methods.md section 8.
 
     Returns a dict of tables: ``windows`` (coverage and MAE of the uncalibrated auto model by fit
-    window and horizon), ``methods`` (MAE by model on the series where logit/log compete with
+    window and horizon), ``damping`` (the same by damping factor phi), ``methods`` (MAE by model on the series where logit/log compete with
     linear), ``split`` (coverage on each half of the series with k(h) estimated on the other
     half), ``k`` (k(h) estimated on all series, the values stored in ``data/trend.yaml``) and
     ``after`` (coverage with the stored k(h)).
@@ -98,6 +98,14 @@ def calibration_report(*, horizon: int = 10, level: float = 0.8) -> dict[str, pd
             s.insert(0, "window", "all" if w is None else str(w))
             rows.append(s)
         out["windows"] = pd.concat(rows, ignore_index=True)
+        rows = []
+        for phi in (1.0, 0.9, 0.85, 0.8, 0.7):
+            det = backtest(panel, cat, horizon=horizon, method="auto", damping=phi,
+                           calibrated=False, detail=True, level=level)
+            s = summarise_backtest(det, level=level)
+            s.insert(0, "damping", phi)
+            rows.append(s)
+        out["damping"] = pd.concat(rows, ignore_index=True)
         det_all = backtest(panel, cat, horizon=horizon, method="all", calibrated=False,
                            detail=True, level=level)
         sid = det_all["indicator"] + "|" + det_all["area"] + "|" + det_all["sex"]

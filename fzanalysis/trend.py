@@ -28,7 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fzanalysis._trend_core import METHODS, fit_lines, inverse, t_quantile, window_mask
+from fzanalysis._trend_core import (
+    METHODS, effective_time, fit_lines, inverse, t_quantile, window_mask,
+)
 from fzanalysis._trend_engine import (
     choose_methods, eligible, inflation, model_scale, run, warning_flags,
 )
@@ -61,6 +63,13 @@ def _window(window: Any) -> int | None:
     return None if window is None else int(window)
 
 
+def _damping(damping: float | None) -> float:
+    phi = float(settings()["damping"] if damping is None else damping)
+    if not 0 < phi <= 1:
+        raise ValueError(f"damping must be in (0, 1], got {damping!r}")
+    return phi
+
+
 def _matrix(panel: pd.DataFrame, catalog: pd.DataFrame | None) -> SeriesMatrix:
     cat = prepare_catalog(catalog)
     return build_matrix(prepare_panel(panel, cat), cat)
@@ -74,6 +83,7 @@ def project(
     level: float | None = None,
     method: str = "auto",
     window: int | None = _DEFAULT,  # type: ignore[assignment]
+    damping: float | None = None,
     calibrated: bool = True,
 ) -> pd.DataFrame:
     """Project every series to ``target_year`` and judge whether its target will be met.
@@ -129,7 +139,7 @@ def project(
     level = float(settings()["default_level"] if level is None else level)
     M = _matrix(panel, catalog)
     res = run(M, method=method, target_year=int(target_year), level=level,
-              window=_window(window), calibrated=calibrated)
+              window=_window(window), damping=_damping(damping), calibrated=calibrated)
     flags = warning_flags(M, res)
     out = M.keys.copy()
     out["method"] = res["method"]
@@ -162,6 +172,7 @@ def project_paths(
     level: float | None = None,
     method: str = "auto",
     window: int | None = _DEFAULT,  # type: ignore[assignment]
+    damping: float | None = None,
     calibrated: bool = True,
 ) -> pd.DataFrame:
     """Long table of observed values, fitted line and projected path with intervals, for charts.
@@ -175,7 +186,7 @@ def project_paths(
     level = float(settings()["default_level"] if level is None else level)
     M = _matrix(panel, catalog)
     res = run(M, method=method, target_year=int(target_year), level=level,
-              window=_window(window), calibrated=calibrated)
+              window=_window(window), damping=_damping(damping), calibrated=calibrated)
     fit, mcode = res["fit"], res["mcode"]
     S, years = len(M.unit), M.years
     lo, hi = M.lower[:, None], M.upper[:, None]
@@ -193,6 +204,7 @@ def project_paths(
     fut = np.arange(int(last.min()) + 1, int(target_year) + 1) if S else np.array([], int)
     if len(fut):
         tf = np.broadcast_to(fut.astype(float), (S, len(fut)))
+        tf = effective_time(tf, last.astype(float)[:, None], res["damping"])
         z = fit.mean(tf)
         se = fit.se_pred(tf) * inflation(fut[None, :] - last[:, None], calibrated=calibrated)
         q = res["q"][:, None]
@@ -222,6 +234,7 @@ def backtest(
     method: str = "auto",
     min_train: int | None = None,
     window: int | None = _DEFAULT,  # type: ignore[assignment]
+    damping: float | None = None,
     calibrated: bool = True,
     detail: bool = False,
 ) -> pd.DataFrame:
@@ -264,6 +277,7 @@ def backtest(
     if min_train < 3:
         raise ValueError(f"min_train must be >= 3 (n - 2 residual degrees of freedom), got {min_train}")
     w = _window(window)
+    phi = _damping(damping)
     M = _matrix(panel, catalog)
     methods = ["linear", "logit", "log", "auto"] if method == "all" else [method]
     for m in methods:
@@ -283,7 +297,7 @@ def backtest(
         Mk = SeriesMatrix(**{**M.__dict__, "Y": Yk})
         for m in methods:
             if m == "auto":
-                mcode = choose_methods(Mk, "auto", window=w, upto=k)
+                mcode = choose_methods(Mk, "auto", window=w, damping=phi, upto=k)
                 use = origin
             else:
                 code = METHODS.index(m)
@@ -304,7 +318,7 @@ def backtest(
                 hit = use & mask[:, j] & (fit.n >= 3)
                 if not hit.any():
                     continue
-                t0 = np.full(S, float(M.years[j]))
+                t0 = np.full(S, effective_time(float(M.years[j]), float(M.years[k]), phi))
                 zhat, se = fit.mean(t0), fit.se_pred(t0)
                 kf = inflation(np.full(S, h), calibrated=calibrated)
                 i = np.flatnonzero(hit)
