@@ -53,7 +53,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from fzanalysis.data import DISTRICT, KEY, PANEL_COLUMNS, load_panel, write_panel_csv
+from fzanalysis.data import DISTRICT, PANEL_COLUMNS, load_panel, write_panel_csv
 from fzanalysis.paths import data_path
 
 __all__ = ["generate", "load", "write", "SOURCE", "DEFAULT_SEED", "YEARS", "register_cli"]

@@ -121,3 +121,15 @@ def test_demo_file_passes_validation() -> None:
     problems = validate([demo.demo_path()])
     errors = [str(p) for p in problems if p.severity == "error"]
     assert errors == []
+
+
+def test_cli_writes_identical_file(tmp_path) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    demo.register_cli(sub)
+    out = tmp_path / "d.csv"
+    ns = parser.parse_args(["demo", "--write", "-o", str(out)])
+    assert ns.func(ns) == 0
+    assert out.read_bytes() == demo.demo_path().read_bytes()
