@@ -123,6 +123,7 @@ def test_demo_file_passes_validation() -> None:
     assert errors == []
 
 
+@pytest.mark.slow
 def test_cli_writes_identical_file(tmp_path) -> None:
     import argparse
 
