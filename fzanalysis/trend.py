@@ -10,9 +10,10 @@ Public functions
 - :func:`estimate_inflation` -- the horizon-dependent interval inflation from backtest detail.
 - :func:`warning_text` -- the reasons behind a ``warnings`` string, in Chinese or English.
 
-Methods (docs/methods.md sections 5-8): straight lines fitted by ordinary least squares on a
-transformed scale (identity, scaled logit for bounded percentages, log for rates and ratios) to the
-most recent ``window`` points; prediction intervals from the OLS predictive variance
+Methods (docs/methods.md sections 5-8): lines fitted by ordinary least squares on a transformed
+scale (identity, scaled logit for bounded percentages, log for rates and ratios) to the most recent
+``window`` points and continued as a damped trend (slope weights phi, phi^2, ...); prediction
+intervals from the OLS predictive variance
 :math:`s^2(1 + x_0^\\top(X^\\top X)^{-1}x_0)` with Student-t quantiles on n - 2 degrees of freedom,
 widened by a horizon-dependent factor k(h) estimated on real public series, and mapped back with
 the (monotone) inverse transform.  All series are fitted at once with vectorised numpy
@@ -104,6 +105,9 @@ def project(
         Model; ``auto`` chooses per series by rolling-origin out-of-sample error (methods.md 6).
     window : int or None
         Fit on the last ``window`` observed points (default from ``trend.yaml``; None = all).
+    damping : float, optional
+        Damping factor phi in (0, 1] of the trend beyond the last observation (default
+        ``trend.yaml: damping`` = 0.8); 1 gives the straight line "on current trends".
     calibrated : bool
         Widen intervals by the backtest-estimated factor k(h) (methods.md 8).  ``False`` gives the
         textbook OLS prediction interval.
@@ -124,9 +128,10 @@ def project(
     Notes
     -----
     The predictive distribution on the model scale is
-    :math:`\\hat z_T + k(h)\\,\\mathrm{se}(T)\\,t_{n-2}`, with
-    :math:`\\mathrm{se}(T)=s\\sqrt{1+1/n+(T-\\bar t)^2/S_{tt}}` and h = T - last year; interval
-    ends and ``p_meet`` both come from it (methods.md 5).
+    :math:`\\hat z(T^*) + k(h)\\,\\mathrm{se}(T^*)\\,t_{n-2}`, with
+    :math:`\\mathrm{se}(T^*)=s\\sqrt{1+1/n+(T^*-\\bar t)^2/S_{tt}}`, h = T - t_L (t_L the last
+    observed year) and the damped effective time :math:`T^* = t_L + \\phi(1-\\phi^h)/(1-\\phi)`;
+    interval ends and ``p_meet`` both come from it (methods.md 5).
 
     Examples
     --------
@@ -251,6 +256,8 @@ def backtest(
         ``all`` scores linear, logit, log (on the series where each is eligible) and auto.
     min_train : int, optional
         Default ``trend.yaml: min_points`` (5).
+    window, damping :
+        As in :func:`project`.
     calibrated : bool
         Use the k(h) inflation (as :func:`project` does); ``False`` for the plain OLS interval.
     detail : bool
@@ -435,7 +442,8 @@ def _emit(df: pd.DataFrame, fmt: str) -> None:
 def _cmd_project(ns: argparse.Namespace) -> int:
     try:
         panel, catalog = _load_inputs(ns)
-        out = project(panel, catalog, target_year=ns.target_year, level=ns.level, method=ns.method)
+        out = project(panel, catalog, target_year=ns.target_year, level=ns.level, method=ns.method,
+                      damping=ns.damping)
     except (ValueError, FileNotFoundError) as exc:
         print(f"fzanalysis project: {ns.data or 'demo panel'}: {exc}", file=sys.stderr)
         return 1
@@ -452,7 +460,7 @@ def _cmd_backtest(ns: argparse.Namespace) -> int:
     try:
         panel, catalog = _load_inputs(ns)
         out = backtest(panel, catalog, horizon=ns.horizon, level=ns.level, method=ns.method,
-                       detail=ns.detail)
+                       damping=ns.damping, detail=ns.detail)
     except (ValueError, FileNotFoundError) as exc:
         print(f"fzanalysis backtest: {ns.data or 'demo panel'}: {exc}", file=sys.stderr)
         return 1
@@ -466,6 +474,8 @@ def register_cli(subparsers: Any) -> None:
     common.add_argument("--data", help="panel file (.csv/.parquet/.xlsx); default: the demo panel")
     common.add_argument("--catalog", help="catalogue file (.csv/.xlsx); default: data/indicators.yaml")
     common.add_argument("--level", type=float, default=None, help="interval level (default 0.8)")
+    common.add_argument("--damping", type=float, default=None,
+                        help="trend damping phi in (0, 1]; 1 = straight line (default 0.8)")
     common.add_argument("--format", choices=("table", "csv"), default="table")
     p = subparsers.add_parser("project", parents=[common],
                               help="project each series to the target year; p_meet and warnings")
