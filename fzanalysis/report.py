@@ -349,7 +349,11 @@ def projection_table(projected: pd.DataFrame, catalog: pd.DataFrame, *, lang: st
 
 
 def evaluation_table(assessed: pd.DataFrame, *, lang: str = "zh") -> pd.DataFrame:
-    """Evaluation view of an assessment: baseline, current value, target, status, category, verdict."""
+    """Evaluation view of an assessment: baseline, current value, target, status, category, verdict.
+
+    Rows in the plan's order (:func:`plan_order`).
+    """
+    assessed = assessed.loc[plan_order(assessed)]
     name_col = "name_zh" if lang == "zh" else "name_en"
     verdict_col = "verdict_zh" if lang == "zh" else "verdict_en"
     out = pd.DataFrame({
@@ -888,19 +892,24 @@ def headline_table(
         "warnings_label": [_warnings_label(w, lang) for w in table["warnings"]],
         "synthetic": table["synthetic"] if "synthetic" in table else False,
     })
-    # the plan's order: domains as in data/domains.csv, indicators as in the catalogue, then T, F, M
+    return out.loc[plan_order(out)].reset_index(drop=True)
+
+
+def plan_order(frame: pd.DataFrame) -> pd.Index:
+    """Index of ``frame`` in the plan's order: domains as in ``data/domains.csv``, indicators as in
+    the catalogue, then sex T, F, M, then area (district first).  Needs ``domain, indicator``."""
     from fzanalysis import catalog as _catalog
 
     dom_order = {d: i for i, d in enumerate(_catalog.domains().sort_values("order").index)}
     ind_order = {i: k for k, i in enumerate(_catalog.load()["id"])}
     sex_order = {"T": 0, "F": 1, "M": 2}
     key = pd.DataFrame({
-        "d": out["domain"].map(dom_order).fillna(len(dom_order)),
-        "i": out["indicator"].map(ind_order).fillna(len(ind_order)),
-        "s": out["sex"].map(sex_order).fillna(3),
-    })
-    order = key.sort_values(["d", "i", "s"], kind="stable").index
-    return out.loc[order].reset_index(drop=True)
+        "d": frame["domain"].map(dom_order).fillna(len(dom_order)).to_numpy(),
+        "i": frame["indicator"].map(ind_order).fillna(len(ind_order)).to_numpy(),
+        "s": (frame["sex"].map(sex_order).fillna(3).to_numpy() if "sex" in frame else 0),
+        "a": (frame["area"].astype(str).to_numpy() if "area" in frame else ""),
+    }, index=frame.index)
+    return key.sort_values(["d", "i", "s", "a"], kind="stable").index
 
 
 def _label_or(kinds: Sequence[str], code: Any, lang: str) -> str:
