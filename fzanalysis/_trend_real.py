@@ -65,10 +65,8 @@ def _halves(det: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     return half, ~half
 
 
-def _coverage_with(det: pd.DataFrame, k: dict[int, float], *, level: float) -> pd.Series:
+def _coverage_with(det: pd.DataFrame, k: dict[int, float]) -> pd.Series:
     """Coverage by horizon if the half-widths had been multiplied by k(h)."""
-    from fzanalysis._trend_core import t_quantile  # noqa: F401  (documentation of the scale)
-
     kh = det["horizon"].map(lambda h: k.get(int(h), k[max(k)]))
     return (det["scaled_error"] <= kh).groupby(det["horizon"]).mean()
 
@@ -125,9 +123,9 @@ def calibration_report(*, horizon: int = 10, level: float = 0.8) -> dict[str, pd
         ka, kb = estimate_inflation(det[a], level=level), estimate_inflation(det[b], level=level)
         split = pd.DataFrame({
             "before_A": (det[a]["scaled_error"] <= 1).groupby(det[a]["horizon"]).mean(),
-            "after_A_with_k_from_B": _coverage_with(det[a], kb, level=level),
+            "after_A_with_k_from_B": _coverage_with(det[a], kb),
             "before_B": (det[b]["scaled_error"] <= 1).groupby(det[b]["horizon"]).mean(),
-            "after_B_with_k_from_A": _coverage_with(det[b], ka, level=level),
+            "after_B_with_k_from_A": _coverage_with(det[b], ka),
             "k_from_A": pd.Series(ka), "k_from_B": pd.Series(kb),
             "n_A": det[a].groupby("horizon").size(), "n_B": det[b].groupby("horizon").size(),
         })

@@ -36,7 +36,7 @@ from fzanalysis._trend_engine import (
     choose_methods, eligible, inflation, model_scale, run, warning_flags,
 )
 from fzanalysis._trend_prep import (
-    KEYS, SeriesMatrix, build_matrix, prepare_catalog, prepare_panel, settings,
+    SeriesMatrix, build_matrix, prepare_catalog, prepare_panel, settings,
 )
 
 __all__ = ["project", "project_paths", "backtest", "estimate_inflation", "warning_text",
