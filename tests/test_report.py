@@ -255,3 +255,22 @@ def test_assessment_year_falls_back_to_latest_year_with_data():
     note = report._data_note(2025, {"data_years": [2015, 2024]}, "zh")
     assert "2025年数据尚未报送" in note and "最近年份2024年" in note
     assert report._data_note(2024, {"data_years": [2015, 2024]}, "zh") == ""
+
+
+def test_interrupted_run_keeps_previous_report(toy, small_panel, monkeypatch):
+    """Ctrl-C during execution: the partial output goes to .failed-…, the last good report stays."""
+    out = toy["out"]
+    (out / "2024").mkdir(parents=True)
+    (out / "2024" / "index.html").write_text("last good report")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "_execute_all", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        report.run_report(2024, data=small_panel, out_root=out, progress=False, notebooks_dir=toy["dir"],
+                          params=_params({"notebook": "ok.ipynb"}))
+    assert (out / "2024" / "index.html").read_text() == "last good report"
+    failed = [p for p in out.iterdir() if p.name.startswith(".failed-2024-")]
+    assert len(failed) == 1 and (failed[0] / "INTERRUPTED.txt").is_file()
+    assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]
