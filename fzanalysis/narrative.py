@@ -203,7 +203,9 @@ def indicator_sentence(
         elif status == "not_met":
             gap = row.get("gap")
             if not _isna(gap) and float(gap) > 0:
-                out += sep + _text("not_met_gap", lang, target=target,
+                # for "~=" the gap is the distance outside the tolerance band, either side of it
+                code = "not_met_band" if str(row["comparator"]) == "~=" else "not_met_gap"
+                out += sep + _text(code, lang, target=target,
                                    gap=format_change(float(gap), unit, lang=lang))
             else:
                 out += sep + _text("not_met", lang, target=target)

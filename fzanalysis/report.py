@@ -497,6 +497,24 @@ def table(frame: pd.DataFrame, lang: str = "zh", *, precision: int = 2) -> Any:
     return styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
 
 
+def drafts_markdown(drafts: pd.DataFrame, *, lang: str = "zh", by_domain: bool = True) -> Any:
+    """Narrative drafts (:func:`fzanalysis.narrative.draft`) as Markdown in the plan's order.
+
+    With ``by_domain`` each domain gets a ``###`` heading with its name.
+    """
+    from IPython.display import Markdown
+
+    if drafts.empty:
+        return Markdown("")
+    ordered = drafts.loc[plan_order(drafts)]
+    parts: list[str] = []
+    for domain, rows in ordered.groupby("domain", sort=False):
+        if by_domain:
+            parts.append(f"### {domain_label(str(domain), lang)}")
+        parts.extend(f"- {t}" for t in rows["text"])
+    return Markdown("\n".join(parts))
+
+
 def localize_columns(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
     """Rename columns to their ``report_column`` labels for display (unknown names kept)."""
     names = labels_kind("report_column")

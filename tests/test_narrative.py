@@ -115,3 +115,10 @@ def test_format_helpers():
     assert narrative.format_change(-0.34, "percent") == "0.3个百分点"
     assert narrative.format_target("~=", 50, "percent") == "50%左右"
     assert narrative.format_value(math.nan, "percent") == "—"
+
+
+def test_about_target_outside_band_is_not_called_short():
+    row = {**INSURANCE, "value": 60.5, "comparator": "~=", "target": 50.0, "status": "not_met", "gap": 8.5,
+           "name_zh": "社区居委会成员中女性比例"}
+    text = narrative.indicator_sentence(row)
+    assert text == "2024年社区居委会成员中女性比例为60.5%。规划目标为50%左右，偏离目标区间8.5个百分点。"

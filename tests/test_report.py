@@ -274,3 +274,13 @@ def test_interrupted_run_keeps_previous_report(toy, small_panel, monkeypatch):
     failed = [p for p in out.iterdir() if p.name.startswith(".failed-2024-")]
     assert len(failed) == 1 and (failed[0] / "INTERRUPTED.txt").is_file()
     assert not [p for p in out.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_drafts_markdown_groups_by_domain_in_plan_order():
+    drafts = pd.DataFrame({
+        "indicator": ["decision.x", "health.life_expectancy"], "area": ["440117"] * 2, "sex": ["T"] * 2,
+        "domain": ["decision", "health"], "text": ["决策句。", "健康句。"],
+    })
+    md = report.drafts_markdown(drafts, lang="zh").data
+    assert md == "### 妇女与健康\n- 健康句。\n### 妇女参与决策和管理\n- 决策句。"
+    assert report.drafts_markdown(drafts, lang="zh", by_domain=False).data == "- 健康句。\n- 决策句。"
