@@ -204,7 +204,7 @@ def coverage_table(
 ) -> pd.DataFrame:
     """What arrived: one row per catalogue indicator, with the panel's coverage.
 
-    Columns: ``domain, indicator, name, department, first_year, last_year,
+    Columns: ``domain_label, indicator, name, department, first_year, last_year,
     n_years`` (distinct years with a non-missing district value),
     ``reported`` (a non-missing district value for ``year``), ``n_towns``
     (towns with a value for ``year``), ``sexes`` (sex codes with a value for
@@ -230,7 +230,7 @@ def coverage_table(
         n = now[now["indicator"] == ind]
         known = ind in cat.index
         rows.append({
-            "domain": cat.at[ind, "domain"] if known else "",
+            "domain_label": domain_label(str(cat.at[ind, "domain"]), lang) if known else "",
             "indicator": ind,
             "name": cat.at[ind, name_col] if known else "",
             "department": cat.at[ind, "department"] if known and "department" in cat.columns else "",
@@ -489,9 +489,13 @@ def table(frame: pd.DataFrame, lang: str = "zh", *, precision: int = 2) -> Any:
     ``Styler`` (rendered as HTML in the notebook and the report).
     """
     shown = localize_columns(frame, lang).reset_index(drop=True)
-    text_cols = [c for c in shown.columns if not pd.api.types.is_numeric_dtype(shown[c])
-                 or pd.api.types.is_bool_dtype(shown[c])]
-    styler = shown.style.hide(axis="index").format(precision=precision, na_rep="—", thousands=",")
+    yes, no = ("是", "否") if lang == "zh" else ("yes", "no")
+    for col in shown.columns:  # booleans as words, not True/False
+        if pd.api.types.is_bool_dtype(shown[col]):
+            shown[col] = [("" if _isna(v) else yes if v else no) for v in shown[col]]
+    text_cols = [c for c in shown.columns if not pd.api.types.is_numeric_dtype(shown[c])]
+    # no thousands separator: years must read 2024, not 2,024
+    styler = shown.style.hide(axis="index").format(precision=precision, na_rep="—")
     if text_cols:
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
     return styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])

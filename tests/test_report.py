@@ -284,3 +284,25 @@ def test_drafts_markdown_groups_by_domain_in_plan_order():
     md = report.drafts_markdown(drafts, lang="zh").data
     assert md == "### 妇女与健康\n- 健康句。\n### 妇女参与决策和管理\n- 决策句。"
     assert report.drafts_markdown(drafts, lang="zh", by_domain=False).data == "- 健康句。\n- 决策句。"
+
+
+def test_coverage_table_lists_every_indicator_and_unknown_ones():
+    from fzanalysis import catalog
+
+    cat = catalog.load()
+    first = cat["id"].iloc[0]
+    panel = pd.DataFrame({
+        "indicator": [first, first, first, "health.not_in_catalogue"],
+        "year": [2023, 2024, 2024, 2024],
+        "area": ["440117", "440117", "440117001", "440117"],
+        "sex": ["T", "T", "T", "T"],
+        "value": [1.0, 2.0, 3.0, 4.0],
+    })
+    cov = report.coverage_table(panel, cat, year=2024, lang="zh")
+    assert len(cov) == len(cat) + 1  # nothing dropped: the unknown indicator is listed too
+    row = cov.set_index("indicator").loc[first]
+    assert row["reported"] and row["n_towns"] == 1 and row["n_years"] == 2 and row["first_year"] == 2023
+    assert cov.set_index("indicator").loc["health.not_in_catalogue", "name"] == ""
+    assert int(cov["reported"].sum()) == 2
+    styled = report.table(cov.head(3), "zh").to_html()
+    assert "2023" in styled and "2,023" not in styled and "是" in styled
