@@ -29,6 +29,13 @@ Failure rules
 other kinds and languages get a suffix (``2025-midterm``, ``2024-en``,
 ``2030-final-en``) so that they never overwrite each other.
 
+Report year and data year
+-------------------------
+``--year`` defaults to the latest year in the data.  A report year without
+data yet (e.g. the 2025 mid-term report before the 2025 figures arrive)
+assesses the latest earlier year with data (:func:`assessment_year`) and
+says so in a red note on the index and in every notebook.
+
 Provenance (parameters, package version, git commit, sha256 of the data
 files, time) is written to ``provenance.json``, stored in each executed
 notebook's metadata (``metadata.fzanalysis.provenance``) and shown in a banner
