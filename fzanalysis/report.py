@@ -23,7 +23,8 @@ Failure rules
   old one is renamed back; a later run restores an ``.old-`` folder left by a
   crash between the two renames).  A failed or interrupted run never touches
   ``reports/<folder>/``; its partial output is kept for diagnosis in
-  ``reports/.failed-<folder>-<UTC timestamp>/``.
+  ``reports/.failed-<folder>-<UTC timestamp>/`` (the 5 newest per folder
+  are kept, older ones deleted).
 
 ``<folder>`` is the year for the Chinese annual report (``reports/2024/``);
 other kinds and languages get a suffix (``2025-midterm``, ``2024-en``,
@@ -76,6 +77,8 @@ KINDS: tuple[str, ...] = ("annual", "midterm", "final")
 PLAN_YEARS: tuple[int, ...] = tuple(range(2021, 2031))
 #: Parameters the runner passes to every notebook (each notebook declares them).
 COMMON_PARAMETERS: tuple[str, ...] = ("year", "lang", "data_path")
+#: Failed runs kept per report folder (older ``.failed-…`` folders are deleted).
+KEEP_FAILED = 5
 #: District code (the headline table is about the district as a whole).
 DISTRICT = "440117"
 #: Cells with this tag are left out of the HTML (they are for JupyterLab readers).
@@ -816,11 +819,14 @@ def execute_job(
     ipynb = out_dir / f"{job.stem}.ipynb"
     html_path = out_dir / f"{job.stem}.html"
     error: str | None = None
+    # ipykernel warns on every start that its local TCP sockets are unencrypted; the kernels
+    # here only talk to this process on localhost, so keep the console for real errors
+    extra = ["--IPKernelApp.log_level=ERROR"] if kernel in ("python3", "fzanalysis") else []
     try:
         papermill.execute_notebook(
             str(job.source), str(ipynb), parameters=dict(job.parameters),
             kernel_name=kernel, progress_bar=False, cwd=str(job.source.parent),
-            execution_timeout=cell_timeout,
+            execution_timeout=cell_timeout, extra_arguments=extra,
         )
     except Exception as exc:  # noqa: BLE001 - every failure is reported, not raised
         error = _short_error(exc)
@@ -1117,7 +1123,8 @@ def _restore_interrupted_swap(root: Path, folder: str) -> None:
     final = root / folder
     if final.exists():
         return
-    olds = sorted(root.glob(f".old-{folder}-*"), key=lambda p: p.stat().st_mtime)
+    pid = re.compile(re.escape(f".old-{folder}-") + r"\d+$")  # not ".old-2024-en-…" for "2024"
+    olds = sorted((p for p in root.iterdir() if pid.match(p.name)), key=lambda p: p.stat().st_mtime)
     if olds:
         os.rename(olds[-1], final)
 
@@ -1298,8 +1305,23 @@ def run_report(
     else:
         out_dir = root / f".failed-{folder}-{_stamp()}"
         os.rename(tmp, out_dir)
+        prune_failed(root, folder, keep=KEEP_FAILED)
     return ReportResult(year=year, kind=kind, lang=lang, ok=ok, out_dir=out_dir, runs=runs,
                         status=status, status_error=status_error, provenance=provenance)
+
+
+def prune_failed(root: Path, folder: str, *, keep: int = 5) -> list[Path]:
+    """Delete all but the ``keep`` newest ``.failed-<folder>-*`` folders; return the deleted ones.
+
+    The time stamp in the name sorts chronologically, so the newest are kept.
+    """
+    # the suffix must be a time stamp, so ".failed-2024-…" never matches ".failed-2024-en-…"
+    stamp = re.compile(re.escape(f".failed-{folder}-") + r"\d{8}T\d+Z$")
+    failed = sorted((p for p in root.iterdir() if stamp.match(p.name)), key=lambda p: p.name)
+    gone = failed[: max(0, len(failed) - keep)]
+    for path in gone:
+        shutil.rmtree(path, ignore_errors=True)
+    return gone
 
 
 def _stamp() -> str:

@@ -141,6 +141,7 @@ def test_swap_keeps_old_until_new_is_in_place(tmp_path: Path):
 
 
 def test_crash_between_renames_is_repaired(tmp_path: Path):
+    (tmp_path / ".old-2024-en-998").mkdir()  # another report's leftover is not taken
     old = tmp_path / ".old-2024-999"
     old.mkdir(); (old / "index.html").write_text("last good")
     report._restore_interrupted_swap(tmp_path, "2024")
@@ -306,3 +307,13 @@ def test_coverage_table_lists_every_indicator_and_unknown_ones():
     assert int(cov["reported"].sum()) == 2
     styled = report.table(cov.head(3), "zh").to_html()
     assert "2023" in styled and "2,023" not in styled and "是" in styled
+
+
+def test_only_the_newest_failed_runs_are_kept(tmp_path: Path):
+    for stamp in ["20240101T000000Z", "20240102T000000Z", "20240103T000000Z"]:
+        (tmp_path / f".failed-2024-{stamp}").mkdir()
+    (tmp_path / ".failed-2024-en-20240101T000000Z").mkdir()
+    gone = report.prune_failed(tmp_path, "2024", keep=2)
+    assert [p.name for p in gone] == [".failed-2024-20240101T000000Z"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".failed-2024-20240102T000000Z", ".failed-2024-20240103T000000Z", ".failed-2024-en-20240101T000000Z"]
