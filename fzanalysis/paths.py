@@ -14,11 +14,18 @@ REPO_DIR = PACKAGE_DIR.parent
 
 
 def data_dir() -> Path:
-    """Return the folder holding the reference data (``data/``)."""
+    """Return the folder holding the reference data.
+
+    In order: ``$FZANALYSIS_DATA``; the repository's ``data/`` (a clone or an editable
+    install); the copy shipped inside the wheel (``fzanalysis/_data``, a plain ``pip install``).
+    """
     env = os.environ.get("FZANALYSIS_DATA")
     if env:
         return Path(env).expanduser().resolve()
-    return REPO_DIR / "data"
+    repo = REPO_DIR / "data"
+    if (repo / "indicators.yaml").is_file():
+        return repo
+    return PACKAGE_DIR / "_data"
 
 
 def data_path(*parts: str) -> Path:

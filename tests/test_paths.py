@@ -1,0 +1,41 @@
+"""Where reference data are found: env var, clone, or the copy inside the wheel."""
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from fzanalysis import paths
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_clone_uses_repo_data(monkeypatch):
+    monkeypatch.delenv("FZANALYSIS_DATA", raising=False)
+    assert paths.data_dir() == ROOT / "data"
+
+
+def test_env_var_wins(monkeypatch, tmp_path):
+    monkeypatch.setenv("FZANALYSIS_DATA", str(tmp_path))
+    assert paths.data_dir() == tmp_path.resolve()
+
+
+def test_installed_wheel_falls_back_to_packaged_copy(monkeypatch, tmp_path):
+    monkeypatch.delenv("FZANALYSIS_DATA", raising=False)
+    monkeypatch.setattr(paths, "REPO_DIR", tmp_path)  # site-packages: no data/ beside the package
+    assert paths.data_dir() == paths.PACKAGE_DIR / "_data"
+
+
+def test_wheel_ships_every_reference_file_the_library_reads():
+    """Each reference file under data/ matches a package-data pattern of fzanalysis._data."""
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
+    assert conf["package-dir"]["fzanalysis._data"] == "data"
+    patterns = conf["package-data"]["fzanalysis._data"]
+    data = ROOT / "data"
+    needed = [p for p in data.rglob("*") if p.is_file()
+              and p.parts[len(data.parts)] not in ("raw", "processed")]
+    assert needed
+    missing = [p.relative_to(data).as_posix() for p in needed
+               if not any(p.relative_to(data).match(pat) and
+                          len(p.relative_to(data).parts) == len(Path(pat).parts)
+                          for pat in patterns)]
+    assert not missing, f"not shipped in the wheel: {missing}"
