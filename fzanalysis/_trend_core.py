@@ -38,8 +38,10 @@ import numpy as np
 from scipy import stats
 
 #: method code -> integer used in the vectorised arrays
-METHODS: tuple[str, ...] = ("linear", "logit", "log")
-M_LINEAR, M_LOGIT, M_LOG = 0, 1, 2
+METHODS: tuple[str, ...] = ("linear", "logit", "log", "poisson")
+M_LINEAR, M_LOGIT, M_LOG, M_POISSON = 0, 1, 2, 3
+#: the models fitted by least squares (candidates of the out-of-sample choice)
+OLS_METHODS: tuple[str, ...] = METHODS[:3]
 
 
 def transform(
@@ -49,14 +51,15 @@ def transform(
 
     ``linear``: :math:`z = y`; ``logit``: :math:`p = \\mathrm{clip}((y-L)/(U-L), \\varepsilon,
     1-\\varepsilon)`, :math:`z = \\log(p/(1-p))`; ``log``: :math:`z = \\log y` (``NaN`` for
-    :math:`y \\le 0`).
+    :math:`y \\le 0`).  ``poisson`` (a rate from counts) is read on the log scale like ``log``.
     """
     y = np.asarray(y, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.clip((y - lower) / (upper - lower), squeeze, 1.0 - squeeze)
         z_logit = np.log(p) - np.log1p(-p)
         z_log = np.where(y > 0, np.log(np.where(y > 0, y, 1.0)), np.nan)
-    return np.where(method == M_LOGIT, z_logit, np.where(method == M_LOG, z_log, y))
+    is_log = (method == M_LOG) | (method == M_POISSON)
+    return np.where(method == M_LOGIT, z_logit, np.where(is_log, z_log, y))
 
 
 def inverse(
@@ -64,16 +67,19 @@ def inverse(
 ) -> np.ndarray:
     """Back-transform from the model scale (monotone increasing, so quantiles map exactly).
 
-    Linear values are clipped to ``[L, U]`` where those bounds are finite (clipping is monotone
-    non-decreasing too, so quantiles still map exactly).
+    Linear, log and poisson values are clipped to ``[L, U]`` where those bounds are finite
+    (clipping is monotone non-decreasing too, so quantiles still map exactly); the logit inverse
+    stays inside the bounds by construction.
     """
     z = np.asarray(z, dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
         y_logit = lower + (upper - lower) * (0.5 * (1.0 + np.tanh(0.5 * z)))
         y_log = np.exp(z)
-    y_lin = np.clip(z, np.where(np.isfinite(lower), lower, -np.inf),
-                    np.where(np.isfinite(upper), upper, np.inf))
-    return np.where(method == M_LOGIT, y_logit, np.where(method == M_LOG, y_log, y_lin))
+    lo = np.where(np.isfinite(lower), lower, -np.inf)
+    hi = np.where(np.isfinite(upper), upper, np.inf)
+    y_lin = np.clip(z, lo, hi)
+    is_log = (method == M_LOG) | (method == M_POISSON)
+    return np.where(method == M_LOGIT, y_logit, np.where(is_log, np.clip(y_log, lo, hi), y_lin))
 
 
 @dataclass(frozen=True)
@@ -203,3 +209,153 @@ def t_cdf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
     df = np.asarray(df, dtype=float)
     with np.errstate(invalid="ignore"):
         return np.where(df >= 1, stats.t.cdf(x, np.maximum(df, 1.0)), np.nan)
+
+
+# ----------------------------------------------------------------------------------------------
+# Poisson log-linear trend for rates from small counts (docs/methods.md 5.4)
+
+
+@dataclass(frozen=True)
+class PoissonFit:
+    """Poisson log-linear trends of many count series (arrays of shape ``(S,)``).
+
+    Model: :math:`k_t \\sim \\mathrm{Poisson}(E_t\\,\\lambda_t)`,
+    :math:`\\log\\lambda_t = a + b\\,(t-\\bar t)`, i.e. a Poisson GLM with log link, offset
+    :math:`\\log E_t` and the year as covariate (centred at the unweighted mean year
+    :math:`\\bar t` of the fitted points).  ``vaa, vab, vbb``: covariance of :math:`(a, b)`,
+    already multiplied by ``dispersion``.
+
+    Attributes
+    ----------
+    n : points used; tbar : their mean year; a, b : coefficients (log rate per unit of
+    exposure at ``tbar``; change of the log rate per year); vaa, vab, vbb : covariance;
+    chi2 : Pearson :math:`X^2=\\sum (k-\\hat\\mu)^2/\\hat\\mu`; dispersion :
+    :math:`\\hat\\phi=\\max\\{1, X^2/(n-2)\\}` (1 when n <= 2); events : :math:`\\sum k`;
+    converged : Newton iterations converged (False also for series without events).
+    """
+
+    n: np.ndarray
+    tbar: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    vaa: np.ndarray
+    vab: np.ndarray
+    vbb: np.ndarray
+    chi2: np.ndarray
+    dispersion: np.ndarray
+    events: np.ndarray
+    converged: np.ndarray
+
+    @property
+    def df(self) -> np.ndarray:
+        return self.n - 2.0
+
+    @property
+    def intercept(self) -> np.ndarray:
+        """Intercept in calendar years, :math:`a - b\\bar t` (statsmodels' ``const``)."""
+        return self.a - self.b * self.tbar
+
+    def _d(self, t0: np.ndarray) -> np.ndarray:
+        t0 = np.asarray(t0, dtype=float)
+        return t0 - self.tbar[:, None] if t0.ndim == 2 else t0 - self.tbar
+
+    def _p(self, x: np.ndarray, ndim: int) -> np.ndarray:
+        return x[:, None] if ndim == 2 else x
+
+    def mean(self, t0: np.ndarray) -> np.ndarray:
+        """Log expected rate (per unit of exposure) at years ``t0`` (scalar, (S,) or (S, H))."""
+        nd = np.ndim(t0)
+        return self._p(self.a, nd) + self._p(self.b, nd) * self._d(t0)
+
+    def se_mean(self, t0: np.ndarray) -> np.ndarray:
+        """Standard error of the log expected rate, :math:`\\sqrt{x_0^\\top V x_0}`."""
+        nd = np.ndim(t0)
+        d = self._d(t0)
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(np.maximum(self._p(self.vaa, nd) + 2.0 * d * self._p(self.vab, nd)
+                                      + d * d * self._p(self.vbb, nd), 0.0))
+
+    def se_slope(self) -> np.ndarray:
+        return np.sqrt(self.vbb)
+
+
+def fit_poisson(years: np.ndarray, K: np.ndarray, E: np.ndarray, mask: np.ndarray, *,
+                max_iter: int = 100, tol: float = 1e-10) -> PoissonFit:
+    """Maximum-likelihood Poisson log-linear trend of every row of counts ``K`` with exposure ``E``.
+
+    Vectorised Newton-Raphson (= Fisher scoring = IRLS for the canonical log link; McCullagh &
+    Nelder, *Generalized Linear Models*, 2nd ed., 1989, section 2.5) on all rows at once, each
+    step from the 2 x 2 information matrix
+    :math:`I = \\sum_t \\mu_t x_t x_t^\\top`, :math:`x_t = (1, t-\\bar t)`, and the score
+    :math:`U = \\sum_t (k_t-\\mu_t) x_t`, with step halving when the log-likelihood would fall.
+    Start: the constant rate :math:`\\log(\\sum k/\\sum E)`, slope 0.  Covariance
+    :math:`\\hat\\phi\\,I^{-1}` (quasi-Poisson when :math:`\\hat\\phi > 1`; Wedderburn 1974,
+    *Biometrika* 61:439-447; the same as statsmodels ``GLM(..., family=Poisson(),
+    offset=log E).fit(scale="X2")`` when :math:`X^2/(n-2) > 1`, ``.fit()`` otherwise).
+
+    Rows without any event (the MLE does not exist: the log rate tends to minus infinity) and
+    rows whose iterations do not converge (e.g. all events in the first year: the slope tends to
+    minus infinity) get ``converged = False``; their estimates must not be used.
+    """
+    t = np.asarray(years, dtype=float)[None, :]
+    m = mask.astype(float)
+    k = np.where(mask, K, 0.0)
+    e = np.where(mask, E, 1.0)
+    loge = np.log(e)
+    n = m.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tbar = (m * t).sum(axis=1) / n
+        d = np.where(mask, t - tbar[:, None], 0.0)
+        events = k.sum(axis=1)
+        exposure = (m * e).sum(axis=1)
+        a = np.where(events > 0, np.log(events / exposure), 0.0)
+    b = np.zeros_like(a)
+
+    def loglik(a_: np.ndarray, b_: np.ndarray) -> np.ndarray:
+        eta = loge + a_[:, None] + b_[:, None] * d
+        with np.errstate(over="ignore"):
+            return (m * (k * eta - np.exp(eta))).sum(axis=1)
+
+    active = (events > 0) & (n >= 2)
+    converged = np.zeros(len(a), dtype=bool)
+    ll = loglik(a, b)
+    for _ in range(max_iter):
+        if not active.any():
+            break
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            mu = m * np.exp(loge + a[:, None] + b[:, None] * d)
+            r = m * (k - mu)
+            i00, i01, i11 = mu.sum(axis=1), (mu * d).sum(axis=1), (mu * d * d).sum(axis=1)
+            u0, u1 = r.sum(axis=1), (r * d).sum(axis=1)
+            det = i00 * i11 - i01 * i01
+            da = np.where(active, (i11 * u0 - i01 * u1) / det, 0.0)
+            db = np.where(active, (i00 * u1 - i01 * u0) / det, 0.0)
+        bad = active & ~(np.isfinite(da) & np.isfinite(db))
+        active &= ~bad
+        da, db = np.where(active, da, 0.0), np.where(active, db, 0.0)
+        step = np.ones_like(a)
+        for _h in range(30):       # step halving (rarely needed from the constant-rate start)
+            new_ll = loglik(a + step * da, b + step * db)
+            worse = active & ~(new_ll >= ll - 1e-12 * np.abs(ll))
+            if not worse.any():
+                break
+            step = np.where(worse, step / 2.0, step)
+        a, b = a + step * da, b + step * db
+        ll = np.where(active, loglik(a, b), ll)
+        done = active & (np.abs(step * da) < tol) & (np.abs(step * db) < tol)
+        converged |= done
+        active &= ~done
+    mu = m * np.exp(loge + a[:, None] + b[:, None] * d)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        i00, i01, i11 = mu.sum(axis=1), (mu * d).sum(axis=1), (mu * d * d).sum(axis=1)
+        det = i00 * i11 - i01 * i01
+        chi2 = np.where(mask, (k - mu) ** 2 / np.where(mu > 0, mu, np.nan), 0.0).sum(axis=1)
+        phi = np.where(n > 2, np.maximum(1.0, chi2 / (n - 2.0)), 1.0)
+        vaa, vab, vbb = phi * i11 / det, -phi * i01 / det, phi * i00 / det
+    # a slope running away (separation) shows as a vanishing expected count somewhere
+    converged &= np.isfinite(vbb) & (np.abs(b) < 5.0)
+    nan = ~converged
+    return PoissonFit(n=n, tbar=tbar, a=np.where(nan, np.nan, a), b=np.where(nan, np.nan, b),
+                      vaa=np.where(nan, np.nan, vaa), vab=np.where(nan, np.nan, vab),
+                      vbb=np.where(nan, np.nan, vbb), chi2=np.where(nan, np.nan, chi2),
+                      dispersion=np.where(nan, np.nan, phi), events=events, converged=converged)

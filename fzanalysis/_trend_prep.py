@@ -42,6 +42,24 @@ def settings() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
+def _unit_scales() -> dict[str, float]:
+    """``scale`` per unit from ``data/units.csv`` (value = numerator / denominator x scale)."""
+    path = data_path("units.csv")
+    if not path.is_file():
+        return {}
+    units = pd.read_csv(path)
+    key = "key" if "key" in units.columns else "unit"
+    if "scale" not in units.columns:
+        return {}
+    return {str(u): float(v) for u, v in zip(units[key], pd.to_numeric(units["scale"]))}
+
+
+def unit_scale(unit: str) -> float:
+    """Scale of a rate unit (100 for percent, 100 000 for per_100k...; NaN if not a rate)."""
+    return _unit_scales().get(unit, np.nan)
+
+
+@lru_cache(maxsize=1)
 def _unit_bounds() -> dict[str, tuple[float, float]]:
     """Bounds per unit from ``data/units.csv`` (if present) over ``trend.yaml`` defaults."""
     out: dict[str, tuple[float, float]] = {}
@@ -67,12 +85,14 @@ def prepare_catalog(catalog: pd.DataFrame | None) -> pd.DataFrame:
     """Check a catalogue and complete it to the columns the projections need.
 
     Required: ``id``, ``unit``, ``comparator``, ``target``.  Optional with defaults:
-    ``lower_bound``/``upper_bound`` (from the unit), ``tolerance`` (NaN), ``baseline_value`` (NaN).
+    ``lower_bound``/``upper_bound`` (from the unit), ``tolerance`` (NaN), ``baseline_value`` (NaN),
+    ``baseline_year`` (``trend.yaml: maintain_baseline_year``, 2020), ``scale`` (from
+    ``data/units.csv``; NaN for units that are not rates from counts).
 
     Returns
     -------
     DataFrame indexed by ``id`` with ``unit, comparator, target, tolerance, lower, upper,
-    baseline_value``.
+    baseline_value, baseline_year, scale``.
     """
     if catalog is None:
         try:
@@ -90,7 +110,7 @@ def prepare_catalog(catalog: pd.DataFrame | None) -> pd.DataFrame:
         "comparator": catalog["comparator"].astype(str).to_numpy(),
     })
     for col, src in (("target", "target"), ("tolerance", "tolerance"),
-                     ("baseline_value", "baseline_value")):
+                     ("baseline_value", "baseline_value"), ("baseline_year", "baseline_year")):
         if src in catalog.columns:
             vals = pd.to_numeric(catalog[src], errors="coerce")
             bad = vals.isna() & catalog[src].notna()
@@ -101,6 +121,8 @@ def prepare_catalog(catalog: pd.DataFrame | None) -> pd.DataFrame:
             cat[col] = vals.to_numpy(dtype=float)
         else:
             cat[col] = np.nan
+    cat["baseline_year"] = cat["baseline_year"].fillna(float(settings()["maintain_baseline_year"]))
+    cat["scale"] = np.array([unit_scale(u) for u in cat["unit"]], dtype=float)
     bounds = np.array([unit_bounds(u) for u in cat["unit"]], dtype=float).reshape(-1, 2)
     cat["lower"], cat["upper"] = bounds[:, 0], bounds[:, 1]
     for col, dst in (("lower_bound", "lower"), ("upper_bound", "upper")):
@@ -124,7 +146,10 @@ def prepare_catalog(catalog: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def prepare_panel(panel: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
-    """Validate a tidy panel and return ``indicator, area, sex, year, value`` (missing values kept).
+    """Validate a tidy panel: ``indicator, area, sex, year, value, numerator, denominator``.
+
+    Missing values are kept.  ``numerator``/``denominator`` (the counts behind a rate, used by
+    the Poisson model, methods.md 5.4) are NaN when the panel has no such columns.
 
     ``area`` defaults to the district (``"440117"``) and ``sex`` to ``"T"`` when the columns are
     absent.  Rows with a missing ``value`` are gaps (the year counts as not observed).
@@ -175,6 +200,24 @@ def prepare_panel(panel: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
         i = int(np.flatnonzero(outside)[0])
         raise ValueError(f"panel row {i}, column 'value': {value[i]} is outside the bounds "
                          f"[{lo[i]}, {hi[i]}] of indicator {out['indicator'].iloc[i]!r}")
+    for col in ("numerator", "denominator"):
+        if col not in panel.columns:
+            out[col] = np.nan
+            continue
+        x = pd.to_numeric(panel[col], errors="coerce").to_numpy(dtype=float)
+        raw_na = panel[col].isna().to_numpy()
+        bad = (np.isnan(x) & ~raw_na) | np.isinf(x) | (x < 0) | ((col == "denominator") & (x == 0))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            what = "a positive number" if col == "denominator" else "a count >= 0"
+            raise ValueError(f"panel row {i}, column {col!r}: expected {what}, "
+                             f"got {panel[col].iloc[i]!r}")
+        out[col] = x
+    half = np.isnan(out["numerator"].to_numpy()) != np.isnan(out["denominator"].to_numpy())
+    if half.any():
+        i = int(np.flatnonzero(half)[0])
+        raise ValueError(f"panel row {i}, columns 'numerator'/'denominator': give both counts "
+                         "or neither")
     return out
 
 
@@ -188,6 +231,8 @@ class SeriesMatrix:
     years : (T,) calendar years from the first to the last observed year.
     Y : (S, T) values, NaN where not observed.  mask : (S, T) observed.
     unit, comparator : (S,) object arrays; target, tolerance, lower, upper, baseline : (S,) floats.
+    baseline_year, scale : (S,) floats (catalogue baseline year; unit scale of a rate).
+    K, E : (S, T) numerator and denominator counts, NaN where not given.
     """
 
     keys: pd.DataFrame
@@ -200,6 +245,10 @@ class SeriesMatrix:
     lower: np.ndarray
     upper: np.ndarray
     baseline: np.ndarray
+    baseline_year: np.ndarray
+    scale: np.ndarray
+    K: np.ndarray
+    E: np.ndarray
 
     @property
     def mask(self) -> np.ndarray:
@@ -236,11 +285,19 @@ def build_matrix(panel: pd.DataFrame, catalog: pd.DataFrame) -> SeriesMatrix:
         r = panel.iloc[dup]
         raise ValueError(f"panel row {dup}: duplicate indicator x area x sex x year "
                          f"({r['indicator']}, {r['area']}, {r['sex']}, {r['year']})")
-    Y = np.full((len(uniq), len(years)), np.nan)
-    Y.ravel()[cell] = panel["value"].to_numpy()
+    grids = {}
+    for name, src in (("Y", "value"), ("K", "numerator"), ("E", "denominator")):
+        g = np.full((len(uniq), len(years)), np.nan)
+        g.ravel()[cell] = panel[src].to_numpy(dtype=float)
+        grids[name] = g
+    Y = grids["Y"]
+    # counts only where the value is observed (a missing value is a missing year)
+    for name in ("K", "E"):
+        grids[name][np.isnan(Y)] = np.nan
     # trim the grid to the observed years
     obs_cols = np.flatnonzero(~np.all(np.isnan(Y), axis=0))
-    Y = Y[:, obs_cols[0]:obs_cols[-1] + 1]
+    sl = slice(obs_cols[0], obs_cols[-1] + 1)
+    Y, K, E = Y[:, sl], grids["K"][:, sl], grids["E"][:, sl]
     years = years[obs_cols[0]:obs_cols[-1] + 1]
     ind_codes = parts[0][0][rep]
     cat = catalog.reindex(parts[0][1])
@@ -252,5 +309,6 @@ def build_matrix(panel: pd.DataFrame, catalog: pd.DataFrame) -> SeriesMatrix:
         unit=col("unit", object), comparator=col("comparator", object),
         target=col("target", float), tolerance=col("tolerance", float),
         lower=col("lower", float), upper=col("upper", float),
-        baseline=col("baseline_value", float),
+        baseline=col("baseline_value", float), baseline_year=col("baseline_year", float),
+        scale=col("scale", float), K=K, E=E,
     )

@@ -10,7 +10,10 @@ Public functions
 - :func:`estimate_inflation` -- the horizon-dependent interval inflation from backtest detail.
 - :func:`warning_text` -- the reasons behind a ``warnings`` string, in Chinese or English.
 
-Methods (docs/methods.md sections 5-8): lines fitted by ordinary least squares on a transformed
+Methods (docs/methods.md sections 5-8): rates from small counts (a handful of maternal deaths)
+get a Poisson log-linear trend of the counts (methods.md 5.4; interval for the underlying rate,
+nothing projected below ``poisson.min_events`` events); other series get lines fitted by
+ordinary least squares on a transformed
 scale (identity, scaled logit for bounded percentages, log for rates and ratios) to the most recent
 ``window`` points and continued as a damped trend (slope weights phi, phi^2, ...); prediction
 intervals from the OLS predictive variance
@@ -30,10 +33,10 @@ import numpy as np
 import pandas as pd
 
 from fzanalysis._trend_core import (
-    METHODS, effective_time, fit_lines, inverse, t_quantile, window_mask,
+    M_POISSON, METHODS, OLS_METHODS, effective_time, fit_lines, inverse, t_quantile, window_mask,
 )
 from fzanalysis._trend_engine import (
-    choose_methods, eligible, inflation, model_scale, run, warning_flags,
+    choose_methods, eligible, inflation, model_scale, path_moments, run, warning_flags,
 )
 from fzanalysis._trend_prep import (
     SeriesMatrix, build_matrix, prepare_catalog, prepare_panel, settings,
@@ -71,6 +74,11 @@ def _damping(damping: float | None) -> float:
     return phi
 
 
+def _poisson_window(window: Any) -> Any:
+    """The Poisson rows follow ``trend.yaml: poisson.window`` unless a window is given."""
+    return "default" if window is _DEFAULT else _window(window)
+
+
 def _matrix(panel: pd.DataFrame, catalog: pd.DataFrame | None) -> SeriesMatrix:
     cat = prepare_catalog(catalog)
     return build_matrix(prepare_panel(panel, cat), cat)
@@ -101,10 +109,14 @@ def project(
         Year of the target (2030).
     level : float
         Two-sided level of the prediction interval (default ``trend.yaml: default_level`` = 0.8).
-    method : {"auto", "linear", "logit", "log"}
-        Model; ``auto`` chooses per series by rolling-origin out-of-sample error (methods.md 6).
+    method : {"auto", "linear", "logit", "log", "poisson"}
+        Model; ``auto`` uses ``poisson`` for rates from small counts (panel ``numerator`` and
+        ``denominator`` in every observed year, mean events per year below
+        ``trend.yaml: poisson.auto_max_mean_events``, methods.md 5.4) and otherwise chooses per
+        series by rolling-origin out-of-sample error (methods.md 6).
     window : int or None
-        Fit on the last ``window`` observed points (default from ``trend.yaml``; None = all).
+        Fit on the last ``window`` observed points (default from ``trend.yaml``: 8 for the
+        least-squares models, ``poisson.window`` (all years) for the Poisson model; None = all).
     damping : float, optional
         Damping factor phi in (0, 1] of the trend beyond the last observation (default
         ``trend.yaml: damping`` = 0.8); 1 gives the straight line "on current trends".
@@ -116,7 +128,9 @@ def project(
     -------
     DataFrame
         One row per indicator x area x sex with :data:`PROJECT_COLUMNS`:
-        ``method`` (``none`` when fewer than ``min_points_fit`` points), ``n_points`` (observed
+        ``method`` (``none`` when fewer than ``min_points_fit`` points; ``poisson`` rows with
+        fewer than ``poisson.min_events`` events have NaN projection, interval and ``p_meet`` and
+        the warning ``insufficient_data``), ``n_points`` (observed
         years), ``last_year``, ``last_value``, ``projected``/``lower``/``upper`` (value in
         ``target_year`` and its prediction interval), ``p_meet`` (probability that the
         target-year value satisfies the comparator), ``pace_observed`` (OLS slope of the last
@@ -144,7 +158,8 @@ def project(
     level = float(settings()["default_level"] if level is None else level)
     M = _matrix(panel, catalog)
     res = run(M, method=method, target_year=int(target_year), level=level,
-              window=_window(window), damping=_damping(damping), calibrated=calibrated)
+              window=_window(window), damping=_damping(damping), calibrated=calibrated,
+              poisson_window=_poisson_window(window))
     flags = warning_flags(M, res)
     out = M.keys.copy()
     out["method"] = res["method"]
@@ -186,33 +201,40 @@ def project_paths(
     ``kind="observed"`` (every observed year; no interval), ``kind="fitted"`` (the fitted line on
     the years used in the fit, back-transformed), ``kind="projected"`` (each year from the last
     observed year + 1 to ``target_year``, with the prediction interval at ``level`` widened by
-    k(h) for that year's horizon h).
+    k(h) for that year's horizon h).  Poisson rows (methods.md 5.4): ``observed`` = the annual
+    rates; ``fitted`` and ``projected`` = the expected rate of the fitted Poisson trend, both with
+    the interval of that underlying rate at ``level`` (no k(h)); nothing but the observed rates
+    when the counts are too small to fit.
     """
     level = float(settings()["default_level"] if level is None else level)
     M = _matrix(panel, catalog)
     res = run(M, method=method, target_year=int(target_year), level=level,
-              window=_window(window), damping=_damping(damping), calibrated=calibrated)
-    fit, mcode = res["fit"], res["mcode"]
+              window=_window(window), damping=_damping(damping), calibrated=calibrated,
+              poisson_window=_poisson_window(window))
+    mcode, pois = res["mcode"], res["pois"]
     S, years = len(M.unit), M.years
     lo, hi = M.lower[:, None], M.upper[:, None]
+    q = res["q"][:, None]
     parts = []
     idx, col = np.nonzero(M.mask)
     parts.append(pd.DataFrame({"s": idx, "year": years[col], "kind": "observed",
                                "value": M.Y[idx, col], "lower": np.nan, "upper": np.nan}))
     grid = np.broadcast_to(years.astype(float), (S, len(years)))
-    fitted = inverse(fit.mean(grid), mcode[:, None], lo, hi)
+    zf, sf = path_moments(res, grid, calibrated=calibrated)
+    fitted = inverse(zf, mcode[:, None], lo, hi)
+    band = pois[:, None]
+    f_lo = np.where(band, inverse(zf - q * sf, mcode[:, None], lo, hi), np.nan)
+    f_hi = np.where(band, inverse(zf + q * sf, mcode[:, None], lo, hi), np.nan)
     ok = res["fmask"] & res["fitted_ok"][:, None]
     idx, col = np.nonzero(ok)
     parts.append(pd.DataFrame({"s": idx, "year": years[col], "kind": "fitted",
-                               "value": fitted[idx, col], "lower": np.nan, "upper": np.nan}))
+                               "value": fitted[idx, col], "lower": f_lo[idx, col],
+                               "upper": f_hi[idx, col]}))
     last = res["last_year"]
     fut = np.arange(int(last.min()) + 1, int(target_year) + 1) if S else np.array([], int)
     if len(fut):
         tf = np.broadcast_to(fut.astype(float), (S, len(fut)))
-        tf = effective_time(tf, last.astype(float)[:, None], res["damping"])
-        z = fit.mean(tf)
-        se = fit.se_pred(tf) * inflation(fut[None, :] - last[:, None], calibrated=calibrated)
-        q = res["q"][:, None]
+        z, se = path_moments(res, tf, calibrated=calibrated)
         keep = (fut[None, :] > last[:, None]) & res["fitted_ok"][:, None]
         idx, col = np.nonzero(keep)
         parts.append(pd.DataFrame({
@@ -254,6 +276,9 @@ def backtest(
     ----------
     method : {"auto", "linear", "logit", "log", "all"}
         ``all`` scores linear, logit, log (on the series where each is eligible) and auto.
+        Series that ``auto`` gives the Poisson count model are left out (its interval is for
+        the underlying rate, which a single year's observed rate cannot score; methods.md 5.4);
+        ``method="poisson"`` is refused.
     min_train : int, optional
         Default ``trend.yaml: min_points`` (5).
     window, damping :
@@ -288,8 +313,12 @@ def backtest(
     M = _matrix(panel, catalog)
     methods = ["linear", "logit", "log", "auto"] if method == "all" else [method]
     for m in methods:
-        if m != "auto" and m not in METHODS:
-            raise ValueError(f"method must be 'auto', 'all' or one of {METHODS}, got {m!r}")
+        if m == "poisson":
+            raise ValueError("backtest: method 'poisson' is not backtested: its interval is for "
+                             "the underlying rate, which one year's observed rate cannot score "
+                             "(docs/methods.md 5.4)")
+        if m != "auto" and m not in OLS_METHODS:
+            raise ValueError(f"method must be 'auto', 'all' or one of {OLS_METHODS}, got {m!r}")
     ok_all = eligible(M)
     mask = M.mask
     count_up_to = np.cumsum(mask, axis=1)
@@ -305,7 +334,7 @@ def backtest(
         for m in methods:
             if m == "auto":
                 mcode = choose_methods(Mk, "auto", window=w, damping=phi, upto=k)
-                use = origin
+                use = origin & (mcode != M_POISSON)
             else:
                 code = METHODS.index(m)
                 use = origin & eligible(Mk)[:, code] & ok_all[:, code] if method == "all" \
@@ -389,17 +418,25 @@ def estimate_inflation(det: pd.DataFrame, *, level: float | None = None) -> dict
     return {int(h): round(float(v), 3) for h, v in zip(qs.index, k)}
 
 
-def warning_text(warnings: str, *, lang: str = "zh") -> str:
-    """Reasons behind a ``warnings`` string (``"at_risk;volatile"``), joined with ``；``/``; ``."""
+def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None) -> str:
+    """Reasons behind a ``warnings`` string (``"at_risk;volatile"``), joined with ``；``/``; ``.
+
+    With ``method="poisson"`` (the row's ``method``), ``insufficient_data`` and ``volatile`` get
+    the reasons of the count model: too few events to project; more variation than chance.
+    """
     from fzanalysis.i18n import label
 
     w = settings()["warnings"]
+    pconf = settings()["poisson"]
     params = {"p": f"{float(w['at_risk_p_meet']):.0%}", "ratio": w["volatile_ratio"],
               "n": settings()["min_points"], "gap": settings()["max_gap_years"],
-              "pace": w["pace_window"]}
+              "pace": w["pace_window"], "events": pconf["min_events"],
+              "alpha": pconf["overdispersion_alpha"]}
     codes = [c for c in str(warnings).split(";") if c]
     sep = "；" if lang == "zh" else "; "
-    return sep.join(label("warning", c, lang).format(**params) for c in codes)
+    kinds = {"insufficient_data": "warning_poisson", "volatile": "warning_poisson"} \
+        if method == "poisson" else {}
+    return sep.join(label(kinds.get(c, "warning"), c, lang).format(**params) for c in codes)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -448,7 +485,8 @@ def _cmd_project(ns: argparse.Namespace) -> int:
         print(f"fzanalysis project: {ns.data or 'demo panel'}: {exc}", file=sys.stderr)
         return 1
     if ns.explain:
-        out["reasons"] = [warning_text(w, lang=ns.explain) for w in out["warnings"]]
+        out["reasons"] = [warning_text(w, lang=ns.explain, method=m)
+                          for w, m in zip(out["warnings"], out["method"])]
     if out.attrs.get("synthetic"):
         print("演示数据（合成，非真实统计） / demo data (synthetic, not official statistics)",
               file=sys.stderr)
@@ -487,7 +525,7 @@ def register_cli(subparsers: Any) -> None:
     b = subparsers.add_parser("backtest", parents=[common],
                               help="rolling-origin backtest: interval coverage and error")
     b.add_argument("--horizon", type=int, default=5)
-    b.add_argument("--method", choices=("auto", "all") + METHODS, default="auto")
+    b.add_argument("--method", choices=("auto", "all") + OLS_METHODS, default="auto")
     b.add_argument("--detail", action="store_true", help="one row per forecast")
     b.set_defaults(func=_cmd_backtest)
 
