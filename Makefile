@@ -16,7 +16,7 @@ help:
 	@echo "make report   run the annual report for the latest year on the embedded demo data -> reports/<year>/"
 	@echo "make test     run the fast test suite (one small end-to-end notebook run included)"
 	@echo "make test-all also run the slow notebook executions"
-	@echo "make lab      open JupyterLab on notebooks/ with the project's kernel"
+	@echo "make lab      open JupyterLab on notebooks/ with the project's kernel (LAB_ARGS=... passes options)"
 	@echo "make bench    run the benchmarks (by hand; prints ratios against the baseline)"
 
 $(BIN)/python:
@@ -40,7 +40,8 @@ report: $(STAMP)
 	$(BIN)/fzanalysis report --kind $(KIND) --lang $(LANG_) --jobs $(JOBS) $(if $(YEAR),--year $(YEAR),)
 
 lab: $(STAMP)
-	JUPYTER_PATH=$(CURDIR)/$(VENV)/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks
+	JUPYTER_PATH=$(CURDIR)/$(VENV)/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks \
+		$(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_trend.py
