@@ -454,8 +454,10 @@ def warning_flags(M: SeriesMatrix, res: dict[str, Any]) -> dict[str, np.ndarray]
     w = conf["warnings"]
     comp = M.comparator
     pm = res["p_meet"]
+    threshold = np.where(comp == "maintain", float(w["at_risk_p_meet_maintain"]),
+                         float(w["at_risk_p_meet"]))
     with np.errstate(invalid="ignore"):
-        at_risk = np.isfinite(pm) & (pm < float(w["at_risk_p_meet"]))
+        at_risk = np.isfinite(pm) & (pm < threshold)
     numeric = ~np.isin(comp, ("increase", "decrease", "maintain"))
     gap = np.where(numeric, np.abs(M.target - res["last_value"]),
                    np.abs(res["projected"] - res["last_value"]))

@@ -398,3 +398,261 @@ def test_backtest_detail_and_synthetic_flag(tmp_path):
         assert ns.func(ns) == 0
     out = pd.read_csv(io.StringIO(buf.getvalue()))
     assert out.loc[0, "reasons"].startswith("At risk")
+
+
+# ------------------------------------------------------------- rates from small counts (Poisson)
+
+from fzanalysis._trend_core import fit_poisson  # noqa: E402
+
+YEARS10 = np.arange(2015, 2025)
+
+
+def count_panel(counts, births, years=YEARS10, indicator: str = "x", scale: float = 1e5,
+                **cols) -> pd.DataFrame:
+    counts, births = np.asarray(counts, float), np.asarray(births, float)
+    return pd.DataFrame({"indicator": indicator, "year": list(years),
+                         "value": counts / births * scale, "numerator": counts,
+                         "denominator": births, **cols})
+
+
+def _glm(years, k, e, scale=None):
+    X = sm.add_constant(np.asarray(years, dtype=float))
+    return sm.GLM(k, X, family=sm.families.Poisson(), offset=np.log(e)).fit(scale=scale, tol=1e-13)
+
+
+def test_fit_poisson_equals_statsmodels_glm():
+    """Vectorised IRLS == statsmodels GLM Poisson with log(denominator) offset (coef, se 1e-6)."""
+    rng = np.random.default_rng(7)
+    S = 60
+    E = rng.uniform(3000, 12000, (S, len(YEARS10)))
+    lam = 2e-4 * np.exp(rng.normal(-0.05, 0.05, S)[:, None] * (YEARS10 - 2019))
+    K = rng.poisson(E * lam).astype(float)
+    mask = rng.random(K.shape) > 0.1
+    f = fit_poisson(YEARS10, K, E, mask)
+    assert f.converged.all()
+    for i in rng.choice(S, 15, replace=False):
+        m = mask[i]
+        r = _glm(YEARS10[m], K[i, m], E[i, m])
+        np.testing.assert_allclose([f.intercept[i], f.b[i]], r.params, rtol=0, atol=1e-6)
+        se_int = np.sqrt(f.vaa[i] - 2 * f.tbar[i] * f.vab[i] + f.tbar[i] ** 2 * f.vbb[i])
+        want_phi = max(1.0, r.pearson_chi2 / r.df_resid)
+        r2 = _glm(YEARS10[m], K[i, m], E[i, m], scale="X2") if want_phi > 1 else r
+        np.testing.assert_allclose([se_int, np.sqrt(f.vbb[i])], r2.bse, rtol=1e-6)
+        assert f.dispersion[i] == pytest.approx(want_phi, rel=1e-8)
+
+
+def test_poisson_known_answer_project():
+    """project(method="poisson"): expected rate x 1e5 in 2030, interval and p_meet from the GLM."""
+    k = np.array([4, 6, 3, 5, 2, 4, 3, 1, 3, 2], float)
+    e = np.full(10, 8000.0)
+    cat = cat1("per_100k_live_births", "<", 30.0)
+    r = project(count_panel(k, e), cat, method="poisson", damping=1.0, level=0.8).iloc[0]
+    g = _glm(YEARS10, k, e)
+    assert g.pearson_chi2 / g.df_resid < 1          # equidispersed: plain Poisson covariance
+    x0 = np.array([1.0, 2030.0])
+    eta = x0 @ g.params
+    se = np.sqrt(x0 @ g.cov_params() @ x0)
+    z = stats.norm.ppf(0.9)
+    assert r["method"] == "poisson"
+    assert r["projected"] == pytest.approx(np.exp(eta) * 1e5, rel=1e-6)
+    assert r["lower"] == pytest.approx(np.exp(eta - z * se) * 1e5, rel=1e-6)
+    assert r["upper"] == pytest.approx(np.exp(eta + z * se) * 1e5, rel=1e-6)
+    assert r["p_meet"] == pytest.approx(stats.norm.cdf((np.log(30e-5) - eta) / se), abs=1e-6)
+    # pace: slope of the fitted expected rate at the last year (units per year)
+    rate_2024 = np.exp(g.params @ [1.0, 2024.0]) * 1e5
+    assert r["pace_observed"] == pytest.approx(g.params[1] * rate_2024, rel=1e-6)
+    assert r["warnings"] == ""
+
+
+def test_poisson_overdispersion_scaling():
+    """Pearson X^2/df > 1 -> quasi-Poisson: se multiplied by sqrt(phi), flagged volatile."""
+    k = np.array([30, 2, 25, 1, 28, 3, 22, 0, 26, 2], float)
+    e = np.full(10, 10000.0)
+    g = _glm(YEARS10, k, e, scale="X2")
+    assert g.scale > 1
+    f = fit_poisson(YEARS10, k[None, :], e[None, :], np.ones((1, 10), bool))
+    assert f.dispersion[0] == pytest.approx(g.scale, rel=1e-8)
+    np.testing.assert_allclose(np.sqrt(f.vbb[0]), g.bse[1], rtol=1e-6)
+    cat = cat1("per_100k", "<", 100.0)
+    r = project(count_panel(k, e), cat, method="poisson", damping=1.0).iloc[0]
+    eta = g.params @ [1.0, 2030.0]
+    se = np.sqrt(np.array([1.0, 2030.0]) @ g.cov_params() @ np.array([1.0, 2030.0]))
+    assert r["upper"] == pytest.approx(np.exp(eta + stats.norm.ppf(0.9) * se) * 1e5, rel=1e-6)
+    assert "volatile" in r["warnings"].split(";")
+    assert "Poisson" in warning_text("volatile", lang="en", method="poisson")
+
+
+def test_poisson_zero_and_too_few_counts_not_projected():
+    e = np.full(10, 8000.0)
+    cat = pd.DataFrame({"id": ["zero", "few"], "unit": "per_100k_live_births",
+                        "comparator": "<", "target": 7.5})
+    panel = pd.concat([count_panel(np.zeros(10), e, indicator="zero"),
+                       count_panel([1, 0, 2, 0, 0, 1, 0, 0, 3, 0], e, indicator="few")],
+                      ignore_index=True)
+    out = project(panel, cat).set_index("indicator")
+    for ind in ("zero", "few"):
+        r = out.loc[ind]
+        assert r["method"] == "poisson"
+        assert np.isnan(r["projected"]) and np.isnan(r["lower"]) and np.isnan(r["p_meet"])
+        assert pd.isna(r["year_reached"])
+        assert r["warnings"] == "insufficient_data"
+    zh = warning_text("insufficient_data", lang="zh", method="poisson")
+    assert "事件数太少" in zh and "10" in zh
+    paths = project_paths(panel, cat)
+    assert set(paths["kind"]) == {"observed"}            # observed rates only, nothing fitted
+
+
+@pytest.mark.parametrize("comparator", ["<", ">="])
+def test_poisson_p_meet_monotone_in_target(comparator):
+    k = np.array([9, 7, 8, 6, 7, 5, 6, 4, 5, 4], float)
+    e = np.full(10, 8000.0)
+    targets = [5.0, 10.0, 20.0, 40.0, 80.0, 160.0]
+    ids = [f"t{i}" for i in range(len(targets))]
+    panel = pd.concat([count_panel(k, e, indicator=i) for i in ids], ignore_index=True)
+    cat = pd.DataFrame({"id": ids, "unit": "per_100k_live_births", "comparator": comparator,
+                        "target": targets})
+    pm = project(panel, cat).set_index("indicator").loc[ids, "p_meet"].to_numpy()
+    assert np.all(np.isfinite(pm))
+    d = np.diff(pm)
+    assert (d >= -1e-12).all() if comparator == "<" else (d <= 1e-12).all()
+    assert pm.max() - pm.min() > 0.5
+
+
+def test_poisson_auto_rule_and_override():
+    e = np.full(10, 8000.0)
+    small = count_panel([3, 2, 4, 1, 3, 2, 2, 1, 3, 1], e, indicator="small")
+    big = count_panel(np.full(10, 200.0), e, indicator="big")
+    nocounts = small.drop(columns=["numerator", "denominator"]).assign(indicator="nocounts")
+    share = count_panel(np.full(10, 4.0), np.full(10, 12.0), indicator="share", scale=100)
+    rare_pct = count_panel([1, 0, 2, 1, 1, 0, 3, 1, 2, 1], np.full(10, 60.0), indicator="mtct",
+                           scale=100)
+    panel = pd.concat([small, big, nocounts.assign(numerator=np.nan, denominator=np.nan),
+                       share, rare_pct], ignore_index=True)
+    cat = pd.DataFrame({"id": ["small", "big", "nocounts", "share", "mtct"],
+                        "unit": ["per_100k_live_births"] * 3 + ["percent", "percent"],
+                        "comparator": ["<", "<", "<", ">=", "<"],
+                        "target": [7.5, 7.5, 7.5, 40.0, 2.0]})
+    m = project(panel, cat).set_index("indicator")["method"]
+    assert m["small"] == "poisson"                      # mean 2.2 events a year
+    assert m["big"] != "poisson"                        # 200 a year: mean >= 20
+    assert m["nocounts"] != "poisson"                   # no counts
+    assert m["share"] != "poisson"                      # a 33% share is not a rare event
+    assert m["mtct"] == "poisson"                       # 2% of 60: rare
+    with pytest.raises(ValueError, match="method 'poisson' cannot be used.*numerator"):
+        project(panel, cat, method="poisson")
+    r = project(big, cat.iloc[[1]], method="poisson").iloc[0]   # override: allowed with counts
+    assert r["method"] == "poisson" and r["projected"] == pytest.approx(2500.0, rel=1e-6)
+    with pytest.raises(ValueError, match="not backtested"):
+        backtest(small, cat.iloc[[0]], method="poisson")
+
+
+def test_poisson_paths_and_year_reached_not_from_one_zero_year():
+    """Flat rate ~25/1e5, target < 7.5, last year 0 deaths: not reached, and not in 2024."""
+    k = np.array([2, 3, 2, 1, 2, 3, 2, 2, 3, 0], float)
+    e = np.full(10, 9000.0)
+    cat = cat1("per_100k_live_births", "<", 7.5)
+    panel = count_panel(k, e)
+    r = project(panel, cat).iloc[0]
+    assert r["method"] == "poisson" and r["last_value"] == 0.0
+    assert r["projected"] > 7.5 and r["p_meet"] < 0.5
+    assert pd.isna(r["year_reached"])
+    paths = project_paths(panel, cat)
+    obs = paths[paths["kind"] == "observed"]
+    np.testing.assert_allclose(obs["value"], k / e * 1e5)
+    for kind in ("fitted", "projected"):
+        d = paths[paths["kind"] == kind]
+        assert len(d) and d["lower"].notna().all()
+        assert (d["lower"] <= d["value"]).all() and (d["value"] <= d["upper"]).all()
+    assert paths.loc[paths["kind"] == "projected", "year"].tolist() == list(range(2025, 2031))
+    last = paths[(paths["kind"] == "projected") & (paths["year"] == 2030)].iloc[0]
+    assert last["value"] == pytest.approx(r["projected"]) and last["upper"] == pytest.approx(r["upper"])
+    # a falling rate that crosses the target gets its year from the fitted path
+    k2 = np.array([12, 10, 9, 7, 6, 5, 4, 3, 3, 2], float)
+    r2 = project(count_panel(k2, e), cat, damping=1.0).iloc[0]
+    assert r2["method"] == "poisson" and 2020 <= r2["year_reached"] <= 2040
+
+
+def test_count_columns_checked():
+    p = count_panel([1, 2, 1, 2, 1, 2, 1, 2, 1, 2], np.full(10, 8000.0))
+    cat = cat1("per_100k_live_births", "<", 7.5)
+    with pytest.raises(ValueError, match="row 3, column 'numerator'"):
+        project(p.assign(numerator=p["numerator"].where(p.index != 3, -1.0)), cat)
+    with pytest.raises(ValueError, match="row 2, column 'denominator'"):
+        project(p.assign(denominator=p["denominator"].where(p.index != 2, 0.0)), cat)
+    with pytest.raises(ValueError, match="row 4, columns 'numerator'/'denominator'"):
+        project(p.assign(numerator=p["numerator"].where(p.index != 4, np.nan)), cat)
+
+
+def test_demo_maternal_mortality_not_projected_as_zero():
+    from fzanalysis import demo
+
+    out = project(demo.load())
+    mm = out[out["indicator"] == "health.maternal_mortality"]
+    assert len(mm) and (mm["method"] == "poisson").all()
+    district = mm[mm["area"] == "440117"].iloc[0]
+    assert not district["projected"] == 0.0
+    # no projection may be 0 or come with a year reached from a zero-death year
+    assert not (mm["projected"] == 0).any()
+    ok = mm["projected"].notna()
+    assert mm.loc[~ok, "p_meet"].isna().all() and mm.loc[~ok, "year_reached"].isna().all()
+    assert mm.loc[~ok, "warnings"].str.contains("insufficient_data").all()
+    for ind in ("health.congenital_syphilis", "health.hiv_mother_to_child_transmission"):
+        row = out[out["indicator"] == ind].iloc[0]
+        assert row["method"] == "poisson" and row["projected"] != 0.0
+
+
+# ------------------------------------------------------------------------- maintain, bounds
+
+
+def _maintain_case():
+    years = np.arange(2015, 2025)
+    rng = np.random.default_rng(2)
+    noise = rng.normal(0, 0.05, len(years))
+    panel = pd.concat([
+        pd.DataFrame({"indicator": "le", "sex": "F", "year": years, "value": 82.9 + noise}),
+        pd.DataFrame({"indicator": "le", "sex": "M", "year": years, "value": 77.4 + noise}),
+        pd.DataFrame({"indicator": "le", "sex": "T", "year": years, "value": 80.0 + noise}),
+        pd.DataFrame({"indicator": "down", "sex": "T", "year": years,
+                      "value": 80.0 - 0.4 * (years - 2015) + noise}),
+    ], ignore_index=True)
+    cat = pd.DataFrame({"id": ["le", "down"], "unit": "years", "comparator": "maintain",
+                        "target": np.nan, "baseline_year": 2020, "baseline_value": [82.92, 80.0]})
+    return panel, cat
+
+
+def test_maintain_uses_each_series_own_baseline_year_value():
+    panel, cat = _maintain_case()
+    out = project(panel, cat).set_index(["indicator", "sex"])
+    for sex in ("F", "M", "T"):                    # flat: about even or better, never at risk
+        assert out.loc[("le", sex), "p_meet"] > 0.3, sex
+        assert "at_risk" not in out.loc[("le", sex), "warnings"]
+    assert out.loc[("down", "T"), "p_meet"] < 0.05
+    assert "at_risk" in out.loc[("down", "T"), "warnings"]
+    # the reference is the series' own 2020 value: the same data shifted keeps the same p_meet
+    shifted = panel.assign(value=np.where(panel["sex"] == "M", panel["value"] - 5, panel["value"]))
+    lin = project(panel, cat, method="linear").set_index(["indicator", "sex"])
+    again = project(shifted, cat, method="linear").set_index(["indicator", "sex"])
+    assert again.loc[("le", "M"), "p_meet"] == pytest.approx(lin.loc[("le", "M"), "p_meet"], abs=1e-9)
+    assert lin.loc[("le", "M"), "p_meet"] == pytest.approx(lin.loc[("le", "F"), "p_meet"], abs=1e-9)
+    # without the baseline year in the data, the catalogue's baseline value is the reference
+    late = panel[panel["year"] > 2020]
+    r = project(late, cat, method="linear").set_index(["indicator", "sex"])
+    assert r.loc[("le", "M"), "p_meet"] < 0.01      # 77.4 against the catalogue's 82.92
+
+
+def test_linear_percent_stays_within_bounds():
+    """A steep percent series fitted by a line: central path and interval clipped to [0, 100]."""
+    years = np.arange(2015, 2025)
+    up = panel1(years, 60 + 4 * (years - 2015) + E5.tolist() * 2, "up")
+    down = panel1(years, 40 - 4 * (years - 2015) + E5.tolist() * 2, "down")
+    cat = pd.DataFrame({"id": ["up", "down"], "unit": "percent", "comparator": ">=",
+                        "target": [99.0, 5.0]})
+    out = project(pd.concat([up, down]), cat, method="linear", damping=1.0).set_index("indicator")
+    assert out.loc["up", "projected"] == 100.0 and out.loc["up", "upper"] == 100.0
+    assert out.loc["down", "projected"] == 0.0 and out.loc["down", "lower"] == 0.0
+    assert out[["projected", "lower", "upper"]].stack().between(0, 100).all()
+    paths = project_paths(pd.concat([up, down]), cat, method="linear", damping=1.0)
+    vals = paths[["value", "lower", "upper"]].to_numpy(dtype=float)
+    assert np.nanmin(vals) >= 0 and np.nanmax(vals) <= 100
+    auto = project(pd.concat([up, down]), cat)
+    assert auto[["projected", "lower", "upper"]].stack().between(0, 100).all()
