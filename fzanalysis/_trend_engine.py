@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 from fzanalysis._trend_core import (
-    M_LINEAR, M_LOG, M_LOGIT, M_POISSON, METHODS, OLS_METHODS, PoissonFit, effective_time,
+    M_LINEAR, M_LOG, M_LOGIT, M_POISSON, METHODS, OLS_METHODS, effective_time,
     fit_lines, fit_poisson, inverse, t_cdf, t_quantile, transform, window_mask,
 )
 from fzanalysis._trend_prep import SeriesMatrix, settings

@@ -137,7 +137,8 @@ def project(
         ``pace_window`` points, units per year), ``pace_required`` ((target - last value) /
         years left), ``year_reached`` (first year the central path meets the target; the start of
         the current run of observed years meeting it if already met; NA if not by
-        ``year_reached_max``), ``warnings`` (``;``-joined :data:`WARNING_CODES`).
+        ``year_reached_max``; Poisson rows read all of this from the fitted expected rate, never
+        from one observed year), ``warnings`` (``;``-joined :data:`WARNING_CODES`).
 
     Notes
     -----
