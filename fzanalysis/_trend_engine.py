@@ -25,7 +25,10 @@ def poisson_eligible(M: SeriesMatrix) -> np.ndarray:
 
     Its unit is listed in ``trend.yaml: poisson.units`` and has a scale in ``data/units.csv``;
     every observed year has a numerator and a (positive) denominator; and, for a bounded unit
-    (percent), the pooled proportion is at most ``poisson.max_proportion``.
+    (percent), the indicator is listed in ``poisson.event_proportions`` (proportions of *events*,
+    e.g. mother-to-child HIV transmissions among HIV-positive mothers' births -- not shares of
+    people holding posts, which are stocks: the same village heads counted year after year) and
+    its pooled proportion is at most ``poisson.max_proportion``.
     """
     pconf = settings()["poisson"]
     obs = M.mask
@@ -34,7 +37,9 @@ def poisson_eligible(M: SeriesMatrix) -> np.ndarray:
         k_sum = np.where(obs, M.K, 0.0).sum(axis=1)
         e_sum = np.where(obs, M.E, 0.0).sum(axis=1)
         prop = np.where(e_sum > 0, k_sum / e_sum, np.nan)
-        rare = ~np.isfinite(M.upper) | (prop <= float(pconf["max_proportion"]))
+        events = np.isin(M.keys["indicator"].astype(str).to_numpy(),
+                         [str(x) for x in (pconf.get("event_proportions") or [])])
+        rare = ~np.isfinite(M.upper) | (events & (prop <= float(pconf["max_proportion"])))
     unit_ok = np.isin(M.unit.astype(str), [str(u) for u in pconf["units"]]) & np.isfinite(M.scale)
     return unit_ok & counts.all(axis=1) & obs.any(axis=1) & rare
 
@@ -89,16 +94,33 @@ def model_scale(M: SeriesMatrix, mcode: np.ndarray) -> np.ndarray:
     return transform(M.Y, mcode[:, None], M.lower[:, None], M.upper[:, None], squeeze=sq)
 
 
-def inflation(h: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
-    """Interval inflation k(h) from ``trend.yaml`` (1 for h <= 0 or when not calibrated)."""
-    h = np.asarray(h, dtype=float)
+def bend_variance(h: np.ndarray, slope: np.ndarray, slope_se: np.ndarray, *,
+                  calibrated: bool = True) -> np.ndarray:
+    """Additive "bend" variance on the model scale (methods.md 5, 8).
+
+    .. math:: \\tau^2(h) = c(h)\\,\\max\\{0,\\ \\hat b^2 - \\mathrm{se}(\\hat b)^2\\}
+
+    with :math:`\\hat b` the fitted slope on the model scale and c(h) (years^2) the step table
+    ``trend.yaml: interval_bend`` estimated on the real series
+    (:func:`fzanalysis.trend.estimate_bend_variance`).  :math:`\\hat b^2 - \\mathrm{se}(\\hat b)^2`
+    is the unbiased estimate of the squared trend, so the term does not grow with the series'
+    year-to-year noise; it is in the model scale's own units, so one table serves every model
+    and unit.  0 for h < 1 (fitted years) and when not ``calibrated``; beyond the last tabulated
+    horizon the last factor.  Broadcasts its arguments.
+    """
+    h, b, sb = np.broadcast_arrays(np.asarray(h, dtype=float), np.asarray(slope, dtype=float),
+                                   np.asarray(slope_se, dtype=float))
     if not calibrated:
-        return np.ones_like(h)
-    table = settings()["interval_inflation"]
+        return np.zeros(h.shape)
+    table = settings()["interval_bend"]
     keys = np.array(list(table), dtype=float)
     vals = np.array(list(table.values()), dtype=float)
-    idx = np.clip(np.searchsorted(keys, np.nan_to_num(h, nan=1.0), side="right") - 1, 0, len(keys) - 1)
-    return np.where(h >= keys[0], vals[idx], 1.0)
+    hh = np.nan_to_num(h, nan=0.0)
+    idx = np.clip(np.searchsorted(keys, hh, side="right") - 1, 0, len(keys) - 1)
+    c = np.where(hh >= keys[0], vals[idx], 0.0)
+    with np.errstate(invalid="ignore"):
+        trend2 = np.maximum(b * b - sb * sb, 0.0)
+    return c * np.nan_to_num(trend2, nan=0.0)
 
 
 def rolling_abs_error(
@@ -172,8 +194,9 @@ def choose_methods(M: SeriesMatrix, method: str, *, window: int | None, damping:
             i = int(np.flatnonzero(bad)[0])
             r = M.keys.iloc[i]
             why = ("it needs a rate unit listed in trend.yaml poisson.units, numerator and "
-                   "denominator in every observed year and, for percent, a pooled proportion of "
-                   "at most poisson.max_proportion" if code == M_POISSON else
+                   "denominator in every observed year and, for percent, an indicator listed in "
+                   "trend.yaml poisson.event_proportions (events, not stocks such as office "
+                   "holders) with a pooled proportion of at most poisson.max_proportion" if code == M_POISSON else
                    "its unit does not allow it, or its bounds are not finite (logit), or a value "
                    "is <= 0 (log)")
             raise ValueError(
@@ -297,15 +320,18 @@ def path_moments(res: dict[str, Any], t: np.ndarray, *, calibrated: bool) -> tup
     """Centre and scale on the model scale at calendar years ``t`` (shape (S, H)).
 
     Beyond each series' last observed year the damped effective time is used.  Least-squares
-    rows: the OLS line and its predictive SE widened by k(h) (prediction interval of the value);
-    Poisson rows: the log expected rate (x scale) and its SE (interval of the underlying rate,
-    never widened by k(h): methods.md 5.4).
+    rows: the OLS line and the predictive SE combined with the bend variance,
+    :math:`\\sqrt{\\mathrm{se}^2 + \\tau^2(h)}` (prediction interval of the value); Poisson rows:
+    the log expected rate (x scale) and its SE (interval of the underlying rate, no bend term:
+    methods.md 5.4).
     """
     last = res["last_year"].astype(float)[:, None]
     te = effective_time(t, last, res["damping"])
     fit, pfit, pois = res["fit"], res["pfit"], res["pois"][:, None]
     z_o = fit.mean(te)
-    s_o = fit.se_pred(te) * inflation(t - last, calibrated=calibrated)
+    s_o = np.sqrt(fit.se_pred(te) ** 2
+                  + bend_variance(t - last, fit.b[:, None], fit.se_slope()[:, None],
+                                  calibrated=calibrated))
     with np.errstate(invalid="ignore", divide="ignore"):
         z_p = pfit.mean(te) + np.log(res["scale"])[:, None]
     s_p = pfit.se_mean(te)
@@ -357,7 +383,7 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     q = t_quantile(level, df)
     scale = np.where(pois, M.scale, np.nan)
     res: dict[str, Any] = dict(fit=fit, pfit=pfit, pois=pois, scale=scale, damping=damping,
-                               last_year=last_year)
+                               last_year=last_year, mcode=mcode)
     zhat, sigma = (a[:, 0] for a in path_moments(res, np.full((S, 1), float(target_year)),
                                                  calibrated=calibrated))
     lo, hi = M.lower, M.upper

@@ -26,13 +26,16 @@ DEFAULT_SEX = "T"
 
 @lru_cache(maxsize=1)
 def settings() -> dict[str, Any]:
-    """Return ``data/trend.yaml`` (thresholds, windows, inflation factors) as a dict."""
+    """Return ``data/trend.yaml`` (thresholds, windows, bend factors) as a dict."""
     path = data_path("trend.yaml")
     conf = yaml.safe_load(path.read_text("utf-8"))
-    infl = {int(k): float(v) for k, v in conf["interval_inflation"].items()}
-    if not infl or any(v <= 0 for v in infl.values()):
-        raise ValueError(f"{path}: interval_inflation must map horizons to positive factors")
-    conf["interval_inflation"] = dict(sorted(infl.items()))
+    tab = {int(k): float(v) for k, v in (conf.get("interval_bend") or {}).items()}
+    vals = [tab[k] for k in sorted(tab)]
+    if not tab or min(tab) < 1 or any(v < 0 for v in vals) \
+            or any(y < x for x, y in zip(vals, vals[1:])):
+        raise ValueError(f"{path}: interval_bend must map horizons >= 1 to non-negative factors "
+                         f"c(h), non-decreasing in the horizon")
+    conf["interval_bend"] = dict(sorted(tab.items()))
     for unit, methods in conf["unit_methods"].items():
         bad = [m for m in methods if m not in METHODS]
         if bad:

@@ -71,18 +71,51 @@ def _coverage_with(det: pd.DataFrame, k: dict[int, float]) -> pd.Series:
     return (det["scaled_error"] <= kh).groupby(det["horizon"]).mean()
 
 
+def _coverage_with_bend(det: pd.DataFrame, c: dict[int, float]) -> pd.Series:
+    """Coverage by horizon if the bend variance c(h) max(0, b^2 - se_b^2) had been added."""
+    from fzanalysis.trend import required_bend
+
+    ch = det["horizon"].map(lambda h: c.get(int(h), c[max(c)]))
+    return (required_bend(det) <= ch).groupby(det["horizon"]).mean()
+
+
+def _coverage_const_by_model(det_est: pd.DataFrame, det_eval: pd.DataFrame, *,
+                             level: float) -> pd.Series:
+    """The rejected alternative: a constant tau^2(h) per model (logit/log in their own units,
+    linear relative to the level), estimated on ``det_est`` and scored on ``det_eval``."""
+    def need(d: pd.DataFrame) -> pd.Series:
+        w = np.where(d["model"] == "linear", d["z_hat"].abs(), 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.maximum(0.0, ((d["z_error"] / d["t_q"]) ** 2 - d["se_ols"] ** 2) / w ** 2)
+        return pd.Series(np.where(np.isfinite(r), r, np.inf), index=d.index)
+    r_est, r_ev = need(det_est), need(det_eval)
+    tau = {}
+    for m, g in r_est.groupby(det_est["model"]):
+        q = g.groupby(det_est.loc[g.index, "horizon"]).quantile(level).sort_index()
+        tau[m] = pd.Series(np.maximum.accumulate(q.to_numpy()), index=q.index)
+    t2 = np.array([tau[m].get(h, tau[m].iloc[-1]) if m in tau else 0.0
+                   for m, h in zip(det_eval["model"], det_eval["horizon"])], dtype=float)
+    return (r_ev <= t2).groupby(det_eval["horizon"]).mean()
+
+
 def calibration_report(*, horizon: int = 10, level: float = 0.8) -> dict[str, pd.DataFrame]:
     """Backtests on the stored real series: the figures of docs/methods.md section 8.
 
     Returns a dict of tables: ``windows`` (coverage and MAE of the uncalibrated auto model by fit
     window and horizon), ``damping`` (the same by damping factor phi), ``methods`` (MAE by model on the series where logit/log compete with
-    linear), ``split`` (coverage on each half of the series with k(h) estimated on the other
-    half), ``k`` (k(h) estimated on all series, the values stored in ``data/trend.yaml``) and
-    ``after`` (coverage with the stored k(h)).
+    linear), ``split`` (coverage of the auto model on each half of the series with the bend
+    factors c(h) estimated on the other half, next to the plain OLS interval, the former
+    multiplicative k(h) and the rejected constant-per-model tau^2(h), each estimated the same
+    way), ``c`` (c(h) estimated on all series: the values stored in ``data/trend.yaml:
+    interval_bend``), ``k`` (the former k(h), for comparison), ``before_k`` (coverage and widths
+    with that k(h)), ``after`` (coverage and widths with the stored c(h)) and ``noisy_lines``
+    (:func:`noisy_lines_report`).
     """
     import warnings
 
-    from fzanalysis.trend import backtest, estimate_inflation, summarise_backtest
+    from fzanalysis.trend import (
+        backtest, estimate_bend_variance, estimate_inflation, summarise_backtest,
+    )
 
     panel, cat = load_real_series()
     out: dict[str, pd.DataFrame] = {}
@@ -121,30 +154,48 @@ def calibration_report(*, horizon: int = 10, level: float = 0.8) -> dict[str, pd
         det = det_all[det_all["method"] == "auto"].drop(columns="series")
         a, b = _halves(det)
         ka, kb = estimate_inflation(det[a], level=level), estimate_inflation(det[b], level=level)
+        ca = estimate_bend_variance(det[a], level=level)
+        cb = estimate_bend_variance(det[b], level=level)
         split = pd.DataFrame({
-            "before_A": (det[a]["scaled_error"] <= 1).groupby(det[a]["horizon"]).mean(),
-            "after_A_with_k_from_B": _coverage_with(det[a], kb),
-            "before_B": (det[b]["scaled_error"] <= 1).groupby(det[b]["horizon"]).mean(),
-            "after_B_with_k_from_A": _coverage_with(det[b], ka),
-            "k_from_A": pd.Series(ka), "k_from_B": pd.Series(kb),
+            "plain_A": (det[a]["scaled_error"] <= 1).groupby(det[a]["horizon"]).mean(),
+            "k_A_from_B": _coverage_with(det[a], kb),
+            "const_A_from_B": _coverage_const_by_model(det[b], det[a], level=level),
+            "bend_A_from_B": _coverage_with_bend(det[a], cb),
+            "plain_B": (det[b]["scaled_error"] <= 1).groupby(det[b]["horizon"]).mean(),
+            "k_B_from_A": _coverage_with(det[b], ka),
+            "const_B_from_A": _coverage_const_by_model(det[a], det[b], level=level),
+            "bend_B_from_A": _coverage_with_bend(det[b], ca),
             "n_A": det[a].groupby("horizon").size(), "n_B": det[b].groupby("horizon").size(),
         })
         out["split"] = split.rename_axis("horizon").reset_index()
+        c = estimate_bend_variance(det, level=level)
+        out["c"] = pd.DataFrame({"horizon": list(c), "c": list(c.values()),
+                                 "sqrt_c": np.sqrt(list(c.values()))})
         k = estimate_inflation(det, level=level)
         out["k"] = pd.DataFrame({"horizon": list(k), "k": list(k.values())})
+        # the former k(h) applied to the same forecasts: coverage and median width
+        kh = det["horizon"].map(lambda h: k.get(int(h), k[max(k)]))
+        from fzanalysis._trend_core import inverse
+        from fzanalysis._trend_prep import build_matrix, prepare_catalog, prepare_panel
+        cat_p = prepare_catalog(cat)
+        M = build_matrix(prepare_panel(panel, cat_p), cat_p)
+        bounds = M.keys.assign(lo=M.lower, hi=M.upper)
+        dk = det.merge(bounds, on=["indicator", "area", "sex"], how="left")
+        mc = dk["model"].map({"linear": 0, "logit": 1, "log": 2}).to_numpy()
+        half = (dk["t_q"] * dk["se_ols"] * kh.to_numpy()).to_numpy()
+        zh = dk["z_hat"].to_numpy()
+        width = inverse(zh + half, mc, dk["lo"].to_numpy(), dk["hi"].to_numpy()) \
+            - inverse(zh - half, mc, dk["lo"].to_numpy(), dk["hi"].to_numpy())
+        out["before_k"] = pd.DataFrame({
+            "coverage": (det["scaled_error"] <= kh).groupby(det["horizon"]).mean(),
+            "median_width": pd.Series(width, index=det.index).groupby(det["horizon"]).median(),
+        }).rename_axis("horizon").reset_index()
         after = summarise_backtest(
             backtest(panel, cat, horizon=horizon, method="all", calibrated=True, detail=True,
                      level=level), level=level)
         out["after"] = after
+    out["noisy_lines"] = noisy_lines_report(level=level)
     return out
-
-
-if __name__ == "__main__":  # pragma: no cover - prints the methods.md section 8 figures
-    pd.set_option("display.width", 200)
-    pd.set_option("display.max_columns", 30)
-    for name, table in calibration_report().items():
-        print(f"== {name}")
-        print(table.round(3).to_string(index=False))
 
 
 def damped_trend_report(*, horizon: int = 6, level: float = 0.8,
@@ -208,3 +259,53 @@ def damped_trend_report(*, horizon: int = 6, level: float = 0.8,
         "n": g.size(), "coverage_ets": g["cov_ets"].mean(), "coverage_auto": g["covered"].mean(),
         "mae_ets": g["err_ets"].mean(), "mae_auto": g["abs_error"].mean(),
     }).reset_index()
+
+
+def noisy_lines_report(*, n_series: int = 400, n_points: int = 12, sd: float = 5.0,
+                       horizon: int = 6, level: float = 0.8, seed: int = 7) -> pd.DataFrame:
+    """Coverage on simulated noisy straight lines: does the calibration over-widen noisy series?
+
+    ``n_series`` percentages on straight lines (level 50, slope N(0, 0.3) points a year over
+    2009-2020 by default) with independent normal noise of SD ``sd`` points -- the situation of a
+    small district series whose year-to-year noise dwarfs any bend.  Rolling-origin backtests of
+    the automatic model with the project defaults (window 8, damping 0.8), calibrated and plain.
+    With no bend, a calibration that only adds bend variance should leave coverage near
+    ``level``; a multiplicative k(h) pushes it towards 1.
+
+    Returns
+    -------
+    DataFrame with ``horizon, n, coverage_calibrated, coverage_plain, median_width_calibrated,
+    median_width_plain``.
+    """
+    import warnings
+
+    from fzanalysis.trend import backtest
+
+    rng = np.random.default_rng(seed)
+    years = np.arange(2021 - n_points, 2021)
+    ids = [f"sim{k}" for k in range(n_series)]
+    slopes = rng.normal(0, 0.3, n_series)
+    vals = 50 + slopes[:, None] * (years - years[0]) + rng.normal(0, sd, (n_series, len(years)))
+    panel = pd.DataFrame({"indicator": np.repeat(ids, len(years)),
+                          "year": np.tile(years, n_series), "value": vals.ravel()})
+    cat = pd.DataFrame({"id": ids, "unit": "percent", "comparator": "increase", "target": np.nan})
+    out = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for cal in (True, False):
+            s = backtest(panel, cat, horizon=horizon, level=level, calibrated=cal)
+            out[cal] = s.set_index("horizon")
+    return pd.DataFrame({
+        "n": out[True]["n_forecasts"],
+        "coverage_calibrated": out[True]["coverage"], "coverage_plain": out[False]["coverage"],
+        "median_width_calibrated": out[True]["median_width"],
+        "median_width_plain": out[False]["median_width"],
+    }).reset_index()
+
+
+if __name__ == "__main__":  # pragma: no cover - prints the methods.md section 8 figures
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_columns", 30)
+    for name, table in calibration_report().items():
+        print(f"== {name}")
+        print(table.round(3).to_string(index=False))

@@ -7,7 +7,8 @@ Public functions
   the target is reached, early-warning codes (docs/design.md "Result tables").
 - :func:`project_paths` -- the same fits as a long table (observed, fitted, projected) for charts.
 - :func:`backtest` -- rolling-origin backtests: interval coverage and error by horizon and model.
-- :func:`estimate_inflation` -- the horizon-dependent interval inflation from backtest detail.
+- :func:`estimate_bend_variance` -- the factors c(h) of the additive bend variance from backtests.
+- :func:`estimate_inflation` -- the former multiplicative factor k(h) (kept for comparison).
 - :func:`warning_text` -- the reasons behind a ``warnings`` string, in Chinese or English.
 
 Methods (docs/methods.md sections 5-8): rates from small counts (a handful of maternal deaths)
@@ -17,8 +18,9 @@ ordinary least squares on a transformed
 scale (identity, scaled logit for bounded percentages, log for rates and ratios) to the most recent
 ``window`` points and continued as a damped trend (slope weights phi, phi^2, ...); prediction
 intervals from the OLS predictive variance
-:math:`s^2(1 + x_0^\\top(X^\\top X)^{-1}x_0)` with Student-t quantiles on n - 2 degrees of freedom,
-widened by a horizon-dependent factor k(h) estimated on real public series, and mapped back with
+:math:`s^2(1 + x_0^\\top(X^\\top X)^{-1}x_0)` plus an additive horizon-dependent "bend" variance
+:math:`\\tau^2(h)` estimated on real public series, with Student-t quantiles on n - 2 degrees of
+freedom, and mapped back with
 the (monotone) inverse transform.  All series are fitted at once with vectorised numpy
 (:mod:`fzanalysis._trend_core`); results equal statsmodels' OLS per series.
 """
@@ -36,13 +38,14 @@ from fzanalysis._trend_core import (
     M_POISSON, METHODS, OLS_METHODS, effective_time, fit_lines, inverse, t_quantile, window_mask,
 )
 from fzanalysis._trend_engine import (
-    choose_methods, eligible, inflation, model_scale, path_moments, run, warning_flags,
+    bend_variance, choose_methods, eligible, model_scale, path_moments, run, warning_flags,
 )
 from fzanalysis._trend_prep import (
     SeriesMatrix, build_matrix, prepare_catalog, prepare_panel, settings,
 )
 
-__all__ = ["project", "project_paths", "backtest", "estimate_inflation", "warning_text",
+__all__ = ["project", "project_paths", "backtest", "estimate_bend_variance", "estimate_inflation",
+           "required_bend", "warning_text",
            "register_cli", "PROJECT_COLUMNS", "PATH_COLUMNS", "WARNING_CODES"]
 
 #: Columns of :func:`project` (docs/design.md "Result tables").
@@ -121,8 +124,8 @@ def project(
         Damping factor phi in (0, 1] of the trend beyond the last observation (default
         ``trend.yaml: damping`` = 0.8); 1 gives the straight line "on current trends".
     calibrated : bool
-        Widen intervals by the backtest-estimated factor k(h) (methods.md 8).  ``False`` gives the
-        textbook OLS prediction interval.
+        Add the backtest-estimated bend variance tau^2(h) to the predictive variance (methods.md
+        5, 8).  ``False`` gives the textbook OLS prediction interval (tau^2 = 0).
 
     Returns
     -------
@@ -143,9 +146,11 @@ def project(
     Notes
     -----
     The predictive distribution on the model scale is
-    :math:`\\hat z(T^*) + k(h)\\,\\mathrm{se}(T^*)\\,t_{n-2}`, with
+    :math:`\\hat z(T^*) + \\sqrt{\\mathrm{se}(T^*)^2 + \\tau^2(h)}\\,t_{n-2}`, with
     :math:`\\mathrm{se}(T^*)=s\\sqrt{1+1/n+(T^*-\\bar t)^2/S_{tt}}`, h = T - t_L (t_L the last
-    observed year) and the damped effective time :math:`T^* = t_L + \\phi(1-\\phi^h)/(1-\\phi)`;
+    observed year), the damped effective time :math:`T^* = t_L + \\phi(1-\\phi^h)/(1-\\phi)` and
+    :math:`\\tau^2(h) = c(h)\\max\\{0, \\hat b^2 - \\mathrm{se}(\\hat b)^2\\}` the bend variance
+    (slope :math:`\\hat b` on the model scale, c(h) from ``trend.yaml: interval_bend``);
     interval ends and ``p_meet`` both come from it (methods.md 5).
 
     Examples
@@ -201,10 +206,11 @@ def project_paths(
     Same arguments and fits as :func:`project`.  Returns :data:`PATH_COLUMNS`:
     ``kind="observed"`` (every observed year; no interval), ``kind="fitted"`` (the fitted line on
     the years used in the fit, back-transformed), ``kind="projected"`` (each year from the last
-    observed year + 1 to ``target_year``, with the prediction interval at ``level`` widened by
-    k(h) for that year's horizon h).  Poisson rows (methods.md 5.4): ``observed`` = the annual
+    observed year + 1 to ``target_year``, with the prediction interval at ``level`` including
+    the bend variance tau^2(h) for that year's horizon h).  Poisson rows (methods.md 5.4):
+    ``observed`` = the annual
     rates; ``fitted`` and ``projected`` = the expected rate of the fitted Poisson trend, both with
-    the interval of that underlying rate at ``level`` (no k(h)); nothing but the observed rates
+    the interval of that underlying rate at ``level`` (no bend term); nothing but the observed rates
     when the counts are too small to fit.
     """
     level = float(settings()["default_level"] if level is None else level)
@@ -285,7 +291,8 @@ def backtest(
     window, damping :
         As in :func:`project`.
     calibrated : bool
-        Use the k(h) inflation (as :func:`project` does); ``False`` for the plain OLS interval.
+        Add the bend variance tau^2(h) (as :func:`project` does); ``False`` for the plain OLS
+        interval.
     detail : bool
         Return one row per forecast instead of the summary.
 
@@ -297,11 +304,13 @@ def backtest(
         (:math:`\\sqrt{c(1-c)/n}`, ignoring correlation within a series), ``nominal``, ``mae``,
         ``median_ae``, ``median_width`` (medians: log-scale intervals can be very wide).
         With ``detail=True``: ``indicator, area, sex, method, model, origin, horizon, year,
-        actual, projected, lower, upper, covered, abs_error, scaled_error`` where ``model`` is the
-        model actually fitted at that origin (the automatic choice for ``auto``) and
-        ``scaled_error`` = :math:`|z - \\hat z|/(t_q\\,\\mathrm{se})` on the model scale without
-        inflation (its ``level``-quantile by horizon is the k(h) of
-        :func:`estimate_inflation`).
+        actual, projected, lower, upper, covered, abs_error, z_hat, z_error, se_ols, t_q,
+        scaled_error`` where ``model`` is the model actually fitted at that origin (the automatic
+        choice for ``auto``), ``z_hat`` and ``z_error`` = :math:`z - \\hat z` the projection and its
+        error on the model scale, ``se_ols`` the OLS predictive SE (no bend term), ``t_q`` the
+        Student-t quantile, ``slope``/``slope_se`` the fitted slope on the model scale and its
+        SE, and ``scaled_error`` = :math:`|z - \\hat z|/(t_q\\,\\mathrm{se})`
+        (inputs of :func:`estimate_bend_variance` and :func:`estimate_inflation`).
     """
     level = float(settings()["default_level"] if level is None else level)
     if int(horizon) < 1:
@@ -357,7 +366,8 @@ def backtest(
                     continue
                 t0 = np.full(S, effective_time(float(M.years[j]), float(M.years[k]), phi))
                 zhat, se = fit.mean(t0), fit.se_pred(t0)
-                kf = inflation(np.full(S, h), calibrated=calibrated)
+                sig = np.sqrt(se ** 2 + bend_variance(np.full(S, h), fit.b, fit.se_slope(),
+                                                      calibrated=calibrated))
                 i = np.flatnonzero(hit)
                 lo, hi = M.lower[i], M.upper[i]
                 mc = mcode[i]
@@ -369,12 +379,15 @@ def backtest(
                     "origin": int(M.years[k]), "horizon": h,
                     "year": int(M.years[j]), "actual": M.Y[i, j],
                     "projected": inverse(zhat[i], mc, lo, hi),
-                    "lower": inverse(zhat[i] - q[i] * kf[i] * se[i], mc, lo, hi),
-                    "upper": inverse(zhat[i] + q[i] * kf[i] * se[i], mc, lo, hi),
+                    "lower": inverse(zhat[i] - q[i] * sig[i], mc, lo, hi),
+                    "upper": inverse(zhat[i] + q[i] * sig[i], mc, lo, hi),
+                    "z_hat": zhat[i], "z_error": zact - zhat[i], "se_ols": se[i], "t_q": q[i],
+                    "slope": fit.b[i], "slope_se": fit.se_slope()[i],
                     "scaled_error": scaled,
                 }))
     cols = ["indicator", "area", "sex", "method", "model", "origin", "horizon", "year", "actual",
-            "projected", "lower", "upper", "covered", "abs_error", "scaled_error"]
+            "projected", "lower", "upper", "covered", "abs_error", "z_hat", "z_error", "se_ols",
+            "t_q", "slope", "slope_se", "scaled_error"]
     if not rows:
         det = pd.DataFrame(columns=cols)
     else:
@@ -405,8 +418,54 @@ def summarise_backtest(det: pd.DataFrame, *, level: float) -> pd.DataFrame:
                 "nominal", "mae", "median_ae", "median_width"]]
 
 
+def required_bend(det: pd.DataFrame) -> pd.Series:
+    """Per backtest forecast, the smallest bend factor c that would have covered it.
+
+    A forecast with model-scale error e, Student-t quantile t_q, OLS predictive SE se and fitted
+    slope :math:`\\hat b` (SE :math:`s_b`) is inside
+    :math:`\\hat z \\pm t_q\\sqrt{\\mathrm{se}^2 + c\\,\\max(0, \\hat b^2 - s_b^2)}` iff
+    :math:`c \\ge ((e/t_q)^2 - \\mathrm{se}^2)/\\max(0, \\hat b^2 - s_b^2)` (0 when the OLS
+    interval already covers it, infinite when it does not and the trend term is 0).
+    """
+    need = np.maximum(0.0, (det["z_error"].to_numpy(float) / det["t_q"].to_numpy(float)) ** 2
+                      - det["se_ols"].to_numpy(float) ** 2)
+    trend2 = np.maximum(0.0, det["slope"].to_numpy(float) ** 2
+                        - det["slope_se"].to_numpy(float) ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(need <= 0, 0.0, np.where(trend2 > 0, need / trend2, np.inf))
+    r = np.where(np.isnan(need), np.nan, r)
+    return pd.Series(r, index=det.index)
+
+
+def estimate_bend_variance(det: pd.DataFrame, *, level: float | None = None) -> dict[int, float]:
+    """Bend factors c(h) of the additive interval term from backtest detail (methods.md 8).
+
+    The calibrated interval on the model scale is
+    :math:`\\hat z \\pm t_{n-2}\\sqrt{\\mathrm{se}^2 + \\tau^2(h)}`,
+    :math:`\\tau^2(h) = c(h)\\max\\{0, \\hat b^2 - \\mathrm{se}(\\hat b)^2\\}`.  The pooled
+    coverage at horizon h is the share of forecasts whose :func:`required_bend` r is at most
+    c(h), so
+
+    .. math:: c(h) = Q_{\\text{level}}(r_h)
+
+    (the ``level``-quantile of r at horizon h) makes the coverage on these forecasts equal
+    ``level`` exactly -- the solution that bisection on pooled coverage would find.  Made
+    non-decreasing in h (running maximum).  ``det`` is :func:`backtest` detail
+    (``detail=True``; ``calibrated`` irrelevant); pass the rows of one method (e.g. ``auto``).
+
+    Returns
+    -------
+    dict {h: c(h)} (years^2, rounded to 4 significant digits).
+    """
+    level = float(settings()["default_level"] if level is None else level)
+    r = required_bend(det)
+    qs = r.groupby(det["horizon"]).quantile(level).sort_index()
+    v = np.maximum.accumulate(qs.to_numpy(dtype=float))
+    return {int(h): float(f"{x:.4g}") for h, x in zip(qs.index, v)}
+
+
 def estimate_inflation(det: pd.DataFrame, *, level: float | None = None) -> dict[int, float]:
-    """Horizon-dependent interval inflation k(h) from backtest detail (``calibrated`` irrelevant).
+    """Former multiplicative interval inflation k(h) from backtest detail (for comparison only).
 
     :math:`k(h) = \\max\\{1, Q_{\\text{level}}(r_h)\\}` made non-decreasing in h, where
     :math:`r = |z - \\hat z| / (t_q\\,\\mathrm{se})` are the ``scaled_error`` values at horizon h:
