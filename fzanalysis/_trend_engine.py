@@ -203,6 +203,18 @@ def choose_methods(M: SeriesMatrix, method: str, *, window: int | None, damping:
                 f"method {method!r} cannot be used for series ({r['indicator']}, {r['area']}, "
                 f"{r['sex']}), unit {M.unit[i]!r}: {why}")
         return np.full(len(M.unit), code)
+    # The automatic choice never takes logit for a series with a value at (or beyond) a bound:
+    # the squeeze would put that point at |z| ~ 7.6, an outlier that dominates the fit and
+    # makes the interval span almost the whole range (town shares with a 0 %, coverage at 100 %).
+    # Such series use the linear model clipped to the bounds (methods.md section 6).
+    sq = settings()["logit_squeeze"]
+    with np.errstate(invalid="ignore"):
+        span = (M.upper - M.lower)[:, None]
+        p = (M.Y - M.lower[:, None]) / span
+        at_bound = np.any((p <= sq) | (p >= 1.0 - sq), axis=1)
+    ok = ok.copy()
+    ok[:, M_LOGIT] &= ~at_bound
+    default = default_method(M, ok)
     conf = settings()
     mae = np.full((len(M.unit), 3), np.inf)
     enough = np.zeros(len(M.unit), dtype=bool)

@@ -202,6 +202,21 @@ def test_auto_default_for_short_series_is_unit_default():
     assert r["method"] == "logit"   # too few rolling-origin errors -> unit's default
 
 
+def test_auto_avoids_logit_when_a_value_sits_on_a_bound():
+    """A town share with a 0 % year: logit would turn it into a |z| ~ 7.6 outlier."""
+    years = np.arange(2015, 2025)
+    y = [4.2, 3.8, 0.0, 5.0, 4.5, 0.0, 6.1, 5.2, 4.8, 0.0]
+    cat = cat1("percent", "increase", np.nan)
+    auto = project(panel1(years, y), cat).iloc[0]
+    assert auto["method"] == "linear"
+    forced = project(panel1(years, y), cat, method="logit").iloc[0]   # still allowed by name
+    assert (auto["upper"] - auto["lower"]) < (forced["upper"] - forced["lower"])
+    assert 0 <= auto["lower"] <= auto["upper"] <= 100
+    # the short-series default falls back to linear too
+    short = project(panel1(YEARS5, [0.0, 2.0, 1.0, 3.0, 2.0]), cat).iloc[0]
+    assert short["method"] == "linear"
+
+
 # ------------------------------------------------------------------------------ structure, bounds
 
 
