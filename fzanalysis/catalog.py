@@ -53,6 +53,7 @@ __all__ = [
     "NUMERIC_COMPARATORS",
     "DIRECTIONAL_COMPARATORS",
     "DISAGGREGATIONS",
+    "AREA_KINDS",
     "CatalogError",
     "load",
     "from_frame",
@@ -86,6 +87,7 @@ COLUMNS: tuple[str, ...] = (
     "department",
     "disaggregation",
     "per_area",
+    "area_kinds",
     "numerator_zh",
     "denominator_zh",
     "note",
@@ -96,12 +98,15 @@ DIRECTIONAL_COMPARATORS: tuple[str, ...] = ("increase", "decrease", "maintain")
 COMPARATORS: tuple[str, ...] = NUMERIC_COMPARATORS + DIRECTIONAL_COMPARATORS
 #: Allowed values of ``disaggregation`` (canonical order ``area;sex``).
 DISAGGREGATIONS: tuple[str, ...] = ("", "area", "sex", "area;sex")
+#: Allowed values of ``area_kinds``: the gazetteer kinds (``data/towns.csv`` ``kind``) of the towns a
+#: per-area target applies to, canonical order ``street;town``; empty = every town.
+AREA_KINDS: tuple[str, ...] = ("", "street", "town", "street;town")
 
 DEFAULT_TARGET_YEAR = 2030
 
 _STR_COLUMNS = (
     "id", "domain", "name_zh", "name_en", "clause", "unit", "comparator", "baseline_source",
-    "department", "disaggregation", "numerator_zh", "denominator_zh", "note",
+    "department", "disaggregation", "area_kinds", "numerator_zh", "denominator_zh", "note",
 )
 _FLOAT_COLUMNS = ("lower_bound", "upper_bound", "target", "tolerance", "baseline_value")
 _REQUIRED_KEYS = ("id", "domain", "name_zh", "name_en", "clause", "unit", "comparator")
@@ -468,6 +473,14 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str]) -> pa.D
                 ),
             ),
             "per_area": pa.Column(bool),
+            "area_kinds": pa.Column(
+                str,
+                pa.Check.isin(
+                    list(AREA_KINDS),
+                    error=f"expected one of {list(AREA_KINDS)} (gazetteer kinds, written in this "
+                    "order; empty = every town)",
+                ),
+            ),
             "numerator_zh": pa.Column(str),
             "denominator_zh": pa.Column(str),
             "note": pa.Column(str),
@@ -504,6 +517,11 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str]) -> pa.D
                 lambda df: ~df["per_area"] | df["disaggregation"].str.contains("area"),
                 error="expected 'area' in disaggregation when per_area is true",
             ),
+            pa.Check(
+                lambda df: (df["area_kinds"] == "") | df["per_area"]
+                | df["disaggregation"].str.contains("area"),
+                error="expected area_kinds only with per_area true or 'area' in disaggregation",
+            ),
             pa.Check(clause_ok, error="expected clause like 二（一）主要目标2, 二（一）策略措施7 or "
                      "五（五）, parts joined by '；', and 二（…） parts matching the domain"),
         ],
@@ -520,6 +538,7 @@ _FALLBACK_LINE: dict[str, tuple[str, ...]] = {
     "baseline_value": ("baseline_year", "baseline_source"),
     "baseline_source": ("baseline_value", "baseline_year"),
     "per_area": ("disaggregation",),
+    "area_kinds": ("per_area", "disaggregation"),
     "lower_bound": ("unit",),
     "upper_bound": ("unit",),
 }
@@ -534,6 +553,7 @@ _COLUMN_HINT = {
     "expected baseline_source exactly when a baseline_value is given": "baseline_source",
     "expected baseline_year before target_year": "baseline_year",
     "expected 'area' in disaggregation when per_area is true": "per_area",
+    "expected area_kinds only with per_area true or 'area' in disaggregation": "area_kinds",
     "expected the id to start with its domain ('<domain>.<name>')": "id",
 }
 
@@ -636,7 +656,8 @@ def load(
     CatalogError
         Listing every problem as ``file:line: indicator 'id': column: expected …, got …``.
         Checked: unique ids of the form ``domain.name``; known domain, unit, comparator and
-        disaggregation; a target exactly for the numeric comparators; a tolerance (> 0) exactly
+        disaggregation; ``area_kinds`` a subset of ``street;town`` and only with ``per_area`` or
+        ``area`` disaggregation; a target exactly for the numeric comparators; a tolerance (> 0) exactly
         for ``~=``; target and baseline within the unit's bounds; baseline year, value and source
         together; whole-number years; clause references like ``二（一）主要目标2`` whose part
         ``二（…）`` matches the domain; no unknown or repeated keys.
@@ -655,7 +676,7 @@ def from_frame(
 
     Only ``id, unit, comparator, target`` are required; missing columns take defaults: ``domain``
     from the id's prefix, ``name_zh``/``name_en``/``clause``/``department`` = the id, bounds from
-    the unit, ``tolerance`` NaN, ``target_year`` 2030, other text empty, ``per_area`` False.
+    the unit, ``tolerance`` NaN, ``target_year`` 2030, other text empty (``area_kinds`` empty = every town), ``per_area`` False.
 
     Returns a new DataFrame with columns :data:`COLUMNS`; raises :class:`CatalogError` like
     :func:`load` (rows are numbered from 0 instead of YAML lines).

@@ -138,6 +138,10 @@ def test_disaggregation_and_per_area(cat: pd.DataFrame) -> None:
         "decision.street_leadership_women", "family.street_family_education_centres"
     }
     assert per_area["disaggregation"].str.contains("area").all()
+    # the plan names only 街道 for both: the five 镇 are not judged
+    assert set(cat.loc[cat["area_kinds"] != "", "id"]) == set(per_area["id"])
+    assert (per_area["area_kinds"] == "street").all()
+    assert set(cat["area_kinds"]) <= set(catalog.AREA_KINDS)
 
 
 def test_reference_tables_and_labels_agree() -> None:
@@ -424,6 +428,13 @@ def test_small_valid_catalogue_loads(tmp_path: Path) -> None:
          ["'health.breast_cancer_screening'", "column clause", "matching the domain"]),
         ("disaggregation: area", "disaggregation: sex;area", 13,
          ["column disaggregation", "written in this order"]),
+        ("disaggregation: area", "disaggregation: area\n    area_kinds: village", 14,
+         ["'health.maternal_mortality'", "column area_kinds", "expected one of"]),
+        ("disaggregation: area", "disaggregation: area\n    area_kinds: town;street", 14,
+         ["column area_kinds", "written in this order"]),
+        ("comparator: increase", "comparator: increase\n    area_kinds: street", 21,
+         ["'health.breast_cancer_screening'", "column area_kinds",
+          "only with per_area true or 'area' in disaggregation"]),
         ("target: 7.5", "target: 7.5\n    baseline_value: 9.1", 12,
          ["column baseline_year", "given together"]),
         ("target: 7.5", "target: 7.5\n    targt: 7", 12,
@@ -460,6 +471,20 @@ def test_missing_required_field_and_bad_yaml(tmp_path: Path) -> None:
     path.write_text("- id: x\n", "utf-8")
     with pytest.raises(CatalogError, match="top-level 'indicators:'"):
         catalog.load(path)
+
+
+def test_area_kinds_optional_and_valid(tmp_path: Path) -> None:
+    df = catalog.load(_write(tmp_path, _GOOD))
+    assert df["area_kinds"].tolist() == ["", ""]  # absent = every town
+    text = _GOOD.replace("disaggregation: area", "disaggregation: area\n    per_area: true\n"
+                         "    area_kinds: street", 1)
+    df = catalog.load(_write(tmp_path, text))
+    assert df.loc[0, "area_kinds"] == "street" and df.loc[0, "per_area"]
+    # a researcher's CSV catalogue written before the column existed still loads
+    old = catalog.load().drop(columns=["area_kinds"])
+    p = tmp_path / "old.csv"
+    old.to_csv(p, index=False)
+    assert (catalog.load(p)["area_kinds"] == "").all()
 
 
 def test_all_problems_reported_at_once(tmp_path: Path) -> None:
