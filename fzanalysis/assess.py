@@ -102,7 +102,8 @@ def normalize_catalog(catalog: pd.DataFrame) -> pd.DataFrame:
     Required: ``id, unit, comparator, target``.  Defaults: ``tolerance`` NaN,
     ``target_year`` 2030, ``lower_bound``/``upper_bound`` from the unit
     (``data/units.csv``, else ``default_bounds`` in ``data/assess.yaml``),
-    ``baseline_year``/``baseline_value`` NaN, ``per_area`` False, ``domain``
+    ``baseline_year``/``baseline_value`` NaN, ``per_area`` False, ``area_kinds``
+    ``""`` (every town), ``domain``
     ``"unassigned"``, ``name_zh``/``name_en`` the id.
 
     Raises
@@ -161,6 +162,9 @@ def normalize_catalog(catalog: pd.DataFrame) -> pd.DataFrame:
     if "per_area" not in c.columns:
         c["per_area"] = False
     c["per_area"] = c["per_area"].fillna(False).astype(bool)
+    if "area_kinds" not in c.columns:
+        c["area_kinds"] = ""
+    c["area_kinds"] = c["area_kinds"].astype("string").fillna("").str.strip()
     if "domain" not in c.columns:
         c["domain"] = "unassigned"
     c["domain"] = c["domain"].astype("string").fillna("unassigned")
@@ -539,7 +543,7 @@ def verdict(
     vr = load_rules()["verdict"]
     if status == "met":
         return "achieved"
-    if status == "no_data" or note == "too_few_points":
+    if status in ("no_data", "not_applicable") or note == "too_few_points":
         return "not_assessable"
     if status == "cannot_judge" and too_wide is True:
         return "not_assessable"
@@ -634,6 +638,9 @@ def assess(
         absent from the panel appear once (district, sex ``T``) with ``no_data``.
         For ``per_area`` indicators a district row summarises the towns
         (``n_areas``, ``n_areas_met``; met only when every town meets the target).
+        Towns whose gazetteer ``kind`` is not in the catalogue's ``area_kinds``
+        (e.g. the 镇 for a target set for 街道 only) are left out of that rule;
+        their rows, when they have data, get ``status = "not_applicable"``.
 
     Notes
     -----
@@ -711,6 +718,7 @@ def assess(
     out = pd.DataFrame.from_records(records)
     out["n_areas"] = np.nan
     out["n_areas_met"] = np.nan
+    out = _not_applicable_areas(out, cat)
     out = _per_area_summary(out, cat, year)
 
     # verdicts and catalogue columns
@@ -746,6 +754,41 @@ def assess(
     return out.sort_values(["indicator", "area", "sex"], kind="stable").reset_index(drop=True)
 
 
+def _area_kind_map() -> dict[str, str]:
+    """Gazetteer code -> kind (street, town, district)."""
+    from fzanalysis.gazetteer import load as _gaz
+
+    g = _gaz()
+    return dict(zip(g["code"].astype(str), g["kind"].astype(str), strict=True))
+
+
+def _not_applicable_areas(out: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
+    """Town rows of indicators whose target applies to other kinds of area (``area_kinds``).
+
+    Such a row is not judged: ``status = "not_applicable"`` (note ``area_kind_not_targeted``),
+    no gap, category ``insufficient_data``; :func:`_per_area_summary` leaves it out.
+    """
+    kinds = {str(i): {k for k in str(v).split(";") if k}
+             for i, v in zip(cat["id"], cat["area_kinds"], strict=True) if str(v).strip()}
+    if not kinds:
+        return out
+    kind_of = _area_kind_map()
+    applies = [
+        ind not in kinds or area == DISTRICT or kind_of.get(area, "") in kinds[ind]
+        for ind, area in zip(out["indicator"].astype(str), out["area"].astype(str), strict=True)
+    ]
+    mask = ~np.asarray(applies, dtype=bool)
+    if not mask.any():
+        return out
+    out = out.copy()
+    upd = {"status": "not_applicable", "status_note": "area_kind_not_targeted", "gap": np.nan,
+           "category": "insufficient_data", "cagr_observed": np.nan, "cagr_required": np.nan,
+           "pace_ratio": np.nan, "limit_factor": np.nan}
+    for k, v in upd.items():
+        out.loc[mask, k] = v
+    return out
+
+
 def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) -> pd.DataFrame:
     """District rows of per-area indicators: met only when every town meets (methods 2.5)."""
     per_area_ids = set(cat.loc[cat["per_area"], "id"].astype(str))
@@ -753,7 +796,8 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) ->
     out = out.copy()
     for ind in sorted(per_area_ids & set(out["indicator"])):
         rows = out[out["indicator"] == ind]
-        towns = rows[rows["area"] != DISTRICT]
+        # towns of a kind the target does not name (area_kinds) are not counted
+        towns = rows[(rows["area"] != DISTRICT) & (rows["status"] != "not_applicable")]
         if towns.empty:
             continue
         for sex, tg in towns.groupby("sex"):

@@ -550,3 +550,47 @@ def test_package_level_call_works_after_the_submodule_is_imported():
     res = fzanalysis.assess(_panel(), CAT)
     assert list(res.columns[: len(RESULT_COLUMNS)]) == RESULT_COLUMNS
     assert fzanalysis.assess.attainment is attainment
+
+
+def test_street_only_target_judges_only_the_streets():
+    """area_kinds = street: the 3 streets meet, a town without a woman leader is not judged."""
+    cat = pd.DataFrame({
+        "id": ["decision.street_leadership_women", "decision.all_towns"],
+        "unit": ["count", "count"], "comparator": [">=", ">="], "target": [1.0, 1.0],
+        "per_area": [True, True], "area_kinds": ["street", ""],
+    })
+    streets = {"440117001": 1.0, "440117002": 2.0, "440117003": 1.0}
+    towns = {"440117103": 0.0, "440117104": 1.0}  # 温泉镇 has no woman in its leadership
+    rows = [{"indicator": ind, "year": 2024, "area": a, "value": v}
+            for ind in cat["id"] for a, v in {**streets, **towns}.items()]
+    res = assess(pd.DataFrame(rows), cat).set_index(["indicator", "area", "sex"])
+    d = res.loc[("decision.street_leadership_women", "440117", "T")]
+    assert d["status"] == "met" and d["status_note"] == "all_areas_met"
+    assert d["n_areas"] == 3 and d["n_areas_met"] == 3 and d["gap"] == 0
+    w = res.loc[("decision.street_leadership_women", "440117103", "T")]
+    assert w["status"] == "not_applicable" and w["status_note"] == "area_kind_not_targeted"
+    assert np.isnan(w["gap"]) and w["verdict"] == "not_assessable"
+    assert w["value"] == 0.0  # the reported figure is kept, only not judged
+    assert label("status", "not_applicable", "zh") == "不适用"
+    assert label("status_note", "area_kind_not_targeted", "en")
+    for a in streets:
+        assert res.loc[("decision.street_leadership_women", a, "T")]["status"] == "met"
+    # without area_kinds every town counts, and the town without a woman leader fails it
+    d_all = res.loc[("decision.all_towns", "440117", "T")]
+    assert d_all["status"] == "not_met" and d_all["n_areas"] == 5 and d_all["n_areas_met"] == 4
+    # a street that misses it still fails the district
+    bad = pd.DataFrame(rows).assign(value=lambda f: np.where(f["area"] == "440117002", 0.0, f["value"]))
+    d = assess(bad, cat).set_index(["indicator", "area", "sex"]).loc[
+        ("decision.street_leadership_women", "440117", "T")]
+    assert d["status"] == "not_met" and d["n_areas"] == 3 and d["n_areas_met"] == 2
+
+
+def test_street_only_targets_of_the_catalogue_on_the_demo_panel():
+    from fzanalysis import demo
+
+    res = assess(demo.load())
+    for ind in ("decision.street_leadership_women", "family.street_family_education_centres"):
+        r = res[res["indicator"] == ind]
+        assert set(r["area"]) <= {"440117", "440117001", "440117002", "440117003"}
+        d = r[r["area"] == "440117"].iloc[0]
+        assert d["n_areas"] <= 3
