@@ -44,6 +44,7 @@ __all__ = [
     "attainment",
     "cagr_category",
     "limit_factor",
+    "maintain_category",
     "ratio_category",
     "gender_gap",
     "judge",
@@ -407,7 +408,10 @@ def progress_category(
     :math:`R < 0` ``deterioration``.  Without a numeric target (``increase``,
     ``decrease``) :math:`P = s\,d\,CAGR_o` is compared with 1.5 % C, 0.5 % C and 0,
     :math:`C` = :func:`limit_factor` of the limit in the desired direction.
-    ``maintain``: :math:`P \ge -0.5\,\%` ``on_track``, else ``deterioration``.
+    ``maintain``: the category follows the status of the trend test
+    (:func:`maintain_category`: ``on_track`` when there is no significant decline,
+    ``deterioration`` on a significant one, ``insufficient_data`` when it cannot be
+    judged); the CAGR is still reported.
 
     Returns
     -------
@@ -418,6 +422,10 @@ def progress_category(
     out: dict[str, Any] = {"cagr_observed": np.nan, "cagr_required": np.nan, "pace_ratio": np.nan,
                            "category": "insufficient_data", "limit_factor": np.nan}
     numeric = comparator in NUMERIC
+    if comparator == "maintain":
+        # the category of a 'maintain' target is the verdict of the trend test (methods 3.3a),
+        # whatever the baseline: a baseline-to-date CAGR of a flat series is mostly noise
+        out["category"] = maintain_category(status)
     if numeric and status == "met":
         out["category"] = "achieved"
     if any(_isnan(v) for v in (base_value, base_year, value, year)) or float(year) <= float(base_year):
@@ -465,13 +473,26 @@ def progress_category(
         return out
     p_dir = s * d * cagr_o
     if comparator == "maintain":
-        out["category"] = "on_track" if p_dir >= -float(prog["maintain_tolerance"]) else "deterioration"
+        out["category"] = maintain_category(status)
         return out
     limit = upper_bound if d > 0 else lower_bound
     c = limit_factor(float(base_value), limit)
     out["limit_factor"] = c
     out["category"] = cagr_category(p_dir, c)
     return out
+
+
+def maintain_category(status: str) -> str:
+    """Progress category of a ``maintain`` target from its status (methods 3.3a).
+
+    The same trend test decides both (:func:`judge_direction`, methods 2.4): ``met`` (no
+    significant decline) -> ``on_track``; ``not_met`` (a significant decline) ->
+    ``deterioration``; anything else (too few points, no data) -> ``insufficient_data``.
+    A point-to-point CAGR is not used: for a level held near a bound (100 % of cases
+    treated, one untreated case among 47 moves it by 2 points) it would call chance
+    variation a deterioration while the status says the level is held.
+    """
+    return {"met": "on_track", "not_met": "deterioration"}.get(str(status), "insufficient_data")
 
 
 def ratio_category(r: float) -> str:

@@ -239,9 +239,53 @@ def test_progress_without_target_and_bound_shrinkage():
     assert dec["category"] == "on_track"
     rise = _prog(comparator="decrease", base_value=10.0, value=11.0, year=2024, lower_bound=0.0)
     assert rise["category"] == "deterioration"
-    # maintain: -0.025 %/yr is within the 0.5 % tolerance, -2.6 %/yr is not
-    assert _prog(comparator="maintain", base_value=100.0, value=99.9, year=2024)["category"] == "on_track"
-    assert _prog(comparator="maintain", base_value=100.0, value=90.0, year=2024)["category"] == "deterioration"
+    # maintain: the category follows the status of the trend test, not the CAGR (methods 3.3)
+    met = _prog(comparator="maintain", status="met", base_value=100.0, value=90.0, year=2024)
+    assert met["category"] == "on_track"
+    assert met["cagr_observed"] == pytest.approx(0.9 ** 0.25 - 1)      # still reported
+    down = _prog(comparator="maintain", status="not_met", base_value=100.0, value=99.9, year=2024)
+    assert down["category"] == "deterioration"
+    few = _prog(comparator="maintain", status="cannot_judge", base_value=100.0, value=99.9, year=2024)
+    assert few["category"] == "insufficient_data"
+    # no baseline: the category still comes from the status
+    assert _prog(comparator="maintain", status="met", base_value=np.nan, value=99.9,
+                 year=2024)["category"] == "on_track"
+
+
+def test_maintain_status_category_and_verdict_agree():
+    """The demo's syphilis PMTCT series 100 -> 97.87 (one untreated case in 47): met, on track.
+
+    Hand values over 2020-2024, t - 2022 = -2..2, S_tt = 10: slope = (-2*100 - 98 + 100
+    + 2*97.87) / 10 = -0.226; residuals 0.8, -0.974, -0.878, 1.478, -0.426, SSR = 4.72552,
+    s^2 = 1.575173, se = 0.396884, upper = -0.226 + 3.182446 * se = 1.03706 >= 0: no
+    significant decline -> met, on_track, achieved (the CAGR (97.87/100)^(1/4) - 1 = -0.537 %/yr
+    used to call it deterioration).  A steady fall 99 -> 95 (upper < 0): not met, deterioration,
+    large gap.  Three points: cannot judge, insufficient data, not assessable.
+    """
+    cat = pd.DataFrame({"id": ["m.flat", "m.down", "m.short"], "unit": "percent",
+                        "comparator": "maintain", "target": np.nan})
+    vals = {"m.flat": [100.0, 98.0, 97.87, 100.0, 97.87], "m.down": [99.0, 98.0, 97.0, 96.1, 95.0],
+            "m.short": [100.0, 99.0, 98.0]}
+    rows = [{"indicator": i, "year": 2020 + k, "value": v}
+            for i, vs in vals.items() for k, v in enumerate(vs)]
+    res = assess(pd.DataFrame(rows), cat).set_index("indicator")
+    flat = res.loc["m.flat"]
+    assert flat["trend_slope"] == pytest.approx(-0.226, abs=1e-12)
+    assert flat["trend_upper"] == pytest.approx(-0.226 + 3.182446305 * math.sqrt(4.72552 / 3 / 10),
+                                                abs=1e-8)
+    assert flat["trend_upper"] == pytest.approx(1.03706, abs=1e-5)
+    assert flat["cagr_observed"] == pytest.approx(0.9787 ** 0.25 - 1) and flat["cagr_observed"] < -0.005
+    assert (flat["status"], flat["category"], flat["verdict"]) == ("met", "on_track", "achieved")
+    down = res.loc["m.down"]
+    assert down["trend_upper"] < 0
+    assert (down["status"], down["category"], down["verdict"]) == ("not_met", "deterioration", "large_gap")
+    short = res.loc["m.short"]
+    assert (short["status"], short["status_note"]) == ("cannot_judge", "too_few_points")
+    assert (short["category"], short["verdict"]) == ("insufficient_data", "not_assessable")
+    # never a met maintain row with a deterioration category, nor a significant decline on track
+    both = res[res["comparator"] == "maintain"]
+    assert not ((both["status"] == "met") & (both["category"] == "deterioration")).any()
+    assert not ((both["status"] == "not_met") & (both["category"] == "on_track")).any()
 
 
 # --------------------------------------------------------------------------- verdicts
