@@ -29,7 +29,9 @@ scenario is written to each row's ``note``.
 
 Towns add a population-weighted-centred offset; the mountain towns 吕田
 (440117107) and 良口 (440117104) are shifted against the good direction and
-improve more slowly.  Rates are built from counts: denominators are Poisson
+improve more slowly.  An indicator whose catalogue ``area_kinds`` names some
+kinds only (``street`` for the two 街道 targets) is generated for those towns
+and the district only.  Rates are built from counts: denominators are Poisson
 draws around ``population x den_share`` (towns' 2010 census populations scaled
 to the 2020 district total, ``data/towns.csv``; live births fall 3.5 % a year
 after 2017), numerators are Binomial (percent) or Poisson (rare events such
@@ -121,6 +123,14 @@ def _populations(years: tuple[int, ...]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _kinds() -> dict[str, str]:
+    """Gazetteer code -> kind (street, town, district)."""
+    from fzanalysis import gazetteer
+
+    gaz = gazetteer.load()
+    return dict(zip(gaz["code"].astype(str), gaz["kind"].astype(str), strict=True))
+
+
 # ---------------------------------------------------------------------------- generator
 def generate(seed: int = DEFAULT_SEED, *, catalog: pd.DataFrame | None = None,
              years: tuple[int, ...] = YEARS) -> pd.DataFrame:
@@ -182,6 +192,10 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
         scale = None  # a gap between two mean incomes is not built from counts (and may be negative)
     dis = {p for p in str(row.get("disaggregation") or "").split(";") if p}
     town_codes = sorted(pops["area"].unique())
+    kinds = {k for k in str(row.get("area_kinds") or "").split(";") if k}
+    if kinds:  # a target for 街道 only: the 镇 report nothing for it
+        kind_of = _kinds()
+        town_codes = [c for c in town_codes if kind_of.get(c) in kinds]
     areas = town_codes if "area" in dis else [DISTRICT]
     sexes = ["F", "M"] if "sex" in dis else ["T"]
     comp = str(row["comparator"])

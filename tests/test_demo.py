@@ -52,11 +52,35 @@ def test_every_row_flagged_synthetic(generated: pd.DataFrame) -> None:
 def test_coverage(generated: pd.DataFrame, cat: pd.DataFrame) -> None:
     assert set(generated["indicator"]) == set(cat.index)
     assert generated["year"].min() == 2015 and generated["year"].max() == 2024
+    kind_of = _kinds()
     for ind, g in generated.groupby("indicator"):
         dis = cat.at[ind, "disaggregation"]
+        kinds = set(filter(None, cat.at[ind, "area_kinds"].split(";"))) or {"street", "town"}
+        n_towns = sum(k in kinds for c, k in kind_of.items() if c != DISTRICT)
         assert (g["area"] == DISTRICT).any()
-        assert g["area"].nunique() == (9 if "area" in dis else 1), ind
+        assert g["area"].nunique() == (1 + n_towns if "area" in dis else 1), ind
         assert set(g["sex"]) == ({"F", "M", "T"} if "sex" in dis else {"T"}), ind
+
+
+def _kinds() -> dict[str, str]:
+    from fzanalysis import gazetteer
+
+    g = gazetteer.load()
+    return dict(zip(g["code"], g["kind"], strict=True))
+
+
+def test_street_only_targets_have_no_town_rows(generated: pd.DataFrame) -> None:
+    """街道-only targets (area_kinds: street): the 3 streets and the district, no 镇."""
+    streets = {c for c, k in _kinds().items() if k == "street"}
+    assert streets == {"440117001", "440117002", "440117003"}
+    for ind in ("decision.street_leadership_women", "family.street_family_education_centres"):
+        g = generated[generated["indicator"] == ind]
+        assert set(g["area"]) == streets | {DISTRICT}, ind
+        # the district is the sum over the streets
+        towns = g[g["area"] != DISTRICT].groupby("year")["value"].sum()
+        dist = g[g["area"] == DISTRICT].set_index("year")["value"]
+        full = g[g["area"] != DISTRICT].groupby("year")["area"].nunique() == 3
+        pd.testing.assert_series_equal(towns[full], dist[full.index[full]], check_names=False)
 
 
 def test_values_within_bounds(generated: pd.DataFrame, cat: pd.DataFrame) -> None:
