@@ -621,6 +621,34 @@ def _select(table: pd.DataFrame, indicator: str | None, sex: str | None) -> pd.D
     return out
 
 
+def _not_targeted(sel: pd.DataFrame, gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, set[str]]:
+    """Towns a per-area target does not apply to (catalogue ``area_kinds``), and those kinds.
+
+    A town is "not targeted" when its row says ``status == "not_applicable"`` or, for one
+    indicator of the catalogue with ``area_kinds`` (e.g. ``street``), its gazetteer kind is not
+    listed.  Researchers' own indicators absent from the catalogue rely on the status only.
+    """
+    out = np.zeros(len(gdf), dtype=bool)
+    if "status" in gdf.columns:
+        out |= (gdf["status"].astype(object) == "not_applicable").to_numpy()
+    spec = ""
+    if "area_kinds" in sel.columns:
+        spec = str(_first(sel, "area_kinds") or "")
+    elif "indicator" in sel.columns and sel["indicator"].nunique() == 1:
+        from fzanalysis import catalog
+
+        try:
+            spec = str(catalog.get(str(sel["indicator"].iloc[0]))["area_kinds"] or "")
+        except (KeyError, catalog.CatalogError, FileNotFoundError):
+            spec = ""
+    kinds = {k for k in spec.split(";") if k}
+    if kinds:
+        gz = _gazetteer()
+        kind_of = dict(zip(gz["code"].astype(str), gz["kind"].astype(str), strict=True))
+        out |= ~gdf["area"].astype(str).map(kind_of).isin(kinds).to_numpy()
+    return out, kinds
+
+
 def _first(frame: pd.DataFrame, col: str) -> Any:
     if col not in frame.columns:
         return None
@@ -733,7 +761,9 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     colour bar.  Towns without a row are hatched grey with a 无数据 / no data
     legend entry; towns whose row has no value in ``column`` (a gap for a
     directional target, say) are dotted white with 不适用（方向性目标） /
-    not applicable (directional target) or 数值缺失 / value missing.
+    not applicable (directional target) or 数值缺失 / value missing; towns a
+    per-area target does not apply to (catalogue ``area_kinds``, e.g. the 镇 for
+    a target set for 街道 only) are dotted white with 不适用（仅针对街道）.
 
     Parameters
     ----------
@@ -782,6 +812,7 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
         raise ValueError(f"scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
     sel = _select(table, indicator, sex if "sex" in table.columns else None)
     gdf = join(sel, towns)
+    excluded, target_kinds = _not_targeted(sel, gdf)
     if ax is None:
         fig, ax = plt.subplots(figsize=(8, 6), dpi=150, layout="constrained")
         fig.get_layout_engine().set(w_pad=0.12, h_pad=0.08)  # inches; room for the colour-bar label
@@ -801,7 +832,7 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     if style["kind"] == "categorical":
         pal = palette(style["palette"], lang)
         vals = gdf[column]
-        has = gdf["has_data"] & vals.notna() & (vals.astype(object) != "no_data")
+        has = gdf["has_data"] & vals.notna() & (vals.astype(object) != "no_data") & ~excluded
         unknown = sorted(set(vals[has].astype(str)) - set(pal))
         if unknown:
             raise ValueError(f"table: column {column!r} has codes without colour: {unknown} "
@@ -814,7 +845,7 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
         legend_title = col_label
     else:
         vals = pd.to_numeric(gdf[column], errors="coerce").astype(float)
-        has = gdf["has_data"] & vals.notna()
+        has = gdf["has_data"] & vals.notna() & ~excluded
         data = vals[has].to_numpy()
         cm = mpl.colormaps[style["cmap"]]
         if style["kind"] == "diverging":
@@ -873,8 +904,15 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     absent = ~gdf["has_data"]
     if "status" in gdf.columns:  # assess says no value for that town
         absent = absent | (gdf["status"].astype(object) == "no_data")
-    absent = absent & ~has
-    na = (~absent & ~has).to_numpy()
+    absent = absent & ~has & ~excluded
+    na = (~absent & ~has).to_numpy() & ~excluded
+    if excluded.any():  # a target for other kinds of area (e.g. 街道 only): 不适用, not 无数据
+        code = "not_applicable_street_only" if target_kinds == {"street"} else (
+            "not_applicable_town_only" if target_kinds == {"town"} else "not_applicable_area_kind")
+        gdf[excluded].plot(ax=ax, facecolor=NA_STYLE["facecolor"], edgecolor=NA_STYLE["edgecolor"],
+                           hatch=NA_STYLE["hatch"], linewidth=0.5)
+        ax.collections[-1].set_gid(GID_NOT_APPLICABLE)
+        handles.append(Patch(**NA_STYLE, label=_text(code, lang), gid=GID_NOT_APPLICABLE))
     if na.any():
         directional = str(_first(sel, "comparator")) in DIRECTIONAL
         na_label = _text("not_applicable_directional" if directional else "value_missing", lang)
@@ -1045,6 +1083,9 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     gdf = join(sel, towns)
     both = lambda kind, code: f"{label(kind, code, 'zh')} / {label(kind, code, 'en')}"  # noqa: E731
     nd = both("plot_text", "no_data")
+    excluded, target_kinds = _not_targeted(sel, gdf)
+    na = both("plot_text", "not_applicable_street_only" if target_kinds == {"street"} else (
+        "not_applicable_town_only" if target_kinds == {"town"} else "not_applicable_area_kind"))
     unit = _first(sel, "unit")
     show = pd.DataFrame({"town": gdf["name_zh_town"] + " / " + gdf["name_en_town"]})
     fields = {"town": both("plot_text", "town")}
@@ -1052,18 +1093,20 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     col_both = both("plot_column", column) if column in labels().get("plot_column", {}) else column
     if style["kind"] == "categorical":
         kind = style["palette"]
-        show[column] = [both(kind, str(v)) if h and pd.notna(v) else nd
-                        for v, h in zip(gdf[column], gdf["has_data"])]
+        show[column] = [na if x else both(kind, str(v)) if h and pd.notna(v) else nd
+                        for v, h, x in zip(gdf[column], gdf["has_data"], excluded)]
     else:
         vals = pd.to_numeric(gdf[column], errors="coerce")
-        show[column] = vals.where(gdf["has_data"])
+        show[column] = vals.where(gdf["has_data"] & ~excluded)
         u = unit_label(unit, "zh", gap=column == "gap")
-        show["shown"] = [f"{_fmt(v)} {u}".strip() if pd.notna(v) else nd for v in show[column]]
+        show["shown"] = [na if x else f"{_fmt(v)} {u}".strip() if pd.notna(v) else nd
+                         for v, x in zip(show[column], excluded)]
     fields[column if style["kind"] == "categorical" else "shown"] = col_both
     for extra, kind in (("status", "plot_status"), ("category", "plot_category")):
         if extra in gdf.columns and extra != column:
-            show[extra] = [both(kind, str(v)) if h and pd.notna(v) and str(v) in labels()[kind]
-                           else nd for v, h in zip(gdf[extra], gdf["has_data"])]
+            show[extra] = [na if x else both(kind, str(v)) if h and pd.notna(v)
+                           and str(v) in labels()[kind] else nd
+                           for v, h, x in zip(gdf[extra], gdf["has_data"], excluded)]
             fields[extra] = both("plot_column", extra)
     mgdf = gpd.GeoDataFrame(show, geometry=gdf.geometry.values, crs=gdf.crs)
     opts: dict[str, Any] = {
@@ -1080,6 +1123,9 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
         if (mgdf[column] == nd).any():  # the no-data entry only when a town lacks data
             cats.append(nd)
             colours.append(NO_DATA_STYLE["facecolor"])
+        if (mgdf[column] == na).any():  # towns the target does not apply to
+            cats.append(na)
+            colours.append(NA_STYLE["facecolor"])
         opts.update(categorical=True, categories=cats, cmap=colours)
         opts.pop("missing_kwds")
     else:

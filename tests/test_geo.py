@@ -379,3 +379,31 @@ def test_explore_writes_bilingual_html(data_copy, tmp_path):
     assert any(t in html2 or json.dumps(t)[1:-1] in html2 for t in ("已达标 / Met", "未达标 / Not met"))
     nd = "无数据 / No data"
     assert nd not in html2 and json.dumps(nd)[1:-1] not in html2  # every town has data here
+
+
+def test_street_only_target_shows_towns_as_not_applicable(data_copy, tmp_path):
+    """A 街道-only target (catalogue area_kinds: street): the 5 镇 are 不适用, not 无数据."""
+    from fzanalysis.assess import assess as run_assess
+
+    for name in ("indicators.yaml", "assess.yaml"):
+        shutil.copy(Path(__file__).resolve().parents[1] / "data" / name, data_copy / name)
+    ind = "decision.street_leadership_women"
+    streets = ["440117001", "440117002", "440117003"]
+    panel = pd.DataFrame({"indicator": ind, "year": 2024, "area": streets + ["440117103"],
+                          "value": [1.0, 2.0, 1.0, 0.0]})
+    table = run_assess(panel)
+    table = table[table["indicator"] == ind]
+    assert set(table.loc[table["area"] == "440117103", "status"]) == {"not_applicable"}
+    for column in ("gap", "status"):
+        ax = geo.choropleth(table, column, indicator=ind)
+        assert legend_texts(ax)[-1] == "不适用（仅针对街道）"
+        assert "无数据" not in legend_texts(ax)
+        coll = {c.get_gid(): c for c in ax.collections}
+        assert len(coll[geo.GID_NOT_APPLICABLE].get_paths()) == 5
+        assert geo.GID_NO_DATA not in coll
+        assert render(ax.figure, tmp_path / f"street_{column}.png") == []
+    # a street without data is still 无数据
+    ax = geo.choropleth(table[table["area"] != "440117002"], "gap", indicator=ind, lang="en")
+    assert legend_texts(ax)[-2:] == ["Not applicable (streets only)", "No data"]
+    html = geo.explore(table, "status", indicator=ind, tiles=None).get_root().render()
+    assert "不适用（仅针对街道）" in html
