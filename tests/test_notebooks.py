@@ -51,7 +51,7 @@ def _errors(nb) -> list[str]:
 
 
 def _check_run(res: report.ReportResult) -> None:
-    assert res.ok, [(r["stem"], r["error"]) for r in res.runs] or res.status_error
+    assert res.ok, ([(r["stem"], r["ok"], r["error"]) for r in res.runs if not r["ok"]], res.status_error)
     for run in res.runs:
         nb = nbformat.read(str(res.out_dir / run["ipynb"]), as_version=4)
         assert not _errors(nb), (run["stem"], _errors(nb))
