@@ -418,6 +418,7 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     wconf = conf["warnings"]
     pfit_pace = fit_lines(years, M.Y, window_mask(mask, int(wconf["pace_window"])))
     pace_obs = np.where(pois, pfit.b * rate_last, pfit_pace.b)
+    decline = significant_decline(years, M.Y, window_mask(mask, int(wconf["pace_window"])), pfit_pace)
     numeric = ~np.isin(M.comparator, ("increase", "decrease", "maintain"))
     base = np.where(pois, rate_last, last_value)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -482,8 +483,28 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
         small_counts=pois & ~fitted_ok, events=np.where(pois, pfit.events, np.nan),
         dispersion=np.where(pois, pfit.dispersion, np.nan), max_gap=gaps,
         fitted_ok=fitted_ok, first_value=first_value, reference=reference, horizon=h, q=q,
-        damping=damping,
+        damping=damping, significant_decline=decline,
     )
+
+
+def significant_decline(years: np.ndarray, Y: np.ndarray, wmask: np.ndarray, wfit: Any) -> np.ndarray:
+    """Significant decline over the last ``pace_window`` observed values (docs/methods.md 7).
+
+    The assessment's trend test for ``maintain`` (methods 2.4, ``fzanalysis.assess.trend_test`` /
+    ``judge_direction``) on the same points, vectorised: OLS slope of the observed values, upper
+    limit of its two-sided ``maintain_decline_level`` (0.95) t-interval below
+    ``-maintain_decline_tolerance`` (0), with at least ``maintain_decline_min_points`` (4) points.
+    A constant window (``numpy.allclose``) has slope 0 and no decline, as in ``trend_test``.
+    """
+    w = settings()["warnings"]
+    with np.errstate(invalid="ignore"):
+        hi = np.where(wmask, Y, -np.inf).max(axis=1)
+        lo_ = np.where(wmask, Y, np.inf).min(axis=1)
+        constant = (hi - lo_) <= 1e-8 + 1e-5 * np.abs(hi)
+        upper = wfit.b + t_quantile(float(w["maintain_decline_level"]), wfit.df) \
+            * np.where(wfit.s2 > 0, wfit.se_slope(), 0.0)
+        return (wfit.n >= int(w["maintain_decline_min_points"])) & ~constant \
+            & np.isfinite(upper) & (upper < -float(w["maintain_decline_tolerance"]))
 
 
 def warning_flags(M: SeriesMatrix, res: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -497,11 +518,17 @@ def warning_flags(M: SeriesMatrix, res: dict[str, Any]) -> dict[str, np.ndarray]
     with np.errstate(invalid="ignore"):
         at_risk = np.isfinite(pm) & (pm < threshold)
     numeric = ~np.isin(comp, ("increase", "decrease", "maintain"))
+    maintain = comp == "maintain"
     gap = np.where(numeric, np.abs(M.target - res["last_value"]),
                    np.abs(res["projected"] - res["last_value"]))
+    # maintain: a flat series has no gap to speak of; the scale is the level held (the p_meet
+    # reference, else the last value) and the ratio the smallest decline worth detecting
+    level = np.abs(np.where(np.isfinite(res["reference"]) & (res["reference"] != 0),
+                            res["reference"], res["last_value"]))
+    limit = np.where(maintain, float(w["volatile_ratio_maintain"]) * level,
+                     float(w["volatile_ratio"]) * gap)
     with np.errstate(invalid="ignore"):
-        volatile = np.isfinite(res["resid_sd"]) & np.isfinite(gap) \
-            & (res["resid_sd"] > float(w["volatile_ratio"]) * gap)
+        volatile = np.isfinite(res["resid_sd"]) & np.isfinite(limit) & (res["resid_sd"] > limit)
     # Poisson rows: year-to-year scatter of small counts is expected chance variation; volatile
     # only when the counts vary more than a Poisson process allows (overdispersion test)
     volatile = np.where(res["pois"], res["overdispersed"], volatile)
@@ -513,6 +540,8 @@ def warning_flags(M: SeriesMatrix, res: dict[str, Any]) -> dict[str, np.ndarray]
         [1.0, -1.0], default=toward)
     with np.errstate(invalid="ignore"):
         reversing = np.isfinite(res["pace_observed"]) & (req * res["pace_observed"] < 0)
+    # maintain: only a significant decline (the assessment's test), not any downward wiggle
+    reversing = np.where(maintain, res["significant_decline"], reversing)
     insufficient = (res["n_points"] < int(conf["min_points"])) \
         | (res["max_gap"] > int(conf["max_gap_years"])) | ~res["fitted_ok"]
     return {"at_risk": at_risk, "volatile": volatile, "reversing": reversing,

@@ -478,11 +478,14 @@ def estimate_inflation(det: pd.DataFrame, *, level: float | None = None) -> dict
     return {int(h): round(float(v), 3) for h, v in zip(qs.index, k)}
 
 
-def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None) -> str:
+def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
+                 comparator: str | None = None) -> str:
     """Reasons behind a ``warnings`` string (``"at_risk;volatile"``), joined with ``；``/``; ``.
 
     With ``method="poisson"`` (the row's ``method``), ``insufficient_data`` and ``volatile`` get
     the reasons of the count model: too few events to project; more variation than chance.
+    With ``comparator="maintain"`` (the catalogue's comparator), ``at_risk``, ``volatile`` and
+    ``reversing`` get the reasons of the ``maintain`` rules (docs/methods.md 7).
     """
     from fzanalysis.i18n import label
 
@@ -491,11 +494,18 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None) 
     params = {"p": f"{float(w['at_risk_p_meet']):.0%}", "ratio": w["volatile_ratio"],
               "n": settings()["min_points"], "gap": settings()["max_gap_years"],
               "pace": w["pace_window"], "events": pconf["min_events"],
-              "alpha": pconf["overdispersion_alpha"]}
+              "alpha": pconf["overdispersion_alpha"],
+              "p_maintain": f"{float(w['at_risk_p_meet_maintain']):.0%}",
+              "ratio_maintain": f"{float(w['volatile_ratio_maintain']):.1%}",
+              "level_maintain": f"{float(w['maintain_decline_level']):.0%}"}
     codes = [c for c in str(warnings).split(";") if c]
     sep = "；" if lang == "zh" else "; "
-    kinds = {"insufficient_data": "warning_poisson", "volatile": "warning_poisson"} \
-        if method == "poisson" else {}
+    kinds: dict[str, str] = {}
+    if comparator == "maintain":
+        kinds.update({"at_risk": "warning_maintain", "volatile": "warning_maintain",
+                      "reversing": "warning_maintain"})
+    if method == "poisson":
+        kinds.update({"insufficient_data": "warning_poisson", "volatile": "warning_poisson"})
     return sep.join(label(kinds.get(c, "warning"), c, lang).format(**params) for c in codes)
 
 

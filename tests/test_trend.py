@@ -764,3 +764,100 @@ def test_linear_percent_stays_within_bounds():
     assert np.nanmin(vals) >= 0 and np.nanmax(vals) <= 100
     auto = project(pd.concat([up, down]), cat)
     assert auto[["projected", "lower", "upper"]].stack().between(0, 100).all()
+
+
+# --------------------------------------------------------------- maintain: volatile, reversing
+
+LE_F = [82.87, 83.02, 82.90, 82.89, 82.90, 82.89, 82.87, 82.98, 82.92, 82.95]  # demo, 2015-2024
+
+
+def test_maintain_flat_noisy_series_is_neither_volatile_nor_reversing():
+    """Life expectancy moving by a few hundredths of a year: no volatile, no reversing.
+
+    Under the directional rule volatile fired (residual SD 0.03-0.05 > 0.5 x |projected - last|,
+    about 0) and reversing fired on any downward wiggle of the last 5 points; for maintain the
+    scale is 0.5 % of the level held (0.4 years) and reversing needs a significant decline.
+    """
+    panel, cat = _maintain_case()
+    years = np.arange(2015, 2025)
+    wiggle = 80.0 + np.array([0.0, 0.05, -0.03, 0.02, 0.0, 0.0, 0.04, 0.01, -0.02, -0.04])
+    panel = pd.concat([panel, panel1(years, LE_F, "le_demo").assign(sex="T"),
+                       panel1(years, wiggle, "le_down_wiggle").assign(sex="T")], ignore_index=True)
+    cat = pd.concat([cat, pd.DataFrame({"id": ["le_demo", "le_down_wiggle"], "unit": "years",
+                                        "comparator": "maintain", "target": np.nan,
+                                        "baseline_year": 2020})], ignore_index=True)
+    out = project(panel, cat).set_index(["indicator", "sex"])
+    assert out.loc[("le_down_wiggle", "T"), "pace_observed"] < 0       # the old reversing rule fired
+    for key in [("le", "F"), ("le", "M"), ("le", "T"), ("le_demo", "T"), ("le_down_wiggle", "T")]:
+        codes = out.loc[key, "warnings"].split(";")
+        assert "volatile" not in codes and "reversing" not in codes, key
+        assert "at_risk" not in codes, key
+    # the clearly falling one (-0.4 a year): a significant decline -> reversing and at_risk, not
+    # volatile (its noise, SD 0.05, is far below 0.5 % of 80)
+    down = out.loc[("down", "T"), "warnings"].split(";")
+    assert "reversing" in down and "at_risk" in down and "volatile" not in down
+
+
+def test_maintain_volatile_threshold_hand_computed():
+    """volatile when the residual SD (linear fit) > 0.005 x the series' own 2020 value (99): 0.495."""
+    years = np.arange(2017, 2025)                                        # 8 points = the fit window
+    e = np.array([1.0, -1.0, 1.0, 0.0, -1.0, 1.0, -1.0, 0.0])          # e(2020) = 0: level 99
+    x = years - years.mean()
+    # OLS on the pattern: mean 0, slope = sum(x e) / sum(x^2) = -4 / 42, residual sum of squares
+    # sum(e^2) - (sum x e)^2 / sum(x^2) = 6 - 16/42, SD per unit amplitude sqrt(5.619048 / 6) = 0.967734
+    sd1 = np.sqrt((6 - 16 / 42) / 6)
+    assert sd1 == pytest.approx(0.967734, abs=1e-6)
+    assert e.sum() == 0 and x @ e == -4 and x @ x == 42
+    ra = np.polyfit(years, e, 1)
+    assert np.sqrt(((e - np.polyval(ra, years)) ** 2).sum() / 6) == pytest.approx(sd1, rel=1e-9)
+    small, large = 0.45 / sd1, 0.55 / sd1                                # SD 0.45 and 0.55
+    panel = pd.concat([panel1(years, 99 + small * e, "calm"), panel1(years, 99 + large * e, "noisy")])
+    cat = pd.DataFrame({"id": ["calm", "noisy"], "unit": "percent", "comparator": "maintain",
+                        "target": np.nan, "baseline_year": 2020})
+    out = project(panel, cat, method="linear").set_index("indicator")
+    assert "volatile" not in out.loc["calm", "warnings"].split(";")
+    assert "volatile" in out.loc["noisy", "warnings"].split(";")
+    # neither declines significantly (slope -0.03 a year against noise of 0.5)
+    assert "reversing" not in out.loc["calm", "warnings"] + out.loc["noisy", "warnings"]
+    # the reasons read as maintain rules
+    zh = warning_text("volatile;reversing", lang="zh", comparator="maintain")
+    assert "所保持水平的0.5%" in zh and "显著下降" in zh
+    assert "below 20%" in warning_text("at_risk", lang="en", comparator="maintain")
+
+
+def test_maintain_reversing_agrees_with_the_assessment():
+    """reversing for maintain == the assessment's 'not_met' (significant decline) on the same data."""
+    from fzanalysis.assess import assess
+
+    rng = np.random.default_rng(11)
+    rows, ids = [], []
+    for i in range(60):
+        n = int(rng.integers(4, 9))
+        years = np.arange(2024 - n + 1, 2025)
+        vals = 50 + rng.normal(0, 1) * 0.3 * (years - 2024) + rng.normal(0, rng.choice([0.1, 0.5, 1.0]), n)
+        ids.append(f"s{i}")
+        rows.append(panel1(years, vals, f"s{i}"))
+    rows.append(panel1(np.arange(2018, 2025), [60.0] * 7, "const"))
+    rows.append(panel1(np.arange(2020, 2025), [60.0, 59.0, 58.0, 57.0, 56.0], "exact_line"))
+    ids += ["const", "exact_line"]
+    panel = pd.concat(rows, ignore_index=True)
+    cat = pd.DataFrame({"id": ids, "unit": "years", "comparator": "maintain", "target": np.nan})
+    a = assess(panel, cat).set_index("indicator")
+    p = project(panel, cat).set_index("indicator")
+    rev = p["warnings"].str.split(";").apply(lambda c: "reversing" in c)
+    declined = a["status"] == "not_met"
+    assert declined.sum() >= 10 and (~declined).sum() >= 10              # both cases exercised
+    assert rev.loc[ids].tolist() == declined.loc[ids].tolist()
+    assert rev["exact_line"] and not rev["const"]
+
+
+def test_maintain_decline_settings_mirror_the_assessment():
+    import inspect
+
+    from fzanalysis.assess import assess, load_rules
+
+    w, rules = settings()["warnings"], load_rules()["status"]
+    assert int(w["maintain_decline_min_points"]) == int(rules["trend"]["min_points"])
+    assert float(w["maintain_decline_tolerance"]) == float(rules["maintain_tolerance"])
+    assert int(w["pace_window"]) == int(rules["trend"]["max_points"])
+    assert float(w["maintain_decline_level"]) == inspect.signature(assess).parameters["level"].default
