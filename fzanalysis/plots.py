@@ -25,6 +25,7 @@ from matplotlib.patches import Patch, Rectangle
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.geo import (
     DISTRICT_CODE,
+    NA_STYLE,
     NO_DATA_STYLE,
     _gazetteer,
     _wrap,
@@ -198,6 +199,37 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
 
 
 # --------------------------------------------------------------------------
+class _Cells(set):
+    """A set of (indicator, area) cells; ``streets_only`` when every restriction is 街道-only."""
+
+    streets_only: bool = False
+
+
+def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence[str]) -> _Cells:
+    """(indicator, town) cells a per-area target does not apply to: a row with status
+    ``not_applicable``, or a town whose gazetteer kind is not in the catalogue's ``area_kinds``."""
+    out = _Cells()
+    if "status" in rows.columns:
+        hit = rows[rows["status"].astype(object) == "not_applicable"]
+        out |= set(zip(hit["indicator"].astype(str), hit["area"].astype(str)))
+    try:
+        from fzanalysis import catalog
+
+        cat = catalog.load().set_index("id")["area_kinds"]
+    except (catalog.CatalogError, FileNotFoundError):
+        return out
+    gz = _gazetteer()
+    kind_of = dict(zip(gz["code"].astype(str), gz["kind"].astype(str), strict=True))
+    seen: set[str] = set()
+    for ind in inds:
+        kinds = {k for k in str(cat.get(ind, "") or "").split(";") if k}
+        if kinds:
+            seen |= kinds
+            out |= {(ind, a) for a in areas if a != DISTRICT_CODE and kind_of.get(a) not in kinds}
+    out.streets_only = seen == {"street"}
+    return out
+
+
 def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang = "zh",
                    column: str = "category", sex: str | None = "T",
                    domain: str | Sequence[str] | None = None, title: str | None = None,
@@ -209,7 +241,9 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     several) and otherwise in order of appearance; columns the district
     (全区) followed by the towns in gazetteer order.  A cell with no row, or
     with ``status == "no_data"``, is drawn hatched grey and listed in the
-    legend as 无数据 / no data.  Every cell is one ``Rectangle`` patch.
+    legend as 无数据 / no data; a town a per-area target does not apply to
+    (catalogue ``area_kinds``, status ``not_applicable``) is dotted white,
+    不适用 / not applicable.  Every cell is one ``Rectangle`` patch.
 
     Parameters
     ----------
@@ -278,6 +312,8 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     statuses = rows.set_index(["indicator", "area"])["status"].to_dict() if "status" in rows else {}
     present: set[str] = set()
     any_missing = False
+    not_targeted = _not_targeted_cells(rows, inds, areas)
+    any_na = False
     for r, (what, ind) in enumerate(layout):
         if what == "domain":
             if r:
@@ -285,6 +321,11 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
             continue
         for c, area in enumerate(areas):
             code = cells.get((ind, area))
+            if (ind, area) in not_targeted:  # target set for other kinds of area (街道 only)
+                any_na = True
+                ax.add_patch(Rectangle((c, r), 1, 1, facecolor=NA_STYLE["facecolor"],
+                                       edgecolor="#d9d9d9", hatch=NA_STYLE["hatch"], linewidth=1.5))
+                continue
             missing = code is None or (isinstance(code, float) and math.isnan(code)) \
                 or pd.isna(code) or statuses.get((ind, area)) == "no_data" or code == "no_data"
             if not missing and str(code) not in pal:
@@ -324,6 +365,10 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     if any_missing:
         handles.append(Patch(facecolor=NO_DATA_STYLE["facecolor"], edgecolor=NO_DATA_STYLE["edgecolor"],
                              hatch=NO_DATA_STYLE["hatch"], label=_t("no_data", lang)))
+    if any_na:
+        handles.append(Patch(**NA_STYLE, label=_t("not_applicable_street_only"
+                                                  if not_targeted.streets_only else
+                                                  "not_applicable_area_kind", lang)))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
               title=label("plot_column", column, lang), title_fontsize=8.5, frameon=False)
     ax.set_title(title if title is not None else _t("heatmap_title", lang), fontsize=11)

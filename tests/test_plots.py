@@ -259,3 +259,22 @@ def test_domain_dashboard_english_for_a_town(tmp_path):
     assert render(fig, tmp_path / "dashboard_en.png") == []
     with pytest.raises(ValueError, match="no rows for domain 'law'"):
         plots.domain_dashboard(assessed(), "law")
+
+
+def test_status_heatmap_street_only_target_shows_towns_as_not_applicable(tmp_path):
+    """A 街道-only target (area_kinds: street): the 5 镇 cells are 不适用, not 无数据."""
+    from fzanalysis.assess import assess as run_assess
+
+    ind = "decision.street_leadership_women"
+    panel = pd.DataFrame({"indicator": ind, "year": 2024,
+                          "area": ["440117001", "440117002", "440117003", "440117103"],
+                          "value": [1.0, 2.0, 1.0, 0.0]})
+    table = run_assess(panel)
+    table = table[table["indicator"] == ind]  # 温泉镇's row is not_applicable
+    for column in ("status", "category"):
+        ax = plots.status_heatmap(table, column=column)
+        cells = [p for p in ax.patches if isinstance(p, Rectangle)]
+        assert len(cells) == 9
+        assert sum(p.get_hatch() == "...." for p in cells) == 5
+        assert legend_texts(ax)[-1] == "不适用（仅针对街道）" and "无数据" not in legend_texts(ax)
+        assert render(ax.figure, tmp_path / f"heat_street_{column}.png") == []
