@@ -69,7 +69,7 @@ import yaml
 
 from fzanalysis.i18n import label
 from fzanalysis.narrative import format_target, format_value
-from fzanalysis.paths import REPO_DIR, data_path, reports_dir
+from fzanalysis.paths import REPO_DIR, reports_dir
 
 #: Report kinds and the folder suffix each gets.
 KINDS: tuple[str, ...] = ("annual", "midterm", "final")

@@ -18,7 +18,6 @@ import pytest  # noqa: E402
 import shapely  # noqa: E402
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from matplotlib import colors as mcolors  # noqa: E402
 
 from fzanalysis import geo  # noqa: E402
 from fzanalysis.i18n import label  # noqa: E402

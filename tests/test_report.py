@@ -6,7 +6,6 @@ behaviour of the runner is tested in seconds; the real notebooks are in test_not
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import nbformat
