@@ -82,8 +82,27 @@ def inverse(
     return np.where(method == M_LOGIT, y_logit, np.where(is_log, np.clip(y_log, lo, hi), y_lin))
 
 
+class _Line:
+    """What every straight-line fit on a (transformed) scale shares: ``n``, ``tbar``, ``a``, ``b``."""
+
+    n: np.ndarray
+    tbar: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+
+    @property
+    def df(self) -> np.ndarray:
+        """Residual degrees of freedom, n - 2."""
+        return self.n - 2.0
+
+    @property
+    def intercept(self) -> np.ndarray:
+        """Intercept in calendar years, :math:`a - b\\bar t` (z at year 0; statsmodels' ``const``)."""
+        return self.a - self.b * self.tbar
+
+
 @dataclass(frozen=True)
-class Fit:
+class Fit(_Line):
     """OLS fits of many series (arrays of shape ``(S,)``).
 
     Attributes
@@ -99,15 +118,6 @@ class Fit:
     a: np.ndarray
     b: np.ndarray
     s2: np.ndarray
-
-    @property
-    def df(self) -> np.ndarray:
-        return self.n - 2.0
-
-    @property
-    def intercept(self) -> np.ndarray:
-        """Intercept of the line in calendar years, :math:`a - b\\bar t` (z at year 0)."""
-        return self.a - self.b * self.tbar
 
     def mean(self, t0: np.ndarray) -> np.ndarray:
         """Fitted line at years ``t0``: a scalar, shape ``(S,)`` (one year per series) or ``(S, H)``."""
@@ -216,7 +226,7 @@ def t_cdf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class PoissonFit:
+class PoissonFit(_Line):
     """Poisson log-linear trends of many count series (arrays of shape ``(S,)``).
 
     Model: :math:`k_t \\sim \\mathrm{Poisson}(E_t\\,\\lambda_t)`,
@@ -245,15 +255,6 @@ class PoissonFit:
     dispersion: np.ndarray
     events: np.ndarray
     converged: np.ndarray
-
-    @property
-    def df(self) -> np.ndarray:
-        return self.n - 2.0
-
-    @property
-    def intercept(self) -> np.ndarray:
-        """Intercept in calendar years, :math:`a - b\\bar t` (statsmodels' ``const``)."""
-        return self.a - self.b * self.tbar
 
     def _d(self, t0: np.ndarray) -> np.ndarray:
         t0 = np.asarray(t0, dtype=float)
