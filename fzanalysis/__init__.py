@@ -1,34 +1,40 @@
 """fzanalysis: monitoring and evaluation workbench for the Conghua District
 Women's Development Plan (从化区妇女发展规划, 2021-2030).
 
-The main entry points are imported lazily so that ``import fzanalysis`` stays
-cheap:
+The functions a researcher calls first:
 
-- :func:`fzanalysis.catalog.load` -- the indicator catalogue
-- :func:`fzanalysis.assess` -- status, gap and progress category per series
-- :func:`fzanalysis.project` -- projection to 2030 and probability of meeting the target
-- :func:`fzanalysis.backtest` -- rolling-origin calibration of the projections
+- :func:`load_catalog` -- the indicator catalogue (:mod:`fzanalysis.catalog`)
+- :func:`load_panel` -- a tidy panel, checked once (:mod:`fzanalysis.panel`)
+- :func:`assess` -- status, gap and progress category per series (:mod:`fzanalysis.assessment`)
+- :func:`attainment`, :func:`gender_gap` -- the attainment rate (达标率) and female/male gaps
+- :func:`project` -- projection to 2030 and probability of meeting the target (:mod:`fzanalysis.trend`)
+- :func:`backtest` -- rolling-origin calibration of the projections on your own series
+
+Maps (:mod:`fzanalysis.geo`), charts (:mod:`fzanalysis.plots`) and reports
+(:mod:`fzanalysis.report`) load matplotlib, geopandas and Jupyter, so they are imported on
+their own.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from fzanalysis.assessment import assess, attainment, gender_gap
+from fzanalysis.catalog import load as load_catalog
+from fzanalysis.exceptions import FzError
+from fzanalysis.panel import Panel, as_panel
+from fzanalysis.panel import as_panel as load_panel
+from fzanalysis.trend import backtest, project
 
 __version__ = "0.1.0"
 
-_LAZY = {
-    "assess": ("fzanalysis.assess", "assess"),
-    "project": ("fzanalysis.trend", "project"),
-    "backtest": ("fzanalysis.trend", "backtest"),
-    "load_catalog": ("fzanalysis.catalog", "load"),
-    "load_panel": ("fzanalysis.data", "load_panel"),
-}
-
-__all__ = ["__version__", *_LAZY]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module 'fzanalysis' has no attribute {name!r}")
+__all__ = [
+    "FzError",
+    "Panel",
+    "__version__",
+    "as_panel",
+    "assess",
+    "attainment",
+    "backtest",
+    "gender_gap",
+    "load_catalog",
+    "load_panel",
+    "project",
+]

@@ -120,7 +120,7 @@ def heading_aliases() -> dict[str, str]:
     labels and its ``aliases``.  Template display columns map to ``"~name"``
     (recognised, ignored on ingest).
     """
-    from fzanalysis.i18n import labels
+    from fzanalysis.config import label_table as labels
 
     table: dict[str, str] = {}
     all_labels = labels()
@@ -506,6 +506,6 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
 
 
 def _zh(column: str) -> str:
-    from fzanalysis.i18n import labels
+    from fzanalysis.config import label_table as labels
 
     return labels().get("panel_column", {}).get(column, {}).get("zh", column)

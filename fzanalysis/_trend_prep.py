@@ -7,81 +7,45 @@ coerced silently; missing values are gaps by definition and counted as such).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from fzanalysis._trend_core import METHODS
-from fzanalysis.paths import data_path
+from fzanalysis import codes, comparators, config
+from fzanalysis import catalog as catalog_mod
+from fzanalysis.exceptions import ConfigError
+from fzanalysis.panel import as_panel
 
-COMPARATORS: tuple[str, ...] = (">=", "<=", ">", "<", "==", "~=", "increase", "decrease", "maintain")
-DIRECTIONAL: tuple[str, ...] = ("increase", "decrease", "maintain")
-KEYS: list[str] = ["indicator", "area", "sex"]
-DEFAULT_AREA = "440117"
-DEFAULT_SEX = "T"
+COMPARATORS: tuple[str, ...] = comparators.ALL
+DIRECTIONAL: tuple[str, ...] = comparators.DIRECTIONAL
+KEYS: list[str] = list(codes.SERIES_KEYS)
 
 
-@lru_cache(maxsize=1)
 def settings() -> dict[str, Any]:
     """Return ``data/trend.yaml`` (thresholds, windows, bend factors) as a dict."""
-    path = data_path("trend.yaml")
-    conf = yaml.safe_load(path.read_text("utf-8"))
-    tab = {int(k): float(v) for k, v in (conf.get("interval_bend") or {}).items()}
-    vals = [tab[k] for k in sorted(tab)]
-    if not tab or min(tab) < 1 or any(v < 0 for v in vals) \
-            or any(y < x for x, y in zip(vals, vals[1:])):
-        raise ValueError(f"{path}: interval_bend must map horizons >= 1 to non-negative factors "
-                         f"c(h), non-decreasing in the horizon")
-    conf["interval_bend"] = dict(sorted(tab.items()))
+    conf = config.trend_settings()
     for unit, methods in conf["unit_methods"].items():
         bad = [m for m in methods if m not in METHODS]
         if bad:
-            raise ValueError(f"{path}: unit_methods.{unit} lists unknown method(s) {bad}; "
-                             f"expected some of {METHODS}")
+            raise ConfigError(f"data/trend.yaml: unit_methods.{unit} lists unknown method(s) {bad}; "
+                              f"expected some of {METHODS}")
     return conf
-
-
-@lru_cache(maxsize=1)
-def _unit_scales() -> dict[str, float]:
-    """``scale`` per unit from ``data/units.csv`` (value = numerator / denominator x scale)."""
-    path = data_path("units.csv")
-    if not path.is_file():
-        return {}
-    units = pd.read_csv(path)
-    key = "key" if "key" in units.columns else "unit"
-    if "scale" not in units.columns:
-        return {}
-    return {str(u): float(v) for u, v in zip(units[key], pd.to_numeric(units["scale"]))}
 
 
 def unit_scale(unit: str) -> float:
     """Scale of a rate unit (100 for percent, 100 000 for per_100k...; NaN if not a rate)."""
-    return _unit_scales().get(unit, np.nan)
-
-
-@lru_cache(maxsize=1)
-def _unit_bounds() -> dict[str, tuple[float, float]]:
-    """Bounds per unit from ``data/units.csv`` (if present) over ``trend.yaml`` defaults."""
-    out: dict[str, tuple[float, float]] = {}
-    for unit, pair in settings()["default_bounds"].items():
-        lo, hi = pair
-        out[unit] = (np.nan if lo is None else float(lo), np.nan if hi is None else float(hi))
-    path = data_path("units.csv")
-    if path.is_file():
-        units = pd.read_csv(path)
-        key = "key" if "key" in units.columns else "unit"
-        for row in units.itertuples(index=False):
-            out[str(getattr(row, key))] = (float(row.lower_bound), float(row.upper_bound))
-    return out
+    u = config.units()
+    return float(u.at[unit, "scale"]) if unit in u.index else np.nan
 
 
 def unit_bounds(unit: str) -> tuple[float, float]:
-    """Natural ``(lower, upper)`` bounds of a unit (NaN = unbounded)."""
-    table = _unit_bounds()
-    return table.get(unit, table.get("default", (np.nan, np.nan)))
+    """Natural ``(lower, upper)`` bounds of a unit from ``data/units.csv`` (NaN = unbounded)."""
+    u = config.units()
+    if unit not in u.index:
+        return (np.nan, np.nan)
+    return float(u.at[unit, "lower_bound"]), float(u.at[unit, "upper_bound"])
 
 
 def prepare_catalog(catalog: pd.DataFrame | None) -> pd.DataFrame:
@@ -97,13 +61,7 @@ def prepare_catalog(catalog: pd.DataFrame | None) -> pd.DataFrame:
     DataFrame indexed by ``id`` with ``unit, comparator, target, tolerance, lower, upper,
     baseline_value, baseline_year, scale``.
     """
-    if catalog is None:
-        try:
-            from fzanalysis.catalog import load
-        except ImportError as exc:  # pragma: no cover - depends on the checkout
-            raise RuntimeError("no catalogue given and fzanalysis.catalog is not available; "
-                               "pass catalog=DataFrame with id, unit, comparator, target") from exc
-        catalog = load()
+    catalog = catalog_mod.normalize(catalog)
     missing = [c for c in ("id", "unit", "comparator", "target") if c not in catalog.columns]
     if missing:
         raise ValueError(f"catalogue: missing column(s) {missing}; required: id, unit, comparator, target")
@@ -165,15 +123,11 @@ def prepare_panel(panel: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
         columns, unknown indicators, non-integer years, non-numeric or infinite values, and values
         outside the unit's bounds.
     """
-    missing = [c for c in ("indicator", "year", "value") if c not in panel.columns]
-    if missing:
-        raise ValueError(f"panel: missing column(s) {missing}; required: indicator, year, value")
+    panel = as_panel(panel).frame
     n = len(panel)
     out = pd.DataFrame({"indicator": panel["indicator"].astype(str).to_numpy()})
-    out["area"] = (panel["area"].astype(str).to_numpy() if "area" in panel.columns
-                   else np.full(n, DEFAULT_AREA, dtype=object))
-    out["sex"] = (panel["sex"].astype(str).to_numpy() if "sex" in panel.columns
-                  else np.full(n, DEFAULT_SEX, dtype=object))
+    out["area"] = panel["area"].astype(str).to_numpy()
+    out["sex"] = panel["sex"].astype(str).to_numpy()
     year = pd.to_numeric(panel["year"], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(year) | (year != np.round(year))
     if bad.any():
@@ -189,14 +143,14 @@ def prepare_panel(panel: pd.DataFrame, catalog: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"panel row {i}, column 'value': expected a finite number, "
                          f"got {panel['value'].iloc[i]!r}")
     out["value"] = value
-    codes, uniques = pd.factorize(out["indicator"])
+    icodes, uniques = pd.factorize(out["indicator"])
     known = np.asarray(pd.Index(uniques).isin(catalog.index))
     if not known.all():
-        i = int(np.flatnonzero(~known[codes])[0])
+        i = int(np.flatnonzero(~known[icodes])[0])
         raise ValueError(f"panel row {i}, column 'indicator': {out['indicator'].iloc[i]!r} "
                          "is not in the catalogue")
-    lo = catalog["lower"].reindex(uniques).to_numpy()[codes]
-    hi = catalog["upper"].reindex(uniques).to_numpy()[codes]
+    lo = catalog["lower"].reindex(uniques).to_numpy()[icodes]
+    hi = catalog["upper"].reindex(uniques).to_numpy()[icodes]
     with np.errstate(invalid="ignore"):
         outside = (value < lo) | (value > hi)
     if outside.any():

@@ -45,6 +45,9 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
+from fzanalysis import comparators, config
+from fzanalysis.exceptions import CatalogError
+from fzanalysis.labels import format_target as _format_target
 from fzanalysis.paths import data_path
 
 __all__ = [
@@ -57,6 +60,7 @@ __all__ = [
     "CatalogError",
     "load",
     "from_frame",
+    "normalize",
     "get",
     "domains",
     "units",
@@ -93,9 +97,9 @@ COLUMNS: tuple[str, ...] = (
     "note",
 )
 
-NUMERIC_COMPARATORS: tuple[str, ...] = (">=", "<=", ">", "<", "==", "~=")
-DIRECTIONAL_COMPARATORS: tuple[str, ...] = ("increase", "decrease", "maintain")
-COMPARATORS: tuple[str, ...] = NUMERIC_COMPARATORS + DIRECTIONAL_COMPARATORS
+NUMERIC_COMPARATORS: tuple[str, ...] = comparators.NUMERIC
+DIRECTIONAL_COMPARATORS: tuple[str, ...] = comparators.DIRECTIONAL
+COMPARATORS: tuple[str, ...] = comparators.ALL
 #: Allowed values of ``disaggregation`` (canonical order ``area;sex``).
 DISAGGREGATIONS: tuple[str, ...] = ("", "area", "sex", "area;sex")
 #: Allowed values of ``area_kinds``: the gazetteer kinds (``data/towns.csv`` ``kind``) of the towns a
@@ -115,14 +119,6 @@ _CN_NUM = "一二三四五六七八九十"
 _CLAUSE_PART_RE = re.compile(
     rf"^(?:二（[{_CN_NUM}]）(?:主要目标|策略措施)\d+|五（[{_CN_NUM}]）)$"
 )
-
-
-class CatalogError(ValueError):
-    """The catalogue (or its domains/units tables) is not valid.
-
-    The message lists every problem found, one per line, as
-    ``file:line: indicator 'id': column: expected …, got …``.
-    """
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,22 +164,20 @@ def _to_float(path: Path, df: pd.DataFrame, column: str, *, key: str) -> pd.Seri
     return pd.Series(out, index=df.index, dtype="float64")
 
 
-@lru_cache(maxsize=8)
-def _units_cached(path: str, mtime: float) -> pd.DataFrame:
-    p = Path(path)
+def _units_table(path: Path) -> pd.DataFrame:
     df = _read_reference_csv(
-        p, "key", ("key", "name_zh", "name_en", "symbol", "lower_bound", "upper_bound", "scale")
+        path, "key", ("key", "name_zh", "name_en", "symbol", "lower_bound", "upper_bound", "scale")
     )
     for col in ("lower_bound", "upper_bound", "scale"):
-        df[col] = _to_float(p, df, col, key="unit")
+        df[col] = _to_float(path, df, col, key="unit")
     bad = df[(df.lower_bound.notna() & df.upper_bound.notna()) & (df.lower_bound >= df.upper_bound)]
     if len(bad):
-        raise CatalogError(f"{p}: unit(s) {bad.key.tolist()}: expected lower_bound < upper_bound")
+        raise CatalogError(f"{path}: unit(s) {bad.key.tolist()}: expected lower_bound < upper_bound")
     return df.set_index("key", drop=False)
 
 
 def units(path: str | Path | None = None) -> pd.DataFrame:
-    """Return the units table (``data/units.csv``), indexed by unit key.
+    """Return the units table (``data/units.csv``, or ``path``), indexed by unit key.
 
     Columns: ``key, name_zh, name_en, symbol, symbol_en, lower_bound, upper_bound, scale, note``
     (``symbol_en`` and ``note`` optional).
@@ -193,30 +187,26 @@ def units(path: str | Path | None = None) -> pd.DataFrame:
     unbounded).
     """
     p = Path(path) if path is not None else data_path("units.csv")
-    mtime = p.stat().st_mtime if p.exists() else 0.0
-    return _units_cached(str(p), mtime).copy()
+    return config.cached("catalog-units", p, _units_table).copy()
 
 
-@lru_cache(maxsize=8)
-def _domains_cached(path: str, mtime: float) -> pd.DataFrame:
-    p = Path(path)
-    df = _read_reference_csv(p, "id", ("id", "order", "name_zh", "name_en", "clause"))
+def _domains_table(path: Path) -> pd.DataFrame:
+    df = _read_reference_csv(path, "id", ("id", "order", "name_zh", "name_en", "clause"))
     try:
         df["order"] = df["order"].astype(int)
     except ValueError:
-        raise CatalogError(f"{p}: column order: expected integers, got {df['order'].tolist()}") from None
+        raise CatalogError(f"{path}: column order: expected integers, got {df['order'].tolist()}") from None
     return df.sort_values("order").set_index("id", drop=False)
 
 
 def domains(path: str | Path | None = None) -> pd.DataFrame:
-    """Return the plan's 8 domains (``data/domains.csv``) in the plan's order, indexed by id.
+    """Return the plan's 8 domains (``data/domains.csv``, or ``path``) in the plan's order, indexed by id.
 
     Columns: ``id, order, name_zh, name_en, clause`` (e.g. ``health, 1, 妇女与健康,
     Women and health, 二（一）``).
     """
     p = Path(path) if path is not None else data_path("domains.csv")
-    mtime = p.stat().st_mtime if p.exists() else 0.0
-    return _domains_cached(str(p), mtime).copy()
+    return config.cached("catalog-domains", p, _domains_table).copy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -392,7 +382,9 @@ def _build(raw: _Raw, source: str, unit_table: pd.DataFrame) -> tuple[pd.DataFra
     return df, problems
 
 
-def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str]) -> pa.DataFrameSchema:
+def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan: bool = True) -> pa.DataFrameSchema:
+    """The catalogue's checks; ``plan=False`` (a researcher's own catalogue) drops the rules
+    that only make sense for the plan's own file: ids ``domain.name``, the 8 domains, clauses."""
     domain_ids = list(domain_clauses)
     nonempty = pa.Check(lambda s: s.str.strip() != "", error="expected non-empty text")
     directional = list(DIRECTIONAL_COMPARATORS)
@@ -427,12 +419,13 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str]) -> pa.D
                 str,
                 checks=pa.Check.str_matches(
                     _ID_RE, error="expected 'domain.snake_case' in lower-case ASCII"
-                ),
+                ) if plan else nonempty,
                 unique=True,
                 report_duplicates="all",
             ),
             "domain": pa.Column(
                 str, pa.Check.isin(list(domain_ids), error=f"expected one of {list(domain_ids)}")
+                if plan else nonempty
             ),
             "name_zh": pa.Column(str, nonempty),
             "name_en": pa.Column(str, nonempty),
@@ -486,18 +479,18 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str]) -> pa.D
             "note": pa.Column(str),
         },
         checks=[
-            pa.Check(
+            *([pa.Check(
                 lambda df: df.apply(lambda r: r["id"].split(".")[0] == r["domain"], axis=1),
                 error="expected the id to start with its domain ('<domain>.<name>')",
-            ),
+            )] if plan else []),
             pa.Check(
                 lambda df: df["comparator"].isin(directional) == df["target"].isna(),
-                error="expected a numeric target for >=, <=, >, <, ==, ~= and no target for "
+                error="expected a numeric target for >=, <=, >, <, ==, ~=, ~>= and no target for "
                 "increase, decrease, maintain",
             ),
             pa.Check(
-                lambda df: (df["comparator"] == "~=") == df["tolerance"].notna(),
-                error="expected a tolerance for '~=' (保持在…左右) and only for it",
+                lambda df: df["comparator"].isin(["~=", "~>="]) == df["tolerance"].notna(),
+                error="expected a tolerance for '~=' and '~>=' (保持在…左右) and only for them",
             ),
             within("target"),
             within("baseline_value"),
@@ -522,8 +515,8 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str]) -> pa.D
                 | df["disaggregation"].str.contains("area"),
                 error="expected area_kinds only with per_area true or 'area' in disaggregation",
             ),
-            pa.Check(clause_ok, error="expected clause like 二（一）主要目标2, 二（一）策略措施7 or "
-                     "五（五）, parts joined by '；', and 二（…） parts matching the domain"),
+            *([pa.Check(clause_ok, error="expected clause like 二（一）主要目标2, 二（一）策略措施7 or "
+                     "五（五）, parts joined by '；', and 二（…） parts matching the domain")] if plan else []),
         ],
         strict=True,
         ordered=True,
@@ -544,9 +537,9 @@ _FALLBACK_LINE: dict[str, tuple[str, ...]] = {
 }
 
 _COLUMN_HINT = {
-    "expected a numeric target for >=, <=, >, <, ==, ~= and no target for increase, decrease, "
+    "expected a numeric target for >=, <=, >, <, ==, ~=, ~>= and no target for increase, decrease, "
     "maintain": "target",
-    "expected a tolerance for '~=' (保持在…左右) and only for it": "tolerance",
+    "expected a tolerance for '~=' and '~>=' (保持在…左右) and only for them": "tolerance",
     "expected target within [lower_bound, upper_bound] (the unit's bounds)": "target",
     "expected baseline_value within [lower_bound, upper_bound] (the unit's bounds)": "baseline_value",
     "expected baseline_year and baseline_value given together": "baseline_year",
@@ -561,11 +554,12 @@ _COLUMN_HINT = {
 def _validate(
     df: pd.DataFrame, *, source: str, lines: Sequence[int] | None = None,
     field_lines: Sequence[Mapping[str, int]] | None = None, problems: list[str] | None = None,
-    domain_table: pd.DataFrame, unit_table: pd.DataFrame,
+    domain_table: pd.DataFrame, unit_table: pd.DataFrame, plan: bool = True,
 ) -> pd.DataFrame:
     problems = list(problems or [])
     schema = _schema(
-        dict(zip(domain_table["id"], domain_table["clause"], strict=True)), unit_table["key"].tolist()
+        dict(zip(domain_table["id"], domain_table["clause"], strict=True)), unit_table["key"].tolist(),
+        plan=plan,
     )
     try:
         schema.validate(df, lazy=True)
@@ -605,24 +599,15 @@ def _validate(
     return df
 
 
-@lru_cache(maxsize=8)
-def _load_cached(path: str, mtime: float, units_key: tuple[str, float],
-                 domains_key: tuple[str, float]) -> pd.DataFrame:
-    p = Path(path)
-    unit_table = _units_cached(*units_key)
-    domain_table = _domains_cached(*domains_key)
+def _load_file(p: Path, units_path: Path, domains_path: Path) -> pd.DataFrame:
+    unit_table = units(units_path)
+    domain_table = domains(domains_path)
     raw = _read_csv(p) if p.suffix.lower() == ".csv" else _read_yaml(p)
     df, problems = _build(raw, str(p), unit_table)
     return _validate(
         df, source=str(p), lines=raw.lines, field_lines=raw.field_lines, problems=problems,
         domain_table=domain_table, unit_table=unit_table,
     )
-
-
-def _key(p: Path) -> tuple[str, float]:
-    if not p.exists():
-        raise CatalogError(f"{p}: file not found")
-    return (str(p), p.stat().st_mtime)
 
 
 def load(
@@ -665,7 +650,15 @@ def load(
     p = Path(path) if path is not None else default_path()
     up = Path(units_path) if units_path is not None else data_path("units.csv")
     dp = Path(domains_path) if domains_path is not None else data_path("domains.csv")
-    return _load_cached(*_key(p), _key(up), _key(dp)).copy()
+    for f in (p, up, dp):
+        if not f.exists():
+            raise CatalogError(f"{f}: file not found")
+    # the cache key includes the units and domains files' versions, so editing either reloads
+    stamp = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in (up, dp))
+    df = config.cached(f"catalog:{up}:{dp}:{stamp}", p, lambda f: _load_file(f, up, dp))
+    df = df.copy()
+    df.attrs["fz_catalog"] = True
+    return df
 
 
 def from_frame(
@@ -694,21 +687,55 @@ def from_frame(
         rec = {k: v for k, v in rec.items() if not (isinstance(v, float) and math.isnan(v))
                and v is not pd.NA and v is not None}
         rid = str(rec.get("id", ""))
-        rec.setdefault("domain", rid.split(".")[0])
+        prefix = rid.split(".")[0]
+        rec.setdefault("domain", prefix if prefix in set(domain_table["id"]) else "unassigned")
         for col in ("name_zh", "name_en", "clause", "department"):
             rec.setdefault(col, rid)
+        if "baseline_value" in rec:
+            rec.setdefault("baseline_source", source)
+        if str(rec.get("per_area", "")).strip().lower() in ("true", "1", "yes"):
+            rec.setdefault("disaggregation", "area")
         records.append(rec)
     raw = _Raw(records, [None] * len(records), [{} for _ in records], {})
     df, problems = _build(raw, source, unit_table)
-    if "clause" in catalog.columns:
-        return _validate(df, source=source, problems=problems, domain_table=domain_table,
-                         unit_table=unit_table)
-    # researchers' own catalogues need no clause reference: validate the rest only
-    tmp = df.copy()
-    clauses = dict(zip(domain_table["id"], domain_table["clause"], strict=True))
-    tmp["clause"] = [clauses.get(d, "二（一）") + "主要目标1" for d in tmp["domain"]]
-    _validate(tmp, source=source, problems=problems, domain_table=domain_table, unit_table=unit_table)
-    return df
+    plan = "clause" in catalog.columns
+    return _validate(df, source=source, problems=problems, domain_table=domain_table,
+                     unit_table=unit_table, plan=plan)
+
+
+def normalize(catalog: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The one way in for a catalogue: every function that takes ``catalog=`` calls this.
+
+    Parameters
+    ----------
+    catalog : DataFrame, optional
+        None for the plan's catalogue (:func:`load`); otherwise any catalogue with at least
+        ``id, unit, comparator, target``, completed and checked by :func:`from_frame`, so a
+        researcher's catalogue gets the same defaults and the same refusals everywhere.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`COLUMNS`, a fresh copy.
+
+    Raises
+    ------
+    CatalogError
+        Naming the row, the column, the value and what was expected, e.g. an unknown unit or
+        comparator with the allowed list, or a ``~=`` target without its tolerance.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> mine = pd.DataFrame({"id": ["health.x"], "unit": ["percent"], "comparator": [">="], "target": [90]})
+    >>> normalize(mine)[["id", "lower_bound", "upper_bound", "target_year"]].to_dict("records")
+    [{'id': 'health.x', 'lower_bound': 0.0, 'upper_bound': 100.0, 'target_year': 2030}]
+    """
+    if catalog is None:
+        return load()
+    if not isinstance(catalog, pd.DataFrame):
+        raise TypeError(f"catalog must be a pandas DataFrame or None, got {type(catalog).__name__}")
+    return from_frame(catalog)
 
 
 def get(indicator_id: str, catalog: pd.DataFrame | None = None) -> pd.Series:
@@ -732,35 +759,13 @@ def get(indicator_id: str, catalog: pd.DataFrame | None = None) -> pd.Series:
 # command line
 # --------------------------------------------------------------------------------------------
 
-_CMP_SYMBOL = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "~=": "≈"}
-_DIR_TEXT = {
-    "zh": {"increase": "提高 ↑", "decrease": "降低 ↓", "maintain": "保持 →"},
-    "en": {"increase": "increase ↑", "decrease": "decrease ↓", "maintain": "maintain →"},
-}
+def format_target(row: Mapping[str, Any], *, lang: str = "zh") -> str:
+    """A catalogue row's target in table style (``≥ 70%``, ``≈ 45% ± 2``, ``提高 ↑``).
 
-
-def _fmt_num(x: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    return f"{x:g}"
-
-
-def format_target(row: Mapping[str, Any], *, lang: str = "zh", unit_table: pd.DataFrame | None = None) -> str:
-    """Human-readable target, e.g. ``≥ 70%``, ``≈ 45% ± 2``, ``< 7.5 /10万活产``, ``提高 ↑``."""
-    comp = row["comparator"]
-    if comp in DIRECTIONAL_COMPARATORS:
-        return _DIR_TEXT[lang][comp]
-    ut = unit_table if unit_table is not None else units()
-    sym = ""
-    if row["unit"] in ut.index:
-        col = "symbol_en" if lang == "en" and "symbol_en" in ut.columns else "symbol"
-        sym = str(ut.at[row["unit"], col] or "")
-    if sym and not sym.startswith(("%", ":")):
-        sym = " " + sym
-    text = f"{_CMP_SYMBOL[comp]} {_fmt_num(row['target'])}{sym}"
-    if comp == "~=":
-        text += f" ± {_fmt_num(row['tolerance'])}"
-    return text
+    Shorthand for :func:`fzanalysis.labels.format_target` with ``style="symbol"``.
+    """
+    return _format_target(row["comparator"], row["target"], row["unit"],
+                          tolerance=row.get("tolerance", math.nan), lang=lang, style="symbol")
 
 
 def _width(text: str) -> int:
@@ -829,7 +834,7 @@ def render_table(catalog: pd.DataFrame, *, lang: str = "zh", name_width: int | N
 
 def render_card(row: pd.Series, *, lang: str = "zh") -> str:
     """All fields of one indicator, one per line, with bilingual field labels."""
-    from fzanalysis.i18n import label
+    from fzanalysis.labels import label
 
     names = {col: label("catalog_column", col, lang) for col in COLUMNS}  # type: ignore[arg-type]
     names["target_text"] = "目标" if lang == "zh" else "goal"

@@ -18,7 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fzanalysis.gazetteer",  # towns
     "fzanalysis.data",      # template, ingest, validate
     "fzanalysis.demo",      # demo
-    "fzanalysis.assess",    # assess
+    "fzanalysis.assessment",  # assess
     "fzanalysis.trend",     # project, backtest
     "fzanalysis.report",    # report
 )

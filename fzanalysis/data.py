@@ -339,7 +339,7 @@ def _area_name(code: str) -> str:
 
 @lru_cache(maxsize=1)
 def _sex_aliases() -> dict[str, str]:
-    from fzanalysis.i18n import labels
+    from fzanalysis.config import label_table as labels
 
     table = {"f": "F", "m": "M", "t": "T", "女性": "F", "男性": "M", "总计": "T", "全部": "T",
              "小计": "T", "合计": "T", "总体": "T", "全体": "T", "不分性别": "T", "all": "T"}
@@ -351,7 +351,7 @@ def _sex_aliases() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _sum_units() -> frozenset[str]:
-    from fzanalysis.i18n import labels
+    from fzanalysis.config import label_table as labels
 
     entry = labels().get("aggregation_method", {}).get("sum", {})
     return frozenset(entry.get("units", []))
@@ -898,7 +898,7 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
     from openpyxl.worksheet.datavalidation import DataValidation
 
     from fzanalysis import catalog as catalog_mod
-    from fzanalysis.i18n import labels
+    from fzanalysis.config import label_table as labels
 
     if not isinstance(year, (int, np.integer)) or not YEAR_MIN <= int(year) <= YEAR_MAX:
         raise ValueError(f"year: expected an integer in {YEAR_MIN}–{YEAR_MAX}, got {year!r}")

@@ -53,7 +53,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from fzanalysis.fonts import use_cjk_font
-from fzanalysis.i18n import Lang, label, labels
+from fzanalysis.config import label_table as labels
+from fzanalysis.labels import Lang, domain_label, label, unit_label
 from fzanalysis.paths import data_path
 
 #: Gazetteer code of Conghua district.
@@ -541,55 +542,6 @@ def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoD
 # --------------------------------------------------------------------------
 def _text(code: str, lang: Lang) -> str:
     return label("plot_text", code, lang)
-
-
-def _reference(name: str) -> pd.DataFrame:
-    """A reference table of ``data/`` (``units.csv``, ``domains.csv``), indexed by its key."""
-    path = data_path(name)
-    return _read_reference(str(path), path.stat().st_mtime)
-
-
-@lru_cache(maxsize=8)
-def _read_reference(path: str, mtime: float) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    key = "key" if "key" in frame.columns else "id"
-    return frame.set_index(key)
-
-
-def unit_label(unit: str | None, lang: Lang, *, gap: bool = False) -> str:
-    """Printed unit for legends and axes.
-
-    ``plot_gap_unit`` labels when ``gap`` (a difference of percentages is in
-    百分点 / percentage points); otherwise the unit's ``symbol`` from
-    ``data/units.csv`` (in English its ``name_en`` when the symbol is Chinese).
-    A unit code found in neither is printed as the code itself (visible, never
-    blank) so a new unit in the catalogue does not break a report.
-    """
-    if unit is None or (isinstance(unit, float) and math.isnan(unit)) or unit == "":
-        return ""
-    if gap and unit in labels().get("plot_gap_unit", {}):
-        return labels()["plot_gap_unit"][unit][lang]
-    units = _reference("units.csv")
-    if unit not in units.index:
-        return str(unit)
-    symbol = units.loc[unit, "symbol"]
-    if lang == "en" and (not symbol or not symbol.isascii()):
-        return units.loc[unit, "name_en"]
-    return symbol or units.loc[unit, f"name_{lang}"]
-
-
-def domain_order() -> tuple[str, ...]:
-    """Domain codes in the plan's order (``data/domains.csv``, column ``order``)."""
-    domains = _reference("domains.csv")
-    if "order" in domains.columns:
-        domains = domains.assign(_o=pd.to_numeric(domains["order"])).sort_values("_o")
-    return tuple(domains.index)
-
-
-def domain_label(domain: str, lang: Lang) -> str:
-    """Name of a plan domain from ``data/domains.csv`` (the code itself if unknown)."""
-    domains = _reference("domains.csv")
-    return domains.loc[domain, f"name_{lang}"] if domain in domains.index else str(domain)
 
 
 def palette(kind: str, lang: Lang) -> dict[str, tuple[str, str]]:

@@ -38,7 +38,8 @@ from typing import Any
 
 import pandas as pd
 
-from fzanalysis.i18n import label, labels
+from fzanalysis.labels import format_change, format_target, format_value, label, unit_format
+from fzanalysis.labels import format_number as _number
 
 DISTRICT = "440117"
 _COUNT_UNITS = {"count", "count_per_year"}
@@ -51,55 +52,6 @@ def _isna(x: Any) -> bool:
         return bool(pd.isna(x))
     except (TypeError, ValueError):
         return False
-
-
-def _unit_spec(unit: str) -> Mapping[str, Any]:
-    try:
-        return labels()["narrative_unit"][str(unit)]
-    except KeyError:
-        raise KeyError(
-            f"no narrative format for unit {unit!r}; add it under narrative_unit in data/labels/report.yaml"
-        ) from None
-
-
-def _number(x: float, decimals: int) -> str:
-    # round half away from zero on the decimal value, as a reader rounding by hand would
-    q = 10 ** decimals
-    r = math.floor(abs(float(x)) * q + 0.5 + 1e-9) / q
-    r = math.copysign(r, float(x))
-    if r == 0:
-        r = 0.0
-    return f"{r:,.{decimals}f}" if abs(r) >= 10000 else f"{r:.{decimals}f}"
-
-
-def format_value(value: float, unit: str, *, lang: str = "zh") -> str:
-    """Write ``value`` in ``unit``, e.g. ``95.1%``, ``12.3/10万``, ``80.2岁``.
-
-    NaN gives ``—``.
-    """
-    if _isna(value):
-        return "—"
-    spec = _unit_spec(unit)
-    return str(spec[lang]).format(v=_number(value, int(spec["decimals"])))
-
-
-def format_change(change: float, unit: str, *, lang: str = "zh") -> str:
-    """Write the absolute size of a change, e.g. ``0.3个百分点``."""
-    spec = _unit_spec(unit)
-    return str(spec[f"change_{lang}"]).format(v=_number(abs(change), int(spec["decimals"])))
-
-
-def format_target(comparator: str, target: float, unit: str, *, lang: str = "zh") -> str:
-    """Write a target, e.g. ``95%以上``, ``10/10万以下``, ``逐步提高``."""
-    template = label("narrative_comparator", str(comparator), lang)  # type: ignore[arg-type]
-    if _isna(target):
-        return template.format(t="")
-    spec = _unit_spec(unit)
-    # targets are round numbers in the plan: 95 -> "95%", 0.5 -> "0.5%"
-    digits = _number(target, int(spec["decimals"]))
-    if "." in digits:
-        digits = digits.rstrip("0").rstrip(".")
-    return template.format(t=str(spec[lang]).format(v=digits))
 
 
 def _text(code: str, lang: str, **kw: Any) -> str:
@@ -167,7 +119,7 @@ def indicator_sentence(
     if not _isna(pooled) and str(pooled).strip():
         out += _text("pooled", lang, years=str(pooled).strip())
     if not _isna(previous):
-        decimals = int(_unit_spec(unit)["decimals"])
+        decimals = int(unit_format(unit)["decimals"])
         change = float(value) - float(previous)
         shown = _number(change, decimals)
         if float(shown.replace(",", "")) == 0:
@@ -184,7 +136,7 @@ def indicator_sentence(
                      projected=format_value(projected, unit, lang=lang))
         lo, hi = projection.get("lower"), projection.get("upper")
         if not _isna(lo) and not _isna(hi):
-            spec = _unit_spec(unit)
+            spec = unit_format(unit)
             lower = (format_value(lo, unit, lang=lang) if spec.get("range_repeat")
                      else _number(lo, int(spec["decimals"])))
             out += _text("interval", lang, level=_number(100 * level, 0),

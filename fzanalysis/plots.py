@@ -31,14 +31,11 @@ from fzanalysis.geo import (
     _wrap,
     add_notes,
     demo_watermark,
-    domain_label,
-    domain_order,
     indicator_name,
     palette,
     town_label,
-    unit_label,
 )
-from fzanalysis.i18n import Lang, label
+from fzanalysis.labels import Lang, domain_label, domain_order, label, unit_label
 
 #: Colours of the sexes (colour-blind safe pair from ColorBrewer PiYG).
 SEX_COLOURS = {"F": "#c51b7d", "M": "#4d9221"}

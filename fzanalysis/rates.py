@@ -22,21 +22,19 @@ All thresholds come from ``data/assess.yaml``.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
 
-from fzanalysis.paths import data_path
+from fzanalysis import codes, config
+from fzanalysis.panel import as_panel
 
 __all__ = [
     "Interval",
     "PROPORTION_METHODS",
     "load_rules",
-    "normalize_panel",
     "poisson_rate_ci",
     "poisson_ratio_ci",
     "proportion_ci",
@@ -61,8 +59,7 @@ INTERVAL_CODES: dict[str, str] = {
     "wald": "wald",
 }
 
-DISTRICT = "440117"
-PANEL_KEYS = ["indicator", "year", "area", "sex"]
+PANEL_KEYS = list(codes.PANEL_KEYS)
 
 
 class Interval(NamedTuple):
@@ -73,15 +70,9 @@ class Interval(NamedTuple):
     upper: Any
 
 
-@lru_cache(maxsize=4)
-def _load_rules_cached(path: str) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
-
-
 def load_rules() -> dict[str, Any]:
-    """Return the thresholds and rules of ``data/assess.yaml`` as a dict."""
-    return _load_rules_cached(str(data_path("assess.yaml")))
+    """Return the thresholds and rules of ``data/assess.yaml`` (:func:`fzanalysis.config.assess_rules`)."""
+    return config.assess_rules()
 
 
 def _as_float_array(x: Any, name: str) -> np.ndarray:
@@ -277,79 +268,6 @@ def poisson_ratio_ci(
 # Tidy tables
 # ---------------------------------------------------------------------------------------
 
-def _row_ref(panel: pd.DataFrame, idx: Any) -> str:
-    row = panel.loc[idx]
-    where = f"panel row {idx}"
-    if "source" in panel.columns and isinstance(row.get("source"), str) and row.get("source"):
-        where += f" (source {row['source']})"
-    keys = ", ".join(f"{c}={row[c]!r}" for c in PANEL_KEYS if c in panel.columns)
-    return f"{where} [{keys}]"
-
-
-def normalize_panel(panel: pd.DataFrame) -> pd.DataFrame:
-    """Validate a tidy panel and fill the optional columns with their defaults.
-
-    Required columns are ``indicator, year, value``; ``area`` defaults to the
-    district ``"440117"``, ``sex`` to ``"T"``, ``numerator``/``denominator`` to
-    NaN and ``synthetic`` to False (docs/design.md, "The panel").
-
-    Raises
-    ------
-    ValueError
-        Naming the row and column when a required column is missing, a year is
-        not an integer, ``sex`` is not F/M/T, ``value`` is not numeric, or a
-        (indicator, year, area, sex) key occurs twice.
-    """
-    if not isinstance(panel, pd.DataFrame):
-        raise TypeError(f"panel must be a pandas DataFrame, got {type(panel).__name__}")
-    missing = [c for c in ("indicator", "year", "value") if c not in panel.columns]
-    if missing:
-        raise ValueError(f"panel lacks required column(s) {missing}; it has {list(panel.columns)}")
-    p = panel.copy()
-    if "area" not in p.columns:
-        p["area"] = DISTRICT
-    if "sex" not in p.columns:
-        p["sex"] = "T"
-    for col in ("numerator", "denominator"):
-        if col not in p.columns:
-            p[col] = np.nan
-    if "synthetic" not in p.columns:
-        p["synthetic"] = False
-    p["indicator"] = p["indicator"].astype("string")
-    p["area"] = p["area"].astype("string").fillna(DISTRICT)
-    p["sex"] = p["sex"].astype("string").fillna("T")
-    for col in ("value", "numerator", "denominator"):
-        conv = pd.to_numeric(p[col], errors="coerce")
-        bad = conv.isna() & p[col].notna()
-        if bad.any():
-            idx = bad[bad].index[0]
-            raise ValueError(f"{_row_ref(p, idx)}: column {col!r} must be numeric, got {p.at[idx, col]!r}")
-        p[col] = conv.astype(float)
-    years = pd.to_numeric(p["year"], errors="coerce")
-    bad = years.isna() | (years != np.floor(years))
-    if bad.any():
-        idx = bad[bad].index[0]
-        raise ValueError(f"{_row_ref(p, idx)}: column 'year' must be an integer year, got {p.at[idx, 'year']!r}")
-    p["year"] = years.astype(int)
-    bad = ~p["sex"].isin(["F", "M", "T"])
-    if bad.any():
-        idx = bad[bad].index[0]
-        raise ValueError(f"{_row_ref(p, idx)}: column 'sex' must be one of F, M, T, got {p.at[idx, 'sex']!r}")
-    bad = p["indicator"].isna()
-    if bad.any():
-        idx = bad[bad].index[0]
-        raise ValueError(f"panel row {idx}: column 'indicator' is empty")
-    dup = p.duplicated(PANEL_KEYS, keep=False)
-    if dup.any():
-        idx = dup[dup].index[:2].tolist()
-        raise ValueError(
-            f"{_row_ref(p, idx[0])}: the key (indicator, year, area, sex) occurs more than once "
-            f"(rows {idx}); expected one row per key"
-        )
-    p["synthetic"] = p["synthetic"].fillna(False).astype(bool)
-    return p
-
-
 def _unit_rule(unit: str, rules: dict[str, Any]) -> dict[str, Any]:
     return dict(rules["unit_intervals"].get(str(unit), {"kind": "none"}))
 
@@ -430,7 +348,7 @@ def rate_table(
     for col in ("id", "unit"):
         if col not in catalog.columns:
             raise ValueError(f"catalogue lacks required column {col!r}")
-    p = normalize_panel(panel)
+    p = as_panel(panel).frame.copy()
     units = dict(zip(catalog["id"].astype(str), catalog["unit"].astype(str)))
     unknown = ~p["indicator"].isin(list(units))
     if unknown.any():

@@ -67,8 +67,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from fzanalysis.i18n import label
-from fzanalysis.narrative import format_target, format_value
+from fzanalysis.labels import label
+from fzanalysis.labels import domain_label, format_target, format_value, unit_label
 from fzanalysis.paths import REPO_DIR, reports_dir
 
 #: Report kinds and the folder suffix each gets.
@@ -278,28 +278,6 @@ def show_figure(obj: Any) -> None:
         raise TypeError(f"show_figure expects a matplotlib Figure or Axes, got {type(obj).__name__}")
     display(fig)
     plt.close(fig)
-
-
-def domain_label(domain: str, lang: str = "zh") -> str:
-    """Name of a plan domain (``data/domains.csv``), e.g. ``health`` → 妇女与健康."""
-    from fzanalysis import catalog
-
-    table = catalog.domains()
-    if domain not in table.index:
-        raise KeyError(f"unknown domain {domain!r}; known: {list(table.index)} (data/domains.csv)")
-    return str(table.at[domain, "name_zh" if lang == "zh" else "name_en"])
-
-
-def unit_label(unit: Any, lang: str = "zh") -> str:
-    """Short unit label from ``data/units.csv``: the symbol in Chinese, the English name otherwise."""
-    from fzanalysis import catalog
-
-    if _isna(unit):
-        return ""
-    table = catalog.units()
-    if unit not in table.index:
-        raise KeyError(f"unknown unit {unit!r} (data/units.csv)")
-    return str(table.at[unit, "symbol" if lang == "zh" else "name_en"])
 
 
 def kind_label(kind: str, lang: str = "zh") -> str:
@@ -537,7 +515,7 @@ def localize_columns(table: pd.DataFrame, lang: str = "zh") -> pd.DataFrame:
 
 def labels_kind(kind: str) -> dict[str, dict[str, str]]:
     """All labels of one kind (``{code: {"zh": …, "en": …}}``)."""
-    from fzanalysis.i18n import labels
+    from fzanalysis.config import label_table as labels
 
     return labels().get(kind, {})
 
@@ -888,7 +866,7 @@ def headline_table(
     ``lang``.  Pass ``assessed``/``projected`` when already computed.
     """
     if assessed is None:
-        from fzanalysis.assess import assess
+        from fzanalysis.assessment import assess
 
         assessed = assess(panel, year=year)
     if projected is None:

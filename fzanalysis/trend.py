@@ -487,7 +487,7 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
     With ``comparator="maintain"`` (the catalogue's comparator), ``at_risk``, ``volatile`` and
     ``reversing`` get the reasons of the ``maintain`` rules (docs/methods.md 7).
     """
-    from fzanalysis.i18n import label
+    from fzanalysis.labels import label
 
     w = settings()["warnings"]
     pconf = settings()["poisson"]

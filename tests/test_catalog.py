@@ -13,7 +13,7 @@ import yaml
 
 from fzanalysis import catalog
 from fzanalysis.catalog import COLUMNS, COMPARATORS, DIRECTIONAL_COMPARATORS, CatalogError
-from fzanalysis.i18n import label
+from fzanalysis.labels import label
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "source" / "plan_2021_2030_zh.txt"  # the plan text, kept in the repo

@@ -20,7 +20,7 @@ from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from fzanalysis import geo  # noqa: E402
-from fzanalysis.i18n import label  # noqa: E402
+from fzanalysis.labels import label  # noqa: E402
 from fzanalysis.paths import data_path  # noqa: E402
 
 TOWNS = ["440117001", "440117002", "440117003", "440117103", "440117104", "440117107",
@@ -382,7 +382,7 @@ def test_explore_writes_bilingual_html(data_copy, tmp_path):
 
 def test_street_only_target_shows_towns_as_not_applicable(data_copy, tmp_path):
     """A 街道-only target (catalogue area_kinds: street): the 5 镇 are 不适用, not 无数据."""
-    from fzanalysis.assess import assess as run_assess
+    from fzanalysis.assessment import assess as run_assess
 
     for name in ("indicators.yaml", "assess.yaml"):
         shutil.copy(Path(__file__).resolve().parents[1] / "data" / name, data_copy / name)

@@ -17,7 +17,7 @@ from matplotlib.patches import Rectangle  # noqa: E402
 
 from fzanalysis import plots  # noqa: E402
 from fzanalysis.geo import GID_DEMO  # noqa: E402
-from fzanalysis.i18n import label  # noqa: E402
+from fzanalysis.labels import label  # noqa: E402
 
 TOWNS = ["440117001", "440117002", "440117003", "440117103", "440117104", "440117107",
          "440117111", "440117113"]
@@ -263,7 +263,7 @@ def test_domain_dashboard_english_for_a_town(tmp_path):
 
 def test_status_heatmap_street_only_target_shows_towns_as_not_applicable(tmp_path):
     """A 街道-only target (area_kinds: street): the 5 镇 cells are 不适用, not 无数据."""
-    from fzanalysis.assess import assess as run_assess
+    from fzanalysis.assessment import assess as run_assess
 
     ind = "decision.street_leadership_women"
     panel = pd.DataFrame({"indicator": ind, "year": 2024,

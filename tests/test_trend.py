@@ -827,7 +827,7 @@ def test_maintain_volatile_threshold_hand_computed():
 
 def test_maintain_reversing_agrees_with_the_assessment():
     """reversing for maintain == the assessment's 'not_met' (significant decline) on the same data."""
-    from fzanalysis.assess import assess
+    from fzanalysis.assessment import assess
 
     rng = np.random.default_rng(11)
     rows, ids = [], []
@@ -854,7 +854,7 @@ def test_maintain_reversing_agrees_with_the_assessment():
 def test_maintain_decline_settings_mirror_the_assessment():
     import inspect
 
-    from fzanalysis.assess import assess, load_rules
+    from fzanalysis.assessment import assess, load_rules
 
     w, rules = settings()["warnings"], load_rules()["status"]
     assert int(w["maintain_decline_min_points"]) == int(rules["trend"]["min_points"])

@@ -29,9 +29,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fzanalysis.i18n import label
+from fzanalysis.labels import domain_label, label
+from fzanalysis import catalog as catalog_mod
+from fzanalysis import codes, comparators
 from fzanalysis.rates import (
-    DISTRICT,
     load_rules,
     poisson_ratio_ci,
     rate_table,
@@ -49,16 +50,15 @@ __all__ = [
     "gender_gap",
     "judge",
     "judge_direction",
-    "normalize_catalog",
     "progress_category",
     "register_cli",
     "trend_test",
     "verdict",
 ]
 
-NUMERIC = (">=", "<=", ">", "<", "==", "~=")
-DIRECTIONAL = ("increase", "decrease", "maintain")
-COMPARATORS = NUMERIC + DIRECTIONAL
+NUMERIC = comparators.NUMERIC
+DIRECTIONAL = comparators.DIRECTIONAL
+COMPARATORS = comparators.ALL
 
 #: Columns of docs/design.md "Result tables", in order.
 RESULT_COLUMNS = [
@@ -75,107 +75,12 @@ EXTRA_COLUMNS = [
     "per_area", "n_areas", "n_areas_met",
 ]
 
-_CATEGORY_ORDER = ["achieved", "on_track", "acceleration_needed", "limited_progress",
-                   "deterioration", "insufficient_data"]
+_CATEGORY_ORDER = list(codes.CATEGORIES)
 
 
 # ---------------------------------------------------------------------------------------
 # Catalogue
 # ---------------------------------------------------------------------------------------
-
-def _unit_bounds(rules: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
-    """Bounds per unit: data/units.csv (via fzanalysis.catalog.units) over data/assess.yaml."""
-    table = {str(k): (float(v[0]), float(v[1])) for k, v in rules["default_bounds"].items()}
-    try:
-        from fzanalysis.catalog import units as _units
-
-        u = _units()
-        for key, row in u.iterrows():
-            table[str(row.get("key", key))] = (float(row["lower_bound"]), float(row["upper_bound"]))
-    except (ImportError, FileNotFoundError, KeyError):  # pragma: no cover - units.csv absent
-        pass
-    return table
-
-
-def normalize_catalog(catalog: pd.DataFrame) -> pd.DataFrame:
-    """Validate a catalogue and fill optional columns with their documented defaults.
-
-    Required: ``id, unit, comparator, target``.  Defaults: ``tolerance`` NaN,
-    ``target_year`` 2030, ``lower_bound``/``upper_bound`` from the unit
-    (``data/units.csv``, else ``default_bounds`` in ``data/assess.yaml``),
-    ``baseline_year``/``baseline_value`` NaN, ``per_area`` False, ``area_kinds``
-    ``""`` (every town), ``domain``
-    ``"unassigned"``, ``name_zh``/``name_en`` the id.
-
-    Raises
-    ------
-    ValueError
-        Naming the catalogue row and column when a required column is missing,
-        an id repeats, a comparator is unknown, or a numeric comparator lacks
-        its target.
-    """
-    if not isinstance(catalog, pd.DataFrame):
-        raise TypeError(f"catalog must be a pandas DataFrame, got {type(catalog).__name__}")
-    missing = [c for c in ("id", "unit", "comparator", "target") if c not in catalog.columns]
-    if missing:
-        raise ValueError(f"catalogue lacks required column(s) {missing}; it has {list(catalog.columns)}")
-    rules = load_rules()
-    c = catalog.copy().reset_index(drop=True)
-    c["id"] = c["id"].astype("string")
-    dup = c["id"].duplicated(keep=False)
-    if dup.any():
-        rows = dup[dup].index.tolist()
-        raise ValueError(f"catalogue rows {rows}: id {c.at[rows[0], 'id']!r} occurs more than once")
-    c["comparator"] = c["comparator"].astype("string").str.strip()
-    bad = ~c["comparator"].isin(list(COMPARATORS))
-    if bad.any():
-        i = bad[bad].index[0]
-        raise ValueError(
-            f"catalogue row {i} (id {c.at[i, 'id']!r}): column 'comparator' must be one of "
-            f"{list(COMPARATORS)}, got {c.at[i, 'comparator']!r}"
-        )
-    for col in ("target", "tolerance", "baseline_value", "lower_bound", "upper_bound"):
-        if col not in c.columns:
-            c[col] = np.nan
-        conv = pd.to_numeric(c[col], errors="coerce")
-        badnum = conv.isna() & c[col].notna()
-        if badnum.any():
-            i = badnum[badnum].index[0]
-            raise ValueError(f"catalogue row {i} (id {c.at[i, 'id']!r}): column {col!r} must be numeric, "
-                             f"got {c.at[i, col]!r}")
-        c[col] = conv.astype(float)
-    need = c["comparator"].isin(list(NUMERIC)) & c["target"].isna()
-    if need.any():
-        i = need[need].index[0]
-        raise ValueError(f"catalogue row {i} (id {c.at[i, 'id']!r}): comparator {c.at[i, 'comparator']!r} "
-                         f"needs a numeric 'target'")
-    bounds = _unit_bounds(rules)
-    lb = c["unit"].map(lambda u: bounds.get(str(u), (np.nan, np.nan))[0]).astype(float)
-    ub = c["unit"].map(lambda u: bounds.get(str(u), (np.nan, np.nan))[1]).astype(float)
-    c["lower_bound"] = c["lower_bound"].fillna(lb)
-    c["upper_bound"] = c["upper_bound"].fillna(ub)
-    prog = rules["progress"]
-    for col, default in (("target_year", prog["default_target_year"]), ("baseline_year", pd.NA)):
-        if col not in c.columns:
-            c[col] = default
-        c[col] = pd.to_numeric(c[col], errors="raise").astype("Int64")
-    c["target_year"] = c["target_year"].fillna(int(prog["default_target_year"]))
-    if "per_area" not in c.columns:
-        c["per_area"] = False
-    c["per_area"] = c["per_area"].fillna(False).astype(bool)
-    if "area_kinds" not in c.columns:
-        c["area_kinds"] = ""
-    c["area_kinds"] = c["area_kinds"].astype("string").fillna("").str.strip()
-    if "domain" not in c.columns:
-        c["domain"] = "unassigned"
-    c["domain"] = c["domain"].astype("string").fillna("unassigned")
-    for col in ("name_zh", "name_en"):
-        if col not in c.columns:
-            c[col] = c["id"]
-        c[col] = c[col].astype("string").fillna(c["id"])
-    c["unit"] = c["unit"].astype("string")
-    return c
-
 
 # ---------------------------------------------------------------------------------------
 # Scalar rules
@@ -229,58 +134,19 @@ def judge(
         :math:`|x - T| \le 10^{-9}`), ``cannot_judge`` when it misses but the
         interval contains :math:`T`.
     """
-    rules = load_rules()["status"]
     if comparator not in NUMERIC:
         raise ValueError(f"judge: comparator must be one of {NUMERIC}, got {comparator!r}")
-    if _isnan(value):
-        return "no_data", np.nan, "no_value"
-    if _isnan(target):
+    if not _isnan(value) and _isnan(target):
         raise ValueError(f"judge: comparator {comparator!r} needs a numeric target")
-    x, t = float(value), float(target)
-    has_ci = not (_isnan(lower) or _isnan(upper))
-    lo, up = (float(lower), float(upper)) if has_ci else (x, x)
-    note = "interval_clear" if has_ci else "point_only"
-    at_bound = (comparator in (">=", ">") and not _isnan(upper_bound) and t >= float(upper_bound)) or (
-        comparator in ("<=", "<") and not _isnan(lower_bound) and t <= float(lower_bound))
-    if has_ci and at_bound:
-        lo, up, note = x, x, "target_at_bound"
-
-    def three(met: bool, not_met: bool) -> str:
-        if met:
-            return "met"
-        if not_met:
-            return "not_met"
-        return "cannot_judge"
-
-    if comparator == ">=":
-        gap = t - x
-        status = three(lo >= t, up < t)
-    elif comparator == ">":
-        gap = t - x
-        status = three(lo > t, up <= t)
-    elif comparator == "<=":
-        gap = x - t
-        status = three(up <= t, lo > t)
-    elif comparator == "<":
-        gap = x - t
-        status = three(up < t, lo >= t)
-    elif comparator == "==":
-        gap = abs(x - t)
-        atol = float(rules["equality_atol"])
-        if gap <= atol:
-            status = "met"
-            note = "judged_on_point"
-        elif has_ci and lower <= t <= upper:
-            status = "cannot_judge"
-        else:
-            status = "not_met"
-    else:  # "~="
-        tau = float(tolerance) if not _isnan(tolerance) else float(rules["approx_default_rel_tolerance"]) * abs(t)
-        gap = abs(x - t) - tau
-        status = three(lo >= t - tau and up <= t + tau, up < t - tau or lo > t + tau)
-    if status == "cannot_judge" and note != "judged_on_point":
-        note = "interval_straddles_target"
-    return status, float(gap), note
+    if comparator in ("~=", "~>=") and _isnan(tolerance):
+        raise ValueError(f"judge: comparator {comparator!r} needs a tolerance (the half-width of 左右)")
+    st, gap, note = comparators.status(
+        np.nan if _isnan(value) else value, comparator, np.nan if _isnan(target) else target,
+        lower=np.nan if _isnan(lower) else lower, upper=np.nan if _isnan(upper) else upper,
+        tolerance=np.nan if _isnan(tolerance) else tolerance,
+        lower_bound=np.nan if _isnan(lower_bound) else lower_bound,
+        upper_bound=np.nan if _isnan(upper_bound) else upper_bound)
+    return str(st.item()), float(gap.item()), str(note.item())
 
 
 def trend_test(
@@ -433,12 +299,13 @@ def progress_category(
     x0, xt, t0, t = float(base_value), float(value), float(base_year), float(year)
     zero = float(prog["zero_replacement"])
     if comparator in ("==", "~="):
-        tau = 0.0 if comparator == "==" else (
-            float(tolerance) if not _isnan(tolerance)
-            else float(load_rules()["status"]["approx_default_rel_tolerance"]) * abs(float(target)))
+        tau = 0.0 if comparator == "==" else float(tolerance)
         tgt = float(target) + tau
         x0, xt = float(target) + abs(x0 - float(target)), float(target) + abs(xt - float(target))
         d = -1.0
+    elif comparator == "~>=":
+        tgt = float(target) - float(tolerance)
+        d = 1.0
     elif numeric:
         tgt = float(target)
         d = 1.0 if comparator in (">=", ">") else -1.0
@@ -592,12 +459,6 @@ def verdict(
 # The table
 # ---------------------------------------------------------------------------------------
 
-def _default_catalog() -> pd.DataFrame:
-    from fzanalysis.catalog import load
-
-    return load()
-
-
 def _pick_baseline(
     years: np.ndarray, est: np.ndarray, year: int, baseline_year: int, crow: Mapping[str, Any],
     area: str, sex: str,
@@ -608,7 +469,7 @@ def _pick_baseline(
     if at.any():
         return float(baseline_year), float(est[at][0]), "panel"
     cy, cv = crow.get("baseline_year"), crow.get("baseline_value")
-    if (area == DISTRICT and sex != "M" and not _isnan(cv) and not _isnan(cy)
+    if (area == codes.district() and sex != "M" and not _isnan(cv) and not _isnan(cy)
             and int(cy) == int(baseline_year) and int(cy) < year):
         return float(cy), float(cv), "catalogue"
     after = ok & (years > baseline_year)
@@ -669,7 +530,7 @@ def assess(
     rare events (``pooled_years``); ``value_reported`` keeps the annual figure.
     See docs/methods.md sections 1-3 for every rule.
     """
-    cat = normalize_catalog(_default_catalog() if catalog is None else catalog)
+    cat = catalog_mod.normalize(catalog)
     rt = rate_table(panel, cat, level=level)
     crows = {str(r["id"]): r for r in cat.to_dict("records")}
     trend_rules = load_rules()["status"]["trend"]
@@ -727,7 +588,7 @@ def assess(
     seen = {r["indicator"] for r in records}
     for ind in cat["id"].astype(str):
         if ind not in seen:
-            rec = _empty_row(ind, DISTRICT, "T", int(year) if year is not None else pd.NA)
+            rec = _empty_row(ind, codes.district(), "T", int(year) if year is not None else pd.NA)
             rec.update({"gap": np.nan, "status": "no_data", "status_note": "no_value",
                         "baseline_year": np.nan, "baseline_value": np.nan, "baseline_source": "none",
                         "cagr_observed": np.nan, "cagr_required": np.nan, "pace_ratio": np.nan,
@@ -752,15 +613,15 @@ def assess(
     out["per_area"] = out["indicator"].map(cmap["per_area"]).astype(bool)
     for col in ("domain", "name_zh", "name_en"):
         out[col] = out["indicator"].map(cmap[col])
-    codes = []
+    verdicts = []
     for r in out.to_dict("records"):
-        scale = r["n_areas"] if (r["per_area"] and r["area"] == DISTRICT and not _isnan(r["n_areas"])) else 1.0
-        codes.append(verdict(status=r["status"], comparator=r["comparator"], gap=r["gap"], target=r["target"],
+        scale = r["n_areas"] if (r["per_area"] and r["area"] == codes.district() and not _isnan(r["n_areas"])) else 1.0
+        verdicts.append(verdict(status=r["status"], comparator=r["comparator"], gap=r["gap"], target=r["target"],
                              category=r["category"], note=r["status_note"], slope=r["trend_slope"],
                              scale=scale, too_wide=bool(r["too_wide"]) if not _isnan(r["too_wide"]) else False))
-    out["verdict"] = codes
-    out["verdict_zh"] = [label("verdict", c, "zh") for c in codes]
-    out["verdict_en"] = [label("verdict", c, "en") for c in codes]
+    out["verdict"] = verdicts
+    out["verdict_zh"] = [label("verdict", c, "zh") for c in verdicts]
+    out["verdict_en"] = [label("verdict", c, "en") for c in verdicts]
     out["year"] = out["year"].astype("Int64")
     out["baseline_year"] = pd.to_numeric(out["baseline_year"]).astype("Int64")
     out["trend_n"] = out["trend_n"].astype(int)
@@ -795,7 +656,7 @@ def _not_applicable_areas(out: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
         return out
     kind_of = _area_kind_map()
     applies = [
-        ind not in kinds or area == DISTRICT or kind_of.get(area, "") in kinds[ind]
+        ind not in kinds or area == codes.district() or kind_of.get(area, "") in kinds[ind]
         for ind, area in zip(out["indicator"].astype(str), out["area"].astype(str), strict=True)
     ]
     mask = ~np.asarray(applies, dtype=bool)
@@ -818,7 +679,7 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) ->
     for ind in sorted(per_area_ids & set(out["indicator"])):
         rows = out[out["indicator"] == ind]
         # towns of a kind the target does not name (area_kinds) are not counted
-        towns = rows[(rows["area"] != DISTRICT) & (rows["status"] != "not_applicable")]
+        towns = rows[(rows["area"] != codes.district()) & (rows["status"] != "not_applicable")]
         if towns.empty:
             continue
         for sex, tg in towns.groupby("sex"):
@@ -843,12 +704,12 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) ->
                    "n_areas_met": n_met, "category": worst, "baseline_year": np.nan,
                    "baseline_value": np.nan, "baseline_source": "none", "cagr_observed": np.nan,
                    "cagr_required": np.nan, "pace_ratio": np.nan, "limit_factor": np.nan}
-            mask = (out["indicator"] == ind) & (out["area"] == DISTRICT) & (out["sex"] == sex)
+            mask = (out["indicator"] == ind) & (out["area"] == codes.district()) & (out["sex"] == sex)
             if mask.any():
                 for k, v in upd.items():
                     out.loc[mask, k] = v
             else:
-                rec = _empty_row(ind, DISTRICT, str(sex), summary_year)
+                rec = _empty_row(ind, codes.district(), str(sex), summary_year)
                 rec.update({"baseline_year": np.nan, "baseline_value": np.nan, "baseline_source": "none",
                             "cagr_observed": np.nan, "cagr_required": np.nan, "pace_ratio": np.nan,
                             "limit_factor": np.nan, "trend_slope": np.nan, "trend_lower": np.nan,
@@ -862,7 +723,7 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) ->
 
 def _headline(assessed: pd.DataFrame) -> pd.DataFrame:
     """One row per indicator: district, sex T if present, else F, else M."""
-    d = assessed[assessed["area"] == DISTRICT].copy()
+    d = assessed[assessed["area"] == codes.district()].copy()
     d["_rank"] = d["sex"].map({"T": 0, "F": 1, "M": 2})
     d = d.sort_values(["indicator", "_rank"]).drop_duplicates("indicator")
     return d.drop(columns="_rank")
@@ -904,18 +765,8 @@ def attainment(assessed: pd.DataFrame) -> pd.DataFrame:
     res = pd.DataFrame(rows)
     res["domain"] = res["domain"].astype("string")
     for lang in ("zh", "en"):
-        res[f"domain_{lang}"] = [_domain_label(str(d), lang) for d in res["domain"]]
+        res[f"domain_{lang}"] = [domain_label(str(d), lang) for d in res["domain"]]
     return res
-
-
-def _domain_label(code: str, lang: str) -> str:
-    """Domain name from the catalogue's labels; ``all``/``unassigned`` from data/labels/assess.yaml."""
-    for kind in ("attainment", "domain"):
-        try:
-            return label(kind, code, lang)  # type: ignore[arg-type]
-        except KeyError:
-            continue
-    return code
 
 
 # ---------------------------------------------------------------------------------------
@@ -976,7 +827,7 @@ def gender_gap(
     from statsmodels.stats.proportion import confint_proportions_2indep
     from statsmodels.stats.rates import confint_poisson_2indep
 
-    cat = normalize_catalog(_default_catalog() if catalog is None else catalog) if (
+    cat = catalog_mod.normalize(catalog) if (
         catalog is None or {"comparator", "target"} <= set(catalog.columns)) else catalog
     rt = rate_table(panel, cat, level=level, pool=False)
     rules = load_rules()
@@ -1118,19 +969,3 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--format", choices=["table", "csv"], default="table")
     p.add_argument("--attainment", action="store_true", help="print the attainment rate per domain instead")
     p.set_defaults(func=_cli)
-
-
-# ---------------------------------------------------------------------------------------
-# ``fzanalysis.assess(...)``: the package exposes the function lazily, but importing this
-# module binds the *module* to the attribute ``fzanalysis.assess``.  Making the module
-# callable keeps ``fzanalysis.assess(panel, ...)`` working either way.
-# ---------------------------------------------------------------------------------------
-
-class _CallableModule(types.ModuleType):
-    """Module type whose instances call :func:`assess`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return assess(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

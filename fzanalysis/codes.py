@@ -1,0 +1,60 @@
+"""The codes every module shares, defined once.
+
+Labels for each code (Chinese and English) live in ``data/labels/*.yaml`` and are read with
+:func:`fzanalysis.labels.label`; a test checks that every code below has both.  The district's
+area code is not a constant: it is the gazetteer's row of kind ``district`` (``data/towns.csv``),
+so a plan for another area only needs another gazetteer.
+"""
+from __future__ import annotations
+
+from fzanalysis import config
+from fzanalysis.exceptions import ConfigError
+
+__all__ = [
+    "CATEGORIES",
+    "PANEL_COLUMNS",
+    "PANEL_KEYS",
+    "SERIES_KEYS",
+    "SEXES",
+    "STATUSES",
+    "VERDICTS",
+    "WARNINGS",
+    "district",
+]
+
+#: Sex codes: female, male, total (or not applicable).
+SEXES: tuple[str, ...] = ("F", "M", "T")
+#: Columns identifying one observation of the tidy panel.
+PANEL_KEYS: tuple[str, ...] = ("indicator", "year", "area", "sex")
+#: Columns identifying one series (an observation without its year).
+SERIES_KEYS: tuple[str, ...] = ("indicator", "area", "sex")
+#: Panel columns in their canonical order (docs/design.md, "The panel").
+PANEL_COLUMNS: tuple[str, ...] = (
+    "indicator", "year", "area", "sex", "value",
+    "numerator", "denominator", "source", "note", "synthetic",
+)
+#: Status of a value against its target (docs/methods.md 2).
+STATUSES: tuple[str, ...] = ("met", "not_met", "cannot_judge", "no_data", "not_applicable")
+#: Progress categories, best first (docs/methods.md 3).
+CATEGORIES: tuple[str, ...] = ("achieved", "on_track", "acceleration_needed", "limited_progress",
+                               "deterioration", "insufficient_data")
+#: Verdicts of the Chinese report (docs/methods.md 4).
+VERDICTS: tuple[str, ...] = ("achieved", "largely_achieved", "gap_remains", "large_gap",
+                             "not_assessable")
+#: Early-warning codes of the projections (docs/methods.md 7).
+WARNINGS: tuple[str, ...] = ("at_risk", "volatile", "reversing", "insufficient_data")
+
+
+def district() -> str:
+    """Area code of the whole district: the gazetteer row whose ``kind`` is ``district``.
+
+    Raises
+    ------
+    ConfigError
+        If ``data/towns.csv`` has no such row, or more than one.
+    """
+    towns = config.read_csv("towns.csv")
+    rows = towns.loc[towns["kind"] == "district", "code"]
+    if len(rows) != 1:
+        raise ConfigError(f"data/towns.csv: expected exactly one row of kind 'district', found {len(rows)}")
+    return str(rows.iloc[0])

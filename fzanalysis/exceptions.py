@@ -1,0 +1,62 @@
+"""Every error the workbench raises on purpose, under one base class.
+
+Catch :class:`FzError` to handle any of them.  Each subclass also derives from the built-in
+exception a caller would expect (``ValueError`` for bad input, ``KeyError`` for an unknown
+code, ``RuntimeError`` for a failed run), so code written against the built-ins keeps working.
+Messages name the file, row and column and say what was expected.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "CatalogError",
+    "ConfigError",
+    "FzError",
+    "GazetteerError",
+    "PanelError",
+    "ReportError",
+    "SubmissionError",
+]
+
+
+class FzError(Exception):
+    """Base class of every error raised on purpose by fzanalysis."""
+
+
+class ConfigError(FzError, ValueError):
+    """A reference file under ``data/`` (settings, units, labels, …) is missing or malformed."""
+
+
+class CatalogError(FzError, ValueError):
+    """An indicator catalogue failed its checks; the message lists every problem."""
+
+
+class GazetteerError(FzError, ValueError):
+    """The gazetteer is malformed, or a town name or code is not found."""
+
+
+class PanelError(FzError, ValueError):
+    """A panel failed its checks; ``problems`` lists every failing row and column.
+
+    Parameters
+    ----------
+    source : str
+        The file (or ``"<DataFrame>"``) the panel came from.
+    problems : list of str
+        One message per failing cell or row.
+    """
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = list(problems)
+        shown = "\n  ".join(self.problems[:50])
+        more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
+        super().__init__(f"{source}: the panel does not match its schema "
+                         f"({len(self.problems)} problem(s)):\n  {shown}{more}")
+
+
+class SubmissionError(FzError, ValueError):
+    """A department's submission cannot be read or ingested."""
+
+
+class ReportError(FzError, RuntimeError):
+    """A report run failed (bad parameters, a notebook error, an unwritable output folder)."""

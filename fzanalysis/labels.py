@@ -1,0 +1,274 @@
+"""Words and numbers as a reader sees them: labels of codes, values, targets, units, domains, areas.
+
+Every page, chart, table and sentence formats through this module, so the same fact is written
+the same way everywhere.  Texts live in data files, never in code: code labels in
+``data/labels/*.yaml``, domain names in ``data/domains.csv``, unit names and symbols in
+``data/units.csv``, value formats per unit under ``narrative_unit`` in
+``data/labels/report.yaml``, area names in the gazetteer ``data/towns.csv``.
+
+**One policy for unknown codes:** a code with no label is written as the code itself (visible,
+never blank, never a crash in the middle of a report made from a researcher's own catalogue).
+The test suite checks that every code the library itself defines (:mod:`fzanalysis.codes`,
+:mod:`fzanalysis.comparators`, the data files) has a label in both languages.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from fzanalysis import config
+
+__all__ = [
+    "LANGS",
+    "Lang",
+    "area_label",
+    "check_lang",
+    "demo_notice",
+    "domain_label",
+    "domain_order",
+    "format_change",
+    "format_number",
+    "format_target",
+    "format_value",
+    "label",
+    "sex_label",
+    "unit_format",
+    "unit_label",
+]
+
+Lang = Literal["zh", "en"]
+#: Languages every label has.
+LANGS: tuple[str, ...] = ("zh", "en")
+
+_CMP_SYMBOL = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "~=": "≈", "~>=": "≈≥"}
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` if it is ``"zh"`` or ``"en"``, else raise ``ValueError``."""
+    if lang not in LANGS:
+        raise ValueError(f"lang must be one of {LANGS}, got {lang!r}")
+    return lang
+
+
+def _isna(x: Any) -> bool:
+    if x is None:
+        return True
+    try:
+        return bool(x != x)  # NaN, pd.NA
+    except (TypeError, ValueError):
+        return True
+
+
+def label(kind: str, code: Any, lang: Lang = "zh") -> str:
+    """The label of ``code`` in ``kind`` (``status``, ``category``, ``warning`` …).
+
+    Parameters
+    ----------
+    kind : str
+        A top-level key of ``data/labels/*.yaml``.
+    code : str
+        The code to label.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+        The label; the code itself when ``kind`` has no label for it (module docstring).
+
+    Examples
+    --------
+    >>> label("status", "met"), label("status", "met", "en")
+    ('已达标', 'Met')
+    >>> label("status", "a_code_of_my_own")
+    'a_code_of_my_own'
+    """
+    check_lang(lang)
+    entry = config.label_table().get(kind, {}).get(str(code))
+    return str(entry[lang]) if entry else str(code)
+
+
+def sex_label(code: str, lang: Lang = "zh") -> str:
+    """女/男/合计 (Female/Male/Total) for ``F``/``M``/``T``."""
+    return label("sex", code, lang)
+
+
+def demo_notice(lang: Lang = "zh") -> str:
+    """The sentence every output made from synthetic demo data carries."""
+    return label("data_kind", "demo", lang)
+
+
+# --------------------------------------------------------------------------------------------
+# reference tables: domains, units, areas
+# --------------------------------------------------------------------------------------------
+
+def domain_order() -> tuple[str, ...]:
+    """Domain codes in the plan's order (``data/domains.csv``, column ``order``)."""
+    return tuple(config.domains().index)
+
+
+def domain_label(code: Any, lang: Lang = "zh") -> str:
+    """Name of a plan domain (``data/domains.csv``); ``all``/``unassigned`` from the labels.
+
+    Examples
+    --------
+    >>> domain_label("health"), domain_label("health", "en")
+    ('妇女与健康', 'Women and health')
+    """
+    check_lang(lang)
+    dom = config.domains()
+    if code in dom.index:
+        return str(dom.at[code, f"name_{lang}"])
+    return label("attainment", code, lang)
+
+
+def unit_label(unit: Any, lang: Lang = "zh", *, gap: bool = False) -> str:
+    """Printed unit for axes, legends and table headers.
+
+    The unit's ``symbol`` from ``data/units.csv`` (in English ``symbol_en``, or ``name_en`` when
+    the symbol is Chinese); with ``gap=True`` the label of a *difference* (a difference of
+    percentages is in 百分点 / percentage points, ``plot_gap_unit`` labels).
+
+    Examples
+    --------
+    >>> unit_label("percent"), unit_label("percent", gap=True), unit_label("per_100k_live_births", "en")
+    ('%', '百分点', '/100k live births')
+    """
+    check_lang(lang)
+    if _isna(unit) or unit == "":
+        return ""
+    if gap and str(unit) in config.label_table().get("plot_gap_unit", {}):
+        return label("plot_gap_unit", unit, lang)
+    units = config.units()
+    if unit not in units.index:
+        return str(unit)
+    row = units.loc[unit]
+    symbol = str(row.get("symbol_en", "") if lang == "en" else row["symbol"]) or ""
+    if lang == "en" and (not symbol or not symbol.isascii()):
+        symbol = str(row["symbol"]) if str(row["symbol"]).isascii() and row["symbol"] else ""
+    return symbol or str(row[f"name_{lang}"])
+
+
+def area_label(code: Any, lang: Lang = "zh", *, short: bool = False) -> str:
+    """Name of an area code from the gazetteer (``440117001`` → 街口街道); unknown → the code.
+
+    Examples
+    --------
+    >>> area_label("440117001"), area_label("440117001", "en", short=True)
+    ('街口街道', 'Jiekou')
+    """
+    check_lang(lang)
+    towns = config.read_csv("towns.csv").set_index("code")
+    code = str(code)
+    if code not in towns.index:
+        return code
+    row = towns.loc[code]
+    if lang == "zh":
+        return str(row["short_zh"] if short else row["name_zh"])
+    en = str(row["name_en"])
+    if short:
+        for suffix in (" Subdistrict", " Town", " District"):
+            if en.endswith(suffix):
+                en = en[: -len(suffix)]
+    return en
+
+
+# --------------------------------------------------------------------------------------------
+# numbers
+# --------------------------------------------------------------------------------------------
+
+def unit_format(unit: Any) -> dict[str, Any]:
+    """How values of ``unit`` are written (``narrative_unit`` labels; a plain number when unknown)."""
+    spec = config.label_table().get("narrative_unit", {}).get(str(unit))
+    if spec is None:  # unknown unit: plain number, no symbol
+        return {"zh": "{v}", "en": "{v}", "change_zh": "{v}", "change_en": "{v}", "decimals": 2}
+    return spec
+
+
+def format_number(x: float, decimals: int) -> str:
+    """Round half away from zero (as a reader rounding by hand would), thousands separators ≥ 10 000."""
+    q = 10 ** decimals
+    r = math.floor(abs(float(x)) * q + 0.5 + 1e-9) / q
+    r = math.copysign(r, float(x))
+    if r == 0:
+        r = 0.0
+    return f"{r:,.{decimals}f}" if abs(r) >= 10000 else f"{r:.{decimals}f}"
+
+
+def format_value(value: Any, unit: Any, *, lang: Lang = "zh") -> str:
+    """Write ``value`` in ``unit``: ``95.1%``, ``12.3/10万``, ``80.2岁``; a missing value is ``—``.
+
+    Examples
+    --------
+    >>> format_value(95.06, "percent"), format_value(6.5, "per_100k_live_births", lang="en")
+    ('95.1%', '6.5 per 100 000 live births')
+    """
+    check_lang(lang)
+    if _isna(value):
+        return "—"
+    spec = unit_format(unit)
+    return str(spec[lang]).format(v=format_number(value, int(spec["decimals"])))
+
+
+def format_change(change: Any, unit: Any, *, lang: Lang = "zh") -> str:
+    """The absolute size of a change: ``0.3个百分点`` / ``0.3 percentage points``."""
+    check_lang(lang)
+    if _isna(change):
+        return "—"
+    spec = unit_format(unit)
+    return str(spec[f"change_{lang}"]).format(v=format_number(abs(float(change)), int(spec["decimals"])))
+
+
+def _target_number(target: float, unit: Any) -> str:
+    digits = format_number(target, int(unit_format(unit)["decimals"]))
+    if "." in digits:  # targets are round numbers in the plan: 95 -> "95", 0.5 -> "0.5"
+        digits = digits.rstrip("0").rstrip(".")
+    return digits
+
+
+def format_target(
+    comparator: str,
+    target: Any,
+    unit: Any,
+    *,
+    tolerance: Any = math.nan,
+    lang: Lang = "zh",
+    style: Literal["prose", "symbol"] = "prose",
+) -> str:
+    """Write a target.
+
+    Parameters
+    ----------
+    comparator : str
+        A comparator of :mod:`fzanalysis.comparators`.
+    target, tolerance : float
+        The target and the half-width of a ``~=``/``~>=`` band (NaN for directional targets).
+    unit : str
+        Key of ``data/units.csv``.
+    lang : {"zh", "en"}
+    style : {"prose", "symbol"}
+        ``prose`` for sentences (``95%以上``, ``逐步提高``); ``symbol`` for tables
+        (``≥ 95%``, ``≈ 50% ± 2``, ``↑``).
+
+    Examples
+    --------
+    >>> format_target(">=", 95, "percent"), format_target(">=", 95, "percent", style="symbol")
+    ('95%以上', '≥ 95%')
+    >>> format_target("<", 7.5, "per_100k_live_births", lang="en")
+    'below 7.5 per 100 000 live births'
+    >>> format_target("~>=", 50, "percent", tolerance=2, style="symbol")
+    '≈≥ 50% ± 2'
+    """
+    check_lang(lang)
+    if style not in ("prose", "symbol"):
+        raise ValueError(f"style must be 'prose' or 'symbol', got {style!r}")
+    if style == "prose":
+        template = label("narrative_comparator", comparator, lang)
+        if _isna(target):
+            return template.replace("{t}", "")
+        return template.format(t=str(unit_format(unit)[lang]).format(v=_target_number(float(target), unit)))
+    if comparator not in _CMP_SYMBOL:
+        return label("comparator_symbol", comparator, lang)
+    text = f"{_CMP_SYMBOL[comparator]} {str(unit_format(unit)[lang]).format(v=_target_number(float(target), unit))}"
+    if comparator in ("~=", "~>=") and not _isna(tolerance):
+        text += f" ± {float(tolerance):g}"
+    return text

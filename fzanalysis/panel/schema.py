@@ -1,0 +1,299 @@
+r"""The tidy panel, validated once into one checked container.
+
+Every entry point (``fzanalysis.assess``, ``fzanalysis.project``, ``fzanalysis.backtest``, the
+command line's ``--data``, the report notebooks) passes its input through :func:`as_panel`; a
+:class:`Panel` that has been checked is never checked again, and a panel is accepted or refused
+identically everywhere, with the same message.
+
+The rules (``docs/design.md``, "The panel"):
+
+* required columns ``indicator, year, value``; ``area`` defaults to the district (the
+  gazetteer's row of kind ``district``), ``sex`` to ``T``, ``numerator``/``denominator`` to
+  missing, ``synthetic`` to False;
+* ``year`` a whole number in 1900-2100; ``sex`` one of F, M, T; ``indicator`` and ``area``
+  non-empty text;
+* ``value`` a finite number. **A gap is an absent row**: a row with an empty value is refused
+  (delete it, or fill it), so that a missing figure is never mistaken for a zero or silently
+  dropped;
+* ``numerator`` and ``denominator`` both given or both empty, counts >= 0, denominator > 0;
+* one row per ``indicator, year, area, sex``;
+* with a catalogue: every indicator is in it and every value lies within its bounds.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fzanalysis import codes
+from fzanalysis.exceptions import PanelError
+
+__all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "read_panel"]
+
+#: File formats a panel can be read from (by suffix).
+READABLE_FORMATS: tuple[str, ...] = (".csv", ".parquet", ".xlsx")
+#: Years a panel may hold.
+YEAR_RANGE: tuple[int, int] = (1900, 2100)
+
+_TRUE = {"true", "1", "yes", "是"}
+_FALSE = {"false", "0", "no", "否", ""}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A tidy panel that passed :func:`as_panel`.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Columns :data:`fzanalysis.codes.PANEL_COLUMNS` first (extra columns kept after them),
+        dtypes fixed, sorted by indicator, year, area, sex.  Treat it as read-only.
+    source : str
+        The file it came from, or ``"<DataFrame>"``.
+    checked_against : str or None
+        Fingerprint of the catalogue (ids and bounds) the panel was checked against (None: not
+        checked against a catalogue).
+    """
+
+    frame: pd.DataFrame
+    source: str = "<DataFrame>"
+    checked_against: str | None = field(default=None, compare=False)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when any row is synthetic demo data (every output must then say so)."""
+        return bool(self.frame["synthetic"].any())
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def read_panel(path: str | Path) -> pd.DataFrame:
+    """Read a panel file (:data:`READABLE_FORMATS`) into a raw DataFrame, without checking it.
+
+    Raises
+    ------
+    PanelError
+        If the file is missing, its format is not readable, or it cannot be parsed.
+    """
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in READABLE_FORMATS:
+        raise PanelError(str(p), [f"expected a panel file ending in one of {', '.join(READABLE_FORMATS)}, "
+                                  f"got {p.suffix or 'no suffix'!r}"])
+    if not p.is_file():
+        raise PanelError(str(p), ["file not found"])
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(p)
+        if suffix == ".xlsx":
+            return pd.read_excel(p, sheet_name=0, dtype=object)
+        return pd.read_csv(p, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except (OSError, ValueError, UnicodeDecodeError, ImportError) as exc:
+        hint = " (a damaged processed panel can be rebuilt with `fzanalysis ingest --rebuild`)" \
+            if suffix == ".parquet" else ""
+        raise PanelError(str(p), [f"cannot be read as {suffix[1:]}: {exc}{hint}"]) from None
+
+
+def _line(pos: int) -> str:
+    return f"row {pos} (line {pos + 2})"
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        return f"{v:g}"
+    return repr(v)
+
+
+def _blank(s: pd.Series) -> np.ndarray:
+    return np.asarray(s.isna() | s.astype("string").str.strip().eq("").fillna(True), dtype=bool)
+
+
+def _text(s: pd.Series) -> pd.Series:
+    """Codes as clean strings: 440117.0 -> '440117'; blanks become <NA>."""
+    def one(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            return pd.NA
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        t = str(v).strip()
+        return t if t else pd.NA
+    return s.map(one).astype("string")
+
+
+def _numbers(df: pd.DataFrame, col: str, problems: list[tuple[int, str]]) -> np.ndarray:
+    raw = df[col]
+    num = pd.to_numeric(raw.astype("string").str.strip() if raw.dtype == object or
+                        isinstance(raw.dtype, pd.StringDtype) else raw, errors="coerce")
+    blank = _blank(raw)
+    bad = num.isna().to_numpy() & ~blank
+    for pos in np.flatnonzero(bad):
+        problems.append((int(pos), f"{_line(pos)}, column {col}: expected a number, got {_show(raw.iloc[pos])}"))
+    return num.to_numpy(dtype=float)
+
+
+def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
+    df = df.copy().reset_index(drop=True)
+    missing = [c for c in ("indicator", "year", "value") if c not in df.columns]
+    if missing:
+        raise PanelError(source, [f"column {c}: required column missing (the panel has "
+                                  f"{', '.join(map(str, df.columns)) or 'no columns'})" for c in missing])
+    problems: list[tuple[int, str]] = []
+    n = len(df)
+    df["indicator"] = _text(df["indicator"])
+    for pos in np.flatnonzero(df["indicator"].isna().to_numpy()):
+        problems.append((int(pos), f"{_line(pos)}, column indicator: expected an indicator id, got an empty cell"))
+    district = codes.district()
+    df["area"] = _text(df["area"]).fillna(district) if "area" in df else pd.Series([district] * n, dtype="string")
+    df["sex"] = _text(df["sex"]).fillna("T") if "sex" in df else pd.Series(["T"] * n, dtype="string")
+    bad = ~df["sex"].isin(codes.SEXES).to_numpy()
+    for pos in np.flatnonzero(bad):
+        problems.append((int(pos), f"{_line(pos)}, column sex: expected one of F, M, T, got {_show(df['sex'].iloc[pos])}"))
+    for col in ("source", "note"):
+        df[col] = _text(df[col]) if col in df else pd.Series(pd.NA, index=df.index, dtype="string")
+    year = _numbers(df, "year", problems)
+    lo, hi = YEAR_RANGE
+    with np.errstate(invalid="ignore"):
+        bad = np.isfinite(year) & ((year != np.round(year)) | (year < lo) | (year > hi))
+    for pos in np.flatnonzero(bad):
+        problems.append((int(pos), f"{_line(pos)}, column year: expected a whole year in {lo}-{hi}, got {_show(df['year'].iloc[pos])}"))
+    for pos in np.flatnonzero(np.isnan(year) & _blank(df["year"])):
+        problems.append((int(pos), f"{_line(pos)}, column year: expected a year, got an empty cell"))
+    value = _numbers(df, "value", problems)
+    for pos in np.flatnonzero(np.isinf(value)):
+        problems.append((int(pos), f"{_line(pos)}, column value: expected a finite number, got {_show(value[pos])}"))
+    for pos in np.flatnonzero(np.isnan(value) & _blank(df["value"])):
+        problems.append((int(pos), f"{_line(pos)}, column value: expected a number, got an empty cell "
+                                   "(a gap is a missing row: delete the row or fill in the value)"))
+    counts = {}
+    for col in ("numerator", "denominator"):
+        counts[col] = _numbers(df, col, problems) if col in df else np.full(n, np.nan)
+        x = counts[col]
+        with np.errstate(invalid="ignore"):
+            neg = (x < 0) | np.isinf(x) | ((col == "denominator") & (x == 0))
+        what = "a positive number" if col == "denominator" else "a count >= 0"
+        for pos in np.flatnonzero(neg):
+            problems.append((int(pos), f"{_line(pos)}, column {col}: expected {what}, got {_show(x[pos])}"))
+    half = np.isnan(counts["numerator"]) != np.isnan(counts["denominator"])
+    for pos in np.flatnonzero(half):
+        problems.append((int(pos), f"{_line(pos)}, columns numerator/denominator: expected both counts or neither"))
+    if "synthetic" in df:
+        syn = df["synthetic"]
+        if syn.dtype != bool:
+            text = syn.map(lambda v: str(v).strip().lower() if not isinstance(v, bool) and v is not None
+                           and not (isinstance(v, float) and np.isnan(v)) else v)
+            mapped = text.map(lambda v: v if isinstance(v, bool) else
+                              (True if v in _TRUE else False if (v is None or v != v or v in _FALSE) else None))
+            for pos in np.flatnonzero(mapped.isna().to_numpy()):
+                problems.append((int(pos), f"{_line(pos)}, column synthetic: expected True or False, "
+                                           f"got {_show(syn.iloc[pos])}"))
+            syn = mapped.fillna(False)
+        df["synthetic"] = syn.astype(bool)
+    else:
+        df["synthetic"] = False
+    df["year"] = np.where(np.isfinite(year), year, 0).astype("int64")
+    df["value"] = value
+    df["numerator"], df["denominator"] = counts["numerator"], counts["denominator"]
+    key = list(codes.PANEL_KEYS)
+    dup = df.duplicated(key, keep=False).to_numpy() & df["indicator"].notna().to_numpy()
+    if dup.any():
+        first = df[dup].groupby(key, sort=False).head(1)
+        for pos in first.index:
+            same = df.index[dup & (df[key] == df.loc[pos, key]).all(axis=1).to_numpy()].tolist()
+            k = ", ".join(f"{c}={df.at[pos, c]}" for c in key)
+            problems.append((int(pos), f"rows {', '.join(map(str, same))}: the key ({k}) occurs "
+                                       f"{len(same)} times; expected one row per indicator, year, area and sex"))
+    if problems:
+        problems.sort(key=lambda t: t[0])
+        raise PanelError(source, [m for _, m in problems])
+    extra = [c for c in df.columns if c not in codes.PANEL_COLUMNS]
+    df = df[list(codes.PANEL_COLUMNS) + extra]
+    for col in ("indicator", "area", "sex"):
+        df[col] = df[col].astype(str)
+    return df.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def _check_catalog(frame: pd.DataFrame, catalog: pd.DataFrame, source: str) -> None:
+    cat = catalog.set_index("id")
+    problems: list[str] = []
+    known = frame["indicator"].isin(cat.index).to_numpy()
+    for ind in pd.unique(frame.loc[~known, "indicator"]):
+        pos = int(np.flatnonzero((frame["indicator"] == ind).to_numpy())[0])
+        problems.append(f"indicator {ind!r} (first at sorted row {pos}): expected an id of the catalogue")
+    lo = frame["indicator"].map(cat["lower_bound"]).to_numpy(dtype=float) if "lower_bound" in cat else None
+    hi = frame["indicator"].map(cat["upper_bound"]).to_numpy(dtype=float) if "upper_bound" in cat else None
+    if lo is not None and hi is not None:
+        v = frame["value"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            out = (v < lo) | (v > hi)
+        for pos in np.flatnonzero(out)[:50]:
+            r = frame.iloc[pos]
+            problems.append(f"indicator {r['indicator']!r}, year {r['year']}, area {r['area']}, sex {r['sex']}: "
+                            f"value {v[pos]:g} is outside the unit's bounds [{lo[pos]:g}, {hi[pos]:g}]")
+    if problems:
+        raise PanelError(source, problems)
+
+
+def as_panel(data: Panel | pd.DataFrame | str | Path, *, catalog: pd.DataFrame | None = None,
+             source: str | None = None) -> Panel:
+    """Check a panel once and return it as a :class:`Panel`.
+
+    Parameters
+    ----------
+    data : Panel, DataFrame, str or Path
+        A panel already checked (returned as it is, or checked only against a catalogue it was
+        not yet checked against), a DataFrame, or a file in one of :data:`READABLE_FORMATS`.
+    catalog : DataFrame, optional
+        A normalised catalogue (:func:`fzanalysis.catalog.normalize`): indicators must be in it
+        and values within its bounds.
+    source : str, optional
+        Name used in messages (default: the path, or ``"<DataFrame>"``).
+
+    Returns
+    -------
+    Panel
+
+    Raises
+    ------
+    PanelError
+        Listing every failing row and column (module docstring for the rules).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = as_panel(pd.DataFrame({"indicator": ["health.x"], "year": [2024], "value": [95.5]}))
+    >>> p.frame[["indicator", "year", "area", "sex", "value"]].to_dict("records")
+    [{'indicator': 'health.x', 'year': 2024, 'area': '440117', 'sex': 'T', 'value': 95.5}]
+    >>> as_panel(pd.DataFrame({"indicator": ["health.x"], "year": [2024], "value": [None]}))
+    Traceback (most recent call last):
+    ...
+    fzanalysis.exceptions.PanelError: <DataFrame>: the panel does not match its schema (1 problem(s)):
+      row 0 (line 2), column value: expected a number, got an empty cell (a gap is a missing row: delete the row or fill in the value)
+    """
+    if isinstance(data, Panel):
+        panel = data
+    elif isinstance(data, pd.DataFrame):
+        name = source or "<DataFrame>"
+        panel = Panel(_check_frame(data, name), name)
+    elif isinstance(data, (str, Path)):
+        name = source or str(data)
+        panel = Panel(_check_frame(read_panel(data), name), name)
+    else:
+        raise TypeError(f"a panel must be a Panel, a DataFrame or a file path, got {type(data).__name__}")
+    if catalog is not None:
+        stamp = _fingerprint(catalog)
+        if panel.checked_against != stamp:
+            _check_catalog(panel.frame, catalog, panel.source)
+            panel = Panel(panel.frame, panel.source, stamp)
+    return panel
+
+
+def _fingerprint(catalog: pd.DataFrame) -> str:
+    cols = [c for c in ("id", "lower_bound", "upper_bound") if c in catalog.columns]
+    return hashlib.sha256(pd.util.hash_pandas_object(catalog[cols], index=False).to_numpy().tobytes()).hexdigest()
