@@ -70,6 +70,9 @@ def check() -> list[str]:
                 problems.append(f"catalog.csv: {c['id']}: id must equal conghua_id when that is set")
         elif not c["id"].startswith("ref."):
             problems.append(f"catalog.csv: {c['id']}: without conghua_id the id must be ref.<name>")
+        elif f"{c['domain']}.{c['id'][4:]}" in conghua_ids:
+            problems.append(f"catalog.csv: {c['id']}: its plan id {c['domain']}.{c['id'][4:]} is a "
+                            "Conghua id of another statistic; rename it")
 
     # panel
     cat_units = dict(zip(catalog["id"], catalog["unit"]))
