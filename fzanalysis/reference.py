@@ -25,7 +25,7 @@ import pandas as pd
 from .data import load_panel
 from .paths import data_path
 
-__all__ = ["load", "sources", "catalog", "citation", "plan_id", "reference_dir"]
+__all__ = ["catalog", "citation", "load", "plan_id", "reference_dir", "sources"]
 
 
 def reference_dir() -> Path:
