@@ -23,8 +23,10 @@ than the central projection (in the family's good direction), and p_meet for two
     the unit's bounds.
 
 S is the series' own scale of an h-year move, computed from the data up to the origin only:
-S = h x median |annual change| over the observed history (changes across a gap are divided by
-the gap length), floored at 0.001 x max(|mean level|, 1).
+S = h x mean |annual change| over the observed history (changes across a gap are divided by
+the gap length), floored at 0.001 x max(|mean level|, 1).  (The mean, not the median: a share
+that moves only in election years has a median annual change of 0, which would put every
+target on the outcome itself.)
 
 Usage::
 
@@ -236,9 +238,9 @@ def _uniform(*parts) -> float:
 
 def _scale(years: np.ndarray, values: np.ndarray, h: int) -> float:
     dy = np.diff(values) / np.diff(years)
-    med = float(np.median(np.abs(dy))) if len(dy) else 0.0
+    mean_move = float(np.mean(np.abs(dy))) if len(dy) else 0.0
     floor = 0.001 * max(abs(float(np.mean(values))), 1.0)
-    return max(h * med, floor)
+    return max(h * mean_move, floor)
 
 
 def _clip(c: float, lo: float, hi: float) -> float:
