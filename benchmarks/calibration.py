@@ -1,0 +1,484 @@
+#!/usr/bin/env python3
+"""Calibration backtest of the projection engine on the real-series corpus (issue 11).
+
+Evaluates the CURRENT engine through its public API only, ``fzanalysis.project(panel, catalog,
+target_year=..., level=0.8)``, on ``data/calibration/`` (see its README for sources, selection
+rules and the dev/validation split).
+
+Design (rolling origins, Tashman 2000): for every series, every observed origin year ``o`` with at
+least 8 observed points up to ``o`` and an observed value at ``o + h`` (h = 5, 10), the series is
+truncated to the years <= o and projected to ``o + h``.  All eligible series of one
+(origin, horizon) are stacked into ONE panel (one indicator id per series and target design), so
+the whole backtest is ~100 calls of ``project``.
+
+Recorded per forecast: whether the 80 % interval covers the outcome, whether the outcome is better
+than the central projection (in the family's good direction), and p_meet for two target designs:
+
+(a) ``around``: target = outcome + d, d = U(-1, 1) x S (a deterministic pseudo-random draw per
+    series, origin and horizon), comparator ``>=`` for families whose good direction is up and
+    ``<=`` for down; targets are clipped to the unit's bounds.  About half are met by
+    construction, so a calibrated p_meet has Brier score < 0.25.
+(b) ``last``: target = last observed value + f x S in the good direction, f in
+    (0, 0.5, 1) -- "hold the level", "half the typical move", "the typical move" -- clipped to
+    the unit's bounds.
+
+S is the series' own scale of an h-year move, computed from the data up to the origin only:
+S = h x mean |annual change| over the observed history (changes across a gap are divided by
+the gap length), floored at 0.001 x max(|mean level|, 1).  (The mean, not the median: a share
+that moves only in election years has a median annual change of 0, which would put every
+target on the outcome itself.)
+
+Usage::
+
+    .venv/bin/python benchmarks/calibration.py --split dev --out reports/calibration-dev
+    .venv/bin/python benchmarks/calibration.py --build-corpus   # rebuild series.csv/manifest.csv
+
+Importable: :func:`load_corpus`, :func:`run_backtest` (forecast table), :func:`summarize`
+(dict of tables) and :func:`build_corpus`.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+CAL_DIR = ROOT / "data" / "calibration"
+SRC_DIR = CAL_DIR / "sources"
+
+HORIZONS = (5, 10)
+MIN_POINTS = 8
+LEVEL = 0.8
+FRACTIONS = (0.0, 0.5, 1.0)
+BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+DEV_SHARE = 0.6
+AREA = "440117"  # every corpus series is passed to the engine under the district code
+
+# ---------------------------------------------------------------------------------------------
+# corpus
+# ---------------------------------------------------------------------------------------------
+
+# One entry per transcribed source file (data/calibration/sources/*.txt).  Keys: the file, the
+# family, a short key used in series ids, the indicator code, unit, names, publisher, good
+# direction and the first and last year kept.
+SOURCES = [
+    dict(file="gapminder_dtp3.txt", family="coverage", key="dtp3", code="SH.IMM.IDPT",
+         unit="percent", lower=0.0, upper=100.0, direction="up",
+         name_en="DTP3 immunization coverage among 1-year-olds (%)", name_zh="百白破疫苗第三剂接种率",
+         publisher="WHO/UNICEF estimates of national immunization coverage (WUENIC), via Gapminder"),
+    dict(file="gapminder_mcv.txt", family="coverage", key="mcv1", code="SH.IMM.MEAS",
+         unit="percent", lower=0.0, upper=100.0, direction="up",
+         name_en="Measles-containing vaccine, first dose, coverage among 1-year-olds (%)",
+         name_zh="含麻疹成分疫苗第一剂接种率",
+         publisher="WHO/UNICEF estimates of national immunization coverage (WUENIC), via Gapminder"),
+    dict(file="wdi_parliament.txt", family="steps", key="parl", code="SG.GEN.PARL.ZS",
+         unit="percent", lower=0.0, upper=100.0, direction="up",
+         name_en="Proportion of seats held by women in national parliaments (%)",
+         name_zh="国家议会中女性席位比例",
+         publisher="Inter-Parliamentary Union, via World Bank WDI (CC BY 4.0)"),
+    dict(file="gapminder_gpi_prim_sec.txt", family="gap", key="gpi", code="SE.ENR.PRSC.FM.ZS/100",
+         unit="ratio", lower=0.0, upper=float("nan"), direction="up",
+         name_en="Ratio of girls to boys in primary and secondary education (gender parity index)",
+         name_zh="中小学女生与男生入学比（性别均等指数）",
+         publisher="UNESCO Institute for Statistics, via Gapminder"),
+]
+SMALL_COUNTS = dict(
+    deaths="gapminder_maternal_deaths.txt", ratio="gapminder_mmr.txt", family="small_counts",
+    key="mmr", code="maternal deaths; MMR per 100 000 live births", unit="per_100k_live_births",
+    lower=0.0, upper=float("nan"), direction="down",
+    name_en="Maternal mortality ratio (registered maternal deaths per 100 000 live births)",
+    name_zh="孕产妇死亡率（1/10万）",
+    publisher="National vital registration, compiled by Gapminder")
+FERTILITY = dict(
+    file="statsmodels_fertility_subset.csv", family="fertility", key="tfr", code="SP.DYN.TFRT.IN",
+    unit="ratio", lower=0.0, upper=float("nan"), direction="down",
+    name_en="Fertility rate, total (births per woman)", name_zh="总和生育率",
+    publisher="World Bank WDI (UN Population Division estimates), copy shipped with statsmodels",
+    repo="statsmodels/statsmodels", path="statsmodels/datasets/fertility/fertility.csv",
+    commit="", url="https://github.com/statsmodels/statsmodels/blob/main/statsmodels/datasets/fertility/fertility.csv")
+
+YEAR_RANGE = {"default": (1990, 2030), "small_counts": (1950, 1980)}
+MIN_VALUES = 15
+# WDI aggregates that can appear in the alphabetical ranges read
+AGGREGATES = {"ARB", "CEB", "CSS", "CAA", "EAP", "EAR", "EAS", "ECA", "ECS", "EMU", "EUU", "FCS",
+              "EAR", "LTE", "PRE", "PST", "IDA", "IDB", "IDX", "IBD", "IBT"}
+
+
+def _read_source(path: Path) -> tuple[dict[str, str], dict[str, dict[int, float]]]:
+    """Read a transcribed source file: '# key: value' header lines and 'geo,first_year,tokens'."""
+    meta: dict[str, str] = {}
+    data: dict[str, dict[int, float]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        if line.startswith("#"):
+            key, _, value = line[1:].partition(":")
+            meta.setdefault(key.strip(), value.strip())
+            continue
+        geo, first, tokens = line.split(",", 2)
+        year = int(first)
+        values: dict[int, float] = {}
+        for tok in tokens.split():
+            if ":" in tok:
+                y, v = tok.split(":")
+                year = int(y)
+                tok = v
+            if tok != "NA":
+                values[year] = float(tok)
+            year += 1
+        data[geo.upper()] = values
+    return meta, data
+
+
+def _split(manifest: pd.DataFrame) -> pd.Series:
+    """Deterministic split by sha256(series_id), stratified by family; China -> dev."""
+    h = manifest["series_id"].map(lambda s: int(hashlib.sha256(s.encode()).hexdigest()[:12], 16))
+    split = pd.Series("validation", index=manifest.index)
+    for fam, idx in manifest.groupby("family").groups.items():
+        if fam == "china":
+            split[idx] = "dev"
+            continue
+        order = h[idx].sort_values().index
+        n_dev = int(round(DEV_SHARE * len(order)))
+        split[order[:n_dev]] = "dev"
+    return split
+
+
+def build_corpus(write: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Build ``series.csv`` and ``manifest.csv`` from ``data/calibration/sources``."""
+    rows: list[dict] = []
+    mani: list[dict] = []
+
+    def add(family, key, geo, values, spec, meta, numer=None, denom=None):
+        lo, hi = YEAR_RANGE.get(family, YEAR_RANGE["default"])
+        years = sorted(y for y in values if lo <= y <= hi)
+        if len(years) < MIN_VALUES or geo in AGGREGATES:
+            return
+        fam = "china" if geo == "CHN" else family
+        sid = f"{fam}.{key}.{geo}"
+        for y in years:
+            r = {"series_id": sid, "year": y, "value": values[y]}
+            if numer is not None:
+                r["numerator"] = numer.get(y, np.nan)
+                r["denominator"] = denom.get(y, np.nan)
+            rows.append(r)
+        repo, path, commit = meta.get("source", spec.get("repo", "")), meta.get("path", spec.get("path", "")), meta.get("commit", spec.get("commit", ""))
+        url = spec.get("url") or (f"https://github.com/{repo}/blob/{commit}/{path}" if repo else "")
+        mani.append(dict(
+            series_id=sid, family=fam, name_en=spec["name_en"], name_zh=spec["name_zh"],
+            unit=spec["unit"], lower_bound=spec["lower"], upper_bound=spec["upper"], area=geo,
+            indicator_code=spec["code"], source=spec["publisher"], repo=repo, path=path,
+            commit=commit, url=url, direction=spec["direction"],
+            indicator_family=family, first_year=years[0], last_year=years[-1], n_values=len(years)))
+
+    for spec in SOURCES:
+        meta, data = _read_source(SRC_DIR / spec["file"])
+        for geo, values in data.items():
+            add(spec["family"], spec["key"], geo, values, spec, meta)
+
+    sc = SMALL_COUNTS
+    meta_d, deaths = _read_source(SRC_DIR / sc["deaths"])
+    meta_r, ratio = _read_source(SRC_DIR / sc["ratio"])
+    for geo, mmr in ratio.items():
+        k = deaths.get(geo, {})
+        # denominator = live births implied by the published count and ratio (the file has no
+        # births column): round(deaths x 100 000 / ratio); documented in the README
+        births = {y: float(round(k[y] * 1e5 / mmr[y])) for y in mmr if y in k and mmr[y] > 0}
+        meta = dict(meta_d)
+        meta["path"] = meta_d["path"] + " ; " + meta_r["path"]
+        add(sc["family"], sc["key"], geo, mmr, sc, meta, numer=k, denom=births)
+
+    fe = FERTILITY
+    with open(SRC_DIR / fe["file"], newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        for r in reader:
+            values = {int(y): float(v) for y, v in zip(header[4:], r[4:]) if v}
+            add(fe["family"], fe["key"], r[1], values, fe, {})
+
+    series = pd.DataFrame(rows)
+    for c in ("numerator", "denominator"):
+        if c not in series:
+            series[c] = np.nan
+    manifest = pd.DataFrame(mani)
+    manifest["split"] = _split(manifest)
+    manifest = manifest.sort_values(["family", "series_id"]).reset_index(drop=True)
+    series = series.sort_values(["series_id", "year"]).reset_index(drop=True)
+    if write:
+        series.to_csv(CAL_DIR / "series.csv", index=False, float_format="%.10g")
+        manifest.to_csv(CAL_DIR / "manifest.csv", index=False)
+    return series, manifest
+
+
+def load_corpus(directory: Path | str = CAL_DIR) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``(series, manifest)`` as stored in ``data/calibration``."""
+    directory = Path(directory)
+    series = pd.read_csv(directory / "series.csv")
+    manifest = pd.read_csv(directory / "manifest.csv", keep_default_na=True)
+    manifest["name_zh"] = manifest["name_zh"].fillna("")
+    return series, manifest
+
+
+# ---------------------------------------------------------------------------------------------
+# backtest
+# ---------------------------------------------------------------------------------------------
+
+def _uniform(*parts) -> float:
+    """Deterministic U(-1, 1) draw from the hash of ``parts``."""
+    h = hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+    return int(h[:13], 16) / float(16 ** 13) * 2.0 - 1.0
+
+
+def _scale(years: np.ndarray, values: np.ndarray, h: int) -> float:
+    dy = np.diff(values) / np.diff(years)
+    mean_move = float(np.mean(np.abs(dy))) if len(dy) else 0.0
+    floor = 0.001 * max(abs(float(np.mean(values))), 1.0)
+    return max(h * mean_move, floor)
+
+
+def _clip(c: float, lo: float, hi: float) -> float:
+    if not math.isnan(lo):
+        c = max(c, lo)
+    if not math.isnan(hi):
+        c = min(c, hi)
+    return c
+
+
+def run_backtest(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str = "all",
+                 horizons=HORIZONS, min_points: int = MIN_POINTS, use_counts: bool = True,
+                 fractions=FRACTIONS, project_kwargs: dict | None = None,
+                 verbose: bool = False) -> pd.DataFrame:
+    """Rolling-origin backtest; one row per forecast and target design.
+
+    Columns: series_id, family, origin, horizon, design (``around`` / ``last``), fraction,
+    comparator, target, outcome, last_value, projected, lower, upper, p_meet, met, covered,
+    better, method, n_points.
+    """
+    import fzanalysis
+
+    kw = dict(level=LEVEL)
+    kw.update(project_kwargs or {})
+    man = manifest if split == "all" else manifest[manifest["split"] == split]
+    man = man.set_index("series_id")
+    data = {sid: g.sort_values("year") for sid, g in series[series["series_id"].isin(man.index)].groupby("series_id")}
+
+    jobs: dict[tuple[int, int], list[str]] = {}
+    for sid, g in data.items():
+        years = g["year"].to_numpy()
+        obs = set(years.tolist())
+        for i, o in enumerate(years):
+            if i + 1 < min_points:
+                continue
+            for h in horizons:
+                if o + h in obs:
+                    jobs.setdefault((int(o), h), []).append(sid)
+
+    out = []
+    for (o, h), sids in sorted(jobs.items()):
+        panels, cats, meta = [], [], []
+        for sid in sids:
+            g = data[sid]
+            m = man.loc[sid]
+            past = g[g["year"] <= o]
+            yrs, vals = past["year"].to_numpy(float), past["value"].to_numpy(float)
+            outcome = float(g.loc[g["year"] == o + h, "value"].iloc[0])
+            last = float(vals[-1])
+            S = _scale(yrs, vals, h)
+            up = m["direction"] == "up"
+            comp = ">=" if up else "<="
+            sign = 1.0 if up else -1.0
+            lo, hi = float(m["lower_bound"]), float(m["upper_bound"])
+            designs = [("around", np.nan, _clip(outcome + _uniform(sid, o, h) * S, lo, hi))]
+            designs += [("last", f, _clip(last + sign * f * S, lo, hi)) for f in fractions]
+            for k, (design, f, target) in enumerate(designs):
+                ind = f"{sid}#{k}"
+                p = pd.DataFrame({"indicator": ind, "year": past["year"].astype(int), "area": AREA,
+                                  "sex": "T", "value": past["value"]})
+                if use_counts and past["numerator"].notna().all() and past["denominator"].notna().all():
+                    p["numerator"] = past["numerator"].to_numpy()
+                    p["denominator"] = past["denominator"].to_numpy()
+                panels.append(p)
+                cats.append(dict(id=ind, unit=m["unit"], comparator=comp, target=target,
+                                 lower_bound=lo, upper_bound=hi, tolerance=np.nan,
+                                 target_year=o + h))
+                met = outcome >= target if up else outcome <= target
+                meta.append(dict(indicator=ind, series_id=sid, family=m["family"], origin=o,
+                                 horizon=h, design=design, fraction=f, comparator=comp,
+                                 target=target, outcome=outcome, last_value=last,
+                                 met=float(met), up=up))
+        panel = pd.concat(panels, ignore_index=True)
+        for c in ("numerator", "denominator"):
+            if c not in panel:
+                panel[c] = np.nan
+        res = fzanalysis.project(panel, pd.DataFrame(cats), target_year=o + h, **kw)
+        res = res[["indicator", "method", "n_points", "projected", "lower", "upper", "p_meet"]]
+        df = pd.DataFrame(meta).merge(res, on="indicator", how="left")
+        out.append(df)
+        if verbose:
+            print(f"  origin {o} h={h}: {len(sids)} series", file=sys.stderr)
+    if not out:
+        return pd.DataFrame()
+    f = pd.concat(out, ignore_index=True)
+    f["covered"] = np.where(f["lower"].isna() | f["upper"].isna(), np.nan,
+                            ((f["lower"] <= f["outcome"]) & (f["outcome"] <= f["upper"])).astype(float))
+    diff = np.where(f["up"], f["outcome"] - f["projected"], f["projected"] - f["outcome"])
+    f["better"] = np.where(np.isnan(diff), np.nan, np.where(diff > 0, 1.0, np.where(diff < 0, 0.0, 0.5)))
+    return f.drop(columns=["indicator", "up"])
+
+
+# ---------------------------------------------------------------------------------------------
+# summaries
+# ---------------------------------------------------------------------------------------------
+
+def _bin_labels():
+    return [f"{a:.1f}-{b:.1f}" for a, b in zip(BINS[:-1], BINS[1:])]
+
+
+def summarize(f: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Tables: coverage, better, reliability, brier, methods (all by horizon, overall and family)."""
+    one = f[f["design"] == "around"]  # one row per forecast for interval-based measures
+    tabs: dict[str, pd.DataFrame] = {}
+
+    def by(df, keys, fn):
+        parts = [df.groupby(["horizon"]).apply(fn, include_groups=False).reset_index().assign(family="all")]
+        parts.append(df.groupby(keys).apply(fn, include_groups=False).reset_index())
+        return pd.concat(parts, ignore_index=True)[["family", "horizon", *[c for c in parts[0].columns if c not in ("family", "horizon")]]]
+
+    tabs["coverage"] = by(one, ["family", "horizon"], lambda g: pd.Series({
+        "n": int(g["covered"].notna().sum()), "coverage": g["covered"].mean(),
+        "median_width": float(np.nanmedian(g["upper"] - g["lower"])) if g["covered"].notna().any() else np.nan,
+        "no_interval": int(g["covered"].isna().sum()), "series": g["series_id"].nunique()}))
+    tabs["better"] = by(one, ["family", "horizon"], lambda g: pd.Series({
+        "n": int(g["better"].notna().sum()), "share_better": g["better"].mean()}))
+
+    labels = _bin_labels()
+    g = f[f["p_meet"].notna()].copy()
+    g["bin"] = pd.cut(g["p_meet"], BINS, labels=labels, include_lowest=True)
+    rel = []
+    for fam_name, sub in [("all", g), *g.groupby("family")]:
+        t = (sub.groupby(["design", "horizon", "bin"], observed=False)
+             .agg(n=("met", "size"), mean_p=("p_meet", "mean"), observed=("met", "mean"))
+             .reset_index())
+        t.insert(0, "family", fam_name)
+        rel.append(t)
+    rel = pd.concat(rel, ignore_index=True)
+    rel["gap"] = rel["observed"] - rel["mean_p"]
+    tabs["reliability"] = rel
+
+    def brier(s):
+        return pd.Series({"n": int(len(s)), "brier": float(((s["p_meet"] - s["met"]) ** 2).mean()),
+                          "mean_p": s["p_meet"].mean(), "met_rate": s["met"].mean(),
+                          "brier_constant_met_rate": float(s["met"].mean() * (1 - s["met"].mean())),
+                          "p_missing": 0})
+    b = [g.groupby(["design", "horizon"]).apply(brier, include_groups=False).reset_index().assign(family="all")]
+    b.append(g.groupby(["family", "design", "horizon"]).apply(brier, include_groups=False).reset_index())
+    br = pd.concat(b, ignore_index=True)
+    miss = f[f["p_meet"].isna()].groupby(["family", "design", "horizon"]).size()
+    miss_all = f[f["p_meet"].isna()].groupby(["design", "horizon"]).size()
+    br["p_missing"] = [int(miss_all.get((r.design, r.horizon), 0)) if r.family == "all"
+                       else int(miss.get((r.family, r.design, r.horizon), 0)) for r in br.itertuples()]
+    tabs["brier"] = br[["family", "design", "horizon", "n", "brier", "mean_p", "met_rate",
+                        "brier_constant_met_rate", "p_missing"]]
+    tabs["methods"] = one.groupby(["family", "method"], dropna=False).size().rename("n").reset_index()
+    return tabs
+
+
+def _md(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    intcols = {"n", "p_missing", "series", "no_interval"}
+    for r in df.itertuples(index=False):
+        cells = []
+        for col, v in zip(cols, r):
+            if col in intcols and isinstance(v, (int, float, np.integer, np.floating)) and not pd.isna(v):
+                cells.append(str(int(v)))
+            elif isinstance(v, float):
+                cells.append("" if math.isnan(v) else floatfmt.format(v))
+            else:
+                cells.append(str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary_markdown(tabs: dict[str, pd.DataFrame], title: str = "") -> str:
+    cov = tabs["coverage"].pivot(index="family", columns="horizon", values="coverage")
+    n = tabs["coverage"].pivot(index="family", columns="horizon", values="n")
+    cov_t = pd.DataFrame({"family": cov.index})
+    for h in cov.columns:
+        cov_t[f"coverage h={h}"] = cov[h].to_numpy()
+        cov_t[f"n h={h}"] = n[h].astype("Int64").astype(str).to_numpy()
+    bet = tabs["better"].pivot(index="family", columns="horizon", values="share_better")
+    bet_t = pd.DataFrame({"family": bet.index, **{f"better h={h}": bet[h].to_numpy() for h in bet.columns}})
+    rel = tabs["reliability"]
+    rel_all = rel[rel["family"] == "all"].copy()
+    rel_t = rel_all.pivot_table(index=["design", "bin"], columns="horizon",
+                                values=["n", "mean_p", "observed"], observed=False)
+    rel_rows = []
+    for (design, b), r in rel_t.iterrows():
+        row = {"design": design, "p bin": b}
+        for h in sorted(rel_all["horizon"].unique()):
+            row[f"n h={h}"] = str(int(r[("n", h)])) if not math.isnan(r[("n", h)]) else "0"
+            row[f"mean p h={h}"] = r[("mean_p", h)]
+            row[f"observed h={h}"] = r[("observed", h)]
+        rel_rows.append(row)
+    br = tabs["brier"]
+    br_all = br[br["family"] == "all"][["design", "horizon", "n", "brier", "mean_p", "met_rate", "p_missing"]]
+    br_fam = br[br["family"] != "all"].pivot_table(index="family", columns=["design", "horizon"], values="brier")
+    br_fam.columns = [f"{d} h={h}" for d, h in br_fam.columns]
+    br_fam = br_fam.reset_index()
+    parts = [f"# {title}" if title else "",
+             "## Coverage of the 80 % interval", _md(cov_t),
+             "## Share of outcomes better than the central projection", _md(bet_t),
+             "## Reliability of p_meet (all families)", _md(pd.DataFrame(rel_rows)),
+             "## Brier score of p_meet", _md(br_all.reset_index(drop=True)),
+             "### by family", _md(br_fam),
+             "## Models chosen (forecasts)", _md(tabs["methods"])]
+    return "\n\n".join(p for p in parts if p) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--split", choices=("dev", "validation", "all"), default="dev")
+    ap.add_argument("--out", type=Path, default=None, help="write CSV tables and summary.md here")
+    ap.add_argument("--no-counts", action="store_true",
+                    help="drop numerator/denominator (no Poisson model for small counts)")
+    ap.add_argument("--families", default=None, help="comma-separated subset of families")
+    ap.add_argument("--build-corpus", action="store_true",
+                    help="rebuild data/calibration/series.csv and manifest.csv from sources/")
+    ap.add_argument("--verbose", action="store_true")
+    a = ap.parse_args(argv)
+    if a.build_corpus:
+        s, m = build_corpus(write=True)
+        print(m.groupby(["family", "split"]).size().unstack(fill_value=0))
+        print(f"{len(m)} series, {len(s)} values")
+        return 0
+    series, manifest = load_corpus()
+    if a.families:
+        manifest = manifest[manifest["family"].isin(a.families.split(","))]
+    t0 = time.perf_counter()
+    f = run_backtest(series, manifest, split=a.split, use_counts=not a.no_counts, verbose=a.verbose)
+    elapsed = time.perf_counter() - t0
+    tabs = summarize(f)
+    title = (f"Calibration backtest, split={a.split}{', no counts' if a.no_counts else ''}: "
+             f"{f['series_id'].nunique()} series, {len(f[f['design'] == 'around'])} forecasts, "
+             f"{elapsed:.0f} s")
+    md = summary_markdown(tabs, title)
+    print(md)
+    if a.out:
+        a.out.mkdir(parents=True, exist_ok=True)
+        f.to_csv(a.out / "forecasts.csv", index=False, float_format="%.6g")
+        for k, t in tabs.items():
+            t.to_csv(a.out / f"{k}.csv", index=False, float_format="%.6g")
+        (a.out / "summary.md").write_text(md, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Official reference figures (``data/reference/``): load them as a panel with their citations.
+
+The files (described in ``data/reference/README.md``):
+
+* ``panel.csv``   -- tidy figures ``indicator, year, area, sex, value, unit, source_id, locator, note``;
+* ``sources.csv`` -- one row per publication ``source_id, publisher, title, date, url, note``;
+* ``catalog.csv`` -- ``id, name_zh, name_en, unit, domain, conghua_id``;
+* ``revisions.csv`` -- figures superseded by a later release (not loaded here).
+
+:func:`load` returns the panel in the workbench's panel format (:data:`fzanalysis.data.PANEL_COLUMNS`,
+validated by :func:`fzanalysis.data.load_panel`) plus ``name_zh``, ``unit``, ``source_id`` and
+``locator``; ``source`` holds the full citation, ``synthetic`` is False.
+
+Indicator ids: a statistic that is the same as one of the Conghua catalogue keeps the Conghua id
+(``health.maternal_mortality``); the others are ``ref.<name>``.  A plan catalogue needs
+``<domain>.<name>`` ids, so :func:`plan_id` maps ``ref.<name>`` to ``<domain>.<name>`` (the rule the
+national plan in ``data/plans/china/indicators.yaml`` follows for such statistics).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .data import load_panel
+from .paths import data_path
+
+__all__ = ["catalog", "citation", "load", "plan_id", "reference_dir", "sources"]
+
+
+def reference_dir() -> Path:
+    """Folder of the reference files (``data/reference``, honours ``FZANALYSIS_DATA``)."""
+    return data_path("reference")
+
+
+def _csv(name: str, folder: str | Path | None) -> pd.DataFrame:
+    base = Path(folder) if folder is not None else reference_dir()
+    return pd.read_csv(base / name, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def sources(folder: str | Path | None = None) -> pd.DataFrame:
+    """``sources.csv`` as strings, indexed by nothing (one row per publication)."""
+    return _csv("sources.csv", folder)
+
+
+def catalog(folder: str | Path | None = None) -> pd.DataFrame:
+    """``catalog.csv`` as strings (``conghua_id`` empty when there is no Conghua equivalent)."""
+    return _csv("catalog.csv", folder)
+
+
+def citation(src: pd.Series | dict, locator: str = "") -> str:
+    """``国家统计局《2024年〈…〉统计监测报告》(2025-12-30), 一、妇女与健康（一）. http://…``"""
+    title = str(src["title"])
+    if not title.startswith("《"):
+        title = "《" + title.replace("《", "〈").replace("》", "〉") + "》"
+    loc = f", {locator}" if locator else ""
+    return f"{src['publisher']}{title}({src['date']}){loc}. {src['url']}"
+
+
+def plan_id(indicator: str, domain: str) -> str:
+    """The id a plan catalogue uses for a reference statistic: ``ref.x`` -> ``<domain>.x``."""
+    return f"{domain}.{indicator[4:]}" if indicator.startswith("ref.") else indicator
+
+
+def load(folder: str | Path | None = None, *, plan_ids: bool = False) -> pd.DataFrame:
+    """Load ``panel.csv`` with names and citations.
+
+    Parameters
+    ----------
+    folder
+        Another copy of the reference folder (default :func:`reference_dir`).
+    plan_ids
+        Rename ``ref.<name>`` ids to ``<domain>.<name>`` (see :func:`plan_id`) so that the frame joins
+        a plan catalogue.  Conghua ids are unchanged either way.
+
+    Returns
+    -------
+    DataFrame
+        :data:`fzanalysis.data.PANEL_COLUMNS` (``source`` = full citation, ``synthetic`` False,
+        ``numerator``/``denominator`` NaN) then ``name_zh``, ``unit``, ``source_id``, ``locator``.
+
+    Raises
+    ------
+    KeyError
+        A panel row names a source or indicator missing from ``sources.csv`` / ``catalog.csv``.
+    fzanalysis.data.PanelError
+        The panel fails the workbench's panel schema.
+    """
+    panel = _csv("panel.csv", folder)
+    src = sources(folder).set_index("source_id")
+    cat = catalog(folder).set_index("id")
+    missing_src = sorted(set(panel["source_id"]) - set(src.index))
+    missing_ind = sorted(set(panel["indicator"]) - set(cat.index))
+    if missing_src or missing_ind:
+        raise KeyError(f"reference panel: unknown source_id {missing_src} / indicator {missing_ind}")
+    out = pd.DataFrame({
+        "indicator": panel["indicator"],
+        "year": panel["year"].astype(int),
+        "area": panel["area"],
+        "sex": panel["sex"],
+        "value": pd.to_numeric(panel["value"]),
+        "source": [citation(src.loc[s], loc) for s, loc in zip(panel["source_id"], panel["locator"])],
+        "note": panel["note"].where(panel["note"] != "", None),
+        "synthetic": False,
+        "name_zh": panel["indicator"].map(cat["name_zh"]),
+        "unit": panel["unit"],
+        "source_id": panel["source_id"],
+        "locator": panel["locator"],
+    })
+    if plan_ids:
+        out["indicator"] = [plan_id(i, cat.at[i, "domain"]) for i in out["indicator"]]
+    return load_panel(out, source=str(Path(folder or reference_dir()) / "panel.csv"))
