@@ -592,7 +592,9 @@ def _validate(
             value = df[column].iloc[i] if column in df.columns and i < len(df) else rec.get("failure_case")
             if check == "field_uniqueness":
                 check = "expected a unique id (this id is used more than once)"
-            problems.append(f"{loc}: indicator {rid!r}: column {column}: {check}, got {value!r}")
+            shown = "an empty cell" if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) \
+                else repr(value.item() if hasattr(value, "item") else value)
+            problems.append(f"{loc}: indicator {rid!r}: column {column}: {check}, got {shown}")
     if problems:
         head = f"{source}: {len(problems)} problem(s) in the indicator catalogue:"
         raise CatalogError("\n".join([head, *("  " + p for p in problems)]))
@@ -759,6 +761,12 @@ def get(indicator_id: str, catalog: pd.DataFrame | None = None) -> pd.Series:
 # command line
 # --------------------------------------------------------------------------------------------
 
+def _plain_number(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    return f"{x:g}"
+
+
 def format_target(row: Mapping[str, Any], *, lang: str = "zh") -> str:
     """A catalogue row's target in table style (``≥ 70%``, ``≈ 45% ± 2``, ``提高 ↑``).
 
@@ -807,9 +815,9 @@ def render_table(catalog: pd.DataFrame, *, lang: str = "zh", name_width: int | N
         for _, r in part.iterrows():
             base = ""
             if not pd.isna(r["baseline_value"]):
-                base = f"{_fmt_num(r['baseline_value'])} ({r['baseline_year']})"
+                base = f"{_plain_number(r['baseline_value'])} ({r['baseline_year']})"
             body.append([
-                _clip(r[name_col], width), format_target(r, lang=lang, unit_table=ut),
+                _clip(r[name_col], width), format_target(r, lang=lang),
                 base, r["clause"], r["id"],
             ])
         dom_name = dt.at[dom_id, name_col] if dom_id in dt.index else dom_id
@@ -845,7 +853,7 @@ def render_card(row: pd.Series, *, lang: str = "zh") -> str:
         if (isinstance(value, float) and math.isnan(value)) or value is pd.NA or value == "":
             value = "—"
         elif isinstance(value, float):
-            value = _fmt_num(value)
+            value = _plain_number(value)
         lines.append(f"{_pad(names[col], width)}  {value}")
     lines.insert(1, f"{_pad(names['target_text'], width)}  {format_target(row, lang=lang)}")
     return "\n".join(lines)

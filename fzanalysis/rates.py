@@ -268,6 +268,15 @@ def poisson_ratio_ci(
 # Tidy tables
 # ---------------------------------------------------------------------------------------
 
+def _row_ref(panel: pd.DataFrame, idx: Any) -> str:
+    row = panel.loc[idx]
+    where = f"panel row {idx}"
+    if isinstance(row.get("source"), str) and row.get("source"):
+        where += f" (source {row['source']})"
+    keys = ", ".join(f"{c}={row[c]!r}" for c in PANEL_KEYS if c in panel.columns)
+    return f"{where} [{keys}]"
+
+
 def _unit_rule(unit: str, rules: dict[str, Any]) -> dict[str, Any]:
     return dict(rules["unit_intervals"].get(str(unit), {"kind": "none"}))
 

@@ -426,12 +426,16 @@ def test_assess_catalogue_errors():
         assess(_panel(), CAT.drop(columns="target"))
     bad = CAT.copy()
     bad.loc[2, "comparator"] = "rise"
-    with pytest.raises(ValueError, match="catalogue row 2 .*comparator"):
+    with pytest.raises(ValueError, match=r"row 2: indicator 'd.npc': column comparator: expected one of \[.*'~>=', 'increase'.*got 'rise'"):
         catalog_normalize(bad)
     bad = CAT.copy()
     bad.loc[0, "target"] = np.nan
-    with pytest.raises(ValueError, match="needs a numeric 'target'"):
+    with pytest.raises(ValueError, match="row 0: .*column target: expected a numeric target"):
         catalog_normalize(bad)
+    bad = CAT.copy()
+    bad.loc[0, "unit"] = "Percent"
+    with pytest.raises(ValueError, match="column unit: expected a key of units.csv .*got 'Percent'"):
+        assess(_panel(), bad)
 
 
 def test_attainment_counts():
@@ -502,17 +506,20 @@ def _run_cli(argv):
     return code, buf.getvalue()
 
 
-def test_cli_csv_on_a_panel_file(tmp_path, monkeypatch):
-    import fzanalysis.assessment as mod
-
-    monkeypatch.setattr(mod, "_default_catalog", lambda: CAT)
+def test_cli_csv_on_a_panel_file(tmp_path):
+    """The real loader and the plan's catalogue, no mocks: a panel file of two plan indicators."""
     path = tmp_path / "panel.csv"
-    _panel().to_csv(path, index=False)
-    monkeypatch.setattr(mod, "_read_panel", lambda p: pd.read_csv(p, dtype={"area": "string"}))
+    pd.DataFrame({
+        "indicator": ["health.maternal_mortality"] * 3 + ["social_security.medical_insurance_female"] * 3,
+        "year": [2022, 2023, 2024] * 2,
+        "value": [8.0, 7.0, 6.5, 94.0, 95.0, 96.5],
+    }).to_csv(path, index=False)
     code, out = _run_cli(["assess", "--data", str(path), "--format", "csv"])
     assert code == 0
     back = pd.read_csv(io.StringIO(out), dtype={"area": "string"})
-    assert list(back.columns[: len(RESULT_COLUMNS)]) == RESULT_COLUMNS and len(back) == 11
+    assert list(back.columns[: len(RESULT_COLUMNS)]) == RESULT_COLUMNS
+    got = back.set_index("indicator")
+    assert got.at["social_security.medical_insurance_female", "value"] == 96.5
     code, out = _run_cli(["assess", "--data", str(path), "--attainment"])
     assert code == 0 and "attainment_rate" in out
 
@@ -587,13 +594,15 @@ def test_attainment_domain_names():
     assert att.loc["all", "domain_zh"] == "全部领域" and att.loc["social", "domain_en"] == "social"
 
 
-def test_package_level_call_works_after_the_submodule_is_imported():
+def test_package_exposes_functions_and_modules_are_nouns():
     import fzanalysis
-    import fzanalysis.assess  # binds the module to the package attribute
+    import fzanalysis.assessment
 
     res = fzanalysis.assess(_panel(), CAT)
     assert list(res.columns[: len(RESULT_COLUMNS)]) == RESULT_COLUMNS
-    assert fzanalysis.assess.attainment is attainment
+    assert fzanalysis.assess is fzanalysis.assessment.assess
+    assert fzanalysis.attainment is attainment
+    assert set(fzanalysis.__all__) <= set(dir(fzanalysis))
 
 
 def test_street_only_target_judges_only_the_streets():

@@ -13,7 +13,8 @@ import yaml
 
 from fzanalysis import catalog
 from fzanalysis.catalog import COLUMNS, COMPARATORS, DIRECTIONAL_COMPARATORS, CatalogError
-from fzanalysis.labels import label
+from fzanalysis.config import label_table as labels_table
+from fzanalysis.labels import domain_label, format_value, label, unit_label
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "source" / "plan_2021_2030_zh.txt"  # the plan text, kept in the repo
@@ -151,16 +152,17 @@ def test_reference_tables_and_labels_agree() -> None:
         "environment", "law",
     ]
     assert d["clause"].tolist() == [f"二（{c}）" for c in "一二三四五六七八"]
-    for _, r in d.iterrows():
-        assert label("domain", r["id"], "zh") == r["name_zh"]
-        assert label("domain", r["id"], "en") == r["name_en"]
+    for _, r in d.iterrows():  # one owner of domain names: domains.csv, read by fzanalysis.labels
+        assert domain_label(r["id"], "zh") == r["name_zh"]
+        assert domain_label(r["id"], "en") == r["name_en"]
     u = catalog.units()
     assert u.at["percent", "scale"] == 100
     assert u.at["per_100k", "scale"] == 100_000
     assert u.at["per_100k_live_births", "scale"] == 100_000
     assert (u.at["percent", "lower_bound"], u.at["percent", "upper_bound"]) == (0, 100)
-    for key in u.index:
-        assert label("unit", key, "zh") == u.at[key, "name_zh"]
+    for key in u.index:  # every unit can be written in both languages
+        assert unit_label(key, "zh") and unit_label(key, "en")
+        assert format_value(1.5, key, lang="zh") != "1.50" or key not in labels_table()["narrative_unit"]
     for comp in COMPARATORS:
         assert label("comparator", comp, "en")
 
@@ -549,7 +551,7 @@ def test_cli_table_domain_filter_and_languages(capsys: pytest.CaptureFixture[str
 
     assert main(["catalog", "--domain", "health"]) == 0
     out = capsys.readouterr().out
-    assert "妇女与健康" in out and "孕产妇死亡率" in out and "< 7.5 /10万活产" in out
+    assert "妇女与健康" in out and "孕产妇死亡率" in out and "< 7.5/10万" in out
     assert "82.92 (2020)" in out and "妇女与教育" not in out
     assert main(["catalog", "--domain", "decision", "--lang", "en"]) == 0
     out = capsys.readouterr().out

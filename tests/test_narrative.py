@@ -84,9 +84,10 @@ def test_sex_and_probability_extremes():
     assert text.endswith("达标概率>99%。")
 
 
-def test_unknown_unit_is_a_clear_error():
-    with pytest.raises(KeyError, match="narrative_unit"):
-        narrative.indicator_sentence({**INSURANCE, "unit": "furlongs"})
+def test_unknown_unit_is_written_as_a_plain_number():
+    """The one policy for unknown codes (fzanalysis.labels): visible, never a crash."""
+    text = narrative.indicator_sentence({**INSURANCE, "unit": "furlongs"})
+    assert "95.10" in text and "%" not in text.split("，")[0]
 
 
 def test_draft_joins_previous_year_and_projection():

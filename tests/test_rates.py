@@ -10,9 +10,9 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
+from fzanalysis.panel import as_panel
 from fzanalysis.rates import (
     load_rules,
-    normalize_panel,
     poisson_rate_ci,
     poisson_ratio_ci,
     proportion_ci,
@@ -240,12 +240,12 @@ def test_bad_rows_are_named(change, message):
 
 def test_duplicate_keys_and_defaults():
     p = pd.DataFrame({"indicator": ["h.cov", "h.cov"], "year": [2024, 2024], "value": [95.0, 96.0]})
-    with pytest.raises(ValueError, match="occurs more than once"):
-        normalize_panel(p)
-    n = normalize_panel(p.iloc[:1])
+    with pytest.raises(ValueError, match="occurs 2 times; expected one row per indicator, year, area and sex"):
+        rate_table(p, CAT)
+    n = as_panel(p.iloc[:1]).frame
     assert n["area"].iloc[0] == "440117" and n["sex"].iloc[0] == "T"
     with pytest.raises(ValueError, match="required column"):
-        normalize_panel(p.drop(columns="value"))
+        rate_table(p.drop(columns="value"), CAT)
 
 
 # --------------------------------------------------------------------------- properties
