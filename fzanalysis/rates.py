@@ -357,7 +357,7 @@ def rate_table(
     for col in ("id", "unit"):
         if col not in catalog.columns:
             raise ValueError(f"catalogue lacks required column {col!r}")
-    p = as_panel(panel).frame.copy()
+    p = as_panel(panel, catalog=catalog).frame.copy()
     units = dict(zip(catalog["id"].astype(str), catalog["unit"].astype(str)))
     unknown = ~p["indicator"].isin(list(units))
     if unknown.any():
