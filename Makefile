@@ -10,12 +10,13 @@ KIND   ?= annual
 LANG_  ?= zh
 JOBS   ?= 2
 
-.PHONY: help install test test-all report lab bench demo clean-venv
+.PHONY: help install lint test test-all report lab bench demo clean-venv
 
 help:
 	@echo "make report   run the annual report for the latest year on the embedded demo data -> reports/<year>/"
 	@echo "make test     run the fast test suite (one small end-to-end notebook run included)"
 	@echo "make test-all also run the slow notebook executions"
+	@echo "make lint     ruff (rules in pyproject.toml)"
 	@echo "make lab      open JupyterLab on notebooks/ with the project's kernel (LAB_ARGS=... passes options)"
 	@echo "make bench    run the benchmarks (by hand; prints ratios against the baseline)"
 
@@ -29,6 +30,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check fzanalysis tests benchmarks
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

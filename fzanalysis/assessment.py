@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import types
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,9 +28,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fzanalysis.labels import domain_label, label
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import codes, comparators
+from fzanalysis.labels import domain_label, label
 from fzanalysis.rates import (
     load_rules,
     poisson_ratio_ci,

@@ -37,7 +37,6 @@ import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -801,7 +800,6 @@ def render_table(catalog: pd.DataFrame, *, lang: str = "zh", name_width: int | N
     Columns: name, target (comparator, value, unit), baseline (value and year), clause, id.
     Chinese characters count as two columns when aligning.
     """
-    ut = units()
     dt = domains()
     name_col = "name_zh" if lang == "zh" else "name_en"
     width = name_width if name_width is not None else (40 if lang == "zh" else 60)

@@ -35,7 +35,6 @@ import json
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +51,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from fzanalysis.fonts import use_cjk_font
 from fzanalysis.config import label_table as labels
+from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang, domain_label, label, unit_label
 from fzanalysis.paths import data_path
 

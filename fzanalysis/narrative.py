@@ -32,7 +32,6 @@ comparator raises :class:`KeyError` naming the label file to extend.
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 

@@ -14,7 +14,6 @@ import statsmodels.api as sm
 from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.stats.rates import confint_poisson_2indep
 
-from fzanalysis.catalog import normalize as catalog_normalize
 from fzanalysis.assessment import (
     EXTRA_COLUMNS,
     RESULT_COLUMNS,
@@ -31,6 +30,7 @@ from fzanalysis.assessment import (
     trend_test,
     verdict,
 )
+from fzanalysis.catalog import normalize as catalog_normalize
 from fzanalysis.labels import label
 
 # --------------------------------------------------------------------------- judge

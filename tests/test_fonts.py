@@ -6,11 +6,11 @@ import warnings
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib import font_manager
 
-from fzanalysis.fonts import CJK_FAMILY, use_cjk_font  # noqa: E402
+from fzanalysis.fonts import CJK_FAMILY, use_cjk_font
 
 TITLE = "妇女基本医疗保险参保率（%）"
 

@@ -10,18 +10,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import geopandas as gpd  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-import shapely  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+import geopandas as gpd
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from fzanalysis import geo  # noqa: E402
-from fzanalysis.labels import label  # noqa: E402
-from fzanalysis.paths import data_path  # noqa: E402
+from fzanalysis import geo
+from fzanalysis.labels import label
+from fzanalysis.paths import data_path
 
 TOWNS = ["440117001", "440117002", "440117003", "440117103", "440117104", "440117107",
          "440117111", "440117113"]

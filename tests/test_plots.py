@@ -8,16 +8,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.collections import PolyCollection  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PolyCollection
+from matplotlib.patches import Rectangle
 
-from fzanalysis import plots  # noqa: E402
-from fzanalysis.geo import GID_DEMO  # noqa: E402
-from fzanalysis.labels import label  # noqa: E402
+from fzanalysis import plots
+from fzanalysis.geo import GID_DEMO
+from fzanalysis.labels import label
 
 TOWNS = ["440117001", "440117002", "440117003", "440117103", "440117104", "440117107",
          "440117111", "440117113"]
