@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import io
 import math
 import re
@@ -44,7 +45,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
-from fzanalysis import comparators, config
+from fzanalysis import codes, comparators, config
 from fzanalysis.exceptions import CatalogError
 from fzanalysis.labels import format_target as _format_target
 from fzanalysis.paths import data_path
@@ -89,6 +90,7 @@ COLUMNS: tuple[str, ...] = (
     "baseline_source",
     "department",
     "disaggregation",
+    "subject_sex",
     "per_area",
     "area_kinds",
     "numerator_zh",
@@ -109,7 +111,7 @@ DEFAULT_TARGET_YEAR = 2030
 
 _STR_COLUMNS = (
     "id", "domain", "name_zh", "name_en", "clause", "unit", "comparator", "baseline_source",
-    "department", "disaggregation", "area_kinds", "numerator_zh", "denominator_zh", "note",
+    "department", "disaggregation", "subject_sex", "area_kinds", "numerator_zh", "denominator_zh", "note",
 )
 _FLOAT_COLUMNS = ("lower_bound", "upper_bound", "target", "tolerance", "baseline_value")
 _REQUIRED_KEYS = ("id", "domain", "name_zh", "name_en", "clause", "unit", "comparator")
@@ -338,6 +340,7 @@ def _build(raw: _Raw, source: str, unit_table: pd.DataFrame) -> tuple[pd.DataFra
                 problems.append(f"{where(col)}: expected text, got {v!r}")
                 v = str(v)
             row[col] = str(v).strip()
+        row["subject_sex"] = row["subject_sex"] or "T"
         for col in _FLOAT_COLUMNS:
             try:
                 row[col] = _as_float(rec.get(col))
@@ -464,6 +467,9 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan
                     error=f"expected one of {list(DISAGGREGATIONS)} (written in this order)",
                 ),
             ),
+            "subject_sex": pa.Column(
+                str, pa.Check.isin(list(codes.SEXES), error=f"expected one of {list(codes.SEXES)}")
+            ),
             "per_area": pa.Column(bool),
             "area_kinds": pa.Column(
                 str,
@@ -506,6 +512,10 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan
                 error="expected baseline_year before target_year",
             ),
             pa.Check(
+                lambda df: (df["subject_sex"] == "T") | df["disaggregation"].str.contains("sex"),
+                error="expected 'sex' in disaggregation when subject_sex is F or M",
+            ),
+            pa.Check(
                 lambda df: ~df["per_area"] | df["disaggregation"].str.contains("area"),
                 error="expected 'area' in disaggregation when per_area is true",
             ),
@@ -545,6 +555,7 @@ _COLUMN_HINT = {
     "expected baseline_source exactly when a baseline_value is given": "baseline_source",
     "expected baseline_year before target_year": "baseline_year",
     "expected 'area' in disaggregation when per_area is true": "per_area",
+    "expected 'sex' in disaggregation when subject_sex is F or M": "subject_sex",
     "expected area_kinds only with per_area true or 'area' in disaggregation": "area_kinds",
     "expected the id to start with its domain ('<domain>.<name>')": "id",
 }
@@ -658,7 +669,7 @@ def load(
     stamp = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in (up, dp))
     df = config.cached(f"catalog:{up}:{dp}:{stamp}", p, lambda f: _load_file(f, up, dp))
     df = df.copy()
-    df.attrs["fz_catalog"] = True
+    df.attrs["fz_normalized"] = _fingerprint(df)
     return df
 
 
@@ -736,7 +747,19 @@ def normalize(catalog: pd.DataFrame | None = None) -> pd.DataFrame:
         return load()
     if not isinstance(catalog, pd.DataFrame):
         raise TypeError(f"catalog must be a pandas DataFrame or None, got {type(catalog).__name__}")
-    return from_frame(catalog)
+    if catalog.attrs.get("fz_normalized") == _fingerprint(catalog):
+        return catalog.copy()  # already checked, and unchanged since
+    out = from_frame(catalog)
+    out.attrs["fz_normalized"] = _fingerprint(out)
+    return out
+
+
+def _fingerprint(df: pd.DataFrame) -> str:
+    """Content hash of a catalogue (columns and values), to skip re-checking an unchanged one."""
+    if list(df.columns) != list(COLUMNS):
+        return ""
+    h = pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes()
+    return hashlib.sha256(h).hexdigest()
 
 
 def get(indicator_id: str, catalog: pd.DataFrame | None = None) -> pd.Series:

@@ -36,8 +36,8 @@ PANEL_COLUMNS: tuple[str, ...] = (
 #: Status of a value against its target (docs/methods.md 2).
 STATUSES: tuple[str, ...] = ("met", "not_met", "cannot_judge", "no_data", "not_applicable")
 #: Progress categories, best first (docs/methods.md 3).
-CATEGORIES: tuple[str, ...] = ("achieved", "on_track", "acceleration_needed", "limited_progress",
-                               "deterioration", "insufficient_data")
+CATEGORIES: tuple[str, ...] = ("achieved", "slipping", "on_track", "acceleration_needed",
+                               "limited_progress", "deterioration", "insufficient_data")
 #: Verdicts of the Chinese report (docs/methods.md 4).
 VERDICTS: tuple[str, ...] = ("achieved", "largely_achieved", "gap_remains", "large_gap",
                              "not_assessable")

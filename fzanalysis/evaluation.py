@@ -1,0 +1,322 @@
+r"""One judgement per target: status, progress, projection, probability, verdict and warnings,
+computed once from one trend model into one table that every page, chart and sentence reads.
+
+:func:`evaluate` joins :func:`fzanalysis.assess` (where each series stands now, with its
+interval) and :func:`fzanalysis.project` (where the recent trend leads by the target year, with
+its probability) and derives everything a reader is told from those two, with one rule each:
+
+* **The judged figure.**  For each indicator the district figure of the sex the target is about
+  (catalogue column ``subject_sex``: ``F`` for the plan's women's and girls' targets, ``T`` where
+  the plan speaks of everyone).  Male figures are context for gender gaps only; towns are
+  breakdowns.  The 达标率 counts judged figures only (:meth:`Evaluation.attainment`).
+* **Progress follows the projection** (docs/methods.md 3.5), so that a category never contradicts
+  the probability:
+
+  ========================= =============================================================
+  ``achieved``              met now, and the projection still meets the target
+  ``slipping``              met now, but the central projection misses it (said in words)
+  ``on_track``              not (yet) met, the central projection meets the target
+  ``acceleration_needed``   the projection closes at least 60 % of the remaining gap
+  ``limited_progress``      the projection closes less than 60 % of it, but moves towards it
+  ``deterioration``         the projection moves away from the target
+  ``insufficient_data``     no projection (too few points) and not met
+  ========================= =============================================================
+
+  The share of the gap closed is :math:`r = (\hat y_T - x)/(T^* - x)`, :math:`T^*` the edge of
+  the success region nearest to the value (:func:`fzanalysis.comparators.region`); ``on_track``
+  is exactly "the central projection lies in the success region"
+  (:func:`fzanalysis.comparators.satisfies`).  Directional targets (逐步提高, 降低): ``achieved``
+  when the recent trend is significantly in the required direction, ``on_track`` when the
+  projection moves that way without being significant yet, ``deterioration`` otherwise;
+  ``maintain``: ``achieved`` / ``slipping`` / ``deterioration`` against the level to keep.
+* **Probability.**  ``probability`` is ``p_meet`` for numeric and ``maintain`` targets and the
+  probability of moving in the required direction for ``increase``/``decrease`` (the column
+  ``probability_kind`` says which).
+* **Like with like.**  A rate pooled over several years (rare events) is not compared with a
+  single earlier year: ``change_1y`` and ``change_base`` are left empty for pooled values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fzanalysis import assessment, codes, comparators, trend
+from fzanalysis import catalog as catalog_mod
+from fzanalysis.labels import label
+from fzanalysis.panel import Panel, as_panel
+
+__all__ = ["Evaluation", "category_from_projection", "evaluate"]
+
+#: Columns of :attr:`Evaluation.targets` and :attr:`Evaluation.series`, in order.
+COLUMNS: list[str] = [
+    "indicator", "domain", "name_zh", "name_en", "clause", "area", "sex", "judged", "year", "value",
+    "lower", "upper", "pooled_years", "too_wide", "rankable", "unit", "comparator", "target", "tolerance",
+    "status", "status_note", "gap", "previous_year", "previous_value", "change_1y", "baseline_year",
+    "baseline_value", "change_base", "method", "n_points", "projected", "proj_lower", "proj_upper",
+    "probability", "probability_kind", "p_meet", "category", "verdict", "verdict_zh", "verdict_en",
+    "category_zh", "category_en", "warnings", "year_reached", "target_year", "per_area", "n_areas",
+    "n_areas_met", "subject_sex", "synthetic",
+]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Result of :func:`evaluate`.
+
+    Attributes
+    ----------
+    series : DataFrame
+        One row per indicator × area × sex (:data:`COLUMNS`); ``judged`` marks the judged figures.
+    year : int or None
+        The year assessed (None: the latest year of each series).
+    target_year : int
+    synthetic : bool
+        True when the panel is synthetic demo data (every output must say so).
+    """
+
+    series: pd.DataFrame
+    year: int | None
+    target_year: int
+    synthetic: bool
+
+    @property
+    def targets(self) -> pd.DataFrame:
+        """One row per indicator, the judged figure, in the catalogue's (the plan's) order."""
+        return self.series[self.series["judged"]].reset_index(drop=True)
+
+    def towns(self) -> pd.DataFrame:
+        """Town rows of the judged sex (breakdowns: never averaged into the district figure)."""
+        s = self.series
+        return s[(s["area"] != codes.district()) & (s["sex"] == s["subject_sex"])].reset_index(drop=True)
+
+    def sexes(self) -> pd.DataFrame:
+        """District rows of every sex, for indicators reported by sex (female, male, total)."""
+        s = self.series
+        both = s[s["area"] == codes.district()]
+        keep = both.groupby("indicator")["sex"].transform("nunique") > 1
+        return both[keep].reset_index(drop=True)
+
+    def attainment(self) -> pd.DataFrame:
+        """The 达标率 by domain and overall, counted on the judged figures only."""
+        return assessment.attainment(self.targets)
+
+
+def _previous(frame: pd.DataFrame, assessed: pd.DataFrame) -> pd.DataFrame:
+    """Latest observed value before each series' assessed year."""
+    keys = list(codes.SERIES_KEYS)
+    left = assessed[[*keys, "year"]].rename(columns={"year": "_at"})
+    m = frame[[*keys, "year", "value"]].merge(left, on=keys, how="inner")
+    m = m[m["year"] < m["_at"]].sort_values("year")
+    last = m.groupby(keys, sort=False).tail(1)
+    return last.rename(columns={"year": "previous_year", "value": "previous_value"})[
+        [*keys, "previous_year", "previous_value"]]
+
+
+def category_from_projection(
+    status: str,
+    comparator: str,
+    value: float,
+    projected: float,
+    target: float,
+    tolerance: float = np.nan,
+    *,
+    reference: float = np.nan,
+    meets: bool | None = None,
+) -> str:
+    """Progress category of one series from its status and its central projection.
+
+    Parameters
+    ----------
+    status : str
+        Status now (:func:`fzanalysis.comparators.status`, or the trend test for directional ones).
+    comparator : str
+    value, projected : float
+        The value judged now and the central projection for the target year.
+    target, tolerance : float
+        The numeric target (NaN for directional ones).
+    reference : float, optional
+        For ``maintain``: the level to keep (default: ``value``).
+    meets : bool, optional
+        Whether the projection meets the target (default: computed with
+        :func:`fzanalysis.comparators.satisfies`).
+
+    Returns
+    -------
+    str
+        A code of :data:`fzanalysis.codes.CATEGORIES` (rules in the module docstring).
+
+    Examples
+    --------
+    >>> category_from_projection("not_met", ">=", 94.0, 97.4, 96.0)
+    'on_track'
+    >>> category_from_projection("met", ">=", 96.5, 95.0, 96.0)
+    'slipping'
+    >>> category_from_projection("not_met", "<", 9.0, 8.5, 7.5)
+    'limited_progress'
+    """
+    has_proj = not (projected is None or np.isnan(projected))
+    if comparator in ("increase", "decrease"):
+        if status == "met":
+            return "achieved"
+        if not has_proj or np.isnan(value):
+            return "insufficient_data"
+        d = 1.0 if comparator == "increase" else -1.0
+        return "on_track" if (projected - value) * d > 0 else "deterioration"
+    if comparator == "maintain":
+        if status == "not_met":
+            return "deterioration"
+        if not has_proj:
+            return "achieved" if status == "met" else "insufficient_data"
+        ref = value if np.isnan(reference) else reference
+        ok = projected >= ref - 1e-9
+        if status == "met":
+            return "achieved" if ok else "slipping"
+        return "on_track" if ok else "deterioration"
+    if not has_proj:
+        return "achieved" if status == "met" else "insufficient_data"
+    if meets is None:
+        meets = bool(comparators.satisfies(projected, comparator, target, tolerance))
+    if status == "met":
+        return "achieved" if meets else "slipping"
+    if meets:
+        return "on_track"
+    if np.isnan(value):
+        return "insufficient_data"
+    lo, hi, _, _ = comparators.region(comparator, target, tolerance)
+    edge = float(lo) if value < float(lo) else float(hi)  # the side of the region the value is on
+    need = edge - value
+    if need == 0 or not np.isfinite(edge):
+        return "limited_progress"
+    r = (projected - value) / need
+    if r < 0:
+        return "deterioration"
+    thresholds = assessment.load_rules()["progress"]["ratio_thresholds"]
+    return "acceleration_needed" if r >= float(thresholds["acceleration_needed"]) else "limited_progress"
+
+
+def evaluate(
+    panel: Panel | pd.DataFrame,
+    catalog: pd.DataFrame | None = None,
+    *,
+    year: int | None = None,
+    baseline_year: int = 2020,
+    target_year: int = 2030,
+    level: float = 0.8,
+) -> Evaluation:
+    """Judge every target once: the one table behind every page of a report.
+
+    Parameters
+    ----------
+    panel : Panel or DataFrame
+        The tidy panel (checked once with :func:`fzanalysis.panel.as_panel`).
+    catalog : DataFrame, optional
+        The plan's catalogue by default; a researcher's own through
+        :func:`fzanalysis.catalog.normalize`.
+    year : int, optional
+        Year assessed (default: the latest year of each series).
+    baseline_year : int
+        Baseline of the change since the plan began (2020).
+    target_year : int
+        Year of the projection (2030).
+    level : float
+        Level of the projection interval (0.8: the 10th and 90th percentiles).
+
+    Returns
+    -------
+    Evaluation
+        ``.targets`` one row per indicator (the judged figure), ``.series`` every series,
+        ``.towns()``, ``.sexes()``, ``.attainment()``.
+
+    See Also
+    --------
+    fzanalysis.assess : status now, with intervals.
+    fzanalysis.project : projection and probability of meeting the target.
+
+    Examples
+    --------
+    >>> from fzanalysis import demo
+    >>> ev = evaluate(demo.load(), year=2024)
+    >>> len(ev.targets) == len(catalog_mod.load())
+    True
+    >>> row = ev.targets.set_index("indicator").loc["health.life_expectancy"]
+    >>> row["sex"]
+    'F'
+    """
+    cat = catalog_mod.normalize(catalog)
+    pnl = as_panel(panel, catalog=cat)
+    assessed = assessment.assess(pnl, cat, year=year, baseline_year=baseline_year)
+    projected = trend.project(pnl.frame, cat, target_year=target_year, level=level)
+    keys = list(codes.SERIES_KEYS)
+    proj = projected.rename(columns={"lower": "proj_lower", "upper": "proj_upper"})
+    pcols = [c for c in ("method", "n_points", "projected", "proj_lower", "proj_upper", "p_meet",
+                         "p_direction", "warnings", "year_reached") if c in proj.columns]
+    out = assessed.merge(proj[keys + pcols], on=keys, how="left")
+    out = out.merge(_previous(pnl.frame, assessed), on=keys, how="left")
+    crow = cat.set_index("id")
+    out["clause"] = out["indicator"].map(crow["clause"]).fillna("")
+    out["subject_sex"] = out["indicator"].map(crow["subject_sex"]).fillna("T")
+    district = codes.district()
+    out["judged"] = (out["area"] == district) & (out["sex"] == out["subject_sex"])
+    # a judged figure that the panel lacks is shown as no data, never replaced by another sex
+    missing = [i for i in cat["id"] if not ((out["indicator"] == i) & out["judged"]).any()]
+    if missing:
+        extra = []
+        for i in missing:
+            r = crow.loc[i]
+            extra.append({"indicator": i, "area": district, "sex": r["subject_sex"], "judged": True,
+                          "status": "no_data", "domain": r["domain"], "name_zh": r["name_zh"],
+                          "name_en": r["name_en"], "clause": r["clause"], "unit": r["unit"],
+                          "comparator": r["comparator"], "target": r["target"], "tolerance": r["tolerance"],
+                          "subject_sex": r["subject_sex"], "target_year": r["target_year"],
+                          "per_area": r["per_area"], "synthetic": pnl.synthetic})
+        out = pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
+    pooled = out["pooled_years"].fillna("").astype(str).str.strip() != ""
+    out["change_1y"] = np.where(pooled, np.nan, out["value"] - out["previous_value"])
+    out["change_base"] = np.where(pooled, np.nan, out["value"] - out["baseline_value"])
+    directional = out["comparator"].isin(["increase", "decrease"])
+    if "p_direction" in out.columns:
+        out["probability"] = np.where(directional, out["p_direction"], out["p_meet"])
+    else:
+        out["probability"] = out["p_meet"]
+    out["probability_kind"] = np.where(directional, "direction", "meet")
+    meets = comparators.satisfies(out["projected"], out["comparator"], out["target"], out["tolerance"])
+    cats, verdicts = [], []
+    for i, r in enumerate(out.to_dict("records")):
+        status = r.get("status") or "no_data"
+        value = np.nan if pd.isna(r.get("value")) else float(r["value"])
+        proj_v = np.nan if pd.isna(r.get("projected")) else float(r["projected"])
+        if status in ("no_data", "not_applicable"):
+            cat_code = "insufficient_data"
+        else:
+            cat_code = category_from_projection(
+                status, r["comparator"], value, proj_v,
+                np.nan if pd.isna(r.get("target")) else float(r["target"]),
+                np.nan if pd.isna(r.get("tolerance")) else float(r["tolerance"]),
+                reference=np.nan if pd.isna(r.get("baseline_value")) else float(r["baseline_value"]),
+                meets=bool(meets[i]))
+        cats.append(cat_code)
+        verdicts.append(assessment.verdict(
+            status=status, comparator=r["comparator"], gap=r.get("gap", np.nan), target=r.get("target", np.nan),
+            category=cat_code, note=r.get("status_note") or "", slope=r.get("trend_slope", np.nan),
+            scale=r["n_areas"] if (r.get("per_area") is True and r["area"] == district
+                                   and not pd.isna(r.get("n_areas"))) else 1.0,
+            too_wide=r.get("too_wide") is True))
+    out["category"] = cats
+    out["verdict"] = verdicts
+    for lang in ("zh", "en"):
+        out[f"category_{lang}"] = [label("category", c, lang) for c in out["category"]]
+        out[f"verdict_{lang}"] = [label("verdict", c, lang) for c in out["verdict"]]
+    for col in COLUMNS:
+        if col not in out.columns:
+            out[col] = np.nan
+    order = {ind: k for k, ind in enumerate(cat["id"])}
+    sex_order = {s: k for k, s in enumerate(codes.SEXES)}
+    out = out.assign(_o=out["indicator"].map(order), _a=(out["area"] != district).astype(int),
+                     _s=out["sex"].map(sex_order))
+    out = out.sort_values(["_o", "_a", "area", "_s"], kind="stable").drop(columns=["_o", "_a", "_s"])
+    out["judged"] = out["judged"].astype(bool)
+    out["synthetic"] = pnl.synthetic
+    return Evaluation(series=out[COLUMNS].reset_index(drop=True), year=year, target_year=target_year,
+                      synthetic=pnl.synthetic)

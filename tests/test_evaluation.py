@@ -1,0 +1,115 @@
+"""Tests of fzanalysis.evaluation: one judgement per target, coherent with its projection."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fzanalysis import catalog, codes, demo, evaluation
+from fzanalysis.evaluation import category_from_projection, evaluate
+
+
+@pytest.fixture(scope="module")
+def demo_eval() -> evaluation.Evaluation:
+    return evaluate(demo.load(), year=2024)
+
+
+def test_one_row_per_indicator_in_plan_order(demo_eval):
+    cat = catalog.load()
+    t = demo_eval.targets
+    assert t["indicator"].tolist() == cat["id"].tolist()
+    assert (t["area"] == codes.district()).all()
+
+
+def test_womens_indicators_are_judged_on_the_female_figure(demo_eval):
+    cat = catalog.load().set_index("id")
+    t = demo_eval.targets.set_index("indicator")
+    women = cat.index[cat["subject_sex"] == "F"]
+    assert len(women) >= 10
+    assert (t.loc[women, "sex"] == "F").all()
+    panel = demo.load()
+    le = panel[(panel.indicator == "health.life_expectancy") & (panel.year == 2024)
+               & (panel.area == codes.district())].set_index("sex")["value"]
+    assert t.at["health.life_expectancy", "value"] == pytest.approx(le["F"])
+    assert le["F"] != pytest.approx(le["T"])
+    # everyone's figure where the plan speaks of everyone (premarital check-ups: couples)
+    assert t.at["health.premarital_checkup", "sex"] == "T"
+
+
+def test_attainment_counts_judged_figures_only(demo_eval):
+    att = demo_eval.attainment().set_index("domain")
+    t = demo_eval.targets
+    assert att.at["all", "n_indicators"] == len(t)
+    assert att.at["all", "n_met"] == int(((t["status"] == "met") & ~t["comparator"].isin(["increase", "decrease", "maintain"])).sum()) \
+        + int(((t["status"] == "met") & t["comparator"].isin(["increase", "decrease", "maintain"])).sum())
+
+
+def test_category_agrees_with_the_central_projection(demo_eval):
+    """on track iff the central projection meets a numeric target; never 'on track' next to a miss."""
+    s = demo_eval.series
+    num = s[s["comparator"].isin(["<", "<=", ">", ">=", "~=", "~>="]) & s["projected"].notna()
+            & s["status"].isin(["not_met", "cannot_judge"])]
+    from fzanalysis.comparators import satisfies
+    meets = satisfies(num["projected"], num["comparator"], num["target"], num["tolerance"])
+    assert ((num["category"] == "on_track") == meets).all()
+    met = s[(s["status"] == "met") & s["projected"].notna() & s["comparator"].isin([">=", "<", "~>="])]
+    slips = ~satisfies(met["projected"], met["comparator"], met["target"], met["tolerance"])
+    assert ((met["category"] == "slipping") == slips).all()
+
+
+def test_numeric_categories_and_probabilities_do_not_contradict(demo_eval):
+    t = demo_eval.targets
+    num = t[t["probability_kind"] == "meet"].dropna(subset=["probability"])
+    num = num[num["comparator"].isin(["<", "<=", ">", ">="])]
+    assert not ((num["category"] == "on_track") & (num["probability"] < 0.5)).any()
+    assert not (num["category"].isin(["acceleration_needed", "limited_progress", "deterioration"])
+                & (num["probability"] >= 0.5)).any()
+
+
+def test_pooled_rates_state_no_single_year_change(demo_eval):
+    t = demo_eval.targets.set_index("indicator")
+    mm = t.loc["health.maternal_mortality"]
+    assert str(mm["pooled_years"]).strip()
+    assert np.isnan(mm["change_1y"]) and np.isnan(mm["change_base"])
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("not_met", ">=", 94.0, 97.4, 96.0), "on_track"),
+        (("not_met", ">=", 94.0, 95.4, 96.0), "acceleration_needed"),  # closes 70 % of the gap
+        (("not_met", ">=", 94.0, 94.5, 96.0), "limited_progress"),
+        (("not_met", ">=", 94.0, 93.0, 96.0), "deterioration"),
+        (("met", ">=", 96.5, 97.0, 96.0), "achieved"),
+        (("met", ">=", 96.5, 95.0, 96.0), "slipping"),
+        (("not_met", "<", 9.0, 7.0, 7.5), "on_track"),
+        (("not_met", "<", 9.0, 10.0, 7.5), "deterioration"),
+        (("met", "~>=", 60.5, 58.0, 50.0, 2.0), "achieved"),   # a floor: above the band is met
+        (("not_met", "~=", 55.0, 51.0, 50.0, 2.0), "on_track"),  # two-sided: back into the band
+        (("cannot_judge", "increase", 40.0, 41.0, np.nan), "on_track"),
+        (("cannot_judge", "increase", 40.0, 39.0, np.nan), "deterioration"),
+        (("met", "increase", 40.0, 39.0, np.nan), "achieved"),
+        (("not_met", ">=", 94.0, np.nan, 96.0), "insufficient_data"),
+    ],
+)
+def test_category_rules_by_hand(args, expected):
+    assert category_from_projection(*args) == expected
+
+
+def test_maintain_slips_when_projected_below_its_level():
+    assert category_from_projection("met", "maintain", 80.0, 79.0, np.nan, reference=80.0) == "slipping"
+    assert category_from_projection("met", "maintain", 80.0, 81.0, np.nan, reference=80.0) == "achieved"
+    assert category_from_projection("not_met", "maintain", 80.0, 81.0, np.nan) == "deterioration"
+
+
+def test_missing_judged_figure_is_no_data_not_another_sex():
+    """A women's target whose panel has only the total is shown as no data for women."""
+    cat = pd.DataFrame({"id": ["health.x"], "unit": ["percent"], "comparator": [">="], "target": [90.0],
+                        "subject_sex": ["F"], "disaggregation": ["sex"]})
+    panel = pd.DataFrame({"indicator": "health.x", "year": range(2015, 2025), "sex": "T",
+                          "value": np.linspace(80, 89, 10)})
+    ev = evaluate(panel, cat, year=2024)
+    row = ev.targets.iloc[0]
+    assert row["sex"] == "F" and row["status"] == "no_data"
+    by_sex = ev.sexes().set_index("sex")
+    assert by_sex.at["F", "status"] == "no_data" and by_sex.at["T", "status"] != "no_data"
