@@ -114,7 +114,7 @@ def test_targets_tolerances_and_bounds(cat: pd.DataFrame) -> None:
     directional = cat["comparator"].isin(DIRECTIONAL_COMPARATORS)
     assert cat.loc[directional, "target"].isna().all()
     assert cat.loc[~directional, "target"].notna().all()
-    approx = cat["comparator"] == "~="
+    approx = cat["comparator"].isin(["~=", "~>="])
     assert (cat.loc[approx, "tolerance"] > 0).all()
     assert cat.loc[~approx, "tolerance"].isna().all()
     lo = cat["lower_bound"].fillna(-math.inf)
@@ -201,7 +201,7 @@ PLAN_SAMPLE: dict[str, tuple[str, float | None, str, str]] = {
     "education.high_school_enrolment_female": (
         ">=", 99, "二（二）主要目标6", "女生高中阶段教育毛入学率保持99%以上"),
     "economy.employment_female_share": (
-        "~=", 45, "二（三）主要目标2", "就业人员中的女性比例保持在45%左右"),
+        "~>=", 45, "二（三）主要目标2", "就业人员中的女性比例保持在45%左右"),
     "economy.urban_employment_female_share": (
         ">=", 42, "二（三）主要目标3", "城镇单位就业人员中的女性比例达到42%以上"),
     "economy.senior_professional_female_share": (
@@ -209,7 +209,7 @@ PLAN_SAMPLE: dict[str, tuple[str, float | None, str, str]] = {
     "economy.enterprise_skills_training_female": (
         ">=", 95, "二（三）主要目标5", "企业女职工接受职业技能培训的比例保持并巩固在95%以上"),
     "economy.rural_training_female_share": (
-        "~=", 50, "二（三）主要目标5", "农村技能培训女性人数比例达50%左右"),
+        "~>=", 50, "二（三）主要目标5", "农村技能培训女性人数比例达50%左右"),
     "economy.gender_income_gap": ("decrease", None, "二（三）主要目标6", "男女收入差距明显缩小"),
     "economy.occupational_disease_female": (
         "decrease", None, "二（三）主要目标7", "女职工职业病发病率和职业伤害发生率进一步降低"),
@@ -220,7 +220,7 @@ PLAN_SAMPLE: dict[str, tuple[str, float | None, str, str]] = {
     "decision.village_committee_heads_female_share": (
         "increase", None, "二（四）主要目标7", "村委会主任中女性比例逐步提高"),
     "decision.residents_committee_female_share": (
-        "~=", 50, "二（四）主要目标8", "社区居委会成员中女性比例保持在50%左右"),
+        "~>=", 50, "二（四）主要目标8", "社区居委会成员中女性比例保持在50%左右"),
     "decision.residents_committee_heads_female_share": (
         ">=", 40, "二（四）主要目标8", "社区居委会主任中女性比例达到40%以上"),
     "decision.women_councils": (">=", 100, "二（四）策略措施2", "确保村（社区）100%成立妇女议事会"),
@@ -556,7 +556,7 @@ def test_cli_table_domain_filter_and_languages(capsys: pytest.CaptureFixture[str
     assert main(["catalog", "--domain", "decision", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "Women in decision-making and management" in out
-    assert "≈ 50% ± 2" in out and "71.53 (2020)" in out
+    assert "≈≥ 50% ± 2" in out and "71.53 (2020)" in out
     assert main(["catalog", "--domain", "nonsense"]) == 2
     assert "unknown domain" in capsys.readouterr().err
 
@@ -580,7 +580,7 @@ def test_cli_card_for_one_indicator(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert main(["catalog", "--id", "decision.residents_committee_female_share"]) == 0
     out = capsys.readouterr().out
-    assert "≈ 50% ± 2" in out and "71.53" in out and "序言" in out and "左右" in out
+    assert "≈≥ 50% ± 2" in out and "71.53" in out and "序言" in out and "左右" in out
     assert main(["catalog", "--id", "health.maternal_mortalty"]) == 2
     assert "did you mean 'health.maternal_mortality'" in capsys.readouterr().err
 
