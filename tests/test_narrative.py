@@ -1,124 +1,126 @@
-"""Narrative drafts: hand-written expected sentences (units, direction words, caveats, NaN)."""
+"""Narrative findings: hand-written expected sentences (units, direction words, caveats, NaN)."""
 from __future__ import annotations
 
 import math
 
 import pandas as pd
+import pytest
 
 from fzanalysis import narrative
+from fzanalysis.labels import format_change, format_target, format_value
 
 INSURANCE = {
-    "indicator": "social_security.medical_insurance", "area": "440117", "sex": "T", "year": 2024,
-    "value": 95.1, "unit": "percent", "comparator": ">=", "target": 95.0, "status": "met", "gap": -0.1,
-    "name_zh": "妇女基本医疗保险参保率", "name_en": "Women's basic medical insurance coverage",
-    "domain": "social_security", "too_wide": False, "pooled_years": "",
+    "indicator": "social_security.medical_insurance_female", "area": "440117", "sex": "F",
+    "subject_sex": "F", "judged": True, "year": 2024, "value": 95.1, "unit": "percent",
+    "comparator": ">=", "target": 96.0, "tolerance": math.nan, "status": "not_met", "gap": 0.9,
+    "status_note": "interval_clear", "name_zh": "妇女基本医疗保险参保率",
+    "name_en": "Basic medical insurance coverage of women", "domain": "social_security",
+    "too_wide": False, "pooled_years": "", "previous_year": 2023, "previous_value": 94.8,
+    "change_1y": 0.3, "baseline_year": 2020, "baseline_value": 93.9, "change_base": 1.2,
+    "projected": 96.4, "proj_lower": 95.2, "proj_upper": 97.3, "probability": 0.72,
+    "probability_kind": "meet", "category": "on_track", "target_year": 2030,
 }
-PROJ = {"projected": 96.4, "lower": 95.2, "upper": 97.3, "p_meet": 0.72}
 MATERNAL = {
-    "indicator": "health.maternal_mortality", "area": "440117", "sex": "T", "year": 2024,
-    "value": 12.34, "unit": "per_100k_live_births", "comparator": "<", "target": 10.0,
-    "status": "not_met", "gap": 2.34, "name_zh": "孕产妇死亡率", "name_en": "Maternal mortality ratio",
-    "domain": "health", "too_wide": True, "pooled_years": "2022–2024",
+    "indicator": "health.maternal_mortality", "area": "440117", "sex": "T", "subject_sex": "T",
+    "judged": True, "year": 2024, "value": 12.34, "unit": "per_100k_live_births", "comparator": "<",
+    "target": 10.0, "status": "not_met", "gap": 2.34, "name_zh": "孕产妇死亡率",
+    "name_en": "Maternal mortality ratio", "domain": "health", "too_wide": True,
+    "pooled_years": "2022–2024", "previous_year": 2023, "previous_value": 9.0,
+    "change_1y": math.nan, "change_base": math.nan, "baseline_year": 2020, "projected": math.nan,
+    "category": "insufficient_data", "target_year": 2030,
 }
 
 
 def test_issue_example_sentence_exactly():
-    text = narrative.indicator_sentence(INSURANCE, previous=94.8, projection=PROJ, include_target=False)
-    assert text == (
-        "2024年妇女基本医疗保险参保率为95.1%，较上年提高0.3个百分点；按当前趋势，"
-        "预计2030年达到96.4%（80%区间95.2%–97.3%），达标概率72%。"
+    assert narrative.finding(INSURANCE) == (
+        "2024年妇女基本医疗保险参保率为95.1%，较上年提高0.3个百分点，较2020年提高1.2个百分点。"
+        "规划目标为96%以上，尚差0.9个百分点。按近年趋势，预计2030年达到96.4%（80%区间95.2%–97.3%），"
+        "有可能达标（概率72%）。"
     )
 
 
-def test_target_clause_met_and_english():
-    zh = narrative.indicator_sentence(INSURANCE, previous=94.8, projection=PROJ)
-    assert zh.endswith("达标概率72%。规划目标为95%以上，已达标。")
-    en = narrative.indicator_sentence(INSURANCE, previous=94.8, projection=PROJ, lang="en")
-    assert en == (
-        "Women's basic medical insurance coverage was 95.1% in 2024, up 0.3 percentage points on the "
-        "previous year; on current trends it is projected to reach 96.4% in 2030 (80% interval "
-        "95.2%–97.3%), with a 72% probability of meeting the target. The plan's target is at least 95%: met."
+def test_english_uses_the_same_facts():
+    assert narrative.finding(INSURANCE, lang="en") == (
+        "Basic medical insurance coverage of women was 95.1% in 2024, up 0.3 percentage points on the "
+        "previous year, up 1.2 percentage points on 2020. The plan's target is at least 96%: 0.9 "
+        "percentage points short. On recent trends, it is projected to reach 96.4% in 2030 (80% interval "
+        "95.2%–97.3%), possibly meeting the target (probability 72%)."
     )
 
 
-def test_rate_per_100k_decrease_small_counts_and_pooling():
-    text = narrative.indicator_sentence(
-        MATERNAL, previous=14.0, projection={"projected": 9.1, "lower": 3.2, "upper": 20.5, "p_meet": 0.55}
-    )
-    assert text == (
-        "2024年孕产妇死亡率为12.3/10万（2022–2024年合并计算），较上年下降1.7/10万；按当前趋势，"
-        "预计2030年降至9.1/10万（80%区间3.2–20.5/10万），达标概率55%。"
-        "规划目标为10/10万以下，尚差2.3/10万。该指标基于小数，数值波动大，不宜排名。"
-    )
+def test_pooled_small_counts_state_no_single_year_change():
+    text = narrative.finding(MATERNAL)
+    assert text == ("2024年孕产妇死亡率为12.3/10万（2022–2024年合并计算）。规划目标为10/10万以下，"
+                    "尚差2.3/10万。该指标基于少数事件，数值波动大，不宜比较。")
+    assert "较上年" not in text
 
 
 def test_flat_when_rounded_change_is_zero_and_counts_use_increase_words():
-    flat = narrative.indicator_sentence(INSURANCE, previous=95.08, include_target=False)
-    assert flat == "2024年妇女基本医疗保险参保率为95.1%，与上年持平。"
-    count_row = {**INSURANCE, "unit": "count", "value": 12.0, "name_zh": "妇女儿童服务中心数",
-                 "comparator": "increase", "target": math.nan, "status": "cannot_judge"}
-    text = narrative.indicator_sentence(count_row, previous=10.0)
-    assert text == "2024年妇女儿童服务中心数为12个，较上年增加2个。规划目标为逐步提高，目前尚不能判断是否达标。"
+    flat = narrative.finding({**INSURANCE, "change_1y": 0.04, "projected": math.nan})
+    assert "与上年持平" in flat and "提高0.0" not in flat
+    count = narrative.finding({**INSURANCE, "unit": "count", "value": 12, "change_1y": 3, "change_base": -2,
+                               "comparator": ">=", "target": 15, "gap": 3, "projected": math.nan})
+    assert "较上年增加3个" in count and "较2020年减少2个" in count
 
 
-def test_nan_safe():
-    assert narrative.indicator_sentence({**INSURANCE, "value": math.nan}) == "2024年妇女基本医疗保险参保率暂无数据。"
-    assert narrative.indicator_sentence({**INSURANCE, "value": None}, lang="en") == (
-        "No data for Women's basic medical insurance coverage in 2024."
-    )
-    # NaN previous value, NaN interval and NaN probability are left out, not printed as "nan"
-    text = narrative.indicator_sentence(
-        INSURANCE, previous=math.nan,
-        projection={"projected": 96.4, "lower": math.nan, "upper": math.nan, "p_meet": math.nan},
-        include_target=False,
-    )
-    assert text == "2024年妇女基本医疗保险参保率为95.1%；按当前趋势，预计2030年达到96.4%。"
-    assert "nan" not in text.lower()
+def test_slipping_is_one_sentence_not_two_labels():
+    row = {**INSURANCE, "status": "met", "value": 96.5, "gap": -0.5, "projected": 95.5,
+           "proj_lower": 94.0, "proj_upper": 97.0, "probability": 0.3, "category": "slipping"}
+    text = narrative.finding(row)
+    assert "已达标。" in text and "目前虽已达标，但难以达标（概率30%）" in text
 
 
-def test_sex_and_probability_extremes():
-    row = {**INSURANCE, "sex": "M"}
-    text = narrative.indicator_sentence(row, projection={**PROJ, "p_meet": 0.999}, include_target=False)
-    assert text.startswith("2024年妇女基本医疗保险参保率（男）为95.1%")
-    assert text.endswith("达标概率>99%。")
+def test_above_band_floor_is_met_with_note():
+    row = {**INSURANCE, "comparator": "~>=", "target": 50.0, "tolerance": 2.0, "value": 60.5,
+           "status": "met", "status_note": "above_target_band", "gap": -12.5, "projected": math.nan}
+    assert "规划目标为50%左右，已达标（高于目标水平）。" in narrative.finding(row)
+
+
+def test_nan_safe_and_no_data():
+    assert narrative.finding({**INSURANCE, "value": math.nan}) == "2024年妇女基本医疗保险参保率暂无数据。"
+    text = narrative.finding({**INSURANCE, "change_1y": math.nan, "change_base": math.nan,
+                              "proj_lower": math.nan, "probability": math.nan})
+    assert "较上年" not in text and "区间" not in text and "概率" not in text
+
+
+def test_sex_named_only_when_not_the_judged_sex():
+    assert "（男）" in narrative.finding({**INSURANCE, "sex": "M"})
+    assert "（女）" not in narrative.finding(INSURANCE)
+
+
+@pytest.mark.parametrize(("p", "kind", "words"), [
+    (0.95, "meet", "很可能达标（概率95%）"), (0.8, "meet", "很可能达标（概率80%）"),
+    (0.79, "meet", "有可能达标（概率79%）"), (0.5, "meet", "有可能达标（概率50%）"),
+    (0.49, "meet", "难以达标（概率49%）"), (0.001, "meet", "难以达标（概率<1%）"),
+    (0.9, "direction", "很可能保持所需方向（概率90%）"),
+])
+def test_probability_words_bands(p, kind, words):
+    assert narrative.probability_words(p, kind) == words
 
 
 def test_unknown_unit_is_written_as_a_plain_number():
     """The one policy for unknown codes (fzanalysis.labels): visible, never a crash."""
-    text = narrative.indicator_sentence({**INSURANCE, "unit": "furlongs"})
-    assert "95.10" in text and "%" not in text.split("，")[0]
+    text = narrative.finding({**INSURANCE, "unit": "furlongs", "projected": math.nan})
+    assert "95.10" in text and "%" not in text.split("。")[0]
 
 
-def test_draft_joins_previous_year_and_projection():
-    assessed = pd.DataFrame([INSURANCE, MATERNAL])
-    projected = pd.DataFrame([
-        {"indicator": INSURANCE["indicator"], "area": "440117", "sex": "T", **PROJ},
-    ])
-    panel = pd.DataFrame({
-        "indicator": [INSURANCE["indicator"]] * 2 + [MATERNAL["indicator"]],
-        "year": [2023, 2024, 2023], "area": ["440117"] * 3, "sex": ["T"] * 3,
-        "value": [94.8, 95.1, 14.0],
-    })
-    out = narrative.draft(assessed, projected, panel=panel, include_target=False)
-    assert list(out.columns) == ["indicator", "area", "sex", "domain", "text"]
-    assert out["text"].iloc[0].startswith("2024年妇女基本医疗保险参保率为95.1%，较上年提高0.3个百分点；")
-    assert out["text"].iloc[1] == (
-        "2024年孕产妇死亡率为12.3/10万（2022–2024年合并计算），较上年下降1.7/10万。该指标基于小数，数值波动大，不宜排名。"
-    )
-    md = narrative.as_markdown(out)
-    assert md.count("\n- ") == 1 and md.startswith("- 2024年")
+def test_draft_on_a_table_and_towns_prefixed():
+    table = pd.DataFrame([INSURANCE, {**INSURANCE, "area": "440117001", "judged": False}])
+    d = narrative.draft(table, area_names={"440117001": "街口街道"})
+    assert d["text"].iloc[0].startswith("2024年妇女基本医疗保险参保率")
+    assert d["text"].iloc[1].startswith("2024年街口街道妇女基本医疗保险参保率")
+    with pytest.raises(ValueError, match="lacks column"):
+        narrative.draft(table.drop(columns="unit"))
 
 
 def test_format_helpers():
-    assert narrative.format_value(80.24, "years") == "80.2岁"
-    assert narrative.format_value(80.25, "years", lang="en") == "80.3 years"  # half away from zero
-    assert narrative.format_change(-0.34, "percent") == "0.3个百分点"
-    assert narrative.format_target("~=", 50, "percent") == "50%左右"
-    assert narrative.format_value(math.nan, "percent") == "—"
+    assert format_value(95.06, "percent") == "95.1%"
+    assert format_change(-0.3, "percent") == "0.3个百分点"
+    assert format_target("<", 7.5, "per_100k_live_births") == "7.5/10万以下"
+    assert format_target("increase", math.nan, "percent") == "逐步提高"
 
 
 def test_about_target_outside_band_is_not_called_short():
-    row = {**INSURANCE, "value": 60.5, "comparator": "~=", "target": 50.0, "status": "not_met", "gap": 8.5,
-           "name_zh": "社区居委会成员中女性比例"}
-    text = narrative.indicator_sentence(row)
-    assert text == "2024年社区居委会成员中女性比例为60.5%。规划目标为50%左右，偏离目标区间8.5个百分点。"
+    row = {**INSURANCE, "comparator": "~=", "target": 50.0, "tolerance": 2.0, "value": 55.0,
+           "gap": 3.0, "projected": math.nan}
+    assert "偏离目标区间3.0个百分点" in narrative.finding(row)
