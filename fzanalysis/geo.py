@@ -51,6 +51,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from fzanalysis import comparators
 from fzanalysis.config import label_table as labels
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang, domain_label, label, unit_label
@@ -77,6 +78,7 @@ GID_DEMO = "fz-demo"
 GID_NO_DATA = "fz-no-data"
 GID_TOWNS = "fz-towns"
 GID_NOT_APPLICABLE = "fz-not-applicable"
+GID_NOT_COMPARABLE = "fz-not-comparable"
 
 #: Generic words dropped from English town names on maps.
 GENERIC_EN = frozenset({"Subdistrict", "Town", "Street", "Township"})
@@ -86,8 +88,10 @@ NO_DATA_STYLE: dict[str, Any] = {"facecolor": "#f2f2f2", "hatch": "///", "edgeco
 
 #: Towns with a row whose mapped value is empty (e.g. no gap: directional target).
 NA_STYLE: dict[str, Any] = {"facecolor": "#ffffff", "hatch": "....", "edgecolor": "#8c8c8c"}
+#: Towns whose figure rests on a handful of events (not rankable, methods 1.4): never coloured.
+NOT_COMPARABLE_STYLE: dict[str, Any] = {"facecolor": "#ffffff", "hatch": "xx", "edgecolor": "#b0b0b0"}
 #: Comparators without a numeric target (the gap is undefined).
-DIRECTIONAL = frozenset({"increase", "decrease", "maintain"})
+DIRECTIONAL = frozenset(comparators.DIRECTIONAL)
 
 #: mapclassify implementations by scheme name (see ``plot_scheme`` labels).
 SCHEMES: dict[str, Callable[..., Any]] = {
@@ -764,6 +768,12 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     sel = _select(table, indicator, sex if "sex" in table.columns else None)
     gdf = join(sel, towns)
     excluded, target_kinds = _not_targeted(sel, gdf)
+    # figures the methods call unrankable (rates from a handful of events, methods 1.4) are never
+    # coloured against each other: they are drawn as 不宜比较 / not comparable
+    unrankable = np.array(gdf["rankable"].astype(object) == False, dtype=bool) \
+        if "rankable" in gdf.columns else np.zeros(len(gdf), dtype=bool)  # noqa: E712
+    unrankable &= np.asarray(gdf["has_data"], dtype=bool) & ~np.asarray(excluded, dtype=bool)
+    excluded_or_unrankable = excluded | unrankable
     if ax is None:
         fig, ax = plt.subplots(figsize=(8, 6), dpi=150, layout="constrained")
         fig.get_layout_engine().set(w_pad=0.12, h_pad=0.08)  # inches; room for the colour-bar label
@@ -783,7 +793,7 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     if style["kind"] == "categorical":
         pal = palette(style["palette"], lang)
         vals = gdf[column]
-        has = gdf["has_data"] & vals.notna() & (vals.astype(object) != "no_data") & ~excluded
+        has = gdf["has_data"] & vals.notna() & (vals.astype(object) != "no_data") & ~excluded_or_unrankable
         unknown = sorted(set(vals[has].astype(str)) - set(pal))
         if unknown:
             raise ValueError(f"table: column {column!r} has codes without colour: {unknown} "
@@ -796,7 +806,7 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
         legend_title = col_label
     else:
         vals = pd.to_numeric(gdf[column], errors="coerce").astype(float)
-        has = gdf["has_data"] & vals.notna() & ~excluded
+        has = gdf["has_data"] & vals.notna() & ~excluded_or_unrankable
         data = vals[has].to_numpy()
         cm = mpl.colormaps[style["cmap"]]
         if style["kind"] == "diverging":
@@ -855,8 +865,14 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     absent = ~gdf["has_data"]
     if "status" in gdf.columns:  # assess says no value for that town
         absent = absent | (gdf["status"].astype(object) == "no_data")
-    absent = absent & ~has & ~excluded
-    na = (~absent & ~has).to_numpy() & ~excluded
+    absent = absent & ~has & ~excluded_or_unrankable
+    na = (~absent & ~has).to_numpy() & ~excluded_or_unrankable
+    if unrankable.any():
+        gdf[unrankable].plot(ax=ax, facecolor=NOT_COMPARABLE_STYLE["facecolor"],
+                             edgecolor=NOT_COMPARABLE_STYLE["edgecolor"],
+                             hatch=NOT_COMPARABLE_STYLE["hatch"], linewidth=0.5)
+        ax.collections[-1].set_gid(GID_NOT_COMPARABLE)
+        handles.append(Patch(**NOT_COMPARABLE_STYLE, label=_text("not_comparable", lang), gid=GID_NOT_COMPARABLE))
     if excluded.any():  # a target for other kinds of area (e.g. 街道 only): 不适用, not 无数据
         code = "not_applicable_street_only" if target_kinds == {"street"} else (
             "not_applicable_town_only" if target_kinds == {"town"} else "not_applicable_area_kind")

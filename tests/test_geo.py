@@ -406,3 +406,18 @@ def test_street_only_target_shows_towns_as_not_applicable(data_copy, tmp_path):
     assert legend_texts(ax)[-2:] == ["Not applicable (streets only)", "No data"]
     html = geo.explore(table, "status", indicator=ind, tiles=None).get_root().render()
     assert "不适用（仅针对街道）" in html
+
+
+def test_unrankable_towns_are_not_coloured_but_shown_as_not_comparable():
+    """Rates from a handful of events (rankable False) are never coloured against each other."""
+    codes = geo.load_towns()["code"].tolist()
+    table = pd.DataFrame({"indicator": "health.maternal_mortality", "area": codes, "sex": "T",
+                          "value": [0.0, 0, 0, 0, 0, 0, 20.6, 17.0], "unit": "per_100k_live_births",
+                          "rankable": [False] * 7 + [True], "synthetic": False})
+    ax = geo.choropleth(table, "value", indicator="health.maternal_mortality")
+    coll = {c.get_gid(): c for c in ax.collections if c.get_gid()}
+    assert len(coll[geo.GID_NOT_COMPARABLE].get_paths()) == 7
+    assert len(coll[geo.GID_TOWNS].get_paths()) == 1
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert label("plot_text", "not_comparable") in legend
+    plt.close(ax.figure)
