@@ -5,9 +5,12 @@ import doctest
 import importlib
 import pkgutil
 
+import matplotlib
 import pytest
 
 import fzanalysis
+
+matplotlib.use("Agg")  # examples that draw do so off-screen
 
 MODULES = sorted(
     m.name for m in pkgutil.walk_packages(fzanalysis.__path__, "fzanalysis.")
