@@ -1,14 +1,14 @@
 """The codes every module shares, defined once.
 
 Labels for each code (Chinese and English) live in ``data/labels/*.yaml`` and are read with
-:func:`fzanalysis.labels.label`; a test checks that every code below has both.  The district's
-area code is not a constant: it is the gazetteer's row of kind ``district`` (``data/towns.csv``),
-so a plan for another area only needs another gazetteer.
+:func:`fzanalysis.labels.label`; a test checks that every code below has both.  The area code of
+the whole district is not a constant: it is the active plan's ``area_code``
+(``data/plans/<id>/plan.yaml``, :mod:`fzanalysis.plan`), which for Conghua is also the gazetteer's
+row of kind ``district`` (a test checks they agree).
 """
 from __future__ import annotations
 
-from fzanalysis import config
-from fzanalysis.exceptions import ConfigError
+from fzanalysis import plan
 
 __all__ = [
     "CATEGORIES",
@@ -46,15 +46,11 @@ WARNINGS: tuple[str, ...] = ("at_risk", "volatile", "reversing", "insufficient_d
 
 
 def district() -> str:
-    """Area code of the whole district: the gazetteer row whose ``kind`` is ``district``.
+    """Area code of the area the active plan is about (``440117`` for Conghua, ``100000`` for China).
 
-    Raises
-    ------
-    ConfigError
-        If ``data/towns.csv`` has no such row, or more than one.
+    Examples
+    --------
+    >>> district()
+    '440117'
     """
-    towns = config.read_csv("towns.csv")
-    rows = towns.loc[towns["kind"] == "district", "code"]
-    if len(rows) != 1:
-        raise ConfigError(f"data/towns.csv: expected exactly one row of kind 'district', found {len(rows)}")
-    return str(rows.iloc[0])
+    return plan.active().area_code

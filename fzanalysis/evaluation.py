@@ -32,6 +32,9 @@ its probability) and derives everything a reader is told from those two, with on
 * **Probability.**  ``probability`` is ``p_meet`` for numeric and ``maintain`` targets and the
   probability of moving in the required direction for ``increase``/``decrease`` (the column
   ``probability_kind`` says which).
+* **Reference figures.**  Where the same statistic is published for Guangzhou, Guangdong or the
+  whole country (``data/reference``, with its citation), the latest figure up to the year is
+  quoted beside the plan's own (``reference_*`` columns): "全国2024年为14.3/10万".
 * **Like with like.**  A rate pooled over several years (rare events) is not compared with a
   single earlier year: ``change_1y`` and ``change_base`` are left empty for pooled values.
 """
@@ -42,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fzanalysis import assessment, codes, comparators, trend
+from fzanalysis import assessment, codes, comparators, reference, trend
 from fzanalysis import catalog as catalog_mod
 from fzanalysis.labels import label
 from fzanalysis.panel import Panel, as_panel
@@ -57,8 +60,12 @@ COLUMNS: list[str] = [
     "baseline_value", "change_base", "method", "n_points", "projected", "proj_lower", "proj_upper",
     "probability", "probability_kind", "p_meet", "category", "verdict", "verdict_zh", "verdict_en",
     "category_zh", "category_en", "warnings", "year_reached", "target_year", "per_area", "n_areas",
-    "n_areas_met", "subject_sex", "synthetic",
+    "n_areas_met", "subject_sex", "reference_area", "reference_year", "reference_value",
+    "reference_source", "synthetic",
 ]
+
+#: Areas whose official figures are quoted beside a plan's own (nearest first).
+REFERENCE_AREAS: tuple[str, ...] = ("440100", "440000", "100000")
 
 
 @dataclass(frozen=True)
@@ -112,6 +119,35 @@ def _previous(frame: pd.DataFrame, assessed: pd.DataFrame) -> pd.DataFrame:
     last = m.groupby(keys, sort=False).tail(1)
     return last.rename(columns={"year": "previous_year", "value": "previous_value"})[
         [*keys, "previous_year", "previous_value"]]
+
+
+def _references(out: pd.DataFrame) -> pd.DataFrame:
+    """The latest official figure (same statistic, same sex) up to each row's year, per area of
+    :data:`REFERENCE_AREAS` other than the plan's own, nearest area first."""
+    cols = ["reference_area", "reference_year", "reference_value", "reference_source"]
+    empty = pd.DataFrame(index=out.index, columns=cols)
+    try:
+        ref = reference.load()
+    except FileNotFoundError:  # a data folder without reference figures (FZANALYSIS_DATA)
+        return empty
+    own = codes.district()
+    ref = ref[ref["area"].isin([a for a in REFERENCE_AREAS if a != own])]
+    if ref.empty:
+        return empty
+    rank = {a: k for k, a in enumerate(REFERENCE_AREAS)}
+    ref = ref.assign(_rank=ref["area"].map(rank)).sort_values(["_rank", "year"], ascending=[True, False])
+    by_key = {k: g for k, g in ref.groupby(["indicator", "sex"], sort=False)}
+    rows = []
+    for ind, sex, year in zip(out["indicator"], out["sex"], out["year"]):
+        g = by_key.get((ind, sex))
+        hit = None
+        if g is not None and not pd.isna(year):
+            before = g[g["year"] <= int(year)]
+            if len(before):
+                hit = before.iloc[0]
+        rows.append([hit["area"], int(hit["year"]), float(hit["value"]), hit["source"]] if hit is not None
+                    else [np.nan] * 4)
+    return pd.DataFrame(rows, index=out.index, columns=cols)
 
 
 def category_from_projection(
@@ -275,6 +311,7 @@ def evaluate(
     pooled = out["pooled_years"].fillna("").astype(str).str.strip() != ""
     out["change_1y"] = np.where(pooled, np.nan, out["value"] - out["previous_value"])
     out["change_base"] = np.where(pooled, np.nan, out["value"] - out["baseline_value"])
+    out = out.join(_references(out))
     directional = out["comparator"].isin(["increase", "decrease"])
     if "p_direction" in out.columns:
         out["probability"] = np.where(directional, out["p_direction"], out["p_meet"])

@@ -4,7 +4,8 @@ Every page, chart, table and sentence formats through this module, so the same f
 the same way everywhere.  Texts live in data files, never in code: code labels in
 ``data/labels/*.yaml``, domain names in ``data/domains.csv``, unit names and symbols in
 ``data/units.csv``, value formats per unit under ``narrative_unit`` in
-``data/labels/report.yaml``, area names in the gazetteer ``data/towns.csv``.
+``data/labels/report.yaml``, area names in the plan (``data/plans/*/plan.yaml``), the gazetteer ``data/towns.csv`` and, for
+the areas of the official reference figures, ``data/reference/areas.csv``.
 
 **One policy for unknown codes:** a code with no label is written as the code itself (visible,
 never blank, never a crash in the middle of a report made from a researcher's own catalogue).
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from fzanalysis import config
+from fzanalysis import config, plan
 
 __all__ = [
     "LANGS",
@@ -157,10 +158,14 @@ def area_label(code: Any, lang: Lang = "zh", *, short: bool = False) -> str:
     ('街口街道', 'Jiekou')
     """
     check_lang(lang)
-    towns = config.read_csv("towns.csv").set_index("code")
     code = str(code)
+    active = plan.active()
+    if code == active.area_code:
+        return active.area_name(lang)
+    towns = config.read_csv("towns.csv").set_index("code")
     if code not in towns.index:
-        return code
+        others = config.read_csv("reference", "areas.csv").set_index("code")  # 全国, 广东省, 广州市
+        return str(others.at[code, f"name_{lang}"]) if code in others.index else code
     row = towns.loc[code]
     if lang == "zh":
         return str(row["short_zh"] if short else row["name_zh"])

@@ -35,6 +35,7 @@ import pandas as pd
 from fzanalysis import config
 from fzanalysis.labels import (
     Lang,
+    area_label,
     check_lang,
     format_change,
     format_target,
@@ -186,6 +187,10 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     too_wide = row.get("too_wide")
     if not _isna(too_wide) and bool(too_wide):
         out += sep + _text("too_wide", lang)
+    if not _isna(row.get("reference_value")):
+        out += sep + _text("reference", lang, area=area_label(str(row["reference_area"]), lang),
+                           year=int(row["reference_year"]),
+                           value=format_value(row["reference_value"], unit, lang=lang))
     return out
 
 

@@ -113,3 +113,24 @@ def test_missing_judged_figure_is_no_data_not_another_sex():
     assert row["sex"] == "F" and row["status"] == "no_data"
     by_sex = ev.sexes().set_index("sex")
     assert by_sex.at["F", "status"] == "no_data" and by_sex.at["T", "status"] != "no_data"
+
+
+def test_official_reference_figure_is_quoted_beside_the_plans_own(demo_eval):
+    """Same statistic, same sex, latest national figure up to the year, with its citation."""
+    t = demo_eval.targets.set_index("indicator")
+    mm = t.loc["health.maternal_mortality"]
+    assert mm["reference_area"] == "100000" and mm["reference_year"] == 2024
+    assert mm["reference_value"] == pytest.approx(14.3)
+    assert "国家统计局" in mm["reference_source"] or "卫生健康" in mm["reference_source"]
+    from fzanalysis import narrative
+    assert narrative.finding(mm.to_dict() | {"indicator": "health.maternal_mortality"}).endswith("全国2024年为14.3/10万。")
+    # no national figure for the statistic: nothing quoted
+    assert t["reference_value"].isna().sum() > 0
+
+
+def test_no_reference_quoted_for_the_reference_area_itself():
+    from fzanalysis import plan
+    with plan.use("china") as p:
+        ev = evaluate(p.panel(), p.catalog(), year=2024)
+    assert ev.targets["reference_value"].isna().all()
+    assert (ev.targets["area"] == "100000").all()

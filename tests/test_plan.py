@@ -1,0 +1,41 @@
+"""Plans as data: the Conghua plan and the national outline, and the active plan."""
+from __future__ import annotations
+
+import pytest
+
+from fzanalysis import codes, config, labels, plan
+from fzanalysis.exceptions import ConfigError
+from fzanalysis.panel import as_panel
+
+
+def test_both_plans_load_with_their_catalogue_and_panel():
+    assert set(plan.available()) >= {"conghua", "china"}
+    for pid in ("conghua", "china"):
+        p = plan.load(pid)
+        cat = p.catalog()
+        panel = as_panel(p.panel(), catalog=cat)
+        assert len(cat) > 0 and len(panel) > 0
+        assert set(panel.frame["indicator"]) <= set(cat["id"])
+        assert panel.synthetic == p.synthetic
+
+
+def test_conghua_plan_area_is_the_gazetteer_district():
+    towns = config.read_csv("towns.csv")
+    assert towns.loc[towns["kind"] == "district", "code"].tolist() == [plan.load("conghua").area_code]
+    assert plan.load("conghua").has_towns and not plan.load("china").has_towns
+
+
+def test_active_plan_drives_the_area_code_and_its_name():
+    assert codes.district() == "440117"
+    with plan.use("china") as p:
+        assert p.id == "china"
+        assert codes.district() == "100000"
+        assert labels.area_label("100000") == "全国"
+        assert plan.active().title("zh").startswith("《中国妇女发展纲要")
+    assert codes.district() == "440117"
+    assert labels.area_label("440117", "en") == "Conghua District"
+
+
+def test_unknown_plan_names_the_available_ones():
+    with pytest.raises(ConfigError, match=r"unknown plan 'guangdong'; expected one of \[.*'china'.*'conghua'"):
+        plan.load("guangdong")
