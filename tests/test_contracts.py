@@ -1,0 +1,116 @@
+"""One owner per concept: every entry point accepts and refuses the same panels and catalogues,
+with the same message (library calls here; the command line in tests/test_cli_data.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fzanalysis
+from fzanalysis import catalog, codes, comparators, config, labels
+from fzanalysis.exceptions import CatalogError, PanelError
+
+CAT = pd.DataFrame({"id": ["health.cover", "health.rate"], "unit": ["percent", "per_100k"],
+                    "comparator": [">=", "<"], "target": [96.0, 7.5]})
+
+
+def _good() -> pd.DataFrame:
+    years = list(range(2015, 2025))
+    return pd.DataFrame({"indicator": ["health.cover"] * 10 + ["health.rate"] * 10, "year": years * 2,
+                         "value": list(np.linspace(90, 95, 10)) + list(np.linspace(12, 8, 10))})
+
+
+ENTRY_POINTS = {
+    "assess": lambda p, c: fzanalysis.assess(p, c),
+    "project": lambda p, c: fzanalysis.project(p, c),
+    "evaluate": lambda p, c: fzanalysis.evaluate(p, c),
+    "backtest": lambda p, c: fzanalysis.backtest(p, c),
+}
+
+BAD_PANELS = {
+    "missing value": (lambda p: p.assign(value=p["value"].where(p.index != 3)),
+                      r"row 3 \(line 5\), column value: expected a number, got an empty cell"),
+    "text value": (lambda p: p.astype({"value": object}).assign(value=lambda d: d["value"].where(d.index != 2, "n/a")),
+                   r"row 2 \(line 4\), column value: expected a number, got 'n/a'"),
+    "half year": (lambda p: p.astype({"year": float}).assign(year=lambda d: d["year"].where(d.index != 4, 2019.5)),
+                  r"row 4 \(line 6\), column year: expected a whole year"),
+    "duplicate": (lambda p: pd.concat([p, p.iloc[[0]]], ignore_index=True),
+                  r"occurs 2 times; expected one row per indicator, year, area and sex"),
+    "unknown indicator": (lambda p: p.assign(indicator=p["indicator"].where(p.index != 0, "health.nope")),
+                          r"indicator 'health.nope'.*expected an id of the catalogue"),
+    "out of bounds": (lambda p: p.assign(value=p["value"].where(p.index != 1, 120.0)),
+                      r"value 120 is outside the unit's bounds \[0, 100\]"),
+    "no value column": (lambda p: p.drop(columns="value"), r"column value: required column missing"),
+}
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+def test_every_entry_point_accepts_the_same_good_panel(entry):
+    ENTRY_POINTS[entry](_good(), CAT)
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PANELS))
+def test_every_entry_point_refuses_a_bad_panel_with_the_same_message(case):
+    make, pattern = BAD_PANELS[case]
+    messages = {}
+    for entry, call in ENTRY_POINTS.items():
+        with pytest.raises(PanelError, match=pattern) as err:
+            call(make(_good()), CAT)
+        messages[entry] = str(err.value)
+    assert len(set(messages.values())) == 1, messages
+
+
+BAD_CATALOGUES = {
+    "unknown unit": (lambda c: c.assign(unit=["Percent", "per_100k"]),
+                     r"column unit: expected a key of units.csv .* got 'Percent'"),
+    "unknown comparator": (lambda c: c.assign(comparator=[">=", "below"]),
+                           r"column comparator: expected one of .* got 'below'"),
+    "band without tolerance": (lambda c: c.assign(comparator=["~=", "<"]),
+                               r"column tolerance: expected a tolerance for '~=' and '~>='"),
+    "missing target column": (lambda c: c.drop(columns="target"), r"missing required column\(s\) \['target'\]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CATALOGUES))
+def test_every_entry_point_refuses_a_bad_catalogue_with_the_same_message(case):
+    make, pattern = BAD_CATALOGUES[case]
+    messages = {}
+    for entry, call in ENTRY_POINTS.items():
+        with pytest.raises(CatalogError, match=pattern) as err:
+            call(_good(), make(CAT.copy()))
+        messages[entry] = str(err.value)
+    assert len(set(messages.values())) == 1, messages
+
+
+def test_researcher_catalogue_gets_the_same_defaults_everywhere():
+    c = catalog.normalize(CAT)
+    assert c.set_index("id").at["health.cover", "upper_bound"] == 100.0
+    assert np.isnan(c.set_index("id").at["health.rate", "upper_bound"])
+    assert (c["target_year"] == 2030).all() and (c["subject_sex"] == "T").all()
+
+
+def test_every_library_code_has_a_label_in_both_languages():
+    table = config.label_table()
+    kinds = {"status": codes.STATUSES, "category": codes.CATEGORIES, "verdict": codes.VERDICTS,
+             "warning": codes.WARNINGS, "sex": codes.SEXES, "comparator": comparators.ALL,
+             "narrative_comparator": comparators.ALL}
+    for kind, vocabulary in kinds.items():
+        for code in vocabulary:
+            assert code in table.get(kind, {}), f"no label {kind}.{code}"
+    for unit in config.units().index:
+        assert unit in table["narrative_unit"], f"no narrative format for unit {unit}"
+    for domain in config.domains().index:
+        assert labels.domain_label(domain, "en") != domain
+
+
+def test_package_api_is_literal_and_functions_not_modules():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(fzanalysis))
+    alls = [n for n in ast.walk(tree) if isinstance(n, ast.Assign)
+            and any(getattr(t, "id", "") == "__all__" for t in n.targets)]
+    assert len(alls) == 1 and isinstance(alls[0].value, ast.List)
+    assert all(isinstance(e, ast.Constant) for e in alls[0].value.elts)
+    for name in ("assess", "project", "backtest", "evaluate"):
+        assert callable(getattr(fzanalysis, name)) and inspect.isfunction(getattr(fzanalysis, name))
