@@ -61,10 +61,18 @@ def check(comparator: Any, *, where: str = "") -> str:
     return str(comparator)
 
 
+def _is(comp: np.ndarray, *names: str) -> np.ndarray:
+    """Elementwise ``comp in names`` (faster than np.isin on small object arrays)."""
+    out = comp == names[0]
+    for n in names[1:]:
+        out = out | (comp == n)
+    return np.asarray(out, dtype=bool)
+
+
 def good_direction(comparator: Any) -> np.ndarray:
     """+1 where a higher value is better, -1 where lower is better, 0 for two-sided targets."""
     comp = np.asarray(comparator, dtype=object)
-    return np.where(np.isin(comp, _UP), 1, np.where(np.isin(comp, _DOWN), -1, 0))
+    return np.where(_is(comp, *_UP), 1, np.where(_is(comp, *_DOWN), -1, 0))
 
 
 def _equality_atol() -> float:
@@ -93,11 +101,11 @@ def region(comparator: Any, target: Any, tolerance: Any = np.nan
     atol = _equality_atol()
     nan = np.full(t.shape, np.nan)
     lo = np.select(
-        [np.isin(comp, (">=", ">")), np.isin(comp, ("<=", "<")), comp == "==",
-         np.isin(comp, ("~=", "~>="))],
+        [_is(comp, ">=", ">"), _is(comp, "<=", "<"), comp == "==",
+         _is(comp, "~=", "~>=")],
         [t, np.full(t.shape, -np.inf), t - atol, t - tau], nan)
     hi = np.select(
-        [np.isin(comp, (">=", ">", "~>=")), np.isin(comp, ("<=", "<")), comp == "==", comp == "~="],
+        [_is(comp, ">=", ">", "~>="), _is(comp, "<=", "<"), comp == "==", comp == "~="],
         [np.full(t.shape, np.inf), t, t + atol, t + tau], nan)
     return lo.astype(float), hi.astype(float), comp == ">", comp == "<"
 
@@ -176,12 +184,12 @@ def status(
         np.asarray(upper, dtype=float), np.asarray(tolerance, dtype=float),
         np.asarray(lower_bound, dtype=float), np.asarray(upper_bound, dtype=float))
     x, comp, t, lo_ci, up_ci, tau, lb, ub = (np.array(a) for a in arrays)
-    bad = ~np.isin(comp, NUMERIC)
+    bad = ~_is(comp, *NUMERIC)
     if bad.any():
         check(comp[bad][0], where="status")
     has_ci = ~(np.isnan(lo_ci) | np.isnan(up_ci))
     with np.errstate(invalid="ignore"):
-        at_bound = (np.isin(comp, (">=", ">")) & (t >= ub)) | (np.isin(comp, ("<=", "<")) & (t <= lb))
+        at_bound = (_is(comp, ">=", ">") & (t >= ub)) | (_is(comp, "<=", "<") & (t <= lb))
     use_ci = has_ci & ~at_bound
     L = np.where(use_ci, lo_ci, x)
     U = np.where(use_ci, up_ci, x)
@@ -203,7 +211,7 @@ def status(
     note = np.where((st == "cannot_judge") & (note != "judged_on_point"), "interval_straddles_target", note)
     with np.errstate(invalid="ignore"):
         gap = np.select(
-            [np.isin(comp, (">=", ">")), np.isin(comp, ("<=", "<")), eq, comp == "~=", comp == "~>="],
+            [_is(comp, ">=", ">"), _is(comp, "<=", "<"), eq, comp == "~=", comp == "~>="],
             [t - x, x - t, np.abs(x - t), np.abs(x - t) - tau, t - tau - x], np.nan)
         above_band = (comp == "~>=") & (st == "met") & (x > t + tau)
     note = np.where(above_band, "above_target_band", note)

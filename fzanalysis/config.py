@@ -5,7 +5,9 @@ by the file's path, modification time and size: an edit to ``data/units.csv`` in
 reaches every module at the next call, and :func:`reload` empties the cache explicitly.
 Where the folder is comes from :func:`fzanalysis.paths.data_dir` (``$FZANALYSIS_DATA`` first).
 
-Functions return fresh copies, so callers may modify what they get.
+``read_yaml``, ``read_csv``, ``units``, ``domains`` and ``labels`` return fresh copies, which callers
+may modify; ``assess_rules``, ``trend_settings`` and ``label_table`` return the cached objects
+themselves, for inner loops: read them, never modify them.
 """
 from __future__ import annotations
 
@@ -148,8 +150,11 @@ def domains() -> pd.DataFrame:
 
 
 def assess_rules() -> dict[str, Any]:
-    """Thresholds of :mod:`fzanalysis.rates` and :mod:`fzanalysis.assessment` (``data/assess.yaml``)."""
-    return read_yaml("assess.yaml")
+    """Thresholds of :mod:`fzanalysis.rates` and :mod:`fzanalysis.assessment` (``data/assess.yaml``).
+
+    The cached dict itself (called in inner loops): read it, never modify it.
+    """
+    return cached("yaml", data_path("assess.yaml"), _parse_yaml)
 
 
 def _trend(path: Path) -> dict[str, Any]:
@@ -165,8 +170,11 @@ def _trend(path: Path) -> dict[str, Any]:
 
 
 def trend_settings() -> dict[str, Any]:
-    """Settings of the projections (``data/trend.yaml``), with ``interval_bend`` checked."""
-    return copy.deepcopy(cached("trend", data_path("trend.yaml"), _trend))
+    """Settings of the projections (``data/trend.yaml``), with ``interval_bend`` checked.
+
+    The cached dict itself (called in inner loops): read it, never modify it.
+    """
+    return cached("trend", data_path("trend.yaml"), _trend)
 
 
 def _labels(folder: Path) -> dict[str, dict[str, dict[str, str]]]:

@@ -7,10 +7,21 @@ for example an evaluation group's own edited catalogue.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
+
+
+@lru_cache(maxsize=8)
+def _data_dir(env: str | None, repo_dir: Path) -> Path:
+    if env:
+        return Path(env).expanduser().resolve()
+    repo = repo_dir / "data"
+    if (repo / "indicators.yaml").is_file():
+        return repo
+    return PACKAGE_DIR / "_data"
 
 
 def data_dir() -> Path:
@@ -19,13 +30,7 @@ def data_dir() -> Path:
     In order: ``$FZANALYSIS_DATA``; the repository's ``data/`` (a clone or an editable
     install); the copy shipped inside the wheel (``fzanalysis/_data``, a plain ``pip install``).
     """
-    env = os.environ.get("FZANALYSIS_DATA")
-    if env:
-        return Path(env).expanduser().resolve()
-    repo = REPO_DIR / "data"
-    if (repo / "indicators.yaml").is_file():
-        return repo
-    return PACKAGE_DIR / "_data"
+    return _data_dir(os.environ.get("FZANALYSIS_DATA") or None, REPO_DIR)
 
 
 def data_path(*parts: str) -> Path:
