@@ -13,7 +13,7 @@ import warnings
 import pandas as pd
 import pytest
 
-from fzanalysis._trend_real import _coverage_with_bend, _halves, load_real_series
+from fzanalysis.trend.calibration import _coverage_with_bend, _halves, load_real_series
 from fzanalysis.trend import backtest, estimate_bend_variance
 
 
