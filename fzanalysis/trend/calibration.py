@@ -300,7 +300,8 @@ def noisy_lines_report(*, n_series: int = 400, n_points: int = 12, sd: float = 5
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for cal in (True, False):
-            s = backtest(panel, cat, horizon=horizon, level=level, calibrated=cal)
+            # plain = the textbook OLS interval (no robust fit either)
+            s = backtest(panel, cat, horizon=horizon, level=level, calibrated=cal, robust=cal)
             out[cal] = s.set_index("horizon")
     return pd.DataFrame({
         "n": out[True]["n_forecasts"],
@@ -365,6 +366,11 @@ def load_corpus(*, china_official: bool = True) -> tuple[pd.DataFrame, pd.DataFr
     """
     series = config.read_csv("calibration", "series.csv")
     manifest = config.read_csv("calibration", "manifest.csv")
+    for col in ("year", "value", "numerator", "denominator"):
+        series[col] = pd.to_numeric(series[col].replace("", np.nan))
+    series["year"] = series["year"].astype(int)
+    for col in ("lower_bound", "upper_bound", "first_year", "last_year", "n_values"):
+        manifest[col] = pd.to_numeric(manifest[col].replace("", np.nan))
     manifest["name_zh"] = manifest["name_zh"].fillna("")
     if china_official:
         s2, m2 = load_china_official()
