@@ -32,8 +32,8 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from fzanalysis._trend_core import M_LOGIT, transform
-from fzanalysis._trend_prep import settings
+from fzanalysis.trend.core import M_LOGIT, transform
+from fzanalysis.trend.prep import settings
 from fzanalysis.trend import project
 
 YEARS = np.arange(2010, 2025)

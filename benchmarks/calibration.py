@@ -217,12 +217,24 @@ def build_corpus(write: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     return series, manifest
 
 
-def load_corpus(directory: Path | str = CAL_DIR) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return ``(series, manifest)`` as stored in ``data/calibration``."""
+def load_corpus(directory: Path | str = CAL_DIR, *, china_official: bool = True
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``(series, manifest)`` as stored in ``data/calibration``.
+
+    With ``china_official`` (default) the national series of ``data/reference/panel.csv`` with
+    at least 8 years join the dev side as family ``china_official``, read from that file by
+    :func:`fzanalysis.trend.calibration.load_china_official` (not copied).
+    """
+    from fzanalysis.trend.calibration import load_china_official
+
     directory = Path(directory)
     series = pd.read_csv(directory / "series.csv")
     manifest = pd.read_csv(directory / "manifest.csv", keep_default_na=True)
     manifest["name_zh"] = manifest["name_zh"].fillna("")
+    if china_official:
+        s2, m2 = load_china_official()
+        series = pd.concat([series, s2], ignore_index=True)
+        manifest = pd.concat([manifest, m2], ignore_index=True)
     return series, manifest
 
 
@@ -306,8 +318,7 @@ def run_backtest(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str = "
                     p["denominator"] = past["denominator"].to_numpy()
                 panels.append(p)
                 cats.append(dict(id=ind, unit=m["unit"], comparator=comp, target=target,
-                                 lower_bound=lo, upper_bound=hi, tolerance=np.nan,
-                                 target_year=o + h))
+                                 lower_bound=lo, upper_bound=hi, tolerance=np.nan))
                 met = outcome >= target if up else outcome <= target
                 meta.append(dict(indicator=ind, series_id=sid, family=m["family"], origin=o,
                                  horizon=h, design=design, fraction=f, comparator=comp,

@@ -13,7 +13,7 @@ import warnings
 import pandas as pd
 import pytest
 
-from fzanalysis._trend_real import _coverage_with_bend, _halves, load_real_series
+from fzanalysis.trend.calibration import _coverage_with_bend, _halves, load_real_series
 from fzanalysis.trend import backtest, estimate_bend_variance
 
 
@@ -63,3 +63,73 @@ def test_real_backtest_split_half_held_out_coverage(real):
     print("\n" + pd.DataFrame({"A (c from B)": cov_a, "B (c from A)": cov_b}).round(3).to_string())
     assert cov_a.between(0.70, 0.90).all(), cov_a
     assert cov_b.between(0.70, 0.90).all(), cov_b
+
+
+# --------------------------------------------------------------------------------------------
+# the calibration corpus (data/calibration) and the generator of trend.yaml: interval_bend
+
+
+def test_interval_bend_golden_subset():
+    """Fast variant of the golden test: the generator on the dev ``gap`` series reproduces the
+    table recorded here (a change to the engine that moves it must update both, knowingly)."""
+    from fzanalysis.trend.calibration import interval_bend_table
+
+    got = interval_bend_table(families=("gap",))
+    want = {1: 0.3298, 2: 1.657, 3: 3.631, 4: 8.179, 5: 10.59, 6: 14.5, 7: 22.55, 8: 25.04,
+            9: 29.54, 10: 33.29}
+    assert got == pytest.approx(want, rel=1e-3)
+
+
+@pytest.mark.slow
+def test_interval_bend_golden_regenerates_trend_yaml():
+    """The stored ``interval_bend`` of data/trend.yaml is what its generator gives on dev."""
+    from fzanalysis import config
+    from fzanalysis.trend.calibration import interval_bend_table
+
+    stored = config.trend_settings()["interval_bend"]
+    assert interval_bend_table() == pytest.approx(stored, rel=1e-3)
+
+
+def test_china_official_read_from_reference_panel():
+    from fzanalysis import reference
+    from fzanalysis.trend.calibration import load_china_official, load_corpus
+
+    series, manifest = load_china_official()
+    assert set(manifest["family"]) == {"china_official"} and set(manifest["split"]) == {"dev"}
+    assert (manifest["n_values"] >= 8).all() and len(manifest) >= 2
+    ref = reference.load()
+    mm = series[series["series_id"] == "china_official.health.maternal_mortality.T"]
+    want = ref[(ref["indicator"] == "health.maternal_mortality") & (ref["area"] == "100000")]
+    assert mm.set_index("year")["value"].to_dict() == want.set_index("year")["value"].to_dict()
+    assert manifest.set_index("series_id").at["china_official.health.maternal_mortality.T",
+                                              "direction"] == "down"
+    s_all, m_all = load_corpus()
+    assert {"china_official", "steps", "coverage"} <= set(m_all["family"])
+    assert set(m_all.loc[m_all["family"] == "china_official", "series_id"]) <= set(s_all["series_id"])
+
+
+def test_calibration_harness_runs_on_a_subset(tmp_path):
+    """benchmarks/calibration.py through the public API on a few validation series."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration.py"
+    spec = importlib.util.spec_from_file_location("calibration_harness", path)
+    harness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(harness)
+    series, manifest = harness.load_corpus()
+    val = manifest[manifest["split"] == "validation"]
+    few = pd.concat([g.head(2) for _, g in val.groupby("family")])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        f = harness.run_backtest(series, few, split="validation", horizons=(5,))
+    tabs = harness.summarize(f)
+    assert {"coverage", "reliability", "brier", "better", "methods"} <= set(tabs)
+    assert set(f["design"]) == {"around", "last"}
+    assert f["p_meet"].between(0, 1).all()
+    assert f["covered"].notna().mean() > 0.9
+    rel = tabs["reliability"]
+    assert {"family", "design", "horizon", "bin", "n", "mean_p", "observed"} <= set(rel.columns)
+    assert harness.main(["--split", "validation", "--families", "small_counts", "--out",
+                         str(tmp_path)]) == 0
+    assert (tmp_path / "reliability.csv").is_file() and (tmp_path / "summary.md").is_file()

@@ -1,16 +1,41 @@
-"""Real public annual series for the backtests of :mod:`fzanalysis.trend` (methods.md 8).
+"""Real public annual series and the generator of the calibrated tables of ``data/trend.yaml``.
 
-The files in ``data/backtest/`` are verbatim subsets of public copies of World Bank World
-Development Indicators downloads; ``data/backtest/README.md`` cites each one (repository, path,
-commit, indicator code) and ``data/backtest/manifest.csv`` says which indicator of which file is
-used, in which unit and from which year.
+Two collections of real series (methods.md 8):
+
+- the **calibration corpus** ``data/calibration/`` (253 series in six families with a fixed
+  dev/validation split, its README cites every source) plus the family ``china_official``, the
+  national series of ``data/reference/panel.csv`` with at least 8 years, read from that file
+  (:func:`load_china_official`), on the dev side.  :func:`interval_bend_table` regenerates
+  ``trend.yaml: interval_bend`` from the dev series; ``python -m fzanalysis.trend.calibration``
+  prints it;
+- the earlier 65 WDI series of ``data/backtest/`` (:func:`load_real_series`), kept for the
+  reports of methods.md 8 on the former calibration.
 """
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 
+from fzanalysis import catalog as catalog_mod
+from fzanalysis import codes, comparators, config, reference
 from fzanalysis.paths import data_path
+from fzanalysis.trend.core import inverse
+from fzanalysis.trend.evaluation import (
+    backtest, estimate_bend_variance, estimate_inflation, required_bend, summarise_backtest,
+)
+from fzanalysis.trend.prep import matrix
+
+__all__ = ["CORPUS_MIN_TRAIN", "calibration_report", "corpus_panel", "damped_trend_report",
+           "interval_bend_table", "load_china_official", "load_corpus", "load_real_series",
+           "noisy_lines_report"]
+
+#: Origins of the calibration backtests need this many observed points (as the harness
+#: ``benchmarks/calibration.py``).
+CORPUS_MIN_TRAIN: int = 8
+#: Reference series need this many observed years to join the corpus as ``china_official``.
+CHINA_MIN_VALUES: int = 8
 
 
 def _read_wdi_wide(path, code: str) -> pd.DataFrame:
@@ -73,8 +98,6 @@ def _coverage_with(det: pd.DataFrame, k: dict[int, float]) -> pd.Series:
 
 def _coverage_with_bend(det: pd.DataFrame, c: dict[int, float]) -> pd.Series:
     """Coverage by horizon if the bend variance c(h) max(0, b^2 - se_b^2) had been added."""
-    from fzanalysis.trend import required_bend
-
     ch = det["horizon"].map(lambda h: c.get(int(h), c[max(c)]))
     return (required_bend(det) <= ch).groupby(det["horizon"]).mean()
 
@@ -111,12 +134,6 @@ def calibration_report(*, horizon: int = 10, level: float = 0.8) -> dict[str, pd
     with that k(h)), ``after`` (coverage and widths with the stored c(h)) and ``noisy_lines``
     (:func:`noisy_lines_report`).
     """
-    import warnings
-
-    from fzanalysis.trend import (
-        backtest, estimate_bend_variance, estimate_inflation, summarise_backtest,
-    )
-
     panel, cat = load_real_series()
     out: dict[str, pd.DataFrame] = {}
     rows = []
@@ -175,10 +192,7 @@ def calibration_report(*, horizon: int = 10, level: float = 0.8) -> dict[str, pd
         out["k"] = pd.DataFrame({"horizon": list(k), "k": list(k.values())})
         # the former k(h) applied to the same forecasts: coverage and median width
         kh = det["horizon"].map(lambda h: k.get(int(h), k[max(k)]))
-        from fzanalysis._trend_core import inverse
-        from fzanalysis._trend_prep import build_matrix, prepare_catalog, prepare_panel
-        cat_p = prepare_catalog(cat)
-        M = build_matrix(prepare_panel(panel, cat_p), cat_p)
+        M = matrix(panel, cat)
         bounds = M.keys.assign(lo=M.lower, hi=M.upper)
         dk = det.merge(bounds, on=["indicator", "area", "sex"], how="left")
         mc = dk["model"].map({"linear": 0, "logit": 1, "log": 2}).to_numpy()
@@ -214,11 +228,8 @@ def damped_trend_report(*, horizon: int = 6, level: float = 0.8,
     -------
     DataFrame with ``horizon, n, coverage_ets, coverage_auto, mae_ets, mae_auto``.
     """
-    import warnings
-
+    # statsmodels' ETS is only needed by this slow report (not run by the tests)
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-
-    from fzanalysis.trend import backtest
 
     panel, cat = load_real_series()
     with warnings.catch_warnings():
@@ -277,10 +288,6 @@ def noisy_lines_report(*, n_series: int = 400, n_points: int = 12, sd: float = 5
     DataFrame with ``horizon, n, coverage_calibrated, coverage_plain, median_width_calibrated,
     median_width_plain``.
     """
-    import warnings
-
-    from fzanalysis.trend import backtest
-
     rng = np.random.default_rng(seed)
     years = np.arange(2021 - n_points, 2021)
     ids = [f"sim{k}" for k in range(n_series)]
@@ -293,7 +300,8 @@ def noisy_lines_report(*, n_series: int = 400, n_points: int = 12, sd: float = 5
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for cal in (True, False):
-            s = backtest(panel, cat, horizon=horizon, level=level, calibrated=cal)
+            # plain = the textbook OLS interval (no robust fit either)
+            s = backtest(panel, cat, horizon=horizon, level=level, calibrated=cal, robust=cal)
             out[cal] = s.set_index("horizon")
     return pd.DataFrame({
         "n": out[True]["n_forecasts"],
@@ -303,9 +311,133 @@ def noisy_lines_report(*, n_series: int = 400, n_points: int = 12, sd: float = 5
     }).reset_index()
 
 
-if __name__ == "__main__":  # pragma: no cover - prints the methods.md section 8 figures
+# ---------------------------------------------------------------------------------------------
+# the calibration corpus (data/calibration) and the official Chinese series
+
+
+def load_china_official(*, min_values: int = CHINA_MIN_VALUES) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The national series of ``data/reference/panel.csv`` with at least ``min_values`` years.
+
+    Read from the reference panel itself (:func:`fzanalysis.reference.load`), never copied.
+    The good direction is that of the plan catalogue's comparator for the indicator (``up``
+    where the catalogue has none).
+
+    Returns
+    -------
+    (series, manifest) in the format of :func:`load_corpus` (family ``china_official``,
+    split ``dev``).
+    """
+    ref = reference.load()
+    ref = ref[ref["area"] == "100000"]
+    plan = catalog_mod.load().set_index("id")
+    rcat = reference.catalog().set_index("id")
+    units = config.units()
+    series, mani = [], []
+    for (ind, sex), g in ref.groupby(["indicator", "sex"], sort=True):
+        if len(g) < min_values:
+            continue
+        sid = f"china_official.{ind}.{sex}"
+        g = g.sort_values("year")
+        series.append(pd.DataFrame({"series_id": sid, "year": g["year"].to_numpy(),
+                                    "value": g["value"].to_numpy(float),
+                                    "numerator": np.nan, "denominator": np.nan}))
+        unit = str(g["unit"].iloc[0])
+        comp = plan.at[ind, "comparator"] if ind in plan.index else ">="
+        up = int(comparators.good_direction(comp)) >= 0
+        mani.append(dict(series_id=sid, family="china_official",
+                         name_en=str(rcat.at[ind, "name_en"]) if ind in rcat.index else ind,
+                         name_zh=str(g["name_zh"].iloc[0]), unit=unit,
+                         lower_bound=float(units.at[unit, "lower_bound"]),
+                         upper_bound=float(units.at[unit, "upper_bound"]),
+                         area="CHN", indicator_code=ind,
+                         source="data/reference/panel.csv (NBS / NHC releases, cited per value)",
+                         direction="up" if up else "down", indicator_family="china_official",
+                         first_year=int(g["year"].min()), last_year=int(g["year"].max()),
+                         n_values=len(g), split="dev"))
+    cols = ["series_id", "year", "value", "numerator", "denominator"]
+    return (pd.concat(series, ignore_index=True) if series else pd.DataFrame(columns=cols),
+            pd.DataFrame(mani))
+
+
+def load_corpus(*, china_official: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The calibration corpus: ``(series, manifest)`` of ``data/calibration/`` (its README).
+
+    With ``china_official`` the family of :func:`load_china_official` is appended (dev side).
+    """
+    series = config.read_csv("calibration", "series.csv")
+    manifest = config.read_csv("calibration", "manifest.csv")
+    for col in ("year", "value", "numerator", "denominator"):
+        series[col] = pd.to_numeric(series[col].replace("", np.nan))
+    series["year"] = series["year"].astype(int)
+    for col in ("lower_bound", "upper_bound", "first_year", "last_year", "n_values"):
+        manifest[col] = pd.to_numeric(manifest[col].replace("", np.nan))
+    manifest["name_zh"] = manifest["name_zh"].fillna("")
+    if china_official:
+        s2, m2 = load_china_official()
+        series = pd.concat([series, s2], ignore_index=True)
+        manifest = pd.concat([manifest, m2], ignore_index=True)
+    return series, manifest
+
+
+def corpus_panel(series: pd.DataFrame, manifest: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Panel and catalogue of corpus series for :func:`fzanalysis.trend.backtest`.
+
+    One indicator per series (its ``series_id``), district area, sex ``T``; counts kept where
+    every year has them.  The catalogue's comparator follows the family's good direction (its
+    target does not matter for backtests).
+    """
+    s = series[series["series_id"].isin(manifest["series_id"])].copy()
+    full = s.groupby("series_id")["numerator"].transform(lambda c: c.notna().all())
+    s.loc[~full, ["numerator", "denominator"]] = np.nan
+    panel = pd.DataFrame({"indicator": s["series_id"].to_numpy(), "year": s["year"].to_numpy(int),
+                          "area": codes.district(), "sex": "T", "value": s["value"].to_numpy(float),
+                          "numerator": s["numerator"].to_numpy(float),
+                          "denominator": s["denominator"].to_numpy(float)})
+    cat = pd.DataFrame({"id": manifest["series_id"].to_numpy(),
+                        "unit": manifest["unit"].to_numpy(),
+                        "comparator": np.where(manifest["direction"] == "up", "increase", "decrease"),
+                        "target": np.nan,
+                        "lower_bound": manifest["lower_bound"].to_numpy(float),
+                        "upper_bound": manifest["upper_bound"].to_numpy(float)})
+    return panel, cat
+
+
+def interval_bend_table(*, split: str = "dev", families: tuple[str, ...] | None = None,
+                        horizon: int = 10, level: float = 0.8,
+                        series_ids: list[str] | None = None) -> dict[int, float]:
+    """Regenerate ``trend.yaml: interval_bend`` (the generator of that table; methods.md 8).
+
+    Rolling-origin backtests (:func:`fzanalysis.trend.backtest`, method ``auto``, every other
+    setting as stored in ``data/trend.yaml``, origins with at least :data:`CORPUS_MIN_TRAIN`
+    points) of the ``split`` series of :func:`load_corpus`, horizons 1..``horizon``; c(h) from
+    :func:`fzanalysis.trend.estimate_bend_variance` (the ``level``-quantile of the factor each
+    forecast needed, non-decreasing in h).
+
+    Parameters
+    ----------
+    split : {"dev", "validation", "all"}
+        Tune on ``dev`` only (the default); the stored table comes from it.
+    families, series_ids : optional
+        Restrict to these families / series (the fast golden test uses a subset).
+    """
+    series, manifest = load_corpus()
+    if split != "all":
+        manifest = manifest[manifest["split"] == split]
+    if families is not None:
+        manifest = manifest[manifest["family"].isin(families)]
+    if series_ids is not None:
+        manifest = manifest[manifest["series_id"].isin(series_ids)]
+    panel, cat = corpus_panel(series, manifest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        det = backtest(panel, cat, horizon=horizon, level=level, method="auto",
+                       min_train=CORPUS_MIN_TRAIN, detail=True)
+    return estimate_bend_variance(det, level=level)
+
+
+if __name__ == "__main__":  # pragma: no cover - prints the generated table and the old reports
     pd.set_option("display.width", 200)
     pd.set_option("display.max_columns", 30)
-    for name, table in calibration_report().items():
-        print(f"== {name}")
-        print(table.round(3).to_string(index=False))
+    print("interval_bend (dev split of data/calibration):")
+    for h, c in interval_bend_table().items():
+        print(f"  {h}: {c}")

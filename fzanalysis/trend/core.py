@@ -1,6 +1,6 @@
 """Vectorised closed-form least squares for many short annual series at once.
 
-Internal numerics of :mod:`fzanalysis.trend` (docs/methods.md section 5).  Series are held as a
+Numerics of :mod:`fzanalysis.trend` (docs/methods.md section 5).  Series are held as a
 matrix ``Z`` of shape ``(S, T)``: one row per series, one column per calendar year of a common
 grid, ``NaN`` where a year is missing.  All fits are done on all rows at once from group sums, so a
 province-scale panel (hundreds of thousands of series) is fitted in well under a minute.
@@ -36,6 +36,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+
+__all__ = ["METHODS", "M_LINEAR", "M_LOG", "M_LOGIT", "M_POISSON", "OLS_METHODS", "Fit",
+           "PoissonFit", "effective_time", "fit_lines", "fit_poisson", "inverse", "t_cdf",
+           "t_quantile", "transform", "window_mask"]
 
 #: method code -> integer used in the vectorised arrays
 METHODS: tuple[str, ...] = ("linear", "logit", "log", "poisson")
@@ -180,23 +184,24 @@ def fit_lines(years: np.ndarray, Z: np.ndarray, mask: np.ndarray) -> Fit:
     return Fit(n=n, tbar=tbar, stt=stt, a=zbar, b=b, s2=s2)
 
 
-def effective_time(t0: np.ndarray, t_last: np.ndarray, phi: float) -> np.ndarray:
-    """Time at which to read the fitted line for a damped-trend projection.
+def effective_time(t0: np.ndarray, t_last: np.ndarray, phi: float, weight: float = 1.0) -> np.ndarray:
+    """Time at which to read the fitted line for a (partly) damped-trend projection.
 
     A damped trend continues the fitted slope b with weights :math:`\\phi, \\phi^2, \\ldots`:
     :math:`\\hat z_{t_L+h} = \\hat z_{t_L} + b\\sum_{i=1}^{h}\\phi^i` (Gardner & McKenzie 1985,
-    *Management Science* 31:1237-1246).  That is the OLS line read at the effective time
-    :math:`t_L + D(h)`, :math:`D(h) = \\phi(1-\\phi^h)/(1-\\phi)`, so its predictive variance
-    is the OLS formula at that time too.  ``phi = 1`` gives the straight line; years up to
-    ``t_last`` are returned unchanged.
+    *Management Science* 31:1237-1246).  That is the line read at the effective time
+    :math:`t_L + D(h)`, :math:`D(h) = \\phi(1-\\phi^h)/(1-\\phi)`.  ``weight`` w averages the
+    damped and the undamped trend: :math:`t_L + w D(h) + (1-w) h` (the combination the
+    backtests favour, methods.md 8).  ``phi = 1`` or ``weight = 0`` give the straight line;
+    years up to ``t_last`` are returned unchanged.
     """
     t0 = np.asarray(t0, dtype=float)
-    if phi == 1.0:
-        return t0
     h = t0 - t_last
+    if phi == 1.0 or weight == 0.0:
+        return t0
     with np.errstate(invalid="ignore"):
         D = phi * (1.0 - np.power(phi, np.maximum(h, 0.0))) / (1.0 - phi)
-    return np.where(h > 0, t_last + D, t0)
+    return np.where(h > 0, t_last + weight * D + (1.0 - weight) * h, t0)
 
 
 def window_mask(mask: np.ndarray, window: int | None) -> np.ndarray:

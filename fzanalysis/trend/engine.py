@@ -1,0 +1,764 @@
+"""The vectorised projection engine behind :mod:`fzanalysis.trend` (docs/methods.md 5-8).
+
+Everything here works on a :class:`~fzanalysis.trend.prep.SeriesMatrix` and returns arrays with
+one entry per series; no Python loop runs over series (only over calendar years, at most ~30,
+and over the points of one fit window).  "Does this value meet the target" is asked ONLY of
+:mod:`fzanalysis.comparators` (:func:`~fzanalysis.comparators.satisfies` for a value, the
+success region :func:`~fzanalysis.comparators.region` for a probability).
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from fzanalysis import comparators
+from fzanalysis.trend.core import (
+    M_LINEAR, M_LOG, M_LOGIT, M_POISSON, METHODS, OLS_METHODS, Fit, effective_time,
+    fit_lines, fit_poisson, inverse, t_cdf, t_quantile, transform, window_mask,
+)
+from fzanalysis.trend.prep import SeriesMatrix, resolution, settings
+from fzanalysis.trend.results import Model, Projection
+
+__all__ = ["bend_variance", "choose_methods", "eligible", "model_scale", "path_moments",
+           "predictive_df", "region_probability", "robust_fit", "run", "warning_flags"]
+
+def poisson_eligible(M: SeriesMatrix) -> np.ndarray:
+    """(S,) bool: may series i use the Poisson count model (methods.md 5.4)?
+
+    Its unit is listed in ``trend.yaml: poisson.units`` and has a scale in ``data/units.csv``;
+    every observed year has a numerator and a (positive) denominator; and, for a bounded unit
+    (percent), the indicator is listed in ``poisson.event_proportions`` (proportions of *events*,
+    e.g. mother-to-child HIV transmissions among HIV-positive mothers' births -- not shares of
+    people holding posts, which are stocks: the same village heads counted year after year) and
+    its pooled proportion is at most ``poisson.max_proportion``.
+    """
+    pconf = settings()["poisson"]
+    obs = M.mask
+    with np.errstate(invalid="ignore"):
+        counts = ~obs | (np.isfinite(M.K) & np.isfinite(M.E) & (M.E > 0))
+        k_sum = np.where(obs, M.K, 0.0).sum(axis=1)
+        e_sum = np.where(obs, M.E, 0.0).sum(axis=1)
+        prop = np.where(e_sum > 0, k_sum / e_sum, np.nan)
+        events = np.isin(M.keys["indicator"].astype(str).to_numpy(),
+                         [str(x) for x in (pconf.get("event_proportions") or [])])
+        rare = ~np.isfinite(M.upper) | (events & (prop <= float(pconf["max_proportion"])))
+    unit_ok = np.isin(M.unit.astype(str), [str(u) for u in pconf["units"]]) & np.isfinite(M.scale)
+    return unit_ok & counts.all(axis=1) & obs.any(axis=1) & rare
+
+
+def poisson_auto(M: SeriesMatrix) -> np.ndarray:
+    """(S,) bool: does ``auto`` choose the Poisson model?  Eligible and mean events per observed
+    year below ``poisson.auto_max_mean_events``."""
+    obs = M.mask
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_k = np.where(obs, M.K, 0.0).sum(axis=1) / obs.sum(axis=1)
+    return poisson_eligible(M) & (mean_k < float(settings()["poisson"]["auto_max_mean_events"]))
+
+
+def eligible(M: SeriesMatrix) -> np.ndarray:
+    """(S, 4) bool: may series i use linear / logit / log / poisson?
+
+    A least-squares method is eligible when the unit lists it in ``trend.yaml: unit_methods``
+    (units not listed: linear only), and for logit both bounds are finite, for log every observed
+    value is > 0.  Poisson: :func:`poisson_eligible`.
+    """
+    conf = settings()["unit_methods"]
+    S = len(M.unit)
+    ok = np.zeros((S, len(METHODS)), dtype=bool)
+    for unit in np.unique(M.unit.astype(str)):
+        rows = M.unit == unit
+        for m in conf.get(unit, ["linear"]):
+            ok[rows, METHODS.index(m)] = True
+    ok[:, M_LINEAR] = True
+    ok[:, M_LOGIT] &= np.isfinite(M.lower) & np.isfinite(M.upper)
+    with np.errstate(invalid="ignore"):
+        ok[:, M_LOG] &= ~np.any(M.Y <= 0, axis=1)
+    ok[:, M_POISSON] = poisson_eligible(M)
+    return ok
+
+
+def default_method(M: SeriesMatrix, ok: np.ndarray) -> np.ndarray:
+    """Unit's default model: the first eligible one in ``unit_methods`` (else linear)."""
+    conf = settings()["unit_methods"]
+    out = np.full(len(M.unit), M_LINEAR)
+    for unit in np.unique(M.unit.astype(str)):
+        rows = M.unit == unit
+        for m in reversed(conf.get(unit, ["linear"])):
+            code = METHODS.index(m)
+            sel = rows & ok[:, code]
+            out[sel] = code
+    return out
+
+
+def model_scale(M: SeriesMatrix, mcode: np.ndarray) -> np.ndarray:
+    """Z = g(Y) with each series' own model (broadcast over years)."""
+    sq = settings()["logit_squeeze"]
+    return transform(M.Y, mcode[:, None], M.lower[:, None], M.upper[:, None], squeeze=sq)
+
+
+def bend_variance(h: np.ndarray, slope: np.ndarray, slope_se: np.ndarray, jump2: Any = 0.0, *,
+                  calibrated: bool = True) -> np.ndarray:
+    """Additive "bend" variance on the model scale (methods.md 5, 8).
+
+    .. math:: \\tau^2(h) = c(h)\\,\\bigl(\\max\\{0,\\ \\hat b^2 - \\mathrm{se}(\\hat b)^2\\} + J^2\\bigr)
+
+    with :math:`\\hat b` the fitted slope on the model scale, :math:`J^2` the per-year variance of
+    the series' moves off its trend (steps and jumps, :func:`robust_fit`) and c(h) (years^2) the
+    step table ``trend.yaml: interval_bend`` estimated on the development part of the real
+    corpus (:func:`fzanalysis.trend.estimate_bend_variance`).  The squared trend and the jumps
+    are the two ways a real series leaves its straight line: it bends, or it steps.  0 for
+    h < 1 (fitted years) and when not ``calibrated``; beyond the last tabulated horizon the last
+    factor.  Broadcasts its arguments.
+    """
+    h, b, sb, j2 = np.broadcast_arrays(np.asarray(h, dtype=float), np.asarray(slope, dtype=float),
+                                       np.asarray(slope_se, dtype=float),
+                                       np.asarray(jump2, dtype=float))
+    if not calibrated:
+        return np.zeros(h.shape)
+    table = settings()["interval_bend"]
+    keys = np.array(list(table), dtype=float)
+    vals = np.array(list(table.values()), dtype=float)
+    hh = np.nan_to_num(h, nan=0.0)
+    idx = np.clip(np.searchsorted(keys, hh, side="right") - 1, 0, len(keys) - 1)
+    c = np.where(hh >= keys[0], vals[idx], 0.0)
+    with np.errstate(invalid="ignore"):
+        trend2 = np.maximum(b * b - sb * sb, 0.0)
+    return c * (np.nan_to_num(trend2, nan=0.0) + np.nan_to_num(j2, nan=0.0))
+
+
+def floor_variance(floor2: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Noise floor of a rounded series: ``floor2 * (1 + h)`` for h >= 1 (0 for fitted years).
+
+    ``floor2`` is the variance of a rounding error, :math:`(\\mathrm{step}\\cdot g'(y))^2/12`
+    on the model scale: a run of equal published values (99, 99, 99 ...) says the true value
+    moved by less than a step, not that it cannot move (methods.md 5).
+    """
+    h = np.asarray(h, dtype=float)
+    return np.where(h >= 1, floor2 * (1.0 + np.maximum(h, 0.0)), 0.0)
+
+
+def predictive_df(n_df: np.ndarray) -> np.ndarray:
+    """Degrees of freedom of the Student-t predictive: ``min(n - 2, trend.yaml: predictive_df)``.
+
+    The residual degrees of freedom of the fit, capped by the heavier tails the real series
+    show (methods.md 8: a normal predictive made p_meet overconfident at the extremes).
+    """
+    nu = settings().get("predictive_df")
+    n_df = np.asarray(n_df, dtype=float)
+    return n_df if nu is None else np.minimum(n_df, float(nu))
+
+
+def _compact(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The window points of every row packed to the left: columns, years, values, valid."""
+    S, T = wmask.shape
+    col = np.arange(T)
+    W = int(wmask.sum(axis=1).max()) if S else 0
+    W = max(W, 1)
+    pos = np.sort(np.where(wmask, col[None, :], T), axis=1)[:, :W]
+    valid = pos < T
+    pc = np.minimum(pos, T - 1)
+    tz = np.where(valid, years.astype(float)[pc], np.nan)
+    zz = np.where(valid, np.take_along_axis(Z, pc, axis=1), np.nan)
+    return pc, tz, zz, valid
+
+
+def _nanmedian(x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(x, axis=1)
+
+
+def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.ndarray, *,
+               detect: bool = True) -> tuple[Fit, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Least-squares lines that one outlier or one step cannot drag (methods.md 5.1).
+
+    For each row, on the points of its window:
+
+    1. **Outliers.**  A Theil-Sen line (median of the pairwise slopes, median intercept) and
+       the scale :math:`1.4826\\,\\mathrm{MAD}` of its residuals (at least the rounding step
+       ``floor_z``); a point further than ``robust.outlier_k`` scales from it is left out of the
+       fit, at most ``robust.max_outlier_share`` of the points and never the last one.
+    2. **A step.**  For every split of the remaining points into an earlier and a later run (at
+       least ``robust.min_segment`` points each), the line with a level shift at the split
+       (common slope) against the single line: the F statistic
+       :math:`(RSS_1 - RSS_s)/(RSS_s/(n-3))` of the best split, with the residual sum floored by
+       the rounding noise.  Above ``robust.break_f`` and with a shift of at least
+       ``robust.min_shift_steps`` rounding steps, the earlier points are moved by the estimated
+       shift, so the line continues from the new level with the common slope (flat 50, 50, 50,
+       60, 60, 60 is projected at 60, not as a trend to 65).
+    3. **OLS** on the kept (and shifted) points: :class:`~fzanalysis.trend.core.Fit`.
+
+    Parameters
+    ----------
+    years : (T,) calendar years.  Z : (S, T) model-scale values.  wmask : (S, T) window points.
+    floor_z : (S,) rounding step on the model scale.
+    detect : bool
+        False: no outliers and no step are looked for (plain OLS on the window).
+
+    Returns
+    -------
+    fit : Fit
+    fmask : (S, T) bool, the points used.
+    jump2 : (S,) per-year variance of the moves off the trend: the mean square of the
+        year-to-year changes (per year) about the slope, less the part the residual noise
+        explains (2 s^2), at least 0.
+    break_year : (S,) first year after the detected step (NaN: none).
+    n_outliers : (S,) points left out.
+    """
+    conf = settings()["robust"]
+    S, T = wmask.shape
+    pc, tz, zz, valid = _compact(years, Z, wmask)
+    W = tz.shape[1]
+    n = valid.sum(axis=1)
+    rows = np.arange(S)
+    # 1. outliers from a Theil-Sen line
+    ii, jj = np.triu_indices(W, k=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slopes = (zz[:, jj] - zz[:, ii]) / (tz[:, jj] - tz[:, ii])
+    b_ts = _nanmedian(slopes) if len(ii) else np.full(S, np.nan)
+    b_ts = np.where(np.isfinite(b_ts), b_ts, 0.0)
+    a_ts = _nanmedian(zz - b_ts[:, None] * tz)
+    r = zz - a_ts[:, None] - b_ts[:, None] * tz
+    mad = 1.4826 * _nanmedian(np.abs(r))
+    scale = np.maximum(np.nan_to_num(mad, nan=0.0), floor_z)
+    with np.errstate(invalid="ignore"):
+        far = valid & (np.abs(r) > float(conf["outlier_k"]) * scale[:, None])
+    last_pos = np.maximum(n - 1, 0)
+    far[rows, last_pos] = False
+    n_far = far.sum(axis=1)
+    allowed = (n_far <= np.floor(float(conf["max_outlier_share"]) * n)) & (n >= 5)
+    far &= allowed[:, None] & detect
+    keep = valid & ~far
+    # 2. a step: level shift with a common slope, best split by F
+    m = keep.astype(float)
+    nk = m.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tbar = np.nansum(np.where(keep, tz, 0.0), axis=1) / nk
+        zbar = np.nansum(np.where(keep, zz, 0.0), axis=1) / nk
+        dt = np.where(keep, tz - tbar[:, None], 0.0)
+        dz = np.where(keep, zz - zbar[:, None], 0.0)
+        stt = (dt * dt).sum(axis=1)
+        b1 = np.where(stt > 0, (dt * dz).sum(axis=1) / stt, 0.0)
+        rss1 = ((dz - b1[:, None] * dt) ** 2).sum(axis=1)
+    # position of each kept point among the kept points
+    rank = np.cumsum(keep, axis=1) - 1
+    min_seg = int(conf["min_segment"])
+    best_f = np.zeros(S)
+    best_k = np.full(S, -1)
+    best_shift = np.zeros(S)
+    noise = nk * floor_z ** 2 / 12.0
+    for k in range(min_seg, W - min_seg + 1):
+        d = (keep & (rank >= k)).astype(float)
+        ok = (nk - k >= min_seg) & (nk >= 2 * min_seg) & (nk >= 5)
+        if not ok.any():
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dbar = d.sum(axis=1) / nk
+            dd = np.where(keep, d - dbar[:, None], 0.0)
+            # residualise the step dummy on the line (Frisch-Waugh)
+            bd = np.where(stt > 0, (dt * dd).sum(axis=1) / stt, 0.0)
+            dr = np.where(keep, dd - bd[:, None] * dt, 0.0)
+            sdd = (dr * dr).sum(axis=1)
+            sdz = (dr * dz).sum(axis=1)
+            gain = np.where(sdd > 0, sdz * sdz / sdd, 0.0)
+            shift = np.where(sdd > 0, sdz / sdd, 0.0)
+            f = gain / ((np.maximum(rss1 - gain, 0.0) + noise) / np.maximum(nk - 3.0, 1.0))
+        better = ok & np.isfinite(f) & (f > best_f)
+        best_f = np.where(better, f, best_f)
+        best_k = np.where(better, k, best_k)
+        best_shift = np.where(better, shift, best_shift)
+    step = detect & (best_k >= 0) & (best_f > float(conf["break_f"])) \
+        & (np.abs(best_shift) >= float(conf["min_shift_steps"]) * floor_z)
+    pre = keep & (rank < best_k[:, None]) & step[:, None]
+    zadj_c = np.where(pre, zz + best_shift[:, None], zz)
+    # break year: the first kept point at rank best_k
+    at_k = keep & (rank == best_k[:, None]) & step[:, None]
+    break_year = np.where(step, np.nanmax(np.where(at_k, tz, -np.inf), axis=1), np.nan)
+    # 3. OLS on the kept (shifted) points, back on the full grid
+    fmask = np.zeros((S, T), dtype=bool)
+    Zadj = np.full((S, T), np.nan)
+    ri, ci = np.nonzero(keep)
+    fmask[ri, pc[ri, ci]] = True
+    Zadj[ri, pc[ri, ci]] = zadj_c[ri, ci]
+    fmask &= wmask
+    fit = fit_lines(years, Zadj, fmask)
+    # jumps: year-to-year changes (per year) of the raw window points about the slope
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # consecutive kept points (after dropping outliers the neighbours may not be adjacent)
+        zk = np.where(keep, zz, np.nan)
+        tk = np.where(keep, tz, np.nan)
+        order = np.argsort(~keep, axis=1, kind="stable")
+        zk = np.take_along_axis(zk, order, axis=1)
+        tk = np.take_along_axis(tk, order, axis=1)
+        dzc, dtc = np.diff(zk, axis=1), np.diff(tk, axis=1)
+        rate = dzc / dtc
+        dev2 = (rate - np.nan_to_num(fit.b)[:, None]) ** 2 * dtc
+        ndiff = np.isfinite(dev2).sum(axis=1)
+        ms = np.where(ndiff > 0, np.nansum(dev2, axis=1) / np.maximum(np.nansum(
+            np.where(np.isfinite(dev2), dtc, 0.0), axis=1), 1.0), np.nan)
+        s2 = np.nan_to_num(fit.s2, nan=0.0)
+        jump2 = np.maximum(np.nan_to_num(ms, nan=0.0) - 2.0 * s2, 0.0)
+    return fit, fmask, jump2, break_year, (~keep & valid).sum(axis=1)
+
+
+def _floor_z(M: SeriesMatrix, mcode: np.ndarray, level_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rounding step of each series and its size on the model scale at ``level_y``."""
+    step = resolution(M.Y, M.mask)
+    sq = settings()["logit_squeeze"]
+    lo, hi = M.lower, M.upper
+    y0 = np.nan_to_num(level_y, nan=0.0)
+    g = lambda y: transform(y, mcode, lo, hi, squeeze=sq)  # noqa: E731
+    with np.errstate(invalid="ignore"):
+        up = g(y0 + step / 2.0)
+        dn = g(y0 - step / 2.0)
+        dz = np.abs(up - dn)
+        # at a bound one side is clipped: use the open side twice
+        dz = np.where(np.isfinite(up) & np.isfinite(dn) & (dz > 0), dz,
+                      2 * np.abs(np.where(np.isfinite(up), up, dn) - g(y0)))
+    return step, np.where(np.isfinite(dz), dz, 0.0)
+
+
+def fit_all(M: SeriesMatrix, mcode: np.ndarray, *, window: int | None,
+            upto: int | None = None, robust: bool = True) -> tuple[Fit, np.ndarray, np.ndarray, np.ndarray,
+                                              np.ndarray, np.ndarray, np.ndarray]:
+    """Robust least-squares fits of every (non-Poisson) series on its window up to column ``upto``.
+
+    Returns ``fit, fmask, jump2, floor2, step, break_year, n_outliers`` (:func:`robust_fit`;
+    ``floor2`` the rounding variance on the model scale, ``step`` the rounding step).
+    """
+    T = len(M.years)
+    obs = M.mask.copy()
+    if upto is not None:
+        obs[:, upto + 1:] = False
+    Z = model_scale(M, mcode)
+    wmask = window_mask(obs & np.isfinite(Z) & (mcode != M_POISSON)[:, None], window)
+    col = np.arange(T)
+    last_col = np.where(obs, col, -1).max(axis=1)
+    rows = np.arange(len(mcode))
+    level_y = np.where(last_col >= 0, M.Y[rows, np.maximum(last_col, 0)], np.nan)
+    step, fz = _floor_z(M, mcode, level_y)
+    fit, fmask, jump2, brk, nout = robust_fit(M.years, Z, wmask, fz, detect=robust)
+    return fit, fmask, jump2, fz ** 2 / 12.0, step, brk, nout
+
+
+def rolling_abs_error(
+    M: SeriesMatrix, mcode: np.ndarray, *, horizon: int, min_train: int, window: int | None,
+    damping: float = 1.0, damping_weight: float = 1.0, upto: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sum and count of absolute forecast errors (original units) over rolling origins.
+
+    For every observed year k (up to column ``upto``) with at least ``min_train`` observations
+    up to k, fit on the data up to k (last ``window`` points) and forecast 1..``horizon`` years
+    ahead; compare with the observed values (only those at columns <= ``upto``).
+    """
+    T = len(M.years)
+    last = T - 1 if upto is None else upto
+    mask = M.mask.copy()
+    mask[:, last + 1:] = False
+    Z = model_scale(M, mcode)
+    ok = mask & np.isfinite(Z)
+    count_up_to = np.cumsum(ok, axis=1)
+    total = np.zeros(len(mcode))
+    count = np.zeros(len(mcode))
+    lo, hi = M.lower, M.upper
+    for k in range(last):
+        origin = ok[:, k] & (count_up_to[:, k] >= min_train)
+        if not origin.any():
+            continue
+        train = ok.copy()
+        train[:, k + 1:] = False
+        train &= origin[:, None]
+        fit = fit_lines(M.years, Z, window_mask(train, window))
+        for h in range(1, horizon + 1):
+            j = k + h
+            if j > last:
+                break
+            hit = origin & ok[:, j]
+            if not hit.any():
+                continue
+            t_eff = effective_time(float(M.years[j]), float(M.years[k]), damping, damping_weight)
+            pred = inverse(fit.mean(np.full(len(mcode), t_eff)), mcode, lo, hi)
+            err = np.abs(M.Y[:, j] - pred)
+            good = hit & np.isfinite(err)
+            total[good] += err[good]
+            count[good] += 1
+    return total, count
+
+
+def choose_methods(M: SeriesMatrix, method: str, *, window: int | None, damping: float = 1.0,
+                   damping_weight: float = 1.0, upto: int | None = None) -> np.ndarray:
+    """Model code per series: the requested one, or the automatic out-of-sample choice.
+
+    ``auto``: the Poisson count model where :func:`poisson_auto` says so (rates from small
+    counts, methods.md 5.4); otherwise, among the eligible least-squares models, the smallest mean
+    absolute rolling-origin error (:func:`rolling_abs_error`, horizons 1..``auto_horizon``); the
+    unit's default when fewer than ``auto_min_errors`` errors are available.  Ties keep the
+    default.
+
+    Raises
+    ------
+    ValueError
+        When a named model is not eligible for some series (e.g. log with a zero value, poisson
+        without counts).
+    """
+    ok = eligible(M)
+    default = default_method(M, ok)
+    if method != "auto":
+        if method not in METHODS:
+            raise ValueError(f"method must be 'auto' or one of {METHODS}, got {method!r}")
+        code = METHODS.index(method)
+        bad = ~ok[:, code]
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            r = M.keys.iloc[i]
+            why = ("it needs a rate unit listed in trend.yaml poisson.units, numerator and "
+                   "denominator in every observed year and, for percent, an indicator listed in "
+                   "trend.yaml poisson.event_proportions (events, not stocks such as office "
+                   "holders) with a pooled proportion of at most poisson.max_proportion" if code == M_POISSON else
+                   "its unit does not allow it, or its bounds are not finite (logit), or a value "
+                   "is <= 0 (log)")
+            raise ValueError(
+                f"method {method!r} cannot be used for series ({r['indicator']}, {r['area']}, "
+                f"{r['sex']}), unit {M.unit[i]!r}: {why}")
+        return np.full(len(M.unit), code)
+    # The automatic choice never takes logit for a series with a value at (or beyond) a bound:
+    # the squeeze would put that point at |z| ~ 7.6, an outlier that dominates the fit and
+    # makes the interval span almost the whole range (town shares with a 0 %, coverage at 100 %).
+    # Such series use the linear model clipped to the bounds (methods.md section 6).
+    sq = settings()["logit_squeeze"]
+    with np.errstate(invalid="ignore"):
+        span = (M.upper - M.lower)[:, None]
+        p = (M.Y - M.lower[:, None]) / span
+        at_bound = np.any((p <= sq) | (p >= 1.0 - sq), axis=1)
+    ok = ok.copy()
+    ok[:, M_LOGIT] &= ~at_bound
+    default = default_method(M, ok)
+    conf = settings()
+    mae = np.full((len(M.unit), 3), np.inf)
+    enough = np.zeros(len(M.unit), dtype=bool)
+    for code in range(len(OLS_METHODS)):
+        rows = ok[:, code]
+        if not rows.any():
+            continue
+        mcode = np.where(rows, code, M_LINEAR)
+        tot, cnt = rolling_abs_error(M, mcode, horizon=conf["auto_horizon"],
+                                     min_train=conf["auto_min_train"], window=window,
+                                     damping=damping, damping_weight=damping_weight,
+                                     upto=upto)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mae[:, code] = np.where(rows & (cnt > 0), tot / cnt, np.inf)
+        enough |= rows & (cnt >= conf["auto_min_errors"])
+    best = np.argmin(mae, axis=1)
+    default_mae = mae[np.arange(len(default)), default]
+    best_mae = mae[np.arange(len(default)), best]
+    chosen = np.where(best_mae < default_mae, best, default)
+    return np.where(poisson_auto(M), M_POISSON, np.where(enough, chosen, default))
+
+
+def maintain_reference(M: SeriesMatrix, first_value: np.ndarray) -> np.ndarray:
+    """Reference level of a ``maintain`` target, per series (docs/methods.md 5, p_meet).
+
+    The catalogue's numeric target if it has one; else the series' own observed value in the
+    catalogue's ``baseline_year`` (default ``trend.yaml: maintain_baseline_year`` = 2020), so that
+    men's and totals' series are compared with their own level, not with the women's catalogue
+    baseline; else the catalogue's ``baseline_value``; else the first point of the fitted window.
+    """
+    S, years = len(M.unit), M.years
+    col = M.baseline_year - years[0]
+    inside = np.isfinite(col) & (col >= 0) & (col < len(years))
+    c = np.where(inside, col, 0).astype(int)
+    own = np.where(inside, M.Y[np.arange(S), c], np.nan)
+    ref = np.where(np.isfinite(own), own, np.where(np.isfinite(M.baseline), M.baseline, first_value))
+    return np.where(np.isfinite(M.target), M.target, ref)
+
+
+def path_moments(model: Model, t: np.ndarray, *, calibrated: bool | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and scale of the predictive distribution on the model scale at years ``t`` (S, H).
+
+    Beyond each series' last observed year the (partly) damped effective time is used
+    (:func:`~fzanalysis.trend.core.effective_time`).  Least-squares rows: the fitted line and
+    :math:`\\sqrt{\\mathrm{se}^2 + \\tau^2(h) + \\text{floor}(h)}` (OLS predictive SE, bend and
+    jump variance :func:`bend_variance`, rounding floor :func:`floor_variance`); Poisson rows:
+    the log expected rate (x scale) and its SE (interval of the underlying rate, methods.md 5.4).
+    ``calibrated=False`` leaves out the bend variance (the central path does not need it).
+    """
+    cal = model.calibrated if calibrated is None else calibrated
+    last = model.last_year.astype(float)[:, None]
+    te = effective_time(t, last, model.damping, model.damping_weight)
+    fit, pfit, pois = model.fit, model.pfit, model.pois[:, None]
+    h = t - last
+    z_o = fit.mean(te)
+    s_o = np.sqrt(fit.se_pred(te) ** 2
+                  + bend_variance(h, fit.b[:, None], fit.se_slope()[:, None],
+                                  model.jump2[:, None], calibrated=cal)
+                  + (floor_variance(model.floor2[:, None], h) if cal else 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z_p = pfit.mean(te) + np.log(model.scale)[:, None]
+    s_p = pfit.se_mean(te)
+    return np.where(pois, z_p, z_o), np.where(pois, s_p, s_o)
+
+
+def _cdf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
+    return np.where(np.isinf(df), stats.norm.cdf(x), t_cdf(x, df))
+
+
+def region_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
+                       lower: np.ndarray, upper: np.ndarray, step: np.ndarray,
+                       zhat: np.ndarray, sigma: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """Predictive probability that the value lies in ``[lo_y, hi_y]`` (methods.md 5.3).
+
+    The value is :math:`g^{-1}(\\hat z + \\sigma t_{df})` (``df`` = inf: normal), clipped to the
+    unit's bounds.  An edge beyond a bound is no constraint.  An edge exactly AT a bound (a
+    ``<=`` target at 0, a ``>=`` target at 100 %) is read as "published as the bound", i.e.
+    within half a rounding ``step`` of it, so such a target keeps a probability above 0 (the
+    transformed bound itself may be -inf, e.g. log 0).  Open and closed edges are the same for
+    a continuous distribution.
+    """
+    sq = settings()["logit_squeeze"]
+    with np.errstate(invalid="ignore"):
+        hi_e = np.where(np.isfinite(lower) & (hi_y <= lower) & (hi_y >= lower),
+                        lower + step / 2.0, hi_y)
+        lo_e = np.where(np.isfinite(upper) & (lo_y >= upper) & (lo_y <= upper),
+                        upper - step / 2.0, lo_y)
+        lo_free = ~np.isfinite(lo_e) | (np.isfinite(lower) & (lo_e <= lower))
+        hi_free = ~np.isfinite(hi_e) | (np.isfinite(upper) & (hi_e >= upper))
+        g_lo = transform(np.where(lo_free, np.nan, lo_e), mcode, lower, upper, squeeze=sq)
+        g_hi = transform(np.where(hi_free, np.nan, hi_e), mcode, lower, upper, squeeze=sq)
+        # log scale: an edge <= 0 is -inf
+        is_log = (mcode == M_LOG) | (mcode == M_POISSON)
+        g_lo = np.where(is_log & ~lo_free & (lo_e <= 0), -np.inf, g_lo)
+        g_hi = np.where(is_log & ~hi_free & (hi_e <= 0), -np.inf, g_hi)
+        s = np.where(sigma > 0, sigma, np.nan)
+        p_hi = np.where(hi_free, 1.0, np.where(sigma > 0, _cdf((g_hi - zhat) / s, df),
+                                               (zhat <= g_hi).astype(float)))
+        p_lo = np.where(lo_free, 0.0, np.where(sigma > 0, _cdf((g_lo - zhat) / s, df),
+                                               (zhat < g_lo).astype(float)))
+        # an empty region (an edge beyond the other bound)
+        empty = (np.isfinite(upper) & (lo_e > upper)) | (np.isfinite(lower) & (hi_e < lower))
+        p = np.where(empty, 0.0, np.clip(p_hi - p_lo, 0.0, 1.0))
+    return np.where(np.isnan(zhat) | np.isnan(sigma), np.nan, p)
+
+
+def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window: int | None,
+        damping: float, damping_weight: float, calibrated: bool = True, robust: bool = True,
+        poisson_window: Any = "default") -> Projection:
+    """Fit, project and score every series (see :func:`fzanalysis.trend.project`).
+
+    ``poisson_window``: fit window of the Poisson rows (``"default"``: ``trend.yaml:
+    poisson.window``, null = all observed years).
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (e.g. 0.8), got {level!r}")
+    conf = settings()
+    pconf = conf["poisson"]
+    if poisson_window == "default":
+        poisson_window = None if pconf["window"] is None else int(pconf["window"])
+    S, years = len(M.unit), M.years
+    rows = np.arange(S)
+    mask = M.mask
+    mcode = choose_methods(M, method, window=window, damping=damping,
+                           damping_weight=damping_weight)
+    pois = mcode == M_POISSON
+    # least-squares rows: robust fits (outliers, steps), rounding floor
+    fit, fmask_ols, jump2, floor2, step, break_year, n_out = fit_all(M, mcode, window=window,
+                                                                     robust=robust)
+    fmask_ols &= ~pois[:, None]
+    # Poisson rows (rates from small counts, methods.md 5.4)
+    with np.errstate(invalid="ignore"):
+        cmask = window_mask(mask & pois[:, None] & np.isfinite(M.K) & (M.E > 0), poisson_window)
+    pfit = fit_poisson(years, M.K, M.E, cmask)
+    fmask = np.where(pois[:, None], cmask, fmask_ols)
+    n_obs = mask.sum(axis=1)
+    col = np.arange(len(years))
+    last_col = np.where(mask, col, -1).max(axis=1)
+    first_col_fit = np.where(fmask, col, len(years)).min(axis=1)
+    has = last_col >= 0
+    last_year = np.where(has, years[np.maximum(last_col, 0)], -1)
+    last_value = np.where(has, M.Y[rows, np.maximum(last_col, 0)], np.nan)
+    first_value = M.Y[rows, np.minimum(first_col_fit, len(years) - 1)] if len(years) \
+        else np.full(S, np.nan)
+    min_fit = conf["min_points_fit"]
+    enough_events = pfit.events >= float(pconf["min_events"])
+    fitted_ok = np.where(pois, pfit.converged & enough_events & (pfit.n >= min_fit),
+                         fit.n >= min_fit)
+
+    h = target_year - last_year
+    df = np.where(pois, np.inf, predictive_df(fit.df) if calibrated else fit.df)
+    q = np.where(np.isinf(df), stats.norm.ppf(0.5 + level / 2.0), t_quantile(level, df))
+    scale = np.where(pois, M.scale, np.nan)
+    model = Model(fit=fit, pfit=pfit, pois=pois, mcode=mcode, fmask=fmask, scale=scale,
+                  last_year=last_year, jump2=np.where(pois, 0.0, jump2),
+                  floor2=np.where(pois, 0.0, floor2), df=df, damping=damping,
+                  damping_weight=damping_weight, calibrated=calibrated)
+    zhat, sigma = (a[:, 0] for a in path_moments(model, np.full((S, 1), float(target_year))))
+    z_now, _ = (a[:, 0] for a in path_moments(model, last_year.astype(float)[:, None]))
+    lo, hi = M.lower, M.upper
+    projected = inverse(zhat, mcode, lo, hi)
+    lower = inverse(zhat - q * sigma, mcode, lo, hi)
+    upper = inverse(zhat + q * sigma, mcode, lo, hi)
+    level_now = inverse(z_now, mcode, lo, hi)
+    reference = maintain_reference(M, first_value)
+    comp = M.comparator
+    r_lo, r_hi, _, _ = comparators.region(np.where(comp == "maintain", ">=", comp),
+                                          np.where(comp == "maintain", reference, M.target),
+                                          M.tolerance)
+    pm = region_probability(r_lo, r_hi, mcode=mcode, lower=lo, upper=hi, step=step,
+                            zhat=zhat, sigma=sigma, df=df)
+    directional = np.isin(comp, ("increase", "decrease"))
+    pm = np.where(directional, np.nan, pm)
+    # p_direction: P(target-year value beyond the current fitted level, in the required direction)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_up = np.where(sigma > 0, 1.0 - _cdf((z_now - zhat) / np.where(sigma > 0, sigma, 1.0), df),
+                        (zhat > z_now).astype(float))
+    p_dir = np.where(comp == "increase", p_up, np.where(comp == "decrease", 1.0 - p_up, np.nan))
+
+    # Poisson rows: fitted expected rate (x scale) on the grid of years
+    with np.errstate(invalid="ignore", over="ignore"):
+        rate_fit = np.exp(pfit.mean(np.broadcast_to(years.astype(float), (S, len(years))))
+                          + np.log(scale)[:, None])
+        rate_last = rate_fit[rows, np.maximum(last_col, 0)]
+
+    # pace: OLS slope (units/year) over the last pace_window observed points; Poisson rows: the
+    # slope of the fitted expected rate at the last observed year, b * rate(t_L)
+    wconf = conf["warnings"]
+    pmask = window_mask(mask, int(wconf["pace_window"]))
+    pfit_pace = fit_lines(years, M.Y, pmask)
+    pace_obs = np.where(pois, pfit.b * rate_last, pfit_pace.b)
+    decline = significant_decline(years, M.Y, pmask, pfit_pace)
+    numeric = np.isin(comp, comparators.NUMERIC)
+    base = np.where(pois, rate_last, last_value)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pace_req = np.where(numeric & (h > 0), (M.target - base) / h, np.nan)
+
+    # year the central path first meets the target: observed values for least-squares rows,
+    # the fitted expected rate for Poisson rows (one year with zero deaths proves nothing)
+    tcomp = np.where(comp == "maintain", ">=", comp)[:, None]
+    ttarget = np.where(comp == "maintain", reference, M.target)[:, None]
+    status_path = np.where(pois[:, None], rate_fit, M.Y)
+    status_mask = np.where(pois[:, None], fmask & fitted_ok[:, None], mask)
+    already = comparators.satisfies(status_path, tcomp, ttarget, M.tolerance[:, None]) & status_mask
+    not_ok_after = np.where(status_mask & ~already, col, -1).max(axis=1)
+    run_start = np.where(already & (col > not_ok_after[:, None]), col, len(years)).min(axis=1)
+    last_met = has & already[rows, np.maximum(last_col, 0)]
+    reached = np.where(last_met, years[np.minimum(run_start, len(years) - 1)].astype(float), np.nan)
+    y_max = int(conf["year_reached_max"])
+    start = int(last_year[has].min()) + 1 if has.any() else y_max + 1
+    fut_years = np.arange(start, max(y_max, target_year) + 1)
+    if len(fut_years):
+        zpath, _ = path_moments(model, np.broadcast_to(fut_years.astype(float), (S, len(fut_years))),
+                                calibrated=False)
+        ypath = inverse(zpath, mcode[:, None], lo[:, None], hi[:, None])
+        meets = comparators.satisfies(ypath, tcomp, ttarget, M.tolerance[:, None]) \
+            & (fut_years[None, :] > last_year[:, None])
+        first = np.where(meets, fut_years[None, :], 10**6).min(axis=1)
+        reached = np.where(~last_met & (first < 10**6) & fitted_ok, first, reached)
+    reached = np.where(pois & ~fitted_ok, np.nan, reached)
+
+    # residual spread on the original scale (least-squares rows)
+    fitted_y = inverse(fit.mean(np.broadcast_to(years.astype(float), (S, len(years)))),
+                       mcode[:, None], lo[:, None], hi[:, None])
+    r = np.where(fmask_ols, M.Y - fitted_y, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        resid_sd = np.sqrt((r * r).sum(axis=1) / (fit.n - 2.0))
+        # Poisson rows: Pearson X^2 test of overdispersion
+        p_over = np.where(pfit.n > 2, stats.chi2.sf(pfit.chi2, np.maximum(pfit.n - 2.0, 1.0)),
+                          np.nan)
+    overdispersed = pois & fitted_ok & np.isfinite(p_over) \
+        & (p_over < float(pconf["overdispersion_alpha"]))
+    # longest run of missing years inside the fitted window
+    gaps = np.zeros(S)
+    prev = np.full(S, -1)
+    for k in range(len(years)):
+        here = fmask[:, k]
+        gap = np.where(here & (prev >= 0), k - prev - 1, 0)
+        gaps = np.maximum(gaps, gap)
+        prev = np.where(here, k, prev)
+
+    nan_all = ~fitted_ok
+    for arr in (projected, lower, upper, pm, p_dir, level_now):
+        arr[nan_all] = np.nan
+    pace_obs = np.where(pois & nan_all, np.nan, pace_obs)
+    pace_req = np.where(pois & nan_all, np.nan, pace_req)
+    names = np.array(METHODS, dtype=object)[mcode]
+    return Projection(
+        model=model, method=np.where(fitted_ok | pois, names, "none"), n_points=n_obs,
+        last_year=last_year, last_value=last_value, level=level_now, projected=projected,
+        lower=lower, upper=upper, p_meet=pm, p_direction=p_dir, pace_observed=pace_obs,
+        pace_required=pace_req, year_reached=reached,
+        break_year=np.where(pois, np.nan, break_year), n_outliers=np.where(pois, 0, n_out),
+        resid_sd=resid_sd, overdispersed=overdispersed, small_counts=pois & ~fitted_ok,
+        max_gap=gaps, fitted_ok=fitted_ok, reference=reference, horizon=h, q=q,
+        significant_decline=decline,
+    )
+
+
+def significant_decline(years: np.ndarray, Y: np.ndarray, wmask: np.ndarray, wfit: Any) -> np.ndarray:
+    """Significant decline over the last ``pace_window`` observed values (docs/methods.md 7).
+
+    The assessment's trend test for ``maintain`` (methods 2.4, ``fzanalysis.assess.trend_test`` /
+    ``judge_direction``) on the same points, vectorised: OLS slope of the observed values, upper
+    limit of its two-sided ``maintain_decline_level`` (0.95) t-interval below
+    ``-maintain_decline_tolerance`` (0), with at least ``maintain_decline_min_points`` (4) points.
+    A constant window (``numpy.allclose``) has slope 0 and no decline, as in ``trend_test``.
+    """
+    w = settings()["warnings"]
+    with np.errstate(invalid="ignore"):
+        hi = np.where(wmask, Y, -np.inf).max(axis=1)
+        lo_ = np.where(wmask, Y, np.inf).min(axis=1)
+        constant = (hi - lo_) <= 1e-8 + 1e-5 * np.abs(hi)
+        upper = wfit.b + t_quantile(float(w["maintain_decline_level"]), wfit.df) \
+            * np.where(wfit.s2 > 0, wfit.se_slope(), 0.0)
+        return (wfit.n >= int(w["maintain_decline_min_points"])) & ~constant \
+            & np.isfinite(upper) & (upper < -float(w["maintain_decline_tolerance"]))
+
+
+def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
+    """Boolean early-warning flags per series (docs/methods.md section 7).
+
+    ``at_risk``: numeric targets when ``p_meet < warnings.at_risk_p_meet``; ``maintain`` when
+    ``p_meet < warnings.at_risk_p_meet_maintain``; ``increase``/``decrease`` when
+    ``p_direction < warnings.at_risk_p_direction`` (likely to move the wrong way), never from
+    the p_meet rule.
+    """
+    conf = settings()
+    w = conf["warnings"]
+    comp = M.comparator
+    directional = np.isin(comp, ("increase", "decrease"))
+    maintain = comp == "maintain"
+    prob = np.where(directional, res.p_direction, res.p_meet)
+    threshold = np.select([maintain, directional],
+                          [float(w["at_risk_p_meet_maintain"]), float(w["at_risk_p_direction"])],
+                          float(w["at_risk_p_meet"]))
+    with np.errstate(invalid="ignore"):
+        at_risk = np.isfinite(prob) & (prob < threshold)
+    numeric = np.isin(comp, comparators.NUMERIC)
+    gap = np.where(numeric, np.abs(M.target - res.last_value),
+                   np.abs(res.projected - res.last_value))
+    # maintain: a flat series has no gap to speak of; the scale is the level held (the p_meet
+    # reference, else the last value) and the ratio the smallest decline worth detecting
+    level = np.abs(np.where(np.isfinite(res.reference) & (res.reference != 0),
+                            res.reference, res.last_value))
+    limit = np.where(maintain, float(w["volatile_ratio_maintain"]) * level,
+                     float(w["volatile_ratio"]) * gap)
+    with np.errstate(invalid="ignore"):
+        volatile = np.isfinite(res.resid_sd) & np.isfinite(limit) & (res.resid_sd > limit)
+    # Poisson rows: year-to-year scatter of small counts is expected chance variation; volatile
+    # only when the counts vary more than a Poisson process allows (overdispersion test)
+    volatile = np.where(res.model.pois, res.overdispersed, volatile)
+    tol = np.where(np.isfinite(M.tolerance), M.tolerance, 0.0)
+    diff = M.target - res.last_value
+    toward = np.where(np.abs(diff) > tol, np.sign(diff), 0.0)
+    good = comparators.good_direction(comp)
+    req = np.where(good != 0, good, toward)
+    with np.errstate(invalid="ignore"):
+        reversing = np.isfinite(res.pace_observed) & (req * res.pace_observed < 0)
+    # maintain: only a significant decline (the assessment's test), not any downward wiggle
+    reversing = np.where(maintain, res.significant_decline, reversing)
+    insufficient = (res.n_points < int(conf["min_points"])) \
+        | (res.max_gap > int(conf["max_gap_years"])) | ~res.fitted_ok
+    return {"at_risk": at_risk, "volatile": volatile, "reversing": reversing,
+            "insufficient_data": insufficient}

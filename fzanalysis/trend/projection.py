@@ -1,0 +1,372 @@
+"""Will the target be met by 2030?  Projections, ``p_meet``/``p_direction`` and early warning.
+
+Methods (docs/methods.md sections 5-8): rates from small counts get a Poisson log-linear trend of
+the counts (methods.md 5.4); other series get a robust line (one outlier year left out, a
+detected step taken as a new level, :func:`fzanalysis.trend.engine.robust_fit`) fitted by least
+squares on a transformed scale (identity, scaled logit for bounded percentages, log for rates
+and ratios) to the most recent ``window`` points, continued as the average of a damped and an
+undamped trend; the predictive distribution on the model scale is a Student-t with the OLS
+predictive variance plus a bend-and-jump variance calibrated on real series and a rounding
+floor.  ``p_meet`` is its probability of the target's success region
+(:func:`fzanalysis.comparators.region`), ``p_direction`` (increase/decrease targets) its
+probability of ending beyond today's level in the required direction.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fzanalysis import comparators, labels
+from fzanalysis.panel import Panel
+from fzanalysis.trend.core import inverse
+from fzanalysis.trend.engine import path_moments, run, warning_flags
+from fzanalysis.trend.prep import SeriesMatrix, matrix, settings
+from fzanalysis.trend.results import Projection
+
+__all__ = ["PATH_COLUMNS", "PROJECT_COLUMNS", "WARNING_CODES", "probability_band", "project",
+           "project_paths", "warning_text"]
+
+#: Columns of :func:`project` (docs/design.md "Result tables").
+PROJECT_COLUMNS: list[str] = [
+    "indicator", "area", "sex", "method", "n_points", "last_year", "last_value", "level",
+    "projected", "lower", "upper", "projected_meets", "p_meet", "p_direction", "probability",
+    "probability_band", "pace_observed", "pace_required", "year_reached", "break_year",
+    "n_outliers", "warnings",
+]
+#: Columns of :func:`project_paths`.
+PATH_COLUMNS: list[str] = ["indicator", "area", "sex", "year", "kind", "value", "lower", "upper"]
+#: Early-warning codes in the order they appear in ``warnings``.
+WARNING_CODES: tuple[str, ...] = ("at_risk", "volatile", "reversing", "insufficient_data")
+
+_DEFAULT = object()
+
+
+def _window(window: Any) -> int | None:
+    if window is _DEFAULT:
+        w = settings()["window"]
+        return None if w is None else int(w)
+    if window is not None and (int(window) != window or window < 2):
+        raise ValueError(f"window must be None or an integer >= 2, got {window!r}")
+    return None if window is None else int(window)
+
+
+def _damping(damping: float | None) -> float:
+    phi = float(settings()["damping"] if damping is None else damping)
+    if not 0 < phi <= 1:
+        raise ValueError(f"damping must be in (0, 1], got {damping!r}")
+    return phi
+
+
+def _damping_weight(weight: float | None) -> float:
+    w = float(settings()["damping_weight"] if weight is None else weight)
+    if not 0 <= w <= 1:
+        raise ValueError(f"damping_weight must be in [0, 1], got {weight!r}")
+    return w
+
+
+def _poisson_window(window: Any) -> Any:
+    """The Poisson rows follow ``trend.yaml: poisson.window`` unless a window is given."""
+    return "default" if window is _DEFAULT else _window(window)
+
+
+def _run(panel: Any, catalog: pd.DataFrame | None, *, target_year: int, level: float | None,
+         method: str, window: Any, damping: float | None, damping_weight: float | None,
+         calibrated: bool, robust: bool) -> tuple[SeriesMatrix, Projection, float]:
+    level = float(settings()["default_level"] if level is None else level)
+    M = matrix(panel, catalog)
+    res = run(M, method=method, target_year=int(target_year), level=level,
+              window=_window(window), damping=_damping(damping),
+              damping_weight=_damping_weight(damping_weight), calibrated=calibrated,
+              robust=robust, poisson_window=_poisson_window(window))
+    return M, res, level
+
+
+def probability_band(p: Any, lang: str = "zh") -> Any:
+    """The probability in words: 很可能 / 有可能 / 难以 (likely / possible / unlikely).
+
+    Cut-offs and words are data (``data/labels/trend.yaml: probability_band``, lower edges
+    ``min_p``): by default >= 0.8 ``likely``, 0.5-0.8 ``possible``, < 0.5 ``unlikely``
+    (the reliability tables of methods.md 8 show observed frequencies within 0.1 of the
+    stated probability in every bin, so the words may be read at face value).
+
+    Parameters
+    ----------
+    p : float or array_like
+        Probabilities; NaN gives an empty string.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str or ndarray of str (same shape as ``p``).
+
+    Examples
+    --------
+    >>> probability_band(0.85), probability_band(0.6, "en"), probability_band(0.2)
+    ('很可能', 'possible', '难以')
+    """
+    labels.check_lang(lang)
+    table = settings()["probability_band"]
+    codes = sorted(table, key=lambda c: -float(table[c]))
+    arr = np.asarray(p, dtype=float)
+    out = np.full(arr.shape, "", dtype=object)
+    done = np.isnan(arr)
+    for code in codes:
+        hit = ~done & (arr >= float(table[code]))
+        out = np.where(hit, labels.label("probability_band", code, lang), out)
+        done |= hit
+    return str(out[()]) if out.ndim == 0 else out
+
+
+def project(
+    panel: Panel | pd.DataFrame | str,
+    catalog: pd.DataFrame | None = None,
+    *,
+    target_year: int = 2030,
+    level: float | None = None,
+    method: str = "auto",
+    window: int | None = _DEFAULT,  # type: ignore[assignment]
+    damping: float | None = None,
+    damping_weight: float | None = None,
+    calibrated: bool = True,
+    robust: bool = True,
+) -> pd.DataFrame:
+    """Project every series to ``target_year`` and judge whether its target will be met.
+
+    Parameters
+    ----------
+    panel : Panel, DataFrame or path
+        A tidy panel (:func:`fzanalysis.panel.as_panel`: ``indicator, year, value``, ``area``
+        defaults to the district and ``sex`` to ``T``; a gap is an absent row).
+    catalog : DataFrame, optional
+        Normalised by :func:`fzanalysis.catalog.normalize` (default: the plan's catalogue).
+    target_year : int
+        Year of the target (2030).
+    level : float
+        Two-sided level of the prediction interval (default ``trend.yaml: default_level`` = 0.8).
+    method : {"auto", "linear", "logit", "log", "poisson"}
+        Model; ``auto`` uses ``poisson`` for rates from small counts (methods.md 5.4) and
+        otherwise chooses per series by rolling-origin out-of-sample error (methods.md 6).
+    window : int or None
+        Fit on the last ``window`` observed points (default ``trend.yaml: window``; Poisson
+        rows ``poisson.window``; None = all).
+    damping : float, optional
+        Damping factor phi in (0, 1] of the damped part of the trend (``trend.yaml: damping``).
+    damping_weight : float, optional
+        Weight w in [0, 1] of the damped trend in the average of damped and undamped trends
+        (``trend.yaml: damping_weight``); 0 (or ``damping=1``) gives the straight line.
+    calibrated : bool
+        Add the backtest-calibrated bend/jump variance and the rounding floor and use the
+        heavier-tailed t (methods.md 5, 8).  ``False`` (with ``robust=False``) gives the
+        textbook OLS prediction interval on :math:`t_{n-2}`.
+    robust : bool
+        Leave out outlier years and continue from the new level after a detected step
+        (:func:`fzanalysis.trend.engine.robust_fit`); ``False`` fits OLS to every window point.
+
+    Returns
+    -------
+    DataFrame
+        One row per indicator x area x sex with :data:`PROJECT_COLUMNS`:
+
+        - ``method``: model fitted (``none`` when fewer than ``min_points_fit`` points;
+          ``poisson`` rows with too few events have NaN projection and probabilities);
+        - ``n_points``, ``last_year``, ``last_value``: observed years, last observation;
+        - ``level``: the fitted level in ``last_year`` (the robust line's value; Poisson: the
+          fitted expected rate), the "today" from which the trend is continued;
+        - ``projected``, ``lower``, ``upper``: the central projection (median of the predictive
+          distribution) for ``target_year`` and its prediction interval at ``level``;
+        - ``projected_meets``: does ``projected`` meet the target
+          (:func:`fzanalysis.comparators.satisfies`; ``maintain``: at least the reference level;
+          False for increase/decrease).  For one-sided targets it is True exactly when
+          ``p_meet >= 0.5``;
+        - ``p_meet``: predictive probability that the ``target_year`` value lies in the
+          target's success region (numeric comparators and ``maintain``, whose region is
+          "at least the series' own baseline-year level"); NaN for increase/decrease;
+        - ``p_direction``: increase/decrease targets only, the predictive probability that the
+          ``target_year`` value is beyond ``level`` in the required direction; NaN otherwise;
+        - ``probability``: ``p_meet``, or ``p_direction`` for increase/decrease;
+          ``probability_band``: that probability in words (:func:`probability_band`, Chinese);
+        - ``pace_observed``: OLS slope of the last ``pace_window`` points (units per year);
+          ``pace_required``: (target - last value) / years left (numeric targets);
+        - ``year_reached``: first year the central path meets the target (the start of the
+          current run of observed years meeting it if already met); NA if not by
+          ``year_reached_max``;
+        - ``break_year``: first year after a detected step in the fit window (NA: none);
+          ``n_outliers``: points of the window left out of the fit;
+        - ``warnings``: ``;``-joined :data:`WARNING_CODES`.
+
+        ``attrs``: ``target_year``, ``level``, ``synthetic`` (demo data).
+
+    Notes
+    -----
+    On the model scale the target-year value is
+    :math:`\\hat z(T^*) + \\sqrt{\\mathrm{se}(T^*)^2 + \\tau^2(h) + f(h)}\\;t_{\\nu}`,
+    :math:`T^* = t_L + w D_\\phi(h) + (1-w)h` (averaged damped/undamped trend),
+    :math:`\\tau^2(h) = c(h)(\\max\\{0,\\hat b^2 - \\mathrm{se}(\\hat b)^2\\} + J^2)` (bends and
+    steps; c(h) from ``trend.yaml: interval_bend``), f(h) the rounding floor and
+    :math:`\\nu = \\min(n-2, \\text{predictive\\_df})`.  Interval, ``p_meet`` and ``p_direction``
+    all come from it (methods.md 5, 8).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cat = pd.DataFrame({"id": ["x"], "unit": ["percent"], "comparator": [">="], "target": [96.0]})
+    >>> panel = pd.DataFrame({"indicator": "x", "year": range(2016, 2024),
+    ...                       "value": [90 + 0.57 * k for k in range(8)]})
+    >>> row = project(panel, cat).iloc[0]
+    >>> bool(row["projected"] >= 96), bool(row["p_meet"] >= 0.5), row["probability_band"]
+    (True, True, '有可能')
+    """
+    M, res, level = _run(panel, catalog, target_year=target_year, level=level, method=method,
+                         window=window, damping=damping, damping_weight=damping_weight,
+                         calibrated=calibrated, robust=robust)
+    flags = warning_flags(M, res)
+    out = M.keys.copy()
+    out["method"] = res.method
+    out["n_points"] = res.n_points.astype("int64")
+    out["last_year"] = res.last_year.astype("int64")
+    for col in ("last_value", "level", "projected", "lower", "upper"):
+        out[col] = getattr(res, col)
+    comp = M.comparator
+    tcomp = np.where(comp == "maintain", ">=", comp)
+    ttarget = np.where(comp == "maintain", res.reference, M.target)
+    out["projected_meets"] = comparators.satisfies(res.projected, tcomp, ttarget, M.tolerance)
+    out["p_meet"] = res.p_meet
+    out["p_direction"] = res.p_direction
+    prob = np.where(np.isin(comp, ("increase", "decrease")), res.p_direction, res.p_meet)
+    out["probability"] = prob
+    out["probability_band"] = probability_band(prob, "zh") if len(prob) else []
+    for col in ("pace_observed", "pace_required"):
+        out[col] = getattr(res, col)
+    for col in ("year_reached", "break_year"):
+        v = getattr(res, col)
+        out[col] = pd.array(np.where(np.isfinite(v), v, np.nan), dtype="Int64")
+    out["n_outliers"] = res.n_outliers.astype("int64")
+    codes = np.array(WARNING_CODES, dtype=object)
+    stack = np.column_stack([flags[c] for c in WARNING_CODES])
+    out["warnings"] = [";".join(codes[row]) for row in stack]
+    out = out[PROJECT_COLUMNS]
+    out.attrs.update({"target_year": int(target_year), "level": level, "synthetic": M.synthetic})
+    return out
+
+
+def project_paths(
+    panel: Panel | pd.DataFrame | str,
+    catalog: pd.DataFrame | None = None,
+    *,
+    target_year: int = 2030,
+    level: float | None = None,
+    method: str = "auto",
+    window: int | None = _DEFAULT,  # type: ignore[assignment]
+    damping: float | None = None,
+    damping_weight: float | None = None,
+    calibrated: bool = True,
+    robust: bool = True,
+) -> pd.DataFrame:
+    """Long table of observed values, fitted line and projected path with intervals, for charts.
+
+    Same arguments and fits as :func:`project`.
+
+    Returns
+    -------
+    DataFrame
+        :data:`PATH_COLUMNS`: ``kind="observed"`` (every observed year; no interval),
+        ``kind="fitted"`` (the fitted line on the years used in the fit, back-transformed),
+        ``kind="projected"`` (each year from the last observed year + 1 to ``target_year``,
+        with the prediction interval at ``level`` for that year's horizon).  Poisson rows
+        (methods.md 5.4): ``observed`` = the annual rates; ``fitted`` and ``projected`` = the
+        expected rate of the fitted Poisson trend, both with the interval of that underlying
+        rate; nothing but the observed rates when the counts are too small to fit.
+    """
+    M, res, level = _run(panel, catalog, target_year=target_year, level=level, method=method,
+                         window=window, damping=damping, damping_weight=damping_weight,
+                         calibrated=calibrated, robust=robust)
+    model = res.model
+    mcode, pois = model.mcode, model.pois
+    S, years = len(M.unit), M.years
+    lo, hi = M.lower[:, None], M.upper[:, None]
+    q = res.q[:, None]
+    parts = []
+    idx, col = np.nonzero(M.mask)
+    parts.append(pd.DataFrame({"s": idx, "year": years[col], "kind": "observed",
+                               "value": M.Y[idx, col], "lower": np.nan, "upper": np.nan}))
+    grid = np.broadcast_to(years.astype(float), (S, len(years)))
+    zf, sf = path_moments(model, grid)
+    fitted = inverse(zf, mcode[:, None], lo, hi)
+    band = pois[:, None]
+    f_lo = np.where(band, inverse(zf - q * sf, mcode[:, None], lo, hi), np.nan)
+    f_hi = np.where(band, inverse(zf + q * sf, mcode[:, None], lo, hi), np.nan)
+    ok = model.fmask & res.fitted_ok[:, None]
+    idx, col = np.nonzero(ok)
+    parts.append(pd.DataFrame({"s": idx, "year": years[col], "kind": "fitted",
+                               "value": fitted[idx, col], "lower": f_lo[idx, col],
+                               "upper": f_hi[idx, col]}))
+    last = res.last_year
+    fut = np.arange(int(last.min()) + 1, int(target_year) + 1) if S else np.array([], int)
+    if len(fut):
+        tf = np.broadcast_to(fut.astype(float), (S, len(fut)))
+        z, se = path_moments(model, tf)
+        keep = (fut[None, :] > last[:, None]) & res.fitted_ok[:, None]
+        idx, col = np.nonzero(keep)
+        parts.append(pd.DataFrame({
+            "s": idx, "year": fut[col], "kind": "projected",
+            "value": inverse(z, mcode[:, None], lo, hi)[idx, col],
+            "lower": inverse(z - q * se, mcode[:, None], lo, hi)[idx, col],
+            "upper": inverse(z + q * se, mcode[:, None], lo, hi)[idx, col]}))
+    long = pd.concat(parts, ignore_index=True)
+    order = {"observed": 0, "fitted": 1, "projected": 2}
+    long = long.assign(_k=long["kind"].map(order)).sort_values(["s", "_k", "year"], kind="stable")
+    keys = M.keys.iloc[long["s"].to_numpy()].reset_index(drop=True)
+    body = long.drop(columns=["s", "_k"]).reset_index(drop=True)
+    out = pd.concat([keys, body], axis=1)[PATH_COLUMNS]
+    out["year"] = out["year"].astype("int64")
+    return out
+
+
+def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
+                 comparator: str | None = None) -> str:
+    """Reasons behind a ``warnings`` string (``"at_risk;volatile"``), joined with ``；``/``; ``.
+
+    Parameters
+    ----------
+    warnings : str
+        The ``warnings`` cell of :func:`project`.
+    lang : {"zh", "en"}
+    method : str, optional
+        The row's ``method``: with ``"poisson"``, ``insufficient_data`` and ``volatile`` get the
+        reasons of the count model.
+    comparator : str, optional
+        The catalogue comparator: ``maintain`` gets the reasons of the maintain rules;
+        ``increase``/``decrease`` the ``at_risk`` reason of ``p_direction`` (methods.md 7).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> warning_text("at_risk", lang="en", comparator="increase")[:8]
+    'At risk:'
+    """
+    w = settings()["warnings"]
+    pconf = settings()["poisson"]
+    params = {"p": f"{float(w['at_risk_p_meet']):.0%}", "ratio": w["volatile_ratio"],
+              "n": settings()["min_points"], "gap": settings()["max_gap_years"],
+              "pace": w["pace_window"], "events": pconf["min_events"],
+              "alpha": pconf["overdispersion_alpha"],
+              "p_maintain": f"{float(w['at_risk_p_meet_maintain']):.0%}",
+              "p_direction": f"{float(w['at_risk_p_direction']):.0%}",
+              "ratio_maintain": f"{float(w['volatile_ratio_maintain']):.1%}",
+              "level_maintain": f"{float(w['maintain_decline_level']):.0%}"}
+    codes = [c for c in str(warnings).split(";") if c]
+    sep = "；" if lang == "zh" else "; "
+    kinds: dict[str, str] = {}
+    if comparator == "maintain":
+        kinds.update({"at_risk": "warning_maintain", "volatile": "warning_maintain",
+                      "reversing": "warning_maintain"})
+    if comparator in ("increase", "decrease"):
+        kinds["at_risk"] = "warning_direction"
+    if method == "poisson":
+        kinds.update({"insufficient_data": "warning_poisson", "volatile": "warning_poisson"})
+    return sep.join(labels.label(kinds.get(c, "warning"), c, lang).format(**params) for c in codes)

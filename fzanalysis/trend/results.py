@@ -1,0 +1,90 @@
+"""Result containers of the projection engine (instead of string-keyed dicts).
+
+:class:`Model` holds what is needed to read the fitted trends at any year (the centre and
+scale of the predictive distribution, :func:`fzanalysis.trend.engine.path_moments`);
+:class:`Projection` holds one entry per series for the target year, the arrays behind the
+columns of :func:`fzanalysis.trend.project`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fzanalysis.trend.core import Fit, PoissonFit
+
+__all__ = ["Model", "Projection"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """The fitted trends of every series (arrays of shape ``(S,)`` unless noted).
+
+    Attributes
+    ----------
+    fit : Fit
+        Least-squares lines on the model scale (after outliers and a detected step).
+    pfit : PoissonFit
+        Poisson log-linear trends (rows where ``pois``).
+    pois : bool array, Poisson rows.
+    mcode : int array, model code (:data:`fzanalysis.trend.core.METHODS`).
+    fmask : (S, T) bool, the points each fit used.
+    scale : float array, unit scale of Poisson rows (NaN elsewhere).
+    last_year : int array, last observed year (-1 when none).
+    jump2 : float array, per-year variance of the moves off the trend on the model scale
+        (steps, jumps), :func:`fzanalysis.trend.engine.robust_fit`.
+    floor2 : float array, variance of the rounding of the published values on the model scale.
+    df : float array, degrees of freedom of the Student-t predictive distribution.
+    damping, damping_weight : the trend beyond the last observation
+        (:func:`fzanalysis.trend.core.effective_time`).
+    calibrated : whether the bend variance is added.
+    """
+
+    fit: Fit
+    pfit: PoissonFit
+    pois: np.ndarray
+    mcode: np.ndarray
+    fmask: np.ndarray
+    scale: np.ndarray
+    last_year: np.ndarray
+    jump2: np.ndarray
+    floor2: np.ndarray
+    df: np.ndarray
+    damping: float
+    damping_weight: float
+    calibrated: bool
+
+
+@dataclass(frozen=True)
+class Projection:
+    """One entry per series: the projection to the target year and what is judged from it.
+
+    The attributes named like the columns of :func:`fzanalysis.trend.project` have the
+    meaning documented there; the others are inputs of the warnings and of the charts.
+    """
+
+    model: Model
+    method: np.ndarray
+    n_points: np.ndarray
+    last_year: np.ndarray
+    last_value: np.ndarray
+    level: np.ndarray
+    projected: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    p_meet: np.ndarray
+    p_direction: np.ndarray
+    pace_observed: np.ndarray
+    pace_required: np.ndarray
+    year_reached: np.ndarray
+    break_year: np.ndarray
+    n_outliers: np.ndarray
+    resid_sd: np.ndarray
+    overdispersed: np.ndarray
+    small_counts: np.ndarray
+    max_gap: np.ndarray
+    fitted_ok: np.ndarray
+    reference: np.ndarray
+    horizon: np.ndarray
+    q: np.ndarray
+    significant_decline: np.ndarray
