@@ -58,7 +58,7 @@ COLUMNS: list[str] = [
     "lower", "upper", "pooled_years", "too_wide", "rankable", "unit", "comparator", "target", "tolerance",
     "status", "status_note", "gap", "previous_year", "previous_value", "change_1y", "baseline_year",
     "baseline_value", "change_base", "method", "n_points", "projected", "proj_lower", "proj_upper",
-    "probability", "probability_kind", "p_meet", "category", "verdict", "verdict_zh", "verdict_en",
+    "probability", "probability_kind", "p_meet", "p_direction", "projected_meets", "category", "verdict", "verdict_zh", "verdict_en",
     "category_zh", "category_en", "warnings", "year_reached", "target_year", "per_area", "n_areas",
     "n_areas_met", "subject_sex", "reference_area", "reference_year", "reference_value",
     "reference_source", "synthetic",
@@ -173,9 +173,10 @@ def category_from_projection(
     target, tolerance : float
         The numeric target (NaN for directional ones).
     reference : float, optional
-        For ``maintain``: the level to keep (default: ``value``).
+        For ``maintain`` without ``meets``: the level to keep (default: ``value``).
     meets : bool, optional
-        Whether the projection meets the target (default: computed with
+        Whether the projection meets the target (``trend.project``'s ``projected_meets``, which
+        for ``maintain`` compares with the series' own reference level; default: computed with
         :func:`fzanalysis.comparators.satisfies`).
 
     Returns
@@ -206,7 +207,7 @@ def category_from_projection(
         if not has_proj:
             return "achieved" if status == "met" else "insufficient_data"
         ref = value if np.isnan(reference) else reference
-        ok = projected >= ref - 1e-9
+        ok = bool(meets) if meets is not None else projected >= ref - 1e-9
         if status == "met":
             return "achieved" if ok else "slipping"
         return "on_track" if ok else "deterioration"
@@ -283,11 +284,11 @@ def evaluate(
     cat = catalog_mod.normalize(catalog)
     pnl = as_panel(panel, catalog=cat)
     assessed = assessment.assess(pnl, cat, year=year, baseline_year=baseline_year)
-    projected = trend.project(pnl.frame, cat, target_year=target_year, level=level)
+    projected = trend.project(pnl, cat, target_year=target_year, level=level)
     keys = list(codes.SERIES_KEYS)
-    proj = projected.rename(columns={"lower": "proj_lower", "upper": "proj_upper"})
-    pcols = [c for c in ("method", "n_points", "projected", "proj_lower", "proj_upper", "p_meet",
-                         "p_direction", "warnings", "year_reached") if c in proj.columns]
+    proj = projected.rename(columns={"lower": "proj_lower", "upper": "proj_upper", "level": "trend_level"})
+    pcols = ["method", "n_points", "trend_level", "projected", "proj_lower", "proj_upper", "projected_meets",
+             "p_meet", "p_direction", "probability", "warnings", "year_reached", "break_year", "n_outliers"]
     out = assessed.merge(proj[keys + pcols], on=keys, how="left")
     out = out.merge(_previous(pnl.frame, assessed), on=keys, how="left")
     crow = cat.set_index("id")
@@ -313,26 +314,24 @@ def evaluate(
     out["change_base"] = np.where(pooled, np.nan, out["value"] - out["baseline_value"])
     out = out.join(_references(out))
     directional = out["comparator"].isin(["increase", "decrease"])
-    if "p_direction" in out.columns:
-        out["probability"] = np.where(directional, out["p_direction"], out["p_meet"])
-    else:
-        out["probability"] = out["p_meet"]
     out["probability_kind"] = np.where(directional, "direction", "meet")
-    meets = comparators.satisfies(out["projected"], out["comparator"], out["target"], out["tolerance"])
     cats, verdicts = [], []
-    for i, r in enumerate(out.to_dict("records")):
+    for r in out.to_dict("records"):
         status = r.get("status") or "no_data"
         value = np.nan if pd.isna(r.get("value")) else float(r["value"])
         proj_v = np.nan if pd.isna(r.get("projected")) else float(r["projected"])
         if status in ("no_data", "not_applicable"):
             cat_code = "insufficient_data"
         else:
+            directional_row = r["comparator"] in ("increase", "decrease")
             cat_code = category_from_projection(
-                status, r["comparator"], value, proj_v,
+                status, r["comparator"],
+                # a direction is judged from the trend's own level today (trend.project: `level`)
+                float(r["trend_level"]) if directional_row and not pd.isna(r.get("trend_level")) else value,
+                proj_v,
                 np.nan if pd.isna(r.get("target")) else float(r["target"]),
                 np.nan if pd.isna(r.get("tolerance")) else float(r["tolerance"]),
-                reference=np.nan if pd.isna(r.get("baseline_value")) else float(r["baseline_value"]),
-                meets=bool(meets[i]))
+                meets=None if pd.isna(r.get("projected_meets")) else bool(r["projected_meets"]))
         cats.append(cat_code)
         verdicts.append(assessment.verdict(
             status=status, comparator=r["comparator"], gap=r.get("gap", np.nan), target=r.get("target", np.nan),
