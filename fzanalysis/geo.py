@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import textwrap
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,14 +52,53 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from fzanalysis import comparators
+from fzanalysis import catalog, codes, comparators, gazetteer
 from fzanalysis.config import label_table as labels
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang, domain_label, label, unit_label
 from fzanalysis.paths import data_path
 
-#: Gazetteer code of Conghua district.
-DISTRICT_CODE = "440117"
+__all__ = [
+    "COLUMN_STYLES",
+    "DIRECTIONAL",
+    "EQUAL_AREA_CRS",
+    "GENERIC_EN",
+    "GID_DEMO",
+    "GID_NOT_APPLICABLE",
+    "GID_NOT_COMPARABLE",
+    "GID_NO_DATA",
+    "GID_SCHEMATIC",
+    "GID_TOWNS",
+    "NA_STYLE",
+    "NOT_COMPARABLE_STYLE",
+    "NO_DATA_STYLE",
+    "OFFICIAL_FILE",
+    "OUTLINE_FILE",
+    "OUTLINE_SOURCE",
+    "SCHEMATIC_FILE",
+    "SCHEMES",
+    "WGS84",
+    "add_notes",
+    "area_km2",
+    "build_files",
+    "choropleth",
+    "demo_watermark",
+    "explore",
+    "gcj02_to_wgs84",
+    "indicator_name",
+    "join",
+    "load_outline",
+    "load_towns",
+    "main",
+    "outline_from_source",
+    "palette",
+    "schematic_towns",
+    "small_multiples",
+    "town_label",
+    "wgs84_to_gcj02",
+    "wrap_title",
+]
+
 #: WGS84 geographic coordinates; every GeoDataFrame of this module uses it.
 WGS84 = "EPSG:4326"
 #: Lambert azimuthal equal-area projection centred on the district, used for
@@ -270,8 +310,9 @@ def outline_from_source(source: str | Path | None = None) -> gpd.GeoDataFrame:
     wgs = _convert_geometry(geom)
     if not wgs.is_valid:
         raise ValueError(f"{path}: outline invalid after conversion: {shapely.is_valid_reason(wgs)}")
+    district = gazetteer.load().set_index("code").loc[codes.district()]
     return gpd.GeoDataFrame(
-        {"code": [DISTRICT_CODE], "name_zh": ["从化区"], "name_en": ["Conghua District"],
+        {"code": [codes.district()], "name_zh": [district["name_zh"]], "name_en": [district["name_en"]],
          "source": [path.name]},
         geometry=[wgs], crs=WGS84,
     )
@@ -294,8 +335,6 @@ def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
 def _gazetteer() -> pd.DataFrame:
     """The gazetteer's 8 towns (:func:`fzanalysis.gazetteer.towns`), with the
     approximate seats ``seat_lon``/``seat_lat`` (WGS84) also as ``lon``/``lat``."""
-    from fzanalysis import gazetteer
-
     towns = gazetteer.towns()
     return towns.assign(code=towns["code"].astype(str), lon=towns["seat_lon"],
                         lat=towns["seat_lat"])
@@ -303,8 +342,6 @@ def _gazetteer() -> pd.DataFrame:
 
 def _lookup(name: str) -> str | None:
     """Gazetteer code of a town name or code (:func:`fzanalysis.gazetteer.lookup`), or None."""
-    from fzanalysis import gazetteer
-
     try:
         return str(gazetteer.lookup(name))
     except LookupError:
@@ -375,7 +412,7 @@ def _match_codes(gdf: gpd.GeoDataFrame, towns: pd.DataFrame, path: Path) -> pd.S
     (see :func:`_lookup`).  Columns are tried in the order: likely names first (code, adcode, area,
     name, name_zh, …), then the rest.
     """
-    codes = set(towns["code"])
+    town_codes = set(towns["code"])
     preferred = ["code", "area", "adcode", "town_code", "xzqdm", "name_zh", "name", "town",
                  "name_en", "xzqmc"]
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -387,16 +424,16 @@ def _match_codes(gdf: gpd.GeoDataFrame, towns: pd.DataFrame, path: Path) -> pd.S
         as_str = vals.map(lambda v: None if pd.isna(v) else
                           str(int(v)) if isinstance(v, (int, np.integer, float)) and float(v).is_integer()
                           else str(v).strip())
-        if as_str.notna().all() and as_str.isin(codes).all():
+        if as_str.notna().all() and as_str.isin(town_codes).all():
             return as_str
         resolved = []
         for v in as_str:
             resolved.append(_lookup(v) if v is not None else None)
         res = pd.Series(resolved, index=gdf.index, dtype=object)
-        if res.notna().all() and res.isin(codes).all():
+        if res.notna().all() and res.isin(town_codes).all():
             return res
-        if res.notna().any() or as_str.isin(codes).any():
-            miss = res.isna() & ~as_str.isin(codes)
+        if res.notna().any() or as_str.isin(town_codes).any():
+            miss = res.isna() & ~as_str.isin(town_codes)
             first = miss[miss].index[0] if miss.any() else None
             tried.append(f"{col!r} (row {first}: {as_str.get(first)!r} is not a Conghua town)"
                          if first is not None else f"{col!r} (names a town outside the 8)")
@@ -416,17 +453,17 @@ def _read_official(path: Path) -> gpd.GeoDataFrame:
     types = set(gdf.geometry.geom_type.dropna())
     if not types <= {"Polygon", "MultiPolygon"}:
         raise ValueError(f"{path}: expected polygons, found {sorted(types)}")
-    codes = _match_codes(gdf, towns, path)
-    dup = codes[codes.duplicated(keep=False)]
+    matched = _match_codes(gdf, towns, path)
+    dup = matched[matched.duplicated(keep=False)]
     if len(dup):
         raise ValueError(f"{path}: rows {list(dup.index)} all match town {dup.iloc[0]}; "
                          "give one polygon per town")
-    missing = sorted(set(towns["code"]) - set(codes))
+    missing = sorted(set(towns["code"]) - set(matched))
     if missing:
         raise ValueError(f"{path}: no polygon for town(s) {', '.join(missing)}")
     gdf = gdf.to_crs(WGS84)
     out = towns[["code", "name_zh", "name_en"]].merge(
-        pd.DataFrame({"code": codes.values, "geometry": gdf.geometry.values}), on="code")
+        pd.DataFrame({"code": matched.values, "geometry": gdf.geometry.values}), on="code")
     return gpd.GeoDataFrame(out, geometry="geometry", crs=WGS84)
 
 
@@ -508,13 +545,14 @@ def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoD
     if "area" not in table.columns:
         raise ValueError("table: missing column 'area' (gazetteer code of the town)")
     area = table["area"].astype(str)
-    known = set(towns["code"]) | {DISTRICT_CODE}
+    district = codes.district()
+    known = set(towns["code"]) | {district}
     bad = ~area.isin(known)
     if bad.any():
         i = bad[bad].index[0]
         raise ValueError(f"table: row {i}, column 'area': {area[i]!r} is not a Conghua town "
                          f"code (expected one of {sorted(known)})")
-    rows = table.assign(area=area)[area != DISTRICT_CODE]
+    rows = table.assign(area=area)[area != district]
     keys = [c for c in ("indicator", "sex") if c in rows.columns]
     dup = rows.duplicated(subset=["area", *keys], keep=False)
     if dup.any():
@@ -590,8 +628,6 @@ def _not_targeted(sel: pd.DataFrame, gdf: gpd.GeoDataFrame) -> tuple[np.ndarray,
     if "area_kinds" in sel.columns:
         spec = str(_first(sel, "area_kinds") or "")
     elif "indicator" in sel.columns and sel["indicator"].nunique() == 1:
-        from fzanalysis import catalog
-
         try:
             spec = str(catalog.get(str(sel["indicator"].iloc[0]))["area_kinds"] or "")
         except (KeyError, catalog.CatalogError, FileNotFoundError):
@@ -624,8 +660,8 @@ def indicator_name(frame: pd.DataFrame, lang: Lang) -> str:
     """Name of the (single) indicator of ``frame`` in ``lang``.
 
     From the frame's ``name_zh``/``name_en`` (assessment tables carry them);
-    otherwise from the catalogue (:func:`fzanalysis.catalog.load`) when that
-    module is available; otherwise the indicator id.
+    otherwise from the catalogue (:func:`fzanalysis.catalog.load`) when the
+    indicator is in it; otherwise the indicator id.
     """
     name = _first(frame, "name_zh" if lang == "zh" else "name_en")
     if name:
@@ -634,14 +670,12 @@ def indicator_name(frame: pd.DataFrame, lang: Lang) -> str:
     if ind is None:
         return ""
     try:
-        from fzanalysis import catalog
-
         cat = catalog.load()
-        hit = cat.loc[cat["id"] == ind, "name_zh" if lang == "zh" else "name_en"]
-        if len(hit):
-            return str(hit.iloc[0])
-    except (ImportError, AttributeError, FileNotFoundError, KeyError, ValueError):
-        pass
+    except (catalog.CatalogError, FileNotFoundError):
+        return str(ind)
+    hit = cat.loc[cat["id"] == ind, "name_zh" if lang == "zh" else "name_en"]
+    if len(hit):
+        return str(hit.iloc[0])
     return str(ind)
 
 
@@ -959,7 +993,7 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
     for col in ("domain", "indicator", "area"):
         if col not in table.columns:
             raise ValueError(f"table: missing column {col!r}")
-    rows = table[(table["domain"] == domain) & (table["area"].astype(str) != DISTRICT_CODE)]
+    rows = table[(table["domain"] == domain) & (table["area"].astype(str) != codes.district())]
     panels: list[tuple[str, str | None]] = []  # (indicator, sex drawn)
     for ind, sub in rows.groupby("indicator", sort=False):
         sexes = sorted(map(str, sub["sex"].dropna().unique())) if "sex" in sub.columns else []
@@ -985,7 +1019,7 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
             word = label("sex", sx, lang)
             name = f"{name}（{word}）" if lang == "zh" else f"{name} ({word.lower()})"
         choropleth(sub, column, ax=ax, lang=lang, scheme=scheme, k=k, towns=towns, sex=sx,
-                   title=_wrap(str(name), 16 if lang == "zh" else 34), notes=False,
+                   title=wrap_title(str(name), 16 if lang == "zh" else 34), notes=False,
                    legend_loc="lower right")
     for ax in axes.flat[n:]:
         ax.set_axis_off()
@@ -999,11 +1033,9 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
     return fig
 
 
-def _wrap(text: str, width: int) -> str:
+def wrap_title(text: str, width: int) -> str:
     """Wrap a title every ``width`` characters (CJK) or at spaces (Latin)."""
     if " " in text:
-        import textwrap
-
         return "\n".join(textwrap.wrap(text, width))
     return "\n".join(text[i:i + width] for i in range(0, len(text), width))
 

@@ -22,20 +22,22 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from fzanalysis import catalog, codes, gazetteer
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.geo import (
-    DISTRICT_CODE,
     NA_STYLE,
     NO_DATA_STYLE,
-    _gazetteer,
-    _wrap,
     add_notes,
     demo_watermark,
     indicator_name,
     palette,
     town_label,
+    wrap_title,
 )
 from fzanalysis.labels import Lang, domain_label, domain_order, label, unit_label
+
+__all__ = ["FAN_COLOURS", "SEX_COLOURS", "domain_dashboard", "fan_chart", "gender_gap_dumbbell",
+           "status_heatmap"]
 
 #: Colours of the sexes (colour-blind safe pair from ColorBrewer PiYG).
 SEX_COLOURS = {"F": "#c51b7d", "M": "#4d9221"}
@@ -80,9 +82,9 @@ def _with_unit(text: str, unit: str, lang: Lang) -> str:
 
 
 def _area_names(lang: Lang) -> dict[str, str]:
-    towns = _gazetteer()
+    towns = gazetteer.towns()
     names = dict(zip(towns["code"], towns["name_zh" if lang == "zh" else "name_en"]))
-    names[DISTRICT_CODE] = _t("district", lang)
+    names[codes.district()] = _t("district", lang)
     return names
 
 
@@ -210,19 +212,17 @@ def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence
         hit = rows[rows["status"].astype(object) == "not_applicable"]
         out |= set(zip(hit["indicator"].astype(str), hit["area"].astype(str)))
     try:
-        from fzanalysis import catalog
-
         cat = catalog.load().set_index("id")["area_kinds"]
     except (catalog.CatalogError, FileNotFoundError):
         return out
-    gz = _gazetteer()
+    gz = gazetteer.towns()
     kind_of = dict(zip(gz["code"].astype(str), gz["kind"].astype(str), strict=True))
     seen: set[str] = set()
     for ind in inds:
         kinds = {k for k in str(cat.get(ind, "") or "").split(";") if k}
         if kinds:
             seen |= kinds
-            out |= {(ind, a) for a in areas if a != DISTRICT_CODE and kind_of.get(a) not in kinds}
+            out |= {(ind, a) for a in areas if a != codes.district() and kind_of.get(a) not in kinds}
     out.streets_only = seen == {"street"}
     return out
 
@@ -278,7 +278,8 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     unknown_areas = sorted(set(rows["area"]) - set(names))
     if unknown_areas:
         raise ValueError(f"assessed: column 'area' has codes not in data/towns.csv: {unknown_areas}")
-    areas = [DISTRICT_CODE] + [a for a in names if a != DISTRICT_CODE]
+    district = codes.district()
+    areas = [district] + [a for a in names if a != district]
     if domain is not None:
         _need(rows, ("domain",), "assessed")
         wanted = [domain] if isinstance(domain, str) else list(domain)
@@ -346,7 +347,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
         ax.set_xticklabels([town_label("", names[a], "en") for a in areas], rotation=40,
                            ha="right", rotation_mode="anchor", fontsize=8.5)
     ax.set_yticks(np.arange(len(layout)) + 0.5)
-    ax.set_yticklabels([_wrap(str(ind_names[i]), 18 if lang == "zh" else 40) if what == "indicator"
+    ax.set_yticklabels([wrap_title(str(ind_names[i]), 18 if lang == "zh" else 40) if what == "indicator"
                         else f"【{domain_label(i, lang)}】" if lang == "zh" else f"[{domain_label(i, lang)}]"
                         for what, i in layout], fontsize=8)
     for tick, (what, _) in zip(ax.get_yticklabels(), layout):
@@ -439,7 +440,7 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
         labels_ = [(rows.loc[rows["indicator"] == i, name_col].dropna().iloc[0]
                     if name_col in rows.columns and rows.loc[rows["indicator"] == i, name_col].notna().any()
                     else i) for i in order]
-        labels_ = [_wrap(str(t), 16 if lang == "zh" else 36) for t in labels_]
+        labels_ = [wrap_title(str(t), 16 if lang == "zh" else 36) for t in labels_]
     wide = wide.reindex(order).astype(float)
     ax = _axes(ax, (8, max(3.0, 0.45 * len(order) + 1.8)))
     y = np.arange(len(order))
@@ -496,7 +497,7 @@ def _good_side(comparator: str) -> str | None:
 
 
 def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
-                     area: str = DISTRICT_CODE, sex: str | None = "T",
+                     area: str | None = None, sex: str | None = "T",
                      demo_note: bool | None = None) -> Figure:
     """Bullet charts of every indicator of a domain: value, interval, target.
 
@@ -516,7 +517,8 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     domain
         Domain code.
     area, sex
-        Which rows (default the district total).
+        Which rows (default ``area=None``: the district, :func:`fzanalysis.codes.district`;
+        sex ``T``, the total).
     lang, demo_note
         As elsewhere.
 
@@ -525,6 +527,7 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     Figure
     """
     use_cjk_font()
+    area = codes.district() if area is None else area
     _need(assessed, ("indicator", "area", "domain", "value", "target", "comparator"), "assessed")
     rows = assessed[(assessed["domain"] == domain) & (assessed["area"].astype(str) == str(area))]
     if sex is not None and "sex" in rows.columns:
@@ -590,7 +593,7 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
                 transform=ax.transAxes, ha="left", va="center", fontsize=7)
         nm = r.get(name_col) if pd.notna(r.get(name_col, math.nan)) else r["indicator"]
         ax.set_yticks([0.5])
-        ax.set_yticklabels([_wrap(str(nm), 14 if lang == "zh" else 30)], fontsize=8)
+        ax.set_yticklabels([wrap_title(str(nm), 14 if lang == "zh" else 30)], fontsize=8)
         ax.tick_params(axis="y", length=0)
         ax.tick_params(axis="x", labelsize=7)
         for s in ("top", "right", "left"):
@@ -613,7 +616,4 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     fig.tight_layout(rect=(0, 0.6 / height, 0.86, 1 - 0.55 / height))
     return fig
 
-
-__all__ = ["fan_chart", "status_heatmap", "gender_gap_dumbbell", "domain_dashboard",
-           "SEX_COLOURS", "FAN_COLOURS"]
 
