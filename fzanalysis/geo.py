@@ -476,7 +476,7 @@ def load_towns(path: str | Path | None = None) -> gpd.GeoDataFrame:
 
     Parameters
     ----------
-    path
+    path : str or Path, optional
         Any polygon file geopandas reads, one feature per town, with a column of
         town codes or names (matched through the gazetteer), in any CRS.
 
@@ -489,9 +489,23 @@ def load_towns(path: str | Path | None = None) -> gpd.GeoDataFrame:
 
     Raises
     ------
+    FileNotFoundError
+        If ``path`` does not exist.
     ValueError
         If the file cannot be matched town by town (message names file, row and
-        column).
+        column), has no CRS or holds no polygons.
+
+    See Also
+    --------
+    schematic_towns : how the schematic cells are built.
+    join : puts result rows onto these polygons.
+
+    Examples
+    --------
+    >>> from fzanalysis import geo
+    >>> towns = geo.load_towns()
+    >>> len(towns), list(towns.columns), towns.attrs["schematic"]
+    (8, ['code', 'name_zh', 'name_en', 'geometry'], True)
     """
     if path is not None:
         p = Path(path)
@@ -514,8 +528,8 @@ def load_towns(path: str | Path | None = None) -> gpd.GeoDataFrame:
 def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Put assessment or projection rows onto the town polygons.
 
-    Only town rows are mapped: rows of the district (``area == "440117"``) are
-    left out because they have no town polygon.  For every combination of
+    Only town rows are mapped: rows of the district (``area`` =
+    :func:`fzanalysis.codes.district`) are left out because they have no town polygon.  For every combination of
     ``indicator`` and ``sex`` present in ``table`` (when those columns exist)
     each of the towns gets one row; a town without a row for that combination
     is kept with empty values and ``has_data = False`` (drawn hatched as
@@ -523,10 +537,10 @@ def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoD
 
     Parameters
     ----------
-    table
+    table : DataFrame
         A result table of :func:`fzanalysis.assess` or :func:`fzanalysis.project`
         (any frame with an ``area`` column of gazetteer codes).
-    towns
+    towns : GeoDataFrame, optional
         Town polygons (default :func:`load_towns`).
 
     Returns
@@ -540,6 +554,25 @@ def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoD
     ValueError
         If ``area`` is missing, holds a code that is not a Conghua town or the
         district, or a town has two rows for the same indicator and sex.
+
+    See Also
+    --------
+    choropleth : draws the joined frame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import geo
+    >>> table = pd.DataFrame({"indicator": "health.x", "sex": "T", "unit": "percent",
+    ...                       "area": ["440117", "440117001", "440117002"], "gap": [0.4, 1.5, -2.0]})
+    >>> joined = geo.join(table)
+    >>> len(joined), int(joined["has_data"].sum())
+    (8, 2)
+    >>> print(joined[["area", "gap", "has_data"]].head(3).to_string(index=False))
+         area  gap  has_data
+    440117001  1.5      True
+    440117002 -2.0      True
+    440117003  NaN     False
     """
     towns = load_towns() if towns is None else towns
     if "area" not in table.columns:
@@ -756,42 +789,64 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
 
     Parameters
     ----------
-    table
+    table : DataFrame
         Assessment or projection rows (``area`` plus ``column``); when it holds
         several indicators pass ``indicator``.
-    column
+    column : str
         Column to map.
-    ax
+    ax : Axes, keyword-only, optional
         Axes to draw on (a new 8×6 in figure if None).
-    lang
-        ``"zh"`` or ``"en"`` for every text.
-    scheme, k
+    lang : {"zh", "en"}, keyword-only
+        Language of every text.
+    scheme, k : str and int, keyword-only
         mapclassify scheme name and number of classes (reduced to the number of
         distinct values when smaller).
-    center
+    center : float, keyword-only, optional
         Value the diverging scale is centred on (default from the column style).
-    title
+    title : str, keyword-only, optional
         Axes title (default: indicator name and column label).
-    towns
+    towns : GeoDataFrame, keyword-only, optional
         Town polygons (default :func:`load_towns`); schematic polygons add the
         示意图 / schematic note.
-    indicator, sex
+    indicator, sex : str or None, keyword-only
         Which rows to map (``sex=None`` keeps a table without a sex column).
-    cmap
+    cmap : str, keyword-only, optional
         Override the colour map.
-    demo_note
+    demo_note : bool, keyword-only, optional
         Add 演示数据 / demo data (default: when ``table.synthetic`` is true anywhere).
-    notes
+    notes : bool, keyword-only
         Draw the schematic/demo notes on the axes (``small_multiples`` draws them
         once per figure instead).
-    names
+    names : bool, keyword-only
         Write the town names on the map.
-    legend_loc
+    legend_loc : str, keyword-only
         Matplotlib legend location.
 
     Returns
     -------
     Axes
+
+    Raises
+    ------
+    ValueError
+        If ``column`` is missing, ``scheme`` is unknown, the table holds several indicators
+        and none is chosen, or a categorical code has no colour.
+
+    See Also
+    --------
+    small_multiples : one map per indicator of a domain.
+    explore : the interactive map.
+    join : the rows behind the map.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import geo
+    >>> table = pd.DataFrame({"indicator": "health.x", "sex": "T", "unit": "percent",
+    ...                       "area": ["440117", "440117001", "440117002"], "gap": [0.4, 1.5, -2.0]})
+    >>> ax = geo.choropleth(table, "gap", lang="en")
+    >>> type(ax).__name__
+    'Axes'
     """
     use_cjk_font()
     towns = load_towns() if towns is None else towns
@@ -967,13 +1022,13 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
 
     Parameters
     ----------
-    table
+    table : DataFrame
         Result table with ``domain``, ``indicator``, ``area`` and ``column``.
-    domain
+    domain : str
         Domain code (health, education, …).
-    column, lang, towns, sex, scheme, k, demo_note
-        As in :func:`choropleth`.
-    ncols
+    column, lang, towns, sex, scheme, k, demo_note : keyword-only
+        As in :func:`choropleth` (``column`` default ``"gap"``).
+    ncols : int, keyword-only
         Panels per row.
 
     An indicator without rows for ``sex`` but with a single other sex (reported
@@ -987,6 +1042,20 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
     ------
     ValueError
         If the table has no town rows for the domain.
+
+    See Also
+    --------
+    choropleth : one of the panels.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import geo
+    >>> table = pd.DataFrame({"indicator": "health.x", "sex": "T", "unit": "percent",
+    ...                       "area": ["440117", "440117001", "440117002"], "gap": [0.4, 1.5, -2.0]})
+    >>> fig = geo.small_multiples(table.assign(domain="health"), "health", lang="en")
+    >>> type(fig).__name__
+    'Figure'
     """
     use_cjk_font()
     towns = load_towns() if towns is None else towns
@@ -1058,11 +1127,11 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     ----------
     table, column, towns, indicator, sex
         As in :func:`choropleth`.
-    lang
+    lang : {"zh", "en"}, keyword-only
         Language of the legend caption.
-    path
+    path : str or Path, keyword-only, optional
         If given, the map is also saved there as a self-contained HTML file.
-    tiles
+    tiles : str or None, keyword-only
         Background tiles (WGS84 web tiles such as OpenStreetMap line up with the
         converted outline; GCJ-02 tiles of Chinese providers would be offset).
         ``None`` for no background.
@@ -1072,6 +1141,25 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     Returns
     -------
     folium.Map
+
+    Raises
+    ------
+    ValueError
+        If ``column`` is missing or the rows cannot be joined (see :func:`join`).
+
+    See Also
+    --------
+    choropleth : the static map for reports.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import geo
+    >>> table = pd.DataFrame({"indicator": "health.x", "sex": "T", "unit": "percent",
+    ...                       "area": ["440117", "440117001", "440117002"], "gap": [0.4, 1.5, -2.0]})
+    >>> m = geo.explore(table, "gap", tiles=None)
+    >>> type(m).__name__
+    'Map'
     """
     import folium
 
