@@ -98,35 +98,62 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
 
     Parameters
     ----------
-    observed
+    observed : DataFrame or None
         Observations of one series (``year, value``; optional ``lower, upper``
         drawn as error bars).  ``None`` takes the ``kind == "observed"`` rows of
         ``path``.
-    path
+    path : DataFrame
         Long frame of :func:`fzanalysis.trend.project_paths` for one
         indicator × area × sex: ``year, kind (observed|fitted|projected), value,
         lower, upper``.  The band is ``lower``–``upper`` of the projected (and
         fitted) rows.
-    target
+    target : float or None, keyword-only
         Numeric target, drawn as a horizontal line and a marker at
         ``target_year``; ``None``/NaN for a directional target (no line, a note).
-    baseline
+    baseline : float or (int, float), keyword-only, optional
         Baseline value (at ``baseline_year``) or ``(year, value)``; ``None`` to omit.
-    ax, lang
+    ax, lang : Axes and {"zh", "en"}, keyword-only
         Axes to draw on (new 8×5 in figure if None) and language.
-    level
+    level : float, keyword-only
         Coverage of the interval band, printed in the legend (e.g. 0.8 → "80%").
-    unit
+    target_year, baseline_year : int, keyword-only
+        Years of the target marker (2030) and of a bare baseline value (2020).
+    unit : str, keyword-only, optional
         Unit code (``data/units.csv`` key) for the y axis label.
-    title
+    title : str, keyword-only, optional
         Axes title (default: indicator name and area, e.g. 宫颈癌筛查率（全区）).
-    demo_note
+    demo_note : bool, keyword-only, optional
         Add 演示数据 / demo data (default: when ``observed`` or ``path`` has a
         true ``synthetic`` column).
 
     Returns
     -------
     Axes
+
+    Raises
+    ------
+    ValueError
+        If a required column is missing, ``kind`` has another value, or the frames hold
+        several series.
+
+    See Also
+    --------
+    fzanalysis.project : the projection and its interval.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import plots
+    >>> path = pd.DataFrame({
+    ...     "year": [2020, 2022, 2024, 2026, 2028, 2030],
+    ...     "kind": ["observed"] * 3 + ["projected"] * 3,
+    ...     "value": [60.0, 63.0, 66.0, 69.0, 72.0, 75.0],
+    ...     "lower": [None, None, None, 66.0, 67.5, 69.0],
+    ...     "upper": [None, None, None, 72.0, 76.5, 81.0]})
+    >>> ax = plots.fan_chart(None, path, target=70.0, baseline=60.0, unit="percent",
+    ...                      title="Screening", lang="en")
+    >>> type(ax).__name__
+    'Axes'
     """
     use_cjk_font()
     _need(path, ("year", "kind", "value"), "path")
@@ -244,21 +271,43 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
 
     Parameters
     ----------
-    assessed
+    assessed : DataFrame
         :func:`fzanalysis.assess` rows: ``indicator, area, <column>`` (and
         ``name_zh``/``name_en``, ``sex`` if present).
-    column
-        ``"category"`` or ``"status"``.
-    sex
+    column : {"category", "status"}, keyword-only
+        What colours the cells.
+    sex : str or None, keyword-only
         Which sex to show (``None`` when the table has no ``sex`` column).
-    domain
+    domain : str or sequence of str, keyword-only, optional
         Keep only this domain (or these domains).
-    ax, lang, title, demo_note
-        As elsewhere.
+    ax, lang, title, demo_note : keyword-only
+        As in :func:`fan_chart`.
 
     Returns
     -------
     Axes
+
+    Raises
+    ------
+    ValueError
+        If ``column`` is not ``category`` or ``status``, a column is missing, an area is not in
+        the gazetteer, a cell has two rows, or a code has no colour.
+
+    See Also
+    --------
+    domain_dashboard : the district's values against their targets.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import plots
+    >>> assessed = pd.DataFrame({
+    ...     "indicator": "health.x", "sex": "T", "name_en": "Screening",
+    ...     "area": ["440117", "440117001", "440117002"],
+    ...     "category": ["on_track", "achieved", "deterioration"], "status": ["met", "met", "not_met"]})
+    >>> ax = plots.status_heatmap(assessed, lang="en")
+    >>> type(ax).__name__
+    'Axes'
     """
     use_cjk_font()
     kinds = {"category": "plot_category", "status": "plot_status"}
@@ -388,14 +437,14 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
 
     Parameters
     ----------
-    frame
+    frame : DataFrame
         Rows with ``indicator, area, sex, value`` (sex ``F`` and ``M``; ``T``
         rows are ignored by design: the chart compares the sexes), optional
         ``unit``, ``name_zh``/``name_en``, ``synthetic``.
-    by
-        ``"area"``, ``"indicator"`` or ``"auto"`` (whichever varies).
-    ax, lang, title, demo_note
-        As elsewhere.
+    by : {"auto", "area", "indicator"}, keyword-only
+        One row per area or per indicator (``auto``: whichever varies).
+    ax, lang, title, demo_note : keyword-only
+        As in :func:`fan_chart`.
 
     Returns
     -------
@@ -405,6 +454,22 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     ------
     ValueError
         If both indicators and areas vary (ambiguous), or the rows mix units.
+
+    See Also
+    --------
+    fzanalysis.gender_gap : the differences with their intervals.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import plots
+    >>> frame = pd.DataFrame({
+    ...     "indicator": "health.x", "unit": "percent", "sex": ["F", "M", "F", "M"],
+    ...     "area": ["440117001", "440117001", "440117002", "440117002"],
+    ...     "value": [41.7, 36.1, 39.0, 40.2]})
+    >>> ax = plots.gender_gap_dumbbell(frame, lang="en")
+    >>> type(ax).__name__
+    'Axes'
     """
     use_cjk_font()
     _need(frame, ("indicator", "area", "sex", "value"), "frame")
@@ -511,20 +576,42 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
 
     Parameters
     ----------
-    assessed
+    assessed : DataFrame
         :func:`fzanalysis.assess` rows (``indicator, area, value, lower, upper,
         target, comparator, category, unit, domain`` …).
-    domain
+    domain : str
         Domain code.
-    area, sex
+    area, sex : str or None, keyword-only
         Which rows (default ``area=None``: the district, :func:`fzanalysis.codes.district`;
         sex ``T``, the total).
-    lang, demo_note
-        As elsewhere.
+    lang, demo_note : keyword-only
+        As in :func:`fan_chart`.
 
     Returns
     -------
     Figure
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, no row matches, or an indicator appears twice.
+
+    See Also
+    --------
+    status_heatmap : every town at once.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import plots
+    >>> rows = pd.DataFrame({
+    ...     "indicator": ["health.a", "health.b"], "area": "440117", "sex": "T", "domain": "health",
+    ...     "value": [72.0, 8.1], "lower": [70.0, 2.0], "upper": [74.0, 20.0], "target": [70.0, 7.5],
+    ...     "comparator": [">=", "<"], "category": ["achieved", "on_track"],
+    ...     "unit": ["percent", "per_100k_live_births"]})
+    >>> fig = plots.domain_dashboard(rows, "health", lang="en")
+    >>> type(fig).__name__
+    'Figure'
     """
     use_cjk_font()
     area = codes.district() if area is None else area
