@@ -22,7 +22,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from fzanalysis import catalog, codes, gazetteer
+from fzanalysis import codes, gazetteer
+from fzanalysis.catalog import normalize as normalize_catalog
+from fzanalysis.exceptions import CatalogError
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.geo import (
     NA_STYLE,
@@ -231,16 +233,18 @@ class _Cells(set):
     streets_only: bool = False
 
 
-def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence[str]) -> _Cells:
+def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence[str],
+                        catalog: pd.DataFrame | None = None) -> _Cells:
     """(indicator, town) cells a per-area target does not apply to: a row with status
-    ``not_applicable``, or a town whose gazetteer kind is not in the catalogue's ``area_kinds``."""
+    ``not_applicable``, or a town whose gazetteer kind is not in the catalogue's ``area_kinds``
+    (``catalog``: the one the table was assessed with; None = the plan's)."""
     out = _Cells()
     if "status" in rows.columns:
         hit = rows[rows["status"].astype(object) == "not_applicable"]
         out |= set(zip(hit["indicator"].astype(str), hit["area"].astype(str)))
     try:
-        cat = catalog.load().set_index("id")["area_kinds"]
-    except (catalog.CatalogError, FileNotFoundError):
+        cat = normalize_catalog(catalog).set_index("id")["area_kinds"]
+    except (CatalogError, FileNotFoundError):
         return out
     gz = gazetteer.towns()
     kind_of = dict(zip(gz["code"].astype(str), gz["kind"].astype(str), strict=True))
@@ -257,7 +261,7 @@ def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence
 def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang = "zh",
                    column: str = "category", sex: str | None = "T",
                    domain: str | Sequence[str] | None = None, title: str | None = None,
-                   demo_note: bool | None = None) -> Axes:
+                   demo_note: bool | None = None, catalog: pd.DataFrame | None = None) -> Axes:
     """Indicator × town grid coloured by progress category (or status).
 
     Rows are the indicators, grouped by domain in the plan's order
@@ -282,6 +286,9 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
         Keep only this domain (or these domains).
     ax, lang, title, demo_note : keyword-only
         As in :func:`fan_chart`.
+    catalog : DataFrame, keyword-only, optional
+        The catalogue the table was assessed with (its ``area_kinds`` say which towns a
+        per-area target leaves out); None = the plan's.
 
     Returns
     -------
@@ -359,7 +366,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     statuses = rows.set_index(["indicator", "area"])["status"].to_dict() if "status" in rows else {}
     present: set[str] = set()
     any_missing = False
-    not_targeted = _not_targeted_cells(rows, inds, areas)
+    not_targeted = _not_targeted_cells(rows, inds, areas, catalog)
     any_na = False
     for r, (what, ind) in enumerate(layout):
         if what == "domain":
