@@ -29,8 +29,9 @@ import pandas as pd
 from scipy import stats
 
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import codes, comparators
+from fzanalysis import codes, comparators, demo, gazetteer
 from fzanalysis.labels import domain_label, label
+from fzanalysis.panel import as_panel
 from fzanalysis.rates import (
     load_rules,
     poisson_ratio_ci,
@@ -105,33 +106,67 @@ def judge(
     Parameters
     ----------
     value : float
-        The estimate (percent as 96.5).
-    comparator : {">=", "<=", ">", "<", "==", "~="}
+        The estimate, in the indicator's unit (a percentage as 96.5).
+    comparator : {">=", ">", "<=", "<", "==", "~=", "~>="}
+        The catalogue's comparator (:data:`fzanalysis.comparators.NUMERIC`).
     target : float
+        The target, in the same unit.
     lower, upper : float, keyword-only
         Confidence limits; NaN = no interval (judged on the point).
     tolerance : float, keyword-only
-        Half-width of the ``~=`` band; NaN -> 5 % of the target (``data/assess.yaml``).
+        Half-width :math:`\tau` of the ``~=`` band (左右), or the tolerance of a ``~>=`` floor;
+        required for those two comparators.
     lower_bound, upper_bound : float, keyword-only
         Natural bounds of the unit; a ``>=`` target equal to ``upper_bound`` (or a
         ``<=`` target equal to ``lower_bound``) is judged on the point value.
 
     Returns
     -------
-    (status, gap, note)
-        ``status`` in ``met, not_met, cannot_judge, no_data``; ``gap`` the
-        shortfall in the indicator's unit, positive = still short:
+    status : str
+        ``met``, ``not_met``, ``cannot_judge`` or ``no_data`` (NaN value).
+    gap : float
+        The shortfall in the indicator's unit, positive = still short:
+        ``>=``, ``>``: :math:`g = T - x`;  ``<=``, ``<``: :math:`g = x - T`;
+        ``==``: :math:`g = |x - T|`;  ``~=``: :math:`g = |x - T| - \tau`.
+    note : str
+        Why: ``interval_clear``, ``interval_straddles_target``, ``target_at_bound`` ...
 
-        * ``>=``, ``>``: :math:`g = T - x`;  ``<=``, ``<``: :math:`g = x - T`;
-        * ``==``: :math:`g = |x - T|`;  ``~=``: :math:`g = |x - T| - \tau`.
+    Raises
+    ------
+    ValueError
+        If the comparator is not numeric, a value has no target, or ``~=``/``~>=`` has no
+        tolerance.
 
-        With limits :math:`[L, U]`: ``>=`` is met when :math:`L \ge T`, not met
-        when :math:`U < T`, else ``cannot_judge`` (the interval straddles the
-        target); the other comparators mirror this.  ``~=`` is met when
-        :math:`[L, U] \subseteq [T-\tau, T+\tau]`, not met when the two are
-        disjoint.  ``==`` is judged on the point (met when
-        :math:`|x - T| \le 10^{-9}`), ``cannot_judge`` when it misses but the
-        interval contains :math:`T`.
+    See Also
+    --------
+    fzanalysis.comparators.status : the vectorised rule this calls.
+    judge_direction : the rule for ``increase``, ``decrease`` and ``maintain``.
+    assess : applies it to every series.
+
+    Notes
+    -----
+    With limits :math:`[L, U]`: ``>=`` is met when :math:`L \ge T`, not met
+    when :math:`U < T`, else ``cannot_judge`` (the interval straddles the
+    target); the other comparators mirror this.  ``~=`` is met when
+    :math:`[L, U] \subseteq [T-\tau, T+\tau]`, not met when the two are
+    disjoint.  ``==`` is judged on the point (met when
+    :math:`|x - T| \le 10^{-9}`), ``cannot_judge`` when it misses but the
+    interval contains :math:`T`.
+
+    Examples
+    --------
+    >>> from fzanalysis.assessment import judge
+    >>> judge(96.5, ">=", 95.0, lower=95.2, upper=97.6)
+    ('met', -1.5, 'interval_clear')
+    >>> judge(94.0, ">=", 95.0, lower=92.1, upper=95.6)
+    ('cannot_judge', 1.0, 'interval_straddles_target')
+    >>> judge(44.0, "~=", 45.0, lower=43.0, upper=46.0, tolerance=2.0)
+    ('met', -1.0, 'interval_clear')
+
+    A coverage target of 100 % is judged on the count: every case covered meets it.
+
+    >>> judge(100.0, ">=", 100.0, lower=98.2, upper=100.0, upper_bound=100.0)
+    ('met', 0.0, 'target_at_bound')
     """
     if comparator not in NUMERIC:
         raise ValueError(f"judge: comparator must be one of {NUMERIC}, got {comparator!r}")
@@ -153,15 +188,45 @@ def trend_test(
 ) -> dict[str, float]:
     r"""OLS slope of the last ``max_points`` annual values with a t interval (methods 2.4).
 
-    The model is :math:`x_i = a + b\,t_i + \varepsilon_i`, :math:`\varepsilon_i`
-    i.i.d. normal, fitted by ordinary least squares; the interval is
-    :math:`\hat b \pm t_{1-\alpha/2,\,n-2}\,\widehat{se}(\hat b)` and ``p`` the
-    two-sided t-test of :math:`b = 0`.
+    Parameters
+    ----------
+    years, values : array_like
+        Years and values of one series; pairs with a NaN are dropped, the rest sorted by year.
+    level : float, keyword-only
+        Confidence level of the slope's interval (default 0.95).
+    max_points : int, keyword-only, optional
+        Use only the latest this many points (default ``status.trend.max_points`` of
+        ``data/assess.yaml``, 5).
 
     Returns
     -------
     dict
-        ``slope, lower, upper, p, n`` (NaN slope and limits when n < 3).
+        ``slope`` (units per year), ``lower``, ``upper`` (its confidence limits), ``p`` (two-sided
+        t-test of a zero slope) and ``n`` (points used).  Slope and limits are NaN when n < 3; a
+        constant series has slope 0 and p = 1.
+
+    See Also
+    --------
+    judge_direction : turns the result into a status.
+    scipy.stats.linregress : the same slope and standard error.
+
+    Notes
+    -----
+    The model is :math:`x_i = a + b\,t_i + \varepsilon_i`, :math:`\varepsilon_i`
+    i.i.d. normal, fitted by ordinary least squares; the interval is
+    :math:`\hat b \pm t_{1-\alpha/2,\,n-2}\,\widehat{se}(\hat b)` and ``p`` the
+    two-sided t-test of :math:`b = 0`.  With 4-5 annual points a rank test
+    (Mann-Kendall) could almost never reach significance, hence the t-test; it assumes
+    independent errors.
+
+    Examples
+    --------
+    >>> from fzanalysis.assessment import trend_test
+    >>> t = trend_test([2020, 2021, 2022, 2023, 2024], [70.1, 71.8, 73.0, 74.9, 76.2])
+    >>> {k: round(v, 3) for k, v in t.items()}
+    {'slope': 1.53, 'lower': 1.355, 'upper': 1.705, 'p': 0.0, 'n': 5}
+    >>> trend_test([2023, 2024], [1.0, 2.0])["n"]
+    2
     """
     if max_points is None:
         max_points = int(load_rules()["status"]["trend"]["max_points"])
@@ -190,10 +255,49 @@ def trend_test(
 def judge_direction(comparator: str, trend: Mapping[str, float]) -> tuple[str, str]:
     r"""Status of a directional target from :func:`trend_test` (methods 2.4).
 
-    ``increase`` met when the slope's lower limit > 0, not met when its upper
+    Parameters
+    ----------
+    comparator : {"increase", "decrease", "maintain"}
+        The catalogue's directional comparator (逐步提高, 降低/缩小, 保持).
+    trend : mapping
+        The result of :func:`trend_test`: ``n``, ``lower``, ``upper`` at least.
+
+    Returns
+    -------
+    status : str
+        ``met``, ``not_met`` or ``cannot_judge``.
+    note : str
+        ``trend_significant``, ``trend_not_significant``, ``no_significant_decline``,
+        ``significant_decline`` or ``too_few_points``.
+
+    Raises
+    ------
+    ValueError
+        If the comparator is not directional.
+
+    See Also
+    --------
+    trend_test : the slope and its interval.
+    judge : the rule for numeric targets.
+
+    Notes
+    -----
+    ``increase`` is met when the slope's lower limit > 0, not met when its upper
     limit <= 0; ``decrease`` mirrored; ``maintain`` not met when the upper limit
     < -tolerance (a significant decline), met otherwise.  Fewer than
-    ``min_points`` (4) values -> ``cannot_judge`` (``too_few_points``).
+    ``min_points`` (4) values -> ``cannot_judge`` (``too_few_points``).  Thresholds in
+    ``data/assess.yaml``.
+
+    Examples
+    --------
+    >>> from fzanalysis.assessment import judge_direction, trend_test
+    >>> rising = trend_test([2020, 2021, 2022, 2023, 2024], [70.1, 71.8, 73.0, 74.9, 76.2])
+    >>> judge_direction("increase", rising)
+    ('met', 'trend_significant')
+    >>> judge_direction("decrease", rising)
+    ('not_met', 'trend_significant')
+    >>> judge_direction("increase", trend_test([2022, 2023, 2024], [1.0, 2.0, 3.0]))
+    ('cannot_judge', 'too_few_points')
     """
     rules = load_rules()["status"]
     if comparator not in DIRECTIONAL:
@@ -223,11 +327,47 @@ def _cagr(x1: float, x0: float, t1: float, t0: float) -> float:
 
 
 def limit_factor(base: float, limit: float, *, exponent: float | None = None) -> float:
-    r"""Statistics Canada's threshold-reduction factor :math:`C` near a natural limit.
+    r"""Statistics Canada's threshold-reduction factor :math:`C` near a natural limit (methods 3.3).
 
-    With :math:`b = |y_0|`, :math:`l = |y_{lim}|` and :math:`a = 4.44`:
+    Parameters
+    ----------
+    base : float
+        The baseline value :math:`y_0`.
+    limit : float
+        The natural limit in the desired direction (the unit's upper bound for a rising
+        indicator); NaN = no limit.
+    exponent : float, keyword-only, optional
+        :math:`a` (default ``progress.limit_exponent`` of ``data/assess.yaml``, 4.44).
+
+    Returns
+    -------
+    float
+        :math:`C \in [0, 1]`, which scales the CAGR thresholds of :func:`cagr_category`.
+
+    See Also
+    --------
+    progress_category, cagr_category
+
+    Notes
+    -----
+    With :math:`b = |y_0|`, :math:`l = |y_{lim}|`:
     :math:`C = 1` if :math:`b \ge 2l`; :math:`C = 1 - (b/l)^a` if :math:`b \le l`;
-    else :math:`C = 1 - ((2l - b)/l)^a`.  No limit (NaN) -> :math:`C = 1`.
+    else :math:`C = 1 - ((2l - b)/l)^a`.  No limit (NaN) -> :math:`C = 1`.  A series
+    already close to its limit cannot grow at the full pace, so it needs less to be on track.
+
+    References
+    ----------
+    .. [1] Statistics Canada, progress measure of the Canadian Indicator Framework, as
+       integrated in Open SDG: "Progress Measurement Methodology for the Sustainable
+       Development Goals" (open-sdg.org; ``sdg-build`` ``ProgressMeasure.py``).
+
+    Examples
+    --------
+    >>> from fzanalysis.assessment import limit_factor
+    >>> round(limit_factor(60.0, 100.0), 3), round(limit_factor(99.0, 100.0), 3)
+    (0.896, 0.044)
+    >>> limit_factor(60.0, float("nan"))
+    1.0
     """
     if exponent is None:
         exponent = float(load_rules()["progress"]["limit_exponent"])
@@ -257,6 +397,40 @@ def progress_category(
 ) -> dict[str, Any]:
     r"""Progress since the baseline: Statistics Canada / Open SDG method (methods 3.1-3.3).
 
+    Parameters
+    ----------
+    comparator : str, keyword-only
+        The catalogue's comparator (numeric or directional).
+    status : str, keyword-only
+        The status from :func:`judge` or :func:`judge_direction`; a met numeric target is
+        ``achieved``, and a ``maintain`` target's category follows its status.
+    base_value, base_year : float, keyword-only
+        The baseline :math:`x_0` and its year :math:`t_0`.
+    value, year : float, keyword-only
+        The current value :math:`x_t` and its year :math:`t`.
+    target : float, keyword-only
+        The numeric target :math:`x_T` (NaN for directional comparators).
+    target_year : float, keyword-only
+        :math:`T` (default 2030).
+    tolerance : float, keyword-only
+        :math:`\tau` of ``~=`` / ``~>=`` targets.
+    lower_bound, upper_bound : float, keyword-only
+        The unit's natural bounds (for :func:`limit_factor`).
+
+    Returns
+    -------
+    dict
+        ``cagr_observed, cagr_required, pace_ratio, category, limit_factor``;
+        ``category`` one of :data:`fzanalysis.codes.CATEGORIES` (``insufficient_data`` when the
+        baseline or the current value is missing, or they have opposite signs).
+
+    See Also
+    --------
+    ratio_category, cagr_category, maintain_category, limit_factor
+    verdict : the verdict of the Chinese report, which uses the category.
+
+    Notes
+    -----
     Observed and required compound annual growth rates
 
     .. math::
@@ -278,10 +452,25 @@ def progress_category(
     ``deterioration`` on a significant one, ``insufficient_data`` when it cannot be
     judged); the CAGR is still reported.
 
-    Returns
-    -------
-    dict
-        ``cagr_observed, cagr_required, pace_ratio, category, limit_factor``.
+    References
+    ----------
+    .. [1] Statistics Canada, progress measure of the Canadian Indicator Framework, as
+       integrated in Open SDG: "Progress Measurement Methodology for the Sustainable
+       Development Goals" (open-sdg.org; ``sdg-build`` ``ProgressMeasure.py``).
+
+    Examples
+    --------
+    From 60 % in 2020 to 64 % in 2024 against a target of 80 % in 2030: the pace is about
+    half the one needed.
+
+    >>> from fzanalysis.assessment import progress_category
+    >>> r = progress_category(comparator=">=", status="not_met", base_value=60.0, base_year=2020,
+    ...                       value=64.0, year=2024, target=80.0, target_year=2030)
+    >>> r["category"], round(r["pace_ratio"], 3), round(r["cagr_required"], 4)
+    ('limited_progress', 0.557, 0.0292)
+    >>> progress_category(comparator="increase", status="met", base_value=60.0, base_year=2020,
+    ...                   value=66.0, year=2024, upper_bound=100.0)["category"]
+    'on_track'
     """
     prog = load_rules()["progress"]
     out: dict[str, Any] = {"cagr_observed": np.nan, "cagr_required": np.nan, "pace_ratio": np.nan,
@@ -351,12 +540,30 @@ def progress_category(
 def maintain_category(status: str) -> str:
     """Progress category of a ``maintain`` target from its status (methods 3.3a).
 
+    Parameters
+    ----------
+    status : str
+        The status from :func:`judge_direction`.
+
+    Returns
+    -------
+    str
+        ``on_track``, ``deterioration`` or ``insufficient_data``.
+
+    Notes
+    -----
     The same trend test decides both (:func:`judge_direction`, methods 2.4): ``met`` (no
     significant decline) -> ``on_track``; ``not_met`` (a significant decline) ->
     ``deterioration``; anything else (too few points, no data) -> ``insufficient_data``.
     A point-to-point CAGR is not used: for a level held near a bound (100 % of cases
     treated, one untreated case among 47 moves it by 2 points) it would call chance
     variation a deterioration while the status says the level is held.
+
+    Examples
+    --------
+    >>> from fzanalysis.assessment import maintain_category
+    >>> maintain_category("met"), maintain_category("not_met"), maintain_category("cannot_judge")
+    ('on_track', 'deterioration', 'insufficient_data')
     """
     return {"met": "on_track", "not_met": "deterioration"}.get(str(status), "insufficient_data")
 
@@ -364,9 +571,23 @@ def maintain_category(status: str) -> str:
 def ratio_category(r: float) -> str:
     r"""Category of the pace ratio :math:`R` (Statistics Canada thresholds, ``data/assess.yaml``).
 
-    :math:`R \ge 0.95` ``on_track``; :math:`0.6 \le R < 0.95` ``acceleration_needed``;
-    :math:`0 \le R < 0.6` ``limited_progress``; :math:`R < 0` ``deterioration``;
-    NaN ``insufficient_data``.
+    Parameters
+    ----------
+    r : float
+        The pace ratio of :func:`progress_category`.
+
+    Returns
+    -------
+    str
+        :math:`R \ge 0.95` ``on_track``; :math:`0.6 \le R < 0.95` ``acceleration_needed``;
+        :math:`0 \le R < 0.6` ``limited_progress``; :math:`R < 0` ``deterioration``;
+        NaN ``insufficient_data``.
+
+    Examples
+    --------
+    >>> from fzanalysis.assessment import ratio_category
+    >>> ratio_category(1.2), ratio_category(0.7), ratio_category(-0.1)
+    ('on_track', 'acceleration_needed', 'deterioration')
     """
     if _isnan(r):
         return "insufficient_data"
@@ -381,12 +602,28 @@ def ratio_category(r: float) -> str:
 
 
 def cagr_category(p: float, c: float = 1.0) -> str:
-    r"""Category of a directed CAGR :math:`P` without a numeric target.
+    r"""Category of a directed CAGR :math:`P` without a numeric target (methods 3.3).
 
-    :math:`P \ge 0.015C` ``on_track``; :math:`0.005C \le P < 0.015C`
-    ``acceleration_needed``; :math:`0 \le P < 0.005C` ``limited_progress``;
-    :math:`P < 0` ``deterioration``.  With :math:`C = 0` (base at the limit) any
-    :math:`P \ge 0` is ``on_track`` (Open SDG).
+    Parameters
+    ----------
+    p : float
+        The directed compound annual growth rate :math:`P = s\,d\,CAGR_o`.
+    c : float
+        The :func:`limit_factor` :math:`C` (default 1: no limit nearby).
+
+    Returns
+    -------
+    str
+        :math:`P \ge 0.015C` ``on_track``; :math:`0.005C \le P < 0.015C`
+        ``acceleration_needed``; :math:`0 \le P < 0.005C` ``limited_progress``;
+        :math:`P < 0` ``deterioration``; NaN ``insufficient_data``.  With :math:`C = 0`
+        (base at the limit) any :math:`P \ge 0` is ``on_track`` (Open SDG).
+
+    Examples
+    --------
+    >>> from fzanalysis.assessment import cagr_category
+    >>> cagr_category(0.02), cagr_category(0.01), cagr_category(0.01, c=0.5)
+    ('on_track', 'acceleration_needed', 'on_track')
     """
     if _isnan(p):
         return "insufficient_data"
@@ -414,6 +651,39 @@ def verdict(
 ) -> str:
     r"""Verdict code of the Chinese monitoring report (methods 3.4).
 
+    Parameters
+    ----------
+    status : str, keyword-only
+        The status (:data:`fzanalysis.codes.STATUSES`).
+    comparator : str, keyword-only
+        The catalogue's comparator.
+    gap : float, keyword-only
+        The gap of :func:`judge` (numeric targets).
+    target : float, keyword-only
+        The numeric target (the gap is read relative to it).
+    category : str, keyword-only
+        The progress category (:func:`progress_category`).
+    note : str, keyword-only
+        The status note (``too_few_points`` makes a target not assessable).
+    slope : float, keyword-only
+        The trend slope (directional targets).
+    scale : float, keyword-only
+        Number of towns for a per-area district row (the gap is their sum), else 1.
+    too_wide : bool, keyword-only
+        The interval is too wide to judge (methods 1.4).
+
+    Returns
+    -------
+    str
+        One of :data:`fzanalysis.codes.VERDICTS`; the Chinese and English words are
+        ``label("verdict", code, lang)``.
+
+    See Also
+    --------
+    fzanalysis.labels.label : 已实现, 基本实现, 仍有差距, 差距较大, 暂无法评估.
+
+    Notes
+    -----
     ``achieved`` (已实现) when met; ``not_assessable`` (暂无法评估) without data
     or with too few points for a trend.  Numeric targets: relative shortfall
     :math:`g/|T|` (``scale`` = number of towns for a per-area district row)
@@ -426,6 +696,19 @@ def verdict(
     trend the wrong way) -> ``large_gap``.  A ``cannot_judge`` status whose
     interval is too wide to judge (``too_wide``, methods 1.4) is
     ``not_assessable``: the data cannot tell, whatever the point says.
+    Thresholds in ``data/assess.yaml``.
+
+    Examples
+    --------
+    >>> from fzanalysis.assessment import verdict
+    >>> verdict(status="not_met", comparator=">=", gap=3.0, target=80.0)
+    'largely_achieved'
+    >>> verdict(status="not_met", comparator=">=", gap=30.0, target=80.0)
+    'large_gap'
+    >>> verdict(status="cannot_judge", comparator="<", gap=-1.0, target=7.5, too_wide=True)
+    'not_assessable'
+    >>> verdict(status="cannot_judge", comparator="increase", slope=0.4)
+    'largely_achieved'
     """
     vr = load_rules()["verdict"]
     if status == "met":
@@ -497,10 +780,13 @@ def assess(
 
     Parameters
     ----------
-    panel : DataFrame
-        Tidy panel; ``indicator, year, value`` required (docs/design.md).
+    panel : Panel, DataFrame, str or Path
+        Tidy panel (``indicator, year, value`` required; docs/design.md), or a panel file in
+        one of :data:`fzanalysis.panel.READABLE_FORMATS`; checked by
+        :func:`fzanalysis.panel.as_panel`.
     catalog : DataFrame, optional
-        At least ``id, unit, comparator, target``; ``None`` = :func:`fzanalysis.catalog.load`.
+        At least ``id, unit, comparator, target``, completed by
+        :func:`fzanalysis.catalog.normalize`; ``None`` = the plan's catalogue.
     year : int, optional
         Year to assess; ``None`` = the latest year with a value, per series (the
         ``year`` column says which).  A series without a value in ``year`` gets
@@ -510,12 +796,13 @@ def assess(
         value then, the plan's own baseline (catalogue, same year, district) or
         else the first later year with data is used (``baseline_source``).
     level : float, keyword-only
-        Confidence level of rate intervals and of the trend test.
+        Confidence level of rate intervals and of the trend test (default 0.95).
 
     Returns
     -------
     DataFrame
-        :data:`RESULT_COLUMNS` then :data:`EXTRA_COLUMNS`.  Catalogue indicators
+        :data:`RESULT_COLUMNS` then :data:`EXTRA_COLUMNS` and ``verdict`` (the code behind
+        ``verdict_zh``/``verdict_en``), sorted by indicator, area, sex.  Catalogue indicators
         absent from the panel appear once (district, sex ``T``) with ``no_data``.
         For ``per_area`` indicators a district row summarises the towns
         (``n_areas``, ``n_areas_met``; met only when every town meets the target).
@@ -523,11 +810,70 @@ def assess(
         (e.g. the 镇 for a target set for 街道 only) are left out of that rule;
         their rows, when they have data, get ``status = "not_applicable"``.
 
+    Raises
+    ------
+    fzanalysis.exceptions.PanelError
+        If the panel breaks a rule of :func:`fzanalysis.panel.as_panel` (message lists every
+        failing row and column), names an indicator missing from the catalogue, or has a value
+        outside its unit's bounds.
+    fzanalysis.exceptions.CatalogError
+        If a researcher's catalogue is refused by :func:`fzanalysis.catalog.normalize`.
+    ValueError
+        If counts are inconsistent with the value (:func:`fzanalysis.rates.rate_table`).
+
+    See Also
+    --------
+    attainment : the attainment rate (达标率) from this table.
+    gender_gap : female/male gaps with intervals.
+    fzanalysis.evaluate : one judgement per target, projection included.
+    fzanalysis.rates.rate_table : the intervals and pooling behind ``value``.
+
     Notes
     -----
     ``value`` is the estimate judged: the reported value, or the pooled rate for
     rare events (``pooled_years``); ``value_reported`` keeps the annual figure.
-    See docs/methods.md sections 1-3 for every rule.
+    Status: :func:`judge` (numeric targets, interval rule) or :func:`judge_direction`
+    (directional targets, OLS trend test); category: :func:`progress_category`;
+    verdict: :func:`verdict`.  See docs/methods.md sections 1-3 for every rule.
+
+    References
+    ----------
+    .. [1] Wilson EB (1927). Probable inference, the law of succession, and statistical
+       inference. *JASA* 22:209-212.
+    .. [2] Garwood F (1936). Fiducial limits for the Poisson distribution. *Biometrika*
+       28:437-442.
+    .. [3] National Center for Health Statistics, *National Vital Statistics Reports*,
+       technical notes on random variation (rates from fewer than 20 events are unreliable).
+    .. [4] Statistics Canada / Open SDG, "Progress Measurement Methodology for the Sustainable
+       Development Goals" (open-sdg.org; ``sdg-build`` ``ProgressMeasure.py``).
+
+    Examples
+    --------
+    On two indicators of the embedded demo panel (synthetic data): maternal mortality rests on
+    a handful of deaths, so it is pooled over five years and its interval straddles the target.
+
+    >>> from fzanalysis import assess, demo
+    >>> panel = demo.load()
+    >>> two = panel[panel["indicator"].isin(["health.maternal_mortality", "health.hospital_delivery"])]
+    >>> res = assess(two)
+    >>> district = res[(res["area"] == "440117") & res["value"].notna()]
+    >>> cols = ["indicator", "year", "value", "lower", "upper", "pooled_years", "status"]
+    >>> print(district[cols].round(1).to_string(index=False))
+                    indicator  year  value  lower  upper pooled_years       status
+     health.hospital_delivery  2024   99.9   99.7   99.9                       met
+    health.maternal_mortality  2024    6.5    0.8   23.4    2020–2024 cannot_judge
+
+    A researcher's own indicator and catalogue (a tiny literal frame):
+
+    >>> import pandas as pd
+    >>> mine = pd.DataFrame({"id": ["health.screening"], "unit": ["percent"],
+    ...                      "comparator": [">="], "target": [90.0]})
+    >>> own = pd.DataFrame({"indicator": "health.screening", "year": [2020, 2022, 2024],
+    ...                     "value": [80.0, 85.0, 95.0], "numerator": [800, 850, 950],
+    ...                     "denominator": [1000, 1000, 1000]})
+    >>> assess(own, mine)[["year", "value", "lower", "upper", "status", "category", "verdict"]].round(2)
+       year  value  lower  upper status  category   verdict
+    0  2024   95.0  93.47  96.19    met  achieved  achieved
     """
     cat = catalog_mod.normalize(catalog)
     rt = rate_table(panel, cat, level=level)
@@ -637,9 +983,7 @@ def assess(
 
 def _area_kind_map() -> dict[str, str]:
     """Gazetteer code -> kind (street, town, district)."""
-    from fzanalysis.gazetteer import load as _gaz
-
-    g = _gaz()
+    g = gazetteer.load()
     return dict(zip(g["code"].astype(str), g["kind"].astype(str), strict=True))
 
 
@@ -731,17 +1075,48 @@ def _headline(assessed: pd.DataFrame) -> pd.DataFrame:
 def attainment(assessed: pd.DataFrame) -> pd.DataFrame:
     r"""Attainment rate (达标率) per domain and overall (methods 3.5).
 
-    Uses one headline row per indicator (district; sex ``T``, else ``F``, else
-    ``M``).  ``attainment_rate`` = met / judged with judged = met + not_met;
-    ``attainment_rate_all`` = met / (met + not_met + cannot_judge), the
-    conservative rate that counts undecidable targets as not attained.
+    Parameters
+    ----------
+    assessed : DataFrame
+        The result of :func:`assess` (``indicator, area, sex, status, domain`` at least).
 
     Returns
     -------
     DataFrame
         ``domain, n_indicators, n_met, n_not_met, n_cannot_judge, n_no_data,
-        n_judged, attainment_rate, attainment_rate_all, domain_zh, domain_en``;
-        the last row is ``domain = "all"``.
+        n_judged, attainment_rate, attainment_rate_all, domain_zh, domain_en``, domains in
+        order of appearance; the last row is ``domain = "all"``.
+
+    Raises
+    ------
+    ValueError
+        If a required column is missing (the frame is not the output of :func:`assess`).
+
+    See Also
+    --------
+    assess : the table this summarises.
+
+    Notes
+    -----
+    Uses one headline row per indicator (district; sex ``T``, else ``F``, else
+    ``M``).  ``attainment_rate`` = met / judged with judged = met + not_met;
+    ``attainment_rate_all`` = met / (met + not_met + cannot_judge), the
+    conservative rate that counts undecidable targets as not attained.  Indicators
+    without data count in ``n_indicators`` and ``n_no_data`` only.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import attainment
+    >>> assessed = pd.DataFrame({
+    ...     "indicator": ["health.a", "health.b", "health.c", "law.d"], "area": "440117", "sex": "T",
+    ...     "status": ["met", "not_met", "cannot_judge", "met"],
+    ...     "domain": ["health", "health", "health", "law"]})
+    >>> attainment(assessed)[["domain", "n_met", "n_judged", "attainment_rate", "attainment_rate_all"]]
+       domain  n_met  n_judged  attainment_rate  attainment_rate_all
+    0  health      1         2         0.500000             0.333333
+    1     law      1         1         1.000000             1.000000
+    2     all      2         3         0.666667             0.500000
     """
     need = {"indicator", "area", "sex", "status", "domain"}
     if not need <= set(assessed.columns):
@@ -795,11 +1170,13 @@ def gender_gap(
 
     Parameters
     ----------
-    panel : DataFrame
-        Tidy panel with rows for ``sex = "F"`` and ``"M"``.
+    panel : Panel, DataFrame, str or Path
+        Tidy panel with rows for ``sex = "F"`` and ``"M"`` (checked by
+        :func:`fzanalysis.panel.as_panel`).
     catalog : DataFrame, optional
-        At least ``id, unit`` (``None`` = :func:`fzanalysis.catalog.load`).
+        At least ``id, unit`` (``None`` = the plan's catalogue).
     level : float, keyword-only
+        Confidence level of the intervals (default 0.95).
 
     Returns
     -------
@@ -808,7 +1185,18 @@ def gender_gap(
         difference_lower, difference_upper, ratio, ratio_lower, ratio_upper,
         difference_method, ratio_method, note, synthetic`` with
         :math:`\text{difference} = x_F - x_M` (percentage points for percent) and
-        :math:`\text{ratio} = x_F/x_M`.
+        :math:`\text{ratio} = x_F/x_M`, on the annual (unpooled) values; empty when no
+        indicator x area x year has both sexes.
+
+    Raises
+    ------
+    fzanalysis.exceptions.PanelError
+        If the panel breaks a rule of :func:`fzanalysis.panel.as_panel`.
+
+    See Also
+    --------
+    fzanalysis.rates.poisson_ratio_ci : the exact interval of a ratio of two rates.
+    fzanalysis.plots.gender_gap_dumbbell : the chart of these gaps.
 
     Notes
     -----
@@ -822,6 +1210,30 @@ def gender_gap(
       difference (statsmodels ``confint_poisson_2indep(method="mover")``).
     * Without counts for both sexes: point estimates only, limits NaN,
       ``note = "point_only"``.
+
+    References
+    ----------
+    .. [1] Newcombe RG (1998). Interval estimation for the difference between independent
+       proportions: comparison of eleven methods. *Statistics in Medicine* 17:873-890.
+    .. [2] Katz D, Baptista J, Azen SP, Pike MC (1978). Obtaining confidence intervals for the
+       risk ratio in cohort studies. *Biometrics* 34:469-474.
+    .. [3] Breslow NE, Day NE (1987). *Statistical Methods in Cancer Research II: The Design and
+       Analysis of Cohort Studies*. IARC.
+    .. [4] Zou GY, Donner A (2008). Construction of confidence limits about effect measures: a
+       general approach. *Statistics in Medicine* 27:1693-1702.
+
+    Examples
+    --------
+    Regular exercise in the embedded demo panel (synthetic data), the district in 2024:
+
+    >>> from fzanalysis import demo, gender_gap
+    >>> panel = demo.load()
+    >>> gaps = gender_gap(panel[panel["indicator"] == "health.regular_exercise"])
+    >>> row = gaps[(gaps["area"] == "440117") & (gaps["year"] == 2024)].iloc[0]
+    >>> [round(float(row[c]), 2) for c in ("difference", "difference_lower", "difference_upper")]
+    [5.54, 0.68, 10.37]
+    >>> round(float(row["ratio"]), 3), row["difference_method"], row["ratio_method"]
+    (1.153, 'newcombe_wilson', 'katz_log')
     """
     from statsmodels.stats.proportion import confint_proportions_2indep
     from statsmodels.stats.rates import confint_poisson_2indep
@@ -903,24 +1315,6 @@ _TABLE_COLUMNS = ["indicator", "area", "sex", "year", "value", "lower", "upper",
                   "gap", "status", "pace_ratio", "category", "verdict_zh"]
 
 
-def _read_panel(path: str) -> pd.DataFrame:
-    try:
-        from fzanalysis.data import load_panel  # engineer B's validated loader
-
-        return load_panel(path)
-    except ImportError:
-        pass
-    if path.endswith(".parquet"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype={"area": "string", "sex": "string"})
-
-
-def _demo_panel() -> pd.DataFrame:
-    from fzanalysis.demo import load
-
-    return load()
-
-
 def _cli(ns: argparse.Namespace) -> int:
     try:
         return _cli_run(ns)
@@ -930,7 +1324,7 @@ def _cli(ns: argparse.Namespace) -> int:
 
 def _cli_run(ns: argparse.Namespace) -> int:
     try:
-        panel = _read_panel(ns.data) if ns.data else _demo_panel()
+        panel = as_panel(ns.data) if ns.data else demo.load()
         res = assess(panel, year=ns.year, baseline_year=ns.baseline_year, level=ns.level)
     except (ValueError, FileNotFoundError, TypeError) as exc:
         print(f"fzanalysis assess: error: {exc}", file=sys.stderr)
@@ -961,7 +1355,7 @@ def register_cli(subparsers: Any) -> None:
         description="Assess every indicator x area x sex against its target (docs/methods.md 1-4). "
         "Without --data the embedded demo panel is used.",
     )
-    p.add_argument("--data", metavar="PATH", help="panel file (CSV or Parquet); default: the demo panel")
+    p.add_argument("--data", metavar="PATH", help="panel file (.csv, .parquet or .xlsx); default: the demo panel")
     p.add_argument("--year", type=int, default=None, help="year to assess (default: latest per series)")
     p.add_argument("--baseline-year", type=int, default=2020, help="baseline year (default 2020)")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")

@@ -18,13 +18,14 @@ comparator meaning                                              target / toleran
 ``<``      below the target (以下)                              number / NaN
 ``==``     exactly the target                                   number / NaN
 ``~=``     within ``target ± tolerance`` (左右)                 number / half-width > 0
+``~>=``    at least ``target - tolerance`` (左右 on a floor)    number / tolerance > 0
 increase   should rise over time (逐步提高)                      NaN / NaN
 decrease   should fall over time (降低, 缩小, 减少)              NaN / NaN
-maintain   should not fall (保持; rule in fzanalysis.assess)     NaN / NaN
+maintain   should not fall (保持)                               NaN / NaN
 ========== ==================================================== ============================
 
 This module keeps to reference data: whether a value meets a target is decided in
-:mod:`fzanalysis.assess`.
+:mod:`fzanalysis.assessment` (through :mod:`fzanalysis.comparators`).
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ import yaml
 from fzanalysis import codes, comparators, config
 from fzanalysis.exceptions import CatalogError
 from fzanalysis.labels import format_target as _format_target
+from fzanalysis.labels import label
 from fzanalysis.paths import data_path
 
 __all__ = [
@@ -180,12 +182,36 @@ def _units_table(path: Path) -> pd.DataFrame:
 def units(path: str | Path | None = None) -> pd.DataFrame:
     """Return the units table (``data/units.csv``, or ``path``), indexed by unit key.
 
-    Columns: ``key, name_zh, name_en, symbol, symbol_en, lower_bound, upper_bound, scale, note``
-    (``symbol_en`` and ``note`` optional).
-    ``scale`` is the factor turning a proportion ``numerator / denominator`` into the unit
-    (``percent`` → 100, ``per_100k`` → 100 000); NaN for units that are not built from counts
-    (years, count, money …).  ``lower_bound``/``upper_bound`` are the natural bounds (NaN =
-    unbounded).
+    Parameters
+    ----------
+    path : str or Path, optional
+        Another units table (default ``data/units.csv``).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``key, name_zh, name_en, symbol, symbol_en, lower_bound, upper_bound, scale,
+        note`` (``symbol_en`` and ``note`` optional).  ``scale`` is the factor turning a
+        proportion ``numerator / denominator`` into the unit (``percent`` → 100, ``per_100k`` →
+        100 000); NaN for units that are not built from counts (years, count, money …).
+        ``lower_bound``/``upper_bound`` are the natural bounds (NaN = unbounded).  A copy.
+
+    Raises
+    ------
+    CatalogError
+        If the file is missing, lacks a column, repeats a key or has a bound that is not a
+        number (file, line, column named).
+
+    See Also
+    --------
+    fzanalysis.config.units : the same table for modules that only read it.
+    fzanalysis.labels.unit_label : the symbol printed with a value.
+
+    Examples
+    --------
+    >>> from fzanalysis import catalog
+    >>> catalog.units().loc["percent", ["symbol", "lower_bound", "upper_bound", "scale"]].to_dict()
+    {'symbol': '%', 'lower_bound': 0.0, 'upper_bound': 100.0, 'scale': 100.0}
     """
     p = Path(path) if path is not None else data_path("units.csv")
     return config.cached("catalog-units", p, _units_table).copy()
@@ -201,10 +227,36 @@ def _domains_table(path: Path) -> pd.DataFrame:
 
 
 def domains(path: str | Path | None = None) -> pd.DataFrame:
-    """Return the plan's 8 domains (``data/domains.csv``, or ``path``) in the plan's order, indexed by id.
+    """Return the plan's 8 domains (``data/domains.csv``, or ``path``) in the plan's order.
 
-    Columns: ``id, order, name_zh, name_en, clause`` (e.g. ``health, 1, 妇女与健康,
-    Women and health, 二（一）``).
+    Parameters
+    ----------
+    path : str or Path, optional
+        Another domains table (default ``data/domains.csv``).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by id; columns ``id, order, name_zh, name_en, clause`` (e.g. ``health, 1,
+        妇女与健康, Women and health, 二（一）``).  A copy.
+
+    Raises
+    ------
+    CatalogError
+        If the file is missing, lacks a column, repeats an id or has an ``order`` that is not
+        an integer.
+
+    See Also
+    --------
+    fzanalysis.labels.domain_label : a domain's name in one language.
+
+    Examples
+    --------
+    >>> from fzanalysis import catalog
+    >>> catalog.domains()["id"].tolist()
+    ['health', 'education', 'economy', 'decision', 'social_security', 'family', 'environment', 'law']
+    >>> catalog.domains().at["health", "name_zh"]
+    '妇女与健康'
     """
     p = Path(path) if path is not None else data_path("domains.csv")
     return config.cached("catalog-domains", p, _domains_table).copy()
@@ -632,11 +684,11 @@ def load(
 
     Parameters
     ----------
-    path
+    path : str or Path, optional
         ``.yaml`` (the format of ``data/indicators.yaml``: a top-level ``indicators:`` list and
         optional ``defaults:``) or ``.csv`` with the columns below.  Default:
         :func:`default_path` (honours ``FZANALYSIS_DATA``).
-    units_path, domains_path
+    units_path, domains_path : str or Path, keyword-only, optional
         Other units/domains tables (default ``data/units.csv``, ``data/domains.csv``).
 
     Returns
@@ -658,6 +710,24 @@ def load(
         for ``~=``; target and baseline within the unit's bounds; baseline year, value and source
         together; whole-number years; clause references like ``二（一）主要目标2`` whose part
         ``二（…）`` matches the domain; no unknown or repeated keys.
+
+    See Also
+    --------
+    from_frame : the same checks on a researcher's own catalogue.
+    normalize : the one way in used by every function that takes ``catalog=``.
+    get : one indicator's row.
+
+    Examples
+    --------
+    >>> from fzanalysis import load_catalog
+    >>> cat = load_catalog()
+    >>> len(cat), cat["domain"].nunique()
+    (87, 8)
+    >>> print(cat[["id", "unit", "comparator", "target"]].head(3).to_string(index=False))
+                                  id                 unit comparator  target
+              health.life_expectancy                years   maintain     NaN
+           health.maternal_mortality per_100k_live_births          <     7.5
+    health.cervical_cancer_screening              percent         >=    70.0
     """
     p = Path(path) if path is not None else default_path()
     up = Path(units_path) if units_path is not None else data_path("units.csv")
@@ -679,12 +749,50 @@ def from_frame(
 ) -> pd.DataFrame:
     """Complete and validate a catalogue given as a DataFrame (e.g. a researcher's own).
 
-    Only ``id, unit, comparator, target`` are required; missing columns take defaults: ``domain``
-    from the id's prefix, ``name_zh``/``name_en``/``clause``/``department`` = the id, bounds from
-    the unit, ``tolerance`` NaN, ``target_year`` 2030, other text empty (``area_kinds`` empty = every town), ``per_area`` False.
+    Parameters
+    ----------
+    catalog : DataFrame
+        At least ``id, unit, comparator, target``; any other column of :data:`COLUMNS`.
+    source : str, keyword-only
+        Name used in messages (default ``"<DataFrame>"``).
+    units_path, domains_path : str or Path, keyword-only, optional
+        Other units/domains tables (default ``data/units.csv``, ``data/domains.csv``).
 
-    Returns a new DataFrame with columns :data:`COLUMNS`; raises :class:`CatalogError` like
-    :func:`load` (rows are numbered from 0 instead of YAML lines).
+    Returns
+    -------
+    DataFrame
+        A new frame with columns :data:`COLUMNS`.  Missing columns take defaults: ``domain``
+        from the id's prefix (``unassigned`` if it names no domain),
+        ``name_zh``/``name_en``/``clause``/``department`` = the id, bounds from the unit,
+        ``tolerance`` NaN, ``target_year`` 2030, other text empty (``area_kinds`` empty = every
+        town), ``per_area`` False.
+
+    Raises
+    ------
+    CatalogError
+        Like :func:`load`, rows numbered from 0 instead of YAML lines: a missing required or an
+        unknown column; an unknown unit or comparator (with the allowed list); a ``~=`` or
+        ``~>=`` target without its tolerance; a target outside the unit's bounds.
+
+    See Also
+    --------
+    normalize : calls this once per catalogue and remembers that it was checked.
+    load : the plan's catalogue.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis.catalog import from_frame
+    >>> mine = pd.DataFrame({"id": ["health.screening"], "unit": ["percent"],
+    ...                      "comparator": [">="], "target": [90.0]})
+    >>> row = from_frame(mine).iloc[0]
+    >>> row["domain"], float(row["upper_bound"]), int(row["target_year"]), bool(row["per_area"])
+    ('health', 100.0, 2030, False)
+    >>> from_frame(mine.assign(comparator="~="))
+    Traceback (most recent call last):
+    ...
+    fzanalysis.exceptions.CatalogError: <DataFrame>: 1 problem(s) in the indicator catalogue:
+      <DataFrame>: row 0: indicator 'health.screening': column tolerance: expected a tolerance for '~=' and '~>=' ...
     """
     missing = [c for c in ("id", "unit", "comparator", "target") if c not in catalog.columns]
     if missing:
@@ -763,12 +871,39 @@ def _fingerprint(df: pd.DataFrame) -> str:
 
 
 def get(indicator_id: str, catalog: pd.DataFrame | None = None) -> pd.Series:
-    """Return the catalogue row of ``indicator_id`` as a Series (index: :data:`COLUMNS`).
+    """Return the catalogue row of one indicator.
+
+    Parameters
+    ----------
+    indicator_id : str
+        The id, ``<domain>.<name>``.
+    catalog : DataFrame, optional
+        The catalogue to search (default the plan's, :func:`load`).
+
+    Returns
+    -------
+    Series
+        Index :data:`COLUMNS`; a copy.
 
     Raises
     ------
     KeyError
         If the id is not in the catalogue; the message suggests close ids.
+
+    See Also
+    --------
+    load, format_target
+
+    Examples
+    --------
+    >>> from fzanalysis import catalog
+    >>> row = catalog.get("health.maternal_mortality")
+    >>> row["unit"], row["comparator"], float(row["target"]), row["clause"]
+    ('per_100k_live_births', '<', 7.5, '二（一）主要目标2')
+    >>> catalog.get("health.maternal_mortalty")
+    Traceback (most recent call last):
+    ...
+    KeyError: "no indicator 'health.maternal_mortalty' in the catalogue; did you mean 'health.maternal_mortality', ..."
     """
     cat = load() if catalog is None else catalog
     hit = cat[cat["id"] == indicator_id]
@@ -863,8 +998,6 @@ def render_table(catalog: pd.DataFrame, *, lang: str = "zh", name_width: int | N
 
 def render_card(row: pd.Series, *, lang: str = "zh") -> str:
     """All fields of one indicator, one per line, with bilingual field labels."""
-    from fzanalysis.labels import label
-
     names = {col: label("catalog_column", col, lang) for col in COLUMNS}  # type: ignore[arg-type]
     names["target_text"] = "目标" if lang == "zh" else "goal"
     width = max(_width(n) for n in names.values())

@@ -13,6 +13,8 @@ from pathlib import Path
 import matplotlib as mpl
 from matplotlib import font_manager
 
+__all__ = ["CJK_FAMILY", "cjk_font_path", "use_cjk_font"]
+
 #: Family name matplotlib reports for the bundled Noto Sans CJK SC file.
 CJK_FAMILY = "Noto Sans CJK SC"
 _FONT_FILES = ("NotoSansCJKsc-Regular.otf",)

@@ -1,11 +1,12 @@
-"""The gazetteer: 从化区 (440117) and its 8 town-level divisions.
+"""The gazetteer: 从化区 and its 8 town-level divisions.
 
 Reference data in ``data/towns.csv``, one row per area:
 
 =================== ===============================================================================
 column              meaning
 =================== ===============================================================================
-code                administrative division code: ``440117`` (district) or 9 digits (town/street)
+code                administrative division code: 6 digits for the district (the one row of kind
+                    ``district``, ``440117``), the district's code plus 3 digits for a town/street
 stat_code           12-digit statistical division code (``code`` padded with ``000``)
 name_zh, short_zh   official name (街口街道) and short form (街口)
 name_en             English name (Jiekou Subdistrict)
@@ -23,7 +24,9 @@ aliases             ``;``-separated names people type (街口街, 街口, Jiekou
 note                remarks
 =================== ===============================================================================
 
-:func:`lookup` turns whatever a submission writes in its area column into a ``code``.
+:func:`lookup` turns whatever a submission writes in its area column into a ``code``.  The district's
+code is not written in the code: it is the file's row of kind ``district`` (also
+:func:`fzanalysis.codes.district`).
 """
 from __future__ import annotations
 
@@ -39,23 +42,19 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from fzanalysis.exceptions import GazetteerError
 from fzanalysis.paths import data_path
 
 __all__ = [
-    "DISTRICT_CODE",
     "COLUMNS",
-    "GazetteerError",
-    "load",
-    "towns",
     "codes",
+    "load",
     "lookup",
     "name",
     "normalize",
     "register_cli",
+    "towns",
 ]
-
-#: Code of the district (从化区).
-DISTRICT_CODE = "440117"
 
 COLUMNS: tuple[str, ...] = (
     "code", "stat_code", "name_zh", "short_zh", "name_en", "kind", "parent", "population",
@@ -67,10 +66,6 @@ _KINDS = ("district", "street", "town")
 _BBOX = (113.25, 23.35, 114.10, 24.00)
 
 
-class GazetteerError(ValueError):
-    """``data/towns.csv`` is not valid (message names file, line, column)."""
-
-
 # --------------------------------------------------------------------------------------------
 # loading
 # --------------------------------------------------------------------------------------------
@@ -78,6 +73,11 @@ class GazetteerError(ValueError):
 
 def _default_path() -> Path:
     return data_path("towns.csv")
+
+
+def _district(df: pd.DataFrame) -> str:
+    """Code of the gazetteer's one row of kind ``district`` (checked by the loader)."""
+    return str(df.loc[df["kind"] == "district", "code"].iloc[0])
 
 
 def _fail(path: Path, line: int | None, column: str, expected: str, got: Any) -> None:
@@ -96,19 +96,27 @@ def _load_cached(path: str, mtime: float) -> pd.DataFrame:
     if extra:
         raise GazetteerError(f"{p}: unknown column(s) {extra}; expected {list(COLUMNS)}")
     df = df[list(COLUMNS)].copy()
+    # the district is the file's one row of kind 'district'; every other row belongs to it
+    districts = df.index[df["kind"] == "district"]
+    if len(districts) != 1:
+        raise GazetteerError(f"{p}: column kind: expected exactly one row of kind 'district' "
+                             f"(the district), got {len(districts)}")
+    district = str(df.at[districts[0], "code"])
+    if not re.fullmatch(r"\d{6}", district):
+        _fail(p, int(districts[0]) + 2, "code", "6 digits for the district", district)
     for i, r in df.iterrows():
         line = int(i) + 2
-        if not re.fullmatch(r"440117(\d{3})?", r["code"]):
-            _fail(p, line, "code", "440117 or 440117 followed by 3 digits", r["code"])
+        if not re.fullmatch(rf"{district}(\d{{3}})?", r["code"]):
+            _fail(p, line, "code", f"{district} or {district} followed by 3 digits", r["code"])
         if r["stat_code"] != r["code"].ljust(12, "0"):
             _fail(p, line, "stat_code", f"{r['code'].ljust(12, '0')} (code padded to 12 digits)",
                   r["stat_code"])
         if r["kind"] not in _KINDS:
             _fail(p, line, "kind", f"one of {_KINDS}", r["kind"])
-        if (r["kind"] == "district") != (r["code"] == DISTRICT_CODE):
-            _fail(p, line, "kind", "'district' exactly for code 440117", r["kind"])
-        if r["kind"] != "district" and r["parent"] != DISTRICT_CODE:
-            _fail(p, line, "parent", DISTRICT_CODE, r["parent"])
+        if r["kind"] != "district" and r["code"] == district:
+            _fail(p, line, "kind", f"'district' exactly for code {district}", r["kind"])
+        if r["kind"] != "district" and r["parent"] != district:
+            _fail(p, line, "parent", district, r["parent"])
         for col in ("name_zh", "short_zh", "name_en", "population_source", "area_source"):
             if not r[col].strip():
                 _fail(p, line, col, "non-empty text", r[col])
@@ -116,8 +124,6 @@ def _load_cached(path: str, mtime: float) -> pd.DataFrame:
             _fail(p, line, "seat_approximate", "true or false", r["seat_approximate"])
     if df["code"].duplicated().any():
         raise GazetteerError(f"{p}: duplicate code(s) {df['code'][df['code'].duplicated()].tolist()}")
-    if (df["code"] == DISTRICT_CODE).sum() != 1:
-        raise GazetteerError(f"{p}: expected exactly one row with code {DISTRICT_CODE} (the district)")
 
     def num(col: str, kind: type) -> pd.Series:
         out = []
@@ -162,17 +168,48 @@ def _load_cached(path: str, mtime: float) -> pd.DataFrame:
 
 
 def load(path: str | Path | None = None) -> pd.DataFrame:
-    """Return the gazetteer (district first, then the 8 towns/streets by code).
+    """Return the gazetteer: the district first, then the 8 towns/streets by code.
 
-    Columns as in the module docstring; ``code`` and ``stat_code`` are strings, ``population``,
-    ``population_female`` and ``population_year`` are ``Int64``, ``area_km2``, ``seat_lon``,
-    ``seat_lat`` float, ``seat_approximate`` bool.  A fresh copy on every call.
+    Parameters
+    ----------
+    path : str or Path, optional
+        Another gazetteer CSV with the same columns (default ``data/towns.csv``, which honours
+        ``FZANALYSIS_DATA``).
+
+    Returns
+    -------
+    DataFrame
+        One row per area, columns :data:`COLUMNS` (described in the module docstring): ``code``
+        and ``stat_code`` strings; ``population``, ``population_female`` and ``population_year``
+        ``Int64``; ``area_km2``, ``seat_lon``, ``seat_lat`` float; ``seat_approximate`` bool.
+        A fresh copy on every call (edit it freely).
 
     Raises
     ------
     GazetteerError
-        If the file breaks a rule (codes, kinds, parents, numbers, seats inside the district,
-        aliases naming two areas); the message gives file, line and column.
+        If the file is missing or breaks a rule: exactly one row of kind ``district``; every other
+        row's ``parent`` is that district and its ``code`` the district's plus 3 digits;
+        ``stat_code`` = ``code`` padded to 12 digits; numbers, seats inside the district; an alias
+        naming two areas.  The message gives file, line, column, what was found and what was
+        expected.
+
+    See Also
+    --------
+    towns : the town-level rows only.
+    lookup : the code of a name as people write it.
+    fzanalysis.codes.district : the district's code, read from this file.
+
+    Examples
+    --------
+    >>> from fzanalysis import gazetteer
+    >>> g = gazetteer.load()
+    >>> g[["code", "name_zh", "kind"]].head(3)
+            code name_zh      kind
+    0     440117     从化区  district
+    1  440117001    街口街道    street
+    2  440117002    江埔街道    street
+    >>> int(g.loc[g["kind"] == "district", "population"].iloc[0])
+    717684
     """
     p = Path(path) if path is not None else _default_path()
     if not p.exists():
@@ -181,16 +218,72 @@ def load(path: str | Path | None = None) -> pd.DataFrame:
 
 
 def towns(path: str | Path | None = None) -> pd.DataFrame:
-    """The 8 town-level divisions only (3 streets, 5 towns), in code order."""
+    """The town-level divisions only (3 streets, 5 towns), in code order.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Another gazetteer CSV (default ``data/towns.csv``).
+
+    Returns
+    -------
+    DataFrame
+        The rows of :func:`load` whose ``kind`` is not ``district``, index 0..n-1.
+
+    Raises
+    ------
+    GazetteerError
+        As :func:`load`.
+
+    See Also
+    --------
+    load : every row, the district included.
+
+    Examples
+    --------
+    >>> from fzanalysis import gazetteer
+    >>> t = gazetteer.towns()
+    >>> len(t), t["kind"].value_counts().to_dict()
+    (8, {'town': 5, 'street': 3})
+    """
     df = load(path)
     return df[df["kind"] != "district"].sort_values("code").reset_index(drop=True)
 
 
 def codes(*, include_district: bool = True, path: str | Path | None = None) -> list[str]:
-    """Valid area codes: ``440117`` first (unless ``include_district=False``), then the towns."""
+    """Valid area codes: the district first, then the towns in code order.
+
+    Parameters
+    ----------
+    include_district : bool, keyword-only
+        Put the district's code first (default True); False gives the towns only.
+    path : str or Path, keyword-only, optional
+        Another gazetteer CSV (default ``data/towns.csv``).
+
+    Returns
+    -------
+    list of str
+
+    Raises
+    ------
+    GazetteerError
+        As :func:`load`.
+
+    See Also
+    --------
+    fzanalysis.codes.district : the district's code alone.
+
+    Examples
+    --------
+    >>> from fzanalysis import gazetteer
+    >>> gazetteer.codes()[:3]
+    ['440117', '440117001', '440117002']
+    >>> len(gazetteer.codes(include_district=False))
+    8
+    """
     df = load(path)
     out = df.sort_values("code")["code"].tolist()
-    return out if include_district else [c for c in out if c != DISTRICT_CODE]
+    return out if include_district else [c for c in out if c != _district(df)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,22 +347,46 @@ def _index(path: str, mtime: float) -> dict[str, str]:
 def lookup(name_or_code: Any, *, path: str | Path | None = None) -> str:
     """Return the area code for a name or code as people write it.
 
-    Accepts the official name (街口街道), short forms (街口, 街口街), English names (Jiekou,
-    Jiekou Subdistrict, Lütian/Lutian/Lvtian), traditional characters (溫泉鎮), the common slip
-    江浦 for 江埔, prefixes such as 从化区/广州市, full-width digits and spaces, and codes with 6
-    (``440117``), 9 (``440117001``) or 12 digits (statistical code ``440117001000``; ``440117000000``
-    is the district), as text or integer.
+    Parameters
+    ----------
+    name_or_code : str or int
+        The official name (街口街道), short forms (街口, 街口街), English names (Jiekou,
+        Jiekou Subdistrict, Lütian/Lutian/Lvtian), traditional characters (溫泉鎮), the common
+        slip 江浦 for 江埔, prefixes such as 从化区/广州市, full-width digits and spaces, or a
+        code with 6 (``440117``), 9 (``440117001``) or 12 digits (statistical code
+        ``440117001000``; ``440117000000`` is the district), as text or integer.
+    path : str or Path, keyword-only, optional
+        Another gazetteer CSV (default ``data/towns.csv``).
 
     Returns
     -------
     str
-        ``"440117"`` or a 9-digit town code.
+        The district's 6-digit code or a 9-digit town code.
 
     Raises
     ------
     LookupError
         When nothing matches; the message suggests the closest names ("did you mean") and lists
         all valid names with their codes.
+    GazetteerError
+        If the gazetteer file is missing or malformed.
+
+    See Also
+    --------
+    name : the other way round, code to name.
+    normalize : how a name is normalised before matching.
+
+    Examples
+    --------
+    >>> from fzanalysis import gazetteer
+    >>> gazetteer.lookup("街口"), gazetteer.lookup("Lutian"), gazetteer.lookup("江浦")
+    ('440117001', '440117107', '440117002')
+    >>> gazetteer.lookup(440117001000)
+    '440117001'
+    >>> gazetteer.lookup("江口")
+    Traceback (most recent call last):
+    ...
+    LookupError: no area of 从化区 matches '江口'; did you mean ...
     """
     p = Path(path) if path is not None else _default_path()
     if not p.exists():
@@ -290,15 +407,16 @@ def _resolve(key: str, path: str, mtime: float) -> str | None:
     """Code for a normalised key, or None (cached: ingest looks up every row)."""
     df = _load_cached(path, mtime)
     valid = set(df["code"])
+    district = _district(df)
     if key.isdigit():
         code = None
         if len(key) == 6:
             code = key
         elif len(key) == 9:
-            code = DISTRICT_CODE if key == DISTRICT_CODE + "000" else key
+            code = district if key == district + "000" else key
         elif len(key) == 12 and key.endswith("000"):
             code = key[:9]
-            code = DISTRICT_CODE if code == DISTRICT_CODE + "000" else code
+            code = district if code == district + "000" else code
         return code if code in valid else None
     index = _index(path, mtime)
     for candidate in (key, _strip_affixes(key)):
@@ -311,7 +429,8 @@ def _not_found(raw: Any, df: pd.DataFrame, p: Path, *, numeric: bool) -> str:
     listing = ", ".join(f"{c} {n}" for c, n in zip(df["code"], df["name_zh"], strict=True))
     hint = ""
     if numeric:
-        hint = " (codes: 440117, or 440117 + 3 digits, or the 12-digit statistical code)"
+        district = _district(df)
+        hint = f" (codes: {district}, or {district} + 3 digits, or the 12-digit statistical code)"
     else:
         index = _index(str(p), p.stat().st_mtime)
         key = normalize(raw)
@@ -331,9 +450,43 @@ def _not_found(raw: Any, df: pd.DataFrame, p: Path, *, numeric: bool) -> str:
 
 def name(code: str, lang: Literal["zh", "en"] = "zh", *, short: bool = False,
          path: str | Path | None = None) -> str:
-    """Name of an area code: ``name("440117001")`` → 街口街道, ``lang="en"`` → Jiekou Subdistrict,
-    ``short=True`` → 街口 / Jiekou.  Codes are resolved with :func:`lookup` first, so any
-    accepted variant works."""
+    """Name of an area in Chinese or English, full or short.
+
+    Parameters
+    ----------
+    code : str
+        An area code, or any name or code :func:`lookup` accepts (it is resolved first).
+    lang : {"zh", "en"}
+        Language of the name (default ``"zh"``).
+    short : bool, keyword-only
+        The short form (街口, Jiekou) instead of the official name (街口街道, Jiekou Subdistrict).
+    path : str or Path, keyword-only, optional
+        Another gazetteer CSV (default ``data/towns.csv``).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        If ``lang`` is not ``"zh"`` or ``"en"``.
+    LookupError
+        If ``code`` matches no area (see :func:`lookup`).
+
+    See Also
+    --------
+    lookup : name to code.
+    fzanalysis.labels.area_label : the label used on report pages.
+
+    Examples
+    --------
+    >>> from fzanalysis import gazetteer
+    >>> gazetteer.name("440117001"), gazetteer.name("440117001", "en")
+    ('街口街道', 'Jiekou Subdistrict')
+    >>> gazetteer.name("江浦", short=True), gazetteer.name("440117107", "en", short=True)
+    ('江埔', 'Lütian')
+    """
     if lang not in ("zh", "en"):
         raise ValueError(f"lang must be 'zh' or 'en', got {lang!r}")
     c = lookup(code, path=path)

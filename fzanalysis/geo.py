@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import textwrap
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -51,14 +52,53 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from fzanalysis import comparators
+from fzanalysis import catalog, codes, comparators, gazetteer
 from fzanalysis.config import label_table as labels
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang, domain_label, label, unit_label
 from fzanalysis.paths import data_path
 
-#: Gazetteer code of Conghua district.
-DISTRICT_CODE = "440117"
+__all__ = [
+    "COLUMN_STYLES",
+    "DIRECTIONAL",
+    "EQUAL_AREA_CRS",
+    "GENERIC_EN",
+    "GID_DEMO",
+    "GID_NOT_APPLICABLE",
+    "GID_NOT_COMPARABLE",
+    "GID_NO_DATA",
+    "GID_SCHEMATIC",
+    "GID_TOWNS",
+    "NA_STYLE",
+    "NOT_COMPARABLE_STYLE",
+    "NO_DATA_STYLE",
+    "OFFICIAL_FILE",
+    "OUTLINE_FILE",
+    "OUTLINE_SOURCE",
+    "SCHEMATIC_FILE",
+    "SCHEMES",
+    "WGS84",
+    "add_notes",
+    "area_km2",
+    "build_files",
+    "choropleth",
+    "demo_watermark",
+    "explore",
+    "gcj02_to_wgs84",
+    "indicator_name",
+    "join",
+    "load_outline",
+    "load_towns",
+    "main",
+    "outline_from_source",
+    "palette",
+    "schematic_towns",
+    "small_multiples",
+    "town_label",
+    "wgs84_to_gcj02",
+    "wrap_title",
+]
+
 #: WGS84 geographic coordinates; every GeoDataFrame of this module uses it.
 WGS84 = "EPSG:4326"
 #: Lambert azimuthal equal-area projection centred on the district, used for
@@ -270,8 +310,9 @@ def outline_from_source(source: str | Path | None = None) -> gpd.GeoDataFrame:
     wgs = _convert_geometry(geom)
     if not wgs.is_valid:
         raise ValueError(f"{path}: outline invalid after conversion: {shapely.is_valid_reason(wgs)}")
+    district = gazetteer.load().set_index("code").loc[codes.district()]
     return gpd.GeoDataFrame(
-        {"code": [DISTRICT_CODE], "name_zh": ["从化区"], "name_en": ["Conghua District"],
+        {"code": [codes.district()], "name_zh": [district["name_zh"]], "name_en": [district["name_en"]],
          "source": [path.name]},
         geometry=[wgs], crs=WGS84,
     )
@@ -294,8 +335,6 @@ def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
 def _gazetteer() -> pd.DataFrame:
     """The gazetteer's 8 towns (:func:`fzanalysis.gazetteer.towns`), with the
     approximate seats ``seat_lon``/``seat_lat`` (WGS84) also as ``lon``/``lat``."""
-    from fzanalysis import gazetteer
-
     towns = gazetteer.towns()
     return towns.assign(code=towns["code"].astype(str), lon=towns["seat_lon"],
                         lat=towns["seat_lat"])
@@ -303,8 +342,6 @@ def _gazetteer() -> pd.DataFrame:
 
 def _lookup(name: str) -> str | None:
     """Gazetteer code of a town name or code (:func:`fzanalysis.gazetteer.lookup`), or None."""
-    from fzanalysis import gazetteer
-
     try:
         return str(gazetteer.lookup(name))
     except LookupError:
@@ -375,7 +412,7 @@ def _match_codes(gdf: gpd.GeoDataFrame, towns: pd.DataFrame, path: Path) -> pd.S
     (see :func:`_lookup`).  Columns are tried in the order: likely names first (code, adcode, area,
     name, name_zh, …), then the rest.
     """
-    codes = set(towns["code"])
+    town_codes = set(towns["code"])
     preferred = ["code", "area", "adcode", "town_code", "xzqdm", "name_zh", "name", "town",
                  "name_en", "xzqmc"]
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
@@ -387,16 +424,16 @@ def _match_codes(gdf: gpd.GeoDataFrame, towns: pd.DataFrame, path: Path) -> pd.S
         as_str = vals.map(lambda v: None if pd.isna(v) else
                           str(int(v)) if isinstance(v, (int, np.integer, float)) and float(v).is_integer()
                           else str(v).strip())
-        if as_str.notna().all() and as_str.isin(codes).all():
+        if as_str.notna().all() and as_str.isin(town_codes).all():
             return as_str
         resolved = []
         for v in as_str:
             resolved.append(_lookup(v) if v is not None else None)
         res = pd.Series(resolved, index=gdf.index, dtype=object)
-        if res.notna().all() and res.isin(codes).all():
+        if res.notna().all() and res.isin(town_codes).all():
             return res
-        if res.notna().any() or as_str.isin(codes).any():
-            miss = res.isna() & ~as_str.isin(codes)
+        if res.notna().any() or as_str.isin(town_codes).any():
+            miss = res.isna() & ~as_str.isin(town_codes)
             first = miss[miss].index[0] if miss.any() else None
             tried.append(f"{col!r} (row {first}: {as_str.get(first)!r} is not a Conghua town)"
                          if first is not None else f"{col!r} (names a town outside the 8)")
@@ -416,17 +453,17 @@ def _read_official(path: Path) -> gpd.GeoDataFrame:
     types = set(gdf.geometry.geom_type.dropna())
     if not types <= {"Polygon", "MultiPolygon"}:
         raise ValueError(f"{path}: expected polygons, found {sorted(types)}")
-    codes = _match_codes(gdf, towns, path)
-    dup = codes[codes.duplicated(keep=False)]
+    matched = _match_codes(gdf, towns, path)
+    dup = matched[matched.duplicated(keep=False)]
     if len(dup):
         raise ValueError(f"{path}: rows {list(dup.index)} all match town {dup.iloc[0]}; "
                          "give one polygon per town")
-    missing = sorted(set(towns["code"]) - set(codes))
+    missing = sorted(set(towns["code"]) - set(matched))
     if missing:
         raise ValueError(f"{path}: no polygon for town(s) {', '.join(missing)}")
     gdf = gdf.to_crs(WGS84)
     out = towns[["code", "name_zh", "name_en"]].merge(
-        pd.DataFrame({"code": codes.values, "geometry": gdf.geometry.values}), on="code")
+        pd.DataFrame({"code": matched.values, "geometry": gdf.geometry.values}), on="code")
     return gpd.GeoDataFrame(out, geometry="geometry", crs=WGS84)
 
 
@@ -439,7 +476,7 @@ def load_towns(path: str | Path | None = None) -> gpd.GeoDataFrame:
 
     Parameters
     ----------
-    path
+    path : str or Path, optional
         Any polygon file geopandas reads, one feature per town, with a column of
         town codes or names (matched through the gazetteer), in any CRS.
 
@@ -452,9 +489,23 @@ def load_towns(path: str | Path | None = None) -> gpd.GeoDataFrame:
 
     Raises
     ------
+    FileNotFoundError
+        If ``path`` does not exist.
     ValueError
         If the file cannot be matched town by town (message names file, row and
-        column).
+        column), has no CRS or holds no polygons.
+
+    See Also
+    --------
+    schematic_towns : how the schematic cells are built.
+    join : puts result rows onto these polygons.
+
+    Examples
+    --------
+    >>> from fzanalysis import geo
+    >>> towns = geo.load_towns()
+    >>> len(towns), list(towns.columns), towns.attrs["schematic"]
+    (8, ['code', 'name_zh', 'name_en', 'geometry'], True)
     """
     if path is not None:
         p = Path(path)
@@ -477,8 +528,8 @@ def load_towns(path: str | Path | None = None) -> gpd.GeoDataFrame:
 def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Put assessment or projection rows onto the town polygons.
 
-    Only town rows are mapped: rows of the district (``area == "440117"``) are
-    left out because they have no town polygon.  For every combination of
+    Only town rows are mapped: rows of the district (``area`` =
+    :func:`fzanalysis.codes.district`) are left out because they have no town polygon.  For every combination of
     ``indicator`` and ``sex`` present in ``table`` (when those columns exist)
     each of the towns gets one row; a town without a row for that combination
     is kept with empty values and ``has_data = False`` (drawn hatched as
@@ -486,10 +537,10 @@ def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoD
 
     Parameters
     ----------
-    table
+    table : DataFrame
         A result table of :func:`fzanalysis.assess` or :func:`fzanalysis.project`
         (any frame with an ``area`` column of gazetteer codes).
-    towns
+    towns : GeoDataFrame, optional
         Town polygons (default :func:`load_towns`).
 
     Returns
@@ -503,18 +554,38 @@ def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoD
     ValueError
         If ``area`` is missing, holds a code that is not a Conghua town or the
         district, or a town has two rows for the same indicator and sex.
+
+    See Also
+    --------
+    choropleth : draws the joined frame.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import geo
+    >>> table = pd.DataFrame({"indicator": "health.x", "sex": "T", "unit": "percent",
+    ...                       "area": ["440117", "440117001", "440117002"], "gap": [0.4, 1.5, -2.0]})
+    >>> joined = geo.join(table)
+    >>> len(joined), int(joined["has_data"].sum())
+    (8, 2)
+    >>> print(joined[["area", "gap", "has_data"]].head(3).to_string(index=False))
+         area  gap  has_data
+    440117001  1.5      True
+    440117002 -2.0      True
+    440117003  NaN     False
     """
     towns = load_towns() if towns is None else towns
     if "area" not in table.columns:
         raise ValueError("table: missing column 'area' (gazetteer code of the town)")
     area = table["area"].astype(str)
-    known = set(towns["code"]) | {DISTRICT_CODE}
+    district = codes.district()
+    known = set(towns["code"]) | {district}
     bad = ~area.isin(known)
     if bad.any():
         i = bad[bad].index[0]
         raise ValueError(f"table: row {i}, column 'area': {area[i]!r} is not a Conghua town "
                          f"code (expected one of {sorted(known)})")
-    rows = table.assign(area=area)[area != DISTRICT_CODE]
+    rows = table.assign(area=area)[area != district]
     keys = [c for c in ("indicator", "sex") if c in rows.columns]
     dup = rows.duplicated(subset=["area", *keys], keep=False)
     if dup.any():
@@ -590,8 +661,6 @@ def _not_targeted(sel: pd.DataFrame, gdf: gpd.GeoDataFrame) -> tuple[np.ndarray,
     if "area_kinds" in sel.columns:
         spec = str(_first(sel, "area_kinds") or "")
     elif "indicator" in sel.columns and sel["indicator"].nunique() == 1:
-        from fzanalysis import catalog
-
         try:
             spec = str(catalog.get(str(sel["indicator"].iloc[0]))["area_kinds"] or "")
         except (KeyError, catalog.CatalogError, FileNotFoundError):
@@ -624,8 +693,8 @@ def indicator_name(frame: pd.DataFrame, lang: Lang) -> str:
     """Name of the (single) indicator of ``frame`` in ``lang``.
 
     From the frame's ``name_zh``/``name_en`` (assessment tables carry them);
-    otherwise from the catalogue (:func:`fzanalysis.catalog.load`) when that
-    module is available; otherwise the indicator id.
+    otherwise from the catalogue (:func:`fzanalysis.catalog.load`) when the
+    indicator is in it; otherwise the indicator id.
     """
     name = _first(frame, "name_zh" if lang == "zh" else "name_en")
     if name:
@@ -634,14 +703,12 @@ def indicator_name(frame: pd.DataFrame, lang: Lang) -> str:
     if ind is None:
         return ""
     try:
-        from fzanalysis import catalog
-
         cat = catalog.load()
-        hit = cat.loc[cat["id"] == ind, "name_zh" if lang == "zh" else "name_en"]
-        if len(hit):
-            return str(hit.iloc[0])
-    except (ImportError, AttributeError, FileNotFoundError, KeyError, ValueError):
-        pass
+    except (catalog.CatalogError, FileNotFoundError):
+        return str(ind)
+    hit = cat.loc[cat["id"] == ind, "name_zh" if lang == "zh" else "name_en"]
+    if len(hit):
+        return str(hit.iloc[0])
     return str(ind)
 
 
@@ -722,42 +789,64 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
 
     Parameters
     ----------
-    table
+    table : DataFrame
         Assessment or projection rows (``area`` plus ``column``); when it holds
         several indicators pass ``indicator``.
-    column
+    column : str
         Column to map.
-    ax
+    ax : Axes, keyword-only, optional
         Axes to draw on (a new 8×6 in figure if None).
-    lang
-        ``"zh"`` or ``"en"`` for every text.
-    scheme, k
+    lang : {"zh", "en"}, keyword-only
+        Language of every text.
+    scheme, k : str and int, keyword-only
         mapclassify scheme name and number of classes (reduced to the number of
         distinct values when smaller).
-    center
+    center : float, keyword-only, optional
         Value the diverging scale is centred on (default from the column style).
-    title
+    title : str, keyword-only, optional
         Axes title (default: indicator name and column label).
-    towns
+    towns : GeoDataFrame, keyword-only, optional
         Town polygons (default :func:`load_towns`); schematic polygons add the
         示意图 / schematic note.
-    indicator, sex
+    indicator, sex : str or None, keyword-only
         Which rows to map (``sex=None`` keeps a table without a sex column).
-    cmap
+    cmap : str, keyword-only, optional
         Override the colour map.
-    demo_note
+    demo_note : bool, keyword-only, optional
         Add 演示数据 / demo data (default: when ``table.synthetic`` is true anywhere).
-    notes
+    notes : bool, keyword-only
         Draw the schematic/demo notes on the axes (``small_multiples`` draws them
         once per figure instead).
-    names
+    names : bool, keyword-only
         Write the town names on the map.
-    legend_loc
+    legend_loc : str, keyword-only
         Matplotlib legend location.
 
     Returns
     -------
     Axes
+
+    Raises
+    ------
+    ValueError
+        If ``column`` is missing, ``scheme`` is unknown, the table holds several indicators
+        and none is chosen, or a categorical code has no colour.
+
+    See Also
+    --------
+    small_multiples : one map per indicator of a domain.
+    explore : the interactive map.
+    join : the rows behind the map.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import geo
+    >>> table = pd.DataFrame({"indicator": "health.x", "sex": "T", "unit": "percent",
+    ...                       "area": ["440117", "440117001", "440117002"], "gap": [0.4, 1.5, -2.0]})
+    >>> ax = geo.choropleth(table, "gap", lang="en")
+    >>> type(ax).__name__
+    'Axes'
     """
     use_cjk_font()
     towns = load_towns() if towns is None else towns
@@ -933,13 +1022,13 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
 
     Parameters
     ----------
-    table
+    table : DataFrame
         Result table with ``domain``, ``indicator``, ``area`` and ``column``.
-    domain
+    domain : str
         Domain code (health, education, …).
-    column, lang, towns, sex, scheme, k, demo_note
-        As in :func:`choropleth`.
-    ncols
+    column, lang, towns, sex, scheme, k, demo_note : keyword-only
+        As in :func:`choropleth` (``column`` default ``"gap"``).
+    ncols : int, keyword-only
         Panels per row.
 
     An indicator without rows for ``sex`` but with a single other sex (reported
@@ -953,13 +1042,27 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
     ------
     ValueError
         If the table has no town rows for the domain.
+
+    See Also
+    --------
+    choropleth : one of the panels.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import geo
+    >>> table = pd.DataFrame({"indicator": "health.x", "sex": "T", "unit": "percent",
+    ...                       "area": ["440117", "440117001", "440117002"], "gap": [0.4, 1.5, -2.0]})
+    >>> fig = geo.small_multiples(table.assign(domain="health"), "health", lang="en")
+    >>> type(fig).__name__
+    'Figure'
     """
     use_cjk_font()
     towns = load_towns() if towns is None else towns
     for col in ("domain", "indicator", "area"):
         if col not in table.columns:
             raise ValueError(f"table: missing column {col!r}")
-    rows = table[(table["domain"] == domain) & (table["area"].astype(str) != DISTRICT_CODE)]
+    rows = table[(table["domain"] == domain) & (table["area"].astype(str) != codes.district())]
     panels: list[tuple[str, str | None]] = []  # (indicator, sex drawn)
     for ind, sub in rows.groupby("indicator", sort=False):
         sexes = sorted(map(str, sub["sex"].dropna().unique())) if "sex" in sub.columns else []
@@ -985,7 +1088,7 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
             word = label("sex", sx, lang)
             name = f"{name}（{word}）" if lang == "zh" else f"{name} ({word.lower()})"
         choropleth(sub, column, ax=ax, lang=lang, scheme=scheme, k=k, towns=towns, sex=sx,
-                   title=_wrap(str(name), 16 if lang == "zh" else 34), notes=False,
+                   title=wrap_title(str(name), 16 if lang == "zh" else 34), notes=False,
                    legend_loc="lower right")
     for ax in axes.flat[n:]:
         ax.set_axis_off()
@@ -999,11 +1102,9 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
     return fig
 
 
-def _wrap(text: str, width: int) -> str:
+def wrap_title(text: str, width: int) -> str:
     """Wrap a title every ``width`` characters (CJK) or at spaces (Latin)."""
     if " " in text:
-        import textwrap
-
         return "\n".join(textwrap.wrap(text, width))
     return "\n".join(text[i:i + width] for i in range(0, len(text), width))
 
@@ -1026,11 +1127,11 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     ----------
     table, column, towns, indicator, sex
         As in :func:`choropleth`.
-    lang
+    lang : {"zh", "en"}, keyword-only
         Language of the legend caption.
-    path
+    path : str or Path, keyword-only, optional
         If given, the map is also saved there as a self-contained HTML file.
-    tiles
+    tiles : str or None, keyword-only
         Background tiles (WGS84 web tiles such as OpenStreetMap line up with the
         converted outline; GCJ-02 tiles of Chinese providers would be offset).
         ``None`` for no background.
@@ -1040,6 +1141,25 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     Returns
     -------
     folium.Map
+
+    Raises
+    ------
+    ValueError
+        If ``column`` is missing or the rows cannot be joined (see :func:`join`).
+
+    See Also
+    --------
+    choropleth : the static map for reports.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import geo
+    >>> table = pd.DataFrame({"indicator": "health.x", "sex": "T", "unit": "percent",
+    ...                       "area": ["440117", "440117001", "440117002"], "gap": [0.4, 1.5, -2.0]})
+    >>> m = geo.explore(table, "gap", tiles=None)
+    >>> type(m).__name__
+    'Map'
     """
     import folium
 

@@ -10,6 +10,8 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+__all__ = ["PACKAGE_DIR", "REPO_DIR", "data_dir", "data_path", "reports_dir"]
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
 

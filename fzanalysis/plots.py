@@ -22,20 +22,24 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from fzanalysis import codes, gazetteer
+from fzanalysis.catalog import normalize as normalize_catalog
+from fzanalysis.exceptions import CatalogError
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.geo import (
-    DISTRICT_CODE,
     NA_STYLE,
     NO_DATA_STYLE,
-    _gazetteer,
-    _wrap,
     add_notes,
     demo_watermark,
     indicator_name,
     palette,
     town_label,
+    wrap_title,
 )
 from fzanalysis.labels import Lang, domain_label, domain_order, label, unit_label
+
+__all__ = ["FAN_COLOURS", "SEX_COLOURS", "domain_dashboard", "fan_chart", "gender_gap_dumbbell",
+           "status_heatmap"]
 
 #: Colours of the sexes (colour-blind safe pair from ColorBrewer PiYG).
 SEX_COLOURS = {"F": "#c51b7d", "M": "#4d9221"}
@@ -80,9 +84,9 @@ def _with_unit(text: str, unit: str, lang: Lang) -> str:
 
 
 def _area_names(lang: Lang) -> dict[str, str]:
-    towns = _gazetteer()
+    towns = gazetteer.towns()
     names = dict(zip(towns["code"], towns["name_zh" if lang == "zh" else "name_en"]))
-    names[DISTRICT_CODE] = _t("district", lang)
+    names[codes.district()] = _t("district", lang)
     return names
 
 
@@ -96,35 +100,62 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
 
     Parameters
     ----------
-    observed
+    observed : DataFrame or None
         Observations of one series (``year, value``; optional ``lower, upper``
         drawn as error bars).  ``None`` takes the ``kind == "observed"`` rows of
         ``path``.
-    path
+    path : DataFrame
         Long frame of :func:`fzanalysis.trend.project_paths` for one
         indicator × area × sex: ``year, kind (observed|fitted|projected), value,
         lower, upper``.  The band is ``lower``–``upper`` of the projected (and
         fitted) rows.
-    target
+    target : float or None, keyword-only
         Numeric target, drawn as a horizontal line and a marker at
         ``target_year``; ``None``/NaN for a directional target (no line, a note).
-    baseline
+    baseline : float or (int, float), keyword-only, optional
         Baseline value (at ``baseline_year``) or ``(year, value)``; ``None`` to omit.
-    ax, lang
+    ax, lang : Axes and {"zh", "en"}, keyword-only
         Axes to draw on (new 8×5 in figure if None) and language.
-    level
+    level : float, keyword-only
         Coverage of the interval band, printed in the legend (e.g. 0.8 → "80%").
-    unit
+    target_year, baseline_year : int, keyword-only
+        Years of the target marker (2030) and of a bare baseline value (2020).
+    unit : str, keyword-only, optional
         Unit code (``data/units.csv`` key) for the y axis label.
-    title
+    title : str, keyword-only, optional
         Axes title (default: indicator name and area, e.g. 宫颈癌筛查率（全区）).
-    demo_note
+    demo_note : bool, keyword-only, optional
         Add 演示数据 / demo data (default: when ``observed`` or ``path`` has a
         true ``synthetic`` column).
 
     Returns
     -------
     Axes
+
+    Raises
+    ------
+    ValueError
+        If a required column is missing, ``kind`` has another value, or the frames hold
+        several series.
+
+    See Also
+    --------
+    fzanalysis.project : the projection and its interval.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import plots
+    >>> path = pd.DataFrame({
+    ...     "year": [2020, 2022, 2024, 2026, 2028, 2030],
+    ...     "kind": ["observed"] * 3 + ["projected"] * 3,
+    ...     "value": [60.0, 63.0, 66.0, 69.0, 72.0, 75.0],
+    ...     "lower": [None, None, None, 66.0, 67.5, 69.0],
+    ...     "upper": [None, None, None, 72.0, 76.5, 81.0]})
+    >>> ax = plots.fan_chart(None, path, target=70.0, baseline=60.0, unit="percent",
+    ...                      title="Screening", lang="en")
+    >>> type(ax).__name__
+    'Axes'
     """
     use_cjk_font()
     _need(path, ("year", "kind", "value"), "path")
@@ -202,27 +233,27 @@ class _Cells(set):
     streets_only: bool = False
 
 
-def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence[str]) -> _Cells:
+def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence[str],
+                        catalog: pd.DataFrame | None = None) -> _Cells:
     """(indicator, town) cells a per-area target does not apply to: a row with status
-    ``not_applicable``, or a town whose gazetteer kind is not in the catalogue's ``area_kinds``."""
+    ``not_applicable``, or a town whose gazetteer kind is not in the catalogue's ``area_kinds``
+    (``catalog``: the one the table was assessed with; None = the plan's)."""
     out = _Cells()
     if "status" in rows.columns:
         hit = rows[rows["status"].astype(object) == "not_applicable"]
         out |= set(zip(hit["indicator"].astype(str), hit["area"].astype(str)))
     try:
-        from fzanalysis import catalog
-
-        cat = catalog.load().set_index("id")["area_kinds"]
-    except (catalog.CatalogError, FileNotFoundError):
+        cat = normalize_catalog(catalog).set_index("id")["area_kinds"]
+    except (CatalogError, FileNotFoundError):
         return out
-    gz = _gazetteer()
+    gz = gazetteer.towns()
     kind_of = dict(zip(gz["code"].astype(str), gz["kind"].astype(str), strict=True))
     seen: set[str] = set()
     for ind in inds:
         kinds = {k for k in str(cat.get(ind, "") or "").split(";") if k}
         if kinds:
             seen |= kinds
-            out |= {(ind, a) for a in areas if a != DISTRICT_CODE and kind_of.get(a) not in kinds}
+            out |= {(ind, a) for a in areas if a != codes.district() and kind_of.get(a) not in kinds}
     out.streets_only = seen == {"street"}
     return out
 
@@ -230,7 +261,7 @@ def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence
 def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang = "zh",
                    column: str = "category", sex: str | None = "T",
                    domain: str | Sequence[str] | None = None, title: str | None = None,
-                   demo_note: bool | None = None) -> Axes:
+                   demo_note: bool | None = None, catalog: pd.DataFrame | None = None) -> Axes:
     """Indicator × town grid coloured by progress category (or status).
 
     Rows are the indicators, grouped by domain in the plan's order
@@ -244,21 +275,46 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
 
     Parameters
     ----------
-    assessed
+    assessed : DataFrame
         :func:`fzanalysis.assess` rows: ``indicator, area, <column>`` (and
         ``name_zh``/``name_en``, ``sex`` if present).
-    column
-        ``"category"`` or ``"status"``.
-    sex
+    column : {"category", "status"}, keyword-only
+        What colours the cells.
+    sex : str or None, keyword-only
         Which sex to show (``None`` when the table has no ``sex`` column).
-    domain
+    domain : str or sequence of str, keyword-only, optional
         Keep only this domain (or these domains).
-    ax, lang, title, demo_note
-        As elsewhere.
+    ax, lang, title, demo_note : keyword-only
+        As in :func:`fan_chart`.
+    catalog : DataFrame, keyword-only, optional
+        The catalogue the table was assessed with (its ``area_kinds`` say which towns a
+        per-area target leaves out); None = the plan's.
 
     Returns
     -------
     Axes
+
+    Raises
+    ------
+    ValueError
+        If ``column`` is not ``category`` or ``status``, a column is missing, an area is not in
+        the gazetteer, a cell has two rows, or a code has no colour.
+
+    See Also
+    --------
+    domain_dashboard : the district's values against their targets.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import plots
+    >>> assessed = pd.DataFrame({
+    ...     "indicator": "health.x", "sex": "T", "name_en": "Screening",
+    ...     "area": ["440117", "440117001", "440117002"],
+    ...     "category": ["on_track", "achieved", "deterioration"], "status": ["met", "met", "not_met"]})
+    >>> ax = plots.status_heatmap(assessed, lang="en")
+    >>> type(ax).__name__
+    'Axes'
     """
     use_cjk_font()
     kinds = {"category": "plot_category", "status": "plot_status"}
@@ -278,7 +334,8 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     unknown_areas = sorted(set(rows["area"]) - set(names))
     if unknown_areas:
         raise ValueError(f"assessed: column 'area' has codes not in data/towns.csv: {unknown_areas}")
-    areas = [DISTRICT_CODE] + [a for a in names if a != DISTRICT_CODE]
+    district = codes.district()
+    areas = [district] + [a for a in names if a != district]
     if domain is not None:
         _need(rows, ("domain",), "assessed")
         wanted = [domain] if isinstance(domain, str) else list(domain)
@@ -309,7 +366,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     statuses = rows.set_index(["indicator", "area"])["status"].to_dict() if "status" in rows else {}
     present: set[str] = set()
     any_missing = False
-    not_targeted = _not_targeted_cells(rows, inds, areas)
+    not_targeted = _not_targeted_cells(rows, inds, areas, catalog)
     any_na = False
     for r, (what, ind) in enumerate(layout):
         if what == "domain":
@@ -346,7 +403,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
         ax.set_xticklabels([town_label("", names[a], "en") for a in areas], rotation=40,
                            ha="right", rotation_mode="anchor", fontsize=8.5)
     ax.set_yticks(np.arange(len(layout)) + 0.5)
-    ax.set_yticklabels([_wrap(str(ind_names[i]), 18 if lang == "zh" else 40) if what == "indicator"
+    ax.set_yticklabels([wrap_title(str(ind_names[i]), 18 if lang == "zh" else 40) if what == "indicator"
                         else f"【{domain_label(i, lang)}】" if lang == "zh" else f"[{domain_label(i, lang)}]"
                         for what, i in layout], fontsize=8)
     for tick, (what, _) in zip(ax.get_yticklabels(), layout):
@@ -387,14 +444,14 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
 
     Parameters
     ----------
-    frame
+    frame : DataFrame
         Rows with ``indicator, area, sex, value`` (sex ``F`` and ``M``; ``T``
         rows are ignored by design: the chart compares the sexes), optional
         ``unit``, ``name_zh``/``name_en``, ``synthetic``.
-    by
-        ``"area"``, ``"indicator"`` or ``"auto"`` (whichever varies).
-    ax, lang, title, demo_note
-        As elsewhere.
+    by : {"auto", "area", "indicator"}, keyword-only
+        One row per area or per indicator (``auto``: whichever varies).
+    ax, lang, title, demo_note : keyword-only
+        As in :func:`fan_chart`.
 
     Returns
     -------
@@ -404,6 +461,22 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     ------
     ValueError
         If both indicators and areas vary (ambiguous), or the rows mix units.
+
+    See Also
+    --------
+    fzanalysis.gender_gap : the differences with their intervals.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import plots
+    >>> frame = pd.DataFrame({
+    ...     "indicator": "health.x", "unit": "percent", "sex": ["F", "M", "F", "M"],
+    ...     "area": ["440117001", "440117001", "440117002", "440117002"],
+    ...     "value": [41.7, 36.1, 39.0, 40.2]})
+    >>> ax = plots.gender_gap_dumbbell(frame, lang="en")
+    >>> type(ax).__name__
+    'Axes'
     """
     use_cjk_font()
     _need(frame, ("indicator", "area", "sex", "value"), "frame")
@@ -439,7 +512,7 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
         labels_ = [(rows.loc[rows["indicator"] == i, name_col].dropna().iloc[0]
                     if name_col in rows.columns and rows.loc[rows["indicator"] == i, name_col].notna().any()
                     else i) for i in order]
-        labels_ = [_wrap(str(t), 16 if lang == "zh" else 36) for t in labels_]
+        labels_ = [wrap_title(str(t), 16 if lang == "zh" else 36) for t in labels_]
     wide = wide.reindex(order).astype(float)
     ax = _axes(ax, (8, max(3.0, 0.45 * len(order) + 1.8)))
     y = np.arange(len(order))
@@ -496,7 +569,7 @@ def _good_side(comparator: str) -> str | None:
 
 
 def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
-                     area: str = DISTRICT_CODE, sex: str | None = "T",
+                     area: str | None = None, sex: str | None = "T",
                      demo_note: bool | None = None) -> Figure:
     """Bullet charts of every indicator of a domain: value, interval, target.
 
@@ -510,21 +583,45 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
 
     Parameters
     ----------
-    assessed
+    assessed : DataFrame
         :func:`fzanalysis.assess` rows (``indicator, area, value, lower, upper,
         target, comparator, category, unit, domain`` …).
-    domain
+    domain : str
         Domain code.
-    area, sex
-        Which rows (default the district total).
-    lang, demo_note
-        As elsewhere.
+    area, sex : str or None, keyword-only
+        Which rows (default ``area=None``: the district, :func:`fzanalysis.codes.district`;
+        sex ``T``, the total).
+    lang, demo_note : keyword-only
+        As in :func:`fan_chart`.
 
     Returns
     -------
     Figure
+
+    Raises
+    ------
+    ValueError
+        If a column is missing, no row matches, or an indicator appears twice.
+
+    See Also
+    --------
+    status_heatmap : every town at once.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import plots
+    >>> rows = pd.DataFrame({
+    ...     "indicator": ["health.a", "health.b"], "area": "440117", "sex": "T", "domain": "health",
+    ...     "value": [72.0, 8.1], "lower": [70.0, 2.0], "upper": [74.0, 20.0], "target": [70.0, 7.5],
+    ...     "comparator": [">=", "<"], "category": ["achieved", "on_track"],
+    ...     "unit": ["percent", "per_100k_live_births"]})
+    >>> fig = plots.domain_dashboard(rows, "health", lang="en")
+    >>> type(fig).__name__
+    'Figure'
     """
     use_cjk_font()
+    area = codes.district() if area is None else area
     _need(assessed, ("indicator", "area", "domain", "value", "target", "comparator"), "assessed")
     rows = assessed[(assessed["domain"] == domain) & (assessed["area"].astype(str) == str(area))]
     if sex is not None and "sex" in rows.columns:
@@ -590,7 +687,7 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
                 transform=ax.transAxes, ha="left", va="center", fontsize=7)
         nm = r.get(name_col) if pd.notna(r.get(name_col, math.nan)) else r["indicator"]
         ax.set_yticks([0.5])
-        ax.set_yticklabels([_wrap(str(nm), 14 if lang == "zh" else 30)], fontsize=8)
+        ax.set_yticklabels([wrap_title(str(nm), 14 if lang == "zh" else 30)], fontsize=8)
         ax.tick_params(axis="y", length=0)
         ax.tick_params(axis="x", labelsize=7)
         for s in ("top", "right", "left"):
@@ -613,7 +710,4 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     fig.tight_layout(rect=(0, 0.6 / height, 0.86, 1 - 0.55 / height))
     return fig
 
-
-__all__ = ["fan_chart", "status_heatmap", "gender_gap_dumbbell", "domain_dashboard",
-           "SEX_COLOURS", "FAN_COLOURS"]
 

@@ -116,6 +116,17 @@ def proportion_ci(
         ``(estimate, lower, upper)`` as proportions in [0, 1] (floats for
         scalar input, arrays otherwise).
 
+    Raises
+    ------
+    ValueError
+        If a count is negative, :math:`k > n`, :math:`n \le 0` or the method is unknown.
+
+    See Also
+    --------
+    poisson_rate_ci : the interval of a rate of rare events.
+    rate_table : applies the catalogue's choice to every panel row.
+    statsmodels.stats.proportion.proportion_confint : the implementation called.
+
     Notes
     -----
     Wilson (1927) score interval, the default (Brown, Cai & DasGupta 2001
@@ -129,10 +140,31 @@ def proportion_ci(
     B(1-\alpha/2; k+1, n-k)]` with :math:`B` the beta quantile, lower = 0 for
     :math:`k = 0` and upper = 1 for :math:`k = n`.
 
-    Raises
-    ------
-    ValueError
-        If a count is negative, :math:`k > n`, :math:`n \le 0` or the method is unknown.
+    References
+    ----------
+    .. [1] Wilson EB (1927). Probable inference, the law of succession, and statistical
+       inference. *JASA* 22:209-212.
+    .. [2] Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated in
+       the case of the binomial. *Biometrika* 26:404-413.
+    .. [3] Brown LD, Cai TT, DasGupta A (2001). Interval estimation for a binomial proportion.
+       *Statistical Science* 16:101-133.
+
+    Examples
+    --------
+    45 women screened out of 50 (90 %):
+
+    >>> from fzanalysis.rates import proportion_ci
+    >>> ci = proportion_ci(45, 50)
+    >>> round(ci.estimate, 3), round(ci.lower, 4), round(ci.upper, 4)
+    (0.9, 0.7864, 0.9565)
+    >>> ci = proportion_ci(50, 50, method="clopper-pearson")
+    >>> round(ci.lower, 4), ci.upper
+    (0.9289, 1.0)
+
+    Arrays give arrays:
+
+    >>> proportion_ci([0, 45], [50, 50]).upper.round(4)
+    array([0.0713, 0.9565])
     """
     from statsmodels.stats.proportion import proportion_confint
 
@@ -187,6 +219,16 @@ def poisson_rate_ci(
     Interval
         ``(rate, lower, upper)`` per ``per`` units of exposure.
 
+    Raises
+    ------
+    ValueError
+        If a count is negative, an exposure is not positive, or ``level`` is not in (0, 1).
+
+    See Also
+    --------
+    poisson_ratio_ci : the ratio of two such rates.
+    rate_table : pooling of rare events over 3 or 5 years before this interval.
+
     Notes
     -----
     With :math:`\alpha = 1 - \text{level}` and :math:`\chi^2_{q}(\nu)` the
@@ -199,6 +241,27 @@ def poisson_rate_ci(
 
     with :math:`L = 0` when :math:`k = 0`.  This equals statsmodels'
     ``confint_poisson(method="exact-c")`` (tests check it).
+
+    References
+    ----------
+    .. [1] Garwood F (1936). Fiducial limits for the Poisson distribution. *Biometrika*
+       28:437-442.
+    .. [2] Ulm K (1990). A simple method to calculate the confidence interval of a standardized
+       mortality ratio. *American Journal of Epidemiology* 131:373-375.
+
+    Examples
+    --------
+    4 maternal deaths among 40 000 live births, per 100 000:
+
+    >>> from fzanalysis.rates import poisson_rate_ci
+    >>> ci = poisson_rate_ci(4, 40_000)
+    >>> round(ci.estimate, 1), round(ci.lower, 2), round(ci.upper, 2)
+    (10.0, 2.72, 25.6)
+
+    No death in a year of 8 000 births is still compatible with a rate of 46 per 100 000:
+
+    >>> round(poisson_rate_ci(0, 8_000).upper, 1)
+    46.1
     """
     level = _check_level(level)
     scalar = np.ndim(events) == 0 and np.ndim(exposure) == 0
@@ -231,6 +294,33 @@ def poisson_ratio_ci(
 ) -> Interval:
     r"""Exact conditional interval for the ratio of two Poisson rates (vectorised).
 
+    Parameters
+    ----------
+    events1, exposure1 : array_like
+        Counts and exposures of the first group (women, say).
+    events2, exposure2 : array_like
+        Counts and exposures of the second group.
+    level : float, keyword-only
+        Confidence level, default 0.95.
+
+    Returns
+    -------
+    Interval
+        ``(ratio, lower, upper)`` of :math:`\rho = (k_1/E_1)/(k_2/E_2)` (floats for scalar
+        input, arrays otherwise).
+
+    Raises
+    ------
+    TypeError
+        If an argument is not numeric.
+    ValueError
+        If ``level`` is not in (0, 1).
+
+    See Also
+    --------
+    proportion_ci : the Clopper-Pearson interval it maps.
+    fzanalysis.gender_gap : female/male ratios with this interval for Poisson rates.
+
     Notes
     -----
     Conditional on :math:`k_1 + k_2`, :math:`k_1` is binomial with
@@ -243,6 +333,20 @@ def poisson_ratio_ci(
     (Breslow & Day 1987, section 2.3; Armitage, Berry & Matthews 2002).  The
     upper limit is infinite when :math:`k_2 = 0`; nothing is defined when both
     counts are zero (``NaN``).
+
+    References
+    ----------
+    .. [1] Breslow NE, Day NE (1987). *Statistical Methods in Cancer Research II: The Design and
+       Analysis of Cohort Studies*. IARC, section 2.3.
+    .. [2] Clopper CJ, Pearson ES (1934). The use of confidence or fiducial limits illustrated in
+       the case of the binomial. *Biometrika* 26:404-413.
+
+    Examples
+    --------
+    >>> from fzanalysis.rates import poisson_ratio_ci
+    >>> ci = poisson_ratio_ci(12, 1000.0, 6, 1000.0)
+    >>> round(ci.estimate, 2), round(ci.lower, 3), round(ci.upper, 3)
+    (2.0, 0.695, 6.495)
     """
     level = _check_level(level)
     k1, e1, k2, e2 = (np.atleast_1d(_as_float_array(v, n)).astype(float) for v, n in (
@@ -348,6 +452,41 @@ def rate_table(
         When an indicator is not in the catalogue, counts are negative, a
         proportion's numerator exceeds its denominator, or ``value`` disagrees
         with numerator/denominator (tolerance in ``data/assess.yaml``).
+
+    See Also
+    --------
+    proportion_ci, poisson_rate_ci
+    fzanalysis.assess : judges ``estimate`` against the target.
+
+    References
+    ----------
+    .. [1] Wilson EB (1927). Probable inference, the law of succession, and statistical
+       inference. *JASA* 22:209-212.
+    .. [2] Garwood F (1936). Fiducial limits for the Poisson distribution. *Biometrika*
+       28:437-442.
+    .. [3] National Center for Health Statistics, *National Vital Statistics Reports*,
+       technical notes on random variation: rates from fewer than 20 events are unreliable.
+
+    Examples
+    --------
+    One maternal death in 8 000 births is pooled with the previous years: the pooled rate and
+    its Garwood interval are what gets judged, and they are still too wide to judge or rank.
+
+    >>> import pandas as pd
+    >>> from fzanalysis.catalog import normalize
+    >>> from fzanalysis.rates import rate_table
+    >>> cat = normalize(pd.DataFrame({"id": ["health.mmr"], "unit": ["per_100k_live_births"],
+    ...                               "comparator": ["<"], "target": [7.5]}))
+    >>> panel = pd.DataFrame({"indicator": "health.mmr", "year": [2022, 2023, 2024],
+    ...                       "value": [12.5, 0.0, 12.5], "numerator": [1, 0, 1],
+    ...                       "denominator": [8000, 7800, 8000]})
+    >>> out = rate_table(panel, cat)
+    >>> cols = ["year", "value", "estimate", "lower", "upper", "pooled_years", "too_wide"]
+    >>> print(out[cols].round(1).to_string(index=False))
+     year  value  estimate  lower  upper pooled_years  too_wide
+     2022   12.5      12.5    0.3   69.6                   True
+     2023    0.0       6.3    0.2   35.3    2022–2023      True
+     2024   12.5       8.4    1.0   30.4    2022–2024      True
     """
     rules = load_rules()
     level = _check_level(level)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import load_panel
-from .paths import data_path
+from fzanalysis.data import load_panel
+from fzanalysis.paths import data_path
 
 __all__ = ["catalog", "citation", "load", "plan_id", "reference_dir", "sources"]
 
@@ -67,9 +67,9 @@ def load(folder: str | Path | None = None, *, plan_ids: bool = False) -> pd.Data
 
     Parameters
     ----------
-    folder
+    folder : str or Path, optional
         Another copy of the reference folder (default :func:`reference_dir`).
-    plan_ids
+    plan_ids : bool, keyword-only
         Rename ``ref.<name>`` ids to ``<domain>.<name>`` (see :func:`plan_id`) so that the frame joins
         a plan catalogue.  Conghua ids are unchanged either way.
 
@@ -85,6 +85,25 @@ def load(folder: str | Path | None = None, *, plan_ids: bool = False) -> pd.Data
         A panel row names a source or indicator missing from ``sources.csv`` / ``catalog.csv``.
     fzanalysis.data.PanelError
         The panel fails the workbench's panel schema.
+
+    See Also
+    --------
+    sources : the publications cited.
+    citation : how ``source`` is written.
+    fzanalysis.assess : judges these figures against a plan catalogue (``plan_ids=True``).
+
+    Examples
+    --------
+    >>> from fzanalysis import reference
+    >>> ref = reference.load()
+    >>> bool(ref["synthetic"].any()), bool(ref["source"].str.startswith("国家统计局").any())
+    (False, True)
+    >>> mmr = ref[ref["indicator"] == "health.maternal_mortality"]
+    >>> print(mmr[["year", "area", "value", "unit"]].tail(1).to_string(index=False))
+     year   area  value                 unit
+     2024 100000   14.3 per_100k_live_births
+    >>> reference.plan_id("ref.gdp_per_capita", "economy")
+    'economy.gdp_per_capita'
     """
     panel = _csv("panel.csv", folder)
     src = sources(folder).set_index("source_id")

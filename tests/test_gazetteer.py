@@ -7,8 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fzanalysis import gazetteer
-from fzanalysis.gazetteer import DISTRICT_CODE, GazetteerError
+from fzanalysis import codes, gazetteer
+from fzanalysis.exceptions import GazetteerError
+
+#: The official code of 从化区, written here once to check that the gazetteer yields it.
+DISTRICT_CODE = "440117"
 
 OFFICIAL = {
     "440117001": "街口街道",
@@ -150,6 +153,27 @@ def _copy_with(tmp_path: Path, old: str, new: str) -> Path:
 def test_bad_gazetteer_file(tmp_path: Path, old: str, new: str, expected: str) -> None:
     with pytest.raises(GazetteerError, match=expected):
         gazetteer.load(_copy_with(tmp_path, old, new))
+
+
+def test_the_district_is_the_row_of_kind_district(tmp_path: Path) -> None:
+    """No code is hard-wired: the district is read from the file, and its checks hold."""
+    assert codes.district() == DISTRICT_CODE == gazetteer.codes()[0]
+    # no district row
+    with pytest.raises(GazetteerError, match=r"expected exactly one row of kind 'district'.*got 0"):
+        gazetteer.load(_copy_with(tmp_path, ",district,440100,", ",town,440100,"))
+    # two district rows
+    with pytest.raises(GazetteerError, match=r"expected exactly one row of kind 'district'.*got 2"):
+        gazetteer.load(_copy_with(tmp_path, ",street,440117,96846", ",district,440117,96846"))
+    # a town whose parent is not the district
+    with pytest.raises(GazetteerError, match=r"towns.csv:3: column parent: expected 440117, got '440118'"):
+        gazetteer.load(_copy_with(tmp_path, ",street,440117,96846", ",street,440118,96846"))
+    # another district: its code is taken from the file, towns must carry it as prefix and parent
+    text = gazetteer._default_path().read_text("utf-8").replace("440117", "440118")
+    other = tmp_path / "other.csv"
+    other.write_text(text, "utf-8")
+    assert gazetteer.codes(path=other)[:2] == ["440118", "440118001"]
+    assert gazetteer.lookup("440118000000", path=other) == "440118"
+    assert gazetteer.codes(include_district=False, path=other)[0] == "440118001"
 
 
 def test_cli_towns(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,8 +15,8 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.patches import Rectangle
 
-from fzanalysis import plots
-from fzanalysis.geo import GID_DEMO
+from fzanalysis import codes, gazetteer, plots
+from fzanalysis.geo import GID_DEMO, NA_STYLE
 from fzanalysis.labels import label
 
 TOWNS = ["440117001", "440117002", "440117003", "440117103", "440117104", "440117107",
@@ -194,6 +194,23 @@ def test_status_heatmap_groups_domains_in_plan_order(tmp_path):
     assert len(ax2.get_yticklabels()) == len(HEALTH)  # one domain: no header row
     assert render(ax.figure, tmp_path / "heat_domains.png") == []
     plt.close(ax2.figure)
+
+
+def test_status_heatmap_follows_the_researchers_catalogue():
+    """area_kinds come from the catalogue the table was assessed with, not always the plan's."""
+    towns = gazetteer.towns()
+    table = pd.DataFrame({"indicator": "decision.street_leadership_women", "sex": "T",
+                          "area": [codes.district(), *towns["code"]], "category": "achieved",
+                          "status": "met"})
+    dotted = lambda ax: [p for p in ax.patches if isinstance(p, Rectangle) and p.get_hatch() == NA_STYLE["hatch"]]  # noqa: E731
+    plan = plots.status_heatmap(table)  # the plan sets this target for the 3 streets only
+    assert len(dotted(plan)) == int((towns["kind"] == "town").sum()) == 5
+    own = pd.DataFrame({"id": ["decision.street_leadership_women"], "unit": ["count"],
+                        "comparator": [">="], "target": [1.0], "per_area": [True]})
+    mine = plots.status_heatmap(table, catalog=own)  # every town targeted
+    assert dotted(mine) == []
+    plt.close(plan.figure)
+    plt.close(mine.figure)
 
 
 # ---------------------------------------------------------------- dumbbell
