@@ -3,7 +3,9 @@
 The files (described in ``data/reference/README.md``):
 
 * ``panel.csv``   -- tidy figures ``indicator, year, area, sex, value, unit, source_id, locator, note``;
-* ``sources.csv`` -- one row per publication ``source_id, publisher, title, date, url, note``;
+* ``sources.csv`` -- one row per publication ``source_id, publisher, title, date, read_at, note``
+  (``read_at``: the copy actually read -- often a reprint or a news digest of the official release;
+  the citation is the official release, publisher, title and date);
 * ``catalog.csv`` -- ``id, name_zh, name_en, unit, domain, conghua_id``;
 * ``revisions.csv`` -- figures superseded by a later release (not loaded here).
 
@@ -54,7 +56,7 @@ def citation(src: pd.Series | dict, locator: str = "") -> str:
     if not title.startswith("《"):
         title = "《" + title.replace("《", "〈").replace("》", "〉") + "》"
     loc = f", {locator}" if locator else ""
-    return f"{src['publisher']}{title}({src['date']}){loc}. {src['url']}"
+    return f"{src['publisher']}{title}({src['date']}){loc}; read in a copy at {src['read_at']}"
 
 
 def plan_id(indicator: str, domain: str) -> str:

@@ -16,7 +16,7 @@ DATA = HERE.parent
 AREAS = {"100000", "440000", "440100"}
 SEXES = {"F", "M", "T"}
 PANEL_COLS = ["indicator", "year", "area", "sex", "value", "unit", "source_id", "locator", "note"]
-SOURCE_COLS = ["source_id", "publisher", "title", "date", "url", "note"]
+SOURCE_COLS = ["source_id", "publisher", "title", "date", "read_at", "note"]
 CATALOG_COLS = ["id", "name_zh", "name_en", "unit", "domain", "conghua_id"]
 REVISION_COLS = ["indicator", "year", "area", "sex", "value", "source_id", "superseded_by", "note"]
 
@@ -48,13 +48,13 @@ def check() -> list[str]:
     # sources: unique ids, complete citations, ISO dates
     dup = sources["source_id"][sources["source_id"].duplicated()]
     problems += [f"sources.csv: duplicate source_id {s}" for s in dup]
-    for col in ("publisher", "title", "date", "url"):
+    for col in ("publisher", "title", "date", "read_at"):
         for sid in sources.loc[sources[col].str.strip() == "", "source_id"]:
             problems.append(f"sources.csv: {sid}: empty {col}")
     bad_date = pd.to_datetime(sources["date"], format="%Y-%m-%d", errors="coerce").isna()
     problems += [f"sources.csv: {s}: date not YYYY-MM-DD" for s in sources.loc[bad_date, "source_id"]]
-    bad_url = ~sources["url"].str.match(r"^https?://")
-    problems += [f"sources.csv: {s}: url is not http(s)" for s in sources.loc[bad_url, "source_id"]]
+    bad_url = ~sources["read_at"].str.match(r"^https?://")
+    problems += [f"sources.csv: {s}: read_at is not http(s)" for s in sources.loc[bad_url, "source_id"]]
 
     # catalog: unique ids, units, domains, conghua ids, id rule
     problems += [f"catalog.csv: duplicate id {i}" for i in catalog["id"][catalog["id"].duplicated()]]
