@@ -32,6 +32,7 @@ from scipy import stats
 from fzanalysis.labels import domain_label, label
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import codes, comparators
+from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
 from fzanalysis.rates import (
     load_rules,
     poisson_ratio_ci,
@@ -904,24 +905,6 @@ _TABLE_COLUMNS = ["indicator", "area", "sex", "year", "value", "lower", "upper",
                   "gap", "status", "pace_ratio", "category", "verdict_zh"]
 
 
-def _read_panel(path: str) -> pd.DataFrame:
-    try:
-        from fzanalysis.data import load_panel  # engineer B's validated loader
-
-        return load_panel(path)
-    except ImportError:
-        pass
-    if path.endswith(".parquet"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype={"area": "string", "sex": "string"})
-
-
-def _demo_panel() -> pd.DataFrame:
-    from fzanalysis.demo import load
-
-    return load()
-
-
 def _cli(ns: argparse.Namespace) -> int:
     try:
         return _cli_run(ns)
@@ -931,7 +914,7 @@ def _cli(ns: argparse.Namespace) -> int:
 
 def _cli_run(ns: argparse.Namespace) -> int:
     try:
-        panel = _read_panel(ns.data) if ns.data else _demo_panel()
+        panel = load_for_cli(ns.data)
         res = assess(panel, year=ns.year, baseline_year=ns.baseline_year, level=ns.level)
     except (ValueError, FileNotFoundError, TypeError) as exc:
         print(f"fzanalysis assess: error: {exc}", file=sys.stderr)
@@ -962,7 +945,7 @@ def register_cli(subparsers: Any) -> None:
         description="Assess every indicator x area x sex against its target (docs/methods.md 1-4). "
         "Without --data the embedded demo panel is used.",
     )
-    p.add_argument("--data", metavar="PATH", help="panel file (CSV or Parquet); default: the demo panel")
+    p.add_argument("--data", metavar="PATH", type=data_option, help=DATA_HELP)
     p.add_argument("--year", type=int, default=None, help="year to assess (default: latest per series)")
     p.add_argument("--baseline-year", type=int, default=2020, help="baseline year (default 2020)")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")

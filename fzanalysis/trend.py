@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
 from fzanalysis._trend_core import (
     M_POISSON, METHODS, OLS_METHODS, effective_time, fit_lines, inverse, t_quantile, window_mask,
 )
@@ -528,11 +529,7 @@ def _read_table(path: str) -> pd.DataFrame:
 
 
 def _load_inputs(ns: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    if ns.data:
-        panel = _read_table(ns.data)
-    else:
-        from fzanalysis.demo import load as load_demo
-        panel = load_demo()
+    panel = load_for_cli(ns.data).frame
     catalog = _read_table(ns.catalog) if ns.catalog else None
     return panel, catalog
 
@@ -579,7 +576,7 @@ def _cmd_backtest(ns: argparse.Namespace) -> int:
 def register_cli(subparsers: Any) -> None:
     """Add ``fzanalysis project`` and ``fzanalysis backtest``."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data", help="panel file (.csv/.parquet/.xlsx); default: the demo panel")
+    common.add_argument("--data", metavar="PATH", type=data_option, help=DATA_HELP)
     common.add_argument("--catalog", help="catalogue file (.csv/.xlsx); default: data/indicators.yaml")
     common.add_argument("--level", type=float, default=None, help="interval level (default 0.8)")
     common.add_argument("--damping", type=float, default=None,

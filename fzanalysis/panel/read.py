@@ -1,6 +1,6 @@
 """Reading department submissions: bytes -> header-mapped rows of raw cells.
 
-Private helper of :mod:`fzanalysis.data`.  Everything here is about *reading*
+Used by :mod:`fzanalysis.panel.submission`.  Everything here is about *reading*
 what real files contain (Excel workbooks, CSV exported from Excel on Chinese
 Windows) without losing a cell and without raising on bad input: every
 problem becomes a :class:`Problem` naming file, sheet, row and column.
@@ -18,11 +18,19 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-Severity = Literal["error", "warning"]
+import openpyxl
+from openpyxl.utils import get_column_letter
+
+from fzanalysis import config
+from fzanalysis.paths import data_path
+
+__all__ = ["CSV_ENCODINGS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
+           "Uncalculated", "cell_text", "decode_csv", "heading_aliases", "is_missing", "map_header",
+           "normalise_heading", "parse_number", "parse_year", "read_file"]
+from fzanalysis.panel.problems import Problem, Severity
 
 #: Encodings tried in order on CSV files.  ``utf-8-sig`` reads UTF-8 with or
 #: without a byte-order mark; GB18030 is a superset of GBK and GB2312, the
@@ -36,30 +44,6 @@ MISSING_TOKENS: frozenset[str] = frozenset(
 
 #: Header rows are looked for in the first rows of a sheet.
 HEADER_SCAN_ROWS = 20
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One finding about a submission.
-
-    Printed as ``file:sheet:row:column: message``; ``-`` stands for a field
-    that does not apply (a CSV file has no sheet, a whole-file problem no row).
-    ``row`` is the row number a spreadsheet program shows (header = 1 for CSV).
-    """
-
-    file: str
-    sheet: str | None
-    row: int | None
-    column: str | None
-    severity: Severity
-    message: str
-
-    def __str__(self) -> str:
-        def f(x: object) -> str:
-            return "-" if x is None or x == "" else str(x)
-
-        tag = "" if self.severity == "error" else "warning: "
-        return f"{f(self.file)}:{f(self.sheet)}:{f(self.row)}:{f(self.column)}: {tag}{self.message}"
 
 
 @dataclass(frozen=True)
@@ -112,7 +96,6 @@ def normalise_heading(text: object) -> str:
     return out
 
 
-@lru_cache(maxsize=1)
 def heading_aliases() -> dict[str, str]:
     """Map every accepted (normalised) heading to its panel column or template column.
 
@@ -120,10 +103,12 @@ def heading_aliases() -> dict[str, str]:
     labels and its ``aliases``.  Template display columns map to ``"~name"``
     (recognised, ignored on ingest).
     """
-    from fzanalysis.config import label_table as labels
+    return config.cached("panel.headings", data_path("labels", "data.yaml"), _heading_table)
 
+
+def _heading_table(path: Path) -> dict[str, str]:
     table: dict[str, str] = {}
-    all_labels = labels()
+    all_labels = config.label_table()
     for code, entry in all_labels.get("panel_column", {}).items():
         for text in (code, entry["zh"], entry["en"], *entry.get("aliases", [])):
             table[normalise_heading(text)] = code
@@ -265,8 +250,6 @@ def cell_text(raw: object) -> str:
 
 # --------------------------------------------------------------------------- files
 def _col_letter(i: int) -> str:
-    from openpyxl.utils import get_column_letter
-
     return get_column_letter(i + 1)
 
 
@@ -359,8 +342,6 @@ def _read_xlsx(data: bytes, name: str) -> tuple[list[RawTable], list[Problem]]:
     if not zipfile.is_zipfile(io.BytesIO(data)):
         return [], [_problem(name, None, None, None, "not an Excel .xlsx workbook (the content is not "
                              "a zip archive; was a CSV or other file renamed to .xlsx?)")]
-    import openpyxl
-
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for corrupt archives
@@ -425,8 +406,6 @@ def _template_meta(wb: Any) -> tuple[set[str], dict[str, Any]]:
 
 def _formulas(data: bytes) -> dict[str, dict[tuple[int, int], str]]:
     """Formula cells of every sheet: ``{sheet: {(row, column index): "=..."}}``."""
-    import openpyxl
-
     out: dict[str, dict[tuple[int, int], str]] = {}
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
@@ -506,6 +485,4 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
 
 
 def _zh(column: str) -> str:
-    from fzanalysis.config import label_table as labels
-
-    return labels().get("panel_column", {}).get(column, {}).get("zh", column)
+    return config.label_table().get("panel_column", {}).get(column, {}).get("zh", column)
