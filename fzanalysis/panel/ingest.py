@@ -153,6 +153,7 @@ def ingest(paths: str | Path | Sequence[str | Path], *, out_dir: str | Path | No
     out = _out(out_dir)
     with store.lock(out, timeout=_lock_timeout(wait)):
         state = store.read_state(out)
+        store.repair(out)
         result = _merge(list(paths), state, lk.catalog_index(catalog), keep_valid=keep_valid,
                         stamp=_stamp(now))
         if result.changed:
@@ -302,6 +303,7 @@ def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = No
     stamp = _stamp(now)
     with store.lock(out, timeout=_lock_timeout(wait)):
         state = store.read_state(out)
+        store.repair(out)
         panel = state.panel.frame
         m = panel.merge(want, on=KEY, how="left", indicator="_m")
         hit = (m["_m"] == "both").to_numpy()

@@ -45,7 +45,7 @@ from fzanalysis.panel.safe import atomic_write, atomic_write_bytes, write_csv
 from fzanalysis.panel.schema import Panel, as_panel
 
 __all__ = ["FAULT_POINTS", "FILES", "LOG_COLUMNS", "REJECTED_COLUMNS", "REVISION_COLUMNS", "State",
-           "StoreBusy", "commit", "lock", "read_state"]
+           "StoreBusy", "commit", "lock", "publish", "published_ok", "read_state", "repair"]
 
 LOG_COLUMNS = ["path", "sha256", "ingested_at", "status", "rows_read", "rows_blank", "rows_rejected",
                "rows_new", "rows_revised", "rows_unchanged"]
@@ -210,7 +210,12 @@ def commit(out: str | Path, state: State) -> list[Path]:
     fault("manifest")
     atomic_write_bytes(out / "CURRENT", f"{n:06d}\n".encode("ascii"))  # the commit
     fault("commit")
-    written = publish(out)
+    try:
+        written = publish(out)
+    except OSError as exc:
+        raise SubmissionError(f"{out}: the new panel (generation {n}) is committed, but the copies at "
+                              f"the top of the folder could not be refreshed ({exc.strerror or exc}); the "
+                              "next ingest refreshes them (新数据已保存，副本将在下次运行时更新)") from None
     _prune(out, n)
     return written
 
@@ -227,6 +232,15 @@ def publish(out: Path) -> list[Path]:
         written.append(out / name)
         fault("publish")
     return written
+
+
+def repair(out: Path) -> None:
+    """Finish what a crash after the commit left: refresh the published copies if they differ."""
+    for tmp in out.glob(".*.tmp"):  # left by a process killed while writing
+        tmp.unlink(missing_ok=True)
+    if not published_ok(out):
+        publish(out)
+    _prune(out, current_generation(out) or 0)
 
 
 def published_ok(out: Path) -> bool:
