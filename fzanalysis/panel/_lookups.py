@@ -39,8 +39,8 @@ def _unit_info_table(path: Any) -> dict[str, tuple[float | None, float, float, f
     units = config.units()
     out = {}
     for key, r in units.iterrows():
-        plaus = float(r["plausible_max"]) if "plausible_max" in units and pd.notna(r["plausible_max"]) \
-            else math.inf
+        plaus = pd.to_numeric(r.get("plausible_max", ""), errors="coerce")
+        plaus = float(plaus) if pd.notna(plaus) else math.inf
         out[str(key)] = (float(r["scale"]) if pd.notna(r["scale"]) else None,
                          float(r["lower_bound"]) if pd.notna(r["lower_bound"]) else -math.inf,
                          float(r["upper_bound"]) if pd.notna(r["upper_bound"]) else math.inf,

@@ -40,8 +40,49 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
-    """Bounds, negatives, fractions for percent, numerator/denominator, duplicate keys."""
+def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
+                   history: pd.DataFrame | None) -> dict[tuple[str, str, int], float]:
+    """Percent values typed as fractions, judged against their peers and their own history.
+
+    A percent value ``v`` with ``0 < v <= fraction_max`` is a fraction when the median of its
+    peers (the other rows of the same indicator and year in the batch whose values exceed
+    ``fraction_max``) or of its own series' history is at least ``peer_level_min``
+    (``data/ingest.yaml``); a file whose every value of an indicator is a fraction is judged
+    against the catalogue's target or baseline instead.  Returns ``{(file, sheet, row): level}``.
+    """
+    cfg = lk.limits()["fraction"]
+    fmax, level_min = float(cfg["fraction_max"]), float(cfg["peer_level_min"])
+    frames = [s.records for s in subs if len(s.records)]
+    if not frames:
+        return {}
+    rec = pd.concat(frames, ignore_index=True)
+    pct = rec["indicator"].map(cat["unit"]).eq("percent") & rec["value"].notna()
+    rec = rec[pct]
+    if rec.empty:
+        return {}
+    big = rec[rec["value"] > fmax]
+    peer = big.groupby(["indicator", "year"])["value"].median()
+    level = pd.Series([peer.get((i, y), np.nan) for i, y in zip(rec["indicator"], rec["year"])],
+                      index=rec.index, dtype=float)
+    if history is not None and len(history):
+        h = history.groupby(["indicator", "area", "sex"])["value"].median()
+        own = pd.Series([h.get((i, a, x), np.nan) for i, a, x in zip(rec["indicator"], rec["area"], rec["sex"])],
+                        index=rec.index, dtype=float)
+        level = level.fillna(own)
+    ref = rec["indicator"].map(cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat
+                               else cat["target"]).astype(float)
+    all_small = rec.groupby(["file", "indicator"])["value"].transform("max") <= fmax
+    level = level.fillna(ref.where(all_small))
+    implied = 100.0 * rec["numerator"] / rec["denominator"].where(rec["denominator"] > 0)
+    consistent = (rec["value"] - implied).abs() <= np.maximum(0.051, 0.005 * implied.abs())
+    hit = (rec["value"] > 0) & (rec["value"] <= fmax) & (level >= level_min) & ~consistent.fillna(False)
+    return {(f, s, int(r)): float(lv) for f, s, r, lv in
+            zip(rec.loc[hit, "file"], rec.loc[hit, "sheet"], rec.loc[hit, "row"], level[hit])}
+
+
+def _row_checks(sub: Submission, cat: pd.DataFrame,
+                fractions: dict[tuple[str, str, int], float] | None = None) -> list[Problem]:
+    """Bounds, plausibility, negatives, fractions for percent, numerator/denominator, duplicate keys."""
     out: list[Problem] = []
     rec = sub.records
     if rec.empty:
@@ -53,16 +94,7 @@ def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
 
     rows = cat.to_dict("index")
     known = rec["indicator"].isin(cat.index)
-    # fraction where the unit is percent: every value of the indicator in this file is <= 1
-    fraction_ids: set[str] = set()
-    for ind, grp in rec[known & rec["value"].notna()].groupby("indicator", sort=False):
-        crow = rows[ind]
-        if lk.cat_get(crow, "unit") != "percent":
-            continue
-        ref = lk.cat_get(crow, "target") or lk.cat_get(crow, "baseline_value")
-        vals = grp["value"]
-        if ref is not None and float(ref) > 5 and vals.max() <= 1 and vals.max() > 0:
-            fraction_ids.add(str(ind))
+    fractions = fractions if fractions is not None else _fraction_rows([sub], cat, None)
     for r in rec.to_dict("records"):
         ind = r["indicator"]
         if ind not in rows:
@@ -77,16 +109,21 @@ def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
         # (not for ratios, nor for gross rates whose upper bound exceeds the scale, e.g. 毛入园率)
         subset_broken = (pd.notna(n) and pd.notna(d) and scale is not None and scale >= 100
                          and (hi <= scale or math.isinf(hi)) and n > d)
+        frac = fractions.get((r["file"], r["sheet"], int(r["row"])))
+        plausible = lk.unit_info(unit)[3]
         if pd.notna(v) and not subset_broken:
-            if ind in fraction_ids:
-                ref = lk.cat_get(crow, "target") or lk.cat_get(crow, "baseline_value")
-                p(r, col_v, f"value {_fmt(v)} looks like a fraction: the unit of {ind} is percent "
-                            f"(target {_fmt(float(ref))}) and every value of it in this file is ≤ 1; "
-                            f"expected {_fmt(v * 100)} for {_fmt(v * 100)}%")
+            if frac is not None:
+                p(r, col_v, f"value {_fmt(v)} looks like a fraction: the unit of {ind} is percent and "
+                            f"comparable figures (other areas of the same year, earlier years, or the "
+                            f"target) are about {_fmt(frac)}; expected {_fmt(v * 100)} for "
+                            f"{_fmt(v * 100)}%")
             elif v < 0 and lo >= 0:
                 p(r, col_v, f"negative value {_fmt(v)}: expected ≥ {_fmt(lo)} ({unit})")
             elif v < lo or v > hi:
                 p(r, col_v, f"value {_fmt(v)} outside the allowed range {_fmt(lo)}–{_fmt(hi)} ({unit})")
+            elif v > plausible:
+                p(r, col_v, f"value {_fmt(v)} is not plausible for the unit {unit}: expected at most "
+                            f"{_fmt(plausible)} (plausible_max in data/units.csv); check for extra digits")
         if pd.notna(n) != pd.notna(d):
             given, missing = ("numerator", "denominator") if pd.notna(n) else ("denominator", "numerator")
             p(r, missing, f"{given} given without {missing}: expected both counts or neither", "warning")
@@ -96,7 +133,7 @@ def _row_checks(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
                                   "expected the numerator to count a subset of the denominator")
             elif d == 0 and n > 0:
                 p(r, "denominator", f"denominator 0 with numerator {_fmt(n)}: expected a positive denominator")
-            elif scale is not None and d > 0 and pd.notna(v) and ind not in fraction_ids:
+            elif scale is not None and d > 0 and pd.notna(v) and frac is None:
                 implied = scale * n / d
                 if abs(v - implied) > max(0.051, 0.005 * abs(implied)):
                     if unit == "percent" and abs(v - n / d) <= max(0.00051, 0.005 * n / d):
@@ -295,8 +332,6 @@ def check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Data
             continue
         try:
             sub = read_records(path, cat, display=str(path))
-            sub.problems += _row_checks(sub, cat)
-            sub.problems += _consistency_problems(sub, cat)
         except Exception as exc:  # a bug must not turn into a traceback for the user
             sub = Submission(str(path), typed_records(pd.DataFrame(columns=REC_COLUMNS)),
                              [Problem(str(path), None, None, None, "error",
@@ -310,6 +345,15 @@ def check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Data
                                         "no data rows below the header: expected at least one figure"))
         subs.append(sub)
     real = [s for s in subs if s is not None]
+    fractions = _fraction_rows(real, cat, history)
+    for sub in real:
+        try:
+            sub.problems += _row_checks(sub, cat, fractions)
+            sub.problems += _consistency_problems(sub, cat)
+        except Exception as exc:  # a bug must not turn into a traceback for the user
+            sub.problems.append(Problem(sub.file, None, None, None, "error",
+                                        f"internal error while checking this file ({type(exc).__name__}: "
+                                        f"{exc}); please report it with the file"))
     extra = _jump_problems(real, history) + _batch_conflicts(real)
     for sub in real:
         sub.problems += [j for j in extra if j.file == sub.file]
