@@ -29,9 +29,10 @@ import pandas as pd
 from scipy import stats
 
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import codes, comparators, demo, gazetteer
+from fzanalysis import codes, comparators, gazetteer
 from fzanalysis.labels import domain_label, label
 from fzanalysis.panel import as_panel
+from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
 from fzanalysis.rates import (
     load_rules,
     poisson_ratio_ci,
@@ -1324,7 +1325,7 @@ def _cli(ns: argparse.Namespace) -> int:
 
 def _cli_run(ns: argparse.Namespace) -> int:
     try:
-        panel = as_panel(ns.data) if ns.data else demo.load()
+        panel = load_for_cli(ns.data)
         res = assess(panel, year=ns.year, baseline_year=ns.baseline_year, level=ns.level)
     except (ValueError, FileNotFoundError, TypeError) as exc:
         print(f"fzanalysis assess: error: {exc}", file=sys.stderr)
@@ -1355,7 +1356,7 @@ def register_cli(subparsers: Any) -> None:
         description="Assess every indicator x area x sex against its target (docs/methods.md 1-4). "
         "Without --data the embedded demo panel is used.",
     )
-    p.add_argument("--data", metavar="PATH", help="panel file (.csv, .parquet or .xlsx); default: the demo panel")
+    p.add_argument("--data", metavar="PATH", type=data_option, help=DATA_HELP)
     p.add_argument("--year", type=int, default=None, help="year to assess (default: latest per series)")
     p.add_argument("--baseline-year", type=int, default=2020, help="baseline year (default 2020)")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "fzanalysis.catalog",   # catalog
     "fzanalysis.gazetteer",  # towns
-    "fzanalysis.data",      # template, ingest, validate
+    "fzanalysis.panel.cli",  # template, ingest, validate, withdraw
     "fzanalysis.demo",      # demo
     "fzanalysis.assessment",  # assess
     "fzanalysis.trend",     # project, backtest

@@ -37,7 +37,7 @@ to the 2020 district total, ``data/towns.csv``; live births fall 3.5 % a year
 after 2017), numerators are Binomial (percent) or Poisson (rare events such
 as maternal deaths: :math:`D \sim \operatorname{Poisson}(\text{MMR}\times B/10^5)`).
 District rows are aggregated from the towns (sum of numerators / sum of
-denominators, :func:`fzanalysis.data.aggregate_towns`), and ``T`` rows from
+denominators, :func:`fzanalysis.panel.aggregate_towns`), and ``T`` rows from
 ``F`` and ``M``, so the panel is consistent.  A few series start late, miss a
 year, or miss a town-year, as real series do.
 """
@@ -55,7 +55,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from fzanalysis.data import DISTRICT, PANEL_COLUMNS, load_panel, write_panel_csv
+from fzanalysis.codes import PANEL_COLUMNS, PANEL_KEYS, district
+from fzanalysis.panel import as_panel, write_csv
 from fzanalysis.paths import data_path
 
 __all__ = ["generate", "load", "write", "SOURCE", "DEFAULT_SEED", "YEARS", "register_cli"]
@@ -113,8 +114,8 @@ def _populations(years: tuple[int, ...]) -> pd.DataFrame:
     from fzanalysis import gazetteer
 
     gaz = gazetteer.load()
-    dist = gaz[gaz["code"] == DISTRICT].iloc[0]
-    towns = gaz[gaz["code"] != DISTRICT]
+    dist = gaz[gaz["code"] == district()].iloc[0]
+    towns = gaz[gaz["code"] != district()]
     total2020 = float(dist["population"])
     base = towns.set_index("code")["population"].astype(float)
     base = base / base.sum() * total2020
@@ -150,7 +151,7 @@ def generate(seed: int = DEFAULT_SEED, *, catalog: pd.DataFrame | None = None,
     Returns
     -------
     DataFrame
-        A validated panel (:func:`fzanalysis.data.load_panel`) with
+        A validated panel (:func:`fzanalysis.panel.as_panel`) with
         ``synthetic=True`` and ``source`` = :data:`SOURCE` on every row;
         ``note`` holds the scenario (``demo scenario: on_track`` ...).
     """
@@ -166,7 +167,7 @@ def generate(seed: int = DEFAULT_SEED, *, catalog: pd.DataFrame | None = None,
     df = pd.concat(frames, ignore_index=True)
     df["source"] = SOURCE
     df["synthetic"] = True
-    return load_panel(df[list(PANEL_COLUMNS)], source="fzanalysis.demo")
+    return as_panel(df[list(PANEL_COLUMNS)], source="fzanalysis.demo").frame
 
 
 def _get(row: pd.Series, col: str) -> Any:
@@ -196,7 +197,7 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
     if kinds:  # a target for 街道 only: the 镇 report nothing for it
         kind_of = _kinds()
         town_codes = [c for c in town_codes if kind_of.get(c) in kinds]
-    areas = town_codes if "area" in dis else [DISTRICT]
+    areas = town_codes if "area" in dis else [district()]
     sexes = ["F", "M"] if "sex" in dis else ["T"]
     comp = str(row["comparator"])
     target = _get(row, "target")
@@ -269,17 +270,17 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
     popw = pops.groupby("area")["pop"].mean()
     popd = {(a, int(y)): float(p) for a, y, p in zip(pops["area"], pops["year"], pops["pop"])}
     for y, p in pops.groupby("year")["pop"].sum().items():
-        popd[(DISTRICT, int(y))] = float(p)
+        popd[(district(), int(y))] = float(p)
     offsets = {}
     slopes = {}
-    if areas != [DISTRICT]:
+    if areas != [district()]:
         raw = {a: (-good * sp["mountain_offset"] if a in sp["mountain_towns"] else rng.normal(0, sp["town_offset_sd"]))
                for a in areas}
         centre = sum(raw[a] * popw[a] for a in areas) / sum(popw[a] for a in areas)
         offsets = {a: raw[a] - centre for a in areas}
         slopes = {a: (sp["mountain_slope_factor"] if a in sp["mountain_towns"] else 1.0) for a in areas}
     else:
-        offsets, slopes = {DISTRICT: 0.0}, {DISTRICT: 1.0}
+        offsets, slopes = {district(): 0.0}, {district(): 1.0}
     male_level = own.get("male_level")
     sex_off = {"F": 0.0, "T": 0.0,
                "M": (tr.z(float(male_level)) - tr.z(level)) if male_level is not None else sp["male_offset"]}
@@ -291,7 +292,7 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
     rows = []
     for a in areas:
         for s in sexes:
-            town_noise = rng.normal(0, sp["town_noise_sd"], len(t)) if a != DISTRICT else 0.0
+            town_noise = rng.normal(0, sp["town_noise_sd"], len(t)) if a != district() else 0.0
             z = trend_z(slopes[a]) + e + offsets[a] + sex_off[s] + town_noise
             v = tr.v(z)
             for i, y in enumerate(years):
@@ -333,10 +334,10 @@ def _aggregate(leaves: pd.DataFrame, scale: float | None, fshare: float, additiv
     parts = [leaves]
     if scale is not None or additive:
         agg = {"numerator": "sum", "denominator": "sum"} if scale is not None else {"value": "sum"}
-        towns = leaves[leaves["area"] != DISTRICT]
+        towns = leaves[leaves["area"] != district()]
         if len(towns):
             d = towns.groupby(["indicator", "year", "sex"], as_index=False).agg(agg)
-            d["area"] = DISTRICT
+            d["area"] = district()
             parts.append(d)
         base = pd.concat(parts, ignore_index=True)
         fm = base[base["sex"].isin(["F", "M"])]
@@ -345,13 +346,13 @@ def _aggregate(leaves: pd.DataFrame, scale: float | None, fshare: float, additiv
             tt["sex"] = "T"
             base = pd.concat([base, tt], ignore_index=True)
         return base
-    towns = leaves[leaves["area"] != DISTRICT]
+    towns = leaves[leaves["area"] != district()]
     if len(towns) and weights:
         w = towns["area"].map(weights)
         d = (towns.assign(wv=towns["value"] * w, w=w).groupby(["indicator", "year", "sex"], as_index=False)
              [["wv", "w"]].sum())
         d["value"] = (d["wv"] / d["w"]).round(2)
-        d["area"] = DISTRICT
+        d["area"] = district()
         d["numerator"] = d["denominator"] = np.nan
         parts.append(d.drop(columns=["wv", "w"]))
         leaves = pd.concat(parts, ignore_index=True)
@@ -389,7 +390,7 @@ def _count_indicator(row: pd.Series, us: dict, own: dict, pops: pd.DataFrame, ye
             if scenario == "reversing":
                 vals = np.where(t >= 2022, 0.0, vals)  # the facility closed
         else:
-            share = 1.0 if a == DISTRICT else float(popw[a]) / total
+            share = 1.0 if a == district() else float(popw[a]) / total
             slope = good * float(us["step"]) * (1.0 if scenario in ("on_track", "achieved") else
                                                  0.1 if scenario == "at_risk" else 1.0)
             lam = level * share * np.exp(slope * (t - 2020)) * (np.exp(-good * 0.4) if mountain else 1.0)
@@ -418,7 +419,7 @@ def _holes(df: pd.DataFrame, rng: np.random.Generator, areas: list[str]) -> pd.D
     if u[1] < sp["missing_year_share"]:
         gap = int(rng.choice([y for y in years if 2016 <= y <= 2023]))
         df = df[df["year"] != gap]
-    towns = [a for a in areas if a != DISTRICT]
+    towns = [a for a in areas if a != district()]
     share = sp["town_holes"] / 50.0  # about `town_holes` holes over the ~50 town-level indicators
     if towns and u[2] < share and len(df):
         a = str(rng.choice(towns))
@@ -430,12 +431,12 @@ def _holes(df: pd.DataFrame, rng: np.random.Generator, areas: list[str]) -> pd.D
 # ---------------------------------------------------------------------------- file
 def write(path: str | Path | None = None, *, seed: int = DEFAULT_SEED) -> Path:
     """Generate the demo panel and write it as CSV (default ``data/demo/demo_panel.csv``)."""
-    return write_panel_csv(generate(seed), path or demo_path())
+    return write_csv(generate(seed), path or demo_path(), sort_by=list(PANEL_KEYS))
 
 
 def load(path: str | Path | None = None) -> pd.DataFrame:
-    """The committed demo panel, read and validated by :func:`fzanalysis.data.load_panel`."""
-    return load_panel(path or demo_path())
+    """The committed demo panel, read and validated by :func:`fzanalysis.panel.as_panel`."""
+    return as_panel(path or demo_path()).frame
 
 
 def _cmd_demo(ns: argparse.Namespace) -> int:

@@ -9,8 +9,8 @@ The files (described in ``data/reference/README.md``):
 * ``catalog.csv`` -- ``id, name_zh, name_en, unit, domain, conghua_id``;
 * ``revisions.csv`` -- figures superseded by a later release (not loaded here).
 
-:func:`load` returns the panel in the workbench's panel format (:data:`fzanalysis.data.PANEL_COLUMNS`,
-validated by :func:`fzanalysis.data.load_panel`) plus ``name_zh``, ``unit``, ``source_id`` and
+:func:`load` returns the panel in the workbench's panel format (:data:`fzanalysis.codes.PANEL_COLUMNS`,
+validated by :func:`fzanalysis.panel.as_panel`) plus ``name_zh``, ``unit``, ``source_id`` and
 ``locator``; ``source`` holds the full citation, ``synthetic`` is False.
 
 Indicator ids: a statistic that is the same as one of the Conghua catalogue keeps the Conghua id
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fzanalysis.data import load_panel
+from fzanalysis.panel import as_panel
 from fzanalysis.paths import data_path
 
 __all__ = ["catalog", "citation", "load", "plan_id", "reference_dir", "sources"]
@@ -78,14 +78,14 @@ def load(folder: str | Path | None = None, *, plan_ids: bool = False) -> pd.Data
     Returns
     -------
     DataFrame
-        :data:`fzanalysis.data.PANEL_COLUMNS` (``source`` = full citation, ``synthetic`` False,
+        :data:`fzanalysis.codes.PANEL_COLUMNS` (``source`` = full citation, ``synthetic`` False,
         ``numerator``/``denominator`` NaN) then ``name_zh``, ``unit``, ``source_id``, ``locator``.
 
     Raises
     ------
     KeyError
         A panel row names a source or indicator missing from ``sources.csv`` / ``catalog.csv``.
-    fzanalysis.data.PanelError
+    fzanalysis.exceptions.PanelError
         The panel fails the workbench's panel schema.
 
     See Also
@@ -130,4 +130,4 @@ def load(folder: str | Path | None = None, *, plan_ids: bool = False) -> pd.Data
     })
     if plan_ids:
         out["indicator"] = [plan_id(i, cat.at[i, "domain"]) for i in out["indicator"]]
-    return load_panel(out, source=str(Path(folder or reference_dir()) / "panel.csv"))
+    return as_panel(out, source=str(Path(folder or reference_dir()) / "panel.csv")).frame

@@ -69,6 +69,7 @@ import yaml
 
 from fzanalysis.labels import label
 from fzanalysis.labels import domain_label, format_target, format_value, unit_label
+from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
 from fzanalysis.paths import REPO_DIR, reports_dir
 
 #: Report kinds and the folder suffix each gets.
@@ -109,7 +110,7 @@ def load_data(data_path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     Parameters
     ----------
     data_path
-        A panel file accepted by :func:`fzanalysis.data.load_panel`; ``None``
+        A panel file accepted by :func:`fzanalysis.panel.load_for_cli`; ``None``
         or ``""`` loads the embedded synthetic demo panel
         (:func:`fzanalysis.demo.load`, every row ``synthetic=True``).
 
@@ -118,13 +119,7 @@ def load_data(data_path: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     pandas.DataFrame
         The tidy panel (columns per ``docs/design.md``).
     """
-    if data_path is None or str(data_path) == "":
-        from fzanalysis import demo
-
-        return demo.load()
-    from fzanalysis import data
-
-    return data.load_panel(Path(data_path))
+    return load_for_cli(data_path).frame
 
 
 def is_synthetic(panel: pd.DataFrame) -> bool:
@@ -1147,7 +1142,7 @@ def run_report(
     lang
         ``zh`` (default) or ``en``: language of narrative, labels and index.
     data
-        Panel file (``fzanalysis.data.load_panel``); ``None`` = the demo panel.
+        Panel file (:func:`fzanalysis.panel.load_for_cli`); ``None`` = the demo panel.
     jobs
         Notebooks executed at once, each in its own process (``jobs=1`` runs
         them one after another in this process).
@@ -1392,7 +1387,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--year", type=int, default=None, help="report year (default: latest year in the data)")
     p.add_argument("--kind", choices=KINDS, default="annual")
     p.add_argument("--lang", choices=("zh", "en"), default="zh")
-    p.add_argument("--data", default=None, help="panel file (default: the embedded demo data)")
+    p.add_argument("--data", metavar="PATH", default=None, type=data_option, help=DATA_HELP)
     p.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (processes)")
     p.add_argument("--params", default=None, help="params YAML instead of params/<year>_<kind>.yaml")
     p.add_argument("--out", default=None, help="parent folder of the reports (default: reports/)")

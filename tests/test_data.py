@@ -1,25 +1,26 @@
 """Panel schema, cell parsing, jump rule, aggregation towns -> district."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fzanalysis import data
-from fzanalysis._ingest_read import normalise_heading, parse_number, parse_year
-from fzanalysis.data import (
-    DISTRICT,
-    PANEL_COLUMNS,
-    PanelError,
-    aggregate_towns,
-    check_district_consistency,
-    jump_warnings,
-    load_panel,
-)
+from fzanalysis import codes, panel
+from fzanalysis.codes import PANEL_COLUMNS
+from fzanalysis.exceptions import PanelError
+from fzanalysis.panel import aggregate_towns, as_panel, check_district_consistency, jump_warnings
+from fzanalysis.panel.read import normalise_heading, parse_number, parse_year
 
-TOWNS = list(data.town_codes())
+DISTRICT = codes.district()
+TOWNS = list(panel._lookups.town_codes())
+
+
+def load_panel(data, *, source=None) -> pd.DataFrame:
+    return as_panel(data, source=source).frame
 
 
 # ------------------------------------------------------------------------------ schema
@@ -30,7 +31,7 @@ def test_load_panel_defaults_and_dtypes() -> None:
     row = p.iloc[0]
     assert (row["area"], row["sex"], row["year"], row["value"]) == (DISTRICT, "T", 2024, 7.0)
     assert p["year"].dtype == "int64" and p["value"].dtype == "float64"
-    assert p["area"].dtype == "str" and p["synthetic"].dtype == bool
+    assert p["area"].map(type).eq(str).all() and p["synthetic"].dtype == bool
     assert np.isnan(row["numerator"]) and not row["synthetic"]
 
 
@@ -42,23 +43,24 @@ def test_load_panel_area_codes_as_numbers_become_strings() -> None:
 
 def test_load_panel_reports_every_problem() -> None:
     df = pd.DataFrame({
-        "indicator": ["health.x", "health.x", "health.x", "Bad Id"],
-        "year": [2020, 2020, 1999, 2021.5],
+        "indicator": ["health.x", "health.x", "health.x", None],
+        "year": [2020, 2020, 1899, 2021.5],
         "sex": ["T", "T", "W", "F"],
         "value": [1.0, 2.0, 3.0, 4.0],
         "numerator": [1.0, -1.0, np.nan, np.nan],
+        "denominator": [2.0, 2.0, np.nan, np.nan],
     })
     with pytest.raises(PanelError) as exc:
         load_panel(df, source="my.csv")
     msg = str(exc.value)
     assert msg.startswith("my.csv: the panel does not match its schema")
     text = "\n".join(exc.value.problems)
-    assert "column year: expected an integer year, got 2021.5" in text
-    assert "in_range(2000, 2030)" in text and "1999" in text
-    assert "column sex" in text and "'W'" in text
-    assert "column numerator" in text
-    assert "column indicator" in text and "Bad Id" in text
-    assert "duplicate key" in text
+    assert "column year: expected a whole year in 1900-2100, got 2021.5" in text
+    assert "got 1899" in text
+    assert "column sex: expected one of F, M, T, got 'W'" in text
+    assert "column numerator: expected a count >= 0, got -1" in text
+    assert "column indicator: expected an indicator id, got an empty cell" in text
+    assert "occurs 2 times" in text
 
 
 def test_load_panel_missing_required_column() -> None:
@@ -69,7 +71,8 @@ def test_load_panel_missing_required_column() -> None:
 def test_load_panel_csv_round_trip(tmp_path) -> None:
     df = load_panel(pd.DataFrame({"indicator": ["a.b", "a.b"], "year": [2021, 2020], "area": ["440117", "440117001"],
                                   "sex": ["F", "T"], "value": [1 / 3, 2.5], "note": ["x", None]}))
-    path = data.write_panel_csv(df, tmp_path / "p.csv")
+    path = panel.write_csv(df, tmp_path / "p.csv", sort_by=list(codes.PANEL_KEYS))
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM
     back = load_panel(path)
     pd.testing.assert_frame_equal(back, df)
     assert back["value"].iloc[0] == 2.5 and back["value"].iloc[1] == 1 / 3  # repr floats: exact
@@ -224,3 +227,69 @@ def test_aggregate_is_the_denominator_weighted_mean(pairs) -> None:
     weighted = sum(v * d for v, d in zip(vals, dens)) / sum(dens)
     assert row["value"] == pytest.approx(weighted)
     assert min(vals) - 1e-9 <= row["value"] <= max(vals) + 1e-9
+
+
+# ------------------------------------------------------------------------------ --data: one rule for every command
+DATA_COMMANDS = (["assess"], ["project"], ["backtest"], ["report"])
+
+
+def _bad_panels(tmp_path) -> dict[str, Path]:
+    gap = tmp_path / "gap.csv"
+    gap.write_text("indicator,year,value\nhealth.maternal_mortality,2023,7.1\nhealth.maternal_mortality,2024,\n",
+                   encoding="utf-8")
+    txt = tmp_path / "panel.txt"
+    txt.write_text("indicator,year,value\n", encoding="utf-8")
+    xlsx = tmp_path / "bad.xlsx"
+    pd.DataFrame({"indicator": ["health.x"], "year": [2024], "value": ["abc"]}).to_excel(xlsx, index=False)
+    return {"gap": gap, "suffix": txt, "missing": tmp_path / "nope.csv", "xlsx": xlsx}
+
+
+def test_every_data_option_refuses_the_same_files_the_same_way(tmp_path, capsys) -> None:
+    from fzanalysis.cli import main
+
+    for name, path in _bad_panels(tmp_path).items():
+        seen = set()
+        for cmd in DATA_COMMANDS:
+            with pytest.raises(SystemExit) as exc:
+                main([*cmd, "--data", str(path)])
+            err = capsys.readouterr().err
+            assert exc.value.code == 2, (cmd, name)
+            message = err.strip().splitlines()[-1].split("error: argument --data/--data: ", 1)[-1] \
+                if "--data/--data" in err else err.split("error: argument --data: ", 1)[-1]
+            seen.add((exc.value.code, message.strip()))
+        assert len(seen) == 1, (name, seen)  # same exit code and message for every command
+        code, message = seen.pop()
+        with pytest.raises(PanelError) as lib:
+            as_panel(path)
+        assert str(lib.value).splitlines()[-1].strip() in message  # the library's own message
+
+
+def test_every_data_option_accepts_the_same_files(tmp_path) -> None:
+    from fzanalysis.cli import build_parser
+
+    good_csv = tmp_path / "good.csv"
+    pd.DataFrame({"indicator": ["health.maternal_mortality"] * 2, "year": [2023, 2024],
+                  "value": [7.1, 6.9]}).to_csv(good_csv, index=False)
+    good_xlsx = tmp_path / "good.xlsx"
+    pd.read_csv(good_csv).to_excel(good_xlsx, index=False)
+    good_parquet = tmp_path / "good.parquet"
+    pd.read_csv(good_csv).to_parquet(good_parquet)
+    parser = build_parser()
+    for path in (good_csv, good_xlsx, good_parquet):
+        for cmd in DATA_COMMANDS:
+            ns = parser.parse_args([*cmd, "--data", str(path)])
+            assert ns.data == str(path)
+            assert panel.load_for_cli(ns.data).frame["value"].tolist() == [7.1, 6.9]
+    assert panel.load_for_cli(None).synthetic  # no --data: the demo panel
+
+
+def test_assess_and_project_run_on_a_good_file(tmp_path, capsys) -> None:
+    from fzanalysis.cli import main
+
+    good = tmp_path / "good.csv"
+    pd.DataFrame({"indicator": ["health.maternal_mortality"] * 6, "year": range(2019, 2025),
+                  "value": [9.0, 8.5, 8.1, 7.9, 7.4, 7.0]}).to_csv(good, index=False)
+    assert main(["assess", "--data", str(good), "--format", "csv"]) == 0
+    assert "health.maternal_mortality" in capsys.readouterr().out
+    assert main(["project", "--data", str(good), "--format", "csv"]) == 0
+    assert "health.maternal_mortality" in capsys.readouterr().out

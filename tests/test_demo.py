@@ -6,7 +6,10 @@ import pandas as pd
 import pytest
 
 from fzanalysis import catalog, demo
-from fzanalysis.data import DISTRICT, check_district_consistency, validate, write_panel_csv
+from fzanalysis.codes import PANEL_KEYS, district
+from fzanalysis.panel import check_district_consistency, validate, write_csv
+
+DISTRICT = district()
 
 MOUNTAIN = {"440117107", "440117104"}
 
@@ -22,7 +25,7 @@ def cat() -> pd.DataFrame:
 
 
 def test_regeneration_is_byte_identical(generated: pd.DataFrame, tmp_path) -> None:
-    out = write_panel_csv(generated, tmp_path / "demo.csv")
+    out = write_csv(generated, tmp_path / "demo.csv", sort_by=list(PANEL_KEYS))
     assert out.read_bytes() == demo.demo_path().read_bytes(), \
         "data/demo/demo_panel.csv is stale: run `fzanalysis demo --write` and commit it"
 

@@ -12,8 +12,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from fzanalysis import data
-from fzanalysis.data import DISTRICT, Problem, ingest, load_panel, template, validate
+from fzanalysis import codes
+from fzanalysis.panel import Problem, as_panel, ingest, read_submission, rebuild, template, validate
+from fzanalysis.panel import cli as panel_cli
+
+DISTRICT = codes.district()
+
+
+def load_panel(path: Path) -> pd.DataFrame:
+    return as_panel(path).frame
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text("utf-8"))
@@ -23,7 +30,7 @@ def run_cli(argv: list[str]) -> int:
     """Run this module's sub-commands without importing the other modules' CLIs."""
     parser = argparse.ArgumentParser(prog="fzanalysis")
     sub = parser.add_subparsers(dest="command")
-    data.register_cli(sub)
+    panel_cli.register_cli(sub)
     ns = parser.parse_args(argv)
     return int(ns.func(ns))
 
@@ -181,10 +188,10 @@ def test_round_trip_template_fill_ingest(tmp_path: Path) -> None:
     assert int(log["rows_new"].iloc[0]) == len(written)
     assert int(log["rows_blank"].iloc[0]) == int(log["rows_read"].iloc[0]) - len(written)
     # idempotent: the same file again changes nothing, byte for byte
-    snap = {p.name: p.read_bytes() for p in out.iterdir()}
+    snap = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != ".lock"}
     res2 = ingest([raw], out_dir=out)
     assert not res2.changed and list(res2.log["status"]) == ["unchanged"]
-    assert {p.name: p.read_bytes() for p in out.iterdir()} == snap
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != ".lock"} == snap
     assert hashlib.sha256(raw.read_bytes()).hexdigest() == sha_before, "raw file modified"
 
 
@@ -242,7 +249,7 @@ def test_file_level_error_rejected_even_with_keep_valid(tmp_path: Path) -> None:
     out = tmp_path / "p"
     res = ingest([CORPUS / "missing_column.csv", CORPUS / "empty.csv"], out_dir=out, keep_valid=True)
     assert list(res.log["status"]) == ["rejected", "rejected"]
-    assert not res.changed and not out.exists()
+    assert not res.changed and not (out / "CURRENT").exists() and not (out / "panel.parquet").exists()
 
 
 def test_ingest_several_formats(tmp_path: Path) -> None:
@@ -253,13 +260,15 @@ def test_ingest_several_formats(tmp_path: Path) -> None:
     copies = [Path(shutil.copy(f, src / f.name)) for f in files]
     res = ingest(copies, out_dir=out)
     assert not res.has_error
-    panel = res.panel.set_index(["indicator", "year", "area", "sex"])
+    panel = res.panel.frame.set_index(["indicator", "year", "area", "sex"])
     # the template_ok file (later) revises utf16's 98.9% with 98.9 given as '98.9%' text: equal, unchanged
     assert panel.loc[("health.hiv_testing_pregnant", 2024, DISTRICT, "T"), "value"] == 98.9
     assert panel.loc[("health.hiv_testing_pregnant", 2024, DISTRICT, "T"), "numerator"] == 7120
     assert panel.loc[("health.life_expectancy", 2024, DISTRICT, "F"), "value"] == 83.2  # full-width digits
     assert res.revisions[["old_value", "new_value"]].values.tolist() == [[98.9, 98.7], [98.7, 98.9]]
     assert list(res.log["status"]) == ["ingested"] * 3
+    # the batch's conflicts are reported, on both rows
+    assert any("conflict within the batch" in p.message and p.severity == "warning" for p in res.problems)
 
 
 def test_rebuild_from_raw_gives_the_same_panel(tmp_path: Path) -> None:
@@ -273,16 +282,17 @@ def test_rebuild_from_raw_gives_the_same_panel(tmp_path: Path) -> None:
     ingest([a], out_dir=out)
     ingest([b], out_dir=out, keep_valid=True)
     before = (out / "panel.csv").read_bytes()
-    res = data.rebuild(out_dir=out)
+    res = rebuild(out_dir=out)
     assert (out / "panel.csv").read_bytes() == before
-    assert (out / "previous" / "panel.csv").read_bytes() == before
+    assert (out / "CURRENT").read_text().strip() == "000003"
+    assert (out / "generations" / "000002" / "panel.csv").read_bytes() == before  # previous generation kept
     assert list(pd.read_csv(out / "ingest_log.csv")["status"]) == ["ingested", "partial"]
     assert len(pd.read_csv(out / "revisions.csv")) == 1
     assert any("outside the allowed range" in p.message for p in res.problems)
     # a raw file changed after ingest: refuse, name it
     b.write_text(b.read_text("utf-8") + "health.hiv_testing_pregnant,2022,440117,T,97,,\n", "utf-8")
     with pytest.raises(ValueError, match=r"b\.csv: content changed"):
-        data.rebuild(out_dir=out)
+        rebuild(out_dir=out)
     assert run_cli(["ingest", "--rebuild", "--out-dir", str(out)]) == 1
 
 
@@ -297,7 +307,7 @@ def test_title_line_tab_delimited_gbk(tmp_path: Path) -> None:
     f = tmp_path / "title.csv"
     f.write_bytes("从化区2024年妇女发展监测数据\n指标代码\t年份\t地区\t性别\t数值（%）\n"
                   "health.hiv_testing_pregnant\t2024年\t良口\t合计\t９８．２％\n".encode("gbk"))
-    sub = data.read_submission(f)
+    sub = read_submission(f)
     assert sub.problems == []
     rec = sub.records.iloc[0]
     assert (rec["row"], rec["year"], rec["area"], rec["sex"], rec["value"]) == (3, 2024, "440117104", "T", 98.2)

@@ -227,7 +227,7 @@ def test_successful_run_replaces_report_and_records_provenance(toy, small_panel)
 
 
 def test_headline_table_columns_and_labels(small_panel):
-    from fzanalysis.data import load_panel
+    from fzanalysis.report import load_data as load_panel
 
     table = report.headline_table(load_panel(small_panel), year=2024, lang="en")
     assert (table["year"] == 2024).all()

@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from fzanalysis import demo, labels
+from fzanalysis import labels
 from fzanalysis.exceptions import FzError
-from fzanalysis.panel import as_panel
+from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
 from fzanalysis.trend.core import METHODS, OLS_METHODS
 from fzanalysis.trend.evaluation import backtest
 from fzanalysis.trend.projection import project, warning_text
@@ -27,7 +27,7 @@ def _read_catalog(path: str) -> pd.DataFrame:
 
 
 def _load_inputs(ns: argparse.Namespace) -> tuple[Any, pd.DataFrame | None]:
-    panel = as_panel(ns.data) if ns.data else demo.load()
+    panel = load_for_cli(ns.data)
     catalog = _read_catalog(ns.catalog) if ns.catalog else None
     return panel, catalog
 
@@ -73,7 +73,7 @@ def _cmd_backtest(ns: argparse.Namespace) -> int:
 def register_cli(subparsers: Any) -> None:
     """Add ``fzanalysis project`` and ``fzanalysis backtest``."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data", help="panel file (.csv/.parquet/.xlsx); default: the demo panel")
+    common.add_argument("--data", metavar="PATH", type=data_option, help=DATA_HELP)
     common.add_argument("--catalog", help="catalogue file (.csv/.xlsx); default: data/indicators.yaml")
     common.add_argument("--level", type=float, default=None, help="interval level (default 0.8)")
     common.add_argument("--damping", type=float, default=None,

@@ -23,7 +23,7 @@ def w(name: str, text: str, encoding: str = "utf-8") -> None:
 
 def filled_template(name: str, fill: dict[tuple[str, str, str], dict[str, object]]) -> None:
     """A 卫健局 2024 template with some input cells filled: fill[(indicator, area, sex)] = {col: value}."""
-    from fzanalysis.data import template
+    from fzanalysis.panel import template  # run as a script: the package is imported on use
 
     path = HERE / name
     template("卫健局", 2024, path)

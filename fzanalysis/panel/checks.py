@@ -1,0 +1,426 @@
+r"""Checks across the rows of submissions: bounds, fractions, counts, duplicates, jumps.
+
+:func:`validate` reads every file (:mod:`fzanalysis.panel.submission`), then checks each row
+against the catalogue and its peers, the district figure against its towns
+(:mod:`fzanalysis.panel.aggregate`) and every series against its own history (the jump rule,
+:func:`jump_warnings`).  The rules are listed in ``docs/methods.md`` section 10.
+
+References
+----------
+Iglewicz, B. and Hoaglin, D. C. (1993). *How to Detect and Handle Outliers*.
+ASQC Quality Press (modified z-score, threshold 3.5).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fzanalysis import codes
+from fzanalysis.panel import _lookups as lk
+from fzanalysis.panel.aggregate import consistency_frame
+from fzanalysis.panel.problems import Problem
+from fzanalysis.panel.schema import as_panel
+from fzanalysis.panel.submission import REC_COLUMNS, Submission, read_records, typed_records
+
+__all__ = ["check_files", "jump_warnings", "validate"]
+
+KEY = list(codes.PANEL_KEYS)
+
+
+def _jump_settings() -> dict[str, float]:
+    return lk.limits()["jump"]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
+                   history: pd.DataFrame | None) -> dict[tuple[str, str, int], float]:
+    """Percent values typed as fractions, judged against their peers and their own history.
+
+    A percent value ``v`` with ``0 < v <= fraction_max`` is a fraction when the median of its
+    peers (the other rows of the same indicator and year in the batch whose values exceed
+    ``fraction_max``) or of its own series' history is at least ``peer_level_min``
+    (``data/ingest.yaml``); a file whose every value of an indicator is a fraction is judged
+    against the catalogue's target or baseline instead.  Returns ``{(file, sheet, row): level}``.
+    """
+    cfg = lk.limits()["fraction"]
+    fmax, level_min = float(cfg["fraction_max"]), float(cfg["peer_level_min"])
+    frames = [s.records for s in subs if len(s.records)]
+    if not frames:
+        return {}
+    rec = pd.concat(frames, ignore_index=True)
+    pct = rec["indicator"].map(cat["unit"]).eq("percent") & rec["value"].notna()
+    rec = rec[pct]
+    if rec.empty:
+        return {}
+    big = rec[rec["value"] > fmax]
+    peer = big.groupby(["indicator", "year"])["value"].median()
+    level = pd.Series([peer.get((i, y), np.nan) for i, y in zip(rec["indicator"], rec["year"])],
+                      index=rec.index, dtype=float)
+    if history is not None and len(history):
+        h = history.groupby(["indicator", "area", "sex"])["value"].median()
+        own = pd.Series([h.get((i, a, x), np.nan) for i, a, x in zip(rec["indicator"], rec["area"], rec["sex"])],
+                        index=rec.index, dtype=float)
+        level = level.fillna(own)
+    ref = rec["indicator"].map(cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat
+                               else cat["target"]).astype(float)
+    all_small = rec.groupby(["file", "indicator"])["value"].transform("max") <= fmax
+    level = level.fillna(ref.where(all_small))
+    implied = 100.0 * rec["numerator"] / rec["denominator"].where(rec["denominator"] > 0)
+    consistent = (rec["value"] - implied).abs() <= np.maximum(0.051, 0.005 * implied.abs())
+    hit = (rec["value"] > 0) & (rec["value"] <= fmax) & (level >= level_min) & ~consistent.fillna(False)
+    return {(f, s, int(r)): float(lv) for f, s, r, lv in
+            zip(rec.loc[hit, "file"], rec.loc[hit, "sheet"], rec.loc[hit, "row"], level[hit])}
+
+
+def _row_checks(sub: Submission, cat: pd.DataFrame,
+                fractions: dict[tuple[str, str, int], float] | None = None) -> list[Problem]:
+    """Bounds, plausibility, negatives, fractions for percent, numerator/denominator, duplicate keys."""
+    out: list[Problem] = []
+    rec = sub.records
+    if rec.empty:
+        return out
+
+    def p(r: Any, col: str, msg: str, severity: str = "error") -> None:
+        heading, ref = sub.where(r["sheet"], int(r["row"]), col)
+        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, severity, msg + ref))  # type: ignore[arg-type]
+
+    rows = cat.to_dict("index")
+    known = rec["indicator"].isin(cat.index)
+    fractions = fractions if fractions is not None else _fraction_rows([sub], cat, None)
+    for r in rec.to_dict("records"):
+        ind = r["indicator"]
+        if ind not in rows:
+            continue
+        crow = rows[ind]
+        unit = lk.cat_get(crow, "unit")
+        lo, hi = lk.bounds(crow)
+        v, n, d = r["value"], r["numerator"], r["denominator"]
+        col_v = "value"
+        scale = lk.unit_info(unit)[0]
+        # the numerator counts a subset of the denominator for proportions and rates per 1000/100 000
+        # (not for ratios, nor for gross rates whose upper bound exceeds the scale, e.g. 毛入园率)
+        subset_broken = (pd.notna(n) and pd.notna(d) and scale is not None and scale >= 100
+                         and (hi <= scale or math.isinf(hi)) and n > d)
+        frac = fractions.get((r["file"], r["sheet"], int(r["row"])))
+        plausible = lk.unit_info(unit)[3]
+        if pd.notna(v) and not subset_broken:
+            if frac is not None:
+                p(r, col_v, f"value {_fmt(v)} looks like a fraction: the unit of {ind} is percent and "
+                            f"comparable figures (other areas of the same year, earlier years, or the "
+                            f"target) are about {_fmt(frac)}; expected {_fmt(v * 100)} for "
+                            f"{_fmt(v * 100)}%")
+            elif v < 0 and lo >= 0:
+                p(r, col_v, f"negative value {_fmt(v)}: expected ≥ {_fmt(lo)} ({unit})")
+            elif v < lo or v > hi:
+                p(r, col_v, f"value {_fmt(v)} outside the allowed range {_fmt(lo)}–{_fmt(hi)} ({unit})")
+            elif v > plausible:
+                p(r, col_v, f"value {_fmt(v)} is not plausible for the unit {unit}: expected at most "
+                            f"{_fmt(plausible)} (plausible_max in data/units.csv); check for extra digits")
+        if pd.notna(n) != pd.notna(d):
+            given, missing = ("numerator", "denominator") if pd.notna(n) else ("denominator", "numerator")
+            p(r, missing, f"{given} given without {missing}: expected both counts or neither", "warning")
+        if pd.notna(n) and pd.notna(d):
+            if subset_broken:
+                p(r, "numerator", f"numerator {_fmt(n)} greater than denominator {_fmt(d)}: "
+                                  "expected the numerator to count a subset of the denominator")
+            elif d == 0 and n > 0:
+                p(r, "denominator", f"denominator 0 with numerator {_fmt(n)}: expected a positive denominator")
+            elif scale is not None and d > 0 and pd.notna(v) and frac is None:
+                implied = scale * n / d
+                if abs(v - implied) > max(0.051, 0.005 * abs(implied)):
+                    if unit == "percent" and abs(v - n / d) <= max(0.00051, 0.005 * n / d):
+                        p(r, col_v, f"value {_fmt(v)} is numerator/denominator as a fraction, but the "
+                                    f"unit is percent: expected {_fmt(implied)}")
+                    else:
+                        p(r, col_v, f"value {_fmt(v)} disagrees with numerator/denominator: expected "
+                                    f"{_fmt(scale)} × {_fmt(n)} / {_fmt(d)} = {_fmt(implied)}")
+    # duplicate keys within the file
+    ok = rec.dropna(subset=["year"])
+    ok = ok[ok.duplicated(KEY, keep=False)]
+    for _, grp in ok.groupby(KEY, sort=False, dropna=False):
+        if len(grp) < 2:
+            continue
+        first = grp.iloc[0]
+        for _, r in grp.iloc[1:].iterrows():
+            same = (r["value"] == first["value"]) or (pd.isna(r["value"]) and pd.isna(first["value"]))
+            where = f"row {first['row']}" + (f" of sheet {first['sheet']}" if first["sheet"] != r["sheet"] else "")
+            key = f"({r['indicator']}, {r['year']}, {r['area']}, {r['sex']})"
+            if same:
+                p(r, "value", f"duplicate of {where} for key {key} with the same value", "warning")
+            else:
+                p(r, "value", f"duplicate key {key} with a different value: {_fmt(r['value'])} here, "
+                              f"{_fmt(first['value'])} in {where}; expected one value per key")
+                p(first, "value", f"duplicate key {key} with a different value: {_fmt(first['value'])} "
+                                  f"here, {_fmt(r['value'])} in row {r['row']}; expected one value per key")
+    return out
+
+
+def _sampling_var(value: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    r"""Sampling variance of rates built from counts, in the value's unit (0 where no counts).
+
+    With :math:`r = n/d` and the unit factor :math:`c = v/r`:
+    :math:`\operatorname{Var}(v) \approx c^2\, r(1-r)/d` for proportions (binomial) and
+    :math:`c^2\, r/d` for rates that can exceed 1 (Poisson); a zero count is taken as 0.5
+    events so that a year with no event still carries its uncertainty.
+    """
+    out = np.zeros(len(value))
+    ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
+    if not ok.any():
+        return out
+    n = np.where(num[ok] > 0, num[ok], 0.5)
+    r = n / den[ok]
+    c = np.where(num[ok] > 0, value[ok] / r, np.nan)
+    if np.isnan(c).any():  # zero counts: take the unit factor from a non-zero row of the series
+        known = c[np.isfinite(c)]
+        c = np.where(np.isfinite(c), c, known[0] if len(known) else 0.0)
+    out[ok] = c ** 2 * np.where(r < 1, r * (1 - r), r) / den[ok]
+    return out
+
+
+def jump_warnings(new: pd.DataFrame, history: pd.DataFrame | None = None, *,
+                  threshold: float | None = None, min_changes: int | None = None,
+                  floor: float | None = None) -> pd.DataFrame:
+    r"""Flag values that jump far outside their series' own year-on-year history.
+
+    For a value :math:`x_t` of a series (indicator, area, sex) with earlier
+    observations :math:`x_{t_1}, \dots, x_{t_n}` (from ``history`` and
+    ``new``), the annualised past changes are
+    :math:`d_i = (x_{t_{i+1}} - x_{t_i}) / (t_{i+1} - t_i)` and the new change
+    is :math:`\Delta = (x_t - x_{t_n}) / (t - t_n)`.  With
+    :math:`m = \operatorname{median}(d)` and
+    :math:`\mathrm{MAD} = \operatorname{median}|d - m|`, the value is flagged when
+
+    .. math:: |\Delta - m| > k \cdot \max\Big(\sqrt{(1.4826\,\mathrm{MAD})^2 + \sigma^2_{s}},\;
+              f \cdot \operatorname{median}|x|\Big)
+
+    with :math:`k` = ``threshold`` (3.5, the modified z-score cut-off of
+    Iglewicz and Hoaglin 1993), :math:`\sigma^2_s` the sampling variance of
+    the change when both values come with numerator and denominator
+    (binomial or Poisson, :func:`_sampling_var`; small towns' rates move by
+    chance), :math:`f` = ``floor`` (2 % of the series' level, so a perfectly
+    flat history does not flag every wobble; at least 0.5 for integer
+    series, whose smallest move is 1), and at least ``min_changes``
+    past changes (4; a MAD of fewer changes is too unstable to judge).
+
+    Returns
+    -------
+    DataFrame
+        The flagged rows of ``new`` with added columns ``previous_year``,
+        ``previous_value``, ``change``, ``median_change``, ``scale``.
+    """
+    cfg = _jump_settings()
+    threshold = float(cfg["threshold"] if threshold is None else threshold)
+    min_changes = int(cfg["min_changes"] if min_changes is None else min_changes)
+    floor = float(cfg["floor"] if floor is None else floor)
+    cols = KEY + ["value"]
+    extra = [c for c in ("numerator", "denominator")]
+    frames = []
+    for df, is_new in ((history, False), (new, True)):
+        if df is None or not len(df):
+            continue
+        f = df[[c for c in cols + extra if c in df.columns]].copy()
+        for c in extra:
+            if c not in f:
+                f[c] = np.nan
+        frames.append(f.assign(_new=is_new))
+    if not frames:
+        return pd.DataFrame(columns=cols + ["previous_year", "previous_value", "change", "median_change", "scale"])
+    both = pd.concat(frames, ignore_index=True).dropna(subset=["value", "year"])
+    both["year"] = both["year"].astype("int64")
+    # the newest figure per key wins (new over history)
+    both = both.drop_duplicates(KEY, keep="last")
+    flagged = []
+    for _, s in both.groupby(["indicator", "area", "sex"], sort=False):
+        if not s["_new"].any() or len(s) < min_changes + 2:
+            continue
+        s = s.sort_values("year")
+        years = s["year"].to_numpy(float)
+        vals = s["value"].to_numpy(float)
+        svar = _sampling_var(vals, s["numerator"].to_numpy(float), s["denominator"].to_numpy(float))
+        for j in np.flatnonzero(s["_new"].to_numpy()):
+            if j < min_changes + 1:
+                continue
+            gaps = years[j] - years[j - 1]
+            d = np.diff(vals[:j]) / np.diff(years[:j])
+            m = float(np.median(d))
+            mad = float(np.median(np.abs(d - m)))
+            spread = math.sqrt((1.4826 * mad) ** 2 + (svar[j] + svar[j - 1]) / gaps ** 2)
+            # integer series (counts) cannot move by less than 1: the scale is at least 0.5
+            resolution = 0.5 if np.all(vals[: j + 1] == np.round(vals[: j + 1])) else 1e-12
+            scale = max(spread, floor * float(np.median(np.abs(vals[:j]))), resolution)
+            delta = (vals[j] - vals[j - 1]) / gaps
+            if abs(delta - m) > threshold * scale:
+                row = s.iloc[j]
+                flagged.append({**{c: row[c] for c in cols}, "previous_year": int(years[j - 1]),
+                                "previous_value": vals[j - 1], "change": delta,
+                                "median_change": m, "scale": scale})
+    return pd.DataFrame(flagged, columns=cols + ["previous_year", "previous_value", "change",
+                                                 "median_change", "scale"])
+
+
+def _jump_problems(subs: list[Submission], history: pd.DataFrame | None) -> list[Problem]:
+    frames = [_clean_records(s) for s in subs if not s.records.empty]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return []
+    new = pd.concat(frames, ignore_index=True)
+    flags = jump_warnings(new, history)
+    out = []
+    for _, f in flags.iterrows():
+        hits = new[(new["indicator"] == f["indicator"]) & (new["year"] == f["year"])
+                   & (new["area"] == f["area"]) & (new["sex"] == f["sex"])]
+        r = hits.iloc[-1]
+        sub = next(s for s in subs if s.file == r["file"])
+        heading, ref = sub.where(r["sheet"], int(r["row"]), "value")
+        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning",
+                           f"value {_fmt(f['value'])} in {f['year']} jumps by {f['change']:+.4g}/year from "
+                           f"{_fmt(f['previous_value'])} in {f['previous_year']}; the series' past "
+                           f"year-on-year changes have median {f['median_change']:+.4g} and robust scale "
+                           f"{f['scale']:.4g} (flag above {_jump_settings()['threshold']}×): check the figure{ref}"))
+    return out
+
+
+def _clean_records(sub: Submission) -> pd.DataFrame:
+    """The submission's records without the rows that have an error."""
+    bad = sub.error_rows()
+    rec = sub.records.dropna(subset=["year", "value"])
+    if bad and len(rec):
+        keep = [(s or None, int(r)) not in bad for s, r in zip(rec["sheet"], rec["row"])]
+        rec = rec[np.array(keep, dtype=bool)]
+    return rec
+
+
+def _consistency_problems(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
+    rec = _clean_records(sub)
+    district = codes.district()
+    if rec.empty or not (rec["area"] == district).any() or not (rec["area"] != district).any():
+        return []
+    panel = rec[rec["indicator"].isin(cat.index)].drop_duplicates(KEY, keep="last")
+    if panel.empty:
+        return []
+    panel = as_panel(panel[list(codes.PANEL_COLUMNS)].assign(year=panel["year"].astype("int64"))).frame
+    check = consistency_frame(panel, cat)
+    out = []
+    for _, c in check[~check["consistent"]].iterrows():
+        r = rec[(rec["indicator"] == c["indicator"]) & (rec["year"] == c["year"])
+                & (rec["area"] == district) & (rec["sex"] == c["sex"])].iloc[-1]
+        heading, ref = sub.where(r["sheet"], int(r["row"]), "value")
+        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning",
+                           f"district value {_fmt(c['submitted'])} disagrees with its {c['n_towns']} towns "
+                           f"({c['method']}: {_fmt(c['from_towns'])}; tolerance {_fmt(c['tolerance'])}){ref}"))
+    return out
+
+
+def check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.DataFrame | None, *,
+                skip: Callable[[str | Path], bool] | None = None) -> list[Submission | None]:
+    """Read and check a batch of files; ``None`` for a file ``skip`` says to pass over.
+
+    ``cat`` is the normalised catalogue indexed by id (:func:`_lookups.catalog_index`).
+    """
+    subs: list[Submission | None] = []
+    for path in paths:
+        if skip is not None and skip(path):
+            subs.append(None)
+            continue
+        try:
+            sub = read_records(path, cat, display=str(path))
+        except Exception as exc:  # a bug must not turn into a traceback for the user
+            sub = Submission(str(path), typed_records(pd.DataFrame(columns=REC_COLUMNS)),
+                             [Problem(str(path), None, None, None, "error",
+                                      f"internal error while checking this file ({type(exc).__name__}: "
+                                      f"{exc}); please report it with the file")])
+        if not sub.has_error and sub.rows_read and sub.rows_blank == sub.rows_read:
+            sub.problems.append(Problem(sub.file, None, None, None, "warning",
+                                        f"no figures: all {sub.rows_read} data rows are blank"))
+        elif not sub.has_error and sub.rows_read == 0:
+            sub.problems.append(Problem(sub.file, None, None, None, "error",
+                                        "no data rows below the header: expected at least one figure"))
+        subs.append(sub)
+    real = [s for s in subs if s is not None]
+    fractions = _fraction_rows(real, cat, history)
+    for sub in real:
+        try:
+            sub.problems += _row_checks(sub, cat, fractions)
+            sub.problems += _consistency_problems(sub, cat)
+        except Exception as exc:  # a bug must not turn into a traceback for the user
+            sub.problems.append(Problem(sub.file, None, None, None, "error",
+                                        f"internal error while checking this file ({type(exc).__name__}: "
+                                        f"{exc}); please report it with the file"))
+    extra = _jump_problems(real, history) + _batch_conflicts(real)
+    for sub in real:
+        sub.problems += [j for j in extra if j.file == sub.file]
+        sub.problems.sort(key=lambda q: (q.sheet or "", q.row if q.row is not None else -1,
+                                         q.column or "", q.severity, q.message))
+    return subs
+
+
+def _batch_conflicts(subs: list[Submission]) -> list[Problem]:
+    """Keys given different values by two files of one batch: a warning on both rows.
+
+    Files are ingested in the order given and the later figure supersedes (logged as a
+    revision), so a conflict is not an error, but it is never silent.
+    """
+    frames = [_clean_records(s).assign(_file=i) for i, s in enumerate(subs)]
+    frames = [f for f in frames if len(f)]
+    if len(frames) < 2:
+        return []
+    both = pd.concat(frames, ignore_index=True)
+    both = both.drop_duplicates(KEY + ["_file"], keep="last")
+    n_files = both.groupby(KEY, sort=False)["_file"].transform("nunique")
+    n_values = both.groupby(KEY, sort=False)["value"].transform("nunique")
+    hit = both[(n_files > 1) & (n_values > 1)]
+    out = []
+    for _, grp in hit.groupby(KEY, sort=False):
+        rows = grp.to_dict("records")
+        for r in rows:
+            others = "; ".join(f"{o['file']}" + (f" sheet {o['sheet']}" if o["sheet"] else "") +
+                               f" row {o['row']}: {_fmt(o['value'])}" for o in rows if o["_file"] != r["_file"])
+            sub = subs[int(r["_file"])]
+            heading, ref = sub.where(r["sheet"], int(r["row"]), "value")
+            out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning",
+                               f"conflict within the batch for ({r['indicator']}, {r['year']}, {r['area']}, "
+                               f"{r['sex']}): {_fmt(r['value'])} here, {others}; the file given last "
+                               f"supersedes (logged as a revision): check which figure is right{ref}"))
+    return out
+
+
+def validate(paths: str | Path | Sequence[str | Path], *, catalog: pd.DataFrame | None = None,
+             history: pd.DataFrame | None = None) -> list[Problem]:
+    """Check submission files without writing anything.
+
+    Parameters
+    ----------
+    paths
+        CSV files and ``.xlsx`` workbooks (filled templates or sheets with the
+        panel's columns).
+    catalog
+        Indicator catalogue (default :func:`fzanalysis.catalog.load`).
+    history
+        A panel of earlier figures for the jump rule (default: none; the CLI
+        uses ``data/processed/panel.parquet`` when it exists).
+
+    Returns
+    -------
+    list of Problem
+        All findings of all files in one pass, errors and warnings.  The
+        checks are listed in ``docs/methods.md`` 10.2; none raises on bad input.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    cat = lk.catalog_index(catalog)
+    out: list[Problem] = []
+    hist = as_panel(history).frame if history is not None else None
+    for sub in check_files(list(paths), cat, hist):
+        assert sub is not None
+        out += sub.problems
+    return out
+
+

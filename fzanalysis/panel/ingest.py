@@ -1,0 +1,404 @@
+"""Ingest: merge checked submissions into the consolidated panel, one transaction per run.
+
+:func:`ingest` reads and checks the files as :func:`fzanalysis.panel.validate` does, merges the
+accepted rows by key into the committed panel, logs every file, revision and rejected row, and
+commits the result as one new generation of ``data/processed`` (:mod:`fzanalysis.panel.store`)
+under the folder's lock.  :func:`withdraw` removes figures (logged as revisions to nothing) and
+:func:`rebuild` replays the log from the raw files.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fzanalysis import codes
+from fzanalysis.exceptions import PanelError, SubmissionError
+from fzanalysis.panel import _lookups as lk
+from fzanalysis.panel import store
+from fzanalysis.panel.checks import check_files
+from fzanalysis.panel.problems import Problem
+from fzanalysis.panel.schema import Panel, as_panel
+from fzanalysis.paths import REPO_DIR, data_path
+
+__all__ = ["IngestResult", "ingest", "rebuild", "withdraw"]
+
+KEY = list(codes.PANEL_KEYS)
+
+
+@dataclass
+class IngestResult:
+    """What :func:`ingest` did.
+
+    Attributes
+    ----------
+    panel : Panel
+        The consolidated panel after the run.
+    problems : list of Problem
+        Every finding of every file.
+    log : DataFrame
+        One row per file handled in this run: ``path, sha256, ingested_at, status, rows_read,
+        rows_blank, rows_rejected, rows_new, rows_revised, rows_unchanged``.
+    revisions : DataFrame
+        One row per key whose value changed or was withdrawn: ``indicator, year, area, sex,
+        old_value, new_value, old_source, new_source, path, sha256, revised_at``.
+    rejected : DataFrame
+        The rejected rows (``keep_valid``) or files: ``path, sheet, row, reason``.
+    changed : bool
+        Whether a new generation was committed.
+    written : list of Path
+        The published files.
+    """
+
+    panel: Panel
+    problems: list[Problem]
+    log: pd.DataFrame
+    revisions: pd.DataFrame
+    rejected: pd.DataFrame
+    changed: bool = False
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def has_error(self) -> bool:
+        """True when any problem is an error."""
+        return any(p.severity == "error" for p in self.problems)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_DIR))
+    except ValueError:
+        return str(path)
+
+
+def _eq(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Element-wise equality treating two missing values as equal."""
+    return ((a == b).fillna(False) | (a.isna() & b.isna())).to_numpy(bool)
+
+
+def _out(out_dir: str | Path | None) -> Path:
+    return Path(out_dir) if out_dir is not None else data_path("processed")
+
+
+def _lock_timeout(wait: float | None) -> float:
+    return float(lk.limits()["lock_wait_seconds"] if wait is None else wait)
+
+
+def ingest(paths: str | Path | Sequence[str | Path], *, out_dir: str | Path | None = None,
+           keep_valid: bool = False, catalog: pd.DataFrame | None = None,
+           now: datetime | None = None, wait: float | None = None) -> IngestResult:
+    """Merge submissions into the consolidated panel in ``out_dir``, as one transaction.
+
+    Files are handled in the order given; for each:
+
+    1. its SHA-256 is computed; a file whose hash is already in the ingest log is skipped
+       (re-ingesting changes nothing);
+    2. it is read and checked as by :func:`fzanalysis.panel.validate` (jump warnings against
+       the current panel, conflicts against the files before it in the batch);
+    3. with any error it is rejected whole, unless ``keep_valid``: then rows without an error
+       go in and the others are listed in ``rejected_rows.csv``; a file-level error
+       (unreadable, missing column, no data rows) always rejects the file;
+    4. each record is merged by key (indicator, year, area, sex): a new key is added; an
+       existing key with a different value is replaced and the change written to
+       ``revisions.csv``; an equal value leaves the panel row as it is.
+
+    Everything is committed at the end as one generation (:mod:`fzanalysis.panel.store`):
+    panel, log, revisions and rejected rows together, or nothing.  Rejected files are logged
+    too.  Raw files are opened read-only and never modified.
+
+    Parameters
+    ----------
+    paths : str, Path or sequence of them
+        Files to ingest, in submission order.
+    out_dir : str or Path, optional
+        Output folder (default ``data/processed``).
+    keep_valid : bool
+        Ingest the valid rows of a partly bad file.
+    catalog : DataFrame, optional
+        Indicator catalogue (:func:`fzanalysis.catalog.normalize`).
+    now : datetime, optional
+        Timestamp written to the logs (default: the current UTC time).
+    wait : float, optional
+        Seconds to wait for another ingest to finish (default ``lock_wait_seconds`` in
+        ``data/ingest.yaml``).
+
+    Returns
+    -------
+    IngestResult
+
+    Raises
+    ------
+    SubmissionError
+        The folder is locked by another ingest (:class:`fzanalysis.panel.store.StoreBusy`),
+        is a file, or cannot be written.
+    PanelError
+        The committed panel is damaged (the message says to run ``--rebuild``).
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    out = _out(out_dir)
+    with store.lock(out, timeout=_lock_timeout(wait)):
+        state = store.read_state(out)
+        store.repair(out)
+        result = _merge(list(paths), state, lk.catalog_index(catalog), keep_valid=keep_valid,
+                        stamp=_stamp(now))
+        if result.changed:
+            result.written = _commit(out, state, result)
+    return result
+
+
+def _stamp(now: datetime | None) -> str:
+    return (now or datetime.now(timezone.utc)).replace(microsecond=0).isoformat()
+
+
+def _commit(out: Path, state: store.State, result: IngestResult) -> list[Path]:
+    # the log keeps what changed the panel; rejected rows are kept for partly ingested files
+    kept = result.log[result.log["status"].isin(["ingested", "partial", "withdrawn"])]
+    partial = set(result.log.loc[result.log["status"] == "partial", "path"])
+    rej = result.rejected[result.rejected["path"].map(lambda p: _display_path(Path(p))).isin(partial)]
+    new = store.State(result.panel, _concat(state.log, kept), _concat(state.revisions, result.revisions),
+                      _concat(state.rejected, rej), state.generation)
+    try:
+        return store.commit(out, new)
+    except OSError as exc:
+        raise SubmissionError(f"{out}: cannot write the new panel ({exc.strerror or exc}); nothing was "
+                              "changed, the previous panel is intact (写入失败，原数据未改变)") from None
+
+
+def _concat(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    if new.empty:
+        return old
+    if old.empty:
+        return new.astype(object)
+    return pd.concat([old.astype(object), new.astype(object)], ignore_index=True)
+
+
+def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, keep_valid: bool,
+           stamp: str) -> IngestResult:
+    panel = state.panel.frame
+    log = state.log
+    seen = set(log.loc[log["status"].isin(["ingested", "partial"]), "sha256"].astype(str)) if len(log) else set()
+    problems: list[Problem] = []
+    new_log: list[dict[str, Any]] = []
+    new_revs: list[dict[str, Any]] = []
+    new_rejected: list[dict[str, Any]] = []
+    changed = False
+    subs = check_files(paths, cat, panel, skip=lambda p: _safe_sha(p) in seen)
+    for raw_path, sub in zip(paths, subs):
+        path = Path(raw_path)
+        shown = str(raw_path)
+        sha = _safe_sha(path)
+        if sub is None:
+            new_log.append({"path": _display_path(path), "sha256": sha, "ingested_at": stamp,
+                            "status": "unchanged", "rows_read": 0, "rows_blank": 0, "rows_rejected": 0,
+                            "rows_new": 0, "rows_revised": 0, "rows_unchanged": 0})
+            continue
+        problems += sub.problems
+        rec = sub.records
+        file_errors = sub.file_errors()
+        bad_rows = sub.error_rows()
+        if sub.has_error and (not keep_valid or file_errors):
+            errs = file_errors or [q for q in sub.problems if q.severity == "error"]
+            reason = "; ".join(str(p) for p in errs[:3])
+            new_rejected.append({"path": shown, "sheet": "", "row": "", "reason": f"file rejected: {reason}"})
+            new_log.append({"path": _display_path(path), "sha256": sha or "", "ingested_at": stamp,
+                            "status": "rejected", "rows_read": sub.rows_read, "rows_blank": sub.rows_blank,
+                            "rows_rejected": sub.rows_read - sub.rows_blank, "rows_new": 0,
+                            "rows_revised": 0, "rows_unchanged": 0})
+            continue
+        if bad_rows:
+            is_bad = np.array([(s or None, int(r)) in bad_rows for s, r in zip(rec["sheet"], rec["row"])],
+                              dtype=bool)
+            by_row: dict[tuple[str | None, int], list[str]] = {}
+            for q in sub.problems:
+                if q.severity == "error" and q.row is not None:
+                    by_row.setdefault((q.sheet, q.row), []).append(q.message)
+            for (sheet, row) in sorted(bad_rows, key=lambda x: (x[0] or "", x[1])):
+                new_rejected.append({"path": shown, "sheet": sheet or "", "row": row,
+                                     "reason": "; ".join(by_row.get((sheet, row), []))})
+            good = rec[~is_bad]
+        else:
+            good = rec
+        good = good.drop_duplicates(KEY, keep="last")
+        incoming = as_panel(good[list(codes.PANEL_COLUMNS)], source=shown).frame
+        cur = panel[KEY + ["value", "numerator", "denominator", "source"]]
+        m = incoming.merge(cur, on=KEY, how="left", suffixes=("", "_old"), indicator="_m")
+        known = (m["_m"] == "both").to_numpy()
+        same = known & _eq(m["value"], m["value_old"]) & _eq(m["numerator"], m["numerator_old"]) \
+            & _eq(m["denominator"], m["denominator_old"])
+        revised = known & ~same
+        n_new, n_rev, n_same = int((~known).sum()), int(revised.sum()), int(same.sum())
+        rv = m[revised]
+        new_revs += [{"indicator": r.indicator, "year": int(r.year), "area": r.area, "sex": r.sex,
+                      "old_value": r.value_old, "new_value": r.value, "old_source": r.source_old,
+                      "new_source": r.source, "path": _display_path(path), "sha256": sha,
+                      "revised_at": stamp} for r in rv.itertuples()]
+        if n_new or n_rev:
+            take = incoming[~same]
+            keep = panel.merge(take[KEY], on=KEY, how="left", indicator="_m")["_m"].eq("left_only").to_numpy()
+            panel = as_panel(pd.concat([panel[keep], take], ignore_index=True), source="merged panel").frame
+        changed = True
+        seen.add(sha)
+        new_log.append({"path": _display_path(path), "sha256": sha, "ingested_at": stamp,
+                        "status": "partial" if bad_rows else "ingested", "rows_read": sub.rows_read,
+                        "rows_blank": sub.rows_blank, "rows_rejected": len(bad_rows), "rows_new": n_new,
+                        "rows_revised": n_rev, "rows_unchanged": n_same})
+    return IngestResult(as_panel(panel, source="consolidated panel"), problems,
+                        pd.DataFrame(new_log, columns=store.LOG_COLUMNS),
+                        pd.DataFrame(new_revs, columns=store.REVISION_COLUMNS),
+                        pd.DataFrame(new_rejected, columns=store.REJECTED_COLUMNS), changed)
+
+
+def _safe_sha(path: str | Path) -> str:
+    try:
+        p = Path(path)
+        return _sha256(p) if p.is_file() else ""
+    except OSError:
+        return ""
+
+
+def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = None,
+             now: datetime | None = None, wait: float | None = None) -> IngestResult:
+    """Withdraw figures from the panel; each withdrawal is logged as a revision to nothing.
+
+    Parameters
+    ----------
+    keys : DataFrame
+        Columns ``indicator, year`` and optionally ``area`` (default the district) and ``sex``
+        (default ``T``): the figures to withdraw.
+    reason : str
+        Why (written to the revision's ``new_source`` as ``withdrawn: <reason>``).
+    out_dir, now, wait
+        As for :func:`ingest`.
+
+    Returns
+    -------
+    IngestResult
+
+    Raises
+    ------
+    SubmissionError
+        A key is not in the panel (nothing is withdrawn), or no reason is given.
+    """
+    if not str(reason).strip():
+        raise SubmissionError("withdraw: give a reason (--reason), it is kept in revisions.csv")
+    want = keys.copy()
+    want["value"] = 0.0
+    want = as_panel(want, source="withdrawal").frame[KEY]
+    out = _out(out_dir)
+    stamp = _stamp(now)
+    with store.lock(out, timeout=_lock_timeout(wait)):
+        state = store.read_state(out)
+        store.repair(out)
+        panel = state.panel.frame
+        m = panel.merge(want, on=KEY, how="left", indicator="_m")
+        hit = (m["_m"] == "both").to_numpy()
+        found = want.merge(panel[KEY], on=KEY, how="left", indicator="_m")
+        missing = found[found["_m"] == "left_only"]
+        if len(missing):
+            listed = "; ".join(f"({r.indicator}, {r.year}, {r.area}, {r.sex})" for r in missing.itertuples())
+            raise SubmissionError(f"withdraw: not in the panel, nothing withdrawn: {listed}")
+        gone = panel[hit]
+        revs = pd.DataFrame([{"indicator": r.indicator, "year": int(r.year), "area": r.area, "sex": r.sex,
+                              "old_value": r.value, "new_value": np.nan, "old_source": r.source,
+                              "new_source": f"withdrawn: {reason}", "path": "withdraw", "sha256": "",
+                              "revised_at": stamp} for r in gone.itertuples()],
+                            columns=store.REVISION_COLUMNS)
+        log = pd.DataFrame([{"path": "withdraw", "sha256": "", "ingested_at": stamp, "status": "withdrawn",
+                             "rows_read": len(want), "rows_blank": 0, "rows_rejected": 0, "rows_new": 0,
+                             "rows_revised": len(gone), "rows_unchanged": 0}], columns=store.LOG_COLUMNS)
+        result = IngestResult(as_panel(panel[~hit], source="consolidated panel"), [], log, revs,
+                              pd.DataFrame(columns=store.REJECTED_COLUMNS), True)
+        result.written = _commit(out, state, result)
+    return result
+
+
+def rebuild(*, out_dir: str | Path | None = None, catalog: pd.DataFrame | None = None,
+            now: datetime | None = None, wait: float | None = None) -> IngestResult:
+    """Rebuild the panel from the raw files listed in the ingest log, in their order.
+
+    The log is taken from the committed generation if it is intact, else from the newest intact
+    generation, else from the published ``ingest_log.csv``.  Every listed file must still exist
+    with the same SHA-256 (raw files are never modified; a changed or missing file is an error
+    and nothing is rebuilt).  The files are ingested again into an empty panel, each with
+    ``keep_valid`` as the first time (status ``partial``), withdrawals are replayed from the
+    revisions, and the result is committed as a new generation.
+
+    Raises
+    ------
+    SubmissionError
+        No ingest log, or a logged file is missing or changed (names every such file).
+    """
+    out = _out(out_dir)
+    with store.lock(out, timeout=_lock_timeout(wait)):
+        log, revisions = _surviving_log(out)
+        bad, files = [], []
+        for i, r in enumerate(log.itertuples(), start=2):
+            if r.status not in ("ingested", "partial"):
+                continue
+            path = Path(r.path)
+            path = path if path.is_absolute() else REPO_DIR / path
+            if not path.is_file():
+                bad.append(f"ingest_log.csv:{i}: {r.path}: file missing")
+            elif _sha256(path) != r.sha256:
+                bad.append(f"ingest_log.csv:{i}: {r.path}: content changed (sha256 differs from the log)")
+            files.append((path, r.status == "partial"))
+        if bad:
+            raise SubmissionError(f"{out}: cannot rebuild the panel:\n  " + "\n  ".join(bad))
+        empty = store.State(as_panel(pd.DataFrame(columns=["indicator", "year", "value"])),
+                            store._empty(store.LOG_COLUMNS), store._empty(store.REVISION_COLUMNS),
+                            store._empty(store.REJECTED_COLUMNS), 0)
+        cat = lk.catalog_index(catalog)
+        stamp = _stamp(now)
+        state, problems = empty, []
+        result = None
+        for path, keep in files:
+            result = _merge([path], state, cat, keep_valid=keep, stamp=stamp)
+            problems += result.problems
+            kept = result.log[result.log["status"].isin(["ingested", "partial"])]
+            state = store.State(result.panel, _concat(state.log, kept),
+                                _concat(state.revisions, result.revisions),
+                                _concat(state.rejected, result.rejected), 0)
+        withdrawn = revisions[revisions["path"] == "withdraw"] if len(revisions) else revisions
+        frame = state.panel.frame
+        if len(withdrawn):
+            w = withdrawn[KEY].astype({"year": "int64"})
+            m = frame.merge(w, on=KEY, how="left", indicator="_m")
+            frame = frame[(m["_m"] != "both").to_numpy()]
+            state = store.State(as_panel(frame, source="consolidated panel"), state.log,
+                                _concat(state.revisions, withdrawn), state.rejected, 0)
+        written = store.commit(out, state)
+    return IngestResult(state.panel, problems, state.log, state.revisions, state.rejected, True, written)
+
+
+def _surviving_log(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = store.current_generation(out) if (out / "CURRENT").is_file() else None
+    candidates: list[Path] = []
+    gens = sorted((p for p in (out / "generations").glob("[0-9]*") if p.name.isdigit()),
+                  key=lambda p: int(p.name), reverse=True)
+    if n is not None:
+        gens = [g for g in gens if int(g.name) <= n]
+    candidates += gens + [out]
+    for folder in candidates:
+        try:
+            log = store._read_table(folder / "ingest_log.csv", store.LOG_COLUMNS)
+            revs = store._read_table(folder / "revisions.csv", store.REVISION_COLUMNS)
+        except PanelError:
+            continue
+        if (folder / "ingest_log.csv").is_file():
+            return log, revs
+    raise SubmissionError(f"{out}: no ingest log to rebuild from")

@@ -1,0 +1,753 @@
+"""Reading department submissions: bytes -> header-mapped rows of raw cells.
+
+Used by :mod:`fzanalysis.panel.submission`.  Everything here is about *reading*
+what real files contain (Excel workbooks, CSV exported from Excel on Chinese
+Windows) without losing a cell and without raising on bad input: every
+problem becomes a :class:`Problem` naming file, sheet, row and column.
+
+Cell values are parsed by :func:`parse_number` and :func:`parse_year`, which
+return ``(value, error_message)`` pairs instead of raising.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import os
+import math
+import re
+import stat
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.utils import get_column_letter
+
+from fzanalysis import config
+from fzanalysis.paths import data_path
+
+__all__ = ["CSV_ENCODINGS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
+           "Uncalculated", "cell_text", "decode_csv", "heading_aliases", "is_missing", "map_header",
+           "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file"]
+from fzanalysis.panel.problems import Problem, Severity
+
+#: Encodings tried in order on CSV files.  ``utf-8-sig`` reads UTF-8 with or
+#: without a byte-order mark; GB18030 is a superset of GBK and GB2312, the
+#: code pages Excel uses on Chinese Windows ("CSV (逗号分隔)").
+CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "gb18030")
+
+#: Cell contents that mean "no figure" (after NFKC normalisation and stripping).
+MISSING_TOKENS: frozenset[str] = frozenset(
+    {"", "-", "--", "—", "——", "–", "/", "无", "暂无", "空", "缺", "na", "n/a", "nan", "null", "none", "…", "..."}
+)
+
+#: Header rows are looked for in the first rows of a sheet.
+HEADER_SCAN_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Uncalculated:
+    """An Excel formula cell saved without its result (e.g. written by a script, never opened in Excel)."""
+
+    formula: str
+
+    def message(self) -> str:
+        return (f"formula {self.formula} has no saved result: open the file in Excel or WPS, let it "
+                "recalculate and save it (or paste the values)")
+
+
+@dataclass
+class RawTable:
+    """A table read from one CSV file or one worksheet, header mapped to panel columns.
+
+    ``columns`` maps panel column name -> heading as written in the file;
+    ``rows`` holds ``(row_number, {panel_column: raw cell})``; ``formats`` holds
+    the Excel number format of each cell (``{}`` for CSV) so a cell shown as
+    ``96.5%`` (stored as 0.965) is read as 96.5.
+    """
+
+    file: str
+    sheet: str | None
+    header_row: int
+    columns: dict[str, str]
+    letters: dict[str, str] = field(default_factory=dict)
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    formats: dict[tuple[int, str], str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+    #: key/value pairs of a template's hidden ``_meta`` sheet (department, year, version)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- headers
+def _norm_text(text: str) -> str:
+    """NFKC-normalise (full-width -> ASCII), strip, casefold, drop inner blanks."""
+    out = unicodedata.normalize("NFKC", text).strip().casefold()
+    return re.sub(r"\s+", "", out)
+
+
+def normalise_heading(text: object) -> str:
+    """Key used to match a column heading: NFKC, casefold, no blanks, no trailing ``(unit)`` or ``*``."""
+    if text is None:
+        return ""
+    out = _norm_text(str(text))
+    out = re.sub(r"\*+$", "", out)
+    out = re.sub(r"[\(\[][^\(\)\[\]]*[\)\]]$", "", out)
+    return out
+
+
+def heading_aliases() -> dict[str, str]:
+    """Map every accepted (normalised) heading to its panel column or template column.
+
+    Built from ``data/labels/data.yaml``: a column's code, its zh and en
+    labels and its ``aliases``.  Template display columns map to ``"~name"``
+    (recognised, ignored on ingest).
+    """
+    return config.cached("panel.headings", data_path("labels", "data.yaml"), _heading_table)
+
+
+def _heading_table(path: Path) -> dict[str, str]:
+    table: dict[str, str] = {}
+    all_labels = config.label_table()
+    for code, entry in all_labels.get("panel_column", {}).items():
+        for text in (code, entry["zh"], entry["en"], *entry.get("aliases", [])):
+            table[normalise_heading(text)] = code
+    for code, entry in all_labels.get("template_column", {}).items():
+        for text in (code, entry["zh"], entry["en"], *entry.get("aliases", [])):
+            table.setdefault(normalise_heading(text), "~" + code)
+    return table
+
+
+def map_header(cells: list[object]) -> tuple[dict[str, int], list[str], list[tuple[int, str, str]]]:
+    """Map a header row to panel columns.
+
+    Returns ``(positions, ignored, duplicates)``: ``positions`` maps panel
+    column -> index in ``cells``; ``ignored`` lists headings that are not panel
+    columns (template display columns excluded); ``duplicates`` lists
+    ``(index, heading, column)`` for a second heading naming a column already seen.
+    """
+    aliases = heading_aliases()
+    positions: dict[str, int] = {}
+    ignored: list[str] = []
+    duplicates: list[tuple[int, str, str]] = []
+    for i, cell in enumerate(cells):
+        key = normalise_heading(cell)
+        if not key:
+            continue
+        target = aliases.get(key)
+        if target is None:
+            ignored.append(str(cell).strip())
+        elif target.startswith("~"):
+            continue
+        elif target in positions:
+            duplicates.append((i, str(cell).strip(), target))
+        else:
+            positions[target] = i
+    return positions, ignored, duplicates
+
+
+REQUIRED_COLUMNS: tuple[str, ...] = ("indicator", "year", "value")
+
+
+# --------------------------------------------------------------------------- values
+def is_missing(raw: object) -> bool:
+    """True for blank cells and the usual "no figure" marks (``—``, ``/``, ``无`` ...)."""
+    if isinstance(raw, Uncalculated):
+        return False
+    if raw is None:
+        return True
+    if isinstance(raw, float) and math.isnan(raw):
+        return True
+    if isinstance(raw, str):
+        return _norm_text(raw) in MISSING_TOKENS
+    return False
+
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None, str | None, str | None]:
+    """Parse one cell into a float.
+
+    Accepts numbers, numeric text with full-width digits (``９６．５``),
+    thousands separators (``12,345``), a trailing ``%`` or ``‰`` and Excel cells
+    formatted as percent (stored 0.965, shown 96.5%).
+
+    Returns
+    -------
+    (value, sign, error)
+        ``value`` is None for a missing cell; ``sign`` is ``"%"`` or ``"‰"``
+        when the figure carried that sign (the value is then in percent / per
+        mille, i.e. ``96.5%`` -> 96.5); ``error`` is a message saying what was
+        expected, or None.
+    """
+    if isinstance(raw, Uncalculated):
+        return None, None, raw.message()
+    if is_missing(raw):
+        return None, None, None
+    if isinstance(raw, bool):
+        return None, None, f"expected a number, got the logical value {raw}"
+    if isinstance(raw, (datetime, date)):
+        return None, None, f"expected a number, got a date ({raw:%Y-%m-%d}); check the cell format"
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+        if not math.isfinite(value):
+            return None, None, f"expected a finite number, got {raw}"
+        shown = percent_format(number_format)
+        if shown == "scaled":
+            return value * 100.0, "%", None
+        if shown == "literal":  # 0.00"%" or 0.00\% shows 0.5 as "0.50%": the figure is 0.5 %
+            return value, "%", None
+        return value, None, None
+    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    text = re.sub(r"\s+", "", text)
+    sign = None
+    if text.endswith("%"):
+        sign, text = "%", text[:-1]
+    elif text.endswith("‰"):
+        sign, text = "‰", text[:-1]
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    if not _PLAIN.match(text):
+        return None, None, f"expected a number (e.g. 96.5 or 96.5%), got {str(raw)!r}"
+    value = float(text)
+    if not math.isfinite(value):
+        return None, None, f"expected a finite number, got {str(raw)!r}"
+    return value, sign, None
+
+
+def percent_format(number_format: str) -> str | None:
+    """How an Excel number format shows a percent sign.
+
+    ``"scaled"`` for a real percent format (``0.0%``: 0.965 is shown as 96.5%), ``"literal"`` for
+    a ``%`` that is quoted or escaped text (``0.00"%"``, ``0.00\\%``: 0.5 is shown as 0.50%),
+    None for no percent sign.
+
+    Examples
+    --------
+    >>> percent_format("0.0%"), percent_format('0.00"%"'), percent_format("0.00\\%"), percent_format("0.00")
+    ('scaled', 'literal', 'literal', None)
+    """
+    if not number_format or "%" not in number_format:
+        return None
+    bare = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", number_format)
+    return "scaled" if "%" in bare else "literal"
+
+
+def parse_year(raw: object, *, lo: int = 2000, hi: int = 2030) -> tuple[int | None, str | None]:
+    """Parse a year cell: an integer in ``lo..hi`` (``2024``, ``"2024年"``, ``2024.0``)."""
+    expect = f"expected a year, an integer in {lo}–{hi}"
+    if isinstance(raw, Uncalculated):
+        return None, raw.message()
+    if is_missing(raw):
+        return None, f"{expect}, got an empty cell"
+    if isinstance(raw, (datetime, date)):
+        return None, (f"{expect}, got a date ({raw:%Y-%m-%d}): the cell is formatted as a date; "
+                      f"format it as a number and type the year, e.g. {raw.year}")
+    if isinstance(raw, bool):
+        return None, f"{expect}, got the logical value {raw}"
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    else:
+        text = unicodedata.normalize("NFKC", str(raw)).strip()
+        text = re.sub(r"年(度)?$", "", text)
+        if not _PLAIN.match(text):
+            return None, f"{expect}, got {str(raw)!r}"
+        value = float(text)
+    if not math.isfinite(value) or value != int(value):
+        return None, f"{expect}, got {raw!r}"
+    year = int(value)
+    if not lo <= year <= hi:
+        return None, f"{expect}, got {year}"
+    return year, None
+
+
+def cell_text(raw: object) -> str:
+    """A cell as stripped, NFKC-normalised text ('' for missing)."""
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    return unicodedata.normalize("NFKC", str(raw)).strip()
+
+
+# --------------------------------------------------------------------------- files
+def _col_letter(i: int) -> str:
+    return get_column_letter(i + 1)
+
+
+def _problem(file: str, sheet: str | None, row: int | None, column: str | None, message: str,
+             severity: Severity = "error") -> Problem:
+    return Problem(file, sheet, row, column, severity, message)
+
+
+def decode_csv(data: bytes) -> tuple[str | None, str | None]:
+    """Decode CSV bytes; return ``(text, encoding)`` or ``(None, None)``.
+
+    UTF-16 is recognised by its byte-order mark (Excel's "Unicode text");
+    otherwise :data:`CSV_ENCODINGS` are tried strictly in order.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            return None, None
+    for enc in CSV_ENCODINGS:
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    return None, None
+
+
+def _limits(limits: dict[str, Any] | None) -> dict[str, Any]:
+    return limits if limits is not None else config.read_yaml("ingest.yaml")["limits"]
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1048576:.1f} MB"
+
+
+def read_file(path: str | Path, *, display: str | None = None,
+              limits: dict[str, Any] | None = None) -> tuple[list[RawTable], list[Problem]]:
+    """Read a CSV file or an ``.xlsx`` workbook into header-mapped tables.
+
+    Limits (``limits`` in ``data/ingest.yaml``) are checked before anything is parsed: a special
+    file (device, FIFO, socket) is refused from its ``stat`` alone, without opening it; a file
+    larger than ``max_file_bytes`` is refused without reading it; a workbook whose parts unzip to
+    more than ``max_unzipped_bytes`` (or more than ``max_zip_ratio`` times their compressed
+    size) is refused before it is unzipped; rows and columns beyond ``max_rows`` and
+    ``max_columns`` are refused.
+
+    Never raises for bad input: an unreadable, empty, undecodable or mis-named file yields a
+    :class:`Problem` instead.  ``display`` is the name used in messages (default: the path).
+    """
+    lim = _limits(limits)
+    path = Path(path)
+    name = display if display is not None else str(path)
+
+    def refuse(msg: str) -> tuple[list[RawTable], list[Problem]]:
+        return [], [_problem(name, None, None, None, msg)]
+
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return refuse("file not found")
+    except OSError as exc:
+        return refuse(f"cannot read file: {exc.strerror or exc}")
+    if stat.S_ISDIR(st.st_mode):
+        return refuse("is a directory, expected a .csv or .xlsx file")
+    if not stat.S_ISREG(st.st_mode):
+        return refuse("not a regular file (a device, pipe or socket): expected a .csv or .xlsx file "
+                      "saved on disk")
+    if st.st_size > lim["max_file_bytes"]:
+        return refuse(f"file too large: {_mb(st.st_size)}, the limit is {_mb(lim['max_file_bytes'])} "
+                      "(limits.max_file_bytes in data/ingest.yaml); split the file, or raise the limit")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(lim["max_file_bytes"] + 1)
+    except OSError as exc:
+        return refuse(f"cannot read file: {exc.strerror or exc}")
+    if len(data) > lim["max_file_bytes"]:
+        return refuse(f"file too large: more than {_mb(lim['max_file_bytes'])} "
+                      "(limits.max_file_bytes in data/ingest.yaml)")
+    if not data.strip():
+        return refuse("empty file: expected a header row with columns indicator, year, value "
+                      "(or a filled submission template)")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(data, name, lim)
+    if suffix == ".xls":
+        if _encrypted(data):
+            return refuse(_ENCRYPTED)
+        return refuse("old Excel 97-2003 .xls format is not read: open it in Excel or WPS and save "
+                      "as .xlsx (Excel 工作簿)")
+    if suffix in (".csv", ".txt", ".tsv"):
+        if data.startswith(b"PK\x03\x04"):
+            return refuse("file is an Excel workbook or other zip archive, not CSV text: rename it to .xlsx")
+        if data.startswith(b"\xd0\xcf\x11\xe0"):
+            return refuse("file is an old Excel (.xls) or encrypted workbook, not CSV text: open it in "
+                          "Excel or WPS and save as CSV UTF-8 or .xlsx")
+        return _read_csv(data, name, lim)
+    return refuse(f"unsupported file type {suffix or '(none)'!r}: expected .csv or .xlsx")
+
+
+_ENCRYPTED = ("the workbook is protected with a password (encrypted), so it cannot be read: open it in "
+              "Excel or WPS, remove the password (File > Info > Protect Workbook) and save again as "
+              ".xlsx")
+
+
+def _encrypted(data: bytes) -> bool:
+    """An OLE2 container holding an ``EncryptedPackage`` stream: a password-protected workbook."""
+    return data.startswith(b"\xd0\xcf\x11\xe0") and "EncryptedPackage".encode("utf-16-le") in data
+
+
+def _decode_problem(data: bytes, name: str) -> Problem:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        if _mixed_utf8(data):
+            return _problem(name, None, line, None, f"line {line} is not UTF-8 although the lines before "
+                            "it are (a cell pasted in GBK?): retype that line, or save the whole file as "
+                            "CSV UTF-8")
+        return _problem(name, None, line, None, "cannot decode text: expected UTF-8 (with or without "
+                        f"BOM), GBK/GB18030 or UTF-16 encoding; the first bad byte is in line {line}")
+    return _problem(name, None, None, None, "cannot decode text: expected UTF-8 (with or "
+                    "without BOM), GBK/GB18030 or UTF-16 encoding")
+
+
+_DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "，": "full-width comma", "|": "vertical bar"}
+
+
+def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTable], list[Problem]]:
+    text, enc = decode_csv(data)
+    if text is None or (enc == "gb18030" and _mixed_utf8(data)):
+        return [], [_decode_problem(data, name)]
+    if "\x00" in text:
+        return [], [_problem(name, None, None, None, "file contains NUL bytes: expected CSV text")]
+    n_lines = text.count("\n") + 1
+    if n_lines > lim["max_rows"] + HEADER_SCAN_ROWS:
+        return [], [_problem(name, None, None, None, f"too many rows: {n_lines} lines, the limit is "
+                             f"{lim['max_rows']} (limits.max_rows in data/ingest.yaml)")]
+    # the delimiter whose split of the first lines gives a header row (a title line above the
+    # header has none; a note may contain commas in a tab-separated file)
+    head_lines = text.splitlines()[:HEADER_SCAN_ROWS]
+    best, best_found = ",", -1
+    for d in _DELIMITERS:
+        found = 0
+        for cells in csv.reader(io.StringIO("\n".join(head_lines), newline=""), delimiter=d):
+            found = max(found, sum(c in map_header(cells)[0] for c in REQUIRED_COLUMNS))
+        if found > best_found:
+            best, best_found = d, found
+    delimiter = best
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    problems: list[Problem] = []
+    lines: list[tuple[int, list[str]]] = []
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(_problem(name, None, start, None, _quote_message(start, reader.line_num, str(exc))))
+            break
+        if len(cells) > lim["max_columns"]:
+            problems.append(_problem(name, None, start, None, f"too many columns: {len(cells)}, the limit is "
+                                     f"{lim['max_columns']} (limits.max_columns in data/ingest.yaml)"))
+            return [], problems
+        spans = reader.line_num - start
+        if spans > 0 and any("\n" in c and (delimiter in c or c.count("\n") > 1) for c in cells):
+            problems.append(_problem(name, None, start, None, _quote_message(start, reader.line_num, "")))
+            start = reader.line_num + 1
+            continue
+        lines.append((start, cells))
+        start = reader.line_num + 1
+    return _tables_from_rows(name, None, lines, {}, problems, letters=False, lim=lim)
+
+
+def _utf8_lines(data: bytes) -> tuple[int, int, int | None]:
+    """(non-ASCII lines that are UTF-8, lines that are not, first line that is not)."""
+    ok = bad = 0
+    first = None
+    for i, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            ok += 1
+        except UnicodeDecodeError:
+            bad += 1
+            first = first or i
+    return ok, bad, first
+
+
+def _mixed_utf8(data: bytes) -> bool:
+    """Mostly UTF-8 text with a few lines that are not (GB18030 would decode it into nonsense)."""
+    ok, bad, _ = _utf8_lines(data)
+    return bad > 0 and ok >= max(bad, 1)
+
+
+def _quote_message(start: int, end: int, detail: str) -> str:
+    return (f"a quotation mark (\") opened in line {start} is never closed, so lines {start}–{end} were read "
+            "as one cell and the rows in them would be lost: close the quote or delete it, then save "
+            "again" + (f" ({detail})" if detail else ""))
+
+
+_SHEET_XML = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?/>')
+
+
+def _xlsx_parts(z: zipfile.ZipFile) -> dict[str, dict[str, Any]]:
+    """Per sheet name: state (visible/hidden), hidden rows and merged ranges, from the XML."""
+    try:
+        wb_xml = z.read("xl/workbook.xml")
+        rels = z.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return {}
+    targets = dict(re.findall(rb'Id="([^"]+)"[^>]*?Target="([^"]+)"', rels))
+    targets.update({k: v for v, k in re.findall(rb'Target="([^"]+)"[^>]*?Id="([^"]+)"', rels)})
+    out: dict[str, dict[str, Any]] = {}
+    for m in _SHEET_XML.finditer(wb_xml):
+        tag = m.group(0)
+        sheet = html.unescape(m.group(1).decode("utf-8", "replace"))
+        rid = re.search(rb'r:id="([^"]+)"', tag)
+        state = re.search(rb'state="([^"]+)"', tag)
+        info: dict[str, Any] = {"state": state.group(1).decode() if state else "visible",
+                                "hidden_rows": set(), "merged": []}
+        target = targets.get(rid.group(1)) if rid else None
+        if target:
+            t = target.decode().lstrip("/")
+            part = t if t.startswith("xl/") else "xl/" + t
+            try:
+                xml = z.read(part)
+            except KeyError:
+                xml = b""
+            info["hidden_rows"] = {int(r) for r in re.findall(rb'<row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="(?:1|true)"', xml)}
+            info["hidden_rows"] |= {int(r) for r in re.findall(rb'<row\b[^>]*?\bhidden="(?:1|true)"[^>]*?\br="(\d+)"', xml)}
+            info["merged"] = [r.decode() for r in re.findall(rb'<mergeCell\b[^>]*?ref="([^"]+)"', xml)]
+        out[sheet] = info
+    return out
+
+
+def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTable], list[Problem]]:
+    def refuse(msg: str) -> tuple[list[RawTable], list[Problem]]:
+        return [], [_problem(name, None, None, None, msg)]
+
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        if _encrypted(data):
+            return refuse(_ENCRYPTED)
+        return refuse("file is an old Excel 97-2003 (.xls) workbook named .xlsx: open it in Excel or WPS "
+                      "and save as .xlsx (Excel 工作簿)")
+    if data.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(io.BytesIO(data)):
+        return refuse("the workbook is incomplete (truncated: the copy, download or e-mail attachment "
+                      "stopped early): ask the unit to send the file again")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        return refuse("not an Excel .xlsx workbook (the content is not a zip archive; was a CSV or other "
+                      "file renamed to .xlsx?)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+            total = sum(i.file_size for i in infos)
+            if total > lim["max_unzipped_bytes"]:
+                return refuse(f"the workbook unzips to {_mb(total)}, the limit is {_mb(lim['max_unzipped_bytes'])} "
+                              "(limits.max_unzipped_bytes in data/ingest.yaml): refused before unzipping")
+            worst = max((i.file_size / max(i.compress_size, 1) for i in infos), default=0)
+            if worst > lim["max_zip_ratio"]:
+                return refuse(f"a part of the workbook is compressed {worst:.0f} to 1 (limit "
+                              f"{lim['max_zip_ratio']}, limits.max_zip_ratio): not a normal workbook "
+                              "(zip bomb?), refused before unzipping")
+            parts = _xlsx_parts(z)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        return refuse(f"the workbook is damaged and cannot be opened ({exc}): ask the unit to send it again")
+    if len(parts) > lim["max_sheets"]:
+        return refuse(f"too many sheets: {len(parts)}, the limit is {lim['max_sheets']} (limits.max_sheets)")
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for corrupt archives
+        return refuse(f"cannot open as an Excel workbook ({type(exc).__name__}: {exc}): open it in Excel or "
+                      "WPS and save it again as .xlsx")
+    tables: list[RawTable] = []
+    problems: list[Problem] = []
+    skip, meta = _template_meta(wb)
+    formulas = _formulas(data)
+    try:
+        for ws in wb.worksheets:
+            if ws.title in skip:
+                continue
+            info = parts.get(ws.title, {"state": "visible", "hidden_rows": set(), "merged": []})
+            try:
+                dims = ws.calculate_dimension(force=False)
+                _c1, _r1, c2, r2 = openpyxl.utils.cell.range_boundaries(dims) if ":" in dims else (1, 1, 1, 1)
+            except (ValueError, TypeError):
+                c2 = r2 = None
+            if r2 is not None and r2 > lim["max_rows"] + HEADER_SCAN_ROWS:
+                problems.append(_problem(name, ws.title, None, None, f"too many rows: {r2}, the limit is "
+                                         f"{lim['max_rows']} (limits.max_rows in data/ingest.yaml)"))
+                continue
+            if c2 is not None and c2 > lim["max_columns"]:
+                problems.append(_problem(name, ws.title, None, None, f"too many columns: {c2}, the limit is "
+                                         f"{lim['max_columns']} (limits.max_columns in data/ingest.yaml)"))
+                continue
+            lines: list[tuple[int, list[Any]]] = []
+            formats: dict[tuple[int, int], str] = {}
+            sheet_formulas = formulas.get(ws.title, {})
+            n = 0
+            for row in ws.iter_rows():
+                rnum = next((c.row for c in row if getattr(c, "row", None) is not None), None)
+                if rnum is None:
+                    continue
+                n += 1
+                if n > lim["max_rows"] + HEADER_SCAN_ROWS or len(row) > lim["max_columns"]:
+                    problems.append(_problem(name, ws.title, rnum, None, "too many rows or columns "
+                                             f"(limits max_rows {lim['max_rows']}, max_columns "
+                                             f"{lim['max_columns']} in data/ingest.yaml)"))
+                    lines = []
+                    break
+                cells = [getattr(c, "value", None) for c in row]
+                for i, v in enumerate(cells):
+                    if v is None and (rnum, i) in sheet_formulas:
+                        cells[i] = Uncalculated(sheet_formulas[(rnum, i)])
+                for i, c in enumerate(row):
+                    fmt = getattr(c, "number_format", None)
+                    if isinstance(cells[i], (int, float)) and fmt and "%" in fmt:
+                        formats[(rnum, i)] = fmt
+                lines.append((rnum, cells))
+            t, p = _tables_from_rows(name, ws.title, lines, formats, [], letters=True, lim=lim)
+            for table in t:
+                table.meta = meta
+                p += _layout_problems(name, ws.title, table, info)
+            if not t and not p and info["state"] == "visible" and \
+                    any(not is_missing(v) for _, cells in lines for v in cells):
+                p = [_problem(name, ws.title, None, None, "sheet skipped: no header row with columns "
+                              "indicator, year, value found in its first rows", "warning")]
+            tables += t
+            problems += p
+    finally:
+        wb.close()
+    if not tables and not any(p.severity == "error" for p in problems):
+        problems.append(_problem(name, None, None, None, "no sheet has a header row with columns "
+                                 "indicator (指标代码), year (年份), value (数值)"))
+    return tables, problems
+
+
+def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any]) -> list[Problem]:
+    """Hidden sheets and rows holding figures, merged cells over the data: errors (never read silently)."""
+    out: list[Problem] = []
+    if info["state"] != "visible":
+        out.append(_problem(name, sheet, None, None, f"sheet {sheet!r} is hidden but holds a table of "
+                            "figures: unhide it (right-click a sheet tab > Unhide) and check it, or delete it"))
+    data_rows = {r for r, _ in table.rows}
+    for r in sorted(info["hidden_rows"] & data_rows):
+        out.append(_problem(name, sheet, r, None, f"row {r} is hidden but holds a figure: unhide it and check "
+                            "the figure, or delete the row (a hidden row often keeps an old value)"))
+    letters = {v: k for k, v in table.letters.items()}
+    for ref in info["merged"]:
+        try:
+            c1, r1, c2, r2 = openpyxl.utils.cell.range_boundaries(ref)
+        except (ValueError, TypeError):
+            continue
+        if r2 <= table.header_row:
+            continue
+        for r in range(max(r1, table.header_row + 1), r2 + 1):
+            for c in range(c1, c2 + 1):
+                if (r, c) == (r1, c1):
+                    continue
+                col = letters.get(get_column_letter(c))
+                if col is None or r not in data_rows:
+                    continue
+                out.append(_problem(name, sheet, r, table.columns.get(col, col),
+                                    f"merged cells {ref}: cell {get_column_letter(c)}{r} is part of a merge, so "
+                                    f"it is empty for the computer; unmerge the cells and fill every row "
+                                    f"(取消合并单元格，并逐行填写)"))
+    return out
+
+
+def _template_meta(wb: Any) -> tuple[set[str], dict[str, Any]]:
+    """Sheets to skip and the key/value pairs of a template's hidden ``_meta`` sheet.
+
+    The template lists its instruction sheet(s) there (``instruction_sheet``), and its
+    department, year and version.  Workbooks without ``_meta`` skip nothing.
+    """
+    skip = {"_meta"}
+    meta: dict[str, Any] = {}
+    if "_meta" in wb.sheetnames:
+        for row in wb["_meta"].iter_rows(values_only=True):
+            if row and row[0] and len(row) > 1:
+                meta[str(row[0])] = row[1]
+                if row[0] == "instruction_sheet" and row[1]:
+                    skip.add(str(row[1]))
+    return skip, meta
+
+
+def _formulas(data: bytes) -> dict[str, dict[tuple[int, int], str]]:
+    """Formula cells of every sheet: ``{sheet: {(row, column index): "=..."}}``."""
+    out: dict[str, dict[tuple[int, int], str]] = {}
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+    except Exception:  # already reported by the data_only load
+        return out
+    try:
+        for ws in wb.worksheets:
+            found = {}
+            for row in ws.iter_rows():
+                for i, c in enumerate(row):
+                    if getattr(c, "data_type", None) == "f":
+                        found[(c.row, i)] = str(c.value)
+            if found:
+                out[ws.title] = found
+    finally:
+        wb.close()
+    return out
+
+
+def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[Any]]],
+                      formats: dict[tuple[int, int], str], problems: list[Problem], *,
+                      letters: bool, lim: dict[str, Any]) -> tuple[list[RawTable], list[Problem]]:
+    """Find the header row among the first rows, map it, collect the data rows."""
+    header_at = None
+    best: tuple[int, int] | None = None  # (n required found, index)
+    for idx, (_rnum, cells) in enumerate(lines[:HEADER_SCAN_ROWS]):
+        positions, _ign, _dup = map_header(cells)
+        found = sum(c in positions for c in REQUIRED_COLUMNS)
+        if found == len(REQUIRED_COLUMNS):
+            header_at = idx
+            break
+        if found and (best is None or found > best[0]):
+            best = (found, idx)
+    if header_at is None:
+        if best is None:
+            if sheet is not None:  # caller decides whether an unrelated sheet matters
+                return [], problems
+            return [], problems + [_problem(name, sheet, lines[0][0] if lines else None, None,
+                                            "no header row found: expected columns indicator, year, value "
+                                            "(指标代码, 年份, 数值) in the first rows, separated by commas, "
+                                            "tabs or semicolons")]
+        idx = best[1]
+        positions, _ign, _dup = map_header(lines[idx][1])
+        missing = [c for c in REQUIRED_COLUMNS if c not in positions]
+        return [], problems + [_problem(name, sheet, lines[idx][0], c,
+                                        f"missing required column {c!r} "
+                                        f"(expected a heading such as {c} or {_zh(c)})") for c in missing]
+    rnum, header = lines[header_at]
+    positions, ignored, dups = map_header(header)
+    for i, heading, col in dups:
+        problems.append(_problem(name, sheet, rnum, heading,
+                                 f"second column for {col!r}: expected each panel column once"))
+    cap = lim["max_unknown_column_warnings"]
+    for heading in ignored[:cap]:
+        problems.append(_problem(name, sheet, rnum, heading, f"unknown column {heading!r} is not read "
+                                 "(panel columns: indicator, year, area, sex, value, numerator, "
+                                 "denominator, source, note)", "warning"))
+    if len(ignored) > cap:
+        problems.append(_problem(name, sheet, rnum, None, f"... and {len(ignored) - cap} more unknown "
+                                 "columns, not read", "warning"))
+    table = RawTable(file=name, sheet=sheet, header_row=rnum,
+                     columns={c: str(header[i]).strip() for c, i in positions.items()},
+                     letters={c: _col_letter(i) for c, i in positions.items()} if letters else {},
+                     ignored=ignored)
+    width = len(header)
+    for r, cells in lines[header_at + 1:]:
+        if all(is_missing(v) for v in cells):
+            continue
+        if all(c in map_header(cells)[0] for c in REQUIRED_COLUMNS):
+            continue  # a repeated header (the template's visible Chinese heading row)
+        extra = [v for v in cells[width:] if not is_missing(v)]
+        if extra:
+            problems.append(_problem(name, sheet, r, None, f"{len(extra)} cell(s) beyond the last "
+                                     "heading: expected every figure under a heading"))
+        record = {c: (cells[i] if i < len(cells) else None) for c, i in positions.items()}
+        table.rows.append((r, record))
+        for c, i in positions.items():
+            fmt = formats.get((r, i))
+            if fmt:
+                table.formats[(r, c)] = fmt
+    return [table], problems
+
+
+def _zh(column: str) -> str:
+    return config.label_table().get("panel_column", {}).get(column, {}).get("zh", column)

@@ -1,0 +1,136 @@
+"""Transactions of the processed folder: kill at every write point, a failing disk, two ingests at once."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fzanalysis.exceptions import PanelError, SubmissionError
+from fzanalysis.panel import as_panel, ingest, withdraw
+from fzanalysis.panel import store
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAD = "indicator,year,area,sex,value,numerator,denominator\n"
+
+
+def _csv(path: Path, rows: list[str]) -> Path:
+    path.write_text(HEAD + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _run(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    e = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "fzanalysis", *args], capture_output=True, text=True,
+                          env=e, timeout=120)
+
+
+@pytest.fixture
+def first(tmp_path: Path) -> tuple[Path, Path, bytes]:
+    out = tmp_path / "processed"
+    a = _csv(tmp_path / "a.csv", ["health.hiv_testing_pregnant,2023,440117,T,98.1,,"])
+    ingest([a], out_dir=out)
+    b = _csv(tmp_path / "b.csv", ["health.hiv_testing_pregnant,2024,440117,T,98.4,,",
+                                  "health.hiv_testing_pregnant,2023,440117,T,98.2,,"])
+    return out, b, (out / "panel.csv").read_bytes()
+
+
+@pytest.mark.parametrize("point", store.FAULT_POINTS)
+def test_kill_at_each_write_point_leaves_a_committed_generation(first, point: str) -> None:
+    out, b, before = first
+    r = _run(["ingest", "--out-dir", str(out), str(b)], {"FZANALYSIS_FAULT": point})
+    assert r.returncode == 137, r.stderr  # killed like kill -9
+    state = store.read_state(out)  # never damaged
+    values = dict(zip(state.panel.frame["year"], state.panel.frame["value"]))
+    committed = store.FAULT_POINTS.index(point) >= store.FAULT_POINTS.index("commit")
+    assert values == ({2023: 98.2, 2024: 98.4} if committed else {2023: 98.1})
+    assert len(state.log) == (2 if committed else 1) and len(state.revisions) == (1 if committed else 0)
+    # the next run repairs what the crash left and finishes the job
+    res = ingest([b], out_dir=out)
+    assert not res.has_error
+    final = store.read_state(out)
+    assert dict(zip(final.panel.frame["year"], final.panel.frame["value"])) == {2023: 98.2, 2024: 98.4}
+    assert store.published_ok(out)
+    assert as_panel(out / "panel.parquet").frame.equals(final.panel.frame)
+    assert sorted(p.name for p in (out / "generations").iterdir())[-1] == (out / "CURRENT").read_text().strip()
+
+
+@pytest.mark.parametrize("point", ["panel.parquet", "revisions.csv", "manifest", "publish"])
+def test_injected_disk_full_keeps_the_previous_generation(first, point: str) -> None:
+    out, b, before = first
+    r = _run(["ingest", "--out-dir", str(out), str(b)], {"FZANALYSIS_FAULT": f"oserror:{point}"})
+    state = store.read_state(out)
+    if point == "publish":  # after the commit: the new generation stands, the copies are repaired next time
+        assert r.returncode == 1 and len(state.log) == 2
+    else:
+        assert r.returncode == 1, r.stderr
+        assert "No space left on device" in r.stderr and "previous panel is intact" in r.stderr
+        assert "Traceback" not in r.stderr
+        assert (out / "panel.csv").read_bytes() == before and len(state.log) == 1
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_damaged_generation_is_detected_and_rebuild_repairs_it(first, tmp_path: Path) -> None:
+    out, b, before = first
+    gen = out / "generations" / (out / "CURRENT").read_text().strip()
+    (gen / "panel.parquet").write_bytes(b"")  # truncated
+    with pytest.raises(PanelError, match="damaged.*fzanalysis ingest --rebuild"):
+        store.read_state(out)
+    r = _run(["ingest", "--out-dir", str(out), str(b)])
+    assert r.returncode == 1 and "--rebuild" in r.stderr and "Traceback" not in r.stderr
+    r = _run(["ingest", "--rebuild", "--out-dir", str(out)])
+    assert r.returncode == 0, r.stderr
+    assert store.read_state(out).panel.frame["value"].tolist() == [98.1]
+
+
+def test_second_ingest_refuses_while_the_first_holds_the_lock(first) -> None:
+    out, b, _ = first
+    with store.lock(out):
+        r = _run(["ingest", "--wait", "0", "--out-dir", str(out), str(b)])
+    assert r.returncode == 1
+    assert "another ingest is running" in r.stderr and f"pid {os.getpid()}" in r.stderr
+
+
+def test_two_ingests_at_once_lose_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "processed"
+    files = [_csv(tmp_path / f"f{i}.csv", [f"health.hiv_testing_pregnant,{2015 + i},440117,T,9{i}.5,,"])
+             for i in range(4)]
+    e = {**os.environ, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "-m", "fzanalysis", "ingest", "--wait", "120", "--out-dir",
+                               str(out), str(f)], env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for f in files]
+    codes = [p.wait(timeout=180) for p in procs]
+    assert codes == [0, 0, 0, 0]
+    state = store.read_state(out)
+    assert sorted(state.panel.frame["year"]) == [2015, 2016, 2017, 2018]
+    assert len(state.log) == 4
+
+
+def test_out_dir_that_is_a_file_or_read_only(tmp_path: Path) -> None:
+    f = _csv(tmp_path / "a.csv", ["health.hiv_testing_pregnant,2023,440117,T,98.1,,"])
+    r = _run(["ingest", "--out-dir", str(f), str(f)])
+    assert r.returncode == 1 and "found a file" in r.stderr and "Traceback" not in r.stderr
+    r = _run(["ingest", "--out-dir", str(f / "sub"), str(f)])  # cannot be created: not writable
+    assert r.returncode == 1 and "cannot write" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_withdraw_is_logged_as_a_revision_and_survives_rebuild(first) -> None:
+    out, b, _ = first
+    ingest([b], out_dir=out)
+    keys = pd.DataFrame({"indicator": ["health.hiv_testing_pregnant"], "year": [2024]})
+    res = withdraw(keys, reason="统计口径错误", out_dir=out)
+    assert res.panel.frame["year"].tolist() == [2023]
+    revs = store.read_state(out).revisions
+    last = revs.iloc[-1]
+    assert (last["year"], last["old_value"], last["new_source"]) == ("2024", "98.4", "withdrawn: 统计口径错误")
+    with pytest.raises(SubmissionError, match="not in the panel"):
+        withdraw(keys, reason="again", out_dir=out)
+    r = _run(["ingest", "--rebuild", "--out-dir", str(out)])
+    assert r.returncode == 0, r.stderr
+    assert store.read_state(out).panel.frame["year"].tolist() == [2023]
+    r = _run(["withdraw", "--indicator", "health.hiv_testing_pregnant", "--year", "2023", "--reason", "x",
+              "--out-dir", str(out)])
+    assert r.returncode == 0 and store.read_state(out).panel.frame.empty
