@@ -31,7 +31,6 @@ from scipy import stats
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import codes, comparators, gazetteer
 from fzanalysis.labels import domain_label, label
-from fzanalysis.panel import as_panel
 from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
 from fzanalysis.rates import (
     load_rules,

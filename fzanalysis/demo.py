@@ -67,7 +67,7 @@ SOURCE = f"demo:fzanalysis.demo {VERSION}"
 DEFAULT_SEED = 20210101
 YEARS: tuple[int, ...] = tuple(range(2015, 2025))
 _GOOD = {">=": 1, ">": 1, "increase": 1, "maintain": 1, "<": -1, "<=": -1, "decrease": -1}
-_TARGETED = {">=", ">", "<", "<=", "~="}
+_TARGETED = {">=", ">", "<", "<=", "~=", "~>="}
 
 
 @lru_cache(maxsize=1)
@@ -219,17 +219,17 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
     pace = (lambda v: float(v)) if natural else tr.z
     a0 = pace(level)
     step = float(us["step"])  # natural units (logit kinds) or relative change (log kinds)
-    if comp == "~=" and target is not None:
+    if comp in ("~=", "~>=") and target is not None:
         good = 1 if float(target) >= level else -1
     else:
         good = _GOOD.get(comp, 1)
     slope_pre = slope_post = 0.0
     if comp in _TARGETED and target is not None:
         at = pace(float(target))
-        if scenario == "achieved" and comp != "~=" and good * (a0 - at) <= 0:
+        if scenario == "achieved" and comp not in ("~=", "~>=") and good * (a0 - at) <= 0:
             a0 = at + good * (rng.uniform(0.5, 2.0) * step)
         req = (at - a0) / 10.0
-        if comp == "~=":
+        if comp in ("~=", "~>="):
             if scenario == "achieved":
                 a0, req = at + rng.uniform(-0.2, 0.2) * step, 0.0
         elif good * req <= 0:
@@ -237,7 +237,7 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
         factor = {"on_track": rng.uniform(1.2, 1.6), "at_risk": rng.uniform(0.15, 0.45),
                   "volatile": rng.uniform(0.8, 1.2), "reversing": 1.0, "achieved": 1.0}[scenario]
         slope_pre = slope_post = req * factor
-        if scenario == "achieved" and comp != "~=":
+        if scenario == "achieved" and comp not in ("~=", "~>="):
             slope_pre = slope_post = good * step * 0.2
         if scenario == "reversing":
             slope_post = -good * abs(req) * rng.uniform(0.5, 1.0) - good * step * 0.5

@@ -109,6 +109,7 @@ def data_copy(tmp_path, monkeypatch) -> Path:
     for name in ("towns.csv", "units.csv", "domains.csv"):
         shutil.copy(data_path(name), root / name)
     shutil.copytree(data_path("labels"), root / "labels")
+    shutil.copytree(data_path("plans"), root / "plans")
     for name in ("conghua_outline.geojson", "towns_schematic.geojson"):
         shutil.copy(data_path("geo", name), root / "geo" / name)
     monkeypatch.setenv("FZANALYSIS_DATA", str(root))
