@@ -12,7 +12,7 @@ from fzanalysis import demo, labels
 from fzanalysis.exceptions import FzError
 from fzanalysis.panel import as_panel
 from fzanalysis.trend.core import METHODS, OLS_METHODS
-from fzanalysis.trend.evaluation import backtest
+from fzanalysis.trend.backtesting import backtest
 from fzanalysis.trend.projection import project, warning_text
 
 __all__ = ["register_cli"]
