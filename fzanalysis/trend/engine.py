@@ -186,8 +186,7 @@ def _nanmedian(x: np.ndarray) -> np.ndarray:
 
 
 def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.ndarray, *,
-               zlin: np.ndarray | None = None, floor_lin: np.ndarray | None = None,
-               detect: bool = True
+               zlin: np.ndarray | None = None, detect: bool = True
                ) -> tuple[Fit, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Least-squares lines that one outlier or one step cannot drag (methods.md 5.1).
 
@@ -211,17 +210,15 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     ----------
     years : (T,) calendar years.  Z : (S, T) model-scale values.  wmask : (S, T) window points.
     floor_z : (S,) rounding step on the model scale.
-    zlin, floor_lin : (S, T) and (S,), optional
+    zlin : (S, T), optional
         The values on the linearised scale :math:`z_{lin} = g'(\\tilde y)\\,y` (``g'`` the
         derivative of the model scale at the median value :math:`\\tilde y` of the window; the
-        values themselves for linear rows) and the rounding step on it (default: ``Z`` and
-        ``floor_z``).  Steps (2.) and jumps (``jump2``) are MEASURED there, in value units, i.e. by the
-        delta method at the window's own level: near a bound the logit stretches a move of two
-        points from 97.7 % to 99.8 % into 2.4 logit units (a 16-fold larger move than from 50 %
-        to 52 %), so a near-100 % series with ordinary noise would be read as a step with a
-        huge jump variance.  The F statistic is scale-free, so the step test is the value-unit
-        test; the shift applied to the model-scale points is the model-scale estimate at the
-        same split.
+        values themselves for linear rows; default ``Z``).  The jumps (``jump2``) are MEASURED
+        there, in value units, i.e. by the delta method at the window's own level: near a bound
+        the logit stretches a move of two points from 97.7 % to 99.8 % into 2.4 logit units
+        (30 times the same two points from 50 % to 52 %), so a near-100 % series with ordinary noise
+        got a jump variance that blew its interval up to the whole range (demo syphilis testing,
+        99.7 % with 7.6-100).  The step test and the shift stay on the model scale.
     detect : bool
         False: no outliers and no step are looked for (plain OLS on the window).
 
@@ -259,10 +256,9 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     allowed = (n_far <= np.floor(float(conf["max_outlier_share"]) * n)) & (n >= 5)
     far &= allowed[:, None] & detect
     keep = valid & ~far
-    # 2. a step: level shift with a common slope, best split by F, measured on the linearised
-    # (value-unit) scale; the model-scale shift at the same split moves the earlier points
+    # 2. a step: level shift with a common slope, best split by F (model scale); the same split's
+    # shift on the linearised scale adjusts the points the jumps are measured on
     zl = zz if zlin is None else np.where(valid, np.take_along_axis(zlin, pc, axis=1), np.nan)
-    fl = floor_z if floor_lin is None else floor_lin
     m = keep.astype(float)
     nk = m.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -281,7 +277,7 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     best_f = np.zeros(S)
     best_k = np.full(S, -1)
     best_shift = np.zeros(S)        # model scale
-    best_shift_l = np.zeros(S)      # linearised scale
+    best_shift_l = np.zeros(S)      # linearised scale (for the jumps)
     noise = nk * floor_z ** 2 / 12.0
     for k in range(min_seg, W - min_seg + 1):
         d = (keep & (rank >= k)).astype(float)
@@ -383,7 +379,7 @@ def fit_all(M: SeriesMatrix, mcode: np.ndarray, *, window: int | None,
     step, fz = _floor_z(M, mcode, level_y)
     dg = _slope_at_median(M, mcode, wmask)
     fit, fmask, jump2, brk, nout = robust_fit(M.years, Z, wmask, fz, zlin=dg[:, None] * M.Y,
-                                              floor_lin=step * dg, detect=robust)
+                                              detect=robust)
     return fit, fmask, jump2, fz ** 2 / 12.0, step, brk, nout
 
 
