@@ -10,7 +10,7 @@ The subpackage, by concept:
 - :mod:`~fzanalysis.trend.results` -- the result dataclasses of the engine;
 - :mod:`~fzanalysis.trend.projection` -- :func:`project`, :func:`project_paths`,
   :func:`warning_text`, :func:`probability_band`;
-- :mod:`~fzanalysis.trend.evaluation` -- :func:`backtest` and the calibration estimators;
+- :mod:`~fzanalysis.trend.backtesting` -- :func:`backtest` and the calibration estimators;
 - :mod:`~fzanalysis.trend.calibration` -- the real series and the generator of the
   calibrated tables of ``data/trend.yaml``;
 - :mod:`~fzanalysis.trend.cli` -- ``fzanalysis project`` / ``fzanalysis backtest``.
@@ -18,7 +18,7 @@ The subpackage, by concept:
 from __future__ import annotations
 
 from fzanalysis.trend.cli import register_cli
-from fzanalysis.trend.evaluation import (
+from fzanalysis.trend.backtesting import (
     backtest, estimate_bend_variance, estimate_inflation, required_bend, summarise_backtest,
 )
 from fzanalysis.trend.projection import (

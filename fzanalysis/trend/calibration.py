@@ -22,7 +22,7 @@ from fzanalysis import catalog as catalog_mod
 from fzanalysis import codes, comparators, config, reference
 from fzanalysis.paths import data_path
 from fzanalysis.trend.core import inverse
-from fzanalysis.trend.evaluation import (
+from fzanalysis.trend.backtesting import (
     backtest, estimate_bend_variance, estimate_inflation, required_bend, summarise_backtest,
 )
 from fzanalysis.trend.prep import matrix

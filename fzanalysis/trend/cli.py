@@ -12,7 +12,7 @@ from fzanalysis import labels
 from fzanalysis.exceptions import FzError
 from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
 from fzanalysis.trend.core import METHODS, OLS_METHODS
-from fzanalysis.trend.evaluation import backtest
+from fzanalysis.trend.backtesting import backtest
 from fzanalysis.trend.projection import project, warning_text
 
 __all__ = ["register_cli"]

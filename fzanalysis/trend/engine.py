@@ -140,15 +140,29 @@ def floor_variance(floor2: np.ndarray, h: np.ndarray) -> np.ndarray:
     return np.where(h >= 1, floor2 * (1.0 + np.maximum(h, 0.0)), 0.0)
 
 
-def predictive_df(n_df: np.ndarray) -> np.ndarray:
-    """Degrees of freedom of the Student-t predictive: ``min(n - 2, trend.yaml: predictive_df)``.
+def predictive_df(n_df: np.ndarray, se2: Any = None, tau2: Any = 0.0) -> np.ndarray:
+    """Degrees of freedom of the Student-t predictive (Welch-Satterthwaite, methods.md 5, 8.9).
 
-    The residual degrees of freedom of the fit, capped by the heavier tails the real series
-    show (methods.md 8: a normal predictive made p_meet overconfident at the extremes).
+    .. math:: \\nu = \\frac{(\\mathrm{se}^2 + \\tau^2)^2}{\\mathrm{se}^4/(n-2) + \\tau^4/\\nu_b}
+
+    The predictive variance has two parts: the OLS part ``se2`` (noise and parameter
+    uncertainty, with the textbook n - 2 degrees of freedom ``n_df``) and the bend part
+    ``tau2`` (:func:`bend_variance`), whose heavy tails real series show: ``nu_b`` =
+    ``trend.yaml: predictive_df`` (2).  A noisy series without a trend keeps the textbook
+    t_{n-2}; a smooth series whose uncertainty is all bend gets t_{nu_b}.  Without ``se2``:
+    ``min(n - 2, nu_b)`` (the bound of the formula).
     """
     nu = settings().get("predictive_df")
     n_df = np.asarray(n_df, dtype=float)
-    return n_df if nu is None else np.minimum(n_df, float(nu))
+    if nu is None:
+        return n_df
+    if se2 is None:
+        return np.minimum(n_df, float(nu))
+    se2, tau2 = np.asarray(se2, dtype=float), np.asarray(tau2, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = se2 * se2 / n_df + tau2 * tau2 / float(nu)
+        df = np.where(den > 0, (se2 + tau2) ** 2 / den, n_df)
+    return np.where(np.isnan(df), n_df, np.maximum(df, min(float(nu), 1.0)))
 
 
 def _compact(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -172,7 +186,8 @@ def _nanmedian(x: np.ndarray) -> np.ndarray:
 
 
 def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.ndarray, *,
-               detect: bool = True) -> tuple[Fit, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+               zlin: np.ndarray | None = None, detect: bool = True
+               ) -> tuple[Fit, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Least-squares lines that one outlier or one step cannot drag (methods.md 5.1).
 
     For each row, on the points of its window:
@@ -195,6 +210,15 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     ----------
     years : (T,) calendar years.  Z : (S, T) model-scale values.  wmask : (S, T) window points.
     floor_z : (S,) rounding step on the model scale.
+    zlin : (S, T), optional
+        The values on the linearised scale :math:`z_{lin} = g'(\\tilde y)\\,y` (``g'`` the
+        derivative of the model scale at the median value :math:`\\tilde y` of the window; the
+        values themselves for linear rows; default ``Z``).  The jumps (``jump2``) are MEASURED
+        there, in value units, i.e. by the delta method at the window's own level: near a bound
+        the logit stretches a move of two points from 97.7 % to 99.8 % into 2.4 logit units
+        (30 times the same two points from 50 % to 52 %), so a near-100 % series with ordinary noise
+        got a jump variance that blew its interval up to the whole range (demo syphilis testing,
+        99.7 % with 7.6-100).  The step test and the shift stay on the model scale.
     detect : bool
         False: no outliers and no step are looked for (plain OLS on the window).
 
@@ -202,9 +226,9 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     -------
     fit : Fit
     fmask : (S, T) bool, the points used.
-    jump2 : (S,) per-year variance of the moves off the trend: the mean square of the
-        year-to-year changes (per year) about the slope, less the part the residual noise
-        explains (2 s^2), at least 0.
+    jump2 : (S,) per-year variance of the moves off the trend on the model scale: the mean
+        square of the year-to-year changes (per year, linearised scale) about the slope, less
+        the part the residual noise explains (2 s^2), at least 0.
     break_year : (S,) first year after the detected step (NaN: none).
     n_outliers : (S,) points left out.
     """
@@ -232,15 +256,19 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     allowed = (n_far <= np.floor(float(conf["max_outlier_share"]) * n)) & (n >= 5)
     far &= allowed[:, None] & detect
     keep = valid & ~far
-    # 2. a step: level shift with a common slope, best split by F
+    # 2. a step: level shift with a common slope, best split by F (model scale); the same split's
+    # shift on the linearised scale adjusts the points the jumps are measured on
+    zl = zz if zlin is None else np.where(valid, np.take_along_axis(zlin, pc, axis=1), np.nan)
     m = keep.astype(float)
     nk = m.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         tbar = np.nansum(np.where(keep, tz, 0.0), axis=1) / nk
-        zbar = np.nansum(np.where(keep, zz, 0.0), axis=1) / nk
         dt = np.where(keep, tz - tbar[:, None], 0.0)
-        dz = np.where(keep, zz - zbar[:, None], 0.0)
         stt = (dt * dt).sum(axis=1)
+        zbar = np.nansum(np.where(keep, zz, 0.0), axis=1) / nk
+        dz = np.where(keep, zz - zbar[:, None], 0.0)
+        lbar = np.nansum(np.where(keep, zl, 0.0), axis=1) / nk
+        dl = np.where(keep, zl - lbar[:, None], 0.0)
         b1 = np.where(stt > 0, (dt * dz).sum(axis=1) / stt, 0.0)
         rss1 = ((dz - b1[:, None] * dt) ** 2).sum(axis=1)
     # position of each kept point among the kept points
@@ -248,7 +276,8 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     min_seg = int(conf["min_segment"])
     best_f = np.zeros(S)
     best_k = np.full(S, -1)
-    best_shift = np.zeros(S)
+    best_shift = np.zeros(S)        # model scale
+    best_shift_l = np.zeros(S)      # linearised scale (for the jumps)
     noise = nk * floor_z ** 2 / 12.0
     for k in range(min_seg, W - min_seg + 1):
         d = (keep & (rank >= k)).astype(float)
@@ -262,44 +291,52 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
             bd = np.where(stt > 0, (dt * dd).sum(axis=1) / stt, 0.0)
             dr = np.where(keep, dd - bd[:, None] * dt, 0.0)
             sdd = (dr * dr).sum(axis=1)
+            sdl = (dr * dl).sum(axis=1)
             sdz = (dr * dz).sum(axis=1)
             gain = np.where(sdd > 0, sdz * sdz / sdd, 0.0)
+            shift_l = np.where(sdd > 0, sdl / sdd, 0.0)
             shift = np.where(sdd > 0, sdz / sdd, 0.0)
             f = gain / ((np.maximum(rss1 - gain, 0.0) + noise) / np.maximum(nk - 3.0, 1.0))
         better = ok & np.isfinite(f) & (f > best_f)
         best_f = np.where(better, f, best_f)
         best_k = np.where(better, k, best_k)
         best_shift = np.where(better, shift, best_shift)
+        best_shift_l = np.where(better, shift_l, best_shift_l)
     step = detect & (best_k >= 0) & (best_f > float(conf["break_f"])) \
         & (np.abs(best_shift) >= float(conf["min_shift_steps"]) * floor_z)
     pre = keep & (rank < best_k[:, None]) & step[:, None]
     zadj_c = np.where(pre, zz + best_shift[:, None], zz)
+    ladj_c = np.where(pre, zl + best_shift_l[:, None], zl)
     # break year: the first kept point at rank best_k
     at_k = keep & (rank == best_k[:, None]) & step[:, None]
     break_year = np.where(step, np.nanmax(np.where(at_k, tz, -np.inf), axis=1), np.nan)
     # 3. OLS on the kept (shifted) points, back on the full grid
     fmask = np.zeros((S, T), dtype=bool)
     Zadj = np.full((S, T), np.nan)
+    Ladj = np.full((S, T), np.nan)
     ri, ci = np.nonzero(keep)
     fmask[ri, pc[ri, ci]] = True
     Zadj[ri, pc[ri, ci]] = zadj_c[ri, ci]
+    Ladj[ri, pc[ri, ci]] = ladj_c[ri, ci]
     fmask &= wmask
     fit = fit_lines(years, Zadj, fmask)
-    # jumps: year-to-year changes (per year) of the raw window points about the slope
+    lfit = fit if zlin is None else fit_lines(years, Ladj, fmask)
+    # jumps: year-to-year changes (per year) of the raw window points about the slope, on the
+    # linearised scale (value units x g'(median)), with that scale's own slope and noise
     with np.errstate(invalid="ignore", divide="ignore"):
         # consecutive kept points (after dropping outliers the neighbours may not be adjacent)
-        zk = np.where(keep, zz, np.nan)
+        zk = np.where(keep, zl, np.nan)
         tk = np.where(keep, tz, np.nan)
         order = np.argsort(~keep, axis=1, kind="stable")
         zk = np.take_along_axis(zk, order, axis=1)
         tk = np.take_along_axis(tk, order, axis=1)
         dzc, dtc = np.diff(zk, axis=1), np.diff(tk, axis=1)
         rate = dzc / dtc
-        dev2 = (rate - np.nan_to_num(fit.b)[:, None]) ** 2 * dtc
+        dev2 = (rate - np.nan_to_num(lfit.b)[:, None]) ** 2 * dtc
         ndiff = np.isfinite(dev2).sum(axis=1)
         ms = np.where(ndiff > 0, np.nansum(dev2, axis=1) / np.maximum(np.nansum(
             np.where(np.isfinite(dev2), dtc, 0.0), axis=1), 1.0), np.nan)
-        s2 = np.nan_to_num(fit.s2, nan=0.0)
+        s2 = np.nan_to_num(lfit.s2, nan=0.0)
         jump2 = np.maximum(np.nan_to_num(ms, nan=0.0) - 2.0 * s2, 0.0)
     return fit, fmask, jump2, break_year, (~keep & valid).sum(axis=1)
 
@@ -340,8 +377,26 @@ def fit_all(M: SeriesMatrix, mcode: np.ndarray, *, window: int | None,
     rows = np.arange(len(mcode))
     level_y = np.where(last_col >= 0, M.Y[rows, np.maximum(last_col, 0)], np.nan)
     step, fz = _floor_z(M, mcode, level_y)
-    fit, fmask, jump2, brk, nout = robust_fit(M.years, Z, wmask, fz, detect=robust)
+    dg = _slope_at_median(M, mcode, wmask)
+    fit, fmask, jump2, brk, nout = robust_fit(M.years, Z, wmask, fz, zlin=dg[:, None] * M.Y,
+                                              detect=robust)
     return fit, fmask, jump2, fz ** 2 / 12.0, step, brk, nout
+
+
+def _slope_at_median(M: SeriesMatrix, mcode: np.ndarray, wmask: np.ndarray) -> np.ndarray:
+    """(S,) :math:`g'(\\tilde y)`: derivative of each series' model scale at the median value of
+    its window (1 for linear; :math:`1/\\tilde y` for log; :math:`1/((U-L)p(1-p))` for logit,
+    p squeezed as in :func:`~fzanalysis.trend.core.transform`), so that ``g'(median) * y`` is the
+    value-unit scale on which :func:`robust_fit` measures steps and jumps."""
+    sq = settings()["logit_squeeze"]
+    med = _nanmedian(np.where(wmask, M.Y, np.nan))
+    lo, hi = M.lower, M.upper
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.clip((med - lo) / (hi - lo), sq, 1.0 - sq)
+        d_logit = 1.0 / ((hi - lo) * p * (1.0 - p))
+        d_log = 1.0 / med
+    d = np.where(mcode == M_LOGIT, d_logit, np.where(mcode == M_LOG, d_log, 1.0))
+    return np.where(np.isfinite(d) & (d > 0), d, 1.0)
 
 
 def rolling_abs_error(
@@ -587,7 +642,16 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
                          fit.n >= min_fit)
 
     h = target_year - last_year
-    df = np.where(pois, np.inf, predictive_df(fit.df) if calibrated else fit.df)
+    if calibrated:
+        # Welch-Satterthwaite degrees of freedom at the target year (OLS part / bend part)
+        te = effective_time(float(target_year), last_year.astype(float), damping, damping_weight)
+        with np.errstate(invalid="ignore"):
+            se2 = fit.se_pred(te) ** 2 + floor_variance(np.where(pois, 0.0, floor2), h)
+        tau2 = bend_variance(h, fit.b, fit.se_slope(), jump2)
+        df = predictive_df(fit.df, se2, tau2)
+    else:
+        df = fit.df
+    df = np.where(pois, np.inf, df)
     q = np.where(np.isinf(df), stats.norm.ppf(0.5 + level / 2.0), t_quantile(level, df))
     scale = np.where(pois, M.scale, np.nan)
     model = Model(fit=fit, pfit=pfit, pois=pois, mcode=mcode, fmask=fmask, scale=scale,

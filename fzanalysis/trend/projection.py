@@ -205,7 +205,8 @@ def project(
     :math:`T^* = t_L + w D_\\phi(h) + (1-w)h` (averaged damped/undamped trend),
     :math:`\\tau^2(h) = c(h)(\\max\\{0,\\hat b^2 - \\mathrm{se}(\\hat b)^2\\} + J^2)` (bends and
     steps; c(h) from ``trend.yaml: interval_bend``), f(h) the rounding floor and
-    :math:`\\nu = \\min(n-2, \\text{predictive\\_df})`.  Interval, ``p_meet`` and ``p_direction``
+    :math:`\\nu` Welch-Satterthwaite (:func:`~fzanalysis.trend.engine.predictive_df`).
+    Interval, ``p_meet`` and ``p_direction``
     all come from it (methods.md 5, 8).
 
     Examples

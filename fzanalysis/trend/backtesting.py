@@ -25,7 +25,7 @@ __all__ = ["backtest", "estimate_bend_variance", "estimate_inflation", "required
 DETAIL_COLUMNS: list[str] = [
     "indicator", "area", "sex", "method", "model", "origin", "horizon", "year", "actual",
     "projected", "lower", "upper", "covered", "abs_error", "z_hat", "z_error", "se_ols",
-    "floor_var", "t_q", "df", "slope", "slope_se", "jump2", "scaled_error"]
+    "floor_var", "t_q", "df", "df_fit", "slope", "slope_se", "jump2", "scaled_error"]
 
 
 def backtest(
@@ -127,8 +127,6 @@ def backtest(
                     choose_methods(Mk, m, window=w)  # raises if not eligible
             fit, _, jump2, floor2, _, _, _ = fit_all(Mk, np.where(use, mcode, 0), window=w,
                                                      upto=k, robust=robust)
-            df = predictive_df(fit.df) if calibrated else fit.df
-            q = t_quantile(level, df)
             Zfull = model_scale(M, mcode)
             for h in range(1, int(horizon) + 1):
                 j = k + h
@@ -141,8 +139,10 @@ def backtest(
                 zhat, se = fit.mean(t0), fit.se_pred(t0)
                 hh = np.full(S, float(h))
                 fl = floor_variance(floor2, hh) if calibrated else np.zeros(S)
-                sig = np.sqrt(se ** 2 + fl + bend_variance(hh, fit.b, fit.se_slope(), jump2,
-                                                           calibrated=calibrated))
+                tau2 = bend_variance(hh, fit.b, fit.se_slope(), jump2, calibrated=calibrated)
+                sig = np.sqrt(se ** 2 + fl + tau2)
+                df = predictive_df(fit.df, se ** 2 + fl, tau2) if calibrated else fit.df
+                q = t_quantile(level, df)
                 i = np.flatnonzero(hit)
                 lo, hi = M.lower[i], M.upper[i]
                 mc = mcode[i]
@@ -157,7 +157,7 @@ def backtest(
                     "lower": inverse(zhat[i] - q[i] * sig[i], mc, lo, hi),
                     "upper": inverse(zhat[i] + q[i] * sig[i], mc, lo, hi),
                     "z_hat": zhat[i], "z_error": zact - zhat[i], "se_ols": se[i],
-                    "floor_var": fl[i], "t_q": q[i], "df": df[i],
+                    "floor_var": fl[i], "t_q": q[i], "df": df[i], "df_fit": fit.df[i],
                     "slope": fit.b[i], "slope_se": fit.se_slope()[i], "jump2": jump2[i],
                     "scaled_error": scaled,
                 }))
@@ -198,24 +198,46 @@ def summarise_backtest(det: pd.DataFrame, *, level: float) -> pd.DataFrame:
     return out[cols]
 
 
-def required_bend(det: pd.DataFrame) -> pd.Series:
+def required_bend(det: pd.DataFrame, *, level: float | None = None) -> pd.Series:
     """Per backtest forecast, the smallest bend factor c that would have covered it.
 
-    A forecast with model-scale error e, Student-t quantile t_q, OLS predictive SE se, floor
-    variance f and bend base :math:`V = \\max(0, \\hat b^2 - s_b^2) + J^2` is inside
-    :math:`\\hat z \\pm t_q\\sqrt{\\mathrm{se}^2 + f + cV}` iff
-    :math:`c \\ge ((e/t_q)^2 - \\mathrm{se}^2 - f)/V` (0 when the interval without bend already
-    covers it, infinite when it does not and V = 0).
+    A forecast with model-scale error e, OLS predictive SE se, floor variance f, fit degrees of
+    freedom n - 2 and bend base :math:`V = \\max(0, \\hat b^2 - s_b^2) + J^2` is inside
+    :math:`\\hat z \\pm t_{\\nu(c)}\\sqrt{\\mathrm{se}^2 + f + cV}` (:math:`\\nu(c)` the
+    Welch-Satterthwaite degrees of freedom of :func:`~fzanalysis.trend.engine.predictive_df`)
+    iff c is at least the root found here by bisection (the half-width grows with c): 0 when
+    the interval without bend already covers it, infinite when it does not and V = 0 (or no c
+    does).  Without a ``df_fit`` column (older detail): the fixed quantile ``t_q``.
     """
+    level = float(settings()["default_level"] if level is None else level)
     fl = det["floor_var"].to_numpy(float) if "floor_var" in det else 0.0
     j2 = det["jump2"].to_numpy(float) if "jump2" in det else 0.0
-    need = np.maximum(0.0, (det["z_error"].to_numpy(float) / det["t_q"].to_numpy(float)) ** 2
-                      - det["se_ols"].to_numpy(float) ** 2 - fl)
+    e = np.abs(det["z_error"].to_numpy(float))
+    a = det["se_ols"].to_numpy(float) ** 2 + fl
     base = np.maximum(0.0, det["slope"].to_numpy(float) ** 2
                       - det["slope_se"].to_numpy(float) ** 2) + np.nan_to_num(j2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(need <= 0, 0.0, np.where(base > 0, need / base, np.inf))
-    r = np.where(np.isnan(need), np.nan, r)
+    if "df_fit" not in det:
+        need = np.maximum(0.0, (e / det["t_q"].to_numpy(float)) ** 2 - a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(need <= 0, 0.0, np.where(base > 0, need / base, np.inf))
+        return pd.Series(np.where(np.isnan(need), np.nan, r), index=det.index)
+    n_df = det["df_fit"].to_numpy(float)
+
+    def covered(c: np.ndarray) -> np.ndarray:
+        tau2 = c * base
+        with np.errstate(invalid="ignore"):
+            return e <= t_quantile(level, predictive_df(n_df, a, tau2)) * np.sqrt(a + tau2)
+
+    ok0 = covered(np.zeros(len(e)))
+    lo, hi = np.zeros(len(e)), np.full(len(e), 1e6)
+    never = ~covered(hi)
+    for _ in range(60):
+        mid = np.sqrt(np.maximum(lo, 1e-12) * hi)
+        good = covered(mid)
+        hi = np.where(good, mid, hi)
+        lo = np.where(good, lo, mid)
+    r = np.where(ok0, 0.0, np.where(never | (base <= 0), np.inf, hi))
+    r = np.where(np.isnan(e) | np.isnan(a), np.nan, r)
     return pd.Series(r, index=det.index)
 
 
@@ -232,7 +254,7 @@ def estimate_bend_variance(det: pd.DataFrame, *, level: float | None = None) -> 
     dict {h: c(h)} (years^2, rounded to 4 significant digits).
     """
     level = float(settings()["default_level"] if level is None else level)
-    r = required_bend(det)
+    r = required_bend(det, level=level)
     qs = r.groupby(det["horizon"]).quantile(level).sort_index()
     v = np.maximum.accumulate(qs.to_numpy(dtype=float))
     return {int(h): float(f"{x:.4g}") for h, x in zip(qs.index, v)}
