@@ -252,7 +252,9 @@ def evaluate(
         The plan's catalogue by default; a researcher's own through
         :func:`fzanalysis.catalog.normalize`.
     year : int, optional
-        Year assessed (default: the latest year of each series).
+        The report year: only figures up to it are used, and each series is judged on its latest
+        figure up to it (the ``year`` column says which; NBS-style series published every few
+        years are judged on their latest publication). Default: all figures.
     baseline_year : int
         Baseline of the change since the plan began (2020).
     target_year : int
@@ -283,7 +285,11 @@ def evaluate(
     """
     cat = catalog_mod.normalize(catalog)
     pnl = as_panel(panel, catalog=cat)
-    assessed = assessment.assess(pnl, cat, year=year, baseline_year=baseline_year)
+    if year is not None:  # what was known by the report year: later figures are not used
+        frame = pnl.frame[pnl.frame["year"] <= int(year)].reset_index(drop=True)
+        pnl = as_panel(frame, catalog=cat, source=pnl.source)
+    # each series is judged on its latest figure up to the year (the `year` column says which)
+    assessed = assessment.assess(pnl, cat, year=None, baseline_year=baseline_year)
     projected = trend.project(pnl, cat, target_year=target_year, level=level)
     keys = list(codes.SERIES_KEYS)
     proj = projected.rename(columns={"lower": "proj_lower", "upper": "proj_upper", "level": "trend_level"})

@@ -134,3 +134,12 @@ def test_no_reference_quoted_for_the_reference_area_itself():
         ev = evaluate(p.panel(), p.catalog(), year=2024)
     assert ev.targets["reference_value"].isna().all()
     assert (ev.targets["area"] == "100000").all()
+
+
+def test_report_year_uses_only_what_was_known_and_latest_figure_up_to_it():
+    cat = pd.DataFrame({"id": ["health.x"], "unit": ["percent"], "comparator": [">="], "target": [90.0]})
+    panel = pd.DataFrame({"indicator": "health.x", "year": [2016, 2018, 2020, 2022, 2026],
+                          "value": [80.0, 82.0, 84.0, 86.0, 99.0]})
+    row = evaluate(panel, cat, year=2024).targets.iloc[0]
+    assert row["year"] == 2022 and row["value"] == 86.0   # latest up to 2024; 2026 not used
+    assert row["status"] == "not_met" and row["n_points"] == 4
