@@ -202,17 +202,19 @@ class _Cells(set):
     streets_only: bool = False
 
 
-def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence[str]) -> _Cells:
+def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence[str],
+                        catalog: pd.DataFrame | None = None) -> _Cells:
     """(indicator, town) cells a per-area target does not apply to: a row with status
     ``not_applicable``, or a town whose gazetteer kind is not in the catalogue's ``area_kinds``."""
     out = _Cells()
     if "status" in rows.columns:
         hit = rows[rows["status"].astype(object) == "not_applicable"]
         out |= set(zip(hit["indicator"].astype(str), hit["area"].astype(str)))
+    catalog_frame = catalog
     try:
         from fzanalysis import catalog
 
-        cat = catalog.load().set_index("id")["area_kinds"]
+        cat = catalog.normalize(catalog_frame).set_index("id")["area_kinds"]
     except (catalog.CatalogError, FileNotFoundError):
         return out
     gz = _gazetteer()
@@ -230,7 +232,7 @@ def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence
 def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang = "zh",
                    column: str = "category", sex: str | None = "T",
                    domain: str | Sequence[str] | None = None, title: str | None = None,
-                   demo_note: bool | None = None) -> Axes:
+                   demo_note: bool | None = None, catalog: pd.DataFrame | None = None) -> Axes:
     """Indicator × town grid coloured by progress category (or status).
 
     Rows are the indicators, grouped by domain in the plan's order
@@ -255,6 +257,9 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
         Keep only this domain (or these domains).
     ax, lang, title, demo_note
         As elsewhere.
+    catalog
+        The catalogue whose ``area_kinds`` mark the towns a target does not apply to (default:
+        the plan's); pass the researcher's own.
 
     Returns
     -------
@@ -309,7 +314,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     statuses = rows.set_index(["indicator", "area"])["status"].to_dict() if "status" in rows else {}
     present: set[str] = set()
     any_missing = False
-    not_targeted = _not_targeted_cells(rows, inds, areas)
+    not_targeted = _not_targeted_cells(rows, inds, areas, catalog)
     any_na = False
     for r, (what, ind) in enumerate(layout):
         if what == "domain":
@@ -340,8 +345,9 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     ax.set_xlim(0, len(areas))
     ax.set_ylim(len(layout), 0)
     ax.set_xticks(np.arange(len(areas)) + 0.5)
-    if lang == "zh":
-        ax.set_xticklabels([names[a] for a in areas], fontsize=8.5)
+    if lang == "zh":  # rotated: eight town names side by side run together
+        ax.set_xticklabels([names[a] for a in areas], rotation=45, ha="right", rotation_mode="anchor",
+                           fontsize=8.5)
     else:
         ax.set_xticklabels([town_label("", names[a], "en") for a in areas], rotation=40,
                            ha="right", rotation_mode="anchor", fontsize=8.5)
