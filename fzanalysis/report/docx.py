@@ -178,8 +178,10 @@ class _Writer:
         plt.close(fig)
         buf.seek(0)
         self.doc.add_picture(buf, width=Cm(width_cm))
-        self.doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
-        self.doc.paragraphs[-1].paragraph_format.first_line_indent = Pt(0)
+        pic = self.doc.paragraphs[-1]
+        pic.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        pic.paragraph_format.first_line_indent = Pt(0)
+        pic.paragraph_format.line_spacing = 1.0  # the body's exact line height would clip the picture
         self.n_fig += 1
         self._caption("figure", self.n_fig, caption)
 
