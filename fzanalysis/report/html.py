@@ -67,7 +67,7 @@ def banner_html(provenance: Mapping[str, Any], lang: Lang, *, title: str | None 
     return f'{demo}<div class="fz-provenance">{head}{body}</div>'
 
 
-def notebook_to_html(nb_path: str | Path, html_path: str | Path, banner: str) -> None:
+def notebook_to_html(nb_path: str | Path, html_path: str | Path, banner: str, *, title: str | None = None) -> None:
     """Convert an executed notebook to an offline, printable HTML page without code cells.
 
     Parameters
@@ -76,8 +76,12 @@ def notebook_to_html(nb_path: str | Path, html_path: str | Path, banner: str) ->
         The executed notebook and the page to write.
     banner : str
         HTML put at the top of the page by the template (:func:`banner_html`).
+    title : str, optional
+        The page's title (default: the notebook's file name).
     """
     nb = nbformat.read(str(nb_path), as_version=4)
+    if title:
+        nb.metadata["title"] = title
     config = Config()
     # cells tagged "report-hide" (e.g. the notebook's own title for JupyterLab users) stay out of the HTML
     config.TagRemovePreprocessor.remove_cell_tags = {HIDE_TAG}

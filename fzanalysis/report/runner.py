@@ -202,13 +202,27 @@ def execute_job(
             nbformat.write(nb, str(ipynb))
         banner = html.banner_html({**provenance, "parameters": dict(job.parameters)}, lang,  # type: ignore[arg-type]
                                   title=html.chapter_title(job.stem, lang))  # type: ignore[arg-type]
-        html.notebook_to_html(ipynb, html_path, banner)
+        html.notebook_to_html(ipynb, html_path, banner, title=html.chapter_title(job.stem, lang))  # type: ignore[arg-type]
         html_ok = True
+        if error is None:  # the pictures are in the page: the kept notebook stays small (folder <= 15 MB)
+            _strip_images(ipynb)
     except Exception as exc:  # noqa: BLE001
         error = (error + "\n" if error else "") + "HTML conversion failed: " + _short_error(exc)
     return {"stem": job.stem, "source": str(job.source), "parameters": dict(job.parameters),
             "ok": error is None, "error": error, "ipynb": ipynb.name,
             "html": html_path.name if html_ok else None, "seconds": round(time.monotonic() - start, 1)}
+
+
+def _strip_images(ipynb: Path) -> None:
+    """Drop the PNG outputs of an executed notebook whose HTML page holds them (text stays)."""
+    nb = nbformat.read(str(ipynb), as_version=4)
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if "image/png" in data:
+                data.pop("image/png")
+                data.setdefault("text/plain", "[figure: see the HTML page]")
+    nbformat.write(nb, str(ipynb))
 
 
 def _short_error(exc: BaseException) -> str:
