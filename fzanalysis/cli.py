@@ -20,7 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fzanalysis.demo",      # demo
     "fzanalysis.assessment",  # assess
     "fzanalysis.trend",     # project, backtest
-    "fzanalysis.report",    # report
+    "fzanalysis.report.cli",  # report
 )
 
 

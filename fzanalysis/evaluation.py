@@ -318,6 +318,8 @@ def evaluate(
     pooled = out["pooled_years"].fillna("").astype(str).str.strip() != ""
     out["change_1y"] = np.where(pooled, np.nan, out["value"] - out["previous_value"])
     out["change_base"] = np.where(pooled, np.nan, out["value"] - out["baseline_value"])
+    out["warnings"] = out["warnings"].astype(object).where(out["warnings"].notna(), "").astype(str)
+    out["method"] = out["method"].astype(object).where(out["method"].notna(), "")
     out = out.join(_references(out))
     directional = out["comparator"].isin(["increase", "decrease"])
     out["probability_kind"] = np.where(directional, "direction", "meet")

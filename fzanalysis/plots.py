@@ -397,8 +397,9 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     ax.set_xlim(0, len(areas))
     ax.set_ylim(len(layout), 0)
     ax.set_xticks(np.arange(len(areas)) + 0.5)
-    if lang == "zh":
-        ax.set_xticklabels([names[a] for a in areas], fontsize=8.5)
+    if lang == "zh":  # rotated: eight town names side by side run together
+        ax.set_xticklabels([names[a] for a in areas], rotation=45, ha="right", rotation_mode="anchor",
+                           fontsize=8.5)
     else:
         ax.set_xticklabels([town_label("", names[a], "en") for a in areas], rotation=40,
                            ha="right", rotation_mode="anchor", fontsize=8.5)

@@ -39,7 +39,7 @@ def test_parameters_cell_is_typed_and_documented(path: Path):
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
     params = papermill.inspect_notebook(str(path))
-    assert {"year", "lang", "data_path"} <= set(params)
+    assert {"year", "kind", "lang", "data_path"} <= set(params)
     for name, p in params.items():
         assert p["inferred_type_name"] != "None", f"{path.name}: {name} has no type"
         assert p["help"], f"{path.name}: {name} has no comment"
@@ -58,7 +58,10 @@ def _check_run(res: report.ReportResult) -> None:
         html = (res.out_dir / run["html"]).read_text("utf-8")
         assert "演示数据" in html or "DEMO DATA" in html
         assert "<table" in html or "image/png" in html, f"{run['stem']}: no table or figure"
-        assert "report.load_data(" not in html  # code cells are not in the HTML
+        assert "report.setup(" not in html  # code cells are not in the HTML
+        # offline: no script or stylesheet from the internet (require.js, MathJax, mermaid, CDNs)
+        assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']?(https?:)?//", html), run["stem"]
+        assert html.count('class="fz-provenance"') == 1  # one banner per page, put in by the template
 
 
 def test_overview_end_to_end_on_demo_data(tmp_path: Path):
@@ -75,6 +78,8 @@ def test_overview_end_to_end_on_demo_data(tmp_path: Path):
     assert re.search(r"2024年[^<]{2,40}为[0-9.]+", html), "no narrative sentence"
     index = (res.out_dir / "index.html").read_text("utf-8")
     assert "各指标达标状态" in index and "妇女与健康" in index
+    # the index leads with the attainment sentence, counted once per indicator
+    assert re.search(r"规划87项主要目标中，\d+项已实现", index)
     assert index.count('<td class="status st-') == len(res.status)
     assert res.provenance["synthetic"] is True
 
@@ -82,8 +87,9 @@ def test_overview_end_to_end_on_demo_data(tmp_path: Path):
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["annual", "midterm"])
 def test_every_notebook_for_one_year(tmp_path: Path, kind: str):
-    """All notebooks of params/2024_<kind>.yaml on the demo data (13 or 14 executions)."""
-    res = report.run_report(2024, kind=kind, out_root=tmp_path, progress=False, jobs=2)
+    """All notebooks of the annual (2024) and mid-term (2025) reports on the demo data (13 or 14 runs)."""
+    year = 2024 if kind == "annual" else 2025
+    res = report.run_report(year, kind=kind, out_root=tmp_path, progress=False, jobs=2)
     _check_run(res)
     stems = [r["stem"] for r in res.runs]
     assert len([s for s in stems if s.startswith("02_domain-")]) == 8
@@ -91,6 +97,8 @@ def test_every_notebook_for_one_year(tmp_path: Path, kind: str):
     index = (res.out_dir / "index.html").read_text("utf-8")
     for stem in stems:
         assert f'href="{stem}.html"' in index
+    size = sum(p.stat().st_size for p in res.out_dir.iterdir())
+    assert size <= 15 * 2**20, f"report folder {size / 2**20:.1f} MB"
 
 
 @pytest.mark.slow

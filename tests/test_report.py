@@ -13,9 +13,12 @@ import pandas as pd
 import pytest
 
 from fzanalysis import report
+from fzanalysis.report import html as report_html
+from fzanalysis.report import runner, tables
 
 PARAMS_CELL = (
     'year: int = 2024  # report year\n'
+    'kind: str = "annual"  # report kind\n'
     'lang: str = "zh"  # language\n'
     'data_path: str = ""  # panel file, empty: demo data\n'
     'greeting: str = "hello"  # what the notebook prints'
@@ -65,20 +68,38 @@ def _params(*entries: dict) -> dict:
 # --------------------------------------------------------------------- params files
 
 
-def test_every_params_file_is_valid_and_declared():
-    """30 files (2021-2030 x 3 kinds); every parameter is declared by its notebook."""
-    files = sorted(report.PARAMS_DIR.glob("*.yaml"))
-    assert len(files) == 30
-    for year in report.PLAN_YEARS:
-        for kind in report.KINDS:
-            spec = report.read_params(report.params_file(year, kind))
-            assert spec["year"] == year and spec["kind"] == kind
-            jobs = report.plan_jobs(spec, year=year, lang="zh", data_path=None)
-            for job in jobs:
-                report.check_parameters(job.source, job.parameters)
-            stems = [j.stem for j in jobs]
-            assert sum(s.startswith("02_domain-") for s in stems) == 8
-            assert ("05_evaluation" in stems) == (kind != "annual")
+def test_report_kinds_are_templates_and_every_year_resolves():
+    """One file per kind; annual for every plan year, midterm for 2025, final for 2030."""
+    assert sorted(p.name for p in report.PARAMS_DIR.glob("*.yaml")) == ["annual.yaml", "final.yaml", "midterm.yaml"]
+    from fzanalysis.labels import domain_order
+
+    plan = [(year, "annual") for year in report.PLAN_YEARS] + [(2025, "midterm"), (2030, "final")]
+    for year, kind in plan:
+        spec, source = report.resolve_params(year, kind)
+        assert spec["year"] == year and spec["kind"] == kind and source.endswith(f"{kind}.yaml")
+        jobs = report.plan_jobs(spec, year=year, lang="zh", data_path=None)
+        for job in jobs:
+            report.check_parameters(job.source, job.parameters)
+            assert job.parameters["kind"] == kind
+        stems = [j.stem for j in jobs]
+        # the domains come from data/domains.csv, in the plan's order
+        assert [s.removeprefix("02_domain-") for s in stems if s.startswith("02_domain-")] == list(domain_order())
+        assert ("05_evaluation" in stems) == (kind != "annual")
+    with pytest.raises(report.ReportError, match=r"midterm report is for year\(s\) \[2025\], not 2022"):
+        report.resolve_params(2022, "midterm")
+    with pytest.raises(report.ReportError, match="kind must be one of"):
+        report.params_file(2024, "yearly")
+
+
+def test_a_per_year_file_replaces_the_kind_only_for_its_year(tmp_path: Path):
+    for name in ("annual.yaml", "midterm.yaml"):
+        (tmp_path / name).write_text((report.PARAMS_DIR / name).read_text("utf-8"), encoding="utf-8")
+    (tmp_path / "2024_midterm.yaml").write_text(
+        "kind: midterm\nyear: 2024\nnotebooks:\n  - notebook: 01_overview.ipynb\n", encoding="utf-8")
+    assert report.params_file(2024, "midterm", params_dir=tmp_path).name == "2024_midterm.yaml"
+    assert report.params_file(2023, "annual", params_dir=tmp_path).name == "annual.yaml"
+    spec, _ = report.resolve_params(2024, "midterm", params=report.params_file(2024, "midterm", params_dir=tmp_path))
+    assert [e["notebook"] for e in spec["notebooks"]] == ["01_overview.ipynb"]
 
 
 def test_bad_params_file_names_file_and_entry(tmp_path: Path):
@@ -118,7 +139,7 @@ def test_foreach_expands_and_common_parameters_are_added(toy):
         year=2024, lang="en", data_path=None, notebooks_dir=toy["dir"],
     )
     assert [j.stem for j in jobs] == ["ok-hi", "ok-ciao"]
-    assert jobs[1].parameters == {"year": 2024, "lang": "en", "data_path": "", "greeting": "ciao"}
+    assert jobs[1].parameters == {"year": 2024, "kind": "annual", "lang": "en", "data_path": "", "greeting": "ciao"}
 
 
 def test_output_folder_names():
@@ -134,7 +155,7 @@ def test_swap_keeps_old_until_new_is_in_place(tmp_path: Path):
     final, tmp = tmp_path / "2024", tmp_path / ".tmp-2024-1"
     final.mkdir(); (final / "index.html").write_text("old")
     tmp.mkdir(); (tmp / "index.html").write_text("new")
-    report._swap_into_place(tmp, final)
+    runner._swap_into_place(tmp, final)
     assert (final / "index.html").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2024"]
 
@@ -143,7 +164,7 @@ def test_crash_between_renames_is_repaired(tmp_path: Path):
     (tmp_path / ".old-2024-en-998").mkdir()  # another report's leftover is not taken
     old = tmp_path / ".old-2024-999"
     old.mkdir(); (old / "index.html").write_text("last good")
-    report._restore_interrupted_swap(tmp_path, "2024")
+    runner._restore_interrupted_swap(tmp_path, "2024")
     assert (tmp_path / "2024" / "index.html").read_text() == "last good"
 
 
@@ -205,16 +226,18 @@ def test_successful_run_replaces_report_and_records_provenance(toy, small_panel)
     assert sorted(p.name for p in out.iterdir()) == ["2024"]  # no tmp/old folders left
     prov = json.loads((out / "2024" / "provenance.json").read_text("utf-8"))
     assert prov["package_version"] and prov["git_commit"]
-    assert prov["data_files"][0]["sha256"] == report.sha256_file(small_panel)
+    assert prov["data_files"][0]["sha256"] == runner.sha256_file(small_panel)
     assert prov["synthetic"] is True and prov["data_kind"] == "demo"
-    assert prov["notebooks"][0]["parameters"] == {"year": 2024, "lang": "zh", "data_path": str(small_panel.resolve())}
+    assert prov["notebooks"][0]["parameters"] == {"year": 2024, "kind": "annual", "lang": "zh",
+                                                  "data_path": str(small_panel.resolve())}
     assert prov["notebooks"][0]["defaults"] == {"greeting": '"hello"'}  # the notebook's own default, recorded
     html = (out / "2024" / "ok.html").read_text("utf-8")
     assert "演示数据" in html and prov["data_files"][0]["sha256"][:16] in html
     assert "print(greeting" not in html  # code cells are excluded
     index = (out / "2024" / "index.html").read_text("utf-8")
     assert "演示数据" in index and 'href="ok.html"' in index
-    status = pd.read_csv(out / "2024" / "status.csv")
+    assert (out / "2024" / "status.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads Chinese
+    status = pd.read_csv(out / "2024" / "status.csv", encoding="utf-8-sig")
     # every catalogue indicator is listed; the three in the panel have a status, the rest "no_data"
     from fzanalysis import catalog
 
@@ -223,26 +246,29 @@ def test_successful_run_replaces_report_and_records_provenance(toy, small_panel)
     assert set(status["status"]) <= {"met", "not_met", "cannot_judge", "no_data"}
     assert status["provenance"].str.contains(prov["git_commit"][:7], regex=False).all()
     xlsx = pd.read_excel(out / "2024" / "status.xlsx", sheet_name=None)
-    assert set(xlsx) == {"status", "provenance"} and len(xlsx["status"]) == len(status)
+    assert list(xlsx) == ["状态", "代码", "长表（数据透视用）", "来源"] and len(xlsx["状态"]) == len(status)
+    assert {"2024-report.docx", "status.xlsx", "status.csv"} <= set(prov["outputs"])
 
 
-def test_headline_table_columns_and_labels(small_panel):
-    from fzanalysis.report import load_data as load_panel
+def test_report_reads_the_one_judgement_table(small_panel):
+    """The report's judgement is fzanalysis.evaluate's: one row per indicator, the judged figure."""
+    from fzanalysis import catalog
 
-    table = report.headline_table(load_panel(small_panel), year=2024, lang="en")
-    assert (table["year"] == 2024).all()
-    assert {"status_label", "category_label", "p_meet", "projected_2030", "warnings_label"} <= set(table.columns)
-    present = table[table["status"] != "no_data"]
-    assert len(present) == 3 and present["p_meet"].dropna().between(0, 1).all()
-    assert present["projected_2030"].notna().all()
-    assert table["domain_label"].str.startswith("Women").all()
+    ctx = report.setup(year=2024, data_path=small_panel, show=False)
+    j = ctx.judgement
+    assert j["indicator"].tolist() == catalog.load()["id"].tolist()
+    assert ctx.assessed["judged"].sum() == len(j)
+    present = j[j["status"] != "no_data"]
+    assert len(present) == 3 and present["probability"].between(0, 1).all() and present["projected"].notna().all()
+    # the three series rise 0.8 a year: the change on the previous year is 0.8
+    assert present["change_1y"].round(6).eq(0.8).all()
 
 
 def test_kernel_name_env_override(monkeypatch):
     monkeypatch.setenv("FZANALYSIS_KERNEL", "mykernel")
-    assert report.kernel_name() == "mykernel"
+    assert runner.kernel_name() == "mykernel"
     monkeypatch.delenv("FZANALYSIS_KERNEL")
-    assert report.kernel_name() in {"fzanalysis", "python3"}
+    assert runner.kernel_name() in {"fzanalysis", "python3"}
 
 
 def test_assessment_year_falls_back_to_latest_year_with_data():
@@ -252,9 +278,9 @@ def test_assessment_year_falls_back_to_latest_year_with_data():
     assert report.assessment_year(panel, 2025) == 2023
     with pytest.raises(report.ReportError, match="no values in or before 2021"):
         report.assessment_year(panel, 2021)
-    note = report._data_note(2025, {"data_years": [2015, 2024]}, "zh")
+    note = report_html._data_note(2025, {"data_years": [2015, 2024]}, "zh")
     assert "2025年数据尚未报送" in note and "最近年份2024年" in note
-    assert report._data_note(2024, {"data_years": [2015, 2024]}, "zh") == ""
+    assert report_html._data_note(2024, {"data_years": [2015, 2024]}, "zh") == ""
 
 
 def test_interrupted_run_keeps_previous_report(toy, small_panel, monkeypatch):
@@ -266,7 +292,7 @@ def test_interrupted_run_keeps_previous_report(toy, small_panel, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report, "_execute_all", interrupted)
+    monkeypatch.setattr(runner, "_execute_all", interrupted)
     with pytest.raises(KeyboardInterrupt):
         report.run_report(2024, data=small_panel, out_root=out, progress=False, notebooks_dir=toy["dir"],
                           params=_params({"notebook": "ok.ipynb"}))
@@ -281,9 +307,9 @@ def test_drafts_markdown_groups_by_domain_in_plan_order():
         "indicator": ["decision.x", "health.life_expectancy"], "area": ["440117"] * 2, "sex": ["T"] * 2,
         "domain": ["decision", "health"], "text": ["决策句。", "健康句。"],
     })
-    md = report.drafts_markdown(drafts, lang="zh").data
+    md = tables.drafts_markdown(drafts, lang="zh").data
     assert md == "### 妇女与健康\n- 健康句。\n### 妇女参与决策和管理\n- 决策句。"
-    assert report.drafts_markdown(drafts, lang="zh", by_domain=False).data == "- 健康句。\n- 决策句。"
+    assert tables.drafts_markdown(drafts, lang="zh", by_domain=False).data == "- 健康句。\n- 决策句。"
 
 
 def test_coverage_table_lists_every_indicator_and_unknown_ones():
@@ -298,13 +324,13 @@ def test_coverage_table_lists_every_indicator_and_unknown_ones():
         "sex": ["T", "T", "T", "T"],
         "value": [1.0, 2.0, 3.0, 4.0],
     })
-    cov = report.coverage_table(panel, cat, year=2024, lang="zh")
+    cov = tables.coverage_table(panel, cat, year=2024, lang="zh")
     assert len(cov) == len(cat) + 1  # nothing dropped: the unknown indicator is listed too
     row = cov.set_index("indicator").loc[first]
     assert row["reported"] and row["n_towns"] == 1 and row["n_years"] == 2 and row["first_year"] == 2023
     assert cov.set_index("indicator").loc["health.not_in_catalogue", "name"] == ""
     assert int(cov["reported"].sum()) == 2
-    styled = report.table(cov.head(3), "zh").to_html()
+    styled = tables.table(cov.head(3), "zh").to_html()
     assert "2023" in styled and "2,023" not in styled and "是" in styled
 
 
@@ -312,7 +338,7 @@ def test_only_the_newest_failed_runs_are_kept(tmp_path: Path):
     for stamp in ["20240101T000000Z", "20240102T000000Z", "20240103T000000Z"]:
         (tmp_path / f".failed-2024-{stamp}").mkdir()
     (tmp_path / ".failed-2024-en-20240101T000000Z").mkdir()
-    gone = report.prune_failed(tmp_path, "2024", keep=2)
+    gone = runner.prune_failed(tmp_path, "2024", keep=2)
     assert [p.name for p in gone] == [".failed-2024-20240101T000000Z"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         ".failed-2024-20240102T000000Z", ".failed-2024-20240103T000000Z", ".failed-2024-en-20240101T000000Z"]

@@ -1,0 +1,234 @@
+"""What every report notebook starts from: one call, :func:`setup`.
+
+``ctx = report.setup(year=year, kind=kind, lang=lang, data_path=data_path)`` reads the panel
+once (:func:`fzanalysis.panel.as_panel`, the same rules as every other entry point), normalises
+the catalogue (:func:`fzanalysis.catalog.normalize`), sets the CJK font and pandas' display
+options, shows the demo-data and missing-year notices, and gives the results every chapter uses
+(assessment, projection, judgement table), each computed once, when first asked for.
+"""
+from __future__ import annotations
+
+import html as _html
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from IPython.display import HTML, Markdown, display
+
+from fzanalysis import catalog as catalog_mod
+from fzanalysis import codes, demo, labels, trend
+from fzanalysis.evaluation import Evaluation, evaluate
+from fzanalysis.exceptions import ReportError
+from fzanalysis.fonts import use_cjk_font
+from fzanalysis.labels import Lang
+from fzanalysis.panel import Panel, as_panel
+from fzanalysis.report.params import KINDS, kind_label
+
+__all__ = [
+    "FIGURE_DPI",
+    "ReportContext",
+    "assessment_year",
+    "load_panel",
+    "setup",
+    "show_figure",
+    "text",
+]
+
+#: Resolution of the report's figures (dots per inch).
+FIGURE_DPI = 80.0
+
+
+def load_panel(data_path: str | Path | None = None, *, catalog: pd.DataFrame | None = None) -> Panel:
+    """The panel a report is made from, checked by :func:`fzanalysis.panel.as_panel`.
+
+    ``None`` or ``""`` is the embedded synthetic demo panel (every row ``synthetic``).
+    """
+    if data_path is None or str(data_path) == "":
+        return as_panel(demo.load(), catalog=catalog, source=str(demo.demo_path()))
+    return as_panel(Path(data_path), catalog=catalog)
+
+
+def assessment_year(panel: Panel | pd.DataFrame, year: int) -> int:
+    """The year a report assesses: ``year`` if the panel has values for it, else the latest earlier year.
+
+    Raises
+    ------
+    ReportError
+        If the panel has no value in or before ``year``.
+    """
+    frame = panel.frame if isinstance(panel, Panel) else panel
+    years = pd.to_numeric(frame.loc[frame["value"].notna(), "year"])
+    earlier = years[years <= int(year)]
+    if earlier.empty:
+        raise ReportError(f"the data have no values in or before {year} (years {years.min()}-{years.max()})")
+    return int(earlier.max())
+
+
+@dataclass
+class ReportContext:
+    """The state a report notebook works with (:func:`setup`).
+
+    Attributes
+    ----------
+    year, kind, lang, level : report year, kind, language and interval coverage
+    data_year : int
+        The year assessed (``year``, or the latest earlier year with data).
+    panel : Panel
+        The checked panel.
+    catalog : DataFrame
+        The normalised catalogue; pass it on (plots, tables) instead of reloading the plan's.
+    baseline_year : int
+        Baseline of the progress measures (the plan's: 2020).
+    """
+
+    year: int
+    kind: str
+    lang: Lang
+    panel: Panel
+    catalog: pd.DataFrame
+    data_year: int
+    level: float = 0.8
+    baseline_year: int = 2020
+
+    @property
+    def synthetic(self) -> bool:
+        """True for demo data: every output says so."""
+        return self.panel.synthetic
+
+    @property
+    def district(self) -> str:
+        """Area code of the district (gazetteer)."""
+        return codes.district()
+
+    @cached_property
+    def history(self) -> pd.DataFrame:
+        """Panel rows up to the assessed year (what the projections are fitted to)."""
+        return self.panel.frame[self.panel.frame["year"] <= self.data_year]
+
+    @cached_property
+    def evaluation(self) -> Evaluation:
+        """:func:`fzanalysis.evaluate` up to the assessed year: the one judgement per target."""
+        return evaluate(self.panel, self.catalog, year=self.data_year, baseline_year=self.baseline_year,
+                        level=self.level)
+
+    @property
+    def assessed(self) -> pd.DataFrame:
+        """Every indicator × area × sex of the evaluation (status, category, projection …)."""
+        return self.evaluation.series
+
+    @cached_property
+    def projected(self) -> pd.DataFrame:
+        """:func:`fzanalysis.project` from the data up to the assessed year."""
+        return trend.project(self.history, self.catalog, level=self.level)
+
+    @property
+    def judgement(self) -> pd.DataFrame:
+        """One row per target, the judged figure (``evaluation.targets``): what every page reads."""
+        return self.evaluation.targets
+
+    def label(self, kind: str, code: Any) -> str:
+        """:func:`fzanalysis.labels.label` in the report's language."""
+        return labels.label(kind, code, self.lang)
+
+    def text(self, code: str, **values: Any) -> Markdown:
+        """The notebook sentence ``nb_text.<code>`` in the report's language (:func:`text`)."""
+        return text(code, self.lang, **values)
+
+    @property
+    def kind_label(self) -> str:
+        """年度监测报告 / 中期评估报告 / 终期评估报告."""
+        return kind_label(self.kind, self.lang)
+
+
+def text(code: str, lang: Lang = "zh", **values: Any) -> Markdown:
+    """Markdown of the notebook sentence ``nb_text.<code>`` in ``lang``, filled with ``values``."""
+    return Markdown(labels.label("nb_text", code, lang).format(**values))
+
+
+def show_figure(obj: Any, *, dpi: float = FIGURE_DPI) -> None:
+    """Display a matplotlib Figure (or the Figure of an Axes) now, then close it.
+
+    The picture is drawn at ``dpi`` at most (:data:`FIGURE_DPI`), which keeps the report folder
+    small enough to send by e-mail; sizes in points (fonts, lines) are unchanged.
+    """
+    import matplotlib.pyplot as plt  # heavy: only when a figure is shown
+
+    fig = obj if hasattr(obj, "savefig") else getattr(obj, "figure", None)
+    if fig is None:
+        raise TypeError(f"show_figure expects a matplotlib Figure or Axes, got {type(obj).__name__}")
+    fig.set_dpi(min(float(fig.dpi), dpi))
+    display(fig)
+    plt.close(fig)
+
+
+def _notices(ctx: ReportContext) -> list[HTML]:
+    out = []
+    if ctx.synthetic:  # the HTML page's banner replaces it (class fz-nb-demo, report.css)
+        out.append(HTML('<div class="fz-nb-demo" style="background:#b71c1c;color:#fff;padding:8px 14px;'
+                        f'font-weight:bold">⚠ {_html.escape(labels.label("report", "demo_banner", ctx.lang))}</div>'))
+    if ctx.data_year != ctx.year:
+        years = ctx.panel.frame["year"]
+        note = labels.label("report", "no_data_for_year", ctx.lang).format(
+            year=ctx.year, first=int(years.min()), last=ctx.data_year)
+        out.append(HTML('<div class="alert" style="background:#ffebee;border:2px solid #b71c1c;padding:8px 12px">'
+                        f"{_html.escape(note)}</div>"))
+    return out
+
+
+def setup(
+    *,
+    year: int,
+    kind: str = "annual",
+    lang: Lang = "zh",
+    data_path: str | Path | None = "",
+    level: float = 0.8,
+    baseline_year: int = 2020,
+    catalog: pd.DataFrame | None = None,
+    show: bool = True,
+) -> ReportContext:
+    """Set a report notebook up: data, catalogue, fonts, notices; one call replaces the setup cell.
+
+    Parameters
+    ----------
+    year : int
+        Report year (the assessed year is the latest year with data up to it).
+    kind : {"annual", "midterm", "final"}
+    lang : {"zh", "en"}
+    data_path : str or Path, optional
+        Panel file; empty or None = the embedded demo panel.
+    level : float
+        Coverage of the projection intervals.
+    baseline_year : int
+        Baseline of the progress measures.
+    catalog : DataFrame, optional
+        A researcher's catalogue (normalised by :func:`fzanalysis.catalog.normalize`).
+    show : bool
+        Display the demo-data and missing-year notices.
+
+    Returns
+    -------
+    ReportContext
+
+    Raises
+    ------
+    ReportError
+        Unknown kind, or no data in or before ``year``.
+    PanelError, CatalogError
+        The panel or catalogue is refused (the same message as everywhere else).
+    """
+    if kind not in KINDS:
+        raise ReportError(f"kind must be one of {KINDS}, got {kind!r}")
+    labels.check_lang(lang)
+    cat = catalog_mod.normalize(catalog)
+    panel = load_panel(data_path, catalog=cat)
+    ctx = ReportContext(year=int(year), kind=kind, lang=lang, panel=panel, catalog=cat,
+                        data_year=assessment_year(panel, year), level=level, baseline_year=baseline_year)
+    use_cjk_font()
+    pd.set_option("display.max_rows", 300)
+    pd.set_option("display.max_colwidth", 80)
+    if show:
+        for notice in _notices(ctx):
+            display(notice)
+    return ctx

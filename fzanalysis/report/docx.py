@@ -1,0 +1,502 @@
+"""The Word report the district government reads (annual, mid-term, final), in the manner of the
+National Bureau of Statistics' 纲要统计监测报告.
+
+Built with python-docx from the template ``templates/report.docx`` (A4, 仿宋 body and 黑体
+headings set for East Asian text through ``w:eastAsia``); the evaluation group restyles that
+file in Word or WPS and the next report follows it.  Every sentence is drafted from the
+judgement table (:func:`fzanalysis.evaluate`, ``.targets``) as ordinary, editable text:
+
+* an overall judgement with the 达标率 sentence (N项中M项已实现…);
+* 一、各领域目标实现情况, with （一）…（八） in the plan's order and numbered findings (value, change
+  on the previous year and on 2020, target, verdict, probability in words);
+* the towns: a scorecard per town and where each lags; the early-warning list with reasons;
+* mid-term and final reports: counts of verdicts, comparison with the 2020 baseline, 突出问题
+  and 对策建议;
+* numbered figures and tables with captions (Word ``SEQ`` fields), an appendix of every target,
+  and the demo-data label in the page header whenever the data are the demo's.
+
+:func:`to_pdf` converts the document with LibreOffice where it is installed (never required).
+"""
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from docx import Document
+from docx.document import Document as DocumentObject
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+from fzanalysis import catalog as catalog_mod
+from fzanalysis import comparators, labels, narrative
+from fzanalysis.labels import Lang
+from fzanalysis.report import tables
+from fzanalysis.report.params import kind_label
+
+if TYPE_CHECKING:  # the context imports the runner's collaborators; only its type is needed here
+    from fzanalysis.report.context import ReportContext
+
+__all__ = [
+    "BODY_FONT",
+    "HEADING_FONT",
+    "TEMPLATE",
+    "build_template",
+    "build_document",
+    "chinese_numeral",
+    "to_pdf",
+    "write_docx",
+]
+
+#: The Word template the report is built from (restyle it in Word or WPS).
+TEMPLATE = Path(__file__).resolve().parent / "templates" / "report.docx"
+#: East Asian font of the body text and of the headings.
+BODY_FONT = "仿宋"
+HEADING_FONT = "黑体"
+_NUMERALS = "零一二三四五六七八九十"
+
+
+def chinese_numeral(n: int) -> str:
+    """一 … 九十九 (heading numbers).
+
+    Examples
+    --------
+    >>> chinese_numeral(3), chinese_numeral(10), chinese_numeral(12)
+    ('三', '十', '十二')
+    """
+    if n < 10:
+        return _NUMERALS[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else _NUMERALS[tens]) + "十" + ("" if ones == 0 else _NUMERALS[ones])
+
+
+# ------------------------------------------------------------------------ template
+
+
+def _set_fonts(style: Any, east_asian: str, latin: str, size: float, *, bold: bool = False,
+               colour: RGBColor | None = None) -> None:
+    style.font.name = latin
+    style.font.size = Pt(size)
+    style.font.bold = bold
+    if colour is not None:
+        style.font.color.rgb = colour
+    rpr = style.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.append(fonts)
+    for attr in ("w:ascii", "w:hAnsi"):
+        fonts.set(qn(attr), latin)
+    fonts.set(qn("w:eastAsia"), east_asian)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attr), None)
+
+
+def build_template(path: str | Path = TEMPLATE) -> Path:
+    """Write the default Word template: A4, margins of the official-document standard, fonts set.
+
+    The shipped ``templates/report.docx`` was made with this; run it again only to start over
+    (the group's own restyled template is then lost).
+    """
+    doc = Document()
+    for section in doc.sections:
+        section.page_width, section.page_height = Cm(21.0), Cm(29.7)
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.top_margin, section.bottom_margin = Cm(3.7), Cm(3.5)
+        section.left_margin, section.right_margin = Cm(2.8), Cm(2.6)
+    styles = doc.styles
+    black = RGBColor(0, 0, 0)
+    _set_fonts(styles["Normal"], BODY_FONT, "Times New Roman", 14)
+    styles["Normal"].paragraph_format.first_line_indent = Pt(28)
+    styles["Normal"].paragraph_format.line_spacing = Pt(26)
+    styles["Normal"].paragraph_format.space_after = Pt(0)
+    _set_fonts(styles["Title"], HEADING_FONT, "Times New Roman", 20, bold=False, colour=black)
+    styles["Title"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    styles["Title"].paragraph_format.first_line_indent = Pt(0)
+    for name, size in (("Heading 1", 16), ("Heading 2", 15), ("Heading 3", 14)):
+        _set_fonts(styles[name], HEADING_FONT, "Times New Roman", size, colour=black)
+        styles[name].paragraph_format.first_line_indent = Pt(28)
+        styles[name].paragraph_format.space_before = Pt(6)
+        styles[name].paragraph_format.space_after = Pt(3)
+    _set_fonts(styles["Caption"], HEADING_FONT, "Times New Roman", 11, colour=black)
+    styles["Caption"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    styles["Caption"].paragraph_format.first_line_indent = Pt(0)
+    _set_fonts(styles["Table Grid"], BODY_FONT, "Times New Roman", 10.5)
+    path = Path(path)
+    doc.save(path)
+    return path
+
+
+# ------------------------------------------------------------------------- writing
+
+
+class _Writer:
+    """A document with running figure and table numbers."""
+
+    def __init__(self, doc: DocumentObject, lang: Lang) -> None:
+        self.doc, self.lang = doc, lang
+        self.n_fig = self.n_tab = 0
+
+    def t(self, code: str, **kw: Any) -> str:
+        return labels.label("docx", code, self.lang).format(**kw)
+
+    def para(self, text: str, *, style: str | None = None, bold: bool = False, colour: RGBColor | None = None,
+             indent: bool = True) -> Any:
+        p = self.doc.add_paragraph(style=style)
+        run = p.add_run(text)
+        run.bold = bold or None
+        if colour is not None:
+            run.font.color.rgb = colour
+        if not indent:
+            p.paragraph_format.first_line_indent = Pt(0)
+        return p
+
+    def heading(self, text: str, level: int) -> Any:
+        return self.doc.add_heading(text, level=level)
+
+    def _caption(self, kind: str, number: int, text: str) -> None:
+        p = self.doc.add_paragraph(style="Caption")
+        word = self.t(f"{kind}_word")
+        p.add_run(word)
+        _seq_field(p, word, number)
+        p.add_run(("  " if self.lang == "zh" else ". ") + text)
+
+    def figure(self, fig: Any, caption: str, *, width_cm: float = 15.0) -> None:
+        import matplotlib.pyplot as plt  # heavy: only when a figure is drawn
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=150, bbox_inches="tight")
+        plt.close(fig)
+        buf.seek(0)
+        self.doc.add_picture(buf, width=Cm(width_cm))
+        pic = self.doc.paragraphs[-1]
+        pic.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        pic.paragraph_format.first_line_indent = Pt(0)
+        pic.paragraph_format.line_spacing = 1.0  # the body's exact line height would clip the picture
+        self.n_fig += 1
+        self._caption("figure", self.n_fig, caption)
+
+    def table(self, frame: pd.DataFrame, caption: str, *, widths: Sequence[float] | None = None) -> Any:
+        self.n_tab += 1
+        self._caption("table", self.n_tab, caption)
+        tbl = self.doc.add_table(rows=1, cols=len(frame.columns))
+        tbl.style = "Table Grid"
+        tbl.alignment = WD_TABLE_ALIGNMENT.CENTER
+        for cell, col in zip(tbl.rows[0].cells, frame.columns, strict=True):
+            cell.text = ""
+            run = cell.paragraphs[0].add_run(str(col))
+            run.bold = True
+        _repeat_header(tbl.rows[0])
+        for row in frame.itertuples(index=False):
+            cells = tbl.add_row().cells
+            for cell, value in zip(cells, row, strict=True):
+                cell.text = "" if tables._isna(value) else str(value)
+        for row in tbl.rows:
+            for k, cell in enumerate(row.cells):
+                for p in cell.paragraphs:
+                    p.paragraph_format.first_line_indent = Pt(0)
+                    p.paragraph_format.line_spacing = 1.0
+                    for r in p.runs:
+                        r.font.size = Pt(10.5)
+                if widths:
+                    cell.width = Cm(widths[k])
+        self.doc.add_paragraph()
+        return tbl
+
+
+def _seq_field(paragraph: Any, name: str, number: int) -> None:
+    """A Word ``SEQ`` field (figure / table number) with its current value as the shown result."""
+    def fld(kind: str) -> Any:
+        el = OxmlElement("w:fldChar")
+        el.set(qn("w:fldCharType"), kind)
+        return el
+
+    run = paragraph.add_run()
+    run._r.append(fld("begin"))
+    instr = paragraph.add_run()
+    code = OxmlElement("w:instrText")
+    code.set(qn("xml:space"), "preserve")
+    code.text = f" SEQ {name} \\* ARABIC "
+    instr._r.append(code)
+    paragraph.add_run()._r.append(fld("separate"))
+    paragraph.add_run(str(number))
+    paragraph.add_run()._r.append(fld("end"))
+
+
+def _repeat_header(row: Any) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:tblHeader")
+    el.set(qn("w:val"), "true")
+    trpr.append(el)
+
+
+def _clear_body(doc: DocumentObject) -> None:
+    """Remove the template's sample content, keeping its styles and page set-up."""
+    body = doc.element.body
+    for child in list(body):
+        if child.tag != qn("w:sectPr"):
+            body.remove(child)
+
+
+# ----------------------------------------------------------------------- figures
+
+
+def _attainment_figure(summary: pd.DataFrame, lang: Lang) -> Any:
+    import matplotlib.pyplot as plt  # heavy: only when a figure is drawn
+
+    fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    rates = summary["rate"].astype(float).fillna(0) * 100
+    ax.barh(summary["label"][::-1], rates[::-1], color="#7b1fa2")
+    for y, v in enumerate(rates[::-1]):
+        ax.text(v + 1, y, f"{v:.0f}%", va="center", fontsize=9)
+    ax.set_xlim(0, 110)
+    ax.set_xlabel(labels.label("docx", "axis_rate", lang))
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _verdict_figure(counts: pd.DataFrame, lang: Lang) -> Any:
+    import matplotlib.pyplot as plt  # heavy: only when a figure is drawn
+
+    fig, ax = plt.subplots(figsize=(6.5, 2.8))
+    colours = ["#2e7d32", "#9ccc65", "#ffb300", "#e53935", "#9e9e9e"]
+    ax.bar(counts["verdict_label"], counts["n"], color=colours[: len(counts)])
+    for x, v in enumerate(counts["n"]):
+        ax.text(x, v + 0.3, str(int(v)), ha="center", fontsize=9)
+    ax.set_ylabel(labels.label("docx", "axis_count", lang))
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------ content
+
+
+def _domain_summary(judgement: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    rows = []
+    for dom in labels.domain_order():
+        g = judgement[judgement["domain"] == dom]
+        c = tables.attainment_counts(g)
+        rows.append({"domain": dom, "label": labels.domain_label(dom, lang), **c})
+    return pd.DataFrame(rows)
+
+
+def _pct(x: Any, lang: Lang) -> str:
+    return "—" if tables._isna(x) else labels.format_value(100 * float(x), "percent", lang=lang)
+
+
+def _baseline_comparison(judgement: pd.DataFrame) -> dict[str, int]:
+    j = judgement[judgement["change_base"].notna() & (judgement["baseline_year"].astype("Float64") <
+                                                      judgement["year"].astype("Float64")).fillna(False)]
+    direction = comparators.good_direction(j["comparator"].to_numpy())
+    sign = np.sign(j["change_base"].to_numpy(float))
+    better = int(((direction != 0) & (sign == direction)).sum())
+    worse = int(((direction != 0) & (sign == -direction)).sum())
+    return {"n": len(j), "better": better, "worse": worse, "other": len(j) - better - worse}
+
+
+def _problems(judgement: pd.DataFrame) -> pd.DataFrame:
+    """Targets with a large gap, going backwards, or at risk: the 突出问题."""
+    w = judgement["warnings"].astype(str)
+    hit = ((judgement["verdict"] == "large_gap") | (judgement["category"] == "deterioration")
+           | w.str.contains("at_risk"))
+    return judgement[hit]
+
+
+def build_document(ctx: ReportContext, *, template: str | Path | None = None) -> DocumentObject:
+    """The Word report of a report context (module docstring for its contents).
+
+    Parameters
+    ----------
+    ctx : ReportContext
+        From :func:`fzanalysis.report.setup`; only its judgement table, town rows, catalogue and
+        settings are read.
+    template : path, optional
+        Another Word template (default :data:`TEMPLATE`).
+
+    Returns
+    -------
+    docx.document.Document
+    """
+    lang = ctx.lang
+    j = ctx.judgement
+    doc = Document(str(template or TEMPLATE))
+    _clear_body(doc)
+    w = _Writer(doc, lang)
+    red = RGBColor(0xB7, 0x1C, 0x1C)
+    if ctx.synthetic:
+        header = doc.sections[0].header
+        hp = header.paragraphs[0] if header.paragraphs else header.add_paragraph()
+        hp.text = ""
+        run = hp.add_run(labels.label("report", "demo_banner", lang))
+        run.bold, run.font.color.rgb = True, red
+        hp.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+    # title and overall judgement
+    w.para(w.t("title", year=ctx.year, kind=kind_label(ctx.kind, lang)), style="Title")
+    if ctx.synthetic:
+        w.para(labels.label("report", "demo_banner", lang), bold=True, colour=red)
+    if ctx.data_year != ctx.year:
+        w.para(labels.label("report", "no_data_for_year", lang).format(
+            year=ctx.year, first=int(ctx.panel.frame["year"].min()), last=ctx.data_year), colour=red)
+    summary = _domain_summary(j, lang)
+    best = summary.dropna(subset=["rate"]).sort_values("rate", ascending=False)
+    w.para(w.t("overall", year=ctx.data_year) + tables.attainment_sentence(j, lang=lang))
+    if len(best):
+        w.para(w.t("overall_domains", best=best["label"].iloc[0], best_rate=_pct(best["rate"].iloc[0], lang),
+                   worst=best["label"].iloc[-1], worst_rate=_pct(best["rate"].iloc[-1], lang)))
+    n_warn = int((j["warnings"].astype(str) != "").sum())
+    n_risk = int(j["warnings"].astype(str).str.contains("at_risk").sum())
+    w.para(w.t("overall_warnings", n=n_warn, at_risk=n_risk))
+    w.table(pd.DataFrame({
+        w.t("col_domain"): summary["label"], w.t("col_n"): summary["n"], w.t("col_met"): summary["met"],
+        w.t("col_not_met"): summary["not_met"], w.t("col_other"): summary["cannot_judge"] + summary["no_data"],
+        w.t("col_rate"): [_pct(r, lang) for r in summary["rate"]],
+    }), w.t("table_domains", year=ctx.data_year), widths=[5.2, 1.8, 1.8, 1.8, 2.6, 2.4])
+    w.figure(_attainment_figure(summary, lang), w.t("figure_domains", year=ctx.data_year))
+
+    # 一、各领域目标实现情况
+    section = 1
+    w.heading(f"{chinese_numeral(section)}、{w.t('h_domains')}", 1)
+    for k, dom in enumerate(labels.domain_order(), start=1):
+        g = j[j["domain"] == dom]
+        w.heading(f"（{chinese_numeral(k)}）{labels.domain_label(dom, lang)}", 2)
+        c = tables.attainment_counts(g)
+        w.para(w.t("domain_intro", n=c["n"], met=c["met"], not_met=c["not_met"], rate=_pct(c["rate"], lang)))
+        with_data = g[g["value"].notna()]
+        for i, rec in enumerate(with_data.to_dict("records"), start=1):
+            w.para(f"{i}．{narrative.finding(rec, lang=lang)}")
+        missing = g[g["value"].isna()]
+        if len(missing):
+            w.para(w.t("domain_missing", names="、".join(missing[f"name_{lang}"]), n=len(missing)))
+
+    # 二、镇街情况
+    section += 1
+    w.heading(f"{chinese_numeral(section)}、{w.t('h_towns')}", 1)
+    card = tables.town_scorecard(ctx.assessed, lang=lang)
+    if len(card):
+        top = card.sort_values("rate", ascending=False)
+        w.para(w.t("towns_intro", n=len(card), best=top["area_name"].iloc[0], best_rate=_pct(top["rate"].iloc[0], lang),
+                   worst=top["area_name"].iloc[-1], worst_rate=_pct(top["rate"].iloc[-1], lang)))
+        w.table(pd.DataFrame({
+            w.t("col_town"): card["area_name"], w.t("col_n"): card["n_targets"], w.t("col_met"): card["n_met"],
+            w.t("col_not_met"): card["n_not_met"], w.t("col_rate"): [_pct(r, lang) for r in card["rate"]],
+            w.t("col_lags"): card["lags"],
+        }), w.t("table_towns", year=ctx.data_year), widths=[2.6, 1.4, 1.4, 1.4, 1.8, 7.0])
+    else:
+        w.para(w.t("towns_none"))
+
+    # 三、预警
+    section += 1
+    w.heading(f"{chinese_numeral(section)}、{w.t('h_warnings')}", 1)
+    warn = tables.warning_list(j, lang=lang, projected=ctx.projected)
+    if len(warn):
+        w.para(w.t("warnings_intro", n=len(warn)))
+        for i, rec in enumerate(warn.to_dict("records"), start=1):
+            p = "" if tables._isna(rec["p_meet"]) else w.t("warning_p", p=f"{100 * float(rec['p_meet']):.0f}")
+            w.para(f"{i}．{rec['name']}（{labels.domain_label(rec['domain'], lang)}）：{rec['reason']}{p}。")
+    else:
+        w.para(w.t("warnings_none"))
+
+    if ctx.kind in ("midterm", "final"):
+        section += 1
+        w.heading(f"{chinese_numeral(section)}、{w.t('h_evaluation', kind=kind_label(ctx.kind, lang))}", 1)
+        vc = tables.verdict_counts(j, lang=lang)
+        w.para(w.t("verdicts_sentence", n=len(j), counts="，".join(
+            f"{r.verdict_label}{r.n}项" for r in vc.itertuples() if r.n) if lang == "zh" else ", ".join(
+            f"{r.n} {r.verdict_label.lower()}" for r in vc.itertuples() if r.n)))
+        w.table(pd.DataFrame({w.t("col_verdict"): vc["verdict_label"], w.t("col_n"): vc["n"],
+                              w.t("col_share"): [_pct(s, lang) for s in vc["share"]]}),
+                w.t("table_verdicts"), widths=[5.0, 2.5, 2.5])
+        w.figure(_verdict_figure(vc, lang), w.t("figure_verdicts"), width_cm=13.0)
+        base = _baseline_comparison(j)
+        w.heading(w.t("h_baseline", year=ctx.baseline_year), 2)
+        w.para(w.t("baseline_sentence", year=ctx.baseline_year, **base))
+        comp = j[j["change_base"].notna()]
+        w.table(pd.DataFrame({
+            w.t("col_domain"): [labels.domain_label(d, lang) for d in comp["domain"]],
+            w.t("col_indicator"): comp[f"name_{lang}"],
+            w.t("col_baseline"): [labels.format_value(v, u, lang=lang) for v, u in
+                                  zip(comp["baseline_value"], comp["unit"], strict=True)],
+            w.t("col_value", year=ctx.data_year): [labels.format_value(v, u, lang=lang) for v, u in
+                                                   zip(comp["value"], comp["unit"], strict=True)],
+            w.t("col_change"): [("+" if c > 0 else "−" if c < 0 else "") + labels.format_change(c, u, lang=lang)
+                                for c, u in zip(comp["change_base"], comp["unit"], strict=True)],
+        }), w.t("table_baseline", year=ctx.baseline_year), widths=[3.0, 6.0, 2.4, 2.4, 2.8])
+
+        section += 1
+        w.heading(f"{chinese_numeral(section)}、{w.t('h_problems')}", 1)
+        probs = _problems(j)
+        if len(probs):
+            for i, rec in enumerate(probs.to_dict("records"), start=1):
+                w.para(f"（{i}）{narrative.finding(rec, lang=lang)}")
+        else:
+            w.para(w.t("problems_none"))
+        section += 1
+        w.heading(f"{chinese_numeral(section)}、{w.t('h_measures')}", 1)
+        w.para(w.t("measures_intro"))
+        cat = catalog_mod.normalize(ctx.catalog).set_index("id")
+        k = 0
+        for dom in labels.domain_order():
+            g = probs[probs["domain"] == dom]
+            if not len(g):
+                continue
+            k += 1
+            depts = sorted({str(cat.at[i, "department"]) for i in g["indicator"] if i in cat.index
+                            and str(cat.at[i, "department"])})
+            w.para(w.t("measure", k=k, domain=labels.domain_label(dom, lang),
+                       names="、".join(g[f"name_{lang}"]), n=len(g), depts="、".join(depts) or w.t("depts_unknown")))
+        if k == 0:
+            w.para(w.t("measures_none"))
+
+    # 附录
+    w.heading(w.t("h_appendix"), 1)
+    w.table(pd.DataFrame({
+        w.t("col_no"): range(1, len(j) + 1),
+        w.t("col_domain"): [labels.domain_label(d, lang) for d in j["domain"]],
+        w.t("col_indicator"): [n + ("" if s == "T" else f"（{labels.sex_label(s, lang)}）")
+                               for n, s in zip(j[f"name_{lang}"], j["sex"], strict=True)],
+        w.t("col_target"): [tables._target_words(c, t, u, tol, lang) for c, t, u, tol in
+                            zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
+        w.t("col_value", year=ctx.data_year): [labels.format_value(v, u, lang=lang)
+                                               for v, u in zip(j["value"], j["unit"], strict=True)],
+        w.t("col_status"): [labels.label("status", s, lang) for s in j["status"]],
+        w.t("col_verdict"): [labels.label("verdict", v, lang) for v in j["verdict"]],
+    }), w.t("table_appendix"), widths=[1.0, 2.6, 5.6, 2.4, 2.0, 1.6, 1.8])
+    return doc
+
+
+def write_docx(ctx: ReportContext, path: str | Path, *, template: str | Path | None = None) -> Path:
+    """Write the Word report of ``ctx`` to ``path`` (:func:`build_document`)."""
+    path = Path(path)
+    build_document(ctx, template=template).save(str(path))
+    return path
+
+
+def to_pdf(docx_path: str | Path, *, timeout: int = 300) -> Path | None:
+    """Convert a .docx to PDF with LibreOffice when it is installed; None when it is not (or fails)."""
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if exe is None:
+        return None
+    docx_path = Path(docx_path)
+    profile = docx_path.parent / ".lo-profile"  # a private profile: runs in parallel do not collide
+    try:
+        subprocess.run([exe, f"-env:UserInstallation=file://{profile.resolve()}", "--headless",
+                        "--convert-to", "pdf", "--outdir", str(docx_path.parent), str(docx_path)],
+                       capture_output=True, timeout=timeout, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    pdf = docx_path.with_suffix(".pdf")
+    return pdf if pdf.is_file() else None

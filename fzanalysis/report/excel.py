@@ -1,0 +1,251 @@
+"""``status.xlsx`` a civil servant can use at once, and CSV files Excel opens correctly.
+
+The workbook is built from the judgement table (:func:`fzanalysis.evaluate` (``.targets``)):
+
+* sheet 状态 / Status: one row per target, Chinese headers, domains in the plan's order, 女/男/合计
+  and 是/否, numbers as numbers with formats, status colours by conditional formatting, frozen
+  header, filter, column widths, A4 landscape with the header row repeated on every page;
+* sheet 代码 / Codes: the codes behind each row (indicator, domain, status …) for analysts;
+* sheet 长表 / Long: one row per indicator × area × sex, ready for a pivot table;
+* sheet 来源 / Provenance: where the numbers came from.
+
+Every CSV the report writes has a UTF-8 byte-order mark (:func:`write_csv`), so Excel on Chinese
+Windows does not garble it.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from fzanalysis import codes, labels
+from fzanalysis.labels import Lang
+from fzanalysis.report import tables
+
+__all__ = [
+    "STATUS_FILLS",
+    "long_table",
+    "status_sheet",
+    "write_csv",
+    "write_status_csv",
+    "write_workbook",
+]
+
+#: Fill colour per status (the same colours as the HTML pages).
+STATUS_FILLS: dict[str, str] = {"met": "C8E6C9", "not_met": "FFCDD2", "cannot_judge": "FFF9C4",
+                                "no_data": "EEEEEE", "not_applicable": "EEEEEE"}
+_PERCENT_UNITS = {"percent", "gap_percent"}
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as CSV in UTF-8 with a byte-order mark (Excel reads Chinese correctly)."""
+    path = Path(path)
+    frame.to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+def _col(lang: Lang, code: str) -> str:
+    return labels.label("xlsx_column", code, lang)
+
+
+def _num(x: Any) -> Any:
+    return None if tables._isna(x) else float(x)
+
+
+def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """The 状态 sheet as a DataFrame: reader's headers, words for codes, numbers kept numeric.
+
+    Returns
+    -------
+    DataFrame
+        One row per target in the plan's order; column names from ``xlsx_column`` labels.
+    """
+    j = judgement
+    yes, no = labels.label("report", "yes_word", lang), labels.label("report", "no_word", lang)
+    out = {
+        "row_no": np.arange(1, len(j) + 1),
+        "domain": [labels.domain_label(d, lang) for d in j["domain"]],
+        "clause": j["clause"],
+        "name": j[f"name_{lang}"],
+        "sex": [labels.sex_label(s, lang) for s in j["sex"]],
+        "year": [None if tables._isna(y) else int(y) for y in j["year"]],
+        "value": [_num(v) for v in j["value"]],
+        "unit": [labels.unit_label(u, lang) for u in j["unit"]],
+        "target": [tables._target_words(c, t, u, tol, lang) for c, t, u, tol in
+                   zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
+        "status": [labels.label("status", s, lang) for s in j["status"]],
+        "category": [labels.label("category", c, lang) for c in j["category"]],
+        "verdict": [labels.label("verdict", v, lang) for v in j["verdict"]],
+        "change_1y": [_num(v) for v in j["change_1y"]],
+        "baseline_year": [None if tables._isna(y) else int(y) for y in j["baseline_year"]],
+        "baseline_value": [_num(v) for v in j["baseline_value"]],
+        "change_base": [_num(v) for v in j["change_base"]],
+        "projected": [_num(v) for v in j["projected"]],
+        "proj_lower": [_num(v) for v in j["proj_lower"]],
+        "proj_upper": [_num(v) for v in j["proj_upper"]],
+        "p_meet": [_num(v) for v in j["p_meet"]],
+        "warnings": [tables._warnings_label(w, lang) for w in j["warnings"]],
+        "synthetic": [yes if s else no for s in j["synthetic"]],
+    }
+    frame = pd.DataFrame(out)
+    return frame.rename(columns={c: _col(lang, c) for c in frame.columns})
+
+
+def long_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """One row per indicator × area × sex with reader's headers: the pivot-table sheet."""
+    a = assessed.loc[tables.plan_order(assessed)]
+    district = codes.district()
+    frame = pd.DataFrame({
+        "domain": [labels.domain_label(d, lang) for d in a["domain"]],
+        "name": a[f"name_{lang}"].astype(str).to_numpy(),
+        "area_name": [labels.area_label(x, lang) for x in a["area"]],
+        "area_level": [labels.label("xlsx_area_level", "district" if str(x) == district else "town", lang)
+                       for x in a["area"]],
+        "sex": [labels.sex_label(s, lang) for s in a["sex"]],
+        "year": [None if tables._isna(y) else int(y) for y in a["year"]],
+        "value": [_num(v) for v in a["value"]],
+        "unit": [labels.unit_label(u, lang) for u in a["unit"]],
+        "status": [labels.label("status", s, lang) for s in a["status"]],
+        "verdict": [labels.label("verdict", v, lang) for v in a["verdict"]],
+        "indicator": a["indicator"].astype(str).to_numpy(),
+        "area": a["area"].astype(str).to_numpy(),
+    })
+    return frame.rename(columns={c: _col(lang, c) for c in frame.columns})
+
+
+def _codes_sheet(judgement: pd.DataFrame, lang: Lang) -> pd.DataFrame:
+    cols = ["indicator", "domain", "area", "sex", "unit", "comparator", "target", "tolerance", "status",
+            "category", "verdict", "warnings"]
+    frame = judgement[cols].copy()
+    frame.insert(0, "row_no", np.arange(1, len(frame) + 1))
+    return frame
+
+
+def _write_frame(ws: Worksheet, frame: pd.DataFrame) -> None:
+    ws.append([str(c) for c in frame.columns])
+    for row in frame.itertuples(index=False):
+        ws.append([None if tables._isna(v) else v for v in row])
+    bold = Font(bold=True)
+    head_fill = PatternFill("solid", fgColor="EDE7F6")
+    for cell in ws[1]:
+        cell.font = bold
+        cell.fill = head_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    ws.freeze_panes = "A2"
+    if len(frame.columns):
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
+    for i, col in enumerate(frame.columns, start=1):
+        texts = [str(col)] + ["" if tables._isna(v) else str(v) for v in frame[col].head(500)]
+        width = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in t) for t in texts)
+        ws.column_dimensions[get_column_letter(i)].width = min(max(6, width + 2), 48)
+
+
+def _print_setup(ws: Worksheet) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.print_options.gridLines = True
+
+
+def _number_formats(ws: Worksheet, frame: pd.DataFrame, formats: Mapping[str, str]) -> None:
+    for i, col in enumerate(frame.columns, start=1):
+        fmt = formats.get(str(col))
+        if fmt:
+            for (cell,) in ws.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=i, max_col=i):
+                cell.number_format = fmt
+
+
+def _status_colours(ws: Worksheet, frame: pd.DataFrame, lang: Lang) -> None:
+    column = _col(lang, "status")
+    if column not in frame.columns or not len(frame):
+        return
+    letter = get_column_letter(list(frame.columns).index(column) + 1)
+    ref = f"{letter}2:{letter}{len(frame) + 1}"
+    for status, colour in STATUS_FILLS.items():
+        word = labels.label("status", status, lang).replace('"', '""')
+        ws.conditional_formatting.add(ref, CellIsRule(operator="equal", formula=[f'"{word}"'],
+                                                      fill=PatternFill("solid", bgColor=colour)))
+
+
+def write_workbook(
+    judgement: pd.DataFrame,
+    path: str | Path,
+    *,
+    lang: Lang = "zh",
+    provenance: Mapping[str, Any] | None = None,
+    towns: pd.DataFrame | None = None,
+) -> Path:
+    """Write ``status.xlsx`` (module docstring for the sheets).
+
+    Parameters
+    ----------
+    judgement : DataFrame
+        :func:`fzanalysis.evaluate` (``.targets``) output.
+    path : path
+        The file to write.
+    lang : {"zh", "en"}
+    provenance : mapping, optional
+        Written to the provenance sheet.
+    towns : DataFrame, optional
+        :func:`fzanalysis.assess` output for the long sheet (every area and sex); default: the
+        judgement table's rows.
+
+    Returns
+    -------
+    Path
+    """
+    wb = Workbook()
+    ws = wb.active
+    ws.title = labels.label("xlsx_sheet", "status", lang)
+    frame = status_sheet(judgement, lang=lang)
+    _write_frame(ws, frame)
+    one = "0.0"
+    _number_formats(ws, frame, {_col(lang, c): one for c in ("value", "change_1y", "baseline_value",
+                                                             "change_base", "projected", "proj_lower",
+                                                             "proj_upper")}
+                    | {_col(lang, "p_meet"): "0%", _col(lang, "year"): "0", _col(lang, "baseline_year"): "0"})
+    _status_colours(ws, frame, lang)
+    _print_setup(ws)
+
+    ws2 = wb.create_sheet(labels.label("xlsx_sheet", "codes", lang))
+    _write_frame(ws2, _codes_sheet(judgement, lang))
+
+    ws3 = wb.create_sheet(labels.label("xlsx_sheet", "long", lang))
+    long = long_table(towns if towns is not None else judgement, lang=lang)
+    _write_frame(ws3, long)
+    _number_formats(ws3, long, {_col(lang, "value"): one, _col(lang, "year"): "0"})
+    _status_colours(ws3, long, lang)
+    _print_setup(ws3)
+
+    ws4 = wb.create_sheet(labels.label("xlsx_sheet", "provenance", lang))
+    flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
+            for k, v in (provenance or {}).items()}
+    _write_frame(ws4, pd.DataFrame({"key": list(flat), "value": [str(v) for v in flat.values()]}))
+    path = Path(path)
+    wb.save(path)
+    return path
+
+
+def write_status_csv(judgement: pd.DataFrame, path: str | Path, *,
+                     provenance: Mapping[str, Any] | None = None) -> Path:
+    """``status.csv``: the judgement table with codes (for machines), data kind and provenance per row."""
+    table = judgement.copy()
+    prov = provenance or {}
+    table["data_kind"] = prov.get("data_kind", "")
+    table["provenance"] = (
+        f"fzanalysis {prov.get('package_version', '')}; git {prov.get('git_commit', '')}; data sha256 "
+        f"{', '.join(f['sha256'][:16] for f in prov.get('data_files', []))}; generated {prov.get('generated_utc', '')}"
+    )
+    return write_csv(table, path)

@@ -1,0 +1,63 @@
+"""Charts of the report that combine a projection with the catalogue (target, baseline, name)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from fzanalysis import codes, plots
+from fzanalysis.labels import Lang
+
+__all__ = ["fan_chart_for"]
+
+
+def _isna(x: Any) -> bool:
+    try:
+        return x is None or bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def fan_chart_for(
+    paths: pd.DataFrame,
+    catalog: pd.DataFrame,
+    *,
+    indicator: str,
+    area: str | None = None,
+    sex: str = "T",
+    lang: Lang = "zh",
+    level: float = 0.8,
+) -> Any:
+    """Fan chart of one series (:func:`fzanalysis.plots.fan_chart`) with its catalogue target and baseline.
+
+    Parameters
+    ----------
+    paths : DataFrame
+        :func:`fzanalysis.trend.project_paths` output.
+    catalog : DataFrame
+        The (normalised) catalogue the target, unit, name and baseline come from.
+    indicator, area, sex : str
+        The series (``area`` default: the district).
+    lang, level
+        Language and interval coverage.
+
+    Returns
+    -------
+    matplotlib Axes
+
+    Raises
+    ------
+    ValueError
+        If ``paths`` has no such series.
+    """
+    area = codes.district() if area is None else str(area)
+    one = paths[(paths["indicator"] == indicator) & (paths["area"].astype(str) == area) & (paths["sex"] == sex)]
+    if one.empty:
+        raise ValueError(f"no projection path for {indicator} area {area} sex {sex}")
+    row = catalog.set_index("id").loc[indicator]
+    baseline = None
+    if not _isna(row.get("baseline_value")) and not _isna(row.get("baseline_year")):
+        baseline = (int(row["baseline_year"]), float(row["baseline_value"]))
+    target = None if _isna(row.get("target")) else float(row["target"])
+    return plots.fan_chart(None, one, target=target, baseline=baseline, lang=lang, level=level,
+                           unit=str(row["unit"]), title=str(row[f"name_{lang}"]))

@@ -1,0 +1,182 @@
+"""The report's HTML: chapter pages from executed notebooks, and the index page.
+
+Both work offline and print on A4: the nbconvert template ``templates/fz`` loads no script from
+the internet (no require.js, MathJax or mermaid), the stylesheet ``templates/report.css`` is
+inlined in every page (screen and print rules: A4, ``print-color-adjust``, repeated table
+headers, a page break per domain), and the provenance / demo-data banner is put in by the
+template, once per page.
+"""
+from __future__ import annotations
+
+import html as _html
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import nbformat
+import pandas as pd
+from nbconvert import HTMLExporter
+from traitlets.config import Config
+
+from fzanalysis import labels
+from fzanalysis.labels import Lang
+from fzanalysis.report import tables
+from fzanalysis.report.params import kind_label
+
+__all__ = [
+    "HIDE_TAG",
+    "TEMPLATES_DIR",
+    "banner_html",
+    "chapter_title",
+    "notebook_to_html",
+    "render_index",
+    "report_css",
+]
+
+#: Cells with this tag are left out of the HTML (they are for JupyterLab readers).
+HIDE_TAG = "report-hide"
+#: The report's templates: ``index.html.j2``, ``report.css``, the nbconvert template ``fz/``
+#: and the Word template ``report.docx``.
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+
+
+def report_css() -> str:
+    """The stylesheet inlined in every page (``templates/report.css``)."""
+    return (TEMPLATES_DIR / "report.css").read_text("utf-8")
+
+
+def banner_html(provenance: Mapping[str, Any], lang: Lang, *, title: str | None = None) -> str:
+    """The provenance banner at the top of every page, with the demo-data notice when synthetic."""
+    esc = _html.escape
+    demo = (f'<div class="fz-demo">⚠ {esc(labels.label("report", "demo_banner", lang))}</div>'
+            if provenance.get("synthetic") else "")
+    files = "; ".join(f"{esc(f['path'])} sha256 {esc(f['sha256'][:16])}…"
+                      for f in provenance.get("data_files", []))
+    rows = [
+        (labels.label("report", "prov_generated", lang), provenance.get("generated_utc", "")),
+        (labels.label("report", "prov_package", lang),
+         f"fzanalysis {provenance.get('package_version', '')} · git {provenance.get('git_commit', '')}"),
+        (labels.label("report", "prov_data", lang), files),
+        (labels.label("report", "prov_parameters", lang),
+         json.dumps(provenance.get("parameters", {}), ensure_ascii=False, sort_keys=True)),
+    ]
+    body = "".join(f"<div><b>{esc(k)}</b>: <code>{esc(str(v))}</code></div>" for k, v in rows)
+    head = f"<div><b>{esc(title)}</b></div>" if title else ""
+    return f'{demo}<div class="fz-provenance">{head}{body}</div>'
+
+
+def notebook_to_html(nb_path: str | Path, html_path: str | Path, banner: str, *, title: str | None = None) -> None:
+    """Convert an executed notebook to an offline, printable HTML page without code cells.
+
+    Parameters
+    ----------
+    nb_path, html_path : path
+        The executed notebook and the page to write.
+    banner : str
+        HTML put at the top of the page by the template (:func:`banner_html`).
+    title : str, optional
+        The page's title (default: the notebook's file name).
+    """
+    nb = nbformat.read(str(nb_path), as_version=4)
+    if title:
+        nb.metadata["title"] = title
+    config = Config()
+    # cells tagged "report-hide" (e.g. the notebook's own title for JupyterLab users) stay out of the HTML
+    config.TagRemovePreprocessor.remove_cell_tags = {HIDE_TAG}
+    config.TagRemovePreprocessor.enabled = True
+    exporter = HTMLExporter(config=config, extra_template_basedirs=[str(TEMPLATES_DIR)], template_name="fz",
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(nb, resources={"fz_banner": banner, "fz_css": report_css()})
+    Path(html_path).write_text(body, encoding="utf-8")
+
+
+def chapter_title(stem: str, lang: Lang = "zh") -> str:
+    """Human title of an output stem: ``02_domain-health`` -> ``领域分析：妇女与健康``."""
+    base, _, value = stem.partition("-")
+    title = labels.label("report", f"nb_{base}", lang)
+    if title == f"nb_{base}":  # not a report notebook: its own name
+        title = base
+    if value:
+        title += ("：" if lang == "zh" else ": ") + labels.domain_label(value, lang)
+    return title
+
+
+def _fmt_projection(rec: Mapping[str, Any], lang: Lang) -> str:
+    """``96.4% (95.2–97.3)``: projection with its interval."""
+    if tables._isna(rec.get("projected")):
+        return "—"
+    text = labels.format_value(rec["projected"], rec.get("unit"), lang=lang)
+    if not tables._isna(rec.get("proj_lower")) and not tables._isna(rec.get("proj_upper")):
+        dec = int(labels.unit_format(rec.get("unit"))["decimals"])
+        text += (f" ({labels.format_number(rec['proj_lower'], dec)}–"
+                 f"{labels.format_number(rec['proj_upper'], dec)})")
+    return text
+
+
+def _data_note(year: int, provenance: Mapping[str, Any], lang: Lang) -> str:
+    """A warning when the report year is later than the latest year in the data."""
+    years = provenance.get("data_years")
+    if not years or int(year) <= int(years[1]):
+        return ""
+    return labels.label("report", "no_data_for_year", lang).format(year=year, first=years[0], last=years[1])
+
+
+def render_index(
+    *,
+    year: int,
+    kind: str,
+    lang: Lang,
+    runs: Sequence[Mapping[str, Any]],
+    judgement: pd.DataFrame | None,
+    status_error: str | None,
+    provenance: Mapping[str, Any],
+    downloads: Sequence[str] = (),
+) -> str:
+    """Render ``index.html``: the 达标率 sentence, the chapters, the downloads, the status by domain.
+
+    Parameters
+    ----------
+    judgement : DataFrame or None
+        :func:`fzanalysis.evaluate` ``.targets`` (None when it failed).
+    downloads : sequence of str
+        File names offered for download (Word, Excel, CSV, PDF …).
+    """
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    template = env.get_template("index.html.j2")
+
+    def t(code: str) -> str:
+        return labels.label("report", code, lang)
+
+    domains: list[dict[str, Any]] = []
+    sentence = ""
+    if judgement is not None:
+        sentence = tables.attainment_sentence(judgement, lang=lang)
+        for dom, rows in judgement.groupby("domain", sort=False):
+            recs = []
+            for rec in rows.to_dict("records"):
+                recs.append({
+                    "name": rec[f"name_{lang}"],
+                    "sex_label": "" if rec["sex"] == "T" else labels.sex_label(rec["sex"], lang),
+                    "value_fmt": labels.format_value(rec["value"], rec["unit"], lang=lang),
+                    "target_fmt": tables._target_words(rec["comparator"], rec["target"], rec["unit"],
+                                                       rec["tolerance"], lang),
+                    "status": rec["status"],
+                    "status_label": labels.label("status", rec["status"], lang),
+                    "category_label": labels.label("category", rec["category"], lang),
+                    "verdict_label": labels.label("verdict", rec["verdict"], lang),
+                    "projected_fmt": _fmt_projection(rec, lang),
+                    "p_meet_fmt": "" if tables._isna(rec["p_meet"]) else f"{100 * float(rec['p_meet']):.0f}%",
+                    "warnings_label": tables._warnings_label(rec["warnings"], lang),
+                })
+            domains.append({"label": labels.domain_label(dom, lang), "rows": recs})
+    runs = [{**r, "title": chapter_title(r["stem"], lang)} for r in runs]
+    return template.render(
+        t=t, year=year, kind=kind, kind_label=kind_label(kind, lang), lang=lang, runs=runs,
+        domains=domains, sentence=sentence, status_error=status_error, downloads=list(downloads),
+        css=report_css(), banner=banner_html(provenance, lang),
+        data_note=_data_note(year, provenance, lang),
+        ok=all(r["ok"] for r in runs) and status_error is None,
+    )

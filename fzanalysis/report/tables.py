@@ -1,0 +1,461 @@
+"""The tables of the report: the judgement table and the views the notebooks, Word and Excel show.
+
+**The judgement table** (:func:`fzanalysis.evaluate`, ``.targets``) is the one input of every
+written output (index, Word, Excel): one row per catalogue indicator, the figure it is judged on
+(the sex the target is about), with status, category, projection, probability and verdict
+computed once (docs/methods.md 3.6).  Sentences come from :mod:`fzanalysis.narrative`.
+
+Everything else here is a pure function on DataFrames: the table views of the notebooks
+(:func:`coverage_table`, :func:`town_table` …), the counts and sentences of the headline
+(:func:`attainment_counts`, :func:`attainment_sentence`), the town scorecard and the
+early-warning list.  Words and numbers are written by :mod:`fzanalysis.labels` only.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from IPython.display import Markdown
+from pandas.io.formats.style import Styler
+
+from fzanalysis import catalog as catalog_mod
+from fzanalysis import codes, labels, trend
+from fzanalysis.labels import Lang
+
+__all__ = [
+    "attainment_counts",
+    "attainment_sentence",
+    "attainment_table",
+    "comparable_town_indicators",
+    "coverage_table",
+    "drafts_markdown",
+    "evaluation_table",
+    "gender_gap_table",
+    "headline_view",
+    "localize_columns",
+    "plan_order",
+    "projection_table",
+    "series_name",
+    "status_counts",
+    "table",
+    "town_scorecard",
+    "town_table",
+    "verdict_counts",
+    "warning_list",
+]
+
+#: Columns of the judgement table, in this order.
+_SEX_RANK = {"T": 0, "F": 1, "M": 2}
+
+
+def _isna(x: Any) -> bool:
+    try:
+        return x is None or bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+# --------------------------------------------------------------------------- order
+
+
+def plan_order(frame: pd.DataFrame, *, catalog: pd.DataFrame | None = None) -> pd.Index:
+    """Index of ``frame`` in the plan's order.
+
+    Domains as in ``data/domains.csv``, indicators as in the catalogue, then sex T, F, M, then
+    area (district first).
+
+    Parameters
+    ----------
+    frame : DataFrame
+        With ``domain, indicator`` (``sex``, ``area`` used when present).
+    catalog : DataFrame, optional
+        The catalogue whose order counts (default: the plan's).
+
+    Returns
+    -------
+    pandas.Index
+        ``frame.index`` reordered; use ``frame.loc[plan_order(frame)]``.
+    """
+    cat = catalog_mod.normalize(catalog)
+    dom_order = {d: i for i, d in enumerate(labels.domain_order())}
+    ind_order = {i: k for k, i in enumerate(cat["id"])}
+    district = codes.district()
+    key = pd.DataFrame({
+        "d": frame["domain"].map(dom_order).fillna(len(dom_order)).to_numpy(),
+        "i": frame["indicator"].map(ind_order).fillna(len(ind_order)).to_numpy(),
+        "s": (frame["sex"].map(_SEX_RANK).fillna(3).to_numpy() if "sex" in frame else 0),
+        "a": ((frame["area"].astype(str) != district).to_numpy() if "area" in frame else 0),
+        "c": (frame["area"].astype(str).to_numpy() if "area" in frame else ""),
+    }, index=frame.index)
+    return key.sort_values(["d", "i", "s", "a", "c"], kind="stable").index
+
+
+# ------------------------------------------------------------------- judgement table
+
+
+def attainment_counts(judgement: pd.DataFrame) -> dict[str, Any]:
+    """The headline counts of a judgement table.
+
+    Returns
+    -------
+    dict
+        ``n`` (indicators), ``met``, ``not_met``, ``cannot_judge``, ``no_data``, ``judged``
+        (met + not met) and ``rate`` = met / judged (NaN when nothing is judged), the 达标率 of
+        :func:`fzanalysis.attainment`.
+    """
+    s = judgement["status"].value_counts()
+    met, nm, cj = (int(s.get(k, 0)) for k in ("met", "not_met", "cannot_judge"))
+    n = len(judgement)
+    return {"n": n, "met": met, "not_met": nm, "cannot_judge": cj, "no_data": n - met - nm - cj,
+            "judged": met + nm, "rate": met / (met + nm) if met + nm else float("nan")}
+
+
+def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh") -> str:
+    """The 达标率 sentence: ``规划87项主要目标中，19项已实现……``.
+
+    Examples
+    --------
+    >>> j = pd.DataFrame({"status": ["met", "met", "not_met", "no_data"]})
+    >>> attainment_sentence(j)
+    '规划4项主要目标中，2项已实现，1项尚未实现，1项暂无法判定或无数据；在可判定的3项中达标率为66.7%。'
+    """
+    c = attainment_counts(judgement)
+    rate = "—" if _isna(c["rate"]) else labels.format_value(100 * c["rate"], "percent", lang=lang)
+    return labels.label("report", "attainment_sentence", lang).format(
+        n=c["n"], met=c["met"], not_met=c["not_met"], other=c["cannot_judge"] + c["no_data"],
+        judged=c["judged"], rate=rate)
+
+
+def verdict_counts(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """Number of targets per verdict (every verdict listed, in :data:`fzanalysis.codes.VERDICTS` order).
+
+    Returns
+    -------
+    DataFrame
+        ``verdict, verdict_label, n, share`` (share of all targets).
+    """
+    n = judgement["verdict"].value_counts()
+    rows = [{"verdict": v, "verdict_label": labels.label("verdict", v, lang), "n": int(n.get(v, 0)),
+             "share": (n.get(v, 0) / len(judgement)) if len(judgement) else np.nan} for v in codes.VERDICTS]
+    return pd.DataFrame(rows)
+
+
+def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
+                 projected: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The early-warning list (预警): indicators with a warning, with the reasons in words.
+
+    Parameters
+    ----------
+    judgement : DataFrame
+        The judgement table (:func:`fzanalysis.evaluate` ``.targets``).
+    projected : DataFrame, optional
+        :func:`fzanalysis.project` output, for the model of each series (count models have
+        their own reasons).
+
+    Returns
+    -------
+    DataFrame
+        ``indicator, domain, name, warnings, warnings_label, reason, p_meet`` in the plan's
+        order; at-risk indicators first within the order.
+    """
+    w = judgement[judgement["warnings"].astype(str) != ""]
+    method = {}
+    if projected is not None:
+        method = {(str(r.indicator), str(r.area), str(r.sex)): r.method for r in projected.itertuples()}
+    rows = []
+    for r in w.to_dict("records"):
+        rows.append({
+            "indicator": r["indicator"], "domain": r["domain"], "name": r[f"name_{lang}"],
+            "warnings": r["warnings"], "warnings_label": _warnings_label(r["warnings"], lang),
+            "reason": trend.warning_text(r["warnings"], lang=lang, comparator=r["comparator"],
+                                         method=r.get("method") if isinstance(r.get("method"), str)
+                                         else method.get((r["indicator"], r["area"], r["sex"]))),
+            "p_meet": r.get("probability", r.get("p_meet")),
+        })
+    return pd.DataFrame(rows, columns=["indicator", "domain", "name", "warnings", "warnings_label", "reason",
+                                       "p_meet"])
+
+
+# ----------------------------------------------------------------------------- towns
+
+
+def comparable_town_indicators(assessed: pd.DataFrame, *, year: int | None = None, min_towns: int = 3) -> list[str]:
+    """Indicators on which towns can fairly be compared (mapped and ranked).
+
+    A numeric target, values for at least ``min_towns`` towns, and every town value rankable
+    (not from counts too small to rank: :func:`fzanalysis.rates.rate_table`'s ``rankable``).
+
+    Returns
+    -------
+    list of str
+        Indicator ids in the plan's order.
+    """
+    district = codes.district()
+    t = assessed[(assessed["area"].astype(str) != district) & assessed["value"].notna()]
+    if year is not None:
+        t = t[t["year"] == year]
+    t = t[t["status"].astype(str) != "not_applicable"]
+    keep = []
+    for ind, g in t.loc[plan_order(t)].groupby("indicator", sort=False):
+        numeric = not _isna(g["target"].iloc[0])
+        rankable = g["rankable"].fillna(False).astype(bool).all() if "rankable" in g else True
+        if numeric and rankable and g["area"].nunique() >= min_towns:
+            keep.append(str(ind))
+    return keep
+
+
+def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int = 3) -> pd.DataFrame:
+    """A scorecard per town: how many of its targets it meets, and where it lags.
+
+    Parameters
+    ----------
+    assessed : DataFrame
+        :func:`fzanalysis.assess` output (town rows are used; ``not_applicable`` rows left out).
+    max_lags : int
+        How many lagging indicators to name per town (the largest gaps relative to the target).
+
+    Returns
+    -------
+    DataFrame
+        ``area, area_name, n_targets, n_met, n_not_met, rate, lags`` (``lags``: names joined
+        with ``、``), in gazetteer order.
+    """
+    district = codes.district()
+    t = assessed[(assessed["area"].astype(str) != district) & assessed["value"].notna()
+                 & assessed["status"].isin(["met", "not_met", "cannot_judge"])].copy()
+    t["rel"] = (t["gap"].abs() / t["target"].abs().replace(0, np.nan)).astype(float)
+    sep = "、" if lang == "zh" else "; "
+    rows = []
+    for area, g in t.groupby(t["area"].astype(str), sort=True):
+        nm = g[g["status"] == "not_met"].sort_values("rel", ascending=False)
+        names = [str(n) + (f"（{labels.sex_label(s, lang)}）" if s in ("F", "M") else "")
+                 for n, s in zip(nm[f"name_{lang}"].head(max_lags), nm["sex"].head(max_lags), strict=True)]
+        met, nmet = int((g["status"] == "met").sum()), int((g["status"] == "not_met").sum())
+        rows.append({"area": area, "area_name": labels.area_label(area, lang), "n_targets": len(g),
+                     "n_met": met, "n_not_met": nmet, "rate": met / (met + nmet) if met + nmet else np.nan,
+                     "lags": sep.join(names)})
+    return pd.DataFrame(rows, columns=["area", "area_name", "n_targets", "n_met", "n_not_met", "rate", "lags"])
+
+
+# ------------------------------------------------------------------ notebook views
+
+
+def coverage_table(panel: Any, catalog: pd.DataFrame, *, year: int, lang: Lang = "zh") -> pd.DataFrame:
+    """What arrived: one row per catalogue indicator, with the panel's coverage.
+
+    Columns: ``domain_label, indicator, name, department, first_year, last_year, n_years``
+    (distinct years with a district value), ``reported`` (a district value for ``year``),
+    ``n_towns`` (towns with a value for ``year``), ``sexes``.  Indicators in the panel but not
+    in the catalogue are listed too, with an empty name, so nothing is dropped silently.
+    """
+    p = (panel.frame if hasattr(panel, "frame") else panel).copy()
+    district = codes.district()
+    p["area"] = p["area"].astype(str) if "area" in p.columns else district
+    p["sex"] = p["sex"].astype(str) if "sex" in p.columns else "T"
+    p = p[p["value"].notna()]
+    dist = p[p["area"] == district]
+    now = p[p["year"] == year]
+    ids = list(catalog["id"]) + sorted(set(p["indicator"]) - set(catalog["id"]))
+    cat = catalog.set_index("id")
+    rows = []
+    for ind in ids:
+        d = dist[dist["indicator"] == ind]
+        n = now[now["indicator"] == ind]
+        known = ind in cat.index
+        rows.append({
+            "domain_label": labels.domain_label(str(cat.at[ind, "domain"]), lang) if known else "",
+            "indicator": ind,
+            "name": cat.at[ind, f"name_{lang}"] if known else "",
+            "department": cat.at[ind, "department"] if known and "department" in cat.columns else "",
+            "first_year": int(d["year"].min()) if len(d) else pd.NA,
+            "last_year": int(d["year"].max()) if len(d) else pd.NA,
+            "n_years": int(d["year"].nunique()),
+            "reported": bool((n["area"] == district).any()),
+            "n_towns": int(n.loc[n["area"] != district, "area"].nunique()),
+            "sexes": "、".join(labels.sex_label(s, lang) for s in sorted(n["sex"].unique(), key=_SEX_RANK.get)),
+        })
+    out = pd.DataFrame(rows)
+    for col in ("first_year", "last_year"):
+        out[col] = out[col].astype("Int64")
+    return out
+
+
+def status_counts(judgement: pd.DataFrame, lang: Lang = "zh") -> str:
+    """``已达标19项，未达标40项 …`` from the ``status`` column, in :data:`fzanalysis.codes.STATUSES` order."""
+    counts = judgement["status"].value_counts()
+    present = [s for s in codes.STATUSES if counts.get(s, 0)]
+    if lang == "zh":
+        return "，".join(f"{labels.label('status', k, lang)}{int(counts[k])}项" for k in present)
+    return ", ".join(f"{int(counts[k])} {labels.label('status', k, lang).lower()}" for k in present)
+
+
+def _sex_word(sex: Any, lang: Lang) -> str:
+    """女/男 for F/M, empty for T (total)."""
+    return "" if _isna(sex) or str(sex) == "T" else labels.sex_label(str(sex), lang)
+
+
+def _target_words(comparator: Any, target: Any, unit: Any, tolerance: Any, lang: Lang) -> str:
+    if _isna(comparator) or str(comparator) == "":
+        return ""
+    return labels.format_target(str(comparator), target, str(unit), tolerance=tolerance, lang=lang,
+                                style="symbol")
+
+
+def _warnings_label(codes_: Any, lang: Lang) -> str:
+    if _isna(codes_) or not str(codes_):
+        return ""
+    sep = "；" if lang == "zh" else "; "
+    return sep.join(labels.label("report_warning", c, lang) for c in str(codes_).split(";") if c)
+
+
+def town_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """Town rows of an assessment for display: town, indicator, sex, value, target, gap, status."""
+    out = pd.DataFrame({
+        "area_name": [labels.area_label(a, lang) for a in assessed["area"]],
+        "name": assessed[f"name_{lang}"].astype(str),
+        "sex": [_sex_word(x, lang) for x in assessed["sex"]],
+        "value": [labels.format_value(v, u, lang=lang) for v, u in zip(assessed["value"], assessed["unit"],
+                                                                         strict=True)],
+        "target": [_target_words(c, t, u, tol, lang) for c, t, u, tol in
+                   zip(assessed["comparator"], assessed["target"], assessed["unit"], assessed["tolerance"],
+                       strict=True)],
+        "gap": assessed["gap"].astype(float).round(2),
+        "status_label": [labels.label("status", s, lang) for s in assessed["status"]],
+    })
+    if "too_wide" in assessed.columns:
+        out["too_wide"] = assessed["too_wide"].fillna(False).astype(bool).to_numpy()
+    return out
+
+
+def projection_table(projected: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """Projection rows for display: name, latest value, 2030 projection and interval, P(meet), warnings."""
+    names = catalog.set_index("id")[f"name_{lang}"]
+    units = catalog.set_index("id")["unit"]
+    return pd.DataFrame({
+        "name": [str(names.get(i, i)) for i in projected["indicator"]],
+        "sex": [_sex_word(x, lang) for x in projected["sex"]],
+        "last_year": projected["last_year"],
+        "value": [labels.format_value(v, units.get(i), lang=lang)
+                  for v, i in zip(projected["last_value"], projected["indicator"], strict=True)],
+        "projected_2030": [labels.format_value(v, units.get(i), lang=lang)
+                           for v, i in zip(projected["projected"], projected["indicator"], strict=True)],
+        "projected_lower": projected["lower"].astype(float).round(2),
+        "projected_upper": projected["upper"].astype(float).round(2),
+        "p_meet": ["" if _isna(p) else f"{100 * float(p):.0f}%" for p in projected["p_meet"]],
+        "warnings_label": [_warnings_label(w, lang) for w in projected["warnings"]],
+    }).reset_index(drop=True)
+
+
+def evaluation_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """Evaluation view of a judgement table: baseline, current value, target, status, verdict."""
+    j = judgement
+    return pd.DataFrame({
+        "domain_label": [labels.domain_label(d, lang) for d in j["domain"]],
+        "name": j[f"name_{lang}"],
+        "sex": [_sex_word(x, lang) for x in j["sex"]],
+        "baseline_value": [labels.format_value(v, u, lang=lang) for v, u in zip(j["baseline_value"], j["unit"],
+                                                                                  strict=True)],
+        "value": [labels.format_value(v, u, lang=lang) for v, u in zip(j["value"], j["unit"], strict=True)],
+        "target": [_target_words(c, t, u, tol, lang) for c, t, u, tol in
+                   zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
+        "status_label": [labels.label("status", s, lang) for s in j["status"]],
+        "category_label": [labels.label("category", c, lang) for c in j["category"]],
+        "verdict": [labels.label("verdict", v, lang) for v in j["verdict"]],
+    }).reset_index(drop=True)
+
+
+def headline_view(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """The status table of the overview: one row per indicator, words not codes."""
+    j = judgement
+    return pd.DataFrame({
+        "domain_label": [labels.domain_label(d, lang) for d in j["domain"]],
+        "name": j[f"name_{lang}"],
+        "sex": [_sex_word(x, lang) for x in j["sex"]],
+        "value": [labels.format_value(v, u, lang=lang) for v, u in zip(j["value"], j["unit"], strict=True)],
+        "target": [_target_words(c, t, u, tol, lang) for c, t, u, tol in
+                   zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
+        "status_label": [labels.label("status", s, lang) for s in j["status"]],
+        "category_label": [labels.label("category", c, lang) for c in j["category"]],
+        "projected_2030": [labels.format_value(v, u, lang=lang) for v, u in zip(j["projected"], j["unit"],
+                                                                                  strict=True)],
+        "p_meet": ["" if _isna(p) else f"{100 * float(p):.0f}%" for p in j["p_meet"]],
+        "warnings_label": [_warnings_label(w, lang) for w in j["warnings"]],
+    })
+
+
+def attainment_table(attainment: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """:func:`fzanalysis.attainment` output with domain names, in the plan's order, rates in percent."""
+    out = attainment.copy()
+    order = {d: i for i, d in enumerate((*labels.domain_order(), "unassigned", "all"))}
+    out = out.iloc[np.argsort([order.get(str(d), 99) for d in out["domain"]], kind="stable")]
+    out.insert(0, "domain_label", [labels.domain_label(str(d), lang) for d in out["domain"]])
+    for col in ("attainment_rate", "attainment_rate_all"):
+        if col in out.columns:
+            out[col] = [("—" if _isna(v) else labels.format_value(100 * float(v), "percent", lang=lang))
+                        for v in out[col]]
+    return out.drop(columns=[c for c in ("domain", "domain_zh", "domain_en") if c in out.columns]
+                    ).reset_index(drop=True)
+
+
+def series_name(indicator: str, sex: str, catalog: pd.DataFrame, *, lang: Lang = "zh") -> str:
+    """Indicator name from the catalogue, with the sex in brackets for F/M series."""
+    name = str(catalog.set_index("id")[f"name_{lang}"].get(indicator, indicator))
+    if sex in ("F", "M"):
+        word = labels.sex_label(sex, lang)
+        name += f"（{word}）" if lang == "zh" else f" ({word.lower()})"
+    return name
+
+
+def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """:func:`fzanalysis.gender_gap` output for display: name, both values, difference, ratio."""
+    names = catalog.set_index("id")[f"name_{lang}"]
+    return pd.DataFrame({
+        "name": [str(names.get(i, i)) for i in gaps["indicator"]],
+        "unit": [labels.unit_label(u, lang) for u in gaps["unit"]],
+        "value_f": gaps["value_f"].round(2),
+        "value_m": gaps["value_m"].round(2),
+        "difference": gaps["difference"].round(2),
+        "difference_lower": gaps["difference_lower"].round(2),
+        "difference_upper": gaps["difference_upper"].round(2),
+        "ratio": gaps["ratio"].round(3),
+    }).reset_index(drop=True)
+
+
+def localize_columns(frame: pd.DataFrame, lang: Lang = "zh") -> pd.DataFrame:
+    """Rename columns to their ``report_column`` labels (unknown names kept, the labels' policy)."""
+    return frame.rename(columns={c: labels.label("report_column", c, lang) for c in frame.columns})
+
+
+def table(frame: pd.DataFrame, lang: Lang = "zh", *, precision: int = 2) -> Styler:
+    """A table for the report: localised headings, no index, floats to ``precision`` digits.
+
+    Booleans read 是/否; text columns are left-aligned.  Returns a pandas ``Styler``.
+    """
+    shown = localize_columns(frame, lang).reset_index(drop=True)
+    yes, no = labels.label("report", "yes_word", lang), labels.label("report", "no_word", lang)
+    for col in shown.columns:  # booleans as words, not True/False
+        if pd.api.types.is_bool_dtype(shown[col]):
+            shown[col] = [("" if _isna(v) else yes if v else no) for v in shown[col]]
+    text_cols = [c for c in shown.columns if not pd.api.types.is_numeric_dtype(shown[c])]
+    # no thousands separator: years must read 2024, not 2,024
+    styler = shown.style.hide(axis="index").format(precision=precision, na_rep="—")
+    if text_cols:
+        styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
+    return styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
+
+
+def drafts_markdown(drafts: pd.DataFrame, *, lang: Lang = "zh", by_domain: bool = True) -> Markdown:
+    """Narrative drafts (:func:`fzanalysis.narrative.draft`) as Markdown in the plan's order.
+
+    With ``by_domain`` each domain gets a ``###`` heading with its name.
+    """
+    if drafts.empty:
+        return Markdown("")
+    ordered = drafts.loc[plan_order(drafts)]
+    parts: list[str] = []
+    for domain, rows in ordered.groupby("domain", sort=False):
+        if by_domain:
+            parts.append(f"### {labels.domain_label(str(domain), lang)}")
+        parts.extend(f"- {t}" for t in rows["text"])
+    return Markdown("\n".join(parts))

@@ -1,0 +1,115 @@
+"""The written outputs of the report: Word (structure, fonts, captions) and Excel (headers, formats)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from docx import Document
+from docx.oxml.ns import qn
+from openpyxl import load_workbook
+
+from fzanalysis import labels
+from fzanalysis.report import docx as report_docx
+from fzanalysis.report import excel, html, setup, tables
+
+
+@pytest.fixture(scope="module")
+def midterm():
+    """The 2025 mid-term context on the demo data (2025 has no data yet: 2024 is assessed)."""
+    return setup(year=2025, kind="midterm", show=False)
+
+
+def test_template_sets_east_asian_fonts_and_a4():
+    doc = Document(str(report_docx.TEMPLATE))
+    section = doc.sections[0]
+    assert round(section.page_width.cm, 1) == 21.0 and round(section.page_height.cm, 1) == 29.7
+    for style, font in (("Normal", "仿宋"), ("Heading 1", "黑体"), ("Heading 2", "黑体"), ("Caption", "黑体")):
+        fonts = doc.styles[style].element.rPr.find(qn("w:rFonts"))
+        assert fonts.get(qn("w:eastAsia")) == font, style
+
+
+def test_word_report_structure(midterm, tmp_path: Path):
+    path = report_docx.write_docx(midterm, tmp_path / "r.docx")
+    doc = Document(str(path))
+    heads1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    heads2 = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
+    assert heads1[0] == "一、各领域目标实现情况"
+    assert [h.split("、", 1)[1] for h in heads1[1:6]] == ["镇街目标实现情况", "预警指标", "中期评估报告结论",
+                                                         "突出问题", "对策建议"]
+    assert heads1[-1].startswith("附录")
+    # （一）…（八） in the plan's order
+    domains = [f"（{report_docx.chinese_numeral(k)}）{labels.domain_label(d)}"
+               for k, d in enumerate(labels.domain_order(), start=1)]
+    assert heads2[:8] == domains
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert re.search(r"规划87项主要目标中，\d+项已实现", text)  # the 达标率 sentence
+    assert re.search(r"1．2024年.+为.+比上年(提高|下降)[0-9.]+个百分点", text)  # numbered findings
+    assert "与2020年基线相比" in text
+    # demo data: said in the page header and under the title
+    assert "演示数据" in doc.sections[0].header.paragraphs[0].text and "演示数据" in text
+    captions = [p.text for p in doc.paragraphs if p.style.name == "Caption"]
+    assert [c for c in captions if c.startswith("表")][:2] == ["表1  2024年各领域目标实现情况",
+                                                             "表2  2024年各镇街目标实现情况"]
+    assert any(c.startswith("图1") for c in captions) and any(c.startswith("图2") for c in captions)
+    body = doc.element.body.xml
+    assert "SEQ 表" in body and "SEQ 图" in body  # Word renumbers figures and tables
+    appendix = doc.tables[-1]
+    assert len(appendix.rows) == len(midterm.judgement) + 1
+    assert appendix.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None  # header repeats on each page
+
+
+def test_annual_word_report_has_no_evaluation_chapters(midterm, tmp_path: Path):
+    from dataclasses import replace
+
+    annual = replace(midterm, kind="annual", year=2024)
+    for name in ("assessed", "projected", "judgement"):  # same data year: reuse the results
+        annual.__dict__[name] = getattr(midterm, name)
+    doc = Document(str(report_docx.write_docx(annual, tmp_path / "a.docx")))
+    heads1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    assert not any("突出问题" in h or "对策建议" in h for h in heads1)
+
+
+def test_status_workbook(midterm, tmp_path: Path):
+    path = excel.write_workbook(midterm.judgement, tmp_path / "s.xlsx", provenance={"a": 1}, towns=midterm.assessed)
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["状态", "代码", "长表（数据透视用）", "来源"]
+    ws = wb["状态"]
+    header = [c.value for c in ws[1]]
+    assert header[:5] == ["序号", "领域", "规划条款", "指标", "性别"] and "p_meet" not in header
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
+    assert ws.print_title_rows == "$1:$1"
+    # domains in the plan's order, words not codes
+    seen = list(dict.fromkeys(c.value for c in ws["B"][1:]))
+    assert seen == [labels.domain_label(d) for d in labels.domain_order()]
+    col = {name: i for i, name in enumerate(header)}
+    sexes = {row[col["性别"]] for row in ws.iter_rows(min_row=2, values_only=True)}
+    assert sexes <= {"女", "男", "合计"}
+    assert {row[col["演示数据"]] for row in ws.iter_rows(min_row=2, values_only=True)} == {"是"}
+    p_cell = ws.cell(row=2, column=col["达标概率"] + 1)
+    assert p_cell.number_format == "0%"
+    rules = [r for rng in ws.conditional_formatting for r in rng.rules]
+    assert {r.formula[0] for r in rules} >= {'"已达标"', '"未达标"'}
+    assert ws.column_dimensions["D"].width > 10
+    long = wb["长表（数据透视用）"]
+    assert long.max_row - 1 == len(midterm.assessed)
+
+
+def test_every_csv_has_a_bom(midterm, tmp_path: Path):
+    path = excel.write_status_csv(midterm.judgement, tmp_path / "status.csv")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_chapter_template_loads_nothing_from_the_internet(tmp_path: Path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 标题\n\n$x^2$")]
+    src = tmp_path / "a.ipynb"
+    nbformat.write(nb, str(src))
+    html.notebook_to_html(src, tmp_path / "a.html", html.banner_html({"synthetic": True}, "zh"))
+    page = (tmp_path / "a.html").read_text("utf-8")
+    assert not re.search(r"https?://[^\"' ]+\.(js|css)", page)
+    assert "require.js" not in page and "mathjax" not in page.lower() and "mermaid" not in page.lower()
+    assert page.count('class="fz-demo"') == 1 and "@page { size: A4" in page and "print-color-adjust" in page
