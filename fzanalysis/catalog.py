@@ -46,7 +46,7 @@ import pandas as pd
 import pandera.pandas as pa
 import yaml
 
-from fzanalysis import codes, comparators, config
+from fzanalysis import codes, comparators, config, plan
 from fzanalysis.exceptions import CatalogError
 from fzanalysis.labels import format_target as _format_target
 from fzanalysis.labels import label
@@ -130,8 +130,9 @@ _CLAUSE_PART_RE = re.compile(
 
 
 def default_path() -> Path:
-    """Path of the catalogue used when none is given (``data/indicators.yaml``)."""
-    return data_path("indicators.yaml")
+    """Path of the catalogue used when none is given: the active plan's (:mod:`fzanalysis.plan`;
+    ``data/indicators.yaml`` for Conghua)."""
+    return plan.active().catalog_path
 
 
 def _read_reference_csv(path: Path, key: str, required: Sequence[str]) -> pd.DataFrame:

@@ -342,3 +342,18 @@ def test_only_the_newest_failed_runs_are_kept(tmp_path: Path):
     assert [p.name for p in gone] == [".failed-2024-20240101T000000Z"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         ".failed-2024-20240102T000000Z", ".failed-2024-20240103T000000Z", ".failed-2024-en-20240101T000000Z"]
+
+
+@pytest.mark.slow
+def test_china_plan_report_runs_on_the_official_figures(tmp_path):
+    """`fzanalysis report --plan china` runs the whole pipeline on real national figures."""
+    from fzanalysis.cli import main
+
+    code = main(["report", "--plan", "china", "--year", "2024", "--workdir", str(tmp_path), "--jobs", "2",
+                 "--no-progress"])
+    assert code == 0
+    out = tmp_path / "reports" / "2024-china"
+    status = pd.read_csv(out / "status.csv", dtype={"area": str}, encoding="utf-8-sig")
+    assert set(status["area"]) == {"100000"} and not status["synthetic"].any()
+    assert "演示数据" not in (out / "index.html").read_text("utf-8")
+    assert (out / "2024-report.docx").is_file()

@@ -44,7 +44,7 @@ def test_word_report_structure(midterm, tmp_path: Path):
     assert heads2[:8] == domains
     text = "\n".join(p.text for p in doc.paragraphs)
     assert re.search(r"规划87项主要目标中，\d+项已实现", text)  # the 达标率 sentence
-    assert re.search(r"1．2024年.+为.+比上年(提高|下降)[0-9.]+个百分点", text)  # numbered findings
+    assert re.search(r"1．2024年.+为.+较上年(提高|下降)[0-9.]+个百分点", text)  # numbered findings
     assert "与2020年基线相比" in text
     # demo data: said in the page header and under the title
     assert "演示数据" in doc.sections[0].header.paragraphs[0].text and "演示数据" in text

@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from fzanalysis import plan
 from fzanalysis.exceptions import FzError
 from fzanalysis.report.params import KINDS, LANGS
 from fzanalysis.report.runner import run_report
@@ -31,7 +33,11 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--kind", choices=KINDS, default="annual",
                    help="annual (any year), midterm (2025) or final (2030)")
     p.add_argument("--lang", choices=LANGS, default="zh")
-    p.add_argument("--data", default=None, help="panel file (default: the embedded demo data)")
+    p.add_argument("--data", default=None, help="panel file (default: the plan's own data; for conghua the "
+                   "embedded demo data)")
+    p.add_argument("--plan", choices=plan.available(), default=plan.DEFAULT,
+                   help="the plan to report on (data/plans/<id>): conghua (default) or china (the national "
+                   "outline on official national figures)")
     p.add_argument("--workdir", default=".", help="folder holding data and reports (default: current directory)")
     p.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (processes)")
     p.add_argument("--params", default=None, help="a params YAML instead of the kind's own")
@@ -41,6 +47,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cli(ns: argparse.Namespace) -> int:
+    os.environ["FZANALYSIS_PLAN"] = ns.plan  # this process and the notebook kernels it starts
     workdir = Path(ns.workdir).expanduser().resolve()
     data = None if ns.data is None else (workdir / ns.data if not Path(ns.data).is_absolute() else Path(ns.data))
     out = Path(ns.out) if ns.out else workdir / "reports"

@@ -18,7 +18,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown, display
 
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import codes, demo, labels, trend
+from fzanalysis import codes, demo, labels, plan, trend
 from fzanalysis.evaluation import Evaluation, evaluate
 from fzanalysis.exceptions import ReportError
 from fzanalysis.fonts import use_cjk_font
@@ -46,6 +46,9 @@ def load_panel(data_path: str | Path | None = None, *, catalog: pd.DataFrame | N
     ``None`` or ``""`` is the embedded synthetic demo panel (every row ``synthetic``).
     """
     if data_path is None or str(data_path) == "":
+        active = plan.active()
+        if active.id != plan.DEFAULT:  # another plan's own data (china: the official figures)
+            return as_panel(active.panel(), catalog=catalog, source=str(active.panel_path))
         return as_panel(demo.load(), catalog=catalog, source=str(demo.demo_path()))
     return as_panel(Path(data_path), catalog=catalog)
 

@@ -38,7 +38,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import comparators, labels, narrative
+from fzanalysis import comparators, labels, narrative, plan
 from fzanalysis.labels import Lang
 from fzanalysis.report import tables
 from fzanalysis.report.params import kind_label
@@ -343,7 +343,9 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         hp.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
     # title and overall judgement
-    w.para(w.t("title", year=ctx.year, kind=kind_label(ctx.kind, lang)), style="Title")
+    active = plan.active()
+    w.para(w.t("title", plan=active.name_zh if lang == "zh" else active.name_en, year=ctx.year,
+               kind=kind_label(ctx.kind, lang)), style="Title")
     if ctx.synthetic:
         w.para(labels.label("report", "demo_banner", lang), bold=True, colour=red)
     if ctx.data_year != ctx.year:

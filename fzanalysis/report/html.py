@@ -20,7 +20,7 @@ import pandas as pd
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
-from fzanalysis import labels
+from fzanalysis import labels, plan
 from fzanalysis.labels import Lang
 from fzanalysis.report import tables
 from fzanalysis.report.params import kind_label
@@ -148,7 +148,9 @@ def render_index(
     template = env.get_template("index.html.j2")
 
     def t(code: str) -> str:
-        return labels.label("report", code, lang)
+        # the plan's own name (data/plans/<id>/plan.yaml), never a name written in code
+        active = plan.active()
+        return labels.label("report", code, lang).replace("{plan}", active.name_zh if lang == "zh" else active.name_en)
 
     domains: list[dict[str, Any]] = []
     sentence = ""

@@ -4,8 +4,8 @@ A report kind is a template (``params/<kind>.yaml``): ``annual`` for any plan ye
 for 2025 and ``final`` for 2030 (the years the plan orders its evaluations, key ``years``).  A
 per-year file ``params/<year>_<kind>.yaml`` exists only where one year really differs; it
 replaces the template for that year.  Lists the data files own are never repeated here: a
-``foreach`` over ``domains`` runs the notebook once per domain of ``data/domains.csv``, in the
-plan's order (:func:`fzanalysis.labels.domain_order`).
+``foreach`` over ``domains`` runs the notebook once per domain of ``data/domains.csv`` that the
+active plan's catalogue has targets in, in the plan's order (:func:`plan_domains`).
 
 File layout::
 
@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from fzanalysis import labels
+from fzanalysis import catalog, labels, plan
 from fzanalysis.exceptions import ReportError
 from fzanalysis.paths import PACKAGE_DIR, REPO_DIR
 
@@ -64,7 +64,13 @@ PLAN_YEARS: tuple[int, ...] = tuple(range(2021, 2031))
 #: Parameters the runner passes to every notebook (each notebook declares them).
 COMMON_PARAMETERS: tuple[str, ...] = ("year", "kind", "lang", "data_path")
 #: Named lists a ``foreach`` may use instead of writing the values out.
-DATA_LISTS: dict[str, Callable[[], tuple[str, ...]]] = {"domains": labels.domain_order}
+def plan_domains() -> tuple[str, ...]:
+    """The domains the active plan's catalogue has targets in, in the plan's order."""
+    present = set(catalog.load()["domain"])
+    return tuple(d for d in labels.domain_order() if d in present)
+
+
+DATA_LISTS: dict[str, Callable[[], tuple[str, ...]]] = {"domains": plan_domains}
 
 
 def _shipped(name: str) -> Path:
@@ -324,6 +330,9 @@ def output_folder_name(year: int, kind: str = "annual", lang: str = "zh") -> str
     '2030-final-en'
     """
     name = str(int(year))
+    active = plan.active().id
+    if active != plan.DEFAULT:  # another plan's reports never replace Conghua's
+        name += f"-{active}"
     if kind != "annual":
         name += f"-{kind}"
     if lang != "zh":
