@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -47,7 +46,11 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cli(ns: argparse.Namespace) -> int:
-    os.environ["FZANALYSIS_PLAN"] = ns.plan  # this process and the notebook kernels it starts
+    with plan.use(ns.plan):  # this process and the notebook kernels it starts
+        return _run(ns)
+
+
+def _run(ns: argparse.Namespace) -> int:
     workdir = Path(ns.workdir).expanduser().resolve()
     data = None if ns.data is None else (workdir / ns.data if not Path(ns.data).is_absolute() else Path(ns.data))
     out = Path(ns.out) if ns.out else workdir / "reports"
