@@ -286,6 +286,8 @@ def _domain_summary(judgement: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     rows = []
     for dom in labels.domain_order():
         g = judgement[judgement["domain"] == dom]
+        if g.empty:  # a plan without targets in this domain (the national outline as catalogued)
+            continue
         c = tables.attainment_counts(g)
         rows.append({"domain": dom, "label": labels.domain_label(dom, lang), **c})
     return pd.DataFrame(rows)
@@ -370,7 +372,8 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     # 一、各领域目标实现情况
     section = 1
     w.heading(f"{chinese_numeral(section)}、{w.t('h_domains')}", 1)
-    for k, dom in enumerate(labels.domain_order(), start=1):
+    present = [d for d in labels.domain_order() if (j["domain"] == d).any()]
+    for k, dom in enumerate(present, start=1):
         g = j[j["domain"] == dom]
         w.heading(f"（{chinese_numeral(k)}）{labels.domain_label(dom, lang)}", 2)
         c = tables.attainment_counts(g)
