@@ -52,7 +52,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from fzanalysis import catalog, codes, comparators, gazetteer
+from fzanalysis import catalog, codes, comparators, config, gazetteer
 from fzanalysis.config import label_table as labels
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang, domain_label, label, unit_label
@@ -153,8 +153,8 @@ COLUMN_STYLES: dict[str, dict[str, Any]] = {
     "p_meet": {"kind": "sequential", "cmap": "YlGnBu", "vmin": 0.0, "vmax": 1.0, "unit": None},
     "value": {"kind": "sequential", "cmap": "viridis", "unit": "value"},
     "projected": {"kind": "sequential", "cmap": "viridis", "unit": "value"},
-    "status": {"kind": "categorical", "palette": "plot_status"},
-    "category": {"kind": "categorical", "palette": "plot_category"},
+    "status": {"kind": "categorical", "palette": "status"},
+    "category": {"kind": "categorical", "palette": "category"},
 }
 
 
@@ -619,8 +619,13 @@ def _text(code: str, lang: Lang) -> str:
 
 
 def palette(kind: str, lang: Lang) -> dict[str, tuple[str, str]]:
-    """``{code: (label, colour)}`` for a colour kind of ``data/labels/plots.yaml``."""
-    return {code: (entry[lang], entry["color"]) for code, entry in labels()[kind].items()}
+    """``{code: (label, colour)}`` for ``status`` or ``category``.
+
+    Colours from ``data/colours.yaml``, words from the one set of labels (``status``,
+    ``category`` in ``data/labels/assess.yaml``).
+    """
+    colours = config.read_yaml("colours.yaml")[kind]
+    return {str(code): (label(kind, code, lang), colour) for code, colour in colours.items()}
 
 
 def _select(table: pd.DataFrame, indicator: str | None, sex: str | None) -> pd.DataFrame:
@@ -1189,7 +1194,7 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
         show["shown"] = [na if x else f"{_fmt(v)} {u}".strip() if pd.notna(v) else nd
                          for v, x in zip(show[column], excluded)]
     fields[column if style["kind"] == "categorical" else "shown"] = col_both
-    for extra, kind in (("status", "plot_status"), ("category", "plot_category")):
+    for extra, kind in (("status", "status"), ("category", "category")):
         if extra in gdf.columns and extra != column:
             show[extra] = [na if x else both(kind, str(v)) if h and pd.notna(v)
                            and str(v) in labels()[kind] else nd

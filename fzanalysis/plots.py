@@ -317,7 +317,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     'Axes'
     """
     use_cjk_font()
-    kinds = {"category": "plot_category", "status": "plot_status"}
+    kinds = {"category": "category", "status": "status"}
     if column not in kinds:
         raise ValueError(f"column must be one of {sorted(kinds)}, got {column!r}")
     _need(assessed, ("indicator", "area", column), "assessed")
@@ -632,7 +632,7 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     dup = rows.duplicated(subset=["indicator"], keep=False)
     if dup.any():
         raise ValueError(f"assessed: indicator {rows.loc[dup].iloc[0]['indicator']} appears twice")
-    pal = palette("plot_category", lang)
+    pal = palette("category", lang)
     n = len(rows)
     height = 0.9 * n + 1.3  # inches: rows + title + legend and notes
     fig, axes = plt.subplots(n, 1, figsize=(8, height), dpi=150, squeeze=False)

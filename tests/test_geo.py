@@ -106,7 +106,7 @@ def data_copy(tmp_path, monkeypatch) -> Path:
     """A private data/ folder (FZANALYSIS_DATA) so a user's towns.geojson never interferes."""
     root = tmp_path / "data"
     (root / "geo").mkdir(parents=True)
-    for name in ("towns.csv", "units.csv", "domains.csv"):
+    for name in ("towns.csv", "units.csv", "domains.csv", "colours.yaml"):
         shutil.copy(data_path(name), root / name)
     shutil.copytree(data_path("labels"), root / "labels")
     shutil.copytree(data_path("plans"), root / "plans")
@@ -297,7 +297,7 @@ def test_status_choropleth_legend_lists_categories(data_copy, tmp_path):
     table = assessed(missing=("440117104",))
     ax = geo.choropleth(table, "status", indicator="health.hospital_delivery")
     sel = table[(table["indicator"] == "health.hospital_delivery") & (table["area"] != "440117")]
-    expected = [label("plot_status", s, "zh") for s in ("met", "not_met") if (sel["status"] == s).any()]
+    expected = [label("status", s, "zh") for s in ("met", "not_met") if (sel["status"] == s).any()]
     assert legend_texts(ax) == expected + ["无数据"]
     assert ax.get_legend().get_title().get_text() == "达标情况"
     assert render(ax.figure, tmp_path / "status.png") == []

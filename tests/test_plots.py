@@ -163,7 +163,7 @@ def test_status_heatmap_cells_and_legend(tmp_path):
     assert [t.get_text() for t in ax.get_yticklabels()][0] == "宫颈癌筛查率"
     entries = legend_texts(ax)
     assert entries[-1] == "无数据"  # the missing cell and the indicator without values
-    assert set(entries[:-1]) <= {label("plot_category", c, "zh") for c in
+    assert set(entries[:-1]) <= {label("category", c, "zh") for c in
                                  ("achieved", "on_track", "acceleration_needed",
                                   "limited_progress", "deterioration", "insufficient_data")}
     hatched = [p for p in cells if p.get_hatch()]

@@ -2,7 +2,8 @@
 
 ``--workdir`` (default: the current directory) holds the data and the reports, so that
 ``pip install fzanalysis`` then ``fzanalysis report`` works anywhere: the report goes to
-``<workdir>/reports/<folder>/`` and a relative ``--data`` is read from the working directory.
+``<workdir>/reports/<folder>/``; ``--data`` is checked like every command's ``--data`` (relative to the
+current directory).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from fzanalysis import plan
 from fzanalysis.exceptions import FzError
+from fzanalysis.panel.cli import DATA_HELP, data_option
 from fzanalysis.report.params import KINDS, LANGS
 from fzanalysis.report.runner import run_report
 
@@ -32,8 +34,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--kind", choices=KINDS, default="annual",
                    help="annual (any year), midterm (2025) or final (2030)")
     p.add_argument("--lang", choices=LANGS, default="zh")
-    p.add_argument("--data", default=None, help="panel file (default: the plan's own data; for conghua the "
-                   "embedded demo data)")
+    p.add_argument("--data", default=None, metavar="PATH", type=data_option,
+                   help=DATA_HELP + " (relative paths: from the working directory)")
     p.add_argument("--plan", choices=plan.available(), default=plan.DEFAULT,
                    help="the plan to report on (data/plans/<id>): conghua (default) or china (the national "
                    "outline on official national figures)")
@@ -52,7 +54,7 @@ def _cli(ns: argparse.Namespace) -> int:
 
 def _run(ns: argparse.Namespace) -> int:
     workdir = Path(ns.workdir).expanduser().resolve()
-    data = None if ns.data is None else (workdir / ns.data if not Path(ns.data).is_absolute() else Path(ns.data))
+    data = None if ns.data is None else Path(ns.data).resolve()  # as checked by data_option
     out = Path(ns.out) if ns.out else workdir / "reports"
     try:
         result = run_report(ns.year, kind=ns.kind, lang=ns.lang, data=data, jobs=ns.jobs, out_root=out,
