@@ -24,14 +24,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import openpyxl
+import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from fzanalysis import config
 from fzanalysis.paths import data_path
 
 __all__ = ["CSV_ENCODINGS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
-           "Uncalculated", "cell_text", "decode_csv", "heading_aliases", "is_missing", "map_header",
+           "Uncalculated", "cell_text", "decode_csv", "heading_aliases", "heading_mask", "is_missing", "map_header", "missing_mask",
            "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file"]
 from fzanalysis.panel.problems import Problem, Severity
 
@@ -65,7 +67,8 @@ class RawTable:
     """A table read from one CSV file or one worksheet, header mapped to panel columns.
 
     ``columns`` maps panel column name -> heading as written in the file;
-    ``rows`` holds ``(row_number, {panel_column: raw cell})``; ``formats`` holds
+    ``frame`` holds the raw cells of the data rows (one column per panel column found, object
+    dtype, indexed by the row number a spreadsheet program shows); ``formats`` holds
     the Excel number format of each cell (``{}`` for CSV) so a cell shown as
     ``96.5%`` (stored as 0.965) is read as 96.5.
     """
@@ -75,7 +78,7 @@ class RawTable:
     header_row: int
     columns: dict[str, str]
     letters: dict[str, str] = field(default_factory=dict)
-    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    frame: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(index=pd.Index([], dtype="int64", name="row")))
     formats: dict[tuple[int, str], str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
     #: key/value pairs of a template's hidden ``_meta`` sheet (department, year, version)
@@ -621,7 +624,7 @@ def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any
     if info["state"] != "visible":
         out.append(_problem(name, sheet, None, None, f"sheet {sheet!r} is hidden but holds a table of "
                             "figures: unhide it (right-click a sheet tab > Unhide) and check it, or delete it"))
-    data_rows = {r for r, _ in table.rows}
+    data_rows = set(table.frame.index.tolist())
     for r in sorted(info["hidden_rows"] & data_rows):
         out.append(_problem(name, sheet, r, None, f"row {r} is hidden but holds a figure: unhide it and check "
                             "the figure, or delete the row (a hidden row often keeps an old value)"))
@@ -731,22 +734,64 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                      letters={c: _col_letter(i) for c, i in positions.items()} if letters else {},
                      ignored=ignored)
     width = len(header)
-    for r, cells in lines[header_at + 1:]:
-        if all(is_missing(v) for v in cells):
-            continue
-        if all(c in map_header(cells)[0] for c in REQUIRED_COLUMNS):
-            continue  # a repeated header (the template's visible Chinese heading row)
-        extra = [v for v in cells[width:] if not is_missing(v)]
-        if extra:
-            problems.append(_problem(name, sheet, r, None, f"{len(extra)} cell(s) beyond the last "
+    body = lines[header_at + 1:]
+    order = list(positions)
+    if not body:
+        table.frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in order},
+                                   index=pd.Index([], dtype="int64", name="row"))
+        return [table], problems
+    rnums = np.fromiter((r for r, _ in body), dtype=np.int64, count=len(body))
+    raw = pd.DataFrame([cells for _, cells in body], dtype=object)
+    missing = pd.DataFrame({j: missing_mask(raw[j]) for j in raw.columns})
+    blank = missing.all(axis=1).to_numpy()
+    # a repeated header (the template's visible Chinese heading row) is not data
+    repeated = np.ones(len(raw), dtype=bool)
+    for c in REQUIRED_COLUMNS:
+        col = raw[positions[c]] if positions[c] in raw.columns else pd.Series([None] * len(raw), dtype=object)
+        repeated &= heading_mask(col, c)
+    keep = ~blank & ~repeated
+    extra_cols = [j for j in raw.columns if j >= width]
+    if extra_cols:
+        n_extra = (~missing[extra_cols]).sum(axis=1).to_numpy()
+        for r, n in zip(rnums[keep & (n_extra > 0)], n_extra[keep & (n_extra > 0)]):
+            problems.append(_problem(name, sheet, int(r), None, f"{int(n)} cell(s) beyond the last "
                                      "heading: expected every figure under a heading"))
-        record = {c: (cells[i] if i < len(cells) else None) for c, i in positions.items()}
-        table.rows.append((r, record))
-        for c, i in positions.items():
-            fmt = formats.get((r, i))
-            if fmt:
-                table.formats[(r, c)] = fmt
+    frame = pd.DataFrame({c: (raw[i] if i in raw.columns else pd.Series([None] * len(raw), dtype=object))
+                          for c, i in positions.items()})
+    frame = frame[keep]
+    frame.index = pd.Index(rnums[keep], name="row")
+    table.frame = frame
+    if formats:
+        kept = set(frame.index.tolist())
+        for (r, i), fmt in formats.items():
+            for c, j in positions.items():
+                if j == i and r in kept:
+                    table.formats[(r, c)] = fmt
     return [table], problems
+
+
+def missing_mask(s: pd.Series) -> np.ndarray:
+    """:func:`is_missing` of every cell of a column, vectorised (each distinct text judged once)."""
+    out = s.isna().to_numpy(copy=True)
+    isstr = s.map(type).eq(str).to_numpy()
+    if isstr.any():
+        strs = s[isstr]
+        # a missing mark has no digit: numbers (most cells) are settled by one regex scan
+        cand = ~strs.str.contains(r"\d", regex=True).fillna(False).to_numpy(bool)
+        if cand.any():
+            sub = strs[cand]
+            verdict = {u: is_missing(u) for u in pd.unique(sub)}
+            idx = np.flatnonzero(isstr)[cand]
+            out[idx] = sub.map(verdict).to_numpy(bool)
+    return out
+
+
+def heading_mask(s: pd.Series, column: str) -> np.ndarray:
+    """Cells that are a heading of ``column`` (a repeated header row), judged once per distinct text."""
+    aliases = heading_aliases()
+    texts = s.map(lambda v: v if isinstance(v, str) else None)
+    hit = {v: aliases.get(normalise_heading(v)) == column for v in pd.unique(texts.dropna())}
+    return np.fromiter((hit.get(v, False) for v in texts), dtype=bool, count=len(texts))
 
 
 def _zh(column: str) -> str:
