@@ -295,33 +295,77 @@ def jump_warnings(new: pd.DataFrame, history: pd.DataFrame | None = None, *,
     both["year"] = both["year"].astype("int64")
     # the newest figure per key wins (new over history)
     both = both.drop_duplicates(KEY, keep="last")
-    flagged = []
-    for _, s in both.groupby(["indicator", "area", "sex"], sort=False):
-        if not s["_new"].any() or len(s) < min_changes + 2:
+    out_cols = cols + ["previous_year", "previous_value", "change", "median_change", "scale"]
+    series = ["indicator", "area", "sex"]
+    both["_s"] = both.groupby(series, sort=False).ngroup()
+    size = both.groupby("_s")["_s"].transform("size")
+    has_new = both.groupby("_s")["_new"].transform("any")
+    both = both[(size >= min_changes + 2) & has_new].sort_values(["_s", "year"], kind="stable")
+    if both.empty:
+        return pd.DataFrame(columns=out_cols)
+    # one row per series, one column per position in it (padded with NaN): every rule below is
+    # computed for all series at once, position by position
+    sid = both["_s"].to_numpy()
+    _, first = np.unique(sid, return_index=True)
+    pos = np.arange(len(both)) - np.repeat(first, np.diff(np.append(first, len(both))))
+    row_of = np.searchsorted(np.unique(sid), sid)
+    n_s, n_l = len(first), int(pos.max()) + 1
+
+    def grid(values: np.ndarray, fill: Any = np.nan) -> np.ndarray:
+        g = np.full((n_s, n_l), fill, dtype=np.asarray(values).dtype if fill is not np.nan else float)
+        g[row_of, pos] = values
+        return g
+
+    vals = both["value"].to_numpy(float)
+    Y = grid(both["year"].to_numpy(float))
+    V = grid(vals)
+    NEW = grid(both["_new"].to_numpy(bool), False)
+    SV = grid(_sampling_var_series(vals, both["numerator"].to_numpy(float), both["denominator"].to_numpy(float),
+                                   row_of))
+    index = grid(np.arange(len(both), dtype=float))
+    D = np.diff(V, axis=1) / np.diff(Y, axis=1)
+    integer = np.cumprod(np.where(np.isnan(V), 1, V == np.round(V)), axis=1).astype(bool)
+    flagged: list[dict[str, Any]] = []
+    for j in range(min_changes + 1, n_l):
+        act = np.flatnonzero(NEW[:, j] & ~np.isnan(V[:, j]))
+        if not len(act):
             continue
-        s = s.sort_values("year")
-        years = s["year"].to_numpy(float)
-        vals = s["value"].to_numpy(float)
-        svar = _sampling_var(vals, s["numerator"].to_numpy(float), s["denominator"].to_numpy(float))
-        for j in np.flatnonzero(s["_new"].to_numpy()):
-            if j < min_changes + 1:
-                continue
-            gaps = years[j] - years[j - 1]
-            d = np.diff(vals[:j]) / np.diff(years[:j])
-            m = float(np.median(d))
-            mad = float(np.median(np.abs(d - m)))
-            spread = math.sqrt((1.4826 * mad) ** 2 + (svar[j] + svar[j - 1]) / gaps ** 2)
-            # integer series (counts) cannot move by less than 1: the scale is at least 0.5
-            resolution = 0.5 if np.all(vals[: j + 1] == np.round(vals[: j + 1])) else 1e-12
-            scale = max(spread, floor * float(np.median(np.abs(vals[:j]))), resolution)
-            delta = (vals[j] - vals[j - 1]) / gaps
-            if abs(delta - m) > threshold * scale:
-                row = s.iloc[j]
-                flagged.append({**{c: row[c] for c in cols}, "previous_year": int(years[j - 1]),
-                                "previous_value": vals[j - 1], "change": delta,
-                                "median_change": m, "scale": scale})
-    return pd.DataFrame(flagged, columns=cols + ["previous_year", "previous_value", "change",
-                                                 "median_change", "scale"])
+        win = D[act, : j - 1]
+        m = np.median(win, axis=1)
+        mad = np.median(np.abs(win - m[:, None]), axis=1)
+        gaps = Y[act, j] - Y[act, j - 1]
+        spread = np.sqrt((1.4826 * mad) ** 2 + (SV[act, j] + SV[act, j - 1]) / gaps ** 2)
+        # integer series (counts) cannot move by less than 1: the scale is at least 0.5
+        resolution = np.where(integer[act, j], 0.5, 1e-12)
+        scale = np.maximum(np.maximum(spread, floor * np.median(np.abs(V[act, :j]), axis=1)), resolution)
+        delta = D[act, j - 1]
+        hit = np.abs(delta - m) > threshold * scale
+        for k in np.flatnonzero(hit):
+            i = act[k]
+            row = both.iloc[int(index[i, j])]
+            flagged.append({**{c: row[c] for c in cols}, "previous_year": int(Y[i, j - 1]),
+                            "previous_value": V[i, j - 1], "change": float(delta[k]),
+                            "median_change": float(m[k]), "scale": float(scale[k])})
+    return pd.DataFrame(flagged, columns=out_cols)
+
+
+def _sampling_var_series(value: np.ndarray, num: np.ndarray, den: np.ndarray, series: np.ndarray) -> np.ndarray:
+    """:func:`_sampling_var` of many series at once (``series``: the series of each row)."""
+    out = np.zeros(len(value))
+    ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
+    if not ok.any():
+        return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = np.where(num > 0, num, 0.5)
+        r = n / den
+        c = np.where(ok & (num > 0), value / r, np.nan)
+    # zero counts: the unit factor of the first non-zero row of the series
+    first = pd.Series(c).groupby(series).transform("first").to_numpy(float)
+    c = np.where(np.isfinite(c), c, np.where(np.isfinite(first), first, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = c ** 2 * np.where(r < 1, r * (1 - r), r) / den
+    out[ok] = var[ok]
+    return out
 
 
 def _jump_problems(subs: list[Submission], history: pd.DataFrame | None) -> list[Problem]:

@@ -428,6 +428,12 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
         if found > best_found:
             best, best_found = d, found
     delimiter = best
+    if '"' not in text:
+        # no quoting at all: one line is one row, read by pandas' C parser
+        return _tables_from_rows(name, None, _plain_lines(text, delimiter, lim), {}, [], letters=False, lim=lim) \
+            if _widest(text, delimiter) <= lim["max_columns"] else \
+            ([], [_problem(name, None, None, None, f"too many columns: {_widest(text, delimiter)}, the limit is "
+                           f"{lim['max_columns']} (limits.max_columns in data/ingest.yaml)")])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     problems: list[Problem] = []
     lines: list[tuple[int, list[str]]] = []
@@ -452,6 +458,35 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
         lines.append((start, cells))
         start = reader.line_num + 1
     return _tables_from_rows(name, None, lines, {}, problems, letters=False, lim=lim)
+
+
+def _widest(text: str, delimiter: str) -> int:
+    """Cells of the widest line (quote-free text)."""
+    return max((line.count(delimiter) for line in text.splitlines()), default=0) + 1
+
+
+class _Lines(list):  # type: ignore[type-arg]
+    """Rows ``(line number, cells)`` of a quote-free CSV, parsed column-wise by pandas.
+
+    Behaves as the list of rows :func:`_tables_from_rows` expects; ``frame`` holds the same
+    cells as a DataFrame so the rows below the header are never rebuilt one by one.
+    """
+
+    frame: pd.DataFrame
+
+
+def _plain_lines(text: str, delimiter: str, lim: dict[str, Any]) -> list[tuple[int, list[Any]]]:
+    width = _widest(text, delimiter)
+    fast = delimiter in (",", "\t", ";")
+    frame = pd.read_csv(io.StringIO(text), sep=delimiter if fast else re.escape(delimiter), header=None,
+                        names=range(width), dtype=object, keep_default_na=False, na_filter=False,
+                        skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c" if fast else "python")
+    # the first lines as csv.reader gives them (for the header search); the rest stay in the frame
+    first = re.split(r"\r\n|\r|\n", text[: 1 << 20], maxsplit=HEADER_SCAN_ROWS + 1)[: HEADER_SCAN_ROWS + 1]
+    out = _Lines((i + 1, line.split(delimiter) if line else []) for i, line in enumerate(first)
+                 if i < len(frame))
+    out.frame = frame
+    return out
 
 
 def _utf8_lines(data: bytes) -> tuple[int, int, int | None]:
@@ -734,14 +769,20 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                      letters={c: _col_letter(i) for c, i in positions.items()} if letters else {},
                      ignored=ignored)
     width = len(header)
-    body = lines[header_at + 1:]
+    body = lines[header_at + 1:] if not isinstance(lines, _Lines) else lines.frame.iloc[header_at + 1:]
     order = list(positions)
-    if not body:
+    if not len(body):
         table.frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in order},
                                    index=pd.Index([], dtype="int64", name="row"))
         return [table], problems
-    rnums = np.fromiter((r for r, _ in body), dtype=np.int64, count=len(body))
-    raw = pd.DataFrame([cells for _, cells in body], dtype=object)
+    if isinstance(lines, _Lines):
+        raw = lines.frame.iloc[header_at + 1:].reset_index(drop=True)
+        rnums = np.arange(header_at + 2, header_at + 2 + len(raw), dtype=np.int64)
+        if not len(raw):
+            body = []
+    else:
+        rnums = np.fromiter((r for r, _ in body), dtype=np.int64, count=len(body))
+        raw = pd.DataFrame([cells for _, cells in body], dtype=object)
     missing = pd.DataFrame({j: missing_mask(raw[j]) for j in raw.columns})
     blank = missing.all(axis=1).to_numpy()
     # a repeated header (the template's visible Chinese heading row) is not data
@@ -771,27 +812,25 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
 
 
 def missing_mask(s: pd.Series) -> np.ndarray:
-    """:func:`is_missing` of every cell of a column, vectorised (each distinct text judged once)."""
-    out = s.isna().to_numpy(copy=True)
-    isstr = s.map(type).eq(str).to_numpy()
-    if isstr.any():
-        strs = s[isstr]
-        # a missing mark has no digit: numbers (most cells) are settled by one regex scan
-        cand = ~strs.str.contains(r"\d", regex=True).fillna(False).to_numpy(bool)
-        if cand.any():
-            sub = strs[cand]
-            verdict = {u: is_missing(u) for u in pd.unique(sub)}
-            idx = np.flatnonzero(isstr)[cand]
-            out[idx] = sub.map(verdict).to_numpy(bool)
-    return out
+    """:func:`is_missing` of every cell of a column, vectorised (each distinct cell judged once;
+    distinct cells that are plain numbers, most of a value column, in one pass)."""
+    codes_, uniq = pd.factorize(s.to_numpy(object), use_na_sentinel=False)
+    verdict = np.zeros(len(uniq), dtype=bool)
+    rest = np.arange(len(uniq))
+    if len(uniq) > 256:
+        num = pd.to_numeric(pd.Series(uniq, dtype=object), errors="coerce").to_numpy(float)
+        rest = np.flatnonzero(np.isnan(num))
+    for i in rest:
+        verdict[i] = is_missing(uniq[i])
+    return verdict[codes_]
 
 
 def heading_mask(s: pd.Series, column: str) -> np.ndarray:
-    """Cells that are a heading of ``column`` (a repeated header row), judged once per distinct text."""
+    """Cells that are a heading of ``column`` (a repeated header row), judged once per distinct cell."""
     aliases = heading_aliases()
-    texts = s.map(lambda v: v if isinstance(v, str) else None)
-    hit = {v: aliases.get(normalise_heading(v)) == column for v in pd.unique(texts.dropna())}
-    return np.fromiter((hit.get(v, False) for v in texts), dtype=bool, count=len(texts))
+    codes_, uniq = pd.factorize(s.to_numpy(object), use_na_sentinel=False)
+    hit = np.array([isinstance(u, str) and aliases.get(normalise_heading(u)) == column for u in uniq], dtype=bool)
+    return hit[codes_] if len(uniq) else np.zeros(len(s), dtype=bool)
 
 
 def _zh(column: str) -> str:
