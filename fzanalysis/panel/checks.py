@@ -396,7 +396,17 @@ def _jump_problems(subs: list[Submission], history: pd.DataFrame | None) -> list
 
 
 def _clean_records(sub: Submission) -> pd.DataFrame:
-    """The submission's records without the rows that have an error."""
+    """The submission's records without the rows that have an error (kept until the errors change)."""
+    n_err = sum(p.severity == "error" for p in sub.problems)
+    cached = sub.__dict__.get("_clean")
+    if cached is not None and cached[0] == n_err:
+        return cached[1]
+    rec = _without_error_rows(sub)
+    sub.__dict__["_clean"] = (n_err, rec)
+    return rec
+
+
+def _without_error_rows(sub: Submission) -> pd.DataFrame:
     bad = sub.error_rows()
     rec = sub.records.dropna(subset=["year", "value"])
     if bad and len(rec):
@@ -413,7 +423,8 @@ def _consistency_problems(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
     panel = rec[rec["indicator"].isin(cat.index)].drop_duplicates(KEY, keep="last")
     if panel.empty:
         return []
-    panel = as_panel(panel[list(codes.PANEL_COLUMNS)].assign(year=panel["year"].astype("int64"))).frame
+    # clean records are panel rows already (no error): typed, not re-checked row by row
+    panel = panel[list(codes.PANEL_COLUMNS)].assign(year=panel["year"].astype("int64"))
     check = consistency_frame(panel, cat)
     out = []
     bad = check[~check["consistent"]]

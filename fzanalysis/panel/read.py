@@ -786,10 +786,14 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
     missing = pd.DataFrame({j: missing_mask(raw[j]) for j in raw.columns})
     blank = missing.all(axis=1).to_numpy()
     # a repeated header (the template's visible Chinese heading row) is not data
-    repeated = np.ones(len(raw), dtype=bool)
-    for c in REQUIRED_COLUMNS:
-        col = raw[positions[c]] if positions[c] in raw.columns else pd.Series([None] * len(raw), dtype=object)
-        repeated &= heading_mask(col, c)
+    repeated = heading_mask(raw[positions["year"]], "year") if positions["year"] in raw.columns \
+        else np.zeros(len(raw), dtype=bool)
+    if repeated.any():
+        at = np.flatnonzero(repeated)
+        for c in REQUIRED_COLUMNS:
+            if c != "year":
+                col = raw[positions[c]].iloc[at] if positions[c] in raw.columns else pd.Series([None] * len(at))
+                repeated[at] &= heading_mask(col, c)
     keep = ~blank & ~repeated
     extra_cols = [j for j in raw.columns if j >= width]
     if extra_cols:

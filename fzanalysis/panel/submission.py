@@ -107,20 +107,31 @@ def typed_records(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _per_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> list[Any]:
-    """``fn`` of every cell, computed once per distinct cell (columns repeat a few values)."""
+def _per_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> Any:
+    """``fn`` of every cell, computed once per distinct cell (columns repeat a few values).
+
+    Returns an object array, or a tuple of object arrays when ``fn`` returns tuples.
+    """
     codes_, uniq = pd.factorize(values.to_numpy(object), use_na_sentinel=False)
     res = [fn(u) for u in uniq]
-    return [res[k] for k in codes_]
+    if res and isinstance(res[0], tuple):
+        cols = [np.empty(len(res), dtype=object) for _ in res[0]]
+        for j, r in enumerate(res):
+            for k, x in enumerate(r):
+                cols[k][j] = x
+        return tuple(c[codes_] for c in cols)
+    arr = np.empty(len(res), dtype=object)
+    arr[:] = res
+    return arr[codes_]
 
 
 def parse_numbers(values: pd.Series, formats: dict[int, str] | None = None
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`~fzanalysis.panel.read.parse_number` of a column, vectorised.
 
-    Plain numbers (most cells) are converted in one pass; the rest (``12,345``, ``96.5%``,
-    full-width digits, cells with an Excel percent format given by ``formats``, position ->
-    number format) cell by cell.  Returns ``(value, sign, error)`` arrays.
+    Each distinct cell is parsed once: plain numbers (most cells) in one pass, the rest
+    (``12,345``, ``96.5%``, full-width digits) one by one; cells with an Excel number format
+    (``formats``: position -> format) are parsed with it.  Returns ``(value, sign, error)`` arrays.
     """
     n = len(values)
     val = np.full(n, np.nan)
@@ -128,18 +139,22 @@ def parse_numbers(values: pd.Series, formats: dict[int, str] | None = None
     msg = np.full(n, None, dtype=object)
     if not n:
         return val, sign, msg
-    types = values.map(type)
-    plain = types.eq(str).to_numpy() | types.isin([int, float, np.float64, np.int64]).to_numpy()
-    num = pd.to_numeric(values.where(plain, None), errors="coerce").to_numpy(float)
-    fast = plain & np.isfinite(num)
-    if formats:
-        fast[list(formats)] = False
-    val[fast] = num[fast]
-    slow = np.flatnonzero(~fast & ~missing_mask(values))
-    fmts = formats or {}
     raw = values.to_numpy(object)
-    for i in slow:
-        v, sg, m = parse_number(raw[i], number_format=fmts.get(int(i), ""))
+    codes_, uniq = pd.factorize(raw, use_na_sentinel=False)
+    u = pd.Series(uniq, dtype=object)
+    types = u.map(type)
+    plain = (types.eq(str) | types.isin([int, float, np.float64, np.int64])).to_numpy()
+    num = pd.to_numeric(u.where(plain, None), errors="coerce").to_numpy(float)
+    uval = np.where(plain & np.isfinite(num), num, np.nan)
+    usign = np.full(len(uniq), None, dtype=object)
+    umsg = np.full(len(uniq), None, dtype=object)
+    for i in np.flatnonzero(~(plain & np.isfinite(num))):
+        v, sg, m = parse_number(uniq[i])
+        uval[i] = np.nan if v is None else v
+        usign[i], umsg[i] = sg, m
+    val, sign, msg = uval[codes_], usign[codes_], umsg[codes_]
+    for i, fmt in (formats or {}).items():
+        v, sg, m = parse_number(raw[i], number_format=fmt)
         val[i] = np.nan if v is None else v
         sign[i], msg[i] = sg, m
     return val, sign, msg
@@ -164,13 +179,22 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         return pd.DataFrame(columns=REC_COLUMNS), probs, n0
 
     def err(mask: np.ndarray, c: str, msgs: Any, severity: str = "error") -> None:
+        """A problem for each row where ``mask`` holds; ``msgs``: a text, an array or a function of i."""
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
         heading = table.columns.get(c, c)
         letter = table.letters.get(c)
-        msgs = np.broadcast_to(np.asarray(msgs, dtype=object), (n,))
-        for i in np.flatnonzero(mask):
-            r = int(rows[i])
-            probs.append(Problem(table.file, table.sheet, r, heading, severity,  # type: ignore[arg-type]
-                                 str(msgs[i]) + (f" (cell {letter}{r})" if letter else "")))
+        if callable(msgs):
+            texts = [msgs(int(i)) for i in idx]
+        elif isinstance(msgs, str):
+            texts = [msgs] * len(idx)
+        else:
+            texts = [str(m) for m in np.asarray(msgs, dtype=object)[idx].tolist()]
+        file, sheet = table.file, table.sheet
+        probs.extend(Problem(file, sheet, r, heading, severity,  # type: ignore[arg-type]
+                             t + (f" (cell {letter}{r})" if letter else ""))
+                     for r, t in zip(rows[idx].tolist(), texts))
 
     # --- indicator: an id or the exact Chinese name
     ids = set(cat.index)
@@ -189,18 +213,19 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         return text, False, (f"unknown indicator {text!r}: expected an id or Chinese name from the "
                              f"catalogue (fzanalysis catalog){hint}")
 
-    ind, known, ind_msg = (np.array(x, dtype=object) for x in zip(*_per_distinct(col("indicator", f), indicator)))
+    ind, known, ind_msg = _per_distinct(col("indicator", f), indicator)
     known = known.astype(bool)
-    err(pd.notna(ind_msg) & (ind_msg != None), "indicator", ind_msg)  # noqa: E711
+    err(ind_msg != None, "indicator", ind_msg)  # noqa: E711
     unit = pd.Series(ind).map(cat["unit"]).where(known, None).to_numpy(object) if "unit" in cat else \
         np.full(n, None, dtype=object)
-    info = {u: lk.unit_info(u) for u in pd.unique(unit)}
-    scale = np.array([info[u][0] if info[u][0] is not None else np.nan for u in unit], dtype=float)
+    ucodes, units = pd.factorize(unit, use_na_sentinel=False)
+    scale = np.array([np.nan if lk.unit_info(u)[0] is None else lk.unit_info(u)[0] for u in units],
+                     dtype=float)[ucodes]
 
     # --- year
-    yr = _per_distinct(col("year", f), lambda v: parse_year(v, lo=SUBMISSION_YEARS[0], hi=SUBMISSION_YEARS[1]))
-    year = pd.array([y for y, _ in yr], dtype="Int64")
-    year_msg = np.array([m for _, m in yr], dtype=object)
+    year, year_msg = _per_distinct(col("year", f),
+                                   lambda v: parse_year(v, lo=SUBMISSION_YEARS[0], hi=SUBMISSION_YEARS[1]))
+    year = pd.array(year, dtype="Int64")
     err(year_msg != None, "year", year_msg)  # noqa: E711
 
     # --- area: a code or any name variant of the gazetteer; blank = the district
@@ -216,9 +241,8 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
             return text, (f"unknown area {text!r}: expected a code or name from data/towns.csv "
                           f"(e.g. {district} or 从化区, 440117001 or 街口街道)")
 
-    ar = _per_distinct(col("area", f), area_of)
-    area = np.array([a for a, _ in ar], dtype=object)
-    err(np.array([m is not None for _, m in ar]), "area", np.array([m for _, m in ar], dtype=object))
+    area, area_msg = _per_distinct(col("area", f), area_of)
+    err(area_msg != None, "area", area_msg)  # noqa: E711
 
     # --- sex
     aliases = lk.sex_aliases()
@@ -230,14 +254,12 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         code = aliases.get(text.casefold(), "")
         return (code, None) if code else (text, f"unknown sex {text!r}: expected F, M or T (女, 男, 合计)")
 
-    sx = _per_distinct(col("sex", f), sex_of)
-    sex = np.array([a for a, _ in sx], dtype=object)
-    err(np.array([m is not None for _, m in sx]), "sex", np.array([m for _, m in sx], dtype=object))
+    sex, sex_msg = _per_distinct(col("sex", f), sex_of)
+    err(sex_msg != None, "sex", sex_msg)  # noqa: E711
     by_sex = {i: "sex" in lk.disagg(cat.loc[i]) for i in pd.unique(ind[known])}
     not_by_sex = known & np.isin(sex, ["F", "M"]) & ~np.array([by_sex.get(i, True) for i in ind], dtype=bool)
-    err(not_by_sex, "sex", np.array([f"sex {s} given, but the catalogue does not disaggregate {i} by sex "
-                                      "(expected T)" if m else "" for s, i, m in zip(sex, ind, not_by_sex)],
-                                     dtype=object), "warning")
+    err(not_by_sex, "sex", lambda i: f"sex {sex[i]} given, but the catalogue does not disaggregate {ind[i]} "
+                                     "by sex (expected T)", "warning")
 
     # --- numbers
     def formats_of(c: str) -> dict[int, str]:
@@ -251,9 +273,8 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     signed = ~has_msg & (sign != None) & np.isfinite(value) & known  # noqa: E711
     no_scale = signed & np.isnan(scale)
     raw_v = v_raw.to_numpy(object)
-    err(no_scale, "value", np.array([f"{raw_v[i]!r} carries a {sign[i]} sign, but the unit of {ind[i]} is "
-                                     f"{unit[i]}: expected a plain number" if no_scale[i] else ""
-                                     for i in range(n)], dtype=object))
+    err(no_scale, "value", lambda i: f"{raw_v[i]!r} carries a {sign[i]} sign, but the unit of {ind[i]} is "
+                                     f"{unit[i]}: expected a plain number")
     base = np.where(sign == "%", 100.0, 1000.0)
     value = np.where(signed & ~no_scale, value * scale / base, value)
     value[no_scale] = np.nan
@@ -263,14 +284,12 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         raw_c = col(c, f)
         x, sg, m = parse_numbers(raw_c, formats_of(c))
         bad = m != None  # noqa: E711
-        err(bad, c, np.array([str(t).replace("(e.g. 96.5 or 96.5%)", "(a count)") for t in m], dtype=object))
+        err(bad, c, lambda i, m=m: str(m[i]).replace("(e.g. 96.5 or 96.5%)", "(a count)"))
         rate = ~bad & (sg != None)  # noqa: E711
         rc = raw_c.to_numpy(object)
-        err(rate, c, np.array([f"expected a count, got the rate {rc[i]!r}" if rate[i] else "" for i in range(n)],
-                              dtype=object))
+        err(rate, c, lambda i: f"expected a count, got the rate {rc[i]!r}")
         neg = ~bad & ~rate & (x < 0)
-        err(neg, c, np.array([f"negative {c} {x[i]:g}: expected a count ≥ 0" if neg[i] else "" for i in range(n)],
-                             dtype=object))
+        err(neg, c, lambda i, c=c, x=x: f"negative {c} {x[i]:g}: expected a count ≥ 0")
         x = np.where(rate | neg, np.nan, x)
         counts[c] = x
     num, den = counts["numerator"], counts["denominator"]
@@ -279,15 +298,14 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(derive, scale * num / den, value)
     lacking = absent & ~derive & known
-    err(lacking, "value", np.array(["value missing: expected a number (or both numerator and denominator "
-                                    f"for a rate{'' if not np.isnan(scale[i]) else '; the unit ' + str(unit[i]) + ' is not a rate'})"
-                                    if lacking[i] else "" for i in range(n)], dtype=object))
+    err(lacking, "value", lambda i: "value missing: expected a number (or both numerator and denominator for a "
+                                    f"rate{'' if not np.isnan(scale[i]) else '; the unit ' + str(unit[i]) + ' is not a rate'})")
     dept = table.meta.get("department")
     default_source = f"{dept}:{Path(table.file).name}" if dept else Path(table.file).name
-    source = np.array(_per_distinct(col("source", f), lambda v: cell_text(v) or default_source), dtype=object)
-    note = np.array(_per_distinct(col("note", f), lambda v: cell_text(v) or None), dtype=object)
-    synthetic = np.array(_per_distinct(col("synthetic", f),
-                                       lambda v: cell_text(v).casefold() in ("true", "1", "是", "yes")), dtype=bool)
+    source = _per_distinct(col("source", f), lambda v: cell_text(v) or default_source)
+    note = _per_distinct(col("note", f), lambda v: cell_text(v) or None)
+    synthetic = _per_distinct(col("synthetic", f),
+                              lambda v: cell_text(v).casefold() in ("true", "1", "是", "yes")).astype(bool)
     rec = pd.DataFrame({"file": table.file, "sheet": table.sheet or "", "row": rows, "indicator": ind,
                         "year": year, "area": area, "sex": sex, "value": value, "numerator": num,
                         "denominator": den, "source": source, "note": note, "synthetic": synthetic,
