@@ -430,10 +430,20 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
     delimiter = best
     if '"' not in text:
         # no quoting at all: one line is one row, read by pandas' C parser
-        return _tables_from_rows(name, None, _plain_lines(text, delimiter, lim), {}, [], letters=False, lim=lim) \
-            if _widest(text, delimiter) <= lim["max_columns"] else \
-            ([], [_problem(name, None, None, None, f"too many columns: {_widest(text, delimiter)}, the limit is "
-                           f"{lim['max_columns']} (limits.max_columns in data/ingest.yaml)")])
+        # the widest of the first lines; a wider line later makes pandas stop, then all are counted
+        width = _widest(text[: 1 << 16], delimiter)
+        try:
+            plain = _plain_lines(text, delimiter, width) if width <= lim["max_columns"] else None
+        except pd.errors.ParserError:
+            plain = None
+        if plain is None:
+            width = _widest(text, delimiter)
+        if width > lim["max_columns"]:
+            return [], [_problem(name, None, None, None, f"too many columns: {width}, the limit is "
+                                 f"{lim['max_columns']} (limits.max_columns in data/ingest.yaml)")]
+        if plain is None:
+            plain = _plain_lines(text, delimiter, width)
+        return _tables_from_rows(name, None, plain, {}, [], letters=False, lim=lim)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     problems: list[Problem] = []
     lines: list[tuple[int, list[str]]] = []
@@ -462,7 +472,7 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
 
 def _widest(text: str, delimiter: str) -> int:
     """Cells of the widest line (quote-free text)."""
-    return max((line.count(delimiter) for line in text.splitlines()), default=0) + 1
+    return max(map(lambda line: line.count(delimiter), text.split("\n")), default=0) + 1
 
 
 class _Lines(list):  # type: ignore[type-arg]
@@ -475,8 +485,7 @@ class _Lines(list):  # type: ignore[type-arg]
     frame: pd.DataFrame
 
 
-def _plain_lines(text: str, delimiter: str, lim: dict[str, Any]) -> list[tuple[int, list[Any]]]:
-    width = _widest(text, delimiter)
+def _plain_lines(text: str, delimiter: str, width: int) -> list[tuple[int, list[Any]]]:
     fast = delimiter in (",", "\t", ";")
     frame = pd.read_csv(io.StringIO(text), sep=delimiter if fast else re.escape(delimiter), header=None,
                         names=range(width), dtype=object, keep_default_na=False, na_filter=False,

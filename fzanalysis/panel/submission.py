@@ -263,6 +263,8 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
 
     # --- numbers
     def formats_of(c: str) -> dict[int, str]:
+        if not table.formats:
+            return {}
         pos = {int(r): i for i, r in enumerate(rows)}
         return {pos[r]: fmt for (r, cc), fmt in table.formats.items() if cc == c and r in pos}
 
