@@ -33,8 +33,8 @@ from fzanalysis import config
 from fzanalysis.paths import data_path
 
 __all__ = ["CSV_ENCODINGS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
-           "Uncalculated", "cell_text", "decode_csv", "heading_aliases", "heading_mask", "is_missing", "map_header", "missing_mask",
-           "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file"]
+           "Uncalculated", "cell_text", "csv_cells", "decode_csv", "heading_aliases", "heading_mask", "is_missing", "map_header", "missing_mask",
+           "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file", "sniff_delimiter"]
 from fzanalysis.panel.problems import Problem, Severity
 
 #: Encodings tried in order on CSV files.  ``utf-8-sig`` reads UTF-8 with or
@@ -419,15 +419,7 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
                              f"{lim['max_rows']} (limits.max_rows in data/ingest.yaml)")]
     # the delimiter whose split of the first lines gives a header row (a title line above the
     # header has none; a note may contain commas in a tab-separated file)
-    head_lines = text.splitlines()[:HEADER_SCAN_ROWS]
-    best, best_found = ",", -1
-    for d in _DELIMITERS:
-        found = 0
-        for cells in csv.reader(io.StringIO("\n".join(head_lines), newline=""), delimiter=d):
-            found = max(found, sum(c in map_header(cells)[0] for c in REQUIRED_COLUMNS))
-        if found > best_found:
-            best, best_found = d, found
-    delimiter = best
+    delimiter = sniff_delimiter(text)
     if '"' not in text:
         # no quoting at all: one line is one row, read by pandas' C parser
         # the widest of the first lines; a wider line later makes pandas stop, then all are counted
@@ -468,6 +460,43 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
         lines.append((start, cells))
         start = reader.line_num + 1
     return _tables_from_rows(name, None, lines, {}, problems, letters=False, lim=lim)
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter whose split of the first lines gives a header row (comma when none does).
+
+    A title line above the header has none; a note may contain commas in a tab-separated file.
+    """
+    head_lines = text[: 1 << 16].splitlines()[:HEADER_SCAN_ROWS]
+    best, best_found = ",", -1
+    for d in _DELIMITERS:
+        found = 0
+        for cells in csv.reader(io.StringIO("\n".join(head_lines), newline=""), delimiter=d):
+            found = max(found, sum(c in map_header(cells)[0] for c in REQUIRED_COLUMNS))
+        if found > best_found:
+            best, best_found = d, found
+    return best
+
+
+def csv_cells(path: str | Path, *, limits: dict[str, Any] | None = None) -> list[list[str]] | None:
+    """The cells of a CSV file by line (line 1 first), for showing it again; None if unreadable.
+
+    Only a regular file within ``max_file_bytes`` is opened; lenient (an unclosed quote ends the
+    cell at the end of its line).
+    """
+    lim = _limits(limits)
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > lim["max_file_bytes"]:
+            return None
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    text, _enc = decode_csv(data)
+    if text is None:
+        text = data.decode("utf-8", "replace")
+    d = sniff_delimiter(text)
+    return [next(csv.reader([line], delimiter=d), []) for line in re.split(r"\r\n|\r|\n", text)]
 
 
 def _widest(text: str, delimiter: str) -> int:
