@@ -74,6 +74,14 @@ def _find_column(ws: Any, heading: str) -> int | None:
     return None
 
 
+def _anchor(ws: Any, row: int, col: int) -> tuple[int, int]:
+    """The cell that can carry a mark: a cell inside merged cells is marked on the merge's first cell."""
+    for rng in ws.merged_cells.ranges:
+        if rng.min_row <= row <= rng.max_row and rng.min_col <= col <= rng.max_col:
+            return rng.min_row, rng.min_col
+    return row, col
+
+
 def annotate(problems: Sequence[Problem], paths: Sequence[str | Path], out_dir: str | Path, *,
              lang: str = "zh") -> list[Path]:
     """Write a feedback workbook for each file of ``paths`` into ``out_dir``.
@@ -126,7 +134,8 @@ def annotate(problems: Sequence[Problem], paths: Sequence[str | Path], out_dir: 
                 col = openpyxl.utils.cell.column_index_from_string(re.sub(r"\d", "", e.cell))
             elif p.column:
                 col = _find_column(ws, p.column)
-            marks[(sheet, int(p.row), col or 1)].append((p, e.message))
+            r, c = _anchor(ws, int(p.row), col or 1)
+            marks[(sheet, r, c)].append((p, e.message))
         for (sheet, r, c), items in marks.items():
             cell = wb[sheet].cell(row=r, column=c)
             worst = "error" if any(p.severity == "error" for p, _ in items) else "warning"

@@ -436,29 +436,43 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
         if plain is None:
             plain = _plain_lines(text, delimiter, width)
         return _tables_from_rows(name, None, plain, {}, [], letters=False, lim=lim)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     problems: list[Problem] = []
     lines: list[tuple[int, list[str]]] = []
-    start = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(_problem(name, None, start, None, _quote_message(start, reader.line_num, str(exc))))
-            break
-        if len(cells) > lim["max_columns"]:
-            problems.append(_problem(name, None, start, None, f"too many columns: {len(cells)}, the limit is "
-                                     f"{lim['max_columns']} (limits.max_columns in data/ingest.yaml)"))
-            return [], problems
-        spans = reader.line_num - start
-        if spans > 0 and any("\n" in c and (delimiter in c or c.count("\n") > 1) for c in cells):
-            problems.append(_problem(name, None, start, None, _quote_message(start, reader.line_num, "")))
+    physical: list[str] | None = None
+    offset = 0  # lines before the text being read (after an unclosed quote, reading resumes below it)
+    rest = text
+    while rest is not None:
+        reader = csv.reader(io.StringIO(rest, newline=""), delimiter=delimiter, strict=True)
+        start, resume = 1, None
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                problems.append(_problem(name, None, offset + start, None,
+                                         _quote_message(offset + start, offset + reader.line_num, str(exc))))
+                resume = start
+                break
+            if len(cells) > lim["max_columns"]:
+                problems.append(_problem(name, None, offset + start, None, f"too many columns: {len(cells)}, the "
+                                         f"limit is {lim['max_columns']} (limits.max_columns in data/ingest.yaml)"))
+                return [], problems
+            spans = reader.line_num - start
+            if spans > 0 and any("\n" in c and (delimiter in c or c.count("\n") > 1) for c in cells):
+                problems.append(_problem(name, None, offset + start, None,
+                                         _quote_message(offset + start, offset + reader.line_num, "")))
+                resume = start
+                break
+            lines.append((offset + start, cells))
             start = reader.line_num + 1
-            continue
-        lines.append((start, cells))
-        start = reader.line_num + 1
+        rest = None
+        if resume is not None:
+            # the line with the stray quote is not read; every line below it is
+            if physical is None:
+                physical = io.StringIO(text, newline="").readlines()
+            offset += resume
+            rest = "".join(physical[offset:]) if offset < len(physical) else None
     return _tables_from_rows(name, None, lines, {}, problems, letters=False, lim=lim)
 
 
@@ -550,9 +564,9 @@ def _mixed_utf8(data: bytes) -> bool:
 
 
 def _quote_message(start: int, end: int, detail: str) -> str:
-    return (f"a quotation mark (\") opened in line {start} is never closed, so lines {start}–{end} were read "
-            "as one cell and the rows in them would be lost: close the quote or delete it, then save "
-            "again" + (f" ({detail})" if detail else ""))
+    return (f"a quotation mark (\") opened in line {start} is never closed (it would join lines {start}–{end} "
+            f"into one cell): line {start} is not read, the lines below it are; close the quote or delete it, "
+            "then save again" + (f" ({detail})" if detail else ""))
 
 
 _SHEET_XML = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?/>')

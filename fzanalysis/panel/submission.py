@@ -17,14 +17,17 @@ import pandas as pd
 
 from fzanalysis import codes, gazetteer
 from fzanalysis.panel import _lookups as lk
-from fzanalysis.panel.problems import Problem
+from fzanalysis.panel.problems import Problem, explain
 from fzanalysis.panel.read import RawTable, cell_text, missing_mask, parse_number, parse_year, read_file
 
-__all__ = ["REC_COLUMNS", "SUBMISSION_YEARS", "Submission", "parse_numbers", "read_records", "read_submission",
+__all__ = ["REC_COLUMNS", "ROW_LEVEL_KINDS", "SUBMISSION_YEARS", "Submission", "parse_numbers", "read_records", "read_submission",
            "typed_records"]
 
 #: Years a submission may report (a plan period with its history).
 SUBMISSION_YEARS: tuple[int, int] = (2000, 2030)
+#: Kinds of problem (``data/labels/data.yaml``) about one line that is not read although the
+#: rest of the file is: with ``--keep-valid`` they reject that line, not the file.
+ROW_LEVEL_KINDS: frozenset[str] = frozenset({"unclosed_quote"})
 #: Columns of the record table built from a submission (panel columns + provenance).
 REC_COLUMNS = ["file", "sheet", "row", *codes.PANEL_COLUMNS, "unit"]
 
@@ -57,7 +60,8 @@ class Submission:
     def file_errors(self) -> list[Problem]:
         """Errors not tied to a data row (unreadable file, missing column ...): they reject the file."""
         rows = {(s or None, int(r)) for s, r in zip(self.records["sheet"], self.records["row"])}
-        return [p for p in self.problems if p.severity == "error" and (p.sheet, p.row) not in rows]
+        return [p for p in self.problems if p.severity == "error" and (p.sheet, p.row) not in rows
+                and not (p.row is not None and explain(p.message, "en").kind in ROW_LEVEL_KINDS)]
 
 
 def read_submission(path: str | Path, *, catalog: pd.DataFrame | None = None,
