@@ -414,13 +414,12 @@ def test_annotate_writes_feedback_copies_and_never_touches_originals(tmp_path: P
             e = p.explain("zh")
             ws = wb[p.sheet] if p.sheet else wb.worksheets[1]
             cell = ws[e.cell] if e.cell else None
-            for rng in ws.merged_cells.ranges:  # a merged cell is marked on the merge's first cell
-                if cell is not None and rng.min_row <= cell.row <= rng.max_row and \
-                        rng.min_col <= cell.column <= rng.max_col:
-                    cell = ws.cell(rng.min_row, rng.min_col)
-            if cell is None:  # CSV: the column is found by its heading
+            if cell is None:  # no cell reference: the column is found by its heading
                 col = next(c.column for c in ws[1] if c.value == p.column)
                 cell = ws.cell(row=p.row, column=col)
+            for rng in ws.merged_cells.ranges:  # a merged cell is marked on the merge's first cell
+                if rng.min_row <= cell.row <= rng.max_row and rng.min_col <= cell.column <= rng.max_col:
+                    cell = ws.cell(rng.min_row, rng.min_col)
             assert cell.comment is not None and e.message in cell.comment.text
             assert cell.fill.start_color.rgb.endswith("FFC7CE" if p.severity == "error" else "FFEB9C")
     # an --annotate folder that is a file: a message, exit 2, no traceback

@@ -17,7 +17,7 @@ from typing import Any
 
 import openpyxl
 from openpyxl.comments import Comment
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from fzanalysis.labels import label
@@ -152,9 +152,18 @@ def annotate(problems: Sequence[Problem], paths: Sequence[str | Path], out_dir: 
                 if j == 5 and rows:
                     sev = probs[i - 2].severity
                     ws.cell(row=i, column=j).fill = PatternFill("solid", start_color=FILLS[sev], end_color=FILLS[sev])
-        for j, width in enumerate([18, 12, 6, 12, 8, 40, 40, 50, 80], start=1):
+        for j, width in enumerate([18, 10, 6, 10, 8, 16, 30, 40, 60], start=1):
             ws.column_dimensions[get_column_letter(j)].width = width
+        for row in ws.iter_rows(min_row=2):
+            for cell in row:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.freeze_panes = "A2"
+        ws.page_setup.orientation = "landscape"  # printed on one page width, to hand over
+        ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        if not path.suffix.lower().startswith(".xls"):  # the copy of a CSV: columns wide enough to read
+            for j in range(1, (wb.worksheets[1].max_column if len(wb.worksheets) > 1 else 0) + 1):
+                wb.worksheets[1].column_dimensions[get_column_letter(j)].width = 16
         wb.active = 0
         target = out / annotated_name(path)
         written.append(atomic_write(target, lambda tmp, wb=wb: wb.save(tmp)))
