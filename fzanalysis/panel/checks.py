@@ -13,7 +13,6 @@ ASQC Quality Press (modified z-score, threshold 3.5).
 from __future__ import annotations
 
 import gc
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any

@@ -14,11 +14,11 @@ from typing import Any
 import pandas as pd
 
 from fzanalysis.exceptions import FzError, PanelError
+from fzanalysis.labels import label
 from fzanalysis.panel import store
+from fzanalysis.panel.annotate import annotate
 from fzanalysis.panel.checks import validate
 from fzanalysis.panel.ingest import ingest, rebuild, withdraw
-from fzanalysis.labels import label
-from fzanalysis.panel.annotate import annotate
 from fzanalysis.panel.problems import Problem, explain
 from fzanalysis.panel.schema import Panel, as_panel
 from fzanalysis.panel.template import template

@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import html
 import io
-import os
 import math
+import os
 import re
 import stat
 import unicodedata
@@ -805,7 +805,7 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                                         f"(expected a heading such as {c} or {_zh(c)})") for c in missing]
     rnum, header = lines[header_at]
     positions, ignored, dups = map_header(header)
-    for i, heading, col in dups:
+    for _i, heading, col in dups:
         problems.append(_problem(name, sheet, rnum, heading,
                                  f"second column for {col!r}: expected each panel column once"))
     cap = lim["max_unknown_column_warnings"]

@@ -293,7 +293,7 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         err(bad, c, lambda i, m=m: str(m[i]).replace("(e.g. 96.5 or 96.5%)", "(a count)"))
         rate = ~bad & (sg != None)  # noqa: E711
         rc = raw_c.to_numpy(object)
-        err(rate, c, lambda i: f"expected a count, got the rate {rc[i]!r}")
+        err(rate, c, lambda i, rc=rc: f"expected a count, got the rate {rc[i]!r}")
         neg = ~bad & ~rate & (x < 0)
         err(neg, c, lambda i, c=c, x=x: f"negative {c} {x[i]:g}: expected a count ≥ 0")
         x = np.where(rate | neg, np.nan, x)

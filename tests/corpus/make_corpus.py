@@ -235,9 +235,9 @@ def extra() -> None:
     w("pipe.csv", f"indicator|year|value\n{HIV}|2024|0.3\n")
     # one GBK cell in a UTF-8 file
     data = ("指标代码,年份,地区,性别,数值,备注\n"
-            f"{MSM},2024,从化区,合计,95.1,已复核\n").encode("utf-8")
-    data += f"{MSM},2023,从化区,合计,94.0,".encode("utf-8") + "手工录入".encode("gbk") + b"\n"
-    data += f"{MSM},2022,从化区,合计,93.0,好\n".encode("utf-8")
+            f"{MSM},2024,从化区,合计,95.1,已复核\n").encode()
+    data += f"{MSM},2023,从化区,合计,94.0,".encode() + "手工录入".encode("gbk") + b"\n"
+    data += f"{MSM},2022,从化区,合计,93.0,好\n".encode()
     (HERE / "gbk_cell_in_utf8.csv").write_bytes(data)
     # two files of one batch that disagree on a key
     w("batch_a.csv", HEAD + f"{MSM},2024,440117,T,95.1,,\n{MSM},2023,440117,T,94.0,,\n")
