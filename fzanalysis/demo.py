@@ -114,8 +114,9 @@ def _populations(years: tuple[int, ...]) -> pd.DataFrame:
     from fzanalysis import gazetteer
 
     gaz = gazetteer.load()
-    dist = gaz[gaz["code"] == district()].iloc[0]
-    towns = gaz[gaz["code"] != district()]
+    code = district()
+    dist = gaz[gaz["code"] == code].iloc[0]
+    towns = gaz[gaz["code"] != code]
     total2020 = float(dist["population"])
     base = towns.set_index("code")["population"].astype(float)
     base = base / base.sum() * total2020
@@ -179,6 +180,7 @@ def _get(row: pd.Series, col: str) -> Any:
 
 def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: tuple[int, ...],
                rng: np.random.Generator) -> pd.DataFrame:
+    dist = district()  # hoisted: one gazetteer look-up per call
     sp = spec()
     ind = str(row["id"])
     unit = str(row["unit"])
@@ -197,7 +199,7 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
     if kinds:  # a target for 街道 only: the 镇 report nothing for it
         kind_of = _kinds()
         town_codes = [c for c in town_codes if kind_of.get(c) in kinds]
-    areas = town_codes if "area" in dis else [district()]
+    areas = town_codes if "area" in dis else [dist]
     sexes = ["F", "M"] if "sex" in dis else ["T"]
     comp = str(row["comparator"])
     target = _get(row, "target")
@@ -270,17 +272,17 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
     popw = pops.groupby("area")["pop"].mean()
     popd = {(a, int(y)): float(p) for a, y, p in zip(pops["area"], pops["year"], pops["pop"])}
     for y, p in pops.groupby("year")["pop"].sum().items():
-        popd[(district(), int(y))] = float(p)
+        popd[(dist, int(y))] = float(p)
     offsets = {}
     slopes = {}
-    if areas != [district()]:
+    if areas != [dist]:
         raw = {a: (-good * sp["mountain_offset"] if a in sp["mountain_towns"] else rng.normal(0, sp["town_offset_sd"]))
                for a in areas}
         centre = sum(raw[a] * popw[a] for a in areas) / sum(popw[a] for a in areas)
         offsets = {a: raw[a] - centre for a in areas}
         slopes = {a: (sp["mountain_slope_factor"] if a in sp["mountain_towns"] else 1.0) for a in areas}
     else:
-        offsets, slopes = {district(): 0.0}, {district(): 1.0}
+        offsets, slopes = {dist: 0.0}, {dist: 1.0}
     male_level = own.get("male_level")
     sex_off = {"F": 0.0, "T": 0.0,
                "M": (tr.z(float(male_level)) - tr.z(level)) if male_level is not None else sp["male_offset"]}
@@ -292,7 +294,7 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
     rows = []
     for a in areas:
         for s in sexes:
-            town_noise = rng.normal(0, sp["town_noise_sd"], len(t)) if a != district() else 0.0
+            town_noise = rng.normal(0, sp["town_noise_sd"], len(t)) if a != dist else 0.0
             z = trend_z(slopes[a]) + e + offsets[a] + sex_off[s] + town_noise
             v = tr.v(z)
             for i, y in enumerate(years):
@@ -331,13 +333,14 @@ def _aggregate(leaves: pd.DataFrame, scale: float | None, fshare: float, additiv
     population-weighted mean of the towns (``weights``), ``T`` the population-weighted mean of
     ``F`` and ``M`` -- approximations, documented in ``data/demo/README.md``.
     """
+    dist = district()  # hoisted: one gazetteer look-up per call
     parts = [leaves]
     if scale is not None or additive:
         agg = {"numerator": "sum", "denominator": "sum"} if scale is not None else {"value": "sum"}
-        towns = leaves[leaves["area"] != district()]
+        towns = leaves[leaves["area"] != dist]
         if len(towns):
             d = towns.groupby(["indicator", "year", "sex"], as_index=False).agg(agg)
-            d["area"] = district()
+            d["area"] = dist
             parts.append(d)
         base = pd.concat(parts, ignore_index=True)
         fm = base[base["sex"].isin(["F", "M"])]
@@ -346,13 +349,13 @@ def _aggregate(leaves: pd.DataFrame, scale: float | None, fshare: float, additiv
             tt["sex"] = "T"
             base = pd.concat([base, tt], ignore_index=True)
         return base
-    towns = leaves[leaves["area"] != district()]
+    towns = leaves[leaves["area"] != dist]
     if len(towns) and weights:
         w = towns["area"].map(weights)
         d = (towns.assign(wv=towns["value"] * w, w=w).groupby(["indicator", "year", "sex"], as_index=False)
              [["wv", "w"]].sum())
         d["value"] = (d["wv"] / d["w"]).round(2)
-        d["area"] = district()
+        d["area"] = dist
         d["numerator"] = d["denominator"] = np.nan
         parts.append(d.drop(columns=["wv", "w"]))
         leaves = pd.concat(parts, ignore_index=True)
@@ -373,6 +376,7 @@ def _count_indicator(row: pd.Series, us: dict, own: dict, pops: pd.DataFrame, ye
                      areas: list[str], sexes: list[str], scenario: str, rng: np.random.Generator,
                      level: float) -> pd.DataFrame:
     """Counts: facilities that open and stay (``stock``) or events per year (Poisson)."""
+    dist = district()  # hoisted: one gazetteer look-up per call
     sp = spec()
     ind = str(row["id"])
     rows = []
@@ -390,7 +394,7 @@ def _count_indicator(row: pd.Series, us: dict, own: dict, pops: pd.DataFrame, ye
             if scenario == "reversing":
                 vals = np.where(t >= 2022, 0.0, vals)  # the facility closed
         else:
-            share = 1.0 if a == district() else float(popw[a]) / total
+            share = 1.0 if a == dist else float(popw[a]) / total
             slope = good * float(us["step"]) * (1.0 if scenario in ("on_track", "achieved") else
                                                  0.1 if scenario == "at_risk" else 1.0)
             lam = level * share * np.exp(slope * (t - 2020)) * (np.exp(-good * 0.4) if mountain else 1.0)
@@ -410,6 +414,7 @@ def _count_indicator(row: pd.Series, us: dict, own: dict, pops: pd.DataFrame, ye
 
 def _holes(df: pd.DataFrame, rng: np.random.Generator, areas: list[str]) -> pd.DataFrame:
     """Real series have holes: a late start, a missing year, a missing town-year."""
+    dist = district()  # hoisted: one gazetteer look-up per call
     sp = spec()
     years = sorted(df["year"].unique())
     u = rng.random(3)
@@ -419,7 +424,7 @@ def _holes(df: pd.DataFrame, rng: np.random.Generator, areas: list[str]) -> pd.D
     if u[1] < sp["missing_year_share"]:
         gap = int(rng.choice([y for y in years if 2016 <= y <= 2023]))
         df = df[df["year"] != gap]
-    towns = [a for a in areas if a != district()]
+    towns = [a for a in areas if a != dist]
     share = sp["town_holes"] / 50.0  # about `town_holes` holes over the ~50 town-level indicators
     if towns and u[2] < share and len(df):
         a = str(rng.choice(towns))

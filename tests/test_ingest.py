@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
+import re
 import shutil
 from pathlib import Path
 
@@ -39,18 +41,23 @@ def _field(x: object) -> str:
     return "-" if x is None or x == "" else str(x)
 
 
+CORPUS_SUFFIXES = (".csv", ".xlsx", ".xls", ".tsv", ".ods")
+
+
 def test_corpus_is_large_enough() -> None:
-    files = [p for p in CORPUS.iterdir() if p.suffix in (".csv", ".xlsx")]
-    assert len(files) >= 25
+    files = [p for p in CORPUS.iterdir() if p.suffix in CORPUS_SUFFIXES]
+    assert len(files) >= 80
     assert {p.name for p in files} == set(EXPECTED), "every corpus file needs an entry in expected.yaml"
+    assert sum(p.stat().st_size for p in CORPUS.iterdir()) < 2 * 1024 * 1024, "keep the committed corpus small"
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_corpus_file(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     spec = EXPECTED[name]
     path = CORPUS / name
-    before = hashlib.sha256(path.read_bytes()).hexdigest()
-    problems = validate([path])
+    batch = [path] + [CORPUS / other for other in spec.get("with", [])]
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in batch}
+    problems = [p for p in validate(batch) if p.file == str(path)]
     got = {(_field(p.sheet), _field(p.row), _field(p.column), p.severity): p.message for p in problems}
     for exp in spec["problems"]:
         key = (_field(exp["sheet"]), _field(exp["row"]), _field(exp["column"]), exp["severity"])
@@ -61,15 +68,33 @@ def test_corpus_file(name: str, capsys: pytest.CaptureFixture[str]) -> None:
                        for e in spec["problems"] if e["severity"] == "error"}
     actual_errors = {(_field(p.sheet), _field(p.row), _field(p.column)) for p in problems if p.severity == "error"}
     assert actual_errors == expected_errors, f"{name}: unexpected errors {[str(p) for p in problems]}"
-    # the command line: same findings, `file:sheet:row:column: message`, exit code, no traceback
-    code = run_cli(["validate", "--no-history", str(path)])
-    out = capsys.readouterr().out.splitlines()
-    assert code == spec["exit"]
-    assert len(out) == len(problems)
-    for line in out:
-        file_, sheet, row, column, rest = line.split(":", 4)
-        assert file_ == str(path) and rest.startswith(" ")
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == before, "validate modified a raw file"
+    # every message has its Chinese template (found / expected / fix for the clerk)
+    for p in problems:
+        e = p.explain("zh")
+        assert e.kind and e.expected and e.fix, f"{name}: no Chinese template for {p.message!r}"
+    # no row lost or silently changed: the records read hold exactly the values stated
+    if "values" in spec:
+        rec = read_submission(path).records.set_index("row")["value"]
+        for row, value in spec["values"].items():
+            if value is None:
+                assert row not in rec.index, (name, row)
+            else:
+                assert rec.loc[row] == pytest.approx(value), (name, row, rec.get(row))
+    # the command line: same findings, `file:sheet:row:column: message`, exit code, no traceback;
+    # Chinese by default, English with --lang en
+    for lang in ("zh", "en"):
+        code = run_cli(["validate", "--no-history", *(["--lang", "en"] if lang == "en" else []),
+                        *map(str, batch)])
+        out = [line for line in capsys.readouterr().out.splitlines() if line.startswith(str(path) + ":")]
+        assert code == spec["exit"]
+        assert len(out) == len(problems)
+        for line in out:
+            file_, sheet, row, column, rest = line.split(":", 4)
+            assert file_ == str(path) and rest.startswith(" ")
+        if lang == "zh" and problems:
+            assert all(re.search(r"[\u4e00-\u9fff]", line) for line in out), out
+    for p, digest in before.items():
+        assert hashlib.sha256(p.read_bytes()).hexdigest() == digest, "validate modified a raw file"
 
 
 def test_problem_format() -> None:
@@ -321,3 +346,83 @@ def test_unfilled_template_is_a_warning_not_an_error(tmp_path: Path, capsys: pyt
     assert [(p.severity, p.row) for p in probs] == [("warning", None)]
     assert "all" in probs[0].message and "blank" in probs[0].message
     assert run_cli(["validate", "--no-history", str(out)]) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_special_files_refused_without_reading(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)  # reading it would hang: it is refused from its stat alone
+    paths = [Path("/dev/zero"), fifo]
+    for path in paths:
+        probs = validate([path])
+        assert [p.severity for p in probs] == ["error"]
+        assert "not a regular file" in probs[0].message
+        assert probs[0].explain("zh").kind == "special_file"
+
+
+def test_a_million_unknown_columns_give_one_message(tmp_path: Path) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_text("indicator,year,value," + ",".join(f"c{i}" for i in range(1_000_000)) + "\n"
+                    "health.hiv_mother_to_child_transmission,2024,0.3\n", "utf-8")
+    probs = validate([path])
+    assert len(probs) == 1 and "too many columns: 1000003" in probs[0].message
+
+
+def test_formula_injection_is_neutralised_in_every_output(tmp_path: Path) -> None:
+    out = tmp_path / "processed"
+    res = ingest([CORPUS / "formula_injection.csv", CORPUS / "formula_injection.xlsx"], out_dir=out)
+    assert not res.has_error
+    text = (out / "panel.csv").read_text("utf-8-sig")
+    assert "'=HYPERLINK(" in text and "'+cmd|" in text and "'@SUM(" in text
+    assert not re.search(r"(^|,)[=+@]", text, re.M), "a cell starts with a formula sign"
+    # the feedback workbook stores such text as text, never as a formula
+    wb_path = panel_cli.annotate(validate([CORPUS / "formula_injection.csv"]), [CORPUS / "formula_injection.csv"],
+                                 tmp_path / "fb")[0]
+    ws = openpyxl.load_workbook(wb_path)["formula_injection"]
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+
+
+def test_unclosed_quote_keep_valid_keeps_every_other_row(tmp_path: Path) -> None:
+    res = ingest([CORPUS / "unclosed_quote.csv"], out_dir=tmp_path / "p", keep_valid=True)
+    assert len(res.panel) == 13  # 14 rows, the one with the stray quote rejected
+    assert list(res.rejected["row"]) == [3]
+    code = run_cli(["ingest", "--keep-valid", "--out-dir", str(tmp_path / "q"), str(CORPUS / "unclosed_quote.csv")])
+    assert code == 1  # a rejected row is never an exit 0
+
+
+def test_annotate_writes_feedback_copies_and_never_touches_originals(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    names = ["template_fraction.xlsx", "fraction_some_towns.csv", "merged_cells.xlsx", "encrypted.xlsx",
+             "template_ok.xlsx"]
+    files = [CORPUS / n for n in names]
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    code = run_cli(["validate", "--no-history", "--annotate", str(tmp_path / "fb"), *map(str, files)])
+    assert code == 1
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files} == before
+    probs = validate(files)
+    for path in files:
+        wb = openpyxl.load_workbook(tmp_path / "fb" / f"{path.stem}.批注.xlsx")
+        assert wb.sheetnames[0] == "问题清单"
+        listed = list(wb["问题清单"].iter_rows(min_row=2, values_only=True))
+        mine = [p for p in probs if p.file == str(path)]
+        assert len(listed) == max(len(mine), 1)
+        assert [c.value for c in wb["问题清单"][1]] == ["文件", "工作表", "行", "列", "严重程度", "发现的问题",
+                                                     "应为", "怎么改", "完整说明"]
+        for p in mine:
+            if p.row is None or path.name == "encrypted.xlsx":
+                continue
+            e = p.explain("zh")
+            ws = wb[p.sheet] if p.sheet else wb.worksheets[1]
+            cell = ws[e.cell] if e.cell else None
+            if cell is None:  # no cell reference: the column is found by its heading
+                col = next(c.column for c in ws[1] if c.value == p.column)
+                cell = ws.cell(row=p.row, column=col)
+            for rng in ws.merged_cells.ranges:  # a merged cell is marked on the merge's first cell
+                if rng.min_row <= cell.row <= rng.max_row and rng.min_col <= cell.column <= rng.max_col:
+                    cell = ws.cell(rng.min_row, rng.min_col)
+            assert cell.comment is not None and e.message in cell.comment.text
+            assert cell.fill.start_color.rgb.endswith("FFC7CE" if p.severity == "error" else "FFEB9C")
+    # an --annotate folder that is a file: a message, exit 2, no traceback
+    (tmp_path / "afile").write_text("x")
+    assert run_cli(["validate", "--no-history", "--annotate", str(tmp_path / "afile"), str(files[0])]) == 2
+    assert "Traceback" not in capsys.readouterr().err

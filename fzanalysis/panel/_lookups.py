@@ -13,8 +13,8 @@ import pandas as pd
 
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import config, gazetteer
-from fzanalysis.paths import data_path
 from fzanalysis.panel.read import cell_text
+from fzanalysis.paths import data_path
 
 __all__ = ["area_name", "bounds", "cat_get", "catalog_index", "disagg", "limits", "sex_aliases",
            "sum_units", "town_codes", "unit_info"]

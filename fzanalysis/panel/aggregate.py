@@ -61,33 +61,39 @@ def aggregate_frame(p: pd.DataFrame, cat: pd.DataFrame, *, require_all_towns: bo
     district = codes.district()
     towns = set(lk.town_codes())
     tp = p[p["area"].isin(towns)]
-    rows, skipped = [], []
+    keys = ["indicator", "year", "sex"]
+    g = (tp.assign(_nna=tp["numerator"].isna() | tp["denominator"].isna())
+         .groupby(keys, sort=True)
+         .agg(n_towns=("area", "size"), n_areas=("area", "nunique"), n=("numerator", "sum"),
+              d=("denominator", "sum"), nna=("_nna", "any"), vsum=("value", "sum"),
+              synthetic=("synthetic", "any"))
+         .reset_index())
+    units = g["indicator"].map(cat["unit"]) if "unit" in cat else pd.Series(None, index=g.index)
+    info = {u: lk.unit_info(None if pd.isna(u) else str(u)) for u in pd.unique(units)}
+    scale = units.map(lambda u: info[u][0]).astype(float)
     sum_units = lk.sum_units()
-    for (ind, year, sex), g in tp.groupby(["indicator", "year", "sex"], sort=True):
-        unit = lk.cat_get(cat.loc[ind], "unit") if ind in cat.index else None
-        scale = lk.unit_info(unit)[0]
-        if require_all_towns and set(g["area"]) != towns:
-            skipped.append((ind, year, sex, f"only {g['area'].nunique()} of {len(towns)} towns"))
-            continue
-        base = {"indicator": ind, "year": int(year), "area": district, "sex": sex,
-                "source": f"aggregated from {len(g)} towns", "note": pd.NA,
-                "synthetic": bool(g["synthetic"].any()), "n_towns": len(g)}
-        if scale is not None:
-            if g["numerator"].isna().any() or g["denominator"].isna().any():
-                skipped.append((ind, year, sex, "a town row lacks numerator or denominator"))
-                continue
-            n, d = float(g["numerator"].sum()), float(g["denominator"].sum())
-            if d <= 0:
-                skipped.append((ind, year, sex, "sum of denominators is 0"))
-                continue
-            rows.append({**base, "value": scale * n / d, "numerator": n, "denominator": d,
-                         "method": "ratio_of_sums"})
-        elif unit in sum_units:
-            rows.append({**base, "value": float(g["value"].sum()), "numerator": np.nan,
-                         "denominator": np.nan, "method": "sum"})
-        else:
-            skipped.append((ind, year, sex, f"unit {unit} is not additive and has no numerator/denominator"))
-    res = pd.DataFrame(rows, columns=[*codes.PANEL_COLUMNS, "n_towns", "method"])
+    complete = (g["n_areas"] == len(towns)) if require_all_towns else pd.Series(True, index=g.index)
+    rate = scale.notna()
+    ok_rate = complete & rate & ~g["nna"] & (g["d"] > 0)
+    ok_sum = complete & ~rate & units.isin(sum_units)
+    reason = np.select(
+        [~complete, rate & g["nna"], rate & (g["d"] <= 0), ~rate & ~units.isin(sum_units)],
+        ["only " + g["n_areas"].astype(str) + f" of {len(towns)} towns",
+         "a town row lacks numerator or denominator", "sum of denominators is 0",
+         "unit " + units.astype(str) + " is not additive and has no numerator/denominator"], "")
+    skipped = [(i, int(y), s, r) for i, y, s, r in
+               zip(g["indicator"], g["year"], g["sex"], reason) if r]
+    res = g[ok_rate | ok_sum].copy()
+    is_rate = ok_rate[ok_rate | ok_sum]
+    res["value"] = np.where(is_rate, scale[res.index] * res["n"] / res["d"].where(is_rate, 1.0), res["vsum"])
+    res["numerator"] = res["n"].where(is_rate)
+    res["denominator"] = res["d"].where(is_rate)
+    res["method"] = np.where(is_rate, "ratio_of_sums", "sum")
+    res["area"] = district
+    res["source"] = "aggregated from " + res["n_towns"].astype(str) + " towns"
+    res["note"] = pd.NA
+    rows = res
+    res = rows[[*codes.PANEL_COLUMNS, "n_towns", "method"]].reset_index(drop=True)
     res = res.astype({"year": "int64", "value": "float64", "numerator": "float64", "denominator": "float64",
                       "synthetic": bool, "n_towns": "int64", "indicator": "str", "area": "str", "sex": "str",
                       "source": "str", "note": "str", "method": "str"})

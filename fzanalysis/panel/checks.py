@@ -12,7 +12,7 @@ ASQC Quality Press (modified z-score, threshold 3.5).
 """
 from __future__ import annotations
 
-import math
+import gc
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,13 +62,13 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
         return {}
     big = rec[rec["value"] > fmax]
     peer = big.groupby(["indicator", "year"])["value"].median()
-    level = pd.Series([peer.get((i, y), np.nan) for i, y in zip(rec["indicator"], rec["year"])],
-                      index=rec.index, dtype=float)
+    level = pd.Series(rec[["indicator", "year"]].merge(peer.rename("_level"), how="left", left_on=["indicator", "year"],
+                                                       right_index=True)["_level"].to_numpy(float), index=rec.index)
     if history is not None and len(history):
-        h = history.groupby(["indicator", "area", "sex"])["value"].median()
-        own = pd.Series([h.get((i, a, x), np.nan) for i, a, x in zip(rec["indicator"], rec["area"], rec["sex"])],
-                        index=rec.index, dtype=float)
-        level = level.fillna(own)
+        h = history.groupby(["indicator", "area", "sex"])["value"].median().rename("_own")
+        own = rec[["indicator", "area", "sex"]].merge(h, how="left", left_on=["indicator", "area", "sex"],
+                                                      right_index=True)["_own"].to_numpy(float)
+        level = level.fillna(pd.Series(own, index=rec.index))
     ref = rec["indicator"].map(cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat
                                else cat["target"]).astype(float)
     all_small = rec.groupby(["file", "indicator"])["value"].transform("max") <= fmax
@@ -80,87 +80,145 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
             zip(rec.loc[hit, "file"], rec.loc[hit, "sheet"], rec.loc[hit, "row"], level[hit])}
 
 
+def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str, messages: Any,
+                 severity: str = "error") -> list[Problem]:
+    """One problem per row of ``rec`` where ``mask`` holds (``messages``: a string or one per row)."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return []
+    msgs = np.broadcast_to(np.asarray(messages, dtype=object), (len(rec),))
+    out = []
+    for i in np.flatnonzero(mask):
+        sheet, row = rec["sheet"].iat[i], int(rec["row"].iat[i])
+        heading, ref = sub.where(sheet, row, column)
+        out.append(Problem(rec["file"].iat[i], sheet or None, row, heading, severity,  # type: ignore[arg-type]
+                           str(msgs[i]) + ref))
+    return out
+
+
+def _texts(mask: np.ndarray, build: Callable[[int], str]) -> np.ndarray:
+    """Messages built only where ``mask`` holds ('' elsewhere)."""
+    out = np.full(len(mask), "", dtype=object)
+    for i in np.flatnonzero(mask):
+        out[i] = build(int(i))
+    return out
+
+
 def _row_checks(sub: Submission, cat: pd.DataFrame,
                 fractions: dict[tuple[str, str, int], float] | None = None) -> list[Problem]:
-    """Bounds, plausibility, negatives, fractions for percent, numerator/denominator, duplicate keys."""
+    """Bounds, plausibility, negatives, fractions for percent, numerator/denominator, duplicate keys.
+
+    Column-wise: every rule is a boolean mask over the records; a problem is built only for the
+    rows a mask selects.
+    """
     out: list[Problem] = []
     rec = sub.records
     if rec.empty:
         return out
-
-    def p(r: Any, col: str, msg: str, severity: str = "error") -> None:
-        heading, ref = sub.where(r["sheet"], int(r["row"]), col)
-        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, severity, msg + ref))  # type: ignore[arg-type]
-
-    rows = cat.to_dict("index")
-    known = rec["indicator"].isin(cat.index)
+    known = rec["indicator"].isin(cat.index).to_numpy()
+    rec = rec[known].reset_index(drop=True)
+    if rec.empty:
+        return _duplicates(sub, sub.records)
     fractions = fractions if fractions is not None else _fraction_rows([sub], cat, None)
-    for r in rec.to_dict("records"):
-        ind = r["indicator"]
-        if ind not in rows:
-            continue
-        crow = rows[ind]
-        unit = lk.cat_get(crow, "unit")
-        lo, hi = lk.bounds(crow)
-        v, n, d = r["value"], r["numerator"], r["denominator"]
-        col_v = "value"
-        scale = lk.unit_info(unit)[0]
-        # the numerator counts a subset of the denominator for proportions and rates per 1000/100 000
-        # (not for ratios, nor for gross rates whose upper bound exceeds the scale, e.g. 毛入园率)
-        subset_broken = (pd.notna(n) and pd.notna(d) and scale is not None and scale >= 100
-                         and (hi <= scale or math.isinf(hi)) and n > d)
-        frac = fractions.get((r["file"], r["sheet"], int(r["row"])))
-        plausible = lk.unit_info(unit)[3]
-        if pd.notna(v) and not subset_broken:
-            if frac is not None:
-                p(r, col_v, f"value {_fmt(v)} looks like a fraction: the unit of {ind} is percent and "
-                            f"comparable figures (other areas of the same year, earlier years, or the "
-                            f"target) are about {_fmt(frac)}; expected {_fmt(v * 100)} for "
-                            f"{_fmt(v * 100)}%")
-            elif v < 0 and lo >= 0:
-                p(r, col_v, f"negative value {_fmt(v)}: expected ≥ {_fmt(lo)} ({unit})")
-            elif v < lo or v > hi:
-                p(r, col_v, f"value {_fmt(v)} outside the allowed range {_fmt(lo)}–{_fmt(hi)} ({unit})")
-            elif v > plausible:
-                p(r, col_v, f"value {_fmt(v)} is not plausible for the unit {unit}: expected at most "
-                            f"{_fmt(plausible)} (plausible_max in data/units.csv); check for extra digits")
-        if pd.notna(n) != pd.notna(d):
-            given, missing = ("numerator", "denominator") if pd.notna(n) else ("denominator", "numerator")
-            p(r, missing, f"{given} given without {missing}: expected both counts or neither", "warning")
-        if pd.notna(n) and pd.notna(d):
-            if subset_broken:
-                p(r, "numerator", f"numerator {_fmt(n)} greater than denominator {_fmt(d)}: "
-                                  "expected the numerator to count a subset of the denominator")
-            elif d == 0 and n > 0:
-                p(r, "denominator", f"denominator 0 with numerator {_fmt(n)}: expected a positive denominator")
-            elif scale is not None and d > 0 and pd.notna(v) and frac is None:
-                implied = scale * n / d
-                if abs(v - implied) > max(0.051, 0.005 * abs(implied)):
-                    if unit == "percent" and abs(v - n / d) <= max(0.00051, 0.005 * n / d):
-                        p(r, col_v, f"value {_fmt(v)} is numerator/denominator as a fraction, but the "
-                                    f"unit is percent: expected {_fmt(implied)}")
-                    else:
-                        p(r, col_v, f"value {_fmt(v)} disagrees with numerator/denominator: expected "
-                                    f"{_fmt(scale)} × {_fmt(n)} / {_fmt(d)} = {_fmt(implied)}")
-    # duplicate keys within the file
+    ind = rec["indicator"]
+    crow = cat.loc[pd.unique(ind)]
+    per = {i: (lk.cat_get(r, "unit"), *lk.bounds(r)) for i, r in crow.iterrows()}
+    unit = ind.map(lambda i: per[i][0]).to_numpy(object)
+    lo = ind.map(lambda i: per[i][1]).to_numpy(float)
+    hi = ind.map(lambda i: per[i][2]).to_numpy(float)
+    uinfo = {u: lk.unit_info(u) for u in pd.unique(unit)}
+    scale = np.array([np.nan if uinfo[u][0] is None else uinfo[u][0] for u in unit], dtype=float)
+    plausible = np.array([uinfo[u][3] for u in unit], dtype=float)
+    v = rec["value"].to_numpy(float)
+    n = rec["numerator"].to_numpy(float)
+    d = rec["denominator"].to_numpy(float)
+    has_v, has_n, has_d = ~np.isnan(v), ~np.isnan(n), ~np.isnan(d)
+    # the numerator counts a subset of the denominator for proportions and rates per 1000/100 000
+    # (not for ratios, nor for gross rates whose upper bound exceeds the scale, e.g. 毛入园率)
+    subset_broken = has_n & has_d & (scale >= 100) & ((hi <= scale) | np.isinf(hi)) & (n > d)
+    if fractions:
+        keys = list(zip(rec["file"], rec["sheet"], rec["row"].astype(int)))
+        frac = np.array([fractions.get(k, np.nan) for k in keys], dtype=float)
+    else:
+        frac = np.full(len(rec), np.nan)
+    is_frac = ~np.isnan(frac)
+    f = _fmt
+    check = has_v & ~subset_broken
+    m_frac = check & is_frac
+    m_neg = check & ~is_frac & (v < 0) & (lo >= 0)
+    m_range = check & ~is_frac & ~m_neg & ((v < lo) | (v > hi))
+    m_plaus = check & ~is_frac & ~m_neg & ~m_range & (v > plausible)
+    out += _problems_at(sub, rec, m_frac, "value", _texts(m_frac, lambda i: (
+        f"value {f(v[i])} looks like a fraction: the unit of {ind.iat[i]} is percent and comparable figures "
+        f"(other areas of the same year, earlier years, or the target) are about {f(frac[i])}; expected "
+        f"{f(v[i] * 100)} for {f(v[i] * 100)}%")))
+    out += _problems_at(sub, rec, m_neg, "value", _texts(m_neg, lambda i: (
+        f"negative value {f(v[i])}: expected ≥ {f(lo[i])} ({unit[i]})")))
+    out += _problems_at(sub, rec, m_range, "value", _texts(m_range, lambda i: (
+        f"value {f(v[i])} outside the allowed range {f(lo[i])}–{f(hi[i])} ({unit[i]})")))
+    out += _problems_at(sub, rec, m_plaus, "value", _texts(m_plaus, lambda i: (
+        f"value {f(v[i])} is not plausible for the unit {unit[i]}: expected at most {f(plausible[i])} "
+        "(plausible_max in data/units.csv); check for extra digits")))
+    only_n, only_d = has_n & ~has_d, has_d & ~has_n
+    out += _problems_at(sub, rec, only_n, "denominator",
+                        "numerator given without denominator: expected both counts or neither", "warning")
+    out += _problems_at(sub, rec, only_d, "numerator",
+                        "denominator given without numerator: expected both counts or neither", "warning")
+    both = has_n & has_d
+    out += _problems_at(sub, rec, both & subset_broken, "numerator", _texts(both & subset_broken, lambda i: (
+        f"numerator {f(n[i])} greater than denominator {f(d[i])}: expected the numerator to count a subset "
+        "of the denominator")))
+    zero = both & ~subset_broken & (d == 0) & (n > 0)
+    out += _problems_at(sub, rec, zero, "denominator", _texts(zero, lambda i: (
+        f"denominator 0 with numerator {f(n[i])}: expected a positive denominator")))
+    cmp = both & ~subset_broken & ~zero & ~np.isnan(scale) & (d > 0) & has_v & ~is_frac
+    with np.errstate(divide="ignore", invalid="ignore"):
+        implied = scale * n / d
+        ratio = n / d
+        off = cmp & (np.abs(v - implied) > np.maximum(0.051, 0.005 * np.abs(implied)))
+        as_fraction = off & (unit == "percent") & (np.abs(v - ratio) <= np.maximum(0.00051, 0.005 * ratio))
+    out += _problems_at(sub, rec, as_fraction, "value", _texts(as_fraction, lambda i: (
+        f"value {f(v[i])} is numerator/denominator as a fraction, but the unit is percent: expected "
+        f"{f(implied[i])}")))
+    other = off & ~as_fraction
+    out += _problems_at(sub, rec, other, "value", _texts(other, lambda i: (
+        f"value {f(v[i])} disagrees with numerator/denominator: expected {f(scale[i])} × {f(n[i])} / "
+        f"{f(d[i])} = {f(implied[i])}")))
+    return out + _duplicates(sub, sub.records)
+
+
+def _duplicates(sub: Submission, rec: pd.DataFrame) -> list[Problem]:
+    """Keys given twice within one file: a warning for the same value, an error on both rows otherwise."""
     ok = rec.dropna(subset=["year"])
     ok = ok[ok.duplicated(KEY, keep=False)]
-    for _, grp in ok.groupby(KEY, sort=False, dropna=False):
-        if len(grp) < 2:
-            continue
-        first = grp.iloc[0]
-        for _, r in grp.iloc[1:].iterrows():
-            same = (r["value"] == first["value"]) or (pd.isna(r["value"]) and pd.isna(first["value"]))
-            where = f"row {first['row']}" + (f" of sheet {first['sheet']}" if first["sheet"] != r["sheet"] else "")
-            key = f"({r['indicator']}, {r['year']}, {r['area']}, {r['sex']})"
-            if same:
-                p(r, "value", f"duplicate of {where} for key {key} with the same value", "warning")
-            else:
-                p(r, "value", f"duplicate key {key} with a different value: {_fmt(r['value'])} here, "
-                              f"{_fmt(first['value'])} in {where}; expected one value per key")
-                p(first, "value", f"duplicate key {key} with a different value: {_fmt(first['value'])} "
-                                  f"here, {_fmt(r['value'])} in row {r['row']}; expected one value per key")
+    if ok.empty:
+        return []
+    ok = ok.assign(_first_value=ok.groupby(KEY, sort=False, dropna=False)["value"].transform("first"),
+                   _first_row=ok.groupby(KEY, sort=False, dropna=False)["row"].transform("first"),
+                   _first_sheet=ok.groupby(KEY, sort=False, dropna=False)["sheet"].transform("first"))
+    later = ok[ok.duplicated(KEY, keep="first")]
+    out = []
+    firsts = ok[~ok.duplicated(KEY, keep="first")].set_index(KEY)
+    for r in later.to_dict("records"):
+        same = (r["value"] == r["_first_value"]) or (pd.isna(r["value"]) and pd.isna(r["_first_value"]))
+        where = f"row {r['_first_row']}" + (f" of sheet {r['_first_sheet']}" if r["_first_sheet"] != r["sheet"] else "")
+        key = f"({r['indicator']}, {r['year']}, {r['area']}, {r['sex']})"
+        first = firsts.loc[tuple(r[k] for k in KEY)]
+        first = {**first.to_dict(), **dict(zip(KEY, (r[k] for k in KEY)))}
+        if same:
+            out += _one(sub, r, "value", f"duplicate of {where} for key {key} with the same value", "warning")
+        else:
+            out += _one(sub, r, "value", f"duplicate key {key} with a different value: {_fmt(r['value'])} here, "
+                                         f"{_fmt(r['_first_value'])} in {where}; expected one value per key")
+            out += _one(sub, first, "value", f"duplicate key {key} with a different value: "
+                                             f"{_fmt(r['_first_value'])} here, {_fmt(r['value'])} in row "
+                                             f"{r['row']}; expected one value per key")
     return out
+
+
+def _one(sub: Submission, r: Any, column: str, message: str, severity: str = "error") -> list[Problem]:
+    heading, ref = sub.where(r["sheet"], int(r["row"]), column)
+    return [Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, severity, message + ref)]  # type: ignore[arg-type]
 
 
 def _sampling_var(value: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -237,33 +295,77 @@ def jump_warnings(new: pd.DataFrame, history: pd.DataFrame | None = None, *,
     both["year"] = both["year"].astype("int64")
     # the newest figure per key wins (new over history)
     both = both.drop_duplicates(KEY, keep="last")
-    flagged = []
-    for _, s in both.groupby(["indicator", "area", "sex"], sort=False):
-        if not s["_new"].any() or len(s) < min_changes + 2:
+    out_cols = cols + ["previous_year", "previous_value", "change", "median_change", "scale"]
+    series = ["indicator", "area", "sex"]
+    both["_s"] = both.groupby(series, sort=False).ngroup()
+    size = both.groupby("_s")["_s"].transform("size")
+    has_new = both.groupby("_s")["_new"].transform("any")
+    both = both[(size >= min_changes + 2) & has_new].sort_values(["_s", "year"], kind="stable")
+    if both.empty:
+        return pd.DataFrame(columns=out_cols)
+    # one row per series, one column per position in it (padded with NaN): every rule below is
+    # computed for all series at once, position by position
+    sid = both["_s"].to_numpy()
+    _, first = np.unique(sid, return_index=True)
+    pos = np.arange(len(both)) - np.repeat(first, np.diff(np.append(first, len(both))))
+    row_of = np.searchsorted(np.unique(sid), sid)
+    n_s, n_l = len(first), int(pos.max()) + 1
+
+    def grid(values: np.ndarray, fill: Any = np.nan) -> np.ndarray:
+        g = np.full((n_s, n_l), fill, dtype=np.asarray(values).dtype if fill is not np.nan else float)
+        g[row_of, pos] = values
+        return g
+
+    vals = both["value"].to_numpy(float)
+    Y = grid(both["year"].to_numpy(float))
+    V = grid(vals)
+    NEW = grid(both["_new"].to_numpy(bool), False)
+    SV = grid(_sampling_var_series(vals, both["numerator"].to_numpy(float), both["denominator"].to_numpy(float),
+                                   row_of))
+    index = grid(np.arange(len(both), dtype=float))
+    D = np.diff(V, axis=1) / np.diff(Y, axis=1)
+    integer = np.cumprod(np.where(np.isnan(V), 1, V == np.round(V)), axis=1).astype(bool)
+    flagged: list[dict[str, Any]] = []
+    for j in range(min_changes + 1, n_l):
+        act = np.flatnonzero(NEW[:, j] & ~np.isnan(V[:, j]))
+        if not len(act):
             continue
-        s = s.sort_values("year")
-        years = s["year"].to_numpy(float)
-        vals = s["value"].to_numpy(float)
-        svar = _sampling_var(vals, s["numerator"].to_numpy(float), s["denominator"].to_numpy(float))
-        for j in np.flatnonzero(s["_new"].to_numpy()):
-            if j < min_changes + 1:
-                continue
-            gaps = years[j] - years[j - 1]
-            d = np.diff(vals[:j]) / np.diff(years[:j])
-            m = float(np.median(d))
-            mad = float(np.median(np.abs(d - m)))
-            spread = math.sqrt((1.4826 * mad) ** 2 + (svar[j] + svar[j - 1]) / gaps ** 2)
-            # integer series (counts) cannot move by less than 1: the scale is at least 0.5
-            resolution = 0.5 if np.all(vals[: j + 1] == np.round(vals[: j + 1])) else 1e-12
-            scale = max(spread, floor * float(np.median(np.abs(vals[:j]))), resolution)
-            delta = (vals[j] - vals[j - 1]) / gaps
-            if abs(delta - m) > threshold * scale:
-                row = s.iloc[j]
-                flagged.append({**{c: row[c] for c in cols}, "previous_year": int(years[j - 1]),
-                                "previous_value": vals[j - 1], "change": delta,
-                                "median_change": m, "scale": scale})
-    return pd.DataFrame(flagged, columns=cols + ["previous_year", "previous_value", "change",
-                                                 "median_change", "scale"])
+        win = D[act, : j - 1]
+        m = np.median(win, axis=1)
+        mad = np.median(np.abs(win - m[:, None]), axis=1)
+        gaps = Y[act, j] - Y[act, j - 1]
+        spread = np.sqrt((1.4826 * mad) ** 2 + (SV[act, j] + SV[act, j - 1]) / gaps ** 2)
+        # integer series (counts) cannot move by less than 1: the scale is at least 0.5
+        resolution = np.where(integer[act, j], 0.5, 1e-12)
+        scale = np.maximum(np.maximum(spread, floor * np.median(np.abs(V[act, :j]), axis=1)), resolution)
+        delta = D[act, j - 1]
+        hit = np.abs(delta - m) > threshold * scale
+        for k in np.flatnonzero(hit):
+            i = act[k]
+            row = both.iloc[int(index[i, j])]
+            flagged.append({**{c: row[c] for c in cols}, "previous_year": int(Y[i, j - 1]),
+                            "previous_value": V[i, j - 1], "change": float(delta[k]),
+                            "median_change": float(m[k]), "scale": float(scale[k])})
+    return pd.DataFrame(flagged, columns=out_cols)
+
+
+def _sampling_var_series(value: np.ndarray, num: np.ndarray, den: np.ndarray, series: np.ndarray) -> np.ndarray:
+    """:func:`_sampling_var` of many series at once (``series``: the series of each row)."""
+    out = np.zeros(len(value))
+    ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
+    if not ok.any():
+        return out
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = np.where(num > 0, num, 0.5)
+        r = n / den
+        c = np.where(ok & (num > 0), value / r, np.nan)
+    # zero counts: the unit factor of the first non-zero row of the series
+    first = pd.Series(c).groupby(series).transform("first").to_numpy(float)
+    c = np.where(np.isfinite(c), c, np.where(np.isfinite(first), first, 0.0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = c ** 2 * np.where(r < 1, r * (1 - r), r) / den
+    out[ok] = var[ok]
+    return out
 
 
 def _jump_problems(subs: list[Submission], history: pd.DataFrame | None) -> list[Problem]:
@@ -274,11 +376,16 @@ def _jump_problems(subs: list[Submission], history: pd.DataFrame | None) -> list
     new = pd.concat(frames, ignore_index=True)
     flags = jump_warnings(new, history)
     out = []
-    for _, f in flags.iterrows():
-        hits = new[(new["indicator"] == f["indicator"]) & (new["year"] == f["year"])
-                   & (new["area"] == f["area"]) & (new["sex"] == f["sex"])]
-        r = hits.iloc[-1]
-        sub = next(s for s in subs if s.file == r["file"])
+    if flags.empty:
+        return out
+    # the row each flag is about: the last row of the batch with its key (one merge, not a scan per flag)
+    last = new.assign(year=new["year"].astype("int64")).drop_duplicates(KEY, keep="last")
+    hits = flags.assign(year=flags["year"].astype("int64")).merge(
+        last[KEY + ["file", "sheet", "row"]], on=KEY, how="left")
+    by_file = {s.file: s for s in subs}
+    for f in hits.to_dict("records"):
+        r = f
+        sub = by_file[r["file"]]
         heading, ref = sub.where(r["sheet"], int(r["row"]), "value")
         out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning",
                            f"value {_fmt(f['value'])} in {f['year']} jumps by {f['change']:+.4g}/year from "
@@ -289,7 +396,17 @@ def _jump_problems(subs: list[Submission], history: pd.DataFrame | None) -> list
 
 
 def _clean_records(sub: Submission) -> pd.DataFrame:
-    """The submission's records without the rows that have an error."""
+    """The submission's records without the rows that have an error (kept until the errors change)."""
+    n_err = sum(p.severity == "error" for p in sub.problems)
+    cached = sub.__dict__.get("_clean")
+    if cached is not None and cached[0] == n_err:
+        return cached[1]
+    rec = _without_error_rows(sub)
+    sub.__dict__["_clean"] = (n_err, rec)
+    return rec
+
+
+def _without_error_rows(sub: Submission) -> pd.DataFrame:
     bad = sub.error_rows()
     rec = sub.records.dropna(subset=["year", "value"])
     if bad and len(rec):
@@ -306,12 +423,18 @@ def _consistency_problems(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
     panel = rec[rec["indicator"].isin(cat.index)].drop_duplicates(KEY, keep="last")
     if panel.empty:
         return []
-    panel = as_panel(panel[list(codes.PANEL_COLUMNS)].assign(year=panel["year"].astype("int64"))).frame
+    # clean records are panel rows already (no error): typed, not re-checked row by row
+    panel = panel[list(codes.PANEL_COLUMNS)].assign(year=panel["year"].astype("int64"))
     check = consistency_frame(panel, cat)
     out = []
-    for _, c in check[~check["consistent"]].iterrows():
-        r = rec[(rec["indicator"] == c["indicator"]) & (rec["year"] == c["year"])
-                & (rec["area"] == district) & (rec["sex"] == c["sex"])].iloc[-1]
+    bad = check[~check["consistent"]]
+    if bad.empty:
+        return out
+    rows = (rec[rec["area"] == district].assign(year=lambda x: x["year"].astype("int64"))
+            .drop_duplicates(["indicator", "year", "sex"], keep="last")[["indicator", "year", "sex", "file", "sheet", "row"]])
+    bad = bad.assign(year=bad["year"].astype("int64")).merge(rows, on=["indicator", "year", "sex"], how="left")
+    for c in bad.to_dict("records"):
+        r = c
         heading, ref = sub.where(r["sheet"], int(r["row"]), "value")
         out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning",
                            f"district value {_fmt(c['submitted'])} disagrees with its {c['n_towns']} towns "
@@ -324,7 +447,21 @@ def check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Data
     """Read and check a batch of files; ``None`` for a file ``skip`` says to pass over.
 
     ``cat`` is the normalised catalogue indexed by id (:func:`_lookups.catalog_index`).
+    The cyclic garbage collector is paused meanwhile: a file with many problems creates
+    hundreds of thousands of small objects, none of them in a cycle, and the collector's
+    repeated passes over them would cost more than the checks.
     """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _check_files(paths, cat, history, skip=skip)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.DataFrame | None, *,
+                 skip: Callable[[str | Path], bool] | None = None) -> list[Submission | None]:
     subs: list[Submission | None] = []
     for path in paths:
         if skip is not None and skip(path):

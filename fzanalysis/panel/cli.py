@@ -14,10 +14,12 @@ from typing import Any
 import pandas as pd
 
 from fzanalysis.exceptions import FzError, PanelError
+from fzanalysis.labels import label
 from fzanalysis.panel import store
+from fzanalysis.panel.annotate import annotate
 from fzanalysis.panel.checks import validate
 from fzanalysis.panel.ingest import ingest, rebuild, withdraw
-from fzanalysis.panel.problems import Problem
+from fzanalysis.panel.problems import Problem, explain
 from fzanalysis.panel.schema import Panel, as_panel
 from fzanalysis.panel.template import template
 from fzanalysis.paths import data_path
@@ -73,10 +75,14 @@ def data_option(value: str) -> str:
     return value
 
 
-def _print_problems(problems: Iterable[Problem], stream: Any = None) -> None:
+def _print_problems(problems: Iterable[Problem], stream: Any = None, lang: str = "zh") -> None:
     stream = stream or sys.stdout
     for p in problems:
-        print(str(p), file=stream)
+        print(p.format(lang), file=stream)
+
+
+def _say(lang: str, zh: str, en: str) -> str:
+    return zh if lang == "zh" else en
 
 
 def _history(ns: argparse.Namespace) -> pd.DataFrame | None:
@@ -101,10 +107,21 @@ def _cmd_validate(ns: argparse.Namespace) -> int:
         print(f"fzanalysis validate: --history: {exc}", file=sys.stderr)
         return 2
     problems = validate(ns.files, history=history)
-    _print_problems(problems)
+    _print_problems(problems, lang=ns.lang)
     n_err = sum(p.severity == "error" for p in problems)
     n_warn = len(problems) - n_err
-    print(f"{len(ns.files)} file(s): {n_err} error(s), {n_warn} warning(s)", file=sys.stderr)
+    print(_say(ns.lang, f"{len(ns.files)} 个文件：{n_err} 个错误，{n_warn} 个警告",
+               f"{len(ns.files)} file(s): {n_err} error(s), {n_warn} warning(s)"), file=sys.stderr)
+    if ns.annotate:
+        try:
+            for path in annotate(problems, ns.files, ns.annotate, lang=ns.lang):
+                print(_say(ns.lang, f"批注副本：{path}", f"annotated copy: {path}"), file=sys.stderr)
+        except OSError as exc:
+            print(_say(ns.lang, f"fzanalysis validate：无法写入批注文件夹 {ns.annotate}（{exc.strerror or exc}）："
+                                "请换一个可写的文件夹",
+                       f"fzanalysis validate: cannot write the annotation folder {ns.annotate} "
+                       f"({exc.strerror or exc}): give a writable folder"), file=sys.stderr)
+            return 2
     return 1 if n_err else 0
 
 
@@ -134,16 +151,22 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
     except FzError as exc:
         print(f"fzanalysis ingest: {exc}", file=sys.stderr)
         return 1
-    _print_problems(res.problems)
+    _print_problems(res.problems, lang=ns.lang)
     for _, r in res.rejected.iterrows():
         where = f"{r['path']}:{r['sheet'] or '-'}:{r['row'] or '-'}"
-        print(f"rejected {where}: {r['reason']}", file=sys.stderr)
+        reason = explain(str(r["reason"]), ns.lang).message
+        print(_say(ns.lang, f"未入库 {where}：{reason}", f"rejected {where}: {reason}"), file=sys.stderr)
     for _, r in res.log.iterrows():
-        print(f"{r['path']}: {r['status']} (read {r['rows_read']}, blank {r['rows_blank']}, "
-              f"rejected {r['rows_rejected']}, new {r['rows_new']}, revised {r['rows_revised']}, "
-              f"unchanged {r['rows_unchanged']})", file=sys.stderr)
+        status = label("ingest_status", r["status"], ns.lang)
+        print(_say(ns.lang, f"{r['path']}：{status}（读取 {r['rows_read']} 行，空行 {r['rows_blank']}，"
+                            f"拒收 {r['rows_rejected']}，新增 {r['rows_new']}，修订 {r['rows_revised']}，"
+                            f"未变 {r['rows_unchanged']}）",
+                   f"{r['path']}: {r['status']} (read {r['rows_read']}, blank {r['rows_blank']}, "
+                   f"rejected {r['rows_rejected']}, new {r['rows_new']}, revised {r['rows_revised']}, "
+                   f"unchanged {r['rows_unchanged']})"), file=sys.stderr)
     if res.written:
-        print(f"panel: {len(res.panel)} rows -> {res.written[0].parent}", file=sys.stderr)
+        print(_say(ns.lang, f"面板：{len(res.panel)} 行 -> {res.written[0].parent}",
+                   f"panel: {len(res.panel)} rows -> {res.written[0].parent}"), file=sys.stderr)
     partial_rejects = ns.keep_valid and len(res.rejected) > 0
     return 1 if (res.log["status"] == "rejected").any() or (res.has_error and not ns.keep_valid) \
         or partial_rejects else 0
@@ -158,9 +181,16 @@ def _cmd_withdraw(ns: argparse.Namespace) -> int:
         print(f"fzanalysis withdraw: {exc}", file=sys.stderr)
         return 1
     for r in res.revisions.itertuples():
-        print(f"withdrawn ({r.indicator}, {r.year}, {r.area}, {r.sex}): was {r.old_value:g}; "
-              f"logged in revisions.csv", file=sys.stderr)
+        print(_say(ns.lang, f"已撤回 ({r.indicator}, {r.year}, {r.area}, {r.sex})：原值 {r.old_value:g}；"
+                            "已记入 revisions.csv",
+                   f"withdrawn ({r.indicator}, {r.year}, {r.area}, {r.sex}): was {r.old_value:g}; "
+                   f"logged in revisions.csv"), file=sys.stderr)
     return 0
+
+
+def _lang_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=["zh", "en"], default="zh",
+                   help="language of the messages (default zh, Chinese)")
 
 
 def register_cli(subparsers: Any) -> None:
@@ -170,6 +200,7 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--department", required=True, help="member unit as in the catalogue, e.g. 卫健局")
     p.add_argument("--year", required=True, type=int, help="reporting year")
     p.add_argument("-o", "--output", required=True, help="output .xlsx path")
+    _lang_option(p)
     p.set_defaults(func=_cmd_template)
 
     p = subparsers.add_parser("ingest", help="merge submissions into data/processed/ (panel.parquet, panel.csv)",
@@ -185,15 +216,20 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--out-dir", default=None, help="output folder (default data/processed)")
     p.add_argument("--wait", type=float, default=None,
                    help="seconds to wait for another ingest to finish (default in data/ingest.yaml)")
+    _lang_option(p)
     p.set_defaults(func=_cmd_ingest)
 
     p = subparsers.add_parser("validate", help="check submission files without writing",
                               description="Print every problem as file:sheet:row:column: message; "
                                           "exit 1 on any error.")
     p.add_argument("files", nargs="+", help="submission files (.xlsx, .csv)")
+    p.add_argument("--annotate", metavar="DIR", default=None,
+                   help="write a feedback copy of each file into DIR: offending cells filled and "
+                        "commented, plus a 问题清单 sheet (the originals are not touched)")
     p.add_argument("--history", default=None,
                    help="panel with earlier figures for the jump check (default: the processed panel)")
     p.add_argument("--no-history", action="store_true", help="check the files on their own (no earlier panel)")
+    _lang_option(p)
     p.set_defaults(func=_cmd_validate)
 
     p = subparsers.add_parser("withdraw", help="withdraw one figure from the panel (logged as a revision)",
@@ -206,4 +242,5 @@ def register_cli(subparsers: Any) -> None:
     p.add_argument("--reason", required=True, help="why the figure is withdrawn")
     p.add_argument("--out-dir", default=None, help="processed folder (default data/processed)")
     p.add_argument("--wait", type=float, default=None)
+    _lang_option(p)
     p.set_defaults(func=_cmd_withdraw)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,7 @@ def ingest(paths: str | Path | Sequence[str | Path], *, out_dir: str | Path | No
 
 
 def _stamp(now: datetime | None) -> str:
-    return (now or datetime.now(timezone.utc)).replace(microsecond=0).isoformat()
+    return (now or datetime.now(UTC)).replace(microsecond=0).isoformat()
 
 
 def _commit(out: Path, state: store.State, result: IngestResult) -> list[Path]:

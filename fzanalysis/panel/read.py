@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import html
 import io
-import os
 import math
+import os
 import re
 import stat
 import unicodedata
@@ -24,15 +24,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import openpyxl
+import pandas as pd
 from openpyxl.utils import get_column_letter
 
 from fzanalysis import config
 from fzanalysis.paths import data_path
 
 __all__ = ["CSV_ENCODINGS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
-           "Uncalculated", "cell_text", "decode_csv", "heading_aliases", "is_missing", "map_header",
-           "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file"]
+           "Uncalculated", "cell_text", "csv_cells", "decode_csv", "heading_aliases", "heading_mask", "is_missing", "map_header", "missing_mask",
+           "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file", "sniff_delimiter"]
 from fzanalysis.panel.problems import Problem, Severity
 
 #: Encodings tried in order on CSV files.  ``utf-8-sig`` reads UTF-8 with or
@@ -65,7 +67,8 @@ class RawTable:
     """A table read from one CSV file or one worksheet, header mapped to panel columns.
 
     ``columns`` maps panel column name -> heading as written in the file;
-    ``rows`` holds ``(row_number, {panel_column: raw cell})``; ``formats`` holds
+    ``frame`` holds the raw cells of the data rows (one column per panel column found, object
+    dtype, indexed by the row number a spreadsheet program shows); ``formats`` holds
     the Excel number format of each cell (``{}`` for CSV) so a cell shown as
     ``96.5%`` (stored as 0.965) is read as 96.5.
     """
@@ -75,7 +78,7 @@ class RawTable:
     header_row: int
     columns: dict[str, str]
     letters: dict[str, str] = field(default_factory=dict)
-    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    frame: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(index=pd.Index([], dtype="int64", name="row")))
     formats: dict[tuple[int, str], str] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
     #: key/value pairs of a template's hidden ``_meta`` sheet (department, year, version)
@@ -416,7 +419,69 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
                              f"{lim['max_rows']} (limits.max_rows in data/ingest.yaml)")]
     # the delimiter whose split of the first lines gives a header row (a title line above the
     # header has none; a note may contain commas in a tab-separated file)
-    head_lines = text.splitlines()[:HEADER_SCAN_ROWS]
+    delimiter = sniff_delimiter(text)
+    if '"' not in text:
+        # no quoting at all: one line is one row, read by pandas' C parser
+        # the widest of the first lines; a wider line later makes pandas stop, then all are counted
+        width = _widest(text[: 1 << 16], delimiter)
+        try:
+            plain = _plain_lines(text, delimiter, width) if width <= lim["max_columns"] else None
+        except pd.errors.ParserError:
+            plain = None
+        if plain is None:
+            width = _widest(text, delimiter)
+        if width > lim["max_columns"]:
+            return [], [_problem(name, None, None, None, f"too many columns: {width}, the limit is "
+                                 f"{lim['max_columns']} (limits.max_columns in data/ingest.yaml)")]
+        if plain is None:
+            plain = _plain_lines(text, delimiter, width)
+        return _tables_from_rows(name, None, plain, {}, [], letters=False, lim=lim)
+    problems: list[Problem] = []
+    lines: list[tuple[int, list[str]]] = []
+    physical: list[str] | None = None
+    offset = 0  # lines before the text being read (after an unclosed quote, reading resumes below it)
+    rest = text
+    while rest is not None:
+        reader = csv.reader(io.StringIO(rest, newline=""), delimiter=delimiter, strict=True)
+        start, resume = 1, None
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                problems.append(_problem(name, None, offset + start, None,
+                                         _quote_message(offset + start, offset + reader.line_num, str(exc))))
+                resume = start
+                break
+            if len(cells) > lim["max_columns"]:
+                problems.append(_problem(name, None, offset + start, None, f"too many columns: {len(cells)}, the "
+                                         f"limit is {lim['max_columns']} (limits.max_columns in data/ingest.yaml)"))
+                return [], problems
+            spans = reader.line_num - start
+            if spans > 0 and any("\n" in c and (delimiter in c or c.count("\n") > 1) for c in cells):
+                problems.append(_problem(name, None, offset + start, None,
+                                         _quote_message(offset + start, offset + reader.line_num, "")))
+                resume = start
+                break
+            lines.append((offset + start, cells))
+            start = reader.line_num + 1
+        rest = None
+        if resume is not None:
+            # the line with the stray quote is not read; every line below it is
+            if physical is None:
+                physical = io.StringIO(text, newline="").readlines()
+            offset += resume
+            rest = "".join(physical[offset:]) if offset < len(physical) else None
+    return _tables_from_rows(name, None, lines, {}, problems, letters=False, lim=lim)
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter whose split of the first lines gives a header row (comma when none does).
+
+    A title line above the header has none; a note may contain commas in a tab-separated file.
+    """
+    head_lines = text[: 1 << 16].splitlines()[:HEADER_SCAN_ROWS]
     best, best_found = ",", -1
     for d in _DELIMITERS:
         found = 0
@@ -424,31 +489,56 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
             found = max(found, sum(c in map_header(cells)[0] for c in REQUIRED_COLUMNS))
         if found > best_found:
             best, best_found = d, found
-    delimiter = best
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    problems: list[Problem] = []
-    lines: list[tuple[int, list[str]]] = []
-    start = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(_problem(name, None, start, None, _quote_message(start, reader.line_num, str(exc))))
-            break
-        if len(cells) > lim["max_columns"]:
-            problems.append(_problem(name, None, start, None, f"too many columns: {len(cells)}, the limit is "
-                                     f"{lim['max_columns']} (limits.max_columns in data/ingest.yaml)"))
-            return [], problems
-        spans = reader.line_num - start
-        if spans > 0 and any("\n" in c and (delimiter in c or c.count("\n") > 1) for c in cells):
-            problems.append(_problem(name, None, start, None, _quote_message(start, reader.line_num, "")))
-            start = reader.line_num + 1
-            continue
-        lines.append((start, cells))
-        start = reader.line_num + 1
-    return _tables_from_rows(name, None, lines, {}, problems, letters=False, lim=lim)
+    return best
+
+
+def csv_cells(path: str | Path, *, limits: dict[str, Any] | None = None) -> list[list[str]] | None:
+    """The cells of a CSV file by line (line 1 first), for showing it again; None if unreadable.
+
+    Only a regular file within ``max_file_bytes`` is opened; lenient (an unclosed quote ends the
+    cell at the end of its line).
+    """
+    lim = _limits(limits)
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > lim["max_file_bytes"]:
+            return None
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    text, _enc = decode_csv(data)
+    if text is None:
+        text = data.decode("utf-8", "replace")
+    d = sniff_delimiter(text)
+    return [next(csv.reader([line], delimiter=d), []) for line in re.split(r"\r\n|\r|\n", text)]
+
+
+def _widest(text: str, delimiter: str) -> int:
+    """Cells of the widest line (quote-free text)."""
+    return max(map(lambda line: line.count(delimiter), text.split("\n")), default=0) + 1
+
+
+class _Lines(list):  # type: ignore[type-arg]
+    """Rows ``(line number, cells)`` of a quote-free CSV, parsed column-wise by pandas.
+
+    Behaves as the list of rows :func:`_tables_from_rows` expects; ``frame`` holds the same
+    cells as a DataFrame so the rows below the header are never rebuilt one by one.
+    """
+
+    frame: pd.DataFrame
+
+
+def _plain_lines(text: str, delimiter: str, width: int) -> list[tuple[int, list[Any]]]:
+    fast = delimiter in (",", "\t", ";")
+    frame = pd.read_csv(io.StringIO(text), sep=delimiter if fast else re.escape(delimiter), header=None,
+                        names=range(width), dtype=object, keep_default_na=False, na_filter=False,
+                        skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c" if fast else "python")
+    # the first lines as csv.reader gives them (for the header search); the rest stay in the frame
+    first = re.split(r"\r\n|\r|\n", text[: 1 << 20], maxsplit=HEADER_SCAN_ROWS + 1)[: HEADER_SCAN_ROWS + 1]
+    out = _Lines((i + 1, line.split(delimiter) if line else []) for i, line in enumerate(first)
+                 if i < len(frame))
+    out.frame = frame
+    return out
 
 
 def _utf8_lines(data: bytes) -> tuple[int, int, int | None]:
@@ -474,9 +564,9 @@ def _mixed_utf8(data: bytes) -> bool:
 
 
 def _quote_message(start: int, end: int, detail: str) -> str:
-    return (f"a quotation mark (\") opened in line {start} is never closed, so lines {start}–{end} were read "
-            "as one cell and the rows in them would be lost: close the quote or delete it, then save "
-            "again" + (f" ({detail})" if detail else ""))
+    return (f"a quotation mark (\") opened in line {start} is never closed (it would join lines {start}–{end} "
+            f"into one cell): line {start} is not read, the lines below it are; close the quote or delete it, "
+            "then save again" + (f" ({detail})" if detail else ""))
 
 
 _SHEET_XML = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?/>')
@@ -621,7 +711,7 @@ def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any
     if info["state"] != "visible":
         out.append(_problem(name, sheet, None, None, f"sheet {sheet!r} is hidden but holds a table of "
                             "figures: unhide it (right-click a sheet tab > Unhide) and check it, or delete it"))
-    data_rows = {r for r, _ in table.rows}
+    data_rows = set(table.frame.index.tolist())
     for r in sorted(info["hidden_rows"] & data_rows):
         out.append(_problem(name, sheet, r, None, f"row {r} is hidden but holds a figure: unhide it and check "
                             "the figure, or delete the row (a hidden row often keeps an old value)"))
@@ -715,7 +805,7 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                                         f"(expected a heading such as {c} or {_zh(c)})") for c in missing]
     rnum, header = lines[header_at]
     positions, ignored, dups = map_header(header)
-    for i, heading, col in dups:
+    for _i, heading, col in dups:
         problems.append(_problem(name, sheet, rnum, heading,
                                  f"second column for {col!r}: expected each panel column once"))
     cap = lim["max_unknown_column_warnings"]
@@ -731,22 +821,72 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                      letters={c: _col_letter(i) for c, i in positions.items()} if letters else {},
                      ignored=ignored)
     width = len(header)
-    for r, cells in lines[header_at + 1:]:
-        if all(is_missing(v) for v in cells):
-            continue
-        if all(c in map_header(cells)[0] for c in REQUIRED_COLUMNS):
-            continue  # a repeated header (the template's visible Chinese heading row)
-        extra = [v for v in cells[width:] if not is_missing(v)]
-        if extra:
-            problems.append(_problem(name, sheet, r, None, f"{len(extra)} cell(s) beyond the last "
+    body = lines[header_at + 1:] if not isinstance(lines, _Lines) else lines.frame.iloc[header_at + 1:]
+    order = list(positions)
+    if not len(body):
+        table.frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in order},
+                                   index=pd.Index([], dtype="int64", name="row"))
+        return [table], problems
+    if isinstance(lines, _Lines):
+        raw = lines.frame.iloc[header_at + 1:].reset_index(drop=True)
+        rnums = np.arange(header_at + 2, header_at + 2 + len(raw), dtype=np.int64)
+        if not len(raw):
+            body = []
+    else:
+        rnums = np.fromiter((r for r, _ in body), dtype=np.int64, count=len(body))
+        raw = pd.DataFrame([cells for _, cells in body], dtype=object)
+    missing = pd.DataFrame({j: missing_mask(raw[j]) for j in raw.columns})
+    blank = missing.all(axis=1).to_numpy()
+    # a repeated header (the template's visible Chinese heading row) is not data
+    repeated = heading_mask(raw[positions["year"]], "year") if positions["year"] in raw.columns \
+        else np.zeros(len(raw), dtype=bool)
+    if repeated.any():
+        at = np.flatnonzero(repeated)
+        for c in REQUIRED_COLUMNS:
+            if c != "year":
+                col = raw[positions[c]].iloc[at] if positions[c] in raw.columns else pd.Series([None] * len(at))
+                repeated[at] &= heading_mask(col, c)
+    keep = ~blank & ~repeated
+    extra_cols = [j for j in raw.columns if j >= width]
+    if extra_cols:
+        n_extra = (~missing[extra_cols]).sum(axis=1).to_numpy()
+        for r, n in zip(rnums[keep & (n_extra > 0)], n_extra[keep & (n_extra > 0)]):
+            problems.append(_problem(name, sheet, int(r), None, f"{int(n)} cell(s) beyond the last "
                                      "heading: expected every figure under a heading"))
-        record = {c: (cells[i] if i < len(cells) else None) for c, i in positions.items()}
-        table.rows.append((r, record))
-        for c, i in positions.items():
-            fmt = formats.get((r, i))
-            if fmt:
-                table.formats[(r, c)] = fmt
+    frame = pd.DataFrame({c: (raw[i] if i in raw.columns else pd.Series([None] * len(raw), dtype=object))
+                          for c, i in positions.items()})
+    frame = frame[keep]
+    frame.index = pd.Index(rnums[keep], name="row")
+    table.frame = frame
+    if formats:
+        kept = set(frame.index.tolist())
+        for (r, i), fmt in formats.items():
+            for c, j in positions.items():
+                if j == i and r in kept:
+                    table.formats[(r, c)] = fmt
     return [table], problems
+
+
+def missing_mask(s: pd.Series) -> np.ndarray:
+    """:func:`is_missing` of every cell of a column, vectorised (each distinct cell judged once;
+    distinct cells that are plain numbers, most of a value column, in one pass)."""
+    codes_, uniq = pd.factorize(s.to_numpy(object), use_na_sentinel=False)
+    verdict = np.zeros(len(uniq), dtype=bool)
+    rest = np.arange(len(uniq))
+    if len(uniq) > 256:
+        num = pd.to_numeric(pd.Series(uniq, dtype=object), errors="coerce").to_numpy(float)
+        rest = np.flatnonzero(np.isnan(num))
+    for i in rest:
+        verdict[i] = is_missing(uniq[i])
+    return verdict[codes_]
+
+
+def heading_mask(s: pd.Series, column: str) -> np.ndarray:
+    """Cells that are a heading of ``column`` (a repeated header row), judged once per distinct cell."""
+    aliases = heading_aliases()
+    codes_, uniq = pd.factorize(s.to_numpy(object), use_na_sentinel=False)
+    hit = np.array([isinstance(u, str) and aliases.get(normalise_heading(u)) == column for u in uniq], dtype=bool)
+    return hit[codes_] if len(uniq) else np.zeros(len(s), dtype=bool)
 
 
 def _zh(column: str) -> str:

@@ -8,6 +8,8 @@
   reads Chinese text correctly), ``\\n`` line ends, atomically (a temporary file in the same
   folder, flushed, then :func:`os.replace`): a reader sees the old file or the new one, never
   half of one.
+* :func:`write_xlsx` and :func:`set_text_cell` write workbooks whose text cells are never
+  formulas (stored as string cells).
 * :func:`atomic_write_bytes` is the primitive underneath, also used for parquet and XLSX.
 
 References
@@ -22,10 +24,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
 
 __all__ = ["DANGEROUS_PREFIXES", "atomic_write", "atomic_write_bytes", "neutralise", "neutralise_text",
-           "write_csv"]
+           "set_text_cell", "write_csv", "write_xlsx"]
 
 #: First characters that make a spreadsheet treat a cell as a formula.
 DANGEROUS_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -131,3 +134,47 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, sort_by: list[str] | Non
     df = frame.sort_values(sort_by, kind="stable").reset_index(drop=True) if sort_by else frame
     text = neutralise(df).to_csv(index=False, lineterminator="\n", float_format=None)
     return atomic_write_bytes(path, text.encode("utf-8-sig"))
+
+
+def set_text_cell(cell: Any, value: Any) -> Any:
+    """Put ``value`` in an openpyxl cell so that text is never a formula.
+
+    openpyxl stores a string that starts with ``=`` as a formula; here such text (and any text
+    starting with :data:`DANGEROUS_PREFIXES`) is stored as a string cell, which Excel, WPS and
+    LibreOffice show as the text it is, without the apostrophe :func:`neutralise_text` adds to
+    CSV.  Numbers and dates are stored as they are.
+    """
+    if isinstance(value, float) and value != value:
+        value = None
+    cell.value = value
+    if isinstance(value, str) and value.startswith(DANGEROUS_PREFIXES):
+        cell.data_type = "s"
+    return cell
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write tables as one workbook the safe way: text never a formula (:func:`set_text_cell`), atomic.
+
+    Parameters
+    ----------
+    sheets : dict of str to DataFrame
+        Sheet name -> table (headings in row 1).
+    path : str or Path
+        Target ``.xlsx``; its folder is created.
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, frame in sheets.items():
+        ws = wb.create_sheet(str(name)[:31])
+        for j, col in enumerate(frame.columns, start=1):
+            set_text_cell(ws.cell(row=1, column=j), str(col))
+        for i, row in enumerate(frame.itertuples(index=False), start=2):
+            for j, v in enumerate(row, start=1):
+                set_text_cell(ws.cell(row=i, column=j), v.item() if hasattr(v, "item") else v)
+    return atomic_write(path, lambda tmp: wb.save(tmp))

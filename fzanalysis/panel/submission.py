@@ -7,6 +7,7 @@ checks across rows are in :mod:`fzanalysis.panel.checks`.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,17 @@ import pandas as pd
 
 from fzanalysis import codes, gazetteer
 from fzanalysis.panel import _lookups as lk
-from fzanalysis.panel.problems import Problem
-from fzanalysis.panel.read import RawTable, cell_text, is_missing, parse_number, parse_year, read_file
+from fzanalysis.panel.problems import Problem, explain
+from fzanalysis.panel.read import RawTable, cell_text, missing_mask, parse_number, parse_year, read_file
 
-__all__ = ["REC_COLUMNS", "SUBMISSION_YEARS", "Submission", "read_records", "read_submission", "typed_records"]
+__all__ = ["REC_COLUMNS", "ROW_LEVEL_KINDS", "SUBMISSION_YEARS", "Submission", "parse_numbers", "read_records", "read_submission",
+           "typed_records"]
 
 #: Years a submission may report (a plan period with its history).
 SUBMISSION_YEARS: tuple[int, int] = (2000, 2030)
+#: Kinds of problem (``data/labels/data.yaml``) about one line that is not read although the
+#: rest of the file is: with ``--keep-valid`` they reject that line, not the file.
+ROW_LEVEL_KINDS: frozenset[str] = frozenset({"unclosed_quote"})
 #: Columns of the record table built from a submission (panel columns + provenance).
 REC_COLUMNS = ["file", "sheet", "row", *codes.PANEL_COLUMNS, "unit"]
 
@@ -55,7 +60,8 @@ class Submission:
     def file_errors(self) -> list[Problem]:
         """Errors not tied to a data row (unreadable file, missing column ...): they reject the file."""
         rows = {(s or None, int(r)) for s, r in zip(self.records["sheet"], self.records["row"])}
-        return [p for p in self.problems if p.severity == "error" and (p.sheet, p.row) not in rows]
+        return [p for p in self.problems if p.severity == "error" and (p.sheet, p.row) not in rows
+                and not (p.row is not None and explain(p.message, "en").kind in ROW_LEVEL_KINDS)]
 
 
 def read_submission(path: str | Path, *, catalog: pd.DataFrame | None = None,
@@ -80,21 +86,16 @@ def read_records(path: str | Path, cat: pd.DataFrame, *, display: str | None = N
     """:func:`read_submission` with a catalogue already normalised and indexed by id."""
     name = display if display is not None else str(path)
     tables, problems = read_file(path, display=name)
-    records: list[dict[str, Any]] = []
+    frames: list[pd.DataFrame] = []
     n_read = n_blank = 0
-    rows = cat.to_dict("index")
-    names = {str(r["name_zh"]): i for i, r in rows.items()} if "name_zh" in cat.columns else {}
-    areas: dict[str, str | None] = {}
+    names = ({str(n): str(i) for i, n in zip(cat.index, cat["name_zh"])} if "name_zh" in cat.columns else {})
     for table in tables:
-        for rnum, raw in table.rows:
-            n_read += 1
-            rec, probs, blank = _parse_row(table, rnum, raw, rows, names, areas)
-            problems += probs
-            if blank:
-                n_blank += 1
-            elif rec is not None:
-                records.append(rec)
-    df = pd.DataFrame.from_records(records, columns=REC_COLUMNS)
+        n_read += len(table.frame)
+        rec, probs, blank = _parse_table(table, cat, names)
+        n_blank += blank
+        problems += probs
+        frames.append(rec)
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REC_COLUMNS)
     headings = {(t.sheet or ""): (dict(t.columns), dict(t.letters)) for t in tables}
     return Submission(name, typed_records(df), problems, n_read, n_blank, headings)
 
@@ -110,122 +111,209 @@ def typed_records(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _where(table: RawTable, rnum: int, col: str) -> str:
-    return table.columns.get(col, col)
+def _per_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> Any:
+    """``fn`` of every cell, computed once per distinct cell (columns repeat a few values).
+
+    Returns an object array, or a tuple of object arrays when ``fn`` returns tuples.
+    """
+    codes_, uniq = pd.factorize(values.to_numpy(object), use_na_sentinel=False)
+    res = [fn(u) for u in uniq]
+    if res and isinstance(res[0], tuple):
+        cols = [np.empty(len(res), dtype=object) for _ in res[0]]
+        for j, r in enumerate(res):
+            for k, x in enumerate(r):
+                cols[k][j] = x
+        return tuple(c[codes_] for c in cols)
+    arr = np.empty(len(res), dtype=object)
+    arr[:] = res
+    return arr[codes_]
 
 
-def _cell_ref(table: RawTable, rnum: int, col: str) -> str:
-    letter = table.letters.get(col)
-    return f" (cell {letter}{rnum})" if letter else ""
+def parse_numbers(values: pd.Series, formats: dict[int, str] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`~fzanalysis.panel.read.parse_number` of a column, vectorised.
+
+    Each distinct cell is parsed once: plain numbers (most cells) in one pass, the rest
+    (``12,345``, ``96.5%``, full-width digits) one by one; cells with an Excel number format
+    (``formats``: position -> format) are parsed with it.  Returns ``(value, sign, error)`` arrays.
+    """
+    n = len(values)
+    val = np.full(n, np.nan)
+    sign = np.full(n, None, dtype=object)
+    msg = np.full(n, None, dtype=object)
+    if not n:
+        return val, sign, msg
+    raw = values.to_numpy(object)
+    codes_, uniq = pd.factorize(raw, use_na_sentinel=False)
+    u = pd.Series(uniq, dtype=object)
+    types = u.map(type)
+    plain = (types.eq(str) | types.isin([int, float, np.float64, np.int64])).to_numpy()
+    num = pd.to_numeric(u.where(plain, None), errors="coerce").to_numpy(float)
+    uval = np.where(plain & np.isfinite(num), num, np.nan)
+    usign = np.full(len(uniq), None, dtype=object)
+    umsg = np.full(len(uniq), None, dtype=object)
+    for i in np.flatnonzero(~(plain & np.isfinite(num))):
+        v, sg, m = parse_number(uniq[i])
+        uval[i] = np.nan if v is None else v
+        usign[i], umsg[i] = sg, m
+    val, sign, msg = uval[codes_], usign[codes_], umsg[codes_]
+    for i, fmt in (formats or {}).items():
+        v, sg, m = parse_number(raw[i], number_format=fmt)
+        val[i] = np.nan if v is None else v
+        sign[i], msg[i] = sg, m
+    return val, sign, msg
 
 
-def _parse_row(table: RawTable, rnum: int, raw: dict[str, Any], cat: dict[str, dict[str, Any]],
-               names: dict[str, str], areas: dict[str, str | None]) -> tuple[dict[str, Any] | None, list[Problem], bool]:
+def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
+                 ) -> tuple[pd.DataFrame, list[Problem], int]:
+    """Parse the cells of one table column by column: records, problems, number of blank rows."""
+    frame = table.frame
+    n0 = len(frame)
+
+    def col(c: str, f: pd.DataFrame) -> pd.Series:
+        return f[c] if c in f.columns else pd.Series([None] * len(f), index=f.index, dtype=object)
+
+    blank = (missing_mask(col("value", frame)) & missing_mask(col("numerator", frame))
+             & missing_mask(col("denominator", frame)))
+    f = frame[~blank]
+    rows = f.index.to_numpy(np.int64)
+    n = len(f)
     probs: list[Problem] = []
+    if not n:
+        return pd.DataFrame(columns=REC_COLUMNS), probs, n0
 
-    def err(col: str, msg: str, severity: str = "error") -> None:
-        probs.append(Problem(table.file, table.sheet, rnum, _where(table, rnum, col), severity,  # type: ignore[arg-type]
-                             msg + _cell_ref(table, rnum, col)))
+    def err(mask: np.ndarray, c: str, msgs: Any, severity: str = "error") -> None:
+        """A problem for each row where ``mask`` holds; ``msgs``: a text, an array or a function of i."""
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
+        heading = table.columns.get(c, c)
+        letter = table.letters.get(c)
+        if callable(msgs):
+            texts = [msgs(int(i)) for i in idx]
+        elif isinstance(msgs, str):
+            texts = [msgs] * len(idx)
+        else:
+            texts = [str(m) for m in np.asarray(msgs, dtype=object)[idx].tolist()]
+        file, sheet = table.file, table.sheet
+        probs.extend(Problem(file, sheet, r, heading, severity,  # type: ignore[arg-type]
+                             t + (f" (cell {letter}{r})" if letter else ""))
+                     for r, t in zip(rows[idx].tolist(), texts))
 
-    # --- value-bearing cells first: a row without any figure is blank
-    fmt = lambda c: table.formats.get((rnum, c), "")  # noqa: E731
-    v_raw = raw.get("value")
-    n_raw, d_raw = raw.get("numerator"), raw.get("denominator")
-    if is_missing(v_raw) and is_missing(n_raw) and is_missing(d_raw):
-        return None, [], True
+    # --- indicator: an id or the exact Chinese name
+    ids = set(cat.index)
+    choices = list(cat.index) + list(names)
 
-    # --- indicator
-    ind_text = cell_text(raw.get("indicator"))
-    cat_row = None
-    indicator = ind_text
-    if not ind_text:
-        err("indicator", "expected a catalogue indicator id (e.g. health.maternal_mortality), got an empty cell")
-    elif ind_text in cat:
-        cat_row = cat[ind_text]
-    elif ind_text in names:
-        indicator = names[ind_text]
-        cat_row = cat[indicator]
-    else:
-        close = difflib.get_close_matches(ind_text, list(cat) + list(names), n=1, cutoff=0.75)
+    def indicator(raw: Any) -> tuple[str, bool, str | None]:
+        text = cell_text(raw)
+        if not text:
+            return "", False, "expected a catalogue indicator id (e.g. health.maternal_mortality), got an empty cell"
+        if text in ids:
+            return text, True, None
+        if text in names:
+            return names[text], True, None
+        close = difflib.get_close_matches(text, choices, n=1, cutoff=0.75)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        err("indicator", f"unknown indicator {ind_text!r}: expected an id or Chinese name from the "
-                         f"catalogue (fzanalysis catalog){hint}")
-    unit = lk.cat_get(cat_row, "unit")
+        return text, False, (f"unknown indicator {text!r}: expected an id or Chinese name from the "
+                             f"catalogue (fzanalysis catalog){hint}")
+
+    ind, known, ind_msg = _per_distinct(col("indicator", f), indicator)
+    known = known.astype(bool)
+    err(ind_msg != None, "indicator", ind_msg)  # noqa: E711
+    unit = pd.Series(ind).map(cat["unit"]).where(known, None).to_numpy(object) if "unit" in cat else \
+        np.full(n, None, dtype=object)
+    ucodes, units = pd.factorize(unit, use_na_sentinel=False)
+    scale = np.array([np.nan if lk.unit_info(u)[0] is None else lk.unit_info(u)[0] for u in units],
+                     dtype=float)[ucodes]
 
     # --- year
-    year, msg = parse_year(raw.get("year"), lo=SUBMISSION_YEARS[0], hi=SUBMISSION_YEARS[1])
-    if msg:
-        err("year", msg)
+    year, year_msg = _per_distinct(col("year", f),
+                                   lambda v: parse_year(v, lo=SUBMISSION_YEARS[0], hi=SUBMISSION_YEARS[1]))
+    year = pd.array(year, dtype="Int64")
+    err(year_msg != None, "year", year_msg)  # noqa: E711
 
-    # --- area
-    area_text = cell_text(raw.get("area"))
+    # --- area: a code or any name variant of the gazetteer; blank = the district
     district = codes.district()
-    area = district
-    if area_text:
-        if area_text not in areas:
-            try:
-                areas[area_text] = str(gazetteer.lookup(area_text))
-            except LookupError:
-                areas[area_text] = None
-        if areas[area_text] is not None:
-            area = str(areas[area_text])
-        else:
-            err("area", f"unknown area {area_text!r}: expected a code or name from data/towns.csv "
-                        f"(e.g. {district} or 从化区, 440117001 or 街口街道)")
-            area = area_text
+
+    def area_of(raw: Any) -> tuple[str, str | None]:
+        text = cell_text(raw)
+        if not text:
+            return district, None
+        try:
+            return str(gazetteer.lookup(text)), None
+        except LookupError:
+            return text, (f"unknown area {text!r}: expected a code or name from data/towns.csv "
+                          f"(e.g. {district} or 从化区, 440117001 or 街口街道)")
+
+    area, area_msg = _per_distinct(col("area", f), area_of)
+    err(area_msg != None, "area", area_msg)  # noqa: E711
 
     # --- sex
-    sex_text = cell_text(raw.get("sex"))
-    sex = "T"
-    if sex_text:
-        sex = lk.sex_aliases().get(sex_text.casefold(), "")
-        if not sex:
-            err("sex", f"unknown sex {sex_text!r}: expected F, M or T (女, 男, 合计)")
-            sex = sex_text
-        elif sex in ("F", "M") and cat_row is not None and "sex" not in lk.disagg(cat_row):
-            err("sex", f"sex {sex} given, but the catalogue does not disaggregate {indicator} by sex "
-                       "(expected T)", "warning")
+    aliases = lk.sex_aliases()
+
+    def sex_of(raw: Any) -> tuple[str, str | None]:
+        text = cell_text(raw)
+        if not text:
+            return "T", None
+        code = aliases.get(text.casefold(), "")
+        return (code, None) if code else (text, f"unknown sex {text!r}: expected F, M or T (女, 男, 合计)")
+
+    sex, sex_msg = _per_distinct(col("sex", f), sex_of)
+    err(sex_msg != None, "sex", sex_msg)  # noqa: E711
+    by_sex = {i: "sex" in lk.disagg(cat.loc[i]) for i in pd.unique(ind[known])}
+    not_by_sex = known & np.isin(sex, ["F", "M"]) & ~np.array([by_sex.get(i, True) for i in ind], dtype=bool)
+    err(not_by_sex, "sex", lambda i: f"sex {sex[i]} given, but the catalogue does not disaggregate {ind[i]} "
+                                     "by sex (expected T)", "warning")
 
     # --- numbers
-    scale = lk.unit_info(unit)[0]
-    value, sign, msg = parse_number(v_raw, number_format=fmt("value"))
-    if msg:
-        err("value", msg)
-    elif sign is not None and value is not None and cat_row is not None:
-        base = 100.0 if sign == "%" else 1000.0
-        if scale is None:
-            err("value", f"{v_raw!r} carries a {sign} sign, but the unit of {indicator} is {unit}: "
-                         "expected a plain number")
-            value, msg = None, "reported"
-        else:
-            value = value * scale / base
-    counts: dict[str, float | None] = {}
-    for col, rv in (("numerator", n_raw), ("denominator", d_raw)):
-        x, s, m = parse_number(rv, number_format=fmt(col))
-        if m:
-            err(col, m.replace("(e.g. 96.5 or 96.5%)", "(a count)"))
-        elif s is not None:
-            err(col, f"expected a count, got the rate {rv!r}")
-            x = None
-        elif x is not None and x < 0:
-            err(col, f"negative {col} {x:g}: expected a count ≥ 0")
-            x = None
-        counts[col] = x
+    def formats_of(c: str) -> dict[int, str]:
+        if not table.formats:
+            return {}
+        pos = {int(r): i for i, r in enumerate(rows)}
+        return {pos[r]: fmt for (r, cc), fmt in table.formats.items() if cc == c and r in pos}
+
+    v_raw = col("value", f)
+    value, sign, v_msg = parse_numbers(v_raw, formats_of("value"))
+    has_msg = v_msg != None  # noqa: E711
+    err(has_msg, "value", v_msg)
+    signed = ~has_msg & (sign != None) & np.isfinite(value) & known  # noqa: E711
+    no_scale = signed & np.isnan(scale)
+    raw_v = v_raw.to_numpy(object)
+    err(no_scale, "value", lambda i: f"{raw_v[i]!r} carries a {sign[i]} sign, but the unit of {ind[i]} is "
+                                     f"{unit[i]}: expected a plain number")
+    base = np.where(sign == "%", 100.0, 1000.0)
+    value = np.where(signed & ~no_scale, value * scale / base, value)
+    value[no_scale] = np.nan
+    has_msg |= no_scale
+    counts = {}
+    for c in ("numerator", "denominator"):
+        raw_c = col(c, f)
+        x, sg, m = parse_numbers(raw_c, formats_of(c))
+        bad = m != None  # noqa: E711
+        err(bad, c, lambda i, m=m: str(m[i]).replace("(e.g. 96.5 or 96.5%)", "(a count)"))
+        rate = ~bad & (sg != None)  # noqa: E711
+        rc = raw_c.to_numpy(object)
+        err(rate, c, lambda i, rc=rc: f"expected a count, got the rate {rc[i]!r}")
+        neg = ~bad & ~rate & (x < 0)
+        err(neg, c, lambda i, c=c, x=x: f"negative {c} {x[i]:g}: expected a count ≥ 0")
+        x = np.where(rate | neg, np.nan, x)
+        counts[c] = x
     num, den = counts["numerator"], counts["denominator"]
-    note = cell_text(raw.get("note")) or None
-    if value is None and not msg:
-        if num is not None and den is not None and den > 0 and scale is not None:
-            value = scale * num / den
-        elif cat_row is not None:
-            err("value", "value missing: expected a number (or both numerator and denominator "
-                         f"for a rate{'' if scale else '; the unit ' + str(unit) + ' is not a rate'})")
+    absent = np.isnan(value) & ~has_msg
+    derive = absent & ~np.isnan(num) & ~np.isnan(den) & (den > 0) & ~np.isnan(scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(derive, scale * num / den, value)
+    lacking = absent & ~derive & known
+    err(lacking, "value", lambda i: "value missing: expected a number (or both numerator and denominator for a "
+                                    f"rate{'' if not np.isnan(scale[i]) else '; the unit ' + str(unit[i]) + ' is not a rate'})")
     dept = table.meta.get("department")
-    source = cell_text(raw.get("source")) or (f"{dept}:{Path(table.file).name}" if dept else Path(table.file).name)
-    synthetic = cell_text(raw.get("synthetic")).casefold() in ("true", "1", "是", "yes")
-    rec = {"file": table.file, "sheet": table.sheet or "", "row": rnum, "indicator": indicator,
-           "year": year, "area": area, "sex": sex, "value": value,
-           "numerator": np.nan if num is None else num, "denominator": np.nan if den is None else den,
-           "source": source, "note": note, "synthetic": synthetic, "unit": unit}
-    return rec, probs, False
-
-
+    default_source = f"{dept}:{Path(table.file).name}" if dept else Path(table.file).name
+    source = _per_distinct(col("source", f), lambda v: cell_text(v) or default_source)
+    note = _per_distinct(col("note", f), lambda v: cell_text(v) or None)
+    synthetic = _per_distinct(col("synthetic", f),
+                              lambda v: cell_text(v).casefold() in ("true", "1", "是", "yes")).astype(bool)
+    rec = pd.DataFrame({"file": table.file, "sheet": table.sheet or "", "row": rows, "indicator": ind,
+                        "year": year, "area": area, "sex": sex, "value": value, "numerator": num,
+                        "denominator": den, "source": source, "note": note, "synthetic": synthetic,
+                        "unit": unit})
+    return rec[REC_COLUMNS], probs, n0 - n
