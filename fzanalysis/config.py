@@ -82,7 +82,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def _parse_yaml(path: Path) -> Any:
     try:
-        return yaml.load(path.read_text("utf-8"), Loader=_LOADER)  # noqa: S506 - a safe loader
+        return yaml.load(path.read_text("utf-8"), Loader=_LOADER)  # a safe loader (no Python objects)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid UTF-8 YAML: {exc}") from None
 
