@@ -111,11 +111,16 @@ def test_default_trend_averages_damped_and_undamped():
 
 
 def test_calibrated_interval_adds_bend_variance():
-    """sigma^2 = se^2 + c(h) (max(0, b^2 - se_b^2) + J^2) + floor on the model scale (methods.md 5, 8).
+    """sigma^2 = se^2 + c(h) (max(0, b^2 - se_b^2) + J^2) + floor on the model scale, Student t on
+    Welch-Satterthwaite degrees of freedom nu = (se^2 + tau^2)^2 / (se^4/(n-2) + tau^4/nu_b)
+    (methods.md 5, 8.9 follow-up; se^2 the OLS part with the rounding floor, tau^2 the bend part).
 
     Here J^2 = 0 (the year-to-year changes scatter about the slope no more than the residual
     noise explains: mean square 6.5 < 2 s^2 = 6.67) and the values are whole numbers (rounding
-    step 1: floor variance (1/12)(1 + h)).
+    step 1: floor variance (1/12)(1 + h)).  By hand, h = 10: se^2 = 10/3 (1 + 1/5 + 144/10) +
+    11/12 = 52.9167, tau^2 = 67.69 (4 - 1/3) = 248.197, nu = 301.11^2 / (52.92^2/3 + 248.20^2/2)
+    = 2.8571, half-width t_{0.9, 2.8571} sqrt(301.11) = 28.8070 (the former min(n - 2, 2) = 2
+    degrees of freedom gave 32.72).
     """
     y = 50 + 2 * (YEARS5 - 2018) + E5
     raw = project(panel1(YEARS5, y), cat1("years"), method="linear", calibrated=False,
@@ -123,19 +128,24 @@ def test_calibrated_interval_adds_bend_variance():
     cal = project(panel1(YEARS5, y), cat1("years"), method="linear", calibrated=True,
                   damping=1.0).iloc[0]
     c10 = settings()["interval_bend"][10]          # h = 2030 - 2020 = 10
-    se2 = 10 / 3 * (1 + 1 / 5 + 12**2 / 10)
-    tau2 = c10 * (2.0**2 - 10 / 3 / 10) + 11 / 12  # b = 2, se_b^2 = s^2 / Stt; floor
-    # the calibrated predictive is a t on min(n - 2, predictive_df) degrees of freedom
-    t_cal = stats.t.ppf(0.9, min(3, settings()["predictive_df"]))
-    assert raw["upper"] - raw["projected"] == pytest.approx(T09_3 * np.sqrt(se2), abs=1e-10)
+    nu_b = settings()["predictive_df"]
+    se2_ols = 10 / 3 * (1 + 1 / 5 + 12**2 / 10)
+    floor = 11 / 12
+    se2 = se2_ols + floor                          # the part on n - 2 = 3 degrees of freedom
+    tau2 = c10 * (2.0**2 - 10 / 3 / 10)            # b = 2, se_b^2 = s^2 / Stt
+    nu = (se2 + tau2) ** 2 / (se2**2 / 3 + tau2**2 / nu_b)
+    assert c10 == 67.69 and nu_b == 2              # the hand-computed figures above
+    assert nu == pytest.approx(2.857147354588006, abs=1e-12)
+    t_cal = stats.t.ppf(0.9, nu)
+    assert raw["upper"] - raw["projected"] == pytest.approx(T09_3 * np.sqrt(se2_ols), abs=1e-10)
     assert cal["upper"] - cal["projected"] == pytest.approx(t_cal * np.sqrt(se2 + tau2),
                                                             abs=1e-10)
+    assert cal["upper"] - cal["projected"] == pytest.approx(28.80701714193772, abs=1e-9)
     assert cal["projected"] == raw["projected"]
-    # p_meet from the same combined scale
+    # p_meet from the same combined scale and degrees of freedom
     r = project(panel1(YEARS5, y), cat1("years", ">=", 60), method="linear", damping=1.0).iloc[0]
     assert r["p_meet"] == pytest.approx(
-        1 - stats.t.cdf((60 - 74) / np.sqrt(se2 + tau2), min(3, settings()["predictive_df"])),
-        abs=1e-12)
+        1 - stats.t.cdf((60 - 74) / np.sqrt(se2 + tau2), nu), abs=1e-12)
 
 
 def test_bend_term_zero_uncalibrated_and_for_trendless_series():
