@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import io
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
 import pandas as pd
@@ -520,8 +520,13 @@ def test_cli_project_and_backtest(tmp_path):
     assert "coverage" in buf.getvalue()
     bad = tmp_path / "bad.csv"
     panel.assign(value="x").to_csv(bad, index=False)
-    ns = parser.parse_args(["project", "--data", str(bad), "--catalog", str(catalog)])
-    assert ns.func(ns) == 1
+    # the unified contract: --data is checked by as_panel when the arguments are parsed, so a
+    # bad file is a usage error (exit status 2) naming the row and column
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exc, redirect_stderr(err):
+        parser.parse_args(["project", "--data", str(bad), "--catalog", str(catalog)])
+    assert exc.value.code == 2
+    assert "row 0 (line 2), column value: expected a number, got 'x'" in err.getvalue()
 
 
 def test_backtest_detail_and_synthetic_flag(tmp_path):
