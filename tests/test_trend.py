@@ -802,9 +802,27 @@ def test_maintain_uses_each_series_own_baseline_year_value():
     for sex in ("F", "M", "T"):                    # flat: about even or better, never at risk
         assert out.loc[("le", sex), "p_meet"] > 0.3, sex
         assert "at_risk" not in out.loc[("le", sex), "warnings"]
-    # a steady decline: well below the maintain threshold 0.2 (not near 0: the bend term allows
-    # for the decline fading, methods.md 5)
-    assert out.loc[("down", "T"), "p_meet"] < 0.12
+    # a steady decline: below the maintain threshold 0.2 (not near 0: the bend term allows for
+    # the decline fading, methods.md 5).  Derived from the documented model (methods 5, 8.9):
+    # straight-line fit on the last 8 points (no outlier, no step in pure noise of SD 0.05),
+    # centre at the effective horizon 2024 + (D(6) + 6)/2, sigma^2 = se^2 + c(6) (b^2 - se_b^2
+    # + J^2) (rounding floor ~1e-13: values to full precision), Welch-Satterthwaite df;
+    # p_meet = P(value in 2030 >= the series' own 2020 value) ~ 0.123
+    down = panel[panel["indicator"] == "down"].sort_values("year")
+    t, y = down["year"].to_numpy(float)[-8:], down["value"].to_numpy()[-8:]
+    ref = down.loc[down["year"] == 2020, "value"].iloc[0]
+    b, a = np.polyfit(t - t.mean(), y, 1)
+    s2 = np.sum((y - a - b * (t - t.mean())) ** 2) / 6
+    stt = np.sum((t - t.mean()) ** 2)
+    te = 2024 + 0.5 * (0.8 * (1 - 0.8**6) / 0.2) + 0.5 * 6
+    se2 = s2 * (1 + 1 / 8 + (te - t.mean()) ** 2 / stt)
+    j2 = max(0.0, np.mean((np.diff(y) - b) ** 2) - 2 * s2)
+    tau2 = settings()["interval_bend"][6] * (b * b - s2 / stt + j2)
+    nu = (se2 + tau2) ** 2 / (se2**2 / 6 + tau2**2 / settings()["predictive_df"])
+    expected = 1 - stats.t.cdf((ref - (a + b * (te - t.mean()))) / np.sqrt(se2 + tau2), nu)
+    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(expected, abs=1e-6)
+    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(0.1228, abs=5e-4)
+    assert pd.isna(out.loc[("down", "T"), "break_year"])
     assert "at_risk" in out.loc[("down", "T"), "warnings"]
     # the reference is the series' own 2020 value: the same data shifted keeps the same p_meet
     shifted = panel.assign(value=np.where(panel["sex"] == "M", panel["value"] - 5, panel["value"]))
