@@ -186,6 +186,26 @@ def test_calibration_does_not_overwiden_noisy_lines():
     assert (rep["median_width_calibrated"] < 1.3 * rep["median_width_plain"]).all(), rep
 
 
+def test_robust_fit_false_positive_rate_on_pure_noise():
+    """trend.yaml robust.outlier_k / break_f are set for a ~1 % false-positive rate on pure noise
+    of the window's length (methods.md 5.1): fresh noise about a straight line (other seed than
+    the generator's) loses a point, or gets a step, in about 1 % of windows -- so the robust fit
+    does not shrink the residual variance of noisy lines (the former 3.5 / 12 fired on 16-24 % /
+    9-13 % of windows of 5-8 points)."""
+    from fzanalysis.trend.engine import robust_fit
+
+    rng = np.random.default_rng(2024)
+    sims = 6000
+    for n in (5, 6, 8, 12):
+        years = np.arange(2010, 2010 + n)
+        Z = 3.0 + 0.4 * (years - 2010)[None, :] + 2.5 * rng.standard_normal((sims, n))
+        _, _, _, brk, nout = robust_fit(years, Z, np.ones((sims, n), dtype=bool), np.zeros(sims))
+        step_rate, out_rate = np.isfinite(brk).mean(), (nout > 0).mean()
+        # 1 % +- about 3 binomial SDs (SD 0.0013 at 6,000 windows)
+        assert 0.005 <= step_rate <= 0.016, (n, step_rate)
+        assert 0.005 <= out_rate <= 0.016, (n, out_rate)
+
+
 def test_demo_noisy_rows_have_sensible_intervals():
     """The two demo rows the multiplicative k(h) blew up (district 2030: department chiefs 12.2%
     with 0.4-81.8, syphilis testing 99.7% with 6.1-100.0) are now close to the OLS interval."""
