@@ -452,23 +452,29 @@ def rolling_abs_error(
         origin = ok[:, k] & (count_up_to[:, k] >= min_train)
         if not origin.any():
             continue
-        train = ok.copy()
-        train[:, k + 1:] = False
-        train &= origin[:, None]
-        fit = fit_lines(M.years, Z, window_mask(train, window))
+        # only the origin rows, and only the columns up to k from the earliest window start
+        # (the fit on the other columns' zero weights is the same)
+        rows = np.flatnonzero(origin)
+        train = ok[rows, :k + 1]
+        if window is not None:
+            first = count_up_to[rows, k][:, None] - count_up_to[rows, :k + 1]   # points after c
+            train = train & (first < window)
+        c0 = int(np.argmax(train.any(axis=0)))
+        fit = fit_lines(M.years[c0:k + 1], Z[rows, c0:k + 1], train[:, c0:])
+        mc, lo_r, hi_r = mcode[rows], lo[rows], hi[rows]
         for h in range(1, horizon + 1):
             j = k + h
             if j > last:
                 break
-            hit = origin & ok[:, j]
+            hit = ok[rows, j]
             if not hit.any():
                 continue
             t_eff = effective_time(float(M.years[j]), float(M.years[k]), damping, damping_weight)
-            pred = inverse(fit.mean(np.full(len(mcode), t_eff)), mcode, lo, hi)
-            err = np.abs(M.Y[:, j] - pred)
+            pred = inverse(fit.mean(np.full(len(rows), t_eff)), mc, lo_r, hi_r)
+            err = np.abs(M.Y[rows, j] - pred)
             good = hit & np.isfinite(err)
-            total[good] += err[good]
-            count[good] += 1
+            total[rows[good]] += err[good]
+            count[rows[good]] += 1
     return total, count
 
 
