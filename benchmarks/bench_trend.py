@@ -32,6 +32,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from fzanalysis.panel import as_panel
 from fzanalysis.trend.core import M_LOGIT, transform
 from fzanalysis.trend.prep import settings
 from fzanalysis.trend import project
@@ -98,6 +99,8 @@ def main() -> None:
     ap.add_argument("--baseline-sample", type=int, default=2000)
     ap.add_argument("--full-baseline", action="store_true")
     ap.add_argument("--skip-province", action="store_true")
+    ap.add_argument("--skip-traced", action="store_true",
+                    help="no second, tracemalloc-traced province run (it takes ~4x the untraced one)")
     args = ap.parse_args()
 
     print("1. vectorised project(method='logit', calibrated=False, robust=False) vs statsmodels loop")
@@ -133,6 +136,17 @@ def main() -> None:
     t0 = time.perf_counter()
     out = project(panel, cat, method="auto")
     elapsed = time.perf_counter() - t0
+    # the same call split: the panel checks (as_panel, fzanalysis.panel) and the engine
+    t0 = time.perf_counter()
+    checked = as_panel(panel)
+    t_check = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    project(checked, cat, method="auto")
+    t_engine = time.perf_counter() - t0
+    print(f"   of which as_panel(DataFrame) {t_check:.1f} s; project(checked Panel) {t_engine:.1f} s")
+    if args.skip_traced:
+        print(f"   project(method='auto'): {elapsed:.1f} s wall time")
+        return
     # a second run under tracemalloc for the peak (tracing slows allocation-heavy code ~4x,
     # so the time above is measured without it)
     tracemalloc.start()
