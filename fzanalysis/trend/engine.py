@@ -262,21 +262,26 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     n = valid.sum(axis=1)
     rows = np.arange(S)
     # 1. outliers from a Theil-Sen line
-    ii, jj = np.triu_indices(W, k=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slopes = (zz[:, jj] - zz[:, ii]) / (tz[:, jj] - tz[:, ii])
-    b_ts = _nanmedian(slopes) if len(ii) else np.full(S, np.nan)
-    b_ts = np.where(np.isfinite(b_ts), b_ts, 0.0)
-    a_ts = _nanmedian(zz - b_ts[:, None] * tz)
-    r = zz - a_ts[:, None] - b_ts[:, None] * tz
-    mad = 1.4826 * _nanmedian(np.abs(r))
-    scale = np.maximum(np.nan_to_num(mad, nan=0.0), floor_z)
-    k_out = threshold_by_points(conf["outlier_k"] if outlier_k is None else outlier_k, n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(valid, np.abs(r) / scale[:, None], 0.0)
-    last_pos = np.maximum(n - 1, 0)
-    ratio[rows, last_pos] = 0.0
-    far = valid & (ratio > k_out[:, None])
+    look = detect or diagnostics is not None   # robust=False: plain OLS, nothing to look for
+    if look:
+        ii, jj = np.triu_indices(W, k=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slopes = (zz[:, jj] - zz[:, ii]) / (tz[:, jj] - tz[:, ii])
+        b_ts = _nanmedian(slopes) if len(ii) else np.full(S, np.nan)
+        b_ts = np.where(np.isfinite(b_ts), b_ts, 0.0)
+        a_ts = _nanmedian(zz - b_ts[:, None] * tz)
+        r = zz - a_ts[:, None] - b_ts[:, None] * tz
+        mad = 1.4826 * _nanmedian(np.abs(r))
+        scale = np.maximum(np.nan_to_num(mad, nan=0.0), floor_z)
+        k_out = threshold_by_points(conf["outlier_k"] if outlier_k is None else outlier_k, n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(valid, np.abs(r) / scale[:, None], 0.0)
+        last_pos = np.maximum(n - 1, 0)
+        ratio[rows, last_pos] = 0.0
+        far = valid & (ratio > k_out[:, None])
+    else:
+        ratio = np.zeros((S, W))
+        far = np.zeros((S, W), dtype=bool)
     n_far = far.sum(axis=1)
     allowed = (n_far <= np.floor(float(conf["max_outlier_share"]) * n)) & (n >= 5)
     far &= allowed[:, None] & detect
@@ -304,7 +309,7 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     best_shift = np.zeros(S)        # model scale
     best_shift_l = np.zeros(S)      # linearised scale (for the jumps)
     noise = nk * floor_z ** 2 / 12.0
-    for k in range(min_seg, W - min_seg + 1):
+    for k in range(min_seg, W - min_seg + 1) if look else ():
         d = (keep & (rank >= k)).astype(float)
         ok = (nk - k >= min_seg) & (nk >= 2 * min_seg) & (nk >= 5)
         if not ok.any():
