@@ -2,8 +2,8 @@
 
 Run by hand (``make bench`` or ``python benchmarks/bench_trend.py``); prints, in one run:
 
-1. the time of :func:`fzanalysis.trend.project` (``method="logit"``, plain OLS interval, straight
-   line: ``damping=1``, ``window=None``) against a
+1. the time of :func:`fzanalysis.trend.project` (``method="logit"``, plain OLS interval:
+   ``calibrated=False``, ``robust=False``, straight line: ``damping=1``, ``window=None``) against a
    Python loop that, per series, transforms the values, fits ``statsmodels.OLS`` and calls
    ``get_prediction(...).summary_frame()`` for the interval and the t distribution for p_meet --
    at 1,000 and 10,000 series (15 annual points with gaps).  The 10,000-series baseline is
@@ -32,6 +32,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
+from fzanalysis.panel import as_panel
 from fzanalysis.trend.core import M_LOGIT, transform
 from fzanalysis.trend.prep import settings
 from fzanalysis.trend import project
@@ -98,15 +99,19 @@ def main() -> None:
     ap.add_argument("--baseline-sample", type=int, default=2000)
     ap.add_argument("--full-baseline", action="store_true")
     ap.add_argument("--skip-province", action="store_true")
+    ap.add_argument("--skip-traced", action="store_true",
+                    help="no second, tracemalloc-traced province run (it takes ~4x the untraced one)")
     args = ap.parse_args()
 
-    print("1. vectorised project(method='logit', calibrated=False) vs statsmodels loop")
+    print("1. vectorised project(method='logit', calibrated=False, robust=False) vs statsmodels loop")
     print(f"{'series':>8} {'vectorised s':>13} {'statsmodels s':>14} {'ratio':>8}  note")
     for n in (1000, 10000):
         panel, cat = synthetic_panel(n // 20, 10, ("F", "M"), seed=n)
         project(panel.head(200), cat)  # warm-up (imports, yaml)
-        t_vec, out = _time(project, panel, cat, method="logit", calibrated=False, window=None,
-                           damping=1.0)
+        # like with like: the textbook OLS interval (no bend variance, no rounding floor, t_{n-2})
+        # on every point (no outliers left out, no step), a straight line on all the years
+        t_vec, out = _time(project, panel, cat, method="logit", calibrated=False, robust=False,
+                           window=None, damping=1.0)
         if n <= args.baseline_sample or args.full_baseline:
             t_sm, base = _time(statsmodels_loop, panel, cat)
             note = "baseline timed in full"
@@ -131,6 +136,17 @@ def main() -> None:
     t0 = time.perf_counter()
     out = project(panel, cat, method="auto")
     elapsed = time.perf_counter() - t0
+    # the same call split: the panel checks (as_panel, fzanalysis.panel) and the engine
+    t0 = time.perf_counter()
+    checked = as_panel(panel)
+    t_check = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    project(checked, cat, method="auto")
+    t_engine = time.perf_counter() - t0
+    print(f"   of which as_panel(DataFrame) {t_check:.1f} s; project(checked Panel) {t_engine:.1f} s")
+    if args.skip_traced:
+        print(f"   project(method='auto'): {elapsed:.1f} s wall time")
+        return
     # a second run under tracemalloc for the peak (tracing slows allocation-heavy code ~4x,
     # so the time above is measured without it)
     tracemalloc.start()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import io
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 
 import numpy as np
 import pandas as pd
@@ -111,11 +111,17 @@ def test_default_trend_averages_damped_and_undamped():
 
 
 def test_calibrated_interval_adds_bend_variance():
-    """sigma^2 = se^2 + c(h) (max(0, b^2 - se_b^2) + J^2) + floor on the model scale (methods.md 5, 8).
+    """sigma^2 = se^2 + c(h) (max(0, b^2 - se_b^2) + J^2) + floor on the model scale, Student t on
+    Welch-Satterthwaite degrees of freedom nu = (se^2 + tau^2)^2 / (se^4/(n-2) + tau^4/nu_b)
+    (methods.md 5, 8.9 follow-up; se^2 the OLS part with the rounding floor, tau^2 the bend part).
 
     Here J^2 = 0 (the year-to-year changes scatter about the slope no more than the residual
     noise explains: mean square 6.5 < 2 s^2 = 6.67) and the values are whole numbers (rounding
-    step 1: floor variance (1/12)(1 + h)).
+    step 1: floor variance (1/12)(1 + h)).  By hand, h = 10: se^2 = 10/3 (1 + 1/5 + 144/10) +
+    11/12 = 52.9167, tau^2 = 86.06 (4 - 1/3) = 315.553, nu = 368.47^2 / (52.92^2/3 + 315.55^2/2)
+    = 2.6768, half-width t_{0.9, 2.6768} sqrt(368.47) = 32.4901 (c(10) = 86.06 of the table
+    regenerated with the 1 %-false-positive robust fit; with the former c(10) = 67.69 this was
+    28.8070, and with the former min(n - 2, 2) = 2 degrees of freedom 32.72).
     """
     y = 50 + 2 * (YEARS5 - 2018) + E5
     raw = project(panel1(YEARS5, y), cat1("years"), method="linear", calibrated=False,
@@ -123,19 +129,24 @@ def test_calibrated_interval_adds_bend_variance():
     cal = project(panel1(YEARS5, y), cat1("years"), method="linear", calibrated=True,
                   damping=1.0).iloc[0]
     c10 = settings()["interval_bend"][10]          # h = 2030 - 2020 = 10
-    se2 = 10 / 3 * (1 + 1 / 5 + 12**2 / 10)
-    tau2 = c10 * (2.0**2 - 10 / 3 / 10) + 11 / 12  # b = 2, se_b^2 = s^2 / Stt; floor
-    # the calibrated predictive is a t on min(n - 2, predictive_df) degrees of freedom
-    t_cal = stats.t.ppf(0.9, min(3, settings()["predictive_df"]))
-    assert raw["upper"] - raw["projected"] == pytest.approx(T09_3 * np.sqrt(se2), abs=1e-10)
+    nu_b = settings()["predictive_df"]
+    se2_ols = 10 / 3 * (1 + 1 / 5 + 12**2 / 10)
+    floor = 11 / 12
+    se2 = se2_ols + floor                          # the part on n - 2 = 3 degrees of freedom
+    tau2 = c10 * (2.0**2 - 10 / 3 / 10)            # b = 2, se_b^2 = s^2 / Stt
+    nu = (se2 + tau2) ** 2 / (se2**2 / 3 + tau2**2 / nu_b)
+    assert c10 == 86.06 and nu_b == 2              # the hand-computed figures above
+    assert nu == pytest.approx(2.676837919647727, abs=1e-12)
+    t_cal = stats.t.ppf(0.9, nu)
+    assert raw["upper"] - raw["projected"] == pytest.approx(T09_3 * np.sqrt(se2_ols), abs=1e-10)
     assert cal["upper"] - cal["projected"] == pytest.approx(t_cal * np.sqrt(se2 + tau2),
                                                             abs=1e-10)
+    assert cal["upper"] - cal["projected"] == pytest.approx(32.49014674778007, abs=1e-9)
     assert cal["projected"] == raw["projected"]
-    # p_meet from the same combined scale
+    # p_meet from the same combined scale and degrees of freedom
     r = project(panel1(YEARS5, y), cat1("years", ">=", 60), method="linear", damping=1.0).iloc[0]
     assert r["p_meet"] == pytest.approx(
-        1 - stats.t.cdf((60 - 74) / np.sqrt(se2 + tau2), min(3, settings()["predictive_df"])),
-        abs=1e-12)
+        1 - stats.t.cdf((60 - 74) / np.sqrt(se2 + tau2), nu), abs=1e-12)
 
 
 def test_bend_term_zero_uncalibrated_and_for_trendless_series():
@@ -174,6 +185,26 @@ def test_calibration_does_not_overwiden_noisy_lines():
     # cover slightly less; never by more than sampling noise
     assert (rep["coverage_calibrated"] >= rep["coverage_plain"] - 0.02).all(), rep
     assert (rep["median_width_calibrated"] < 1.3 * rep["median_width_plain"]).all(), rep
+
+
+def test_robust_fit_false_positive_rate_on_pure_noise():
+    """trend.yaml robust.outlier_k / break_f are set for a ~1 % false-positive rate on pure noise
+    of the window's length (methods.md 5.1): fresh noise about a straight line (other seed than
+    the generator's) loses a point, or gets a step, in about 1 % of windows -- so the robust fit
+    does not shrink the residual variance of noisy lines (the former 3.5 / 12 fired on 16-24 % /
+    9-13 % of windows of 5-8 points)."""
+    from fzanalysis.trend.engine import robust_fit
+
+    rng = np.random.default_rng(2024)
+    sims = 6000
+    for n in (5, 6, 8, 12):
+        years = np.arange(2010, 2010 + n)
+        Z = 3.0 + 0.4 * (years - 2010)[None, :] + 2.5 * rng.standard_normal((sims, n))
+        _, _, _, brk, nout = robust_fit(years, Z, np.ones((sims, n), dtype=bool), np.zeros(sims))
+        step_rate, out_rate = np.isfinite(brk).mean(), (nout > 0).mean()
+        # 1 % +- about 3 binomial SDs (SD 0.0013 at 6,000 windows)
+        assert 0.005 <= step_rate <= 0.016, (n, step_rate)
+        assert 0.005 <= out_rate <= 0.016, (n, out_rate)
 
 
 def test_demo_noisy_rows_have_sensible_intervals():
@@ -510,8 +541,13 @@ def test_cli_project_and_backtest(tmp_path):
     assert "coverage" in buf.getvalue()
     bad = tmp_path / "bad.csv"
     panel.assign(value="x").to_csv(bad, index=False)
-    ns = parser.parse_args(["project", "--data", str(bad), "--catalog", str(catalog)])
-    assert ns.func(ns) == 1
+    # the unified contract: --data is checked by as_panel when the arguments are parsed, so a
+    # bad file is a usage error (exit status 2) naming the row and column
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exc, redirect_stderr(err):
+        parser.parse_args(["project", "--data", str(bad), "--catalog", str(catalog)])
+    assert exc.value.code == 2
+    assert "row 0 (line 2), column value: expected a number, got 'x'" in err.getvalue()
 
 
 def test_backtest_detail_and_synthetic_flag(tmp_path):
@@ -787,9 +823,27 @@ def test_maintain_uses_each_series_own_baseline_year_value():
     for sex in ("F", "M", "T"):                    # flat: about even or better, never at risk
         assert out.loc[("le", sex), "p_meet"] > 0.3, sex
         assert "at_risk" not in out.loc[("le", sex), "warnings"]
-    # a steady decline: well below the maintain threshold 0.2 (not near 0: the bend term allows
-    # for the decline fading, methods.md 5)
-    assert out.loc[("down", "T"), "p_meet"] < 0.12
+    # a steady decline: below the maintain threshold 0.2 (not near 0: the bend term allows for
+    # the decline fading, methods.md 5).  Derived from the documented model (methods 5, 8.9):
+    # straight-line fit on the last 8 points (no outlier, no step in pure noise of SD 0.05),
+    # centre at the effective horizon 2024 + (D(6) + 6)/2, sigma^2 = se^2 + c(6) (b^2 - se_b^2
+    # + J^2) (rounding floor ~1e-13: values to full precision), Welch-Satterthwaite df;
+    # p_meet = P(value in 2030 >= the series' own 2020 value) = 0.141 (c(6) = 35.06)
+    down = panel[panel["indicator"] == "down"].sort_values("year")
+    t, y = down["year"].to_numpy(float)[-8:], down["value"].to_numpy()[-8:]
+    ref = down.loc[down["year"] == 2020, "value"].iloc[0]
+    b, a = np.polyfit(t - t.mean(), y, 1)
+    s2 = np.sum((y - a - b * (t - t.mean())) ** 2) / 6
+    stt = np.sum((t - t.mean()) ** 2)
+    te = 2024 + 0.5 * (0.8 * (1 - 0.8**6) / 0.2) + 0.5 * 6
+    se2 = s2 * (1 + 1 / 8 + (te - t.mean()) ** 2 / stt)
+    j2 = max(0.0, np.mean((np.diff(y) - b) ** 2) - 2 * s2)
+    tau2 = settings()["interval_bend"][6] * (b * b - s2 / stt + j2)
+    nu = (se2 + tau2) ** 2 / (se2**2 / 6 + tau2**2 / settings()["predictive_df"])
+    expected = 1 - stats.t.cdf((ref - (a + b * (te - t.mean()))) / np.sqrt(se2 + tau2), nu)
+    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(expected, abs=1e-6)
+    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(0.1413, abs=5e-4)
+    assert pd.isna(out.loc[("down", "T"), "break_year"])
     assert "at_risk" in out.loc[("down", "T"), "warnings"]
     # the reference is the series' own 2020 value: the same data shifted keeps the same p_meet
     shifted = panel.assign(value=np.where(panel["sex"] == "M", panel["value"] - 5, panel["value"]))

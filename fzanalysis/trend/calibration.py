@@ -25,11 +25,12 @@ from fzanalysis.trend.core import inverse
 from fzanalysis.trend.backtesting import (
     backtest, estimate_bend_variance, estimate_inflation, required_bend, summarise_backtest,
 )
+from fzanalysis.trend.engine import robust_fit
 from fzanalysis.trend.prep import matrix
 
 __all__ = ["CORPUS_MIN_TRAIN", "calibration_report", "corpus_panel", "damped_trend_report",
            "interval_bend_table", "load_china_official", "load_corpus", "load_real_series",
-           "noisy_lines_report"]
+           "noise_thresholds", "noisy_lines_report"]
 
 #: Origins of the calibration backtests need this many observed points (as the harness
 #: ``benchmarks/calibration.py``).
@@ -309,6 +310,40 @@ def noisy_lines_report(*, n_series: int = 400, n_points: int = 12, sd: float = 5
         "median_width_calibrated": out[True]["median_width"],
         "median_width_plain": out[False]["median_width"],
     }).reset_index()
+
+
+def noise_thresholds(points: range = range(5, 16), *, sims: int = 40000, rate: float = 0.01,
+                     seed: int = 11) -> pd.DataFrame:
+    """Detection thresholds of the robust fit with a false-positive rate ``rate`` on pure noise.
+
+    For each window size n in ``points``, ``sims`` windows of n consecutive years of independent
+    standard normal noise (both statistics are invariant to the level, slope and scale of a
+    straight line, so noise about any line gives the same figures) go through
+    :func:`~fzanalysis.trend.engine.robust_fit` (rounding step 0): ``outlier_k`` is the
+    (1 - ``rate``) quantile of the largest |residual| / robust scale (never the last point);
+    ``break_f``, with outliers left out at that ``outlier_k``, the (1 - ``rate``) quantile of the
+    F statistic of the best split.  These are the tables ``trend.yaml: robust.outlier_k`` and
+    ``robust.break_f`` (methods.md 5.1).
+
+    Returns
+    -------
+    DataFrame with ``n, outlier_k, break_f``.
+    """
+    rng = np.random.default_rng(seed)
+    rows = []
+    for n in points:
+        years = np.arange(2000, 2000 + n)
+        Z = rng.standard_normal((sims, n))
+        wmask = np.ones((sims, n), dtype=bool)
+        floor = np.zeros(sims)
+        diag: dict[str, np.ndarray] = {}
+        robust_fit(years, Z, wmask, floor, outlier_k=np.inf, break_f=np.inf, diagnostics=diag)
+        k = float(np.quantile(diag["outlier_ratio"], 1.0 - rate))
+        diag = {}
+        robust_fit(years, Z, wmask, floor, outlier_k=k, break_f=np.inf, diagnostics=diag)
+        f = float(np.quantile(diag["break_f"], 1.0 - rate))
+        rows.append((n, round(k, 2), round(f, 1)))
+    return pd.DataFrame(rows, columns=["n", "outlier_k", "break_f"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from fzanalysis.trend.prep import SeriesMatrix, resolution, settings
 from fzanalysis.trend.results import Model, Projection
 
 __all__ = ["bend_variance", "choose_methods", "eligible", "model_scale", "path_moments",
-           "predictive_df", "region_probability", "robust_fit", "run", "warning_flags"]
+           "predictive_df", "region_probability", "robust_fit", "run", "threshold_by_points",
+           "warning_flags"]
 
 def poisson_eligible(M: SeriesMatrix) -> np.ndarray:
     """(S,) bool: may series i use the Poisson count model (methods.md 5.4)?
@@ -185,8 +186,22 @@ def _nanmedian(x: np.ndarray) -> np.ndarray:
         return np.nanmedian(x, axis=1)
 
 
+def threshold_by_points(table: Any, n: np.ndarray) -> np.ndarray:
+    """Look up a detection threshold per window size: ``table`` maps a number of points to the
+    threshold (``trend.yaml: robust.outlier_k`` / ``robust.break_f``), a scalar is used for every
+    n; sizes beyond the table take its last entry, below it its first."""
+    n = np.asarray(n)
+    if not isinstance(table, dict):
+        return np.full(n.shape, float(table))
+    keys = np.array(sorted(int(k) for k in table), dtype=int)
+    vals = np.array([float(table[k]) for k in keys])
+    return vals[np.clip(np.searchsorted(keys, n, side="right") - 1, 0, len(keys) - 1)]
+
+
 def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.ndarray, *,
-               zlin: np.ndarray | None = None, detect: bool = True
+               zlin: np.ndarray | None = None, detect: bool = True,
+               outlier_k: Any = None, break_f: Any = None,
+               diagnostics: dict[str, np.ndarray] | None = None,
                ) -> tuple[Fit, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Least-squares lines that one outlier or one step cannot drag (methods.md 5.1).
 
@@ -221,6 +236,14 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
         99.7 % with 7.6-100).  The step test and the shift stay on the model scale.
     detect : bool
         False: no outliers and no step are looked for (plain OLS on the window).
+    outlier_k, break_f : float, dict or None
+        Thresholds (default ``trend.yaml: robust.outlier_k`` / ``robust.break_f``: tables by
+        the number of window points, each the 99th percentile of its statistic on pure noise,
+        so that a straight line with independent noise loses a point, or gets a step, in about
+        1 % of windows; :func:`fzanalysis.trend.calibration.noise_thresholds`).
+    diagnostics : dict, optional
+        Filled with the detection statistics per row: ``outlier_ratio`` (largest |residual| /
+        robust scale among the points that may be left out) and ``break_f`` (F of the best split).
 
     Returns
     -------
@@ -239,19 +262,26 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     n = valid.sum(axis=1)
     rows = np.arange(S)
     # 1. outliers from a Theil-Sen line
-    ii, jj = np.triu_indices(W, k=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slopes = (zz[:, jj] - zz[:, ii]) / (tz[:, jj] - tz[:, ii])
-    b_ts = _nanmedian(slopes) if len(ii) else np.full(S, np.nan)
-    b_ts = np.where(np.isfinite(b_ts), b_ts, 0.0)
-    a_ts = _nanmedian(zz - b_ts[:, None] * tz)
-    r = zz - a_ts[:, None] - b_ts[:, None] * tz
-    mad = 1.4826 * _nanmedian(np.abs(r))
-    scale = np.maximum(np.nan_to_num(mad, nan=0.0), floor_z)
-    with np.errstate(invalid="ignore"):
-        far = valid & (np.abs(r) > float(conf["outlier_k"]) * scale[:, None])
-    last_pos = np.maximum(n - 1, 0)
-    far[rows, last_pos] = False
+    look = detect or diagnostics is not None   # robust=False: plain OLS, nothing to look for
+    if look:
+        ii, jj = np.triu_indices(W, k=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slopes = (zz[:, jj] - zz[:, ii]) / (tz[:, jj] - tz[:, ii])
+        b_ts = _nanmedian(slopes) if len(ii) else np.full(S, np.nan)
+        b_ts = np.where(np.isfinite(b_ts), b_ts, 0.0)
+        a_ts = _nanmedian(zz - b_ts[:, None] * tz)
+        r = zz - a_ts[:, None] - b_ts[:, None] * tz
+        mad = 1.4826 * _nanmedian(np.abs(r))
+        scale = np.maximum(np.nan_to_num(mad, nan=0.0), floor_z)
+        k_out = threshold_by_points(conf["outlier_k"] if outlier_k is None else outlier_k, n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.where(valid, np.abs(r) / scale[:, None], 0.0)
+        last_pos = np.maximum(n - 1, 0)
+        ratio[rows, last_pos] = 0.0
+        far = valid & (ratio > k_out[:, None])
+    else:
+        ratio = np.zeros((S, W))
+        far = np.zeros((S, W), dtype=bool)
     n_far = far.sum(axis=1)
     allowed = (n_far <= np.floor(float(conf["max_outlier_share"]) * n)) & (n >= 5)
     far &= allowed[:, None] & detect
@@ -279,7 +309,7 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     best_shift = np.zeros(S)        # model scale
     best_shift_l = np.zeros(S)      # linearised scale (for the jumps)
     noise = nk * floor_z ** 2 / 12.0
-    for k in range(min_seg, W - min_seg + 1):
+    for k in range(min_seg, W - min_seg + 1) if look else ():
         d = (keep & (rank >= k)).astype(float)
         ok = (nk - k >= min_seg) & (nk >= 2 * min_seg) & (nk >= 5)
         if not ok.any():
@@ -302,7 +332,11 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
         best_k = np.where(better, k, best_k)
         best_shift = np.where(better, shift, best_shift)
         best_shift_l = np.where(better, shift_l, best_shift_l)
-    step = detect & (best_k >= 0) & (best_f > float(conf["break_f"])) \
+    f_crit = threshold_by_points(conf["break_f"] if break_f is None else break_f, n)
+    if diagnostics is not None:
+        diagnostics["outlier_ratio"] = np.nan_to_num(ratio, nan=0.0).max(axis=1) if W else np.zeros(S)
+        diagnostics["break_f"] = best_f
+    step = detect & (best_k >= 0) & (best_f > f_crit) \
         & (np.abs(best_shift) >= float(conf["min_shift_steps"]) * floor_z)
     pre = keep & (rank < best_k[:, None]) & step[:, None]
     zadj_c = np.where(pre, zz + best_shift[:, None], zz)
@@ -423,23 +457,29 @@ def rolling_abs_error(
         origin = ok[:, k] & (count_up_to[:, k] >= min_train)
         if not origin.any():
             continue
-        train = ok.copy()
-        train[:, k + 1:] = False
-        train &= origin[:, None]
-        fit = fit_lines(M.years, Z, window_mask(train, window))
+        # only the origin rows, and only the columns up to k from the earliest window start
+        # (the fit on the other columns' zero weights is the same)
+        rows = np.flatnonzero(origin)
+        train = ok[rows, :k + 1]
+        if window is not None:
+            first = count_up_to[rows, k][:, None] - count_up_to[rows, :k + 1]   # points after c
+            train = train & (first < window)
+        c0 = int(np.argmax(train.any(axis=0)))
+        fit = fit_lines(M.years[c0:k + 1], Z[rows, c0:k + 1], train[:, c0:])
+        mc, lo_r, hi_r = mcode[rows], lo[rows], hi[rows]
         for h in range(1, horizon + 1):
             j = k + h
             if j > last:
                 break
-            hit = origin & ok[:, j]
+            hit = ok[rows, j]
             if not hit.any():
                 continue
             t_eff = effective_time(float(M.years[j]), float(M.years[k]), damping, damping_weight)
-            pred = inverse(fit.mean(np.full(len(mcode), t_eff)), mcode, lo, hi)
-            err = np.abs(M.Y[:, j] - pred)
+            pred = inverse(fit.mean(np.full(len(rows), t_eff)), mc, lo_r, hi_r)
+            err = np.abs(M.Y[rows, j] - pred)
             good = hit & np.isfinite(err)
-            total[good] += err[good]
-            count[good] += 1
+            total[rows[good]] += err[good]
+            count[rows[good]] += 1
     return total, count
 
 
