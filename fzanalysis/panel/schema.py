@@ -112,6 +112,8 @@ def _show(v: Any) -> str:
 
 
 def _blank(s: pd.Series) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return np.asarray(s.isna(), dtype=bool)  # numbers are never blank text
     return np.asarray(s.isna() | s.astype("string").str.strip().eq("").fillna(True), dtype=bool)
 
 
@@ -124,13 +126,21 @@ def _text(s: pd.Series) -> pd.Series:
             v = int(v)
         t = str(v).strip()
         return t if t else pd.NA
-    return s.map(one).astype("string")
+    # clean each distinct value once (a panel repeats a few codes over many rows)
+    codes_, uniques = pd.factorize(s, use_na_sentinel=True)
+    cleaned = pd.array([one(v) for v in uniques], dtype="string")
+    out = pd.Series(pd.NA, index=s.index, dtype="string")
+    has = codes_ >= 0
+    out[has] = cleaned[codes_[has]]
+    return out
 
 
 def _numbers(df: pd.DataFrame, col: str, problems: list[tuple[int, str]]) -> np.ndarray:
     raw = df[col]
-    num = pd.to_numeric(raw.astype("string").str.strip() if raw.dtype == object or
-                        isinstance(raw.dtype, pd.StringDtype) else raw, errors="coerce")
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        num = pd.to_numeric(raw, errors="coerce")  # already numbers: nothing to parse
+    else:
+        num = pd.to_numeric(raw.astype("string").str.strip(), errors="coerce")
     blank = _blank(raw)
     bad = num.isna().to_numpy() & ~blank
     for pos in np.flatnonzero(bad):
