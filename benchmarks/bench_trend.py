@@ -33,9 +33,9 @@ import statsmodels.api as sm
 from scipy import stats
 
 from fzanalysis.panel import as_panel
+from fzanalysis.trend import project
 from fzanalysis.trend.core import M_LOGIT, transform
 from fzanalysis.trend.prep import settings
-from fzanalysis.trend import project
 
 YEARS = np.arange(2010, 2025)
 

@@ -108,7 +108,7 @@ YEAR_RANGE = {"default": (1990, 2030), "small_counts": (1950, 1980)}
 MIN_VALUES = 15
 # WDI aggregates that can appear in the alphabetical ranges read
 AGGREGATES = {"ARB", "CEB", "CSS", "CAA", "EAP", "EAR", "EAS", "ECA", "ECS", "EMU", "EUU", "FCS",
-              "EAR", "LTE", "PRE", "PST", "IDA", "IDB", "IDX", "IBD", "IBT"}
+              "LTE", "PRE", "PST", "IDA", "IDB", "IDX", "IBD", "IBT"}
 
 
 def _read_source(path: Path) -> tuple[dict[str, str], dict[str, dict[int, float]]]:

@@ -13,8 +13,8 @@ import warnings
 import pandas as pd
 import pytest
 
-from fzanalysis.trend.calibration import _coverage_with_bend, _halves, load_real_series
 from fzanalysis.trend import backtest, estimate_bend_variance
+from fzanalysis.trend.calibration import _coverage_with_bend, _halves, load_real_series
 
 
 @pytest.fixture(scope="module")

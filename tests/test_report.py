@@ -153,8 +153,10 @@ def test_output_folder_names():
 
 def test_swap_keeps_old_until_new_is_in_place(tmp_path: Path):
     final, tmp = tmp_path / "2024", tmp_path / ".tmp-2024-1"
-    final.mkdir(); (final / "index.html").write_text("old")
-    tmp.mkdir(); (tmp / "index.html").write_text("new")
+    final.mkdir()
+    (final / "index.html").write_text("old")
+    tmp.mkdir()
+    (tmp / "index.html").write_text("new")
     runner._swap_into_place(tmp, final)
     assert (final / "index.html").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2024"]
@@ -163,7 +165,8 @@ def test_swap_keeps_old_until_new_is_in_place(tmp_path: Path):
 def test_crash_between_renames_is_repaired(tmp_path: Path):
     (tmp_path / ".old-2024-en-998").mkdir()  # another report's leftover is not taken
     old = tmp_path / ".old-2024-999"
-    old.mkdir(); (old / "index.html").write_text("last good")
+    old.mkdir()
+    (old / "index.html").write_text("last good")
     runner._restore_interrupted_swap(tmp_path, "2024")
     assert (tmp_path / "2024" / "index.html").read_text() == "last good"
 

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from fzanalysis import labels
 from fzanalysis.report import docx as report_docx
-from fzanalysis.report import excel, html, setup, tables
+from fzanalysis.report import excel, html, setup
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 
 from fzanalysis.exceptions import PanelError, SubmissionError
-from fzanalysis.panel import as_panel, ingest, withdraw
-from fzanalysis.panel import store
+from fzanalysis.panel import as_panel, ingest, store, withdraw
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "indicator,year,area,sex,value,numerator,denominator\n"

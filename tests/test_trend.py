@@ -9,16 +9,24 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from scipy import stats
 
+from fzanalysis.trend import (
+    PATH_COLUMNS,
+    PROJECT_COLUMNS,
+    backtest,
+    estimate_bend_variance,
+    estimate_inflation,
+    project,
+    project_paths,
+    register_cli,
+    warning_text,
+)
 from fzanalysis.trend.core import fit_lines, transform, window_mask
 from fzanalysis.trend.prep import settings
-from fzanalysis.trend import (
-    PATH_COLUMNS, PROJECT_COLUMNS, backtest, estimate_bend_variance, estimate_inflation, project,
-    project_paths,
-    register_cli, warning_text,
-)
 
 YEARS5 = np.arange(2016, 2021)          # x = year - 2018 = -2..2
 E5 = np.array([1.0, -2.0, 0.0, 2.0, -1.0])  # sum 0, sum x*e 0 -> OLS recovers the line exactly
@@ -296,7 +304,7 @@ def test_auto_avoids_logit_when_a_value_sits_on_a_bound():
 def _random_panel(rng, n_series: int, unit: str = "percent") -> tuple[pd.DataFrame, pd.DataFrame]:
     rows = []
     ids = [f"i{k}" for k in range(n_series)]
-    for k, ind in enumerate(ids):
+    for ind in ids:
         n = int(rng.integers(5, 16))
         years = np.sort(rng.choice(np.arange(2006, 2025), size=n, replace=False))
         start = rng.uniform(1, 99)

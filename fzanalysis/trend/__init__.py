@@ -17,12 +17,21 @@ The subpackage, by concept:
 """
 from __future__ import annotations
 
-from fzanalysis.trend.cli import register_cli
 from fzanalysis.trend.backtesting import (
-    backtest, estimate_bend_variance, estimate_inflation, required_bend, summarise_backtest,
+    backtest,
+    estimate_bend_variance,
+    estimate_inflation,
+    required_bend,
+    summarise_backtest,
 )
+from fzanalysis.trend.cli import register_cli
 from fzanalysis.trend.projection import (
-    PATH_COLUMNS, PROJECT_COLUMNS, WARNING_CODES, probability_band, project, project_paths,
+    PATH_COLUMNS,
+    PROJECT_COLUMNS,
+    WARNING_CODES,
+    probability_band,
+    project,
+    project_paths,
     warning_text,
 )
 

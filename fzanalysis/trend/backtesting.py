@@ -11,10 +11,15 @@ import numpy as np
 import pandas as pd
 
 from fzanalysis.panel import Panel
-from fzanalysis.trend.core import METHODS, M_POISSON, OLS_METHODS, effective_time, inverse, \
-    t_quantile
+from fzanalysis.trend.core import M_POISSON, METHODS, OLS_METHODS, effective_time, inverse, t_quantile
 from fzanalysis.trend.engine import (
-    bend_variance, choose_methods, eligible, fit_all, floor_variance, model_scale, predictive_df,
+    bend_variance,
+    choose_methods,
+    eligible,
+    fit_all,
+    floor_variance,
+    model_scale,
+    predictive_df,
 )
 from fzanalysis.trend.prep import matrix, settings
 from fzanalysis.trend.projection import _DEFAULT, _damping, _damping_weight, _window

@@ -21,10 +21,14 @@ import pandas as pd
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import codes, comparators, config, reference
 from fzanalysis.paths import data_path
-from fzanalysis.trend.core import inverse
 from fzanalysis.trend.backtesting import (
-    backtest, estimate_bend_variance, estimate_inflation, required_bend, summarise_backtest,
+    backtest,
+    estimate_bend_variance,
+    estimate_inflation,
+    required_bend,
+    summarise_backtest,
 )
+from fzanalysis.trend.core import inverse
 from fzanalysis.trend.engine import robust_fit
 from fzanalysis.trend.prep import matrix
 
@@ -247,7 +251,7 @@ def damped_trend_report(*, horizon: int = 6, level: float = 0.8,
                                    damped_trend=True).fit(disp=False)
                     fr = res.get_prediction(start=k + 1, end=k + horizon).summary_frame(
                         alpha=1 - level)
-                except Exception:  # noqa: BLE001 - a failed fit is scored as missing
+                except Exception:
                     continue
                 for step in range(1, horizon + 1):
                     j = k + step

@@ -11,8 +11,8 @@ import pandas as pd
 from fzanalysis import labels
 from fzanalysis.exceptions import FzError
 from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
-from fzanalysis.trend.core import METHODS, OLS_METHODS
 from fzanalysis.trend.backtesting import backtest
+from fzanalysis.trend.core import METHODS, OLS_METHODS
 from fzanalysis.trend.projection import project, warning_text
 
 __all__ = ["register_cli"]

@@ -16,8 +16,21 @@ from scipy import stats
 
 from fzanalysis import comparators
 from fzanalysis.trend.core import (
-    M_LINEAR, M_LOG, M_LOGIT, M_POISSON, METHODS, OLS_METHODS, Fit, effective_time,
-    fit_lines, fit_poisson, inverse, t_cdf, t_quantile, transform, window_mask,
+    M_LINEAR,
+    M_LOG,
+    M_LOGIT,
+    M_POISSON,
+    METHODS,
+    OLS_METHODS,
+    Fit,
+    effective_time,
+    fit_lines,
+    fit_poisson,
+    inverse,
+    t_cdf,
+    t_quantile,
+    transform,
+    window_mask,
 )
 from fzanalysis.trend.prep import SeriesMatrix, resolution, settings
 from fzanalysis.trend.results import Model, Projection
