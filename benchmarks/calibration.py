@@ -49,6 +49,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# the corpus is read by its one owner
+from fzanalysis.trend.calibration import load_corpus
+
 ROOT = Path(__file__).resolve().parents[1]
 CAL_DIR = ROOT / "data" / "calibration"
 SRC_DIR = CAL_DIR / "sources"
@@ -214,27 +217,6 @@ def build_corpus(write: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     if write:
         series.to_csv(CAL_DIR / "series.csv", index=False, float_format="%.10g")
         manifest.to_csv(CAL_DIR / "manifest.csv", index=False)
-    return series, manifest
-
-
-def load_corpus(directory: Path | str = CAL_DIR, *, china_official: bool = True
-                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return ``(series, manifest)`` as stored in ``data/calibration``.
-
-    With ``china_official`` (default) the national series of ``data/reference/panel.csv`` with
-    at least 8 years join the dev side as family ``china_official``, read from that file by
-    :func:`fzanalysis.trend.calibration.load_china_official` (not copied).
-    """
-    from fzanalysis.trend.calibration import load_china_official
-
-    directory = Path(directory)
-    series = pd.read_csv(directory / "series.csv")
-    manifest = pd.read_csv(directory / "manifest.csv", keep_default_na=True)
-    manifest["name_zh"] = manifest["name_zh"].fillna("")
-    if china_official:
-        s2, m2 = load_china_official()
-        series = pd.concat([series, s2], ignore_index=True)
-        manifest = pd.concat([manifest, m2], ignore_index=True)
     return series, manifest
 
 

@@ -36,7 +36,7 @@ from fzanalysis.geo import (
     town_label,
     wrap_title,
 )
-from fzanalysis.labels import Lang, domain_label, domain_order, label, unit_label
+from fzanalysis.labels import Lang, area_label, domain_label, domain_order, label, unit_label
 
 __all__ = ["FAN_COLOURS", "SEX_COLOURS", "domain_dashboard", "fan_chart", "gender_gap_dumbbell",
            "status_heatmap"]
@@ -95,7 +95,8 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
               baseline: float | tuple[int, float] | None = None, ax: Axes | None = None,
               lang: Lang = "zh", level: float = 0.8, target_year: int = 2030,
               baseline_year: int = 2020, unit: str | None = None, title: str | None = None,
-              demo_note: bool | None = None) -> Axes:
+              demo_note: bool | None = None,
+              reference: tuple[str, int, float] | None = None) -> Axes:
     """Observed series, its projection with interval band, target line and baseline.
 
     Parameters
@@ -114,6 +115,10 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
         ``target_year``; ``None``/NaN for a directional target (no line, a note).
     baseline : float or (int, float), keyword-only, optional
         Baseline value (at ``baseline_year``) or ``(year, value)``; ``None`` to omit.
+    reference : (str, int, float), keyword-only, optional
+        An official figure of the same statistic for a wider area, ``(area code, year, value)``
+        (``fzanalysis.evaluate``'s ``reference_*`` columns): a grey dashed line, labelled e.g.
+        ``全国 2024: 14.3``.
     ax, lang : Axes and {"zh", "en"}, keyword-only
         Axes to draw on (new 8×5 in figure if None) and language.
     level : float, keyword-only
@@ -208,6 +213,10 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
             ax.plot([by], [float(bv)], marker="D", markersize=7, color=FAN_COLOURS["baseline"],
                     markerfacecolor="white", markeredgewidth=1.5, linestyle="none",
                     label=f"{_t('baseline', lang)} {by}: {float(bv):g}")
+    if reference is not None and not pd.isna(reference[2]):
+        ref_area, ref_year, ref_value = reference
+        ax.axhline(float(ref_value), color="#7f7f7f", linestyle="--", linewidth=1.0,
+                   label=f"{area_label(str(ref_area), lang)} {int(ref_year)}: {float(ref_value):g}")
     ax.set_xlabel(_t("year", lang))
     ax.set_ylabel(_with_unit(_t("value", lang), unit_label(unit, lang), lang))
     ax.xaxis.get_major_locator().set_params(integer=True)

@@ -295,3 +295,16 @@ def test_status_heatmap_street_only_target_shows_towns_as_not_applicable(tmp_pat
         assert sum(p.get_hatch() == "...." for p in cells) == 5
         assert legend_texts(ax)[-1] == "不适用（仅针对街道）" and "无数据" not in legend_texts(ax)
         assert render(ax.figure, tmp_path / f"heat_street_{column}.png") == []
+
+
+def test_fan_chart_draws_the_official_reference_figure():
+    """The national figure of the same statistic is a labelled reference line (issue 14)."""
+    path = pd.DataFrame({"indicator": "health.x", "area": "440117", "sex": "T",
+                         "year": [2022, 2023, 2024, 2030], "kind": ["observed"] * 3 + ["projected"],
+                         "value": [60.0, 61.0, 62.0, 66.0], "lower": [np.nan] * 3 + [62.0],
+                         "upper": [np.nan] * 3 + [70.0]})
+    ax = plots.fan_chart(None, path, target=90.0, unit="percent", reference=("100000", 2024, 94.9))
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "全国 2024: 94.9" in texts
+    assert any(abs(line.get_ydata()[0] - 94.9) < 1e-9 for line in ax.get_lines() if len(line.get_ydata()))
+    plt.close(ax.figure)

@@ -27,6 +27,7 @@ def fan_chart_for(
     sex: str = "T",
     lang: Lang = "zh",
     level: float = 0.8,
+    judgement: pd.DataFrame | None = None,
 ) -> Any:
     """Fan chart of one series (:func:`fzanalysis.plots.fan_chart`) with its catalogue target and baseline.
 
@@ -40,6 +41,9 @@ def fan_chart_for(
         The series (``area`` default: the district).
     lang, level
         Language and interval coverage.
+    judgement : DataFrame, optional
+        ``fzanalysis.evaluate(...).series``: where it quotes an official figure of the same
+        statistic (``reference_*``), the chart draws it as a reference line.
 
     Returns
     -------
@@ -59,5 +63,12 @@ def fan_chart_for(
     if not _isna(row.get("baseline_value")) and not _isna(row.get("baseline_year")):
         baseline = (int(row["baseline_year"]), float(row["baseline_value"]))
     target = None if _isna(row.get("target")) else float(row["target"])
+    reference = None
+    if judgement is not None:
+        hit = judgement[(judgement["indicator"] == indicator) & (judgement["area"].astype(str) == area)
+                        & (judgement["sex"] == sex) & judgement["reference_value"].notna()]
+        if len(hit):
+            r = hit.iloc[0]
+            reference = (str(r["reference_area"]), int(r["reference_year"]), float(r["reference_value"]))
     return plots.fan_chart(None, one, target=target, baseline=baseline, lang=lang, level=level,
-                           unit=str(row["unit"]), title=str(row[f"name_{lang}"]))
+                           unit=str(row["unit"]), title=str(row[f"name_{lang}"]), reference=reference)
