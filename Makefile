@@ -35,10 +35,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check fzanalysis tests benchmarks
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -q -m "slow or not slow"
+	$(BIN)/python -m pytest -q -n auto -m "slow or not slow"
 
 report: $(STAMP)
 	$(BIN)/fzanalysis report --kind $(KIND) --lang $(LANG_) --jobs $(JOBS) $(if $(YEAR),--year $(YEAR),)

@@ -37,7 +37,13 @@ def first(tmp_path: Path) -> tuple[Path, Path, bytes]:
     return out, b, (out / "panel.csv").read_bytes()
 
 
-@pytest.mark.parametrize("point", store.FAULT_POINTS)
+# Every write point runs under `make test-all`; the default suite keeps the first, a middle and the
+# commit point (each case starts a fresh interpreter, ~5-10 s).
+_FAST_POINTS = {store.FAULT_POINTS[0], store.FAULT_POINTS[len(store.FAULT_POINTS) // 2], "commit"}
+
+
+@pytest.mark.parametrize("point", [p if p in _FAST_POINTS else pytest.param(p, marks=pytest.mark.slow)
+                                   for p in store.FAULT_POINTS])
 def test_kill_at_each_write_point_leaves_a_committed_generation(first, point: str) -> None:
     out, b, before = first
     r = _run(["ingest", "--out-dir", str(out), str(b)], {"FZANALYSIS_FAULT": point})
@@ -57,7 +63,8 @@ def test_kill_at_each_write_point_leaves_a_committed_generation(first, point: st
     assert sorted(p.name for p in (out / "generations").iterdir())[-1] == (out / "CURRENT").read_text().strip()
 
 
-@pytest.mark.parametrize("point", ["panel.parquet", "revisions.csv", "manifest", "publish"])
+@pytest.mark.parametrize("point", ["panel.parquet", pytest.param("revisions.csv", marks=pytest.mark.slow),
+                                   pytest.param("manifest", marks=pytest.mark.slow), "publish"])
 def test_injected_disk_full_keeps_the_previous_generation(first, point: str) -> None:
     out, b, before = first
     r = _run(["ingest", "--out-dir", str(out), str(b)], {"FZANALYSIS_FAULT": f"oserror:{point}"})
