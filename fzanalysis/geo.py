@@ -1208,10 +1208,10 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
         "legend_kwds": {"caption": col_both, "max_labels": 6},
     }
     if style["kind"] == "categorical":
-        pal = labels()[style["palette"]]
+        pal = palette(style["palette"], "zh")  # {code: (label, colour)}: colours only used here
         present = [c for c in pal if (mgdf[column] == both(style["palette"], c)).any()]
         cats = [both(style["palette"], c) for c in present]
-        colours = [pal[c]["color"] for c in present]
+        colours = [pal[c][1] for c in present]
         if (mgdf[column] == nd).any():  # the no-data entry only when a town lacks data
             cats.append(nd)
             colours.append(NO_DATA_STYLE["facecolor"])
