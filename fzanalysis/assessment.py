@@ -771,9 +771,9 @@ def _empty_row(ind: str, area: str, sex: str, yr: Any) -> dict[str, Any]:
 def assess(
     panel: pd.DataFrame,
     catalog: pd.DataFrame | None = None,
+    *,
     year: int | None = None,
     baseline_year: int = 2020,
-    *,
     level: float = 0.95,
 ) -> pd.DataFrame:
     r"""Status, gap, progress category and verdict for every indicator x area x sex.
