@@ -2,7 +2,9 @@
 
 Every settings table, unit list, domain list and label file is read here, through one cache keyed
 by the file's path, modification time and size: an edit to ``data/units.csv`` in a live kernel
-reaches every module at the next call, and :func:`reload` empties the cache explicitly.
+reaches every module at the next call (the label folder, read thousands of times per page, is
+re-listed at most every :data:`LABEL_RECHECK_SECONDS`), and :func:`reload` empties the cache
+explicitly.
 Where the folder is comes from :func:`fzanalysis.paths.data_dir` (``$FZANALYSIS_DATA`` first).
 
 ``read_yaml``, ``read_csv``, ``units``, ``domains`` and ``labels`` return fresh copies, which callers
@@ -12,7 +14,9 @@ themselves, for inner loops: read them, never modify them.
 from __future__ import annotations
 
 import copy
+import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,6 +49,7 @@ def reload() -> None:
     """Forget every cached reference file; the next call reads them again."""
     with _LOCK:
         _CACHE.clear()
+        _LABEL_CHECKED.clear()
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -206,12 +211,32 @@ def labels() -> dict[str, dict[str, dict[str, Any]]]:
     return copy.deepcopy(label_table())
 
 
+#: The label folder is re-listed at most this often (seconds); :func:`reload` forces it.
+LABEL_RECHECK_SECONDS = 0.5
+_LABEL_CHECKED: dict[str, tuple[float, tuple[str, str, int, int]]] = {}
+
+
+def _label_files(folder: Path) -> tuple[tuple[str, int, int], ...]:
+    """``(name, mtime, size)`` of every ``*.yaml`` in ``folder`` (cheap: one listing, no pathlib glob)."""
+    try:
+        entries = sorted((e.name, e.stat()) for e in os.scandir(folder)
+                         if e.name.endswith(".yaml") and e.is_file())
+    except FileNotFoundError:
+        raise ConfigError(f"{folder}: reference folder not found") from None
+    return tuple((name, st.st_mtime_ns, st.st_size) for name, st in entries)
+
+
 def label_table() -> dict[str, dict[str, dict[str, Any]]]:
     """The cached label table itself (shared: read it, never modify it); see :func:`labels`."""
     folder = data_path("labels")
-    # the folder's stamp changes when a file is added; files' own stamps when one is edited
-    stamp = tuple(_stamp(p) for p in sorted(folder.glob("*.yaml")))
-    key = ("labels", str(folder), hash(stamp), len(stamp))
+    now = time.monotonic()
+    seen = _LABEL_CHECKED.get(str(folder))
+    if seen is not None and now - seen[0] < LABEL_RECHECK_SECONDS:
+        key = seen[1]  # checked a moment ago: label() is called thousands of times per page
+    else:
+        # keyed by every file's name and stamp: an added, removed or edited file is seen
+        key = ("labels", str(folder), hash(_label_files(folder)), 0)
+        _LABEL_CHECKED[str(folder)] = (now, key)
     with _LOCK:
         hit = _CACHE.get(key)
     if hit is None:

@@ -81,12 +81,17 @@ class Evaluation:
     target_year : int
     synthetic : bool
         True when the panel is synthetic demo data (every output must say so).
+    projections : DataFrame or None
+        The :func:`fzanalysis.project` table the judgement was derived from (every area and sex;
+        columns of :func:`fzanalysis.trend.project`), so that charts and warning lists reuse the
+        one projection instead of fitting again.
     """
 
     series: pd.DataFrame
     year: int | None
     target_year: int
     synthetic: bool
+    projections: pd.DataFrame | None = None
 
     @property
     def targets(self) -> pd.DataFrame:
@@ -363,4 +368,4 @@ def evaluate(
     out["judged"] = out["judged"].astype(bool)
     out["synthetic"] = pnl.synthetic
     return Evaluation(series=out[COLUMNS].reset_index(drop=True), year=year, target_year=target_year,
-                      synthetic=pnl.synthetic)
+                      synthetic=pnl.synthetic, projections=projected)

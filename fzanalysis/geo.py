@@ -42,7 +42,6 @@ from typing import Any
 import geopandas as gpd
 import mapclassify
 import matplotlib as mpl
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import shapely
@@ -516,7 +515,7 @@ def load_towns(path: str | Path | None = None) -> gpd.GeoDataFrame:
         p, schematic = data_path(*OFFICIAL_FILE), False
     else:
         p, schematic = data_path(*SCHEMATIC_FILE), True
-    gdf = _read_official(p)
+    gdf = config.cached("town_polygons", p, _read_official).copy()  # read once per file version
     gdf.attrs["schematic"] = schematic
     gdf.attrs["source"] = str(p)
     return gdf
@@ -869,7 +868,10 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     unrankable &= np.asarray(gdf["has_data"], dtype=bool) & ~np.asarray(excluded, dtype=bool)
     excluded_or_unrankable = excluded | unrankable
     if ax is None:
-        fig, ax = plt.subplots(figsize=(8, 6), dpi=150, layout="constrained")
+        # a Figure outside pyplot: geopandas calls plt.draw() after each layer, which would
+        # render a pyplot figure in full every time (most of a map's cost)
+        fig = Figure(figsize=(8, 6), dpi=150, layout="constrained")
+        ax = fig.subplots()
         fig.get_layout_engine().set(w_pad=0.12, h_pad=0.08)  # inches; room for the colour-bar label
     style = dict(COLUMN_STYLES.get(column, {"kind": "sequential", "cmap": "viridis", "unit": "value"}))
     if center is not None:
@@ -1084,8 +1086,8 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
     n = len(panels)
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows + 0.8), dpi=150,
-                             squeeze=False)
+    fig = Figure(figsize=(4.2 * ncols, 3.6 * nrows + 0.8), dpi=150)  # outside pyplot (see choropleth)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, (ind, sx) in zip(axes.flat, panels):
         sub = rows[rows["indicator"] == ind]
         name = indicator_name(sub, lang)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -55,8 +54,9 @@ def _t(code: str, lang: Lang) -> str:
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     if ax is not None:
         return ax
-    _, new = plt.subplots(figsize=size, dpi=150, layout="constrained")
-    return new
+    # a Figure outside pyplot: nothing (geopandas' plt.draw()) re-renders it behind our back,
+    # and the caller's show/savefig is the only rendering
+    return Figure(figsize=size, dpi=150, layout="constrained").subplots()
 
 
 def _synthetic(*frames: pd.DataFrame | None) -> bool:
@@ -644,7 +644,8 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     pal = palette("category", lang)
     n = len(rows)
     height = 0.9 * n + 1.3  # inches: rows + title + legend and notes
-    fig, axes = plt.subplots(n, 1, figsize=(8, height), dpi=150, squeeze=False)
+    fig = Figure(figsize=(8, height), dpi=150)  # outside pyplot (see _axes)
+    axes = fig.subplots(n, 1, squeeze=False)
     name_col = "name_zh" if lang == "zh" else "name_en"
     for ax, (_, r) in zip(axes[:, 0], rows.iterrows()):
         val = float(r["value"]) if pd.notna(r["value"]) else math.nan

@@ -226,7 +226,8 @@ def test_successful_run_replaces_report_and_records_provenance(toy, small_panel)
                             params=_params({"notebook": "ok.ipynb"}))
     assert res.ok
     assert not (out / "2024" / "stale.txt").exists()
-    assert sorted(p.name for p in out.iterdir()) == ["2024"]  # no tmp/old folders left
+    # no tmp/old folders left; the results store and chapter cache live in .cache beside the reports
+    assert sorted(p.name for p in out.iterdir()) == [".cache", "2024"]
     prov = json.loads((out / "2024" / "provenance.json").read_text("utf-8"))
     assert prov["package_version"] and prov["git_commit"]
     assert prov["data_files"][0]["sha256"] == runner.sha256_file(small_panel)

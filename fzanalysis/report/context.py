@@ -4,7 +4,11 @@
 once (:func:`fzanalysis.panel.as_panel`, the same rules as every other entry point), normalises
 the catalogue (:func:`fzanalysis.catalog.normalize`), sets the CJK font and pandas' display
 options, shows the demo-data and missing-year notices, and gives the results every chapter uses
-(assessment, projection, judgement table), each computed once, when first asked for.
+(judgement table, projections, paths, gender gaps).
+
+In a report run these results come from the run's results store (``results_path``, written once
+by the runner: :mod:`fzanalysis.report.results`), so a chapter only selects and draws.  Opened by
+hand in JupyterLab (``results_path`` empty) they are computed when first asked for.
 """
 from __future__ import annotations
 
@@ -17,13 +21,14 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 
+from fzanalysis import assessment, codes, demo, labels, plan, trend
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import codes, demo, labels, plan, trend
 from fzanalysis.evaluation import Evaluation, evaluate
 from fzanalysis.exceptions import ReportError
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang
 from fzanalysis.panel import Panel, as_panel
+from fzanalysis.report import results as results_mod
 from fzanalysis.report.params import KINDS, kind_label
 
 __all__ = [
@@ -84,6 +89,8 @@ class ReportContext:
         The normalised catalogue; pass it on (plots, tables) instead of reloading the plan's.
     baseline_year : int
         Baseline of the progress measures (the plan's: 2020).
+    results_path : Path or None
+        The run's results store (:mod:`fzanalysis.report.results`); None = compute here.
     """
 
     year: int
@@ -94,6 +101,7 @@ class ReportContext:
     data_year: int
     level: float = 0.8
     baseline_year: int = 2020
+    results_path: Path | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -111,8 +119,23 @@ class ReportContext:
         return self.panel.frame[self.panel.frame["year"] <= self.data_year]
 
     @cached_property
+    def results(self) -> results_mod.Results | None:
+        """The run's results store, read once (None when the chapter computes its own)."""
+        if self.results_path is None:
+            return None
+        store = results_mod.load(self.results_path)
+        expected = {"year": self.data_year, "baseline_year": self.baseline_year, "level": self.level}
+        found = {k: store.meta.get(k) for k in expected}
+        if found != expected:
+            raise ReportError(f"{self.results_path}: results store computed for {found}, this chapter "
+                              f"needs {expected}")
+        return store
+
+    @cached_property
     def evaluation(self) -> Evaluation:
         """:func:`fzanalysis.evaluate` up to the assessed year: the one judgement per target."""
+        if self.results is not None:
+            return self.results.evaluation
         return evaluate(self.panel, self.catalog, year=self.data_year, baseline_year=self.baseline_year,
                         level=self.level)
 
@@ -121,10 +144,26 @@ class ReportContext:
         """Every indicator × area × sex of the evaluation (status, category, projection …)."""
         return self.evaluation.series
 
-    @cached_property
+    @property
     def projected(self) -> pd.DataFrame:
-        """:func:`fzanalysis.project` from the data up to the assessed year."""
-        return trend.project(self.history, self.catalog, level=self.level)
+        """:func:`fzanalysis.project` up to the assessed year: the projection the judgement used."""
+        if self.evaluation.projections is None:  # an Evaluation built by hand, without its projections
+            return trend.project(self.history, self.catalog, level=self.level)
+        return self.evaluation.projections
+
+    @cached_property
+    def paths(self) -> pd.DataFrame:
+        """Observed, fitted and projected paths (:func:`fzanalysis.trend.project_paths`) for charts."""
+        if self.results is not None:
+            return self.results.paths
+        return trend.project_paths(self.history, self.catalog, level=self.level)
+
+    @cached_property
+    def gaps(self) -> pd.DataFrame:
+        """Gender gaps (:func:`fzanalysis.gender_gap`) of every year up to the assessed one."""
+        if self.results is not None:
+            return self.results.gaps
+        return assessment.gender_gap(self.history, self.catalog)
 
     @property
     def judgement(self) -> pd.DataFrame:
@@ -189,6 +228,7 @@ def setup(
     level: float = 0.8,
     baseline_year: int = 2020,
     catalog: pd.DataFrame | None = None,
+    results_path: str | Path | None = "",
     show: bool = True,
 ) -> ReportContext:
     """Set a report notebook up: data, catalogue, fonts, notices; one call replaces the setup cell.
@@ -207,6 +247,8 @@ def setup(
         Baseline of the progress measures.
     catalog : DataFrame, optional
         A researcher's catalogue (normalised by :func:`fzanalysis.catalog.normalize`).
+    results_path : str or Path, optional
+        The run's results store (the runner passes it); empty or None = compute in this kernel.
     show : bool
         Display the demo-data and missing-year notices.
 
@@ -226,8 +268,10 @@ def setup(
     labels.check_lang(lang)
     cat = catalog_mod.normalize(catalog)
     panel = load_panel(data_path, catalog=cat)
+    store = None if results_path is None or str(results_path) == "" else Path(results_path)
     ctx = ReportContext(year=int(year), kind=kind, lang=lang, panel=panel, catalog=cat,
-                        data_year=assessment_year(panel, year), level=level, baseline_year=baseline_year)
+                        data_year=assessment_year(panel, year), level=level, baseline_year=baseline_year,
+                        results_path=store)
     use_cjk_font()
     pd.set_option("display.max_rows", 300)
     pd.set_option("display.max_colwidth", 80)

@@ -19,7 +19,8 @@ File layout::
         foreach: {domain: domains}     # one run per value: a list, or a list the data own
 
 The runner passes :data:`COMMON_PARAMETERS` (``year, kind, lang, data_path``) to every
-notebook; a params file may not set them.
+notebook, and :data:`RUNNER_PARAMETERS` (``results_path``: the run's results store) to every
+notebook that declares them; a params file may set neither.
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from fzanalysis.paths import PACKAGE_DIR, REPO_DIR
 
 __all__ = [
     "COMMON_PARAMETERS",
+    "RUNNER_PARAMETERS",
     "DATA_LISTS",
     "KINDS",
     "LANGS",
@@ -63,6 +65,9 @@ LANGS: tuple[str, ...] = ("zh", "en")
 PLAN_YEARS: tuple[int, ...] = tuple(range(2021, 2031))
 #: Parameters the runner passes to every notebook (each notebook declares them).
 COMMON_PARAMETERS: tuple[str, ...] = ("year", "kind", "lang", "data_path")
+#: Parameters the runner passes to the notebooks that declare them (a researcher's own chapter
+#: need not): ``results_path``, the run's results store (:mod:`fzanalysis.report.results`).
+RUNNER_PARAMETERS: tuple[str, ...] = ("results_path",)
 #: Named lists a ``foreach`` may use instead of writing the values out.
 def plan_domains() -> tuple[str, ...]:
     """The domains the active plan's catalogue has targets in, in the plan's order."""
@@ -231,7 +236,7 @@ def validate_params(content: Any, *, source: str = "<params>") -> dict[str, Any]
         params = entry.get("parameters", {}) or {}
         if not isinstance(params, Mapping):
             raise ReportError(f"{where}: 'parameters' must be a mapping, got {params!r}")
-        clash = set(params) & set(COMMON_PARAMETERS)
+        clash = set(params) & {*COMMON_PARAMETERS, *RUNNER_PARAMETERS}
         if clash:
             raise ReportError(
                 f"{where}: {sorted(clash)} are set by the runner (--year/--kind/--lang/--data), "

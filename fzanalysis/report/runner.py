@@ -28,7 +28,6 @@ import datetime as _dt
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import platform
 import re
@@ -39,23 +38,27 @@ import time
 import traceback
 import warnings
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from concurrent.futures import Executor, as_completed
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pandas as pd
 
-from fzanalysis import __version__, demo
+from fzanalysis import __version__, demo, plan
 from fzanalysis.exceptions import ReportError
 from fzanalysis.paths import REPO_DIR, reports_dir
+from fzanalysis.report import cache as cache_mod
 from fzanalysis.report import docx as docx_mod
 from fzanalysis.report import excel, html
-from fzanalysis.report.context import ReportContext, setup
+from fzanalysis.report import results as results_mod
+from fzanalysis.report.context import ReportContext, load_panel, setup
+from fzanalysis.report.executors import available_cores, executor
 from fzanalysis.report.params import (
     KINDS,
     LANGS,
+    RUNNER_PARAMETERS,
     Job,
     check_parameters,
     output_folder_name,
@@ -65,6 +68,7 @@ from fzanalysis.report.params import (
 
 __all__ = [
     "KEEP_FAILED",
+    "OUTPUTS",
     "ReportResult",
     "data_files",
     "execute_job",
@@ -72,7 +76,9 @@ __all__ = [
     "kernel_name",
     "prune_failed",
     "run_report",
+    "run_reports",
     "sha256_file",
+    "write_outputs_task",
 ]
 
 #: Failed runs kept per report folder (older ``.failed-…`` folders are deleted).
@@ -162,8 +168,12 @@ def execute_job(
     provenance: Mapping[str, Any],
     lang: str,
     cell_timeout: int | None = 1800,
+    plan_id: str | None = None,
 ) -> dict[str, Any]:
     """Execute one notebook with papermill, save it and its HTML page; never raise.
+
+    ``plan_id`` is the plan the kernel works on (``FZANALYSIS_PLAN``, which the kernel inherits);
+    each worker runs one chapter at a time, so setting it here is safe.
 
     Returns
     -------
@@ -174,6 +184,8 @@ def execute_job(
     import papermill  # heavy: loaded in the worker that runs the notebook
 
     _quiet()
+    if plan_id is not None:
+        os.environ["FZANALYSIS_PLAN"] = plan_id
     start = time.monotonic()
     ipynb = out_dir / f"{job.stem}.ipynb"
     html_path = out_dir / f"{job.stem}.html"
@@ -232,41 +244,85 @@ def _short_error(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
 
 
+def write_outputs_task(
+    *,
+    year: int,
+    kind: str,
+    lang: str,
+    data_path: str,
+    results_path: str,
+    out_dir: Path,
+    provenance: Mapping[str, Any],
+    plan_id: str | None = None,
+) -> dict[str, Any]:
+    """Write a report's Word (and PDF), Excel and CSV from its results store; never raise.
+
+    Runs in a worker like a chapter (the PDF conversion takes seconds): the context is rebuilt
+    from the results store, so the outputs read the same judgement table as every chapter.
+    """
+    _quiet()
+    if plan_id is not None:
+        os.environ["FZANALYSIS_PLAN"] = plan_id
+    start = time.monotonic()
+    try:
+        ctx = setup(year=year, kind=kind, lang=lang, data_path=data_path,  # type: ignore[arg-type]
+                    results_path=results_path, show=False)
+        written = _write_outputs(ctx, Path(out_dir), provenance)
+        error = None
+    except Exception as exc:
+        written, error = [], "".join(traceback.format_exception(exc))[-3000:]
+    return {"stem": OUTPUTS, "ok": error is None, "error": error, "files": written,
+            "seconds": round(time.monotonic() - start, 1)}
+
+
+#: Name of the written outputs (Word, PDF, Excel, CSV) among a run's tasks.
+OUTPUTS = "outputs"
+
+
+def _run_task(task: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one task (a chapter or the written outputs) in a worker; never raise."""
+    if task["what"] == OUTPUTS:
+        return write_outputs_task(**task["kwargs"])
+    return execute_job(task["job"], **task["kwargs"])
+
+
+def _failed_record(task: Mapping[str, Any], exc: BaseException) -> dict[str, Any]:
+    if task["what"] == OUTPUTS:
+        return {"stem": OUTPUTS, "ok": False, "error": f"worker process failed: {_short_error(exc)}",
+                "files": [], "seconds": 0.0}
+    job = task["job"]
+    return {"stem": job.stem, "source": str(job.source), "parameters": dict(job.parameters), "ok": False,
+            "error": f"worker process failed: {_short_error(exc)}", "ipynb": None, "html": None,
+            "seconds": 0.0}
+
+
 def _execute_all(
-    job_list: Sequence[Job], *, out_dir: Path, kernel: str, provenance: Mapping[str, Any],
-    lang: str, jobs: int, progress: bool, cell_timeout: int | None,
+    tasks: Sequence[Mapping[str, Any]], *, pool: Executor | None, progress: bool
 ) -> list[dict[str, Any]]:
+    """Run ``tasks`` on ``pool`` (None: here, one after another); results in the tasks' order."""
     from tqdm.auto import tqdm  # only when a report runs
 
-    kwargs = dict(out_dir=out_dir, kernel=kernel, provenance=dict(provenance), lang=lang,
-                  cell_timeout=cell_timeout)
-    order = {job.stem: i for i, job in enumerate(job_list)}
-    results: list[dict[str, Any]] = []
-    bar = tqdm(total=len(job_list), desc="notebooks", unit="nb", disable=not progress, file=sys.stderr)
+    results: list[dict[str, Any] | None] = [None] * len(tasks)
+    bar = tqdm(total=len(tasks), desc="chapters", unit="nb", disable=not progress or not tasks, file=sys.stderr)
     try:
-        if jobs == 1 or len(job_list) == 1:
-            for job in job_list:
-                bar.set_postfix_str(job.stem)
-                results.append(execute_job(job, **kwargs))  # type: ignore[arg-type]
+        if pool is None:
+            for i, task in enumerate(tasks):
+                bar.set_postfix_str(task["name"])
+                results[i] = _run_task(task)
                 bar.update(1)
         else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(jobs, len(job_list)), mp_context=ctx) as pool:
-                futures = {pool.submit(execute_job, job, **kwargs): job for job in job_list}  # type: ignore[arg-type]
-                for fut in as_completed(futures):
-                    job = futures[fut]
-                    try:
-                        results.append(fut.result())
-                    except Exception as exc:
-                        results.append({"stem": job.stem, "source": str(job.source),
-                                        "parameters": dict(job.parameters), "ok": False,
-                                        "error": f"worker process failed: {_short_error(exc)}",
-                                        "ipynb": None, "html": None, "seconds": 0.0})
-                    bar.set_postfix_str(job.stem)
-                    bar.update(1)
+            futures = {pool.submit(_run_task, task): i for i, task in enumerate(tasks)}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    results[i] = fut.result()
+                except Exception as exc:
+                    results[i] = _failed_record(tasks[i], exc)
+                bar.set_postfix_str(tasks[i]["name"])
+                bar.update(1)
     finally:
         bar.close()
-    return sorted(results, key=lambda r: order[r["stem"]])
+    return [r for r in results if r is not None]
 
 
 # --------------------------------------------------------------- the folder swap
@@ -388,76 +444,100 @@ def _write_outputs(ctx: ReportContext, out_dir: Path, provenance: Mapping[str, A
     return written
 
 
-def run_report(
-    year: int | None = None,
+@dataclass
+class _Run:
+    """One report of a run (:func:`run_reports`): where it goes and what it needs."""
+
+    year: int
+    kind: str
+    lang: str
+    plan_id: str
+    ctx: ReportContext
+    job_list: list[Job]
+    defaults: dict[str, dict[str, str]]
+    params_source: str
+    root: Path
+    folder: str
+    tmp: Path
+    results_key: str
+    results_found: bool
+    provenance: dict[str, Any]
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _previous_seconds(root: Path, folder: str) -> dict[str, float]:
+    """Seconds each chapter took in the last good report (to start the longest first)."""
+    try:
+        prov = json.loads((root / folder / "provenance.json").read_text("utf-8"))
+        return {n["stem"]: float(n.get("seconds") or 0) for n in prov.get("notebooks", [])}
+    except (OSError, ValueError, TypeError, KeyError):
+        return {}
+
+
+@dataclass
+class _Checked:
+    """One report's set-up, checked before anything is computed or written."""
+
+    year: int
+    kind: str
+    lang: str
+    plan_id: str
+    params_source: str
+    job_list: list[Job]
+    declared: dict[str, dict[str, Any]]
+
+
+def _check(
+    year: int | None,
     *,
-    kind: str = "annual",
-    lang: str = "zh",
-    data: str | os.PathLike[str] | None = None,
-    jobs: int = 1,
-    out_root: str | os.PathLike[str] | None = None,
-    progress: bool = True,
-    params: str | os.PathLike[str] | Mapping[str, Any] | None = None,
-    notebooks_dir: str | os.PathLike[str] | None = None,
-    cell_timeout: int | None = 1800,
-) -> ReportResult:
-    """Run the report for one year and kind (module docstring for the rules).
-
-    Parameters
-    ----------
-    year : int, optional
-        Report year; ``None`` = the latest year in the data.
-    kind : {"annual", "midterm", "final"}
-    lang : {"zh", "en"}
-    data : path, optional
-        Panel file (:func:`fzanalysis.panel.as_panel`); ``None`` = the demo panel.
-    jobs : int
-        Notebooks executed at once, each in its own process.
-    out_root : path, optional
-        Parent of the report folders (default :func:`fzanalysis.paths.reports_dir`).
-    progress : bool
-        Show a progress bar on stderr.
-    params : path or mapping, optional
-        Instead of the kind's params file (:func:`fzanalysis.report.params.params_file`).
-    notebooks_dir : path, optional
-        Where relative notebook names are resolved.
-    cell_timeout : int, optional
-        Seconds any single cell may run (None = no limit).
-
-    Returns
-    -------
-    ReportResult
-        ``result.exit_code`` is 0 only when everything succeeded.
-
-    Raises
-    ------
-    ReportError
-        Set-up errors (bad params, undeclared parameter, missing notebook, refused panel),
-        raised before anything is executed or written.
-    """
+    kind: str,
+    lang: str,
+    data_arg: str | None,
+    params: str | os.PathLike[str] | Mapping[str, Any] | None,
+    notebooks_dir: str | os.PathLike[str] | None,
+) -> _Checked:
+    """Resolve one report's parameters and check every notebook declares what it is given."""
     if kind not in KINDS:
         raise ReportError(f"kind must be one of {KINDS}, got {kind!r}")
     if lang not in LANGS:
         raise ReportError(f"lang must be one of {LANGS}, got {lang!r}")
-    if jobs < 1:
-        raise ReportError(f"jobs must be >= 1, got {jobs}")
-    _quiet()
-    data_arg = None if data is None or str(data) == "" else str(Path(data).resolve())
-    ctx: ReportContext | None = None
     if year is None:  # the latest year in the data
-        ctx = setup(year=2100, kind=kind, lang=lang, data_path=data_arg, show=False)  # type: ignore[arg-type]
-        year = int(ctx.panel.frame["year"].max())
-    year = int(year)
-    # set-up errors surface before the (slow) data loading and before anything is written
-    spec, params_source = resolve_params(year, kind, params=params)
-    job_list = plan_jobs(spec, year=year, lang=lang, data_path=data_arg, notebooks_dir=notebooks_dir)
-    defaults: dict[str, dict[str, str]] = {}
-    for job in job_list:
-        declared = check_parameters(job.source, job.parameters)
-        defaults[job.stem] = {k: v["default"] for k, v in declared.items() if k not in job.parameters}
-    ctx = setup(year=year, kind=kind, lang=lang, data_path=data_arg, show=False)  # type: ignore[arg-type]
+        year = int(load_panel(data_arg).frame["year"].max())
+    spec, params_source = resolve_params(int(year), kind, params=params)
+    job_list = plan_jobs(spec, year=int(year), lang=lang, data_path=data_arg, notebooks_dir=notebooks_dir)
+    declared = {job.stem: check_parameters(job.source, job.parameters) for job in job_list}
+    return _Checked(year=int(year), kind=kind, lang=lang, plan_id=plan.active().id, params_source=params_source,
+                    job_list=job_list, declared=declared)
 
-    root = Path(out_root) if out_root is not None else reports_dir()
+
+def _prepare(
+    checked: _Checked,
+    *,
+    data_arg: str | None,
+    root: Path,
+    cache_root: Path,
+    cell_timeout: int | None,
+    jobs: int,
+    dask: str | None,
+    force: bool,
+) -> _Run:
+    """Compute (or find) one report's results store, make its work folder and list its tasks."""
+    year, kind, lang, plan_id = checked.year, checked.kind, checked.lang, checked.plan_id
+    params_source = checked.params_source
+    ctx = setup(year=year, kind=kind, lang=lang, data_path=data_arg, show=False)  # type: ignore[arg-type]
+    store, found = results_mod.ensure(ctx.panel, ctx.catalog, cache_root, year=ctx.data_year,
+                                      baseline_year=ctx.baseline_year, level=ctx.level, force=force)
+    ctx = replace(ctx, results_path=store)  # the parent reads the same store as every chapter
+    defaults: dict[str, dict[str, str]] = {}
+    jobs_with_store = []
+    for job in checked.job_list:
+        declared = checked.declared[job.stem]
+        extra = {k: str(store) for k in RUNNER_PARAMETERS if k in declared}
+        jobs_with_store.append(replace(job, parameters={**job.parameters, **extra}))
+        defaults[job.stem] = {k: v["default"] for k, v in declared.items()
+                              if k not in job.parameters and k not in extra}
+
     root.mkdir(parents=True, exist_ok=True)
     folder = output_folder_name(year, kind, lang)
     _restore_interrupted_swap(root, folder)
@@ -469,64 +549,241 @@ def run_report(
     files = data_files(data_arg)
     years = ctx.panel.frame["year"]
     provenance: dict[str, Any] = {
-        "report": {"year": year, "kind": kind, "lang": lang, "folder": folder},
+        "report": {"year": year, "kind": kind, "lang": lang, "folder": folder, "plan": plan_id},
         "package": "fzanalysis",
         "package_version": __version__,
         "git_commit": git_commit(),
+        "code_version": results_mod.code_version()[:16],
         "python": platform.python_version(),
         "kernel": kernel_name(),
         "params_file": params_source,
-        "parameters": {"year": year, "kind": kind, "lang": lang, "data": data_arg or "demo", "jobs": jobs},
+        "parameters": {"year": year, "kind": kind, "lang": lang, "data": data_arg or "demo", "jobs": jobs,
+                       "dask": dask, "force": force},
         "data_kind": "demo" if ctx.synthetic else "official",
         "data_years": [int(years.min()), int(years.max())],
         "assessed_year": ctx.data_year,
         "synthetic": ctx.synthetic,
         "data_files": [{"path": _rel(p), "sha256": sha256_file(p), "bytes": p.stat().st_size} for p in files],
+        "results": {"key": store.parent.name, "from_cache": found},
         "generated_utc": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    run = _Run(year=year, kind=kind, lang=lang, plan_id=plan_id, ctx=ctx, job_list=jobs_with_store,
+               defaults=defaults, params_source=params_source, root=root, folder=folder, tmp=tmp,
+               results_key=store.parent.name, results_found=found, provenance=provenance)
+    kernel = provenance["kernel"]
+    for job in jobs_with_store:
+        key = f"{job.stem}-" + cache_mod.entry_key(notebook=job.source, parameters=job.parameters, kernel=kernel,
+                                                   stem=job.stem)
+        run.tasks.append({"what": "chapter", "name": job.stem, "cache_key": key, "job": job,
+                          "kwargs": {"out_dir": tmp, "kernel": kernel, "provenance": provenance, "lang": lang,
+                                     "cell_timeout": cell_timeout, "plan_id": plan_id}})
+    okey = cache_mod.entry_key(year=year, kind=kind, lang=lang, data=data_arg or "",
+                               pdf=bool(shutil.which("soffice") or shutil.which("libreoffice")))
+    run.tasks.append({"what": OUTPUTS, "name": OUTPUTS, "cache_key": okey,
+                      "kwargs": {"year": year, "kind": kind, "lang": lang, "data_path": data_arg or "",
+                                 "results_path": str(store), "out_dir": tmp, "provenance": provenance,
+                                 "plan_id": plan_id}})
+    return run
 
-    runs: list[dict[str, Any]] = []
+
+def _from_cache(run: _Run, cache_root: Path) -> list[dict[str, Any]]:
+    """Restore the tasks found in the cache into the run's folder; return the tasks still to run."""
+    todo = []
+    for task in run.tasks:
+        section = "outputs" if task["what"] == OUTPUTS else "chapters"
+        hit = cache_mod.lookup(cache_root, run.results_key, section, task["cache_key"])
+        if hit is None:
+            todo.append(task)
+            continue
+        cache_mod.restore(hit, run.tmp)
+        run.records[task["name"]] = {**hit["record"], "cached": True}
+    return todo
+
+
+def _to_cache(run: _Run, task: Mapping[str, Any], record: dict[str, Any], cache_root: Path) -> None:
+    """Keep a successful task's files in the cache."""
+    if not record["ok"]:
+        return
+    if task["what"] == OUTPUTS:
+        files = [run.tmp / f for f in record["files"]]
+        section = "outputs"
+    else:
+        files = [run.tmp / record["ipynb"], run.tmp / record["html"]]
+        section = "chapters"
+    cache_mod.put(cache_root, run.results_key, section, task["cache_key"], files,
+                  {"record": {k: v for k, v in record.items() if k != "cached"}})
+
+
+def _finish(run: _Run) -> ReportResult:
+    """Write the run's provenance and index, then put the report in place (or keep it as failed)."""
+    tmp, provenance = run.tmp, run.provenance
+    chapters = [run.records[j.stem] for j in run.job_list]
+    out = run.records[OUTPUTS]
     judgement: pd.DataFrame | None = None
-    status_error: str | None = None
-    outputs: list[str] = []
+    status_error = None if out["ok"] else out["error"]
+    outputs: list[str] = list(out.get("files", []))
     try:
-        runs = _execute_all(job_list, out_dir=tmp, kernel=provenance["kernel"], provenance=provenance,
-                            lang=lang, jobs=jobs, progress=progress, cell_timeout=cell_timeout)
-        try:
-            judgement = ctx.judgement
-            outputs = _write_outputs(ctx, tmp, provenance)
-        except Exception as exc:
-            status_error = "".join(traceback.format_exception(exc))[-3000:]
-        provenance["notebooks"] = [
-            {**{k: r[k] for k in ("stem", "source", "parameters", "ok", "error", "seconds")},
-             "defaults": defaults.get(r["stem"], {})} for r in runs
-        ]
-        provenance["outputs"] = outputs
-        (tmp / "provenance.json").write_text(json.dumps(provenance, ensure_ascii=False, indent=2),
-                                             encoding="utf-8")
-        (tmp / "index.html").write_text(
-            html.render_index(year=year, kind=kind, lang=lang, runs=runs,  # type: ignore[arg-type]
-                              judgement=judgement if status_error is None else None,
-                              status_error=status_error, provenance=provenance,
-                              downloads=[*outputs, "provenance.json"]),
-            encoding="utf-8")
-    except BaseException:
-        # interrupted (Ctrl-C) or a bug in the runner: keep the partial output, never the final folder
-        failed = root / f".failed-{folder}-{_stamp()}"
-        if tmp.exists():
-            os.rename(tmp, failed)
-            (failed / "INTERRUPTED.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        raise
-
-    ok = status_error is None and all(r["ok"] for r in runs)
+        judgement = run.ctx.judgement
+    except Exception as exc:
+        status_error = "".join(traceback.format_exception(exc))[-3000:]
+    provenance["notebooks"] = [
+        {**{k: r.get(k) for k in ("stem", "source", "parameters", "ok", "error", "seconds")},
+         "cached": bool(r.get("cached")), "defaults": run.defaults.get(r["stem"], {})} for r in chapters
+    ]
+    provenance["outputs"] = outputs
+    provenance["outputs_cached"] = bool(out.get("cached"))
+    (tmp / "provenance.json").write_text(json.dumps(provenance, ensure_ascii=False, indent=2), encoding="utf-8")
+    (tmp / "index.html").write_text(
+        html.render_index(year=run.year, kind=run.kind, lang=run.lang, runs=chapters,  # type: ignore[arg-type]
+                          judgement=judgement if status_error is None else None,
+                          status_error=status_error, provenance=provenance,
+                          downloads=[*outputs, "provenance.json"]),
+        encoding="utf-8")
+    ok = status_error is None and all(r["ok"] for r in chapters)
     if ok:
-        final = root / folder
+        final = run.root / run.folder
         _swap_into_place(tmp, final)
         out_dir = final
     else:
-        out_dir = root / f".failed-{folder}-{_stamp()}"
+        out_dir = run.root / f".failed-{run.folder}-{_stamp()}"
         os.rename(tmp, out_dir)
-        prune_failed(root, folder, keep=KEEP_FAILED)
-    return ReportResult(year=year, kind=kind, lang=lang, ok=ok, out_dir=out_dir, runs=runs,
-                        judgement=judgement, status_error=status_error, outputs=outputs,
-                        provenance=provenance)
+        prune_failed(run.root, run.folder, keep=KEEP_FAILED)
+    return ReportResult(year=run.year, kind=run.kind, lang=run.lang, ok=ok, out_dir=out_dir, runs=chapters,
+                        judgement=judgement, status_error=status_error, outputs=outputs, provenance=provenance)
+
+
+def _keep_failed(runs: Sequence[_Run]) -> None:
+    """Interrupted (Ctrl-C) or a bug in the runner: keep each partial output, never a final folder."""
+    for run in runs:
+        if run.tmp.exists():
+            failed = run.root / f".failed-{run.folder}-{_stamp()}"
+            os.rename(run.tmp, failed)
+            (failed / "INTERRUPTED.txt").write_text(traceback.format_exc(), encoding="utf-8")
+
+
+def run_reports(
+    requests: Sequence[tuple[int | None, str, str, str]],
+    *,
+    data: str | os.PathLike[str] | None = None,
+    jobs: int | None = None,
+    dask: str | None = None,
+    out_root: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    progress: bool = True,
+    params: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    notebooks_dir: str | os.PathLike[str] | None = None,
+    cell_timeout: int | None = 1800,
+) -> list[ReportResult]:
+    """Run a batch of reports on one pool of workers (module docstring for the rules).
+
+    Parameters
+    ----------
+    requests : sequence of (year, kind, lang, plan)
+        The reports: ``year`` None = the latest year in the data; ``plan`` an id of
+        :func:`fzanalysis.plan.available`.
+    data : path, optional
+        Panel file (:func:`fzanalysis.panel.as_panel`); ``None`` = each plan's own default data.
+    jobs : int, optional
+        Chapters executed at once, each in its own process (default: every available core).
+    dask : str, optional
+        ``"local"`` (a local Dask cluster) or a Dask scheduler's address
+        (:mod:`fzanalysis.report.executors`).
+    out_root : path, optional
+        Parent of the report folders (default :func:`fzanalysis.paths.reports_dir`).
+    cache_dir : path, optional
+        The results store and chapter cache (default ``<out_root>/.cache``; :mod:`~fzanalysis.report.cache`).
+    force : bool
+        Ignore the cache: compute and execute everything again.
+    progress : bool
+        Show a progress bar on stderr.
+    params : path or mapping, optional
+        Instead of each kind's params file (:func:`fzanalysis.report.params.params_file`).
+    notebooks_dir : path, optional
+        Where relative notebook names are resolved.
+    cell_timeout : int, optional
+        Seconds any single cell may run (None = no limit).
+
+    Returns
+    -------
+    list of ReportResult
+        One per request, in order; ``exit_code`` 0 only when everything succeeded.
+
+    Raises
+    ------
+    ReportError
+        Set-up errors (bad params, undeclared parameter, missing notebook, refused panel),
+        raised before anything is executed or written.
+    """
+    jobs = available_cores() if jobs is None else int(jobs)
+    if jobs < 1:
+        raise ReportError(f"jobs must be >= 1, got {jobs}")
+    _quiet()
+    data_arg = None if data is None or str(data) == "" else str(Path(data).resolve())
+    root = Path(out_root) if out_root is not None else reports_dir()
+    cache_root = Path(cache_dir) if cache_dir is not None else root / ".cache"
+    runs: list[_Run] = []
+    try:
+        checked = []
+        for year, kind, lang, plan_id in requests:  # every set-up error before anything is written
+            with plan.use(plan_id):
+                checked.append(_check(year, kind=kind, lang=lang, data_arg=data_arg, params=params,
+                                      notebooks_dir=notebooks_dir))
+        for one in checked:
+            with plan.use(one.plan_id):
+                runs.append(_prepare(one, data_arg=data_arg, root=root, cache_root=cache_root,
+                                     cell_timeout=cell_timeout, jobs=jobs, dask=dask, force=force))
+        todo: list[tuple[_Run, dict[str, Any]]] = []
+        for run in runs:
+            pending = run.tasks if force else _from_cache(run, cache_root)
+            previous = _previous_seconds(root, run.folder)
+            # the outputs (PDF conversion) and the longest chapters of the last run start first
+            pending = sorted(pending, key=lambda t: (t["what"] != OUTPUTS, -previous.get(t["name"], 0.0)))
+            todo += [(run, task) for task in pending]
+        shared = [str(cache_root), *{str(t["job"].source.parent) for _, t in todo if t["what"] != OUTPUTS},
+                  *([data_arg] if data_arg else [])]
+        with executor(min(jobs, max(1, len(todo))), dask=dask, shared=shared) as pool:
+            records = _execute_all([task for _, task in todo], pool=pool, progress=progress)
+        for (run, task), record in zip(todo, records, strict=True):
+            run.records[task["name"]] = record
+            _to_cache(run, task, record, cache_root)
+        results = []
+        for run in runs:
+            with plan.use(run.plan_id):
+                results.append(_finish(run))
+    except BaseException:
+        _keep_failed(runs)
+        raise
+    cache_mod.prune(cache_root)
+    return results
+
+
+def run_report(
+    year: int | None = None,
+    *,
+    kind: str = "annual",
+    lang: str = "zh",
+    data: str | os.PathLike[str] | None = None,
+    jobs: int | None = None,
+    dask: str | None = None,
+    out_root: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    progress: bool = True,
+    params: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    notebooks_dir: str | os.PathLike[str] | None = None,
+    cell_timeout: int | None = 1800,
+) -> ReportResult:
+    """Run the report for one year and kind of the active plan (:func:`run_reports` of one request).
+
+    Examples
+    --------
+    Run the 2024 annual report on the demo data into ``reports/2024/`` (about a minute)::
+
+        from fzanalysis.report import run_report
+        result = run_report(2024)
+        result.out_dir, result.exit_code
+    """
+    return run_reports([(year, kind, lang, plan.active().id)], data=data, jobs=jobs, dask=dask,
+                       out_root=out_root, cache_dir=cache_dir, force=force, progress=progress,
+                       params=params, notebooks_dir=notebooks_dir, cell_timeout=cell_timeout)[0]

@@ -1,0 +1,128 @@
+"""The chapter cache: a chapter whose inputs are unchanged is not executed again.
+
+A report's chapters (executed notebook and its HTML page) and its written outputs (Word, PDF,
+Excel, CSV) are kept under the run's cache folder (``<reports>/.cache``), beside the results
+store they were made from::
+
+    .cache/<results key>/results/                 the results store (fzanalysis.report.results)
+    .cache/<results key>/chapters/<stem>-<key>/   one executed chapter: <stem>.ipynb, <stem>.html, run.json
+    .cache/<results key>/outputs/<key>/           the written outputs of one report
+
+An entry's key (:func:`entry_key`) hashes everything the chapter depends on beyond the results
+store: the notebook's bytes, its parameters, the language and kind, and the kernel.  The results
+key itself already covers the data, the catalogue, the parameters of the statistics and the code
+version (:func:`fzanalysis.report.results.results_key`).  ``fzanalysis report --force`` ignores the
+cache and re-runs everything; the provenance of a report says which chapters came from the
+cache (``provenance.json``: ``notebooks[].cached``).
+
+Entries are written atomically (a temporary folder renamed into place), and only for chapters
+that succeeded.  :func:`prune` keeps the :data:`KEEP` most recently used results keys.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+__all__ = ["KEEP", "entry_key", "lookup", "prune", "put", "restore"]
+
+#: Results keys kept in the cache (the least recently used beyond these are deleted).
+KEEP = 12
+_RECORD = "run.json"
+
+
+def entry_key(*, notebook: str | os.PathLike[str] | None = None, **inputs: Any) -> str:
+    """sha256 of a notebook's bytes (when given) and of the other inputs (JSON, sorted keys).
+
+    Examples
+    --------
+    >>> entry_key(stem="01_overview", lang="zh") == entry_key(lang="zh", stem="01_overview")
+    True
+    >>> entry_key(stem="01_overview", lang="zh") == entry_key(stem="01_overview", lang="en")
+    False
+    """
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode())
+    if notebook is not None:
+        digest.update(Path(notebook).read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def _entry(root: Path, results_key: str, section: str, name: str) -> Path:
+    return Path(root) / results_key / section / name
+
+
+def lookup(root: str | os.PathLike[str], results_key: str, section: str, name: str) -> dict[str, Any] | None:
+    """The record of a complete cache entry, or None.
+
+    Parameters
+    ----------
+    root : path
+        The cache folder.
+    results_key : str
+        Key of the results store the entry was made from.
+    section : {"chapters", "outputs"}
+    name : str
+        The entry's name (``<stem>-<entry key>`` or the outputs' key).
+    """
+    folder = _entry(Path(root), results_key, section, name)
+    try:
+        record = json.loads((folder / _RECORD).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not all((folder / f).is_file() for f in record.get("files", [])):
+        return None
+    os.utime(folder.parent.parent)  # used now: kept by prune()
+    return {**record, "folder": str(folder)}
+
+
+def put(
+    root: str | os.PathLike[str],
+    results_key: str,
+    section: str,
+    name: str,
+    files: Iterable[str | os.PathLike[str]],
+    record: Mapping[str, Any],
+) -> Path:
+    """Copy ``files`` into a new cache entry with ``record`` (JSON); atomic; returns the entry."""
+    final = _entry(Path(root), results_key, section, name)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    names = []
+    for f in files:
+        shutil.copy2(f, tmp / Path(f).name)
+        names.append(Path(f).name)
+    (tmp / _RECORD).write_text(json.dumps({**record, "files": names}, ensure_ascii=False, indent=1),
+                               encoding="utf-8")
+    shutil.rmtree(final, ignore_errors=True)
+    try:
+        os.rename(tmp, final)
+    except OSError:  # a concurrent run put the same entry: identical inputs, keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def restore(record: Mapping[str, Any], dest: str | os.PathLike[str]) -> list[str]:
+    """Copy a cache entry's files (from :func:`lookup`) into ``dest``; returns their names."""
+    folder = Path(record["folder"])
+    for name in record["files"]:
+        shutil.copy2(folder / name, Path(dest) / name)
+    return list(record["files"])
+
+
+def prune(root: str | os.PathLike[str], *, keep: int = KEEP) -> list[Path]:
+    """Delete all but the ``keep`` most recently used results keys; return the deleted folders."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    entries = sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                     key=lambda p: p.stat().st_mtime, reverse=True)
+    gone = entries[keep:]
+    for path in gone:
+        shutil.rmtree(path, ignore_errors=True)
+    return gone

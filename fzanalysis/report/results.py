@@ -1,0 +1,285 @@
+"""The results store: everything a report shows, computed once per run and read by every chapter.
+
+A report used to recompute the assessment and the projections in each of its twelve notebook
+kernels.  Now the runner computes them once (:func:`compute`), writes them as Parquet into the
+run's work folder (:func:`ensure`), and every chapter only selects and draws
+(:func:`fzanalysis.report.setup` with ``results_path``).
+
+What is stored (one Parquet file each, plus ``meta.json``):
+
+============== ===============================================================================
+``series``     :attr:`fzanalysis.evaluation.Evaluation.series`: the judgement of every
+               indicator × area × sex (the table every page reads)
+``projections``:attr:`fzanalysis.evaluation.Evaluation.projections`: :func:`fzanalysis.project`
+``paths``      :func:`fzanalysis.trend.project_paths`: observed, fitted and projected paths (charts)
+``gaps``       :func:`fzanalysis.gender_gap`: female − male differences and ratios
+============== ===============================================================================
+
+The store is keyed by a content hash (:func:`results_key`) of the panel's rows, the normalised
+catalogue, the parameters that change a number (assessed year, baseline year, target year,
+interval level, plan) and the code version (:func:`code_version`: the package's source and its
+reference data).  Any change to one of them gives a new key, hence a new store; an unchanged
+re-run finds the store and computes nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fzanalysis import __version__, assessment, plan, trend
+from fzanalysis.evaluation import Evaluation, evaluate
+from fzanalysis.exceptions import ReportError
+from fzanalysis.panel import Panel
+from fzanalysis.paths import PACKAGE_DIR, data_dir
+
+__all__ = [
+    "STORE_FORMAT",
+    "TABLES",
+    "Results",
+    "code_version",
+    "compute",
+    "ensure",
+    "frame_digest",
+    "load",
+    "results_key",
+    "write",
+]
+
+#: Version of the store's layout (part of the key: a new layout never reads an old store).
+STORE_FORMAT = 1
+#: The tables of a store, one Parquet file each.
+TABLES: tuple[str, ...] = ("series", "projections", "paths", "gaps")
+#: Folders under the data directory that are not reference data (submissions, generated panel).
+_NOT_REFERENCE = {"raw", "processed"}
+
+
+@dataclass(frozen=True)
+class Results:
+    """What a report shows, computed once.
+
+    Attributes
+    ----------
+    key : str
+        The content hash (:func:`results_key`).
+    evaluation : Evaluation
+        The one judgement table, with the projections it was derived from.
+    paths : DataFrame
+        Observed, fitted and projected paths (:func:`fzanalysis.trend.project_paths`).
+    gaps : DataFrame
+        Gender gaps (:func:`fzanalysis.gender_gap`) of every year up to the assessed one.
+    meta : dict
+        The parameters and inputs the store was computed from.
+    """
+
+    key: str
+    evaluation: Evaluation
+    paths: pd.DataFrame
+    gaps: pd.DataFrame
+    meta: dict[str, Any]
+
+
+def _digest_files(files: list[Path], root: Path, digest: Any) -> None:
+    for path in files:
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+
+
+@lru_cache(maxsize=4)
+def _code_version(package: Path, data: Path) -> str:
+    digest = hashlib.sha256(f"fzanalysis {__version__} store {STORE_FORMAT}".encode())
+    _digest_files(sorted(package.rglob("*.py")), package, digest)
+    reference = sorted(p for p in data.rglob("*") if p.is_file()
+                       and p.relative_to(data).parts[0] not in _NOT_REFERENCE)
+    _digest_files(reference, data, digest)
+    return digest.hexdigest()
+
+
+def code_version() -> str:
+    """sha256 of the package's Python source and of the reference data it reads.
+
+    An edited threshold in ``data/trend.yaml`` or an edited function changes the version, so a
+    cached result is never reused across a change that could alter a number.  Computed once per
+    process (about 3 MB of files).
+    """
+    return _code_version(PACKAGE_DIR, data_dir())
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """sha256 of a DataFrame's content (column names, row order and values)."""
+    digest = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def results_key(
+    panel: Panel,
+    catalog: pd.DataFrame,
+    *,
+    year: int,
+    baseline_year: int,
+    level: float,
+    target_year: int = 2030,
+) -> str:
+    """The content hash a store is kept under: data, catalogue, parameters and code version.
+
+    Examples
+    --------
+    >>> from fzanalysis import catalog, demo
+    >>> from fzanalysis.panel import as_panel
+    >>> cat = catalog.normalize()
+    >>> p = as_panel(demo.load(), catalog=cat)
+    >>> a = results_key(p, cat, year=2024, baseline_year=2020, level=0.8)
+    >>> a == results_key(p, cat, year=2024, baseline_year=2020, level=0.8)
+    True
+    >>> a == results_key(p, cat, year=2023, baseline_year=2020, level=0.8)
+    False
+    """
+    parts = {
+        "panel": frame_digest(panel.frame),
+        "synthetic": bool(panel.synthetic),
+        "catalog": frame_digest(catalog.astype(str)),
+        "year": int(year), "baseline_year": int(baseline_year), "level": float(level),
+        "target_year": int(target_year), "plan": plan.active().id, "code": code_version(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def compute(
+    panel: Panel,
+    catalog: pd.DataFrame,
+    *,
+    year: int,
+    baseline_year: int = 2020,
+    level: float = 0.8,
+    target_year: int = 2030,
+) -> Results:
+    """Compute everything a report shows from the data up to ``year`` (the assessed year).
+
+    Parameters
+    ----------
+    panel : Panel
+        The checked panel (:func:`fzanalysis.panel.as_panel`).
+    catalog : DataFrame
+        The normalised catalogue (:func:`fzanalysis.catalog.normalize`).
+    year : int
+        The assessed year: only data up to it are used.
+    baseline_year, level, target_year
+        As in :func:`fzanalysis.evaluate`.
+
+    Returns
+    -------
+    Results
+    """
+    evaluation = evaluate(panel, catalog, year=year, baseline_year=baseline_year, target_year=target_year,
+                          level=level)
+    history = panel.frame[panel.frame["year"] <= int(year)]
+    paths = trend.project_paths(history, catalog, target_year=target_year, level=level)
+    gaps = assessment.gender_gap(history, catalog)
+    meta = {"format": STORE_FORMAT, "year": int(year), "baseline_year": int(baseline_year),
+            "level": float(level), "target_year": int(target_year), "plan": plan.active().id,
+            "synthetic": bool(panel.synthetic), "source": panel.source, "evaluation_year": evaluation.year,
+            "code_version": code_version()}
+    key = results_key(panel, catalog, year=year, baseline_year=baseline_year, level=level,
+                      target_year=target_year)
+    return Results(key=key, evaluation=evaluation, paths=paths, gaps=gaps, meta={**meta, "key": key})
+
+
+def _tables(results: Results) -> dict[str, pd.DataFrame]:
+    ev = results.evaluation
+    return {"series": ev.series, "projections": ev.projections if ev.projections is not None else pd.DataFrame(),
+            "paths": results.paths, "gaps": results.gaps}
+
+
+def write(results: Results, folder: str | os.PathLike[str]) -> Path:
+    """Write a store into ``folder`` atomically (a temporary folder renamed into place).
+
+    A store already written under the same key (another run, at the same time) is kept.
+    """
+    final = Path(folder)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    objects = {}
+    for name, frame in _tables(results).items():
+        frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        objects[name] = [str(c) for c in frame.columns if frame[c].dtype == object]
+    # Parquet reads text back as pandas' string dtype: columns that were `object` are restored
+    meta = {**results.meta, "object_columns": objects}
+    (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    try:
+        os.rename(tmp, final)
+    except OSError:  # written meanwhile by a concurrent run with the same key: identical content
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not (final / "meta.json").is_file():
+            raise
+    return final
+
+
+def load(folder: str | os.PathLike[str]) -> Results:
+    """Read a store written by :func:`write`.
+
+    Raises
+    ------
+    ReportError
+        If the folder is not a complete store of this layout.
+    """
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / "meta.json").read_text("utf-8"))
+        frames = {name: pd.read_parquet(folder / f"{name}.parquet") for name in TABLES}
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{folder}: not a complete results store ({exc}); run the report again "
+                          f"with --force to recompute it") from None
+    if meta.get("format") != STORE_FORMAT:
+        raise ReportError(f"{folder}: results store format {meta.get('format')!r}, expected {STORE_FORMAT}")
+    for name, columns in meta.get("object_columns", {}).items():
+        frame = frames[name]
+        for col in columns:
+            if col in frame.columns and frame[col].dtype != object:
+                frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    projections = frames["projections"]
+    evaluation = Evaluation(series=frames["series"], year=meta["evaluation_year"], target_year=meta["target_year"],
+                            synthetic=bool(meta["synthetic"]),
+                            projections=projections if len(projections.columns) else None)
+    return Results(key=meta["key"], evaluation=evaluation, paths=frames["paths"], gaps=frames["gaps"], meta=meta)
+
+
+def ensure(
+    panel: Panel,
+    catalog: pd.DataFrame,
+    root: str | os.PathLike[str],
+    *,
+    year: int,
+    baseline_year: int = 2020,
+    level: float = 0.8,
+    target_year: int = 2030,
+    force: bool = False,
+) -> tuple[Path, bool]:
+    """The store of these inputs under ``root`` (``<root>/<key>/results``), computed if missing.
+
+    Returns
+    -------
+    (Path, bool)
+        The store's folder, and whether it was found (True) rather than computed now.
+    """
+    key = results_key(panel, catalog, year=year, baseline_year=baseline_year, level=level,
+                      target_year=target_year)
+    folder = Path(root) / key / "results"
+    if not force and (folder / "meta.json").is_file():
+        return folder, True
+    if force and folder.exists():
+        shutil.rmtree(folder)
+    results = compute(panel, catalog, year=year, baseline_year=baseline_year, level=level,
+                      target_year=target_year)
+    return write(results, folder), False
