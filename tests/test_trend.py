@@ -125,11 +125,13 @@ def test_calibrated_interval_adds_bend_variance():
 
     Here J^2 = 0 (the year-to-year changes scatter about the slope no more than the residual
     noise explains: mean square 6.5 < 2 s^2 = 6.67) and the values are whole numbers (rounding
-    step 1: floor variance (1/12)(1 + h)).  By hand, h = 10: se^2 = 10/3 (1 + 1/5 + 144/10) +
-    11/12 = 52.9167, tau^2 = 86.06 (4 - 1/3) = 315.553, nu = 368.47^2 / (52.92^2/3 + 315.55^2/2)
-    = 2.6768, half-width t_{0.9, 2.6768} sqrt(368.47) = 32.4901 (c(10) = 86.06 of the table
-    regenerated with the 1 %-false-positive robust fit; with the former c(10) = 67.69 this was
-    28.8070, and with the former min(n - 2, 2) = 2 degrees of freedom 32.72).
+    step 1: floor variance (1/12)(1 + h)).  The calibrated centre carries k = b^2 / (b^2 +
+    lambda se_b^2) = 4 / (4 + 4/3) = 0.75 of the slope (trend_shrink lambda = 4): read at
+    x0 = 2 + 0.75 x 10 = 9.5, projected 69.  By hand, h = 10: se^2 = 10/3 (1 + 1/5 + 9.5^2/10) +
+    11/12 = 34.0833, tau^2 = 104.3 (4 - 1/3) = 382.433, nu = 416.52^2 / (34.08^2/3 +
+    382.43^2/2) = 2.3696, half-width t_{0.9, 2.3696} sqrt(416.52) = 36.0134 (c(10) = 104.3 of
+    the table regenerated with the trend shrinkage; before it, with c(10) = 86.06 and the whole
+    slope, 32.4901).
     """
     y = 50 + 2 * (YEARS5 - 2018) + E5
     raw = project(panel1(YEARS5, y), cat1("years"), method="linear", calibrated=False,
@@ -138,23 +140,28 @@ def test_calibrated_interval_adds_bend_variance():
                   damping=1.0).iloc[0]
     c10 = settings()["interval_bend"][10]          # h = 2030 - 2020 = 10
     nu_b = settings()["predictive_df"]
-    se2_ols = 10 / 3 * (1 + 1 / 5 + 12**2 / 10)
+    lam = settings()["trend_shrink"]
+    k = 4.0 / (4.0 + lam * 10 / 3 / 10)            # b = 2, se_b^2 = s^2 / Stt = 1/3
+    x0 = 2 + k * 10                                # the shrunk effective time (x = year - 2018)
+    se2_ols = 10 / 3 * (1 + 1 / 5 + x0**2 / 10)
     floor = 11 / 12
     se2 = se2_ols + floor                          # the part on n - 2 = 3 degrees of freedom
-    tau2 = c10 * (2.0**2 - 10 / 3 / 10)            # b = 2, se_b^2 = s^2 / Stt
+    tau2 = c10 * (2.0**2 - 10 / 3 / 10)
     nu = (se2 + tau2) ** 2 / (se2**2 / 3 + tau2**2 / nu_b)
-    assert c10 == 86.06 and nu_b == 2              # the hand-computed figures above
-    assert nu == pytest.approx(2.676837919647727, abs=1e-12)
+    assert c10 == 104.3 and nu_b == 2 and lam == 4  # the hand-computed figures above
+    assert k == pytest.approx(0.75) and nu == pytest.approx(2.369596949048262, abs=1e-12)
     t_cal = stats.t.ppf(0.9, nu)
-    assert raw["upper"] - raw["projected"] == pytest.approx(T09_3 * np.sqrt(se2_ols), abs=1e-10)
+    assert raw["upper"] - raw["projected"] == pytest.approx(T09_3 * np.sqrt(12**2 / 10 * 10 / 3
+                                                                            + 10 / 3 * 1.2),
+                                                            abs=1e-10)
     assert cal["upper"] - cal["projected"] == pytest.approx(t_cal * np.sqrt(se2 + tau2),
                                                             abs=1e-10)
-    assert cal["upper"] - cal["projected"] == pytest.approx(32.49014674778007, abs=1e-9)
-    assert cal["projected"] == raw["projected"]
-    # p_meet from the same combined scale and degrees of freedom
+    assert cal["upper"] - cal["projected"] == pytest.approx(36.013440871845994, abs=1e-9)
+    assert raw["projected"] == pytest.approx(74.0) and cal["projected"] == pytest.approx(69.0)
+    # p_meet from the same centre, combined scale and degrees of freedom
     r = project(panel1(YEARS5, y), cat1("years", ">=", 60), method="linear", damping=1.0).iloc[0]
     assert r["p_meet"] == pytest.approx(
-        1 - stats.t.cdf((60 - 74) / np.sqrt(se2 + tau2), nu), abs=1e-12)
+        1 - stats.t.cdf((60 - 69) / np.sqrt(se2 + tau2), nu), abs=1e-12)
 
 
 def test_bend_term_zero_uncalibrated_and_for_trendless_series():
@@ -173,11 +180,14 @@ def test_bend_term_zero_uncalibrated_and_for_trendless_series():
     cal = project(p, cat1("percent", ">=", 40)).iloc[0]
     raw = project(p, cat1("percent", ">=", 40), calibrated=False).iloc[0]
     assert cal["method"] == raw["method"]
-    # no bend term: the calibrated interval differs from the plain one only by the heavier
-    # t tail (min(n - 2, predictive_df) degrees of freedom) and the tiny rounding floor
+    # no bend term: the calibrated interval is at most the plain one with the heavier t tail
+    # (min(n - 2, predictive_df) degrees of freedom) and the tiny rounding floor; the slope,
+    # within its noise, is mostly left out of the centre (trend_shrink), which moves it towards
+    # the window's level and reads the line nearer its data (a narrower OLS part)
     ratio = stats.t.ppf(0.9, settings()["predictive_df"]) / stats.t.ppf(0.9, 8)
-    assert cal["lower"] <= raw["lower"] and cal["upper"] >= raw["upper"]
     assert (cal["upper"] - cal["lower"]) <= 1.05 * ratio * (raw["upper"] - raw["lower"])
+    level = p["value"].tail(8).mean()
+    assert abs(cal["projected"] - level) < abs(raw["projected"] - level)
 
 
 def test_calibration_does_not_overwiden_noisy_lines():
@@ -234,8 +244,12 @@ def test_demo_noisy_rows_have_sensible_intervals():
         r, p = cal.loc[key], raw.loc[key]
         assert 0 <= r["lower"] <= r["projected"] <= r["upper"] <= 100
         assert r["upper"] - r["lower"] < 0.5 * (hi_before - lo_before), (ind, r)
-        assert r["upper"] - r["lower"] <= 1.5 * (p["upper"] - p["lower"]) + 1e-9, (ind, r, p)
-        assert r["lower"] <= p["lower"] + 1e-9 and r["upper"] >= p["upper"] - 1e-9
+        # 1.84x the plain (unshrunk OLS) width for syphilis testing (3.93 against 2.14) since
+        # c(h) was regenerated with the trend shrinkage (c(6) 35.1 -> 39.6, methods.md 8.9;
+        # loosened from 1.5, issue 11); the bound still fails the former 6.1-100
+        assert r["upper"] - r["lower"] <= 1.9 * (p["upper"] - p["lower"]) + 1e-9, (ind, r, p)
+        # (no containment of the plain interval: the calibrated centre carries only part of a
+        # slope within its noise, trend.yaml trend_shrink)
 
 
 def test_approx_target_known_answer():
@@ -840,21 +854,23 @@ def test_maintain_uses_each_series_own_baseline_year_value():
     # straight-line fit on the last 8 points (no outlier, no step in pure noise of SD 0.05),
     # centre at the effective horizon 2024 + (D(6) + 6)/2, sigma^2 = se^2 + c(6) (b^2 - se_b^2
     # + J^2) (rounding floor ~1e-13: values to full precision), Welch-Satterthwaite df;
-    # p_meet = P(value in 2030 >= the series' own 2020 value) = 0.141 (c(6) = 35.06)
+    # p_meet = P(value in 2030 >= the series' own 2020 value) = 0.152 (c(6) = 39.61; the
+    # slope, |t| large, shrunk by k = b^2 / (b^2 + 4 se_b^2))
     down = panel[panel["indicator"] == "down"].sort_values("year")
     t, y = down["year"].to_numpy(float)[-8:], down["value"].to_numpy()[-8:]
     ref = down.loc[down["year"] == 2020, "value"].iloc[0]
     b, a = np.polyfit(t - t.mean(), y, 1)
     s2 = np.sum((y - a - b * (t - t.mean())) ** 2) / 6
     stt = np.sum((t - t.mean()) ** 2)
-    te = 2024 + 0.5 * (0.8 * (1 - 0.8**6) / 0.2) + 0.5 * 6
+    k = b * b / (b * b + settings()["trend_shrink"] * s2 / stt)
+    te = 2024 + k * (0.5 * (0.8 * (1 - 0.8**6) / 0.2) + 0.5 * 6)
     se2 = s2 * (1 + 1 / 8 + (te - t.mean()) ** 2 / stt)
     j2 = max(0.0, np.mean((np.diff(y) - b) ** 2) - 2 * s2)
     tau2 = settings()["interval_bend"][6] * (b * b - s2 / stt + j2)
     nu = (se2 + tau2) ** 2 / (se2**2 / 6 + tau2**2 / settings()["predictive_df"])
     expected = 1 - stats.t.cdf((ref - (a + b * (te - t.mean()))) / np.sqrt(se2 + tau2), nu)
     assert out.loc[("down", "T"), "p_meet"] == pytest.approx(expected, abs=1e-6)
-    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(0.1413, abs=5e-4)
+    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(0.1523, abs=5e-4)
     assert pd.isna(out.loc[("down", "T"), "break_year"])
     assert "at_risk" in out.loc[("down", "T"), "warnings"]
     # the reference is the series' own 2020 value: the same data shifted keeps the same p_meet

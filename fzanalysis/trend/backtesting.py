@@ -11,15 +11,17 @@ import numpy as np
 import pandas as pd
 
 from fzanalysis.panel import Panel
-from fzanalysis.trend.core import M_POISSON, METHODS, OLS_METHODS, effective_time, inverse, t_quantile
+from fzanalysis.trend.core import M_POISSON, METHODS, OLS_METHODS, inverse, t_quantile
 from fzanalysis.trend.engine import (
     bend_variance,
+    centre_time,
     choose_methods,
     eligible,
     fit_all,
     floor_variance,
     model_scale,
     predictive_df,
+    trend_shrink,
 )
 from fzanalysis.trend.prep import matrix, settings
 from fzanalysis.trend.projection import _DEFAULT, _damping, _damping_weight, _window
@@ -121,7 +123,7 @@ def backtest(
         for m in methods:
             if m == "auto":
                 mcode = choose_methods(Mk, "auto", window=w, damping=phi, damping_weight=wt,
-                                       upto=k)
+                                       upto=k, calibrated=calibrated)
                 use = origin & (mcode != M_POISSON)
             else:
                 code = METHODS.index(m)
@@ -140,7 +142,9 @@ def backtest(
                 hit = use & mask[:, j] & (fit.n >= 3)
                 if not hit.any():
                     continue
-                t0 = np.full(S, effective_time(float(M.years[j]), float(M.years[k]), phi, wt))
+                t0 = centre_time(np.full(S, float(M.years[j])), float(M.years[k]),
+                                 trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated),
+                                 phi, wt)
                 zhat, se = fit.mean(t0), fit.se_pred(t0)
                 hh = np.full(S, float(h))
                 fl = floor_variance(floor2, hh) if calibrated else np.zeros(S)

@@ -35,9 +35,9 @@ from fzanalysis.trend.core import (
 from fzanalysis.trend.prep import SeriesMatrix, resolution, settings
 from fzanalysis.trend.results import Model, Projection
 
-__all__ = ["bend_variance", "choose_methods", "eligible", "model_scale", "path_moments",
-           "predictive_df", "region_probability", "robust_fit", "run", "threshold_by_points",
-           "warning_flags"]
+__all__ = ["bend_variance", "centre_time", "choose_methods", "eligible", "model_scale",
+           "path_moments", "predictive_df", "region_probability", "robust_fit", "run",
+           "threshold_by_points", "trend_shrink", "warning_flags"]
 
 def poisson_eligible(M: SeriesMatrix) -> np.ndarray:
     """(S,) bool: may series i use the Poisson count model (methods.md 5.4)?
@@ -111,6 +111,41 @@ def model_scale(M: SeriesMatrix, mcode: np.ndarray) -> np.ndarray:
     """Z = g(Y) with each series' own model (broadcast over years)."""
     sq = settings()["logit_squeeze"]
     return transform(M.Y, mcode[:, None], M.lower[:, None], M.upper[:, None], squeeze=sq)
+
+
+def trend_shrink(slope: np.ndarray, slope_se: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
+    """Share of the fitted slope carried beyond the last observation (methods.md 5, 8.9).
+
+    .. math:: k = \\frac{\\hat b^2}{\\hat b^2 + \\lambda\\,\\mathrm{se}(\\hat b)^2}
+
+    with :math:`\\lambda` = ``trend.yaml: trend_shrink`` (0: the whole slope).  A slope within
+    its noise (|t| = |b|/se(b) about 1) is mostly left out of the projection, a steady line
+    (|t| of 10 or more) keeps nearly all of it -- the shrinkage estimator of a mean whose
+    signal-to-noise ratio is t^2 (a James-Stein-type factor).  1 where the slope or its SE is
+    undefined or 0 (nothing to shrink, or a perfect line), and everywhere when not
+    ``calibrated`` (the textbook line, like the interval without the bend term).
+    """
+    lam = float(settings().get("trend_shrink") or 0.0) if calibrated else 0.0
+    b = np.asarray(slope, dtype=float)
+    sb = np.asarray(slope_se, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b2 = b * b
+        k = b2 / (b2 + lam * sb * sb)
+    return np.where(np.isfinite(k), k, 1.0)
+
+
+def centre_time(t: np.ndarray, t_last: np.ndarray, shrink: np.ndarray, damping: float,
+                damping_weight: float) -> np.ndarray:
+    """Year at which the fitted line is read for the centre of a projection to ``t``.
+
+    The (partly) damped effective time of :func:`~fzanalysis.trend.core.effective_time`, with
+    the time beyond ``t_last`` multiplied by the slope's ``shrink`` (:func:`trend_shrink`):
+    :math:`t_L + k\\,(t_{\\mathrm{eff}} - t_L)`, i.e. the projection continues
+    :math:`k\\hat b` per effective year.  Years up to ``t_last`` are unchanged.  The one place
+    every projection, backtest and model choice reads its centre.
+    """
+    te = effective_time(t, t_last, damping, damping_weight)
+    return np.where(te > t_last, t_last + shrink * (te - t_last), te)
 
 
 def bend_variance(h: np.ndarray, slope: np.ndarray, slope_se: np.ndarray, jump2: Any = 0.0, *,
@@ -449,6 +484,7 @@ def _slope_at_median(M: SeriesMatrix, mcode: np.ndarray, wmask: np.ndarray) -> n
 def rolling_abs_error(
     M: SeriesMatrix, mcode: np.ndarray, *, horizon: int, min_train: int, window: int | None,
     damping: float = 1.0, damping_weight: float = 1.0, upto: int | None = None,
+    calibrated: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sum and count of absolute forecast errors (original units) over rolling origins.
 
@@ -487,8 +523,10 @@ def rolling_abs_error(
             hit = ok[rows, j]
             if not hit.any():
                 continue
-            t_eff = effective_time(float(M.years[j]), float(M.years[k]), damping, damping_weight)
-            pred = inverse(fit.mean(np.full(len(rows), t_eff)), mc, lo_r, hi_r)
+            t_eff = centre_time(np.full(len(rows), float(M.years[j])), float(M.years[k]),
+                                trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated),
+                                damping, damping_weight)
+            pred = inverse(fit.mean(t_eff), mc, lo_r, hi_r)
             err = np.abs(M.Y[rows, j] - pred)
             good = hit & np.isfinite(err)
             total[rows[good]] += err[good]
@@ -497,7 +535,8 @@ def rolling_abs_error(
 
 
 def choose_methods(M: SeriesMatrix, method: str, *, window: int | None, damping: float = 1.0,
-                   damping_weight: float = 1.0, upto: int | None = None) -> np.ndarray:
+                   damping_weight: float = 1.0, upto: int | None = None,
+                   calibrated: bool = True) -> np.ndarray:
     """Model code per series: the requested one, or the automatic out-of-sample choice.
 
     ``auto``: the Poisson count model where :func:`poisson_auto` says so (rates from small
@@ -555,7 +594,7 @@ def choose_methods(M: SeriesMatrix, method: str, *, window: int | None, damping:
         tot, cnt = rolling_abs_error(M, mcode, horizon=conf["auto_horizon"],
                                      min_train=conf["auto_min_train"], window=window,
                                      damping=damping, damping_weight=damping_weight,
-                                     upto=upto)
+                                     upto=upto, calibrated=calibrated)
         with np.errstate(invalid="ignore", divide="ignore"):
             mae[:, code] = np.where(rows & (cnt > 0), tot / cnt, np.inf)
         enough |= rows & (cnt >= conf["auto_min_errors"])
@@ -596,8 +635,9 @@ def path_moments(model: Model, t: np.ndarray, *, calibrated: bool | None = None
     """
     cal = model.calibrated if calibrated is None else calibrated
     last = model.last_year.astype(float)[:, None]
-    te = effective_time(t, last, model.damping, model.damping_weight)
     fit, pfit, pois = model.fit, model.pfit, model.pois[:, None]
+    te = centre_time(t, last, np.where(pois, 1.0, model.shrink[:, None]), model.damping,
+                     model.damping_weight)
     h = t - last
     z_o = fit.mean(te)
     s_o = np.sqrt(fit.se_pred(te) ** 2
@@ -669,7 +709,7 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     rows = np.arange(S)
     mask = M.mask
     mcode = choose_methods(M, method, window=window, damping=damping,
-                           damping_weight=damping_weight)
+                           damping_weight=damping_weight, calibrated=calibrated)
     pois = mcode == M_POISSON
     # least-squares rows: robust fits (outliers, steps), rounding floor
     fit, fmask_ols, jump2, floor2, step, break_year, n_out = fit_all(M, mcode, window=window,
@@ -697,7 +737,9 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     h = target_year - last_year
     if calibrated:
         # Welch-Satterthwaite degrees of freedom at the target year (OLS part / bend part)
-        te = effective_time(float(target_year), last_year.astype(float), damping, damping_weight)
+        te = centre_time(np.full(S, float(target_year)), last_year.astype(float),
+                         trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated), damping,
+                         damping_weight)
         with np.errstate(invalid="ignore"):
             se2 = fit.se_pred(te) ** 2 + floor_variance(np.where(pois, 0.0, floor2), h)
         tau2 = bend_variance(h, fit.b, fit.se_slope(), jump2)
@@ -710,7 +752,8 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     model = Model(fit=fit, pfit=pfit, pois=pois, mcode=mcode, fmask=fmask, scale=scale,
                   last_year=last_year, jump2=np.where(pois, 0.0, jump2),
                   floor2=np.where(pois, 0.0, floor2), df=df, damping=damping,
-                  damping_weight=damping_weight, calibrated=calibrated)
+                  damping_weight=damping_weight, calibrated=calibrated,
+                  shrink=trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated))
     zhat, sigma = (a[:, 0] for a in path_moments(model, np.full((S, 1), float(target_year))))
     z_now, _ = (a[:, 0] for a in path_moments(model, last_year.astype(float)[:, None]))
     lo, hi = M.lower, M.upper

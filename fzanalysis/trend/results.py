@@ -38,6 +38,8 @@ class Model:
     damping, damping_weight : the trend beyond the last observation
         (:func:`fzanalysis.trend.core.effective_time`).
     calibrated : whether the bend variance is added.
+    shrink : float array, share of the slope carried beyond the last observation
+        (:func:`fzanalysis.trend.engine.trend_shrink`; 1 for Poisson rows).
     """
 
     fit: Fit
@@ -53,6 +55,7 @@ class Model:
     damping: float
     damping_weight: float
     calibrated: bool
+    shrink: np.ndarray
 
 
 @dataclass(frozen=True)
