@@ -1,0 +1,252 @@
+"""Compute once, cache, batches and a cluster (issue 15): the results store and the chapter cache.
+
+The notebooks are tiny ones written here that read the results store as the real chapters do,
+so that each behaviour is tested in seconds; the real notebooks run in test_notebooks.py.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from fzanalysis import catalog, demo, report
+from fzanalysis.panel import as_panel
+from fzanalysis.report import cache, results
+from fzanalysis.report.cli import requests, years_option
+
+PARAMS = (
+    'year: int = 2024  # report year\n'
+    'kind: str = "annual"  # report kind\n'
+    'lang: str = "zh"  # language\n'
+    'data_path: str = ""  # panel file, empty: demo data\n'
+    'results_path: str = ""  # the results store\n'
+)
+BODY = (
+    "import fzanalysis.report as report\n"
+    "ctx = report.setup(year=year, kind=kind, lang=lang, data_path=data_path, results_path=results_path)\n"
+    "print('judged', len(ctx.judgement), 'store', ctx.results_path is not None)\n"
+)
+
+
+def _nb(path: Path, body: str = BODY) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell(PARAMS)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.fixture
+def toy(tmp_path: Path) -> dict[str, Path]:
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    _nb(nbs / "a.ipynb")
+    _nb(nbs / "b.ipynb", BODY + "print('second chapter')\n")
+    return {"dir": nbs, "out": tmp_path / "reports"}
+
+
+@pytest.fixture(scope="module")
+def small_panel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cat = catalog.load()
+    ids = list(cat[cat["unit"] == "percent"]["id"].iloc[:3])
+    rows = [{"indicator": ind, "year": y, "area": "440117", "sex": "T", "value": 60.0 + 2 * k + 0.8 * (y - 2016),
+             "synthetic": True} for k, ind in enumerate(ids) for y in range(2016, 2025)]
+    path = tmp_path_factory.mktemp("panel") / "panel.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def _params(*names: str) -> dict:
+    return {"year": 2024, "kind": "annual", "notebooks": [{"notebook": n} for n in names]}
+
+
+def _printed(out_dir: Path, stem: str) -> str:
+    nb = nbformat.read(str(out_dir / f"{stem}.ipynb"), as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+# ------------------------------------------------------------------------------ the store
+
+
+def test_store_round_trip_is_exact_and_keyed_by_content(tmp_path: Path):
+    cat = catalog.normalize()
+    pnl = as_panel(demo.load(), catalog=cat)
+    res = results.compute(pnl, cat, year=2023)
+    back = results.load(results.write(res, tmp_path / "store"))
+    pd.testing.assert_frame_equal(back.evaluation.series, res.evaluation.series)
+    pd.testing.assert_frame_equal(back.evaluation.projections, res.evaluation.projections)
+    pd.testing.assert_frame_equal(back.paths, res.paths.reset_index(drop=True))
+    pd.testing.assert_frame_equal(back.gaps, res.gaps.reset_index(drop=True))
+    assert back.evaluation.synthetic is True and back.meta["year"] == 2023
+    # figures after the assessed year are not used
+    assert back.evaluation.series["year"].max() <= 2023
+    # the key changes with one value, one parameter, and not otherwise
+    key = results.results_key(pnl, cat, year=2023, baseline_year=2020, level=0.8)
+    assert key == res.key
+    frame = pnl.frame.copy()
+    frame.loc[0, "value"] = frame.loc[0, "value"] + 0.1
+    changed = as_panel(frame, catalog=cat)
+    assert results.results_key(changed, cat, year=2023, baseline_year=2020, level=0.8) != key
+    assert results.results_key(pnl, cat, year=2023, baseline_year=2020, level=0.9) != key
+    cat2 = cat.copy()
+    first_numeric = cat2.index[cat2["target"].notna()][0]
+    cat2.loc[first_numeric, "target"] = cat2.loc[first_numeric, "target"] + 1
+    assert results.results_key(pnl, cat2, year=2023, baseline_year=2020, level=0.8) != key
+
+
+def test_a_chapter_reads_the_store_instead_of_computing(tmp_path: Path, monkeypatch):
+    cat = catalog.normalize()
+    pnl = as_panel(demo.load(), catalog=cat)
+    folder, found = results.ensure(pnl, cat, tmp_path, year=2024)
+    assert not found and results.ensure(pnl, cat, tmp_path, year=2024) == (folder, True)
+
+    def no_compute(*args, **kwargs):
+        raise AssertionError("a chapter with a results store must not compute")
+
+    monkeypatch.setattr("fzanalysis.report.context.evaluate", no_compute)
+    monkeypatch.setattr("fzanalysis.trend.project_paths", no_compute)
+    ctx = report.setup(year=2024, show=False, results_path=folder)
+    assert len(ctx.judgement) == len(cat) and len(ctx.paths) and len(ctx.gaps)
+    assert ctx.projected is ctx.evaluation.projections
+    # a store made for other parameters is refused, not silently used
+    with pytest.raises(report.ReportError, match="results store computed for"):
+        _ = report.setup(year=2024, level=0.9, show=False, results_path=folder).evaluation
+
+
+def test_a_broken_store_says_how_to_recover(tmp_path: Path):
+    (tmp_path / "meta.json").write_text("{", encoding="utf-8")
+    with pytest.raises(report.ReportError, match="--force"):
+        results.load(tmp_path)
+
+
+def test_notebook_kernels_do_not_import_the_runner():
+    """`import fzanalysis.report` (every chapter's first line) stays light: no papermill/nbconvert."""
+    code = ("import sys, fzanalysis.report as r; "
+            "print(sorted(m for m in ('papermill', 'nbconvert', 'nbformat', 'jsonschema') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+# ------------------------------------------------------------------------------ the cache
+
+
+def test_unchanged_rerun_executes_nothing_and_force_executes_everything(toy, small_panel):
+    out = toy["out"]
+    kw = dict(data=small_panel, out_root=out, progress=False, notebooks_dir=toy["dir"], jobs=1)
+    first = report.run_report(2024, params=_params("a.ipynb", "b.ipynb"), **kw)
+    assert first.ok, first.runs
+    assert [r.get("cached") for r in first.runs] == [None, None] and not first.provenance["results"]["from_cache"]
+    assert "judged 87 store True" in _printed(first.out_dir, "a")
+    before = (first.out_dir / "a.html").read_bytes()
+
+    again = report.run_report(2024, params=_params("a.ipynb", "b.ipynb"), **kw)
+    assert again.ok
+    assert [r["cached"] for r in again.runs] == [True, True]
+    assert again.provenance["results"]["from_cache"] and again.provenance["outputs_cached"]
+    assert [n["cached"] for n in again.provenance["notebooks"]] == [True, True]
+    assert (again.out_dir / "a.html").read_bytes() == before
+    pd.testing.assert_frame_equal(again.judgement, first.judgement)
+    assert {"status.csv", "status.xlsx", "2024-report.docx"} <= {p.name for p in again.out_dir.iterdir()}
+
+    # an edited notebook runs again; the unchanged one comes from the cache
+    _nb(toy["dir"] / "b.ipynb", BODY + "print('edited')\n")
+    edited = report.run_report(2024, params=_params("a.ipynb", "b.ipynb"), **kw)
+    assert [r.get("cached", False) for r in edited.runs] == [True, False]
+    assert "edited" in _printed(edited.out_dir, "b")
+
+    forced = report.run_report(2024, params=_params("a.ipynb", "b.ipynb"), force=True, **kw)
+    assert [r.get("cached", False) for r in forced.runs] == [False, False]
+    assert not forced.provenance["results"]["from_cache"] and not forced.provenance["outputs_cached"]
+
+
+def test_new_data_give_a_new_store_and_new_chapters(toy, small_panel, tmp_path):
+    out = toy["out"]
+    kw = dict(out_root=out, progress=False, notebooks_dir=toy["dir"], jobs=1, params=_params("a.ipynb"))
+    first = report.run_report(2024, data=small_panel, **kw)
+    frame = pd.read_csv(small_panel)
+    frame.loc[frame["year"] == 2024, "value"] += 1.0
+    other = tmp_path / "other.csv"
+    frame.to_csv(other, index=False)
+    second = report.run_report(2024, data=other, **kw)
+    assert second.provenance["results"]["key"] != first.provenance["results"]["key"]
+    assert not second.runs[0].get("cached")
+
+
+def test_failed_chapters_are_never_cached(toy, small_panel):
+    _nb(toy["dir"] / "bad.ipynb", BODY + "raise RuntimeError('deliberate')\n")
+    kw = dict(data=small_panel, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"], jobs=1,
+              params=_params("bad.ipynb"))
+    assert not report.run_report(2024, **kw).ok
+    again = report.run_report(2024, **kw)
+    assert not again.ok and not again.runs[0].get("cached")
+
+
+def test_prune_keeps_the_most_recently_used(tmp_path: Path):
+    import os
+    import time
+
+    for i in range(4):
+        (tmp_path / f"k{i}" / "results").mkdir(parents=True)
+        os.utime(tmp_path / f"k{i}", (time.time() - 100 + i, time.time() - 100 + i))
+    gone = cache.prune(tmp_path, keep=2)
+    assert sorted(p.name for p in gone) == ["k0", "k1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k2", "k3"]
+
+
+# ------------------------------------------------------------------------------ batches and dask
+
+
+def test_year_ranges_and_batches():
+    assert years_option("2021-2024") == [2021, 2022, 2023, 2024]
+    assert years_option("2024,2021-2022") == [2024, 2021, 2022]
+    import argparse
+
+    with pytest.raises(argparse.ArgumentTypeError):
+        years_option("2024-2021")
+    with pytest.raises(argparse.ArgumentTypeError):
+        years_option("twenty")
+    # a mid-term report is for 2025: in a batch of years it is skipped for the others
+    batch = requests([2024, 2025], ["annual", "midterm"], ["zh"], ["conghua"])
+    assert batch == [(2024, "annual", "zh", "conghua"), (2025, "annual", "zh", "conghua"),
+                     (2025, "midterm", "zh", "conghua")]
+    # asked for alone, it is the run's error (not silently dropped)
+    assert requests([2024], ["midterm"], ["zh"], ["conghua"]) == [(2024, "midterm", "zh", "conghua")]
+
+
+def test_a_batch_shares_one_run_and_one_store_per_year(toy, small_panel):
+    res = report.run_reports([(2023, "annual", "zh", "conghua"), (2024, "annual", "zh", "conghua")],
+                             data=small_panel, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"],
+                             jobs=2, params={"kind": "annual", "notebooks": [{"notebook": "a.ipynb"}]})
+    assert [r.ok for r in res] == [True, True]
+    assert [r.out_dir.name for r in res] == ["2023", "2024"]
+    assert res[0].provenance["results"]["key"] != res[1].provenance["results"]["key"]
+    assert res[0].judgement["year"].max() == 2023 and res[1].judgement["year"].max() == 2024
+
+
+def test_dask_local_cluster_gives_the_same_report(toy, small_panel, tmp_path):
+    pytest.importorskip("distributed")
+    kw = dict(data=small_panel, progress=False, notebooks_dir=toy["dir"], params=_params("a.ipynb"))
+    local = report.run_report(2024, out_root=tmp_path / "local", jobs=1, **kw)
+    dask = report.run_report(2024, out_root=tmp_path / "dask", jobs=2, dask="local", **kw)
+    assert local.ok and dask.ok, dask.runs
+    assert dask.provenance["parameters"]["dask"] == "local"
+    pd.testing.assert_frame_equal(dask.judgement, local.judgement)
+    a = pd.read_csv(local.out_dir / "status.csv", encoding="utf-8-sig").drop(columns=["provenance"])
+    b = pd.read_csv(dask.out_dir / "status.csv", encoding="utf-8-sig").drop(columns=["provenance"])
+    pd.testing.assert_frame_equal(a, b)
+    assert _printed(dask.out_dir, "a") == _printed(local.out_dir, "a")
+
+
+def test_provenance_records_cache_and_store(toy, small_panel):
+    res = report.run_report(2024, data=small_panel, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"],
+                            jobs=1, params=_params("a.ipynb"))
+    prov = json.loads((res.out_dir / "provenance.json").read_text("utf-8"))
+    assert set(prov["results"]) == {"key", "from_cache"} and prov["code_version"]
+    assert prov["notebooks"][0]["parameters"]["results_path"].endswith("/results")
