@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 YEAR   ?=
 KIND   ?= annual
 LANG_  ?= zh
-JOBS   ?= 2
+JOBS   ?=
 
 .PHONY: help install lint test test-all report lab bench demo clean-venv
 
@@ -18,7 +18,7 @@ help:
 	@echo "make test-all also run the slow notebook executions"
 	@echo "make lint     ruff (rules in pyproject.toml)"
 	@echo "make lab      open JupyterLab on notebooks/ with the project's kernel (LAB_ARGS=... passes options)"
-	@echo "make bench    run the benchmarks (by hand; prints ratios against the baseline)"
+	@echo "make bench    run the benchmarks (by hand; prints ratios: report vs floor, re-run, folder size, validate vs pandas, batch local vs dask, projections vs statsmodels)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,13 +41,15 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -n auto -m "slow or not slow"
 
 report: $(STAMP)
-	$(BIN)/fzanalysis report --kind $(KIND) --lang $(LANG_) --jobs $(JOBS) $(if $(YEAR),--year $(YEAR),)
+	$(BIN)/fzanalysis report --kind $(KIND) --lang $(LANG_) $(if $(JOBS),--jobs $(JOBS),) $(if $(YEAR),--year $(YEAR),)
 
 lab: $(STAMP)
 	JUPYTER_PATH=$(CURDIR)/$(VENV)/share/jupyter $(BIN)/jupyter lab --notebook-dir=notebooks \
 		$(if $(filter 0,$(shell id -u)),--allow-root,) $(LAB_ARGS)
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_report.py
+	$(BIN)/python benchmarks/bench_ingest.py --rows 200000
 	$(BIN)/python benchmarks/bench_trend.py
 
 demo: $(STAMP)

@@ -39,3 +39,12 @@ def test_wheel_ships_every_reference_file_the_library_reads():
                           len(p.relative_to(data).parts) == len(Path(pat).parts)
                           for pat in patterns)]
     assert not missing, f"not shipped in the wheel: {missing}"
+
+
+def test_the_wheel_lists_every_subpackage():
+    """Each package under fzanalysis/ (a folder with __init__.py) is in pyproject's package list."""
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
+    pkg = ROOT / "fzanalysis"
+    found = {"fzanalysis." + ".".join(p.parent.relative_to(pkg).parts) for p in pkg.rglob("__init__.py")
+             if p.parent != pkg}
+    assert found <= set(conf["packages"]), f"missing from the wheel: {sorted(found - set(conf['packages']))}"
