@@ -40,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import mapclassify
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
@@ -132,15 +131,22 @@ NOT_COMPARABLE_STYLE: dict[str, Any] = {"facecolor": "#ffffff", "hatch": "xx", "
 #: Comparators without a numeric target (the gap is undefined).
 DIRECTIONAL = frozenset(comparators.DIRECTIONAL)
 
+def _mapclassify() -> Any:
+    """mapclassify, imported when a scheme is first used (it loads scikit-learn: seconds per kernel)."""
+    import mapclassify
+
+    return mapclassify
+
+
 #: mapclassify implementations by scheme name (see ``plot_scheme`` labels).
 SCHEMES: dict[str, Callable[..., Any]] = {
-    "quantiles": lambda y, k: mapclassify.Quantiles(y, k=k),
-    "equal_interval": lambda y, k: mapclassify.EqualInterval(y, k=k),
-    "natural_breaks": lambda y, k: mapclassify.NaturalBreaks(y, k=k),
-    "fisher_jenks": lambda y, k: mapclassify.FisherJenks(y, k=k),
-    "std_mean": lambda y, k: mapclassify.StdMean(y),
-    "box_plot": lambda y, k: mapclassify.BoxPlot(y),
-    "head_tail": lambda y, k: mapclassify.HeadTailBreaks(y),
+    "quantiles": lambda y, k: _mapclassify().Quantiles(y, k=k),
+    "equal_interval": lambda y, k: _mapclassify().EqualInterval(y, k=k),
+    "natural_breaks": lambda y, k: _mapclassify().NaturalBreaks(y, k=k),
+    "fisher_jenks": lambda y, k: _mapclassify().FisherJenks(y, k=k),
+    "std_mean": lambda y, k: _mapclassify().StdMean(y),
+    "box_plot": lambda y, k: _mapclassify().BoxPlot(y),
+    "head_tail": lambda y, k: _mapclassify().HeadTailBreaks(y),
 }
 
 #: How each result-table column is coloured: ``kind`` is ``diverging``
