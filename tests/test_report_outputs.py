@@ -57,6 +57,19 @@ def test_word_report_structure(midterm, tmp_path: Path):
     appendix = doc.tables[-1]
     assert len(appendix.rows) == len(midterm.judgement) + 1
     assert appendix.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None  # header repeats on each page
+    # explicit column widths that LibreOffice and Word both honour: fixed layout, grid = cells = text width
+    sec = doc.sections[-1]
+    text_width = sec.page_width.twips - sec.left_margin.twips - sec.right_margin.twips
+    assert abs(text_width - (21.0 - 2.8 - 2.6) / 2.54 * 1440) < 2  # A4 less the margins: 15.6 cm
+    for table in doc.tables:
+        tbl = table._tbl
+        assert tbl.tblPr.find(qn("w:tblLayout")).get(qn("w:type")) == "fixed"
+        grid = [int(c.get(qn("w:w"))) for c in tbl.tblGrid.findall(qn("w:gridCol"))]
+        assert sum(grid) == text_width == int(tbl.tblPr.find(qn("w:tblW")).get(qn("w:w")))
+        for row in table.rows:
+            assert [c.width.twips for c in row.cells] == grid
+    first = [int(c.get(qn("w:w"))) for c in doc.tables[0]._tbl.tblGrid.findall(qn("w:gridCol"))]
+    assert first[0] > 2 * first[1]  # the domain column is wider than the counts: widths are not equal
 
 
 def test_annual_word_report_has_no_evaluation_chapters(midterm, tmp_path: Path):

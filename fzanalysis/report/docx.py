@@ -35,7 +35,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Cm, Pt, RGBColor, Twips
 
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import comparators, labels, narrative, plan
@@ -200,6 +200,8 @@ class _Writer:
             cells = tbl.add_row().cells
             for cell, value in zip(cells, row, strict=True):
                 cell.text = "" if tables._isna(value) else str(value)
+        twips = _column_twips(widths or [1.0] * len(frame.columns), _text_width_twips(self.doc))
+        _fix_widths(tbl, twips)
         for row in tbl.rows:
             for k, cell in enumerate(row.cells):
                 for p in cell.paragraphs:
@@ -207,10 +209,39 @@ class _Writer:
                     p.paragraph_format.line_spacing = 1.0
                     for r in p.runs:
                         r.font.size = Pt(10.5)
-                if widths:
-                    cell.width = Cm(widths[k])
+                cell.width = Twips(twips[k])
         self.doc.add_paragraph()
         return tbl
+
+
+def _text_width_twips(doc: DocumentObject) -> int:
+    """Width between the margins of the document's last section (A4: 21 − 2.8 − 2.6 = 15.6 cm)."""
+    sec = doc.sections[-1]
+    return int(sec.page_width.twips - sec.left_margin.twips - sec.right_margin.twips)
+
+
+def _column_twips(widths: Sequence[float], total: int) -> list[int]:
+    """Column widths in twips, proportional to ``widths`` and adding up to exactly ``total``."""
+    edges = np.rint(np.cumsum([0.0, *widths]) / sum(widths) * total).astype(int)
+    return [int(w) for w in np.diff(edges)]
+
+
+def _fix_widths(tbl: Any, twips: Sequence[int]) -> None:
+    """Explicit widths Word and LibreOffice both honour: fixed layout, table width, grid columns.
+
+    LibreOffice sizes columns from ``w:tblGrid`` (python-docx writes equal grid columns) and Word
+    from each cell's ``w:tcW`` under a fixed layout; both are set, with ``w:tblW`` their sum.
+    """
+    tbl.autofit = False  # w:tblLayout w:type="fixed"
+    tblpr = tbl._tbl.tblPr
+    tblw = tblpr.find(qn("w:tblW"))
+    if tblw is None:  # python-docx writes one; keep the schema's order (after w:tblStyle) if not
+        tblw = OxmlElement("w:tblW")
+        tblpr.insert(int(tblpr.find(qn("w:tblStyle")) is not None), tblw)
+    tblw.set(qn("w:w"), str(sum(twips)))
+    tblw.set(qn("w:type"), "dxa")
+    for col, w in zip(tbl._tbl.tblGrid.findall(qn("w:gridCol")), twips, strict=True):
+        col.set(qn("w:w"), str(w))
 
 
 def _seq_field(paragraph: Any, name: str, number: int) -> None:
