@@ -105,6 +105,12 @@ def test_status_workbook(midterm, tmp_path: Path):
     rules = [r for rng in ws.conditional_formatting for r in rng.rules]
     assert {r.formula[0] for r in rules} >= {'"已达标"', '"未达标"'}
     assert ws.column_dimensions["D"].width > 10
+    # widths fit the text shown under the number formats, not the floats' 17 digits
+    for name in ("数值", "比上年变化", "2030年预测", "达标概率"):
+        assert ws.column_dimensions[chr(ord("A") + col[name])].width <= 12, name
+    fills = {r.formula[0]: (r.dxf.fill.fgColor.rgb, r.dxf.fill.bgColor.rgb) for r in rules}
+    assert fills['"已达标"'] == ("00" + excel.STATUS_FILLS["met"],) * 2  # Excel, WPS and LibreOffice
+    assert [c.value for c in wb["来源"][1]] == ["项目", "内容"]
     long = wb["长表（数据透视用）"]
     assert long.max_row - 1 == len(midterm.assessed)
 

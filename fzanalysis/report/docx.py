@@ -186,8 +186,10 @@ class _Writer:
         self._caption("figure", self.n_fig, caption)
 
     def table(self, frame: pd.DataFrame, caption: str, *, widths: Sequence[float] | None = None) -> Any:
+        """A captioned table across the text width; ``widths``: relative column widths (default equal)."""
         self.n_tab += 1
         self._caption("table", self.n_tab, caption)
+        self.doc.paragraphs[-1].paragraph_format.keep_with_next = True  # the caption stays with its table
         tbl = self.doc.add_table(rows=1, cols=len(frame.columns))
         tbl.style = "Table Grid"
         tbl.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -428,7 +430,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
             w.t("col_town"): card["area_name"], w.t("col_n"): card["n_targets"], w.t("col_met"): card["n_met"],
             w.t("col_not_met"): card["n_not_met"], w.t("col_rate"): [_pct(r, lang) for r in card["rate"]],
             w.t("col_lags"): card["lags"],
-        }), w.t("table_towns", year=ctx.data_year), widths=[2.6, 1.4, 1.4, 1.4, 1.8, 7.0])
+        }), w.t("table_towns", year=ctx.data_year), widths=[2.4, 1.6, 1.6, 1.6, 1.8, 6.6])
     else:
         w.para(w.t("towns_none"))
 
@@ -508,7 +510,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                                                for v, u in zip(j["value"], j["unit"], strict=True)],
         w.t("col_status"): [labels.label("status", s, lang) for s in j["status"]],
         w.t("col_verdict"): [labels.label("verdict", v, lang) for v in j["verdict"]],
-    }), w.t("table_appendix"), widths=[1.0, 2.6, 5.6, 2.4, 2.0, 1.6, 1.8])
+    }), w.t("table_appendix"), widths=[1.1, 2.3, 4.4, 2.0, 1.7, 2.0, 2.3])
     return doc
 
 

@@ -130,7 +130,22 @@ def _codes_sheet(judgement: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     return frame
 
 
-def _write_frame(ws: Worksheet, frame: pd.DataFrame) -> None:
+#: The number formats this module uses, as Python format specs (to size columns by what is shown).
+_FORMAT_PYTHON = {"0.0": ".1f", "0%": ".0%", "0": ".0f"}
+
+
+def _shown(value: Any, fmt: str | None) -> str:
+    """The text Excel shows for ``value`` under number format ``fmt`` (for column widths)."""
+    if tables._isna(value):
+        return ""
+    if isinstance(value, float) and fmt in _FORMAT_PYTHON:
+        return format(value, _FORMAT_PYTHON[fmt])
+    return str(value)
+
+
+def _write_frame(ws: Worksheet, frame: pd.DataFrame, formats: Mapping[str, str] | None = None) -> None:
+    """Header, rows, number formats, frozen header, filter and widths fitted to the shown text."""
+    formats = formats or {}
     ws.append([str(c) for c in frame.columns])
     for row in frame.itertuples(index=False):
         ws.append([None if tables._isna(v) else v for v in row])
@@ -144,7 +159,11 @@ def _write_frame(ws: Worksheet, frame: pd.DataFrame) -> None:
     if len(frame.columns):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
     for i, col in enumerate(frame.columns, start=1):
-        texts = [str(col)] + ["" if tables._isna(v) else str(v) for v in frame[col].head(500)]
+        fmt = formats.get(str(col))
+        if fmt:
+            for (cell,) in ws.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=i, max_col=i):
+                cell.number_format = fmt
+        texts = [str(col)] + [_shown(v, fmt) for v in frame[col].head(500)]
         width = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in t) for t in texts)
         ws.column_dimensions[get_column_letter(i)].width = min(max(6, width + 2), 48)
 
@@ -159,14 +178,6 @@ def _print_setup(ws: Worksheet) -> None:
     ws.print_options.gridLines = True
 
 
-def _number_formats(ws: Worksheet, frame: pd.DataFrame, formats: Mapping[str, str]) -> None:
-    for i, col in enumerate(frame.columns, start=1):
-        fmt = formats.get(str(col))
-        if fmt:
-            for (cell,) in ws.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=i, max_col=i):
-                cell.number_format = fmt
-
-
 def _status_colours(ws: Worksheet, frame: pd.DataFrame, lang: Lang) -> None:
     column = _col(lang, "status")
     if column not in frame.columns or not len(frame):
@@ -176,7 +187,7 @@ def _status_colours(ws: Worksheet, frame: pd.DataFrame, lang: Lang) -> None:
     for status, colour in STATUS_FILLS.items():
         word = labels.label("status", status, lang).replace('"', '""')
         ws.conditional_formatting.add(ref, CellIsRule(operator="equal", formula=[f'"{word}"'],
-                                                      fill=PatternFill("solid", bgColor=colour)))
+                                                      fill=PatternFill("solid", fgColor=colour, bgColor=colour)))
 
 
 def write_workbook(
@@ -210,12 +221,11 @@ def write_workbook(
     ws = wb.active
     ws.title = labels.label("xlsx_sheet", "status", lang)
     frame = status_sheet(judgement, lang=lang)
-    _write_frame(ws, frame)
     one = "0.0"
-    _number_formats(ws, frame, {_col(lang, c): one for c in ("value", "change_1y", "baseline_value",
-                                                             "change_base", "projected", "proj_lower",
-                                                             "proj_upper")}
-                    | {_col(lang, "p_meet"): "0%", _col(lang, "year"): "0", _col(lang, "baseline_year"): "0"})
+    _write_frame(ws, frame, {_col(lang, c): one for c in ("value", "change_1y", "baseline_value",
+                                                          "change_base", "projected", "proj_lower",
+                                                          "proj_upper")}
+                 | {_col(lang, "p_meet"): "0%", _col(lang, "year"): "0", _col(lang, "baseline_year"): "0"})
     _status_colours(ws, frame, lang)
     _print_setup(ws)
 
@@ -224,15 +234,15 @@ def write_workbook(
 
     ws3 = wb.create_sheet(labels.label("xlsx_sheet", "long", lang))
     long = long_table(towns if towns is not None else judgement, lang=lang)
-    _write_frame(ws3, long)
-    _number_formats(ws3, long, {_col(lang, "value"): one, _col(lang, "year"): "0"})
+    _write_frame(ws3, long, {_col(lang, "value"): one, _col(lang, "year"): "0"})
     _status_colours(ws3, long, lang)
     _print_setup(ws3)
 
     ws4 = wb.create_sheet(labels.label("xlsx_sheet", "provenance", lang))
     flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
             for k, v in (provenance or {}).items()}
-    _write_frame(ws4, pd.DataFrame({"key": list(flat), "value": [str(v) for v in flat.values()]}))
+    _write_frame(ws4, pd.DataFrame({_col(lang, "prov_key"): list(flat),
+                                    _col(lang, "prov_value"): [str(v) for v in flat.values()]}))
     path = Path(path)
     wb.save(path)
     return path
