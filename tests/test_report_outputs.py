@@ -68,6 +68,7 @@ def test_word_report_structure(midterm, tmp_path: Path):
         assert sum(grid) == text_width == int(tbl.tblPr.find(qn("w:tblW")).get(qn("w:w")))
         for row in table.rows:
             assert [c.width.twips for c in row.cells] == grid
+            assert row._tr.trPr.find(qn("w:cantSplit")) is not None
     first = [int(c.get(qn("w:w"))) for c in doc.tables[0]._tbl.tblGrid.findall(qn("w:gridCol"))]
     assert first[0] > 2 * first[1]  # the domain column is wider than the counts: widths are not equal
 

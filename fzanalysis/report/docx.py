@@ -205,6 +205,7 @@ class _Writer:
         twips = _column_twips(widths or [1.0] * len(frame.columns), _text_width_twips(self.doc))
         _fix_widths(tbl, twips)
         for row in tbl.rows:
+            row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row never breaks across pages
             for k, cell in enumerate(row.cells):
                 for p in cell.paragraphs:
                     p.paragraph_format.first_line_indent = Pt(0)
@@ -510,7 +511,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                                                for v, u in zip(j["value"], j["unit"], strict=True)],
         w.t("col_status"): [labels.label("status", s, lang) for s in j["status"]],
         w.t("col_verdict"): [labels.label("verdict", v, lang) for v in j["verdict"]],
-    }), w.t("table_appendix"), widths=[1.1, 2.3, 4.4, 2.0, 1.7, 2.0, 2.3])
+    }), w.t("table_appendix"), widths=[1.3, 2.3, 4.2, 2.0, 1.7, 2.0, 2.3])
     return doc
 
 
