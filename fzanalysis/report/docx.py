@@ -471,7 +471,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                                                    zip(comp["value"], comp["unit"], strict=True)],
             w.t("col_change"): [("+" if c > 0 else "−" if c < 0 else "") + labels.format_change(c, u, lang=lang)
                                 for c, u in zip(comp["change_base"], comp["unit"], strict=True)],
-        }), w.t("table_baseline", year=ctx.baseline_year), widths=[3.0, 6.0, 2.4, 2.4, 2.8])
+        }), w.t("table_baseline", year=ctx.baseline_year), widths=[2.8, 6.0, 2.2, 2.2, 3.0])
 
         section += 1
         w.heading(f"{chinese_numeral(section)}、{w.t('h_problems')}", 1)
