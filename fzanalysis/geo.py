@@ -33,11 +33,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import textwrap
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import geopandas as gpd
 import matplotlib as mpl
@@ -1127,16 +1129,105 @@ def wrap_title(text: str, width: int) -> str:
 # --------------------------------------------------------------------------
 # Interactive map
 # --------------------------------------------------------------------------
+#: Browser files an interactive map needs, by folium's asset name: inlined from the copies shipped
+#: in ``fzanalysis/vendor/`` (see its README for versions, licences and checksums).
+OFFLINE_ASSETS: dict[str, tuple[str, str]] = {
+    "leaflet": ("leaflet", "leaflet.js"),
+    "leaflet_css": ("leaflet", "leaflet.css"),
+}
+#: Assets folium links by default that a town map never uses (marker icons, Bootstrap, jQuery).
+UNUSED_ASSETS = frozenset({
+    "jquery", "bootstrap", "awesome_markers", "bootstrap_css", "glyphicons_css",
+    "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css",
+})
+#: Background of a map without tiles (a light paper colour; Leaflet's own grey looks like a failure).
+PLAIN_BACKGROUND = "#f7f7f4"
+VENDOR_DIR = Path(__file__).resolve().parent / "vendor"
+#: Folium/geopandas options explore sets itself (legend, tiles, scale bar); refused in ``**kwargs``.
+_EXPLORE_OWN = frozenset({"legend", "tiles", "attr", "control_scale"})
+
+
+def _tile_layers(tiles: str | None, key: str | None) -> tuple[str | None, list[dict[str, Any]]]:
+    """``(tiles for folium, extra tile layers)`` from :func:`explore`'s ``tiles``/``tianditu_key``."""
+    conf = config.read_yaml("geo", "tiles.yaml")["tianditu"]
+    key = key or os.environ.get(conf["key_env"]) or None
+    if tiles == "auto":
+        tiles = "tianditu" if key else None
+    if tiles != "tianditu":
+        return tiles, []
+    if not key:
+        raise ValueError(f"tiles='tianditu' needs a 天地图 key: pass tianditu_key=... or set "
+                         f"{conf['key_env']} (see data/geo/tiles.yaml)")
+    return None, [{"tiles": layer["url"].replace("{key}", quote(key, safe="")), "name": layer["name"],
+                   "attr": conf["attribution"], "subdomains": conf["subdomains"],
+                   "max_zoom": conf["max_zoom"], "overlay": i > 0, "control": False}
+                  for i, layer in enumerate(conf["layers"])]
+
+
+def _make_offline(m: Any) -> None:
+    """Replace the CDN ``<script>``/``<link>`` tags folium would write by inlined copies.
+
+    Every element of the map that declares browser assets (folium's ``default_js`` /
+    ``default_css``) is emptied; the assets a town map needs are inlined once into the page
+    header from :data:`VENDOR_DIR`, the unused ones dropped.  An asset neither shipped nor known
+    unused raises, so a new folium cannot silently bring a CDN link back.
+    """
+    import folium
+
+    needed: dict[str, str] = {}
+    stack = [m]
+    while stack:
+        el = stack.pop()
+        stack.extend(el._children.values())
+        for attr, kind in (("default_js", "js"), ("default_css", "css")):
+            for name, url in getattr(el, attr, None) or []:
+                if name in OFFLINE_ASSETS:
+                    needed[name] = kind
+                elif name not in UNUSED_ASSETS:
+                    raise ValueError(f"map element {type(el).__name__} needs the browser file {name!r} "
+                                     f"({url}), which fzanalysis/vendor/ does not ship; "
+                                     f"shipped: {sorted(OFFLINE_ASSETS)}")
+            if getattr(el, attr, None):
+                setattr(el, attr, [])
+    header = m.get_root().header
+    for name in sorted(needed, key=lambda n: needed[n] != "css"):  # styles first
+        text = VENDOR_DIR.joinpath(*OFFLINE_ASSETS[name]).read_text("utf-8")
+        tag = "style" if needed[name] == "css" else "script"
+        header.add_child(folium.Element(f"<{tag}>\n{text}\n</{tag}>"), name=name)
+
+
+def _legend_html(caption: str, entries: list[tuple[str, str]], *, gradient: list[str] | None = None,
+                 ticks: Sequence[str] = ()) -> str:
+    """A plain-HTML legend (no script): colour swatches, or a colour bar with its ticks."""
+    rows = [f"<div style='font-weight:bold;margin-bottom:3px'>{caption}</div>"]
+    if gradient:
+        rows.append("<div style='width:180px;height:12px;border:1px solid #888;background:"
+                    f"linear-gradient(to right,{','.join(gradient)})'></div>"
+                    "<div style='width:182px;display:flex;justify-content:space-between'>"
+                    + "".join(f"<span>{t}</span>" for t in ticks) + "</div>")
+    for text, colour in entries:
+        rows.append(f"<div><span style='display:inline-block;width:12px;height:12px;margin-right:5px;"
+                    f"vertical-align:middle;border:1px solid #888;background:{colour}'></span>{text}</div>")
+    return ("<div id='fz-legend' style='position:fixed;bottom:28px;right:12px;z-index:9999;"
+            "background:rgba(255,255,255,.9);padding:6px 8px;font-size:12px;line-height:1.5;"
+            "border-radius:4px;box-shadow:0 0 6px rgba(0,0,0,.25);font-family:sans-serif'>" + "".join(rows) + "</div>")
+
+
 def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None = None,
             indicator: str | None = None, sex: str | None = "T", lang: Lang = "zh",
-            path: str | Path | None = None, tiles: str | None = "OpenStreetMap",
-            **kwargs: Any) -> Any:
-    """Interactive map for JupyterLab (``GeoDataFrame.explore``, folium).
+            path: str | Path | None = None, tiles: str | None = "auto",
+            tianditu_key: str | None = None, **kwargs: Any) -> Any:
+    """Interactive map for JupyterLab (``GeoDataFrame.explore``, folium), offline by default.
 
     Tooltips are bilingual: town name in Chinese and English, the mapped
     column's label in both languages, the value with its unit, status and
     category labels where present.  Towns without data are grey and labelled
     无数据 / No data.  With schematic polygons a caption says so.
+
+    The page is self-contained: Leaflet's script and styles are inlined from the
+    copies shipped in ``fzanalysis/vendor/`` (no CDN), the legend is plain HTML and
+    the scale bar metric, so the map draws on an intranet with no internet.  Without
+    tiles it shows the town polygons on a plain background.
 
     Parameters
     ----------
@@ -1147,11 +1238,18 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     path : str or Path, keyword-only, optional
         If given, the map is also saved there as a self-contained HTML file.
     tiles : str or None, keyword-only
-        Background tiles (WGS84 web tiles such as OpenStreetMap line up with the
-        converted outline; GCJ-02 tiles of Chinese providers would be offset).
-        ``None`` for no background.
+        Background tiles.  ``"auto"`` (default): 天地图 when a key is given
+        (``tianditu_key`` or the environment variable ``FZANALYSIS_TIANDITU_KEY``),
+        otherwise none.  ``None``: no tiles.  ``"tianditu"``: 天地图 (a key is
+        required; its CGCS2000 tiles line up with the WGS84 outline).  Any other
+        string is passed to folium (``"OpenStreetMap"``, a URL template) and needs
+        the internet; GCJ-02 tiles of commercial Chinese providers would be offset.
+        Tile URLs (and the 天地图 key) are written into the saved page.
+    tianditu_key : str, keyword-only, optional
+        A 天地图 browser-side key; overrides ``FZANALYSIS_TIANDITU_KEY``.
     **kwargs
-        Passed to :meth:`geopandas.GeoDataFrame.explore`.
+        Passed to :meth:`geopandas.GeoDataFrame.explore` (not ``legend``, ``tiles``,
+        ``attr`` or ``control_scale``, which this function sets).
 
     Returns
     -------
@@ -1160,7 +1258,9 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     Raises
     ------
     ValueError
-        If ``column`` is missing or the rows cannot be joined (see :func:`join`).
+        If ``column`` is missing, the rows cannot be joined (see :func:`join`),
+        ``tiles="tianditu"`` has no key, or folium asks for a browser file
+        ``fzanalysis/vendor/`` does not ship.
 
     See Also
     --------
@@ -1175,12 +1275,20 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     >>> m = geo.explore(table, "gap", tiles=None)
     >>> type(m).__name__
     'Map'
+    >>> "<script src=" in m.get_root().render()
+    False
     """
     import folium
+    from branca.element import MacroElement
+    from jinja2 import Template
 
     towns = load_towns() if towns is None else towns
     if column not in table.columns:
         raise ValueError(f"table: missing column {column!r}")
+    own = sorted(_EXPLORE_OWN & set(kwargs))
+    if own:
+        raise ValueError(f"explore sets {own} itself; use tiles=/tianditu_key= for the background")
+    folium_tiles, tile_layers = _tile_layers(tiles, tianditu_key)
     sel = _select(table, indicator, sex if "sex" in table.columns else None)
     gdf = join(sel, towns)
     both = lambda kind, code: f"{label(kind, code, 'zh')} / {label(kind, code, 'en')}"  # noqa: E731
@@ -1213,45 +1321,65 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     mgdf = gpd.GeoDataFrame(show, geometry=gdf.geometry.values, crs=gdf.crs)
     opts: dict[str, Any] = {
         "tooltip": list(fields), "tooltip_kwds": {"aliases": list(fields.values())},
-        "missing_kwds": {"color": NO_DATA_STYLE["facecolor"], "label": nd},
-        "tiles": tiles, "style_kwds": {"weight": 1, "color": "#555555", "fillOpacity": 0.7},
-        "legend_kwds": {"caption": col_both, "max_labels": 6},
+        "missing_kwds": {"color": NO_DATA_STYLE["facecolor"]},
+        "tiles": folium_tiles, "legend": False, "control_scale": False,
+        "style_kwds": {"weight": 1, "color": "#555555", "fillOpacity": 0.7},
     }
+    extra_entries = []  # legend rows after the colours: 不适用, 无数据
+    if (mgdf[column] == na).any() if style["kind"] == "categorical" else show["shown"].eq(na).any():
+        extra_entries.append((na, NA_STYLE["facecolor"]))
+    if (mgdf[column] == nd).any() if style["kind"] == "categorical" else show["shown"].eq(nd).any():
+        extra_entries.append((nd, NO_DATA_STYLE["facecolor"]))
     if style["kind"] == "categorical":
         pal = palette(style["palette"], "zh")  # {code: (label, colour)}: colours only used here
-        present = [c for c in pal if (mgdf[column] == both(style["palette"], c)).any()]
-        cats = [both(style["palette"], c) for c in present]
-        colours = [pal[c][1] for c in present]
-        if (mgdf[column] == nd).any():  # the no-data entry only when a town lacks data
-            cats.append(nd)
-            colours.append(NO_DATA_STYLE["facecolor"])
-        if (mgdf[column] == na).any():  # towns the target does not apply to
-            cats.append(na)
-            colours.append(NA_STYLE["facecolor"])
-        opts.update(categorical=True, categories=cats, cmap=colours)
+        entries = [(both(style["palette"], c), pal[c][1]) for c in pal
+                   if (mgdf[column] == both(style["palette"], c)).any()]
+        entries += [e for e in extra_entries if e[0] not in {t for t, _ in entries}]
+        opts.update(categorical=True, categories=[t for t, _ in entries], cmap=[c for _, c in entries])
         opts.pop("missing_kwds")
+        legend = _legend_html(col_both, entries)
     else:
-        opts.update(cmap=COLUMN_STYLES.get(column, {}).get("cmap", "viridis"))
+        cmap = COLUMN_STYLES.get(column, {}).get("cmap", "viridis")
+        data = mgdf[column].dropna()
         if style.get("kind") == "diverging":
-            data = mgdf[column].dropna()
             c = float(style["center"])
             half = float((data - c).abs().max()) if len(data) else 1.0
-            opts.update(vmin=c - half, vmax=c + half)
-        elif "vmin" in style:
-            opts.update(vmin=style["vmin"], vmax=style["vmax"])
+            half = half or 1.0
+            vmin, vmax = c - half, c + half
+            ticks = [_fmt(vmin), _fmt(c), _fmt(vmax)]
+        else:
+            vmin = float(style.get("vmin", data.min() if len(data) else 0.0))
+            vmax = float(style.get("vmax", data.max() if len(data) else 1.0))
+            ticks = [_fmt(vmin), _fmt(vmax)]
+        opts.update(cmap=cmap, vmin=vmin, vmax=vmax)
+        mpl_cmap = mpl.colormaps[cmap]
+        legend = _legend_html(col_both, extra_entries, ticks=ticks,
+                              gradient=[mcolors.to_hex(mpl_cmap(x)) for x in np.linspace(0, 1, 9)])
     opts.update(kwargs)
     m = mgdf.explore(column=column, **opts)
+    for layer in tile_layers:
+        folium.TileLayer(**layer).add_to(m)
+    scale = MacroElement()
+    scale._template = Template("{% macro script(this, kwargs) %}"
+                               "L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});"
+                               "{% endmacro %}")
+    m.add_child(scale)
     notes = []
     if towns.attrs.get("schematic"):
         notes.append(f"{label('plot_text', 'schematic_note', 'zh')}<br>"
                      f"{label('plot_text', 'schematic_note', 'en')}")
     if _is_synthetic(table):
         notes.append(both("plot_text", "demo_data"))
+    m.get_root().html.add_child(folium.Element(legend))
     if notes:
         html = ("<div id='fz-notes' style='position: fixed; bottom: 28px; left: 12px; z-index: 9999;"
-                " background: white; padding: 4px 8px; font-size: 12px; opacity: 0.9'>"
+                " background: white; padding: 4px 8px; font-size: 12px; opacity: 0.9; font-family: sans-serif'>"
                 + "<br>".join(notes) + "</div>")
         m.get_root().html.add_child(folium.Element(html))
+    _make_offline(m)
+    if not tile_layers and folium_tiles is None:  # after Leaflet's own styles, which it overrides
+        m.get_root().header.add_child(folium.Element(
+            f"<style>.leaflet-container {{ background: {PLAIN_BACKGROUND}; }}</style>"), name="fz_background")
     if path is not None:
         m.save(str(path))
     return m

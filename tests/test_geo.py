@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -110,9 +111,10 @@ def data_copy(tmp_path, monkeypatch) -> Path:
         shutil.copy(data_path(name), root / name)
     shutil.copytree(data_path("labels"), root / "labels")
     shutil.copytree(data_path("plans"), root / "plans")
-    for name in ("conghua_outline.geojson", "towns_schematic.geojson"):
+    for name in ("conghua_outline.geojson", "towns_schematic.geojson", "tiles.yaml"):
         shutil.copy(data_path("geo", name), root / "geo" / name)
     monkeypatch.setenv("FZANALYSIS_DATA", str(root))
+    monkeypatch.delenv("FZANALYSIS_TIANDITU_KEY", raising=False)
     return root
 
 
@@ -379,6 +381,72 @@ def test_explore_writes_bilingual_html(data_copy, tmp_path):
     assert any(t in html2 or json.dumps(t)[1:-1] in html2 for t in ("已达标 / Met", "未达标 / Not met"))
     nd = "无数据 / No data"
     assert nd not in html2 and json.dumps(nd)[1:-1] not in html2  # every town has data here
+
+
+REMOTE_TAG = re.compile(r"<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*[\"']?(?:https?:)?//",
+                        re.IGNORECASE)
+
+
+def test_explore_is_self_contained_without_tiles(data_copy, tmp_path, monkeypatch):
+    """No CDN script or stylesheet and no tile server unless tiles were asked for."""
+    for column, ind in (("gap", "social_security.medical_insurance"), ("status", "health.cervical_screening"),
+                        ("category", "health.hospital_delivery")):
+        path = tmp_path / f"{column}.html"
+        geo.explore(assessed(missing=("440117111",)), column, indicator=ind, path=path)
+        html = path.read_text("utf-8")
+        assert not REMOTE_TAG.search(html), REMOTE_TAG.search(html)
+        assert "<script src" not in html and "stylesheet" not in html
+        assert "L.tileLayer" not in html and "tianditu" not in html.lower()
+        assert html.count('t.version="1.9.3"') == 1  # Leaflet inlined once
+        assert geo.PLAIN_BACKGROUND in html and "imperial: false" in html
+        assert "fz-legend" in html and "无数据 / No data" in html  # our legend, with the missing town
+    # a status map where a town lacks data: 无数据 once in the legend (it is also a status code)
+    html = geo.explore(assessed(missing=("440117111",)), "status", indicator="health.cervical_screening",
+                       tiles=None).get_root().render()
+    legend = html[html.index("id='fz-legend'"):]
+    assert legend[:legend.index("</div></div>") + 12].count("无数据 / No data") == 1
+    # an explicit online background is honoured; its assets are still inlined
+    html = geo.explore(assessed(), "gap", indicator="social_security.medical_insurance",
+                       tiles="OpenStreetMap").get_root().render()
+    assert "tile.openstreetmap.org" in html and not REMOTE_TAG.search(html)
+
+
+def test_explore_tianditu_tiles_with_a_key(data_copy, monkeypatch):
+    table, ind = assessed(), "social_security.medical_insurance"
+    with pytest.raises(ValueError, match="FZANALYSIS_TIANDITU_KEY"):
+        geo.explore(table, "gap", indicator=ind, tiles="tianditu")
+    html = geo.explore(table, "gap", indicator=ind, tianditu_key="k 1&2").get_root().render()
+    assert html.count("tianditu.gov.cn/vec_w/wmts") == 1 and html.count("tianditu.gov.cn/cva_w/wmts") == 1
+    assert "tk=k%201%262" in html and geo.PLAIN_BACKGROUND not in html
+    assert not REMOTE_TAG.search(html)
+    monkeypatch.setenv("FZANALYSIS_TIANDITU_KEY", "envkey")
+    assert "tk=envkey" in geo.explore(table, "gap", indicator=ind).get_root().render()
+    assert "tianditu" not in geo.explore(table, "gap", indicator=ind, tiles=None).get_root().render()
+    with pytest.raises(ValueError, match="tiles"):
+        geo.explore(table, "gap", indicator=ind, legend=True)
+
+
+def test_explore_refuses_a_browser_file_it_does_not_ship(data_copy, monkeypatch):
+    """A folium element asking for an unknown CDN file fails loudly instead of linking it."""
+    import folium
+
+    monkeypatch.setattr(folium.Map, "default_js",
+                        [*folium.Map.default_js, ("newlib", "https://cdn.example.org/newlib.js")])
+    with pytest.raises(ValueError, match="newlib"):
+        geo.explore(assessed(), "gap", indicator="social_security.medical_insurance")
+
+
+def test_vendored_leaflet_matches_its_readme():
+    """The shipped browser files are the copies the vendor README records (checksums, licence)."""
+    import hashlib
+
+    readme = (geo.VENDOR_DIR / "README.md").read_text("utf-8")
+    for name in ("leaflet.js", "leaflet.css"):
+        digest = hashlib.sha256((geo.VENDOR_DIR / "leaflet" / name).read_bytes()).hexdigest()
+        assert f"`{name}` `{digest}`" in readme, name
+    assert "BSD 2-Clause" in (geo.VENDOR_DIR / "leaflet" / "LICENSE").read_text("utf-8")
+    for folder, file in geo.OFFLINE_ASSETS.values():
+        assert (geo.VENDOR_DIR / folder / file).is_file()
 
 
 def test_street_only_target_shows_towns_as_not_applicable(data_copy, tmp_path):

@@ -57,6 +57,20 @@ def test_word_report_structure(midterm, tmp_path: Path):
     appendix = doc.tables[-1]
     assert len(appendix.rows) == len(midterm.judgement) + 1
     assert appendix.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None  # header repeats on each page
+    # explicit column widths that LibreOffice and Word both honour: fixed layout, grid = cells = text width
+    sec = doc.sections[-1]
+    text_width = sec.page_width.twips - sec.left_margin.twips - sec.right_margin.twips
+    assert abs(text_width - (21.0 - 2.8 - 2.6) / 2.54 * 1440) < 2  # A4 less the margins: 15.6 cm
+    for table in doc.tables:
+        tbl = table._tbl
+        assert tbl.tblPr.find(qn("w:tblLayout")).get(qn("w:type")) == "fixed"
+        grid = [int(c.get(qn("w:w"))) for c in tbl.tblGrid.findall(qn("w:gridCol"))]
+        assert sum(grid) == text_width == int(tbl.tblPr.find(qn("w:tblW")).get(qn("w:w")))
+        for row in table.rows:
+            assert [c.width.twips for c in row.cells] == grid
+            assert row._tr.trPr.find(qn("w:cantSplit")) is not None
+    first = [int(c.get(qn("w:w"))) for c in doc.tables[0]._tbl.tblGrid.findall(qn("w:gridCol"))]
+    assert first[0] > 2 * first[1]  # the domain column is wider than the counts: widths are not equal
 
 
 def test_annual_word_report_has_no_evaluation_chapters(midterm, tmp_path: Path):
@@ -79,7 +93,8 @@ def test_status_workbook(midterm, tmp_path: Path):
     assert header[:5] == ["序号", "领域", "规划条款", "指标", "性别"] and "p_meet" not in header
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:")
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
-    assert ws.print_title_rows == "$1:$1"
+    assert ws.print_title_rows == "$1:$1" and ws.print_title_cols == "$A:$D"  # 序号…指标 on every page
+    assert int(ws.page_setup.fitToWidth) == 2 and int(ws.page_setup.fitToHeight) == 0
     # domains in the plan's order, words not codes
     seen = list(dict.fromkeys(c.value for c in ws["B"][1:]))
     assert seen == [labels.domain_label(d) for d in labels.domain_order()]
@@ -91,7 +106,17 @@ def test_status_workbook(midterm, tmp_path: Path):
     assert p_cell.number_format == "0%"
     rules = [r for rng in ws.conditional_formatting for r in rng.rules]
     assert {r.formula[0] for r in rules} >= {'"已达标"', '"未达标"'}
-    assert ws.column_dimensions["D"].width > 10
+    assert ws.column_dimensions["D"].width == excel.MAX_WIDTH_WIDE  # indicator names wrap within 30
+    assert ws.cell(row=2, column=4).alignment.wrap_text
+    long_name = next(r for r in range(2, ws.max_row + 1) if len(str(ws.cell(row=r, column=4).value)) > 14)
+    assert ws.row_dimensions[long_name].height >= 2 * excel.ROW_HEIGHT  # room for the wrapped lines
+    assert max(d.width for d in ws.column_dimensions.values()) <= excel.MAX_WIDTH_WIDE
+    # widths fit the text shown under the number formats, not the floats' 17 digits
+    for name in ("数值", "比上年变化", "2030年预测", "达标概率"):
+        assert ws.column_dimensions[chr(ord("A") + col[name])].width <= 12, name
+    fills = {r.formula[0]: (r.dxf.fill.fgColor.rgb, r.dxf.fill.bgColor.rgb) for r in rules}
+    assert fills['"已达标"'] == ("00" + excel.STATUS_FILLS["met"],) * 2  # Excel, WPS and LibreOffice
+    assert [c.value for c in wb["来源"][1]] == ["项目", "内容"]
     long = wb["长表（数据透视用）"]
     assert long.max_row - 1 == len(midterm.assessed)
 

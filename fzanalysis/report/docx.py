@@ -35,7 +35,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.shared import Cm, Pt, RGBColor, Twips
 
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import comparators, labels, narrative, plan
@@ -186,8 +186,10 @@ class _Writer:
         self._caption("figure", self.n_fig, caption)
 
     def table(self, frame: pd.DataFrame, caption: str, *, widths: Sequence[float] | None = None) -> Any:
+        """A captioned table across the text width; ``widths``: relative column widths (default equal)."""
         self.n_tab += 1
         self._caption("table", self.n_tab, caption)
+        self.doc.paragraphs[-1].paragraph_format.keep_with_next = True  # the caption stays with its table
         tbl = self.doc.add_table(rows=1, cols=len(frame.columns))
         tbl.style = "Table Grid"
         tbl.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -200,17 +202,49 @@ class _Writer:
             cells = tbl.add_row().cells
             for cell, value in zip(cells, row, strict=True):
                 cell.text = "" if tables._isna(value) else str(value)
+        twips = _column_twips(widths or [1.0] * len(frame.columns), _text_width_twips(self.doc))
+        _fix_widths(tbl, twips)
         for row in tbl.rows:
+            row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row never breaks across pages
             for k, cell in enumerate(row.cells):
                 for p in cell.paragraphs:
                     p.paragraph_format.first_line_indent = Pt(0)
                     p.paragraph_format.line_spacing = 1.0
                     for r in p.runs:
                         r.font.size = Pt(10.5)
-                if widths:
-                    cell.width = Cm(widths[k])
+                cell.width = Twips(twips[k])
         self.doc.add_paragraph()
         return tbl
+
+
+def _text_width_twips(doc: DocumentObject) -> int:
+    """Width between the margins of the document's last section (A4: 21 − 2.8 − 2.6 = 15.6 cm)."""
+    sec = doc.sections[-1]
+    return int(sec.page_width.twips - sec.left_margin.twips - sec.right_margin.twips)
+
+
+def _column_twips(widths: Sequence[float], total: int) -> list[int]:
+    """Column widths in twips, proportional to ``widths`` and adding up to exactly ``total``."""
+    edges = np.rint(np.cumsum([0.0, *widths]) / sum(widths) * total).astype(int)
+    return [int(w) for w in np.diff(edges)]
+
+
+def _fix_widths(tbl: Any, twips: Sequence[int]) -> None:
+    """Explicit widths Word and LibreOffice both honour: fixed layout, table width, grid columns.
+
+    LibreOffice sizes columns from ``w:tblGrid`` (python-docx writes equal grid columns) and Word
+    from each cell's ``w:tcW`` under a fixed layout; both are set, with ``w:tblW`` their sum.
+    """
+    tbl.autofit = False  # w:tblLayout w:type="fixed"
+    tblpr = tbl._tbl.tblPr
+    tblw = tblpr.find(qn("w:tblW"))
+    if tblw is None:  # python-docx writes one; keep the schema's order (after w:tblStyle) if not
+        tblw = OxmlElement("w:tblW")
+        tblpr.insert(int(tblpr.find(qn("w:tblStyle")) is not None), tblw)
+    tblw.set(qn("w:w"), str(sum(twips)))
+    tblw.set(qn("w:type"), "dxa")
+    for col, w in zip(tbl._tbl.tblGrid.findall(qn("w:gridCol")), twips, strict=True):
+        col.set(qn("w:w"), str(w))
 
 
 def _seq_field(paragraph: Any, name: str, number: int) -> None:
@@ -397,7 +431,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
             w.t("col_town"): card["area_name"], w.t("col_n"): card["n_targets"], w.t("col_met"): card["n_met"],
             w.t("col_not_met"): card["n_not_met"], w.t("col_rate"): [_pct(r, lang) for r in card["rate"]],
             w.t("col_lags"): card["lags"],
-        }), w.t("table_towns", year=ctx.data_year), widths=[2.6, 1.4, 1.4, 1.4, 1.8, 7.0])
+        }), w.t("table_towns", year=ctx.data_year), widths=[2.4, 1.6, 1.6, 1.6, 1.8, 6.6])
     else:
         w.para(w.t("towns_none"))
 
@@ -437,7 +471,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                                                    zip(comp["value"], comp["unit"], strict=True)],
             w.t("col_change"): [("+" if c > 0 else "−" if c < 0 else "") + labels.format_change(c, u, lang=lang)
                                 for c, u in zip(comp["change_base"], comp["unit"], strict=True)],
-        }), w.t("table_baseline", year=ctx.baseline_year), widths=[3.0, 6.0, 2.4, 2.4, 2.8])
+        }), w.t("table_baseline", year=ctx.baseline_year), widths=[2.8, 6.0, 2.2, 2.2, 3.0])
 
         section += 1
         w.heading(f"{chinese_numeral(section)}、{w.t('h_problems')}", 1)
@@ -477,7 +511,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                                                for v, u in zip(j["value"], j["unit"], strict=True)],
         w.t("col_status"): [labels.label("status", s, lang) for s in j["status"]],
         w.t("col_verdict"): [labels.label("verdict", v, lang) for v in j["verdict"]],
-    }), w.t("table_appendix"), widths=[1.0, 2.6, 5.6, 2.4, 2.0, 1.6, 1.8])
+    }), w.t("table_appendix"), widths=[1.3, 2.3, 4.2, 2.0, 1.7, 2.0, 2.3])
     return doc
 
 

@@ -15,7 +15,7 @@ Windows does not garble it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,10 @@ __all__ = [
 STATUS_FILLS: dict[str, str] = {"met": "C8E6C9", "not_met": "FFCDD2", "cannot_judge": "FFF9C4",
                                 "no_data": "EEEEEE", "not_applicable": "EEEEEE"}
 _PERCENT_UNITS = {"percent", "gap_percent"}
+#: Largest column width (characters; a CJK character is two); ``MAX_WIDTH_WIDE`` for indicator names.
+MAX_WIDTH, MAX_WIDTH_WIDE = 20, 30
+#: Height of one line of text (points) for rows whose wrapped cells need several lines.
+ROW_HEIGHT = 15.0
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -130,7 +134,32 @@ def _codes_sheet(judgement: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     return frame
 
 
-def _write_frame(ws: Worksheet, frame: pd.DataFrame) -> None:
+#: The number formats this module uses, as Python format specs (to size columns by what is shown).
+_FORMAT_PYTHON = {"0.0": ".1f", "0%": ".0%", "0": ".0f"}
+
+
+def _shown(value: Any, fmt: str | None) -> str:
+    """The text Excel shows for ``value`` under number format ``fmt`` (for column widths)."""
+    if tables._isna(value):
+        return ""
+    if isinstance(value, float) and fmt in _FORMAT_PYTHON:
+        return format(value, _FORMAT_PYTHON[fmt])
+    return str(value)
+
+
+def _text_width(text: str) -> int:
+    """Width in Excel's character units (a CJK character counts two)."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _write_frame(ws: Worksheet, frame: pd.DataFrame, formats: Mapping[str, str] | None = None, *,
+                 wide: Sequence[str] = ()) -> None:
+    """Header, rows, number formats, frozen header, filter and widths fitted to the shown text.
+
+    A column is as wide as its longest shown value, or half its heading (headings wrap onto two
+    lines), within :data:`MAX_WIDTH` (``wide`` columns: :data:`MAX_WIDTH_WIDE`); longer text wraps.
+    """
+    formats = formats or {}
     ws.append([str(c) for c in frame.columns])
     for row in frame.itertuples(index=False):
         ws.append([None if tables._isna(v) else v for v in row])
@@ -143,28 +172,41 @@ def _write_frame(ws: Worksheet, frame: pd.DataFrame) -> None:
     ws.freeze_panes = "A2"
     if len(frame.columns):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
-    for i, col in enumerate(frame.columns, start=1):
-        texts = [str(col)] + ["" if tables._isna(v) else str(v) for v in frame[col].head(500)]
-        width = max(sum(2 if ord(ch) > 0x2E80 else 1 for ch in t) for t in texts)
-        ws.column_dimensions[get_column_letter(i)].width = min(max(6, width + 2), 48)
-
-
-def _print_setup(ws: Worksheet) -> None:
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
-    ws.print_options.gridLines = True
-
-
-def _number_formats(ws: Worksheet, frame: pd.DataFrame, formats: Mapping[str, str]) -> None:
+    lines: dict[int, int] = {}  # row → lines its wrapped cells need
     for i, col in enumerate(frame.columns, start=1):
         fmt = formats.get(str(col))
         if fmt:
             for (cell,) in ws.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=i, max_col=i):
                 cell.number_format = fmt
+        shown = max((_text_width(_shown(v, fmt)) for v in frame[col].head(500)), default=0)
+        cap = MAX_WIDTH_WIDE if col in wide else MAX_WIDTH
+        width = min(max(6, shown + 2, -(-_text_width(str(col)) // 2) + 2), cap)
+        ws.column_dimensions[get_column_letter(i)].width = width
+        if shown + 2 > cap:  # long names and notes wrap within the column
+            for r, (cell,) in enumerate(ws.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=i, max_col=i),
+                                        start=2):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                lines[r] = max(lines.get(r, 1), -(-_text_width(_shown(cell.value, fmt)) // (cap - 2)))
+    top = Alignment(vertical="top")
+    for r, n in lines.items():  # LibreOffice and WPS keep the default height unless told
+        if n > 1:
+            ws.row_dimensions[r].height = ROW_HEIGHT * n
+            for cell in ws[r]:  # a tall row reads from its top line
+                if not cell.alignment.wrap_text:
+                    cell.alignment = top
+
+
+def _print_setup(ws: Worksheet, *, pages_wide: int = 1, title_columns: str | None = None) -> None:
+    """A4 landscape, header row (and ``title_columns``) repeated, ``pages_wide`` pages across."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = pages_wide
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    if title_columns:
+        ws.print_title_cols = title_columns
+    ws.print_options.gridLines = True
 
 
 def _status_colours(ws: Worksheet, frame: pd.DataFrame, lang: Lang) -> None:
@@ -176,7 +218,7 @@ def _status_colours(ws: Worksheet, frame: pd.DataFrame, lang: Lang) -> None:
     for status, colour in STATUS_FILLS.items():
         word = labels.label("status", status, lang).replace('"', '""')
         ws.conditional_formatting.add(ref, CellIsRule(operator="equal", formula=[f'"{word}"'],
-                                                      fill=PatternFill("solid", bgColor=colour)))
+                                                      fill=PatternFill("solid", fgColor=colour, bgColor=colour)))
 
 
 def write_workbook(
@@ -210,29 +252,33 @@ def write_workbook(
     ws = wb.active
     ws.title = labels.label("xlsx_sheet", "status", lang)
     frame = status_sheet(judgement, lang=lang)
-    _write_frame(ws, frame)
     one = "0.0"
-    _number_formats(ws, frame, {_col(lang, c): one for c in ("value", "change_1y", "baseline_value",
-                                                             "change_base", "projected", "proj_lower",
-                                                             "proj_upper")}
-                    | {_col(lang, "p_meet"): "0%", _col(lang, "year"): "0", _col(lang, "baseline_year"): "0"})
+    _write_frame(ws, frame, {_col(lang, c): one for c in ("value", "change_1y", "baseline_value",
+                                                          "change_base", "projected", "proj_lower",
+                                                          "proj_upper")}
+                 | {_col(lang, "p_meet"): "0%", _col(lang, "year"): "0", _col(lang, "baseline_year"): "0"},
+                 wide=[_col(lang, "name")])
     _status_colours(ws, frame, lang)
-    _print_setup(ws)
+    # 22 columns: two pages across, each starting with 序号, 领域, 规划条款 and 指标
+    name_letter = get_column_letter(list(frame.columns).index(_col(lang, "name")) + 1)
+    _print_setup(ws, pages_wide=2, title_columns=f"A:{name_letter}")
 
     ws2 = wb.create_sheet(labels.label("xlsx_sheet", "codes", lang))
-    _write_frame(ws2, _codes_sheet(judgement, lang))
+    _write_frame(ws2, _codes_sheet(judgement, lang), wide=["indicator"])
 
     ws3 = wb.create_sheet(labels.label("xlsx_sheet", "long", lang))
     long = long_table(towns if towns is not None else judgement, lang=lang)
-    _write_frame(ws3, long)
-    _number_formats(ws3, long, {_col(lang, "value"): one, _col(lang, "year"): "0"})
+    _write_frame(ws3, long, {_col(lang, "value"): one, _col(lang, "year"): "0"},
+                 wide=[_col(lang, "name"), _col(lang, "indicator")])
     _status_colours(ws3, long, lang)
     _print_setup(ws3)
 
     ws4 = wb.create_sheet(labels.label("xlsx_sheet", "provenance", lang))
     flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
             for k, v in (provenance or {}).items()}
-    _write_frame(ws4, pd.DataFrame({"key": list(flat), "value": [str(v) for v in flat.values()]}))
+    _write_frame(ws4, pd.DataFrame({_col(lang, "prov_key"): list(flat),
+                                    _col(lang, "prov_value"): [str(v) for v in flat.values()]}),
+                 wide=[_col(lang, "prov_value")])
     path = Path(path)
     wb.save(path)
     return path
