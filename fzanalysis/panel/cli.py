@@ -19,7 +19,7 @@ from fzanalysis.panel import store
 from fzanalysis.panel.annotate import annotate
 from fzanalysis.panel.checks import validate
 from fzanalysis.panel.ingest import ingest, rebuild, withdraw
-from fzanalysis.panel.problems import Problem, Said
+from fzanalysis.panel.problems import Problem, Said, Wording
 from fzanalysis.panel.schema import Panel, as_panel
 from fzanalysis.panel.template import template
 from fzanalysis.paths import data_path
@@ -77,8 +77,9 @@ def data_option(value: str) -> str:
 
 def _print_problems(problems: Iterable[Problem], stream: Any = None, lang: str = "zh") -> None:
     stream = stream or sys.stdout
+    words = Wording(lang)
     for p in problems:
-        print(p.format(lang), file=stream)
+        print(words.line(p), file=stream)
 
 
 def _say(lang: str, zh: str, en: str) -> str:

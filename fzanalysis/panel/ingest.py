@@ -23,7 +23,7 @@ from fzanalysis.exceptions import PanelError
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel import store
 from fzanalysis.panel.checks import check_files
-from fzanalysis.panel.problems import Problem, Refusal, render
+from fzanalysis.panel.problems import Problem, Refusal, Wording
 from fzanalysis.panel.schema import Panel, as_panel
 from fzanalysis.paths import REPO_DIR, data_path
 
@@ -69,10 +69,10 @@ class IngestResult:
 
     def reasons(self, lang: str = "zh") -> list[str]:
         """The reason of each row of ``rejected`` in ``lang``."""
-        out = []
+        out, words = [], Wording(lang)
         for i, r in enumerate(self.rejected.itertuples()):
             probs = self.rejected_problems[i] if i < len(self.rejected_problems) else None
-            out.append(str(r.reason) if probs is None else _reasons(probs, lang=lang, whole=r.row == ""))
+            out.append(str(r.reason) if probs is None else _reasons(probs, words=words, whole=r.row == ""))
         return out
 
     @property
@@ -180,7 +180,8 @@ def _commit(out: Path, state: store.State, result: IngestResult) -> list[Path]:
     # the log keeps what changed the panel; rejected rows are kept for partly ingested files
     kept = result.log[result.log["status"].isin(["ingested", "partial", "withdrawn"])]
     partial = set(result.log.loc[result.log["status"] == "partial", "path"])
-    rej = result.rejected[result.rejected["path"].map(lambda p: _display_path(Path(p))).isin(partial)]
+    shown = {p: _display_path(Path(p)) for p in pd.unique(result.rejected["path"])}  # once per file
+    rej = result.rejected[result.rejected["path"].map(shown).isin(partial)]
     new = store.State(result.panel, _concat(state.log, kept), _concat(state.revisions, result.revisions),
                       _concat(state.rejected, rej), state.generation)
     try:
@@ -207,6 +208,7 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
     new_revs: list[dict[str, Any]] = []
     new_rejected: list[dict[str, Any]] = []
     why: list[list[Problem]] = []
+    zh = Wording("zh")
     changed = False
     subs = check_files(paths, cat, panel, skip=lambda p: _safe_sha(p) in seen)
     for raw_path, sub in zip(paths, subs):
@@ -224,7 +226,7 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
         bad_rows = sub.error_rows()
         if sub.has_error and (not keep_valid or file_errors):
             why.append(sub.rejection())
-            new_rejected.append({"path": shown, "sheet": "", "row": "", "reason": _reasons(why[-1], lang="zh",
+            new_rejected.append({"path": shown, "sheet": "", "row": "", "reason": _reasons(why[-1], words=zh,
                                                                                         whole=True)})
             new_log.append({"path": _display_path(path), "sha256": sha or "", "ingested_at": stamp,
                             "status": "rejected", "rows_read": sub.rows_read, "rows_blank": sub.rows_blank,
@@ -233,14 +235,19 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
             continue
         if bad_rows:
             is_bad = sub.error_mask(rec)
-            by_row: dict[tuple[str | None, int], list[Problem]] = {}
+            # problems are in file order (sheet, row): the errors of one row are consecutive
+            at: tuple[str | None, int] | None = None
+            first_rej, first_why = len(new_rejected), len(why)
             for q in sub.problems:
-                if q.severity == "error" and q.row is not None:
-                    by_row.setdefault((q.sheet, q.row), []).append(q)
-            for (sheet, row) in sorted(bad_rows, key=lambda x: (x[0] or "", x[1])):
-                why.append(by_row.get((sheet, row), []))
-                new_rejected.append({"path": shown, "sheet": sheet or "", "row": row,
-                                     "reason": _reasons(why[-1], lang="zh")})
+                if q.severity != "error" or q.row is None:
+                    continue
+                if (q.sheet, q.row) != at:
+                    at = (q.sheet, q.row)
+                    why.append([])
+                    new_rejected.append({"path": shown, "sheet": q.sheet or "", "row": q.row})
+                why[-1].append(q)
+            for r, errs in zip(new_rejected[first_rej:], why[first_why:]):
+                r["reason"] = _reasons(errs, words=zh)
             good = rec[~is_bad]
         else:
             good = rec
@@ -275,11 +282,11 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
                         rejected_problems=why)
 
 
-def _reasons(problems: list[Problem], *, lang: str, whole: bool = False) -> str:
-    """The ``reason`` of a rejected row or file (``whole``): its errors in ``lang``, joined."""
+def _reasons(problems: list[Problem], *, words: Wording, whole: bool = False) -> str:
+    """The ``reason`` of a rejected row or file (``whole``): its errors, joined."""
     if whole:
-        return render("file_rejected", lang, found="; ".join(p.format(lang) for p in problems[:3]))
-    return "; ".join(p.explain(lang).message for p in problems)
+        return words.text("file_rejected", {"found": "; ".join(words.line(p) for p in problems[:3])})
+    return "; ".join(words.text(p.code, p.values, p.cell) for p in problems)
 
 
 def _safe_sha(path: str | Path) -> str:

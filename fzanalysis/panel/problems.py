@@ -16,7 +16,8 @@ from fzanalysis import config
 from fzanalysis.exceptions import ConfigError, SubmissionError
 from fzanalysis.labels import check_lang, label, unit_label
 
-__all__ = ["Explained", "Msg", "Problem", "Refusal", "Said", "Severity", "Values", "message_entry", "render"]
+__all__ = ["Explained", "Msg", "Problem", "Refusal", "Said", "Severity", "Values", "Wording", "message_entry",
+           "render"]
 
 Severity = Literal["error", "warning"]
 #: The values of a message: ``(name, value)`` pairs.
@@ -38,6 +39,18 @@ class Explained:
     cell: str
 
 
+_MERGED: list[Any] = [None, {}]
+
+
+def _entries() -> dict[str, dict[str, Any]]:
+    """The ``problem`` and ``refusal`` entries of the label table in one dict (rebuilt when the
+    label table is reloaded)."""
+    table = config.label_table()
+    if _MERGED[0] is not table:
+        _MERGED[:] = [table, {**table.get("refusal", {}), **table.get("problem", {})}]
+    return _MERGED[1]  # type: ignore[no-any-return]
+
+
 def message_entry(code: str) -> dict[str, Any]:
     """The entry of message ``code`` in ``data/labels/data.yaml`` (``problem`` or ``refusal``).
 
@@ -46,13 +59,11 @@ def message_entry(code: str) -> dict[str, Any]:
     ConfigError
         No entry has this code.
     """
-    table = config.label_table()
-    for section in ("problem", "refusal"):
-        entry = table.get(section, {}).get(code)
-        if entry is not None:
-            return entry
-    raise ConfigError(f"data/labels/data.yaml: no message {code!r} under problem: or refusal:; "
-                      "expected an entry with zh and en texts")
+    entry = _entries().get(code)
+    if entry is None:
+        raise ConfigError(f"data/labels/data.yaml: no message {code!r} under problem: or refusal:; "
+                          "expected an entry with zh and en texts")
+    return entry
 
 
 def _text(x: Any) -> str:
@@ -66,14 +77,69 @@ class _Blank(dict):  # type: ignore[type-arg]
         return ""
 
 
-def _params(entry: dict[str, Any], values: dict[str, Any], lang: str) -> _Blank:
-    params = _Blank({k: _text(v) for k, v in values.items()})
-    if lang == "zh" and params.get("unit"):
-        params["unit"] = unit_label(params["unit"], "zh")
-    # optional parts: shown only when the value they need is given
-    for name, part in entry.get("parts", {}).items():
-        params[name] = str(part[lang]).format_map(params) if params.get(part["needs"]) else ""
-    return params
+class Wording:
+    """Messages in one language, the label table read once: for writing many problems.
+
+    Examples
+    --------
+    >>> w = Wording("en")
+    >>> w.text("all_blank", {"found": 3})
+    'no figures: all 3 data rows are blank'
+    """
+
+    def __init__(self, lang: str = "zh"):
+        self.lang = check_lang(lang)
+        self.entries = _entries()
+        self._units: dict[str, str] = {}
+        self._texts: dict[tuple[str, Values, str], str] = {}
+        self._warning = "warning: " if self.lang == "en" else label("severity", "warning", "zh") + "："
+
+    def _params(self, entry: dict[str, Any], values: dict[str, Any]) -> _Blank:
+        params = _Blank({k: _text(v) for k, v in values.items()})
+        unit = params.get("unit")
+        if self.lang == "zh" and unit:
+            if unit not in self._units:
+                self._units[unit] = unit_label(unit, "zh")
+            params["unit"] = self._units[unit]
+        # optional parts: shown only when the value they need is given
+        for name, part in entry.get("parts", {}).items():
+            params[name] = str(part[self.lang]).format_map(params) if params.get(part["needs"]) else ""
+        return params
+
+    def _entry(self, code: str) -> dict[str, Any]:
+        entry = self.entries.get(code)
+        return entry if entry is not None else message_entry(code)
+
+    def explain(self, code: str, values: dict[str, Any], cell: str = "") -> Explained:
+        """Message ``code`` split into found / expected / fix, and the whole sentence."""
+        entry = self._entry(code)
+        params = self._params(entry, values)
+        lang = self.lang
+        text = str(entry[lang]).format_map(params)
+        expected = str(entry.get("expected", {}).get(lang, "")).format_map(params)
+        fix = str(entry.get("fix", {}).get(lang, "")).format_map(params)
+        if lang == "en":
+            text = f"{text} (cell {cell})" if cell else text
+        else:
+            text = f"{text}（单元格 {cell}）" if cell else text
+            text += (f"。应为：{expected}" if expected else "") + (f"。请：{fix}。" if fix else "")
+        return Explained(code, text, params.get("found", ""), expected, fix, cell)
+
+    def text(self, code: str, values: dict[str, Any] | Values, cell: str = "") -> str:
+        """Message ``code`` with ``values``: the whole sentence (each distinct message built once)."""
+        key = (code, values if isinstance(values, tuple) else tuple(values.items()), cell)
+        hit = self._texts.get(key)
+        if hit is None:
+            hit = self._texts[key] = self.explain(code, dict(values), cell).message
+        return hit
+
+    def line(self, p: Problem) -> str:
+        """The printed line ``file:sheet:row:column: message`` of a problem."""
+        def f(x: object) -> str:
+            return "-" if x is None or x == "" else str(x)
+
+        tag = "" if p.severity == "error" else self._warning
+        return f"{f(p.file)}:{f(p.sheet)}:{f(p.row)}:{f(p.column)}: {tag}{self.text(p.code, p.values, p.cell)}"
 
 
 def render(code: str, lang: str = "zh", /, *, cell: str = "", **values: Any) -> str:
@@ -81,6 +147,7 @@ def render(code: str, lang: str = "zh", /, *, cell: str = "", **values: Any) -> 
 
     In Chinese the sentence is followed by 应为 (``expected``) and 请 (``fix``); the English
     ``en`` text says all three itself.  ``cell`` (an Excel reference such as ``E5``) is added.
+    For many messages use one :class:`Wording`.
 
     Examples
     --------
@@ -89,16 +156,7 @@ def render(code: str, lang: str = "zh", /, *, cell: str = "", **values: Any) -> 
     >>> render("out_of_range", "zh", found=120.0, lo=0.0, hi=100.0, unit="percent")
     '数值 120 超出允许范围。应为：0–100 之间的数（单位：%）。请：核对该数值（是否多打或少打了一位？单位是否正确？）。'
     """
-    check_lang(lang)
-    entry = message_entry(code)
-    params = _params(entry, values, lang)
-    text = str(entry[lang]).format_map(params)
-    if lang == "en":
-        return f"{text} (cell {cell})" if cell else text
-    expected = str(entry.get("expected", {}).get(lang, "")).format_map(params)
-    fix = str(entry.get("fix", {}).get(lang, "")).format_map(params)
-    text = f"{text}（单元格 {cell}）" if cell else text
-    return text + (f"。应为：{expected}" if expected else "") + (f"。请：{fix}。" if fix else "")
+    return Wording(lang).text(code, values, cell)
 
 
 class Problem(NamedTuple):
@@ -129,30 +187,18 @@ class Problem(NamedTuple):
     @property
     def message(self) -> str:
         """The message in English."""
-        return render(self.code, "en", cell=self.cell, **dict(self.values))
+        return Wording("en").text(self.code, dict(self.values), self.cell)
 
     def __str__(self) -> str:
         return self.format("en")
 
     def explain(self, lang: str = "zh") -> Explained:
         """The message in ``lang``, with found / expected / fix on their own."""
-        check_lang(lang)
-        entry = message_entry(self.code)
-        params = _params(entry, dict(self.values), lang)
-        expected = str(entry.get("expected", {}).get(lang, "")).format_map(params)
-        fix = str(entry.get("fix", {}).get(lang, "")).format_map(params)
-        return Explained(self.code, render(self.code, lang, cell=self.cell, **dict(self.values)),
-                         params.get("found", ""), expected, fix, self.cell)
+        return Wording(lang).explain(self.code, dict(self.values), self.cell)
 
     def format(self, lang: str = "zh") -> str:
         """The printed line ``file:sheet:row:column: message`` in ``lang``."""
-        def f(x: object) -> str:
-            return "-" if x is None or x == "" else str(x)
-
-        tag = "" if self.severity == "error" else (
-            "warning: " if lang == "en" else label("severity", "warning", "zh") + "：")
-        return (f"{f(self.file)}:{f(self.sheet)}:{f(self.row)}:{f(self.column)}: {tag}"
-                f"{render(self.code, lang, cell=self.cell, **dict(self.values))}")
+        return Wording(lang).line(self)
 
 
 class Said:

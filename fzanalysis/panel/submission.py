@@ -56,15 +56,20 @@ class Submission:
 
     def error_rows(self) -> set[tuple[str | None, int]]:
         """``(sheet, row)`` of every row with an error (sheet None for CSV)."""
-        return {(p.sheet, p.row) for p in self.problems if p.severity == "error" and p.row is not None}
+        stamp = (id(self.problems), len(self.problems))  # problems are only ever added
+        cached = self.__dict__.get("_error_rows")
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, {(p.sheet, p.row) for p in self.problems if p.severity == "error" and p.row is not None})
+            self.__dict__["_error_rows"] = cached
+        return cached[1]
 
     def error_mask(self, rec: pd.DataFrame) -> np.ndarray:
         """Which rows of ``rec`` (records of this file) have an error."""
         bad = self.error_rows()
         if not bad or not len(rec):
             return np.zeros(len(rec), dtype=bool)
-        at = pd.MultiIndex.from_arrays([rec["sheet"].fillna("").astype(str), rec["row"].astype("int64")])
-        return at.isin([(s or "", int(r)) for s, r in bad])
+        return np.isin(*_row_keys(rec["sheet"].to_numpy(object), rec["row"].to_numpy(np.int64),
+                                  [s for s, _ in bad], [r for _, r in bad]))
 
     def rejection(self) -> list[Problem]:
         """The errors that reject the whole file: :meth:`file_errors`, else every error."""
@@ -72,9 +77,26 @@ class Submission:
 
     def file_errors(self) -> list[Problem]:
         """Errors not tied to a data row (unreadable file, missing column ...): they reject the file."""
-        rows = {(s or None, int(r)) for s, r in zip(self.records["sheet"], self.records["row"])}
-        return [p for p in self.problems if p.severity == "error" and (p.sheet, p.row) not in rows
-                and not (p.row is not None and p.code in ROW_LEVEL_KINDS)]
+        errs = [p for p in self.problems if p.severity == "error"]
+        if not errs:
+            return []
+        mine, at_row = _row_keys([p.sheet for p in errs], [-1 if p.row is None else p.row for p in errs],
+                                 self.records["sheet"].to_numpy(object), self.records["row"].to_numpy(np.int64))
+        on_record = np.isin(mine, at_row)
+        return [p for p, on in zip(errs, on_record.tolist())
+                if not on and not (p.row is not None and p.code in ROW_LEVEL_KINDS)]
+
+
+def _row_keys(sheets: Any, rows: Any, other_sheets: Any, other_rows: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Two lists of ``(sheet, row)`` places as integers, equal for the same place (``None`` and
+    ``""`` are both the sheet of a CSV file), for :func:`numpy.isin`."""
+    n = len(rows)
+    names = pd.Series(np.concatenate([np.asarray(sheets, dtype=object), np.asarray(other_sheets, dtype=object)]),
+                      dtype=object).fillna("")
+    code, _ = pd.factorize(names.to_numpy(object))
+    r = np.concatenate([np.asarray(rows, dtype=np.int64), np.asarray(other_rows, dtype=np.int64)])
+    key = code.astype(np.int64) * (int(r.max(initial=0)) + 2) + r + 1
+    return key[:n], key[n:]
 
 
 def read_submission(path: str | Path, *, catalog: pd.DataFrame | None = None,
@@ -212,7 +234,8 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         file, sheet = table.file, table.sheet
         rs = rows[idx].tolist()
         cells = [f"{letter}{r}" for r in rs] if letter else [""] * len(rs)
-        probs.extend(Problem(file, sheet, r, heading, severity, code, values, cell)  # type: ignore[arg-type]
+        new = tuple.__new__  # a Problem without the keyword handling of its constructor: many rows
+        probs.extend(new(Problem, (file, sheet, r, heading, severity, code, values, cell))
                      for r, (code, values), cell in zip(rs, said, cells))
 
     # --- indicator: an id or the exact Chinese name
