@@ -223,7 +223,7 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
         problems += sub.problems
         rec = sub.records
         file_errors = sub.file_errors()
-        bad_rows = sub.error_rows()
+        row_errors = sub.row_errors()
         if sub.has_error and (not keep_valid or file_errors):
             why.append(sub.rejection())
             new_rejected.append({"path": shown, "sheet": "", "row": "", "reason": _reasons(why[-1], words=zh,
@@ -233,14 +233,13 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
                             "rows_rejected": sub.rows_read - sub.rows_blank, "rows_new": 0,
                             "rows_revised": 0, "rows_unchanged": 0})
             continue
-        if bad_rows:
+        n_bad = 0
+        if row_errors:
             is_bad = sub.error_mask(rec)
             # problems are in file order (sheet, row): the errors of one row are consecutive
             at: tuple[str | None, int] | None = None
             first_rej, first_why = len(new_rejected), len(why)
-            for q in sub.problems:
-                if q.severity != "error" or q.row is None:
-                    continue
+            for q in row_errors:
                 if (q.sheet, q.row) != at:
                     at = (q.sheet, q.row)
                     why.append([])
@@ -248,6 +247,7 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
                 why[-1].append(q)
             for r, errs in zip(new_rejected[first_rej:], why[first_why:]):
                 r["reason"] = _reasons(errs, words=zh)
+            n_bad = len(why) - first_why
             good = rec[~is_bad]
         else:
             good = rec
@@ -272,8 +272,8 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
         changed = True
         seen.add(sha)
         new_log.append({"path": _display_path(path), "sha256": sha, "ingested_at": stamp,
-                        "status": "partial" if bad_rows else "ingested", "rows_read": sub.rows_read,
-                        "rows_blank": sub.rows_blank, "rows_rejected": len(bad_rows), "rows_new": n_new,
+                        "status": "partial" if n_bad else "ingested", "rows_read": sub.rows_read,
+                        "rows_blank": sub.rows_blank, "rows_rejected": n_bad, "rows_new": n_new,
                         "rows_revised": n_rev, "rows_unchanged": n_same})
     return IngestResult(as_panel(panel, source="consolidated panel"), problems,
                         pd.DataFrame(new_log, columns=store.LOG_COLUMNS),

@@ -54,22 +54,26 @@ class Submission:
     def has_error(self) -> bool:
         return any(p.severity == "error" for p in self.problems)
 
+    def row_errors(self) -> list[Problem]:
+        """The errors about one row, in file order (computed once while the problems do not change)."""
+        stamp = (id(self.problems), len(self.problems))  # problems are only ever added
+        cached = self.__dict__.get("_row_errors")
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, [p for p in self.problems if p.severity == "error" and p.row is not None])
+            self.__dict__["_row_errors"] = cached
+        return cached[1]  # type: ignore[no-any-return]
+
     def error_rows(self) -> set[tuple[str | None, int]]:
         """``(sheet, row)`` of every row with an error (sheet None for CSV)."""
-        stamp = (id(self.problems), len(self.problems))  # problems are only ever added
-        cached = self.__dict__.get("_error_rows")
-        if cached is None or cached[0] != stamp:
-            cached = (stamp, {(p.sheet, p.row) for p in self.problems if p.severity == "error" and p.row is not None})
-            self.__dict__["_error_rows"] = cached
-        return cached[1]
+        return {(p.sheet, p.row) for p in self.row_errors()}  # type: ignore[misc]
 
     def error_mask(self, rec: pd.DataFrame) -> np.ndarray:
         """Which rows of ``rec`` (records of this file) have an error."""
-        bad = self.error_rows()
-        if not bad or not len(rec):
+        errs = self.row_errors()
+        if not errs or not len(rec):
             return np.zeros(len(rec), dtype=bool)
-        return np.isin(*_row_keys(rec["sheet"].to_numpy(object), rec["row"].to_numpy(np.int64),
-                                  [s for s, _ in bad], [r for _, r in bad]))
+        return np.isin(*_row_keys(rec["sheet"], rec["row"].to_numpy(np.int64),
+                                  [p.sheet for p in errs], [p.row for p in errs]))
 
     def rejection(self) -> list[Problem]:
         """The errors that reject the whole file: :meth:`file_errors`, else every error."""
@@ -81,7 +85,7 @@ class Submission:
         if not errs:
             return []
         mine, at_row = _row_keys([p.sheet for p in errs], [-1 if p.row is None else p.row for p in errs],
-                                 self.records["sheet"].to_numpy(object), self.records["row"].to_numpy(np.int64))
+                                 self.records["sheet"], self.records["row"].to_numpy(np.int64))
         on_record = np.isin(mine, at_row)
         return [p for p, on in zip(errs, on_record.tolist())
                 if not on and not (p.row is not None and p.code in ROW_LEVEL_KINDS)]
@@ -89,14 +93,19 @@ class Submission:
 
 def _row_keys(sheets: Any, rows: Any, other_sheets: Any, other_rows: Any) -> tuple[np.ndarray, np.ndarray]:
     """Two lists of ``(sheet, row)`` places as integers, equal for the same place (``None`` and
-    ``""`` are both the sheet of a CSV file), for :func:`numpy.isin`."""
-    n = len(rows)
-    names = pd.Series(np.concatenate([np.asarray(sheets, dtype=object), np.asarray(other_sheets, dtype=object)]),
-                      dtype=object).fillna("")
-    code, _ = pd.factorize(names.to_numpy(object))
-    r = np.concatenate([np.asarray(rows, dtype=np.int64), np.asarray(other_rows, dtype=np.int64)])
-    key = code.astype(np.int64) * (int(r.max(initial=0)) + 2) + r + 1
-    return key[:n], key[n:]
+    ``""`` are both the sheet of a CSV file), for :func:`numpy.isin`.  A file has a few sheets:
+    each side's sheets are factorised on their own, then matched by name."""
+    def factorised(names: Any) -> tuple[np.ndarray, list[str]]:
+        code, uniq = pd.factorize(pd.Series(names, dtype=object), use_na_sentinel=False)
+        return code.astype(np.int64), ["" if u is None or u != u else str(u) for u in uniq]
+
+    (c1, u1), (c2, u2) = factorised(sheets), factorised(other_sheets)
+    number = {name: i for i, name in enumerate(dict.fromkeys(u1 + u2))}
+    c1 = np.array([number[u] for u in u1], dtype=np.int64)[c1] if len(u1) else c1
+    c2 = np.array([number[u] for u in u2], dtype=np.int64)[c2] if len(u2) else c2
+    r1, r2 = np.asarray(rows, dtype=np.int64), np.asarray(other_rows, dtype=np.int64)
+    width = int(max(r1.max(initial=0), r2.max(initial=0))) + 2
+    return c1 * width + r1 + 1, c2 * width + r2 + 1
 
 
 def read_submission(path: str | Path, *, catalog: pd.DataFrame | None = None,
