@@ -40,7 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from fzanalysis import codes
-from fzanalysis.exceptions import PanelError, SubmissionError
+from fzanalysis.exceptions import PanelError
 from fzanalysis.panel.problems import Refusal, Said
 from fzanalysis.panel.safe import atomic_write, atomic_write_bytes, write_csv
 from fzanalysis.panel.schema import Panel, as_panel
