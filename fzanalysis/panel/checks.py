@@ -480,6 +480,7 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Dat
     for sub in real:
         sub.problems += [j for j in extra if j.file == sub.file]
         sub.problems.sort(key=_order)
+        sub.forget()
     return subs
 
 

@@ -54,6 +54,11 @@ class Submission:
     def has_error(self) -> bool:
         return any(p.severity == "error" for p in self.problems)
 
+    def forget(self) -> None:
+        """Drop what was computed from the problems (after they are reordered, not only added to)."""
+        for key in ("_row_errors", "_clean"):
+            self.__dict__.pop(key, None)
+
     def row_errors(self) -> list[Problem]:
         """The errors about one row, in file order (computed once while the problems do not change)."""
         stamp = (id(self.problems), len(self.problems))  # problems are only ever added
