@@ -13,7 +13,8 @@ ASQC Quality Press (modified z-score, threshold 3.5).
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from fzanalysis.panel.problems import Msg, Problem
 from fzanalysis.panel.schema import as_panel
 from fzanalysis.panel.submission import REC_COLUMNS, Submission, read_records, typed_records
 
-__all__ = ["check_files", "jump_warnings", "validate"]
+__all__ = ["check_files", "gc_paused", "jump_warnings", "validate"]
 
 KEY = list(codes.PANEL_KEYS)
 
@@ -441,10 +442,17 @@ def check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Data
     hundreds of thousands of small objects, none of them in a cycle, and the collector's
     repeated passes over them would cost more than the checks.
     """
+    with gc_paused():
+        return _check_files(paths, cat, history, skip=skip)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (many small acyclic objects: problems, rejected rows)."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _check_files(paths, cat, history, skip=skip)
+        yield
     finally:
         if paused:
             gc.enable()

@@ -22,7 +22,7 @@ from fzanalysis import codes
 from fzanalysis.exceptions import PanelError
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel import store
-from fzanalysis.panel.checks import check_files
+from fzanalysis.panel.checks import check_files, gc_paused
 from fzanalysis.panel.problems import Problem, Refusal, Wording
 from fzanalysis.panel.schema import Panel, as_panel
 from fzanalysis.paths import REPO_DIR, data_path
@@ -165,8 +165,9 @@ def ingest(paths: str | Path | Sequence[str | Path], *, out_dir: str | Path | No
     with store.lock(out, timeout=_lock_timeout(wait)):
         state = store.read_state(out)
         store.repair(out)
-        result = _merge(list(paths), state, lk.catalog_index(catalog), keep_valid=keep_valid,
-                        stamp=_stamp(now))
+        with gc_paused():  # hundreds of thousands of problems and rejected rows, none in a cycle
+            result = _merge(list(paths), state, lk.catalog_index(catalog), keep_valid=keep_valid,
+                            stamp=_stamp(now))
         if result.changed:
             result.written = _commit(out, state, result)
     return result
