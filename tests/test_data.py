@@ -97,7 +97,10 @@ def test_parse_number_missing(raw) -> None:
 @pytest.mark.parametrize("raw", ["约96", "1,5", "12,34", "96..5", "abc", True, float("inf"), "9 6x"])
 def test_parse_number_rejects(raw) -> None:
     value, _sign, err = parse_number(raw)
-    assert value is None and err and "expected" in err
+    assert value is None and err is not None
+    code, values = err
+    assert code in ("not_a_number", "number_logical", "number_infinite")
+    assert dict(values)["found"] == str(raw)
 
 
 def test_parse_number_excel_percent_format() -> None:
@@ -119,7 +122,10 @@ def test_parse_year_ok(raw, year) -> None:
 @pytest.mark.parametrize("raw", [2024.5, "1999", 2031, "二〇二四", None, "24"])
 def test_parse_year_bad(raw) -> None:
     y, err = parse_year(raw)
-    assert y is None and "integer in 2000–2030" in err
+    assert y is None and err is not None
+    code, values = err
+    assert code == ("year_empty" if raw is None else "year_bad")
+    assert (dict(values)["lo"], dict(values)["hi"]) == (2000, 2030)
 
 
 def test_heading_normalisation() -> None:

@@ -63,15 +63,18 @@ def test_corpus_file(name: str, capsys: pytest.CaptureFixture[str]) -> None:
         key = (_field(exp["sheet"]), _field(exp["row"]), _field(exp["column"]), exp["severity"])
         matches = [p for p in problems if (_field(p.sheet), _field(p.row), _field(p.column), p.severity) == key]
         assert matches, f"{name}: expected {key} {exp['fragment']!r}; got {got}"
-        assert any(exp["fragment"] in p.message for p in matches), (name, exp, [p.message for p in matches])
+        assert any(p.code == exp["code"] and exp["fragment"] in p.message for p in matches), \
+            (name, exp, [(p.code, p.message) for p in matches])
     expected_errors = {(_field(e["sheet"]), _field(e["row"]), _field(e["column"]))
                        for e in spec["problems"] if e["severity"] == "error"}
     actual_errors = {(_field(p.sheet), _field(p.row), _field(p.column)) for p in problems if p.severity == "error"}
     assert actual_errors == expected_errors, f"{name}: unexpected errors {[str(p) for p in problems]}"
-    # every message has its Chinese template (found / expected / fix for the clerk)
+    # every message says, in Chinese, what was found, what was expected and how to fix it; no
+    # placeholder is left unfilled and no English word reaches the clerk
     for p in problems:
         e = p.explain("zh")
-        assert e.kind and e.expected and e.fix, f"{name}: no Chinese template for {p.message!r}"
+        assert e.kind == p.code and e.expected and e.fix, f"{name}: no Chinese template for {p.code!r}"
+        assert "{" not in e.message and "{" not in p.message, (name, e.message, p.message)
     # no row lost or silently changed: the records read hold exactly the values stated
     if "values" in spec:
         rec = read_submission(path).records.set_index("row")["value"]
@@ -98,14 +101,45 @@ def test_corpus_file(name: str, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_problem_format() -> None:
-    p = Problem("a.xlsx", "数据填报", 5, "value", "error", "value 105 outside")
-    assert str(p) == "a.xlsx:数据填报:5:value: value 105 outside"
-    w = Problem("a.csv", None, None, None, "warning", "no figures")
-    assert str(w) == "a.csv:-:-:-: warning: no figures"
+    p = Problem("a.xlsx", "数据填报", 5, "value", "error", "out_of_range",
+                (("found", 105.0), ("lo", 0.0), ("hi", 100.0), ("unit", "percent")), "K5")
+    assert str(p) == "a.xlsx:数据填报:5:value: value 105 outside the allowed range 0–100 (percent) (cell K5)"
+    assert p.format() == ("a.xlsx:数据填报:5:value: 数值 105 超出允许范围（单元格 K5）。应为：0–100 之间的数"
+                          "（单位：%）。请：核对该数值（是否多打或少打了一位？单位是否正确？）。")
+    e = p.explain("en")
+    assert (e.kind, e.found, e.expected, e.cell) == ("out_of_range", "105", "a value in 0–100", "K5")
+    w = Problem("a.csv", None, None, None, "warning", "all_blank", (("found", 2),))
+    assert str(w) == "a.csv:-:-:-: warning: no figures: all 2 data rows are blank"
+    assert w.format("zh").startswith("a.csv:-:-:-: 警告：没有数据：全部 2 行都是空的。")
+
+
+def test_every_message_code_has_both_languages() -> None:
+    """The words live in data/labels only: every code the package names has zh and en texts whose
+    placeholders are the same, and every code in the data is named somewhere in the package."""
+    import fzanalysis.panel as pkg
+    from fzanalysis import config
+
+    table = config.label_table()
+    entries = {**table["problem"], **table["refusal"]}
+    source = "\n".join(p.read_text("utf-8") for p in Path(pkg.__file__).parent.glob("*.py"))
+    for code, entry in entries.items():
+        assert entry.get("zh") and entry.get("en"), code
+        zh = " ".join(str(x) for x in (entry["zh"], entry.get("expected", {}).get("zh", ""),
+                                      entry.get("fix", {}).get("zh", "")))
+        zh += " ".join(str(p["zh"]) for p in entry.get("parts", {}).values())
+        assert not re.search(r"\b(expected|got|the|file|row|column|is|not)\b", re.sub(r"\{\w+\}", "", zh)), \
+            (code, zh)
+        names = [set(re.findall(r"\{(\w+)\}", str(entry[lang]))) for lang in ("zh", "en")]
+        parts = set(entry.get("parts", {}))
+        assert names[0] - parts <= names[1] | parts, (code, names)
+        assert f'"{code}"' in source, f"{code}: message in data/labels/data.yaml that no code names"
+    for code in re.findall(r'(?:(?<!\w)(?<!def )_problem\([^"()]*|Refusal\(|(?<!def )_damaged\([^"()]*|(?<!def )refuse\()"(\w+)"', source):
+        assert code in entries, f"{code}: named in code but not in data/labels/data.yaml"
 
 
 def test_unreadable_paths_do_not_raise(tmp_path: Path) -> None:
     probs = validate([tmp_path / "missing.csv", tmp_path])
+    assert [p.code for p in probs] == ["file_not_found", "directory"]
     assert [p.message for p in probs] == ["file not found", "is a directory, expected a .csv or .xlsx file"]
     assert run_cli(["validate", "--no-history", str(tmp_path / "missing.csv")]) == 1
 
@@ -186,10 +220,16 @@ def test_template_structure(tmp_path: Path) -> None:
     assert ws.cell(r_pc, col["numerator"]).protection.locked is True
 
 
-def test_template_unknown_department(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="expected one of: .*卫健局"):
+def test_template_unknown_department(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValueError, match="不存在局.*没有要填报的指标.*以下之一：.*卫健局") as exc:
         template("不存在局", 2024, tmp_path / "x.xlsx")
-    assert run_cli(["template", "--department", "不存在局", "--year", "2024", "-o", str(tmp_path / "x.xlsx")]) == 2
+    assert re.search("expected one of: .*卫健局", exc.value.render("en"))
+    for lang, words in (("zh", "没有要填报的指标"), ("en", "reports no indicator")):
+        assert run_cli(["template", "--department", "不存在局", "--year", "2024", "--lang", lang,
+                        "-o", str(tmp_path / "x.xlsx")]) == 2
+        assert words in capsys.readouterr().err
+    with pytest.raises(ValueError, match="年份 1999 不是 2000–2030 之间的整数"):
+        template("卫健局", 1999, tmp_path / "x.xlsx")
 
 
 def test_round_trip_template_fill_ingest(tmp_path: Path) -> None:
@@ -265,7 +305,8 @@ def test_partly_bad_file_rejected_whole_unless_keep_valid(tmp_path: Path) -> Non
         ("health.anaemia_pregnant", DISTRICT), ("health.hiv_testing_pregnant", DISTRICT)]
     rej = pd.read_csv(out / "rejected_rows.csv")
     assert list(rej["row"]) == [3, 5]
-    assert "outside the allowed range" in rej["reason"].iloc[0] and "新城镇" in rej["reason"].iloc[1]
+    assert "超出允许范围" in rej["reason"].iloc[0] and "新城镇" in rej["reason"].iloc[1]
+    assert res.reasons("en")[0].startswith("value 105 outside the allowed range")
     log = pd.read_csv(out / "ingest_log.csv")
     assert log["rows_rejected"].tolist() == [2] and log["rows_new"].tolist() == [2]
 
@@ -316,8 +357,9 @@ def test_rebuild_from_raw_gives_the_same_panel(tmp_path: Path) -> None:
     assert any("outside the allowed range" in p.message for p in res.problems)
     # a raw file changed after ingest: refuse, name it
     b.write_text(b.read_text("utf-8") + "health.hiv_testing_pregnant,2022,440117,T,97,,\n", "utf-8")
-    with pytest.raises(ValueError, match=r"b\.csv: content changed"):
+    with pytest.raises(ValueError, match=r"文件内容已改变.*b\.csv") as exc:
         rebuild(out_dir=out)
+    assert re.search(r"content changed .*b\.csv", exc.value.render("en"))
     assert run_cli(["ingest", "--rebuild", "--out-dir", str(out)]) == 1
 
 

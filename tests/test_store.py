@@ -73,7 +73,7 @@ def test_injected_disk_full_keeps_the_previous_generation(first, point: str) -> 
         assert r.returncode == 1 and len(state.log) == 2
     else:
         assert r.returncode == 1, r.stderr
-        assert "No space left on device" in r.stderr and "previous panel is intact" in r.stderr
+        assert "No space left on device" in r.stderr and "原有数据完好" in r.stderr
         assert "Traceback" not in r.stderr
         assert (out / "panel.csv").read_bytes() == before and len(state.log) == 1
     assert not list(out.rglob("*.tmp"))
@@ -83,10 +83,14 @@ def test_damaged_generation_is_detected_and_rebuild_repairs_it(first, tmp_path: 
     out, b, before = first
     gen = out / "generations" / (out / "CURRENT").read_text().strip()
     (gen / "panel.parquet").write_bytes(b"")  # truncated
-    with pytest.raises(PanelError, match="damaged.*fzanalysis ingest --rebuild"):
+    with pytest.raises(PanelError, match="已损坏.*fzanalysis ingest --rebuild") as exc:
         store.read_state(out)
+    assert "damaged" in exc.value.render("en") and "fzanalysis ingest --rebuild" in exc.value.render("en")
     r = _run(["ingest", "--out-dir", str(out), str(b)])
     assert r.returncode == 1 and "--rebuild" in r.stderr and "Traceback" not in r.stderr
+    assert "已损坏" in r.stderr
+    r = _run(["ingest", "--lang", "en", "--out-dir", str(out), str(b)])
+    assert r.returncode == 1 and "the processed panel is damaged" in r.stderr
     r = _run(["ingest", "--rebuild", "--out-dir", str(out)])
     assert r.returncode == 0, r.stderr
     assert store.read_state(out).panel.frame["value"].tolist() == [98.1]
@@ -97,7 +101,7 @@ def test_second_ingest_refuses_while_the_first_holds_the_lock(first) -> None:
     with store.lock(out):
         r = _run(["ingest", "--wait", "0", "--out-dir", str(out), str(b)])
     assert r.returncode == 1
-    assert "another ingest is running" in r.stderr and f"pid {os.getpid()}" in r.stderr
+    assert "另一个入库进程正在运行" in r.stderr and f"pid {os.getpid()}" in r.stderr
 
 
 def test_two_ingests_at_once_lose_nothing(tmp_path: Path) -> None:
@@ -118,9 +122,11 @@ def test_two_ingests_at_once_lose_nothing(tmp_path: Path) -> None:
 def test_out_dir_that_is_a_file_or_read_only(tmp_path: Path) -> None:
     f = _csv(tmp_path / "a.csv", ["health.hiv_testing_pregnant,2023,440117,T,98.1,,"])
     r = _run(["ingest", "--out-dir", str(f), str(f)])
-    assert r.returncode == 1 and "found a file" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "不是文件夹" in r.stderr and "Traceback" not in r.stderr
+    r = _run(["ingest", "--lang", "en", "--out-dir", str(f), str(f)])
+    assert r.returncode == 1 and "found a file" in r.stderr
     r = _run(["ingest", "--out-dir", str(f / "sub"), str(f)])  # cannot be created: not writable
-    assert r.returncode == 1 and "cannot write" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "无法写入" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_withdraw_is_logged_as_a_revision_and_survives_rebuild(first) -> None:
@@ -132,8 +138,11 @@ def test_withdraw_is_logged_as_a_revision_and_survives_rebuild(first) -> None:
     revs = store.read_state(out).revisions
     last = revs.iloc[-1]
     assert (last["year"], last["old_value"], last["new_source"]) == ("2024", "98.4", "withdrawn: 统计口径错误")
-    with pytest.raises(SubmissionError, match="not in the panel"):
+    with pytest.raises(SubmissionError, match="不在面板中") as exc:
         withdraw(keys, reason="again", out_dir=out)
+    assert "not in the panel" in exc.value.render("en")
+    with pytest.raises(SubmissionError, match="必须说明原因"):
+        withdraw(keys, reason=" ", out_dir=out)
     r = _run(["ingest", "--rebuild", "--out-dir", str(out)])
     assert r.returncode == 0, r.stderr
     assert store.read_state(out).panel.frame["year"].tolist() == [2023]

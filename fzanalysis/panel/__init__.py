@@ -17,7 +17,7 @@ from fzanalysis.panel.annotate import annotate
 from fzanalysis.panel.checks import jump_warnings, validate
 from fzanalysis.panel.cli import load_for_cli
 from fzanalysis.panel.ingest import IngestResult, ingest, rebuild, withdraw
-from fzanalysis.panel.problems import Problem, explain
+from fzanalysis.panel.problems import Problem, Refusal, render
 from fzanalysis.panel.safe import neutralise, write_csv, write_xlsx
 from fzanalysis.panel.schema import READABLE_FORMATS, YEAR_RANGE, Panel, as_panel, read_panel
 from fzanalysis.panel.submission import Submission, read_submission
@@ -29,12 +29,12 @@ __all__ = [
     "IngestResult",
     "Panel",
     "Problem",
+    "Refusal",
     "Submission",
     "aggregate_towns",
     "annotate",
     "as_panel",
     "check_district_consistency",
-    "explain",
     "ingest",
     "jump_warnings",
     "load_for_cli",
@@ -42,6 +42,7 @@ __all__ = [
     "read_panel",
     "read_submission",
     "rebuild",
+    "render",
     "template",
     "validate",
     "withdraw",

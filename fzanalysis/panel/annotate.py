@@ -21,7 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from fzanalysis.labels import label
-from fzanalysis.panel.problems import Problem
+from fzanalysis.panel.problems import Problem, Wording
 from fzanalysis.panel.read import HEADER_SCAN_ROWS, csv_cells, normalise_heading
 from fzanalysis.panel.safe import atomic_write, set_text_cell
 
@@ -118,8 +118,9 @@ def annotate(problems: Sequence[Problem], paths: Sequence[str | Path], out_dir: 
         wb, readable = _open_copy(path)
         marks: dict[tuple[str, int, int], list[tuple[Problem, str]]] = defaultdict(list)
         rows = []
+        words = Wording(lang)
         for p in probs:
-            e = p.explain(lang)
+            e = words.explain(p.code, dict(p.values), p.cell)
             rows.append([str(path.name), p.sheet or "", p.row if p.row is not None else "", p.column or "",
                          label("severity", p.severity, lang), e.found, e.expected, e.fix, e.message])
             if not readable or p.row is None:

@@ -13,7 +13,8 @@ ASQC Quality Press (modified z-score, threshold 3.5).
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,11 @@ import pandas as pd
 from fzanalysis import codes
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.aggregate import consistency_frame
-from fzanalysis.panel.problems import Problem
+from fzanalysis.panel.problems import Msg, Problem
 from fzanalysis.panel.schema import as_panel
 from fzanalysis.panel.submission import REC_COLUMNS, Submission, read_records, typed_records
 
-__all__ = ["check_files", "jump_warnings", "validate"]
+__all__ = ["check_files", "gc_paused", "jump_warnings", "validate"]
 
 KEY = list(codes.PANEL_KEYS)
 
@@ -80,27 +81,20 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
             zip(rec.loc[hit, "file"], rec.loc[hit, "sheet"], rec.loc[hit, "row"], level[hit])}
 
 
-def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str, messages: Any,
-                 severity: str = "error") -> list[Problem]:
-    """One problem per row of ``rec`` where ``mask`` holds (``messages``: a string or one per row)."""
+def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str,
+                 said: Msg | Callable[[int], Msg], severity: str = "error") -> list[Problem]:
+    """One problem per row of ``rec`` where ``mask`` holds; ``said``: one message ``(code, values)``
+    for all, or a function of the row's position giving each row's (called only where ``mask`` holds)."""
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return []
-    msgs = np.broadcast_to(np.asarray(messages, dtype=object), (len(rec),))
     out = []
-    for i in np.flatnonzero(mask):
-        sheet, row = rec["sheet"].iat[i], int(rec["row"].iat[i])
-        heading, ref = sub.where(sheet, row, column)
-        out.append(Problem(rec["file"].iat[i], sheet or None, row, heading, severity,  # type: ignore[arg-type]
-                           str(msgs[i]) + ref))
-    return out
-
-
-def _texts(mask: np.ndarray, build: Callable[[int], str]) -> np.ndarray:
-    """Messages built only where ``mask`` holds ('' elsewhere)."""
-    out = np.full(len(mask), "", dtype=object)
-    for i in np.flatnonzero(mask):
-        out[i] = build(int(i))
+    files, sheets, rows = rec["file"].to_numpy(object), rec["sheet"].to_numpy(object), rec["row"].to_numpy()
+    for i in np.flatnonzero(mask).tolist():
+        sheet, row = sheets[i], int(rows[i])
+        heading, cell = sub.where(sheet, row, column)
+        code, values = said(i) if callable(said) else said
+        out.append(Problem(files[i], sheet or None, row, heading, severity, code, values, cell))  # type: ignore[arg-type]
     return out
 
 
@@ -122,13 +116,16 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     fractions = fractions if fractions is not None else _fraction_rows([sub], cat, None)
     ind = rec["indicator"]
     crow = cat.loc[pd.unique(ind)]
-    per = {i: (lk.cat_get(r, "unit"), *lk.bounds(r)) for i, r in crow.iterrows()}
-    unit = ind.map(lambda i: per[i][0]).to_numpy(object)
-    lo = ind.map(lambda i: per[i][1]).to_numpy(float)
-    hi = ind.map(lambda i: per[i][2]).to_numpy(float)
-    uinfo = {u: lk.unit_info(u) for u in pd.unique(unit)}
-    scale = np.array([np.nan if uinfo[u][0] is None else uinfo[u][0] for u in unit], dtype=float)
-    plausible = np.array([uinfo[u][3] for u in unit], dtype=float)
+    # every rule is looked up once per distinct indicator and unit, then spread over the rows
+    icodes, iuniq = pd.factorize(ind)
+    per = [(lk.cat_get(crow.loc[i], "unit"), *lk.bounds(crow.loc[i])) for i in iuniq]
+    unit = np.array([p[0] for p in per], dtype=object)[icodes]
+    lo = np.array([p[1] for p in per], dtype=float)[icodes]
+    hi = np.array([p[2] for p in per], dtype=float)[icodes]
+    ucodes, uuniq = pd.factorize(unit)
+    uinfo = [lk.unit_info(u) for u in uuniq]
+    scale = np.array([np.nan if u[0] is None else u[0] for u in uinfo], dtype=float)[ucodes]
+    plausible = np.array([u[3] for u in uinfo], dtype=float)[ucodes]
     v = rec["value"].to_numpy(float)
     n = rec["numerator"].to_numpy(float)
     d = rec["denominator"].to_numpy(float)
@@ -148,42 +145,35 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     m_neg = check & ~is_frac & (v < 0) & (lo >= 0)
     m_range = check & ~is_frac & ~m_neg & ((v < lo) | (v > hi))
     m_plaus = check & ~is_frac & ~m_neg & ~m_range & (v > plausible)
-    out += _problems_at(sub, rec, m_frac, "value", _texts(m_frac, lambda i: (
-        f"value {f(v[i])} looks like a fraction: the unit of {ind.iat[i]} is percent and comparable figures "
-        f"(other areas of the same year, earlier years, or the target) are about {f(frac[i])}; expected "
-        f"{f(v[i] * 100)} for {f(v[i] * 100)}%")))
-    out += _problems_at(sub, rec, m_neg, "value", _texts(m_neg, lambda i: (
-        f"negative value {f(v[i])}: expected ≥ {f(lo[i])} ({unit[i]})")))
-    out += _problems_at(sub, rec, m_range, "value", _texts(m_range, lambda i: (
-        f"value {f(v[i])} outside the allowed range {f(lo[i])}–{f(hi[i])} ({unit[i]})")))
-    out += _problems_at(sub, rec, m_plaus, "value", _texts(m_plaus, lambda i: (
-        f"value {f(v[i])} is not plausible for the unit {unit[i]}: expected at most {f(plausible[i])} "
-        "(plausible_max in data/units.csv); check for extra digits")))
+    ids = ind.to_numpy(object)
+    out += _problems_at(sub, rec, m_frac, "value", lambda i: ("fraction", (
+        ("found", f(v[i])), ("indicator", ids[i]), ("level", f(frac[i])), ("percent", f(v[i] * 100)))))
+    out += _problems_at(sub, rec, m_neg, "value", lambda i: ("negative_value", (
+        ("found", f(v[i])), ("lo", f(lo[i])), ("unit", unit[i]))))
+    out += _problems_at(sub, rec, m_range, "value", lambda i: ("out_of_range", (
+        ("found", f(v[i])), ("lo", f(lo[i])), ("hi", f(hi[i])), ("unit", unit[i]))))
+    out += _problems_at(sub, rec, m_plaus, "value", lambda i: ("implausible", (
+        ("found", f(v[i])), ("unit", unit[i]), ("limit", f(plausible[i])))))
     only_n, only_d = has_n & ~has_d, has_d & ~has_n
-    out += _problems_at(sub, rec, only_n, "denominator",
-                        "numerator given without denominator: expected both counts or neither", "warning")
-    out += _problems_at(sub, rec, only_d, "numerator",
-                        "denominator given without numerator: expected both counts or neither", "warning")
+    out += _problems_at(sub, rec, only_n, "denominator", ("numerator_only", ()), "warning")
+    out += _problems_at(sub, rec, only_d, "numerator", ("denominator_only", ()), "warning")
     both = has_n & has_d
-    out += _problems_at(sub, rec, both & subset_broken, "numerator", _texts(both & subset_broken, lambda i: (
-        f"numerator {f(n[i])} greater than denominator {f(d[i])}: expected the numerator to count a subset "
-        "of the denominator")))
+    out += _problems_at(sub, rec, both & subset_broken, "numerator", lambda i: ("numerator_gt_denominator", (
+        ("found", f(n[i])), ("denominator", f(d[i])))))
     zero = both & ~subset_broken & (d == 0) & (n > 0)
-    out += _problems_at(sub, rec, zero, "denominator", _texts(zero, lambda i: (
-        f"denominator 0 with numerator {f(n[i])}: expected a positive denominator")))
+    out += _problems_at(sub, rec, zero, "denominator", lambda i: ("zero_denominator", (("found", f(n[i])),)))
     cmp = both & ~subset_broken & ~zero & ~np.isnan(scale) & (d > 0) & has_v & ~is_frac
     with np.errstate(divide="ignore", invalid="ignore"):
         implied = scale * n / d
         ratio = n / d
         off = cmp & (np.abs(v - implied) > np.maximum(0.051, 0.005 * np.abs(implied)))
         as_fraction = off & (unit == "percent") & (np.abs(v - ratio) <= np.maximum(0.00051, 0.005 * ratio))
-    out += _problems_at(sub, rec, as_fraction, "value", _texts(as_fraction, lambda i: (
-        f"value {f(v[i])} is numerator/denominator as a fraction, but the unit is percent: expected "
-        f"{f(implied[i])}")))
+    out += _problems_at(sub, rec, as_fraction, "value", lambda i: ("numden_fraction", (
+        ("found", f(v[i])), ("implied", f(implied[i])))))
     other = off & ~as_fraction
-    out += _problems_at(sub, rec, other, "value", _texts(other, lambda i: (
-        f"value {f(v[i])} disagrees with numerator/denominator: expected {f(scale[i])} × {f(n[i])} / "
-        f"{f(d[i])} = {f(implied[i])}")))
+    out += _problems_at(sub, rec, other, "value", lambda i: ("numden_mismatch", (
+        ("found", f(v[i])), ("scale", f(scale[i])), ("numerator", f(n[i])), ("denominator", f(d[i])),
+        ("implied", f(implied[i])))))
     return out + _duplicates(sub, sub.records)
 
 
@@ -201,24 +191,26 @@ def _duplicates(sub: Submission, rec: pd.DataFrame) -> list[Problem]:
     firsts = ok[~ok.duplicated(KEY, keep="first")].set_index(KEY)
     for r in later.to_dict("records"):
         same = (r["value"] == r["_first_value"]) or (pd.isna(r["value"]) and pd.isna(r["_first_value"]))
-        where = f"row {r['_first_row']}" + (f" of sheet {r['_first_sheet']}" if r["_first_sheet"] != r["sheet"] else "")
+        other_sheet = r["_first_sheet"] if r["_first_sheet"] != r["sheet"] else ""
         key = f"({r['indicator']}, {r['year']}, {r['area']}, {r['sex']})"
         first = firsts.loc[tuple(r[k] for k in KEY)]
         first = {**first.to_dict(), **dict(zip(KEY, (r[k] for k in KEY)))}
         if same:
-            out += _one(sub, r, "value", f"duplicate of {where} for key {key} with the same value", "warning")
+            out += _one(sub, r, "value", ("duplicate_same", (("key", key), ("other_row", r["_first_row"]),
+                                                             ("other_sheet", other_sheet))), "warning")
         else:
-            out += _one(sub, r, "value", f"duplicate key {key} with a different value: {_fmt(r['value'])} here, "
-                                         f"{_fmt(r['_first_value'])} in {where}; expected one value per key")
-            out += _one(sub, first, "value", f"duplicate key {key} with a different value: "
-                                             f"{_fmt(r['_first_value'])} here, {_fmt(r['value'])} in row "
-                                             f"{r['row']}; expected one value per key")
+            out += _one(sub, r, "value", ("duplicate_different", (
+                ("key", key), ("found", _fmt(r["value"])), ("other", _fmt(r["_first_value"])),
+                ("other_row", r["_first_row"]), ("other_sheet", other_sheet))))
+            out += _one(sub, first, "value", ("duplicate_different", (
+                ("key", key), ("found", _fmt(r["_first_value"])), ("other", _fmt(r["value"])),
+                ("other_row", r["row"]), ("other_sheet", r["sheet"] if other_sheet else ""))))
     return out
 
 
-def _one(sub: Submission, r: Any, column: str, message: str, severity: str = "error") -> list[Problem]:
-    heading, ref = sub.where(r["sheet"], int(r["row"]), column)
-    return [Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, severity, message + ref)]  # type: ignore[arg-type]
+def _one(sub: Submission, r: Any, column: str, said: Msg, severity: str = "error") -> list[Problem]:
+    heading, cell = sub.where(r["sheet"], int(r["row"]), column)
+    return [Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, severity, *said, cell)]  # type: ignore[arg-type]
 
 
 def _sampling_var(value: np.ndarray, num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -386,32 +378,31 @@ def _jump_problems(subs: list[Submission], history: pd.DataFrame | None) -> list
     for f in hits.to_dict("records"):
         r = f
         sub = by_file[r["file"]]
-        heading, ref = sub.where(r["sheet"], int(r["row"]), "value")
-        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning",
-                           f"value {_fmt(f['value'])} in {f['year']} jumps by {f['change']:+.4g}/year from "
-                           f"{_fmt(f['previous_value'])} in {f['previous_year']}; the series' past "
-                           f"year-on-year changes have median {f['median_change']:+.4g} and robust scale "
-                           f"{f['scale']:.4g} (flag above {_jump_settings()['threshold']}×): check the figure{ref}"))
+        heading, cell = sub.where(r["sheet"], int(r["row"]), "value")
+        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning", "jump", (
+            ("found", _fmt(f["value"])), ("year", f["year"]), ("change", f"{f['change']:+.4g}"),
+            ("previous", _fmt(f["previous_value"])), ("previous_year", f["previous_year"]),
+            ("median", f"{f['median_change']:+.4g}"), ("scale", f"{f['scale']:.4g}"),
+            ("threshold", _jump_settings()["threshold"])), cell))
     return out
 
 
 def _clean_records(sub: Submission) -> pd.DataFrame:
     """The submission's records without the rows that have an error (kept until the errors change)."""
-    n_err = sum(p.severity == "error" for p in sub.problems)
+    # problems are only ever added: the same number of problems means the same errors
+    stamp = (id(sub.problems), len(sub.problems))
     cached = sub.__dict__.get("_clean")
-    if cached is not None and cached[0] == n_err:
+    if cached is not None and cached[0] == stamp:
         return cached[1]
     rec = _without_error_rows(sub)
-    sub.__dict__["_clean"] = (n_err, rec)
+    sub.__dict__["_clean"] = (stamp, rec)
     return rec
 
 
 def _without_error_rows(sub: Submission) -> pd.DataFrame:
-    bad = sub.error_rows()
     rec = sub.records.dropna(subset=["year", "value"])
-    if bad and len(rec):
-        keep = [(s or None, int(r)) not in bad for s, r in zip(rec["sheet"], rec["row"])]
-        rec = rec[np.array(keep, dtype=bool)]
+    if len(rec):
+        rec = rec[~sub.error_mask(rec)]
     return rec
 
 
@@ -435,10 +426,10 @@ def _consistency_problems(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
     bad = bad.assign(year=bad["year"].astype("int64")).merge(rows, on=["indicator", "year", "sex"], how="left")
     for c in bad.to_dict("records"):
         r = c
-        heading, ref = sub.where(r["sheet"], int(r["row"]), "value")
-        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning",
-                           f"district value {_fmt(c['submitted'])} disagrees with its {c['n_towns']} towns "
-                           f"({c['method']}: {_fmt(c['from_towns'])}; tolerance {_fmt(c['tolerance'])}){ref}"))
+        heading, cell = sub.where(r["sheet"], int(r["row"]), "value")
+        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning", "district_inconsistent", (
+            ("found", _fmt(c["submitted"])), ("n_towns", c["n_towns"]), ("method", c["method"]),
+            ("from_towns", _fmt(c["from_towns"])), ("tolerance", _fmt(c["tolerance"]))), cell))
     return out
 
 
@@ -451,10 +442,17 @@ def check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Data
     hundreds of thousands of small objects, none of them in a cycle, and the collector's
     repeated passes over them would cost more than the checks.
     """
+    with gc_paused():
+        return _check_files(paths, cat, history, skip=skip)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (many small acyclic objects: problems, rejected rows)."""
     paused = gc.isenabled()
     gc.disable()
     try:
-        return _check_files(paths, cat, history, skip=skip)
+        yield
     finally:
         if paused:
             gc.enable()
@@ -471,15 +469,12 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Dat
             sub = read_records(path, cat, display=str(path))
         except Exception as exc:  # a bug must not turn into a traceback for the user
             sub = Submission(str(path), typed_records(pd.DataFrame(columns=REC_COLUMNS)),
-                             [Problem(str(path), None, None, None, "error",
-                                      f"internal error while checking this file ({type(exc).__name__}: "
-                                      f"{exc}); please report it with the file")])
+                             [_internal(str(path), exc)])
         if not sub.has_error and sub.rows_read and sub.rows_blank == sub.rows_read:
-            sub.problems.append(Problem(sub.file, None, None, None, "warning",
-                                        f"no figures: all {sub.rows_read} data rows are blank"))
+            sub.problems.append(Problem(sub.file, None, None, None, "warning", "all_blank",
+                                        (("found", sub.rows_read),)))
         elif not sub.has_error and sub.rows_read == 0:
-            sub.problems.append(Problem(sub.file, None, None, None, "error",
-                                        "no data rows below the header: expected at least one figure"))
+            sub.problems.append(Problem(sub.file, None, None, None, "error", "no_data_rows"))
         subs.append(sub)
     real = [s for s in subs if s is not None]
     fractions = _fraction_rows(real, cat, history)
@@ -488,15 +483,22 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Dat
             sub.problems += _row_checks(sub, cat, fractions)
             sub.problems += _consistency_problems(sub, cat)
         except Exception as exc:  # a bug must not turn into a traceback for the user
-            sub.problems.append(Problem(sub.file, None, None, None, "error",
-                                        f"internal error while checking this file ({type(exc).__name__}: "
-                                        f"{exc}); please report it with the file"))
+            sub.problems.append(_internal(sub.file, exc))
     extra = _jump_problems(real, history) + _batch_conflicts(real)
     for sub in real:
         sub.problems += [j for j in extra if j.file == sub.file]
-        sub.problems.sort(key=lambda q: (q.sheet or "", q.row if q.row is not None else -1,
-                                         q.column or "", q.severity, q.message))
+        sub.problems.sort(key=_order)
+        sub.forget()
     return subs
+
+
+def _order(q: Problem) -> tuple[str, int, str, str, str]:
+    """Problems by place in the file (sheet, row, column), then severity and message code."""
+    return (q.sheet or "", -1 if q.row is None else q.row, q.column or "", q.severity, q.code)
+
+
+def _internal(file: str, exc: Exception) -> Problem:
+    return Problem(file, None, None, None, "error", "internal_error", (("found", f"{type(exc).__name__}: {exc}"),))
 
 
 def _batch_conflicts(subs: list[Submission]) -> list[Problem]:
@@ -518,14 +520,14 @@ def _batch_conflicts(subs: list[Submission]) -> list[Problem]:
     for _, grp in hit.groupby(KEY, sort=False):
         rows = grp.to_dict("records")
         for r in rows:
-            others = "; ".join(f"{o['file']}" + (f" sheet {o['sheet']}" if o["sheet"] else "") +
-                               f" row {o['row']}: {_fmt(o['value'])}" for o in rows if o["_file"] != r["_file"])
+            # the other rows as file:sheet:row = value (the form of every printed problem)
+            others = "; ".join(f"{o['file']}:{o['sheet'] or '-'}:{o['row']} = {_fmt(o['value'])}"
+                               for o in rows if o["_file"] != r["_file"])
             sub = subs[int(r["_file"])]
-            heading, ref = sub.where(r["sheet"], int(r["row"]), "value")
-            out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning",
-                               f"conflict within the batch for ({r['indicator']}, {r['year']}, {r['area']}, "
-                               f"{r['sex']}): {_fmt(r['value'])} here, {others}; the file given last "
-                               f"supersedes (logged as a revision): check which figure is right{ref}"))
+            heading, cell = sub.where(r["sheet"], int(r["row"]), "value")
+            out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning", "batch_conflict", (
+                ("key", f"({r['indicator']}, {r['year']}, {r['area']}, {r['sex']})"),
+                ("found", _fmt(r["value"])), ("others", others)), cell))
     return out
 
 

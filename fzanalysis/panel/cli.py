@@ -19,7 +19,7 @@ from fzanalysis.panel import store
 from fzanalysis.panel.annotate import annotate
 from fzanalysis.panel.checks import validate
 from fzanalysis.panel.ingest import ingest, rebuild, withdraw
-from fzanalysis.panel.problems import Problem, explain
+from fzanalysis.panel.problems import Problem, Said, Wording
 from fzanalysis.panel.schema import Panel, as_panel
 from fzanalysis.panel.template import template
 from fzanalysis.paths import data_path
@@ -77,12 +77,18 @@ def data_option(value: str) -> str:
 
 def _print_problems(problems: Iterable[Problem], stream: Any = None, lang: str = "zh") -> None:
     stream = stream or sys.stdout
+    words = Wording(lang)
     for p in problems:
-        print(p.format(lang), file=stream)
+        print(words.line(p), file=stream)
 
 
 def _say(lang: str, zh: str, en: str) -> str:
     return zh if lang == "zh" else en
+
+
+def _error(exc: BaseException, lang: str) -> str:
+    """An error's message in ``lang`` (errors whose words are data), else as it is."""
+    return exc.render(lang) if isinstance(exc, Said) else str(exc)
 
 
 def _history(ns: argparse.Namespace) -> pd.DataFrame | None:
@@ -96,7 +102,8 @@ def _history(ns: argparse.Namespace) -> pd.DataFrame | None:
     try:
         return store.read_state(out).panel.frame
     except PanelError as exc:
-        print(f"{out}:-:-:-: warning: history panel not used: {exc}", file=sys.stderr)
+        print(_say(ns.lang, f"{out}:-:-:-: 警告：未使用已入库的历史数据：{_error(exc, 'zh')}",
+                   f"{out}:-:-:-: warning: history panel not used: {_error(exc, 'en')}"), file=sys.stderr)
         return None
 
 
@@ -104,7 +111,7 @@ def _cmd_validate(ns: argparse.Namespace) -> int:
     try:
         history = _history(ns)
     except PanelError as exc:
-        print(f"fzanalysis validate: --history: {exc}", file=sys.stderr)
+        print(f"fzanalysis validate: --history: {_error(exc, ns.lang)}", file=sys.stderr)
         return 2
     problems = validate(ns.files, history=history)
     _print_problems(problems, lang=ns.lang)
@@ -129,7 +136,7 @@ def _cmd_template(ns: argparse.Namespace) -> int:
     try:
         path = template(ns.department, ns.year, ns.output)
     except (FzError, OSError) as exc:
-        print(f"fzanalysis template: {exc}", file=sys.stderr)
+        print(f"fzanalysis template: {_error(exc, ns.lang)}", file=sys.stderr)
         return 2
     print(path)
     return 0
@@ -149,12 +156,11 @@ def _cmd_ingest(ns: argparse.Namespace) -> int:
         else:
             res = ingest(ns.files, out_dir=ns.out_dir, keep_valid=ns.keep_valid, wait=ns.wait)
     except FzError as exc:
-        print(f"fzanalysis ingest: {exc}", file=sys.stderr)
+        print(f"fzanalysis ingest: {_error(exc, ns.lang)}", file=sys.stderr)
         return 1
     _print_problems(res.problems, lang=ns.lang)
-    for _, r in res.rejected.iterrows():
+    for (_, r), reason in zip(res.rejected.iterrows(), res.reasons(ns.lang)):
         where = f"{r['path']}:{r['sheet'] or '-'}:{r['row'] or '-'}"
-        reason = explain(str(r["reason"]), ns.lang).message
         print(_say(ns.lang, f"未入库 {where}：{reason}", f"rejected {where}: {reason}"), file=sys.stderr)
     for _, r in res.log.iterrows():
         status = label("ingest_status", r["status"], ns.lang)
@@ -178,7 +184,7 @@ def _cmd_withdraw(ns: argparse.Namespace) -> int:
     try:
         res = withdraw(keys, reason=ns.reason, out_dir=ns.out_dir, wait=ns.wait)
     except FzError as exc:
-        print(f"fzanalysis withdraw: {exc}", file=sys.stderr)
+        print(f"fzanalysis withdraw: {_error(exc, ns.lang)}", file=sys.stderr)
         return 1
     for r in res.revisions.itertuples():
         print(_say(ns.lang, f"已撤回 ({r.indicator}, {r.year}, {r.area}, {r.sex})：原值 {r.old_value:g}；"

@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 
 from fzanalysis import codes
-from fzanalysis.exceptions import PanelError, SubmissionError
+from fzanalysis.exceptions import PanelError
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel import store
-from fzanalysis.panel.checks import check_files
-from fzanalysis.panel.problems import Problem
+from fzanalysis.panel.checks import check_files, gc_paused
+from fzanalysis.panel.problems import Problem, Refusal, Wording
 from fzanalysis.panel.schema import Panel, as_panel
 from fzanalysis.paths import REPO_DIR, data_path
 
@@ -49,7 +49,8 @@ class IngestResult:
         One row per key whose value changed or was withdrawn: ``indicator, year, area, sex,
         old_value, new_value, old_source, new_source, path, sha256, revised_at``.
     rejected : DataFrame
-        The rejected rows (``keep_valid``) or files: ``path, sheet, row, reason``.
+        The rejected rows (``keep_valid``) or files: ``path, sheet, row, reason`` (the reason in
+        Chinese, as written to ``rejected_rows.csv``).
     changed : bool
         Whether a new generation was committed.
     written : list of Path
@@ -63,6 +64,16 @@ class IngestResult:
     rejected: pd.DataFrame
     changed: bool = False
     written: list[Path] = field(default_factory=list)
+    #: the errors behind each row of ``rejected`` (for :meth:`reasons`)
+    rejected_problems: list[list[Problem]] = field(default_factory=list)
+
+    def reasons(self, lang: str = "zh") -> list[str]:
+        """The reason of each row of ``rejected`` in ``lang``."""
+        out, words = [], Wording(lang)
+        for i, r in enumerate(self.rejected.itertuples()):
+            probs = self.rejected_problems[i] if i < len(self.rejected_problems) else None
+            out.append(str(r.reason) if probs is None else _reasons(probs, words=words, whole=r.row == ""))
+        return out
 
     @property
     def has_error(self) -> bool:
@@ -154,8 +165,9 @@ def ingest(paths: str | Path | Sequence[str | Path], *, out_dir: str | Path | No
     with store.lock(out, timeout=_lock_timeout(wait)):
         state = store.read_state(out)
         store.repair(out)
-        result = _merge(list(paths), state, lk.catalog_index(catalog), keep_valid=keep_valid,
-                        stamp=_stamp(now))
+        with gc_paused():  # hundreds of thousands of problems and rejected rows, none in a cycle
+            result = _merge(list(paths), state, lk.catalog_index(catalog), keep_valid=keep_valid,
+                            stamp=_stamp(now))
         if result.changed:
             result.written = _commit(out, state, result)
     return result
@@ -169,14 +181,14 @@ def _commit(out: Path, state: store.State, result: IngestResult) -> list[Path]:
     # the log keeps what changed the panel; rejected rows are kept for partly ingested files
     kept = result.log[result.log["status"].isin(["ingested", "partial", "withdrawn"])]
     partial = set(result.log.loc[result.log["status"] == "partial", "path"])
-    rej = result.rejected[result.rejected["path"].map(lambda p: _display_path(Path(p))).isin(partial)]
+    shown = {p: _display_path(Path(p)) for p in pd.unique(result.rejected["path"])}  # once per file
+    rej = result.rejected[result.rejected["path"].map(shown).isin(partial)]
     new = store.State(result.panel, _concat(state.log, kept), _concat(state.revisions, result.revisions),
                       _concat(state.rejected, rej), state.generation)
     try:
         return store.commit(out, new)
     except OSError as exc:
-        raise SubmissionError(f"{out}: cannot write the new panel ({exc.strerror or exc}); nothing was "
-                              "changed, the previous panel is intact (写入失败，原数据未改变)") from None
+        raise Refusal("write_failed", out, found=exc.strerror or exc) from None
 
 
 def _concat(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -196,6 +208,8 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
     new_log: list[dict[str, Any]] = []
     new_revs: list[dict[str, Any]] = []
     new_rejected: list[dict[str, Any]] = []
+    why: list[list[Problem]] = []
+    zh = Wording("zh")
     changed = False
     subs = check_files(paths, cat, panel, skip=lambda p: _safe_sha(p) in seen)
     for raw_path, sub in zip(paths, subs):
@@ -210,26 +224,31 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
         problems += sub.problems
         rec = sub.records
         file_errors = sub.file_errors()
-        bad_rows = sub.error_rows()
+        row_errors = sub.row_errors()
         if sub.has_error and (not keep_valid or file_errors):
-            errs = file_errors or [q for q in sub.problems if q.severity == "error"]
-            reason = "; ".join(str(p) for p in errs[:3])
-            new_rejected.append({"path": shown, "sheet": "", "row": "", "reason": f"file rejected: {reason}"})
+            why.append(sub.rejection())
+            new_rejected.append({"path": shown, "sheet": "", "row": "", "reason": _reasons(why[-1], words=zh,
+                                                                                        whole=True)})
             new_log.append({"path": _display_path(path), "sha256": sha or "", "ingested_at": stamp,
                             "status": "rejected", "rows_read": sub.rows_read, "rows_blank": sub.rows_blank,
                             "rows_rejected": sub.rows_read - sub.rows_blank, "rows_new": 0,
                             "rows_revised": 0, "rows_unchanged": 0})
             continue
-        if bad_rows:
-            is_bad = np.array([(s or None, int(r)) in bad_rows for s, r in zip(rec["sheet"], rec["row"])],
-                              dtype=bool)
-            by_row: dict[tuple[str | None, int], list[str]] = {}
-            for q in sub.problems:
-                if q.severity == "error" and q.row is not None:
-                    by_row.setdefault((q.sheet, q.row), []).append(q.message)
-            for (sheet, row) in sorted(bad_rows, key=lambda x: (x[0] or "", x[1])):
-                new_rejected.append({"path": shown, "sheet": sheet or "", "row": row,
-                                     "reason": "; ".join(by_row.get((sheet, row), []))})
+        n_bad = 0
+        if row_errors:
+            is_bad = sub.error_mask(rec)
+            # problems are in file order (sheet, row): the errors of one row are consecutive
+            at: tuple[str | None, int] | None = None
+            first_rej, first_why = len(new_rejected), len(why)
+            for q in row_errors:
+                if (q.sheet, q.row) != at:
+                    at = (q.sheet, q.row)
+                    why.append([])
+                    new_rejected.append({"path": shown, "sheet": q.sheet or "", "row": q.row})
+                why[-1].append(q)
+            for r, errs in zip(new_rejected[first_rej:], why[first_why:]):
+                r["reason"] = _reasons(errs, words=zh)
+            n_bad = len(why) - first_why
             good = rec[~is_bad]
         else:
             good = rec
@@ -254,13 +273,21 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
         changed = True
         seen.add(sha)
         new_log.append({"path": _display_path(path), "sha256": sha, "ingested_at": stamp,
-                        "status": "partial" if bad_rows else "ingested", "rows_read": sub.rows_read,
-                        "rows_blank": sub.rows_blank, "rows_rejected": len(bad_rows), "rows_new": n_new,
+                        "status": "partial" if n_bad else "ingested", "rows_read": sub.rows_read,
+                        "rows_blank": sub.rows_blank, "rows_rejected": n_bad, "rows_new": n_new,
                         "rows_revised": n_rev, "rows_unchanged": n_same})
     return IngestResult(as_panel(panel, source="consolidated panel"), problems,
                         pd.DataFrame(new_log, columns=store.LOG_COLUMNS),
                         pd.DataFrame(new_revs, columns=store.REVISION_COLUMNS),
-                        pd.DataFrame(new_rejected, columns=store.REJECTED_COLUMNS), changed)
+                        pd.DataFrame(new_rejected, columns=store.REJECTED_COLUMNS), changed,
+                        rejected_problems=why)
+
+
+def _reasons(problems: list[Problem], *, words: Wording, whole: bool = False) -> str:
+    """The ``reason`` of a rejected row or file (``whole``): its errors, joined."""
+    if whole:
+        return words.text("file_rejected", {"found": "; ".join(words.line(p) for p in problems[:3])})
+    return "; ".join(words.text(p.code, p.values, p.cell) for p in problems)
 
 
 def _safe_sha(path: str | Path) -> str:
@@ -295,7 +322,7 @@ def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = No
         A key is not in the panel (nothing is withdrawn), or no reason is given.
     """
     if not str(reason).strip():
-        raise SubmissionError("withdraw: give a reason (--reason), it is kept in revisions.csv")
+        raise Refusal("withdraw_no_reason")
     want = keys.copy()
     want["value"] = 0.0
     want = as_panel(want, source="withdrawal").frame[KEY]
@@ -311,7 +338,7 @@ def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = No
         missing = found[found["_m"] == "left_only"]
         if len(missing):
             listed = "; ".join(f"({r.indicator}, {r.year}, {r.area}, {r.sex})" for r in missing.itertuples())
-            raise SubmissionError(f"withdraw: not in the panel, nothing withdrawn: {listed}")
+            raise Refusal("withdraw_not_found", found=listed)
         gone = panel[hit]
         revs = pd.DataFrame([{"indicator": r.indicator, "year": int(r.year), "area": r.area, "sex": r.sex,
                               "old_value": r.value, "new_value": np.nan, "old_source": r.source,
@@ -346,19 +373,19 @@ def rebuild(*, out_dir: str | Path | None = None, catalog: pd.DataFrame | None =
     out = _out(out_dir)
     with store.lock(out, timeout=_lock_timeout(wait)):
         log, revisions = _surviving_log(out)
-        bad, files = [], []
+        missing, changed, files = [], [], []
         for i, r in enumerate(log.itertuples(), start=2):
             if r.status not in ("ingested", "partial"):
                 continue
             path = Path(r.path)
             path = path if path.is_absolute() else REPO_DIR / path
             if not path.is_file():
-                bad.append(f"ingest_log.csv:{i}: {r.path}: file missing")
+                missing.append(f"ingest_log.csv:{i}: {r.path}")
             elif _sha256(path) != r.sha256:
-                bad.append(f"ingest_log.csv:{i}: {r.path}: content changed (sha256 differs from the log)")
+                changed.append(f"ingest_log.csv:{i}: {r.path}")
             files.append((path, r.status == "partial"))
-        if bad:
-            raise SubmissionError(f"{out}: cannot rebuild the panel:\n  " + "\n  ".join(bad))
+        if missing or changed:
+            raise Refusal("rebuild_failed", out, missing="; ".join(missing), changed="; ".join(changed))
         empty = store.State(as_panel(pd.DataFrame(columns=["indicator", "year", "value"])),
                             store._empty(store.LOG_COLUMNS), store._empty(store.REVISION_COLUMNS),
                             store._empty(store.REJECTED_COLUMNS), 0)
@@ -401,4 +428,4 @@ def _surviving_log(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             continue
         if (folder / "ingest_log.csv").is_file():
             return log, revs
-    raise SubmissionError(f"{out}: no ingest log to rebuild from")
+    raise Refusal("no_log", out)

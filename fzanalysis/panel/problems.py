@@ -1,33 +1,35 @@
-"""One finding about a submission: :class:`Problem`, printed ``file:sheet:row:column: message``.
+"""One finding about a submission (:class:`Problem`) and the refusals of ingest (:class:`Refusal`).
 
-The words of every message are data: ``problem`` in ``data/labels/data.yaml`` holds, per kind
-of problem, the English message the checks write (with ``{placeholders}``), and in Chinese and
-English what was found, what was expected and how to fix it.  :meth:`Problem.explain` finds a
-problem's kind by matching its message against the English templates and renders it in the
-language asked for; :meth:`Problem.format` is the printed line (Chinese by default).
+Code names a message by its *code* and gives its *values*; the words are data.  ``problem`` in
+``data/labels/data.yaml`` holds, per code, the message in Chinese (``zh``) and English (``en``),
+what a correct cell holds (``expected``) and how to fix it (``fix``), both languages, with
+``{placeholders}`` for the values; ``refusal`` holds the messages of the errors raised by
+ingest, withdraw and template.  :func:`render` writes a message in the language asked for
+(Chinese by default; ``--lang en`` on the command line for English).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from fzanalysis import config
+from fzanalysis.exceptions import ConfigError, SubmissionError
 from fzanalysis.labels import check_lang, label, unit_label
-from fzanalysis.paths import data_path
 
-__all__ = ["Explained", "Problem", "Severity", "explain", "problem_kinds"]
+__all__ = ["Explained", "Msg", "Problem", "Refusal", "Said", "Severity", "Values", "Wording", "message_entry",
+           "render"]
 
 Severity = Literal["error", "warning"]
-
-_CELL = re.compile(r" \(cell (?P<cell>[A-Z]{1,3}\d+)\)$")
+#: The values of a message: ``(name, value)`` pairs.
+Values = tuple[tuple[str, Any], ...]
+#: A message named in code: its code in ``data/labels/data.yaml`` and its values.
+Msg = tuple[str, Values]
 
 
 @dataclass(frozen=True)
 class Explained:
-    """A problem in one language: ``kind`` (``""`` when no template matched), ``message``
-    (the whole sentence), ``found``, ``expected``, ``fix`` and the Excel ``cell`` (or ``""``)."""
+    """A problem in one language: ``kind`` (its message code), ``message`` (the whole sentence),
+    ``found``, ``expected``, ``fix`` and the Excel ``cell`` (or ``""``)."""
 
     kind: str
     message: str
@@ -37,64 +39,37 @@ class Explained:
     cell: str
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One finding about a submission.
+_MERGED: list[Any] = [None, {}]
 
-    Printed as ``file:sheet:row:column: message``; ``-`` stands for a field
-    that does not apply (a CSV file has no sheet, a whole-file problem no row).
-    ``row`` is the row number a spreadsheet program shows (header = 1 for CSV).
-    ``message`` is the English text; :meth:`explain` and :meth:`format` give it in Chinese.
+
+def _entries() -> dict[str, dict[str, Any]]:
+    """The ``problem`` and ``refusal`` entries of the label table in one dict (rebuilt when the
+    label table is reloaded)."""
+    table = config.label_table()
+    if _MERGED[0] is not table:
+        _MERGED[:] = [table, {**table.get("refusal", {}), **table.get("problem", {})}]
+    return _MERGED[1]  # type: ignore[no-any-return]
+
+
+def message_entry(code: str) -> dict[str, Any]:
+    """The entry of message ``code`` in ``data/labels/data.yaml`` (``problem`` or ``refusal``).
+
+    Raises
+    ------
+    ConfigError
+        No entry has this code.
     """
-
-    file: str
-    sheet: str | None
-    row: int | None
-    column: str | None
-    severity: Severity
-    message: str
-
-    def __str__(self) -> str:
-        return self.format("en")
-
-    def explain(self, lang: str = "zh") -> Explained:
-        """The message in ``lang``, split into found / expected / fix (see :func:`explain`)."""
-        return explain(self.message, lang)
-
-    def format(self, lang: str = "zh") -> str:
-        """The printed line ``file:sheet:row:column: message`` in ``lang``."""
-        def f(x: object) -> str:
-            return "-" if x is None or x == "" else str(x)
-
-        if lang == "en":
-            tag = "" if self.severity == "error" else "warning: "
-            return f"{f(self.file)}:{f(self.sheet)}:{f(self.row)}:{f(self.column)}: {tag}{self.message}"
-        e = self.explain(lang)
-        tag = "" if self.severity == "error" else label("severity", "warning", "zh") + "："
-        return f"{f(self.file)}:{f(self.sheet)}:{f(self.row)}:{f(self.column)}: {tag}{e.message}"
+    entry = _entries().get(code)
+    if entry is None:
+        raise ConfigError(f"data/labels/data.yaml: no message {code!r} under problem: or refusal:; "
+                          "expected an entry with zh and en texts")
+    return entry
 
 
-def _compile(path: Path) -> list[tuple[str, re.Pattern[str], dict[str, Any]]]:
-    out = []
-    for kind, entry in config.label_table().get("problem", {}).items():
-        parts = re.split(r"\{(\w+)\}", str(entry["en"]))
-        seen: set[str] = set()
-        rx = ""
-        for i, part in enumerate(parts):
-            if i % 2 == 0:
-                rx += re.escape(part)
-            elif part in seen:
-                rx += f"(?P={part})"
-            else:
-                seen.add(part)
-                rx += f"(?P<{part}>.*?)"
-        out.append((str(kind), re.compile("^" + rx + "$", re.S), entry))
-    return out
-
-
-def problem_kinds() -> list[tuple[str, re.Pattern[str], dict[str, Any]]]:
-    """The message templates of ``data/labels/data.yaml`` compiled: ``(kind, pattern, entry)``."""
-    return config.cached("panel.problem_kinds", data_path("labels", "data.yaml"), _compile)
+def _text(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:.6g}"
+    return "" if x is None else str(x)
 
 
 class _Blank(dict):  # type: ignore[type-arg]
@@ -102,38 +77,152 @@ class _Blank(dict):  # type: ignore[type-arg]
         return ""
 
 
-def explain(message: str, lang: str = "zh") -> Explained:
-    """Split an English problem message into found / expected / fix, in ``lang``.
+class Wording:
+    """Messages in one language, the label table read once: for writing many problems.
 
     Examples
     --------
-    >>> e = explain("value 120 outside the allowed range 0–100 (percent) (cell E5)")
-    >>> e.kind, e.found, e.cell, e.expected
-    ('out_of_range', '120', 'E5', '0–100 之间的数（单位：%）')
+    >>> w = Wording("en")
+    >>> w.text("all_blank", {"found": 3})
+    'no figures: all 3 data rows are blank'
     """
-    check_lang(lang)
-    m = _CELL.search(message)
-    cell = m.group("cell") if m else ""
-    body = message[: m.start()] if m else message
-    for kind, rx, entry in problem_kinds():
-        hit = rx.match(body)
-        if hit is None:
-            continue
-        params = _Blank({k: (v if v is not None else "") for k, v in hit.groupdict().items()})
-        if params.get("unit") and lang == "zh":
-            params["unit"] = unit_label(params["unit"], "zh")
-        if "detail" in params and lang == "zh":
-            params["detail"] = ""
-        if "hint" in params and params["hint"]:
-            params["hint"] = "（是否应为 " + params["hint"].split("did you mean ", 1)[-1].rstrip("?") + "？）" \
-                if lang == "zh" else params["hint"]
+
+    def __init__(self, lang: str = "zh"):
+        self.lang = check_lang(lang)
+        self.entries = _entries()
+        self._units: dict[str, str] = {}
+        self._texts: dict[tuple[str, Values, str], str] = {}
+        self._warning = "warning: " if self.lang == "en" else label("severity", "warning", "zh") + "："
+
+    def _params(self, entry: dict[str, Any], values: dict[str, Any]) -> _Blank:
+        params = _Blank({k: _text(v) for k, v in values.items()})
+        unit = params.get("unit")
+        if self.lang == "zh" and unit:
+            if unit not in self._units:
+                self._units[unit] = unit_label(unit, "zh")
+            params["unit"] = self._units[unit]
+        # optional parts: shown only when the value they need is given
+        for name, part in entry.get("parts", {}).items():
+            params[name] = str(part[self.lang]).format_map(params) if params.get(part["needs"]) else ""
+        return params
+
+    def _entry(self, code: str) -> dict[str, Any]:
+        entry = self.entries.get(code)
+        return entry if entry is not None else message_entry(code)
+
+    def explain(self, code: str, values: dict[str, Any], cell: str = "") -> Explained:
+        """Message ``code`` split into found / expected / fix, and the whole sentence."""
+        entry = self._entry(code)
+        params = self._params(entry, values)
+        lang = self.lang
         text = str(entry[lang]).format_map(params)
         expected = str(entry.get("expected", {}).get(lang, "")).format_map(params)
         fix = str(entry.get("fix", {}).get(lang, "")).format_map(params)
-        if lang == "zh":
+        if lang == "en":
+            text = f"{text} (cell {cell})" if cell else text
+        else:
             text = f"{text}（单元格 {cell}）" if cell else text
             text += (f"。应为：{expected}" if expected else "") + (f"。请：{fix}。" if fix else "")
-        else:
-            text = message
-        return Explained(kind, text, str(params.get("found", "")), expected, fix, cell)
-    return Explained("", message, "", "", "", cell)
+        return Explained(code, text, params.get("found", ""), expected, fix, cell)
+
+    def text(self, code: str, values: dict[str, Any] | Values, cell: str = "") -> str:
+        """Message ``code`` with ``values``: the whole sentence (each distinct message built once)."""
+        key = (code, values if isinstance(values, tuple) else tuple(values.items()), cell)
+        hit = self._texts.get(key)
+        if hit is None:
+            hit = self._texts[key] = self.explain(code, dict(values), cell).message
+        return hit
+
+    def line(self, p: Problem) -> str:
+        """The printed line ``file:sheet:row:column: message`` of a problem."""
+        def f(x: object) -> str:
+            return "-" if x is None or x == "" else str(x)
+
+        tag = "" if p.severity == "error" else self._warning
+        return f"{f(p.file)}:{f(p.sheet)}:{f(p.row)}:{f(p.column)}: {tag}{self.text(p.code, p.values, p.cell)}"
+
+
+def render(code: str, lang: str = "zh", /, *, cell: str = "", **values: Any) -> str:
+    """Message ``code`` with ``values`` in ``lang``: what was found, what was expected, how to fix it.
+
+    In Chinese the sentence is followed by 应为 (``expected``) and 请 (``fix``); the English
+    ``en`` text says all three itself.  ``cell`` (an Excel reference such as ``E5``) is added.
+    For many messages use one :class:`Wording`.
+
+    Examples
+    --------
+    >>> render("out_of_range", "en", cell="E5", found=120.0, lo=0.0, hi=100.0, unit="percent")
+    'value 120 outside the allowed range 0–100 (percent) (cell E5)'
+    >>> render("out_of_range", "zh", found=120.0, lo=0.0, hi=100.0, unit="percent")
+    '数值 120 超出允许范围。应为：0–100 之间的数（单位：%）。请：核对该数值（是否多打或少打了一位？单位是否正确？）。'
+    """
+    return Wording(lang).text(code, values, cell)
+
+
+class Problem(NamedTuple):
+    """One finding about a submission.
+
+    Printed as ``file:sheet:row:column: message``; ``-`` stands for a field that does not
+    apply (a CSV file has no sheet, a whole-file problem no row).  ``row`` is the row number a
+    spreadsheet program shows (header = 1 for CSV).  ``code`` names the message in
+    ``data/labels/data.yaml``, ``values`` fills it (``(name, value)`` pairs) and ``cell`` is the
+    Excel reference (``""`` for CSV).  :attr:`message` is the English text; :meth:`format` and
+    :meth:`explain` give it in Chinese (the default) or English.
+    """
+
+    file: str
+    sheet: str | None
+    row: int | None
+    column: str | None
+    severity: Severity
+    code: str
+    values: Values = ()
+    cell: str = ""
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The values as a dict."""
+        return dict(self.values)
+
+    @property
+    def message(self) -> str:
+        """The message in English."""
+        return Wording("en").text(self.code, dict(self.values), self.cell)
+
+    def __str__(self) -> str:
+        return self.format("en")
+
+    def explain(self, lang: str = "zh") -> Explained:
+        """The message in ``lang``, with found / expected / fix on their own."""
+        return Wording(lang).explain(self.code, dict(self.values), self.cell)
+
+    def format(self, lang: str = "zh") -> str:
+        """The printed line ``file:sheet:row:column: message`` in ``lang``."""
+        return Wording(lang).line(self)
+
+
+class Said:
+    """An error whose words are data: message ``code`` of ``data/labels/data.yaml`` and its values.
+
+    ``str()`` is the Chinese message (the default language); :meth:`render` gives either.
+    """
+
+    code: str
+    values: dict[str, Any]
+    where: str
+
+    def render(self, lang: str = "zh") -> str:
+        """The message in ``lang``, prefixed by the file or folder it is about."""
+        text = render(self.code, lang, **self.values)
+        return f"{self.where}: {text}" if self.where else text
+
+    def __str__(self) -> str:
+        return self.render("zh")
+
+
+class Refusal(Said, SubmissionError):
+    """Ingest, withdraw or template refused: message ``code`` with ``values``, about ``where``."""
+
+    def __init__(self, code: str, where: str | object = "", /, **values: Any):
+        self.code, self.values, self.where = code, values, str(where)
+        super().__init__(self.render("en"))

@@ -35,7 +35,7 @@ from fzanalysis.paths import data_path
 __all__ = ["CSV_ENCODINGS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
            "Uncalculated", "cell_text", "csv_cells", "decode_csv", "heading_aliases", "heading_mask", "is_missing", "map_header", "missing_mask",
            "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file", "sniff_delimiter"]
-from fzanalysis.panel.problems import Problem, Severity
+from fzanalysis.panel.problems import Msg, Problem, Severity
 
 #: Encodings tried in order on CSV files.  ``utf-8-sig`` reads UTF-8 with or
 #: without a byte-order mark; GB18030 is a superset of GBK and GB2312, the
@@ -57,9 +57,8 @@ class Uncalculated:
 
     formula: str
 
-    def message(self) -> str:
-        return (f"formula {self.formula} has no saved result: open the file in Excel or WPS, let it "
-                "recalculate and save it (or paste the values)")
+    def message(self) -> Msg:
+        return "number_formula", (("found", self.formula),)
 
 
 @dataclass
@@ -173,7 +172,7 @@ _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
-def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None, str | None, str | None]:
+def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None, str | None, Msg | None]:
     """Parse one cell into a float.
 
     Accepts numbers, numeric text with full-width digits (``９６．５``),
@@ -186,20 +185,21 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
         ``value`` is None for a missing cell; ``sign`` is ``"%"`` or ``"‰"``
         when the figure carried that sign (the value is then in percent / per
         mille, i.e. ``96.5%`` -> 96.5); ``error`` is a message saying what was
-        expected, or None.
+        expected (a message code and its values, :class:`~fzanalysis.panel.problems.Problem`),
+        or None.
     """
     if isinstance(raw, Uncalculated):
         return None, None, raw.message()
     if is_missing(raw):
         return None, None, None
     if isinstance(raw, bool):
-        return None, None, f"expected a number, got the logical value {raw}"
+        return None, None, ("number_logical", (("found", str(raw)),))
     if isinstance(raw, (datetime, date)):
-        return None, None, f"expected a number, got a date ({raw:%Y-%m-%d}); check the cell format"
+        return None, None, ("number_date", (("found", f"{raw:%Y-%m-%d}"),))
     if isinstance(raw, (int, float)):
         value = float(raw)
         if not math.isfinite(value):
-            return None, None, f"expected a finite number, got {raw}"
+            return None, None, ("number_infinite", (("found", str(raw)),))
         shown = percent_format(number_format)
         if shown == "scaled":
             return value * 100.0, "%", None
@@ -216,10 +216,10 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
     if _THOUSANDS.match(text):
         text = text.replace(",", "")
     if not _PLAIN.match(text):
-        return None, None, f"expected a number (e.g. 96.5 or 96.5%), got {str(raw)!r}"
+        return None, None, ("not_a_number", (("found", str(raw)),))
     value = float(text)
     if not math.isfinite(value):
-        return None, None, f"expected a finite number, got {str(raw)!r}"
+        return None, None, ("number_infinite", (("found", str(raw)),))
     return value, sign, None
 
 
@@ -241,31 +241,33 @@ def percent_format(number_format: str) -> str | None:
     return "scaled" if "%" in bare else "literal"
 
 
-def parse_year(raw: object, *, lo: int = 2000, hi: int = 2030) -> tuple[int | None, str | None]:
-    """Parse a year cell: an integer in ``lo..hi`` (``2024``, ``"2024年"``, ``2024.0``)."""
-    expect = f"expected a year, an integer in {lo}–{hi}"
+def parse_year(raw: object, *, lo: int = 2000, hi: int = 2030) -> tuple[int | None, Msg | None]:
+    """Parse a year cell: an integer in ``lo..hi`` (``2024``, ``"2024年"``, ``2024.0``).
+
+    Returns ``(year, None)`` or ``(None, (message code, values))``.
+    """
+    span = (("lo", lo), ("hi", hi))
     if isinstance(raw, Uncalculated):
         return None, raw.message()
     if is_missing(raw):
-        return None, f"{expect}, got an empty cell"
+        return None, ("year_empty", span)
     if isinstance(raw, (datetime, date)):
-        return None, (f"{expect}, got a date ({raw:%Y-%m-%d}): the cell is formatted as a date; "
-                      f"format it as a number and type the year, e.g. {raw.year}")
+        return None, ("year_date", (("found", f"{raw:%Y-%m-%d}"), ("year", raw.year), *span))
     if isinstance(raw, bool):
-        return None, f"{expect}, got the logical value {raw}"
+        return None, ("year_logical", (("found", str(raw)), *span))
     if isinstance(raw, (int, float)):
         value = float(raw)
     else:
         text = unicodedata.normalize("NFKC", str(raw)).strip()
         text = re.sub(r"年(度)?$", "", text)
         if not _PLAIN.match(text):
-            return None, f"{expect}, got {str(raw)!r}"
+            return None, ("year_bad", (("found", str(raw)), *span))
         value = float(text)
     if not math.isfinite(value) or value != int(value):
-        return None, f"{expect}, got {raw!r}"
+        return None, ("year_bad", (("found", str(raw)), *span))
     year = int(value)
     if not lo <= year <= hi:
-        return None, f"{expect}, got {year}"
+        return None, ("year_bad", (("found", str(year)), *span))
     return year, None
 
 
@@ -283,9 +285,9 @@ def _col_letter(i: int) -> str:
     return get_column_letter(i + 1)
 
 
-def _problem(file: str, sheet: str | None, row: int | None, column: str | None, message: str,
-             severity: Severity = "error") -> Problem:
-    return Problem(file, sheet, row, column, severity, message)
+def _problem(file: str, sheet: str | None, row: int | None, column: str | None, code: str,
+             severity: Severity = "error", /, **values: Any) -> Problem:
+    return Problem(file, sheet, row, column, severity, code, tuple(values.items()))
 
 
 def decode_csv(data: bytes) -> tuple[str | None, str | None]:
@@ -333,55 +335,42 @@ def read_file(path: str | Path, *, display: str | None = None,
     path = Path(path)
     name = display if display is not None else str(path)
 
-    def refuse(msg: str) -> tuple[list[RawTable], list[Problem]]:
-        return [], [_problem(name, None, None, None, msg)]
+    def refuse(code: str, /, **values: Any) -> tuple[list[RawTable], list[Problem]]:
+        return [], [_problem(name, None, None, None, code, **values)]
 
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        return refuse("file not found")
+        return refuse("file_not_found")
     except OSError as exc:
-        return refuse(f"cannot read file: {exc.strerror or exc}")
+        return refuse("cannot_read", found=exc.strerror or str(exc))
     if stat.S_ISDIR(st.st_mode):
-        return refuse("is a directory, expected a .csv or .xlsx file")
+        return refuse("directory")
     if not stat.S_ISREG(st.st_mode):
-        return refuse("not a regular file (a device, pipe or socket): expected a .csv or .xlsx file "
-                      "saved on disk")
+        return refuse("special_file")
     if st.st_size > lim["max_file_bytes"]:
-        return refuse(f"file too large: {_mb(st.st_size)}, the limit is {_mb(lim['max_file_bytes'])} "
-                      "(limits.max_file_bytes in data/ingest.yaml); split the file, or raise the limit")
+        return refuse("too_large", found=_mb(st.st_size), limit=_mb(lim["max_file_bytes"]))
     try:
         with open(path, "rb") as fh:
             data = fh.read(lim["max_file_bytes"] + 1)
     except OSError as exc:
-        return refuse(f"cannot read file: {exc.strerror or exc}")
+        return refuse("cannot_read", found=exc.strerror or str(exc))
     if len(data) > lim["max_file_bytes"]:
-        return refuse(f"file too large: more than {_mb(lim['max_file_bytes'])} "
-                      "(limits.max_file_bytes in data/ingest.yaml)")
+        return refuse("too_large_read", limit=_mb(lim["max_file_bytes"]))
     if not data.strip():
-        return refuse("empty file: expected a header row with columns indicator, year, value "
-                      "(or a filled submission template)")
+        return refuse("empty_file")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(data, name, lim)
     if suffix == ".xls":
-        if _encrypted(data):
-            return refuse(_ENCRYPTED)
-        return refuse("old Excel 97-2003 .xls format is not read: open it in Excel or WPS and save "
-                      "as .xlsx (Excel 工作簿)")
+        return refuse("encrypted" if _encrypted(data) else "old_xls")
     if suffix in (".csv", ".txt", ".tsv"):
         if data.startswith(b"PK\x03\x04"):
-            return refuse("file is an Excel workbook or other zip archive, not CSV text: rename it to .xlsx")
+            return refuse("zip_as_csv")
         if data.startswith(b"\xd0\xcf\x11\xe0"):
-            return refuse("file is an old Excel (.xls) or encrypted workbook, not CSV text: open it in "
-                          "Excel or WPS and save as CSV UTF-8 or .xlsx")
+            return refuse("ole_as_csv")
         return _read_csv(data, name, lim)
-    return refuse(f"unsupported file type {suffix or '(none)'!r}: expected .csv or .xlsx")
-
-
-_ENCRYPTED = ("the workbook is protected with a password (encrypted), so it cannot be read: open it in "
-              "Excel or WPS, remove the password (File > Info > Protect Workbook) and save again as "
-              ".xlsx")
+    return refuse("unsupported_type", found=suffix or "(none)")
 
 
 def _encrypted(data: bytes) -> bool:
@@ -395,13 +384,9 @@ def _decode_problem(data: bytes, name: str) -> Problem:
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         if _mixed_utf8(data):
-            return _problem(name, None, line, None, f"line {line} is not UTF-8 although the lines before "
-                            "it are (a cell pasted in GBK?): retype that line, or save the whole file as "
-                            "CSV UTF-8")
-        return _problem(name, None, line, None, "cannot decode text: expected UTF-8 (with or without "
-                        f"BOM), GBK/GB18030 or UTF-16 encoding; the first bad byte is in line {line}")
-    return _problem(name, None, None, None, "cannot decode text: expected UTF-8 (with or "
-                    "without BOM), GBK/GB18030 or UTF-16 encoding")
+            return _problem(name, None, line, None, "gbk_line", row=line)
+        return _problem(name, None, line, None, "undecodable_line", row=line)
+    return _problem(name, None, None, None, "undecodable")
 
 
 _DELIMITERS = {",": "comma", "\t": "tab", ";": "semicolon", "，": "full-width comma", "|": "vertical bar"}
@@ -412,11 +397,10 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
     if text is None or (enc == "gb18030" and _mixed_utf8(data)):
         return [], [_decode_problem(data, name)]
     if "\x00" in text:
-        return [], [_problem(name, None, None, None, "file contains NUL bytes: expected CSV text")]
+        return [], [_problem(name, None, None, None, "nul_bytes")]
     n_lines = text.count("\n") + 1
     if n_lines > lim["max_rows"] + HEADER_SCAN_ROWS:
-        return [], [_problem(name, None, None, None, f"too many rows: {n_lines} lines, the limit is "
-                             f"{lim['max_rows']} (limits.max_rows in data/ingest.yaml)")]
+        return [], [_problem(name, None, None, None, "too_many_lines", found=n_lines, limit=lim["max_rows"])]
     # the delimiter whose split of the first lines gives a header row (a title line above the
     # header has none; a note may contain commas in a tab-separated file)
     delimiter = sniff_delimiter(text)
@@ -431,8 +415,8 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
         if plain is None:
             width = _widest(text, delimiter)
         if width > lim["max_columns"]:
-            return [], [_problem(name, None, None, None, f"too many columns: {width}, the limit is "
-                                 f"{lim['max_columns']} (limits.max_columns in data/ingest.yaml)")]
+            return [], [_problem(name, None, None, None, "too_many_columns", found=width,
+                                 limit=lim["max_columns"])]
         if plain is None:
             plain = _plain_lines(text, delimiter, width)
         return _tables_from_rows(name, None, plain, {}, [], letters=False, lim=lim)
@@ -450,18 +434,16 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
             except StopIteration:
                 break
             except csv.Error as exc:
-                problems.append(_problem(name, None, offset + start, None,
-                                         _quote_message(offset + start, offset + reader.line_num, str(exc))))
+                problems.append(_quote_problem(name, offset + start, offset + reader.line_num, str(exc)))
                 resume = start
                 break
             if len(cells) > lim["max_columns"]:
-                problems.append(_problem(name, None, offset + start, None, f"too many columns: {len(cells)}, the "
-                                         f"limit is {lim['max_columns']} (limits.max_columns in data/ingest.yaml)"))
+                problems.append(_problem(name, None, offset + start, None, "too_many_columns",
+                                         found=len(cells), limit=lim["max_columns"]))
                 return [], problems
             spans = reader.line_num - start
             if spans > 0 and any("\n" in c and (delimiter in c or c.count("\n") > 1) for c in cells):
-                problems.append(_problem(name, None, offset + start, None,
-                                         _quote_message(offset + start, offset + reader.line_num, "")))
+                problems.append(_quote_problem(name, offset + start, offset + reader.line_num, ""))
                 resume = start
                 break
             lines.append((offset + start, cells))
@@ -563,10 +545,8 @@ def _mixed_utf8(data: bytes) -> bool:
     return bad > 0 and ok >= max(bad, 1)
 
 
-def _quote_message(start: int, end: int, detail: str) -> str:
-    return (f"a quotation mark (\") opened in line {start} is never closed (it would join lines {start}–{end} "
-            f"into one cell): line {start} is not read, the lines below it are; close the quote or delete it, "
-            "then save again" + (f" ({detail})" if detail else ""))
+def _quote_problem(name: str, start: int, end: int, reason: str) -> Problem:
+    return _problem(name, None, start, None, "unclosed_quote", row=start, end=end, reason=reason)
 
 
 _SHEET_XML = re.compile(rb'<sheet\b[^>]*?name="([^"]*)"[^>]*?/>')
@@ -605,42 +585,33 @@ def _xlsx_parts(z: zipfile.ZipFile) -> dict[str, dict[str, Any]]:
 
 
 def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTable], list[Problem]]:
-    def refuse(msg: str) -> tuple[list[RawTable], list[Problem]]:
-        return [], [_problem(name, None, None, None, msg)]
+    def refuse(code: str, /, **values: Any) -> tuple[list[RawTable], list[Problem]]:
+        return [], [_problem(name, None, None, None, code, **values)]
 
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        if _encrypted(data):
-            return refuse(_ENCRYPTED)
-        return refuse("file is an old Excel 97-2003 (.xls) workbook named .xlsx: open it in Excel or WPS "
-                      "and save as .xlsx (Excel 工作簿)")
+        return refuse("encrypted" if _encrypted(data) else "old_xls_named_xlsx")
     if data.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(io.BytesIO(data)):
-        return refuse("the workbook is incomplete (truncated: the copy, download or e-mail attachment "
-                      "stopped early): ask the unit to send the file again")
+        return refuse("truncated_workbook")
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        return refuse("not an Excel .xlsx workbook (the content is not a zip archive; was a CSV or other "
-                      "file renamed to .xlsx?)")
+        return refuse("not_zip")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             infos = z.infolist()
             total = sum(i.file_size for i in infos)
             if total > lim["max_unzipped_bytes"]:
-                return refuse(f"the workbook unzips to {_mb(total)}, the limit is {_mb(lim['max_unzipped_bytes'])} "
-                              "(limits.max_unzipped_bytes in data/ingest.yaml): refused before unzipping")
+                return refuse("unzip_too_large", found=_mb(total), limit=_mb(lim["max_unzipped_bytes"]))
             worst = max((i.file_size / max(i.compress_size, 1) for i in infos), default=0)
             if worst > lim["max_zip_ratio"]:
-                return refuse(f"a part of the workbook is compressed {worst:.0f} to 1 (limit "
-                              f"{lim['max_zip_ratio']}, limits.max_zip_ratio): not a normal workbook "
-                              "(zip bomb?), refused before unzipping")
+                return refuse("zip_bomb", found=f"{worst:.0f}", limit=lim["max_zip_ratio"])
             parts = _xlsx_parts(z)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        return refuse(f"the workbook is damaged and cannot be opened ({exc}): ask the unit to send it again")
+        return refuse("damaged_zip", found=str(exc))
     if len(parts) > lim["max_sheets"]:
-        return refuse(f"too many sheets: {len(parts)}, the limit is {lim['max_sheets']} (limits.max_sheets)")
+        return refuse("too_many_sheets", found=len(parts), limit=lim["max_sheets"])
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for corrupt archives
-        return refuse(f"cannot open as an Excel workbook ({type(exc).__name__}: {exc}): open it in Excel or "
-                      "WPS and save it again as .xlsx")
+        return refuse("cannot_open_workbook", found=f"{type(exc).__name__}: {exc}")
     tables: list[RawTable] = []
     problems: list[Problem] = []
     skip, meta = _template_meta(wb)
@@ -656,12 +627,12 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
             except (ValueError, TypeError):
                 c2 = r2 = None
             if r2 is not None and r2 > lim["max_rows"] + HEADER_SCAN_ROWS:
-                problems.append(_problem(name, ws.title, None, None, f"too many rows: {r2}, the limit is "
-                                         f"{lim['max_rows']} (limits.max_rows in data/ingest.yaml)"))
+                problems.append(_problem(name, ws.title, None, None, "too_many_rows", found=r2,
+                                         limit=lim["max_rows"]))
                 continue
             if c2 is not None and c2 > lim["max_columns"]:
-                problems.append(_problem(name, ws.title, None, None, f"too many columns: {c2}, the limit is "
-                                         f"{lim['max_columns']} (limits.max_columns in data/ingest.yaml)"))
+                problems.append(_problem(name, ws.title, None, None, "too_many_columns", found=c2,
+                                         limit=lim["max_columns"]))
                 continue
             lines: list[tuple[int, list[Any]]] = []
             formats: dict[tuple[int, int], str] = {}
@@ -673,9 +644,8 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
                     continue
                 n += 1
                 if n > lim["max_rows"] + HEADER_SCAN_ROWS or len(row) > lim["max_columns"]:
-                    problems.append(_problem(name, ws.title, rnum, None, "too many rows or columns "
-                                             f"(limits max_rows {lim['max_rows']}, max_columns "
-                                             f"{lim['max_columns']} in data/ingest.yaml)"))
+                    problems.append(_problem(name, ws.title, rnum, None, "too_many_rows_or_columns",
+                                             limit=lim["max_rows"], found=lim["max_columns"]))
                     lines = []
                     break
                 cells = [getattr(c, "value", None) for c in row]
@@ -693,15 +663,13 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
                 p += _layout_problems(name, ws.title, table, info)
             if not t and not p and info["state"] == "visible" and \
                     any(not is_missing(v) for _, cells in lines for v in cells):
-                p = [_problem(name, ws.title, None, None, "sheet skipped: no header row with columns "
-                              "indicator, year, value found in its first rows", "warning")]
+                p = [_problem(name, ws.title, None, None, "sheet_skipped", "warning")]
             tables += t
             problems += p
     finally:
         wb.close()
     if not tables and not any(p.severity == "error" for p in problems):
-        problems.append(_problem(name, None, None, None, "no sheet has a header row with columns "
-                                 "indicator (指标代码), year (年份), value (数值)"))
+        problems.append(_problem(name, None, None, None, "no_sheet_header"))
     return tables, problems
 
 
@@ -709,12 +677,10 @@ def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any
     """Hidden sheets and rows holding figures, merged cells over the data: errors (never read silently)."""
     out: list[Problem] = []
     if info["state"] != "visible":
-        out.append(_problem(name, sheet, None, None, f"sheet {sheet!r} is hidden but holds a table of "
-                            "figures: unhide it (right-click a sheet tab > Unhide) and check it, or delete it"))
+        out.append(_problem(name, sheet, None, None, "hidden_sheet", found=sheet))
     data_rows = set(table.frame.index.tolist())
     for r in sorted(info["hidden_rows"] & data_rows):
-        out.append(_problem(name, sheet, r, None, f"row {r} is hidden but holds a figure: unhide it and check "
-                            "the figure, or delete the row (a hidden row often keeps an old value)"))
+        out.append(_problem(name, sheet, r, None, "hidden_row", row=r))
     letters = {v: k for k, v in table.letters.items()}
     for ref in info["merged"]:
         try:
@@ -730,10 +696,8 @@ def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any
                 col = letters.get(get_column_letter(c))
                 if col is None or r not in data_rows:
                     continue
-                out.append(_problem(name, sheet, r, table.columns.get(col, col),
-                                    f"merged cells {ref}: cell {get_column_letter(c)}{r} is part of a merge, so "
-                                    f"it is empty for the computer; unmerge the cells and fill every row "
-                                    f"(取消合并单元格，并逐行填写)"))
+                out.append(_problem(name, sheet, r, table.columns.get(col, col), "merged_cells", found=ref,
+                                    cell_in_merge=f"{get_column_letter(c)}{r}"))
     return out
 
 
@@ -794,28 +758,22 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
             if sheet is not None:  # caller decides whether an unrelated sheet matters
                 return [], problems
             return [], problems + [_problem(name, sheet, lines[0][0] if lines else None, None,
-                                            "no header row found: expected columns indicator, year, value "
-                                            "(指标代码, 年份, 数值) in the first rows, separated by commas, "
-                                            "tabs or semicolons")]
+                                            "no_header_found")]
         idx = best[1]
         positions, _ign, _dup = map_header(lines[idx][1])
         missing = [c for c in REQUIRED_COLUMNS if c not in positions]
-        return [], problems + [_problem(name, sheet, lines[idx][0], c,
-                                        f"missing required column {c!r} "
-                                        f"(expected a heading such as {c} or {_zh(c)})") for c in missing]
+        return [], problems + [_problem(name, sheet, lines[idx][0], c, "missing_column", found=c, column=c,
+                                        zh=_zh(c)) for c in missing]
     rnum, header = lines[header_at]
     positions, ignored, dups = map_header(header)
     for _i, heading, col in dups:
-        problems.append(_problem(name, sheet, rnum, heading,
-                                 f"second column for {col!r}: expected each panel column once"))
+        problems.append(_problem(name, sheet, rnum, heading, "duplicate_column", found=col))
     cap = lim["max_unknown_column_warnings"]
     for heading in ignored[:cap]:
-        problems.append(_problem(name, sheet, rnum, heading, f"unknown column {heading!r} is not read "
-                                 "(panel columns: indicator, year, area, sex, value, numerator, "
-                                 "denominator, source, note)", "warning"))
+        problems.append(_problem(name, sheet, rnum, heading, "unknown_column", "warning", found=heading))
     if len(ignored) > cap:
-        problems.append(_problem(name, sheet, rnum, None, f"... and {len(ignored) - cap} more unknown "
-                                 "columns, not read", "warning"))
+        problems.append(_problem(name, sheet, rnum, None, "more_unknown_columns", "warning",
+                                 found=len(ignored) - cap))
     table = RawTable(file=name, sheet=sheet, header_row=rnum,
                      columns={c: str(header[i]).strip() for c, i in positions.items()},
                      letters={c: _col_letter(i) for c, i in positions.items()} if letters else {},
@@ -851,8 +809,7 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
     if extra_cols:
         n_extra = (~missing[extra_cols]).sum(axis=1).to_numpy()
         for r, n in zip(rnums[keep & (n_extra > 0)], n_extra[keep & (n_extra > 0)]):
-            problems.append(_problem(name, sheet, int(r), None, f"{int(n)} cell(s) beyond the last "
-                                     "heading: expected every figure under a heading"))
+            problems.append(_problem(name, sheet, int(r), None, "beyond_last_heading", found=int(n)))
     frame = pd.DataFrame({c: (raw[i] if i in raw.columns else pd.Series([None] * len(raw), dtype=object))
                           for c, i in positions.items()})
     frame = frame[keep]

@@ -40,12 +40,13 @@ from pathlib import Path
 import pandas as pd
 
 from fzanalysis import codes
-from fzanalysis.exceptions import PanelError, SubmissionError
+from fzanalysis.exceptions import PanelError
+from fzanalysis.panel.problems import Refusal, Said
 from fzanalysis.panel.safe import atomic_write, atomic_write_bytes, write_csv
 from fzanalysis.panel.schema import Panel, as_panel
 
-__all__ = ["FAULT_POINTS", "FILES", "LOG_COLUMNS", "REJECTED_COLUMNS", "REVISION_COLUMNS", "State",
-           "StoreBusy", "commit", "lock", "publish", "published_ok", "read_state", "repair"]
+__all__ = ["FAULT_POINTS", "FILES", "LOG_COLUMNS", "REJECTED_COLUMNS", "REVISION_COLUMNS", "DamagedStore",
+           "State", "StoreBusy", "commit", "lock", "publish", "published_ok", "read_state", "repair"]
 
 LOG_COLUMNS = ["path", "sha256", "ingested_at", "status", "rows_read", "rows_blank", "rows_rejected",
                "rows_new", "rows_revised", "rows_unchanged"]
@@ -61,8 +62,17 @@ KEEP_GENERATIONS = 5
 _KEY = list(codes.PANEL_KEYS)
 
 
-class StoreBusy(SubmissionError):
+class StoreBusy(Refusal):
     """Another ingest holds the lock of the processed folder."""
+
+
+class DamagedStore(Said, PanelError):
+    """A file of the processed folder is damaged; the message (code ``damaged_*`` in
+    ``data/labels/data.yaml``) says to run ``fzanalysis ingest --rebuild``."""
+
+    def __init__(self, where: str, code: str, /, **values: object):
+        self.code, self.values, self.where = code, dict(values), where
+        PanelError.__init__(self, where, [self.render("en")])
 
 
 def fault(point: str) -> None:
@@ -100,11 +110,9 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
         try:
             df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="gb18030")
         except (UnicodeDecodeError, ValueError) as exc:
-            raise PanelError(str(path), [f"cannot be read ({exc}); rebuild the processed folder "
-                                         "with `fzanalysis ingest --rebuild`"]) from None
+            raise _damaged(path, "damaged_table", found=exc) from None
     except (ValueError, OSError) as exc:
-        raise PanelError(str(path), [f"cannot be read ({exc}); rebuild the processed folder "
-                                     "with `fzanalysis ingest --rebuild`"]) from None
+        raise _damaged(path, "damaged_table", found=exc) from None
     for c in columns:
         if c not in df:
             df[c] = ""
@@ -126,8 +134,7 @@ def current_generation(out: Path) -> int | None:
         return None
     text = cur.read_text("ascii", errors="replace").strip()
     if not text.isdigit():
-        raise PanelError(str(cur), [f"expected a generation number, found {text[:40]!r}; rebuild the "
-                                    "processed folder with `fzanalysis ingest --rebuild`"])
+        raise _damaged(cur, "damaged_current", found=text[:40])
     return int(text)
 
 
@@ -135,10 +142,8 @@ def _gen_dir(out: Path, n: int) -> Path:
     return out / "generations" / f"{n:06d}"
 
 
-def _damaged(where: Path, what: str) -> PanelError:
-    return PanelError(str(where), [f"the processed panel is damaged: {what}. The raw files are intact: "
-                                   "rebuild it with `fzanalysis ingest --rebuild` "
-                                   "(数据已损坏，请运行 fzanalysis ingest --rebuild 重建)"])
+def _damaged(where: Path, code: str, /, **values: object) -> DamagedStore:
+    return DamagedStore(str(where), code, **values)
 
 
 def read_state(out: str | Path) -> State:
@@ -166,17 +171,17 @@ def read_state(out: str | Path) -> State:
         try:
             listed = json.loads(manifest.read_text("utf-8"))["files"]
         except (OSError, ValueError, KeyError) as exc:
-            raise _damaged(manifest, f"manifest of generation {n} unreadable ({exc})") from None
+            raise _damaged(manifest, "damaged_manifest", n=n, found=exc) from None
         for name, sha in listed.items():
             f = folder / name
             if not f.is_file():
-                raise _damaged(f, "file missing")
+                raise _damaged(f, "damaged_missing")
             if _sha(f) != sha:
-                raise _damaged(f, "content differs from the manifest (truncated or edited)")
+                raise _damaged(f, "damaged_changed")
     try:
         panel = as_panel(folder / "panel.parquet")
     except PanelError as exc:
-        raise _damaged(folder / "panel.parquet", "; ".join(exc.problems[:3])) from None
+        raise _damaged(folder / "panel.parquet", "damaged_panel", found="; ".join(exc.problems[:3])) from None
     return State(panel, _read_table(folder / "ingest_log.csv", LOG_COLUMNS),
                  _read_table(folder / "revisions.csv", REVISION_COLUMNS),
                  _read_table(folder / "rejected_rows.csv", REJECTED_COLUMNS), n or 0)
@@ -189,7 +194,7 @@ def commit(out: str | Path, state: State) -> list[Path]:
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise SubmissionError(f"{out}: expected a folder for the processed panel, found a file")
+        raise Refusal("out_is_file", out)
     out.mkdir(parents=True, exist_ok=True)
     fault("start")
     prev = current_generation(out) or 0
@@ -213,9 +218,7 @@ def commit(out: str | Path, state: State) -> list[Path]:
     try:
         written = publish(out)
     except OSError as exc:
-        raise SubmissionError(f"{out}: the new panel (generation {n}) is committed, but the copies at "
-                              f"the top of the folder could not be refreshed ({exc.strerror or exc}); the "
-                              "next ingest refreshes them (新数据已保存，副本将在下次运行时更新)") from None
+        raise Refusal("publish_failed", out, n=n, found=exc.strerror or exc) from None
     _prune(out, n)
     return written
 
@@ -273,14 +276,12 @@ def lock(out: str | Path, *, timeout: float = 0.0) -> Iterator[None]:
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise SubmissionError(f"{out}: expected a folder for the processed panel, found a file "
-                              "(输出位置是文件而不是文件夹)")
+        raise Refusal("out_is_file", out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         fh = open(out / ".lock", "a+")
     except OSError as exc:
-        raise SubmissionError(f"{out}: cannot write to the processed folder ({exc.strerror or exc}); "
-                              "expected a writable folder (输出文件夹不可写)") from None
+        raise Refusal("folder_not_writable", out, found=exc.strerror or exc) from None
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -289,9 +290,7 @@ def lock(out: str | Path, *, timeout: float = 0.0) -> Iterator[None]:
             if time.monotonic() >= deadline:
                 fh.seek(0)
                 holder = fh.read().strip() or "another process"
-                raise StoreBusy(f"{out}: another ingest is running ({holder}); wait until it has "
-                                "finished and run this command again, or give --wait SECONDS "
-                                "(另一个入库进程正在运行，请稍后重试)")
+                raise StoreBusy("store_busy", out, found=holder)
             time.sleep(0.1)
         fh.seek(0)
         fh.truncate()

@@ -17,7 +17,7 @@ import pandas as pd
 
 from fzanalysis import codes, gazetteer
 from fzanalysis.panel import _lookups as lk
-from fzanalysis.panel.problems import Problem, explain
+from fzanalysis.panel.problems import Msg, Problem
 from fzanalysis.panel.read import RawTable, cell_text, missing_mask, parse_number, parse_year, read_file
 
 __all__ = ["REC_COLUMNS", "ROW_LEVEL_KINDS", "SUBMISSION_YEARS", "Submission", "parse_numbers", "read_records", "read_submission",
@@ -25,7 +25,7 @@ __all__ = ["REC_COLUMNS", "ROW_LEVEL_KINDS", "SUBMISSION_YEARS", "Submission", "
 
 #: Years a submission may report (a plan period with its history).
 SUBMISSION_YEARS: tuple[int, int] = (2000, 2030)
-#: Kinds of problem (``data/labels/data.yaml``) about one line that is not read although the
+#: Message codes (``data/labels/data.yaml``) of problems about one line that is not read although the
 #: rest of the file is: with ``--keep-valid`` they reject that line, not the file.
 ROW_LEVEL_KINDS: frozenset[str] = frozenset({"unclosed_quote"})
 #: Columns of the record table built from a submission (panel columns + provenance).
@@ -45,23 +45,72 @@ class Submission:
     headings: dict[str, tuple[dict[str, str], dict[str, str]]] = field(default_factory=dict)
 
     def where(self, sheet: str | None, row: int, column: str) -> tuple[str, str]:
-        """Column heading as written in the file and an Excel cell reference suffix."""
+        """Column heading as written in the file and the Excel cell (``""`` for CSV)."""
         cols, letters = self.headings.get(sheet or "", ({}, {}))
         letter = letters.get(column)
-        return cols.get(column, column), (f" (cell {letter}{row})" if letter else "")
+        return cols.get(column, column), (f"{letter}{row}" if letter else "")
 
     @property
     def has_error(self) -> bool:
         return any(p.severity == "error" for p in self.problems)
 
+    def forget(self) -> None:
+        """Drop what was computed from the problems (after they are reordered, not only added to)."""
+        for key in ("_row_errors", "_clean"):
+            self.__dict__.pop(key, None)
+
+    def row_errors(self) -> list[Problem]:
+        """The errors about one row, in file order (computed once while the problems do not change)."""
+        stamp = (id(self.problems), len(self.problems))  # problems are only ever added
+        cached = self.__dict__.get("_row_errors")
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, [p for p in self.problems if p.severity == "error" and p.row is not None])
+            self.__dict__["_row_errors"] = cached
+        return cached[1]  # type: ignore[no-any-return]
+
     def error_rows(self) -> set[tuple[str | None, int]]:
-        return {(p.sheet, p.row) for p in self.problems if p.severity == "error" and p.row is not None}
+        """``(sheet, row)`` of every row with an error (sheet None for CSV)."""
+        return {(p.sheet, p.row) for p in self.row_errors()}  # type: ignore[misc]
+
+    def error_mask(self, rec: pd.DataFrame) -> np.ndarray:
+        """Which rows of ``rec`` (records of this file) have an error."""
+        errs = self.row_errors()
+        if not errs or not len(rec):
+            return np.zeros(len(rec), dtype=bool)
+        return np.isin(*_row_keys(rec["sheet"], rec["row"].to_numpy(np.int64),
+                                  [p.sheet for p in errs], [p.row for p in errs]))
+
+    def rejection(self) -> list[Problem]:
+        """The errors that reject the whole file: :meth:`file_errors`, else every error."""
+        return self.file_errors() or [p for p in self.problems if p.severity == "error"]
 
     def file_errors(self) -> list[Problem]:
         """Errors not tied to a data row (unreadable file, missing column ...): they reject the file."""
-        rows = {(s or None, int(r)) for s, r in zip(self.records["sheet"], self.records["row"])}
-        return [p for p in self.problems if p.severity == "error" and (p.sheet, p.row) not in rows
-                and not (p.row is not None and explain(p.message, "en").kind in ROW_LEVEL_KINDS)]
+        errs = [p for p in self.problems if p.severity == "error"]
+        if not errs:
+            return []
+        mine, at_row = _row_keys([p.sheet for p in errs], [-1 if p.row is None else p.row for p in errs],
+                                 self.records["sheet"], self.records["row"].to_numpy(np.int64))
+        on_record = np.isin(mine, at_row)
+        return [p for p, on in zip(errs, on_record.tolist())
+                if not on and not (p.row is not None and p.code in ROW_LEVEL_KINDS)]
+
+
+def _row_keys(sheets: Any, rows: Any, other_sheets: Any, other_rows: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Two lists of ``(sheet, row)`` places as integers, equal for the same place (``None`` and
+    ``""`` are both the sheet of a CSV file), for :func:`numpy.isin`.  A file has a few sheets:
+    each side's sheets are factorised on their own, then matched by name."""
+    def factorised(names: Any) -> tuple[np.ndarray, list[str]]:
+        code, uniq = pd.factorize(pd.Series(names, dtype=object), use_na_sentinel=False)
+        return code.astype(np.int64), ["" if u is None or u != u else str(u) for u in uniq]
+
+    (c1, u1), (c2, u2) = factorised(sheets), factorised(other_sheets)
+    number = {name: i for i, name in enumerate(dict.fromkeys(u1 + u2))}
+    c1 = np.array([number[u] for u in u1], dtype=np.int64)[c1] if len(u1) else c1
+    c2 = np.array([number[u] for u in u2], dtype=np.int64)[c2] if len(u2) else c2
+    r1, r2 = np.asarray(rows, dtype=np.int64), np.asarray(other_rows, dtype=np.int64)
+    width = int(max(r1.max(initial=0), r2.max(initial=0))) + 2
+    return c1 * width + r1 + 1, c2 * width + r2 + 1
 
 
 def read_submission(path: str | Path, *, catalog: pd.DataFrame | None = None,
@@ -183,39 +232,40 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         return pd.DataFrame(columns=REC_COLUMNS), probs, n0
 
     def err(mask: np.ndarray, c: str, msgs: Any, severity: str = "error") -> None:
-        """A problem for each row where ``mask`` holds; ``msgs``: a text, an array or a function of i."""
+        """A problem for each row where ``mask`` holds; ``msgs``: one message ``(code, values)``,
+        an array of them or a function of the row's position giving one."""
         idx = np.flatnonzero(mask)
         if not len(idx):
             return
         heading = table.columns.get(c, c)
         letter = table.letters.get(c)
         if callable(msgs):
-            texts = [msgs(int(i)) for i in idx]
-        elif isinstance(msgs, str):
-            texts = [msgs] * len(idx)
+            said = [msgs(i) for i in idx.tolist()]
+        elif isinstance(msgs, tuple):
+            said = [msgs] * len(idx)
         else:
-            texts = [str(m) for m in np.asarray(msgs, dtype=object)[idx].tolist()]
+            said = np.asarray(msgs, dtype=object)[idx].tolist()
         file, sheet = table.file, table.sheet
-        probs.extend(Problem(file, sheet, r, heading, severity,  # type: ignore[arg-type]
-                             t + (f" (cell {letter}{r})" if letter else ""))
-                     for r, t in zip(rows[idx].tolist(), texts))
+        rs = rows[idx].tolist()
+        cells = [f"{letter}{r}" for r in rs] if letter else [""] * len(rs)
+        new = tuple.__new__  # a Problem without the keyword handling of its constructor: many rows
+        probs.extend(new(Problem, (file, sheet, r, heading, severity, code, values, cell))
+                     for r, (code, values), cell in zip(rs, said, cells))
 
     # --- indicator: an id or the exact Chinese name
     ids = set(cat.index)
     choices = list(cat.index) + list(names)
 
-    def indicator(raw: Any) -> tuple[str, bool, str | None]:
+    def indicator(raw: Any) -> tuple[str, bool, Msg | None]:
         text = cell_text(raw)
         if not text:
-            return "", False, "expected a catalogue indicator id (e.g. health.maternal_mortality), got an empty cell"
+            return "", False, ("indicator_empty", ())
         if text in ids:
             return text, True, None
         if text in names:
             return names[text], True, None
         close = difflib.get_close_matches(text, choices, n=1, cutoff=0.75)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return text, False, (f"unknown indicator {text!r}: expected an id or Chinese name from the "
-                             f"catalogue (fzanalysis catalog){hint}")
+        return text, False, ("unknown_indicator", (("found", text), ("suggestion", close[0] if close else "")))
 
     ind, known, ind_msg = _per_distinct(col("indicator", f), indicator)
     known = known.astype(bool)
@@ -235,15 +285,14 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     # --- area: a code or any name variant of the gazetteer; blank = the district
     district = codes.district()
 
-    def area_of(raw: Any) -> tuple[str, str | None]:
+    def area_of(raw: Any) -> tuple[str, Msg | None]:
         text = cell_text(raw)
         if not text:
             return district, None
         try:
             return str(gazetteer.lookup(text)), None
         except LookupError:
-            return text, (f"unknown area {text!r}: expected a code or name from data/towns.csv "
-                          f"(e.g. {district} or 从化区, 440117001 or 街口街道)")
+            return text, ("area_unknown", (("found", text), ("district", district)))
 
     area, area_msg = _per_distinct(col("area", f), area_of)
     err(area_msg != None, "area", area_msg)  # noqa: E711
@@ -251,19 +300,19 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     # --- sex
     aliases = lk.sex_aliases()
 
-    def sex_of(raw: Any) -> tuple[str, str | None]:
+    def sex_of(raw: Any) -> tuple[str, Msg | None]:
         text = cell_text(raw)
         if not text:
             return "T", None
         code = aliases.get(text.casefold(), "")
-        return (code, None) if code else (text, f"unknown sex {text!r}: expected F, M or T (女, 男, 合计)")
+        return (code, None) if code else (text, ("sex_unknown", (("found", text),)))
 
     sex, sex_msg = _per_distinct(col("sex", f), sex_of)
     err(sex_msg != None, "sex", sex_msg)  # noqa: E711
     by_sex = {i: "sex" in lk.disagg(cat.loc[i]) for i in pd.unique(ind[known])}
     not_by_sex = known & np.isin(sex, ["F", "M"]) & ~np.array([by_sex.get(i, True) for i in ind], dtype=bool)
-    err(not_by_sex, "sex", lambda i: f"sex {sex[i]} given, but the catalogue does not disaggregate {ind[i]} "
-                                     "by sex (expected T)", "warning")
+    err(not_by_sex, "sex", lambda i: ("sex_not_disaggregated", (("found", sex[i]), ("indicator", ind[i]))),
+        "warning")
 
     # --- numbers
     def formats_of(c: str) -> dict[int, str]:
@@ -279,8 +328,8 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     signed = ~has_msg & (sign != None) & np.isfinite(value) & known  # noqa: E711
     no_scale = signed & np.isnan(scale)
     raw_v = v_raw.to_numpy(object)
-    err(no_scale, "value", lambda i: f"{raw_v[i]!r} carries a {sign[i]} sign, but the unit of {ind[i]} is "
-                                     f"{unit[i]}: expected a plain number")
+    err(no_scale, "value", lambda i: ("sign_not_rate", (("found", cell_text(raw_v[i])), ("sign", sign[i]),
+                                                         ("indicator", ind[i]), ("unit", unit[i]))))
     base = np.where(sign == "%", 100.0, 1000.0)
     value = np.where(signed & ~no_scale, value * scale / base, value)
     value[no_scale] = np.nan
@@ -290,12 +339,12 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         raw_c = col(c, f)
         x, sg, m = parse_numbers(raw_c, formats_of(c))
         bad = m != None  # noqa: E711
-        err(bad, c, lambda i, m=m: str(m[i]).replace("(e.g. 96.5 or 96.5%)", "(a count)"))
+        err(bad, c, lambda i, m=m: ("count_not_a_number", m[i][1]) if m[i][0] == "not_a_number" else m[i])
         rate = ~bad & (sg != None)  # noqa: E711
         rc = raw_c.to_numpy(object)
-        err(rate, c, lambda i, rc=rc: f"expected a count, got the rate {rc[i]!r}")
+        err(rate, c, lambda i, rc=rc: ("count_is_rate", (("found", cell_text(rc[i])),)))
         neg = ~bad & ~rate & (x < 0)
-        err(neg, c, lambda i, c=c, x=x: f"negative {c} {x[i]:g}: expected a count ≥ 0")
+        err(neg, c, lambda i, c=c, x=x: ("count_negative", (("column", c), ("found", f"{x[i]:g}"))))
         x = np.where(rate | neg, np.nan, x)
         counts[c] = x
     num, den = counts["numerator"], counts["denominator"]
@@ -304,8 +353,7 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(derive, scale * num / den, value)
     lacking = absent & ~derive & known
-    err(lacking, "value", lambda i: "value missing: expected a number (or both numerator and denominator for a "
-                                    f"rate{'' if not np.isnan(scale[i]) else '; the unit ' + str(unit[i]) + ' is not a rate'})")
+    err(lacking, "value", lambda i: ("value_missing", (("not_rate", "" if not np.isnan(scale[i]) else str(unit[i])),)))
     dept = table.meta.get("department")
     default_source = f"{dept}:{Path(table.file).name}" if dept else Path(table.file).name
     source = _per_distinct(col("source", f), lambda v: cell_text(v) or default_source)

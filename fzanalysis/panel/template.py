@@ -15,8 +15,8 @@ from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from fzanalysis import codes, config, labels
-from fzanalysis.exceptions import SubmissionError
 from fzanalysis.panel import _lookups as lk
+from fzanalysis.panel.problems import Refusal
 from fzanalysis.panel.submission import SUBMISSION_YEARS
 
 __all__ = ["INPUT_SHEET", "INSTRUCTION_SHEET", "TEMPLATE_VERSION", "template"]
@@ -56,13 +56,12 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
     """
     lo_year, hi_year = SUBMISSION_YEARS
     if not isinstance(year, (int, np.integer)) or not lo_year <= int(year) <= hi_year:
-        raise SubmissionError(f"year: expected an integer in {lo_year}–{hi_year}, got {year!r}")
+        raise Refusal("template_year", found=year, lo=lo_year, hi=hi_year)
     cat = lk.catalog_index(catalog)
     depts = sorted({str(d) for d in cat.get("department", pd.Series(dtype=str)).dropna()})
     mine = cat[cat["department"].astype(str) == department] if "department" in cat else cat.iloc[:0]
     if mine.empty:
-        raise SubmissionError(f"department {department!r} reports no indicator in the catalogue; "
-                         f"expected one of: {', '.join(depts)}")
+        raise Refusal("template_department", found=department, departments="、".join(depts))
     units = config.units()
     col_labels = {**config.label_table()["panel_column"], **config.label_table()["template_column"]}
     sex_label = config.label_table()["sex"]

@@ -12,6 +12,8 @@ early-warning list.  Words and numbers are written by :mod:`fzanalysis.labels` o
 """
 from __future__ import annotations
 
+import html as _html
+import re
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,7 @@ __all__ = [
     "comparable_town_indicators",
     "coverage_table",
     "drafts_markdown",
+    "escape_markdown",
     "evaluation_table",
     "gender_gap_table",
     "headline_view",
@@ -430,7 +433,8 @@ def localize_columns(frame: pd.DataFrame, lang: Lang = "zh") -> pd.DataFrame:
 def table(frame: pd.DataFrame, lang: Lang = "zh", *, precision: int = 2) -> Styler:
     """A table for the report: localised headings, no index, floats to ``precision`` digits.
 
-    Booleans read 是/否; text columns are left-aligned.  Returns a pandas ``Styler``.
+    Booleans read 是/否; text columns are left-aligned.  Every cell and heading is HTML-escaped
+    (catalogue names, notes and sources are text, never markup).  Returns a pandas ``Styler``.
     """
     shown = localize_columns(frame, lang).reset_index(drop=True)
     yes, no = labels.label("report", "yes_word", lang), labels.label("report", "no_word", lang)
@@ -439,7 +443,8 @@ def table(frame: pd.DataFrame, lang: Lang = "zh", *, precision: int = 2) -> Styl
             shown[col] = [("" if _isna(v) else yes if v else no) for v in shown[col]]
     text_cols = [c for c in shown.columns if not pd.api.types.is_numeric_dtype(shown[c])]
     # no thousands separator: years must read 2024, not 2,024
-    styler = shown.style.hide(axis="index").format(precision=precision, na_rep="—")
+    styler = (shown.style.hide(axis="index").format(precision=precision, na_rep="—", escape="html")
+              .format_index(escape="html", axis=1))
     if text_cols:
         styler = styler.set_properties(subset=text_cols, **{"text-align": "left"})
     return styler.set_table_styles([{"selector": "th", "props": [("text-align", "left")]}])
@@ -448,7 +453,8 @@ def table(frame: pd.DataFrame, lang: Lang = "zh", *, precision: int = 2) -> Styl
 def drafts_markdown(drafts: pd.DataFrame, *, lang: Lang = "zh", by_domain: bool = True) -> Markdown:
     """Narrative drafts (:func:`fzanalysis.narrative.draft`) as Markdown in the plan's order.
 
-    With ``by_domain`` each domain gets a ``###`` heading with its name.
+    With ``by_domain`` each domain gets a ``###`` heading with its name.  The text is escaped
+    (:func:`escape_markdown`): a catalogue name never becomes markup.
     """
     if drafts.empty:
         return Markdown("")
@@ -456,6 +462,19 @@ def drafts_markdown(drafts: pd.DataFrame, *, lang: Lang = "zh", by_domain: bool 
     parts: list[str] = []
     for domain, rows in ordered.groupby("domain", sort=False):
         if by_domain:
-            parts.append(f"### {labels.domain_label(str(domain), lang)}")
-        parts.extend(f"- {t}" for t in rows["text"])
+            parts.append(f"### {escape_markdown(labels.domain_label(str(domain), lang))}")
+        parts.extend(f"- {escape_markdown(t)}" for t in rows["text"])
     return Markdown("\n".join(parts))
+
+
+def escape_markdown(text: Any) -> str:
+    r"""Text for Markdown shown as HTML: ``& < >`` escaped (no tag survives) and the characters
+    that start Markdown markup backslash-escaped, so text is shown as written.
+
+    Examples
+    --------
+    >>> escape_markdown("<img src=x onerror=alert(1)> *a* [b](c)")
+    '&lt;img src=x onerror=alert(1)&gt; \\*a\\* \\[b\\](c)'
+    """
+    out = _html.escape(str(text), quote=False)
+    return re.sub(r"([\\`*_\[\]#|])", r"\\\1", out)
