@@ -69,3 +69,14 @@ def test_narrative_markdown_shows_names_as_text() -> None:
     _no_live_tag(page)
     assert "javascript:" not in "".join(re.findall(r"href=\"[^\"]*\"", page)) and "<em>" not in page  # no markup
     assert "&lt;script&gt;" in page
+
+
+def test_notebook_sentences_show_values_as_text() -> None:
+    """report.text fills the notebooks' sentences with names and reasons: escaped, never markup."""
+    from fzanalysis.report import text
+
+    md = text("towns_indicator", "zh", name=f"{HOSTILE} *粗体* [链接](javascript:alert(4))")
+    page = markdown2html_mistune(md.data)
+    _no_live_tag(page)
+    assert "&lt;script&gt;" in page and "<em>" not in page
+    assert not re.search(r'href="javascript:', page)  # the link is text, not a link (anchors are '#…')

@@ -29,6 +29,7 @@ from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang
 from fzanalysis.panel import Panel, as_panel
 from fzanalysis.report import results as results_mod
+from fzanalysis.report import tables
 from fzanalysis.report.params import KINDS, kind_label
 
 __all__ = [
@@ -185,8 +186,14 @@ class ReportContext:
 
 
 def text(code: str, lang: Lang = "zh", **values: Any) -> Markdown:
-    """Markdown of the notebook sentence ``nb_text.<code>`` in ``lang``, filled with ``values``."""
-    return Markdown(labels.label("nb_text", code, lang).format(**values))
+    """Markdown of the notebook sentence ``nb_text.<code>`` in ``lang``, filled with ``values``.
+
+    String values are escaped (:func:`fzanalysis.report.tables.escape_markdown`): they are shown
+    as written, and no tag in a catalogue or panel text reaches the page.
+    """
+    # values are text (names, sentences, reasons), never markup: a catalogue name cannot inject a tag
+    safe = {k: tables.escape_markdown(v) if isinstance(v, str) else v for k, v in values.items()}
+    return Markdown(labels.label("nb_text", code, lang).format(**safe))
 
 
 def show_figure(obj: Any, *, dpi: float = FIGURE_DPI) -> None:
