@@ -224,7 +224,7 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
 
 
 def percent_format(number_format: str) -> str | None:
-    """How an Excel number format shows a percent sign.
+    r"""How an Excel number format shows a percent sign.
 
     ``"scaled"`` for a real percent format (``0.0%``: 0.965 is shown as 96.5%), ``"literal"`` for
     a ``%`` that is quoted or escaped text (``0.00"%"``, ``0.00\\%``: 0.5 is shown as 0.50%),
