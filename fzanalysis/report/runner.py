@@ -39,6 +39,7 @@ import traceback
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, as_completed
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -661,6 +662,17 @@ def _keep_failed(runs: Sequence[_Run]) -> None:
             (failed / "INTERRUPTED.txt").write_text(traceback.format_exc(), encoding="utf-8")
 
 
+def _in_place(root: Path, checked: _Checked) -> bool:
+    """Whether a report of this year, kind and language is already in place (a re-run)."""
+    with plan.use(checked.plan_id):
+        return (root / output_folder_name(checked.year, checked.kind, checked.lang) / "index.html").is_file()
+
+
+def _warm() -> int:
+    """Nothing: a worker that ran it has imported this module (papermill, nbconvert) already."""
+    return os.getpid()
+
+
 def run_reports(
     requests: Sequence[tuple[int | None, str, str, str]],
     *,
@@ -729,20 +741,29 @@ def run_reports(
             with plan.use(plan_id):
                 checked.append(_check(year, kind=kind, lang=lang, data_arg=data_arg, params=params,
                                       notebooks_dir=notebooks_dir))
-        for one in checked:
-            with plan.use(one.plan_id):
-                runs.append(_prepare(one, data_arg=data_arg, root=root, cache_root=cache_root,
-                                     cell_timeout=cell_timeout, jobs=jobs, dask=dask, force=force))
-        todo: list[tuple[_Run, dict[str, Any]]] = []
-        for run in runs:
-            pending = run.tasks if force else _from_cache(run, cache_root)
-            previous = _previous_seconds(root, run.folder)
-            # the outputs (PDF conversion) and the longest chapters of the last run start first
-            pending = sorted(pending, key=lambda t: (t["what"] != OUTPUTS, -previous.get(t["name"], 0.0)))
-            todo += [(run, task) for task in pending]
-        shared = [str(cache_root), *{str(t["job"].source.parent) for _, t in todo if t["what"] != OUTPUTS},
-                  *([data_arg] if data_arg else [])]
-        with executor(min(jobs, max(1, len(todo))), dask=dask, shared=shared) as pool:
+        with ExitStack() as stack:
+            pool: Executor | None = None
+            if dask is None and jobs > 1 and (force or not all(_in_place(root, one) for one in checked)):
+                # chapters will run (a first report, or --force): the local workers start up while
+                # this process prepares, instead of one core idling until the results are stored
+                pool = stack.enter_context(executor(jobs))
+                for _ in range(jobs):
+                    pool.submit(_warm)
+            for one in checked:
+                with plan.use(one.plan_id):
+                    runs.append(_prepare(one, data_arg=data_arg, root=root, cache_root=cache_root,
+                                         cell_timeout=cell_timeout, jobs=jobs, dask=dask, force=force))
+            todo: list[tuple[_Run, dict[str, Any]]] = []
+            for run in runs:
+                pending = run.tasks if force else _from_cache(run, cache_root)
+                previous = _previous_seconds(root, run.folder)
+                # the outputs (PDF conversion) and the longest chapters of the last run start first
+                pending = sorted(pending, key=lambda t: (t["what"] != OUTPUTS, -previous.get(t["name"], 0.0)))
+                todo += [(run, task) for task in pending]
+            if pool is None:
+                shared = [str(cache_root), *{str(t["job"].source.parent) for _, t in todo if t["what"] != OUTPUTS},
+                          *([data_arg] if data_arg else [])]
+                pool = stack.enter_context(executor(min(jobs, max(1, len(todo))), dask=dask, shared=shared))
             records = _execute_all([task for _, task in todo], pool=pool, progress=progress)
         for (run, task), record in zip(todo, records, strict=True):
             run.records[task["name"]] = record
