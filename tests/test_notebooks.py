@@ -58,6 +58,8 @@ def _check_run(res: report.ReportResult) -> None:
         html = (res.out_dir / run["html"]).read_text("utf-8")
         assert "演示数据" in html or "DEMO DATA" in html
         assert "<table" in html or "image/png" in html, f"{run['stem']}: no table or figure"
+        # a figure is shown as a picture, never as its text repr
+        assert "Figure size" not in html, f"{run['stem']}: a figure was not rendered"
         assert "report.setup(" not in html  # code cells are not in the HTML
         # offline: no script or stylesheet from the internet (require.js, MathJax, mermaid, CDNs)
         assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']?(https?:)?//", html), run["stem"]
@@ -75,6 +77,7 @@ def test_overview_end_to_end_on_demo_data(tmp_path: Path):
     html = (res.out_dir / "01_overview.html").read_text("utf-8")
     # the headline table, the attainment table and the narrative drafts are in the HTML
     assert "各指标状态" in html and "各领域达标率" in html and "文字稿" in html
+    assert html.count("data:image/png;base64") >= 1  # the status heatmap, as a picture
     assert re.search(r"2024年[^<]{2,40}为[0-9.]+", html), "no narrative sentence"
     index = (res.out_dir / "index.html").read_text("utf-8")
     assert "各指标达标状态" in index and "妇女与健康" in index

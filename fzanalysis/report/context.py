@@ -13,13 +13,14 @@ hand in JupyterLab (``results_path`` empty) they are computed when first asked f
 from __future__ import annotations
 
 import html as _html
+import io
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from IPython.display import HTML, Markdown, display
+from IPython.display import HTML, Image, Markdown, display
 
 from fzanalysis import assessment, codes, demo, labels, plan, trend
 from fzanalysis import catalog as catalog_mod
@@ -197,18 +198,22 @@ def text(code: str, lang: Lang = "zh", **values: Any) -> Markdown:
 
 
 def show_figure(obj: Any, *, dpi: float = FIGURE_DPI) -> None:
-    """Display a matplotlib Figure (or the Figure of an Axes) now, then close it.
+    """Display a matplotlib Figure (or the Figure of an Axes) now as a PNG, then close it.
 
-    The picture is drawn at ``dpi`` at most (:data:`FIGURE_DPI`), which keeps the report folder
-    small enough to send by e-mail; sizes in points (fonts, lines) are unchanged.
+    The PNG is rendered here (``savefig``), not by the notebook's matplotlib backend: the library
+    draws on figures outside pyplot, which no backend displays by itself.  The picture is drawn at
+    ``dpi`` at most (:data:`FIGURE_DPI`), which keeps the report folder small enough to send by
+    e-mail; sizes in points (fonts, lines) are unchanged.
     """
     import matplotlib.pyplot as plt  # heavy: only when a figure is shown
 
     fig = obj if hasattr(obj, "savefig") else getattr(obj, "figure", None)
     if fig is None:
         raise TypeError(f"show_figure expects a matplotlib Figure or Axes, got {type(obj).__name__}")
-    fig.set_dpi(min(float(fig.dpi), dpi))
-    display(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=min(float(fig.dpi), dpi), bbox_inches="tight", pad_inches=0.1,
+                facecolor="white")
+    display(Image(data=buf.getvalue(), format="png"))
     plt.close(fig)
 
 
