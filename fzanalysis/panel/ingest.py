@@ -8,7 +8,6 @@ under the folder's lock.  :func:`withdraw` removes figures (logged as revisions 
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -81,12 +80,6 @@ class IngestResult:
         return any(p.severity == "error" for p in self.problems)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _display_path(path: Path) -> str:
@@ -293,7 +286,7 @@ def _reasons(problems: list[Problem], *, words: Wording, whole: bool = False) ->
 def _safe_sha(path: str | Path) -> str:
     try:
         p = Path(path)
-        return _sha256(p) if p.is_file() else ""
+        return store.sha256_file(p) if p.is_file() else ""
     except OSError:
         return ""
 
@@ -381,7 +374,7 @@ def rebuild(*, out_dir: str | Path | None = None, catalog: pd.DataFrame | None =
             path = path if path.is_absolute() else REPO_DIR / path
             if not path.is_file():
                 missing.append(f"ingest_log.csv:{i}: {r.path}")
-            elif _sha256(path) != r.sha256:
+            elif store.sha256_file(path) != r.sha256:
                 changed.append(f"ingest_log.csv:{i}: {r.path}")
             files.append((path, r.status == "partial"))
         if missing or changed:

@@ -46,7 +46,8 @@ from fzanalysis.panel.safe import atomic_write, atomic_write_bytes, write_csv
 from fzanalysis.panel.schema import Panel, as_panel
 
 __all__ = ["FAULT_POINTS", "FILES", "LOG_COLUMNS", "REJECTED_COLUMNS", "REVISION_COLUMNS", "DamagedStore",
-           "State", "StoreBusy", "commit", "lock", "publish", "published_ok", "read_state", "repair"]
+           "State", "StoreBusy", "commit", "lock", "publish", "published_ok", "read_state", "repair",
+           "sha256_file"]
 
 LOG_COLUMNS = ["path", "sha256", "ingested_at", "status", "rows_read", "rows_blank", "rows_rejected",
                "rows_new", "rows_revised", "rows_unchanged"]
@@ -119,12 +120,10 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
     return df
 
 
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes (the one file checksum: generations, ingest log, report provenance)."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def current_generation(out: Path) -> int | None:
@@ -176,7 +175,7 @@ def read_state(out: str | Path) -> State:
             f = folder / name
             if not f.is_file():
                 raise _damaged(f, "damaged_missing")
-            if _sha(f) != sha:
+            if sha256_file(f) != sha:
                 raise _damaged(f, "damaged_changed")
     try:
         panel = as_panel(folder / "panel.parquet")
@@ -210,7 +209,7 @@ def commit(out: str | Path, state: State) -> list[Path]:
                      ("rejected_rows.csv", state.rejected)):
         write_csv(df, folder / name)
         fault(name)
-    manifest = {"generation": n, "files": {f: _sha(folder / f) for f in FILES}}
+    manifest = {"generation": n, "files": {f: sha256_file(folder / f) for f in FILES}}
     atomic_write_bytes(folder / "manifest.json", json.dumps(manifest, indent=1).encode("utf-8"))
     fault("manifest")
     atomic_write_bytes(out / "CURRENT", f"{n:06d}\n".encode("ascii"))  # the commit
@@ -252,7 +251,7 @@ def published_ok(out: Path) -> bool:
     if n is None:
         return True
     folder = _gen_dir(out, n)
-    return all((out / f).is_file() and _sha(out / f) == _sha(folder / f) for f in FILES)
+    return all((out / f).is_file() and sha256_file(out / f) == sha256_file(folder / f) for f in FILES)
 
 
 def _prune(out: Path, n: int) -> None:

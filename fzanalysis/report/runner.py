@@ -25,7 +25,6 @@ assesses the latest earlier year with data and says so on the index and in every
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import logging
 import os
@@ -49,6 +48,7 @@ import pandas as pd
 
 from fzanalysis import __version__, demo, plan
 from fzanalysis.exceptions import ReportError
+from fzanalysis.panel.store import sha256_file
 from fzanalysis.paths import REPO_DIR, reports_dir
 from fzanalysis.report import cache as cache_mod
 from fzanalysis.report import docx as docx_mod
@@ -99,15 +99,6 @@ def data_files(data_path: str | os.PathLike[str] | None) -> list[Path]:
     if root.is_file():
         return [root]
     raise ReportError(f"data file {root} does not exist")
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def git_commit(repo: Path = REPO_DIR) -> str:
