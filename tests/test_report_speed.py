@@ -239,3 +239,60 @@ def test_provenance_records_cache_and_store(toy, small_panel):
     prov = json.loads((res.out_dir / "provenance.json").read_text("utf-8"))
     assert set(prov["results"]) == {"key", "from_cache"} and prov["code_version"]
     assert prov["notebooks"][0]["parameters"]["results_path"].endswith("/results")
+
+
+# ------------------------------------------------------------------------------ kept kernels
+
+PROBE = (
+    "import os\n"
+    "print('pid', os.getpid(), 'cwd', os.getcwd(), 'plan', os.environ.get('FZANALYSIS_PLAN'))\n"
+    "print('leaked' if 'leak' in globals() else 'clean', 'count', get_ipython().execution_count)\n"
+    "leak = 1\n"
+)
+
+
+def _probe(out_dir: Path, stem: str) -> dict[str, str]:
+    words = _printed(out_dir, stem).split()
+    return {"pid": words[1], "cwd": words[3], "plan": words[5], "state": words[6], "count": words[8]}
+
+
+def test_chapters_share_a_kept_kernel_reset_between_them(toy, small_panel):
+    """One kernel per worker runs its chapters in turn: same pid, an empty namespace, cells from 1."""
+    from fzanalysis.report import kernels
+
+    _nb(toy["dir"] / "p1.ipynb", PROBE)
+    _nb(toy["dir"] / "p2.ipynb", PROBE)
+    res = report.run_report(2024, data=small_panel, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"],
+                            jobs=1, params=_params("p1.ipynb", "p2.ipynb"))
+    assert res.ok, res.runs
+    one, two = _probe(res.out_dir, "p1"), _probe(res.out_dir, "p2")
+    assert one["pid"] == two["pid"] != str(__import__("os").getpid())
+    assert one["state"] == two["state"] == "clean"  # p1's `leak` did not reach p2
+    assert one["count"] == two["count"]  # numbered as in a fresh kernel (compared in the next tests)
+    assert one["cwd"] == two["cwd"] == str(toy["dir"]) and one["plan"] == "conghua"
+    # the run shut its kernel down
+    assert kernels._KERNELS == {}
+    assert not Path(f"/proc/{one['pid']}").exists() or "zombie" in Path(f"/proc/{one['pid']}/status").read_text()
+
+
+def test_a_failed_chapter_never_leaves_its_kernel_to_the_next(toy, small_panel):
+    _nb(toy["dir"] / "bad.ipynb", PROBE + "raise RuntimeError('deliberate')\n")
+    _nb(toy["dir"] / "p2.ipynb", PROBE)
+    res = report.run_report(2024, data=small_panel, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"],
+                            jobs=1, params=_params("bad.ipynb", "p2.ipynb"))
+    assert [r["ok"] for r in res.runs] == [False, True]
+    assert "deliberate" in res.runs[0]["error"]
+    bad, after = _probe(res.out_dir, "bad"), _probe(res.out_dir, "p2")  # out_dir: the kept .failed- folder
+    assert bad["pid"] != after["pid"] and after["state"] == "clean"
+
+
+def test_kept_and_fresh_kernels_write_the_same_chapters(toy, small_panel, tmp_path):
+    kw = dict(data=small_panel, progress=False, notebooks_dir=toy["dir"], jobs=1, params=_params("a.ipynb", "b.ipynb"))
+    kept = report.run_report(2024, out_root=tmp_path / "kept", **kw)
+    fresh = report.run_report(2024, out_root=tmp_path / "fresh", fresh_kernels=True, **kw)
+    assert kept.ok and fresh.ok
+    for stem in ("a", "b"):
+        a = nbformat.read(str(kept.out_dir / f"{stem}.ipynb"), as_version=4)
+        b = nbformat.read(str(fresh.out_dir / f"{stem}.ipynb"), as_version=4)
+        assert [(c.get("execution_count"), c.get("outputs")) for c in a.cells] == \
+            [(c.get("execution_count"), c.get("outputs")) for c in b.cells]

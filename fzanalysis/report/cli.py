@@ -86,6 +86,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
                    help="run the chapters on a Dask cluster: 'local' starts a LocalCluster of --jobs workers, "
                    "an address (tcp://host:8786) uses an existing one (pip install 'fzanalysis[cluster]')")
     p.add_argument("--force", action="store_true", help="ignore the cache: compute and execute everything again")
+    p.add_argument("--fresh-kernels", action="store_true",
+                   help="start a kernel for every chapter instead of keeping one per worker (slower; same output)")
     p.add_argument("--params", default=None, help="a params YAML instead of the kind's own")
     p.add_argument("--out", default=None, help="parent folder of the reports (default: <workdir>/reports)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -129,7 +131,7 @@ def _cli(ns: argparse.Namespace) -> int:
     batch = requests(ns.year, ns.kind, ns.lang, ns.plan)
     try:
         results = run_reports(batch, data=data, jobs=ns.jobs, dask=ns.dask, out_root=out, force=ns.force,
-                              progress=not ns.no_progress, params=ns.params)
+                              progress=not ns.no_progress, params=ns.params, fresh_kernels=ns.fresh_kernels)
     except (FzError, FileNotFoundError, ValueError) as exc:
         print(f"fzanalysis report: error: {exc}", file=sys.stderr)
         return 2

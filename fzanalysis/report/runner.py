@@ -52,7 +52,7 @@ from fzanalysis.panel.store import sha256_file
 from fzanalysis.paths import REPO_DIR, reports_dir
 from fzanalysis.report import cache as cache_mod
 from fzanalysis.report import docx as docx_mod
-from fzanalysis.report import excel, html
+from fzanalysis.report import excel, html, kernels
 from fzanalysis.report import results as results_mod
 from fzanalysis.report.context import ReportContext, load_panel, setup
 from fzanalysis.report.executors import available_cores, executor
@@ -152,6 +152,11 @@ def _quiet() -> None:
     os.environ.setdefault("PYTHONWARNINGS", "ignore::DeprecationWarning,ignore::UserWarning:setuptools")
 
 
+def _kernel_arguments(kernel: str) -> list[str]:
+    """The kernel's own log: errors only (no unencrypted-socket warning, no shutdown chatter)."""
+    return ["--IPKernelApp.log_level=CRITICAL"] if kernel in ("python3", "fzanalysis") else []
+
+
 def execute_job(
     job: Job,
     *,
@@ -161,11 +166,13 @@ def execute_job(
     lang: str,
     cell_timeout: int | None = 1800,
     plan_id: str | None = None,
+    fresh_kernel: bool = False,
 ) -> dict[str, Any]:
     """Execute one notebook with papermill, save it and its HTML page; never raise.
 
-    ``plan_id`` is the plan the kernel works on (``FZANALYSIS_PLAN``, which the kernel inherits);
-    each worker runs one chapter at a time, so setting it here is safe.
+    ``plan_id`` is the plan the kernel works on (``FZANALYSIS_PLAN`` in the kernel's
+    environment).  The chapter runs in this process's kept kernel (:mod:`fzanalysis.report.kernels`),
+    reset first; ``fresh_kernel=True`` starts a kernel of its own.
 
     Returns
     -------
@@ -173,23 +180,18 @@ def execute_job(
         ``stem, source, parameters, ok, error, ipynb, html, seconds``.  On a failure papermill
         has saved the notebook up to the failing cell (with its traceback); the page shows it.
     """
-    import papermill  # heavy: loaded in the worker that runs the notebook
-
     _quiet()
-    if plan_id is not None:
+    if plan_id is not None:  # the page's words (banner, titles) are the plan's; one chapter at a time
         os.environ["FZANALYSIS_PLAN"] = plan_id
     start = time.monotonic()
     ipynb = out_dir / f"{job.stem}.ipynb"
     html_path = out_dir / f"{job.stem}.html"
     error: str | None = None
-    # the kernel's own log: errors only (no unencrypted-socket warning, no shutdown chatter)
-    extra = ["--IPKernelApp.log_level=CRITICAL"] if kernel in ("python3", "fzanalysis") else []
+    extra = _kernel_arguments(kernel)
     try:
-        papermill.execute_notebook(
-            str(job.source), str(ipynb), parameters=dict(job.parameters),
-            kernel_name=kernel, progress_bar=False, cwd=str(job.source.parent),
-            execution_timeout=cell_timeout, extra_arguments=extra, log_output=False,
-        )
+        kernels.execute(str(job.source), str(ipynb), parameters=job.parameters, kernel=kernel,
+                        cwd=str(job.source.parent), plan_id=plan_id, extra_arguments=extra,
+                        execution_timeout=cell_timeout, fresh=fresh_kernel)
     except Exception as exc:
         error = _short_error(exc)
     html_ok = False
@@ -513,6 +515,7 @@ def _prepare(
     jobs: int,
     dask: str | None,
     force: bool,
+    fresh_kernels: bool = False,
 ) -> _Run:
     """Compute (or find) one report's results store, make its work folder and list its tasks."""
     year, kind, lang, plan_id = checked.year, checked.kind, checked.lang, checked.plan_id
@@ -568,7 +571,8 @@ def _prepare(
                                                    stem=job.stem)
         run.tasks.append({"what": "chapter", "name": job.stem, "cache_key": key, "job": job,
                           "kwargs": {"out_dir": tmp, "kernel": kernel, "provenance": provenance, "lang": lang,
-                                     "cell_timeout": cell_timeout, "plan_id": plan_id}})
+                                     "cell_timeout": cell_timeout, "plan_id": plan_id,
+                                     "fresh_kernel": fresh_kernels}})
     okey = cache_mod.entry_key(year=year, kind=kind, lang=lang, data=data_arg or "",
                                pdf=bool(shutil.which("soffice") or shutil.which("libreoffice")))
     run.tasks.append({"what": OUTPUTS, "name": OUTPUTS, "cache_key": okey,
@@ -659,9 +663,12 @@ def _in_place(root: Path, checked: _Checked) -> bool:
         return (root / output_folder_name(checked.year, checked.kind, checked.lang) / "index.html").is_file()
 
 
-def _warm() -> int:
-    """Nothing: a worker that ran it has imported this module (papermill, nbconvert) already."""
-    return os.getpid()
+def _warm(kernel: str, plan_id: str | None, fresh: bool) -> int:
+    """Start a worker: import this module (papermill, nbconvert) and, unless ``fresh``, its kernel."""
+    if fresh:
+        return os.getpid()
+    _quiet()
+    return kernels.warm(kernel, plan_id=plan_id, extra_arguments=_kernel_arguments(kernel))
 
 
 def run_reports(
@@ -677,6 +684,7 @@ def run_reports(
     params: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     notebooks_dir: str | os.PathLike[str] | None = None,
     cell_timeout: int | None = 1800,
+    fresh_kernels: bool = False,
 ) -> list[ReportResult]:
     """Run a batch of reports on one pool of workers (module docstring for the rules).
 
@@ -706,6 +714,9 @@ def run_reports(
         Where relative notebook names are resolved.
     cell_timeout : int, optional
         Seconds any single cell may run (None = no limit).
+    fresh_kernels : bool
+        Start a kernel for every chapter instead of keeping one per worker
+        (:mod:`fzanalysis.report.kernels`; the output is the same, only slower).
 
     Returns
     -------
@@ -739,11 +750,12 @@ def run_reports(
                 # this process prepares, instead of one core idling until the results are stored
                 pool = stack.enter_context(executor(jobs))
                 for _ in range(jobs):
-                    pool.submit(_warm)
+                    pool.submit(_warm, kernel_name(), checked[0].plan_id, fresh_kernels)
             for one in checked:
                 with plan.use(one.plan_id):
                     runs.append(_prepare(one, data_arg=data_arg, root=root, cache_root=cache_root,
-                                         cell_timeout=cell_timeout, jobs=jobs, dask=dask, force=force))
+                                         cell_timeout=cell_timeout, jobs=jobs, dask=dask, force=force,
+                                         fresh_kernels=fresh_kernels))
             todo: list[tuple[_Run, dict[str, Any]]] = []
             for run in runs:
                 pending = run.tasks if force else _from_cache(run, cache_root)
@@ -766,6 +778,8 @@ def run_reports(
     except BaseException:
         _keep_failed(runs)
         raise
+    finally:
+        kernels.shutdown_all()  # the kernels kept in this process (jobs=1); workers shut down their own
     cache_mod.prune(cache_root)
     return results
 
@@ -785,6 +799,7 @@ def run_report(
     params: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     notebooks_dir: str | os.PathLike[str] | None = None,
     cell_timeout: int | None = 1800,
+    fresh_kernels: bool = False,
 ) -> ReportResult:
     """Run the report for one year and kind of the active plan (:func:`run_reports` of one request).
 
@@ -798,4 +813,5 @@ def run_report(
     """
     return run_reports([(year, kind, lang, plan.active().id)], data=data, jobs=jobs, dask=dask,
                        out_root=out_root, cache_dir=cache_dir, force=force, progress=progress,
-                       params=params, notebooks_dir=notebooks_dir, cell_timeout=cell_timeout)[0]
+                       params=params, notebooks_dir=notebooks_dir, cell_timeout=cell_timeout,
+                       fresh_kernels=fresh_kernels)[0]
