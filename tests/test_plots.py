@@ -308,3 +308,29 @@ def test_fan_chart_draws_the_official_reference_figure():
     assert "全国 2024: 94.9" in texts
     assert any(abs(line.get_ydata()[0] - 94.9) < 1e-9 for line in ax.get_lines() if len(line.get_ydata()))
     plt.close(ax.figure)
+
+
+def test_report_figures_are_drawn_once_and_cut_to_their_ink():
+    """`report.png_bytes`: one drawing per figure (layout included), white margins cut to the pad."""
+    import io
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from fzanalysis.report.context import png_bytes
+
+    for layout in ("constrained", None):
+        fig = Figure(figsize=(6, 4), dpi=150, layout=layout)
+        ax = fig.add_axes((0.3, 0.3, 0.2, 0.2)) if layout is None else fig.subplots()
+        ax.plot([0, 1], [0, 1])
+        draws: list = []
+        fig.canvas.mpl_connect("draw_event", draws.append)
+        img = Image.open(io.BytesIO(png_bytes(fig, dpi=80)))
+        assert len(draws) == 1
+        width, height = img.size
+        if layout is None:  # a small axes in a large white figure: cut to the axes, ticks and pad
+            assert width < 0.5 * 6 * 80 and height < 0.5 * 4 * 80
+        else:  # constrained layout fills the figure: nothing much to cut
+            assert width > 0.9 * 6 * 80 and height > 0.9 * 4 * 80
+        pixels = img.convert("RGB").load()
+        assert pixels[0, 0] == (255, 255, 255)  # the pad is white

@@ -38,6 +38,7 @@ __all__ = [
     "ReportContext",
     "assessment_year",
     "load_panel",
+    "png_bytes",
     "setup",
     "show_figure",
     "text",
@@ -197,23 +198,48 @@ def text(code: str, lang: Lang = "zh", **values: Any) -> Markdown:
     return Markdown(labels.label("nb_text", code, lang).format(**safe))
 
 
+def png_bytes(fig: Any, *, dpi: float = FIGURE_DPI, pad: float = 0.1) -> bytes:
+    """A figure as PNG: drawn once at ``dpi``, on white, with the white margins cut to ``pad`` inches.
+
+    One drawing: the layout engine (constrained layout) runs inside it.  ``savefig`` with
+    ``bbox_inches="tight"`` draws a figure twice (once to measure, once to print), and a figure
+    with a layout engine twice even without it; the margins are cut here from the pixels instead.
+    """
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image as PILImage
+
+    fig.set_dpi(dpi)
+    fig.patch.set_facecolor("white")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+    ink = (rgb < 250).any(axis=2)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if len(rows):
+        margin = round(pad * dpi)
+        top, bottom = max(rows[0] - margin, 0), min(rows[-1] + 1 + margin, rgb.shape[0])
+        left, right = max(cols[0] - margin, 0), min(cols[-1] + 1 + margin, rgb.shape[1])
+        rgb = rgb[top:bottom, left:right]
+    buf = io.BytesIO()
+    PILImage.fromarray(np.ascontiguousarray(rgb)).save(buf, format="png")
+    return buf.getvalue()
+
+
 def show_figure(obj: Any, *, dpi: float = FIGURE_DPI) -> None:
     """Display a matplotlib Figure (or the Figure of an Axes) now as a PNG, then close it.
 
-    The PNG is rendered here (``savefig``), not by the notebook's matplotlib backend: the library
-    draws on figures outside pyplot, which no backend displays by itself.  The picture is drawn at
-    ``dpi`` at most (:data:`FIGURE_DPI`), which keeps the report folder small enough to send by
-    e-mail; sizes in points (fonts, lines) are unchanged.
+    The PNG is rendered here (:func:`png_bytes`), not by the notebook's matplotlib backend: the
+    library draws on figures outside pyplot, which no backend displays by itself.  The picture is
+    drawn at ``dpi`` at most (:data:`FIGURE_DPI`), which keeps the report folder small enough to
+    send by e-mail; sizes in points (fonts, lines) are unchanged.
     """
     import matplotlib.pyplot as plt  # heavy: only when a figure is shown
 
     fig = obj if hasattr(obj, "savefig") else getattr(obj, "figure", None)
     if fig is None:
         raise TypeError(f"show_figure expects a matplotlib Figure or Axes, got {type(obj).__name__}")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=min(float(fig.dpi), dpi), bbox_inches="tight", pad_inches=0.1,
-                facecolor="white")
-    display(Image(data=buf.getvalue(), format="png"))
+    display(Image(data=png_bytes(fig, dpi=min(float(fig.dpi), dpi)), format="png"))
     plt.close(fig)
 
 

@@ -43,6 +43,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+# jsonschema (imported by nbformat and papermill) compiles the grammar of rfc3987-syntax, its
+# optional checker of the "iri" string format, when it is imported: 3-7 s in every process of a
+# report run (the parent and each worker).  Notebook validation uses no such format, so a report
+# run's processes go without that checker (jsonschema skips a checker it cannot import).
+if "jsonschema" not in sys.modules:
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
+
 import nbformat
 import pandas as pd
 
