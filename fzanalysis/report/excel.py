@@ -15,7 +15,7 @@ Windows does not garble it.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,18 +108,22 @@ def long_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
     """One row per indicator × area × sex with reader's headers: the pivot-table sheet."""
     a = assessed.loc[tables.plan_order(assessed)]
     district = codes.district()
+
+    def words(column: str, say: Callable[[Any], Any]) -> np.ndarray:  # each distinct code looked up once
+        return a[column].map({x: say(x) for x in a[column].drop_duplicates()}).to_numpy()
+
     frame = pd.DataFrame({
-        "domain": [labels.domain_label(d, lang) for d in a["domain"]],
+        "domain": words("domain", lambda d: labels.domain_label(d, lang)),
         "name": a[f"name_{lang}"].astype(str).to_numpy(),
-        "area_name": [labels.area_label(x, lang) for x in a["area"]],
-        "area_level": [labels.label("xlsx_area_level", "district" if str(x) == district else "town", lang)
-                       for x in a["area"]],
-        "sex": [labels.sex_label(s, lang) for s in a["sex"]],
+        "area_name": words("area", lambda x: labels.area_label(x, lang)),
+        "area_level": words("area", lambda x: labels.label(
+            "xlsx_area_level", "district" if str(x) == district else "town", lang)),
+        "sex": words("sex", lambda s: labels.sex_label(s, lang)),
         "year": [None if tables._isna(y) else int(y) for y in a["year"]],
         "value": [_num(v) for v in a["value"]],
-        "unit": [labels.unit_label(u, lang) for u in a["unit"]],
-        "status": [labels.label("status", s, lang) for s in a["status"]],
-        "verdict": [labels.label("verdict", v, lang) for v in a["verdict"]],
+        "unit": words("unit", lambda u: labels.unit_label(u, lang)),
+        "status": words("status", lambda s: labels.label("status", s, lang)),
+        "verdict": words("verdict", lambda v: labels.label("verdict", v, lang)),
         "indicator": a["indicator"].astype(str).to_numpy(),
         "area": a["area"].astype(str).to_numpy(),
     })
@@ -191,7 +195,8 @@ def _write_frame(ws: Worksheet, frame: pd.DataFrame, formats: Mapping[str, str] 
     for r, n in lines.items():  # LibreOffice and WPS keep the default height unless told
         if n > 1:
             ws.row_dimensions[r].height = ROW_HEIGHT * n
-            for cell in ws[r]:  # a tall row reads from its top line
+            # a tall row reads from its top line (ws[r] would measure the whole sheet for each row)
+            for cell in next(ws.iter_rows(min_row=r, max_row=r, max_col=len(frame.columns))):
                 if not cell.alignment.wrap_text:
                     cell.alignment = top
 
