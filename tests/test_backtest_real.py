@@ -80,10 +80,8 @@ def test_interval_bend_golden_subset():
     got = interval_bend_table(families=("gap",))
     # regenerated after the robust fit's thresholds were set for a 1 % false-positive rate on
     # pure noise (trend.yaml robust.outlier_k / break_f by window size, methods.md 5.1)
-    # again after the trend shrinkage (trend.yaml trend_shrink) and the adverse-slope shrinkage
-    # (trend_shrink_adverse)
-    want = {1: 0.9257, 2: 3.838, 3: 11.25, 4: 17.65, 5: 25.98, 6: 48.33, 7: 76.46, 8: 76.46,
-            9: 83.33, 10: 83.33}
+    want = {1: 0.9975, 2: 4.252, 3: 11.64, 4: 22.13, 5: 31.72, 6: 52.19, 7: 63.82, 8: 100.1,
+            9: 100.1, 10: 104.6}   # again after the trend shrinkage (trend.yaml trend_shrink)
     assert got == pytest.approx(want, rel=1e-3)
 
 

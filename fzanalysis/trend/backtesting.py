@@ -10,7 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from fzanalysis import comparators
 from fzanalysis.panel import Panel
 from fzanalysis.trend.core import M_POISSON, METHODS, OLS_METHODS, inverse, t_quantile
 from fzanalysis.trend.engine import (
@@ -112,7 +111,6 @@ def backtest(
         if m != "auto" and m not in OLS_METHODS:
             raise ValueError(f"method must be 'auto', 'all' or one of {OLS_METHODS}, got {m!r}")
     ok_all = eligible(M)
-    direction = comparators.good_direction(M.comparator)
     mask = M.mask
     count_up_to = np.cumsum(mask, axis=1)
     S, T = mask.shape
@@ -145,8 +143,7 @@ def backtest(
                 if not hit.any():
                     continue
                 t0 = centre_time(np.full(S, float(M.years[j])), float(M.years[k]),
-                                 trend_shrink(fit.b, fit.se_slope(), good=direction,
-                                              calibrated=calibrated),
+                                 trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated),
                                  phi, wt)
                 zhat, se = fit.mean(t0), fit.se_pred(t0)
                 hh = np.full(S, float(h))

@@ -113,33 +113,24 @@ def model_scale(M: SeriesMatrix, mcode: np.ndarray) -> np.ndarray:
     return transform(M.Y, mcode[:, None], M.lower[:, None], M.upper[:, None], squeeze=sq)
 
 
-def trend_shrink(slope: np.ndarray, slope_se: np.ndarray, *, good: Any = 0,
-                 calibrated: bool = True) -> np.ndarray:
+def trend_shrink(slope: np.ndarray, slope_se: np.ndarray, *, calibrated: bool = True) -> np.ndarray:
     """Share of the fitted slope carried beyond the last observation (methods.md 5, 8.9).
 
     .. math:: k = \\frac{\\hat b^2}{\\hat b^2 + \\lambda\\,\\mathrm{se}(\\hat b)^2}
 
-    with :math:`\\lambda` = ``trend.yaml: trend_shrink`` (0: the whole slope) for a slope in the
-    target's good direction (or a target without one), and ``trend_shrink_adverse`` for a slope
-    heading away from it (``good`` = :func:`fzanalysis.comparators.good_direction` of the
-    target, +1 / -1 / 0; every model scale is increasing in the value, so the sign of the slope
-    is the sign of the move).  A slope within its noise (|t| = |b|/se(b) about 1) is mostly left
-    out of the projection, a steady line (|t| of 10 or more) keeps nearly all of it -- the
-    shrinkage estimator of a mean whose signal-to-noise ratio is t^2 (a James-Stein-type
-    factor).  Adverse moves are shrunk harder because on the real-series backtests they did not
-    persist (methods.md 8.9, fourth follow-up).  1 where the slope or its SE is undefined or 0
-    (nothing to shrink, or a perfect line), and everywhere when not ``calibrated`` (the
-    textbook line, like the interval without the bend term).
+    with :math:`\\lambda` = ``trend.yaml: trend_shrink`` (0: the whole slope).  A slope within
+    its noise (|t| = |b|/se(b) about 1) is mostly left out of the projection, a steady line
+    (|t| of 10 or more) keeps nearly all of it -- the shrinkage estimator of a mean whose
+    signal-to-noise ratio is t^2 (a James-Stein-type factor).  1 where the slope or its SE is
+    undefined or 0 (nothing to shrink, or a perfect line), and everywhere when not
+    ``calibrated`` (the textbook line, like the interval without the bend term).
     """
-    conf = settings()
-    lam = float(conf.get("trend_shrink") or 0.0) if calibrated else 0.0
-    lam_adv = float(conf.get("trend_shrink_adverse", lam) or 0.0) if calibrated else 0.0
+    lam = float(settings().get("trend_shrink") or 0.0) if calibrated else 0.0
     b = np.asarray(slope, dtype=float)
     sb = np.asarray(slope_se, dtype=float)
-    adverse = np.asarray(good, dtype=float) * b < 0
     with np.errstate(invalid="ignore", divide="ignore"):
         b2 = b * b
-        k = b2 / (b2 + np.where(adverse, lam_adv, lam) * sb * sb)
+        k = b2 / (b2 + lam * sb * sb)
     return np.where(np.isfinite(k), k, 1.0)
 
 
@@ -511,7 +502,6 @@ def rolling_abs_error(
     total = np.zeros(len(mcode))
     count = np.zeros(len(mcode))
     lo, hi = M.lower, M.upper
-    direction = comparators.good_direction(M.comparator)
     for k in range(last):
         origin = ok[:, k] & (count_up_to[:, k] >= min_train)
         if not origin.any():
@@ -534,8 +524,7 @@ def rolling_abs_error(
             if not hit.any():
                 continue
             t_eff = centre_time(np.full(len(rows), float(M.years[j])), float(M.years[k]),
-                                trend_shrink(fit.b, fit.se_slope(), good=direction[rows],
-                                             calibrated=calibrated),
+                                trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated),
                                 damping, damping_weight)
             pred = inverse(fit.mean(t_eff), mc, lo_r, hi_r)
             err = np.abs(M.Y[rows, j] - pred)
@@ -746,12 +735,11 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
                          fit.n >= min_fit)
 
     h = target_year - last_year
-    shrink = trend_shrink(fit.b, fit.se_slope(), good=comparators.good_direction(M.comparator),
-                          calibrated=calibrated)
     if calibrated:
         # Welch-Satterthwaite degrees of freedom at the target year (OLS part / bend part)
-        te = centre_time(np.full(S, float(target_year)), last_year.astype(float), shrink,
-                         damping, damping_weight)
+        te = centre_time(np.full(S, float(target_year)), last_year.astype(float),
+                         trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated), damping,
+                         damping_weight)
         with np.errstate(invalid="ignore"):
             se2 = fit.se_pred(te) ** 2 + floor_variance(np.where(pois, 0.0, floor2), h)
         tau2 = bend_variance(h, fit.b, fit.se_slope(), jump2)
@@ -765,7 +753,7 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
                   last_year=last_year, jump2=np.where(pois, 0.0, jump2),
                   floor2=np.where(pois, 0.0, floor2), df=df, damping=damping,
                   damping_weight=damping_weight, calibrated=calibrated,
-                  shrink=shrink)
+                  shrink=trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated))
     zhat, sigma = (a[:, 0] for a in path_moments(model, np.full((S, 1), float(target_year))))
     z_now, _ = (a[:, 0] for a in path_moments(model, last_year.astype(float)[:, None]))
     lo, hi = M.lower, M.upper
