@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fzanalysis.exceptions import ReportError
+from fzanalysis.report import kernels
 
 __all__ = ["available_cores", "check_shared_paths", "executor"]
 
@@ -92,6 +93,10 @@ def executor(
             with client.get_executor(pure=False) as pool:
                 yield pool
         finally:
+            try:  # workers of a long-lived cluster must not keep kernels with this run's code
+                client.run(kernels.shutdown_all)
+            except Exception:
+                pass
             client.close()
             if cluster is not None:
                 cluster.close()

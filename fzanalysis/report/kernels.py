@@ -13,8 +13,9 @@ in it, one after another:
   environment (``FZANALYSIS_PLAN``) when it starts;
 * a kernel whose chapter failed (an error, a time-out, a crash) is shut down; the next chapter
   gets a new one.  A kernel is never reused after anything went wrong in it;
-* the kernels of a worker are shut down when it exits (and a kernel whose parent died exits by
-  itself: ipykernel watches its parent process).
+* the kernels of a worker are shut down when it exits, and on every Dask worker at the end of
+  a run (a long-lived cluster must not keep kernels holding an older version of the code); a
+  kernel whose parent died exits by itself (ipykernel watches its parent process).
 
 ``fresh=True`` in :func:`execute` (``fzanalysis report --fresh-kernels``) starts one kernel per
 chapter instead, as papermill does by default; the output is the same (a test compares them).
