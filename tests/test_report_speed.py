@@ -296,3 +296,27 @@ def test_kept_and_fresh_kernels_write_the_same_chapters(toy, small_panel, tmp_pa
         b = nbformat.read(str(fresh.out_dir / f"{stem}.ipynb"), as_version=4)
         assert [(c.get("execution_count"), c.get("outputs")) for c in a.cells] == \
             [(c.get("execution_count"), c.get("outputs")) for c in b.cells]
+
+
+def test_a_kept_kernel_that_died_is_replaced_before_the_next_chapter(toy, small_panel, monkeypatch):
+    """A kernel that died between chapters (killed, out of memory) costs the next chapter nothing."""
+    import os
+    import signal
+
+    from fzanalysis.report import kernels, runner
+
+    _nb(toy["dir"] / "p1.ipynb", PROBE + "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    _nb(toy["dir"] / "p2.ipynb", PROBE)
+    res = report.run_report(2024, data=small_panel, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"],
+                            jobs=1, params=_params("p1.ipynb", "p2.ipynb"))
+    assert [r["ok"] for r in res.runs] == [False, True]
+    assert _probe(res.out_dir, "p2")["state"] == "clean"
+    # and a kernel killed while kept (not during a chapter) is noticed at the next reset
+    km = kernels._kernel(runner.kernel_name(), None, [])
+    os.kill(km.provisioner.pid, signal.SIGKILL)
+    km.provisioner.process.wait()
+    out = toy["out"] / "direct.ipynb"
+    kernels.execute(str(toy["dir"] / "p2.ipynb"), str(out), parameters={}, kernel=runner.kernel_name(),
+                    cwd=str(toy["dir"]))
+    assert "clean" in _printed(out.parent, "direct")
+    kernels.shutdown_all()

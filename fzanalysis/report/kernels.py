@@ -82,36 +82,46 @@ def _register_engine() -> None:
     papermill_engines.register(ENGINE, KeptKernelEngine)
 
 
+def _sync(coroutine_function: Any) -> Any:
+    from jupyter_core.utils import run_sync
+
+    return run_sync(coroutine_function)
+
+
 def _run(code: str, km: Any, *, timeout: float) -> None:
     """Execute ``code`` in the kernel of ``km``; raise RuntimeError unless it succeeded."""
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=timeout)
-        reply = kc.execute_interactive(code, store_history=False, timeout=timeout, allow_stdin=False,
-                                       output_hook=lambda msg: None)
-    finally:
-        kc.stop_channels()
-    content = reply.get("content", {})
+
+    async def run() -> dict:
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=timeout)
+            return await kc.execute_interactive(code, store_history=False, timeout=timeout, allow_stdin=False,
+                                                output_hook=lambda msg: None)
+        finally:
+            kc.stop_channels()
+
+    content = _sync(run)().get("content", {})
     if content.get("status") != "ok":
         raise RuntimeError(f"kernel refused its reset: {content.get('ename', '')}: {content.get('evalue', '')}")
 
 
 def _start(kernel: str, plan_id: str | None, extra_arguments: Sequence[str]) -> Any:
-    from jupyter_client.manager import KernelManager  # heavy: only where chapters run
+    # the asynchronous manager, as nbclient's own: it notices a kernel that dies during a cell
+    from jupyter_client.manager import AsyncKernelManager  # heavy: only where chapters run
 
     env = dict(os.environ)
     if plan_id is not None:
         env["FZANALYSIS_PLAN"] = plan_id
-    km = KernelManager(kernel_name=kernel)
-    km.start_kernel(extra_arguments=list(extra_arguments), env=env)
+    km = AsyncKernelManager(kernel_name=kernel)
+    _sync(km.start_kernel)(extra_arguments=list(extra_arguments), env=env)
     return km
 
 
 def _kernel(kernel: str, plan_id: str | None, extra_arguments: Sequence[str]) -> Any:
     key = (kernel, plan_id)
     km = _KERNELS.get(key)
-    if km is not None and not km.is_alive():
+    if km is not None and not _sync(km.is_alive)():
         _discard(key)
         km = None
     if km is None:
@@ -123,7 +133,7 @@ def _discard(key: tuple[str, str | None]) -> None:
     km = _KERNELS.pop(key, None)
     if km is not None:
         try:
-            km.shutdown_kernel(now=True)
+            _sync(km.shutdown_kernel)(now=True)
         except Exception:  # already gone
             pass
 
@@ -180,7 +190,12 @@ def execute(
     key = (kernel, plan_id)
     try:
         km = _kernel(kernel, plan_id, extra_arguments)
-        _run(_RESET.format(cwd=cwd), km, timeout=RESET_TIMEOUT)
+        try:
+            _run(_RESET.format(cwd=cwd), km, timeout=RESET_TIMEOUT)
+        except Exception:  # the kept kernel is unwell: not this chapter's fault, it gets a new one
+            _discard(key)
+            km = _kernel(kernel, plan_id, extra_arguments)
+            _run(_RESET.format(cwd=cwd), km, timeout=RESET_TIMEOUT)
         papermill.execute_notebook(source, output, parameters=dict(parameters), kernel_name=kernel,
                                    engine_name=ENGINE, km=km, progress_bar=False,
                                    execution_timeout=execution_timeout, log_output=False)
