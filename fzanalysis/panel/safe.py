@@ -185,7 +185,7 @@ def _csv_fields(s: pd.Series) -> tuple[np.ndarray, list[bytes]] | pa.Array | Non
     code (-1: missing, an empty field); or the fields themselves (integers); or None for a
     dtype left to pandas."""
     dtype = s.dtype
-    if dtype == bool:
+    if dtype == np.dtype(bool):
         return s.to_numpy().astype(np.int64), [b"False", b"True"]
     if dtype.kind in "iu" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
         return pa.array(s.to_numpy()).cast(pa.large_string()).cast(pa.large_binary())  # as str(int)
@@ -199,7 +199,7 @@ def _csv_fields(s: pd.Series) -> tuple[np.ndarray, list[bytes]] | pa.Array | Non
     elif isinstance(dtype, pd.StringDtype):
         codes_, uniq = s.factorize(use_na_sentinel=True)
         uniq = uniq.tolist()
-    elif dtype == object:
+    elif dtype == np.dtype(object):
         values = s.to_numpy()
         if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
             # mixed cells (numbers and text): as the csv module writes them, by their str()
