@@ -400,10 +400,10 @@ def _clean_records(sub: Submission) -> pd.DataFrame:
 
 
 def _without_error_rows(sub: Submission) -> pd.DataFrame:
-    rec = sub.records.dropna(subset=["year", "value"])
-    if len(rec):
-        rec = rec[~sub.error_mask(rec)]
-    return rec
+    rec = sub.records
+    if not len(rec):
+        return rec
+    return rec[rec["year"].notna().to_numpy() & rec["value"].notna().to_numpy() & ~sub.error_mask()]
 
 
 def _consistency_problems(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
@@ -487,14 +487,24 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Dat
     extra = _jump_problems(real, history) + _batch_conflicts(real)
     for sub in real:
         sub.problems += [j for j in extra if j.file == sub.file]
-        sub.problems.sort(key=_order)
+        sub.problems = _in_file_order(sub.problems)
         sub.forget()
     return subs
 
 
-def _order(q: Problem) -> tuple[str, int, str, str, str]:
-    """Problems by place in the file (sheet, row, column), then severity and message code."""
-    return (q.sheet or "", -1 if q.row is None else q.row, q.column or "", q.severity, q.code)
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    """Problems by place in the file (sheet, row, column), then severity and message code (a
+    stable sort: ``None`` sheet and column sort as ``""``, a ``None`` row first)."""
+    if len(problems) < 2:
+        return problems
+    _, sheet, row, column, severity, code = list(zip(*problems))[:6]
+
+    def rank(x: tuple[Any, ...]) -> np.ndarray:
+        return pd.factorize(pd.Series(x, dtype=object).fillna(""), sort=True)[0]
+
+    rows = np.array([-1 if r is None else r for r in row], dtype=np.int64)
+    order = np.lexsort((rank(code), rank(severity), rank(column), rows, rank(sheet)))
+    return [problems[i] for i in order.tolist()]
 
 
 def _internal(file: str, exc: Exception) -> Problem:

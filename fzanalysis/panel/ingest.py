@@ -236,7 +236,7 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
             new_rejected.append(pd.DataFrame({"path": shown, "sheet": sheet, "row": row,
                                               "reason": pd.Categorical(reason)}))  # a few distinct reasons
             n_bad = len(row)
-            good = rec[~sub.error_mask(rec)]
+            good = rec[~sub.error_mask()]
         else:
             good = rec
         good = good.drop_duplicates(KEY, keep="last")
