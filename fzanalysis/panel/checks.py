@@ -15,6 +15,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.aggregate import consistency_frame
 from fzanalysis.panel.problems import Msg, Problem
 from fzanalysis.panel.schema import as_panel
-from fzanalysis.panel.submission import REC_COLUMNS, Submission, read_records, typed_records
+from fzanalysis.panel.submission import REC_COLUMNS, Submission, problems_at, read_records, typed_records
 
 __all__ = ["check_files", "gc_paused", "jump_warnings", "validate"]
 
@@ -88,13 +90,22 @@ def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str,
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return []
-    out = []
-    files, sheets, rows = rec["file"].to_numpy(object), rec["sheet"].to_numpy(object), rec["row"].to_numpy()
-    for i in np.flatnonzero(mask).tolist():
-        sheet, row = sheets[i], int(rows[i])
-        heading, cell = sub.where(sheet, row, column)
-        code, values = said(i) if callable(said) else said
-        out.append(Problem(files[i], sheet or None, row, heading, severity, code, values, cell))  # type: ignore[arg-type]
+    idx = np.flatnonzero(mask)
+    files, sheets = rec["file"].to_numpy(object)[idx], rec["sheet"].to_numpy(object)[idx]
+    rows = rec["row"].to_numpy(np.int64)[idx]
+    msgs = [said(i) for i in idx.tolist()] if callable(said) else None
+    out: list[Problem] = []
+    place, places = pd.factorize(pd.Series(list(zip(files, sheets)), dtype=object))
+    for k, (file, sheet) in enumerate(places):
+        at = np.flatnonzero(place == k)
+        heading, letter = sub.heading_letter(sheet, column)
+        rs = rows[at].tolist()
+        cells = [f"{letter}{r}" for r in rs] if letter else repeat("")
+        if msgs is None:
+            codes_, values = repeat(said[0]), repeat(said[1])  # type: ignore[index]
+        else:
+            codes_, values = zip(*[msgs[j] for j in at.tolist()])
+        out += problems_at(file, sheet or None, rs, heading, severity, codes_, values, cells)
     return out
 
 
@@ -497,7 +508,7 @@ def _in_file_order(problems: list[Problem]) -> list[Problem]:
     stable sort: ``None`` sheet and column sort as ``""``, a ``None`` row first)."""
     if len(problems) < 2:
         return problems
-    _, sheet, row, column, severity, code = list(zip(*problems))[:6]
+    sheet, row, column, severity, code = (list(map(itemgetter(i), problems)) for i in range(1, 6))
 
     def rank(x: tuple[Any, ...]) -> np.ndarray:
         return pd.factorize(pd.Series(x, dtype=object).fillna(""), sort=True)[0]

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -287,7 +288,7 @@ def _row_reasons(errors: list[Problem], words: Wording) -> tuple[np.ndarray, np.
     """``(sheet, row, reason)`` of each rejected row of one file, from its row errors in file order
     (the errors of one row are consecutive): the messages worded at once (:meth:`Wording.texts`)
     and those of one row joined by ``"; "``."""
-    _, sheets, rows = list(zip(*errors))[:3]
+    sheets, rows = list(map(itemgetter(1), errors)), list(map(itemgetter(2), errors))
     sheet = np.array(["" if s is None else s for s in sheets], dtype=object)
     row = np.array(rows, dtype=np.int64)
     start = np.ones(len(errors), dtype=bool)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -160,7 +161,7 @@ class Wording:
         out = np.empty(len(problems), dtype=object)
         if not len(problems):
             return out
-        _, _, _, _, _, code, values, cell = zip(*problems)
+        code, values, cell = (list(map(itemgetter(i), problems)) for i in (5, 6, 7))
         which: dict[tuple[str, Values], int] = {}
         try:
             k = np.fromiter((which.setdefault(m, len(which)) for m in zip(code, values)), np.int64, len(problems))

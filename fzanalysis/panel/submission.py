@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +49,13 @@ class Submission:
 
     def where(self, sheet: str | None, row: int, column: str) -> tuple[str, str]:
         """Column heading as written in the file and the Excel cell (``""`` for CSV)."""
+        heading, letter = self.heading_letter(sheet, column)
+        return heading, (f"{letter}{row}" if letter else "")
+
+    def heading_letter(self, sheet: str | None, column: str) -> tuple[str, str]:
+        """Column heading as written in the file and its Excel column letter (``""`` for CSV)."""
         cols, letters = self.headings.get(sheet or "", ({}, {}))
-        letter = letters.get(column)
-        return cols.get(column, column), (f"{letter}{row}" if letter else "")
+        return cols.get(column, column), letters.get(column) or ""
 
     @property
     def has_error(self) -> bool:
@@ -86,7 +91,7 @@ class Submission:
         errs = self.row_errors()
         if not errs or not len(rec):
             return np.zeros(len(rec), dtype=bool)
-        _, sheets, rows = list(zip(*errs))[:3]
+        sheets, rows = list(map(itemgetter(1), errs)), list(map(itemgetter(2), errs))
         return np.isin(*_row_keys(rec["sheet"], rec["row"].to_numpy(np.int64), sheets, rows))
 
     def rejection(self) -> list[Problem]:
