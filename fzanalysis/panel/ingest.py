@@ -19,13 +19,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fzanalysis import codes
+from fzanalysis import codes, gazetteer
 from fzanalysis.exceptions import PanelError
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel import store
 from fzanalysis.panel.checks import check_files, gc_paused
 from fzanalysis.panel.problems import Problem, Refusal, Wording
-from fzanalysis.panel.schema import Panel, as_panel
+from fzanalysis.panel.read import cell_text, parse_year
+from fzanalysis.panel.schema import YEAR_RANGE, Panel, as_panel
 from fzanalysis.paths import REPO_DIR, data_path
 
 __all__ = ["IngestResult", "ingest", "rebuild", "withdraw"]
@@ -316,8 +317,8 @@ def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = No
     Parameters
     ----------
     keys : DataFrame
-        Columns ``indicator, year`` and optionally ``area`` (default the district) and ``sex``
-        (default ``T``): the figures to withdraw.
+        Columns ``indicator, year`` and optionally ``area`` (a code or name, default the
+        district) and ``sex`` (F/M/T or 女/男/合计, default ``T``): the figures to withdraw.
     reason : str
         Why (written to the revision's ``new_source`` as ``withdrawn: <reason>``).
     out_dir, now, wait
@@ -330,13 +331,12 @@ def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = No
     Raises
     ------
     SubmissionError
-        A key is not in the panel (nothing is withdrawn), or no reason is given.
+        A key is malformed (no indicator, a year that is not a whole year, an unknown area or
+        sex) or not in the panel, or no reason is given; nothing is withdrawn.
     """
     if not str(reason).strip():
         raise Refusal("withdraw_no_reason")
-    want = keys.copy()
-    want["value"] = 0.0
-    want = as_panel(want, source="withdrawal").frame[KEY]
+    want = as_panel(_withdraw_keys(keys).assign(value=0.0), source="withdrawal").frame[KEY]
     out = _out(out_dir)
     stamp = _stamp(now)
     with store.lock(out, timeout=_lock_timeout(wait)):
@@ -363,6 +363,34 @@ def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = No
                               pd.DataFrame(columns=store.REJECTED_COLUMNS), True)
         result.written = _commit(out, state, result)
     return result
+
+
+def _withdraw_keys(keys: pd.DataFrame) -> pd.DataFrame:
+    """The keys to withdraw, each part read as a submission's cell is read (a year such as
+    ``2024年``, an area code or name, 女/男/合计; area and sex default to the district and ``T``);
+    a malformed part is refused in the clerk's words (``withdraw_bad_*`` in ``data/labels``)."""
+    lo, hi = YEAR_RANGE
+    district = codes.district()
+    aliases = lk.sex_aliases()
+    rows = []
+    for r in keys.to_dict("records"):
+        indicator = cell_text(r.get("indicator"))
+        if not indicator:
+            raise Refusal("withdraw_no_indicator")
+        year, bad = parse_year(r.get("year"), lo=lo, hi=hi)
+        if bad is not None:
+            raise Refusal("withdraw_bad_year", found=cell_text(r.get("year")), lo=lo, hi=hi)
+        area = cell_text(r.get("area"))
+        try:
+            area = str(gazetteer.lookup(area)) if area else district
+        except LookupError:
+            raise Refusal("withdraw_bad_area", found=area, district=district) from None
+        sex = cell_text(r.get("sex"))
+        code = aliases.get(sex.casefold(), "") if sex else "T"
+        if not code:
+            raise Refusal("withdraw_bad_sex", found=sex)
+        rows.append((indicator, year, area, code))
+    return pd.DataFrame(rows, columns=KEY).drop_duplicates()
 
 
 def rebuild(*, out_dir: str | Path | None = None, catalog: pd.DataFrame | None = None,
