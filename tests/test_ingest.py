@@ -432,6 +432,29 @@ def test_unclosed_quote_keep_valid_keeps_every_other_row(tmp_path: Path) -> None
     assert code == 1  # a rejected row is never an exit 0
 
 
+def test_problem_list_sheet_words_are_data(tmp_path: Path) -> None:
+    """The 问题清单 sheet's name, headings and "no problems" line come from data/labels, in both
+    languages: no heading is left as its bare code and no Chinese heading in English."""
+    from fzanalysis import config
+    from fzanalysis.panel.annotate import LIST_COLUMNS, annotate, list_sheet
+
+    table = config.label_table()["feedback_sheet"]
+    assert set(table) == {*LIST_COLUMNS, "name", "no_problems"}
+    ok, bad = CORPUS / "template_ok.xlsx", CORPUS / "fraction_some_towns.csv"
+    for lang in ("zh", "en"):
+        words = {code: table[code][lang] for code in table}
+        out = annotate(validate([ok, bad]), [ok, bad], tmp_path / lang, lang=lang)
+        for path, written in zip((ok, bad), out):
+            wb = openpyxl.load_workbook(written)
+            assert wb.sheetnames[0] == list_sheet(lang) == words["name"]
+            ws = wb[list_sheet(lang)]
+            assert [c.value for c in ws[1]] == [words[c] for c in LIST_COLUMNS]
+            if lang == "en":
+                assert not any(re.search(r"[\u4e00-\u9fff]", str(c.value)) for c in ws[1])
+            found = [r[LIST_COLUMNS.index("found")] for r in ws.iter_rows(min_row=2, values_only=True)]
+            assert (found == [words["no_problems"]]) == (path == ok)
+
+
 def test_annotate_writes_feedback_copies_and_never_touches_originals(tmp_path: Path,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     names = ["template_fraction.xlsx", "fraction_some_towns.csv", "merged_cells.xlsx", "encrypted.xlsx",
