@@ -63,7 +63,7 @@ class Submission:
 
     def forget(self) -> None:
         """Drop what was computed from the problems (after they are reordered, not only added to)."""
-        for key in ("_row_errors", "_clean", "_error_mask"):
+        for key in ("_row_errors", "_clean", "_place_keys"):
             self.__dict__.pop(key, None)
 
     def row_errors(self) -> list[Problem]:
@@ -79,15 +79,24 @@ class Submission:
         """``(sheet, row)`` of every row with an error (sheet None for CSV)."""
         return {(p.sheet, p.row) for p in self.row_errors()}  # type: ignore[misc]
 
+    def _places(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(sheet, row)`` of every record and of every row error as integer keys (computed once
+        while the problems do not change)."""
+        stamp = (id(self.problems), len(self.problems))
+        cached = self.__dict__.get("_place_keys")
+        if cached is None or cached[0] != stamp:
+            errs = self.row_errors()
+            sheets, rows = list(map(itemgetter(1), errs)), list(map(itemgetter(2), errs))
+            keys = _row_keys(self.records["sheet"], self.records["row"].to_numpy(np.int64), sheets, rows)
+            cached = self.__dict__["_place_keys"] = (stamp, keys)
+        return cached[1]  # type: ignore[no-any-return]
+
     def error_mask(self, rec: pd.DataFrame | None = None) -> np.ndarray:
-        """Which rows of ``rec`` (records of this file; default all of :attr:`records`, computed
-        once while the problems do not change) have an error."""
+        """Which rows of ``rec`` (records of this file; default all of :attr:`records`) have an error."""
         if rec is None:
-            stamp = (id(self.problems), len(self.problems))
-            cached = self.__dict__.get("_error_mask")
-            if cached is None or cached[0] != stamp:
-                cached = self.__dict__["_error_mask"] = (stamp, self.error_mask(self.records))
-            return cached[1]  # type: ignore[no-any-return]
+            if not self.row_errors() or not len(self.records):
+                return np.zeros(len(self.records), dtype=bool)
+            return np.isin(*self._places())
         errs = self.row_errors()
         if not errs or not len(rec):
             return np.zeros(len(rec), dtype=bool)
@@ -99,15 +108,19 @@ class Submission:
         return self.file_errors() or [p for p in self.problems if p.severity == "error"]
 
     def file_errors(self) -> list[Problem]:
-        """Errors not tied to a data row (unreadable file, missing column ...): they reject the file."""
-        errs = [p for p in self.problems if p.severity == "error"]
-        if not errs:
-            return []
-        mine, at_row = _row_keys([p.sheet for p in errs], [-1 if p.row is None else p.row for p in errs],
-                                 self.records["sheet"], self.records["row"].to_numpy(np.int64))
-        on_record = np.isin(mine, at_row)
-        return [p for p, on in zip(errs, on_record.tolist())
-                if not on and not (p.row is not None and p.code in ROW_LEVEL_KINDS)]
+        """Errors not tied to a data row (unreadable file, missing column ...): they reject the file.
+
+        An error about a row that is not a record (a line not read) is one, except a line that is
+        not read while the rest of the file is (:data:`ROW_LEVEL_KINDS`)."""
+        errs = self.row_errors()
+        off: set[int] = set()
+        if errs and len(self.records):
+            rec_keys, err_keys = self._places()
+            off = {id(errs[i]) for i in np.flatnonzero(~np.isin(err_keys, rec_keys)).tolist()}
+        elif errs:
+            off = {id(p) for p in errs}
+        return [p for p in self.problems if p.severity == "error"
+                and (p.row is None or (id(p) in off and p.code not in ROW_LEVEL_KINDS))]
 
 
 def _row_keys(sheets: Any, rows: Any, other_sheets: Any, other_rows: Any) -> tuple[np.ndarray, np.ndarray]:
