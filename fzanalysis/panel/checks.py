@@ -194,28 +194,34 @@ def _duplicates(sub: Submission, rec: pd.DataFrame) -> list[Problem]:
     ok = ok[ok.duplicated(KEY, keep=False)]
     if ok.empty:
         return []
-    ok = ok.assign(_first_value=ok.groupby(KEY, sort=False, dropna=False)["value"].transform("first"),
-                   _first_row=ok.groupby(KEY, sort=False, dropna=False)["row"].transform("first"),
-                   _first_sheet=ok.groupby(KEY, sort=False, dropna=False)["sheet"].transform("first"))
-    later = ok[ok.duplicated(KEY, keep="first")]
-    out = []
-    firsts = ok[~ok.duplicated(KEY, keep="first")].set_index(KEY)
-    for r in later.to_dict("records"):
-        same = (r["value"] == r["_first_value"]) or (pd.isna(r["value"]) and pd.isna(r["_first_value"]))
-        other_sheet = r["_first_sheet"] if r["_first_sheet"] != r["sheet"] else ""
-        key = f"({r['indicator']}, {r['year']}, {r['area']}, {r['sex']})"
-        first = firsts.loc[tuple(r[k] for k in KEY)]
-        first = {**first.to_dict(), **dict(zip(KEY, (r[k] for k in KEY)))}
+    g = ok.groupby(KEY, sort=False, dropna=False)
+    group = g.ngroup().to_numpy()
+    first_value = g["value"].transform("first").to_numpy(float)  # the group's first figure given
+    at_first = ~ok.duplicated(KEY, keep="first").to_numpy()
+    # the first row of each group: its position in ``ok``, by group number
+    first_pos = np.empty(group.max() + 1, dtype=np.int64)
+    first_pos[group[at_first]] = np.flatnonzero(at_first)
+    files, sheets = ok["file"].to_numpy(object), ok["sheet"].to_numpy(object)
+    rows, values = ok["row"].to_numpy(np.int64), ok["value"].to_numpy(float)
+    keys = [ok[c].to_numpy(object) for c in KEY]
+    out: list[Problem] = []
+    for i in np.flatnonzero(~at_first).tolist():
+        j = int(first_pos[group[i]])
+        v, fv = values[i], first_value[i]
+        same = v == fv or (np.isnan(v) and np.isnan(fv))
+        other_sheet = sheets[j] if sheets[j] != sheets[i] else ""
+        key = f"({keys[0][i]}, {keys[1][i]}, {keys[2][i]}, {keys[3][i]})"
+        here = {"file": files[i], "sheet": sheets[i], "row": int(rows[i])}
         if same:
-            out += _one(sub, r, "value", ("duplicate_same", (("key", key), ("other_row", r["_first_row"]),
-                                                             ("other_sheet", other_sheet))), "warning")
+            out += _one(sub, here, "value", ("duplicate_same", (("key", key), ("other_row", int(rows[j])),
+                                                                ("other_sheet", other_sheet))), "warning")
         else:
-            out += _one(sub, r, "value", ("duplicate_different", (
-                ("key", key), ("found", _fmt(r["value"])), ("other", _fmt(r["_first_value"])),
-                ("other_row", r["_first_row"]), ("other_sheet", other_sheet))))
-            out += _one(sub, first, "value", ("duplicate_different", (
-                ("key", key), ("found", _fmt(r["_first_value"])), ("other", _fmt(r["value"])),
-                ("other_row", r["row"]), ("other_sheet", r["sheet"] if other_sheet else ""))))
+            out += _one(sub, here, "value", ("duplicate_different", (
+                ("key", key), ("found", _fmt(v)), ("other", _fmt(fv)), ("other_row", int(rows[j])),
+                ("other_sheet", other_sheet))))
+            out += _one(sub, {"file": files[j], "sheet": sheets[j], "row": int(rows[j])}, "value", (
+                "duplicate_different", (("key", key), ("found", _fmt(fv)), ("other", _fmt(v)),
+                                        ("other_row", int(rows[i])), ("other_sheet", sheets[i] if other_sheet else ""))))
     return out
 
 
