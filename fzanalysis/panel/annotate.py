@@ -9,7 +9,9 @@ column, found, expected, fix).  The original file is only read, never written.
 from __future__ import annotations
 
 import io
+import math
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,6 +41,13 @@ _WIDTHS = (18, 10, 6, 10, 8, 16, 30, 40, 60)
 def list_sheet(lang: str = "zh") -> str:
     """Name of the sheet listing every problem (``问题清单``), from ``data/labels/data.yaml``."""
     return label("feedback_sheet", "name", lang)[:31]
+
+
+def _wrapped_lines(value: Any, width: float) -> int:
+    """Lines ``value`` takes in a column ``width`` characters wide (a Chinese character is two)."""
+    text = "" if value is None else str(value)
+    wide = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return max(1, math.ceil(wide / max(width - 1, 1)))
 
 
 def annotated_name(path: str | Path) -> str:
@@ -164,6 +173,9 @@ def annotate(problems: Sequence[Problem], paths: Sequence[str | Path], out_dir: 
         for row in ws.iter_rows(min_row=2):
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+            # rows as tall as their wrapped text (spreadsheet programs do not grow them on opening)
+            lines = max(_wrapped_lines(c.value, _WIDTHS[c.column - 1]) for c in row)
+            ws.row_dimensions[row[0].row].height = 15 * min(lines, 20)
         ws.freeze_panes = "A2"
         ws.page_setup.orientation = "landscape"  # printed on one page width, to hand over
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
