@@ -165,8 +165,8 @@ def ingest(paths: str | Path | Sequence[str | Path], *, out_dir: str | Path | No
         with gc_paused():  # hundreds of thousands of problems and rejected rows, none in a cycle
             result = _merge(list(paths), state, lk.catalog_index(catalog), keep_valid=keep_valid,
                             stamp=_stamp(now))
-        if result.changed:
-            result.written = _commit(out, state, result)
+            if result.changed:
+                result.written = _commit(out, state, result)
     return result
 
 
