@@ -491,3 +491,28 @@ def test_annotate_writes_feedback_copies_and_never_touches_originals(tmp_path: P
     (tmp_path / "afile").write_text("x")
     assert run_cli(["validate", "--no-history", "--annotate", str(tmp_path / "afile"), str(files[0])]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_csv_bytes_equal_pandas_to_csv_of_the_neutralised_frame() -> None:
+    """safe.csv_bytes (column by column, each distinct cell once) writes exactly the bytes of
+    neutralise(frame).to_csv(...) in UTF-8 with BOM: quoting, missing cells, float precision,
+    mixed and categorical columns, formula signs."""
+    from fzanalysis.panel import safe
+
+    def reference(df: pd.DataFrame) -> bytes:
+        return safe.neutralise(df).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+
+    df = pd.DataFrame({
+        "text": ["x", None, "=1+1", 'q"uote', "a,b", "line\nbreak", "-3", "@x", "中文，", "", "+1", "\tt"],
+        "float": [1.0, np.nan, -3.5, 1e16, 0.1, 1e-5, 123456789.123, -0.0, np.inf, 2.5, 1 / 3, 7.0],
+        "int": [1, 2, 3, -4, 5, 6, 7, 8, 9, 10, 11, 2**40],
+        "bool": [True, False] * 6,
+        "mixed": [1, "", -3.5, None, "x", 2.0, np.nan, True, pd.NA, "=cmd", 5, "y"],
+        "=heading": pd.array(["s", None, "-t", "u", "v", "w", "x", "y", "z", "1", "2", "3"], dtype="string"),
+        "category": pd.Categorical(["甲", "乙", None, "=x", "甲", "乙", "甲", "a,b", "甲", "乙", "甲", "乙"]),
+    })
+    assert safe.csv_bytes(df) == reference(df)
+    assert safe.csv_bytes(df.iloc[:0]) == reference(df.iloc[:0])
+    assert safe.csv_bytes(df[["text"]]) == reference(df[["text"]])  # one column: pandas' own
+    dated = df.assign(when=pd.Timestamp("2024-01-01"))  # a dtype left to pandas
+    assert safe.csv_bytes(dated) == reference(dated)

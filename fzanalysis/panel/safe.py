@@ -53,13 +53,16 @@ def neutralise_text(value: Any) -> Any:
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells (object or string columns) are :func:`neutralise_text`-ed.
+    """A copy of ``frame`` whose text cells (object, string or categorical columns) are
+    :func:`neutralise_text`-ed.
 
     Column headings are neutralised too.  Number, boolean and date columns are left as they are.
     """
     out = frame.copy()
     for col in out.columns:
         s = out[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):  # categories of text (reasons ...): as text
+            s = out[col] = s.astype(object)
         if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
             text = s.astype("string")
             bad = text.str.startswith(DANGEROUS_PREFIXES).fillna(False).to_numpy(dtype=bool)
