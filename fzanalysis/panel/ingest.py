@@ -208,11 +208,18 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
     zh = Wording("zh")
     changed = False
     current: Panel = state.panel
-    subs = check_files(paths, cat, current.frame, skip=lambda p: _safe_sha(p) in seen)
+    shas: dict[str, str] = {}  # each file's checksum, computed once (before it is read)
+
+    def sha_of(path: str | Path) -> str:
+        if str(path) not in shas:
+            shas[str(path)] = _safe_sha(path)
+        return shas[str(path)]
+
+    subs = check_files(paths, cat, current.frame, skip=lambda p: sha_of(p) in seen)
     for raw_path, sub in zip(paths, subs):
         path = Path(raw_path)
         shown = str(raw_path)
-        sha = _safe_sha(path)
+        sha = sha_of(raw_path)
         if sub is None:
             new_log.append({"path": _display_path(path), "sha256": sha, "ingested_at": stamp,
                             "status": "unchanged", "rows_read": 0, "rows_blank": 0, "rows_rejected": 0,
