@@ -432,6 +432,29 @@ def test_unclosed_quote_keep_valid_keeps_every_other_row(tmp_path: Path) -> None
     assert code == 1  # a rejected row is never an exit 0
 
 
+def test_problem_list_sheet_words_are_data(tmp_path: Path) -> None:
+    """The 问题清单 sheet's name, headings and "no problems" line come from data/labels, in both
+    languages: no heading is left as its bare code and no Chinese heading in English."""
+    from fzanalysis import config
+    from fzanalysis.panel.annotate import LIST_COLUMNS, annotate, list_sheet
+
+    table = config.label_table()["feedback_sheet"]
+    assert set(table) == {*LIST_COLUMNS, "name", "no_problems"}
+    ok, bad = CORPUS / "template_ok.xlsx", CORPUS / "fraction_some_towns.csv"
+    for lang in ("zh", "en"):
+        words = {code: table[code][lang] for code in table}
+        out = annotate(validate([ok, bad]), [ok, bad], tmp_path / lang, lang=lang)
+        for path, written in zip((ok, bad), out):
+            wb = openpyxl.load_workbook(written)
+            assert wb.sheetnames[0] == list_sheet(lang) == words["name"]
+            ws = wb[list_sheet(lang)]
+            assert [c.value for c in ws[1]] == [words[c] for c in LIST_COLUMNS]
+            if lang == "en":
+                assert not any(re.search(r"[\u4e00-\u9fff]", str(c.value)) for c in ws[1])
+            found = [r[LIST_COLUMNS.index("found")] for r in ws.iter_rows(min_row=2, values_only=True)]
+            assert (found == [words["no_problems"]]) == (path == ok)
+
+
 def test_annotate_writes_feedback_copies_and_never_touches_originals(tmp_path: Path,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     names = ["template_fraction.xlsx", "fraction_some_towns.csv", "merged_cells.xlsx", "encrypted.xlsx",
@@ -468,3 +491,28 @@ def test_annotate_writes_feedback_copies_and_never_touches_originals(tmp_path: P
     (tmp_path / "afile").write_text("x")
     assert run_cli(["validate", "--no-history", "--annotate", str(tmp_path / "afile"), str(files[0])]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_csv_bytes_equal_pandas_to_csv_of_the_neutralised_frame() -> None:
+    """safe.csv_bytes (column by column, each distinct cell once) writes exactly the bytes of
+    neutralise(frame).to_csv(...) in UTF-8 with BOM: quoting, missing cells, float precision,
+    mixed and categorical columns, formula signs."""
+    from fzanalysis.panel import safe
+
+    def reference(df: pd.DataFrame) -> bytes:
+        return safe.neutralise(df).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+
+    df = pd.DataFrame({
+        "text": ["x", None, "=1+1", 'q"uote', "a,b", "line\nbreak", "-3", "@x", "中文，", "", "+1", "\tt"],
+        "float": [1.0, np.nan, -3.5, 1e16, 0.1, 1e-5, 123456789.123, -0.0, np.inf, 2.5, 1 / 3, 7.0],
+        "int": [1, 2, 3, -4, 5, 6, 7, 8, 9, 10, 11, 2**40],
+        "bool": [True, False] * 6,
+        "mixed": [1, "", -3.5, None, "x", 2.0, np.nan, True, pd.NA, "=cmd", 5, "y"],
+        "=heading": pd.array(["s", None, "-t", "u", "v", "w", "x", "y", "z", "1", "2", "3"], dtype="string"),
+        "category": pd.Categorical(["甲", "乙", None, "=x", "甲", "乙", "甲", "a,b", "甲", "乙", "甲", "乙"]),
+    })
+    assert safe.csv_bytes(df) == reference(df)
+    assert safe.csv_bytes(df.iloc[:0]) == reference(df.iloc[:0])
+    assert safe.csv_bytes(df[["text"]]) == reference(df[["text"]])  # one column: pandas' own
+    dated = df.assign(when=pd.Timestamp("2024-01-01"))  # a dtype left to pandas
+    assert safe.csv_bytes(dated) == reference(dated)

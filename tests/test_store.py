@@ -149,3 +149,35 @@ def test_withdraw_is_logged_as_a_revision_and_survives_rebuild(first) -> None:
     r = _run(["withdraw", "--indicator", "health.hiv_testing_pregnant", "--year", "2023", "--reason", "x",
               "--out-dir", str(out)])
     assert r.returncode == 0 and store.read_state(out).panel.frame.empty
+
+
+@pytest.mark.parametrize(("key", "zh", "en"), [
+    ({"indicator": [""], "year": [2024]}, "没有给出要撤回的指标代码", "no indicator given"),
+    ({"indicator": ["health.hiv_testing_pregnant"], "year": ["2024年度上半年"]}, "不是 1900–2100 之间的整数年份",
+     "is not a whole year in 1900–2100"),
+    ({"indicator": ["health.hiv_testing_pregnant"], "year": [2024], "area": ["新城镇"]}, "不是本区的地区代码或名称",
+     "neither an area code nor an area name"),
+    ({"indicator": ["health.hiv_testing_pregnant"], "year": [2024], "sex": ["X"]}, "性别“X”无法识别",
+     "sex X is not one of F, M, T"),
+])
+def test_withdraw_refuses_a_malformed_key_in_the_clerks_words(first, key: dict, zh: str, en: str) -> None:
+    out, _, before = first
+    with pytest.raises(SubmissionError) as exc:
+        withdraw(pd.DataFrame(key), reason="统计口径错误", out_dir=out)
+    assert zh in str(exc.value) and "未撤回任何数据" in str(exc.value)  # Chinese by default
+    assert en in exc.value.render("en") and "nothing withdrawn" in exc.value.render("en")
+    assert (out / "panel.csv").read_bytes() == before  # nothing withdrawn, nothing written
+
+
+def test_withdraw_reads_the_key_as_a_submission_cell_and_the_cli_speaks_chinese(first) -> None:
+    out, _, _ = first
+    # a year typed as 2023年, the district by its name, sex as 合计: the same key
+    keys = pd.DataFrame({"indicator": ["health.hiv_testing_pregnant"], "year": ["2023年"], "area": ["从化区"],
+                         "sex": ["合计"]})
+    assert withdraw(keys, reason="统计口径错误", out_dir=out).panel.frame.empty
+    args = ["withdraw", "--indicator", "health.hiv_testing_pregnant", "--year", "二〇二三", "--reason", "x",
+            "--out-dir", str(out)]
+    r = _run(args)
+    assert r.returncode == 1 and "不是 1900–2100 之间的整数年份" in r.stderr and "Traceback" not in r.stderr
+    r = _run([*args, "--lang", "en"])
+    assert r.returncode == 1 and "is not a whole year" in r.stderr

@@ -9,7 +9,9 @@ column, found, expected, fix).  The original file is only read, never written.
 from __future__ import annotations
 
 import io
+import math
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,14 +27,27 @@ from fzanalysis.panel.problems import Problem, Wording
 from fzanalysis.panel.read import HEADER_SCAN_ROWS, csv_cells, normalise_heading
 from fzanalysis.panel.safe import atomic_write, set_text_cell
 
-__all__ = ["FILLS", "LIST_SHEET", "annotate", "annotated_name"]
+__all__ = ["FILLS", "LIST_COLUMNS", "annotate", "annotated_name", "list_sheet"]
 
 #: Fill colour by severity (Excel's own "bad" red and "neutral" yellow).
 FILLS: dict[str, str] = {"error": "FFC7CE", "warning": "FFEB9C"}
-#: Name of the sheet listing every problem.
-LIST_SHEET = "问题清单"
-_COLUMNS = {"zh": ["文件", "工作表", "行", "列", "严重程度", "发现的问题", "应为", "怎么改", "完整说明"],
-            "en": ["File", "Sheet", "Row", "Column", "Severity", "Found", "Expected", "How to fix", "Message"]}
+#: Columns of the sheet listing every problem, as codes of ``feedback_sheet`` in
+#: ``data/labels/data.yaml`` (which holds the sheet's name and headings in both languages).
+LIST_COLUMNS: tuple[str, ...] = ("file", "sheet", "row", "column", "severity", "found", "expected", "fix",
+                                 "message")
+_WIDTHS = (18, 10, 6, 10, 8, 16, 30, 40, 60)
+
+
+def list_sheet(lang: str = "zh") -> str:
+    """Name of the sheet listing every problem (``问题清单``), from ``data/labels/data.yaml``."""
+    return label("feedback_sheet", "name", lang)[:31]
+
+
+def _wrapped_lines(value: Any, width: float) -> int:
+    """Lines ``value`` takes in a column ``width`` characters wide (a Chinese character is two)."""
+    text = "" if value is None else str(value)
+    wide = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return max(1, math.ceil(wide / max(width - 1, 1)))
 
 
 def annotated_name(path: str | Path) -> str:
@@ -143,21 +158,24 @@ def annotate(problems: Sequence[Problem], paths: Sequence[str | Path], out_dir: 
             cell.fill = PatternFill("solid", start_color=FILLS[worst], end_color=FILLS[worst])
             text = "\n".join(f"[{label('severity', p.severity, lang)}] {m}" for p, m in items)
             cell.comment = Comment(text[:30000], "fzanalysis", width=360, height=min(60 + 40 * len(items), 400))
-        ws = wb.create_sheet(LIST_SHEET, 0)
-        for j, h in enumerate(_COLUMNS[lang], start=1):
-            set_text_cell(ws.cell(row=1, column=j), h).font = Font(bold=True)
-        for i, row in enumerate(rows or [[path.name, "", "", "", "", "没有发现问题" if lang == "zh" else
-                                          "no problems found", "", "", ""]], start=2):
+        ws = wb.create_sheet(list_sheet(lang), 0)
+        for j, code in enumerate(LIST_COLUMNS, start=1):
+            set_text_cell(ws.cell(row=1, column=j), label("feedback_sheet", code, lang)).font = Font(bold=True)
+        none = [path.name, "", "", "", "", label("feedback_sheet", "no_problems", lang), "", "", ""]
+        for i, row in enumerate(rows or [none], start=2):
             for j, v in enumerate(row, start=1):
                 set_text_cell(ws.cell(row=i, column=j), v)
                 if j == 5 and rows:
                     sev = probs[i - 2].severity
                     ws.cell(row=i, column=j).fill = PatternFill("solid", start_color=FILLS[sev], end_color=FILLS[sev])
-        for j, width in enumerate([18, 10, 6, 10, 8, 16, 30, 40, 60], start=1):
+        for j, width in enumerate(_WIDTHS, start=1):
             ws.column_dimensions[get_column_letter(j)].width = width
         for row in ws.iter_rows(min_row=2):
             for cell in row:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+            # rows as tall as their wrapped text (spreadsheet programs do not grow them on opening)
+            lines = max(_wrapped_lines(c.value, _WIDTHS[c.column - 1]) for c in row)
+            ws.row_dimensions[row[0].row].height = 15 * min(lines, 20)
         ws.freeze_panes = "A2"
         ws.page_setup.orientation = "landscape"  # printed on one page width, to hand over
         ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0

@@ -15,6 +15,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.aggregate import consistency_frame
 from fzanalysis.panel.problems import Msg, Problem
 from fzanalysis.panel.schema import as_panel
-from fzanalysis.panel.submission import REC_COLUMNS, Submission, read_records, typed_records
+from fzanalysis.panel.submission import REC_COLUMNS, Submission, problems_at, read_records, typed_records
 
 __all__ = ["check_files", "gc_paused", "jump_warnings", "validate"]
 
@@ -88,13 +90,22 @@ def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str,
     mask = np.asarray(mask, dtype=bool)
     if not mask.any():
         return []
-    out = []
-    files, sheets, rows = rec["file"].to_numpy(object), rec["sheet"].to_numpy(object), rec["row"].to_numpy()
-    for i in np.flatnonzero(mask).tolist():
-        sheet, row = sheets[i], int(rows[i])
-        heading, cell = sub.where(sheet, row, column)
-        code, values = said(i) if callable(said) else said
-        out.append(Problem(files[i], sheet or None, row, heading, severity, code, values, cell))  # type: ignore[arg-type]
+    idx = np.flatnonzero(mask)
+    files, sheets = rec["file"].to_numpy(object)[idx], rec["sheet"].to_numpy(object)[idx]
+    rows = rec["row"].to_numpy(np.int64)[idx]
+    msgs = [said(i) for i in idx.tolist()] if callable(said) else None
+    out: list[Problem] = []
+    place, places = pd.factorize(pd.Series(list(zip(files, sheets)), dtype=object))
+    for k, (file, sheet) in enumerate(places):
+        at = np.flatnonzero(place == k)
+        heading, letter = sub.heading_letter(sheet, column)
+        rs = rows[at].tolist()
+        cells = [f"{letter}{r}" for r in rs] if letter else repeat("")
+        if msgs is None:
+            codes_, values = repeat(said[0]), repeat(said[1])  # type: ignore[index]
+        else:
+            codes_, values = zip(*[msgs[j] for j in at.tolist()])
+        out += problems_at(file, sheet or None, rs, heading, severity, codes_, values, cells)
     return out
 
 
@@ -183,28 +194,34 @@ def _duplicates(sub: Submission, rec: pd.DataFrame) -> list[Problem]:
     ok = ok[ok.duplicated(KEY, keep=False)]
     if ok.empty:
         return []
-    ok = ok.assign(_first_value=ok.groupby(KEY, sort=False, dropna=False)["value"].transform("first"),
-                   _first_row=ok.groupby(KEY, sort=False, dropna=False)["row"].transform("first"),
-                   _first_sheet=ok.groupby(KEY, sort=False, dropna=False)["sheet"].transform("first"))
-    later = ok[ok.duplicated(KEY, keep="first")]
-    out = []
-    firsts = ok[~ok.duplicated(KEY, keep="first")].set_index(KEY)
-    for r in later.to_dict("records"):
-        same = (r["value"] == r["_first_value"]) or (pd.isna(r["value"]) and pd.isna(r["_first_value"]))
-        other_sheet = r["_first_sheet"] if r["_first_sheet"] != r["sheet"] else ""
-        key = f"({r['indicator']}, {r['year']}, {r['area']}, {r['sex']})"
-        first = firsts.loc[tuple(r[k] for k in KEY)]
-        first = {**first.to_dict(), **dict(zip(KEY, (r[k] for k in KEY)))}
+    g = ok.groupby(KEY, sort=False, dropna=False)
+    group = g.ngroup().to_numpy()
+    first_value = g["value"].transform("first").to_numpy(float)  # the group's first figure given
+    at_first = ~ok.duplicated(KEY, keep="first").to_numpy()
+    # the first row of each group: its position in ``ok``, by group number
+    first_pos = np.empty(group.max() + 1, dtype=np.int64)
+    first_pos[group[at_first]] = np.flatnonzero(at_first)
+    files, sheets = ok["file"].to_numpy(object), ok["sheet"].to_numpy(object)
+    rows, values = ok["row"].to_numpy(np.int64), ok["value"].to_numpy(float)
+    keys = [ok[c].to_numpy(object) for c in KEY]
+    out: list[Problem] = []
+    for i in np.flatnonzero(~at_first).tolist():
+        j = int(first_pos[group[i]])
+        v, fv = values[i], first_value[i]
+        same = v == fv or (np.isnan(v) and np.isnan(fv))
+        other_sheet = sheets[j] if sheets[j] != sheets[i] else ""
+        key = f"({keys[0][i]}, {keys[1][i]}, {keys[2][i]}, {keys[3][i]})"
+        here = {"file": files[i], "sheet": sheets[i], "row": int(rows[i])}
         if same:
-            out += _one(sub, r, "value", ("duplicate_same", (("key", key), ("other_row", r["_first_row"]),
-                                                             ("other_sheet", other_sheet))), "warning")
+            out += _one(sub, here, "value", ("duplicate_same", (("key", key), ("other_row", int(rows[j])),
+                                                                ("other_sheet", other_sheet))), "warning")
         else:
-            out += _one(sub, r, "value", ("duplicate_different", (
-                ("key", key), ("found", _fmt(r["value"])), ("other", _fmt(r["_first_value"])),
-                ("other_row", r["_first_row"]), ("other_sheet", other_sheet))))
-            out += _one(sub, first, "value", ("duplicate_different", (
-                ("key", key), ("found", _fmt(r["_first_value"])), ("other", _fmt(r["value"])),
-                ("other_row", r["row"]), ("other_sheet", r["sheet"] if other_sheet else ""))))
+            out += _one(sub, here, "value", ("duplicate_different", (
+                ("key", key), ("found", _fmt(v)), ("other", _fmt(fv)), ("other_row", int(rows[j])),
+                ("other_sheet", other_sheet))))
+            out += _one(sub, {"file": files[j], "sheet": sheets[j], "row": int(rows[j])}, "value", (
+                "duplicate_different", (("key", key), ("found", _fmt(fv)), ("other", _fmt(v)),
+                                        ("other_row", int(rows[i])), ("other_sheet", sheets[i] if other_sheet else ""))))
     return out
 
 
@@ -400,10 +417,10 @@ def _clean_records(sub: Submission) -> pd.DataFrame:
 
 
 def _without_error_rows(sub: Submission) -> pd.DataFrame:
-    rec = sub.records.dropna(subset=["year", "value"])
-    if len(rec):
-        rec = rec[~sub.error_mask(rec)]
-    return rec
+    rec = sub.records
+    if not len(rec):
+        return rec
+    return rec[rec["year"].notna().to_numpy() & rec["value"].notna().to_numpy() & ~sub.error_mask()]
 
 
 def _consistency_problems(sub: Submission, cat: pd.DataFrame) -> list[Problem]:
@@ -487,14 +504,24 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Dat
     extra = _jump_problems(real, history) + _batch_conflicts(real)
     for sub in real:
         sub.problems += [j for j in extra if j.file == sub.file]
-        sub.problems.sort(key=_order)
+        sub.problems = _in_file_order(sub.problems)
         sub.forget()
     return subs
 
 
-def _order(q: Problem) -> tuple[str, int, str, str, str]:
-    """Problems by place in the file (sheet, row, column), then severity and message code."""
-    return (q.sheet or "", -1 if q.row is None else q.row, q.column or "", q.severity, q.code)
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    """Problems by place in the file (sheet, row, column), then severity and message code (a
+    stable sort: ``None`` sheet and column sort as ``""``, a ``None`` row first)."""
+    if len(problems) < 2:
+        return problems
+    sheet, row, column, severity, code = (list(map(itemgetter(i), problems)) for i in range(1, 6))
+
+    def rank(x: tuple[Any, ...]) -> np.ndarray:
+        return pd.factorize(pd.Series(x, dtype=object).fillna(""), sort=True)[0]
+
+    rows = np.array([-1 if r is None else r for r in row], dtype=np.int64)
+    order = np.lexsort((rank(code), rank(severity), rank(column), rows, rank(sheet)))
+    return [problems[i] for i in order.tolist()]
 
 
 def _internal(file: str, exc: Exception) -> Problem:

@@ -242,7 +242,7 @@ def register_cli(subparsers: Any) -> None:
                               description="Remove one figure from the consolidated panel; the old value "
                                           "and the reason are written to revisions.csv.")
     p.add_argument("--indicator", required=True)
-    p.add_argument("--year", required=True, type=int)
+    p.add_argument("--year", required=True, help="the year, e.g. 2024")
     p.add_argument("--area", default=None, help="area code or name (default: the district)")
     p.add_argument("--sex", default="T")
     p.add_argument("--reason", required=True, help="why the figure is withdrawn")

@@ -8,22 +8,25 @@ under the folder's lock.  :func:`withdraw` removes figures (logged as revisions 
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fzanalysis import codes
+from fzanalysis import codes, gazetteer
 from fzanalysis.exceptions import PanelError
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel import store
 from fzanalysis.panel.checks import check_files, gc_paused
 from fzanalysis.panel.problems import Problem, Refusal, Wording
-from fzanalysis.panel.schema import Panel, as_panel
+from fzanalysis.panel.read import cell_text, parse_year
+from fzanalysis.panel.schema import YEAR_RANGE, Panel, as_panel
 from fzanalysis.paths import REPO_DIR, data_path
 
 __all__ = ["IngestResult", "ingest", "rebuild", "withdraw"]
@@ -63,16 +66,17 @@ class IngestResult:
     rejected: pd.DataFrame
     changed: bool = False
     written: list[Path] = field(default_factory=list)
-    #: the errors behind each row of ``rejected`` (for :meth:`reasons`)
-    rejected_problems: list[list[Problem]] = field(default_factory=list)
+    #: the errors behind the rows of ``rejected``, in order: ``(True, errors)`` for a file
+    #: rejected whole (one row), ``(False, errors)`` for the rejected rows of one file
+    rejected_because: list[tuple[bool, list[Problem]]] = field(default_factory=list)
 
     def reasons(self, lang: str = "zh") -> list[str]:
         """The reason of each row of ``rejected`` in ``lang``."""
-        out, words = [], Wording(lang)
-        for i, r in enumerate(self.rejected.itertuples()):
-            probs = self.rejected_problems[i] if i < len(self.rejected_problems) else None
-            out.append(str(r.reason) if probs is None else _reasons(probs, words=words, whole=r.row == ""))
-        return out
+        words = Wording(lang)
+        out: list[str] = []
+        for whole, probs in self.rejected_because:
+            out += [_file_reason(probs, words)] if whole else _row_reasons(probs, words)[2].tolist()
+        return out + [str(r) for r in self.rejected["reason"].iloc[len(out):]]
 
     @property
     def has_error(self) -> bool:
@@ -161,8 +165,8 @@ def ingest(paths: str | Path | Sequence[str | Path], *, out_dir: str | Path | No
         with gc_paused():  # hundreds of thousands of problems and rejected rows, none in a cycle
             result = _merge(list(paths), state, lk.catalog_index(catalog), keep_valid=keep_valid,
                             stamp=_stamp(now))
-        if result.changed:
-            result.written = _commit(out, state, result)
+            if result.changed:
+                result.written = _commit(out, state, result)
     return result
 
 
@@ -188,27 +192,34 @@ def _concat(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     if new.empty:
         return old
     if old.empty:
-        return new.astype(object)
+        return new
     return pd.concat([old.astype(object), new.astype(object)], ignore_index=True)
 
 
 def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, keep_valid: bool,
            stamp: str) -> IngestResult:
-    panel = state.panel.frame
     log = state.log
     seen = set(log.loc[log["status"].isin(["ingested", "partial"]), "sha256"].astype(str)) if len(log) else set()
     problems: list[Problem] = []
     new_log: list[dict[str, Any]] = []
-    new_revs: list[dict[str, Any]] = []
-    new_rejected: list[dict[str, Any]] = []
-    why: list[list[Problem]] = []
+    new_revs: list[pd.DataFrame] = []
+    new_rejected: list[pd.DataFrame] = []
+    why: list[tuple[bool, list[Problem]]] = []
     zh = Wording("zh")
     changed = False
-    subs = check_files(paths, cat, panel, skip=lambda p: _safe_sha(p) in seen)
+    current: Panel = state.panel
+    shas: dict[str, str] = {}  # each file's checksum, computed once (before it is read)
+
+    def sha_of(path: str | Path) -> str:
+        if str(path) not in shas:
+            shas[str(path)] = _safe_sha(path)
+        return shas[str(path)]
+
+    subs = check_files(paths, cat, current.frame, skip=lambda p: sha_of(p) in seen)
     for raw_path, sub in zip(paths, subs):
         path = Path(raw_path)
         shown = str(raw_path)
-        sha = _safe_sha(path)
+        sha = sha_of(raw_path)
         if sub is None:
             new_log.append({"path": _display_path(path), "sha256": sha, "ingested_at": stamp,
                             "status": "unchanged", "rows_read": 0, "rows_blank": 0, "rows_rejected": 0,
@@ -219,9 +230,9 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
         file_errors = sub.file_errors()
         row_errors = sub.row_errors()
         if sub.has_error and (not keep_valid or file_errors):
-            why.append(sub.rejection())
-            new_rejected.append({"path": shown, "sheet": "", "row": "", "reason": _reasons(why[-1], words=zh,
-                                                                                        whole=True)})
+            why.append((True, sub.rejection()))
+            new_rejected.append(pd.DataFrame({"path": [shown], "sheet": [""], "row": [""],
+                                              "reason": [_file_reason(why[-1][1], zh)]}))
             new_log.append({"path": _display_path(path), "sha256": sha or "", "ingested_at": stamp,
                             "status": "rejected", "rows_read": sub.rows_read, "rows_blank": sub.rows_blank,
                             "rows_rejected": sub.rows_read - sub.rows_blank, "rows_new": 0,
@@ -229,58 +240,73 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
             continue
         n_bad = 0
         if row_errors:
-            is_bad = sub.error_mask(rec)
-            # problems are in file order (sheet, row): the errors of one row are consecutive
-            at: tuple[str | None, int] | None = None
-            first_rej, first_why = len(new_rejected), len(why)
-            for q in row_errors:
-                if (q.sheet, q.row) != at:
-                    at = (q.sheet, q.row)
-                    why.append([])
-                    new_rejected.append({"path": shown, "sheet": q.sheet or "", "row": q.row})
-                why[-1].append(q)
-            for r, errs in zip(new_rejected[first_rej:], why[first_why:]):
-                r["reason"] = _reasons(errs, words=zh)
-            n_bad = len(why) - first_why
-            good = rec[~is_bad]
+            why.append((False, row_errors))
+            sheet, row, reason = _row_reasons(row_errors, zh)
+            new_rejected.append(pd.DataFrame({"path": shown, "sheet": sheet, "row": row,
+                                              "reason": pd.Categorical(reason)}))  # a few distinct reasons
+            n_bad = len(row)
+            good = rec[~sub.error_mask()]
         else:
             good = rec
         good = good.drop_duplicates(KEY, keep="last")
-        incoming = as_panel(good[list(codes.PANEL_COLUMNS)], source=shown).frame
+        incoming = as_panel(good[list(codes.PANEL_COLUMNS)], source=shown)
+        panel = current.frame
         cur = panel[KEY + ["value", "numerator", "denominator", "source"]]
-        m = incoming.merge(cur, on=KEY, how="left", suffixes=("", "_old"), indicator="_m")
+        m = incoming.frame.merge(cur, on=KEY, how="left", suffixes=("", "_old"), indicator="_m")
         known = (m["_m"] == "both").to_numpy()
         same = known & _eq(m["value"], m["value_old"]) & _eq(m["numerator"], m["numerator_old"]) \
             & _eq(m["denominator"], m["denominator_old"])
         revised = known & ~same
         n_new, n_rev, n_same = int((~known).sum()), int(revised.sum()), int(same.sum())
-        rv = m[revised]
-        new_revs += [{"indicator": r.indicator, "year": int(r.year), "area": r.area, "sex": r.sex,
-                      "old_value": r.value_old, "new_value": r.value, "old_source": r.source_old,
-                      "new_source": r.source, "path": _display_path(path), "sha256": sha,
-                      "revised_at": stamp} for r in rv.itertuples()]
+        if n_rev:
+            rv = m[revised]
+            new_revs.append(pd.DataFrame({
+                "indicator": rv["indicator"], "year": rv["year"].astype("int64"), "area": rv["area"],
+                "sex": rv["sex"], "old_value": rv["value_old"], "new_value": rv["value"],
+                "old_source": rv["source_old"], "new_source": rv["source"], "path": _display_path(path),
+                "sha256": sha, "revised_at": stamp}, columns=store.REVISION_COLUMNS))
         if n_new or n_rev:
-            take = incoming[~same]
+            take = incoming.frame[~same]
             keep = panel.merge(take[KEY], on=KEY, how="left", indicator="_m")["_m"].eq("left_only").to_numpy()
-            panel = as_panel(pd.concat([panel[keep], take], ignore_index=True), source="merged panel").frame
+            if keep.any():
+                current = as_panel(pd.concat([panel[keep], take], ignore_index=True), source="merged panel")
+            else:  # every row of the panel is replaced or there was none: the incoming rows, checked
+                current = incoming
         changed = True
         seen.add(sha)
         new_log.append({"path": _display_path(path), "sha256": sha, "ingested_at": stamp,
                         "status": "partial" if n_bad else "ingested", "rows_read": sub.rows_read,
                         "rows_blank": sub.rows_blank, "rows_rejected": n_bad, "rows_new": n_new,
                         "rows_revised": n_rev, "rows_unchanged": n_same})
-    return IngestResult(as_panel(panel, source="consolidated panel"), problems,
-                        pd.DataFrame(new_log, columns=store.LOG_COLUMNS),
-                        pd.DataFrame(new_revs, columns=store.REVISION_COLUMNS),
-                        pd.DataFrame(new_rejected, columns=store.REJECTED_COLUMNS), changed,
-                        rejected_problems=why)
+    rejected = (pd.concat(new_rejected, ignore_index=True) if new_rejected
+                else pd.DataFrame(columns=store.REJECTED_COLUMNS))
+    revisions = (pd.concat(new_revs, ignore_index=True) if new_revs
+                 else pd.DataFrame(columns=store.REVISION_COLUMNS))
+    return IngestResult(dataclasses.replace(current, source="consolidated panel"), problems,
+                        pd.DataFrame(new_log, columns=store.LOG_COLUMNS), revisions, rejected, changed,
+                        rejected_because=why)
 
 
-def _reasons(problems: list[Problem], *, words: Wording, whole: bool = False) -> str:
-    """The ``reason`` of a rejected row or file (``whole``): its errors, joined."""
-    if whole:
-        return words.text("file_rejected", {"found": "; ".join(words.line(p) for p in problems[:3])})
-    return "; ".join(words.text(p.code, p.values, p.cell) for p in problems)
+def _file_reason(problems: list[Problem], words: Wording) -> str:
+    """The ``reason`` of a file rejected whole: its first errors, as printed lines."""
+    return words.text("file_rejected", {"found": "; ".join(words.line(p) for p in problems[:3])})
+
+
+def _row_reasons(errors: list[Problem], words: Wording) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(sheet, row, reason)`` of each rejected row of one file, from its row errors in file order
+    (the errors of one row are consecutive): the messages worded at once (:meth:`Wording.texts`)
+    and those of one row joined by ``"; "``."""
+    sheets, rows = list(map(itemgetter(1), errors)), list(map(itemgetter(2), errors))
+    sheet = np.array(["" if s is None else s for s in sheets], dtype=object)
+    row = np.array(rows, dtype=np.int64)
+    start = np.ones(len(errors), dtype=bool)
+    start[1:] = (row[1:] != row[:-1]) | (sheet[1:] != sheet[:-1])
+    text = words.texts(errors)
+    more = ~np.append(start[1:], True)  # not the last error of its row
+    if more.any():
+        text[more] = text[more] + "; "
+    first = np.flatnonzero(start)
+    return sheet[first], row[first], np.add.reduceat(text, first) if more.any() else text
 
 
 def _safe_sha(path: str | Path) -> str:
@@ -298,8 +324,8 @@ def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = No
     Parameters
     ----------
     keys : DataFrame
-        Columns ``indicator, year`` and optionally ``area`` (default the district) and ``sex``
-        (default ``T``): the figures to withdraw.
+        Columns ``indicator, year`` and optionally ``area`` (a code or name, default the
+        district) and ``sex`` (F/M/T or 女/男/合计, default ``T``): the figures to withdraw.
     reason : str
         Why (written to the revision's ``new_source`` as ``withdrawn: <reason>``).
     out_dir, now, wait
@@ -312,13 +338,12 @@ def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = No
     Raises
     ------
     SubmissionError
-        A key is not in the panel (nothing is withdrawn), or no reason is given.
+        A key is malformed (no indicator, a year that is not a whole year, an unknown area or
+        sex) or not in the panel, or no reason is given; nothing is withdrawn.
     """
     if not str(reason).strip():
         raise Refusal("withdraw_no_reason")
-    want = keys.copy()
-    want["value"] = 0.0
-    want = as_panel(want, source="withdrawal").frame[KEY]
+    want = as_panel(_withdraw_keys(keys).assign(value=0.0), source="withdrawal").frame[KEY]
     out = _out(out_dir)
     stamp = _stamp(now)
     with store.lock(out, timeout=_lock_timeout(wait)):
@@ -345,6 +370,34 @@ def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = No
                               pd.DataFrame(columns=store.REJECTED_COLUMNS), True)
         result.written = _commit(out, state, result)
     return result
+
+
+def _withdraw_keys(keys: pd.DataFrame) -> pd.DataFrame:
+    """The keys to withdraw, each part read as a submission's cell is read (a year such as
+    ``2024年``, an area code or name, 女/男/合计; area and sex default to the district and ``T``);
+    a malformed part is refused in the clerk's words (``withdraw_bad_*`` in ``data/labels``)."""
+    lo, hi = YEAR_RANGE
+    district = codes.district()
+    aliases = lk.sex_aliases()
+    rows = []
+    for r in keys.to_dict("records"):
+        indicator = cell_text(r.get("indicator"))
+        if not indicator:
+            raise Refusal("withdraw_no_indicator")
+        year, bad = parse_year(r.get("year"), lo=lo, hi=hi)
+        if bad is not None:
+            raise Refusal("withdraw_bad_year", found=cell_text(r.get("year")), lo=lo, hi=hi)
+        area = cell_text(r.get("area"))
+        try:
+            area = str(gazetteer.lookup(area)) if area else district
+        except LookupError:
+            raise Refusal("withdraw_bad_area", found=area, district=district) from None
+        sex = cell_text(r.get("sex"))
+        code = aliases.get(sex.casefold(), "") if sex else "T"
+        if not code:
+            raise Refusal("withdraw_bad_sex", found=sex)
+        rows.append((indicator, year, area, code))
+    return pd.DataFrame(rows, columns=KEY).drop_duplicates()
 
 
 def rebuild(*, out_dir: str | Path | None = None, catalog: pd.DataFrame | None = None,

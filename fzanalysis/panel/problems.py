@@ -9,8 +9,12 @@ ingest, withdraw and template.  :func:`render` writes a message in the language 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, Literal, NamedTuple
+
+import numpy as np
 
 from fzanalysis import config
 from fzanalysis.exceptions import ConfigError, SubmissionError
@@ -72,6 +76,10 @@ def _text(x: Any) -> str:
     return "" if x is None else str(x)
 
 
+def _values(values: dict[str, Any] | Values) -> Values:
+    return values if isinstance(values, tuple) else tuple(values.items())
+
+
 class _Blank(dict):  # type: ignore[type-arg]
     def __missing__(self, key: str) -> str:
         return ""
@@ -91,7 +99,7 @@ class Wording:
         self.lang = check_lang(lang)
         self.entries = _entries()
         self._units: dict[str, str] = {}
-        self._texts: dict[tuple[str, Values, str], str] = {}
+        self._built: dict[tuple[str, Values], tuple[str, str, str, str, str]] = {}
         self._warning = "warning: " if self.lang == "en" else label("severity", "warning", "zh") + "："
 
     def _params(self, entry: dict[str, Any], values: dict[str, Any]) -> _Blank:
@@ -110,28 +118,66 @@ class Wording:
         entry = self.entries.get(code)
         return entry if entry is not None else message_entry(code)
 
-    def explain(self, code: str, values: dict[str, Any], cell: str = "") -> Explained:
+    def _pieces(self, code: str, values: Values) -> tuple[str, str, str, str, str]:
+        """Message ``code`` with ``values`` around its cell: ``(head, tail, found, expected, fix)``
+        (each distinct message built once); the sentence is ``head + cell part + tail``."""
+        key = (code, values)
+        try:
+            hit = self._built.get(key)
+        except TypeError:  # a value that cannot be a dict key (a list ...): worded every time
+            key, hit = None, None
+        if hit is None:
+            entry = self._entry(code)
+            params = self._params(entry, dict(values))
+            lang = self.lang
+            head = str(entry[lang]).format_map(params)
+            expected = str(entry.get("expected", {}).get(lang, "")).format_map(params)
+            fix = str(entry.get("fix", {}).get(lang, "")).format_map(params)
+            tail = "" if lang == "en" else \
+                (f"。应为：{expected}" if expected else "") + (f"。请：{fix}。" if fix else "")
+            hit = (head, tail, params.get("found", ""), expected, fix)
+            if key is not None:
+                self._built[key] = hit
+        return hit
+
+    def _cell(self, cell: str) -> str:
+        if not cell:
+            return ""
+        return f" (cell {cell})" if self.lang == "en" else f"（单元格 {cell}）"
+
+    def explain(self, code: str, values: dict[str, Any] | Values, cell: str = "") -> Explained:
         """Message ``code`` split into found / expected / fix, and the whole sentence."""
-        entry = self._entry(code)
-        params = self._params(entry, values)
-        lang = self.lang
-        text = str(entry[lang]).format_map(params)
-        expected = str(entry.get("expected", {}).get(lang, "")).format_map(params)
-        fix = str(entry.get("fix", {}).get(lang, "")).format_map(params)
-        if lang == "en":
-            text = f"{text} (cell {cell})" if cell else text
-        else:
-            text = f"{text}（单元格 {cell}）" if cell else text
-            text += (f"。应为：{expected}" if expected else "") + (f"。请：{fix}。" if fix else "")
-        return Explained(code, text, params.get("found", ""), expected, fix, cell)
+        head, tail, found, expected, fix = self._pieces(code, _values(values))
+        return Explained(code, head + self._cell(cell) + tail, found, expected, fix, cell)
 
     def text(self, code: str, values: dict[str, Any] | Values, cell: str = "") -> str:
         """Message ``code`` with ``values``: the whole sentence (each distinct message built once)."""
-        key = (code, values if isinstance(values, tuple) else tuple(values.items()), cell)
-        hit = self._texts.get(key)
-        if hit is None:
-            hit = self._texts[key] = self.explain(code, dict(values), cell).message
-        return hit
+        head, tail = self._pieces(code, _values(values))[:2]
+        return head + self._cell(cell) + tail
+
+    def texts(self, problems: Sequence[Problem]) -> np.ndarray:
+        """The sentence of each problem (an object array): each distinct ``(code, values)`` is
+        worded once and the cells are put in with array operations, for many problems at once."""
+        out = np.empty(len(problems), dtype=object)
+        if not len(problems):
+            return out
+        code, values, cell = (list(map(itemgetter(i), problems)) for i in (5, 6, 7))
+        which: dict[tuple[str, Values], int] = {}
+        try:
+            k = np.fromiter((which.setdefault(m, len(which)) for m in zip(code, values)), np.int64, len(problems))
+        except TypeError:  # a value that cannot be a dict key: one by one
+            out[:] = [self.text(c, v, x) for c, v, x in zip(code, values, cell)]
+            return out
+        pieces = [self._pieces(*m) for m in which]
+        head, tail = (np.array([x[i] for x in pieces], dtype=object) for i in (0, 1))
+        cells = np.array(cell, dtype=object)
+        has = cells != ""
+        opening, closing = (" (cell ", ")") if self.lang == "en" else ("（单元格 ", "）")
+        out[:] = (head + tail)[k]  # one string per distinct message, shared by its problems
+        if has.any():
+            at = k[has]
+            out[has] = head[at] + (opening + cells[has] + closing) + tail[at]
+        return out
 
     def line(self, p: Problem) -> str:
         """The printed line ``file:sheet:row:column: message`` of a problem."""

@@ -24,10 +24,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["DANGEROUS_PREFIXES", "atomic_write", "atomic_write_bytes", "neutralise", "neutralise_text",
+__all__ = ["DANGEROUS_PREFIXES", "atomic_write", "atomic_write_bytes", "csv_bytes", "neutralise", "neutralise_text",
            "set_text_cell", "write_csv", "write_xlsx"]
 
 #: First characters that make a spreadsheet treat a cell as a formula.
@@ -50,13 +53,16 @@ def neutralise_text(value: Any) -> Any:
 
 
 def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells (object or string columns) are :func:`neutralise_text`-ed.
+    """A copy of ``frame`` whose text cells (object, string or categorical columns) are
+    :func:`neutralise_text`-ed.
 
     Column headings are neutralised too.  Number, boolean and date columns are left as they are.
     """
     out = frame.copy()
     for col in out.columns:
         s = out[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):  # categories of text (reasons ...): as text
+            s = out[col] = s.astype(object)
         if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
             text = s.astype("string")
             bad = text.str.startswith(DANGEROUS_PREFIXES).fillna(False).to_numpy(dtype=bool)
@@ -132,8 +138,82 @@ def write_csv(frame: pd.DataFrame, path: str | Path, *, sort_by: list[str] | Non
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     df = frame.sort_values(sort_by, kind="stable").reset_index(drop=True) if sort_by else frame
-    text = neutralise(df).to_csv(index=False, lineterminator="\n", float_format=None)
-    return atomic_write_bytes(path, text.encode("utf-8-sig"))
+    return atomic_write_bytes(path, csv_bytes(df))
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as the bytes :func:`write_csv` writes: neutralised, UTF-8 with BOM, ``\\n`` line ends.
+
+    The bytes are those of ``neutralise(frame).to_csv(index=False, lineterminator="\\n")``
+    encoded as ``utf-8-sig`` (floats in ``repr`` precision, missing values empty, minimal
+    quoting), built column by column: each distinct cell of a column is converted,
+    neutralised, quoted and encoded once, and the rows are assembled by pyarrow.  A frame with
+    a column of another dtype (dates ...), or with one column, is written by pandas.
+    """
+    fields = [_csv_fields(frame.iloc[:, j]) for j in range(frame.shape[1])] if frame.shape[1] > 1 else [None]
+    if any(f is None for f in fields):
+        text = neutralise(frame).to_csv(index=False, lineterminator="\n", float_format=None)
+        return text.encode("utf-8-sig")
+    header = b",".join(_quote(str(neutralise_text(c) if isinstance(c, str) else c)) for c in frame.columns)
+    if not len(frame):
+        return b"\xef\xbb\xbf" + header + b"\n"
+    columns = []
+    for f in fields:
+        if isinstance(f, pa.Array):
+            columns.append(f)
+            continue
+        codes_, uniq = f  # type: ignore[misc]
+        # a missing cell (code -1) is the empty field after the distinct ones
+        take = np.where(codes_ < 0, len(uniq), codes_)
+        columns.append(pa.array(uniq + [b""], type=pa.large_binary()).take(pa.array(take)))
+    def binary(x: bytes) -> pa.Scalar:
+        return pa.scalar(x, pa.large_binary())
+
+    lines = pc.binary_join_element_wise(*columns, binary(b","))
+    body = pc.binary_join_element_wise(lines, binary(b""), binary(b"\n"))  # each line and its "\n"
+    offsets = body.buffers()[1]
+    first, last = (int(x) for x in np.frombuffer(offsets, dtype=np.int64)[[body.offset, body.offset + len(body)]])
+    return b"\xef\xbb\xbf" + header + b"\n" + body.buffers()[2].to_pybytes()[first:last]
+
+
+def _quote(text: str) -> bytes:
+    """One CSV field as :mod:`csv` writes it with minimal quoting, encoded as UTF-8."""
+    if any(ch in text for ch in ',"\r\n'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text.encode("utf-8")
+
+
+def _csv_fields(s: pd.Series) -> tuple[np.ndarray, list[bytes]] | pa.Array | None:
+    """``(codes, fields)``: the encoded CSV field of each distinct cell of ``s`` and each cell's
+    code (-1: missing, an empty field); or the fields themselves (integers); or None for a
+    dtype left to pandas."""
+    dtype = s.dtype
+    if dtype == np.dtype(bool):
+        return s.to_numpy().astype(np.int64), [b"False", b"True"]
+    if dtype.kind in "iu" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        return pa.array(s.to_numpy()).cast(pa.large_string()).cast(pa.large_binary())  # as str(int)
+    if dtype.kind == "f" and not isinstance(dtype, pd.api.extensions.ExtensionDtype):
+        codes_, uniq = pd.factorize(s.to_numpy(), use_na_sentinel=True)  # NaN: -1
+        return codes_, [t.encode("ascii") for t in uniq.astype(str).tolist()]
+    if isinstance(dtype, pd.CategoricalDtype):
+        if pd.api.types.infer_dtype(dtype.categories, skipna=True) != "string":
+            return None
+        codes_, uniq = s.cat.codes.to_numpy(np.int64), dtype.categories.tolist()
+    elif isinstance(dtype, pd.StringDtype):
+        codes_, uniq = s.factorize(use_na_sentinel=True)
+        uniq = uniq.tolist()
+    elif dtype == np.dtype(object):
+        values = s.to_numpy()
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            # mixed cells (numbers and text): as the csv module writes them, by their str()
+            missing = pd.isna(values)
+            values = np.array([None if m else str(v) for v, m in zip(values.tolist(), missing.tolist())] + [None],
+                              dtype=object)[:-1]
+        codes_, uniq = pd.factorize(values, use_na_sentinel=True)
+        uniq = uniq.tolist()
+    else:
+        return None
+    return np.asarray(codes_, dtype=np.int64), [_quote(neutralise_text(u)) for u in uniq]
 
 
 def set_text_cell(cell: Any, value: Any) -> Any:

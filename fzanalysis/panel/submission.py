@@ -7,8 +7,11 @@ checks across rows are in :mod:`fzanalysis.panel.checks`.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ import pandas as pd
 
 from fzanalysis import codes, gazetteer
 from fzanalysis.panel import _lookups as lk
-from fzanalysis.panel.problems import Msg, Problem
+from fzanalysis.panel.problems import Msg, Problem, Values
 from fzanalysis.panel.read import RawTable, cell_text, missing_mask, parse_number, parse_year, read_file
 
 __all__ = ["REC_COLUMNS", "ROW_LEVEL_KINDS", "SUBMISSION_YEARS", "Submission", "parse_numbers", "read_records", "read_submission",
@@ -46,9 +49,13 @@ class Submission:
 
     def where(self, sheet: str | None, row: int, column: str) -> tuple[str, str]:
         """Column heading as written in the file and the Excel cell (``""`` for CSV)."""
+        heading, letter = self.heading_letter(sheet, column)
+        return heading, (f"{letter}{row}" if letter else "")
+
+    def heading_letter(self, sheet: str | None, column: str) -> tuple[str, str]:
+        """Column heading as written in the file and its Excel column letter (``""`` for CSV)."""
         cols, letters = self.headings.get(sheet or "", ({}, {}))
-        letter = letters.get(column)
-        return cols.get(column, column), (f"{letter}{row}" if letter else "")
+        return cols.get(column, column), letters.get(column) or ""
 
     @property
     def has_error(self) -> bool:
@@ -56,7 +63,7 @@ class Submission:
 
     def forget(self) -> None:
         """Drop what was computed from the problems (after they are reordered, not only added to)."""
-        for key in ("_row_errors", "_clean"):
+        for key in ("_row_errors", "_clean", "_place_keys"):
             self.__dict__.pop(key, None)
 
     def row_errors(self) -> list[Problem]:
@@ -72,28 +79,48 @@ class Submission:
         """``(sheet, row)`` of every row with an error (sheet None for CSV)."""
         return {(p.sheet, p.row) for p in self.row_errors()}  # type: ignore[misc]
 
-    def error_mask(self, rec: pd.DataFrame) -> np.ndarray:
-        """Which rows of ``rec`` (records of this file) have an error."""
+    def _places(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(sheet, row)`` of every record and of every row error as integer keys (computed once
+        while the problems do not change)."""
+        stamp = (id(self.problems), len(self.problems))
+        cached = self.__dict__.get("_place_keys")
+        if cached is None or cached[0] != stamp:
+            errs = self.row_errors()
+            sheets, rows = list(map(itemgetter(1), errs)), list(map(itemgetter(2), errs))
+            keys = _row_keys(self.records["sheet"], self.records["row"].to_numpy(np.int64), sheets, rows)
+            cached = self.__dict__["_place_keys"] = (stamp, keys)
+        return cached[1]  # type: ignore[no-any-return]
+
+    def error_mask(self, rec: pd.DataFrame | None = None) -> np.ndarray:
+        """Which rows of ``rec`` (records of this file; default all of :attr:`records`) have an error."""
+        if rec is None:
+            if not self.row_errors() or not len(self.records):
+                return np.zeros(len(self.records), dtype=bool)
+            return np.isin(*self._places())
         errs = self.row_errors()
         if not errs or not len(rec):
             return np.zeros(len(rec), dtype=bool)
-        return np.isin(*_row_keys(rec["sheet"], rec["row"].to_numpy(np.int64),
-                                  [p.sheet for p in errs], [p.row for p in errs]))
+        sheets, rows = list(map(itemgetter(1), errs)), list(map(itemgetter(2), errs))
+        return np.isin(*_row_keys(rec["sheet"], rec["row"].to_numpy(np.int64), sheets, rows))
 
     def rejection(self) -> list[Problem]:
         """The errors that reject the whole file: :meth:`file_errors`, else every error."""
         return self.file_errors() or [p for p in self.problems if p.severity == "error"]
 
     def file_errors(self) -> list[Problem]:
-        """Errors not tied to a data row (unreadable file, missing column ...): they reject the file."""
-        errs = [p for p in self.problems if p.severity == "error"]
-        if not errs:
-            return []
-        mine, at_row = _row_keys([p.sheet for p in errs], [-1 if p.row is None else p.row for p in errs],
-                                 self.records["sheet"], self.records["row"].to_numpy(np.int64))
-        on_record = np.isin(mine, at_row)
-        return [p for p, on in zip(errs, on_record.tolist())
-                if not on and not (p.row is not None and p.code in ROW_LEVEL_KINDS)]
+        """Errors not tied to a data row (unreadable file, missing column ...): they reject the file.
+
+        An error about a row that is not a record (a line not read) is one, except a line that is
+        not read while the rest of the file is (:data:`ROW_LEVEL_KINDS`)."""
+        errs = self.row_errors()
+        off: set[int] = set()
+        if errs and len(self.records):
+            rec_keys, err_keys = self._places()
+            off = {id(errs[i]) for i in np.flatnonzero(~np.isin(err_keys, rec_keys)).tolist()}
+        elif errs:
+            off = {id(p) for p in errs}
+        return [p for p in self.problems if p.severity == "error"
+                and (p.row is None or (id(p) in off and p.code not in ROW_LEVEL_KINDS))]
 
 
 def _row_keys(sheets: Any, rows: Any, other_sheets: Any, other_rows: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -158,6 +185,16 @@ def typed_records(df: pd.DataFrame) -> pd.DataFrame:
         df[c] = df[c].astype("float64")
     df["synthetic"] = df["synthetic"].astype(bool)
     return df
+
+
+def problems_at(file: str, sheet: str | None, rows: Iterable[int], column: str | None, severity: str,
+                codes_: Iterable[str], values: Iterable[Values], cells: Iterable[str]) -> Iterator[Problem]:
+    """Problems of many rows of one file, sheet and column, built without a Python loop per row."""
+    return map(_new_problem, zip(repeat(file), repeat(sheet), rows, repeat(column), repeat(severity),
+                                 codes_, values, cells))
+
+
+_new_problem = partial(tuple.__new__, Problem)  # a Problem from a tuple of its fields, as _make without checks
 
 
 def _per_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> Any:
@@ -245,12 +282,10 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
             said = [msgs] * len(idx)
         else:
             said = np.asarray(msgs, dtype=object)[idx].tolist()
-        file, sheet = table.file, table.sheet
         rs = rows[idx].tolist()
-        cells = [f"{letter}{r}" for r in rs] if letter else [""] * len(rs)
-        new = tuple.__new__  # a Problem without the keyword handling of its constructor: many rows
-        probs.extend(new(Problem, (file, sheet, r, heading, severity, code, values, cell))
-                     for r, (code, values), cell in zip(rs, said, cells))
+        cells = [f"{letter}{r}" for r in rs] if letter else repeat("")
+        codes_, values = zip(*said)
+        probs.extend(problems_at(table.file, table.sheet, rs, heading, severity, codes_, values, cells))
 
     # --- indicator: an id or the exact Chinese name
     ids = set(cat.index)
@@ -311,8 +346,15 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     err(sex_msg != None, "sex", sex_msg)  # noqa: E711
     by_sex = {i: "sex" in lk.disagg(cat.loc[i]) for i in pd.unique(ind[known])}
     not_by_sex = known & np.isin(sex, ["F", "M"]) & ~np.array([by_sex.get(i, True) for i in ind], dtype=bool)
-    err(not_by_sex, "sex", lambda i: ("sex_not_disaggregated", (("found", sex[i]), ("indicator", ind[i]))),
-        "warning")
+    if not_by_sex.any():  # one message per distinct (sex, indicator)
+        pair = pd.Series(sex[not_by_sex]) + "\x00" + pd.Series(ind[not_by_sex])
+        which, uniq = pd.factorize(pair)
+        msgs = np.empty(len(uniq), dtype=object)
+        for j, (s, i) in enumerate(u.split("\x00") for u in uniq):
+            msgs[j] = ("sex_not_disaggregated", (("found", s), ("indicator", i)))
+        said = np.full(n, None, dtype=object)
+        said[not_by_sex] = msgs[which]
+        err(not_by_sex, "sex", said, "warning")
 
     # --- numbers
     def formats_of(c: str) -> dict[int, str]:
