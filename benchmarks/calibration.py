@@ -245,6 +245,22 @@ def _clip(c: float, lo: float, hi: float) -> float:
     return c
 
 
+def origins(data: dict[str, pd.DataFrame], *, min_points: int, horizons) -> dict[tuple[int, int], list[str]]:
+    """The rolling origins: (origin year, horizon) -> series with at least ``min_points`` years up
+    to the origin and an observed outcome ``horizon`` years later."""
+    jobs: dict[tuple[int, int], list[str]] = {}
+    for sid, g in data.items():
+        years = g["year"].to_numpy()
+        obs = set(years.tolist())
+        for i, o in enumerate(years):
+            if i + 1 < min_points:
+                continue
+            for h in horizons:
+                if o + h in obs:
+                    jobs.setdefault((int(o), h), []).append(sid)
+    return jobs
+
+
 def run_backtest(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str = "all",
                  horizons=HORIZONS, min_points: int = MIN_POINTS, use_counts: bool = True,
                  fractions=FRACTIONS, project_kwargs: dict | None = None,
@@ -263,16 +279,7 @@ def run_backtest(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str = "
     man = man.set_index("series_id")
     data = {sid: g.sort_values("year") for sid, g in series[series["series_id"].isin(man.index)].groupby("series_id")}
 
-    jobs: dict[tuple[int, int], list[str]] = {}
-    for sid, g in data.items():
-        years = g["year"].to_numpy()
-        obs = set(years.tolist())
-        for i, o in enumerate(years):
-            if i + 1 < min_points:
-                continue
-            for h in horizons:
-                if o + h in obs:
-                    jobs.setdefault((int(o), h), []).append(sid)
+    jobs = origins(data, min_points=min_points, horizons=horizons)
 
     out = []
     for (o, h), sids in sorted(jobs.items()):

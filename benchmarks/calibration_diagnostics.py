@@ -50,15 +50,7 @@ def predictive_table(split: str) -> pd.DataFrame:
     man = man.set_index("series_id")
     data = {sid: g.sort_values("year")
             for sid, g in series[series["series_id"].isin(man.index)].groupby("series_id")}
-    jobs: dict[tuple[int, int], list[str]] = {}
-    for sid, g in data.items():
-        years = g["year"].to_numpy()
-        obs = set(years.tolist())
-        for i, o in enumerate(years):
-            if i + 1 >= cb.MIN_POINTS:
-                for h in cb.HORIZONS:
-                    if o + h in obs:
-                        jobs.setdefault((int(o), h), []).append(sid)
+    jobs = cb.origins(data, min_points=cb.MIN_POINTS, horizons=cb.HORIZONS)
     out = []
     for (o, h), sids in sorted(jobs.items()):
         panels, cats, meta = [], [], []
