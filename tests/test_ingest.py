@@ -439,7 +439,7 @@ def test_problem_list_sheet_words_are_data(tmp_path: Path) -> None:
     from fzanalysis.panel.annotate import LIST_COLUMNS, annotate, list_sheet
 
     table = config.label_table()["feedback_sheet"]
-    assert set(table) == {*LIST_COLUMNS, "name", "no_problems"}
+    assert set(table) == {*LIST_COLUMNS, "name", "no_problems", "column_at"}
     ok, bad = CORPUS / "template_ok.xlsx", CORPUS / "fraction_some_towns.csv"
     for lang in ("zh", "en"):
         words = {code: table[code][lang] for code in table}
@@ -453,6 +453,11 @@ def test_problem_list_sheet_words_are_data(tmp_path: Path) -> None:
                 assert not any(re.search(r"[\u4e00-\u9fff]", str(c.value)) for c in ws[1])
             found = [r[LIST_COLUMNS.index("found")] for r in ws.iter_rows(min_row=2, values_only=True)]
             assert (found == [words["no_problems"]]) == (path == ok)
+            # the column of a problem in the unit's words, never a panel column's code
+            columns = {r[LIST_COLUMNS.index("column")] for r in ws.iter_rows(min_row=2, values_only=True)}
+            assert not columns & {"value", "numerator", "denominator", "year", "area", "sex", "indicator"}
+            if path == bad:
+                assert config.label_table()["panel_column"]["value"][lang] in columns
 
 
 def test_annotate_writes_feedback_copies_and_never_touches_originals(tmp_path: Path,

@@ -22,12 +22,13 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from fzanalysis.labels import label
+from fzanalysis import config
+from fzanalysis.labels import Lang, label
 from fzanalysis.panel.problems import Problem, Wording
 from fzanalysis.panel.read import HEADER_SCAN_ROWS, csv_cells, normalise_heading
 from fzanalysis.panel.safe import atomic_write, set_text_cell
 
-__all__ = ["FILLS", "LIST_COLUMNS", "annotate", "annotated_name", "list_sheet"]
+__all__ = ["FILLS", "LIST_COLUMNS", "annotate", "annotated_name", "column_shown", "list_sheet"]
 
 #: Fill colour by severity (Excel's own "bad" red and "neutral" yellow).
 FILLS: dict[str, str] = {"error": "FFC7CE", "warning": "FFEB9C"}
@@ -36,6 +37,21 @@ FILLS: dict[str, str] = {"error": "FFC7CE", "warning": "FFEB9C"}
 LIST_COLUMNS: tuple[str, ...] = ("file", "sheet", "row", "column", "severity", "found", "expected", "fix",
                                  "message")
 _WIDTHS = (18, 10, 6, 10, 8, 16, 30, 40, 60)
+
+
+def column_shown(column: str | None, cell: str | None, lang: Lang = "zh") -> str:
+    """A problem's column as the unit finds it: a panel column's words (数值, not ``value``) and its letter.
+
+    Examples
+    --------
+    >>> column_shown("value", "K15"), column_shown("备注", None), column_shown("numerator", "L3", "en")
+    ('数值（K列）', '备注', 'Numerator (column L)')
+    """
+    if not column:
+        return ""
+    name = label("panel_column", column, lang) if column in config.label_table().get("panel_column", {}) else column
+    letter = re.sub(r"\d", "", cell or "")
+    return label("feedback_sheet", "column_at", lang).format(name=name, letter=letter) if letter else name
 
 
 def list_sheet(lang: str = "zh") -> str:
@@ -136,7 +152,8 @@ def annotate(problems: Sequence[Problem], paths: Sequence[str | Path], out_dir: 
         words = Wording(lang)
         for p in probs:
             e = words.explain(p.code, dict(p.values), p.cell)
-            rows.append([str(path.name), p.sheet or "", p.row if p.row is not None else "", p.column or "",
+            rows.append([str(path.name), p.sheet or "", p.row if p.row is not None else "",
+                         column_shown(p.column, e.cell, lang),
                          label("severity", p.severity, lang), e.found, e.expected, e.fix, e.message])
             if not readable or p.row is None:
                 continue

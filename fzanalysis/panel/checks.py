@@ -156,9 +156,8 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     m_neg = check & ~is_frac & (v < 0) & (lo >= 0)
     m_range = check & ~is_frac & ~m_neg & ((v < lo) | (v > hi))
     m_plaus = check & ~is_frac & ~m_neg & ~m_range & (v > plausible)
-    ids = ind.to_numpy(object)
     out += _problems_at(sub, rec, m_frac, "value", lambda i: ("fraction", (
-        ("found", f(v[i])), ("indicator", ids[i]), ("level", f(frac[i])), ("percent", f(v[i] * 100)))))
+        ("found", f(v[i])), ("level", f(frac[i])), ("percent", f(v[i] * 100)))))
     out += _problems_at(sub, rec, m_neg, "value", lambda i: ("negative_value", (
         ("found", f(v[i])), ("lo", f(lo[i])), ("unit", unit[i]))))
     out += _problems_at(sub, rec, m_range, "value", lambda i: ("out_of_range", (
