@@ -521,3 +521,17 @@ def test_csv_bytes_equal_pandas_to_csv_of_the_neutralised_frame() -> None:
     assert safe.csv_bytes(df[["text"]]) == reference(df[["text"]])  # one column: pandas' own
     dated = df.assign(when=pd.Timestamp("2024-01-01"))  # a dtype left to pandas
     assert safe.csv_bytes(dated) == reference(dated)
+
+
+def test_messages_name_the_indicator_never_its_code() -> None:
+    """A message about an indicator gives the catalogue's name in the reader's language."""
+    from fzanalysis import catalog
+    from fzanalysis.panel.problems import Wording
+
+    cat = catalog.normalize().set_index("id")
+    ind = cat.index[0]
+    for lang in ("zh", "en"):
+        text = Wording(lang).text("sex_not_disaggregated", {"found": "F", "indicator": ind})
+        assert cat.at[ind, f"name_{lang}"] in text and ind not in text
+    # a code the catalogue does not know is quoted as found
+    assert "no.such" in Wording("zh").text("sex_not_disaggregated", {"found": "F", "indicator": "no.such"})

@@ -99,6 +99,7 @@ class Wording:
         self.lang = check_lang(lang)
         self.entries = _entries()
         self._units: dict[str, str] = {}
+        self._names: dict[str, str] | None = None
         self._built: dict[tuple[str, Values], tuple[str, str, str, str, str]] = {}
         self._warning = "warning: " if self.lang == "en" else label("severity", "warning", "zh") + "："
 
@@ -109,10 +110,24 @@ class Wording:
             if unit not in self._units:
                 self._units[unit] = unit_label(unit, "zh")
             params["unit"] = self._units[unit]
+        indicator = params.get("indicator")
+        if indicator:  # a clerk reads the indicator's name, never its code
+            params["indicator"] = self._indicator_names().get(indicator, indicator)
         # optional parts: shown only when the value they need is given
         for name, part in entry.get("parts", {}).items():
             params[name] = str(part[self.lang]).format_map(params) if params.get(part["needs"]) else ""
         return params
+
+    def _indicator_names(self) -> dict[str, str]:
+        if self._names is None:
+            from fzanalysis import catalog  # the catalogue reads this module's messages
+
+            try:
+                cat = catalog.normalize()
+                self._names = dict(zip(cat["id"].astype(str), cat[f"name_{self.lang}"].astype(str)))
+            except Exception:  # a catalogue that cannot be read is reported elsewhere; codes stay
+                self._names = {}
+        return self._names
 
     def _entry(self, code: str) -> dict[str, Any]:
         entry = self.entries.get(code)
