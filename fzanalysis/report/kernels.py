@@ -103,7 +103,8 @@ def _run(code: str, km: Any, *, timeout: float) -> None:
 
     content = _sync(run)().get("content", {})
     if content.get("status") != "ok":
-        raise RuntimeError(f"kernel refused its reset: {content.get('ename', '')}: {content.get('evalue', '')}")
+        raise RuntimeError(f"the kept kernel failed to run {code.splitlines()[0]!r}: "
+                           f"{content.get('ename', '')}: {content.get('evalue', '')}")
 
 
 def _start(kernel: str, plan_id: str | None, extra_arguments: Sequence[str]) -> Any:
