@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from toy_notebooks import write_notebook
 
 from fzanalysis import report
 from fzanalysis.report import html as report_html
@@ -26,13 +27,7 @@ PARAMS_CELL = (
 
 
 def _write_nb(path: Path, body: str, *, params: str = PARAMS_CELL) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cell = nbformat.v4.new_code_cell(params)
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
-    nbformat.write(nb, str(path))
-    return path
+    return write_notebook(path, body, params=params)
 
 
 @pytest.fixture

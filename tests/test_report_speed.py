@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from toy_notebooks import write_notebook
 
 from fzanalysis import catalog, demo, report
 from fzanalysis.panel import as_panel
@@ -34,13 +35,7 @@ BODY = (
 
 
 def _nb(path: Path, body: str = BODY) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cell = nbformat.v4.new_code_cell(PARAMS)
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
-    nbformat.write(nb, str(path))
-    return path
+    return write_notebook(path, body, params=PARAMS)
 
 
 @pytest.fixture
