@@ -76,13 +76,15 @@ def aggregate_frame(p: pd.DataFrame, cat: pd.DataFrame, *, require_all_towns: bo
     rate = scale.notna()
     ok_rate = complete & rate & ~g["nna"] & (g["d"] > 0)
     ok_sum = complete & ~rate & units.isin(sum_units)
-    reason = np.select(
-        [~complete, rate & g["nna"], rate & (g["d"] <= 0), ~rate & ~units.isin(sum_units)],
-        ["only " + g["n_areas"].astype(str) + f" of {len(towns)} towns",
-         "a town row lacks numerator or denominator", "sum of denominators is 0",
-         "unit " + units.astype(str) + " is not additive and has no numerator/denominator"], "")
-    skipped = [(i, int(y), s, r) for i, y, s, r in
-               zip(g["indicator"], g["year"], g["sex"], reason) if r]
+    why = np.select([~complete, rate & g["nna"], rate & (g["d"] <= 0), ~rate & ~units.isin(sum_units)],
+                    [1, 2, 3, 4], 0)
+    skip = np.flatnonzero(why)  # the reasons are worded for the groups not aggregated only
+    words = {2: "a town row lacks numerator or denominator", 3: "sum of denominators is 0"}
+    skipped = [(i, int(y), s, f"only {na} of {len(towns)} towns" if w == 1 else words[w] if w in words
+                else f"unit {u} is not additive and has no numerator/denominator")
+               for i, y, s, na, u, w in zip(g["indicator"].to_numpy()[skip], g["year"].to_numpy()[skip],
+                                           g["sex"].to_numpy()[skip], g["n_areas"].to_numpy()[skip],
+                                           units.astype(str).to_numpy()[skip], why[skip])]
     res = g[ok_rate | ok_sum].copy()
     is_rate = ok_rate[ok_rate | ok_sum]
     res["value"] = np.where(is_rate, scale[res.index] * res["n"] / res["d"].where(is_rate, 1.0), res["vsum"])

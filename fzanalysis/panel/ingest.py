@@ -243,7 +243,7 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
             why.append((False, row_errors))
             sheet, row, reason = _row_reasons(row_errors, zh)
             new_rejected.append(pd.DataFrame({"path": shown, "sheet": sheet, "row": row,
-                                              "reason": pd.Categorical(reason)}))  # a few distinct reasons
+                                              "reason": reason}))
             n_bad = len(row)
             good = rec[~sub.error_mask()]
         else:
@@ -292,21 +292,49 @@ def _file_reason(problems: list[Problem], words: Wording) -> str:
     return words.text("file_rejected", {"found": "; ".join(words.line(p) for p in problems[:3])})
 
 
-def _row_reasons(errors: list[Problem], words: Wording) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _row_reasons(errors: list[Problem], words: Wording) -> tuple[np.ndarray, np.ndarray, pd.Categorical]:
     """``(sheet, row, reason)`` of each rejected row of one file, from its row errors in file order
-    (the errors of one row are consecutive): the messages worded at once (:meth:`Wording.texts`)
-    and those of one row joined by ``"; "``."""
+    (the errors of one row are consecutive): the messages worded once each
+    (:meth:`Wording.keyed`) and those of one row joined by ``"; "``.  The reasons are categorical:
+    a row with one error and no cell shares its message's sentence; only the other rows get a
+    sentence of their own."""
     sheets, rows = list(map(itemgetter(1), errors)), list(map(itemgetter(2), errors))
     sheet = np.array(["" if s is None else s for s in sheets], dtype=object)
     row = np.array(rows, dtype=np.int64)
     start = np.ones(len(errors), dtype=bool)
     start[1:] = (row[1:] != row[:-1]) | (sheet[1:] != sheet[:-1])
-    text = words.texts(errors)
-    more = ~np.append(start[1:], True)  # not the last error of its row
-    if more.any():
-        text[more] = text[more] + "; "
     first = np.flatnonzero(start)
-    return sheet[first], row[first], np.add.reduceat(text, first) if more.any() else text
+    keyed = words.keyed(errors)
+    if keyed is None:  # a value that cannot be a dict key: every sentence on its own
+        text = words.texts(errors)
+        k, whole = np.zeros(len(errors), dtype=np.int64), np.array([], dtype=object)
+        own = np.ones(len(first), dtype=bool)
+    else:
+        k, head, tail, cells = keyed
+        whole = head + tail
+        size = np.diff(np.append(first, len(errors)))
+        own = (size > 1) | (cells[first] != "")  # rows whose sentence is their own
+        text = None
+    # candidates: each distinct message's sentence, then the sentences of the rows of their own
+    if own.any():
+        mine = np.repeat(own, np.diff(np.append(first, len(errors))))
+        if text is None:
+            text = words.texts([errors[i] for i in np.flatnonzero(mine).tolist()])
+        else:
+            text = text[mine]
+        starts = np.flatnonzero(start[mine])
+        more = ~np.append(start[mine][1:], True)  # not the last error of its row
+        if more.any():
+            text[more] = text[more] + "; "
+        joined = np.add.reduceat(text, starts) if more.any() else text
+    else:
+        joined = np.array([], dtype=object)
+    cand = np.concatenate([whole, joined])
+    ccode, cats = pd.factorize(cand)
+    code = np.empty(len(first), dtype=np.int64)
+    code[~own] = ccode[k[first[~own]]]
+    code[own] = ccode[len(whole) + np.arange(int(own.sum()))]
+    return sheet[first], row[first], pd.Categorical.from_codes(code, categories=pd.Index(cats, dtype=object))
 
 
 def _safe_sha(path: str | Path) -> str:

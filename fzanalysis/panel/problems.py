@@ -15,6 +15,7 @@ from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from fzanalysis import config
 from fzanalysis.exceptions import ConfigError, SubmissionError
@@ -176,23 +177,47 @@ class Wording:
         out = np.empty(len(problems), dtype=object)
         if not len(problems):
             return out
-        code, values, cell = (list(map(itemgetter(i), problems)) for i in (5, 6, 7))
-        which: dict[tuple[str, Values], int] = {}
-        try:
-            k = np.fromiter((which.setdefault(m, len(which)) for m in zip(code, values)), np.int64, len(problems))
-        except TypeError:  # a value that cannot be a dict key: one by one
-            out[:] = [self.text(c, v, x) for c, v, x in zip(code, values, cell)]
+        keyed = self.keyed(problems)
+        if keyed is None:  # a value that cannot be a dict key: one by one
+            out[:] = [self.text(p.code, p.values, p.cell) for p in problems]
             return out
-        pieces = [self._pieces(*m) for m in which]
-        head, tail = (np.array([x[i] for x in pieces], dtype=object) for i in (0, 1))
-        cells = np.array(cell, dtype=object)
-        has = cells != ""
-        opening, closing = (" (cell ", ")") if self.lang == "en" else ("（单元格 ", "）")
+        k, head, tail, cells = keyed
         out[:] = (head + tail)[k]  # one string per distinct message, shared by its problems
+        has = cells != ""
         if has.any():
+            opening, closing = (" (cell ", ")") if self.lang == "en" else ("（单元格 ", "）")
             at = k[has]
             out[has] = head[at] + (opening + cells[has] + closing) + tail[at]
         return out
+
+    def keyed(self, problems: Sequence[Problem]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+        """``(k, head, tail, cells)``: the number ``k`` of each problem's distinct message, the
+        words before and after the cell of each distinct message, each problem's cell; the
+        sentence of problem ``i`` is ``head[k[i]] + cell part + tail[k[i]]`` (:meth:`texts`).
+        None when a value cannot be a dict key.
+
+        Problems made from one cell's parse share one ``values`` object: the messages are told
+        apart by that object first, so a shared message is hashed once, not once per problem.
+        """
+        code, values, cell = (list(map(itemgetter(i), problems)) for i in (5, 6, 7))
+        n = len(problems)
+        # a (code, values object) pair: the live objects' ids, then the pairs numbered
+        # (equal messages of two pairs are merged below by value: the pairs only save hashing)
+        obj = pd.factorize(np.fromiter(map(id, values), np.int64, n))[0]
+        ccode, cuniq = pd.factorize(np.fromiter(map(id, code), np.int64, n))
+        pair = pd.factorize(obj * len(cuniq) + ccode)[0]
+        lead = np.full(int(pair.max()) + 1, -1, dtype=np.int64)
+        lead[pair[::-1]] = np.arange(n - 1, -1, -1)  # the first problem of each pair
+        which: dict[tuple[str, Values], int] = {}
+        try:
+            kp = np.fromiter((which.setdefault((code[i], values[i]), len(which)) for i in lead.tolist()),
+                             np.int64, len(lead))
+        except TypeError:
+            return None
+        pieces = [self._pieces(*m) for m in which]
+        head, tail = (np.array([x[i] for x in pieces] + [None], dtype=object)[:-1] for i in (0, 1))
+        return kp[pair], head, tail, np.array(cell, dtype=object)
 
     def line(self, p: Problem) -> str:
         """The printed line ``file:sheet:row:column: message`` of a problem."""

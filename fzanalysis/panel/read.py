@@ -82,6 +82,9 @@ class RawTable:
     ignored: list[str] = field(default_factory=list)
     #: key/value pairs of a template's hidden ``_meta`` sheet (department, year, version)
     meta: dict[str, Any] = field(default_factory=dict)
+    #: panel column -> which cells of ``frame`` are missing (:func:`missing_mask`), as judged
+    #: when the blank rows were found (so the cells are judged once)
+    missing: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- headers
@@ -793,8 +796,17 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
     else:
         rnums = np.fromiter((r for r, _ in body), dtype=np.int64, count=len(body))
         raw = pd.DataFrame([cells for _, cells in body], dtype=object)
-    missing = pd.DataFrame({j: missing_mask(raw[j]) for j in raw.columns})
-    blank = missing.all(axis=1).to_numpy()
+    # a row is blank when every cell is missing: the number columns (needed later anyway) and the
+    # cells beyond the last heading are judged whole, the other columns only where still blank
+    numbers = [positions[c] for c in ("value", "numerator", "denominator") if positions.get(c) in raw.columns]
+    missing = {j: missing_mask(raw[j]) for j in raw.columns if j in numbers or j >= width}
+    blank = np.ones(len(raw), dtype=bool)
+    for m in missing.values():
+        blank &= m
+    for j in raw.columns:
+        at = np.flatnonzero(blank)
+        if j not in missing and len(at):
+            blank[at] = missing_mask(raw[j].iloc[at])
     # a repeated header (the template's visible Chinese heading row) is not data
     repeated = heading_mask(raw[positions["year"]], "year") if positions["year"] in raw.columns \
         else np.zeros(len(raw), dtype=bool)
@@ -807,7 +819,7 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
     keep = ~blank & ~repeated
     extra_cols = [j for j in raw.columns if j >= width]
     if extra_cols:
-        n_extra = (~missing[extra_cols]).sum(axis=1).to_numpy()
+        n_extra = sum((~missing[j]).astype(np.int64) for j in extra_cols)
         for r, n in zip(rnums[keep & (n_extra > 0)], n_extra[keep & (n_extra > 0)]):
             problems.append(_problem(name, sheet, int(r), None, "beyond_last_heading", found=int(n)))
     frame = pd.DataFrame({c: (raw[i] if i in raw.columns else pd.Series([None] * len(raw), dtype=object))
@@ -815,6 +827,7 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
     frame = frame[keep]
     frame.index = pd.Index(rnums[keep], name="row")
     table.frame = frame
+    table.missing = {c: missing[i][keep] for c, i in positions.items() if i in missing}
     if formats:
         kept = set(frame.index.tolist())
         for (r, i), fmt in formats.items():

@@ -74,11 +74,14 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | Path, write: Callable[[Path], None], *, durable: bool = True) -> Path:
     """Write ``path`` atomically: ``write(tmp)`` fills a temporary file that replaces ``path``.
 
     The temporary file lives in the same folder (so :func:`os.replace` is atomic), is fsync-ed
     before the replace and removed if ``write`` fails; the folder is fsync-ed afterwards.
+    ``durable=False`` skips both fsyncs: for a copy that can be made again from a durable
+    original (the published copies of a committed generation), still atomic against a killed
+    process, not against a power cut.
 
     Raises
     ------
@@ -91,13 +94,15 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     tmp = Path(name)
     try:
         write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    if durable:
+        _fsync_dir(path.parent)
     return path
 
 

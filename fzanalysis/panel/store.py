@@ -223,14 +223,17 @@ def commit(out: str | Path, state: State) -> list[Path]:
 
 
 def publish(out: Path) -> list[Path]:
-    """Copy the committed generation's files to the top of ``out`` (each atomically)."""
+    """Copy the committed generation's files to the top of ``out`` (each atomically).
+
+    The copies are not fsync-ed: the generation is (it is the record), and :func:`repair`, run
+    before every change of ``out``, makes the copies again whenever one differs from it."""
     n = current_generation(out)
     if n is None:
         return []
     folder = _gen_dir(out, n)
     written = []
     for name in FILES:
-        atomic_write(out / name, lambda tmp, src=folder / name: shutil.copyfile(src, tmp))
+        atomic_write(out / name, lambda tmp, src=folder / name: shutil.copyfile(src, tmp), durable=False)
         written.append(out / name)
         fault("publish")
     return written

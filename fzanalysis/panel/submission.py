@@ -63,21 +63,25 @@ class Submission:
 
     def forget(self) -> None:
         """Drop what was computed from the problems (after they are reordered, not only added to)."""
-        for key in ("_row_errors", "_clean", "_place_keys"):
+        for key in ("_index", "_place_keys"):
             self.__dict__.pop(key, None)
 
-    def row_errors(self) -> list[Problem]:
-        """The errors about one row, in file order (computed once while the problems do not change)."""
-        stamp = (id(self.problems), len(self.problems))  # problems are only ever added
-        cached = self.__dict__.get("_row_errors")
+    def _errors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in :attr:`problems` of the errors about one row and of the other errors
+        (computed once while the problems do not change: they are only ever added to)."""
+        stamp = (id(self.problems), len(self.problems))
+        cached = self.__dict__.get("_index")
         if cached is None or cached[0] != stamp:
-            cached = (stamp, [p for p in self.problems if p.severity == "error" and p.row is not None])
-            self.__dict__["_row_errors"] = cached
+            n = len(self.problems)
+            error = np.array(list(map(itemgetter(4), self.problems)) + [None], dtype=object)[:n] == "error"
+            no_row = np.array(list(map(itemgetter(2), self.problems)) + [None], dtype=object)[:n] == None  # noqa: E711
+            cached = self.__dict__["_index"] = (stamp, (np.flatnonzero(error & ~no_row),
+                                                        np.flatnonzero(error & no_row)))
         return cached[1]  # type: ignore[no-any-return]
 
-    def error_rows(self) -> set[tuple[str | None, int]]:
-        """``(sheet, row)`` of every row with an error (sheet None for CSV)."""
-        return {(p.sheet, p.row) for p in self.row_errors()}  # type: ignore[misc]
+    def row_errors(self) -> list[Problem]:
+        """The errors about one row, in file order."""
+        return list(map(self.problems.__getitem__, self._errors()[0].tolist()))
 
     def _places(self) -> tuple[np.ndarray, np.ndarray]:
         """``(sheet, row)`` of every record and of every row error as integer keys (computed once
@@ -94,7 +98,7 @@ class Submission:
     def error_mask(self, rec: pd.DataFrame | None = None) -> np.ndarray:
         """Which rows of ``rec`` (records of this file; default all of :attr:`records`) have an error."""
         if rec is None:
-            if not self.row_errors() or not len(self.records):
+            if not len(self._errors()[0]) or not len(self.records):
                 return np.zeros(len(self.records), dtype=bool)
             return np.isin(*self._places())
         errs = self.row_errors()
@@ -112,15 +116,13 @@ class Submission:
 
         An error about a row that is not a record (a line not read) is one, except a line that is
         not read while the rest of the file is (:data:`ROW_LEVEL_KINDS`)."""
-        errs = self.row_errors()
-        off: set[int] = set()
-        if errs and len(self.records):
+        on_row, whole = self._errors()
+        off = on_row
+        if len(on_row) and len(self.records):
             rec_keys, err_keys = self._places()
-            off = {id(errs[i]) for i in np.flatnonzero(~np.isin(err_keys, rec_keys)).tolist()}
-        elif errs:
-            off = {id(p) for p in errs}
-        return [p for p in self.problems if p.severity == "error"
-                and (p.row is None or (id(p) in off and p.code not in ROW_LEVEL_KINDS))]
+            off = on_row[~np.isin(err_keys, rec_keys)]
+        off = np.array([i for i in off.tolist() if self.problems[i].code not in ROW_LEVEL_KINDS], dtype=np.int64)
+        return list(map(self.problems.__getitem__, np.sort(np.concatenate([whole, off])).tolist()))
 
 
 def _row_keys(sheets: Any, rows: Any, other_sheets: Any, other_rows: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +130,8 @@ def _row_keys(sheets: Any, rows: Any, other_sheets: Any, other_rows: Any) -> tup
     ``""`` are both the sheet of a CSV file), for :func:`numpy.isin`.  A file has a few sheets:
     each side's sheets are factorised on their own, then matched by name."""
     def factorised(names: Any) -> tuple[np.ndarray, list[str]]:
-        code, uniq = pd.factorize(pd.Series(names, dtype=object), use_na_sentinel=False)
+        values = names if isinstance(names, pd.Series) else np.array(list(names) + [None], dtype=object)[:-1]
+        code, uniq = pd.factorize(values, use_na_sentinel=False)
         return code.astype(np.int64), ["" if u is None or u != u else str(u) for u in uniq]
 
     (c1, u1), (c2, u2) = factorised(sheets), factorised(other_sheets)
@@ -203,7 +206,12 @@ def _per_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> Any:
     Returns an object array, or a tuple of object arrays when ``fn`` returns tuples.
     """
     codes_, uniq = pd.factorize(values.to_numpy(object), use_na_sentinel=False)
-    res = [fn(u) for u in uniq]
+    return _spread([fn(u) for u in uniq], codes_)
+
+
+def _spread(res: list[Any], codes_: np.ndarray) -> Any:
+    """Results per distinct cell spread over the cells (``codes_``): an object array, or a
+    tuple of object arrays when the results are tuples."""
     if res and isinstance(res[0], tuple):
         cols = [np.empty(len(res), dtype=object) for _ in res[0]]
         for j, r in enumerate(res):
@@ -259,8 +267,11 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     def col(c: str, f: pd.DataFrame) -> pd.Series:
         return f[c] if c in f.columns else pd.Series([None] * len(f), index=f.index, dtype=object)
 
-    blank = (missing_mask(col("value", frame)) & missing_mask(col("numerator", frame))
-             & missing_mask(col("denominator", frame)))
+    def missing(c: str) -> np.ndarray:
+        known = table.missing.get(c)
+        return known if known is not None and len(known) == n0 else missing_mask(col(c, frame))
+
+    blank = missing("value") & missing("numerator") & missing("denominator")
     f = frame[~blank]
     rows = f.index.to_numpy(np.int64)
     n = len(f)
@@ -302,14 +313,19 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         close = difflib.get_close_matches(text, choices, n=1, cutoff=0.75)
         return text, False, ("unknown_indicator", (("found", text), ("suggestion", close[0] if close else "")))
 
-    ind, known, ind_msg = _per_distinct(col("indicator", f), indicator)
+    icodes, iuniq = pd.factorize(col("indicator", f).to_numpy(object), use_na_sentinel=False)
+    said = [indicator(u) for u in iuniq]
+    ind, known, ind_msg = _spread(said, icodes)
     known = known.astype(bool)
     err(ind_msg != None, "indicator", ind_msg)  # noqa: E711
-    unit = pd.Series(ind).map(cat["unit"]).where(known, None).to_numpy(object) if "unit" in cat else \
-        np.full(n, None, dtype=object)
-    ucodes, units = pd.factorize(unit, use_na_sentinel=False)
-    scale = np.array([np.nan if lk.unit_info(u)[0] is None else lk.unit_info(u)[0] for u in units],
-                     dtype=float)[ucodes]
+    # what depends on the indicator only: looked up once per distinct cell, then spread
+    rows_of = cat.to_dict("index")
+    ukey = [x[0] if x[1] else None for x in said]
+    uunit = [lk.cat_get(rows_of[k], "unit") if k is not None else None for k in ukey]
+    unit = _spread(uunit, icodes)
+    scale = np.array([np.nan if u is None or lk.unit_info(u)[0] is None else lk.unit_info(u)[0] for u in uunit],
+                     dtype=float)[icodes]
+    by_sex = np.array([k is None or "sex" in lk.disagg(rows_of[k]) for k in ukey], dtype=bool)[icodes]
 
     # --- year
     year, year_msg = _per_distinct(col("year", f),
@@ -344,8 +360,7 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
 
     sex, sex_msg = _per_distinct(col("sex", f), sex_of)
     err(sex_msg != None, "sex", sex_msg)  # noqa: E711
-    by_sex = {i: "sex" in lk.disagg(cat.loc[i]) for i in pd.unique(ind[known])}
-    not_by_sex = known & np.isin(sex, ["F", "M"]) & ~np.array([by_sex.get(i, True) for i in ind], dtype=bool)
+    not_by_sex = known & ((sex == "F") | (sex == "M")) & ~by_sex
     if not_by_sex.any():  # one message per distinct (sex, indicator)
         pair = pd.Series(sex[not_by_sex]) + "\x00" + pd.Series(ind[not_by_sex])
         which, uniq = pd.factorize(pair)
