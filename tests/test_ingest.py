@@ -51,6 +51,26 @@ def test_corpus_is_large_enough() -> None:
     assert sum(p.stat().st_size for p in CORPUS.iterdir()) < 2 * 1024 * 1024, "keep the committed corpus small"
 
 
+def test_corpus_records_match_golden_file() -> None:
+    """Every corpus file is read into exactly the records of ``tests/golden/corpus_records.csv``
+    (written by ``tests/corpus/golden_records.py``): keys, values, counts, provenance, cell by cell."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("golden_records", CORPUS / "golden_records.py")
+    golden_mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(golden_mod)
+    golden = pd.read_csv(golden_mod.GOLDEN, dtype=str, keep_default_na=False)
+    files = sorted(p for p in CORPUS.iterdir() if p.suffix in CORPUS_SUFFIXES)
+    assert set(golden["name"]) <= {p.name for p in files}
+    differ = []
+    for path in files:
+        now = golden_mod.records(path)
+        then = golden[golden["name"] == path.name].reset_index(drop=True)
+        if now.to_numpy().tolist() != then[list(now.columns)].to_numpy().tolist():
+            differ.append(path.name)
+    assert not differ, f"records differ from the golden file: {differ}"
+
+
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_corpus_file(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     spec = EXPECTED[name]

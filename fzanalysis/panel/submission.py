@@ -17,11 +17,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from fzanalysis import codes, gazetteer
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.problems import Msg, Problem, Values
-from fzanalysis.panel.read import RawTable, cell_text, missing_mask, parse_number, parse_year, read_file
+from fzanalysis.panel.read import (
+    RawTable,
+    cell_text,
+    factorize_cells,
+    missing_mask,
+    parse_number,
+    parse_year,
+    read_file,
+)
 
 __all__ = ["REC_COLUMNS", "ROW_LEVEL_KINDS", "SUBMISSION_YEARS", "Submission", "parse_numbers", "read_records", "read_submission",
            "typed_records"]
@@ -205,8 +214,26 @@ def _per_distinct(values: pd.Series, fn: Callable[[Any], Any]) -> Any:
 
     Returns an object array, or a tuple of object arrays when ``fn`` returns tuples.
     """
-    codes_, uniq = pd.factorize(values.to_numpy(object), use_na_sentinel=False)
-    return _spread([fn(u) for u in uniq], codes_)
+    return _spread(*_distinct(values, fn)[::-1])
+
+
+def _distinct(values: pd.Series, fn: Callable[[Any], Any]) -> tuple[np.ndarray, list[Any]]:
+    """``(codes, results)``: ``fn`` of each distinct cell and each cell's code."""
+    codes_, uniq = factorize_cells(values)
+    return codes_, [fn(u) for u in uniq]
+
+
+_STR = pd.Series(["x"]).dtype  # pandas' default text dtype (arrow-backed in pandas 3)
+
+
+def _text(codes_: np.ndarray, texts: list[str | None]) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """A text column from its distinct texts and each row's code, decoded by pyarrow (pandas'
+    default text dtype; an object array where that dtype is not arrow-backed)."""
+    if getattr(_STR, "storage", None) != "pyarrow":
+        return _spread(texts, codes_)
+    d = pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes_, dtype=np.int32)),
+                                       pa.array(texts, type=pa.large_string()))
+    return pd.array(d.cast(pa.large_string()), dtype=_STR)
 
 
 def _spread(res: list[Any], codes_: np.ndarray) -> Any:
@@ -223,13 +250,15 @@ def _spread(res: list[Any], codes_: np.ndarray) -> Any:
     return arr[codes_]
 
 
-def parse_numbers(values: pd.Series, formats: dict[int, str] | None = None
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def parse_numbers(values: pd.Series, formats: dict[int, str] | None = None,
+                  cells: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`~fzanalysis.panel.read.parse_number` of a column, vectorised.
 
     Each distinct cell is parsed once: plain numbers (most cells) in one pass, the rest
     (``12,345``, ``96.5%``, full-width digits) one by one; cells with an Excel number format
-    (``formats``: position -> format) are parsed with it.  Returns ``(value, sign, error)`` arrays.
+    (``formats``: position -> format) are parsed with it.  ``cells``: the column already
+    factorised (:func:`~fzanalysis.panel.read.factorize_cells`).  Returns ``(value, sign, error)``
+    arrays.
     """
     n = len(values)
     val = np.full(n, np.nan)
@@ -237,11 +266,13 @@ def parse_numbers(values: pd.Series, formats: dict[int, str] | None = None
     msg = np.full(n, None, dtype=object)
     if not n:
         return val, sign, msg
-    raw = values.to_numpy(object)
-    codes_, uniq = pd.factorize(raw, use_na_sentinel=False)
+    codes_, uniq = cells if cells is not None else factorize_cells(values)
     u = pd.Series(uniq, dtype=object)
-    types = u.map(type)
-    plain = (types.eq(str) | types.isin([int, float, np.float64, np.int64])).to_numpy()
+    if pd.api.types.infer_dtype(uniq, skipna=True) in ("string", "empty"):  # a CSV column: text only
+        plain = np.ones(len(uniq), dtype=bool)
+    else:
+        types = u.map(type)
+        plain = (types.eq(str) | types.isin([int, float, np.float64, np.int64])).to_numpy()
     num = pd.to_numeric(u.where(plain, None), errors="coerce").to_numpy(float)
     uval = np.where(plain & np.isfinite(num), num, np.nan)
     usign = np.full(len(uniq), None, dtype=object)
@@ -252,7 +283,7 @@ def parse_numbers(values: pd.Series, formats: dict[int, str] | None = None
         usign[i], umsg[i] = sg, m
     val, sign, msg = uval[codes_], usign[codes_], umsg[codes_]
     for i, fmt in (formats or {}).items():
-        v, sg, m = parse_number(raw[i], number_format=fmt)
+        v, sg, m = parse_number(uniq[codes_[i]], number_format=fmt)
         val[i] = np.nan if v is None else v
         sign[i], msg[i] = sg, m
     return val, sign, msg
@@ -266,6 +297,10 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
 
     def col(c: str, f: pd.DataFrame) -> pd.Series:
         return f[c] if c in f.columns else pd.Series([None] * len(f), index=f.index, dtype=object)
+
+    def cells(c: str) -> tuple[np.ndarray, np.ndarray] | None:  # the number column's cells, factorised once
+        known = table.cells.get(c)
+        return (known[0][~blank], known[1]) if known is not None and len(known[0]) == n0 else None
 
     def missing(c: str) -> np.ndarray:
         known = table.missing.get(c)
@@ -314,13 +349,13 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         return text, False, ("unknown_indicator", (("found", text), ("suggestion", close[0] if close else "")))
 
     icodes, iuniq = pd.factorize(col("indicator", f).to_numpy(object), use_na_sentinel=False)
-    said = [indicator(u) for u in iuniq]
-    ind, known, ind_msg = _spread(said, icodes)
+    isaid = [indicator(u) for u in iuniq]
+    ind, known, ind_msg = _spread(isaid, icodes)
     known = known.astype(bool)
     err(ind_msg != None, "indicator", ind_msg)  # noqa: E711
     # what depends on the indicator only: looked up once per distinct cell, then spread
     rows_of = cat.to_dict("index")
-    ukey = [x[0] if x[1] else None for x in said]
+    ukey = [x[0] if x[1] else None for x in isaid]
     uunit = [lk.cat_get(rows_of[k], "unit") if k is not None else None for k in ukey]
     unit = _spread(uunit, icodes)
     scale = np.array([np.nan if u is None or lk.unit_info(u)[0] is None else lk.unit_info(u)[0] for u in uunit],
@@ -328,9 +363,11 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     by_sex = np.array([k is None or "sex" in lk.disagg(rows_of[k]) for k in ukey], dtype=bool)[icodes]
 
     # --- year
-    year, year_msg = _per_distinct(col("year", f),
-                                   lambda v: parse_year(v, lo=SUBMISSION_YEARS[0], hi=SUBMISSION_YEARS[1]))
-    year = pd.array(year, dtype="Int64")
+    ycodes, yuniq = factorize_cells(col("year", f))
+    ysaid = [parse_year(v, lo=SUBMISSION_YEARS[0], hi=SUBMISSION_YEARS[1]) for v in yuniq]
+    year = pd.arrays.IntegerArray(np.array([0 if y is None else int(y) for y, _ in ysaid], dtype=np.int64)[ycodes],
+                                  np.array([y is None for y, _ in ysaid], dtype=bool)[ycodes])
+    year_msg = _spread([(m,) for _, m in ysaid], ycodes)[0]
     err(year_msg != None, "year", year_msg)  # noqa: E711
 
     # --- area: a code or any name variant of the gazetteer; blank = the district
@@ -345,7 +382,8 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         except LookupError:
             return text, ("area_unknown", (("found", text), ("district", district)))
 
-    area, area_msg = _per_distinct(col("area", f), area_of)
+    acodes, asaid = _distinct(col("area", f), area_of)
+    area, area_msg = _spread(asaid, acodes)
     err(area_msg != None, "area", area_msg)  # noqa: E711
 
     # --- sex
@@ -358,15 +396,18 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         code = aliases.get(text.casefold(), "")
         return (code, None) if code else (text, ("sex_unknown", (("found", text),)))
 
-    sex, sex_msg = _per_distinct(col("sex", f), sex_of)
+    scodes, ssaid = _distinct(col("sex", f), sex_of)
+    sex, sex_msg = _spread(ssaid, scodes)
     err(sex_msg != None, "sex", sex_msg)  # noqa: E711
     not_by_sex = known & ((sex == "F") | (sex == "M")) & ~by_sex
     if not_by_sex.any():  # one message per distinct (sex, indicator)
-        pair = pd.Series(sex[not_by_sex]) + "\x00" + pd.Series(ind[not_by_sex])
-        which, uniq = pd.factorize(pair)
+        at = np.flatnonzero(not_by_sex)
+        which, uniq = pd.factorize(icodes[at] * 2 + (sex[at] == "M"))
+        first = np.full(len(uniq), -1, dtype=np.int64)
+        first[which[::-1]] = at[::-1]  # the first row of each pair
         msgs = np.empty(len(uniq), dtype=object)
-        for j, (s, i) in enumerate(u.split("\x00") for u in uniq):
-            msgs[j] = ("sex_not_disaggregated", (("found", s), ("indicator", i)))
+        for j, i in enumerate(first.tolist()):
+            msgs[j] = ("sex_not_disaggregated", (("found", sex[i]), ("indicator", ind[i])))
         said = np.full(n, None, dtype=object)
         said[not_by_sex] = msgs[which]
         err(not_by_sex, "sex", said, "warning")
@@ -379,7 +420,7 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         return {pos[r]: fmt for (r, cc), fmt in table.formats.items() if cc == c and r in pos}
 
     v_raw = col("value", f)
-    value, sign, v_msg = parse_numbers(v_raw, formats_of("value"))
+    value, sign, v_msg = parse_numbers(v_raw, formats_of("value"), cells("value"))
     has_msg = v_msg != None  # noqa: E711
     err(has_msg, "value", v_msg)
     signed = ~has_msg & (sign != None) & np.isfinite(value) & known  # noqa: E711
@@ -394,7 +435,7 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     counts = {}
     for c in ("numerator", "denominator"):
         raw_c = col(c, f)
-        x, sg, m = parse_numbers(raw_c, formats_of(c))
+        x, sg, m = parse_numbers(raw_c, formats_of(c), cells(c))
         bad = m != None  # noqa: E711
         err(bad, c, lambda i, m=m: ("count_not_a_number", m[i][1]) if m[i][0] == "not_a_number" else m[i])
         rate = ~bad & (sg != None)  # noqa: E711
@@ -413,12 +454,14 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     err(lacking, "value", lambda i: ("value_missing", (("not_rate", "" if not np.isnan(scale[i]) else str(unit[i])),)))
     dept = table.meta.get("department")
     default_source = f"{dept}:{Path(table.file).name}" if dept else Path(table.file).name
-    source = _per_distinct(col("source", f), lambda v: cell_text(v) or default_source)
-    note = _per_distinct(col("note", f), lambda v: cell_text(v) or None)
+    source = _text(*_distinct(col("source", f), lambda v: cell_text(v) or default_source))
+    note = _text(*_distinct(col("note", f), lambda v: cell_text(v) or None))
     synthetic = _per_distinct(col("synthetic", f),
                               lambda v: cell_text(v).casefold() in ("true", "1", "是", "yes")).astype(bool)
-    rec = pd.DataFrame({"file": table.file, "sheet": table.sheet or "", "row": rows, "indicator": ind,
-                        "year": year, "area": area, "sex": sex, "value": value, "numerator": num,
-                        "denominator": den, "source": source, "note": note, "synthetic": synthetic,
-                        "unit": unit})
+    zero = np.zeros(n, dtype=np.int32)
+    rec = pd.DataFrame({"file": _text(zero, [table.file]), "sheet": _text(zero, [table.sheet or ""]), "row": rows,
+                        "indicator": _text(icodes, [x[0] for x in isaid]), "year": year,
+                        "area": _text(acodes, [x[0] for x in asaid]), "sex": _text(scodes, [x[0] for x in ssaid]),
+                        "value": value, "numerator": num, "denominator": den, "source": source, "note": note,
+                        "synthetic": synthetic, "unit": _text(icodes, uunit)})
     return rec[REC_COLUMNS], probs, n0 - n
