@@ -17,7 +17,6 @@ import itertools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import repeat
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,14 @@ from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.aggregate import consistency_frame
 from fzanalysis.panel.problems import Msg, Problem
 from fzanalysis.panel.schema import as_panel
-from fzanalysis.panel.submission import REC_COLUMNS, Submission, problems_at, read_records, typed_records
+from fzanalysis.panel.submission import (
+    REC_COLUMNS,
+    Submission,
+    problem_fields,
+    problems_at,
+    read_records,
+    typed_records,
+)
 
 __all__ = ["check_files", "gc_paused", "jump_warnings", "validate"]
 
@@ -517,30 +523,25 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Dat
     extra = _jump_problems(real, clean, history) + _batch_conflicts(real, clean)
     for sub in real:
         sub.problems += [j for j in extra if j.file == sub.file]
-        sub.problems = _in_file_order(sub.problems)
-        sub.forget()
+        sub.adopt(*_in_file_order(sub.problems))
     return subs
 
 
-def _in_file_order(problems: list[Problem]) -> list[Problem]:
+def _in_file_order(problems: list[Problem]) -> tuple[list[Problem], dict[str, np.ndarray]]:
     """Problems by place in the file (sheet, row, column), then severity and message code (a
-    stable sort: ``None`` sheet and column sort as ``""``, a ``None`` row first)."""
+    stable sort: ``None`` sheet and column sort as ``""``, a ``None`` row first), with their
+    :func:`~fzanalysis.panel.submission.problem_fields` in the same order."""
+    fields = problem_fields(problems)
     if len(problems) < 2:
-        return problems
-    n = len(problems)
+        return problems, fields
 
-    def field(i: int) -> np.ndarray:
-        return np.array(list(map(itemgetter(i), problems)) + [None], dtype=object)[:n]
+    def rank(x: np.ndarray) -> np.ndarray:  # each text's rank among the few distinct ones
+        codes_, uniq = pd.factorize(x)
+        return pd.factorize(uniq, sort=True)[0][codes_]
 
-    def rank(i: int) -> np.ndarray:  # each distinct text's rank (None as ""), from its few distinct values
-        codes_, uniq = pd.factorize(field(i), use_na_sentinel=True)
-        keys = ["" if u is None else str(u) for u in uniq] + [""]  # code -1 (None) takes the last
-        return pd.factorize(np.array(keys, dtype=object), sort=True)[0][codes_]
-
-    row = field(2)
-    rows = np.where(row == None, -1, row).astype(np.int64)  # noqa: E711
-    order = np.lexsort((rank(5), rank(4), rank(3), rows, rank(1)))
-    return list(map(problems.__getitem__, order.tolist()))
+    order = np.lexsort((rank(fields["code"]), rank(fields["severity"]), rank(fields["column"]), fields["row"],
+                        rank(fields["sheet"])))
+    return list(map(problems.__getitem__, order.tolist())), {k: v[order] for k, v in fields.items()}
 
 
 def _internal(file: str, exc: Exception) -> Problem:

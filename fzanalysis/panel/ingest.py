@@ -241,7 +241,7 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
         n_bad = 0
         if row_errors:
             why.append((False, row_errors))
-            sheet, row, reason = _row_reasons(row_errors, zh)
+            sheet, row, reason = _row_reasons(row_errors, zh, sub.row_error_places())
             new_rejected.append(pd.DataFrame({"path": shown, "sheet": sheet, "row": row,
                                               "reason": reason}))
             n_bad = len(row)
@@ -292,15 +292,18 @@ def _file_reason(problems: list[Problem], words: Wording) -> str:
     return words.text("file_rejected", {"found": "; ".join(words.line(p) for p in problems[:3])})
 
 
-def _row_reasons(errors: list[Problem], words: Wording) -> tuple[np.ndarray, np.ndarray, pd.Categorical]:
+def _row_reasons(errors: list[Problem], words: Wording, places: tuple[np.ndarray, np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, pd.Categorical]:
     """``(sheet, row, reason)`` of each rejected row of one file, from its row errors in file order
     (the errors of one row are consecutive): the messages worded once each
     (:meth:`Wording.keyed`) and those of one row joined by ``"; "``.  The reasons are categorical:
     a row with one error and no cell shares its message's sentence; only the other rows get a
-    sentence of their own."""
-    sheets, rows = list(map(itemgetter(1), errors)), list(map(itemgetter(2), errors))
-    sheet = np.array(["" if s is None else s for s in sheets], dtype=object)
-    row = np.array(rows, dtype=np.int64)
+    sentence of their own.  ``places``: the errors' sheets and rows when known
+    (:meth:`Submission.row_error_places`)."""
+    if places is None:
+        sheets, rows = list(map(itemgetter(1), errors)), list(map(itemgetter(2), errors))
+        places = (np.array(["" if s is None else s for s in sheets], dtype=object), np.array(rows, dtype=np.int64))
+    sheet, row = places
     start = np.ones(len(errors), dtype=bool)
     start[1:] = (row[1:] != row[:-1]) | (sheet[1:] != sheet[:-1])
     first = np.flatnonzero(start)
@@ -318,10 +321,7 @@ def _row_reasons(errors: list[Problem], words: Wording) -> tuple[np.ndarray, np.
     # candidates: each distinct message's sentence, then the sentences of the rows of their own
     if own.any():
         mine = np.repeat(own, np.diff(np.append(first, len(errors))))
-        if text is None:
-            text = words.texts([errors[i] for i in np.flatnonzero(mine).tolist()])
-        else:
-            text = text[mine]
+        text = words.compose(k[mine], head, tail, cells[mine]) if text is None else text[mine]
         starts = np.flatnonzero(start[mine])
         more = ~np.append(start[mine][1:], True)  # not the last error of its row
         if more.any():

@@ -181,8 +181,12 @@ class Wording:
         if keyed is None:  # a value that cannot be a dict key: one by one
             out[:] = [self.text(p.code, p.values, p.cell) for p in problems]
             return out
-        k, head, tail, cells = keyed
-        out[:] = (head + tail)[k]  # one string per distinct message, shared by its problems
+        return self.compose(*keyed)
+
+    def compose(self, k: np.ndarray, head: np.ndarray, tail: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """The sentences of problems from :meth:`keyed` (or a part of its arrays ``k`` and
+        ``cells``): a problem without a cell shares its message's one string."""
+        out = (head + tail)[k]
         has = cells != ""
         if has.any():
             opening, closing = (" (cell ", ")") if self.lang == "en" else ("（单元格 ", "）")

@@ -32,7 +32,8 @@ from fzanalysis.panel.read import (
     read_file,
 )
 
-__all__ = ["REC_COLUMNS", "ROW_LEVEL_KINDS", "SUBMISSION_YEARS", "Submission", "parse_numbers", "read_records", "read_submission",
+__all__ = ["REC_COLUMNS", "ROW_LEVEL_KINDS", "SUBMISSION_YEARS", "Submission", "parse_numbers", "problem_fields",
+           "read_records", "read_submission",
            "typed_records"]
 
 #: Years a submission may report (a plan period with its history).
@@ -72,25 +73,38 @@ class Submission:
 
     def forget(self) -> None:
         """Drop what was computed from the problems (after they are reordered, not only added to)."""
-        for key in ("_index", "_place_keys"):
+        for key in ("_fields", "_place_keys"):
             self.__dict__.pop(key, None)
 
-    def _errors(self) -> tuple[np.ndarray, np.ndarray]:
-        """Positions in :attr:`problems` of the errors about one row and of the other errors
-        (computed once while the problems do not change: they are only ever added to)."""
+    def fields(self) -> dict[str, np.ndarray]:
+        """:func:`problem_fields` of :attr:`problems` (computed once while the problems do not
+        change: they are only ever added to, or reordered and then :meth:`adopt`-ed)."""
         stamp = (id(self.problems), len(self.problems))
-        cached = self.__dict__.get("_index")
+        cached = self.__dict__.get("_fields")
         if cached is None or cached[0] != stamp:
-            n = len(self.problems)
-            error = np.array(list(map(itemgetter(4), self.problems)) + [None], dtype=object)[:n] == "error"
-            no_row = np.array(list(map(itemgetter(2), self.problems)) + [None], dtype=object)[:n] == None  # noqa: E711
-            cached = self.__dict__["_index"] = (stamp, (np.flatnonzero(error & ~no_row),
-                                                        np.flatnonzero(error & no_row)))
+            cached = self.__dict__["_fields"] = (stamp, problem_fields(self.problems))
         return cached[1]  # type: ignore[no-any-return]
+
+    def adopt(self, problems: list[Problem], fields: dict[str, np.ndarray]) -> None:
+        """Take ``problems`` (the same problems reordered) and their :func:`problem_fields`."""
+        self.forget()
+        self.problems = problems
+        self.__dict__["_fields"] = ((id(problems), len(problems)), fields)
+
+    def _errors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in :attr:`problems` of the errors about one row and of the other errors."""
+        f = self.fields()
+        error = f["severity"] == "error"
+        return np.flatnonzero(error & (f["row"] >= 0)), np.flatnonzero(error & (f["row"] < 0))
 
     def row_errors(self) -> list[Problem]:
         """The errors about one row, in file order."""
         return list(map(self.problems.__getitem__, self._errors()[0].tolist()))
+
+    def row_error_places(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(sheet, row)`` of each of :meth:`row_errors` (sheet ``""`` for CSV)."""
+        f, at = self.fields(), self._errors()[0]
+        return f["sheet"][at], f["row"][at]
 
     def _places(self) -> tuple[np.ndarray, np.ndarray]:
         """``(sheet, row)`` of every record and of every row error as integer keys (computed once
@@ -98,8 +112,7 @@ class Submission:
         stamp = (id(self.problems), len(self.problems))
         cached = self.__dict__.get("_place_keys")
         if cached is None or cached[0] != stamp:
-            errs = self.row_errors()
-            sheets, rows = list(map(itemgetter(1), errs)), list(map(itemgetter(2), errs))
+            sheets, rows = self.row_error_places()
             keys = _row_keys(self.records["sheet"], self.records["row"].to_numpy(np.int64), sheets, rows)
             cached = self.__dict__["_place_keys"] = (stamp, keys)
         return cached[1]  # type: ignore[no-any-return]
@@ -132,6 +145,21 @@ class Submission:
             off = on_row[~np.isin(err_keys, rec_keys)]
         off = np.array([i for i in off.tolist() if self.problems[i].code not in ROW_LEVEL_KINDS], dtype=np.int64)
         return list(map(self.problems.__getitem__, np.sort(np.concatenate([whole, off])).tolist()))
+
+
+def problem_fields(problems: list[Problem]) -> dict[str, np.ndarray]:
+    """The places and kinds of many problems as arrays: ``sheet`` (``""`` for none), ``row`` (-1
+    for none), ``column`` (``""`` for none), ``severity`` and ``code``, one element per problem."""
+    n = len(problems)
+
+    def field(i: int) -> np.ndarray:
+        return np.array(list(map(itemgetter(i), problems)) + [None], dtype=object)[:n]
+
+    sheet, row, column = field(1), field(2), field(3)
+    sheet[sheet == None] = ""  # noqa: E711
+    column[column == None] = ""  # noqa: E711
+    return {"sheet": sheet, "row": np.where(row == None, -1, row).astype(np.int64),  # noqa: E711
+            "column": column, "severity": field(4), "code": field(5)}
 
 
 def _row_keys(sheets: Any, rows: Any, other_sheets: Any, other_rows: Any) -> tuple[np.ndarray, np.ndarray]:
