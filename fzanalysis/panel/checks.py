@@ -523,15 +523,16 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Dat
     extra = _jump_problems(real, clean, history) + _batch_conflicts(real, clean)
     for sub in real:
         sub.problems += [j for j in extra if j.file == sub.file]
-        sub.adopt(*_in_file_order(sub.problems))
+        sub.adopt(*_in_file_order(sub.problems, sub.fields()))
     return subs
 
 
-def _in_file_order(problems: list[Problem]) -> tuple[list[Problem], dict[str, np.ndarray]]:
+def _in_file_order(problems: list[Problem], fields: dict[str, np.ndarray] | None = None
+                   ) -> tuple[list[Problem], dict[str, np.ndarray]]:
     """Problems by place in the file (sheet, row, column), then severity and message code (a
     stable sort: ``None`` sheet and column sort as ``""``, a ``None`` row first), with their
-    :func:`~fzanalysis.panel.submission.problem_fields` in the same order."""
-    fields = problem_fields(problems)
+    :func:`~fzanalysis.panel.submission.problem_fields` (``fields`` when known) in the same order."""
+    fields = problem_fields(problems) if fields is None else fields
     if len(problems) < 2:
         return problems, fields
 

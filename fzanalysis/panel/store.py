@@ -42,7 +42,7 @@ import pandas as pd
 from fzanalysis import codes
 from fzanalysis.exceptions import PanelError
 from fzanalysis.panel.problems import Refusal, Said
-from fzanalysis.panel.safe import atomic_write, atomic_write_bytes, write_csv
+from fzanalysis.panel.safe import atomic_write, atomic_write_bytes, csv_bytes
 from fzanalysis.panel.schema import Panel, as_panel
 
 __all__ = ["FAULT_POINTS", "FILES", "LOG_COLUMNS", "REJECTED_COLUMNS", "REVISION_COLUMNS", "DamagedStore",
@@ -203,13 +203,14 @@ def commit(out: str | Path, state: State) -> list[Path]:
     frame = state.panel.frame.sort_values(_KEY, kind="stable").reset_index(drop=True)
     atomic_write(folder / "panel.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
     fault("panel.parquet")
-    write_csv(frame, folder / "panel.csv")
-    fault("panel.csv")
-    for name, df in (("ingest_log.csv", state.log), ("revisions.csv", state.revisions),
+    digests = {"panel.parquet": sha256_file(folder / "panel.parquet")}
+    for name, df in (("panel.csv", frame), ("ingest_log.csv", state.log), ("revisions.csv", state.revisions),
                      ("rejected_rows.csv", state.rejected)):
-        write_csv(df, folder / name)
+        data = csv_bytes(df)  # as write_csv writes it; hashed here, not read back
+        atomic_write_bytes(folder / name, data)
+        digests[name] = hashlib.sha256(data).hexdigest()
         fault(name)
-    manifest = {"generation": n, "files": {f: sha256_file(folder / f) for f in FILES}}
+    manifest = {"generation": n, "files": {f: digests[f] for f in FILES}}
     atomic_write_bytes(folder / "manifest.json", json.dumps(manifest, indent=1).encode("utf-8"))
     fault("manifest")
     atomic_write_bytes(out / "CURRENT", f"{n:06d}\n".encode("ascii"))  # the commit

@@ -81,7 +81,14 @@ class Submission:
         change: they are only ever added to, or reordered and then :meth:`adopt`-ed)."""
         stamp = (id(self.problems), len(self.problems))
         cached = self.__dict__.get("_fields")
-        if cached is None or cached[0] != stamp:
+        if cached is not None and cached[0][0] == stamp[0] and cached[0][1] < stamp[1]:
+            # problems added since: only theirs are extracted
+            old, more = cached[1], problem_fields(self.problems[cached[0][1]:])
+            grown = problem_fields(self.problems)
+            for k in list(old.keys()):
+                grown[k] = np.concatenate([old[k], more[k]])
+            cached = self.__dict__["_fields"] = (stamp, grown)
+        elif cached is None or cached[0] != stamp:
             cached = self.__dict__["_fields"] = (stamp, problem_fields(self.problems))
         return cached[1]  # type: ignore[no-any-return]
 
@@ -149,17 +156,32 @@ class Submission:
 
 def problem_fields(problems: list[Problem]) -> dict[str, np.ndarray]:
     """The places and kinds of many problems as arrays: ``sheet`` (``""`` for none), ``row`` (-1
-    for none), ``column`` (``""`` for none), ``severity`` and ``code``, one element per problem."""
-    n = len(problems)
+    for none), ``column`` (``""`` for none), ``severity`` and ``code``, one element per problem
+    (each made when first looked up)."""
+    return _Fields(problems)
 
-    def field(i: int) -> np.ndarray:
-        return np.array(list(map(itemgetter(i), problems)) + [None], dtype=object)[:n]
 
-    sheet, row, column = field(1), field(2), field(3)
-    sheet[sheet == None] = ""  # noqa: E711
-    column[column == None] = ""  # noqa: E711
-    return {"sheet": sheet, "row": np.where(row == None, -1, row).astype(np.int64),  # noqa: E711
-            "column": column, "severity": field(4), "code": field(5)}
+class _Fields(dict):  # type: ignore[type-arg]
+    """:func:`problem_fields`: each field extracted from the problems when first looked up."""
+
+    AT = {"sheet": 1, "row": 2, "column": 3, "severity": 4, "code": 5}
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__()
+        self.problems = problems
+
+    def __missing__(self, key: str) -> np.ndarray:
+        n = len(self.problems)
+        x = np.array(list(map(itemgetter(self.AT[key]), self.problems)) + [None], dtype=object)[:n]
+        if key == "row":
+            x = np.where(x == None, -1, x).astype(np.int64)  # noqa: E711
+        elif key in ("sheet", "column"):
+            x[x == None] = ""  # noqa: E711
+        self[key] = x
+        return x
+
+    def items(self):  # type: ignore[override]
+        return [(k, self[k]) for k in self.AT]
 
 
 def _row_keys(sheets: Any, rows: Any, other_sheets: Any, other_rows: Any) -> tuple[np.ndarray, np.ndarray]:
