@@ -348,6 +348,7 @@ def jump_warnings(new: pd.DataFrame, history: pd.DataFrame | None = None, *,
     D = np.diff(V, axis=1) / np.diff(Y, axis=1)
     integer = np.cumprod(np.where(np.isnan(V), 1, V == np.round(V)), axis=1).astype(bool)
     flagged: list[dict[str, Any]] = []
+    key_cols = {c: both[c].to_numpy(object) for c in cols}  # read once, not a row Series per flag
     for j in range(min_changes + 1, n_l):
         act = np.flatnonzero(NEW[:, j] & ~np.isnan(V[:, j]))
         if not len(act):
@@ -364,8 +365,8 @@ def jump_warnings(new: pd.DataFrame, history: pd.DataFrame | None = None, *,
         hit = np.abs(delta - m) > threshold * scale
         for k in np.flatnonzero(hit):
             i = act[k]
-            row = both.iloc[int(index[i, j])]
-            flagged.append({**{c: row[c] for c in cols}, "previous_year": int(Y[i, j - 1]),
+            at = int(index[i, j])
+            flagged.append({**{c: key_cols[c][at] for c in cols}, "previous_year": int(Y[i, j - 1]),
                             "previous_value": V[i, j - 1], "change": float(delta[k]),
                             "median_change": float(m[k]), "scale": float(scale[k])})
     return pd.DataFrame(flagged, columns=out_cols)

@@ -19,6 +19,7 @@ OWASP, CSV Injection, https://owasp.org/www-community/attacks/CSV_Injection
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -181,9 +182,12 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return b"".join([b"\xef\xbb\xbf", header, b"\n", memoryview(body.buffers()[2])[first:last]])  # one copy
 
 
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
+
+
 def _quote(text: str) -> bytes:
     """One CSV field as :mod:`csv` writes it with minimal quoting, encoded as UTF-8."""
-    if any(ch in text for ch in ',"\r\n'):
+    if _NEEDS_QUOTES.search(text):
         text = '"' + text.replace('"', '""') + '"'
     return text.encode("utf-8")
 
