@@ -33,7 +33,13 @@ from scipy import stats
 
 from fzanalysis.trend.calibration import load_corpus
 from fzanalysis.trend.core import inverse, transform
-from fzanalysis.trend.engine import fit_all, path_moments, region_probability
+from fzanalysis.trend.engine import (
+    fit_all,
+    model_scale,
+    naive_variance,
+    path_moments,
+    region_probability,
+)
 from fzanalysis.trend.prep import settings
 from fzanalysis.trend.projection import _DEFAULT, _run
 
@@ -82,10 +88,16 @@ def predictive_table(split: str) -> pd.DataFrame:
         md = res.model
         zhat, sigma = (a[:, 0] for a in path_moments(md, np.full((len(M.unit), 1), float(o + h))))
         w = settings()["window"]
-        step = fit_all(M, md.mcode, window=None if w is None else int(w))[4]
+        fa = fit_all(M, md.mcode, window=None if w is None else int(w))
+        step = fa[4]
+        tl = md.last_year.astype(float)
+        z_now = md.fit.mean(tl)
+        se_now = md.fit.se_pred(tl)
+        v_naive = naive_variance(M.years, model_scale(M, md.mcode), fa[1])
         out.append(pd.DataFrame(meta).merge(pd.DataFrame(dict(
             series_id=M.keys["indicator"].to_numpy(), zhat=zhat, sigma=sigma, nu=md.df,
             mcode=md.mcode, lo=M.lower, hi=M.upper, step=step,
+            pois=md.pois, jump2=md.jump2, n_df=md.fit.df, z_now=z_now, se_now=se_now, v_naive=v_naive, floor2=md.floor2,
             b=np.where(md.pois, md.pfit.b, md.fit.b),
             sb=np.where(md.pois, md.pfit.se_slope(), md.fit.se_slope()))), on="series_id"))
     return pd.concat(out, ignore_index=True)

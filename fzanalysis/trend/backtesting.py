@@ -13,13 +13,19 @@ import pandas as pd
 from fzanalysis.panel import Panel
 from fzanalysis.trend.core import M_POISSON, METHODS, OLS_METHODS, inverse, t_quantile
 from fzanalysis.trend.engine import (
+    Mixture,
     bend_variance,
     centre_time,
     choose_methods,
     eligible,
     fit_all,
     floor_variance,
+    mixture_cdf,
+    mixture_quantile,
     model_scale,
+    naive_variance,
+    no_trend_sd,
+    no_trend_weight,
     predictive_df,
     trend_shrink,
 )
@@ -32,7 +38,8 @@ __all__ = ["backtest", "estimate_bend_variance", "estimate_inflation", "required
 DETAIL_COLUMNS: list[str] = [
     "indicator", "area", "sex", "method", "model", "origin", "horizon", "year", "actual",
     "projected", "lower", "upper", "covered", "abs_error", "z_hat", "z_error", "se_ols",
-    "floor_var", "t_q", "df", "df_fit", "slope", "slope_se", "jump2", "scaled_error"]
+    "floor_var", "t_q", "df", "df_fit", "slope", "slope_se", "jump2", "mix_w", "level_error",
+    "level_sd", "scaled_error"]
 
 
 def backtest(
@@ -132,9 +139,15 @@ def backtest(
                 mcode = np.full(S, code)
                 if method != "all":
                     choose_methods(Mk, m, window=w)  # raises if not eligible
-            fit, _, jump2, floor2, _, _, _ = fit_all(Mk, np.where(use, mcode, 0), window=w,
-                                                     upto=k, robust=robust)
+            fit, fmask_k, jump2, floor2, _, _, _ = fit_all(Mk, np.where(use, mcode, 0), window=w,
+                                                           upto=k, robust=robust)
             Zfull = model_scale(M, mcode)
+            # the no-trend component of the predictive (engine.mixture_moments)
+            t_k = np.full(S, float(M.years[k]))
+            with np.errstate(invalid="ignore"):
+                level_var = fit.se_pred(t_k) ** 2
+            naive_v = naive_variance(M.years, Zfull, fmask_k)
+            mix_w = no_trend_weight(fit.b, fit.se_slope(), calibrated=calibrated)
             for h in range(1, int(horizon) + 1):
                 j = k + h
                 if j >= T:
@@ -156,18 +169,24 @@ def backtest(
                 lo, hi = M.lower[i], M.upper[i]
                 mc = mcode[i]
                 zact = Zfull[i, j]
+                z0 = fit.mean(t_k)[i]
+                s0 = no_trend_sd(level_var[i], floor2[i] if calibrated else 0.0, naive_v[i], hh[i])
+                mw = np.where(np.isfinite(z0) & np.isfinite(s0), mix_w[i], 0.0)
+                mix = Mixture(w=mw, z1=zhat[i], s1=sig[i], df1=df[i], z0=z0, s0=s0,
+                              df0=fit.df[i])
                 with np.errstate(divide="ignore", invalid="ignore"):
                     scaled = np.abs(zact - zhat[i]) / (q[i] * np.sqrt(se[i] ** 2 + fl[i]))
                 rows.append(pd.DataFrame({
                     "s": i, "method": m, "model": np.array(METHODS, dtype=object)[mc],
                     "origin": int(M.years[k]), "horizon": h,
                     "year": int(M.years[j]), "actual": M.Y[i, j],
-                    "projected": inverse(zhat[i], mc, lo, hi),
-                    "lower": inverse(zhat[i] - q[i] * sig[i], mc, lo, hi),
-                    "upper": inverse(zhat[i] + q[i] * sig[i], mc, lo, hi),
+                    "projected": inverse(mixture_quantile(0.5, mix), mc, lo, hi),
+                    "lower": inverse(mixture_quantile(0.5 - level / 2.0, mix), mc, lo, hi),
+                    "upper": inverse(mixture_quantile(0.5 + level / 2.0, mix), mc, lo, hi),
                     "z_hat": zhat[i], "z_error": zact - zhat[i], "se_ols": se[i],
                     "floor_var": fl[i], "t_q": q[i], "df": df[i], "df_fit": fit.df[i],
                     "slope": fit.b[i], "slope_se": fit.se_slope()[i], "jump2": jump2[i],
+                    "mix_w": mw, "level_error": zact - z0, "level_sd": s0,
                     "scaled_error": scaled,
                 }))
     if not rows:
@@ -217,6 +236,13 @@ def required_bend(det: pd.DataFrame, *, level: float | None = None) -> pd.Series
     iff c is at least the root found here by bisection (the half-width grows with c): 0 when
     the interval without bend already covers it, infinite when it does not and V = 0 (or no c
     does).  Without a ``df_fit`` column (older detail): the fixed quantile ``t_q``.
+
+    With the two-part predictive (columns ``mix_w``, ``level_error``, ``level_sd``; engine
+    :func:`~fzanalysis.trend.engine.mixture_moments`) the interval is the mixture's central
+    ``level`` interval: covered iff the mixture CDF at the outcome lies within
+    :math:`(1 \\pm \\text{level})/2`.  Widening the trend part moves its CDF monotonically
+    towards 1/2, so the root is still found by bisection; with ``mix_w`` = 0 this is the
+    condition above.
     """
     level = float(settings()["default_level"] if level is None else level)
     fl = det["floor_var"].to_numpy(float) if "floor_var" in det else 0.0
@@ -232,10 +258,25 @@ def required_bend(det: pd.DataFrame, *, level: float | None = None) -> pd.Series
         return pd.Series(np.where(np.isnan(need), np.nan, r), index=det.index)
     n_df = det["df_fit"].to_numpy(float)
 
+    z_err = det["z_error"].to_numpy(float)
+    if "mix_w" in det:
+        w = np.nan_to_num(det["mix_w"].to_numpy(float), nan=0.0)
+        part0 = dict(z0=-np.nan_to_num(det["level_error"].to_numpy(float)),
+                     s0=det["level_sd"].to_numpy(float), df0=n_df)
+    else:
+        w = np.zeros(len(e))
+        part0 = dict(z0=np.zeros(len(e)), s0=np.ones(len(e)), df0=n_df)
+
     def covered(c: np.ndarray) -> np.ndarray:
         tau2 = c * base
+        df = predictive_df(n_df, a, tau2)
         with np.errstate(invalid="ignore"):
-            return e <= t_quantile(level, predictive_df(n_df, a, tau2)) * np.sqrt(a + tau2)
+            plain = e <= t_quantile(level, df) * np.sqrt(a + tau2)
+            # the outcome at 0 on a scale centred on it: the trend centre at -z_error, the
+            # no-trend centre at -level_error
+            F = mixture_cdf(np.zeros(len(e)), Mixture(w=w, z1=-z_err, s1=np.sqrt(a + tau2),
+                                                      df1=df, **part0))
+            return np.where(w > 0, np.abs(F - 0.5) <= level / 2.0, plain)
 
     ok0 = covered(np.zeros(len(e)))
     lo, hi = np.zeros(len(e)), np.full(len(e), 1e6)

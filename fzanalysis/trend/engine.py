@@ -9,7 +9,7 @@ success region :func:`~fzanalysis.comparators.region` for a probability).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -35,9 +35,11 @@ from fzanalysis.trend.core import (
 from fzanalysis.trend.prep import SeriesMatrix, resolution, settings
 from fzanalysis.trend.results import Model, Projection
 
-__all__ = ["bend_variance", "centre_time", "choose_methods", "eligible", "model_scale",
-           "path_moments", "predictive_df", "region_probability", "robust_fit", "run",
-           "threshold_by_points", "trend_shrink", "warning_flags"]
+__all__ = ["Mixture", "bend_variance", "centre_time", "choose_methods", "eligible",
+           "mixture_cdf", "mixture_moments", "mixture_probability", "mixture_quantile",
+           "model_scale", "naive_variance", "no_trend_sd", "no_trend_weight", "path_moments", "predictive_df",
+           "region_probability", "robust_fit", "run", "threshold_by_points", "trend_shrink",
+           "warning_flags"]
 
 def poisson_eligible(M: SeriesMatrix) -> np.ndarray:
     """(S,) bool: may series i use the Poisson count model (methods.md 5.4)?
@@ -134,6 +136,31 @@ def trend_shrink(slope: np.ndarray, slope_se: np.ndarray, *, calibrated: bool = 
     return np.where(np.isfinite(k), k, 1.0)
 
 
+def no_trend_weight(slope: np.ndarray, slope_se: np.ndarray, *,
+                    calibrated: bool = True) -> np.ndarray:
+    """Weight of the "no further trend" component of the predictive (methods.md 5, 8.9).
+
+    .. math:: w = \\frac{w_0}{1 + (t/t_0)^2},\\qquad t = |\\hat b| / \\mathrm{se}(\\hat b)
+
+    with :math:`w_0` = ``trend.yaml: no_trend.weight`` and :math:`t_0` =
+    ``no_trend.t_scale``: a trend within its noise (t about 1) gives the naive forecast nearly
+    the full weight :math:`w_0`, a steady line (t of 10 or more) little.  A constant window
+    (slope and SE both 0) has no trend: :math:`w_0`; a perfect line (SE 0, slope not 0): 0.
+    0 everywhere when not ``calibrated`` or :math:`w_0` = 0 (the single trend predictive).
+    """
+    conf = settings().get("no_trend") or {}
+    w0 = float(conf.get("weight") or 0.0) if calibrated else 0.0
+    t0 = float(conf.get("t_scale") or np.inf)
+    b = np.abs(np.asarray(slope, dtype=float))
+    sb = np.asarray(slope_se, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = b / sb
+    t = np.where(np.isnan(t) & (b == 0), 0.0, t)
+    with np.errstate(invalid="ignore", over="ignore"):
+        w = w0 / (1.0 + (t / t0) ** 2)
+    return np.where(np.isfinite(w), w, np.where(np.isinf(t), 0.0, w0))
+
+
 def centre_time(t: np.ndarray, t_last: np.ndarray, shrink: np.ndarray, damping: float,
                 damping_weight: float) -> np.ndarray:
     """Year at which the fitted line is read for the centre of a projection to ``t``.
@@ -176,6 +203,26 @@ def bend_variance(h: np.ndarray, slope: np.ndarray, slope_se: np.ndarray, jump2:
     with np.errstate(invalid="ignore"):
         trend2 = np.maximum(b * b - sb * sb, 0.0)
     return c * (np.nan_to_num(trend2, nan=0.0) + np.nan_to_num(j2, nan=0.0))
+
+
+def naive_variance(years: np.ndarray, Z: np.ndarray, fmask: np.ndarray) -> np.ndarray:
+    """(S,) per-year variance of a random walk through the fitted points (methods.md 8.9, fifth
+    follow-up): :math:`v = \\sum (\\Delta z)^2 / \\sum \\Delta t` over consecutive points of
+    ``fmask`` on the model scale ``Z`` (a gap of d years counts d years: the variance of a
+    random walk's d-year move is d v).  The spread of the naive "no further trend" forecast
+    (Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., 5.5): its
+    h-year predictive variance is h v.  NaN with fewer than two points."""
+    S, T = fmask.shape
+    zk = np.where(fmask, Z, np.nan)
+    tk = np.where(fmask, np.broadcast_to(years.astype(float), (S, T)), np.nan)
+    order = np.argsort(~fmask, axis=1, kind="stable")
+    zk = np.take_along_axis(zk, order, axis=1)
+    tk = np.take_along_axis(tk, order, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dz, dt = np.diff(zk, axis=1), np.diff(tk, axis=1)
+        num = np.nansum(dz * dz, axis=1)
+        den = np.nansum(np.where(np.isfinite(dz), dt, 0.0), axis=1)
+        return np.where(den > 0, num / den, np.nan)
 
 
 def floor_variance(floor2: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -654,6 +701,126 @@ def _cdf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
     return np.where(np.isinf(df), stats.norm.cdf(x), t_cdf(x, df))
 
 
+class Mixture(NamedTuple):
+    """The predictive distribution on the model scale (methods.md 5, 8.9 fifth follow-up).
+
+    A two-part mixture (forecast combination): with weight ``1 - w`` the trend predictive
+    :math:`\\hat z + \\sigma t_{\\nu}` of :func:`path_moments`, with weight ``w`` the naive
+    "no further trend" predictive :math:`z_L + \\sigma_0 t_{n-2}` (the fitted level at the last
+    observed year, spread growing like a random walk's).  Arrays of one shape; ``w`` = 0 is the
+    single trend predictive exactly.
+    """
+
+    w: np.ndarray
+    z1: np.ndarray
+    s1: np.ndarray
+    df1: np.ndarray
+    z0: np.ndarray
+    s0: np.ndarray
+    df0: np.ndarray
+
+
+def mixture_moments(model: Model, t: np.ndarray) -> Mixture:
+    """The predictive :class:`Mixture` of every series at years ``t`` (S, H).
+
+    Trend part: :func:`path_moments` and the model's degrees of freedom.  No-trend part: centre
+    the fitted level :math:`z_L` at the last observed year, variance
+    :math:`\\mathrm{se}(t_L)^2 + \\text{floor}(h) + \\kappa\\,h\\,v` (``v`` the random-walk
+    variance :func:`naive_variance`, :math:`\\kappa` = ``trend.yaml: no_trend.spread``), t with
+    the fit's n - 2 degrees of freedom; weight :func:`no_trend_weight` beyond the last
+    observation (h >= 1), 0 in fitted years, for Poisson rows and when not calibrated.
+    """
+    t = np.asarray(t, dtype=float)
+    z1, s1 = path_moments(model, t)
+    shape = z1.shape
+    last = model.last_year.astype(float)[:, None]
+    h = t - last
+    s0 = no_trend_sd(model.level_var[:, None], model.floor2[:, None], model.naive_v[:, None], h)
+    z0 = np.broadcast_to(model.level_z[:, None], shape)
+    w = np.where((h >= 1) & np.isfinite(z0) & np.isfinite(s0) & model.calibrated,
+                 model.mix_w[:, None], 0.0)
+    return Mixture(w=np.broadcast_to(w, shape), z1=z1, s1=s1,
+                   df1=np.broadcast_to(np.asarray(model.df, dtype=float)[:, None], shape),
+                   z0=z0, s0=np.broadcast_to(s0, shape),
+                   df0=np.broadcast_to(np.asarray(model.fit.df, dtype=float)[:, None], shape))
+
+
+def no_trend_sd(level_var: Any, floor2: Any, naive_v: Any, h: Any) -> np.ndarray:
+    """Scale of the "no further trend" component at horizon ``h``:
+    :math:`\\sqrt{\\mathrm{se}(t_L)^2 + \\text{floor}(h) + \\kappa\\,h\\,v}` (``level_var`` the
+    predictive variance of the fitted level at the last observed year, ``floor2`` the rounding
+    variance of :func:`floor_variance`, ``naive_v`` the random-walk variance of
+    :func:`naive_variance`, :math:`\\kappa` = ``trend.yaml: no_trend.spread``).  Broadcasts."""
+    kappa = float((settings().get("no_trend") or {}).get("spread") or 0.0)
+    h = np.asarray(h, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(np.asarray(level_var, dtype=float) + floor_variance(floor2, h)
+                       + kappa * np.maximum(h, 0.0) * np.nan_to_num(naive_v, nan=0.0))
+
+
+def _component_cdf(z: np.ndarray, c: np.ndarray, s: np.ndarray, df: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s > 0, _cdf((z - c) / np.where(s > 0, s, 1.0), df),
+                        np.where(np.isnan(c) | np.isnan(z), np.nan, (z >= c).astype(float)))
+
+
+def _component_ppf(p: float, c: np.ndarray, s: np.ndarray, df: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        x = np.where(np.isinf(df), stats.norm.ppf(p), stats.t.ppf(p, np.where(df >= 1, df, np.nan)))
+        return np.where(s > 0, c + s * x, c)
+
+
+def mixture_cdf(z: np.ndarray, mix: Mixture) -> np.ndarray:
+    """:math:`P(Z \\le z)` under the predictive :class:`Mixture` (model scale)."""
+    f1 = _component_cdf(z, mix.z1, mix.s1, mix.df1)
+    f0 = np.where(mix.w > 0, _component_cdf(z, mix.z0, mix.s0, mix.df0), 0.0)
+    return (1.0 - mix.w) * f1 + mix.w * f0
+
+
+def mixture_quantile(p: float, mix: Mixture, *, iterations: int = 60) -> np.ndarray:
+    """The ``p``-quantile of the predictive :class:`Mixture` on the model scale.
+
+    Numeric inversion of :func:`mixture_cdf` by bisection (vectorised).  The quantile of a
+    mixture lies between the smallest and the largest quantile ``p`` of its components (below
+    the first every component's CDF is at most ``p``, above the second at least ``p``), which
+    brackets the root; 60 halvings reach machine precision.  Where ``w`` = 0 the trend
+    component's own quantile (closed form), so the single-predictive engine is reproduced
+    exactly.  The central projection is the median, ``p`` = 0.5.
+    """
+    q1 = _component_ppf(p, mix.z1, mix.s1, mix.df1)
+    mixed = mix.w > 0
+    if not np.any(mixed):
+        return q1
+    q0 = _component_ppf(p, mix.z0, mix.s0, mix.df0)
+    lo = np.where(mixed, np.fmin(q1, q0), q1)
+    hi = np.where(mixed, np.fmax(q1, q0), q1)
+    idx = np.nonzero(mixed & np.isfinite(lo) & np.isfinite(hi) & (hi > lo))
+    if len(idx[0]):
+        sub = Mixture(*(np.broadcast_to(a, mixed.shape)[idx] for a in mix))
+        a, b = lo[idx], hi[idx]
+        for _ in range(iterations):
+            mid = 0.5 * (a + b)
+            below = mixture_cdf(mid, sub) < p
+            a = np.where(below, mid, a)
+            b = np.where(below, b, mid)
+        q1 = q1.copy()
+        q1[idx] = 0.5 * (a + b)
+    return np.where(mixed & (hi <= lo), lo, q1)
+
+
+def mixture_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
+                        lower: np.ndarray, upper: np.ndarray, step: np.ndarray,
+                        mix: Mixture) -> np.ndarray:
+    """Predictive probability of ``[lo_y, hi_y]`` under the :class:`Mixture`: the weighted sum
+    of the components' :func:`region_probability` (the one reading of a target region)."""
+    kw = dict(mcode=mcode, lower=lower, upper=upper, step=step)
+    p1 = region_probability(lo_y, hi_y, zhat=mix.z1, sigma=mix.s1, df=mix.df1, **kw)
+    if not np.any(mix.w > 0):
+        return p1
+    p0 = region_probability(lo_y, hi_y, zhat=mix.z0, sigma=mix.s0, df=mix.df0, **kw)
+    return np.where(mix.w > 0, (1.0 - mix.w) * p1 + mix.w * p0, p1)
+
+
 def region_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
                        lower: np.ndarray, upper: np.ndarray, step: np.ndarray,
                        zhat: np.ndarray, sigma: np.ndarray, df: np.ndarray) -> np.ndarray:
@@ -749,31 +916,39 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     df = np.where(pois, np.inf, df)
     q = np.where(np.isinf(df), stats.norm.ppf(0.5 + level / 2.0), t_quantile(level, df))
     scale = np.where(pois, M.scale, np.nan)
+    tl = last_year.astype(float)
+    with np.errstate(invalid="ignore"):
+        level_var = fit.se_pred(tl) ** 2
     model = Model(fit=fit, pfit=pfit, pois=pois, mcode=mcode, fmask=fmask, scale=scale,
                   last_year=last_year, jump2=np.where(pois, 0.0, jump2),
                   floor2=np.where(pois, 0.0, floor2), df=df, damping=damping,
                   damping_weight=damping_weight, calibrated=calibrated,
-                  shrink=trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated))
-    zhat, sigma = (a[:, 0] for a in path_moments(model, np.full((S, 1), float(target_year))))
-    z_now, _ = (a[:, 0] for a in path_moments(model, last_year.astype(float)[:, None]))
+                  shrink=trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated),
+                  mix_w=np.where(pois, 0.0, no_trend_weight(fit.b, fit.se_slope(),
+                                                            calibrated=calibrated)),
+                  level_z=fit.mean(tl), level_var=level_var,
+                  naive_v=naive_variance(years, model_scale(M, mcode), fmask_ols))
+    # the one predictive distribution at the target year: centre = its median, interval = its
+    # quantiles, p_meet and p_direction = its probabilities (methods.md 5, 8.9)
+    mix = Mixture(*(np.asarray(a)[:, 0] for a in
+                    mixture_moments(model, np.full((S, 1), float(target_year)))))
+    zhat = mixture_quantile(0.5, mix)
+    z_now, _ = (a[:, 0] for a in path_moments(model, tl[:, None]))
     lo, hi = M.lower, M.upper
     projected = inverse(zhat, mcode, lo, hi)
-    lower = inverse(zhat - q * sigma, mcode, lo, hi)
-    upper = inverse(zhat + q * sigma, mcode, lo, hi)
+    lower = inverse(mixture_quantile(0.5 - level / 2.0, mix), mcode, lo, hi)
+    upper = inverse(mixture_quantile(0.5 + level / 2.0, mix), mcode, lo, hi)
     level_now = inverse(z_now, mcode, lo, hi)
     reference = maintain_reference(M, first_value)
     comp = M.comparator
     r_lo, r_hi, _, _ = comparators.region(np.where(comp == "maintain", ">=", comp),
                                           np.where(comp == "maintain", reference, M.target),
                                           M.tolerance)
-    pm = region_probability(r_lo, r_hi, mcode=mcode, lower=lo, upper=hi, step=step,
-                            zhat=zhat, sigma=sigma, df=df)
+    pm = mixture_probability(r_lo, r_hi, mcode=mcode, lower=lo, upper=hi, step=step, mix=mix)
     directional = np.isin(comp, ("increase", "decrease"))
     pm = np.where(directional, np.nan, pm)
     # p_direction: P(target-year value beyond the current fitted level, in the required direction)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p_up = np.where(sigma > 0, 1.0 - _cdf((z_now - zhat) / np.where(sigma > 0, sigma, 1.0), df),
-                        (zhat > z_now).astype(float))
+    p_up = 1.0 - mixture_cdf(z_now, mix)
     p_dir = np.where(comp == "increase", p_up, np.where(comp == "decrease", 1.0 - p_up, np.nan))
 
     # Poisson rows: fitted expected rate (x scale) on the grid of years
@@ -809,8 +984,9 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     start = int(last_year[has].min()) + 1 if has.any() else y_max + 1
     fut_years = np.arange(start, max(y_max, target_year) + 1)
     if len(fut_years):
-        zpath, _ = path_moments(model, np.broadcast_to(fut_years.astype(float), (S, len(fut_years))),
-                                calibrated=False)
+        # the central path: the median of the predictive in every year
+        zpath = mixture_quantile(0.5, mixture_moments(
+            model, np.broadcast_to(fut_years.astype(float), (S, len(fut_years)))))
         ypath = inverse(zpath, mcode[:, None], lo[:, None], hi[:, None])
         meets = comparators.satisfies(ypath, tcomp, ttarget, M.tolerance[:, None]) \
             & (fut_years[None, :] > last_year[:, None])

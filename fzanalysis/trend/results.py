@@ -40,6 +40,12 @@ class Model:
     calibrated : whether the bend variance is added.
     shrink : float array, share of the slope carried beyond the last observation
         (:func:`fzanalysis.trend.engine.trend_shrink`; 1 for Poisson rows).
+    mix_w : float array, weight of the "no further trend" component of the predictive
+        (:func:`fzanalysis.trend.engine.no_trend_weight`; 0 for Poisson rows and uncalibrated).
+    level_z, level_var : float arrays, the fitted level at the last observed year on the model
+        scale and its predictive variance (centre and base variance of that component).
+    naive_v : float array, per-year variance of a random walk through the fitted points
+        (:func:`fzanalysis.trend.engine.naive_variance`).
     """
 
     fit: Fit
@@ -56,6 +62,10 @@ class Model:
     damping_weight: float
     calibrated: bool
     shrink: np.ndarray
+    mix_w: np.ndarray
+    level_z: np.ndarray
+    level_var: np.ndarray
+    naive_v: np.ndarray
 
 
 @dataclass(frozen=True)
