@@ -24,6 +24,7 @@ from fzanalysis.trend.engine import (
     mixture_quantile,
     model_scale,
     naive_variance,
+    no_trend_df,
     no_trend_sd,
     no_trend_weight,
     predictive_df,
@@ -173,7 +174,7 @@ def backtest(
                 s0 = no_trend_sd(level_var[i], floor2[i] if calibrated else 0.0, naive_v[i], hh[i])
                 mw = np.where(np.isfinite(z0) & np.isfinite(s0), mix_w[i], 0.0)
                 mix = Mixture(w=mw, z1=zhat[i], s1=sig[i], df1=df[i], z0=z0, s0=s0,
-                              df0=fit.df[i])
+                              df0=no_trend_df(fit.df[i]))
                 with np.errstate(divide="ignore", invalid="ignore"):
                     scaled = np.abs(zact - zhat[i]) / (q[i] * np.sqrt(se[i] ** 2 + fl[i]))
                 rows.append(pd.DataFrame({
@@ -262,7 +263,7 @@ def required_bend(det: pd.DataFrame, *, level: float | None = None) -> pd.Series
     if "mix_w" in det:
         w = np.nan_to_num(det["mix_w"].to_numpy(float), nan=0.0)
         part0 = dict(z0=-np.nan_to_num(det["level_error"].to_numpy(float)),
-                     s0=det["level_sd"].to_numpy(float), df0=n_df)
+                     s0=det["level_sd"].to_numpy(float), df0=no_trend_df(n_df))
     else:
         w = np.zeros(len(e))
         part0 = dict(z0=np.zeros(len(e)), s0=np.ones(len(e)), df0=n_df)
