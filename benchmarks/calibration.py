@@ -401,7 +401,7 @@ def predictive_table(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str
     """One row per forecast of the harness (series x origin x horizon): outcome, S, the draw U
     of the ``around`` design, and the engine's predictive distribution at the outcome's year on
     the model scale -- the two-part mixture of :func:`fzanalysis.trend.engine.mixture_moments`
-    (``w, z1, s1, df1, z0, s0, df0``), model code, bounds and rounding step -- with the fitted
+    (``w, z1, s1, df1, y0, s0, df0, mcode, lower, upper``) and rounding step -- with the fitted
     slope ``b`` and its SE ``sb``.  Reads the engine's internals (the harness itself uses only
     :func:`fzanalysis.project`): the same origins and the same single-series panels."""
     from fzanalysis.trend.engine import Mixture, fit_all, mixture_moments
@@ -441,12 +441,13 @@ def predictive_table(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str
                          calibrated=True, robust=True)
         md = res.model
         mix = Mixture(*(np.asarray(a)[:, 0] for a in
-                        mixture_moments(md, np.full((len(M.unit), 1), float(o + h)))))
+                        mixture_moments(md, np.full((len(M.unit), 1), float(o + h)),
+                                        M.lower, M.upper)))
         w = settings()["window"]
         step = fit_all(M, md.mcode, window=None if w is None else int(w))[4]
         out.append(pd.DataFrame(meta).merge(pd.DataFrame(dict(
-            series_id=M.keys["indicator"].to_numpy(), **mix._asdict(), mcode=md.mcode,
-            lo=M.lower, hi=M.upper, step=step,
+            series_id=M.keys["indicator"].to_numpy(), **mix._asdict(), lo=M.lower,
+            hi=M.upper, step=step,
             b=np.where(md.pois, md.pfit.b, md.fit.b),
             sb=np.where(md.pois, md.pfit.se_slope(), md.fit.se_slope()))), on="series_id"))
     return pd.concat(out, ignore_index=True)
@@ -454,7 +455,7 @@ def predictive_table(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str
 
 def _mixture_of(f: pd.DataFrame):
     from fzanalysis.trend.engine import Mixture
-    return Mixture(*(f[k].to_numpy(float) for k in ("w", "z1", "s1", "df1", "z0", "s0", "df0")))
+    return Mixture(*(f[k].to_numpy(int if k == "mcode" else float) for k in Mixture._fields))
 
 
 def score_designs(f: pd.DataFrame, outcome: np.ndarray) -> pd.DataFrame:
@@ -471,8 +472,7 @@ def score_designs(f: pd.DataFrame, outcome: np.ndarray) -> pd.DataFrame:
     targets = {"around": clip(outcome + f["u"].to_numpy() * S, lo, hi)}
     for frac in FRACTIONS:
         targets[f"last{frac}"] = clip(f["last_value"].to_numpy() + sign * frac * S, lo, hi)
-    kw = dict(mcode=f["mcode"].to_numpy(), lower=lo, upper=hi, step=f["step"].to_numpy(float),
-              mix=_mixture_of(f))
+    kw = dict(step=f["step"].to_numpy(float), mix=_mixture_of(f))
     rows = []
     for name, c in targets.items():
         p = mixture_probability(np.where(up, c, -np.inf), np.where(up, np.inf, c), **kw)
@@ -513,10 +513,12 @@ def oracle_reliability(f: pd.DataFrame, *, seeds: int = 10) -> pd.DataFrame:
         rng = np.random.default_rng(s)
         naive = rng.random(len(f)) < f["w"].to_numpy(float)
         z1 = f["z1"] + f["s1"] * rng.standard_t(np.where(np.isfinite(f["df1"]), f["df1"], 1e6))
-        z0 = f["z0"] + f["s0"] * rng.standard_t(np.where(np.isfinite(f["df0"]) & (f["df0"] >= 1),
+        y0 = f["y0"] + f["s0"] * rng.standard_t(np.where(np.isfinite(f["df0"]) & (f["df0"] >= 1),
                                                          f["df0"], 1e6))
-        z = np.where(naive, z0, z1)
-        y = inverse(z, f["mcode"].to_numpy(), f["lo"].to_numpy(), f["hi"].to_numpy())
+        lo, hi = f["lo"].to_numpy(float), f["hi"].to_numpy(float)
+        y0 = np.where(np.isfinite(hi), np.minimum(y0, hi), y0)
+        y0 = np.where(np.isfinite(lo), np.maximum(y0, lo), y0)
+        y = np.where(naive, y0, inverse(z1, f["mcode"].to_numpy(), lo, hi))
         runs.append(score_designs(f, y))
     return binned(pd.concat(runs, ignore_index=True))
 

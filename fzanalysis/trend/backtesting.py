@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from fzanalysis.panel import Panel
-from fzanalysis.trend.core import M_POISSON, METHODS, OLS_METHODS, inverse, t_quantile
+from fzanalysis.trend.core import M_POISSON, METHODS, OLS_METHODS, inverse, t_cdf, t_quantile
 from fzanalysis.trend.engine import (
     Mixture,
     bend_variance,
@@ -20,14 +20,13 @@ from fzanalysis.trend.engine import (
     eligible,
     fit_all,
     floor_variance,
-    mixture_cdf,
     mixture_quantile,
     model_scale,
-    naive_variance,
     no_trend_df,
     no_trend_sd,
     no_trend_weight,
     predictive_df,
+    slope_at,
     trend_shrink,
 )
 from fzanalysis.trend.prep import matrix, settings
@@ -140,14 +139,14 @@ def backtest(
                 mcode = np.full(S, code)
                 if method != "all":
                     choose_methods(Mk, m, window=w)  # raises if not eligible
-            fit, fmask_k, jump2, floor2, _, _, _ = fit_all(Mk, np.where(use, mcode, 0), window=w,
-                                                           upto=k, robust=robust)
+            fit, _, jump2, floor2, step, _, _, naive_v = fit_all(Mk, np.where(use, mcode, 0),
+                                                                 window=w, upto=k, robust=robust)
             Zfull = model_scale(M, mcode)
-            # the no-trend component of the predictive (engine.mixture_moments)
+            # the no-trend part of the predictive, in the indicator's units (engine.run)
             t_k = np.full(S, float(M.years[k]))
+            level_y = inverse(fit.mean(t_k), mcode, M.lower, M.upper)
             with np.errstate(invalid="ignore"):
-                level_var = fit.se_pred(t_k) ** 2
-            naive_v = naive_variance(M.years, Zfull, fmask_k)
+                level_var = (fit.se_pred(t_k) / slope_at(level_y, mcode, M.lower, M.upper)) ** 2
             mix_w = no_trend_weight(fit.b, fit.se_slope(), calibrated=calibrated)
             for h in range(1, int(horizon) + 1):
                 j = k + h
@@ -170,24 +169,25 @@ def backtest(
                 lo, hi = M.lower[i], M.upper[i]
                 mc = mcode[i]
                 zact = Zfull[i, j]
-                z0 = fit.mean(t_k)[i]
-                s0 = no_trend_sd(level_var[i], floor2[i] if calibrated else 0.0, naive_v[i], hh[i])
-                mw = np.where(np.isfinite(z0) & np.isfinite(s0), mix_w[i], 0.0)
-                mix = Mixture(w=mw, z1=zhat[i], s1=sig[i], df1=df[i], z0=z0, s0=s0,
-                              df0=no_trend_df(fit.df[i]))
+                y0 = level_y[i]
+                s0 = no_trend_sd(level_var[i], step[i] ** 2 / 12.0 if calibrated else 0.0,
+                                 naive_v[i], hh[i])
+                mw = np.where(np.isfinite(y0) & np.isfinite(s0), mix_w[i], 0.0)
+                mix = Mixture(w=mw, z1=zhat[i], s1=sig[i], df1=df[i], y0=y0, s0=s0,
+                              df0=no_trend_df(fit.df[i]), mcode=mc, lower=lo, upper=hi)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     scaled = np.abs(zact - zhat[i]) / (q[i] * np.sqrt(se[i] ** 2 + fl[i]))
                 rows.append(pd.DataFrame({
                     "s": i, "method": m, "model": np.array(METHODS, dtype=object)[mc],
                     "origin": int(M.years[k]), "horizon": h,
                     "year": int(M.years[j]), "actual": M.Y[i, j],
-                    "projected": inverse(mixture_quantile(0.5, mix), mc, lo, hi),
-                    "lower": inverse(mixture_quantile(0.5 - level / 2.0, mix), mc, lo, hi),
-                    "upper": inverse(mixture_quantile(0.5 + level / 2.0, mix), mc, lo, hi),
+                    "projected": mixture_quantile(0.5, mix),
+                    "lower": mixture_quantile(0.5 - level / 2.0, mix),
+                    "upper": mixture_quantile(0.5 + level / 2.0, mix),
                     "z_hat": zhat[i], "z_error": zact - zhat[i], "se_ols": se[i],
                     "floor_var": fl[i], "t_q": q[i], "df": df[i], "df_fit": fit.df[i],
                     "slope": fit.b[i], "slope_se": fit.se_slope()[i], "jump2": jump2[i],
-                    "mix_w": mw, "level_error": zact - z0, "level_sd": s0,
+                    "mix_w": mw, "level_error": M.Y[i, j] - y0, "level_sd": s0,
                     "scaled_error": scaled,
                 }))
     if not rows:
@@ -262,21 +262,19 @@ def required_bend(det: pd.DataFrame, *, level: float | None = None) -> pd.Series
     z_err = det["z_error"].to_numpy(float)
     if "mix_w" in det:
         w = np.nan_to_num(det["mix_w"].to_numpy(float), nan=0.0)
-        part0 = dict(z0=-np.nan_to_num(det["level_error"].to_numpy(float)),
-                     s0=det["level_sd"].to_numpy(float), df0=no_trend_df(n_df))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # the naive part's CDF at the outcome (in the indicator's units; fixed in c)
+            f0 = t_cdf(det["level_error"].to_numpy(float) / det["level_sd"].to_numpy(float),
+                       no_trend_df(n_df))
     else:
-        w = np.zeros(len(e))
-        part0 = dict(z0=np.zeros(len(e)), s0=np.ones(len(e)), df0=n_df)
+        w, f0 = np.zeros(len(e)), np.zeros(len(e))
 
     def covered(c: np.ndarray) -> np.ndarray:
         tau2 = c * base
         df = predictive_df(n_df, a, tau2)
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             plain = e <= t_quantile(level, df) * np.sqrt(a + tau2)
-            # the outcome at 0 on a scale centred on it: the trend centre at -z_error, the
-            # no-trend centre at -level_error
-            F = mixture_cdf(np.zeros(len(e)), Mixture(w=w, z1=-z_err, s1=np.sqrt(a + tau2),
-                                                      df1=df, **part0))
+            F = (1.0 - w) * t_cdf(z_err / np.sqrt(a + tau2), df) + w * f0
             return np.where(w > 0, np.abs(F - 0.5) <= level / 2.0, plain)
 
     ok0 = covered(np.zeros(len(e)))

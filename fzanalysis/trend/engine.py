@@ -37,7 +37,8 @@ from fzanalysis.trend.results import Model, Projection
 
 __all__ = ["Mixture", "bend_variance", "centre_time", "choose_methods", "eligible",
            "mixture_cdf", "mixture_moments", "mixture_probability", "mixture_quantile",
-           "model_scale", "naive_variance", "no_trend_df", "no_trend_sd", "no_trend_weight", "path_moments", "predictive_df",
+           "model_scale", "naive_variance", "no_trend_df", "no_trend_sd", "no_trend_weight",
+           "path_moments", "predictive_df", "slope_at",
            "region_probability", "robust_fit", "run", "threshold_by_points", "trend_shrink",
            "warning_flags"]
 
@@ -492,8 +493,10 @@ def fit_all(M: SeriesMatrix, mcode: np.ndarray, *, window: int | None,
                                               np.ndarray, np.ndarray, np.ndarray]:
     """Robust least-squares fits of every (non-Poisson) series on its window up to column ``upto``.
 
-    Returns ``fit, fmask, jump2, floor2, step, break_year, n_outliers`` (:func:`robust_fit`;
-    ``floor2`` the rounding variance on the model scale, ``step`` the rounding step).
+    Returns ``fit, fmask, jump2, floor2, step, break_year, n_outliers, naive_v``
+    (:func:`robust_fit`; ``floor2`` the rounding variance on the model scale, ``step`` the
+    rounding step, ``naive_v`` the :func:`naive_variance` of the kept points in the
+    indicator's units).
     """
     T = len(M.years)
     obs = M.mask.copy()
@@ -509,7 +512,9 @@ def fit_all(M: SeriesMatrix, mcode: np.ndarray, *, window: int | None,
     dg = _slope_at_median(M, mcode, wmask)
     fit, fmask, jump2, brk, nout = robust_fit(M.years, Z, wmask, fz, zlin=dg[:, None] * M.Y,
                                               detect=robust)
-    return fit, fmask, jump2, fz ** 2 / 12.0, step, brk, nout
+    # the random-walk variance of the naive part, in the indicator's units
+    naive_v = naive_variance(M.years, M.Y, fmask)
+    return fit, fmask, jump2, fz ** 2 / 12.0, step, brk, nout, naive_v
 
 
 def _slope_at_median(M: SeriesMatrix, mcode: np.ndarray, wmask: np.ndarray) -> np.ndarray:
@@ -517,9 +522,12 @@ def _slope_at_median(M: SeriesMatrix, mcode: np.ndarray, wmask: np.ndarray) -> n
     its window (1 for linear; :math:`1/\\tilde y` for log; :math:`1/((U-L)p(1-p))` for logit,
     p squeezed as in :func:`~fzanalysis.trend.core.transform`), so that ``g'(median) * y`` is the
     value-unit scale on which :func:`robust_fit` measures steps and jumps."""
+    return slope_at(_nanmedian(np.where(wmask, M.Y, np.nan)), mcode, M.lower, M.upper)
+
+
+def slope_at(med: np.ndarray, mcode: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """:math:`g'(y)` of each series' model scale at ``med`` (1 where undefined)."""
     sq = settings()["logit_squeeze"]
-    med = _nanmedian(np.where(wmask, M.Y, np.nan))
-    lo, hi = M.lower, M.upper
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.clip((med - lo) / (hi - lo), sq, 1.0 - sq)
         d_logit = 1.0 / ((hi - lo) * p * (1.0 - p))
@@ -702,59 +710,67 @@ def _cdf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
 
 
 class Mixture(NamedTuple):
-    """The predictive distribution on the model scale (methods.md 5, 8.9 fifth follow-up).
+    """The predictive distribution of the target-year value (methods.md 5, 8.9 fifth follow-up).
 
     A two-part mixture (forecast combination): with weight ``1 - w`` the trend predictive
-    :math:`\\hat z + \\sigma t_{\\nu}` of :func:`path_moments`, with weight ``w`` the naive
-    "no further trend" predictive :math:`z_L + \\sigma_0 t_{\\nu_b}` (the fitted level at the last
-    observed year, spread growing like a random walk's).  Arrays of one shape; ``w`` = 0 is the
-    single trend predictive exactly.
+    :math:`g^{-1}(z_1 + s_1 t_{\\nu})` of :func:`path_moments` (model scale ``mcode``, bounds
+    ``lower``/``upper``), with weight ``w`` the naive "no further trend" predictive
+    :math:`y_0 + s_0 t_{\\nu_b}` in the indicator's own units (the fitted level at the last
+    observed year, spread growing like a random walk's), clipped to the bounds like a linear
+    fit.  Arrays of one shape; ``w`` = 0 is the single trend predictive exactly.
     """
 
     w: np.ndarray
     z1: np.ndarray
     s1: np.ndarray
     df1: np.ndarray
-    z0: np.ndarray
+    y0: np.ndarray
     s0: np.ndarray
     df0: np.ndarray
+    mcode: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
 
 
-def mixture_moments(model: Model, t: np.ndarray) -> Mixture:
-    """The predictive :class:`Mixture` of every series at years ``t`` (S, H).
+def mixture_moments(model: Model, t: np.ndarray, lower: np.ndarray,
+                    upper: np.ndarray) -> Mixture:
+    """The predictive :class:`Mixture` of every series at years ``t`` (S, H); ``lower``,
+    ``upper`` (S,) the unit's bounds.
 
-    Trend part: :func:`path_moments` and the model's degrees of freedom.  No-trend part: centre
-    the fitted level :math:`z_L` at the last observed year, variance
-    :math:`\\mathrm{se}(t_L)^2 + \\text{floor}(h) + \\kappa\\,h\\,v` (``v`` the random-walk
-    variance :func:`naive_variance`, :math:`\\kappa` = ``trend.yaml: no_trend.spread``), t with
-    :func:`no_trend_df` degrees of freedom; weight :func:`no_trend_weight` beyond the last
-    observation (h >= 1), 0 in fitted years, for Poisson rows and when not calibrated.
+    Trend part: :func:`path_moments` and the model's degrees of freedom.  No-trend part, in the
+    indicator's units: centre the fitted level :math:`y_L` at the last observed year, variance
+    :func:`no_trend_sd`, t with :func:`no_trend_df` degrees of freedom; weight
+    :func:`no_trend_weight` beyond the last observation (h >= 1), 0 in fitted years, for Poisson
+    rows and when not calibrated.
     """
     t = np.asarray(t, dtype=float)
     z1, s1 = path_moments(model, t)
     shape = z1.shape
     last = model.last_year.astype(float)[:, None]
     h = t - last
-    s0 = no_trend_sd(model.level_var[:, None], model.floor2[:, None], model.naive_v[:, None], h)
-    z0 = np.broadcast_to(model.level_z[:, None], shape)
-    w = np.where((h >= 1) & np.isfinite(z0) & np.isfinite(s0) & model.calibrated,
+    s0 = no_trend_sd(model.level_var[:, None], model.round2[:, None], model.naive_v[:, None], h)
+    y0 = np.broadcast_to(model.level_y[:, None], shape)
+    w = np.where((h >= 1) & np.isfinite(y0) & np.isfinite(s0) & model.calibrated,
                  model.mix_w[:, None], 0.0)
+    b = lambda a: np.broadcast_to(np.asarray(a)[:, None], shape)  # noqa: E731
     return Mixture(w=np.broadcast_to(w, shape), z1=z1, s1=s1,
-                   df1=np.broadcast_to(np.asarray(model.df, dtype=float)[:, None], shape),
-                   z0=z0, s0=np.broadcast_to(s0, shape),
-                   df0=np.broadcast_to(no_trend_df(model.fit.df)[:, None], shape))
+                   df1=b(np.asarray(model.df, dtype=float)), y0=y0,
+                   s0=np.broadcast_to(s0, shape), df0=b(no_trend_df(model.fit.df)),
+                   mcode=b(model.mcode), lower=b(lower), upper=b(upper))
 
 
-def no_trend_sd(level_var: Any, floor2: Any, naive_v: Any, h: Any) -> np.ndarray:
-    """Scale of the "no further trend" component at horizon ``h``:
-    :math:`\\sqrt{\\mathrm{se}(t_L)^2 + \\text{floor}(h) + \\kappa\\,h\\,v}` (``level_var`` the
-    predictive variance of the fitted level at the last observed year, ``floor2`` the rounding
-    variance of :func:`floor_variance`, ``naive_v`` the random-walk variance of
-    :func:`naive_variance`, :math:`\\kappa` = ``trend.yaml: no_trend.spread``).  Broadcasts."""
+def no_trend_sd(level_var: Any, round2: Any, naive_v: Any, h: Any) -> np.ndarray:
+    """Scale of the "no further trend" component at horizon ``h``, in the indicator's units:
+    :math:`\\sqrt{\\mathrm{se}(y_L)^2 + r(1 + h) + \\kappa\\,h\\,v}` (``level_var`` the
+    predictive variance of the fitted level at the last observed year, ``round2`` = r the
+    variance step^2/12 of the rounding of published values, ``naive_v`` the random-walk
+    variance of :func:`naive_variance`, :math:`\\kappa` = ``trend.yaml: no_trend.spread``).
+    The naive forecast of Hyndman & Athanasopoulos (*Forecasting: Principles and Practice*,
+    3rd ed., 5.5), whose h-step variance grows like h.  Broadcasts."""
     kappa = float((settings().get("no_trend") or {}).get("spread") or 0.0)
     h = np.asarray(h, dtype=float)
     with np.errstate(invalid="ignore"):
-        return np.sqrt(np.asarray(level_var, dtype=float) + floor_variance(floor2, h)
+        return np.sqrt(np.asarray(level_var, dtype=float) + floor_variance(round2, h)
                        + kappa * np.maximum(h, 0.0) * np.nan_to_num(naive_v, nan=0.0))
 
 
@@ -768,10 +784,10 @@ def no_trend_df(n_df: Any) -> np.ndarray:
     return n_df if nu is None else np.full(n_df.shape, float(nu))
 
 
-def _component_cdf(z: np.ndarray, c: np.ndarray, s: np.ndarray, df: np.ndarray) -> np.ndarray:
+def _component_cdf(x: np.ndarray, c: np.ndarray, s: np.ndarray, df: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(s > 0, _cdf((z - c) / np.where(s > 0, s, 1.0), df),
-                        np.where(np.isnan(c) | np.isnan(z), np.nan, (z >= c).astype(float)))
+        return np.where(s > 0, _cdf((x - c) / np.where(s > 0, s, 1.0), df),
+                        np.where(np.isnan(c) | np.isnan(x), np.nan, (x >= c).astype(float)))
 
 
 def _component_ppf(p: float, c: np.ndarray, s: np.ndarray, df: np.ndarray) -> np.ndarray:
@@ -780,80 +796,102 @@ def _component_ppf(p: float, c: np.ndarray, s: np.ndarray, df: np.ndarray) -> np
         return np.where(s > 0, c + s * x, c)
 
 
-def mixture_cdf(z: np.ndarray, mix: Mixture) -> np.ndarray:
-    """:math:`P(Z \\le z)` under the predictive :class:`Mixture` (model scale)."""
-    f1 = _component_cdf(z, mix.z1, mix.s1, mix.df1)
-    f0 = np.where(mix.w > 0, _component_cdf(z, mix.z0, mix.s0, mix.df0), 0.0)
+def _trend_cdf(y: np.ndarray, mix: Mixture) -> np.ndarray:
+    """P(trend part <= y), y in the indicator's units (the back-transform is monotone; the
+    values are clipped to the bounds, so the CDF is 0 below ``lower`` and 1 from ``upper``)."""
+    sq = settings()["logit_squeeze"]
+    inside = (~np.isfinite(mix.lower) | (y >= mix.lower)) & (~np.isfinite(mix.upper) | (y < mix.upper))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = transform(np.where(inside, y, np.nan), mix.mcode, mix.lower, mix.upper, squeeze=sq)
+        is_log = (mix.mcode == M_LOG) | (mix.mcode == M_POISSON)
+        z = np.where(is_log & inside & (y <= 0), -np.inf, z)
+    f = _component_cdf(z, mix.z1, mix.s1, mix.df1)
+    return np.where(inside, f, np.where(np.isfinite(mix.upper) & (y >= mix.upper), 1.0, 0.0))
+
+
+def _naive_cdf(y: np.ndarray, mix: Mixture) -> np.ndarray:
+    f = _component_cdf(y, mix.y0, mix.s0, mix.df0)
+    f = np.where(np.isfinite(mix.upper) & (y >= mix.upper), 1.0, f)
+    return np.where(np.isfinite(mix.lower) & (y < mix.lower), 0.0, f)
+
+
+def mixture_cdf(y: np.ndarray, mix: Mixture) -> np.ndarray:
+    """:math:`P(Y \\le y)` under the predictive :class:`Mixture` (``y`` in the indicator's units)."""
+    f1 = _trend_cdf(y, mix)
+    f0 = np.where(mix.w > 0, _naive_cdf(y, mix), 0.0)
     return (1.0 - mix.w) * f1 + mix.w * f0
 
 
-def _component_pdf(z: np.ndarray, c: np.ndarray, s: np.ndarray, df: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        x = (z - c) / np.where(s > 0, s, np.nan)
-        d = np.where(np.isinf(df), stats.norm.pdf(x), stats.t.pdf(x, np.where(df >= 1, df, np.nan)))
-        return np.where(s > 0, d / np.where(s > 0, s, 1.0), 0.0)
-
-
 def mixture_quantile(p: float, mix: Mixture, *, tol: float = 1e-12,
-                     max_iter: int = 100) -> np.ndarray:
-    """The ``p``-quantile of the predictive :class:`Mixture` on the model scale.
+                     max_iter: int = 200) -> np.ndarray:
+    """The ``p``-quantile of the predictive :class:`Mixture`, in the indicator's units.
 
     Numeric inversion of :func:`mixture_cdf` (vectorised): the quantile of a mixture lies
     between the smallest and the largest ``p``-quantile of its components (below the first
     every component's CDF is at most ``p``, above the second at least ``p``), which brackets
-    the root; Newton steps on the mixture density, replaced by a bisection step whenever they
-    leave the bracket (safeguarded Newton), until the bracket or the CDF error is below
-    ``tol``.  Where ``w`` = 0 the trend component's own quantile (closed form), so the
-    single-predictive engine is reproduced exactly.  The central projection is the median,
-    ``p`` = 0.5.
+    the root; regula falsi with the Illinois modification (derivative-free, superlinear, never
+    leaves the bracket) until the bracket is below ``tol`` relative or the CDF error below
+    ``tol``.  Where ``w`` = 0 the trend part's own quantile (closed form), so the
+    single-predictive engine is reproduced.  The central projection is the median, ``p`` = 0.5.
     """
-    q1 = _component_ppf(p, mix.z1, mix.s1, mix.df1)
+    q1 = inverse(_component_ppf(p, mix.z1, mix.s1, mix.df1), mix.mcode, mix.lower, mix.upper)
     mixed = np.asarray(mix.w) > 0
     if not np.any(mixed):
         return q1
-    q0 = _component_ppf(p, mix.z0, mix.s0, mix.df0)
+    q0 = _component_ppf(p, mix.y0, mix.s0, mix.df0)
+    q0 = np.where(np.isfinite(mix.lower), np.maximum(q0, mix.lower), q0)
+    q0 = np.where(np.isfinite(mix.upper), np.minimum(q0, mix.upper), q0)
     lo = np.where(mixed, np.fmin(q1, q0), q1)
     hi = np.where(mixed, np.fmax(q1, q0), q1)
     idx = np.nonzero(mixed & np.isfinite(lo) & np.isfinite(hi) & (hi > lo))
     out = np.where(mixed, lo, q1)
     if len(idx[0]):
         sub = Mixture(*(np.broadcast_to(a, mixed.shape)[idx] for a in mix))
-        a, b = lo[idx], hi[idx]
-        x = 0.5 * (a + b)
-        todo = np.ones(len(x), dtype=bool)
+        a, b = lo[idx].copy(), hi[idx].copy()
+        fa = mixture_cdf(a, sub) - p
+        fb = mixture_cdf(b, sub) - p
+        x = a.copy()
+        todo = (fa < 0) & (fb > 0)
+        x = np.where(fa >= 0, a, b)           # a root at an end of the bracket (point masses)
+        side = np.zeros(len(a))
         for _ in range(max_iter):
-            part = Mixture(*(v[todo] for v in sub))
-            xt, at, bt = x[todo], a[todo], b[todo]
-            err = mixture_cdf(xt, part) - p
-            at = np.where(err < 0, xt, at)
-            bt = np.where(err < 0, bt, xt)
-            dens = ((1.0 - part.w) * _component_pdf(xt, part.z1, part.s1, part.df1)
-                    + part.w * _component_pdf(xt, part.z0, part.s0, part.df0))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                newton = xt - err / dens
-            inside = np.isfinite(newton) & (newton > at) & (newton < bt)
-            xn = np.where(inside, newton, 0.5 * (at + bt))
-            done = (np.abs(err) <= tol) | (bt - at <= tol * np.maximum(1.0, np.abs(xt)))
-            xn = np.where(np.abs(err) <= tol, xt, xn)
-            x[todo], a[todo], b[todo] = xn, at, bt
-            todo[np.flatnonzero(todo)[done]] = False
             if not todo.any():
                 break
+            k = np.flatnonzero(todo)
+            part = Mixture(*(v[k] for v in sub))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                xr = (a[k] * fb[k] - b[k] * fa[k]) / (fb[k] - fa[k])
+            xr = np.where(np.isfinite(xr) & (xr > a[k]) & (xr < b[k]), xr, 0.5 * (a[k] + b[k]))
+            fr = mixture_cdf(xr, part) - p
+            left = fr < 0                      # root in (xr, b)
+            a[k] = np.where(left, xr, a[k])
+            fa[k] = np.where(left, fr, fa[k])
+            b[k] = np.where(left, b[k], xr)
+            fb[k] = np.where(left, fb[k], fr)
+            # Illinois: halve the stale end's value when the same end is kept twice
+            fb[k] = np.where(left & (side[k] == 1), fb[k] / 2, fb[k])
+            fa[k] = np.where(~left & (side[k] == -1), fa[k] / 2, fa[k])
+            side[k] = np.where(left, 1, -1)
+            x[k] = xr
+            done = (np.abs(fr) <= tol) | (b[k] - a[k] <= tol * np.maximum(1.0, np.abs(xr)))
+            todo[k[done]] = False
         out = out.copy()
         out[idx] = x
     return out
 
 
-def mixture_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
-                        lower: np.ndarray, upper: np.ndarray, step: np.ndarray,
+def mixture_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, step: np.ndarray,
                         mix: Mixture) -> np.ndarray:
     """Predictive probability of ``[lo_y, hi_y]`` under the :class:`Mixture`: the weighted sum
-    of the components' :func:`region_probability` (the one reading of a target region)."""
-    kw = dict(mcode=mcode, lower=lower, upper=upper, step=step)
-    p1 = region_probability(lo_y, hi_y, zhat=mix.z1, sigma=mix.s1, df=mix.df1, **kw)
+    of the parts' :func:`region_probability` (the one reading of a target region; the naive
+    part as a linear, bound-clipped predictive in the indicator's units)."""
+    kw = dict(lower=mix.lower, upper=mix.upper, step=step)
+    p1 = region_probability(lo_y, hi_y, mcode=mix.mcode, zhat=mix.z1, sigma=mix.s1,
+                            df=mix.df1, **kw)
     if not np.any(mix.w > 0):
         return p1
-    p0 = region_probability(lo_y, hi_y, zhat=mix.z0, sigma=mix.s0, df=mix.df0, **kw)
+    p0 = region_probability(lo_y, hi_y, mcode=np.full(np.shape(mix.mcode), M_LINEAR),
+                            zhat=mix.y0, sigma=mix.s0, df=mix.df0, **kw)
     return np.where(mix.w > 0, (1.0 - mix.w) * p1 + mix.w * p0, p1)
 
 
@@ -915,8 +953,8 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
                            damping_weight=damping_weight, calibrated=calibrated)
     pois = mcode == M_POISSON
     # least-squares rows: robust fits (outliers, steps), rounding floor
-    fit, fmask_ols, jump2, floor2, step, break_year, n_out = fit_all(M, mcode, window=window,
-                                                                     robust=robust)
+    fit, fmask_ols, jump2, floor2, step, break_year, n_out, naive_v = fit_all(
+        M, mcode, window=window, robust=robust)
     fmask_ols &= ~pois[:, None]
     # Poisson rows (rates from small counts, methods.md 5.4)
     with np.errstate(invalid="ignore"):
@@ -953,8 +991,10 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     q = np.where(np.isinf(df), stats.norm.ppf(0.5 + level / 2.0), t_quantile(level, df))
     scale = np.where(pois, M.scale, np.nan)
     tl = last_year.astype(float)
+    level_y = inverse(fit.mean(tl), mcode, M.lower, M.upper)
     with np.errstate(invalid="ignore"):
-        level_var = fit.se_pred(tl) ** 2
+        # the fitted level's variance in the indicator's units (delta method at that level)
+        level_var = (fit.se_pred(tl) / slope_at(level_y, mcode, M.lower, M.upper)) ** 2
     model = Model(fit=fit, pfit=pfit, pois=pois, mcode=mcode, fmask=fmask, scale=scale,
                   last_year=last_year, jump2=np.where(pois, 0.0, jump2),
                   floor2=np.where(pois, 0.0, floor2), df=df, damping=damping,
@@ -962,29 +1002,28 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
                   shrink=trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated),
                   mix_w=np.where(pois, 0.0, no_trend_weight(fit.b, fit.se_slope(),
                                                             calibrated=calibrated)),
-                  level_z=fit.mean(tl), level_var=level_var,
-                  naive_v=naive_variance(years, model_scale(M, mcode), fmask_ols))
+                  level_y=level_y, level_var=level_var, round2=step ** 2 / 12.0,
+                  naive_v=np.where(pois, 0.0, naive_v))
     # the one predictive distribution at the target year: centre = its median, interval = its
     # quantiles, p_meet and p_direction = its probabilities (methods.md 5, 8.9)
-    mix = Mixture(*(np.asarray(a)[:, 0] for a in
-                    mixture_moments(model, np.full((S, 1), float(target_year)))))
-    zhat = mixture_quantile(0.5, mix)
-    z_now, _ = (a[:, 0] for a in path_moments(model, tl[:, None]))
     lo, hi = M.lower, M.upper
-    projected = inverse(zhat, mcode, lo, hi)
-    lower = inverse(mixture_quantile(0.5 - level / 2.0, mix), mcode, lo, hi)
-    upper = inverse(mixture_quantile(0.5 + level / 2.0, mix), mcode, lo, hi)
+    mix = Mixture(*(np.asarray(a)[:, 0] for a in
+                    mixture_moments(model, np.full((S, 1), float(target_year)), lo, hi)))
+    z_now, _ = (a[:, 0] for a in path_moments(model, tl[:, None]))
+    projected = mixture_quantile(0.5, mix)
+    lower = mixture_quantile(0.5 - level / 2.0, mix)
+    upper = mixture_quantile(0.5 + level / 2.0, mix)
     level_now = inverse(z_now, mcode, lo, hi)
     reference = maintain_reference(M, first_value)
     comp = M.comparator
     r_lo, r_hi, _, _ = comparators.region(np.where(comp == "maintain", ">=", comp),
                                           np.where(comp == "maintain", reference, M.target),
                                           M.tolerance)
-    pm = mixture_probability(r_lo, r_hi, mcode=mcode, lower=lo, upper=hi, step=step, mix=mix)
+    pm = mixture_probability(r_lo, r_hi, step=step, mix=mix)
     directional = np.isin(comp, ("increase", "decrease"))
     pm = np.where(directional, np.nan, pm)
     # p_direction: P(target-year value beyond the current fitted level, in the required direction)
-    p_up = 1.0 - mixture_cdf(z_now, mix)
+    p_up = 1.0 - mixture_cdf(level_now, mix)
     p_dir = np.where(comp == "increase", p_up, np.where(comp == "decrease", 1.0 - p_up, np.nan))
 
     # Poisson rows: fitted expected rate (x scale) on the grid of years
@@ -1021,9 +1060,8 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     fut_years = np.arange(start, max(y_max, target_year) + 1)
     if len(fut_years):
         # the central path: the median of the predictive in every year
-        zpath = mixture_quantile(0.5, mixture_moments(
-            model, np.broadcast_to(fut_years.astype(float), (S, len(fut_years)))))
-        ypath = inverse(zpath, mcode[:, None], lo[:, None], hi[:, None])
+        ypath = mixture_quantile(0.5, mixture_moments(
+            model, np.broadcast_to(fut_years.astype(float), (S, len(fut_years))), lo, hi))
         meets = comparators.satisfies(ypath, tcomp, ttarget, M.tolerance[:, None]) \
             & (fut_years[None, :] > last_year[:, None])
         first = np.where(meets, fut_years[None, :], 10**6).min(axis=1)
