@@ -83,8 +83,8 @@ def test_interval_bend_golden_subset():
     # (and again after the trend shrinkage, trend.yaml trend_shrink); again after the two-part
     # predictive (trend.yaml no_trend, methods.md 8.9 fifth follow-up): the interval is the
     # mixture's, whose naive part carries much of the spread, so c(h) is far smaller
-    want = {1: 0.0, 2: 0.331, 3: 0.6774, 4: 1.581, 5: 2.491, 6: 3.725, 7: 6.931, 8: 6.931,
-            9: 7.322, 10: 7.322}
+    want = {1: 0.193, 2: 1.311, 3: 2.491, 4: 5.204, 5: 7.464, 6: 10.72, 7: 12.37, 8: 15.49,
+            9: 19.71, 10: 19.71}
     assert got == pytest.approx(want, rel=1e-3)
 
 

@@ -131,9 +131,10 @@ def test_calibrated_interval_adds_bend_variance():
     4 / (4 + 4/3) = 0.75 of the slope (trend_shrink lambda = 4): read at x0 = 2 + 0.75 x 10 =
     9.5, trend centre 69.
 
-    Naive part: the fitted level at 2020, 50 + 2 x 2 = 54, variance s^2 (1 + 1/5 + 2^2/10) =
-    16/3 + floor 11/12 + spread x 10 x v, v = mean squared annual move (1 + 16 + 16 + 1)/4 = 8.5,
-    t_{nu_b}; weight w0 / (1 + (t/t0)^2), t = 2 / sqrt(1/3).  The projection is the mixture's
+    Naive part (in the indicator's units; here the linear model's own): the fitted level at
+    2020, 50 + 2 x 2 = 54, variance s^2 (1 + 1/5 + 2^2/10) = 16/3 + rounding (1/12)(1 + 10) +
+    spread x 10 x v, v = mean squared annual move (1 + 16 + 16 + 1)/4 = 8.5, t_{nu_b}; weight
+    w0 / (1 + (t/t0)^2), t = 2 / sqrt(1/3).  The projection is the mixture's
     median, the interval its 10th/90th percentiles, p_meet its probability of the target region.
     """
     from fzanalysis.trend.engine import Mixture, mixture_cdf, mixture_quantile
@@ -154,13 +155,14 @@ def test_calibrated_interval_adds_bend_variance():
     se2 = se2_ols + floor                          # the part on n - 2 = 3 degrees of freedom
     tau2 = c10 * (2.0**2 - 10 / 3 / 10)
     nu = (se2 + tau2) ** 2 / (se2**2 / 3 + tau2**2 / nu_b)
-    assert c10 == 27.9 and nu_b == 2 and lam == 4  # the table regenerated with the mixture
+    assert c10 == 24.35 and nu_b == 2 and lam == 4  # the table regenerated with the mixture
     assert k == pytest.approx(0.75)
     w = nt["weight"] / (1 + (2 / np.sqrt(1 / 3) / nt["t_scale"]) ** 2)
     s0 = np.sqrt(10 / 3 * (1 + 1 / 5 + 4 / 10) + floor + nt["spread"] * 10 * 8.5)
-    mix = Mixture(w=np.array([w]), z1=np.array([69.0]), s1=np.array([np.sqrt(se2 + tau2)]),
-                  df1=np.array([nu]), z0=np.array([54.0]), s0=np.array([s0]),
-                  df0=np.array([float(nu_b)]))
+    one = np.ones(1)
+    mix = Mixture(w=w * one, z1=69.0 * one, s1=np.sqrt(se2 + tau2) * one, df1=nu * one,
+                  y0=54.0 * one, s0=s0 * one, df0=float(nu_b) * one,
+                  mcode=np.zeros(1, int), lower=np.full(1, np.nan), upper=np.full(1, np.nan))
     assert raw["upper"] - raw["projected"] == pytest.approx(T09_3 * np.sqrt(12**2 / 10 * 10 / 3
                                                                             + 10 / 3 * 1.2),
                                                             abs=1e-10)
@@ -226,11 +228,17 @@ def test_calibration_does_not_overwiden_noisy_lines():
     # trends bend, also widens clean noisy lines at h = 5-6 (coverage 0.927-0.933 at 1.34x the OLS
     # width on this seed). The bounds below record that measured state: they still fail a return
     # of the former multiplicative k(h) (0.90-0.99 coverage at up to 2x the width).
-    assert rep["coverage_calibrated"].between(0.74, 0.95).all(), rep
+    # Since the two-part predictive (methods 8.9 fifth follow-up) the naive "no further trend"
+    # part, weighted most for a slope within its noise, spreads like a random walk through the
+    # window's points, i.e. it reads white noise as wandering: 0.92-0.97 at up to 1.83x the OLS
+    # width here (bounds loosened from 0.95 / 1.4 to 0.98 / 1.9).  On the real dev series that
+    # reading scores better than subtracting the noise (log score -1.42 against -1.55, and the 0.6-0.8 bin of
+    # the around design at h = 10 +0.19 off with the noise removed): real flat series wander.
+    assert rep["coverage_calibrated"].between(0.74, 0.98).all(), rep
     # the calibrated run also fits robustly (the plain one is textbook OLS), so at h = 1 it may
     # cover slightly less; never by more than sampling noise
     assert (rep["coverage_calibrated"] >= rep["coverage_plain"] - 0.02).all(), rep
-    assert (rep["median_width_calibrated"] < 1.4 * rep["median_width_plain"]).all(), rep
+    assert (rep["median_width_calibrated"] < 1.9 * rep["median_width_plain"]).all(), rep
 
 
 def test_robust_fit_false_positive_rate_on_pure_noise():
@@ -267,11 +275,16 @@ def test_demo_noisy_rows_have_sensible_intervals():
         key = (ind, "440117", "T")
         r, p = cal.loc[key], raw.loc[key]
         assert 0 <= r["lower"] <= r["projected"] <= r["upper"] <= 100
-        assert r["upper"] - r["lower"] < 0.5 * (hi_before - lo_before), (ind, r)
+        # half the former width, loosened to 0.55 for the naive part of the two-part predictive
+        # (department chiefs 0-41.8 against 0.4-81.8; methods 8.9 fifth follow-up)
+        assert r["upper"] - r["lower"] < 0.55 * (hi_before - lo_before), (ind, r)
         # 1.84x the plain (unshrunk OLS) width for syphilis testing (3.93 against 2.14) since
         # c(h) was regenerated with the trend shrinkage (c(6) 35.1 -> 39.6, methods.md 8.9;
         # loosened from 1.5, issue 11); the bound still fails the former 6.1-100
-        assert r["upper"] - r["lower"] <= 1.9 * (p["upper"] - p["lower"]) + 1e-9, (ind, r, p)
+        # ... and 3.5x since the two-part predictive (syphilis testing 92.5-100 against the
+        # plain 97.9-99.99: the series fell to 95.6 % in 2019; its naive part, in percentage
+        # points and clipped at 100, spreads with the window's moves; bound loosened from 1.9)
+        assert r["upper"] - r["lower"] <= 3.6 * (p["upper"] - p["lower"]) + 1e-9, (ind, r, p)
         # (no containment of the plain interval: the calibrated centre carries only part of a
         # slope within its noise, trend.yaml trend_shrink)
 
@@ -329,7 +342,9 @@ def test_auto_avoids_logit_when_a_value_sits_on_a_bound():
     auto = project(panel1(years, y), cat).iloc[0]
     assert auto["method"] == "linear"
     forced = project(panel1(years, y), cat, method="logit").iloc[0]   # still allowed by name
-    assert (auto["upper"] - auto["lower"]) < (forced["upper"] - forced["lower"])
+    assert forced["method"] == "logit"
+    # (the interval widths are no longer compared: both now carry the same naive part of the
+    # two-part predictive, in percentage points, which dominates for this trendless series)
     assert 0 <= auto["lower"] <= auto["upper"] <= 100
     # the short-series default falls back to linear too
     short = project(panel1(YEARS5, [0.0, 2.0, 1.0, 3.0, 2.0]), cat).iloc[0]
@@ -881,7 +896,7 @@ def test_maintain_uses_each_series_own_baseline_year_value():
     # precision), Welch-Satterthwaite df (the slope, |t| large, shrunk by k = b^2 / (b^2 +
     # 4 se_b^2)); naive part at the fitted 2024 level, variance se(2024)^2 + spread x 6 x v,
     # t_{nu_b}, weight w0 / (1 + (t/t0)^2) (fifth follow-up); p_meet = P(value in 2030 >=
-    # the series' own 2020 value) under the mixture = 0.054
+    # the series' own 2020 value) under the mixture = 0.060
     down = panel[panel["indicator"] == "down"].sort_values("year")
     t, y = down["year"].to_numpy(float)[-8:], down["value"].to_numpy()[-8:]
     ref = down.loc[down["year"] == 2020, "value"].iloc[0]
@@ -903,7 +918,7 @@ def test_maintain_uses_each_series_own_baseline_year_value():
     p_naive = 1 - stats.t.cdf((ref - z0) / s0, settings()["predictive_df"])
     expected = (1 - w) * p_trend + w * p_naive
     assert out.loc[("down", "T"), "p_meet"] == pytest.approx(expected, abs=1e-6)
-    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(0.0536, abs=5e-4)
+    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(0.0599, abs=5e-4)
     assert pd.isna(out.loc[("down", "T"), "break_year"])
     assert "at_risk" in out.loc[("down", "T"), "warnings"]
     # the reference is the series' own 2020 value: the same data shifted keeps the same p_meet

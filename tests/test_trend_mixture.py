@@ -40,11 +40,38 @@ def cat1(unit: str, comparator: str = ">=", target: float = 0.0, ind="x") -> pd.
 
 
 def random_mixture(n: int, seed: int) -> Mixture:
+    """Linear model scale, no bounds: both parts are plain (scaled, shifted) t distributions."""
     rng = np.random.default_rng(seed)
     return Mixture(w=rng.uniform(0, 0.95, n), z1=rng.normal(0, 3, n),
                    s1=rng.uniform(0.01, 5, n), df1=rng.uniform(1, 30, n),
-                   z0=rng.normal(0, 3, n), s0=rng.uniform(0.001, 5, n),
-                   df0=rng.choice([2.0, 6.0, np.inf], n))
+                   y0=rng.normal(0, 3, n), s0=rng.uniform(0.001, 5, n),
+                   df0=rng.choice([2.0, 6.0, np.inf], n), mcode=np.zeros(n, int),
+                   lower=np.full(n, np.nan), upper=np.full(n, np.nan))
+
+
+def test_mixture_quantile_inverts_its_cdf_on_a_bounded_logit_scale():
+    """Percent series: logit trend part, naive part clipped to [0, 100] (a point mass at 100)."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    mix = Mixture(w=rng.uniform(0.05, 0.9, n), z1=rng.normal(3, 2, n), s1=rng.uniform(0.05, 2, n),
+                  df1=rng.uniform(2, 10, n), y0=rng.uniform(80, 100, n), s0=rng.uniform(0.1, 8, n),
+                  df0=np.full(n, 2.0), mcode=np.full(n, 1), lower=np.zeros(n),
+                  upper=np.full(n, 100.0))
+    for p in (0.1, 0.5, 0.9):
+        q = mixture_quantile(p, mix)
+        assert ((q >= 0) & (q <= 100)).all()
+        inside = (q > 0) & (q < 100)
+        assert inside.mean() > 0.5
+        assert np.abs(mixture_cdf(q[inside], Mixture(*(a[inside] for a in mix))) - p).max() < 1e-8
+        # at 0: the point mass of the clipped naive part takes the CDF past p there
+        at0 = q == 0
+        if at0.any():
+            assert (mixture_cdf(q[at0], Mixture(*(a[at0] for a in mix))) >= p - 1e-9).all()
+        # at 100: the mass below 100 is short of p (the rest sits at 100)
+        at = q == 100
+        if at.any():
+            sub = Mixture(*(a[at] for a in mix))
+            assert (mixture_cdf(np.full(at.sum(), 100.0 - 1e-9), sub) <= p + 1e-9).all()
 
 
 @pytest.mark.parametrize("p", [0.01, 0.1, 0.5, 0.9, 0.99])
@@ -54,7 +81,7 @@ def test_mixture_quantile_inverts_its_cdf(p):
     assert np.abs(mixture_cdf(q, mix) - p).max() < 1e-9
     # between the components' own quantiles (the bracket of the inversion)
     q1 = mix.z1 + mix.s1 * stats.t.ppf(p, mix.df1)
-    q0 = mix.z0 + mix.s0 * np.where(np.isinf(mix.df0), stats.norm.ppf(p),
+    q0 = mix.y0 + mix.s0 * np.where(np.isinf(mix.df0), stats.norm.ppf(p),
                                     stats.t.ppf(p, np.where(np.isinf(mix.df0), 1, mix.df0)))
     assert (q >= np.minimum(q0, q1) - 1e-9).all() and (q <= np.maximum(q0, q1) + 1e-9).all()
 
@@ -63,11 +90,11 @@ def test_mixture_cdf_is_the_weighted_component_cdfs_and_w0_is_the_trend_predicti
     mix = random_mixture(200, seed=1)
     z = np.linspace(-8, 8, 200)
     want = (1 - mix.w) * stats.t.cdf((z - mix.z1) / mix.s1, mix.df1) + mix.w * np.where(
-        np.isinf(mix.df0), stats.norm.cdf((z - mix.z0) / mix.s0),
-        stats.t.cdf((z - mix.z0) / mix.s0, np.where(np.isinf(mix.df0), 1, mix.df0)))
+        np.isinf(mix.df0), stats.norm.cdf((z - mix.y0) / mix.s0),
+        stats.t.cdf((z - mix.y0) / mix.s0, np.where(np.isinf(mix.df0), 1, mix.df0)))
     assert mixture_cdf(z, mix) == pytest.approx(want, abs=1e-12)
     zero = mix._replace(w=np.zeros(200))
-    for p in (0.1, 0.5, 0.9):   # closed form, bit for bit
+    for p in (0.1, 0.5, 0.9):   # closed form, no iteration
         assert np.array_equal(mixture_quantile(p, zero), mix.z1 + mix.s1 * stats.t.ppf(p, mix.df1))
 
 
@@ -114,19 +141,18 @@ def test_p_meet_interval_and_centre_read_the_one_mixture():
     out = project(panel, cat, target_year=2030).set_index("indicator")
     md = res.model
     assert (md.mix_w > 0).all()
-    mix = Mixture(*(np.asarray(a)[:, 0] for a in
-                    mixture_moments(md, np.full((len(M.unit), 1), 2030.0))))
     lo, hi = M.lower, M.upper
+    mix = Mixture(*(np.asarray(a)[:, 0] for a in
+                    mixture_moments(md, np.full((len(M.unit), 1), 2030.0), lo, hi)))
     ids = M.keys["indicator"].to_numpy()
     # centre = median, interval = the quantiles at (1 -+ level) / 2
     for col, p in (("projected", 0.5), ("lower", 0.5 - level / 2), ("upper", 0.5 + level / 2)):
         y = out.loc[ids, col].to_numpy(float)
-        z = transform(y, md.mcode, lo, hi, squeeze=settings()["logit_squeeze"])
         inside = (y > lo) & (y < hi)             # an end clipped at the bound (100 %) is the bound
         assert inside.sum() >= 2
-        assert mixture_cdf(z, mix)[inside] == pytest.approx(np.full(inside.sum(), p),
+        assert mixture_cdf(y, mix)[inside] == pytest.approx(np.full(inside.sum(), p),
                                                             abs=1e-6), col
-        assert (inverse(mixture_quantile(p, mix), md.mcode, lo, hi) == y).all(), col
+        assert (mixture_quantile(p, mix) == y).all(), col
     # p_meet = (1 - w) P_trend(region) + w P_naive(region), each from region_probability
     r_lo = np.where(cat.set_index("id").loc[ids, "comparator"] == ">=",
                     cat.set_index("id").loc[ids, "target"], -np.inf)
@@ -136,10 +162,12 @@ def test_p_meet_interval_and_centre_read_the_one_mixture():
     step = fit_all(M, md.mcode, window=int(settings()["window"]))[4]
     kw = dict(mcode=md.mcode, lower=lo, upper=hi, step=step)
     p1 = region_probability(r_lo, r_hi, zhat=mix.z1, sigma=mix.s1, df=mix.df1, **kw)
-    p0 = region_probability(r_lo, r_hi, zhat=mix.z0, sigma=mix.s0, df=mix.df0, **kw)
+    # the naive part: a linear, bound-clipped predictive in the indicator's units
+    kw0 = {**kw, "mcode": np.zeros(3, int)}
+    p0 = region_probability(r_lo, r_hi, zhat=mix.y0, sigma=mix.s0, df=mix.df0, **kw0)
     want = (1 - mix.w) * p1 + mix.w * p0
     assert out.loc[ids, "p_meet"].to_numpy(float) == pytest.approx(want, abs=1e-12)
-    assert mixture_probability(r_lo, r_hi, mix=mix, **kw) == pytest.approx(want, abs=1e-12)
+    assert mixture_probability(r_lo, r_hi, mix=mix, step=step) == pytest.approx(want, abs=1e-12)
     # coherence: p_meet >= 0.5 iff the central projection meets the one-sided target
     meets = np.where(r_hi < np.inf, out.loc[ids, "projected"] <= r_hi,
                      out.loc[ids, "projected"] >= r_lo)
@@ -168,9 +196,9 @@ def test_weight_zero_reproduces_the_single_trend_predictive(monkeypatch):
     z1, s1 = (a[:, 0] for a in engine.path_moments(md, np.full((len(M.unit), 1), 2030.0)))
     q = stats.t.ppf(0.5 + level / 2, md.df)
     lo, hi = M.lower, M.upper
-    assert np.array_equal(res.projected, inverse(z1, md.mcode, lo, hi))
-    assert np.array_equal(res.lower, inverse(z1 - q * s1, md.mcode, lo, hi))
-    assert np.array_equal(res.upper, inverse(z1 + q * s1, md.mcode, lo, hi))
+    assert res.projected == pytest.approx(inverse(z1, md.mcode, lo, hi), abs=1e-12)
+    assert res.lower == pytest.approx(inverse(z1 - q * s1, md.mcode, lo, hi), abs=1e-12)
+    assert res.upper == pytest.approx(inverse(z1 + q * s1, md.mcode, lo, hi), abs=1e-12)
     c = cat.set_index("id").loc[M.keys["indicator"].to_numpy()]
     g = transform(c["target"].to_numpy(float), md.mcode, lo, hi,
                   squeeze=settings()["logit_squeeze"])

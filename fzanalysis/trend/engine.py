@@ -798,8 +798,10 @@ def _component_ppf(p: float, c: np.ndarray, s: np.ndarray, df: np.ndarray) -> np
 
 def _trend_cdf(y: np.ndarray, mix: Mixture) -> np.ndarray:
     """P(trend part <= y), y in the indicator's units (the back-transform is monotone; the
-    values are clipped to the bounds, so the CDF is 0 below ``lower`` and 1 from ``upper``)."""
-    sq = settings()["logit_squeeze"]
+    values are clipped to the bounds, so the CDF is 0 below ``lower`` and 1 from ``upper``).
+    Read without the logit squeeze, so that it inverts :func:`~fzanalysis.trend.core.inverse`
+    also within 0.05 points of a bound."""
+    sq = 0.0
     inside = (~np.isfinite(mix.lower) | (y >= mix.lower)) & (~np.isfinite(mix.upper) | (y < mix.upper))
     with np.errstate(invalid="ignore", divide="ignore"):
         z = transform(np.where(inside, y, np.nan), mix.mcode, mix.lower, mix.upper, squeeze=sq)
@@ -872,7 +874,9 @@ def mixture_quantile(p: float, mix: Mixture, *, tol: float = 1e-12,
             fb[k] = np.where(left & (side[k] == 1), fb[k] / 2, fb[k])
             fa[k] = np.where(~left & (side[k] == -1), fa[k] / 2, fa[k])
             side[k] = np.where(left, 1, -1)
-            x[k] = xr
+            # the quantile is the smallest y with F(y) >= p: xr if it solves F = p, else the
+            # right end of the bracket (at a jump of F -- a point mass at a bound -- it is the jump)
+            x[k] = np.where(np.abs(fr) <= tol, xr, b[k])
             done = (np.abs(fr) <= tol) | (b[k] - a[k] <= tol * np.maximum(1.0, np.abs(xr)))
             todo[k[done]] = False
         out = out.copy()
