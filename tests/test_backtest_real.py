@@ -80,11 +80,8 @@ def test_interval_bend_golden_subset():
     got = interval_bend_table(families=("gap",))
     # regenerated after the robust fit's thresholds were set for a 1 % false-positive rate on
     # pure noise (trend.yaml robust.outlier_k / break_f by window size, methods.md 5.1)
-    # (and again after the trend shrinkage, trend.yaml trend_shrink); again after the two-part
-    # predictive (trend.yaml no_trend, methods.md 8.9 fifth follow-up): the interval is the
-    # mixture's, whose naive part carries much of the spread, so c(h) is far smaller
-    want = {1: 0.193, 2: 1.311, 3: 2.491, 4: 5.204, 5: 7.464, 6: 10.72, 7: 12.37, 8: 15.49,
-            9: 19.71, 10: 19.71}
+    want = {1: 0.9975, 2: 4.252, 3: 11.64, 4: 22.13, 5: 31.72, 6: 52.19, 7: 63.82, 8: 100.1,
+            9: 100.1, 10: 104.6}   # again after the trend shrinkage (trend.yaml trend_shrink)
     assert got == pytest.approx(want, rel=1e-3)
 
 

@@ -28,6 +28,18 @@ from fzanalysis.trend.engine import (
 from fzanalysis.trend.prep import settings
 from fzanalysis.trend.projection import _DEFAULT, _run
 
+#: The dev-chosen candidate of methods.md 8.9 (fifth follow-up); data/trend.yaml ships it off
+#: (weight 0), so the tests of the mixture switch it on here.
+CANDIDATE = {"weight": 0.5, "t_scale": 4.0, "spread": 2.0}
+
+
+@pytest.fixture
+def candidate(monkeypatch):
+    conf = dict(settings())
+    conf["no_trend"] = dict(CANDIDATE)
+    monkeypatch.setattr(engine, "settings", lambda: conf)
+    return conf
+
 
 def panel1(years, values, ind="x") -> pd.DataFrame:
     return pd.DataFrame({"indicator": ind, "area": "440117", "sex": "T",
@@ -98,8 +110,8 @@ def test_mixture_cdf_is_the_weighted_component_cdfs_and_w0_is_the_trend_predicti
         assert np.array_equal(mixture_quantile(p, zero), mix.z1 + mix.s1 * stats.t.ppf(p, mix.df1))
 
 
-def test_no_trend_weight_formula():
-    nt = settings()["no_trend"]
+def test_no_trend_weight_formula(candidate):
+    nt = candidate["no_trend"]
     w0, t0 = float(nt["weight"]), float(nt["t_scale"])
     b = np.array([0.0, 1.0, 2.0, 8.0, -8.0, 5.0, 0.0])
     sb = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0])
@@ -133,7 +145,7 @@ def _series():
     return panel, cat
 
 
-def test_p_meet_interval_and_centre_read_the_one_mixture():
+def test_p_meet_interval_and_centre_read_the_one_mixture(candidate):
     panel, cat = _series()
     M, res, level = _run(panel, cat, target_year=2030, level=None, method="auto",
                          window=_DEFAULT, damping=None, damping_weight=None, calibrated=True,
@@ -186,7 +198,7 @@ def test_weight_zero_reproduces_the_single_trend_predictive(monkeypatch):
     closed forms (the engine before the mixture)."""
     panel, cat = _series()
     conf = dict(settings())
-    conf["no_trend"] = {**conf["no_trend"], "weight": 0.0}
+    conf["no_trend"] = {**CANDIDATE, "weight": 0.0}
     monkeypatch.setattr(engine, "settings", lambda: conf)
     M, res, level = _run(panel, cat, target_year=2030, level=None, method="auto",
                          window=_DEFAULT, damping=None, damping_weight=None, calibrated=True,
@@ -205,3 +217,55 @@ def test_weight_zero_reproduces_the_single_trend_predictive(monkeypatch):
     up = c["comparator"].to_numpy() == ">="
     p = np.where(up, 1 - stats.t.cdf((g - z1) / s1, md.df), stats.t.cdf((g - z1) / s1, md.df))
     assert res.p_meet == pytest.approx(p, abs=1e-12)
+
+
+def test_shipped_default_is_the_single_trend_predictive():
+    """data/trend.yaml ships the two-part predictive off (methods.md 8.9 fifth follow-up: it
+    took the steps family's validation coverage at h = 10 below 0.70)."""
+    assert float(settings()["no_trend"]["weight"]) == 0.0
+    panel, cat = _series()
+    M, res, _ = _run(panel, cat, target_year=2030, level=None, method="auto", window=_DEFAULT,
+                     damping=None, damping_weight=None, calibrated=True, robust=True)
+    assert (res.model.mix_w == 0).all()
+
+
+def test_candidate_by_hand(candidate):
+    """The two-part predictive by hand on the 5-point line of test_trend (years, linear).
+
+    y = 50 + 2 (year - 2018) + (1, -2, 0, 2, -1): b = 2, s^2 = 10/3, se_b^2 = 1/3, whole numbers
+    (rounding step 1).  Trend part as in test_trend.test_calibrated_interval_adds_bend_variance
+    (centre 69 at the shrunk effective time x0 = 9.5, sigma^2 = se^2 + floor + c(10) (b^2 -
+    se_b^2), Welch-Satterthwaite df).  Naive part: the fitted level at 2020, 54, variance
+    s^2 (1 + 1/5 + 4/10) + (1/12)(1 + 10) + spread x 10 x 8.5 (mean squared annual move
+    (1 + 16 + 16 + 1)/4), t_{nu_b}; weight w0 / (1 + (t/t0)^2), t = 2 / sqrt(1/3).
+    """
+    years = np.arange(2016, 2021)
+    y = 50 + 2 * (years - 2018) + np.array([1.0, -2.0, 0.0, 2.0, -1.0])
+    c10 = candidate["interval_bend"][10]
+    nu_b = candidate["predictive_df"]
+    k = 4.0 / (4.0 + candidate["trend_shrink"] * 10 / 3 / 10)
+    x0 = 2 + k * 10
+    se2 = 10 / 3 * (1 + 1 / 5 + x0**2 / 10) + 11 / 12
+    tau2 = c10 * (2.0**2 - 10 / 3 / 10)
+    nu = (se2 + tau2) ** 2 / (se2**2 / 3 + tau2**2 / nu_b)
+    nt = candidate["no_trend"]
+    w = nt["weight"] / (1 + (2 / np.sqrt(1 / 3) / nt["t_scale"]) ** 2)
+    s0 = np.sqrt(10 / 3 * 1.6 + 11 / 12 + nt["spread"] * 10 * 8.5)
+    one = np.ones(1)
+    mix = Mixture(w=w * one, z1=(50 + 2 * x0) * one, s1=np.sqrt(se2 + tau2) * one,
+                  df1=nu * one, y0=54.0 * one, s0=s0 * one, df0=float(nu_b) * one,
+                  mcode=np.zeros(1, int), lower=np.full(1, np.nan), upper=np.full(1, np.nan))
+    cat = pd.DataFrame({"id": ["x"], "unit": ["years"], "comparator": [">="], "target": [60.0]})
+    r = project(panel1(years, y), cat, method="linear", damping=1.0).iloc[0]
+    assert 50 + 2 * x0 == pytest.approx(69.0)
+    for col, p in (("projected", 0.5), ("lower", 0.1), ("upper", 0.9)):
+        assert r[col] == pytest.approx(mixture_quantile(p, mix)[0], abs=1e-8), col
+    assert 54 < r["projected"] < 69        # the naive part pulls the centre towards the level
+    assert r["p_meet"] == pytest.approx(
+        (1 - w) * (1 - stats.t.cdf((60 - 69) / np.sqrt(se2 + tau2), nu))
+        + w * (1 - stats.t.cdf((60 - 54) / s0, nu_b)), abs=1e-12)
+    # p_direction (increase): beyond today's fitted level 54
+    rd = project(panel1(years, y), cat.assign(comparator="increase", target=np.nan),
+                 method="linear", damping=1.0).iloc[0]
+    assert rd["p_direction"] == pytest.approx(
+        (1 - w) * (1 - stats.t.cdf((54 - 69) / np.sqrt(se2 + tau2), nu)) + w * 0.5, abs=1e-12)

@@ -1027,7 +1027,11 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     directional = np.isin(comp, ("increase", "decrease"))
     pm = np.where(directional, np.nan, pm)
     # p_direction: P(target-year value beyond the current fitted level, in the required direction)
-    p_up = 1.0 - mixture_cdf(level_now, mix)
+    # (the trend part on the model scale, as before the mixture: exact where today's fitted
+    # level lies beyond a bound of a clipped linear fit)
+    f_trend = _component_cdf(z_now, mix.z1, mix.s1, mix.df1)
+    p_up = 1.0 - np.where(mix.w > 0, (1.0 - mix.w) * f_trend + mix.w * _naive_cdf(level_now, mix),
+                          f_trend)
     p_dir = np.where(comp == "increase", p_up, np.where(comp == "decrease", 1.0 - p_up, np.nan))
 
     # Poisson rows: fitted expected rate (x scale) on the grid of years
