@@ -44,6 +44,7 @@ import hashlib
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -390,6 +391,197 @@ def summarize(f: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return tabs
 
 
+# ---------------------------------------------------------------------------------------------
+# what the reliability table cannot say alone: the design's own bias (oracle) and sampling noise
+# (cluster bootstrap by series).  The one owner of both; calibration_diagnostics.py reuses them.
+# ---------------------------------------------------------------------------------------------
+
+def predictive_table(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str = "all",
+                     horizons=HORIZONS, min_points: int = MIN_POINTS) -> pd.DataFrame:
+    """One row per forecast of the harness (series x origin x horizon): outcome, S, the draw U
+    of the ``around`` design, and the engine's predictive distribution at the outcome's year on
+    the model scale -- the two-part mixture of :func:`fzanalysis.trend.engine.mixture_moments`
+    (``w, z1, s1, df1, y0, s0, df0, mcode, lower, upper``) and rounding step -- with the fitted
+    slope ``b`` and its SE ``sb``.  Reads the engine's internals (the harness itself uses only
+    :func:`fzanalysis.project`): the same origins and the same single-series panels."""
+    from fzanalysis.trend.engine import Mixture, fit_all, mixture_moments
+    from fzanalysis.trend.prep import settings
+    from fzanalysis.trend.projection import _DEFAULT, _run
+
+    man = manifest if split == "all" else manifest[manifest["split"] == split]
+    man = man.set_index("series_id")
+    data = {sid: g.sort_values("year")
+            for sid, g in series[series["series_id"].isin(man.index)].groupby("series_id")}
+    out = []
+    for (o, h), sids in sorted(origins(data, min_points=min_points, horizons=horizons).items()):
+        panels, cats, meta = [], [], []
+        for sid in sids:
+            g, m = data[sid], man.loc[sid]
+            past = g[g["year"] <= o]
+            yrs, vals = past["year"].to_numpy(float), past["value"].to_numpy(float)
+            up = m["direction"] == "up"
+            p = pd.DataFrame({"indicator": sid, "year": past["year"].astype(int), "area": AREA,
+                              "sex": "T", "value": past["value"]})
+            if past["numerator"].notna().all() and past["denominator"].notna().all():
+                p["numerator"] = past["numerator"].to_numpy()
+                p["denominator"] = past["denominator"].to_numpy()
+            panels.append(p)
+            cats.append(dict(id=sid, unit=m["unit"], comparator=">=" if up else "<=",
+                             target=vals[-1], lower_bound=float(m["lower_bound"]),
+                             upper_bound=float(m["upper_bound"]), tolerance=np.nan))
+            meta.append(dict(series_id=sid, family=m["family"], origin=o, horizon=h, up=up,
+                             outcome=float(g.loc[g["year"] == o + h, "value"].iloc[0]),
+                             last_value=vals[-1], S=_scale(yrs, vals, h), u=_uniform(sid, o, h)))
+        panel = pd.concat(panels, ignore_index=True)
+        for c in ("numerator", "denominator"):
+            if c not in panel:
+                panel[c] = np.nan
+        M, res, _ = _run(panel, pd.DataFrame(cats), target_year=o + h, level=LEVEL,
+                         method="auto", window=_DEFAULT, damping=None, damping_weight=None,
+                         calibrated=True, robust=True)
+        md = res.model
+        mix = Mixture(*(np.asarray(a)[:, 0] for a in
+                        mixture_moments(md, np.full((len(M.unit), 1), float(o + h)),
+                                        M.lower, M.upper)))
+        w = settings()["window"]
+        step = fit_all(M, md.mcode, window=None if w is None else int(w))[4]
+        out.append(pd.DataFrame(meta).merge(pd.DataFrame(dict(
+            series_id=M.keys["indicator"].to_numpy(), **mix._asdict(), lo=M.lower,
+            hi=M.upper, step=step,
+            b=np.where(md.pois, md.pfit.b, md.fit.b),
+            sb=np.where(md.pois, md.pfit.se_slope(), md.fit.se_slope()))), on="series_id"))
+    return pd.concat(out, ignore_index=True)
+
+
+def _mixture_of(f: pd.DataFrame):
+    from fzanalysis.trend.engine import Mixture
+    return Mixture(*(f[k].to_numpy(int if k == "mcode" else float) for k in Mixture._fields))
+
+
+def score_designs(f: pd.DataFrame, outcome: np.ndarray) -> pd.DataFrame:
+    """p_meet and met of both target designs for the given outcomes (one per row of the
+    :func:`predictive_table` ``f``): the harness's targets (same S, U and clipping) and the
+    engine's own :func:`fzanalysis.trend.engine.mixture_probability`."""
+    from fzanalysis.trend.engine import mixture_probability
+
+    up = f["up"].to_numpy(bool)
+    sign = np.where(up, 1.0, -1.0)
+    lo, hi = f["lo"].to_numpy(float), f["hi"].to_numpy(float)
+    S = f["S"].to_numpy(float)
+    clip = np.vectorize(_clip)
+    targets = {"around": clip(outcome + f["u"].to_numpy() * S, lo, hi)}
+    for frac in FRACTIONS:
+        targets[f"last{frac}"] = clip(f["last_value"].to_numpy() + sign * frac * S, lo, hi)
+    kw = dict(step=f["step"].to_numpy(float), mix=_mixture_of(f))
+    rows = []
+    for name, c in targets.items():
+        p = mixture_probability(np.where(up, c, -np.inf), np.where(up, np.inf, c), **kw)
+        met = np.where(up, outcome >= c, outcome <= c).astype(float)
+        rows.append(pd.DataFrame({"series_id": f["series_id"].to_numpy(),
+                                  "family": f["family"].to_numpy(),
+                                  "design": "around" if name == "around" else "last",
+                                  "horizon": f["horizon"].to_numpy(), "p_meet": p, "met": met}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def binned(r: pd.DataFrame) -> pd.DataFrame:
+    """Reliability rows (all families and each family) of scored forecasts ``r`` (columns
+    family, design, horizon, p_meet, met): n, mean_p, observed, gap, by 0.2-wide bin."""
+    labels = _bin_labels()
+    g = r[r["p_meet"].notna()].copy()
+    g["bin"] = pd.cut(g["p_meet"], BINS, labels=labels, include_lowest=True)
+    rel = []
+    for fam_name, sub in [("all", g), *g.groupby("family")]:
+        t = (sub.groupby(["design", "horizon", "bin"], observed=False)
+             .agg(n=("met", "size"), mean_p=("p_meet", "mean"), observed=("met", "mean"))
+             .reset_index())
+        t.insert(0, "family", fam_name)
+        rel.append(t)
+    rel = pd.concat(rel, ignore_index=True)
+    rel["gap"] = rel["observed"] - rel["mean_p"]
+    return rel
+
+
+def oracle_reliability(f: pd.DataFrame, *, seeds: int = 10) -> pd.DataFrame:
+    """Reliability when every outcome is drawn from the engine's own predictive mixture (a
+    forecaster calibrated by construction), ``seeds`` draws per forecast, scored exactly as the
+    real outcomes: its gaps are the target design's own bias (methods.md 8.9)."""
+    from fzanalysis.trend.core import inverse
+
+    runs = []
+    for s in range(seeds):
+        rng = np.random.default_rng(s)
+        naive = rng.random(len(f)) < f["w"].to_numpy(float)
+        z1 = f["z1"] + f["s1"] * rng.standard_t(np.where(np.isfinite(f["df1"]), f["df1"], 1e6))
+        y0 = f["y0"] + f["s0"] * rng.standard_t(np.where(np.isfinite(f["df0"]) & (f["df0"] >= 1),
+                                                         f["df0"], 1e6))
+        lo, hi = f["lo"].to_numpy(float), f["hi"].to_numpy(float)
+        y0 = np.where(np.isfinite(hi), np.minimum(y0, hi), y0)
+        y0 = np.where(np.isfinite(lo), np.maximum(y0, lo), y0)
+        y = np.where(naive, y0, inverse(z1, f["mcode"].to_numpy(), lo, hi))
+        runs.append(score_designs(f, y))
+    return binned(pd.concat(runs, ignore_index=True))
+
+
+def bootstrap_reliability(f: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0,
+                          level: float = 0.9) -> pd.DataFrame:
+    """Cluster bootstrap of the reliability table by SERIES (the rolling origins of one series
+    are dependent, so forecasts are not resampled one by one): ``n_boot`` resamples of the
+    series with replacement, each series' forecasts kept together; per row of :func:`binned`
+    the ``level`` interval of the observed frequency (``observed_lo``, ``observed_hi``) and of
+    the gap observed - mean p (``gap_lo``, ``gap_hi``).  ``f``: forecasts with series_id,
+    family, design, horizon, p_meet, met."""
+    g = f[f["p_meet"].notna()].copy()
+    g["bin"] = pd.cut(g["p_meet"], BINS, labels=_bin_labels(), include_lowest=True)
+    sids = pd.Index(np.sort(g["series_id"].unique()))
+    rng = np.random.default_rng(seed)
+    # resample weights: how many times each series is drawn (multinomial = draw with replacement)
+    draws = rng.multinomial(len(sids), np.full(len(sids), 1.0 / len(sids)), size=n_boot).T
+    a = (1.0 - level) / 2.0
+    out = []
+    for fam_name, sub in [("all", g), *g.groupby("family")]:
+        si = sids.get_indexer(sub["series_id"])
+        cell = sub.groupby(["design", "horizon", "bin"], observed=False).ngroup().to_numpy()
+        keys = (sub.groupby(["design", "horizon", "bin"], observed=False).size().reset_index()
+                [["design", "horizon", "bin"]])
+        ncell = len(keys)
+        # per series x cell: forecasts, met, sum of p; then per resample (weights = draws)
+        sums = []
+        for values in (np.ones(len(sub)), sub["met"].to_numpy(float),
+                       sub["p_meet"].to_numpy(float)):
+            m = np.zeros((len(sids), ncell))
+            np.add.at(m, (si, cell), values)
+            sums.append(draws.T @ m)
+        n_b, met_b, p_b = sums
+        with np.errstate(invalid="ignore", divide="ignore"):
+            obs = np.where(n_b > 0, met_b / n_b, np.nan)
+            gap = obs - np.where(n_b > 0, p_b / n_b, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            t = keys.assign(family=fam_name,
+                            observed_lo=np.nanquantile(obs, a, axis=0),
+                            observed_hi=np.nanquantile(obs, 1 - a, axis=0),
+                            gap_lo=np.nanquantile(gap, a, axis=0),
+                            gap_hi=np.nanquantile(gap, 1 - a, axis=0))
+        out.append(t)
+    return pd.concat(out, ignore_index=True)
+
+
+def add_noise_and_design(tabs: dict[str, pd.DataFrame], f: pd.DataFrame, pred: pd.DataFrame, *,
+                         seeds: int = 10, n_boot: int = 2000) -> None:
+    """Add to ``tabs["reliability"]`` the oracle gap (``gap_oracle``: the design's own bias) and
+    the cluster-bootstrap intervals of :func:`bootstrap_reliability` (in place)."""
+    keys = ["family", "design", "horizon", "bin"]
+    rel = tabs["reliability"].copy()
+    rel["bin"] = rel["bin"].astype(str)
+    orc = oracle_reliability(pred, seeds=seeds)[keys + ["gap"]].rename(columns={"gap": "gap_oracle"})
+    boot = bootstrap_reliability(f, n_boot=n_boot)
+    for t in (orc, boot):
+        t["bin"] = t["bin"].astype(str)
+        rel = rel.merge(t, on=keys, how="left")
+    tabs["reliability"] = rel
+
+
 def _md(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -420,6 +612,11 @@ def summary_markdown(tabs: dict[str, pd.DataFrame], title: str = "") -> str:
     rel_all = rel[rel["family"] == "all"].copy()
     rel_t = rel_all.pivot_table(index=["design", "bin"], columns="horizon",
                                 values=["n", "mean_p", "observed"], observed=False)
+    extra = [c for c in ("gap_oracle", "gap_lo", "gap_hi") if c in rel_all]
+    if extra:
+        rel_t = rel_all.pivot_table(index=["design", "bin"], columns="horizon",
+                                    values=["n", "mean_p", "observed", "gap", *extra],
+                                    observed=False, dropna=False)
     rel_rows = []
     for (design, b), r in rel_t.iterrows():
         row = {"design": design, "p bin": b}
@@ -427,6 +624,11 @@ def summary_markdown(tabs: dict[str, pd.DataFrame], title: str = "") -> str:
             row[f"n h={h}"] = str(int(r[("n", h)])) if not math.isnan(r[("n", h)]) else "0"
             row[f"mean p h={h}"] = r[("mean_p", h)]
             row[f"observed h={h}"] = r[("observed", h)]
+            if extra:
+                row[f"gap h={h}"] = r[("gap", h)]
+                row[f"oracle gap h={h}"] = r[("gap_oracle", h)]
+                lo_, hi_ = r[("gap_lo", h)], r[("gap_hi", h)]
+                row[f"gap 90% h={h}"] = "" if math.isnan(lo_) else f"{lo_:+.3f} to {hi_:+.3f}"
         rel_rows.append(row)
     br = tabs["brier"]
     br_all = br[br["family"] == "all"][["design", "horizon", "n", "brier", "mean_p", "met_rate", "p_missing"]]
@@ -436,7 +638,11 @@ def summary_markdown(tabs: dict[str, pd.DataFrame], title: str = "") -> str:
     parts = [f"# {title}" if title else "",
              "## Coverage of the 80 % interval", _md(cov_t),
              "## Share of outcomes better than the central projection", _md(bet_t),
-             "## Reliability of p_meet (all families)", _md(pd.DataFrame(rel_rows)),
+             "## Reliability of p_meet (all families)",
+             *(["gap = observed - mean p; oracle gap = the same for outcomes drawn from the "
+                "engine's own predictive (the target design's own bias); gap 90% = cluster "
+                "bootstrap interval, resampling series"] if extra else []),
+             _md(pd.DataFrame(rel_rows)),
              "## Brier score of p_meet", _md(br_all.reset_index(drop=True)),
              "### by family", _md(br_fam),
              "## Models chosen (forecasts)", _md(tabs["methods"])]
@@ -453,6 +659,9 @@ def main(argv=None) -> int:
     ap.add_argument("--build-corpus", action="store_true",
                     help="rebuild data/calibration/series.csv and manifest.csv from sources/")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--seeds", type=int, default=10,
+                    help="oracle draws per forecast (0: no oracle and no bootstrap columns)")
+    ap.add_argument("--boot", type=int, default=2000, help="cluster bootstrap resamples")
     a = ap.parse_args(argv)
     if a.build_corpus:
         s, m = build_corpus(write=True)
@@ -466,6 +675,11 @@ def main(argv=None) -> int:
     f = run_backtest(series, manifest, split=a.split, use_counts=not a.no_counts, verbose=a.verbose)
     elapsed = time.perf_counter() - t0
     tabs = summarize(f)
+    if a.seeds > 0 and not a.no_counts:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            pred = predictive_table(series, manifest, split=a.split)
+        add_noise_and_design(tabs, f, pred, seeds=a.seeds, n_boot=a.boot)
     title = (f"Calibration backtest, split={a.split}{', no counts' if a.no_counts else ''}: "
              f"{f['series_id'].nunique()} series, {len(f[f['design'] == 'around'])} forecasts, "
              f"{elapsed:.0f} s")

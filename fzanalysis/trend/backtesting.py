@@ -11,16 +11,22 @@ import numpy as np
 import pandas as pd
 
 from fzanalysis.panel import Panel
-from fzanalysis.trend.core import M_POISSON, METHODS, OLS_METHODS, inverse, t_quantile
+from fzanalysis.trend.core import M_POISSON, METHODS, OLS_METHODS, inverse, t_cdf, t_quantile
 from fzanalysis.trend.engine import (
+    Mixture,
     bend_variance,
     centre_time,
     choose_methods,
     eligible,
     fit_all,
     floor_variance,
+    mixture_quantile,
     model_scale,
+    no_trend_df,
+    no_trend_sd,
+    no_trend_weight,
     predictive_df,
+    slope_at,
     trend_shrink,
 )
 from fzanalysis.trend.prep import matrix, settings
@@ -32,7 +38,8 @@ __all__ = ["backtest", "estimate_bend_variance", "estimate_inflation", "required
 DETAIL_COLUMNS: list[str] = [
     "indicator", "area", "sex", "method", "model", "origin", "horizon", "year", "actual",
     "projected", "lower", "upper", "covered", "abs_error", "z_hat", "z_error", "se_ols",
-    "floor_var", "t_q", "df", "df_fit", "slope", "slope_se", "jump2", "scaled_error"]
+    "floor_var", "t_q", "df", "df_fit", "slope", "slope_se", "jump2", "mix_w", "level_error",
+    "level_sd", "scaled_error"]
 
 
 def backtest(
@@ -132,9 +139,15 @@ def backtest(
                 mcode = np.full(S, code)
                 if method != "all":
                     choose_methods(Mk, m, window=w)  # raises if not eligible
-            fit, _, jump2, floor2, _, _, _ = fit_all(Mk, np.where(use, mcode, 0), window=w,
-                                                     upto=k, robust=robust)
+            fit, _, jump2, floor2, step, _, _, naive_v = fit_all(Mk, np.where(use, mcode, 0),
+                                                                 window=w, upto=k, robust=robust)
             Zfull = model_scale(M, mcode)
+            # the no-trend part of the predictive, in the indicator's units (engine.run)
+            t_k = np.full(S, float(M.years[k]))
+            level_y = inverse(fit.mean(t_k), mcode, M.lower, M.upper)
+            with np.errstate(invalid="ignore"):
+                level_var = (fit.se_pred(t_k) / slope_at(level_y, mcode, M.lower, M.upper)) ** 2
+            mix_w = no_trend_weight(fit.b, fit.se_slope(), calibrated=calibrated)
             for h in range(1, int(horizon) + 1):
                 j = k + h
                 if j >= T:
@@ -156,18 +169,25 @@ def backtest(
                 lo, hi = M.lower[i], M.upper[i]
                 mc = mcode[i]
                 zact = Zfull[i, j]
+                y0 = level_y[i]
+                s0 = no_trend_sd(level_var[i], step[i] ** 2 / 12.0 if calibrated else 0.0,
+                                 naive_v[i], hh[i])
+                mw = np.where(np.isfinite(y0) & np.isfinite(s0), mix_w[i], 0.0)
+                mix = Mixture(w=mw, z1=zhat[i], s1=sig[i], df1=df[i], y0=y0, s0=s0,
+                              df0=no_trend_df(fit.df[i]), mcode=mc, lower=lo, upper=hi)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     scaled = np.abs(zact - zhat[i]) / (q[i] * np.sqrt(se[i] ** 2 + fl[i]))
                 rows.append(pd.DataFrame({
                     "s": i, "method": m, "model": np.array(METHODS, dtype=object)[mc],
                     "origin": int(M.years[k]), "horizon": h,
                     "year": int(M.years[j]), "actual": M.Y[i, j],
-                    "projected": inverse(zhat[i], mc, lo, hi),
-                    "lower": inverse(zhat[i] - q[i] * sig[i], mc, lo, hi),
-                    "upper": inverse(zhat[i] + q[i] * sig[i], mc, lo, hi),
+                    "projected": mixture_quantile(0.5, mix),
+                    "lower": mixture_quantile(0.5 - level / 2.0, mix),
+                    "upper": mixture_quantile(0.5 + level / 2.0, mix),
                     "z_hat": zhat[i], "z_error": zact - zhat[i], "se_ols": se[i],
                     "floor_var": fl[i], "t_q": q[i], "df": df[i], "df_fit": fit.df[i],
                     "slope": fit.b[i], "slope_se": fit.se_slope()[i], "jump2": jump2[i],
+                    "mix_w": mw, "level_error": M.Y[i, j] - y0, "level_sd": s0,
                     "scaled_error": scaled,
                 }))
     if not rows:
@@ -217,6 +237,13 @@ def required_bend(det: pd.DataFrame, *, level: float | None = None) -> pd.Series
     iff c is at least the root found here by bisection (the half-width grows with c): 0 when
     the interval without bend already covers it, infinite when it does not and V = 0 (or no c
     does).  Without a ``df_fit`` column (older detail): the fixed quantile ``t_q``.
+
+    With the two-part predictive (columns ``mix_w``, ``level_error``, ``level_sd``; engine
+    :func:`~fzanalysis.trend.engine.mixture_moments`) the interval is the mixture's central
+    ``level`` interval: covered iff the mixture CDF at the outcome lies within
+    :math:`(1 \\pm \\text{level})/2`.  Widening the trend part moves its CDF monotonically
+    towards 1/2, so the root is still found by bisection; with ``mix_w`` = 0 this is the
+    condition above.
     """
     level = float(settings()["default_level"] if level is None else level)
     fl = det["floor_var"].to_numpy(float) if "floor_var" in det else 0.0
@@ -232,10 +259,23 @@ def required_bend(det: pd.DataFrame, *, level: float | None = None) -> pd.Series
         return pd.Series(np.where(np.isnan(need), np.nan, r), index=det.index)
     n_df = det["df_fit"].to_numpy(float)
 
+    z_err = det["z_error"].to_numpy(float)
+    if "mix_w" in det:
+        w = np.nan_to_num(det["mix_w"].to_numpy(float), nan=0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # the naive part's CDF at the outcome (in the indicator's units; fixed in c)
+            f0 = t_cdf(det["level_error"].to_numpy(float) / det["level_sd"].to_numpy(float),
+                       no_trend_df(n_df))
+    else:
+        w, f0 = np.zeros(len(e)), np.zeros(len(e))
+
     def covered(c: np.ndarray) -> np.ndarray:
         tau2 = c * base
-        with np.errstate(invalid="ignore"):
-            return e <= t_quantile(level, predictive_df(n_df, a, tau2)) * np.sqrt(a + tau2)
+        df = predictive_df(n_df, a, tau2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            plain = e <= t_quantile(level, df) * np.sqrt(a + tau2)
+            F = (1.0 - w) * t_cdf(z_err / np.sqrt(a + tau2), df) + w * f0
+            return np.where(w > 0, np.abs(F - 0.5) <= level / 2.0, plain)
 
     ok0 = covered(np.zeros(len(e)))
     lo, hi = np.zeros(len(e)), np.full(len(e), 1e6)

@@ -9,7 +9,7 @@ success region :func:`~fzanalysis.comparators.region` for a probability).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -35,9 +35,12 @@ from fzanalysis.trend.core import (
 from fzanalysis.trend.prep import SeriesMatrix, resolution, settings
 from fzanalysis.trend.results import Model, Projection
 
-__all__ = ["bend_variance", "centre_time", "choose_methods", "eligible", "model_scale",
-           "path_moments", "predictive_df", "region_probability", "robust_fit", "run",
-           "threshold_by_points", "trend_shrink", "warning_flags"]
+__all__ = ["Mixture", "bend_variance", "centre_time", "choose_methods", "eligible",
+           "mixture_cdf", "mixture_moments", "mixture_probability", "mixture_quantile",
+           "model_scale", "naive_variance", "no_trend_df", "no_trend_sd", "no_trend_weight",
+           "path_moments", "predictive_df", "slope_at",
+           "region_probability", "robust_fit", "run", "threshold_by_points", "trend_shrink",
+           "warning_flags"]
 
 def poisson_eligible(M: SeriesMatrix) -> np.ndarray:
     """(S,) bool: may series i use the Poisson count model (methods.md 5.4)?
@@ -134,6 +137,31 @@ def trend_shrink(slope: np.ndarray, slope_se: np.ndarray, *, calibrated: bool = 
     return np.where(np.isfinite(k), k, 1.0)
 
 
+def no_trend_weight(slope: np.ndarray, slope_se: np.ndarray, *,
+                    calibrated: bool = True) -> np.ndarray:
+    """Weight of the "no further trend" component of the predictive (methods.md 5, 8.9).
+
+    .. math:: w = \\frac{w_0}{1 + (t/t_0)^2},\\qquad t = |\\hat b| / \\mathrm{se}(\\hat b)
+
+    with :math:`w_0` = ``trend.yaml: no_trend.weight`` and :math:`t_0` =
+    ``no_trend.t_scale``: a trend within its noise (t about 1) gives the naive forecast nearly
+    the full weight :math:`w_0`, a steady line (t of 10 or more) little.  A constant window
+    (slope and SE both 0) has no trend: :math:`w_0`; a perfect line (SE 0, slope not 0): 0.
+    0 everywhere when not ``calibrated`` or :math:`w_0` = 0 (the single trend predictive).
+    """
+    conf = settings().get("no_trend") or {}
+    w0 = float(conf.get("weight") or 0.0) if calibrated else 0.0
+    t0 = float(conf.get("t_scale") or np.inf)
+    b = np.abs(np.asarray(slope, dtype=float))
+    sb = np.asarray(slope_se, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = b / sb
+    t = np.where(np.isnan(t) & (b == 0), 0.0, t)
+    with np.errstate(invalid="ignore", over="ignore"):
+        w = w0 / (1.0 + (t / t0) ** 2)
+    return np.where(np.isfinite(w), w, np.where(np.isinf(t), 0.0, w0))
+
+
 def centre_time(t: np.ndarray, t_last: np.ndarray, shrink: np.ndarray, damping: float,
                 damping_weight: float) -> np.ndarray:
     """Year at which the fitted line is read for the centre of a projection to ``t``.
@@ -176,6 +204,26 @@ def bend_variance(h: np.ndarray, slope: np.ndarray, slope_se: np.ndarray, jump2:
     with np.errstate(invalid="ignore"):
         trend2 = np.maximum(b * b - sb * sb, 0.0)
     return c * (np.nan_to_num(trend2, nan=0.0) + np.nan_to_num(j2, nan=0.0))
+
+
+def naive_variance(years: np.ndarray, Z: np.ndarray, fmask: np.ndarray) -> np.ndarray:
+    """(S,) per-year variance of a random walk through the fitted points (methods.md 8.9, fifth
+    follow-up): :math:`v = \\sum (\\Delta z)^2 / \\sum \\Delta t` over consecutive points of
+    ``fmask`` on the model scale ``Z`` (a gap of d years counts d years: the variance of a
+    random walk's d-year move is d v).  The spread of the naive "no further trend" forecast
+    (Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., 5.5): its
+    h-year predictive variance is h v.  NaN with fewer than two points."""
+    S, T = fmask.shape
+    zk = np.where(fmask, Z, np.nan)
+    tk = np.where(fmask, np.broadcast_to(years.astype(float), (S, T)), np.nan)
+    order = np.argsort(~fmask, axis=1, kind="stable")
+    zk = np.take_along_axis(zk, order, axis=1)
+    tk = np.take_along_axis(tk, order, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dz, dt = np.diff(zk, axis=1), np.diff(tk, axis=1)
+        num = np.nansum(dz * dz, axis=1)
+        den = np.nansum(np.where(np.isfinite(dz), dt, 0.0), axis=1)
+        return np.where(den > 0, num / den, np.nan)
 
 
 def floor_variance(floor2: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -445,8 +493,10 @@ def fit_all(M: SeriesMatrix, mcode: np.ndarray, *, window: int | None,
                                               np.ndarray, np.ndarray, np.ndarray]:
     """Robust least-squares fits of every (non-Poisson) series on its window up to column ``upto``.
 
-    Returns ``fit, fmask, jump2, floor2, step, break_year, n_outliers`` (:func:`robust_fit`;
-    ``floor2`` the rounding variance on the model scale, ``step`` the rounding step).
+    Returns ``fit, fmask, jump2, floor2, step, break_year, n_outliers, naive_v``
+    (:func:`robust_fit`; ``floor2`` the rounding variance on the model scale, ``step`` the
+    rounding step, ``naive_v`` the :func:`naive_variance` of the kept points in the
+    indicator's units).
     """
     T = len(M.years)
     obs = M.mask.copy()
@@ -462,7 +512,9 @@ def fit_all(M: SeriesMatrix, mcode: np.ndarray, *, window: int | None,
     dg = _slope_at_median(M, mcode, wmask)
     fit, fmask, jump2, brk, nout = robust_fit(M.years, Z, wmask, fz, zlin=dg[:, None] * M.Y,
                                               detect=robust)
-    return fit, fmask, jump2, fz ** 2 / 12.0, step, brk, nout
+    # the random-walk variance of the naive part, in the indicator's units
+    naive_v = naive_variance(M.years, M.Y, fmask)
+    return fit, fmask, jump2, fz ** 2 / 12.0, step, brk, nout, naive_v
 
 
 def _slope_at_median(M: SeriesMatrix, mcode: np.ndarray, wmask: np.ndarray) -> np.ndarray:
@@ -470,9 +522,12 @@ def _slope_at_median(M: SeriesMatrix, mcode: np.ndarray, wmask: np.ndarray) -> n
     its window (1 for linear; :math:`1/\\tilde y` for log; :math:`1/((U-L)p(1-p))` for logit,
     p squeezed as in :func:`~fzanalysis.trend.core.transform`), so that ``g'(median) * y`` is the
     value-unit scale on which :func:`robust_fit` measures steps and jumps."""
+    return slope_at(_nanmedian(np.where(wmask, M.Y, np.nan)), mcode, M.lower, M.upper)
+
+
+def slope_at(med: np.ndarray, mcode: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """:math:`g'(y)` of each series' model scale at ``med`` (1 where undefined)."""
     sq = settings()["logit_squeeze"]
-    med = _nanmedian(np.where(wmask, M.Y, np.nan))
-    lo, hi = M.lower, M.upper
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.clip((med - lo) / (hi - lo), sq, 1.0 - sq)
         d_logit = 1.0 / ((hi - lo) * p * (1.0 - p))
@@ -654,6 +709,196 @@ def _cdf(x: np.ndarray, df: np.ndarray) -> np.ndarray:
     return np.where(np.isinf(df), stats.norm.cdf(x), t_cdf(x, df))
 
 
+class Mixture(NamedTuple):
+    """The predictive distribution of the target-year value (methods.md 5, 8.9 fifth follow-up).
+
+    A two-part mixture (forecast combination): with weight ``1 - w`` the trend predictive
+    :math:`g^{-1}(z_1 + s_1 t_{\\nu})` of :func:`path_moments` (model scale ``mcode``, bounds
+    ``lower``/``upper``), with weight ``w`` the naive "no further trend" predictive
+    :math:`y_0 + s_0 t_{\\nu_b}` in the indicator's own units (the fitted level at the last
+    observed year, spread growing like a random walk's), clipped to the bounds like a linear
+    fit.  Arrays of one shape; ``w`` = 0 is the single trend predictive exactly.
+    """
+
+    w: np.ndarray
+    z1: np.ndarray
+    s1: np.ndarray
+    df1: np.ndarray
+    y0: np.ndarray
+    s0: np.ndarray
+    df0: np.ndarray
+    mcode: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+
+
+def mixture_moments(model: Model, t: np.ndarray, lower: np.ndarray,
+                    upper: np.ndarray) -> Mixture:
+    """The predictive :class:`Mixture` of every series at years ``t`` (S, H); ``lower``,
+    ``upper`` (S,) the unit's bounds.
+
+    Trend part: :func:`path_moments` and the model's degrees of freedom.  No-trend part, in the
+    indicator's units: centre the fitted level :math:`y_L` at the last observed year, variance
+    :func:`no_trend_sd`, t with :func:`no_trend_df` degrees of freedom; weight
+    :func:`no_trend_weight` beyond the last observation (h >= 1), 0 in fitted years, for Poisson
+    rows and when not calibrated.
+    """
+    t = np.asarray(t, dtype=float)
+    z1, s1 = path_moments(model, t)
+    shape = z1.shape
+    last = model.last_year.astype(float)[:, None]
+    h = t - last
+    s0 = no_trend_sd(model.level_var[:, None], model.round2[:, None], model.naive_v[:, None], h)
+    y0 = np.broadcast_to(model.level_y[:, None], shape)
+    w = np.where((h >= 1) & np.isfinite(y0) & np.isfinite(s0) & model.calibrated,
+                 model.mix_w[:, None], 0.0)
+    b = lambda a: np.broadcast_to(np.asarray(a)[:, None], shape)  # noqa: E731
+    return Mixture(w=np.broadcast_to(w, shape), z1=z1, s1=s1,
+                   df1=b(np.asarray(model.df, dtype=float)), y0=y0,
+                   s0=np.broadcast_to(s0, shape), df0=b(no_trend_df(model.fit.df)),
+                   mcode=b(model.mcode), lower=b(lower), upper=b(upper))
+
+
+def no_trend_sd(level_var: Any, round2: Any, naive_v: Any, h: Any) -> np.ndarray:
+    """Scale of the "no further trend" component at horizon ``h``, in the indicator's units:
+    :math:`\\sqrt{\\mathrm{se}(y_L)^2 + r(1 + h) + \\kappa\\,h\\,v}` (``level_var`` the
+    predictive variance of the fitted level at the last observed year, ``round2`` = r the
+    variance step^2/12 of the rounding of published values, ``naive_v`` the random-walk
+    variance of :func:`naive_variance`, :math:`\\kappa` = ``trend.yaml: no_trend.spread``).
+    The naive forecast of Hyndman & Athanasopoulos (*Forecasting: Principles and Practice*,
+    3rd ed., 5.5), whose h-step variance grows like h.  Broadcasts."""
+    kappa = float((settings().get("no_trend") or {}).get("spread") or 0.0)
+    h = np.asarray(h, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(np.asarray(level_var, dtype=float) + floor_variance(round2, h)
+                       + kappa * np.maximum(h, 0.0) * np.nan_to_num(naive_v, nan=0.0))
+
+
+def no_trend_df(n_df: Any) -> np.ndarray:
+    """Degrees of freedom of the "no further trend" component: ``trend.yaml: predictive_df``
+    (the heavy tails of the bend part: a series that stops trending may also jump or step),
+    the fit's n - 2 when that setting is null.  Chosen on dev by the log score (methods.md 8.9:
+    t_{n-2} scored worse)."""
+    nu = settings().get("predictive_df")
+    n_df = np.asarray(n_df, dtype=float)
+    return n_df if nu is None else np.full(n_df.shape, float(nu))
+
+
+def _component_cdf(x: np.ndarray, c: np.ndarray, s: np.ndarray, df: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(s > 0, _cdf((x - c) / np.where(s > 0, s, 1.0), df),
+                        np.where(np.isnan(c) | np.isnan(x), np.nan, (x >= c).astype(float)))
+
+
+def _component_ppf(p: float, c: np.ndarray, s: np.ndarray, df: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        x = np.where(np.isinf(df), stats.norm.ppf(p), stats.t.ppf(p, np.where(df >= 1, df, np.nan)))
+        return np.where(s > 0, c + s * x, c)
+
+
+def _trend_cdf(y: np.ndarray, mix: Mixture) -> np.ndarray:
+    """P(trend part <= y), y in the indicator's units (the back-transform is monotone; the
+    values are clipped to the bounds, so the CDF is 0 below ``lower`` and 1 from ``upper``).
+    Read without the logit squeeze, so that it inverts :func:`~fzanalysis.trend.core.inverse`
+    also within 0.05 points of a bound."""
+    sq = 0.0
+    inside = (~np.isfinite(mix.lower) | (y >= mix.lower)) & (~np.isfinite(mix.upper) | (y < mix.upper))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = transform(np.where(inside, y, np.nan), mix.mcode, mix.lower, mix.upper, squeeze=sq)
+        is_log = (mix.mcode == M_LOG) | (mix.mcode == M_POISSON)
+        z = np.where(is_log & inside & (y <= 0), -np.inf, z)
+    f = _component_cdf(z, mix.z1, mix.s1, mix.df1)
+    return np.where(inside, f, np.where(np.isfinite(mix.upper) & (y >= mix.upper), 1.0, 0.0))
+
+
+def _naive_cdf(y: np.ndarray, mix: Mixture) -> np.ndarray:
+    f = _component_cdf(y, mix.y0, mix.s0, mix.df0)
+    f = np.where(np.isfinite(mix.upper) & (y >= mix.upper), 1.0, f)
+    return np.where(np.isfinite(mix.lower) & (y < mix.lower), 0.0, f)
+
+
+def mixture_cdf(y: np.ndarray, mix: Mixture) -> np.ndarray:
+    """:math:`P(Y \\le y)` under the predictive :class:`Mixture` (``y`` in the indicator's units)."""
+    f1 = _trend_cdf(y, mix)
+    f0 = np.where(mix.w > 0, _naive_cdf(y, mix), 0.0)
+    return (1.0 - mix.w) * f1 + mix.w * f0
+
+
+def mixture_quantile(p: float, mix: Mixture, *, tol: float = 1e-12,
+                     max_iter: int = 200) -> np.ndarray:
+    """The ``p``-quantile of the predictive :class:`Mixture`, in the indicator's units.
+
+    Numeric inversion of :func:`mixture_cdf` (vectorised): the quantile of a mixture lies
+    between the smallest and the largest ``p``-quantile of its components (below the first
+    every component's CDF is at most ``p``, above the second at least ``p``), which brackets
+    the root; regula falsi with the Illinois modification (derivative-free, superlinear, never
+    leaves the bracket) until the bracket is below ``tol`` relative or the CDF error below
+    ``tol``.  Where ``w`` = 0 the trend part's own quantile (closed form), so the
+    single-predictive engine is reproduced.  The central projection is the median, ``p`` = 0.5.
+    """
+    q1 = inverse(_component_ppf(p, mix.z1, mix.s1, mix.df1), mix.mcode, mix.lower, mix.upper)
+    mixed = np.asarray(mix.w) > 0
+    if not np.any(mixed):
+        return q1
+    q0 = _component_ppf(p, mix.y0, mix.s0, mix.df0)
+    q0 = np.where(np.isfinite(mix.lower), np.maximum(q0, mix.lower), q0)
+    q0 = np.where(np.isfinite(mix.upper), np.minimum(q0, mix.upper), q0)
+    lo = np.where(mixed, np.fmin(q1, q0), q1)
+    hi = np.where(mixed, np.fmax(q1, q0), q1)
+    idx = np.nonzero(mixed & np.isfinite(lo) & np.isfinite(hi) & (hi > lo))
+    out = np.where(mixed, lo, q1)
+    if len(idx[0]):
+        sub = Mixture(*(np.broadcast_to(a, mixed.shape)[idx] for a in mix))
+        a, b = lo[idx].copy(), hi[idx].copy()
+        fa = mixture_cdf(a, sub) - p
+        fb = mixture_cdf(b, sub) - p
+        x = a.copy()
+        todo = (fa < 0) & (fb > 0)
+        x = np.where(fa >= 0, a, b)           # a root at an end of the bracket (point masses)
+        side = np.zeros(len(a))
+        for _ in range(max_iter):
+            if not todo.any():
+                break
+            k = np.flatnonzero(todo)
+            part = Mixture(*(v[k] for v in sub))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                xr = (a[k] * fb[k] - b[k] * fa[k]) / (fb[k] - fa[k])
+            xr = np.where(np.isfinite(xr) & (xr > a[k]) & (xr < b[k]), xr, 0.5 * (a[k] + b[k]))
+            fr = mixture_cdf(xr, part) - p
+            left = fr < 0                      # root in (xr, b)
+            a[k] = np.where(left, xr, a[k])
+            fa[k] = np.where(left, fr, fa[k])
+            b[k] = np.where(left, b[k], xr)
+            fb[k] = np.where(left, fb[k], fr)
+            # Illinois: halve the stale end's value when the same end is kept twice
+            fb[k] = np.where(left & (side[k] == 1), fb[k] / 2, fb[k])
+            fa[k] = np.where(~left & (side[k] == -1), fa[k] / 2, fa[k])
+            side[k] = np.where(left, 1, -1)
+            # the quantile is the smallest y with F(y) >= p: xr if it solves F = p, else the
+            # right end of the bracket (at a jump of F -- a point mass at a bound -- it is the jump)
+            x[k] = np.where(np.abs(fr) <= tol, xr, b[k])
+            done = (np.abs(fr) <= tol) | (b[k] - a[k] <= tol * np.maximum(1.0, np.abs(xr)))
+            todo[k[done]] = False
+        out = out.copy()
+        out[idx] = x
+    return out
+
+
+def mixture_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, step: np.ndarray,
+                        mix: Mixture) -> np.ndarray:
+    """Predictive probability of ``[lo_y, hi_y]`` under the :class:`Mixture`: the weighted sum
+    of the parts' :func:`region_probability` (the one reading of a target region; the naive
+    part as a linear, bound-clipped predictive in the indicator's units)."""
+    kw = dict(lower=mix.lower, upper=mix.upper, step=step)
+    p1 = region_probability(lo_y, hi_y, mcode=mix.mcode, zhat=mix.z1, sigma=mix.s1,
+                            df=mix.df1, **kw)
+    if not np.any(mix.w > 0):
+        return p1
+    p0 = region_probability(lo_y, hi_y, mcode=np.full(np.shape(mix.mcode), M_LINEAR),
+                            zhat=mix.y0, sigma=mix.s0, df=mix.df0, **kw)
+    return np.where(mix.w > 0, (1.0 - mix.w) * p1 + mix.w * p0, p1)
+
+
 def region_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
                        lower: np.ndarray, upper: np.ndarray, step: np.ndarray,
                        zhat: np.ndarray, sigma: np.ndarray, df: np.ndarray) -> np.ndarray:
@@ -712,8 +957,8 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
                            damping_weight=damping_weight, calibrated=calibrated)
     pois = mcode == M_POISSON
     # least-squares rows: robust fits (outliers, steps), rounding floor
-    fit, fmask_ols, jump2, floor2, step, break_year, n_out = fit_all(M, mcode, window=window,
-                                                                     robust=robust)
+    fit, fmask_ols, jump2, floor2, step, break_year, n_out, naive_v = fit_all(
+        M, mcode, window=window, robust=robust)
     fmask_ols &= ~pois[:, None]
     # Poisson rows (rates from small counts, methods.md 5.4)
     with np.errstate(invalid="ignore"):
@@ -749,31 +994,44 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     df = np.where(pois, np.inf, df)
     q = np.where(np.isinf(df), stats.norm.ppf(0.5 + level / 2.0), t_quantile(level, df))
     scale = np.where(pois, M.scale, np.nan)
+    tl = last_year.astype(float)
+    level_y = inverse(fit.mean(tl), mcode, M.lower, M.upper)
+    with np.errstate(invalid="ignore"):
+        # the fitted level's variance in the indicator's units (delta method at that level)
+        level_var = (fit.se_pred(tl) / slope_at(level_y, mcode, M.lower, M.upper)) ** 2
     model = Model(fit=fit, pfit=pfit, pois=pois, mcode=mcode, fmask=fmask, scale=scale,
                   last_year=last_year, jump2=np.where(pois, 0.0, jump2),
                   floor2=np.where(pois, 0.0, floor2), df=df, damping=damping,
                   damping_weight=damping_weight, calibrated=calibrated,
-                  shrink=trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated))
-    zhat, sigma = (a[:, 0] for a in path_moments(model, np.full((S, 1), float(target_year))))
-    z_now, _ = (a[:, 0] for a in path_moments(model, last_year.astype(float)[:, None]))
+                  shrink=trend_shrink(fit.b, fit.se_slope(), calibrated=calibrated),
+                  mix_w=np.where(pois, 0.0, no_trend_weight(fit.b, fit.se_slope(),
+                                                            calibrated=calibrated)),
+                  level_y=level_y, level_var=level_var, round2=step ** 2 / 12.0,
+                  naive_v=np.where(pois, 0.0, naive_v))
+    # the one predictive distribution at the target year: centre = its median, interval = its
+    # quantiles, p_meet and p_direction = its probabilities (methods.md 5, 8.9)
     lo, hi = M.lower, M.upper
-    projected = inverse(zhat, mcode, lo, hi)
-    lower = inverse(zhat - q * sigma, mcode, lo, hi)
-    upper = inverse(zhat + q * sigma, mcode, lo, hi)
+    mix = Mixture(*(np.asarray(a)[:, 0] for a in
+                    mixture_moments(model, np.full((S, 1), float(target_year)), lo, hi)))
+    z_now, _ = (a[:, 0] for a in path_moments(model, tl[:, None]))
+    projected = mixture_quantile(0.5, mix)
+    lower = mixture_quantile(0.5 - level / 2.0, mix)
+    upper = mixture_quantile(0.5 + level / 2.0, mix)
     level_now = inverse(z_now, mcode, lo, hi)
     reference = maintain_reference(M, first_value)
     comp = M.comparator
     r_lo, r_hi, _, _ = comparators.region(np.where(comp == "maintain", ">=", comp),
                                           np.where(comp == "maintain", reference, M.target),
                                           M.tolerance)
-    pm = region_probability(r_lo, r_hi, mcode=mcode, lower=lo, upper=hi, step=step,
-                            zhat=zhat, sigma=sigma, df=df)
+    pm = mixture_probability(r_lo, r_hi, step=step, mix=mix)
     directional = np.isin(comp, ("increase", "decrease"))
     pm = np.where(directional, np.nan, pm)
     # p_direction: P(target-year value beyond the current fitted level, in the required direction)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p_up = np.where(sigma > 0, 1.0 - _cdf((z_now - zhat) / np.where(sigma > 0, sigma, 1.0), df),
-                        (zhat > z_now).astype(float))
+    # (the trend part on the model scale, as before the mixture: exact where today's fitted
+    # level lies beyond a bound of a clipped linear fit)
+    f_trend = _component_cdf(z_now, mix.z1, mix.s1, mix.df1)
+    p_up = 1.0 - np.where(mix.w > 0, (1.0 - mix.w) * f_trend + mix.w * _naive_cdf(level_now, mix),
+                          f_trend)
     p_dir = np.where(comp == "increase", p_up, np.where(comp == "decrease", 1.0 - p_up, np.nan))
 
     # Poisson rows: fitted expected rate (x scale) on the grid of years
@@ -809,9 +1067,9 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     start = int(last_year[has].min()) + 1 if has.any() else y_max + 1
     fut_years = np.arange(start, max(y_max, target_year) + 1)
     if len(fut_years):
-        zpath, _ = path_moments(model, np.broadcast_to(fut_years.astype(float), (S, len(fut_years))),
-                                calibrated=False)
-        ypath = inverse(zpath, mcode[:, None], lo[:, None], hi[:, None])
+        # the central path: the median of the predictive in every year
+        ypath = mixture_quantile(0.5, mixture_moments(
+            model, np.broadcast_to(fut_years.astype(float), (S, len(fut_years))), lo, hi))
         meets = comparators.satisfies(ypath, tcomp, ttarget, M.tolerance[:, None]) \
             & (fut_years[None, :] > last_year[:, None])
         first = np.where(meets, fut_years[None, :], 10**6).min(axis=1)

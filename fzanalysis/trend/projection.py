@@ -21,7 +21,13 @@ import pandas as pd
 from fzanalysis import comparators, labels
 from fzanalysis.panel import Panel
 from fzanalysis.trend.core import inverse
-from fzanalysis.trend.engine import path_moments, run, warning_flags
+from fzanalysis.trend.engine import (
+    mixture_moments,
+    mixture_quantile,
+    path_moments,
+    run,
+    warning_flags,
+)
 from fzanalysis.trend.prep import SeriesMatrix, matrix, settings
 from fzanalysis.trend.results import Projection
 
@@ -308,14 +314,15 @@ def project_paths(
     fut = np.arange(int(last.min()) + 1, int(target_year) + 1) if S else np.array([], int)
     if len(fut):
         tf = np.broadcast_to(fut.astype(float), (S, len(fut)))
-        z, se = path_moments(model, tf)
+        # the same predictive as project()'s columns
+        mix = mixture_moments(model, tf, M.lower, M.upper)
         keep = (fut[None, :] > last[:, None]) & res.fitted_ok[:, None]
         idx, col = np.nonzero(keep)
         parts.append(pd.DataFrame({
             "s": idx, "year": fut[col], "kind": "projected",
-            "value": inverse(z, mcode[:, None], lo, hi)[idx, col],
-            "lower": inverse(z - q * se, mcode[:, None], lo, hi)[idx, col],
-            "upper": inverse(z + q * se, mcode[:, None], lo, hi)[idx, col]}))
+            "value": mixture_quantile(0.5, mix)[idx, col],
+            "lower": mixture_quantile(0.5 - level / 2.0, mix)[idx, col],
+            "upper": mixture_quantile(0.5 + level / 2.0, mix)[idx, col]}))
     long = pd.concat(parts, ignore_index=True)
     order = {"observed": 0, "fitted": 1, "projected": 2}
     long = long.assign(_k=long["kind"].map(order)).sort_values(["s", "_k", "year"], kind="stable")

@@ -40,6 +40,13 @@ class Model:
     calibrated : whether the bend variance is added.
     shrink : float array, share of the slope carried beyond the last observation
         (:func:`fzanalysis.trend.engine.trend_shrink`; 1 for Poisson rows).
+    mix_w : float array, weight of the "no further trend" component of the predictive
+        (:func:`fzanalysis.trend.engine.no_trend_weight`; 0 for Poisson rows and uncalibrated).
+    level_y, level_var : float arrays, the fitted level at the last observed year and its
+        predictive variance, in the indicator's units (centre and base variance of that part).
+    round2 : float array, variance step^2/12 of the rounding of the published values.
+    naive_v : float array, per-year variance of a random walk through the fitted points, in the
+        indicator's units (:func:`fzanalysis.trend.engine.naive_variance`).
     """
 
     fit: Fit
@@ -56,6 +63,11 @@ class Model:
     damping_weight: float
     calibrated: bool
     shrink: np.ndarray
+    mix_w: np.ndarray
+    level_y: np.ndarray
+    level_var: np.ndarray
+    round2: np.ndarray
+    naive_v: np.ndarray
 
 
 @dataclass(frozen=True)

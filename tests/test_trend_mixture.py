@@ -1,0 +1,271 @@
+"""The two-part predictive of fzanalysis.trend (methods.md 5, 8.9 fifth follow-up).
+
+The projection's predictive distribution is a mixture of the trend predictive and a naive "no
+further trend" component; its median is the central projection, its quantiles the interval and
+its region probabilities p_meet / p_direction.  Checked here: the quantiles invert the CDF, p_meet
+is the mixture's probability of the target region, the weight follows the documented formula,
+and weight 0 reproduces the single trend predictive exactly.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from fzanalysis.trend import engine, project, project_paths
+from fzanalysis.trend.core import inverse, transform
+from fzanalysis.trend.engine import (
+    Mixture,
+    mixture_cdf,
+    mixture_moments,
+    mixture_probability,
+    mixture_quantile,
+    naive_variance,
+    no_trend_weight,
+    region_probability,
+)
+from fzanalysis.trend.prep import settings
+from fzanalysis.trend.projection import _DEFAULT, _run
+
+#: The dev-chosen candidate of methods.md 8.9 (fifth follow-up); data/trend.yaml ships it off
+#: (weight 0), so the tests of the mixture switch it on here.
+CANDIDATE = {"weight": 0.5, "t_scale": 4.0, "spread": 2.0}
+
+
+@pytest.fixture
+def candidate(monkeypatch):
+    conf = dict(settings())
+    conf["no_trend"] = dict(CANDIDATE)
+    monkeypatch.setattr(engine, "settings", lambda: conf)
+    return conf
+
+
+def panel1(years, values, ind="x") -> pd.DataFrame:
+    return pd.DataFrame({"indicator": ind, "area": "440117", "sex": "T",
+                         "year": np.asarray(years, int), "value": np.asarray(values, float)})
+
+
+def cat1(unit: str, comparator: str = ">=", target: float = 0.0, ind="x") -> pd.DataFrame:
+    return pd.DataFrame({"id": [ind], "unit": [unit], "comparator": [comparator],
+                         "target": [target]})
+
+
+def random_mixture(n: int, seed: int) -> Mixture:
+    """Linear model scale, no bounds: both parts are plain (scaled, shifted) t distributions."""
+    rng = np.random.default_rng(seed)
+    return Mixture(w=rng.uniform(0, 0.95, n), z1=rng.normal(0, 3, n),
+                   s1=rng.uniform(0.01, 5, n), df1=rng.uniform(1, 30, n),
+                   y0=rng.normal(0, 3, n), s0=rng.uniform(0.001, 5, n),
+                   df0=rng.choice([2.0, 6.0, np.inf], n), mcode=np.zeros(n, int),
+                   lower=np.full(n, np.nan), upper=np.full(n, np.nan))
+
+
+def test_mixture_quantile_inverts_its_cdf_on_a_bounded_logit_scale():
+    """Percent series: logit trend part, naive part clipped to [0, 100] (a point mass at 100)."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    mix = Mixture(w=rng.uniform(0.05, 0.9, n), z1=rng.normal(3, 2, n), s1=rng.uniform(0.05, 2, n),
+                  df1=rng.uniform(2, 10, n), y0=rng.uniform(80, 100, n), s0=rng.uniform(0.1, 8, n),
+                  df0=np.full(n, 2.0), mcode=np.full(n, 1), lower=np.zeros(n),
+                  upper=np.full(n, 100.0))
+    for p in (0.1, 0.5, 0.9):
+        q = mixture_quantile(p, mix)
+        assert ((q >= 0) & (q <= 100)).all()
+        inside = (q > 0) & (q < 100)
+        assert inside.mean() > 0.5
+        assert np.abs(mixture_cdf(q[inside], Mixture(*(a[inside] for a in mix))) - p).max() < 1e-8
+        # at 0: the point mass of the clipped naive part takes the CDF past p there
+        at0 = q == 0
+        if at0.any():
+            assert (mixture_cdf(q[at0], Mixture(*(a[at0] for a in mix))) >= p - 1e-9).all()
+        # at 100: the mass below 100 is short of p (the rest sits at 100)
+        at = q == 100
+        if at.any():
+            sub = Mixture(*(a[at] for a in mix))
+            assert (mixture_cdf(np.full(at.sum(), 100.0 - 1e-9), sub) <= p + 1e-9).all()
+
+
+@pytest.mark.parametrize("p", [0.01, 0.1, 0.5, 0.9, 0.99])
+def test_mixture_quantile_inverts_its_cdf(p):
+    mix = random_mixture(5000, seed=int(p * 100))
+    q = mixture_quantile(p, mix)
+    assert np.abs(mixture_cdf(q, mix) - p).max() < 1e-9
+    # between the components' own quantiles (the bracket of the inversion)
+    q1 = mix.z1 + mix.s1 * stats.t.ppf(p, mix.df1)
+    q0 = mix.y0 + mix.s0 * np.where(np.isinf(mix.df0), stats.norm.ppf(p),
+                                    stats.t.ppf(p, np.where(np.isinf(mix.df0), 1, mix.df0)))
+    assert (q >= np.minimum(q0, q1) - 1e-9).all() and (q <= np.maximum(q0, q1) + 1e-9).all()
+
+
+def test_mixture_cdf_is_the_weighted_component_cdfs_and_w0_is_the_trend_predictive():
+    mix = random_mixture(200, seed=1)
+    z = np.linspace(-8, 8, 200)
+    want = (1 - mix.w) * stats.t.cdf((z - mix.z1) / mix.s1, mix.df1) + mix.w * np.where(
+        np.isinf(mix.df0), stats.norm.cdf((z - mix.y0) / mix.s0),
+        stats.t.cdf((z - mix.y0) / mix.s0, np.where(np.isinf(mix.df0), 1, mix.df0)))
+    assert mixture_cdf(z, mix) == pytest.approx(want, abs=1e-12)
+    zero = mix._replace(w=np.zeros(200))
+    for p in (0.1, 0.5, 0.9):   # closed form, no iteration
+        assert np.array_equal(mixture_quantile(p, zero), mix.z1 + mix.s1 * stats.t.ppf(p, mix.df1))
+
+
+def test_no_trend_weight_formula(candidate):
+    nt = candidate["no_trend"]
+    w0, t0 = float(nt["weight"]), float(nt["t_scale"])
+    b = np.array([0.0, 1.0, 2.0, 8.0, -8.0, 5.0, 0.0])
+    sb = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0])
+    w = no_trend_weight(b, sb)
+    t = np.array([0.0, 1.0, 2.0, 8.0, 8.0])
+    assert w[:5] == pytest.approx(w0 / (1 + (t / t0) ** 2))
+    assert w[5] == 0.0            # a perfect line: no doubt about its trend
+    assert w[6] == pytest.approx(w0)   # a constant window: no trend at all
+    assert (no_trend_weight(b, sb, calibrated=False) == 0).all()
+
+
+def test_naive_variance_is_the_random_walk_variance_with_gaps():
+    years = np.arange(2010, 2016)
+    Z = np.array([[1.0, 2.0, np.nan, 4.0, 4.0, 3.0]])
+    mask = np.isfinite(Z)
+    # moves 1 (1 year), 2 (2 years), 0 (1 year), -1 (1 year): (1 + 4 + 0 + 1) / 5
+    assert naive_variance(years, Z, mask)[0] == pytest.approx(6.0 / 5.0)
+
+
+def _series():
+    """Three series: a noisy flat share, a moderate rise, a steady line."""
+    rng = np.random.default_rng(7)
+    years = np.arange(2013, 2025)
+    flat = 60 + rng.normal(0, 2.0, len(years))
+    rise = 40 + 0.8 * (years - 2013) + rng.normal(0, 2.5, len(years))
+    steady = 90 + 0.5 * (years - 2013) + rng.normal(0, 0.1, len(years))
+    panel = pd.concat([panel1(years, flat, "flat"), panel1(years, rise, "rise"),
+                       panel1(years, steady, "steady")], ignore_index=True)
+    cat = pd.concat([cat1("percent", ">=", 62, "flat"), cat1("percent", ">=", 55, "rise"),
+                     cat1("percent", "<=", 96, "steady")], ignore_index=True)
+    return panel, cat
+
+
+def test_p_meet_interval_and_centre_read_the_one_mixture(candidate):
+    panel, cat = _series()
+    M, res, level = _run(panel, cat, target_year=2030, level=None, method="auto",
+                         window=_DEFAULT, damping=None, damping_weight=None, calibrated=True,
+                         robust=True)
+    out = project(panel, cat, target_year=2030).set_index("indicator")
+    md = res.model
+    assert (md.mix_w > 0).all()
+    lo, hi = M.lower, M.upper
+    mix = Mixture(*(np.asarray(a)[:, 0] for a in
+                    mixture_moments(md, np.full((len(M.unit), 1), 2030.0), lo, hi)))
+    ids = M.keys["indicator"].to_numpy()
+    # centre = median, interval = the quantiles at (1 -+ level) / 2
+    for col, p in (("projected", 0.5), ("lower", 0.5 - level / 2), ("upper", 0.5 + level / 2)):
+        y = out.loc[ids, col].to_numpy(float)
+        inside = (y > lo) & (y < hi)             # an end clipped at the bound (100 %) is the bound
+        assert inside.sum() >= 2
+        assert mixture_cdf(y, mix)[inside] == pytest.approx(np.full(inside.sum(), p),
+                                                            abs=1e-6), col
+        assert (mixture_quantile(p, mix) == y).all(), col
+    # p_meet = (1 - w) P_trend(region) + w P_naive(region), each from region_probability
+    r_lo = np.where(cat.set_index("id").loc[ids, "comparator"] == ">=",
+                    cat.set_index("id").loc[ids, "target"], -np.inf)
+    r_hi = np.where(cat.set_index("id").loc[ids, "comparator"] == "<=",
+                    cat.set_index("id").loc[ids, "target"], np.inf)
+    from fzanalysis.trend.engine import fit_all
+    step = fit_all(M, md.mcode, window=int(settings()["window"]))[4]
+    kw = dict(mcode=md.mcode, lower=lo, upper=hi, step=step)
+    p1 = region_probability(r_lo, r_hi, zhat=mix.z1, sigma=mix.s1, df=mix.df1, **kw)
+    # the naive part: a linear, bound-clipped predictive in the indicator's units
+    kw0 = {**kw, "mcode": np.zeros(3, int)}
+    p0 = region_probability(r_lo, r_hi, zhat=mix.y0, sigma=mix.s0, df=mix.df0, **kw0)
+    want = (1 - mix.w) * p1 + mix.w * p0
+    assert out.loc[ids, "p_meet"].to_numpy(float) == pytest.approx(want, abs=1e-12)
+    assert mixture_probability(r_lo, r_hi, mix=mix, step=step) == pytest.approx(want, abs=1e-12)
+    # coherence: p_meet >= 0.5 iff the central projection meets the one-sided target
+    meets = np.where(r_hi < np.inf, out.loc[ids, "projected"] <= r_hi,
+                     out.loc[ids, "projected"] >= r_lo)
+    assert ((out.loc[ids, "p_meet"] >= 0.5).to_numpy() == meets).all()
+    # the paths read the same predictive: their target-year row is project()'s
+    paths = project_paths(panel, cat, target_year=2030)
+    last = paths[(paths["kind"] == "projected") & (paths["year"] == 2030)].set_index("indicator")
+    for col in ("value", "lower", "upper"):
+        src = "projected" if col == "value" else col
+        assert last.loc[ids, col].to_numpy(float) == pytest.approx(
+            out.loc[ids, src].to_numpy(float), rel=1e-9)
+
+
+def test_weight_zero_reproduces_the_single_trend_predictive(monkeypatch):
+    """no_trend.weight = 0: projection, interval and p_meet are the trend predictive's own
+    closed forms (the engine before the mixture)."""
+    panel, cat = _series()
+    conf = dict(settings())
+    conf["no_trend"] = {**CANDIDATE, "weight": 0.0}
+    monkeypatch.setattr(engine, "settings", lambda: conf)
+    M, res, level = _run(panel, cat, target_year=2030, level=None, method="auto",
+                         window=_DEFAULT, damping=None, damping_weight=None, calibrated=True,
+                         robust=True)
+    md = res.model
+    assert (md.mix_w == 0).all()
+    z1, s1 = (a[:, 0] for a in engine.path_moments(md, np.full((len(M.unit), 1), 2030.0)))
+    q = stats.t.ppf(0.5 + level / 2, md.df)
+    lo, hi = M.lower, M.upper
+    assert res.projected == pytest.approx(inverse(z1, md.mcode, lo, hi), abs=1e-12)
+    assert res.lower == pytest.approx(inverse(z1 - q * s1, md.mcode, lo, hi), abs=1e-12)
+    assert res.upper == pytest.approx(inverse(z1 + q * s1, md.mcode, lo, hi), abs=1e-12)
+    c = cat.set_index("id").loc[M.keys["indicator"].to_numpy()]
+    g = transform(c["target"].to_numpy(float), md.mcode, lo, hi,
+                  squeeze=settings()["logit_squeeze"])
+    up = c["comparator"].to_numpy() == ">="
+    p = np.where(up, 1 - stats.t.cdf((g - z1) / s1, md.df), stats.t.cdf((g - z1) / s1, md.df))
+    assert res.p_meet == pytest.approx(p, abs=1e-12)
+
+
+def test_shipped_default_is_the_single_trend_predictive():
+    """data/trend.yaml ships the two-part predictive off (methods.md 8.9 fifth follow-up: it
+    took the steps family's validation coverage at h = 10 below 0.70)."""
+    assert float(settings()["no_trend"]["weight"]) == 0.0
+    panel, cat = _series()
+    M, res, _ = _run(panel, cat, target_year=2030, level=None, method="auto", window=_DEFAULT,
+                     damping=None, damping_weight=None, calibrated=True, robust=True)
+    assert (res.model.mix_w == 0).all()
+
+
+def test_candidate_by_hand(candidate):
+    """The two-part predictive by hand on the 5-point line of test_trend (years, linear).
+
+    y = 50 + 2 (year - 2018) + (1, -2, 0, 2, -1): b = 2, s^2 = 10/3, se_b^2 = 1/3, whole numbers
+    (rounding step 1).  Trend part as in test_trend.test_calibrated_interval_adds_bend_variance
+    (centre 69 at the shrunk effective time x0 = 9.5, sigma^2 = se^2 + floor + c(10) (b^2 -
+    se_b^2), Welch-Satterthwaite df).  Naive part: the fitted level at 2020, 54, variance
+    s^2 (1 + 1/5 + 4/10) + (1/12)(1 + 10) + spread x 10 x 8.5 (mean squared annual move
+    (1 + 16 + 16 + 1)/4), t_{nu_b}; weight w0 / (1 + (t/t0)^2), t = 2 / sqrt(1/3).
+    """
+    years = np.arange(2016, 2021)
+    y = 50 + 2 * (years - 2018) + np.array([1.0, -2.0, 0.0, 2.0, -1.0])
+    c10 = candidate["interval_bend"][10]
+    nu_b = candidate["predictive_df"]
+    k = 4.0 / (4.0 + candidate["trend_shrink"] * 10 / 3 / 10)
+    x0 = 2 + k * 10
+    se2 = 10 / 3 * (1 + 1 / 5 + x0**2 / 10) + 11 / 12
+    tau2 = c10 * (2.0**2 - 10 / 3 / 10)
+    nu = (se2 + tau2) ** 2 / (se2**2 / 3 + tau2**2 / nu_b)
+    nt = candidate["no_trend"]
+    w = nt["weight"] / (1 + (2 / np.sqrt(1 / 3) / nt["t_scale"]) ** 2)
+    s0 = np.sqrt(10 / 3 * 1.6 + 11 / 12 + nt["spread"] * 10 * 8.5)
+    one = np.ones(1)
+    mix = Mixture(w=w * one, z1=(50 + 2 * x0) * one, s1=np.sqrt(se2 + tau2) * one,
+                  df1=nu * one, y0=54.0 * one, s0=s0 * one, df0=float(nu_b) * one,
+                  mcode=np.zeros(1, int), lower=np.full(1, np.nan), upper=np.full(1, np.nan))
+    cat = pd.DataFrame({"id": ["x"], "unit": ["years"], "comparator": [">="], "target": [60.0]})
+    r = project(panel1(years, y), cat, method="linear", damping=1.0).iloc[0]
+    assert 50 + 2 * x0 == pytest.approx(69.0)
+    for col, p in (("projected", 0.5), ("lower", 0.1), ("upper", 0.9)):
+        assert r[col] == pytest.approx(mixture_quantile(p, mix)[0], abs=1e-8), col
+    assert 54 < r["projected"] < 69        # the naive part pulls the centre towards the level
+    assert r["p_meet"] == pytest.approx(
+        (1 - w) * (1 - stats.t.cdf((60 - 69) / np.sqrt(se2 + tau2), nu))
+        + w * (1 - stats.t.cdf((60 - 54) / s0, nu_b)), abs=1e-12)
+    # p_direction (increase): beyond today's fitted level 54
+    rd = project(panel1(years, y), cat.assign(comparator="increase", target=np.nan),
+                 method="linear", damping=1.0).iloc[0]
+    assert rd["p_direction"] == pytest.approx(
+        (1 - w) * (1 - stats.t.cdf((54 - 69) / np.sqrt(se2 + tau2), nu)) + w * 0.5, abs=1e-12)
