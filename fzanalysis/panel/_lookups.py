@@ -73,8 +73,10 @@ def disagg(cat_row: Any) -> set[str]:
 
 
 def town_codes() -> tuple[str, ...]:
-    """The gazetteer's town-level codes (streets and towns), in code order."""
-    return tuple(gazetteer.codes(include_district=False))
+    """The gazetteer's town-level codes (streets and towns), in code order (read once per
+    version of ``data/towns.csv``)."""
+    return config.cached("panel.town_codes", data_path("towns.csv"),
+                         lambda _path: tuple(gazetteer.codes(include_district=False)))
 
 
 def area_name(code: str) -> str:

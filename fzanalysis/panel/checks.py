@@ -446,13 +446,10 @@ def _consistency_problems(sub: Submission, rec: pd.DataFrame, cat: pd.DataFrame)
     rows = (rec[rec["area"] == district].assign(year=lambda x: x["year"].astype("int64"))
             .drop_duplicates(["indicator", "year", "sex"], keep="last")[["indicator", "year", "sex", "file", "sheet", "row"]])
     bad = bad.assign(year=bad["year"].astype("int64")).merge(rows, on=["indicator", "year", "sex"], how="left")
-    for c in bad.to_dict("records"):
-        r = c
-        heading, cell = sub.where(r["sheet"], int(r["row"]), "value")
-        out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning", "district_inconsistent", (
-            ("found", _fmt(c["submitted"])), ("n_towns", c["n_towns"]), ("method", c["method"]),
-            ("from_towns", _fmt(c["from_towns"])), ("tolerance", _fmt(c["tolerance"]))), cell))
-    return out
+    return _problems_at(sub, bad, np.ones(len(bad), dtype=bool), "value", "district_inconsistent", "warning",
+                        found=bad["submitted"].to_numpy(float), n_towns=bad["n_towns"].to_numpy(object),
+                        method=bad["method"].to_numpy(object), from_towns=bad["from_towns"].to_numpy(float),
+                        tolerance=bad["tolerance"].to_numpy(float))
 
 
 def check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.DataFrame | None, *,
