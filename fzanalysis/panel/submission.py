@@ -380,7 +380,7 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
             said = np.asarray(msgs, dtype=object)[idx].tolist()
         rs = rows[idx].tolist()
         cells = [f"{letter}{r}" for r in rs] if letter else repeat("")
-        codes_, values = zip(*said)
+        codes_, values = map(itemgetter(0), said), map(itemgetter(1), said)  # not zip(*said): 5x slower
         probs.extend(problems_at(table.file, table.sheet, rs, heading, severity, codes_, values, cells))
 
     # --- indicator: an id or the exact Chinese name
