@@ -176,7 +176,9 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     m_neg = check & ~is_frac & (v < 0) & (lo >= 0)
     m_range = check & ~is_frac & ~m_neg & ((v < lo) | (v > hi))
     m_plaus = check & ~is_frac & ~m_neg & ~m_range & (v > plausible)
-    out += _problems_at(sub, rec, m_frac, "value", "fraction", found=v, level=frac, percent=v * 100)
+    with np.errstate(over="ignore"):  # a huge value (1e308) is not a fraction: its product is not used
+        percent = v * 100
+    out += _problems_at(sub, rec, m_frac, "value", "fraction", found=v, level=frac, percent=percent)
     out += _problems_at(sub, rec, m_neg, "value", "negative_value", found=v, lo=lo, unit=unit)
     out += _problems_at(sub, rec, m_range, "value", "out_of_range", found=v, lo=lo, hi=hi, unit=unit)
     out += _problems_at(sub, rec, m_plaus, "value", "implausible", found=v, unit=unit, limit=plausible)
