@@ -120,20 +120,9 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, *, durable: bool = True) -> Path:
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (:func:`atomic_write`)."""
-    return atomic_write(path, lambda tmp: tmp.write_bytes(data), durable=durable)
-
-
-def fsync_file(path: str | Path) -> None:
-    """Flush a written file to disk (what :func:`atomic_write` does when ``durable``)."""
-    with open(path, "rb+") as fh:
-        os.fsync(fh.fileno())
-
-
-def fsync_folder(folder: str | Path) -> None:
-    """Flush a folder's entries (new and renamed files) to disk."""
-    _fsync_dir(Path(folder))
+    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, *, sort_by: list[str] | None = None) -> Path:

@@ -11,13 +11,12 @@ Layout::
                                 other tools; the workbench itself reads the generation)
         .lock                   held by the running ingest
 
-A run writes a **new** generation folder file by file (each file atomically, flushed to disk by
-a second thread while the next file is built, all of them on disk before the manifest), records the
+A run writes a **new** generation folder file by file (each file atomically), records the
 SHA-256 of every file in ``manifest.json``, and only then replaces ``CURRENT``: that single
 :func:`os.replace` is the commit.  A crash (``kill -9``, a full disk, a read-only folder) before
 it leaves the previous generation committed and intact; a crash after it leaves the new one.
-The published copies are refreshed after the commit (not flushed: they can be made again) and
-repaired on the next run if a crash interrupted that.  Reading checks every file against the manifest, so a damaged generation is
+The published copies are refreshed after the commit and repaired on the next run if a crash
+interrupted that.  Reading checks every file against the manifest, so a damaged generation is
 detected and the message says how to rebuild it (``fzanalysis ingest --rebuild``).
 
 Fault injection (tests only): the environment variable ``FZANALYSIS_FAULT=<point>`` makes the
@@ -34,7 +33,6 @@ import shutil
 import socket
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +42,7 @@ import pandas as pd
 from fzanalysis import codes
 from fzanalysis.exceptions import PanelError
 from fzanalysis.panel.problems import Refusal, Said
-from fzanalysis.panel.safe import atomic_write, atomic_write_bytes, csv_bytes, fsync_file, fsync_folder
+from fzanalysis.panel.safe import atomic_write, atomic_write_bytes, csv_bytes
 from fzanalysis.panel.schema import Panel, as_panel
 
 __all__ = ["FAULT_POINTS", "FILES", "LOG_COLUMNS", "REJECTED_COLUMNS", "REVISION_COLUMNS", "DamagedStore",
@@ -59,8 +57,8 @@ REJECTED_COLUMNS = ["path", "sheet", "row", "reason"]
 #: Files of one generation (besides manifest.json).
 FILES: tuple[str, ...] = ("panel.parquet", "panel.csv", "ingest_log.csv", "revisions.csv", "rejected_rows.csv")
 #: Named write points for fault injection, in the order a commit passes them.
-FAULT_POINTS: tuple[str, ...] = ("start", "rejected_rows.csv", "panel.csv", "ingest_log.csv", "revisions.csv",
-                                 "panel.parquet", "manifest", "commit", "publish")
+FAULT_POINTS: tuple[str, ...] = ("start", "panel.parquet", "panel.csv", "ingest_log.csv", "revisions.csv",
+                                 "rejected_rows.csv", "manifest", "commit", "publish")
 KEEP_GENERATIONS = 5
 _KEY = list(codes.PANEL_KEYS)
 
@@ -203,26 +201,15 @@ def commit(out: str | Path, state: State) -> list[Path]:
     folder = _gen_dir(out, n)
     folder.mkdir(parents=True)
     frame = state.panel.frame.sort_values(_KEY, kind="stable").reset_index(drop=True)
-    digests: dict[str, str] = {}
-    # each file is flushed to disk by a second thread while the next one is built; all are on
-    # disk before the manifest and the commit (the generation is not committed before CURRENT)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fzanalysis-fsync") as flusher:
-        flushed = []
-        # the largest first, so that its flush overlaps with building the others
-        for name, df in (("rejected_rows.csv", state.rejected), ("panel.csv", frame), ("ingest_log.csv", state.log),
-                         ("revisions.csv", state.revisions)):
-            data = csv_bytes(df)  # as write_csv writes it; hashed here, not read back
-            atomic_write_bytes(folder / name, data, durable=False)
-            flushed.append(flusher.submit(fsync_file, folder / name))
-            digests[name] = hashlib.sha256(data).hexdigest()
-            fault(name)
-        atomic_write(folder / "panel.parquet", lambda tmp: frame.to_parquet(tmp, index=False), durable=False)
-        fsync_file(folder / "panel.parquet")
-        digests["panel.parquet"] = sha256_file(folder / "panel.parquet")
-        fault("panel.parquet")
-        for f in flushed:
-            f.result()  # a failed flush fails the commit
-    fsync_folder(folder)
+    atomic_write(folder / "panel.parquet", lambda tmp: frame.to_parquet(tmp, index=False))
+    fault("panel.parquet")
+    digests = {"panel.parquet": sha256_file(folder / "panel.parquet")}
+    for name, df in (("panel.csv", frame), ("ingest_log.csv", state.log), ("revisions.csv", state.revisions),
+                     ("rejected_rows.csv", state.rejected)):
+        data = csv_bytes(df)  # as write_csv writes it; hashed here, not read back
+        atomic_write_bytes(folder / name, data)
+        digests[name] = hashlib.sha256(data).hexdigest()
+        fault(name)
     manifest = {"generation": n, "files": {f: digests[f] for f in FILES}}
     atomic_write_bytes(folder / "manifest.json", json.dumps(manifest, indent=1).encode("utf-8"))
     fault("manifest")
