@@ -65,7 +65,7 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
     frames = [s.records for s in subs if len(s.records)]
     if not frames:
         return {}
-    rec = pd.concat(frames, ignore_index=True)
+    rec = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)  # one file: no copy
     pct = rec["unit"].eq("percent").fillna(False) & rec["value"].notna()
     rec = rec[pct]
     if rec.empty:
@@ -399,7 +399,7 @@ def _jump_problems(subs: list[Submission], clean: list[pd.DataFrame], history: p
     frames = [f for f in frames if len(f)]
     if not frames:
         return []
-    new = pd.concat(frames, ignore_index=True)
+    new = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
     flags = jump_warnings(new, history)
     out = []
     if flags.empty:
