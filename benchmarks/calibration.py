@@ -359,19 +359,8 @@ def summarize(f: pd.DataFrame) -> dict[str, pd.DataFrame]:
     tabs["better"] = by(one, ["family", "horizon"], lambda g: pd.Series({
         "n": int(g["better"].notna().sum()), "share_better": g["better"].mean()}))
 
-    labels = _bin_labels()
-    g = f[f["p_meet"].notna()].copy()
-    g["bin"] = pd.cut(g["p_meet"], BINS, labels=labels, include_lowest=True)
-    rel = []
-    for fam_name, sub in [("all", g), *g.groupby("family")]:
-        t = (sub.groupby(["design", "horizon", "bin"], observed=False)
-             .agg(n=("met", "size"), mean_p=("p_meet", "mean"), observed=("met", "mean"))
-             .reset_index())
-        t.insert(0, "family", fam_name)
-        rel.append(t)
-    rel = pd.concat(rel, ignore_index=True)
-    rel["gap"] = rel["observed"] - rel["mean_p"]
-    tabs["reliability"] = rel
+    tabs["reliability"] = binned(f)
+    g = f[f["p_meet"].notna()]  # the scored forecasts
 
     def brier(s):
         return pd.Series({"n": int(len(s)), "brier": float(((s["p_meet"] - s["met"]) ** 2).mean()),
