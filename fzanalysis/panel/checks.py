@@ -104,15 +104,24 @@ def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str, cod
         return []
     idx = np.flatnonzero(mask)
     names = list(values)
+    # rows with the same values share one message (formatted once): the distinct rows first
+    taken = {k: v[idx] for k, v in values.items() if isinstance(v, np.ndarray)}
+    which = np.zeros(len(idx), dtype=np.int64)
+    for x in taken.values():
+        xcode, xuniq = pd.factorize(x)
+        which = pd.factorize(which * (len(xuniq) + 1) + xcode + 1)[0]
+    first = np.full(int(which.max()) + 1, -1, dtype=np.int64)
+    first[which[::-1]] = np.arange(len(idx) - 1, -1, -1)
     cols = []
-    for v in values.values():
-        if isinstance(v, np.ndarray):
-            taken = v[idx].tolist()
-            cols.append([_fmt(x) for x in taken] if v.dtype.kind == "f" else taken)
+    for k, v in values.items():
+        if k in taken:
+            once = taken[k][first].tolist()
+            cols.append([_fmt(x) for x in once] if v.dtype.kind == "f" else once)
         else:
             cols.append(repeat(v))
-    said = [tuple(zip(names, vals)) for vals in itertools.islice(zip(*cols), len(idx))] if names \
-        else [()] * len(idx)
+    distinct = [tuple(zip(names, vals)) for vals in itertools.islice(zip(*cols), len(first))] if names \
+        else [()]
+    said = list(map(distinct.__getitem__, which.tolist()))
     # the places (file, sheet) of the rows: one group of problems each
     fcode, files = pd.factorize(rec["file"].iloc[idx])
     scode, sheets = pd.factorize(rec["sheet"].iloc[idx])
