@@ -130,10 +130,9 @@ class Submission:
             if not len(self._errors()[0]) or not len(self.records):
                 return np.zeros(len(self.records), dtype=bool)
             return np.isin(*self._places())
-        errs = self.row_errors()
-        if not errs or not len(rec):
+        sheets, rows = self.row_error_places()
+        if not len(rows) or not len(rec):
             return np.zeros(len(rec), dtype=bool)
-        sheets, rows = list(map(itemgetter(1), errs)), list(map(itemgetter(2), errs))
         return np.isin(*_row_keys(rec["sheet"], rec["row"].to_numpy(np.int64), sheets, rows))
 
     def rejection(self) -> list[Problem]:
