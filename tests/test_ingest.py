@@ -539,6 +539,8 @@ def test_csv_bytes_equal_pandas_to_csv_of_the_neutralised_frame() -> None:
     assert safe.csv_bytes(df) == reference(df)
     assert safe.csv_bytes(df.iloc[:0]) == reference(df.iloc[:0])
     assert safe.csv_bytes(df[["text"]]) == reference(df[["text"]])  # one column: pandas' own
+    for last in ("int", "float", "text"):  # the line's end joined to the last column's fields, or not
+        assert safe.csv_bytes(df[["category", last]]) == reference(df[["category", last]]), last
     dated = df.assign(when=pd.Timestamp("2024-01-01"))  # a dtype left to pandas
     assert safe.csv_bytes(dated) == reference(dated)
 

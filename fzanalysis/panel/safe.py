@@ -164,19 +164,25 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     if not len(frame):
         return b"\xef\xbb\xbf" + header + b"\n"
     columns = []
-    for f in fields:
+    ended = not isinstance(fields[-1], pa.Array)  # the last column's fields carry the line's "\n"
+    for j, f in enumerate(fields):
         if isinstance(f, pa.Array):
             columns.append(f)
             continue
         codes_, uniq = f  # type: ignore[misc]
         # a missing cell (code -1) is the empty field after the distinct ones
         take = np.where(codes_ < 0, len(uniq), codes_)
-        columns.append(pa.array(uniq + [b""], type=pa.large_binary()).take(pa.array(take)))
+        cells = uniq + [b""]
+        if ended and j == len(fields) - 1:
+            cells = [c + b"\n" for c in cells]
+        columns.append(pa.array(cells, type=pa.large_binary()).take(pa.array(take)))
+
     def binary(x: bytes) -> pa.Scalar:
         return pa.scalar(x, pa.large_binary())
 
-    lines = pc.binary_join_element_wise(*columns, binary(b","))
-    body = pc.binary_join_element_wise(lines, binary(b""), binary(b"\n"))  # each line and its "\n"
+    body = pc.binary_join_element_wise(*columns, binary(b","))
+    if not ended:
+        body = pc.binary_join_element_wise(body, binary(b""), binary(b"\n"))  # each line and its "\n"
     offsets = body.buffers()[1]
     first, last = (int(x) for x in np.frombuffer(offsets, dtype=np.int64)[[body.offset, body.offset + len(body)]])
     return b"".join([b"\xef\xbb\xbf", header, b"\n", memoryview(body.buffers()[2])[first:last]])  # one copy
