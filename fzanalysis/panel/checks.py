@@ -13,10 +13,9 @@ ASQC Quality Press (modified z-score, threshold 3.5).
 from __future__ import annotations
 
 import gc
-import itertools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import repeat
+from itertools import islice, repeat
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +118,7 @@ def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str, cod
             cols.append([_fmt(x) for x in once] if v.dtype.kind == "f" else once)
         else:
             cols.append(repeat(v))
-    distinct = [tuple(zip(names, vals)) for vals in itertools.islice(zip(*cols), len(first))] if names \
+    distinct = [tuple(zip(names, vals)) for vals in islice(zip(*cols), len(first))] if names \
         else [()]
     said = list(map(distinct.__getitem__, which.tolist()))
     # the places (file, sheet) of the rows: one group of problems each
@@ -520,7 +519,6 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Dat
     fractions = _fraction_rows(real, cat, history)
     clean = []  # each file's rows without an error: what follows adds warnings only
     for sub in real:
-        ok = sub.records.iloc[:0]
         try:
             sub.problems += _row_checks(sub, cat, fractions)
             ok = _without_error_rows(sub)

@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from fzanalysis.panel.checks import check_files, gc_paused
 from fzanalysis.panel.problems import Problem, Refusal, Wording
 from fzanalysis.panel.read import cell_text, parse_year
 from fzanalysis.panel.schema import YEAR_RANGE, Panel, as_panel
+from fzanalysis.panel.submission import problem_fields
 from fzanalysis.paths import REPO_DIR, data_path
 
 __all__ = ["IngestResult", "ingest", "rebuild", "withdraw"]
@@ -301,8 +301,8 @@ def _row_reasons(errors: list[Problem], words: Wording, places: tuple[np.ndarray
     sentence of their own.  ``places``: the errors' sheets and rows when known
     (:meth:`Submission.row_error_places`)."""
     if places is None:
-        sheets, rows = list(map(itemgetter(1), errors)), list(map(itemgetter(2), errors))
-        places = (np.array(["" if s is None else s for s in sheets], dtype=object), np.array(rows, dtype=np.int64))
+        fields = problem_fields(errors)
+        places = (fields["sheet"], fields["row"])
     sheet, row = places
     start = np.ones(len(errors), dtype=bool)
     start[1:] = (row[1:] != row[:-1]) | (sheet[1:] != sheet[:-1])
