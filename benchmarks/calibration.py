@@ -73,21 +73,21 @@ AREA = "440117"  # every corpus series is passed to the engine under the distric
 # family, a short key used in series ids, the indicator code, unit, names, publisher, good
 # direction and the first and last year kept.
 SOURCES = [
-    dict(file="gapminder_dtp3.txt", family="coverage", key="dtp3", code="SH.IMM.IDPT",
+    dict(file="gapminder_dtp3.txt", holdout="gapminder_dtp3_holdout.txt", family="coverage", key="dtp3", code="SH.IMM.IDPT",
          unit="percent", lower=0.0, upper=100.0, direction="up",
          name_en="DTP3 immunization coverage among 1-year-olds (%)", name_zh="百白破疫苗第三剂接种率",
          publisher="WHO/UNICEF estimates of national immunization coverage (WUENIC), via Gapminder"),
-    dict(file="gapminder_mcv.txt", family="coverage", key="mcv1", code="SH.IMM.MEAS",
+    dict(file="gapminder_mcv.txt", holdout="gapminder_mcv_holdout.txt", family="coverage", key="mcv1", code="SH.IMM.MEAS",
          unit="percent", lower=0.0, upper=100.0, direction="up",
          name_en="Measles-containing vaccine, first dose, coverage among 1-year-olds (%)",
          name_zh="含麻疹成分疫苗第一剂接种率",
          publisher="WHO/UNICEF estimates of national immunization coverage (WUENIC), via Gapminder"),
-    dict(file="wdi_parliament.txt", family="steps", key="parl", code="SG.GEN.PARL.ZS",
+    dict(file="wdi_parliament.txt", holdout="wdi_parliament_holdout.txt", family="steps", key="parl", code="SG.GEN.PARL.ZS",
          unit="percent", lower=0.0, upper=100.0, direction="up",
          name_en="Proportion of seats held by women in national parliaments (%)",
          name_zh="国家议会中女性席位比例",
          publisher="Inter-Parliamentary Union, via World Bank WDI (CC BY 4.0)"),
-    dict(file="gapminder_gpi_prim_sec.txt", family="gap", key="gpi", code="SE.ENR.PRSC.FM.ZS/100",
+    dict(file="gapminder_gpi_prim_sec.txt", holdout="gapminder_gpi_prim_sec_holdout.txt", family="gap", key="gpi", code="SE.ENR.PRSC.FM.ZS/100",
          unit="ratio", lower=0.0, upper=float("nan"), direction="up",
          name_en="Ratio of girls to boys in primary and secondary education (gender parity index)",
          name_zh="中小学女生与男生入学比（性别均等指数）",
@@ -105,14 +105,20 @@ FERTILITY = dict(
     unit="ratio", lower=0.0, upper=float("nan"), direction="down",
     name_en="Fertility rate, total (births per woman)", name_zh="总和生育率",
     publisher="World Bank WDI (UN Population Division estimates), copy shipped with statsmodels",
+    holdout="statsmodels_fertility_holdout.csv",
     repo="statsmodels/statsmodels", path="statsmodels/datasets/fertility/fertility.csv",
     commit="", url="https://github.com/statsmodels/statsmodels/blob/main/statsmodels/datasets/fertility/fertility.csv")
 
 YEAR_RANGE = {"default": (1990, 2030), "small_counts": (1950, 1980)}
 MIN_VALUES = 15
+HOLDOUT_FERTILITY = 40  # fertility rows kept in the holdout (the first by sha256 of the series id)
 # WDI aggregates that can appear in the alphabetical ranges read
 AGGREGATES = {"ARB", "CEB", "CSS", "CAA", "EAP", "EAR", "EAS", "ECA", "ECS", "EMU", "EUU", "FCS",
-              "LTE", "PRE", "PST", "IDA", "IDB", "IDX", "IBD", "IBT"}
+              "LTE", "PRE", "PST", "IDA", "IDB", "IDX", "IBD", "IBT",
+              # the rest of the World Bank's aggregate codes (the holdout reads G-Z)
+              "HIC", "HPC", "INX", "LAC", "LCN", "LDC", "LIC", "LMC", "LMY", "MEA", "MIC", "MNA",
+              "NAC", "OED", "OSS", "PSS", "SAS", "SSA", "SSF", "SST", "TEA", "TEC", "TLA", "TMN",
+              "TSA", "TSS", "UMC", "WLD"}
 
 
 def _read_source(path: Path) -> tuple[dict[str, str], dict[str, dict[int, float]]]:
@@ -141,11 +147,20 @@ def _read_source(path: Path) -> tuple[dict[str, str], dict[str, dict[int, float]
     return meta, data
 
 
+def _hash(series_id: str) -> int:
+    return int(hashlib.sha256(series_id.encode()).hexdigest()[:12], 16)
+
+
 def _split(manifest: pd.DataFrame) -> pd.Series:
-    """Deterministic split by sha256(series_id), stratified by family; China -> dev."""
-    h = manifest["series_id"].map(lambda s: int(hashlib.sha256(s.encode()).hexdigest()[:12], 16))
+    """Deterministic split by sha256(series_id), stratified by family; China -> dev.
+
+    Series read from a holdout source (``# split: holdout``) keep that split and take no part in
+    the dev / validation draw, which is therefore exactly as it was before they were added."""
+    h = manifest["series_id"].map(_hash)
     split = pd.Series("validation", index=manifest.index)
-    for fam, idx in manifest.groupby("family").groups.items():
+    fixed = manifest["fixed_split"].notna()
+    split[fixed] = manifest.loc[fixed, "fixed_split"]
+    for fam, idx in manifest[~fixed].groupby("family").groups.items():
         if fam == "china":
             split[idx] = "dev"
             continue
@@ -160,7 +175,7 @@ def build_corpus(write: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows: list[dict] = []
     mani: list[dict] = []
 
-    def add(family, key, geo, values, spec, meta, numer=None, denom=None):
+    def add(family, key, geo, values, spec, meta, numer=None, denom=None, split=None):
         lo, hi = YEAR_RANGE.get(family, YEAR_RANGE["default"])
         years = sorted(y for y in values if lo <= y <= hi)
         if len(years) < MIN_VALUES or geo in AGGREGATES:
@@ -180,12 +195,16 @@ def build_corpus(write: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
             unit=spec["unit"], lower_bound=spec["lower"], upper_bound=spec["upper"], area=geo,
             indicator_code=spec["code"], source=spec["publisher"], repo=repo, path=path,
             commit=commit, url=url, direction=spec["direction"],
-            indicator_family=family, first_year=years[0], last_year=years[-1], n_values=len(years)))
+            indicator_family=family, first_year=years[0], last_year=years[-1], n_values=len(years),
+            fixed_split=split))
 
     for spec in SOURCES:
-        meta, data = _read_source(SRC_DIR / spec["file"])
-        for geo, values in data.items():
-            add(spec["family"], spec["key"], geo, values, spec, meta)
+        for name in (spec["file"], spec.get("holdout")):
+            if name is None:
+                continue
+            meta, data = _read_source(SRC_DIR / name)
+            for geo, values in data.items():
+                add(spec["family"], spec["key"], geo, values, spec, meta, split=meta.get("split"))
 
     sc = SMALL_COUNTS
     meta_d, deaths = _read_source(SRC_DIR / sc["deaths"])
@@ -200,19 +219,26 @@ def build_corpus(write: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
         add(sc["family"], sc["key"], geo, mmr, sc, meta, numer=k, denom=births)
 
     fe = FERTILITY
-    with open(SRC_DIR / fe["file"], newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        for r in reader:
-            values = {int(y): float(v) for y, v in zip(header[4:], r[4:]) if v}
-            add(fe["family"], fe["key"], r[1], values, fe, {})
+    for name, split in ((fe["file"], None), (fe["holdout"], "holdout")):
+        with open(SRC_DIR / name, newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader)
+            for r in reader:
+                values = {int(y): float(v) for y, v in zip(header[4:], r[4:]) if v}
+                add(fe["family"], fe["key"], r[1], values, fe, {}, split=split)
 
-    series = pd.DataFrame(rows)
+    manifest = pd.DataFrame(mani)
+    # the holdout's fertility rows: the first HOLDOUT_FERTILITY by sha256(series_id), so that
+    # the smooth UN estimates (about 140 rows) do not outweigh the other families
+    fert = manifest[(manifest["family"] == "fertility") & (manifest["fixed_split"] == "holdout")]
+    drop = set(fert["series_id"].iloc[np.argsort(fert["series_id"].map(_hash).to_numpy())[HOLDOUT_FERTILITY:]])
+    manifest = manifest[~manifest["series_id"].isin(drop)].copy()
+    manifest["split"] = _split(manifest)
+    manifest = manifest.drop(columns="fixed_split")
+    series = pd.DataFrame([r for r in rows if r["series_id"] not in drop])
     for c in ("numerator", "denominator"):
         if c not in series:
             series[c] = np.nan
-    manifest = pd.DataFrame(mani)
-    manifest["split"] = _split(manifest)
     manifest = manifest.sort_values(["family", "series_id"]).reset_index(drop=True)
     series = series.sort_values(["series_id", "year"]).reset_index(drop=True)
     if write:
@@ -640,7 +666,7 @@ def summary_markdown(tabs: dict[str, pd.DataFrame], title: str = "") -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", choices=("dev", "validation", "all"), default="dev")
+    ap.add_argument("--split", choices=("dev", "validation", "holdout", "all"), default="dev")
     ap.add_argument("--out", type=Path, default=None, help="write CSV tables and summary.md here")
     ap.add_argument("--no-counts", action="store_true",
                     help="drop numerator/denominator (no Poisson model for small counts)")

@@ -52,7 +52,7 @@ def oriented_pit(f: pd.DataFrame) -> pd.DataFrame:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", choices=("dev", "validation", "all"), default="dev")
+    ap.add_argument("--split", choices=("dev", "validation", "holdout", "all"), default="dev")
     ap.add_argument("--seeds", type=int, default=10, help="oracle draws per forecast")
     a = ap.parse_args(argv)
     with warnings.catch_warnings():
