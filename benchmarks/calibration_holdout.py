@@ -35,39 +35,43 @@ RAW = SRC / "raw_holdout"
 
 GAPMINDER = "open-numbers/ddf--gapminder--systema_globalis"
 # key -> (output file, repository, path, commit, indicator line, last geo of the original read,
-#         kind, first year kept in the compact file)
+#         kind, first year kept in the compact file, CRLF line ends)
 SPECS = {
     "dtp3": ("gapminder_dtp3_holdout.txt", GAPMINDER,
              "countries-etc-datapoints/ddf--datapoints--dtp3_immunized_percent_of_one_year_olds--by--geo--time.csv",
              "76a31f00dd0e8929e4ca0b3ae3a8d873a59e4f6d",
              "dtp3_immunized_percent_of_one_year_olds (WHO/UNICEF estimates of DTP3 coverage, = WDI SH.IMM.IDPT), integers",
-             "cyp", "long", 1980),
+             "cyp", "long", 1980, False),
     "mcv": ("gapminder_mcv_holdout.txt", GAPMINDER,
             "countries-etc-datapoints/ddf--datapoints--mcv_immunized_percent_of_one_year_olds--by--geo--time.csv",
             "16e61346da05fe7355398f8b0b458aa1d504dcd6",
             "mcv_immunized_percent_of_one_year_olds (WHO/UNICEF estimates of measles-containing-vaccine first-dose coverage, = WDI SH.IMM.MEAS), integers",
-            "cod", "long", 1990),
+            "cod", "long", 1990, False),
     "gpi": ("gapminder_gpi_prim_sec_holdout.txt", GAPMINDER,
             "countries-etc-datapoints/ddf--datapoints--ratio_of_girls_to_boys_in_primary_and_secondary_education_perc--by--geo--time.csv",
             "05afdf9b4a8cb1bb0e975da3b14d7475434c229c",
             "ratio of girls to boys in primary and secondary education (= WDI SE.ENR.PRSC.FM.ZS / 100, gender parity index of gross enrolment), UNESCO UIS",
-            "fji", "long", 1990),
+            "fji", "long", 1990, False),
     "parl": ("wdi_parliament_holdout.txt", "saghirb/WiP-rdatatable", "data/WB-WiP.csv",
              "f673ec099644d180cbf6330f32318f0546431ef6",
              "SG.GEN.PARL.ZS Proportion of seats held by women in national parliaments (%) (IPU, as of 1 January), WDI download \"Last Updated Date\" 2019-03-21",
-             "GHA", "wdi", 1997),
+             "GHA", "wdi", 1997, True),
 }
 WDI_FIRST_YEAR, WDI_YEARS = 1960, 59  # WB-WiP.csv: 4 text columns, 1960..2018, a trailing empty field
 FERTILITY_AFTER = "FSM"  # last country row of statsmodels_fertility_subset.csv
 
 
-def assemble(chunk_dir: Path) -> tuple[int, str]:
+def assemble(chunk_dir: Path, *, crlf: bool = False) -> tuple[int, str]:
     """Join verbatim chunks into one text, checking that every overlap agrees.
 
+    ``crlf``: the file has CRLF line ends; the reader's offsets count the ``\r`` but its text
+    has ``\n`` only, so each chunk's line ends are restored before the offsets are applied.
     Returns the file offset of the first character and the text from there to the end.
     """
-    chunks = sorted((int(p.stem.split("_")[1]), p.read_text(encoding="utf-8"))
-                    for p in chunk_dir.glob("chunk_*.txt"))
+    chunks = []
+    for p in sorted(chunk_dir.glob("chunk_*.txt")):
+        t = p.read_text(encoding="utf-8")
+        chunks.append((int(p.stem.split("_")[1]), t.replace("\n", "\r\n") if crlf else t))
     if not chunks:
         raise SystemExit(f"{chunk_dir}: no chunk_*.txt files")
     start, text = chunks[0]
@@ -76,7 +80,10 @@ def assemble(chunk_dir: Path) -> tuple[int, str]:
         if off > end:
             raise SystemExit(f"{chunk_dir}: gap before chunk {off} (text ends at {end})")
         overlap = text[off - start:]
-        if t[:len(overlap)] != overlap:
+        # an offset between "\r" and "\n" starts the chunk at a bare "\n"
+        candidates = [t] + ([t[1:]] if crlf and t.startswith("\r\n") else [])
+        t = next((c for c in candidates if c[:len(overlap)] == overlap), None)
+        if t is None or len(overlap) < 500:
             raise SystemExit(f"{chunk_dir}: chunk {off} disagrees with the previous chunk on their overlap")
         text = text[:off - start] + t
     return start, text
@@ -136,8 +143,8 @@ def compact(data: dict[str, dict[int, str]], first_year: int) -> list[str]:
 
 
 def build_source(key: str) -> Path:
-    out_name, repo, path, commit, indicator, after, kind, first_year = SPECS[key]
-    start, text = assemble(RAW / key)
+    out_name, repo, path, commit, indicator, after, kind, first_year, crlf = SPECS[key]
+    start, text = assemble(RAW / key, crlf=crlf)
     data = parse_wdi(text, after) if kind == "wdi" else parse_long(text, after)
     geos = list(data)
     header = [f"# source: {repo}", f"# path: {path}", f"# commit: {commit}", f"# indicator: {indicator}",
