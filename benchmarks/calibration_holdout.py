@@ -61,7 +61,7 @@ WDI_FIRST_YEAR, WDI_YEARS = 1960, 59  # WB-WiP.csv: 4 text columns, 1960..2018, 
 FERTILITY_AFTER = "FSM"  # last country row of statsmodels_fertility_subset.csv
 
 
-def assemble(chunk_dir: Path, *, crlf: bool = False) -> tuple[int, str]:
+def assemble(chunk_dir: Path, *, crlf: bool = False, min_overlap: int = 500) -> tuple[int, str]:
     """Join verbatim chunks into one text, checking that every overlap agrees.
 
     ``crlf``: the file has CRLF line ends; the reader's offsets count the ``\r`` but its text
@@ -83,7 +83,7 @@ def assemble(chunk_dir: Path, *, crlf: bool = False) -> tuple[int, str]:
         # an offset between "\r" and "\n" starts the chunk at a bare "\n"
         candidates = [t] + ([t[1:]] if crlf and t.startswith("\r\n") else [])
         t = next((c for c in candidates if c[:len(overlap)] == overlap), None)
-        if t is None or len(overlap) < 500:
+        if t is None or len(overlap) < min_overlap:
             raise SystemExit(f"{chunk_dir}: chunk {off} disagrees with the previous chunk on their overlap")
         text = text[:off - start] + t
     return start, text
@@ -142,7 +142,8 @@ def compact(data: dict[str, dict[int, str]], first_year: int) -> list[str]:
     return out
 
 
-def build_source(key: str) -> Path:
+def source_text(key: str) -> str:
+    """The compact holdout source of ``key`` (a key of :data:`SPECS`), from its raw chunks."""
     out_name, repo, path, commit, indicator, after, kind, first_year, crlf = SPECS[key]
     start, text = assemble(RAW / key, crlf=crlf)
     data = parse_wdi(text, after) if kind == "wdi" else parse_long(text, after)
@@ -153,12 +154,10 @@ def build_source(key: str) -> Path:
               f"{geos[0]} .. {geos[-1]}, years >= {first_year}",
               "# format: geo,first_year,tokens; a token \"v\" is the next year's value, \"YYYY:v\" jumps to year YYYY",
               "# split: holdout"]
-    dest = SRC / out_name
-    dest.write_text("\n".join(header + compact(data, first_year)) + "\n", encoding="utf-8")
-    return dest
+    return "\n".join(header + compact(data, first_year)) + "\n"
 
 
-def build_fertility() -> Path:
+def fertility_text() -> str:
     """The statsmodels copy of WDI fertility: the country rows after the original subset, verbatim."""
     import statsmodels.datasets.fertility as fert
 
@@ -171,18 +170,24 @@ def build_fertility() -> Path:
     # sorted by code except for a few countries listed out of order, e.g. COD after ZAF)
     i = codes.index(FERTILITY_AFTER) + 1
     kept = [ln for c, ln in zip(codes[i:], lines[1 + i:]) if c not in original]
-    dest = SRC / "statsmodels_fertility_holdout.csv"
-    dest.write_text(lines[0] + "".join(kept), encoding="utf-8", newline="")
-    return dest
+    return lines[0] + "".join(kept)
+
+
+#: output file of each holdout source
+OUTPUTS = {**{k: v[0] for k, v in SPECS.items()}, "fertility": "statsmodels_fertility_holdout.csv"}
+
+
+def holdout_texts() -> dict[str, str]:
+    """Every holdout source file's text, keyed by its output file name."""
+    texts = {OUTPUTS[k]: source_text(k) for k in SPECS}
+    texts[OUTPUTS["fertility"]] = fertility_text()
+    return texts
 
 
 def main() -> int:
-    for key in SPECS:
-        if (RAW / key).is_dir():
-            print("wrote", build_source(key).relative_to(ROOT))
-        else:
-            print(f"skipped {key}: no {RAW / key}", file=sys.stderr)
-    print("wrote", build_fertility().relative_to(ROOT))
+    for name, text in holdout_texts().items():
+        (SRC / name).write_text(text, encoding="utf-8", newline="")
+        print("wrote", (SRC / name).relative_to(ROOT))
     return 0
 
 

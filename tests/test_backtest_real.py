@@ -138,3 +138,68 @@ def test_calibration_harness_runs_on_a_subset(tmp_path):
     assert harness.main(["--split", "validation", "--families", "small_counts", "--out",
                          str(tmp_path)]) == 0
     assert (tmp_path / "reliability.csv").is_file() and (tmp_path / "summary.md").is_file()
+
+
+# --------------------------------------------------------------------------------------------
+# the holdout part of the corpus (methods.md 8.9, sixth follow-up)
+
+def _load_benchmark(name: str):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    import sys
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(path.parent))
+    return mod
+
+
+def test_holdout_sources_regenerate_from_the_raw_chunks():
+    """Each committed *_holdout source is exactly what its verbatim chunks give."""
+    hold = _load_benchmark("calibration_holdout")
+    for name, text in hold.holdout_texts().items():
+        assert (hold.SRC / name).read_text(encoding="utf-8") == text, name
+
+
+def test_holdout_chunk_overlaps_are_checked(tmp_path):
+    hold = _load_benchmark("calibration_holdout")
+    (tmp_path / "chunk_0000000.txt").write_text("geo,time,v\nabc,1990,1\nabc,1991,2\n", encoding="utf-8")
+    (tmp_path / "chunk_0000010.txt").write_text("\nabc,1990,1\nabc,1991,2\nabd,1990,5\n", encoding="utf-8")
+    start, text = hold.assemble(tmp_path, min_overlap=1)
+    assert start == 0 and text.endswith("abd,1990,5\n")
+    assert hold.parse_long(text, "abc") == {"abd": {1990: "5"}}
+    # a copy error inside the overlap stops the build
+    (tmp_path / "chunk_0000010.txt").write_text("\nabc,1990,1\nabc,1991,3\nabd,1990,5\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match="disagrees"):
+        hold.assemble(tmp_path, min_overlap=1)
+    # CRLF files: the reader's offsets count the "\r" its text does not have
+    crlf = tmp_path / "crlf"
+    crlf.mkdir()
+    (crlf / "chunk_0000000.txt").write_text("a,1\nb,2\nc,3\n", encoding="utf-8")   # 12 file chars
+    (crlf / "chunk_0000005.txt").write_text("b,2\nc,3\nd,4\n", encoding="utf-8")
+    start, text = hold.assemble(crlf, crlf=True, min_overlap=1)
+    assert text == "a,1\r\nb,2\r\nc,3\r\nd,4\r\n"
+
+
+def test_corpus_build_keeps_dev_and_validation_and_adds_holdout():
+    """build_corpus reproduces the committed corpus; the holdout takes no part in the dev /
+    validation draw and holds series of every family it reads."""
+    harness = _load_benchmark("calibration")
+    series, manifest = harness.build_corpus(write=False)
+    stored_s, stored_m = harness.load_corpus()
+    stored_m = stored_m[~stored_m["family"].eq("china_official")]
+    assert sorted(manifest["series_id"]) == sorted(stored_m["series_id"])
+    assert manifest.set_index("series_id")["split"].to_dict() == stored_m.set_index("series_id")["split"].to_dict()
+    hold = manifest[manifest["split"] == "holdout"]
+    assert set(hold["family"]) == {"coverage", "steps", "gap", "fertility"}
+    assert (hold["family"] == "fertility").sum() == harness.HOLDOUT_FERTILITY
+    assert not set(hold["area"] + hold["indicator_code"]) & set(
+        manifest.loc[manifest["split"] != "holdout", "area"] + manifest.loc[manifest["split"] != "holdout", "indicator_code"])
+    # the dev / validation draw does not see the holdout: redrawing without it gives the same
+    rest = manifest[manifest["split"] != "holdout"].assign(fixed_split=None)
+    assert harness._split(rest).tolist() == rest["split"].tolist()
