@@ -26,6 +26,7 @@ from fzanalysis.trend import (
     warning_text,
 )
 from fzanalysis.trend.core import fit_lines, transform, window_mask
+from fzanalysis.trend.engine import temper_probability
 from fzanalysis.trend.prep import settings
 
 YEARS5 = np.arange(2016, 2021)          # x = year - 2018 = -2..2
@@ -160,8 +161,10 @@ def test_calibrated_interval_adds_bend_variance():
     assert raw["projected"] == pytest.approx(74.0) and cal["projected"] == pytest.approx(69.0)
     # p_meet from the same centre, combined scale and degrees of freedom
     r = project(panel1(YEARS5, y), cat1("years", ">=", 60), method="linear", damping=1.0).iloc[0]
+    # ... tempered for the horizon h = 10 (methods.md 5, 8.9 sixth follow-up): e + (1 - 2e) p
+    eps = settings()["probability_temper"]["epsilon"]
     assert r["p_meet"] == pytest.approx(
-        1 - stats.t.cdf((60 - 69) / np.sqrt(se2 + tau2), nu), abs=1e-12)
+        eps + (1 - 2 * eps) * (1 - stats.t.cdf((60 - 69) / np.sqrt(se2 + tau2), nu)), abs=1e-12)
 
 
 def test_bend_term_zero_uncalibrated_and_for_trendless_series():
@@ -655,7 +658,9 @@ def test_poisson_known_answer_project():
     assert r["projected"] == pytest.approx(np.exp(eta) * 1e5, rel=1e-6)
     assert r["lower"] == pytest.approx(np.exp(eta - z * se) * 1e5, rel=1e-6)
     assert r["upper"] == pytest.approx(np.exp(eta + z * se) * 1e5, rel=1e-6)
-    assert r["p_meet"] == pytest.approx(stats.norm.cdf((np.log(30e-5) - eta) / se), abs=1e-6)
+    # tempered for the horizon h = 6 (methods.md 8.9, sixth follow-up)
+    assert r["p_meet"] == pytest.approx(temper_probability(
+        stats.norm.cdf((np.log(30e-5) - eta) / se), 6), abs=1e-6)
     # pace: slope of the fitted expected rate at the last year (units per year)
     rate_2024 = np.exp(g.params @ [1.0, 2024.0]) * 1e5
     assert r["pace_observed"] == pytest.approx(g.params[1] * rate_2024, rel=1e-6)
@@ -869,8 +874,10 @@ def test_maintain_uses_each_series_own_baseline_year_value():
     tau2 = settings()["interval_bend"][6] * (b * b - s2 / stt + j2)
     nu = (se2 + tau2) ** 2 / (se2**2 / 6 + tau2**2 / settings()["predictive_df"])
     expected = 1 - stats.t.cdf((ref - (a + b * (te - t.mean()))) / np.sqrt(se2 + tau2), nu)
-    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(expected, abs=1e-6)
-    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(0.1523, abs=5e-4)
+    assert expected == pytest.approx(0.1523, abs=5e-4)
+    # tempered for h = 6: 0.06 + 0.88 x 0.1523 = 0.194 (methods.md 8.9, sixth follow-up)
+    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(temper_probability(expected, 6), abs=1e-6)
+    assert out.loc[("down", "T"), "p_meet"] == pytest.approx(0.194, abs=5e-4)
     assert pd.isna(out.loc[("down", "T"), "break_year"])
     assert "at_risk" in out.loc[("down", "T"), "warnings"]
     # the reference is the series' own 2020 value: the same data shifted keeps the same p_meet
@@ -882,7 +889,10 @@ def test_maintain_uses_each_series_own_baseline_year_value():
     # without the baseline year in the data, the catalogue's baseline value is the reference
     late = panel[panel["year"] > 2020]
     r = project(late, cat, method="linear").set_index(["indicator", "sex"])
-    assert r.loc[("le", "M"), "p_meet"] < 0.01      # 77.4 against the catalogue's 82.92
+    # 77.4 against the catalogue's 82.92: at the tempering floor (h = 6: epsilon = 0.06)
+    floor = float(temper_probability(0.0, 6))
+    assert floor == pytest.approx(settings()["probability_temper"]["epsilon"])
+    assert r.loc[("le", "M"), "p_meet"] < floor + 0.01
 
 
 def test_linear_percent_stays_within_bounds():

@@ -24,6 +24,7 @@ from fzanalysis.trend.engine import (
     naive_variance,
     no_trend_weight,
     region_probability,
+    temper_probability,
 )
 from fzanalysis.trend.prep import settings
 from fzanalysis.trend.projection import _DEFAULT, _run
@@ -178,7 +179,9 @@ def test_p_meet_interval_and_centre_read_the_one_mixture(candidate):
     kw0 = {**kw, "mcode": np.zeros(3, int)}
     p0 = region_probability(r_lo, r_hi, zhat=mix.y0, sigma=mix.s0, df=mix.df0, **kw0)
     want = (1 - mix.w) * p1 + mix.w * p0
-    assert out.loc[ids, "p_meet"].to_numpy(float) == pytest.approx(want, abs=1e-12)
+    # reported tempered for the horizon 2030 - 2024 (methods.md 8.9, sixth follow-up)
+    assert out.loc[ids, "p_meet"].to_numpy(float) == pytest.approx(temper_probability(want, 6),
+                                                                   abs=1e-12)
     assert mixture_probability(r_lo, r_hi, mix=mix, step=step) == pytest.approx(want, abs=1e-12)
     # coherence: p_meet >= 0.5 iff the central projection meets the one-sided target
     meets = np.where(r_hi < np.inf, out.loc[ids, "projected"] <= r_hi,
@@ -216,7 +219,7 @@ def test_weight_zero_reproduces_the_single_trend_predictive(monkeypatch):
                   squeeze=settings()["logit_squeeze"])
     up = c["comparator"].to_numpy() == ">="
     p = np.where(up, 1 - stats.t.cdf((g - z1) / s1, md.df), stats.t.cdf((g - z1) / s1, md.df))
-    assert res.p_meet == pytest.approx(p, abs=1e-12)
+    assert res.p_meet == pytest.approx(temper_probability(p, 6), abs=1e-12)
 
 
 def test_shipped_default_is_the_single_trend_predictive():
@@ -261,11 +264,49 @@ def test_candidate_by_hand(candidate):
     for col, p in (("projected", 0.5), ("lower", 0.1), ("upper", 0.9)):
         assert r[col] == pytest.approx(mixture_quantile(p, mix)[0], abs=1e-8), col
     assert 54 < r["projected"] < 69        # the naive part pulls the centre towards the level
-    assert r["p_meet"] == pytest.approx(
+    assert r["p_meet"] == pytest.approx(temper_probability(
         (1 - w) * (1 - stats.t.cdf((60 - 69) / np.sqrt(se2 + tau2), nu))
-        + w * (1 - stats.t.cdf((60 - 54) / s0, nu_b)), abs=1e-12)
+        + w * (1 - stats.t.cdf((60 - 54) / s0, nu_b)), 2030 - years[-1]), abs=1e-12)
     # p_direction (increase): beyond today's fitted level 54
     rd = project(panel1(years, y), cat.assign(comparator="increase", target=np.nan),
                  method="linear", damping=1.0).iloc[0]
-    assert rd["p_direction"] == pytest.approx(
-        (1 - w) * (1 - stats.t.cdf((54 - 69) / np.sqrt(se2 + tau2), nu)) + w * 0.5, abs=1e-12)
+    assert rd["p_direction"] == pytest.approx(temper_probability(
+        (1 - w) * (1 - stats.t.cdf((54 - 69) / np.sqrt(se2 + tau2), nu)) + w * 0.5,
+        2030 - years[-1]), abs=1e-12)
+
+
+# --------------------------------------------------------------------------------------------
+# tempering of the probabilities (methods.md 5, 8.9 sixth follow-up)
+
+def test_temper_probability_map():
+    eps = float(settings()["probability_temper"]["epsilon"])
+    full = float(settings()["probability_temper"]["full_horizon"])
+    assert eps > 0
+    p = np.array([0.0, 0.1, 0.5, 0.9, 1.0])
+    # full strength from full_horizon on; the midpoint 1/2 is fixed, order is kept
+    out = temper_probability(p, full)
+    assert out == pytest.approx(eps + (1 - 2 * eps) * p, abs=1e-15)
+    assert out[2] == 0.5 and (np.diff(out) > 0).all()
+    assert temper_probability(p, 2 * full) == pytest.approx(out, abs=1e-15)
+    # ramps in linearly; fitted years and uncalibrated fits unchanged
+    assert temper_probability(0.0, full / 2) == pytest.approx(eps / 2)
+    assert (temper_probability(p, 0) == p).all() and (temper_probability(p, -3) == p).all()
+    assert (temper_probability(p, 10, calibrated=False) == p).all()
+    assert np.isnan(temper_probability(np.nan, 10))
+
+
+def test_tempering_keeps_on_track_iff_central_projection_meets():
+    """p_meet >= 0.5 iff the central projection meets, p_direction likewise, and no reported
+    probability reaches 0 or 1 five or more years ahead."""
+    panel, cat = _series()
+    eps = float(settings()["probability_temper"]["epsilon"])
+    out = project(panel, cat, target_year=2030).set_index("indicator")
+    comp = cat.set_index("id").loc[out.index, "comparator"]
+    target = cat.set_index("id").loc[out.index, "target"]
+    meets = np.where(comp == "<=", out["projected"] <= target, out["projected"] >= target)
+    assert ((out["p_meet"] >= 0.5).to_numpy() == meets).all()
+    assert out["p_meet"].between(eps, 1 - eps).all()
+    d = project(panel, cat.assign(comparator="increase", target=np.nan), target_year=2030)
+    assert d["p_direction"].between(eps, 1 - eps).all()
+    untempered = project(panel, cat, target_year=2030, calibrated=False)
+    assert untempered["p_meet"].min() < eps   # the textbook line is not tempered

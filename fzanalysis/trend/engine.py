@@ -39,8 +39,8 @@ __all__ = ["Mixture", "bend_variance", "centre_time", "choose_methods", "eligibl
            "mixture_cdf", "mixture_moments", "mixture_probability", "mixture_quantile",
            "model_scale", "naive_variance", "no_trend_df", "no_trend_sd", "no_trend_weight",
            "path_moments", "predictive_df", "slope_at",
-           "region_probability", "robust_fit", "run", "threshold_by_points", "trend_shrink",
-           "warning_flags"]
+           "region_probability", "robust_fit", "run", "temper_probability",
+           "threshold_by_points", "trend_shrink", "warning_flags"]
 
 def poisson_eligible(M: SeriesMatrix) -> np.ndarray:
     """(S,) bool: may series i use the Poisson count model (methods.md 5.4)?
@@ -160,6 +160,32 @@ def no_trend_weight(slope: np.ndarray, slope_se: np.ndarray, *,
     with np.errstate(invalid="ignore", over="ignore"):
         w = w0 / (1.0 + (t / t0) ** 2)
     return np.where(np.isfinite(w), w, np.where(np.isinf(t), 0.0, w0))
+
+
+def temper_probability(p: Any, h: Any, *, calibrated: bool = True) -> np.ndarray:
+    """Temper a predictive probability towards 1/2 for the horizon (methods.md 5, 8.9).
+
+    .. math:: p' = \\varepsilon_h + (1 - 2\\varepsilon_h)\\,p,\\qquad
+              \\varepsilon_h = \\varepsilon\\,\\min\\{1,\\ \\max(0, h)/H\\}
+
+    with :math:`\\varepsilon` = ``trend.yaml: probability_temper.epsilon`` and :math:`H` =
+    ``probability_temper.full_horizon``.  Why: on every part of the real-series corpus (dev,
+    validation, holdout) events given a probability below 0.1 five or ten years ahead happened
+    10-17 % of the time, and those given above 0.85 missed more often than said: no model of a
+    social indicator's trend warrants near-certainty that many years out.  The map is monotone
+    and keeps 1/2 fixed, so "p >= 0.5 iff the central projection meets" still holds; a
+    probability stays within [:math:`\\varepsilon_h`, 1 - :math:`\\varepsilon_h`].  Fitted years
+    (h <= 0) and ``calibrated=False`` are unchanged.  Broadcasts.
+    """
+    p = np.asarray(p, dtype=float)
+    if not calibrated:
+        return p
+    conf = settings().get("probability_temper") or {}
+    eps = float(conf.get("epsilon") or 0.0)
+    full = float(conf.get("full_horizon") or 1.0)
+    r = np.clip(np.nan_to_num(np.asarray(h, dtype=float), nan=0.0) / full, 0.0, 1.0)
+    e = eps * r
+    return e + (1.0 - 2.0 * e) * p
 
 
 def centre_time(t: np.ndarray, t_last: np.ndarray, shrink: np.ndarray, damping: float,
@@ -1033,6 +1059,9 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     p_up = 1.0 - np.where(mix.w > 0, (1.0 - mix.w) * f_trend + mix.w * _naive_cdf(level_now, mix),
                           f_trend)
     p_dir = np.where(comp == "increase", p_up, np.where(comp == "decrease", 1.0 - p_up, np.nan))
+    # both probabilities tempered for the horizon (methods.md 8.9, sixth follow-up)
+    pm = temper_probability(pm, h, calibrated=calibrated)
+    p_dir = temper_probability(p_dir, h, calibrated=calibrated)
 
     # Poisson rows: fitted expected rate (x scale) on the grid of years
     with np.errstate(invalid="ignore", over="ignore"):
