@@ -31,6 +31,7 @@ target on the outcome itself.)
 Usage::
 
     .venv/bin/python benchmarks/calibration.py --split dev --out reports/calibration-dev
+    .venv/bin/python benchmarks/calibration.py --split holdout --out DIR   # the later holdout (methods 8.9)
     .venv/bin/python benchmarks/calibration.py --build-corpus   # rebuild series.csv/manifest.csv
 
 Importable: :func:`load_corpus`, :func:`run_backtest` (forecast table), :func:`summarize`
