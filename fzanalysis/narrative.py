@@ -32,7 +32,6 @@ from typing import Any
 
 import pandas as pd
 
-from fzanalysis import config
 from fzanalysis.labels import (
     Lang,
     area_label,
@@ -63,14 +62,6 @@ def _text(code: str, lang: str, **kw: Any) -> str:
     return label("narrative_text", code, lang).format(**kw)  # type: ignore[arg-type]
 
 
-def _percent(p: float) -> str:
-    if p < 0.005:
-        return "<1"
-    if p > 0.995:
-        return ">99"
-    return _number(100 * p, 0)
-
-
 def probability_words(p: float, kind: str = "meet", lang: Lang = "zh") -> str:
     """A probability in words with the number beside it: ``很可能达标（概率89%）``.
 
@@ -85,9 +76,10 @@ def probability_words(p: float, kind: str = "meet", lang: Lang = "zh") -> str:
 
     Notes
     -----
-    Bands and their words are data (``probability_band`` in ``data/assess.yaml`` and the
-    ``probability_band_*`` labels): at least 0.8 很可能 / likely, 0.5 to 0.8 有可能 / possible,
-    below 0.5 难以 / unlikely.
+    Bands are those of :func:`fzanalysis.trend.probability_band_code` (``data/trend.yaml:
+    probability_band``; words in the ``probability_band_*`` labels): at least 0.8 很可能 /
+    likely, 0.5 to 0.8 有可能 / possible, below 0.5 难以 / unlikely; the number is
+    :func:`fzanalysis.trend.probability_percent`, which never rounds across a band edge.
 
     Examples
     --------
@@ -97,9 +89,10 @@ def probability_words(p: float, kind: str = "meet", lang: Lang = "zh") -> str:
     check_lang(lang)
     if _isna(p):
         return ""
-    cuts = config.assess_rules()["probability_band"]
-    band = "likely" if p >= float(cuts["likely"]) else "possible" if p >= float(cuts["possible"]) else "unlikely"
-    return label(f"probability_band_{kind}", band, lang).format(p=_percent(float(p)))
+    from fzanalysis.trend import probability_band_code, probability_percent
+
+    band = probability_band_code(float(p))
+    return label(f"probability_band_{kind}", band, lang).format(p=probability_percent(float(p)))
 
 
 def _change(row: Mapping[str, Any], change: Any, unit: str, lang: str, code_up: str, since: str) -> str:

@@ -310,3 +310,23 @@ def test_tempering_keeps_on_track_iff_central_projection_meets():
     assert d["p_direction"].between(eps, 1 - eps).all()
     untempered = project(panel, cat, target_year=2030, calibrated=False)
     assert untempered["p_meet"].min() < eps   # the textbook line is not tempered
+
+
+def test_probability_number_never_contradicts_its_words():
+    """The number shown beside 很可能 / 有可能 / 难以 never rounds across a band edge (a p of
+    0.496 is 难以 and is shown as 49 %, not 50 %)."""
+    from fzanalysis.narrative import probability_words
+    from fzanalysis.trend import probability_band_code, probability_percent
+
+    edges = sorted(float(v) for v in settings()["probability_band"].values())
+    for p in np.r_[np.linspace(0, 1, 2001), [0.4951, 0.4999, 0.7951, 0.7999, 0.004, 0.996]]:
+        code = probability_band_code(p)
+        shown = probability_percent(p)
+        n = {"<1": 0.0, ">99": 100.0}.get(shown, None)
+        n = float(shown) if n is None else n
+        assert probability_band_code(min(n / 100, 1.0)) == code or shown in ("<1", ">99"), (p, shown)
+        assert abs(n / 100 - p) < 0.0101 or p in edges, (p, shown)
+    assert probability_percent(0.496) == "49" and probability_percent(0.5) == "50"
+    assert probability_words(0.496, "direction") == "难以保持所需方向（概率49%）"
+    assert probability_words(0.7969, lang="en") == "possibly meeting the target (probability 79%)"
+    assert probability_percent(np.nan) == "" and probability_band_code(np.nan) == ""

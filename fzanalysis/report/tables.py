@@ -345,7 +345,7 @@ def projection_table(projected: pd.DataFrame, catalog: pd.DataFrame, *, lang: La
                            for v, i in zip(projected["projected"], projected["indicator"], strict=True)],
         "projected_lower": projected["lower"].astype(float).round(2),
         "projected_upper": projected["upper"].astype(float).round(2),
-        "p_meet": ["" if _isna(p) else f"{100 * float(p):.0f}%" for p in projected["p_meet"]],
+        "p_meet": ["" if _isna(p) else f"{trend.probability_percent(p)}%" for p in projected["p_meet"]],
         "warnings_label": [_warnings_label(w, lang) for w in projected["warnings"]],
     }).reset_index(drop=True)
 
@@ -382,7 +382,7 @@ def headline_view(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame
         "category_label": [labels.label("category", c, lang) for c in j["category"]],
         "projected_2030": [labels.format_value(v, u, lang=lang) for v, u in zip(j["projected"], j["unit"],
                                                                                   strict=True)],
-        "p_meet": ["" if _isna(p) else f"{100 * float(p):.0f}%" for p in j["p_meet"]],
+        "p_meet": ["" if _isna(p) else f"{trend.probability_percent(p)}%" for p in j["p_meet"]],
         "warnings_label": [_warnings_label(w, lang) for w in j["warnings"]],
     })
 

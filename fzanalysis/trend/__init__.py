@@ -9,7 +9,8 @@ The subpackage, by concept:
   ``p_direction``, warnings;
 - :mod:`~fzanalysis.trend.results` -- the result dataclasses of the engine;
 - :mod:`~fzanalysis.trend.projection` -- :func:`project`, :func:`project_paths`,
-  :func:`warning_text`, :func:`probability_band`;
+  :func:`warning_text`, :func:`probability_band` (with :func:`probability_band_code` and
+  :func:`probability_percent`);
 - :mod:`~fzanalysis.trend.backtesting` -- :func:`backtest` and the calibration estimators;
 - :mod:`~fzanalysis.trend.calibration` -- the real series and the generator of the
   calibrated tables of ``data/trend.yaml``;
@@ -30,6 +31,8 @@ from fzanalysis.trend.projection import (
     PROJECT_COLUMNS,
     WARNING_CODES,
     probability_band,
+    probability_band_code,
+    probability_percent,
     project,
     project_paths,
     warning_text,
@@ -43,6 +46,8 @@ __all__ = [
     "estimate_bend_variance",
     "estimate_inflation",
     "probability_band",
+    "probability_band_code",
+    "probability_percent",
     "project",
     "project_paths",
     "register_cli",

@@ -31,7 +31,8 @@ from fzanalysis.trend.engine import (
 from fzanalysis.trend.prep import SeriesMatrix, matrix, settings
 from fzanalysis.trend.results import Projection
 
-__all__ = ["PATH_COLUMNS", "PROJECT_COLUMNS", "WARNING_CODES", "probability_band", "project",
+__all__ = ["PATH_COLUMNS", "PROJECT_COLUMNS", "WARNING_CODES", "probability_band",
+           "probability_band_code", "probability_percent", "project",
            "project_paths", "warning_text"]
 
 #: Columns of :func:`project` (docs/design.md "Result tables").
@@ -114,6 +115,20 @@ def probability_band(p: Any, lang: str = "zh") -> Any:
     ('很可能', 'possible', '难以')
     """
     labels.check_lang(lang)
+    codes = probability_band_code(p)
+    words = {c: labels.label("probability_band", c, lang) for c in settings()["probability_band"]}
+    arr = np.asarray(codes, dtype=object)
+    out = np.vectorize(lambda c: words.get(c, ""), otypes=[object])(arr) if arr.size else arr
+    return str(out[()]) if np.ndim(out) == 0 else out
+
+
+def probability_band_code(p: Any) -> Any:
+    """The band code (``likely`` / ``possible`` / ``unlikely``) of a probability; NaN gives "".
+
+    The one owner of the band cut-offs (``data/trend.yaml: probability_band``, lower edges);
+    :func:`probability_band` words it, :func:`probability_percent` formats the number so that
+    it never rounds across an edge.
+    """
     table = settings()["probability_band"]
     codes = sorted(table, key=lambda c: -float(table[c]))
     arr = np.asarray(p, dtype=float)
@@ -121,9 +136,38 @@ def probability_band(p: Any, lang: str = "zh") -> Any:
     done = np.isnan(arr)
     for code in codes:
         hit = ~done & (arr >= float(table[code]))
-        out = np.where(hit, labels.label("probability_band", code, lang), out)
+        out = np.where(hit, code, out)
         done |= hit
     return str(out[()]) if out.ndim == 0 else out
+
+
+def probability_percent(p: float) -> str:
+    """A probability as a whole percentage, without the sign, that never crosses a band edge.
+
+    0.496 is in the band below 0.5 (难以), so it is shown as ``49``, not ``50``; 0.797 as ``79``;
+    below 0.5 % ``<1``, above 99.5 % ``>99``; NaN gives "".  Every page, table and sentence
+    that shows a probability with its words formats it here, so the number and the words agree.
+
+    Examples
+    --------
+    >>> probability_percent(0.496), probability_percent(0.5), probability_percent(0.7969)
+    ('49', '50', '79')
+    """
+    p = float(p)
+    if np.isnan(p):
+        return ""
+    if p < 0.005:
+        return "<1"
+    if p > 0.995:
+        return ">99"
+    edges = sorted(float(v) for v in settings()["probability_band"].values())
+    n = int(np.floor(100 * p + 0.5))
+    lower = max([e for e in edges if e <= p], default=0.0)
+    upper = min([e for e in edges if e > p], default=np.inf)
+    n = max(n, int(np.ceil(100 * lower - 1e-9)))
+    if np.isfinite(upper):
+        n = min(n, int(np.ceil(100 * upper - 1e-9)) - 1)
+    return str(n)
 
 
 def project(
