@@ -20,7 +20,7 @@ import pandas as pd
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
-from fzanalysis import labels, plan
+from fzanalysis import labels, plan, trend
 from fzanalysis.labels import Lang
 from fzanalysis.report import tables
 from fzanalysis.report.params import kind_label
@@ -170,7 +170,7 @@ def render_index(
                     "category_label": labels.label("category", rec["category"], lang),
                     "verdict_label": labels.label("verdict", rec["verdict"], lang),
                     "projected_fmt": _fmt_projection(rec, lang),
-                    "p_meet_fmt": "" if tables._isna(rec["p_meet"]) else f"{100 * float(rec['p_meet']):.0f}%",
+                    "p_meet_fmt": "" if tables._isna(rec["p_meet"]) else f"{trend.probability_percent(rec['p_meet'])}%",
                     "warnings_label": tables._warnings_label(rec["warnings"], lang),
                 })
             domains.append({"label": labels.domain_label(dom, lang), "rows": recs})
