@@ -7,8 +7,10 @@ its probability) and derives everything a reader is told from those two, with on
 
 * **The judged figure.**  For each indicator the district figure of the sex the target is about
   (catalogue column ``subject_sex``: ``F`` for the plan's women's and girls' targets, ``T`` where
-  the plan speaks of everyone).  Male figures are context for gender gaps only; towns are
-  breakdowns.  The 达标率 counts judged figures only (:meth:`Evaluation.attainment`).
+  the plan speaks of everyone; the one rule is :func:`of_judged_sex`).  Male figures are context
+  for gender gaps only; towns are breakdowns, scored, mapped and coloured on the same sex
+  (:meth:`Evaluation.towns`, ``plots.status_heatmap(sex="judged")``).  The 达标率 counts judged
+  figures only (:meth:`Evaluation.attainment`; a town's 达标率 its judged-sex figures).
 * **Progress follows the projection** (docs/methods.md 3.5), so that a category never contradicts
   the probability:
 
@@ -50,7 +52,7 @@ from fzanalysis import catalog as catalog_mod
 from fzanalysis.labels import label
 from fzanalysis.panel import Panel, as_panel
 
-__all__ = ["Evaluation", "category_from_projection", "evaluate"]
+__all__ = ["Evaluation", "category_from_projection", "evaluate", "of_judged_sex"]
 
 #: Columns of :attr:`Evaluation.targets` and :attr:`Evaluation.series`, in order.
 COLUMNS: list[str] = [
@@ -101,7 +103,7 @@ class Evaluation:
     def towns(self) -> pd.DataFrame:
         """Town rows of the judged sex (breakdowns: never averaged into the district figure)."""
         s = self.series
-        return s[(s["area"] != codes.district()) & (s["sex"] == s["subject_sex"])].reset_index(drop=True)
+        return s[(s["area"] != codes.district()) & of_judged_sex(s)].reset_index(drop=True)
 
     def sexes(self) -> pd.DataFrame:
         """District rows of every sex, for indicators reported by sex (female, male, total)."""
@@ -113,6 +115,26 @@ class Evaluation:
     def attainment(self) -> pd.DataFrame:
         """The 达标率 by domain and overall, counted on the judged figures only."""
         return assessment.attainment(self.targets)
+
+
+def of_judged_sex(frame: pd.DataFrame) -> pd.Series:
+    """Which rows are of the sex each target is about (the one rule; docs/methods.md 2).
+
+    ``sex == subject_sex``: the female figure of a women's target, the total where the plan
+    speaks of everyone (the catalogue's ``subject_sex``, :func:`fzanalysis.catalog.normalize`).
+    In the district this is the judged figure; in the towns, the figure their maps, scorecards
+    and 达标率 use.  Other sexes are context (gender gaps, breakdowns).  A table without
+    ``subject_sex`` (e.g. :func:`fzanalysis.assess` output) falls back to the total, ``T``.
+
+    Returns
+    -------
+    Series of bool, aligned with ``frame``.
+    """
+    if "sex" not in frame.columns:
+        return pd.Series(True, index=frame.index)
+    if "subject_sex" in frame.columns:
+        return frame["sex"].astype(str) == frame["subject_sex"].astype(str)
+    return frame["sex"].astype(str) == "T"
 
 
 def _previous(frame: pd.DataFrame, assessed: pd.DataFrame) -> pd.DataFrame:
@@ -306,7 +328,7 @@ def evaluate(
     out["clause"] = out["indicator"].map(crow["clause"]).fillna("")
     out["subject_sex"] = out["indicator"].map(crow["subject_sex"]).fillna("T")
     district = codes.district()
-    out["judged"] = (out["area"] == district) & (out["sex"] == out["subject_sex"])
+    out["judged"] = (out["area"] == district) & of_judged_sex(out)
     # a judged figure that the panel lacks is shown as no data, never replaced by another sex
     missing = [i for i in cat["id"] if not ((out["indicator"] == i) & out["judged"]).any()]
     if missing:

@@ -268,7 +268,7 @@ def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence
 
 
 def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang = "zh",
-                   column: str = "category", sex: str | None = "T",
+                   column: str = "category", sex: str | None = "judged",
                    domain: str | Sequence[str] | None = None, title: str | None = None,
                    demo_note: bool | None = None, catalog: pd.DataFrame | None = None) -> Axes:
     """Indicator × town grid coloured by progress category (or status).
@@ -290,7 +290,10 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     column : {"category", "status"}, keyword-only
         What colours the cells.
     sex : str or None, keyword-only
-        Which sex to show (``None`` when the table has no ``sex`` column).
+        Which sex to show: ``"judged"`` (default) the sex each target is about
+        (:func:`fzanalysis.evaluation.of_judged_sex`: the female figure of a women's target,
+        the total otherwise), a code (``"F"``, ``"M"``, ``"T"``) for one sex, ``None`` when the
+        table has no ``sex`` column.
     domain : str or sequence of str, keyword-only, optional
         Keep only this domain (or these domains).
     ax, lang, title, demo_note : keyword-only
@@ -331,7 +334,11 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
         raise ValueError(f"column must be one of {sorted(kinds)}, got {column!r}")
     _need(assessed, ("indicator", "area", column), "assessed")
     rows = assessed.assign(area=assessed["area"].astype(str))
-    if sex is not None and "sex" in rows.columns:
+    if sex == "judged":
+        from fzanalysis.evaluation import of_judged_sex
+
+        rows = rows[of_judged_sex(rows)]
+    elif sex is not None and "sex" in rows.columns:
         rows = rows[rows["sex"] == sex]
     dup = rows.duplicated(subset=["indicator", "area"], keep=False)
     if dup.any():

@@ -143,3 +143,25 @@ def test_report_year_uses_only_what_was_known_and_latest_figure_up_to_it():
     row = evaluate(panel, cat, year=2024).targets.iloc[0]
     assert row["year"] == 2022 and row["value"] == 86.0   # latest up to 2024; 2026 not used
     assert row["status"] == "not_met" and row["n_points"] == 4
+
+
+def test_towns_are_scored_on_the_sex_each_target_is_about(demo_eval):
+    """Town scorecards, their 达标率 and maps read Evaluation.towns(): the female figure of a
+    women's target, never the male or total row (issue 11: one judgement per target)."""
+    from fzanalysis import codes
+    from fzanalysis.report import tables
+
+    s = demo_eval.series
+    towns = demo_eval.towns()
+    assert len(towns) and (towns["area"] != codes.district()).all()
+    assert (towns["sex"] == towns["subject_sex"]).all()
+    assert evaluation.of_judged_sex(towns).all()
+    # the demo has F, M and T rows in the towns for some women's targets: they are left out
+    other = s[(s["area"] != codes.district()) & ~evaluation.of_judged_sex(s)]
+    assert len(other) and (other["subject_sex"] == "F").any()
+    card = tables.town_scorecard(towns)
+    assert not card["lags"].str.contains("（男）").any()
+    scored = towns[towns["value"].notna() & towns["status"].isin(["met", "not_met", "cannot_judge"])]
+    assert card.set_index("area")["n_targets"].to_dict() == scored.groupby("area").size().to_dict()
+    # the district's judged rows are the same rule
+    assert (s["judged"] == ((s["area"] == codes.district()) & evaluation.of_judged_sex(s))).all()

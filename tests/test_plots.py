@@ -334,3 +334,29 @@ def test_report_figures_are_drawn_once_and_cut_to_their_ink():
             assert width > 0.9 * 6 * 80 and height > 0.9 * 4 * 80
         pixels = img.convert("RGB").load()
         assert pixels[0, 0] == (255, 255, 255)  # the pad is white
+
+
+def test_status_heatmap_shows_the_sex_each_target_is_about():
+    """Default sex="judged": a women's target shows the female figure's category, a target
+    about everyone the total (evaluation.of_judged_sex); men's rows are never coloured."""
+    base = assessed().assign(subject_sex="T", category="on_track")
+    first = base["indicator"].iloc[0]
+    women = base[base["indicator"] == first]
+    rows = [base[base["indicator"] != first],
+            women.assign(sex="F", subject_sex="F", category="achieved"),
+            women.assign(sex="M", subject_sex="F", category="deterioration"),
+            women.assign(sex="T", subject_sex="F", category="deterioration")]
+    table = pd.concat(rows, ignore_index=True)
+
+    def colours(ax):
+        return {matplotlib.colors.to_hex(p.get_facecolor()) for p in ax.patches
+                if isinstance(p, Rectangle) and not p.get_hatch()}
+
+    pal = plots.palette("category", "zh")
+    ax = plots.status_heatmap(table)
+    assert len([p for p in ax.patches if isinstance(p, Rectangle)]) == len(HEALTH) * 9
+    assert matplotlib.colors.to_hex(pal["achieved"][1]) in colours(ax)
+    assert matplotlib.colors.to_hex(pal["deterioration"][1]) not in colours(ax)
+    men = plots.status_heatmap(table[table["sex"].isin(["M", "T"])], sex="M")  # a chosen sex
+    assert matplotlib.colors.to_hex(pal["deterioration"][1]) in colours(men)
+    plt.close("all")

@@ -148,6 +148,12 @@ class ReportContext:
         return self.evaluation.series
 
     @property
+    def towns(self) -> pd.DataFrame:
+        """Town rows of the sex each target is about (:meth:`Evaluation.towns`): what the town
+        scorecard, its 达标率 and the town maps use; other sexes are breakdowns."""
+        return self.evaluation.towns()
+
+    @property
     def projected(self) -> pd.DataFrame:
         """:func:`fzanalysis.project` up to the assessed year: the projection the judgement used."""
         if self.evaluation.projections is None:  # an Evaluation built by hand, without its projections

@@ -422,7 +422,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     # 二、镇街情况
     section += 1
     w.heading(f"{chinese_numeral(section)}、{w.t('h_towns')}", 1)
-    card = tables.town_scorecard(ctx.assessed, lang=lang)
+    card = tables.town_scorecard(ctx.towns, lang=lang)
     if len(card):
         top = card.sort_values("rate", ascending=False)
         w.para(w.t("towns_intro", n=len(card), best=top["area_name"].iloc[0], best_rate=_pct(top["rate"].iloc[0], lang),
