@@ -648,7 +648,17 @@ def _select(table: pd.DataFrame, indicator: str | None, sex: str | None) -> pd.D
             if indicator not in set(inds):
                 raise ValueError(f"table: no rows for indicator {indicator!r}")
             out = out[out["indicator"] == indicator]
-    if "sex" in out.columns and sex is not None:
+    if "sex" in out.columns and sex == "judged":
+        from fzanalysis.evaluation import of_judged_sex
+
+        out = out[of_judged_sex(out)]
+        if out.empty:
+            raise ValueError("table: no rows of the sex the target is about (subject_sex; "
+                             "without that column, sex == 'T')")
+        if out["sex"].nunique() > 1:
+            raise ValueError(f"table holds several judged sexes {sorted(map(str, out['sex'].unique()))}; "
+                             "pass indicator=...")
+    elif "sex" in out.columns and sex is not None:
         if sex not in set(out["sex"]):
             raise ValueError(f"table: no rows with sex == {sex!r} "
                              f"(found {sorted(map(str, out['sex'].unique()))})")
@@ -773,7 +783,7 @@ def _fmt(v: float) -> str:
 def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang: Lang = "zh",
                scheme: str | None = None, k: int = 5, center: float | None = None,
                title: str | None = None, towns: gpd.GeoDataFrame | None = None,
-               indicator: str | None = None, sex: str | None = "T", cmap: str | None = None,
+               indicator: str | None = None, sex: str | None = "judged", cmap: str | None = None,
                demo_note: bool | None = None, notes: bool = True, names: bool = True,
                legend_loc: str = "upper left") -> Axes:
     """Choropleth of one result-table column by town.
@@ -821,7 +831,10 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
         Town polygons (default :func:`load_towns`); schematic polygons add the
         示意图 / schematic note.
     indicator, sex : str or None, keyword-only
-        Which rows to map (``sex=None`` keeps a table without a sex column).
+        Which rows to map: ``sex="judged"`` (default) the sex the target is about
+        (:func:`fzanalysis.evaluation.of_judged_sex`: the female figure of a women's target;
+        the total where the table has no ``subject_sex``), a code for one sex, ``None`` for a
+        table without a sex column.
     cmap : str, keyword-only, optional
         Override the colour map.
     demo_note : bool, keyword-only, optional
@@ -1029,7 +1042,7 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
 
 
 def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", lang: Lang = "zh",
-                    towns: gpd.GeoDataFrame | None = None, sex: str | None = "T",
+                    towns: gpd.GeoDataFrame | None = None, sex: str | None = "judged",
                     scheme: str | None = None, k: int = 5, ncols: int = 3,
                     demo_note: bool | None = None) -> Figure:
     """One choropleth per indicator of a domain, on a grid.
@@ -1081,12 +1094,20 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
             raise ValueError(f"table: missing column {col!r}")
     rows = table[(table["domain"] == domain) & (table["area"].astype(str) != codes.district())]
     panels: list[tuple[str, str | None]] = []  # (indicator, sex drawn)
+    wanted: dict[str, str | None] = {}  # the sex asked for (judged: the target's own), per indicator
     for ind, sub in rows.groupby("indicator", sort=False):
         sexes = sorted(map(str, sub["sex"].dropna().unique())) if "sex" in sub.columns else []
+        want = sex
+        if sex == "judged" and sexes:
+            from fzanalysis.evaluation import of_judged_sex
+
+            judged = sorted(map(str, sub.loc[of_judged_sex(sub), "sex"].unique()))
+            want = judged[0] if len(judged) == 1 else None
+        wanted[str(ind)] = want
         if not sexes or sex is None:
             panels.append((str(ind), None))
-        elif sex in sexes:
-            panels.append((str(ind), sex))
+        elif want in sexes:
+            panels.append((str(ind), want))
         elif len(sexes) == 1:  # e.g. an indicator reported for women only
             panels.append((str(ind), sexes[0]))
         else:
@@ -1101,7 +1122,7 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
     for ax, (ind, sx) in zip(axes.flat, panels):
         sub = rows[rows["indicator"] == ind]
         name = indicator_name(sub, lang)
-        if sx is not None and sx != sex:  # say which sex the panel shows
+        if sx is not None and sx != wanted[ind]:  # say which sex the panel shows
             word = label("sex", sx, lang)
             name = f"{name}（{word}）" if lang == "zh" else f"{name} ({word.lower()})"
         choropleth(sub, column, ax=ax, lang=lang, scheme=scheme, k=k, towns=towns, sex=sx,
@@ -1214,7 +1235,7 @@ def _legend_html(caption: str, entries: list[tuple[str, str]], *, gradient: list
 
 
 def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None = None,
-            indicator: str | None = None, sex: str | None = "T", lang: Lang = "zh",
+            indicator: str | None = None, sex: str | None = "judged", lang: Lang = "zh",
             path: str | Path | None = None, tiles: str | None = "auto",
             tianditu_key: str | None = None, **kwargs: Any) -> Any:
     """Interactive map for JupyterLab (``GeoDataFrame.explore``, folium), offline by default.

@@ -267,6 +267,18 @@ def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence
     return out
 
 
+def _of_sex(rows: pd.DataFrame, sex: str | None) -> pd.DataFrame:
+    """Rows of one sex: ``"judged"`` the sex each target is about
+    (:func:`fzanalysis.evaluation.of_judged_sex`), a code that sex, None every row."""
+    if sex == "judged":
+        from fzanalysis.evaluation import of_judged_sex
+
+        return rows[of_judged_sex(rows)]
+    if sex is not None and "sex" in rows.columns:
+        return rows[rows["sex"] == sex]
+    return rows
+
+
 def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang = "zh",
                    column: str = "category", sex: str | None = "judged",
                    domain: str | Sequence[str] | None = None, title: str | None = None,
@@ -334,12 +346,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
         raise ValueError(f"column must be one of {sorted(kinds)}, got {column!r}")
     _need(assessed, ("indicator", "area", column), "assessed")
     rows = assessed.assign(area=assessed["area"].astype(str))
-    if sex == "judged":
-        from fzanalysis.evaluation import of_judged_sex
-
-        rows = rows[of_judged_sex(rows)]
-    elif sex is not None and "sex" in rows.columns:
-        rows = rows[rows["sex"] == sex]
+    rows = _of_sex(rows, sex)
     dup = rows.duplicated(subset=["indicator", "area"], keep=False)
     if dup.any():
         i = dup[dup].index[0]
@@ -586,7 +593,7 @@ def _good_side(comparator: str) -> str | None:
 
 
 def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
-                     area: str | None = None, sex: str | None = "T",
+                     area: str | None = None, sex: str | None = "judged",
                      demo_note: bool | None = None) -> Figure:
     """Bullet charts of every indicator of a domain: value, interval, target.
 
@@ -607,7 +614,7 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
         Domain code.
     area, sex : str or None, keyword-only
         Which rows (default ``area=None``: the district, :func:`fzanalysis.codes.district`;
-        sex ``T``, the total).
+        ``sex="judged"``: the sex each target is about, as in :func:`status_heatmap`).
     lang, demo_note : keyword-only
         As in :func:`fan_chart`.
 
@@ -641,8 +648,7 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     area = codes.district() if area is None else area
     _need(assessed, ("indicator", "area", "domain", "value", "target", "comparator"), "assessed")
     rows = assessed[(assessed["domain"] == domain) & (assessed["area"].astype(str) == str(area))]
-    if sex is not None and "sex" in rows.columns:
-        rows = rows[rows["sex"] == sex]
+    rows = _of_sex(rows, sex)
     if rows.empty:
         raise ValueError(f"assessed: no rows for domain {domain!r}, area {area!r}, sex {sex!r}")
     dup = rows.duplicated(subset=["indicator"], keep=False)

@@ -490,3 +490,15 @@ def test_unrankable_towns_are_not_coloured_but_shown_as_not_comparable():
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert label("plot_text", "not_comparable") in legend
     plt.close(ax.figure)
+
+
+def test_maps_default_to_the_sex_each_target_is_about():
+    """sex="judged" (the default of choropleth, small_multiples, ...): the female rows of a
+    women's target; without a subject_sex column, the total, as before."""
+    rows = pd.DataFrame({"indicator": "health.x", "area": ["440117001", "440117001", "440117001"],
+                         "sex": ["F", "M", "T"], "subject_sex": "F", "value": [1.0, 2.0, 3.0]})
+    assert geo._select(rows, None, "judged")["sex"].tolist() == ["F"]
+    assert geo._select(rows.drop(columns="subject_sex"), None, "judged")["sex"].tolist() == ["T"]
+    assert geo._select(rows, None, "M")["value"].tolist() == [2.0]
+    with pytest.raises(ValueError, match="sex the target is about"):
+        geo._select(rows[rows["sex"] == "M"], None, "judged")

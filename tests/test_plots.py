@@ -360,3 +360,20 @@ def test_status_heatmap_shows_the_sex_each_target_is_about():
     men = plots.status_heatmap(table[table["sex"].isin(["M", "T"])], sex="M")  # a chosen sex
     assert matplotlib.colors.to_hex(pal["deterioration"][1]) in colours(men)
     plt.close("all")
+
+
+def test_domain_dashboard_shows_the_judged_figure():
+    """A women's target is drawn at the female figure (83.0), not the total (80.1): the issue's
+    first complaint, on the chart as in the tables."""
+    rows = pd.DataFrame({
+        "indicator": "health.life", "area": "440117", "sex": ["F", "M", "T"], "subject_sex": "F",
+        "domain": "health", "value": [83.0, 77.4, 80.1], "lower": [82.5, 77.0, 79.8],
+        "upper": [83.5, 77.8, 80.4], "target": 82.92, "comparator": ">=",
+        "category": ["achieved", "deterioration", "on_track"], "unit": "years"})
+    fig = plots.domain_dashboard(rows, "health", lang="en")
+    widths = {round(p.get_width(), 3) for ax in fig.axes for p in ax.patches if isinstance(p, Rectangle)}
+    assert 83.0 in widths and not {77.4, 80.1} & widths
+    total = plots.domain_dashboard(rows, "health", lang="en", sex="T")   # a chosen sex
+    widths = {round(p.get_width(), 3) for ax in total.axes for p in ax.patches if isinstance(p, Rectangle)}
+    assert 80.1 in widths and 83.0 not in widths
+    plt.close("all")
