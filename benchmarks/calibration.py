@@ -420,7 +420,7 @@ def predictive_table(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str
     (``w, z1, s1, df1, y0, s0, df0, mcode, lower, upper``) and rounding step -- with the fitted
     slope ``b`` and its SE ``sb``.  Reads the engine's internals (the harness itself uses only
     :func:`fzanalysis.project`): the same origins and the same single-series panels."""
-    from fzanalysis.trend.engine import Mixture, fit_all, mixture_moments
+    from fzanalysis.trend.engine import Mixture, fit_all, mixture_moments, published_at_bounds
     from fzanalysis.trend.prep import settings
     from fzanalysis.trend.projection import _DEFAULT, _run
 
@@ -461,9 +461,10 @@ def predictive_table(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str
                                         M.lower, M.upper)))
         w = settings()["window"]
         step = fit_all(M, md.mcode, window=None if w is None else int(w))[4]
+        at_lower, at_upper = published_at_bounds(M, step, md.pois)
         out.append(pd.DataFrame(meta).merge(pd.DataFrame(dict(
             series_id=M.keys["indicator"].to_numpy(), **mix._asdict(), lo=M.lower,
-            hi=M.upper, step=step,
+            hi=M.upper, step=step, at_lower=at_lower, at_upper=at_upper,
             b=np.where(md.pois, md.pfit.b, md.fit.b),
             sb=np.where(md.pois, md.pfit.se_slope(), md.fit.se_slope()))), on="series_id"))
     return pd.concat(out, ignore_index=True)
@@ -488,7 +489,8 @@ def score_designs(f: pd.DataFrame, outcome: np.ndarray) -> pd.DataFrame:
     targets = {"around": clip(outcome + f["u"].to_numpy() * S, lo, hi)}
     for frac in FRACTIONS:
         targets[f"last{frac}"] = clip(f["last_value"].to_numpy() + sign * frac * S, lo, hi)
-    kw = dict(step=f["step"].to_numpy(float), mix=_mixture_of(f))
+    kw = dict(step=f["step"].to_numpy(float), mix=_mixture_of(f),
+              at_lower=f["at_lower"].to_numpy(bool), at_upper=f["at_upper"].to_numpy(bool))
     rows = []
     for name, c in targets.items():
         p = mixture_probability(np.where(up, c, -np.inf), np.where(up, np.inf, c), **kw)

@@ -330,3 +330,39 @@ def test_probability_number_never_contradicts_its_words():
     assert probability_words(0.496, "direction") == "难以保持所需方向（概率49%）"
     assert probability_words(0.7969, lang="en") == "possibly meeting the target (probability 79%)"
     assert probability_percent(np.nan) == "" and probability_band_code(np.nan) == ""
+
+
+def test_a_target_at_the_bound_reads_the_series_own_history():
+    """">= 100 %" is "published as 100" (within half a step) only for a series that has been
+    published at 100 %; a source capped at 99 (WUENIC) gets the bound itself, so its p_meet is
+    at the tempering floor; a rate that has fallen to 0 keeps "<= 0" reachable (issue 11)."""
+    years = np.arange(2013, 2025)
+    capped = [95, 96, 97, 97, 98, 98, 99, 99, 99, 99, 99, 99]
+    reached = [95, 96, 97, 97, 98, 98, 99, 100, 99, 100, 99, 99]
+    panel = pd.concat([panel1(years, capped, "capped"), panel1(years, reached, "reached")])
+    cat = pd.concat([cat1("percent", ">=", 100.0, "capped"), cat1("percent", ">=", 100.0, "reached")])
+    out = project(panel, cat, target_year=2030).set_index("indicator")
+    eps = float(settings()["probability_temper"]["epsilon"])
+    assert eps <= out.loc["capped", "p_meet"] < eps + 0.05
+    assert out.loc["reached", "p_meet"] > out.loc["capped", "p_meet"] + 0.1
+    # the same series with the same values but a target below the bound: no difference in kind
+    below = project(panel, cat.assign(target=98.0), target_year=2030).set_index("indicator")
+    assert (below["p_meet"] > 0.5).all()
+    # a rate that has been published at 0: "<= 0" keeps a probability above the floor
+    mmr = panel1(years, [20, 15, 12, 10, 9, 7, 5, 4, 2, 0, 0, 0], "mmr")
+    r = project(mmr, cat1("per_100k", "<=", 0.0, "mmr"), target_year=2030).iloc[0]
+    assert r["p_meet"] > eps + 0.05
+
+
+def test_target_at_a_published_bound_is_judged_as_published_everywhere():
+    """">= 100 %" for a series published at 100: the central projection 99.87 is "published as
+    100", so projected_meets, p_meet >= 0.5 and year_reached agree (no 'on track' beside a
+    projection that 'misses')."""
+    years = np.arange(2013, 2025)
+    reached = [95, 96, 97, 97, 98, 98, 99, 100, 99, 100, 99, 99]
+    r = project(panel1(years, reached), cat1("percent", ">=", 100.0), target_year=2030).iloc[0]
+    assert 99.5 <= r["projected"] < 100
+    assert bool(r["projected_meets"]) and r["p_meet"] >= 0.5 and not pd.isna(r["year_reached"])
+    capped = [95, 96, 97, 97, 98, 98, 99, 99, 99, 99, 99, 99]
+    c = project(panel1(years, capped), cat1("percent", ">=", 100.0), target_year=2030).iloc[0]
+    assert not bool(c["projected_meets"]) and c["p_meet"] < 0.5 and pd.isna(c["year_reached"])

@@ -38,7 +38,7 @@ from fzanalysis.trend.results import Model, Projection
 __all__ = ["Mixture", "bend_variance", "centre_time", "choose_methods", "eligible",
            "mixture_cdf", "mixture_moments", "mixture_probability", "mixture_quantile",
            "model_scale", "naive_variance", "no_trend_df", "no_trend_sd", "no_trend_weight",
-           "path_moments", "predictive_df", "slope_at",
+           "path_moments", "predictive_df", "published_at_bounds", "published_edges", "slope_at",
            "region_probability", "robust_fit", "run", "temper_probability",
            "threshold_by_points", "trend_shrink", "warning_flags"]
 
@@ -911,11 +911,12 @@ def mixture_quantile(p: float, mix: Mixture, *, tol: float = 1e-12,
 
 
 def mixture_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, step: np.ndarray,
-                        mix: Mixture) -> np.ndarray:
+                        mix: Mixture, at_lower: Any = True, at_upper: Any = True) -> np.ndarray:
     """Predictive probability of ``[lo_y, hi_y]`` under the :class:`Mixture`: the weighted sum
     of the parts' :func:`region_probability` (the one reading of a target region; the naive
-    part as a linear, bound-clipped predictive in the indicator's units)."""
-    kw = dict(lower=mix.lower, upper=mix.upper, step=step)
+    part as a linear, bound-clipped predictive in the indicator's units).  ``at_lower`` /
+    ``at_upper``: as in :func:`region_probability`."""
+    kw = dict(lower=mix.lower, upper=mix.upper, step=step, at_lower=at_lower, at_upper=at_upper)
     p1 = region_probability(lo_y, hi_y, mcode=mix.mcode, zhat=mix.z1, sigma=mix.s1,
                             df=mix.df1, **kw)
     if not np.any(mix.w > 0):
@@ -925,24 +926,61 @@ def mixture_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, step: np.ndarray,
     return np.where(mix.w > 0, (1.0 - mix.w) * p1 + mix.w * p0, p1)
 
 
+def published_at_bounds(M: SeriesMatrix, step: np.ndarray,
+                        pois: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Has each series been published at its lower / upper bound (methods.md 5 (5))?
+
+    A target exactly at a bound is read as "published as the bound" (within half a rounding
+    ``step``, :func:`region_probability`) only where the series' own observed values have been
+    within half a step of that bound: a source that caps its figures below 100 % (WUENIC
+    publishes at most 99) never meets a target of 100 %, while a series that has been published
+    at 0 or 100 % can be again.  Counts (Poisson rows) can always be zero.
+    """
+    lo, hi = M.lower, M.upper
+    with np.errstate(invalid="ignore"):
+        at_lower = np.any(M.mask & (M.Y <= (lo + step / 2.0)[:, None]), axis=1)
+        at_upper = np.any(M.mask & (M.Y >= (hi - step / 2.0)[:, None]), axis=1)
+    return at_lower | np.asarray(pois, dtype=bool), at_upper
+
+
+def published_edges(lo_y: Any, hi_y: Any, *, lower: Any, upper: Any, step: Any,
+                    at_lower: Any = True, at_upper: Any = True) -> tuple[np.ndarray, np.ndarray]:
+    """The target region's edges as published figures are judged (methods.md 5 (5)).
+
+    An edge exactly at a bound the series is published at (``at_lower`` / ``at_upper``,
+    :func:`published_at_bounds`) moves half a rounding ``step`` inside: "<= 0" is met by a
+    figure published as 0, ">= 100 %" by one published as 100.  Other edges are unchanged.  The
+    one reading of such a target for :func:`region_probability` and for whether the central
+    projection meets it (:func:`run`: ``meets_published``).
+    """
+    with np.errstate(invalid="ignore"):
+        hi_e = np.where(np.isfinite(lower) & (hi_y <= lower) & (hi_y >= lower) & at_lower,
+                        lower + np.asarray(step, dtype=float) / 2.0, hi_y)
+        lo_e = np.where(np.isfinite(upper) & (lo_y >= upper) & (lo_y <= upper) & at_upper,
+                        upper - np.asarray(step, dtype=float) / 2.0, lo_y)
+    return lo_e, hi_e
+
+
 def region_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
                        lower: np.ndarray, upper: np.ndarray, step: np.ndarray,
-                       zhat: np.ndarray, sigma: np.ndarray, df: np.ndarray) -> np.ndarray:
+                       zhat: np.ndarray, sigma: np.ndarray, df: np.ndarray,
+                       at_lower: Any = True, at_upper: Any = True) -> np.ndarray:
     """Predictive probability that the value lies in ``[lo_y, hi_y]`` (methods.md 5.3).
 
     The value is :math:`g^{-1}(\\hat z + \\sigma t_{df})` (``df`` = inf: normal), clipped to the
     unit's bounds.  An edge beyond a bound is no constraint.  An edge exactly AT a bound (a
     ``<=`` target at 0, a ``>=`` target at 100 %) is read as "published as the bound", i.e.
     within half a rounding ``step`` of it, so such a target keeps a probability above 0 (the
-    transformed bound itself may be -inf, e.g. log 0).  Open and closed edges are the same for
-    a continuous distribution.
+    transformed bound itself may be -inf, e.g. log 0) -- where the series' source publishes
+    that bound: ``at_lower`` / ``at_upper`` (bool, per series; :func:`run` sets them from the
+    series' own history, methods.md 5 (5)).  Elsewhere the bound is read as itself (on the
+    logit scale, its squeezed value).  Open and closed edges are the same for a continuous
+    distribution.
     """
     sq = settings()["logit_squeeze"]
+    lo_e, hi_e = published_edges(lo_y, hi_y, lower=lower, upper=upper, step=step,
+                                 at_lower=at_lower, at_upper=at_upper)
     with np.errstate(invalid="ignore"):
-        hi_e = np.where(np.isfinite(lower) & (hi_y <= lower) & (hi_y >= lower),
-                        lower + step / 2.0, hi_y)
-        lo_e = np.where(np.isfinite(upper) & (lo_y >= upper) & (lo_y <= upper),
-                        upper - step / 2.0, lo_y)
         lo_free = ~np.isfinite(lo_e) | (np.isfinite(lower) & (lo_e <= lower))
         hi_free = ~np.isfinite(hi_e) | (np.isfinite(upper) & (hi_e >= upper))
         g_lo = transform(np.where(lo_free, np.nan, lo_e), mcode, lower, upper, squeeze=sq)
@@ -1049,7 +1087,16 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     r_lo, r_hi, _, _ = comparators.region(np.where(comp == "maintain", ">=", comp),
                                           np.where(comp == "maintain", reference, M.target),
                                           M.tolerance)
-    pm = mixture_probability(r_lo, r_hi, step=step, mix=mix)
+    at_lower, at_upper = published_at_bounds(M, step, pois)
+    pm = mixture_probability(r_lo, r_hi, step=step, mix=mix, at_lower=at_lower, at_upper=at_upper)
+    # where an edge was moved to "published as the bound", the central projection meets the
+    # target iff it lies in the moved region (so p_meet >= 0.5 iff it meets); NaN elsewhere
+    e_lo, e_hi = published_edges(r_lo, r_hi, lower=lo, upper=hi, step=step, at_lower=at_lower,
+                                 at_upper=at_upper)
+    moved = (~np.isnan(r_lo) & (e_lo != r_lo)) | (~np.isnan(r_hi) & (e_hi != r_hi))
+    with np.errstate(invalid="ignore"):
+        meets_published = np.where(moved & ~np.isnan(projected),
+                                   ((projected >= e_lo) & (projected <= e_hi)).astype(float), np.nan)
     directional = np.isin(comp, ("increase", "decrease"))
     pm = np.where(directional, np.nan, pm)
     # p_direction: P(target-year value beyond the current fitted level, in the required direction)
@@ -1099,7 +1146,9 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
         # the central path: the median of the predictive in every year
         ypath = mixture_quantile(0.5, mixture_moments(
             model, np.broadcast_to(fut_years.astype(float), (S, len(fut_years))), lo, hi))
-        meets = comparators.satisfies(ypath, tcomp, ttarget, M.tolerance[:, None]) \
+        with np.errstate(invalid="ignore"):  # a target at a published bound: as p_meet reads it
+            published = moved[:, None] & (ypath >= e_lo[:, None]) & (ypath <= e_hi[:, None])
+        meets = (comparators.satisfies(ypath, tcomp, ttarget, M.tolerance[:, None]) | published) \
             & (fut_years[None, :] > last_year[:, None])
         first = np.where(meets, fut_years[None, :], 10**6).min(axis=1)
         reached = np.where(~last_met & (first < 10**6) & fitted_ok, first, reached)
@@ -1134,7 +1183,8 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     return Projection(
         model=model, method=np.where(fitted_ok | pois, names, "none"), n_points=n_obs,
         last_year=last_year, last_value=last_value, level=level_now, projected=projected,
-        lower=lower, upper=upper, p_meet=pm, p_direction=p_dir, pace_observed=pace_obs,
+        lower=lower, upper=upper, p_meet=pm, p_direction=p_dir, meets_published=meets_published,
+        pace_observed=pace_obs,
         pace_required=pace_req, year_reached=reached,
         break_year=np.where(pois, np.nan, break_year), n_outliers=np.where(pois, 0, n_out),
         resid_sd=resid_sd, overdispersed=overdispersed, small_counts=pois & ~fitted_ok,

@@ -283,7 +283,10 @@ def project(
     comp = M.comparator
     tcomp = np.where(comp == "maintain", ">=", comp)
     ttarget = np.where(comp == "maintain", res.reference, M.target)
-    out["projected_meets"] = comparators.satisfies(res.projected, tcomp, ttarget, M.tolerance)
+    literal = comparators.satisfies(res.projected, tcomp, ttarget, M.tolerance)
+    # a target at a bound is judged as published (">= 100 %" met by a figure published as 100)
+    out["projected_meets"] = np.where(np.isnan(res.meets_published), literal,
+                                      res.meets_published == 1.0)
     out["p_meet"] = res.p_meet
     out["p_direction"] = res.p_direction
     prob = np.where(np.isin(comp, ("increase", "decrease")), res.p_direction, res.p_meet)

@@ -89,6 +89,9 @@ class Projection:
     upper: np.ndarray
     p_meet: np.ndarray
     p_direction: np.ndarray
+    #: 1/0 where a target edge sits at a bound the series is published at (the central
+    #: projection meets the target published as the bound, engine.published_edges), NaN elsewhere
+    meets_published: np.ndarray
     pace_observed: np.ndarray
     pace_required: np.ndarray
     year_reached: np.ndarray
