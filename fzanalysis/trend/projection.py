@@ -93,11 +93,11 @@ def _run(panel: Any, catalog: pd.DataFrame | None, *, target_year: int, level: f
 def probability_band(p: Any, lang: str = "zh") -> Any:
     """The probability in words: 很可能 / 有可能 / 难以 (likely / possible / unlikely).
 
-    Cut-offs and words are data (``data/labels/trend.yaml: probability_band``, lower edges
-    ``min_p``): by default >= 0.8 ``likely``, 0.5-0.8 ``possible``, < 0.5 ``unlikely``
-    (methods.md 8.9: on the validation series the observed frequencies are within 0.1 of the
-    stated probability in most 0.2-wide bins; the bins still off, by up to 0.18, are listed
-    there -- read the words as bands, not as exact odds).
+    Cut-offs are data (``data/trend.yaml: probability_band``, lower edges; words in
+    ``data/labels/trend.yaml``): by default >= 0.8 ``likely``, 0.5-0.8 ``possible``, < 0.5
+    ``unlikely`` (methods.md 8.9: on the 556 holdout series the observed frequencies are within
+    0.1 of the stated probability in every 0.2-wide bin, on the validation series in all but
+    two, off by up to 0.15 -- read the words as bands, not as exact odds).
 
     Parameters
     ----------
