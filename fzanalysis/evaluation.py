@@ -52,7 +52,7 @@ from fzanalysis import catalog as catalog_mod
 from fzanalysis.labels import label
 from fzanalysis.panel import Panel, as_panel
 
-__all__ = ["Evaluation", "category_from_projection", "evaluate", "of_judged_sex"]
+__all__ = ["Evaluation", "category_from_projection", "evaluate", "of_judged_sex", "of_sex"]
 
 #: Columns of :attr:`Evaluation.targets` and :attr:`Evaluation.series`, in order.
 COLUMNS: list[str] = [
@@ -135,6 +135,17 @@ def of_judged_sex(frame: pd.DataFrame) -> pd.Series:
     if "subject_sex" in frame.columns:
         return frame["sex"].astype(str) == frame["subject_sex"].astype(str)
     return frame["sex"].astype(str) == "T"
+
+
+def of_sex(frame: pd.DataFrame, sex: str | None) -> pd.Series:
+    """Which rows a chart or map of ``sex`` shows: ``"judged"`` the sex each target is about
+    (:func:`of_judged_sex`), a code (``F``, ``M``, ``T``) that sex, None every row (also when
+    the table has no ``sex`` column).  Series of bool aligned with ``frame``."""
+    if sex == "judged":
+        return of_judged_sex(frame)
+    if sex is None or "sex" not in frame.columns:
+        return pd.Series(True, index=frame.index)
+    return frame["sex"].astype(str) == str(sex)
 
 
 def _previous(frame: pd.DataFrame, assessed: pd.DataFrame) -> pd.DataFrame:

@@ -54,6 +54,7 @@ from matplotlib.patches import Patch
 
 from fzanalysis import catalog, codes, comparators, config, gazetteer
 from fzanalysis.config import label_table as labels
+from fzanalysis.evaluation import of_judged_sex
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang, domain_label, label, unit_label
 from fzanalysis.paths import data_path
@@ -649,8 +650,6 @@ def _select(table: pd.DataFrame, indicator: str | None, sex: str | None) -> pd.D
                 raise ValueError(f"table: no rows for indicator {indicator!r}")
             out = out[out["indicator"] == indicator]
     if "sex" in out.columns and sex == "judged":
-        from fzanalysis.evaluation import of_judged_sex
-
         out = out[of_judged_sex(out)]
         if out.empty:
             raise ValueError("table: no rows of the sex the target is about (subject_sex; "
@@ -1099,8 +1098,6 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
         sexes = sorted(map(str, sub["sex"].dropna().unique())) if "sex" in sub.columns else []
         want = sex
         if sex == "judged" and sexes:
-            from fzanalysis.evaluation import of_judged_sex
-
             judged = sorted(map(str, sub.loc[of_judged_sex(sub), "sex"].unique()))
             want = judged[0] if len(judged) == 1 else None
         wanted[str(ind)] = want

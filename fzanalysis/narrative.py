@@ -43,6 +43,7 @@ from fzanalysis.labels import (
     unit_format,
 )
 from fzanalysis.labels import format_number as _number
+from fzanalysis.trend import probability_band_code, probability_percent
 
 __all__ = ["as_markdown", "draft", "finding", "probability_words"]
 
@@ -89,8 +90,6 @@ def probability_words(p: float, kind: str = "meet", lang: Lang = "zh") -> str:
     check_lang(lang)
     if _isna(p):
         return ""
-    from fzanalysis.trend import probability_band_code, probability_percent
-
     band = probability_band_code(float(p))
     return label(f"probability_band_{kind}", band, lang).format(p=probability_percent(float(p)))
 

@@ -23,6 +23,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from fzanalysis import codes, gazetteer
 from fzanalysis.catalog import normalize as normalize_catalog
+from fzanalysis.evaluation import of_sex
 from fzanalysis.exceptions import CatalogError
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.geo import (
@@ -267,18 +268,6 @@ def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence
     return out
 
 
-def _of_sex(rows: pd.DataFrame, sex: str | None) -> pd.DataFrame:
-    """Rows of one sex: ``"judged"`` the sex each target is about
-    (:func:`fzanalysis.evaluation.of_judged_sex`), a code that sex, None every row."""
-    if sex == "judged":
-        from fzanalysis.evaluation import of_judged_sex
-
-        return rows[of_judged_sex(rows)]
-    if sex is not None and "sex" in rows.columns:
-        return rows[rows["sex"] == sex]
-    return rows
-
-
 def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang = "zh",
                    column: str = "category", sex: str | None = "judged",
                    domain: str | Sequence[str] | None = None, title: str | None = None,
@@ -346,7 +335,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
         raise ValueError(f"column must be one of {sorted(kinds)}, got {column!r}")
     _need(assessed, ("indicator", "area", column), "assessed")
     rows = assessed.assign(area=assessed["area"].astype(str))
-    rows = _of_sex(rows, sex)
+    rows = rows[of_sex(rows, sex)]
     dup = rows.duplicated(subset=["indicator", "area"], keep=False)
     if dup.any():
         i = dup[dup].index[0]
@@ -648,7 +637,7 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     area = codes.district() if area is None else area
     _need(assessed, ("indicator", "area", "domain", "value", "target", "comparator"), "assessed")
     rows = assessed[(assessed["domain"] == domain) & (assessed["area"].astype(str) == str(area))]
-    rows = _of_sex(rows, sex)
+    rows = rows[of_sex(rows, sex)]
     if rows.empty:
         raise ValueError(f"assessed: no rows for domain {domain!r}, area {area!r}, sex {sex!r}")
     dup = rows.duplicated(subset=["indicator"], keep=False)
