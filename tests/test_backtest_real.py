@@ -113,15 +113,26 @@ def test_china_official_read_from_reference_panel():
     assert set(m_all.loc[m_all["family"] == "china_official", "series_id"]) <= set(s_all["series_id"])
 
 
-def test_calibration_harness_runs_on_a_subset(tmp_path):
-    """benchmarks/calibration.py through the public API on a few validation series."""
+def _load_benchmark(name: str):
+    """A script of benchmarks/ as a module (its own directory on the path while it loads)."""
     import importlib.util
+    import sys
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "calibration.py"
-    spec = importlib.util.spec_from_file_location("calibration_harness", path)
-    harness = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(harness)
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(mod)
+    finally:
+        sys.path.remove(str(path.parent))
+    return mod
+
+
+def test_calibration_harness_runs_on_a_subset(tmp_path):
+    """benchmarks/calibration.py through the public API on a few validation series."""
+    harness = _load_benchmark("calibration")
     series, manifest = harness.load_corpus()
     val = manifest[manifest["split"] == "validation"]
     few = pd.concat([g.head(2) for _, g in val.groupby("family")])
@@ -142,22 +153,6 @@ def test_calibration_harness_runs_on_a_subset(tmp_path):
 
 # --------------------------------------------------------------------------------------------
 # the holdout part of the corpus (methods.md 8.9, sixth follow-up)
-
-def _load_benchmark(name: str):
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
-    mod = importlib.util.module_from_spec(spec)
-    import sys
-    sys.path.insert(0, str(path.parent))
-    try:
-        spec.loader.exec_module(mod)
-    finally:
-        sys.path.remove(str(path.parent))
-    return mod
-
 
 def test_holdout_sources_regenerate_from_the_raw_chunks():
     """Each committed *_holdout source is exactly what its verbatim chunks give."""
