@@ -1049,6 +1049,25 @@ def test_one_outlier_year_does_not_pull_below_the_last_observation():
     assert plain["n_outliers"] == 0 and plain["projected"] < r["projected"]
 
 
+@pytest.mark.parametrize("values", [
+    [80, 81, 82, 83, 84, 85, 40, 87],      # a bad year just before the last
+    [80, 81, 82, 83, 99, 85, 86, 87],      # a spike inside the pace window
+    [80, 81, 82, 83, 84, 30, 86, 87],
+])
+def test_an_outlier_the_fit_leaves_out_does_not_turn_the_pace(values):
+    """The pace (and so ``reversing``) skips the points the robust fit left out: a steadily rising
+    series with one bad year is not "趋势逆转" beside a projection that rises."""
+    r = _one(values, ">=", 95)
+    assert r["n_outliers"] == 1 and r["projected"] > 87
+    assert r["pace_observed"] == pytest.approx(1.0, abs=1e-9)
+    assert "reversing" not in r["warnings"]
+    # without the robust fit the same raw slope is what the pace reads
+    plain = _one(values, ">=", 95, robust=False)
+    assert plain["n_outliers"] == 0
+    raw = np.polyfit(np.arange(5), np.array(values[-5:], float), 1)[0]
+    assert plain["pace_observed"] == pytest.approx(raw)
+
+
 def test_step_is_a_new_level_not_a_trend():
     """Flat at 50, then flat at 60: projected at 60, not as a trend to 65."""
     r = _one([50, 50, 50, 50, 60, 60, 60, 60], ">=", 65)

@@ -516,13 +516,15 @@ def _floor_z(M: SeriesMatrix, mcode: np.ndarray, level_y: np.ndarray) -> tuple[n
 
 def fit_all(M: SeriesMatrix, mcode: np.ndarray, *, window: int | None,
             upto: int | None = None, robust: bool = True) -> tuple[Fit, np.ndarray, np.ndarray, np.ndarray,
-                                              np.ndarray, np.ndarray, np.ndarray]:
+                                              np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                              np.ndarray]:
     """Robust least-squares fits of every (non-Poisson) series on its window up to column ``upto``.
 
-    Returns ``fit, fmask, jump2, floor2, step, break_year, n_outliers, naive_v``
+    Returns ``fit, fmask, jump2, floor2, step, break_year, n_outliers, naive_v, outliers``
     (:func:`robust_fit`; ``floor2`` the rounding variance on the model scale, ``step`` the
     rounding step, ``naive_v`` the :func:`naive_variance` of the kept points in the
-    indicator's units).
+    indicator's units, ``outliers`` the (S, T) mask of the window's points the robust fit left
+    out).
     """
     T = len(M.years)
     obs = M.mask.copy()
@@ -540,7 +542,7 @@ def fit_all(M: SeriesMatrix, mcode: np.ndarray, *, window: int | None,
                                               detect=robust)
     # the random-walk variance of the naive part, in the indicator's units
     naive_v = naive_variance(M.years, M.Y, fmask)
-    return fit, fmask, jump2, fz ** 2 / 12.0, step, brk, nout, naive_v
+    return fit, fmask, jump2, fz ** 2 / 12.0, step, brk, nout, naive_v, wmask & ~fmask
 
 
 def _slope_at_median(M: SeriesMatrix, mcode: np.ndarray, wmask: np.ndarray) -> np.ndarray:
@@ -1021,7 +1023,7 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
                            damping_weight=damping_weight, calibrated=calibrated)
     pois = mcode == M_POISSON
     # least-squares rows: robust fits (outliers, steps), rounding floor
-    fit, fmask_ols, jump2, floor2, step, break_year, n_out, naive_v = fit_all(
+    fit, fmask_ols, jump2, floor2, step, break_year, n_out, naive_v, outliers = fit_all(
         M, mcode, window=window, robust=robust)
     fmask_ols &= ~pois[:, None]
     # Poisson rows (rates from small counts, methods.md 5.4)
@@ -1116,13 +1118,16 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
                           + np.log(scale)[:, None])
         rate_last = rate_fit[rows, np.maximum(last_col, 0)]
 
-    # pace: OLS slope (units/year) over the last pace_window observed points; Poisson rows: the
-    # slope of the fitted expected rate at the last observed year, b * rate(t_L)
+    # pace: OLS slope (units/year) over the last pace_window observed points the robust fit kept
+    # (an outlier it left out of the projection does not turn the pace either); Poisson rows:
+    # the slope of the fitted expected rate at the last observed year, b * rate(t_L)
     wconf = conf["warnings"]
-    pmask = window_mask(mask, int(wconf["pace_window"]))
-    pfit_pace = fit_lines(years, M.Y, pmask)
-    pace_obs = np.where(pois, pfit.b * rate_last, pfit_pace.b)
-    decline = significant_decline(years, M.Y, pmask, pfit_pace)
+    pwin = int(wconf["pace_window"])
+    pmask_kept = window_mask(mask & ~(outliers & ~pois[:, None]), pwin)
+    pace_obs = np.where(pois, pfit.b * rate_last, fit_lines(years, M.Y, pmask_kept).b)
+    # maintain: the assessment's test on the same raw values (methods 2.4), outliers included
+    pmask = window_mask(mask, pwin)
+    decline = significant_decline(years, M.Y, pmask, fit_lines(years, M.Y, pmask))
     numeric = np.isin(comp, comparators.NUMERIC)
     base = np.where(pois, rate_last, last_value)
     with np.errstate(invalid="ignore", divide="ignore"):

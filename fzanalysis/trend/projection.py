@@ -238,7 +238,8 @@ def project(
           ``target_year`` value is beyond ``level`` in the required direction; NaN otherwise;
         - ``probability``: ``p_meet``, or ``p_direction`` for increase/decrease;
           ``probability_band``: that probability in words (:func:`probability_band`, Chinese);
-        - ``pace_observed``: OLS slope of the last ``pace_window`` points (units per year);
+        - ``pace_observed``: OLS slope of the last ``pace_window`` observed points the robust
+          fit kept (outliers skipped; units per year);
           ``pace_required``: (target - last value) / years left (numeric targets);
         - ``year_reached``: first year the central path meets the target (the start of the
           current run of observed years meeting it if already met); NA if not by
