@@ -359,3 +359,41 @@ def test_projection_table_shows_each_targets_judged_figure():
                                           right_on="id"))).any()   # the rows left out exist
     shown = tables.projection_table(jp, ctx.catalog)
     assert len(shown) == len(jp)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_check_tables_show_names_never_codes(lang):
+    """The data-quality chapter's jump and district-consistency tables name indicators, towns and
+    aggregation methods; no indicator id, area code or English column name is left in Chinese."""
+    import re
+
+    from fzanalysis import catalog, demo, labels
+    from fzanalysis import panel as fzpanel
+
+    cat = catalog.load()
+    frame = fzpanel.as_panel(demo.load(), catalog=cat).frame
+    jumps = fzpanel.jump_warnings(frame[frame["year"] == 2024], frame[frame["year"] < 2024])
+    assert len(jumps) > 0  # the demo data carry flagged jumps (district and town rows)
+    # a district that disagrees with its towns: change one district count
+    cons_in = frame[frame["year"] == 2024].copy()
+    compared = fzpanel.check_district_consistency(cons_in, cat)
+    assert len(compared) > 0
+    first = compared.iloc[0]
+    row = cons_in.index[(cons_in["indicator"] == first["indicator"]) & (cons_in["sex"] == first["sex"])
+                        & (cons_in["area"] == "440117")][0]
+    cons_in.loc[row, "value"] += 5 + 10 * abs(first["submitted"])
+    cons = fzpanel.check_district_consistency(cons_in, cat)
+    bad = cons[~cons["consistent"]]
+    assert len(bad) >= 1
+    for found in (jumps, bad):
+        shown = tables.check_table(found, cat, lang=lang)
+        assert {"indicator", "area", "sex"}.isdisjoint(shown.columns)
+        names = set(cat[f"name_{lang}"])
+        assert all(any(str(n).startswith(k) for k in names) for n in shown["name"])
+        html = tables.table(shown, lang).to_html()
+        assert not re.search(r"\b[a-z_]+\.[a-z_]{3,}\b", html.split("<tbody>")[1])  # no indicator ids
+        assert "44011" not in html
+        if lang == "zh":
+            assert ">scale<" not in html and ">method<" not in html and ">tolerance<" not in html
+    shown = tables.check_table(bad, cat, lang=lang)
+    assert set(shown["method"]) <= {labels.label("aggregation_method", m, lang) for m in ("sum", "ratio_of_sums")}

@@ -29,6 +29,7 @@ __all__ = [
     "attainment_counts",
     "attainment_sentence",
     "attainment_table",
+    "check_table",
     "comparable_town_indicators",
     "coverage_table",
     "drafts_markdown",
@@ -408,6 +409,43 @@ def series_name(indicator: str, sex: str, catalog: pd.DataFrame, *, lang: Lang =
         word = labels.sex_label(sex, lang)
         name += f"（{word}）" if lang == "zh" else f" ({word.lower()})"
     return name
+
+
+def check_table(found: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """Rows flagged by a panel check, for display: names, never codes.
+
+    For the outputs of :func:`fzanalysis.panel.jump_warnings` and
+    :func:`fzanalysis.panel.check_district_consistency`: ``indicator`` and ``sex`` become the
+    indicator's name with the sex (:func:`series_name`), ``area`` the area's name, ``method`` the
+    words of ``aggregation_method``; the other columns are kept in their order.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis import catalog
+    >>> found = pd.DataFrame({"indicator": ["health.regular_exercise"], "year": [2024],
+    ...                       "area": ["440117001"], "sex": ["F"], "value": [41.7]})
+    >>> check_table(found, catalog.load()).columns.tolist()
+    ['name', 'area_label', 'year', 'value']
+    >>> check_table(found, catalog.load()).iloc[0, :2].tolist()
+    ['妇女经常参加体育锻炼的人数比例（女）', '街口街道']
+    """
+    out = found.copy()
+    front = []
+    if "indicator" in out.columns:
+        sex = out["sex"].astype(str) if "sex" in out.columns else pd.Series("T", index=out.index)
+        out.insert(0, "name", [series_name(str(i), s, catalog, lang=lang)
+                               for i, s in zip(out["indicator"], sex, strict=True)])
+        front.append("name")
+    if "area" in out.columns:
+        # the district or a town: "地区", not the town tables' "镇街"
+        out.insert(len(front), "area_label", [labels.area_label(a, lang) for a in out["area"].astype(str)])
+        front.append("area_label")
+    if "method" in out.columns:
+        out["method"] = [labels.label("aggregation_method", m, lang) if not _isna(m) else ""
+                         for m in out["method"]]
+    return out.drop(columns=[c for c in ("indicator", "sex", "area") if c in out.columns]
+                    ).reset_index(drop=True)
 
 
 def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
