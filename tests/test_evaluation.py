@@ -60,7 +60,7 @@ def test_category_agrees_with_the_central_projection(demo_eval):
 def test_numeric_categories_and_probabilities_do_not_contradict(demo_eval):
     t = demo_eval.targets
     num = t[t["probability_kind"] == "meet"].dropna(subset=["probability"])
-    num = num[num["comparator"].isin(["<", "<=", ">", ">="])]
+    num = num[num["comparator"].isin(["<", "<=", ">", ">=", "~>="])]  # one-sided regions
     assert not ((num["category"] == "on_track") & (num["probability"] < 0.5)).any()
     assert not (num["category"].isin(["acceleration_needed", "limited_progress", "deterioration"])
                 & (num["probability"] >= 0.5)).any()

@@ -1030,6 +1030,30 @@ def test_le_target_at_lower_bound_is_not_zero_by_construction():
     assert r["p_meet"] > 0
 
 
+@pytest.mark.parametrize("unit, values, closed, strict", [
+    ("percent", [0.0] * 8, "<=", ">"),               # nobody yet; "> 0" is its complement
+    ("yuan_per_month", [0.0] * 8, "<=", ">"),
+    ("count", [3, 2, 1, 0, 0, 0, 0, 0], "<=", ">"),
+    ("percent", [100.0] * 8, ">=", "<"),             # everybody; "< 100 %" is the complement
+    ("percent", [97, 98, 99, 100, 100, 99, 100, 100], ">=", "<"),
+])
+def test_strict_target_at_a_bound_is_the_complement_of_the_closed_one(unit, values, closed, strict):
+    """"> 0" is met only by a figure published above 0, so P(> 0) = 1 - P(<= 0) (the clipped
+    predictive's mass at the bound belongs to "<= 0"), not 1 because the edge is "free"."""
+    bound = 0.0 if closed == "<=" else 100.0
+    c = _one(values, closed, bound, unit=unit)
+    s = _one(values, strict, bound, unit=unit)
+    assert c["p_meet"] + s["p_meet"] == pytest.approx(1.0, abs=1e-9)
+    assert 0 < s["p_meet"] < 1
+    for r in (c, s):  # and each verdict agrees with its probability
+        assert bool(r["projected_meets"]) == (r["p_meet"] >= 0.5)
+
+
+def test_strict_target_beyond_the_range_is_never_met():
+    assert _one([99.0] * 8, ">", 100.0)["p_meet"] == pytest.approx(0.0, abs=0.07)
+    assert _one([1.0] * 8, "<", 0.0)["p_meet"] == pytest.approx(0.0, abs=0.07)
+
+
 def test_constant_window_gets_a_noise_floor():
     """99, 99, 99 ... (rounded to whole percentages): a real interval and p strictly in (0, 1)."""
     r = _one([99] * 8, ">=", 99.5)

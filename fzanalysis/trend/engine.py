@@ -913,12 +913,14 @@ def mixture_quantile(p: float, mix: Mixture, *, tol: float = 1e-12,
 
 
 def mixture_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, step: np.ndarray,
-                        mix: Mixture, at_lower: Any = True, at_upper: Any = True) -> np.ndarray:
+                        mix: Mixture, at_lower: Any = True, at_upper: Any = True,
+                        lo_open: Any = False, hi_open: Any = False) -> np.ndarray:
     """Predictive probability of ``[lo_y, hi_y]`` under the :class:`Mixture`: the weighted sum
     of the parts' :func:`region_probability` (the one reading of a target region; the naive
     part as a linear, bound-clipped predictive in the indicator's units).  ``at_lower`` /
-    ``at_upper``: as in :func:`region_probability`."""
-    kw = dict(lower=mix.lower, upper=mix.upper, step=step, at_lower=at_lower, at_upper=at_upper)
+    ``at_upper``, ``lo_open`` / ``hi_open``: as in :func:`region_probability`."""
+    kw = dict(lower=mix.lower, upper=mix.upper, step=step, at_lower=at_lower, at_upper=at_upper,
+              lo_open=lo_open, hi_open=hi_open)
     p1 = region_probability(lo_y, hi_y, mcode=mix.mcode, zhat=mix.z1, sigma=mix.s1,
                             df=mix.df1, **kw)
     if not np.any(mix.w > 0):
@@ -946,27 +948,35 @@ def published_at_bounds(M: SeriesMatrix, step: np.ndarray,
 
 
 def published_edges(lo_y: Any, hi_y: Any, *, lower: Any, upper: Any, step: Any,
-                    at_lower: Any = True, at_upper: Any = True) -> tuple[np.ndarray, np.ndarray]:
+                    at_lower: Any = True, at_upper: Any = True, lo_open: Any = False,
+                    hi_open: Any = False) -> tuple[np.ndarray, np.ndarray]:
     """The target region's edges as published figures are judged (methods.md 5 (5)).
 
     An edge exactly at a bound the series is published at (``at_lower`` / ``at_upper``,
     :func:`published_at_bounds`) moves half a rounding ``step`` inside: "<= 0" is met by a
-    figure published as 0, ">= 100 %" by one published as 100.  Other edges are unchanged.  The
-    one reading of such a target for :func:`region_probability` and for whether the central
-    projection meets it (:func:`run`: ``meets_published``).
+    figure published as 0, ">= 100 %" by one published as 100, and their complements "> 0" and
+    "< 100 %" (``lo_open`` / ``hi_open``, :func:`fzanalysis.comparators.region`) only by a
+    figure published above 0 / below 100, i.e. beyond the same half step, so P(<= 0) +
+    P(> 0) = 1.  Other edges are unchanged.  The one reading of such a target for
+    :func:`region_probability` and for whether the central projection meets it (:func:`run`:
+    ``meets_published``).
     """
+    half = np.asarray(step, dtype=float) / 2.0
     with np.errstate(invalid="ignore"):
-        hi_e = np.where(np.isfinite(lower) & (hi_y <= lower) & (hi_y >= lower) & at_lower,
-                        lower + np.asarray(step, dtype=float) / 2.0, hi_y)
-        lo_e = np.where(np.isfinite(upper) & (lo_y >= upper) & (lo_y <= upper) & at_upper,
-                        upper - np.asarray(step, dtype=float) / 2.0, lo_y)
+        at_lo = np.isfinite(lower) & at_lower
+        at_hi = np.isfinite(upper) & at_upper
+        hi_e = np.where(at_lo & (hi_y <= lower) & (hi_y >= lower), lower + half, hi_y)
+        hi_e = np.where(at_hi & hi_open & (hi_y >= upper) & (hi_y <= upper), upper - half, hi_e)
+        lo_e = np.where(at_hi & (lo_y >= upper) & (lo_y <= upper), upper - half, lo_y)
+        lo_e = np.where(at_lo & lo_open & (lo_y <= lower) & (lo_y >= lower), lower + half, lo_e)
     return lo_e, hi_e
 
 
 def region_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
                        lower: np.ndarray, upper: np.ndarray, step: np.ndarray,
                        zhat: np.ndarray, sigma: np.ndarray, df: np.ndarray,
-                       at_lower: Any = True, at_upper: Any = True) -> np.ndarray:
+                       at_lower: Any = True, at_upper: Any = True, lo_open: Any = False,
+                       hi_open: Any = False) -> np.ndarray:
     """Predictive probability that the value lies in ``[lo_y, hi_y]`` (methods.md 5.3).
 
     The value is :math:`g^{-1}(\\hat z + \\sigma t_{df})` (``df`` = inf: normal), clipped to the
@@ -977,14 +987,19 @@ def region_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
     that bound: ``at_lower`` / ``at_upper`` (bool, per series; :func:`run` sets them from the
     series' own history, methods.md 5 (5)).  Elsewhere the bound is read as itself (on the
     logit scale, its squeezed value).  Open and closed edges are the same for a continuous
-    distribution.
+    distribution, except exactly at a bound, where the clipped predictive has a point mass: an
+    open edge there (``lo_open`` / ``hi_open``: "> 0", "< 100 %") excludes it.
     """
     sq = settings()["logit_squeeze"]
     lo_e, hi_e = published_edges(lo_y, hi_y, lower=lower, upper=upper, step=step,
-                                 at_lower=at_lower, at_upper=at_upper)
+                                 at_lower=at_lower, at_upper=at_upper, lo_open=lo_open,
+                                 hi_open=hi_open)
     with np.errstate(invalid="ignore"):
-        lo_free = ~np.isfinite(lo_e) | (np.isfinite(lower) & (lo_e <= lower))
-        hi_free = ~np.isfinite(hi_e) | (np.isfinite(upper) & (hi_e >= upper))
+        # an edge beyond a bound constrains nothing; an open edge AT the bound excludes its mass
+        lo_free = ~np.isfinite(lo_e) | (np.isfinite(lower) & ((lo_e < lower)
+                                                              | ((lo_e <= lower) & ~np.asarray(lo_open, bool))))
+        hi_free = ~np.isfinite(hi_e) | (np.isfinite(upper) & ((hi_e > upper)
+                                                              | ((hi_e >= upper) & ~np.asarray(hi_open, bool))))
         g_lo = transform(np.where(lo_free, np.nan, lo_e), mcode, lower, upper, squeeze=sq)
         g_hi = transform(np.where(hi_free, np.nan, hi_e), mcode, lower, upper, squeeze=sq)
         # log scale: an edge <= 0 is -inf
@@ -992,12 +1007,15 @@ def region_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
         g_lo = np.where(is_log & ~lo_free & (lo_e <= 0), -np.inf, g_lo)
         g_hi = np.where(is_log & ~hi_free & (hi_e <= 0), -np.inf, g_hi)
         s = np.where(sigma > 0, sigma, np.nan)
+        lo_o, hi_o = np.asarray(lo_open, bool), np.asarray(hi_open, bool)
+        # no spread: the value is zhat itself, in the region or not (open edges exclude it)
         p_hi = np.where(hi_free, 1.0, np.where(sigma > 0, _cdf((g_hi - zhat) / s, df),
-                                               (zhat <= g_hi).astype(float)))
+                                               np.where(hi_o, zhat < g_hi, zhat <= g_hi).astype(float)))
         p_lo = np.where(lo_free, 0.0, np.where(sigma > 0, _cdf((g_lo - zhat) / s, df),
-                                               (zhat < g_lo).astype(float)))
-        # an empty region (an edge beyond the other bound)
-        empty = (np.isfinite(upper) & (lo_e > upper)) | (np.isfinite(lower) & (hi_e < lower))
+                                               np.where(lo_o, zhat <= g_lo, zhat < g_lo).astype(float)))
+        # an empty region (an edge beyond the other bound, or an open edge at it: "> 100 %")
+        empty = (np.isfinite(upper) & ((lo_e > upper) | (lo_o & (lo_e >= upper)))) \
+            | (np.isfinite(lower) & ((hi_e < lower) | (hi_o & (hi_e <= lower))))
         p = np.where(empty, 0.0, np.clip(p_hi - p_lo, 0.0, 1.0))
     return np.where(np.isnan(zhat) | np.isnan(sigma), np.nan, p)
 
@@ -1086,15 +1104,15 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     level_now = inverse(z_now, mcode, lo, hi)
     reference = maintain_reference(M, first_value)
     comp = M.comparator
-    r_lo, r_hi, _, _ = comparators.region(np.where(comp == "maintain", ">=", comp),
-                                          np.where(comp == "maintain", reference, M.target),
-                                          M.tolerance)
+    r_lo, r_hi, r_lo_open, r_hi_open = comparators.region(
+        np.where(comp == "maintain", ">=", comp), np.where(comp == "maintain", reference, M.target),
+        M.tolerance)
     at_lower, at_upper = published_at_bounds(M, step, pois)
-    pm = mixture_probability(r_lo, r_hi, step=step, mix=mix, at_lower=at_lower, at_upper=at_upper)
+    edges = dict(at_lower=at_lower, at_upper=at_upper, lo_open=r_lo_open, hi_open=r_hi_open)
+    pm = mixture_probability(r_lo, r_hi, step=step, mix=mix, **edges)
     # where an edge was moved to "published as the bound", the central projection meets the
     # target iff it lies in the moved region (so p_meet >= 0.5 iff it meets); NaN elsewhere
-    e_lo, e_hi = published_edges(r_lo, r_hi, lower=lo, upper=hi, step=step, at_lower=at_lower,
-                                 at_upper=at_upper)
+    e_lo, e_hi = published_edges(r_lo, r_hi, lower=lo, upper=hi, step=step, **edges)
     moved = (~np.isnan(r_lo) & (e_lo != r_lo)) | (~np.isnan(r_hi) & (e_hi != r_hi))
     with np.errstate(invalid="ignore"):
         meets_published = np.where(moved & ~np.isnan(projected),
