@@ -215,9 +215,14 @@ def test_weight_zero_reproduces_the_single_trend_predictive(monkeypatch):
     assert res.lower == pytest.approx(inverse(z1 - q * s1, md.mcode, lo, hi), abs=1e-12)
     assert res.upper == pytest.approx(inverse(z1 + q * s1, md.mcode, lo, hi), abs=1e-12)
     c = cat.set_index("id").loc[M.keys["indicator"].to_numpy()]
-    g = transform(c["target"].to_numpy(float), md.mcode, lo, hi,
-                  squeeze=settings()["logit_squeeze"])
     up = c["comparator"].to_numpy() == ">="
+    # the target as the published figure meets it (engine.published_edges: half a step short)
+    tg = c["target"].to_numpy(float)
+    step = engine.resolution(M.Y, M.mask)
+    e_lo, e_hi = engine.published_edges(np.where(up, tg, -np.inf), np.where(up, np.inf, tg), lower=lo,
+                                        upper=hi, step=step, **dict(zip(("at_lower", "at_upper"),
+                                        engine.published_at_bounds(M, step, md.pois))))
+    g = transform(np.where(up, e_lo, e_hi), md.mcode, lo, hi, squeeze=settings()["logit_squeeze"])
     p = np.where(up, 1 - stats.t.cdf((g - z1) / s1, md.df), stats.t.cdf((g - z1) / s1, md.df))
     assert res.p_meet == pytest.approx(temper_probability(p, 6), abs=1e-12)
 
@@ -264,9 +269,10 @@ def test_candidate_by_hand(candidate):
     for col, p in (("projected", 0.5), ("lower", 0.1), ("upper", 0.9)):
         assert r[col] == pytest.approx(mixture_quantile(p, mix)[0], abs=1e-8), col
     assert 54 < r["projected"] < 69        # the naive part pulls the centre towards the level
+    # integer figures: ">= 60" is met by a value of 59.5 or more (published as 60)
     assert r["p_meet"] == pytest.approx(temper_probability(
-        (1 - w) * (1 - stats.t.cdf((60 - 69) / np.sqrt(se2 + tau2), nu))
-        + w * (1 - stats.t.cdf((60 - 54) / s0, nu_b)), 2030 - years[-1]), abs=1e-12)
+        (1 - w) * (1 - stats.t.cdf((59.5 - 69) / np.sqrt(se2 + tau2), nu))
+        + w * (1 - stats.t.cdf((59.5 - 54) / s0, nu_b)), 2030 - years[-1]), abs=1e-12)
     # p_direction (increase): beyond today's fitted level 54
     rd = project(panel1(years, y), cat.assign(comparator="increase", target=np.nan),
                  method="linear", damping=1.0).iloc[0]
@@ -366,3 +372,42 @@ def test_target_at_a_published_bound_is_judged_as_published_everywhere():
     capped = [95, 96, 97, 97, 98, 98, 99, 99, 99, 99, 99, 99]
     c = project(panel1(years, capped), cat1("percent", ">=", 100.0), target_year=2030).iloc[0]
     assert not bool(c["projected_meets"]) and c["p_meet"] < 0.5 and pd.isna(c["year_reached"])
+
+
+@pytest.mark.parametrize("lo, hi, lo_open, hi_open, step, at, want", [
+    (96.0, np.inf, False, False, 1.0, True, (95.5, np.inf)),       # ">= 96", integer figures
+    (96.0, np.inf, True, False, 1.0, True, (96.5, np.inf)),        # "> 96": 97 is the first
+    (-np.inf, 7.5, False, False, 1.0, True, (-np.inf, 7.5)),       # "<= 7.5": 7 is the last
+    (-np.inf, 7.5, False, True, 1.0, True, (-np.inf, 7.5)),        # "< 7.5": 7 as well
+    (96.0, np.inf, False, False, 0.01, True, (95.995, np.inf)),    # two decimals
+    (-np.inf, 0.0, False, False, 1.0, True, (-np.inf, 0.5)),       # "<= 0", published at 0
+    (0.0, np.inf, True, False, 1.0, True, (0.5, np.inf)),          # "> 0", its complement
+    (-np.inf, 0.0, False, False, 1.0, False, (-np.inf, 0.0)),      # never published at 0
+    (100.0, np.inf, False, False, 1.0, True, (99.5, np.inf)),      # ">= 100 %", published at 100
+    (100.0, np.inf, False, False, 1.0, False, (100.0, np.inf)),    # a source capped at 99
+    (99.4, np.inf, False, False, 1.0, False, (100.0, np.inf)),     # needs 100, which it never publishes
+    (99.4, np.inf, False, False, 1.0, True, (99.5, np.inf)),
+    (0.0, np.inf, False, False, 1.0, True, (-0.5, np.inf)),        # ">= 0": no constraint
+])
+def test_published_edges_known_answers(lo, hi, lo_open, hi_open, step, at, want):
+    """Each edge half a step short of the first publishable figure meeting the target
+    (methods.md 5 (5)); a bound the source never publishes is read as itself."""
+    e_lo, e_hi = engine.published_edges(np.array([lo]), np.array([hi]), lower=np.array([0.0]),
+                                        upper=np.array([100.0]), step=np.array([step]),
+                                        at_lower=np.array([at]), at_upper=np.array([at]),
+                                        lo_open=np.array([lo_open]), hi_open=np.array([hi_open]))
+    assert (e_lo[0], e_hi[0]) == (pytest.approx(want[0]), pytest.approx(want[1]))
+
+
+def test_a_projection_published_as_the_target_meets_it():
+    """Integer figures rising towards 96: p_meet >= 0.5 exactly when the projection, rounded as
+    published, meets ">= 96", and then year_reached is no later than the target year."""
+    for end in range(90, 99):
+        vals = np.round(np.linspace(end - 7, end, 8))
+        r = project(pd.DataFrame({"indicator": "x", "year": range(2017, 2025), "value": vals}),
+                    pd.DataFrame({"id": ["x"], "unit": ["percent"], "comparator": [">="],
+                                  "target": [96.0]})).iloc[0]
+        assert bool(r["projected_meets"]) == (r["p_meet"] >= 0.5), r
+        assert bool(r["projected_meets"]) == (r["projected"] >= 95.5), r  # published as 96 or more
+        if r["projected_meets"]:
+            assert r["year_reached"] <= 2030

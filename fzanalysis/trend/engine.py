@@ -952,23 +952,48 @@ def published_edges(lo_y: Any, hi_y: Any, *, lower: Any, upper: Any, step: Any,
                     hi_open: Any = False) -> tuple[np.ndarray, np.ndarray]:
     """The target region's edges as published figures are judged (methods.md 5 (5)).
 
-    An edge exactly at a bound the series is published at (``at_lower`` / ``at_upper``,
-    :func:`published_at_bounds`) moves half a rounding ``step`` inside: "<= 0" is met by a
-    figure published as 0, ">= 100 %" by one published as 100, and their complements "> 0" and
-    "< 100 %" (``lo_open`` / ``hi_open``, :func:`fzanalysis.comparators.region`) only by a
-    figure published above 0 / below 100, i.e. beyond the same half step, so P(<= 0) +
-    P(> 0) = 1.  Other edges are unchanged.  The one reading of such a target for
-    :func:`region_probability` and for whether the central projection meets it (:func:`run`:
-    ``meets_published``).
+    A target is met by the *published* figure, the value rounded to the series' step ``s``
+    (:func:`fzanalysis.trend.prep.resolution`: integer percentages, two decimals ...).  So the
+    edge of the region on the value's continuous scale is half a step short of the first
+    publishable figure that meets it (a continuity correction): ">= 96" with integer figures is
+    met by a value of 95.5 or more, "> 0" by 0.5 or more, "<= 0" by less than 0.5; with figures to
+    two decimals the edges move by 0.005.  ``lo_open`` / ``hi_open``
+    (:func:`fzanalysis.comparators.region`) say which publishable figure is the first: "> 96"
+    needs 97.  Thus P(<= c) + P(> c) = 1 for every c.
+
+    A source that has never published a bound (``at_lower`` / ``at_upper`` False,
+    :func:`published_at_bounds`: WUENIC publishes at most 99 %) cannot meet a target whose first
+    meeting figure IS that bound: there the edge is the bound itself, read on the continuous
+    scale (">= 100 %" for a series capped at 99).  The one reading of a target for
+    :func:`region_probability`, for whether the central projection meets it (:func:`run`:
+    ``meets_published``) and for ``year_reached``.
     """
-    half = np.asarray(step, dtype=float) / 2.0
-    with np.errstate(invalid="ignore"):
-        at_lo = np.isfinite(lower) & at_lower
-        at_hi = np.isfinite(upper) & at_upper
-        hi_e = np.where(at_lo & (hi_y <= lower) & (hi_y >= lower), lower + half, hi_y)
-        hi_e = np.where(at_hi & hi_open & (hi_y >= upper) & (hi_y <= upper), upper - half, hi_e)
-        lo_e = np.where(at_hi & (lo_y >= upper) & (lo_y <= upper), upper - half, lo_y)
-        lo_e = np.where(at_lo & lo_open & (lo_y <= lower) & (lo_y >= lower), lower + half, lo_e)
+    s = np.asarray(step, dtype=float)
+    lo_y = np.asarray(lo_y, dtype=float)
+    hi_y = np.asarray(hi_y, dtype=float)
+    eps = 1e-9
+
+    def grid(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # a figure on the grid to resolution()'s own tolerance (1e-6 relative) is on it
+        r = np.round(q)
+        return r, np.abs(q - r) <= 1e-6 * np.maximum(1.0, np.abs(q))
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        # first publishable figure meeting a lower edge, last one meeting an upper edge
+        q_lo, q_hi = lo_y / s, hi_y / s
+        r_lo, on_lo = grid(q_lo)
+        r_hi, on_hi = grid(q_hi)
+        first = np.where(on_lo, r_lo + np.where(lo_open, 1.0, 0.0), np.ceil(q_lo)) * s
+        last = np.where(on_hi, r_hi - np.where(hi_open, 1.0, 0.0), np.floor(q_hi)) * s
+        lo_e = np.where(np.isfinite(lo_y), first - s / 2.0, lo_y)
+        hi_e = np.where(np.isfinite(hi_y), last + s / 2.0, hi_y)
+        # a bound the source never publishes: the target that needs it is read as the bound
+        capped_hi = np.isfinite(upper) & ~np.asarray(at_upper, bool) & np.isfinite(lo_y) \
+            & (np.abs(first - upper) <= eps * np.maximum(1.0, np.abs(upper)))
+        capped_lo = np.isfinite(lower) & ~np.asarray(at_lower, bool) & np.isfinite(hi_y) \
+            & (np.abs(last - lower) <= eps * np.maximum(1.0, np.abs(lower)))
+        lo_e = np.where(capped_hi, upper, lo_e)
+        hi_e = np.where(capped_lo, lower, hi_e)
     return lo_e, hi_e
 
 
@@ -980,15 +1005,14 @@ def region_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
     """Predictive probability that the value lies in ``[lo_y, hi_y]`` (methods.md 5.3).
 
     The value is :math:`g^{-1}(\\hat z + \\sigma t_{df})` (``df`` = inf: normal), clipped to the
-    unit's bounds.  An edge beyond a bound is no constraint.  An edge exactly AT a bound (a
-    ``<=`` target at 0, a ``>=`` target at 100 %) is read as "published as the bound", i.e.
-    within half a rounding ``step`` of it, so such a target keeps a probability above 0 (the
-    transformed bound itself may be -inf, e.g. log 0) -- where the series' source publishes
-    that bound: ``at_lower`` / ``at_upper`` (bool, per series; :func:`run` sets them from the
-    series' own history, methods.md 5 (5)).  Elsewhere the bound is read as itself (on the
-    logit scale, its squeezed value).  Open and closed edges are the same for a continuous
-    distribution, except exactly at a bound, where the clipped predictive has a point mass: an
-    open edge there (``lo_open`` / ``hi_open``: "> 0", "< 100 %") excludes it.
+    unit's bounds.  The edges are those of the published figure (:func:`published_edges`: half
+    a rounding ``step`` short of the first publishable figure that meets the target), so a
+    ``<=`` target at 0 or a ``>=`` target at 100 % keeps a probability above 0 (the transformed
+    bound itself may be -inf, e.g. log 0) -- where the series' source publishes that bound:
+    ``at_lower`` / ``at_upper`` (bool, per series; :func:`run` sets them from the series' own
+    history, methods.md 5 (5)).  Elsewhere such a bound is read as itself (on the logit scale,
+    its squeezed value), and an open edge there (``lo_open`` / ``hi_open``) excludes the
+    clipped predictive's mass at the bound.  An edge beyond a bound is no constraint.
     """
     sq = settings()["logit_squeeze"]
     lo_e, hi_e = published_edges(lo_y, hi_y, lower=lower, upper=upper, step=step,
@@ -1110,8 +1134,8 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     at_lower, at_upper = published_at_bounds(M, step, pois)
     edges = dict(at_lower=at_lower, at_upper=at_upper, lo_open=r_lo_open, hi_open=r_hi_open)
     pm = mixture_probability(r_lo, r_hi, step=step, mix=mix, **edges)
-    # where an edge was moved to "published as the bound", the central projection meets the
-    # target iff it lies in the moved region (so p_meet >= 0.5 iff it meets); NaN elsewhere
+    # the central projection meets the target iff it lies in the region of the published
+    # figure (so p_meet >= 0.5 iff it meets); NaN where no edge moved (the literal comparison)
     e_lo, e_hi = published_edges(r_lo, r_hi, lower=lo, upper=hi, step=step, **edges)
     moved = (~np.isnan(r_lo) & (e_lo != r_lo)) | (~np.isnan(r_hi) & (e_hi != r_hi))
     with np.errstate(invalid="ignore"):

@@ -8,7 +8,8 @@ and ratios) to the most recent ``window`` points, continued as the average of a 
 undamped trend; the predictive distribution on the model scale is a Student-t with the OLS
 predictive variance plus a bend-and-jump variance calibrated on real series and a rounding
 floor.  ``p_meet`` is its probability of the target's success region
-(:func:`fzanalysis.comparators.region`), ``p_direction`` (increase/decrease targets) its
+(:func:`fzanalysis.comparators.region`) as the published figure meets it (rounded to the
+series' step; docs/methods.md 5 (5)), ``p_direction`` (increase/decrease targets) its
 probability of ending beyond today's level in the required direction.
 """
 from __future__ import annotations
@@ -227,12 +228,12 @@ def project(
           fitted expected rate), the "today" from which the trend is continued;
         - ``projected``, ``lower``, ``upper``: the central projection (median of the predictive
           distribution) for ``target_year`` and its prediction interval at ``level``;
-        - ``projected_meets``: does ``projected`` meet the target
-          (:func:`fzanalysis.comparators.satisfies`; ``maintain``: at least the reference level;
-          False for increase/decrease).  For one-sided targets it is True exactly when
-          ``p_meet >= 0.5``;
-        - ``p_meet``: predictive probability that the ``target_year`` value lies in the
-          target's success region (numeric comparators and ``maintain``, whose region is
+        - ``projected_meets``: does ``projected``, as it would be published (rounded to the
+          series' step, methods.md 5 (5)), meet the target (``maintain``: at least the
+          reference level; False for increase/decrease).  For one-sided targets it is True
+          exactly when ``p_meet >= 0.5``;
+        - ``p_meet``: predictive probability that the ``target_year`` value, as published,
+          lies in the target's success region (numeric comparators and ``maintain``, whose region is
           "at least the series' own baseline-year level"); NaN for increase/decrease;
         - ``p_direction``: increase/decrease targets only, the predictive probability that the
           ``target_year`` value is beyond ``level`` in the required direction; NaN otherwise;
