@@ -709,8 +709,12 @@ def test_poisson_zero_and_too_few_counts_not_projected():
         r = out.loc[ind]
         assert r["method"] == "poisson"
         assert np.isnan(r["projected"]) and np.isnan(r["lower"]) and np.isnan(r["p_meet"])
-        assert pd.isna(r["year_reached"])
+        assert pd.isna(r["year_reached"]) and not r["projected_meets"]  # nothing projected meets nothing
         assert r["warnings"] == "insufficient_data"
+    # a target any rate would meet: still no verdict without a projection
+    easy = project(count_panel([1, 0, 2, 0, 0, 1, 0, 0, 3, 0], e, indicator="few"),
+                   cat.iloc[[1]].assign(target=1e4)).iloc[0]
+    assert np.isnan(easy["projected"]) and not easy["projected_meets"]
     zh = warning_text("insufficient_data", lang="zh", method="poisson")
     assert "事件数太少" in zh and "10" in zh
     paths = project_paths(panel, cat)

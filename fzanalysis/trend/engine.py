@@ -1222,7 +1222,7 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
         prev = np.where(here, k, prev)
 
     nan_all = ~fitted_ok
-    for arr in (projected, lower, upper, pm, p_dir, level_now):
+    for arr in (projected, lower, upper, pm, p_dir, level_now, meets_published):
         arr[nan_all] = np.nan
     pace_obs = np.where(pois & nan_all, np.nan, pace_obs)
     pace_req = np.where(pois & nan_all, np.nan, pace_req)
