@@ -1145,6 +1145,27 @@ def test_projected_meets_iff_p_meet_at_least_half():
     assert ((out.loc[ok, "p_meet"] >= 0.5) == out.loc[ok, "projected_meets"]).all()
 
 
+def test_published_figures_keep_verdict_and_probability_together():
+    """Integer-rounded figures, strict and closed comparators, targets on the grid, between grid
+    points and at the bounds: the verdict is p_meet >= 0.5, and complementary targets ("<= c",
+    "> c") have probabilities summing to one (methods.md 5 (5))."""
+    rng = np.random.default_rng(11)
+    panel, cat = _random_panel(rng, 80)
+    panel["value"] = panel["value"].round()
+    targets = np.concatenate([np.round(rng.uniform(0, 100, 50)), rng.uniform(0, 100, 14),
+                              np.zeros(8), np.full(8, 100.0)])
+    cat["target"] = targets
+    cat["comparator"] = np.array([">=", ">", "<=", "<"])[np.arange(80) % 4]
+    out = project(panel, cat)
+    ok = out["p_meet"].notna() & ((out["p_meet"] - 0.5).abs() > 1e-9)
+    assert ok.sum() > 60
+    assert ((out.loc[ok, "p_meet"] >= 0.5) == out.loc[ok, "projected_meets"]).all()
+    flip = {">=": "<", ">": "<=", "<=": ">", "<": ">="}
+    other = project(panel, cat.assign(comparator=cat["comparator"].map(flip)))
+    total = out["p_meet"].to_numpy() + other["p_meet"].to_numpy()
+    assert total[np.isfinite(total)] == pytest.approx(1.0, abs=1e-9)
+
+
 def test_probability_band_words_and_cutoffs():
     from fzanalysis.trend import probability_band
 

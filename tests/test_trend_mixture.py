@@ -219,7 +219,7 @@ def test_weight_zero_reproduces_the_single_trend_predictive(monkeypatch):
     # the target as the published figure meets it (engine.published_edges: half a step short)
     tg = c["target"].to_numpy(float)
     step = engine.resolution(M.Y, M.mask)
-    e_lo, e_hi = engine.published_edges(np.where(up, tg, -np.inf), np.where(up, np.inf, tg), lower=lo,
+    e_lo, e_hi, _, _ = engine.published_edges(np.where(up, tg, -np.inf), np.where(up, np.inf, tg), lower=lo,
                                         upper=hi, step=step, **dict(zip(("at_lower", "at_upper"),
                                         engine.published_at_bounds(M, step, md.pois))))
     g = transform(np.where(up, e_lo, e_hi), md.mcode, lo, hi, squeeze=settings()["logit_squeeze"])
@@ -392,7 +392,7 @@ def test_target_at_a_published_bound_is_judged_as_published_everywhere():
 def test_published_edges_known_answers(lo, hi, lo_open, hi_open, step, at, want):
     """Each edge half a step short of the first publishable figure meeting the target
     (methods.md 5 (5)); a bound the source never publishes is read as itself."""
-    e_lo, e_hi = engine.published_edges(np.array([lo]), np.array([hi]), lower=np.array([0.0]),
+    e_lo, e_hi, _, _ = engine.published_edges(np.array([lo]), np.array([hi]), lower=np.array([0.0]),
                                         upper=np.array([100.0]), step=np.array([step]),
                                         at_lower=np.array([at]), at_upper=np.array([at]),
                                         lo_open=np.array([lo_open]), hi_open=np.array([hi_open]))
@@ -411,3 +411,23 @@ def test_a_projection_published_as_the_target_meets_it():
         assert bool(r["projected_meets"]) == (r["projected"] >= 95.5), r  # published as 96 or more
         if r["projected_meets"]:
             assert r["year_reached"] <= 2030
+
+
+def test_a_capped_bound_is_read_as_itself_on_both_sides():
+    """A source never published at 100 (or 0): ">= 100" is P(value >= 100) and its complement
+    "< 100" (and "<= 99") P(value < 100), an open edge at the bound; likewise "<= 0" / "> 0"."""
+    kw = dict(lower=np.array([0.0] * 4), upper=np.array([100.0] * 4), step=np.ones(4),
+              at_lower=np.zeros(4, bool), at_upper=np.zeros(4, bool))
+    lo = np.array([100.0, -np.inf, -np.inf, 0.0])
+    hi = np.array([np.inf, 100.0, 0.0, np.inf])
+    e_lo, e_hi, lo_open, hi_open = engine.published_edges(
+        lo, hi, lo_open=np.array([False, False, False, True]),
+        hi_open=np.array([False, True, False, False]), **kw)
+    assert e_lo.tolist() == [100.0, -np.inf, -np.inf, 0.0]
+    assert e_hi.tolist() == [np.inf, 100.0, 0.0, np.inf]
+    assert lo_open.tolist() == [False, False, False, True]
+    assert hi_open.tolist() == [False, True, False, False]
+    # "<= 99" needs the same edge as "< 100"
+    e = engine.published_edges(np.array([-np.inf]), np.array([99.0]), lower=np.array([0.0]),
+                               upper=np.array([100.0]), step=np.ones(1), at_upper=np.zeros(1, bool))
+    assert (e[1][0], bool(e[3][0])) == (100.0, True)

@@ -949,7 +949,7 @@ def published_at_bounds(M: SeriesMatrix, step: np.ndarray,
 
 def published_edges(lo_y: Any, hi_y: Any, *, lower: Any, upper: Any, step: Any,
                     at_lower: Any = True, at_upper: Any = True, lo_open: Any = False,
-                    hi_open: Any = False) -> tuple[np.ndarray, np.ndarray]:
+                    hi_open: Any = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The target region's edges as published figures are judged (methods.md 5 (5)).
 
     A target is met by the *published* figure, the value rounded to the series' step ``s``
@@ -962,11 +962,14 @@ def published_edges(lo_y: Any, hi_y: Any, *, lower: Any, upper: Any, step: Any,
     needs 97.  Thus P(<= c) + P(> c) = 1 for every c.
 
     A source that has never published a bound (``at_lower`` / ``at_upper`` False,
-    :func:`published_at_bounds`: WUENIC publishes at most 99 %) cannot meet a target whose first
-    meeting figure IS that bound: there the edge is the bound itself, read on the continuous
-    scale (">= 100 %" for a series capped at 99).  The one reading of a target for
-    :func:`region_probability`, for whether the central projection meets it (:func:`run`:
-    ``meets_published``) and for ``year_reached``.
+    :func:`published_at_bounds`: WUENIC publishes at most 99 %) is read at that bound on the
+    continuous scale, as before: ">= 100 %" is P(value >= 100), and its complement "< 100 %"
+    (or "<= 99") P(value < 100), so the two still sum to one.
+
+    Returns ``lo_e, hi_e, lo_open_e, hi_open_e``: the edges on the value's scale and whether each
+    excludes its own point (only an edge at a bound read as itself can be open: "< 100 %" of a
+    capped source).  The one reading of a target for :func:`region_probability`, for whether
+    the central projection meets it (:func:`run`: ``meets_published``) and for ``year_reached``.
     """
     s = np.asarray(step, dtype=float)
     lo_y = np.asarray(lo_y, dtype=float)
@@ -987,14 +990,21 @@ def published_edges(lo_y: Any, hi_y: Any, *, lower: Any, upper: Any, step: Any,
         last = np.where(on_hi, r_hi - np.where(hi_open, 1.0, 0.0), np.floor(q_hi)) * s
         lo_e = np.where(np.isfinite(lo_y), first - s / 2.0, lo_y)
         hi_e = np.where(np.isfinite(hi_y), last + s / 2.0, hi_y)
-        # a bound the source never publishes: the target that needs it is read as the bound
-        capped_hi = np.isfinite(upper) & ~np.asarray(at_upper, bool) & np.isfinite(lo_y) \
-            & (np.abs(first - upper) <= eps * np.maximum(1.0, np.abs(upper)))
-        capped_lo = np.isfinite(lower) & ~np.asarray(at_lower, bool) & np.isfinite(hi_y) \
-            & (np.abs(last - lower) <= eps * np.maximum(1.0, np.abs(lower)))
-        lo_e = np.where(capped_hi, upper, lo_e)
-        hi_e = np.where(capped_lo, lower, hi_e)
-    return lo_e, hi_e
+
+        def at(x: np.ndarray, b: Any) -> np.ndarray:
+            return np.abs(x - b) <= eps * np.maximum(1.0, np.abs(b))
+
+        # a bound the source never publishes: the edge between it and the next figure is the
+        # bound itself ("">= 100"" closed, ""< 100"" / ""<= 99"" open; ""<= 0"" closed, ""> 0"" open)
+        cap_u = np.isfinite(upper) & ~np.asarray(at_upper, bool)
+        cap_l = np.isfinite(lower) & ~np.asarray(at_lower, bool)
+        lo_at_u = cap_u & np.isfinite(lo_y) & at(first, upper)
+        hi_at_u = cap_u & np.isfinite(hi_y) & at(last, upper - s)
+        hi_at_l = cap_l & np.isfinite(hi_y) & at(last, lower)
+        lo_at_l = cap_l & np.isfinite(lo_y) & at(first, lower + s)
+        lo_e = np.where(lo_at_u | lo_at_l, np.where(lo_at_u, upper, lower), lo_e)
+        hi_e = np.where(hi_at_u | hi_at_l, np.where(hi_at_u, upper, lower), hi_e)
+    return lo_e, hi_e, lo_at_l, hi_at_u
 
 
 def region_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
@@ -1015,15 +1025,13 @@ def region_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
     clipped predictive's mass at the bound.  An edge beyond a bound is no constraint.
     """
     sq = settings()["logit_squeeze"]
-    lo_e, hi_e = published_edges(lo_y, hi_y, lower=lower, upper=upper, step=step,
-                                 at_lower=at_lower, at_upper=at_upper, lo_open=lo_open,
-                                 hi_open=hi_open)
+    lo_e, hi_e, lo_o, hi_o = published_edges(lo_y, hi_y, lower=lower, upper=upper, step=step,
+                                             at_lower=at_lower, at_upper=at_upper,
+                                             lo_open=lo_open, hi_open=hi_open)
     with np.errstate(invalid="ignore"):
         # an edge beyond a bound constrains nothing; an open edge AT the bound excludes its mass
-        lo_free = ~np.isfinite(lo_e) | (np.isfinite(lower) & ((lo_e < lower)
-                                                              | ((lo_e <= lower) & ~np.asarray(lo_open, bool))))
-        hi_free = ~np.isfinite(hi_e) | (np.isfinite(upper) & ((hi_e > upper)
-                                                              | ((hi_e >= upper) & ~np.asarray(hi_open, bool))))
+        lo_free = ~np.isfinite(lo_e) | (np.isfinite(lower) & ((lo_e < lower) | ((lo_e <= lower) & ~lo_o)))
+        hi_free = ~np.isfinite(hi_e) | (np.isfinite(upper) & ((hi_e > upper) | ((hi_e >= upper) & ~hi_o)))
         g_lo = transform(np.where(lo_free, np.nan, lo_e), mcode, lower, upper, squeeze=sq)
         g_hi = transform(np.where(hi_free, np.nan, hi_e), mcode, lower, upper, squeeze=sq)
         # log scale: an edge <= 0 is -inf
@@ -1031,7 +1039,6 @@ def region_probability(lo_y: np.ndarray, hi_y: np.ndarray, *, mcode: np.ndarray,
         g_lo = np.where(is_log & ~lo_free & (lo_e <= 0), -np.inf, g_lo)
         g_hi = np.where(is_log & ~hi_free & (hi_e <= 0), -np.inf, g_hi)
         s = np.where(sigma > 0, sigma, np.nan)
-        lo_o, hi_o = np.asarray(lo_open, bool), np.asarray(hi_open, bool)
         # no spread: the value is zhat itself, in the region or not (open edges exclude it)
         p_hi = np.where(hi_free, 1.0, np.where(sigma > 0, _cdf((g_hi - zhat) / s, df),
                                                np.where(hi_o, zhat < g_hi, zhat <= g_hi).astype(float)))
@@ -1136,11 +1143,13 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     pm = mixture_probability(r_lo, r_hi, step=step, mix=mix, **edges)
     # the central projection meets the target iff it lies in the region of the published
     # figure (so p_meet >= 0.5 iff it meets); NaN where no edge moved (the literal comparison)
-    e_lo, e_hi = published_edges(r_lo, r_hi, lower=lo, upper=hi, step=step, **edges)
+    e_lo, e_hi, e_lo_open, e_hi_open = published_edges(r_lo, r_hi, lower=lo, upper=hi, step=step,
+                                                       **edges)
     moved = (~np.isnan(r_lo) & (e_lo != r_lo)) | (~np.isnan(r_hi) & (e_hi != r_hi))
     with np.errstate(invalid="ignore"):
-        meets_published = np.where(moved & ~np.isnan(projected),
-                                   ((projected >= e_lo) & (projected <= e_hi)).astype(float), np.nan)
+        inside = np.where(e_lo_open, projected > e_lo, projected >= e_lo) \
+            & np.where(e_hi_open, projected < e_hi, projected <= e_hi)
+        meets_published = np.where(moved & ~np.isnan(projected), inside.astype(float), np.nan)
     directional = np.isin(comp, ("increase", "decrease"))
     pm = np.where(directional, np.nan, pm)
     # p_direction: P(target-year value beyond the current fitted level, in the required direction)
@@ -1193,10 +1202,11 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
         # the central path: the median of the predictive in every year
         ypath = mixture_quantile(0.5, mixture_moments(
             model, np.broadcast_to(fut_years.astype(float), (S, len(fut_years))), lo, hi))
-        with np.errstate(invalid="ignore"):  # a target at a published bound: as p_meet reads it
-            published = moved[:, None] & (ypath >= e_lo[:, None]) & (ypath <= e_hi[:, None])
-        meets = (comparators.satisfies(ypath, tcomp, ttarget, M.tolerance[:, None]) | published) \
-            & (fut_years[None, :] > last_year[:, None])
+        with np.errstate(invalid="ignore"):  # the published figure's region, as p_meet reads it
+            published = np.where(e_lo_open[:, None], ypath > e_lo[:, None], ypath >= e_lo[:, None]) \
+                & np.where(e_hi_open[:, None], ypath < e_hi[:, None], ypath <= e_hi[:, None])
+        literal = comparators.satisfies(ypath, tcomp, ttarget, M.tolerance[:, None])
+        meets = np.where(moved[:, None], published, literal) & (fut_years[None, :] > last_year[:, None])
         first = np.where(meets, fut_years[None, :], 10**6).min(axis=1)
         reached = np.where(~last_met & (first < 10**6) & fitted_ok, first, reached)
     reached = np.where(pois & ~fitted_ok, np.nan, reached)
