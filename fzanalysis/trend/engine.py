@@ -995,7 +995,7 @@ def published_edges(lo_y: Any, hi_y: Any, *, lower: Any, upper: Any, step: Any,
             return np.abs(x - b) <= eps * np.maximum(1.0, np.abs(b))
 
         # a bound the source never publishes: the edge between it and the next figure is the
-        # bound itself ("">= 100"" closed, ""< 100"" / ""<= 99"" open; ""<= 0"" closed, ""> 0"" open)
+        # bound itself (">= 100" closed, "< 100" / "<= 99" open; "<= 0" closed, "> 0" open)
         cap_u = np.isfinite(upper) & ~np.asarray(at_upper, bool)
         cap_l = np.isfinite(lower) & ~np.asarray(at_lower, bool)
         lo_at_u = cap_u & np.isfinite(lo_y) & at(first, upper)
