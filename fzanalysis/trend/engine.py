@@ -32,7 +32,7 @@ from fzanalysis.trend.core import (
     transform,
     window_mask,
 )
-from fzanalysis.trend.prep import SeriesMatrix, resolution, settings
+from fzanalysis.trend.prep import SeriesMatrix, on_grid, resolution, settings
 from fzanalysis.trend.results import Model, Projection
 
 __all__ = ["Mixture", "bend_variance", "centre_time", "choose_methods", "eligible",
@@ -975,17 +975,12 @@ def published_edges(lo_y: Any, hi_y: Any, *, lower: Any, upper: Any, step: Any,
     lo_y = np.asarray(lo_y, dtype=float)
     hi_y = np.asarray(hi_y, dtype=float)
     eps = 1e-9
-
-    def grid(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # a figure on the grid to resolution()'s own tolerance (1e-6 relative) is on it
-        r = np.round(q)
-        return r, np.abs(q - r) <= 1e-6 * np.maximum(1.0, np.abs(q))
-
     with np.errstate(invalid="ignore", over="ignore"):
-        # first publishable figure meeting a lower edge, last one meeting an upper edge
+        # first publishable figure meeting a lower edge, last one meeting an upper edge (a target
+        # on the grid by resolution()'s own tolerance is a publishable figure)
         q_lo, q_hi = lo_y / s, hi_y / s
-        r_lo, on_lo = grid(q_lo)
-        r_hi, on_hi = grid(q_hi)
+        r_lo, on_lo = on_grid(q_lo)
+        r_hi, on_hi = on_grid(q_hi)
         first = np.where(on_lo, r_lo + np.where(lo_open, 1.0, 0.0), np.ceil(q_lo)) * s
         last = np.where(on_hi, r_hi - np.where(hi_open, 1.0, 0.0), np.floor(q_hi)) * s
         lo_e = np.where(np.isfinite(lo_y), first - s / 2.0, lo_y)

@@ -20,7 +20,7 @@ from fzanalysis.exceptions import ConfigError
 from fzanalysis.panel import Panel, as_panel
 from fzanalysis.trend.core import METHODS
 
-__all__ = ["SeriesMatrix", "build_matrix", "matrix", "resolution", "settings"]
+__all__ = ["SeriesMatrix", "build_matrix", "matrix", "on_grid", "resolution", "settings"]
 
 KEYS: list[str] = list(codes.SERIES_KEYS)
 
@@ -164,21 +164,30 @@ def build_matrix(panel: Panel, catalog: pd.DataFrame) -> SeriesMatrix:
     )
 
 
+def on_grid(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest whole number to ``q`` (a value divided by a rounding step) and whether ``q`` is
+    that whole number to 1e-6 relative: the one tolerance of "a multiple of the step" for
+    :func:`resolution` and for the published edges of targets
+    (:func:`fzanalysis.trend.engine.published_edges`)."""
+    r = np.round(q)
+    return r, np.abs(q - r) <= 1e-6 * np.maximum(1.0, np.abs(q))
+
+
 def resolution(Y: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Rounding step of each series: the largest power of ten (at most 1) dividing every value.
 
     Published figures are rounded (integer percentages, one decimal for rates); a run of equal
     values (99, 99, 99 ...) says only that the true value stayed within half a step of 99.  The
     step is the largest :math:`10^k`, :math:`k \\le 0`, such that every observed value is a
-    multiple of it (to 1e-9 relative), at least :math:`10^{-6}`; 1 for a series of zeros.
+    multiple of it (:func:`on_grid`: to 1e-6 relative), at least :math:`10^{-6}`; 1 for a series
+    of zeros.
     """
     out = np.full(Y.shape[0], 1e-6)
     y = np.where(mask, Y, 0.0)
     with np.errstate(invalid="ignore"):
         for k in range(0, -7, -1):
             step = 10.0 ** k
-            q = y / step
-            ok = (np.abs(q - np.round(q)) <= 1e-6 * np.maximum(1.0, np.abs(q))) | ~mask
+            ok = on_grid(y / step)[1] | ~mask
             hit = ok.all(axis=1) & (out == 1e-6)
             out = np.where(hit, step, out)
     return out
