@@ -33,6 +33,7 @@ Usage::
     .venv/bin/python benchmarks/calibration.py --split dev --out reports/calibration-dev
     .venv/bin/python benchmarks/calibration.py --split holdout --out DIR   # the later holdout (methods 8.9)
     .venv/bin/python benchmarks/calibration.py --build-corpus   # rebuild series.csv/manifest.csv
+    .venv/bin/python benchmarks/calibration.py --corpus MY_DIR --out DIR   # your own real series
 
 Importable: :func:`load_corpus`, :func:`run_backtest` (forecast table), :func:`summarize`
 (dict of tables) and :func:`build_corpus`.
@@ -52,7 +53,7 @@ import numpy as np
 import pandas as pd
 
 # the corpus is read by its one owner
-from fzanalysis.trend.calibration import load_corpus
+from fzanalysis.trend.calibration import load_corpus, read_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 CAL_DIR = ROOT / "data" / "calibration"
@@ -669,7 +670,13 @@ def summary_markdown(tabs: dict[str, pd.DataFrame], title: str = "") -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--split", choices=("dev", "validation", "holdout", "all"), default="dev")
+    ap.add_argument("--split", default=None,
+                    help="dev (default), validation, holdout or all; with --corpus: a value of its "
+                         "split column, default all")
+    ap.add_argument("--corpus", type=Path, default=None,
+                    help="a folder with series.csv and manifest.csv of your own real series "
+                         "(format: fzanalysis.trend.calibration.read_corpus) instead of "
+                         "data/calibration")
     ap.add_argument("--out", type=Path, default=None, help="write CSV tables and summary.md here")
     ap.add_argument("--no-counts", action="store_true",
                     help="drop numerator/denominator (no Poisson model for small counts)")
@@ -686,7 +693,14 @@ def main(argv=None) -> int:
         print(m.groupby(["family", "split"]).size().unstack(fill_value=0))
         print(f"{len(m)} series, {len(s)} values")
         return 0
-    series, manifest = load_corpus()
+    if a.corpus is not None:
+        series, manifest = read_corpus(a.corpus)
+        a.split = a.split or "all"
+    else:
+        series, manifest = load_corpus()
+        a.split = a.split or "dev"
+        if a.split not in ("dev", "validation", "holdout", "all"):
+            ap.error(f"--split: found {a.split!r}, expected dev, validation, holdout or all")
     if a.families:
         manifest = manifest[manifest["family"].isin(a.families.split(","))]
     t0 = time.perf_counter()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -198,3 +199,97 @@ def test_corpus_build_keeps_dev_and_validation_and_adds_holdout():
     # the dev / validation draw does not see the holdout: redrawing without it gives the same
     rest = manifest[manifest["split"] != "holdout"].assign(fixed_split=None)
     assert harness._split(rest).tolist() == rest["split"].tolist()
+
+
+# --------------------------------------------------------------------------------------------
+# a reviewer's own corpus (read_corpus, benchmarks/calibration.py --corpus)
+
+def _write_corpus(folder, series, manifest):
+    folder.mkdir(parents=True, exist_ok=True)
+    series.to_csv(folder / "series.csv", index=False)
+    manifest.to_csv(folder / "manifest.csv", index=False)
+
+
+def test_read_corpus_reads_back_what_load_corpus_gives(tmp_path):
+    from fzanalysis.trend.calibration import load_corpus, read_corpus
+
+    series, manifest = load_corpus(china_official=False)
+    few = pd.concat([g.head(2) for _, g in manifest.groupby("family")])
+    part = series[series["series_id"].isin(few["series_id"])]
+    cols = ["series_id", "family", "unit", "lower_bound", "upper_bound", "direction"]
+    _write_corpus(tmp_path / "c", part, few[cols])
+    s2, m2 = read_corpus(tmp_path / "c")
+    assert set(m2["split"]) == {"external"}
+    key = ["series_id", "year"]
+    a = part.sort_values(key).reset_index(drop=True)
+    b = s2.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a[key + ["value", "numerator", "denominator"]],
+                                  b[key + ["value", "numerator", "denominator"]], check_dtype=False)
+    pd.testing.assert_frame_equal(few[cols].reset_index(drop=True), m2[cols].reset_index(drop=True),
+                                  check_dtype=False)
+
+
+def test_read_corpus_names_every_problem(tmp_path):
+    from fzanalysis.exceptions import PanelError
+    from fzanalysis.trend.calibration import read_corpus
+
+    series = pd.DataFrame({"series_id": ["a", "a", "a", "b", "zz"],
+                           "year": ["2000", "2000.5", "2000", "x", "2001"],
+                           "value": ["1", "2", "3", "120", "1"]})
+    manifest = pd.DataFrame({"series_id": ["a", "b"], "family": ["f", "f"],
+                             "unit": ["percent", "percents"], "lower_bound": [0, 0],
+                             "upper_bound": [100, 100], "direction": ["up", "sideways"]})
+    _write_corpus(tmp_path / "c", series, manifest)
+    with pytest.raises(PanelError) as err:
+        read_corpus(tmp_path / "c")
+    text = str(err.value)
+    for want in ("series.csv, row 3, column year: found '2000.5', expected an integer year",
+                 "series.csv, row 5, column year: found 'x'",
+                 "series.csv, row 2, columns series_id/year: a 2000 appears more than once",
+                 "series.csv, row 6, column series_id: found 'zz'",
+                 "manifest.csv, row 3, column unit: found 'percents'",
+                 "manifest.csv, row 3, column direction: found 'sideways', expected up or down"):
+        assert want in text, want
+    # a missing column is named before anything else is read
+    manifest.drop(columns="direction").to_csv(tmp_path / "c" / "manifest.csv", index=False)
+    with pytest.raises(PanelError, match="missing column"):
+        read_corpus(tmp_path / "c")
+
+
+def test_read_corpus_bounds_are_checked(tmp_path):
+    from fzanalysis.exceptions import PanelError
+    from fzanalysis.trend.calibration import read_corpus
+
+    series = pd.DataFrame({"series_id": ["a"] * 3, "year": [2000, 2001, 2002],
+                           "value": [99.0, 100.5, 98.0]})
+    manifest = pd.DataFrame({"series_id": ["a"], "family": ["f"], "unit": ["percent"],
+                             "lower_bound": [0], "upper_bound": [100], "direction": ["up"]})
+    _write_corpus(tmp_path / "c", series, manifest)
+    with pytest.raises(PanelError, match=r"row 3, column value: found '100.5', expected a value "
+                                         r"within the series' bounds \[0, 100\]"):
+        read_corpus(tmp_path / "c")
+
+
+def test_calibration_harness_runs_on_a_reviewers_corpus(tmp_path):
+    """--corpus: the same backtest on series the engine has never seen (here: WDI of 8.1)."""
+    harness = _load_benchmark("calibration")
+    p, cat = load_real_series()
+    p = p[p["indicator"].isin(["wdi.SP.DYN.TFRT.IN", "wdi.SL.TLF.CACT.FE.ZS"])].copy()
+    p["series_id"] = p["indicator"] + "." + p["area"]
+    units = cat.set_index("id")["unit"]
+    first = p.groupby("series_id", as_index=False).first()
+    manifest = pd.DataFrame({"series_id": first["series_id"], "family": first["indicator"],
+                             "unit": first["indicator"].map(units), "lower_bound": 0.0,
+                             "upper_bound": np.where(first["indicator"].map(units) == "percent",
+                                                     100.0, np.nan),
+                             "direction": "up"})
+    _write_corpus(tmp_path / "c", p[["series_id", "year", "value"]], manifest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        assert harness.main(["--corpus", str(tmp_path / "c"), "--seeds", "0",
+                             "--out", str(tmp_path / "out")]) == 0
+    f = pd.read_csv(tmp_path / "out" / "forecasts.csv")
+    assert set(f["family"]) == {"wdi.SP.DYN.TFRT.IN", "wdi.SL.TLF.CACT.FE.ZS"}
+    assert f["p_meet"].between(0, 1).all() and len(f) > 50
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "split=all" in summary

@@ -3,13 +3,16 @@
 Two collections of real series (methods.md 8):
 
 - the **calibration corpus** ``data/calibration/`` (253 series in six families with a fixed
-  dev/validation split, its README cites every source) plus the family ``china_official``, the
+  dev/validation split and 556 in a later holdout; its README cites every source) plus the family ``china_official``, the
   national series of ``data/reference/panel.csv`` with at least 8 years, read from that file
   (:func:`load_china_official`), on the dev side.  :func:`interval_bend_table` regenerates
   ``trend.yaml: interval_bend`` from the dev series; ``python -m fzanalysis.trend.calibration``
   prints it;
 - the earlier 65 WDI series of ``data/backtest/`` (:func:`load_real_series`), kept for the
   reports of methods.md 8 on the former calibration.
+
+:func:`read_corpus` reads a reviewer's own series in the corpus format, checked, for the same
+backtest (``benchmarks/calibration.py --corpus DIR``).
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from fzanalysis.trend.prep import matrix
 
 __all__ = ["CORPUS_MIN_TRAIN", "calibration_report", "corpus_panel", "damped_trend_report",
            "interval_bend_table", "load_china_official", "load_corpus", "load_real_series",
-           "noise_thresholds", "noisy_lines_report"]
+           "noise_thresholds", "noisy_lines_report", "read_corpus"]
 
 #: Origins of the calibration backtests need this many observed points (as the harness
 #: ``benchmarks/calibration.py``).
@@ -415,6 +418,126 @@ def load_corpus(*, china_official: bool = True) -> tuple[pd.DataFrame, pd.DataFr
         s2, m2 = load_china_official()
         series = pd.concat([series, s2], ignore_index=True)
         manifest = pd.concat([manifest, m2], ignore_index=True)
+    return series, manifest
+
+
+#: Columns a corpus read by :func:`read_corpus` must have (others are kept as they are).
+CORPUS_SERIES_COLUMNS: tuple[str, ...] = ("series_id", "year", "value")
+CORPUS_MANIFEST_COLUMNS: tuple[str, ...] = ("series_id", "family", "unit", "lower_bound",
+                                            "upper_bound", "direction")
+
+
+def read_corpus(folder) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A corpus of one's own real series, in the format of :func:`load_corpus`, checked.
+
+    For reviewers who judge the engine on series it has never seen: put ``series.csv``
+    (``series_id, year, value`` and optionally ``numerator, denominator``) and ``manifest.csv``
+    (``series_id, family, unit, lower_bound, upper_bound, direction`` and optionally ``split``,
+    ``source``) in a folder and pass it here, or to ``benchmarks/calibration.py --corpus``.
+    ``unit`` is a key of ``data/units.csv``; ``direction`` is ``up`` (good direction up, targets
+    ``>=``) or ``down``; empty bounds mean none; a missing or empty ``split`` is ``external``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder holding the two files.
+
+    Returns
+    -------
+    (series, manifest) : tuple of DataFrame
+
+    Raises
+    ------
+    PanelError
+        Every problem at once, each naming the file, row (as a spreadsheet shows it: the header
+        is row 1), column, what was found and what was expected.  Nothing is dropped or coerced.
+    """
+    from pathlib import Path
+
+    from fzanalysis.exceptions import PanelError
+
+    folder = Path(folder)
+    frames, problems = {}, []
+    for name, required in (("series.csv", CORPUS_SERIES_COLUMNS),
+                           ("manifest.csv", CORPUS_MANIFEST_COLUMNS)):
+        path = folder / name
+        if not path.is_file():
+            raise PanelError(str(path), [f"{path}: file not found (expected {name} with columns "
+                                         f"{', '.join(required)})"])
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        missing = [c for c in required if c not in df.columns]
+        if missing:
+            raise PanelError(str(path), [f"{path}: missing column(s) {', '.join(missing)} "
+                                         f"(expected {', '.join(required)})"])
+        frames[name] = (path, df)
+
+    def numeric(name, col, *, required, integer=False):
+        path, df = frames[name]
+        if col not in df.columns:
+            return pd.Series(np.nan, index=df.index)
+        text = df[col].str.strip()
+        out = pd.to_numeric(text.where(text != ""), errors="coerce")
+        bad = (text != "") & (out.isna() | ~np.isfinite(out))
+        if integer:
+            bad |= out.notna() & (out != out.round())
+        if required:
+            bad |= text == ""
+        what = "an integer year" if integer else ("a number" if required else "a number or empty")
+        for i in np.flatnonzero(bad.to_numpy()):
+            problems.append(f"{path}, row {i + 2}, column {col}: found {df[col].iloc[i]!r}, "
+                            f"expected {what}")
+        return out
+
+    spath, sdf = frames["series.csv"]
+    mpath, mdf = frames["manifest.csv"]
+    series = pd.DataFrame({"series_id": sdf["series_id"].str.strip()})
+    series["year"] = numeric("series.csv", "year", required=True, integer=True)
+    series["value"] = numeric("series.csv", "value", required=True)
+    for col in ("numerator", "denominator"):
+        series[col] = numeric("series.csv", col, required=False)
+    manifest = mdf.copy()
+    manifest["series_id"] = manifest["series_id"].str.strip()
+    for col in ("lower_bound", "upper_bound"):
+        manifest[col] = numeric("manifest.csv", col, required=False)
+    units = set(config.units()["key"])
+    for i, (sid, unit, d) in enumerate(zip(manifest["series_id"], manifest["unit"],
+                                           manifest["direction"])):
+        if unit not in units:
+            problems.append(f"{mpath}, row {i + 2}, column unit: found {unit!r}, expected one of "
+                            f"{', '.join(sorted(units))}")
+        if d not in ("up", "down"):
+            problems.append(f"{mpath}, row {i + 2}, column direction: found {d!r}, "
+                            "expected up or down")
+        if sid == "":
+            problems.append(f"{mpath}, row {i + 2}, column series_id: empty, expected an id")
+    dup = manifest["series_id"].duplicated(keep=False) & (manifest["series_id"] != "")
+    for i in np.flatnonzero(dup.to_numpy()):
+        problems.append(f"{mpath}, row {i + 2}, column series_id: {manifest['series_id'].iloc[i]!r} "
+                        "is listed more than once, expected one row per series")
+    key = series[["series_id", "year"]]
+    dup = key.duplicated(keep=False) & series["year"].notna()
+    for i in np.flatnonzero(dup.to_numpy()):
+        problems.append(f"{spath}, row {i + 2}, columns series_id/year: "
+                        f"{series['series_id'].iloc[i]} {sdf['year'].iloc[i]} appears more than "
+                        "once, expected one value per series and year")
+    known = set(manifest["series_id"])
+    for i in np.flatnonzero(~series["series_id"].isin(known).to_numpy()):
+        problems.append(f"{spath}, row {i + 2}, column series_id: found "
+                        f"{series['series_id'].iloc[i]!r}, expected a series_id of {mpath.name}")
+    bounds = manifest.drop_duplicates("series_id").set_index("series_id")[["lower_bound", "upper_bound"]]
+    lo, hi = bounds.reindex(series["series_id"]).to_numpy(float).T
+    out = (series["value"].to_numpy() < lo) | (series["value"].to_numpy() > hi)
+    for i in np.flatnonzero(out):
+        problems.append(f"{spath}, row {i + 2}, column value: found {sdf['value'].iloc[i]!r}, "
+                        f"expected a value within the series' bounds "
+                        f"[{'none' if np.isnan(lo[i]) else f'{lo[i]:g}'}, "
+                        f"{'none' if np.isnan(hi[i]) else f'{hi[i]:g}'}]")
+    if problems:
+        raise PanelError(str(folder), problems)
+    if "split" not in manifest.columns:
+        manifest["split"] = "external"
+    manifest["split"] = manifest["split"].replace("", "external")
+    series["year"] = series["year"].astype(int)
     return series, manifest
 
 
