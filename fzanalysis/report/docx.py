@@ -38,7 +38,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor, Twips
 
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import comparators, labels, narrative, plan, trend
+from fzanalysis import comparators, labels, narrative, plan
 from fzanalysis.labels import Lang
 from fzanalysis.report import tables
 from fzanalysis.report.params import kind_label
@@ -442,7 +442,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     if len(warn):
         w.para(w.t("warnings_intro", n=len(warn)))
         for i, rec in enumerate(warn.to_dict("records"), start=1):
-            p = "" if tables._isna(rec["p_meet"]) else w.t("warning_p", p=trend.probability_percent(rec["p_meet"]))
+            p = w.t("warning_p", words=rec["probability"]) if rec["probability"] else ""
             w.para(f"{i}．{rec['name']}（{labels.domain_label(rec['domain'], lang)}）：{rec['reason']}{p}。")
     else:
         w.para(w.t("warnings_none"))
