@@ -142,3 +142,37 @@ def test_one_wording_for_the_trend():
             assert "current trend" not in en, (kind, code)
             for said in re.findall(r"按\S{0,3}趋势", zh):
                 assert said == basis_zh, (kind, code)
+
+
+def test_crosscheck_finds_a_disagreement(ctx, tmp_path: Path):
+    """The read-back check fails on a report whose files disagree (a changed Excel value, a Word
+    finding that is not the judgement table's, a headline row with another probability)."""
+    import json
+
+    from docx import Document
+
+    from fzanalysis.report import docx as report_docx
+    from fzanalysis.report import html
+    from fzanalysis.report.crosscheck import crosscheck
+
+    j = ctx.judgement
+    excel.write_status_csv(j, tmp_path / "status.csv")
+    path = excel.write_workbook(j, tmp_path / "status.xlsx", towns=ctx.assessed)
+    report_docx.write_docx(ctx, tmp_path / "2024-report.docx")
+    (tmp_path / "index.html").write_text(html.render_index(year=2024, kind="annual", lang="zh", runs=[], judgement=j,
+                                                           status_error=None, provenance={}), "utf-8")
+    (tmp_path / "provenance.json").write_text(json.dumps({"report": {"lang": "zh"}}), "utf-8")
+    assert crosscheck(tmp_path) == []
+    wb = load_workbook(path)
+    wb["状态"].cell(row=3, column=7).value = 0.0  # 数值 of the second target
+    wb.save(path)
+    doc = Document(str(tmp_path / "2024-report.docx"))
+    first = next(p for p in doc.paragraphs if p.text.startswith("1．"))
+    first.runs[0].text = first.runs[0].text.replace("。", "，", 1)
+    doc.save(str(tmp_path / "2024-report.docx"))
+    page = (tmp_path / "index.html").read_text("utf-8").replace("（概率", "（达标概率", 1)
+    (tmp_path / "index.html").write_text(page, "utf-8")
+    found = crosscheck(tmp_path)
+    assert any("status.xlsx" in f and j["indicator"].iloc[1] in f for f in found)
+    assert any("2024-report.docx: no finding" in f for f in found)
+    assert any(f.startswith("index.html") for f in found)
