@@ -176,3 +176,28 @@ def test_crosscheck_finds_a_disagreement(ctx, tmp_path: Path):
     assert any("status.xlsx" in f and j["indicator"].iloc[1] in f for f in found)
     assert any("2024-report.docx: no finding" in f for f in found)
     assert any(f.startswith("index.html") for f in found)
+
+
+def test_dashboard_writes_values_and_targets_as_the_tables_do(ctx):
+    """The domain dashboard's note beside each bar: the value in the unit's digits (6.5/10万, not
+    6.485/10万活产) and the target as the tables write it (≥ 70%, 保持 →)."""
+    from fzanalysis import plots
+
+    mine = ctx.assessed[ctx.assessed["domain"] == "health"]
+    fig = plots.domain_dashboard(mine, "health", lang="zh")
+    notes = [t.get_text() for ax in fig.axes for t in ax.texts if "\n" in t.get_text()]
+    j = ctx.judgement[ctx.judgement["domain"] == "health"]
+    assert len(notes) == len(j)
+    for note, rec in zip(notes, j.to_dict("records"), strict=True):
+        value, target = note.split("\n")[:2]
+        assert value == labels.format_value(rec["value"], rec["unit"]), rec["indicator"]
+        assert target.endswith(tables._target_words(rec["comparator"], rec["target"], rec["unit"],
+                                                    rec["tolerance"], "zh")), rec["indicator"]
+
+
+def test_verdict_shares_are_written_once(ctx):
+    """The evaluation chapter and the Word report write the share of each verdict alike (24.1%)."""
+    v = tables.verdict_table(ctx.judgement)
+    n = len(ctx.judgement)
+    assert list(v["share"]) == [labels.format_value(100 * k / n, "percent") for k in v["n"]]
+    assert list(v.columns) == ["verdict_label", "n", "share"]

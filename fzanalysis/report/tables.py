@@ -48,6 +48,7 @@ __all__ = [
     "town_scorecard",
     "town_table",
     "verdict_counts",
+    "verdict_table",
     "warning_list",
     "warnings_label",
 ]
@@ -146,6 +147,16 @@ def verdict_counts(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFram
     rows = [{"verdict": v, "verdict_label": labels.label("verdict", v, lang), "n": int(n.get(v, 0)),
              "share": (n.get(v, 0) / len(judgement)) if len(judgement) else np.nan} for v in codes.VERDICTS]
     return pd.DataFrame(rows)
+
+
+def verdict_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """:func:`verdict_counts` for display: ``verdict_label, n, share`` with the share written as a
+    percentage (``24.1%``), as the Word report and the evaluation chapter show it."""
+    v = verdict_counts(judgement, lang=lang)
+    return pd.DataFrame({
+        "verdict_label": v["verdict_label"], "n": v["n"],
+        "share": ["—" if _isna(x) else labels.format_value(100 * float(x), "percent", lang=lang) for x in v["share"]],
+    })
 
 
 def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
