@@ -18,8 +18,10 @@ Rules
 * **One trend, one wording.**  Every projection is introduced by the same words (label
   ``narrative_text.trend_basis``: 按近年趋势 / on recent trends), and states the probability in
   words with the number beside it (:func:`probability_words`).
-* **Coherence.**  A target met now but projected to slip says so in one sentence (category
-  ``slipping``), never as two contradicting labels.
+* **Coherence.**  A target met now but projected to slip says so in one sentence, in the words of
+  its category (``slipping``: 目前虽已达标，但预计难以保持), never as two contradicting labels.
+* **Projection verb.**  达到 / 降至 follow the digits shown: a projection written as the latest
+  value reads 保持在 (never "降至3个" from 3个).
 * **Pooled rates** (rare events) say which years were pooled and state no change on a single
   year (the judgement table leaves ``change_1y`` empty for them).
 * **Small counts.**  A value whose interval is too wide to judge adds 数值波动大，不宜比较.
@@ -160,9 +162,13 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
         out += sep + _text("cannot_judge", lang, target=target)
     projected = row.get("projected")
     if not _isna(projected):
-        verb = "projection_up" if float(projected) >= float(row["value"]) else "projection_down"
+        shown = format_value(projected, unit, lang=lang)
+        if shown == format_value(row["value"], unit, lang=lang):  # the verb follows the digits shown
+            verb = "projection_flat"
+        else:
+            verb = "projection_up" if float(projected) > float(row["value"]) else "projection_down"
         out += sep + _text("trend_basis", lang) + _text(verb, lang, target_year=int(row.get("target_year") or 2030),
-                                                         projected=format_value(projected, unit, lang=lang))
+                                                         projected=shown)
         lo, hi = row.get("proj_lower"), row.get("proj_upper")
         if not _isna(lo) and not _isna(hi):
             spec = unit_format(unit)
@@ -171,8 +177,10 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
             out += _text("interval", lang, level=_number(100 * level, 0), lower=lower,
                          upper=format_value(hi, unit, lang=lang))
         words = probability_words(row.get("probability"), str(row.get("probability_kind") or "meet"), lang)
-        if row.get("category") == "slipping":
-            out += _text("slipping", lang, words=words) if words else _text("slipping_no_p", lang)
+        if row.get("category") == "slipping":  # in the category's words (预计难以保持), with the number
+            p = row.get("probability")
+            out += (_text("slipping", lang, p=probability_percent(float(p))) if not _isna(p)
+                    else _text("slipping_no_p", lang))
         elif words:
             out += _text("comma", lang) + words
         out += _text("end", lang)

@@ -36,7 +36,16 @@ from fzanalysis.geo import (
     town_label,
     wrap_title,
 )
-from fzanalysis.labels import Lang, area_label, domain_label, domain_order, label, unit_label
+from fzanalysis.labels import (
+    Lang,
+    area_label,
+    domain_label,
+    domain_order,
+    format_target,
+    format_value,
+    label,
+    unit_label,
+)
 
 __all__ = ["FAN_COLOURS", "SEX_COLOURS", "domain_dashboard", "fan_chart", "gender_gap_dumbbell",
            "status_heatmap"]
@@ -690,12 +699,11 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
         if np.isfinite(base):
             ax.plot([base], [0.5], marker="D", markersize=5, color="#555555",
                     markerfacecolor="white", linestyle="none")
-        unit = unit_label(r.get("unit"), lang)
-        value_txt = f"{val:.4g}{unit if unit[:1] in ('%', '/', ':') else ' ' + unit}".strip() \
-            if np.isfinite(val) \
-            else _t("no_data", lang)
-        target_txt = (f"{_t('target', lang)} {str(r['comparator']).replace('>=', '≥').replace('<=', '≤')}"
-                      f" {tgt:g}") if np.isfinite(tgt) else _t("directional_target", lang)
+        # value and target written as every table writes them (fzanalysis.labels: the unit's digits)
+        value_txt = format_value(val, r.get("unit"), lang=lang) if np.isfinite(val) else _t("no_data", lang)
+        target_txt = f"{_t('target', lang)} " + format_target(str(r["comparator"]), r.get("target"), r.get("unit"),
+                                                              tolerance=r.get("tolerance", math.nan), lang=lang,
+                                                              style="symbol")
         ax.text(1.01, 0.5, f"{value_txt}\n{target_txt}\n{pal.get(cat, pal['insufficient_data'])[0]}",
                 transform=ax.transAxes, ha="left", va="center", fontsize=7)
         nm = r.get(name_col) if pd.notna(r.get(name_col, math.nan)) else r["indicator"]

@@ -67,7 +67,8 @@ def test_slipping_is_one_sentence_not_two_labels():
     row = {**INSURANCE, "status": "met", "value": 96.5, "gap": -0.5, "projected": 95.5,
            "proj_lower": 94.0, "proj_upper": 97.0, "probability": 0.3, "category": "slipping"}
     text = narrative.finding(row)
-    assert "已达标。" in text and "目前虽已达标，但难以达标（概率30%）" in text
+    # in the category's words (已达标，但按近年趋势预计难以保持), the number beside them
+    assert "已达标。" in text and "目前虽已达标，但预计难以保持（达标概率30%）" in text
 
 
 def test_above_band_floor_is_met_with_note():

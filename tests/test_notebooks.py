@@ -85,6 +85,10 @@ def test_overview_end_to_end_on_demo_data(tmp_path: Path):
     assert re.search(r"规划87项主要目标中，\d+项已实现", index)
     assert index.count('<td class="status st-') == len(res.status)
     assert res.provenance["synthetic"] is True
+    # one number per fact: the Word report, status.xlsx and the index say what status.csv says
+    from fzanalysis.report.crosscheck import crosscheck
+
+    assert crosscheck(res.out_dir) == []
 
 
 @pytest.mark.slow

@@ -256,11 +256,11 @@ def test_domain_dashboard(tmp_path):
     assert len(rows) == len(HEALTH)
     assert fig.get_suptitle() == "妇女与健康：领域指标仪表板（全区）"
     assert [a.get_yticklabels()[0].get_text() for a in rows][:2] == ["宫颈癌筛查率", "孕产妇死亡率"]
-    # numeric targets get a red tick, directional ones say so
+    # numeric targets get a red tick, directional ones say which way, as the tables write it
     first, second, third, fourth = rows
     assert any(set(ln.get_xdata()) == {70.0} for ln in first.get_lines())
     assert any(set(ln.get_xdata()) == {12.0} for ln in second.get_lines())
-    assert "方向性目标" in third.texts[-1].get_text()
+    assert "目标值 降低 ↓" in third.texts[-1].get_text()
     assert "无数据" in [t.get_text() for t in fourth.texts]
     legend = fig.legends[0]
     assert [t.get_text() for t in legend.get_texts()] == ["达标区间", "目标值", "不确定区间", "基线"]

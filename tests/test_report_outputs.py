@@ -102,8 +102,9 @@ def test_status_workbook(midterm, tmp_path: Path):
     sexes = {row[col["性别"]] for row in ws.iter_rows(min_row=2, values_only=True)}
     assert sexes <= {"女", "男", "合计"}
     assert {row[col["演示数据"]] for row in ws.iter_rows(min_row=2, values_only=True)} == {"是"}
-    p_cell = ws.cell(row=2, column=col["达标概率"] + 1)
+    p_cell = ws.cell(row=2, column=col["概率"] + 1)
     assert p_cell.number_format == "0%"
+    assert "达标概率" not in header  # 逐步提高/降低 targets carry the probability of their direction
     rules = [r for rng in ws.conditional_formatting for r in rng.rules]
     assert {r.formula[0] for r in rules} >= {'"已达标"', '"未达标"'}
     assert ws.column_dimensions["D"].width == excel.MAX_WIDTH_WIDE  # indicator names wrap within 30
@@ -112,7 +113,7 @@ def test_status_workbook(midterm, tmp_path: Path):
     assert ws.row_dimensions[long_name].height >= 2 * excel.ROW_HEIGHT  # room for the wrapped lines
     assert max(d.width for d in ws.column_dimensions.values()) <= excel.MAX_WIDTH_WIDE
     # widths fit the text shown under the number formats, not the floats' 17 digits
-    for name in ("数值", "比上年变化", "2030年预测", "达标概率"):
+    for name in ("数值", "比上年变化", "2030年预测", "概率"):
         assert ws.column_dimensions[chr(ord("A") + col[name])].width <= 12, name
     fills = {r.formula[0]: (r.dxf.fill.fgColor.rgb, r.dxf.fill.bgColor.rgb) for r in rules}
     assert fills['"已达标"'] == ("00" + excel.STATUS_FILLS["met"],) * 2  # Excel, WPS and LibreOffice

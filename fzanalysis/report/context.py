@@ -179,14 +179,6 @@ class ReportContext:
         """One row per target, the judged figure (``evaluation.targets``): what every page reads."""
         return self.evaluation.targets
 
-    @property
-    def judged_projected(self) -> pd.DataFrame:
-        """The projection of each judged figure (one row per target, in the plan's order): the
-        projections table shows these, not the men's or the total's rows of a women's target."""
-        keys = self.judgement[["indicator", "area", "sex"]].astype({"area": str})
-        proj = self.projected.astype({"area": str})
-        return keys.merge(proj, on=["indicator", "area", "sex"], how="inner")
-
     def label(self, kind: str, code: Any) -> str:
         """:func:`fzanalysis.labels.label` in the report's language."""
         return labels.label(kind, code, self.lang)

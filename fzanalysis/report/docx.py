@@ -38,7 +38,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor, Twips
 
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import comparators, labels, narrative, plan, trend
+from fzanalysis import comparators, labels, narrative, plan
 from fzanalysis.labels import Lang
 from fzanalysis.report import tables
 from fzanalysis.report.params import kind_label
@@ -442,7 +442,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     if len(warn):
         w.para(w.t("warnings_intro", n=len(warn)))
         for i, rec in enumerate(warn.to_dict("records"), start=1):
-            p = "" if tables._isna(rec["p_meet"]) else w.t("warning_p", p=trend.probability_percent(rec["p_meet"]))
+            p = w.t("warning_p", words=rec["probability"]) if rec["probability"] else ""
             w.para(f"{i}．{rec['name']}（{labels.domain_label(rec['domain'], lang)}）：{rec['reason']}{p}。")
     else:
         w.para(w.t("warnings_none"))
@@ -454,8 +454,9 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         w.para(w.t("verdicts_sentence", n=len(j), counts="，".join(
             f"{r.verdict_label}{r.n}项" for r in vc.itertuples() if r.n) if lang == "zh" else ", ".join(
             f"{r.n} {r.verdict_label.lower()}" for r in vc.itertuples() if r.n)))
-        w.table(pd.DataFrame({w.t("col_verdict"): vc["verdict_label"], w.t("col_n"): vc["n"],
-                              w.t("col_share"): [_pct(s, lang) for s in vc["share"]]}),
+        vt = tables.verdict_table(j, lang=lang)
+        w.table(pd.DataFrame({w.t("col_verdict"): vt["verdict_label"], w.t("col_n"): vt["n"],
+                              w.t("col_share"): vt["share"]}),
                 w.t("table_verdicts"), widths=[5.0, 2.5, 2.5])
         w.figure(_verdict_figure(vc, lang), w.t("figure_verdicts"), width_cm=13.0)
         base = _baseline_comparison(j)

@@ -27,13 +27,15 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from fzanalysis import codes, labels
+from fzanalysis import codes, labels, trend
 from fzanalysis.labels import Lang
 from fzanalysis.report import tables
 
 __all__ = [
     "STATUS_FILLS",
     "long_table",
+    "number_format",
+    "probability_cell",
     "status_sheet",
     "write_csv",
     "write_status_csv",
@@ -65,6 +67,30 @@ def _num(x: Any) -> Any:
     return None if tables._isna(x) else float(x)
 
 
+def number_format(unit: Any) -> str:
+    """The Excel number format of a value in ``unit``: the digits every page shows (``0.0``, ``0.00``, ``0``)."""
+    decimals = int(labels.unit_format(unit)["decimals"])
+    return "0" if decimals == 0 else "0." + "0" * decimals
+
+
+def probability_cell(p: Any) -> tuple[float | None, str]:
+    """A probability as an Excel cell: the number the words use and its format.
+
+    The value is :func:`fzanalysis.trend.probability_percent` / 100 (0.4996 is 0.49, shown 49%,
+    beside 难以; Excel's own rounding would show 50%); below 0.5 % and above 99.5 % the true value
+    is kept and shown as ``<1%`` / ``>99%``.
+    """
+    if tables._isna(p):
+        return None, "0%"
+    shown = trend.probability_percent(float(p))
+    if not shown.isdigit():
+        return float(p), f'"{shown}%"'
+    return int(shown) / 100, "0%"
+
+
+_PER_UNIT = ("value", "change_1y", "baseline_value", "change_base", "projected", "proj_lower", "proj_upper")
+
+
 def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
     """The 状态 sheet as a DataFrame: reader's headers, words for codes, numbers kept numeric.
 
@@ -72,8 +98,12 @@ def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
     -------
     DataFrame
         One row per target in the plan's order; column names from ``xlsx_column`` labels.
+        ``probability`` is the judged probability as :func:`probability_cell` writes it (of
+        meeting the target, or of moving in the required direction for 逐步提高/降低 targets),
+        ``probability_words`` the same in words (:func:`fzanalysis.report.tables.probability_text`).
     """
     j = judgement
+    recs = j.to_dict("records")
     yes, no = labels.label("report", "yes_word", lang), labels.label("report", "no_word", lang)
     out = {
         "row_no": np.arange(1, len(j) + 1),
@@ -96,8 +126,10 @@ def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "projected": [_num(v) for v in j["projected"]],
         "proj_lower": [_num(v) for v in j["proj_lower"]],
         "proj_upper": [_num(v) for v in j["proj_upper"]],
-        "p_meet": [_num(v) for v in j["p_meet"]],
-        "warnings": [tables._warnings_label(w, lang) for w in j["warnings"]],
+        "probability": [probability_cell(v)[0] for v in j["probability"]],
+        "probability_words": [tables.probability_text(r, lang) for r in recs],
+        "warnings": [tables.warnings_label(r["warnings"], lang, comparator=r["comparator"], method=r.get("method"))
+                     for r in recs],
         "synthetic": [yes if s else no for s in j["synthetic"]],
     }
     frame = pd.DataFrame(out)
@@ -138,16 +170,16 @@ def _codes_sheet(judgement: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     return frame
 
 
-#: The number formats this module uses, as Python format specs (to size columns by what is shown).
-_FORMAT_PYTHON = {"0.0": ".1f", "0%": ".0%", "0": ".0f"}
-
-
 def _shown(value: Any, fmt: str | None) -> str:
     """The text Excel shows for ``value`` under number format ``fmt`` (for column widths)."""
     if tables._isna(value):
         return ""
-    if isinstance(value, float) and fmt in _FORMAT_PYTHON:
-        return format(value, _FORMAT_PYTHON[fmt])
+    if fmt and fmt.startswith('"'):  # a literal format: "<1%"
+        return fmt.strip('"')
+    if isinstance(value, float) and fmt == "0%":
+        return format(value, ".0%")
+    if isinstance(value, float) and fmt and set(fmt) <= {"0", "."}:
+        return format(value, f".{len(fmt.partition('.')[2])}f")
     return str(value)
 
 
@@ -156,12 +188,14 @@ def _text_width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
-def _write_frame(ws: Worksheet, frame: pd.DataFrame, formats: Mapping[str, str] | None = None, *,
+def _write_frame(ws: Worksheet, frame: pd.DataFrame, formats: Mapping[str, str | Sequence[str]] | None = None, *,
                  wide: Sequence[str] = ()) -> None:
     """Header, rows, number formats, frozen header, filter and widths fitted to the shown text.
 
-    A column is as wide as its longest shown value, or half its heading (headings wrap onto two
-    lines), within :data:`MAX_WIDTH` (``wide`` columns: :data:`MAX_WIDTH_WIDE`); longer text wraps.
+    ``formats``: a number format per column, or a sequence with one per row (values of different
+    units in one column).  A column is as wide as its longest shown value, or half its heading
+    (headings wrap onto two lines), within :data:`MAX_WIDTH` (``wide`` columns:
+    :data:`MAX_WIDTH_WIDE`); longer text wraps.
     """
     formats = formats or {}
     ws.append([str(c) for c in frame.columns])
@@ -178,11 +212,15 @@ def _write_frame(ws: Worksheet, frame: pd.DataFrame, formats: Mapping[str, str] 
         ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
     lines: dict[int, int] = {}  # row → lines its wrapped cells need
     for i, col in enumerate(frame.columns, start=1):
-        fmt = formats.get(str(col))
-        if fmt:
-            for (cell,) in ws.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=i, max_col=i):
+        given = formats.get(str(col))
+        fmts: list[str | None] = ([given] * len(frame) if given is None or isinstance(given, str)
+                                  else list(given))
+        if given is not None:
+            for (cell,), fmt in zip(ws.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=i, max_col=i), fmts,
+                                    strict=True):
                 cell.number_format = fmt
-        shown = max((_text_width(_shown(v, fmt)) for v in frame[col].head(500)), default=0)
+        shown = max((_text_width(_shown(v, f)) for v, f in zip(frame[col].head(500), fmts, strict=False)),
+                    default=0)
         cap = MAX_WIDTH_WIDE if col in wide else MAX_WIDTH
         width = min(max(6, shown + 2, -(-_text_width(str(col)) // 2) + 2), cap)
         ws.column_dimensions[get_column_letter(i)].width = width
@@ -190,7 +228,7 @@ def _write_frame(ws: Worksheet, frame: pd.DataFrame, formats: Mapping[str, str] 
             for r, (cell,) in enumerate(ws.iter_rows(min_row=2, max_row=len(frame) + 1, min_col=i, max_col=i),
                                         start=2):
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
-                lines[r] = max(lines.get(r, 1), -(-_text_width(_shown(cell.value, fmt)) // (cap - 2)))
+                lines[r] = max(lines.get(r, 1), -(-_text_width(_shown(cell.value, fmts[r - 2])) // (cap - 2)))
     top = Alignment(vertical="top")
     for r, n in lines.items():  # LibreOffice and WPS keep the default height unless told
         if n > 1:
@@ -257,14 +295,13 @@ def write_workbook(
     ws = wb.active
     ws.title = labels.label("xlsx_sheet", "status", lang)
     frame = status_sheet(judgement, lang=lang)
-    one = "0.0"
-    _write_frame(ws, frame, {_col(lang, c): one for c in ("value", "change_1y", "baseline_value",
-                                                          "change_base", "projected", "proj_lower",
-                                                          "proj_upper")}
-                 | {_col(lang, "p_meet"): "0%", _col(lang, "year"): "0", _col(lang, "baseline_year"): "0"},
-                 wide=[_col(lang, "name")])
+    per_unit = [number_format(u) for u in judgement["unit"]]
+    _write_frame(ws, frame, {_col(lang, c): per_unit for c in _PER_UNIT}
+                 | {_col(lang, "probability"): [probability_cell(p)[1] for p in judgement["probability"]],
+                    _col(lang, "year"): "0", _col(lang, "baseline_year"): "0"},
+                 wide=[_col(lang, "name"), _col(lang, "probability_words")])
     _status_colours(ws, frame, lang)
-    # 22 columns: two pages across, each starting with 序号, 领域, 规划条款 and 指标
+    # 23 columns: two pages across, each starting with 序号, 领域, 规划条款 and 指标
     name_letter = get_column_letter(list(frame.columns).index(_col(lang, "name")) + 1)
     _print_setup(ws, pages_wide=2, title_columns=f"A:{name_letter}")
 
@@ -272,8 +309,11 @@ def write_workbook(
     _write_frame(ws2, _codes_sheet(judgement, lang), wide=["indicator"])
 
     ws3 = wb.create_sheet(labels.label("xlsx_sheet", "long", lang))
-    long = long_table(towns if towns is not None else judgement, lang=lang)
-    _write_frame(ws3, long, {_col(lang, "value"): one, _col(lang, "year"): "0"},
+    rows = towns if towns is not None else judgement
+    long = long_table(rows, lang=lang)
+    unit_fmt = {u: number_format(u) for u in rows["unit"].drop_duplicates()}
+    _write_frame(ws3, long, {_col(lang, "value"): [unit_fmt[u] for u in rows.loc[tables.plan_order(rows), "unit"]],
+                             _col(lang, "year"): "0"},
                  wide=[_col(lang, "name"), _col(lang, "indicator")])
     _status_colours(ws3, long, lang)
     _print_setup(ws3)

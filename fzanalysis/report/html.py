@@ -20,7 +20,7 @@ import pandas as pd
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
-from fzanalysis import labels, plan, trend
+from fzanalysis import labels, plan
 from fzanalysis.labels import Lang
 from fzanalysis.report import tables
 from fzanalysis.report.params import kind_label
@@ -103,18 +103,6 @@ def chapter_title(stem: str, lang: Lang = "zh") -> str:
     return title
 
 
-def _fmt_projection(rec: Mapping[str, Any], lang: Lang) -> str:
-    """``96.4% (95.2–97.3)``: projection with its interval."""
-    if tables._isna(rec.get("projected")):
-        return "—"
-    text = labels.format_value(rec["projected"], rec.get("unit"), lang=lang)
-    if not tables._isna(rec.get("proj_lower")) and not tables._isna(rec.get("proj_upper")):
-        dec = int(labels.unit_format(rec.get("unit"))["decimals"])
-        text += (f" ({labels.format_number(rec['proj_lower'], dec)}–"
-                 f"{labels.format_number(rec['proj_upper'], dec)})")
-    return text
-
-
 def _data_note(year: int, provenance: Mapping[str, Any], lang: Lang) -> str:
     """A warning when the report year is later than the latest year in the data."""
     years = provenance.get("data_years")
@@ -169,9 +157,10 @@ def render_index(
                     "status_label": labels.label("status", rec["status"], lang),
                     "category_label": labels.label("category", rec["category"], lang),
                     "verdict_label": labels.label("verdict", rec["verdict"], lang),
-                    "projected_fmt": _fmt_projection(rec, lang),
-                    "p_meet_fmt": "" if tables._isna(rec["p_meet"]) else f"{trend.probability_percent(rec['p_meet'])}%",
-                    "warnings_label": tables._warnings_label(rec["warnings"], lang),
+                    "projected_fmt": tables.projection_text(rec, lang),
+                    "probability_fmt": tables.probability_text(rec, lang),
+                    "warnings_label": tables.warnings_label(rec["warnings"], lang, comparator=rec["comparator"],
+                                                            method=rec.get("method")),
                 })
             domains.append({"label": labels.domain_label(dom, lang), "rows": recs})
     runs = [{**r, "title": chapter_title(r["stem"], lang)} for r in runs]

@@ -22,7 +22,7 @@ from IPython.display import Markdown
 from pandas.io.formats.style import Styler
 
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import codes, labels, trend
+from fzanalysis import codes, labels, narrative, trend
 from fzanalysis.labels import Lang
 
 __all__ = [
@@ -39,14 +39,18 @@ __all__ = [
     "headline_view",
     "localize_columns",
     "plan_order",
+    "probability_text",
     "projection_table",
+    "projection_text",
     "series_name",
     "status_counts",
     "table",
     "town_scorecard",
     "town_table",
     "verdict_counts",
+    "verdict_table",
     "warning_list",
+    "warnings_label",
 ]
 
 #: Columns of the judgement table, in this order.
@@ -145,6 +149,16 @@ def verdict_counts(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def verdict_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """:func:`verdict_counts` for display: ``verdict_label, n, share`` with the share written as a
+    percentage (``24.1%``), as the Word report and the evaluation chapter show it."""
+    v = verdict_counts(judgement, lang=lang)
+    return pd.DataFrame({
+        "verdict_label": v["verdict_label"], "n": v["n"],
+        "share": ["—" if _isna(x) else labels.format_value(100 * float(x), "percent", lang=lang) for x in v["share"]],
+    })
+
+
 def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
                  projected: pd.DataFrame | None = None) -> pd.DataFrame:
     """The early-warning list (预警): indicators with a warning, with the reasons in words.
@@ -160,8 +174,8 @@ def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
     Returns
     -------
     DataFrame
-        ``indicator, domain, name, warnings, warnings_label, reason, p_meet`` in the plan's
-        order; at-risk indicators first within the order.
+        ``indicator, domain, name, warnings, warnings_label, reason, probability`` (the
+        probability in words, :func:`probability_text`) in the plan's order.
     """
     w = judgement[judgement["warnings"].astype(str) != ""]
     method = {}
@@ -169,16 +183,17 @@ def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
         method = {(str(r.indicator), str(r.area), str(r.sex)): r.method for r in projected.itertuples()}
     rows = []
     for r in w.to_dict("records"):
+        how = (r.get("method") if isinstance(r.get("method"), str)
+               else method.get((r["indicator"], r["area"], r["sex"])))
         rows.append({
             "indicator": r["indicator"], "domain": r["domain"], "name": r[f"name_{lang}"],
-            "warnings": r["warnings"], "warnings_label": _warnings_label(r["warnings"], lang),
-            "reason": trend.warning_text(r["warnings"], lang=lang, comparator=r["comparator"],
-                                         method=r.get("method") if isinstance(r.get("method"), str)
-                                         else method.get((r["indicator"], r["area"], r["sex"]))),
-            "p_meet": r.get("probability", r.get("p_meet")),
+            "warnings": r["warnings"],
+            "warnings_label": warnings_label(r["warnings"], lang, comparator=r["comparator"], method=how),
+            "reason": trend.warning_text(r["warnings"], lang=lang, comparator=r["comparator"], method=how),
+            "probability": probability_text(r, lang),
         })
     return pd.DataFrame(rows, columns=["indicator", "domain", "name", "warnings", "warnings_label", "reason",
-                                       "p_meet"])
+                                       "probability"])
 
 
 # ----------------------------------------------------------------------------- towns
@@ -306,11 +321,52 @@ def _target_words(comparator: Any, target: Any, unit: Any, tolerance: Any, lang:
                                 style="symbol")
 
 
-def _warnings_label(codes_: Any, lang: Lang) -> str:
+def warnings_label(codes_: Any, lang: Lang = "zh", *, comparator: Any = None, method: Any = None) -> str:
+    """Short names of a row's warnings for tables: the head of each reason the text gives.
+
+    The reason (:func:`fzanalysis.trend.warning_text`, ``预计达标困难：按近年趋势……``) is chosen by
+    the comparator and the model, so a 逐步提高 target at risk reads 方向存疑 and a 保持 target
+    预计难以保持, in the table as in the sentence; the short name is the reason's words before
+    the first colon.
+
+    Examples
+    --------
+    >>> warnings_label("at_risk;volatile"), warnings_label("at_risk", comparator="increase")
+    ('预计达标困难；波动较大', '方向存疑')
+    """
     if _isna(codes_) or not str(codes_):
         return ""
-    sep = "；" if lang == "zh" else "; "
-    return sep.join(labels.label("report_warning", c, lang) for c in str(codes_).split(";") if c)
+    sep, colon = ("；", "：") if lang == "zh" else ("; ", ": ")
+    how = method if isinstance(method, str) else None
+    cmp_ = comparator if isinstance(comparator, str) else None
+    return sep.join(trend.warning_text(c, lang=lang, comparator=cmp_, method=how).split(colon)[0]
+                    for c in str(codes_).split(";") if c)
+
+
+def probability_text(rec: Any, lang: Lang = "zh") -> str:
+    """A row's probability in words with the number beside it (:func:`fzanalysis.narrative.probability_words`).
+
+    ``rec`` is a row of the judgement table: its ``probability`` and ``probability_kind`` (meeting
+    a numeric target, or moving in the required direction for 逐步提高/降低).  Empty when there is
+    no probability.
+    """
+    p = rec.get("probability") if hasattr(rec, "get") else None
+    if _isna(p):
+        return ""
+    kind = rec.get("probability_kind")
+    return narrative.probability_words(float(p), str(kind) if isinstance(kind, str) and kind else "meet", lang)
+
+
+def projection_text(rec: Any, lang: Lang = "zh") -> str:
+    """``96.4% (95.2–97.3)``: a row's projection with its interval, in the unit's digits; ``—`` when none."""
+    if _isna(rec.get("projected")):
+        return "—"
+    text = labels.format_value(rec["projected"], rec.get("unit"), lang=lang)
+    if not _isna(rec.get("proj_lower")) and not _isna(rec.get("proj_upper")):
+        dec = int(labels.unit_format(rec.get("unit"))["decimals"])
+        text += (f" ({labels.format_number(rec['proj_lower'], dec)}–"
+                 f"{labels.format_number(rec['proj_upper'], dec)})")
+    return text
 
 
 def town_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
@@ -332,22 +388,24 @@ def town_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
     return out
 
 
-def projection_table(projected: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
-    """Projection rows for display: name, latest value, 2030 projection and interval, P(meet), warnings."""
-    names = catalog.set_index("id")[f"name_{lang}"]
-    units = catalog.set_index("id")["unit"]
+def projection_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """Projection summary: one row per target, a view of the judgement table.
+
+    Name, sex, the judged year and value (a pooled rate as pooled), the 2030 projection with its
+    interval (:func:`projection_text`), the probability in words (:func:`probability_text`) and
+    the warnings (:func:`warnings_label`): the same words and digits as the index and the Word report.
+    """
+    j = judgement
+    recs = j.to_dict("records")
     return pd.DataFrame({
-        "name": [str(names.get(i, i)) for i in projected["indicator"]],
-        "sex": [_sex_word(x, lang) for x in projected["sex"]],
-        "last_year": projected["last_year"],
-        "value": [labels.format_value(v, units.get(i), lang=lang)
-                  for v, i in zip(projected["last_value"], projected["indicator"], strict=True)],
-        "projected_2030": [labels.format_value(v, units.get(i), lang=lang)
-                           for v, i in zip(projected["projected"], projected["indicator"], strict=True)],
-        "projected_lower": projected["lower"].astype(float).round(2),
-        "projected_upper": projected["upper"].astype(float).round(2),
-        "p_meet": ["" if _isna(p) else f"{trend.probability_percent(p)}%" for p in projected["p_meet"]],
-        "warnings_label": [_warnings_label(w, lang) for w in projected["warnings"]],
+        "name": j[f"name_{lang}"].astype(str).to_numpy(),
+        "sex": [_sex_word(x, lang) for x in j["sex"]],
+        "year": j["year"].astype("Int64").to_numpy(),
+        "value": [labels.format_value(r["value"], r["unit"], lang=lang) for r in recs],
+        "projected_2030": [projection_text(r, lang) for r in recs],
+        "probability": [probability_text(r, lang) for r in recs],
+        "warnings_label": [warnings_label(r["warnings"], lang, comparator=r["comparator"], method=r.get("method"))
+                           for r in recs],
     }).reset_index(drop=True)
 
 
@@ -372,6 +430,7 @@ def evaluation_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFr
 def headline_view(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
     """The status table of the overview: one row per indicator, words not codes."""
     j = judgement
+    recs = j.to_dict("records")
     return pd.DataFrame({
         "domain_label": [labels.domain_label(d, lang) for d in j["domain"]],
         "name": j[f"name_{lang}"],
@@ -381,10 +440,10 @@ def headline_view(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame
                    zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
         "status_label": [labels.label("status", s, lang) for s in j["status"]],
         "category_label": [labels.label("category", c, lang) for c in j["category"]],
-        "projected_2030": [labels.format_value(v, u, lang=lang) for v, u in zip(j["projected"], j["unit"],
-                                                                                  strict=True)],
-        "p_meet": ["" if _isna(p) else f"{trend.probability_percent(p)}%" for p in j["p_meet"]],
-        "warnings_label": [_warnings_label(w, lang) for w in j["warnings"]],
+        "projected_2030": [projection_text(r, lang) for r in recs],
+        "probability": [probability_text(r, lang) for r in recs],
+        "warnings_label": [warnings_label(r["warnings"], lang, comparator=r["comparator"], method=r.get("method"))
+                           for r in recs],
     })
 
 

@@ -1,0 +1,203 @@
+"""One number per fact: every view of the judgement table writes a target's value, projection,
+probability and warnings with the same words and the same rounding (issue 11 items 1-3 and 6)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from fzanalysis import config, labels, narrative, trend
+from fzanalysis.report import excel, setup, tables
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    """The 2024 annual context on the demo data."""
+    return setup(year=2024, show=False)
+
+
+def _row(j: pd.DataFrame, **where) -> dict:
+    m = pd.Series(True, index=j.index)
+    for k, v in where.items():
+        m &= j[k] == v
+    assert m.any(), where
+    return j[m].iloc[0].to_dict()
+
+
+def test_projection_table_is_a_view_of_the_judgement_table(ctx):
+    """A pooled rate (maternal mortality, 2020-2024 pooled) shows its judged value in the projection
+    summary, not the single year's 0; the interval is written as on the index page."""
+    j = ctx.judgement
+    shown = tables.projection_table(j, lang="zh")
+    assert len(shown) == len(j)
+    pooled = j["pooled_years"].notna() & (j["pooled_years"].astype(str) != "")
+    assert pooled.any()
+    for k in range(len(j)):
+        rec = j.iloc[k].to_dict()
+        assert shown["value"].iloc[k] == labels.format_value(rec["value"], rec["unit"]), rec["indicator"]
+        assert shown["projected_2030"].iloc[k] == tables.projection_text(rec, "zh")
+        assert shown["probability"].iloc[k] == tables.probability_text(rec, "zh")
+    headline = tables.headline_view(j)
+    assert list(headline["value"]) == list(shown["value"])
+    assert list(headline["projected_2030"]) == list(shown["projected_2030"])
+
+
+def test_directional_targets_show_their_own_probability_everywhere(ctx):
+    """逐步提高/降低 targets carry the probability of moving in the required direction: every table
+    shows it, named as such, and never calls it 达标概率 (issue 11 item 6)."""
+    j = ctx.judgement
+    rec = _row(j, probability_kind="direction")
+    words = narrative.probability_words(rec["probability"], "direction")
+    assert tables.probability_text(rec, "zh") == words
+    k = list(j["indicator"]).index(rec["indicator"])
+    assert tables.headline_view(j)["probability"].iloc[k] == words
+    sheet = excel.status_sheet(j)
+    assert sheet[labels.label("xlsx_column", "probability_words")].iloc[k] == words
+    assert sheet[labels.label("xlsx_column", "probability")].iloc[k] == pytest.approx(
+        int(trend.probability_percent(rec["probability"])) / 100)
+    warn = tables.warning_list(j)
+    risky = j[(j["probability_kind"] == "direction") & j["warnings"].str.contains("at_risk")]
+    assert len(risky)
+    for r in warn[warn["indicator"].isin(risky["indicator"])].itertuples():
+        assert "达标" not in r.warnings_label and "方向存疑" in r.warnings_label
+
+
+def test_short_warning_names_are_the_heads_of_their_reasons(ctx):
+    """The short name in a table is the head of the reason given in the text, for every
+    comparator kind (达标困难 for numeric targets, 方向存疑 for 逐步提高, 难以保持 for 保持)."""
+    j = ctx.judgement
+    seen = set()
+    for rec in j[j["warnings"].astype(str) != ""].to_dict("records"):
+        codes = rec["warnings"].split(";")
+        heads = [trend.warning_text(c, lang="zh", comparator=rec["comparator"], method=rec["method"]).split("：")[0]
+                 for c in codes]
+        short = tables.warnings_label(rec["warnings"], "zh", comparator=rec["comparator"], method=rec["method"])
+        assert short == "；".join(heads)
+        seen.update(heads)
+    assert {"预计达标困难", "方向存疑"} <= seen
+
+
+def test_excel_rounds_as_the_text_does(ctx, tmp_path: Path):
+    """Values in status.xlsx are shown with the unit's digits (1.58:1 stays 1.58, 2340 yuan has none)
+    and the probability with the number the words use (never 50% beside 难以)."""
+    j = ctx.judgement
+    path = excel.write_workbook(j, tmp_path / "s.xlsx", towns=ctx.assessed)
+    ws = load_workbook(path)["状态"]
+    header = [c.value for c in ws[1]]
+    col = {h: i + 1 for i, h in enumerate(header)}
+    for k, rec in enumerate(j.to_dict("records"), start=2):
+        decimals = int(labels.unit_format(rec["unit"])["decimals"])
+        fmt = "0" if decimals == 0 else "0." + "0" * decimals
+        for name in ("value", "projected", "proj_lower", "proj_upper", "change_1y"):
+            assert ws.cell(row=k, column=col[labels.label("xlsx_column", name)]).number_format == fmt, name
+    long = load_workbook(path)["长表（数据透视用）"]
+    lh = {c.value: i + 1 for i, c in enumerate(long[1])}
+    units = {labels.unit_label(u): u for u in j["unit"]}
+    for r in range(2, min(long.max_row, 200)):
+        unit = units.get(long.cell(row=r, column=lh["单位"]).value)
+        if unit:
+            decimals = int(labels.unit_format(unit)["decimals"])
+            assert long.cell(row=r, column=lh["数值"]).number_format == ("0" if decimals == 0 else
+                                                                        "0." + "0" * decimals)
+
+
+def test_excel_probability_never_crosses_a_band_edge():
+    p = pd.DataFrame({"probability": [0.4996, 0.7969, 0.002, 0.999, float("nan")]})
+    shown = [excel.probability_cell(v) for v in p["probability"]]
+    assert [s[0] for s in shown[:2]] == [0.49, 0.79]
+    assert shown[2][1] == '"<1%"' and shown[3][1] == '">99%"'
+    assert shown[4][0] is None
+
+
+def test_projection_verb_follows_the_rounded_figures():
+    """'预计2030年降至3个' from 3个 reads wrong: equal after rounding, the projection is said to stay."""
+    rec = {"indicator": "x", "name_zh": "中心数", "unit": "count", "comparator": ">=", "target": 1.0,
+           "year": 2024, "value": 3.0, "projected": 2.9, "proj_lower": 0.0, "proj_upper": 7.0,
+           "probability": 0.77, "probability_kind": "meet", "status": "met", "target_year": 2030}
+    text = narrative.finding(rec)
+    assert "降至" not in text and "达到" not in text
+    assert labels.label("narrative_text", "projection_flat").format(target_year=2030, projected="3个") in text
+    assert "降至" in narrative.finding({**rec, "projected": 2.4})
+
+
+def test_slipping_uses_the_categorys_words(ctx):
+    """A target met now but projected to slip is said in the words of its category (难以保持)."""
+    rec = _row(ctx.judgement, category="slipping")
+    text = narrative.finding(rec)
+    assert "预计难以保持" in text and "但难以达标" not in text
+
+
+def test_one_wording_for_the_trend():
+    """Every label that names the trend says 按近年趋势 / on recent trends (methods 3.6)."""
+    basis_zh = labels.label("narrative_text", "trend_basis", "zh").rstrip("，")
+    for kind, entries in config.label_table().items():
+        for code, entry in entries.items():
+            if not isinstance(entry, dict):
+                continue
+            zh, en = str(entry.get("zh", "")), str(entry.get("en", "")).lower()
+            assert "当前趋势" not in zh, (kind, code)
+            assert "current trend" not in en, (kind, code)
+            for said in re.findall(r"按\S{0,3}趋势", zh):
+                assert said == basis_zh, (kind, code)
+
+
+def test_crosscheck_finds_a_disagreement(ctx, tmp_path: Path):
+    """The read-back check fails on a report whose files disagree (a changed Excel value, a Word
+    finding that is not the judgement table's, a headline row with another probability)."""
+    import json
+
+    from docx import Document
+
+    from fzanalysis.report import docx as report_docx
+    from fzanalysis.report import html
+    from fzanalysis.report.crosscheck import crosscheck
+
+    j = ctx.judgement
+    excel.write_status_csv(j, tmp_path / "status.csv")
+    path = excel.write_workbook(j, tmp_path / "status.xlsx", towns=ctx.assessed)
+    report_docx.write_docx(ctx, tmp_path / "2024-report.docx")
+    (tmp_path / "index.html").write_text(html.render_index(year=2024, kind="annual", lang="zh", runs=[], judgement=j,
+                                                           status_error=None, provenance={}), "utf-8")
+    (tmp_path / "provenance.json").write_text(json.dumps({"report": {"lang": "zh"}}), "utf-8")
+    assert crosscheck(tmp_path) == []
+    wb = load_workbook(path)
+    wb["状态"].cell(row=3, column=7).value = 0.0  # 数值 of the second target
+    wb.save(path)
+    doc = Document(str(tmp_path / "2024-report.docx"))
+    first = next(p for p in doc.paragraphs if p.text.startswith("1．"))
+    first.runs[0].text = first.runs[0].text.replace("。", "，", 1)
+    doc.save(str(tmp_path / "2024-report.docx"))
+    page = (tmp_path / "index.html").read_text("utf-8").replace("（概率", "（达标概率", 1)
+    (tmp_path / "index.html").write_text(page, "utf-8")
+    found = crosscheck(tmp_path)
+    assert any("status.xlsx" in f and j["indicator"].iloc[1] in f for f in found)
+    assert any("2024-report.docx: no finding" in f for f in found)
+    assert any(f.startswith("index.html") for f in found)
+
+
+def test_dashboard_writes_values_and_targets_as_the_tables_do(ctx):
+    """The domain dashboard's note beside each bar: the value in the unit's digits (6.5/10万, not
+    6.485/10万活产) and the target as the tables write it (≥ 70%, 保持 →)."""
+    from fzanalysis import plots
+
+    mine = ctx.assessed[ctx.assessed["domain"] == "health"]
+    fig = plots.domain_dashboard(mine, "health", lang="zh")
+    notes = [t.get_text() for ax in fig.axes for t in ax.texts if "\n" in t.get_text()]
+    j = ctx.judgement[ctx.judgement["domain"] == "health"]
+    assert len(notes) == len(j)
+    for note, rec in zip(notes, j.to_dict("records"), strict=True):
+        value, target = note.split("\n")[:2]
+        assert value == labels.format_value(rec["value"], rec["unit"]), rec["indicator"]
+        assert target.endswith(tables._target_words(rec["comparator"], rec["target"], rec["unit"],
+                                                    rec["tolerance"], "zh")), rec["indicator"]
+
+
+def test_verdict_shares_are_written_once(ctx):
+    """The evaluation chapter and the Word report write the share of each verdict alike (24.1%)."""
+    v = tables.verdict_table(ctx.judgement)
+    n = len(ctx.judgement)
+    assert list(v["share"]) == [labels.format_value(100 * k / n, "percent") for k in v["n"]]
+    assert list(v.columns) == ["verdict_label", "n", "share"]
