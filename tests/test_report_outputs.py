@@ -120,6 +120,17 @@ def test_status_workbook(midterm, tmp_path: Path):
     assert [c.value for c in wb["来源"][1]] == ["项目", "内容"]
     long = wb["长表（数据透视用）"]
     assert long.max_row - 1 == len(midterm.assessed)
+    # one judged row per target; rows of the other sex are context, without status or verdict
+    lh = {c.value: i for i, c in enumerate(long[1])}
+    rows = list(long.iter_rows(min_row=2, values_only=True))
+    roles = [r[lh["用途"]] for r in rows]
+    assert roles.count("判定数据（全区）") == len(midterm.judgement)
+    context = [r for r in rows if r[lh["用途"]] == "性别对照（不判定）"]
+    assert context and all(r[lh["达标状态"]] is None and r[lh["评估结论"]] is None for r in context)
+    judged = [r for r in rows if r[lh["用途"]] != "性别对照（不判定）"]
+    assert all(r[lh["达标状态"]] for r in judged)
+    life = [r for r in rows if r[lh["指标"]] == "妇女人均预期寿命" and r[lh["层级"]] == "全区"]
+    assert {r[lh["性别"]]: r[lh["用途"]] for r in life}.get("男") == "性别对照（不判定）"
 
 
 def test_every_csv_has_a_bom(midterm, tmp_path: Path):

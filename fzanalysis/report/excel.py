@@ -6,7 +6,9 @@ The workbook is built from the judgement table (:func:`fzanalysis.evaluate` (``.
   and 是/否, numbers as numbers with formats, status colours by conditional formatting, frozen
   header, filter, column widths, A4 landscape with the header row repeated on every page;
 * sheet 代码 / Codes: the codes behind each row (indicator, domain, status …) for analysts;
-* sheet 长表 / Long: one row per indicator × area × sex, ready for a pivot table;
+* sheet 长表 / Long: one row per indicator × area × sex, ready for a pivot table; its 用途 / Role
+  column marks the judged figure, the town breakdowns and the context rows of another sex (no
+  status or verdict: the target is not about them);
 * sheet 来源 / Provenance: where the numbers came from.
 
 Every CSV the report writes has a UTF-8 byte-order mark (:func:`write_csv`), so Excel on Chinese
@@ -28,6 +30,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from fzanalysis import codes, labels, trend
+from fzanalysis.evaluation import of_judged_sex
 from fzanalysis.labels import Lang
 from fzanalysis.report import tables
 
@@ -137,9 +140,20 @@ def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
 
 
 def long_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
-    """One row per indicator × area × sex with reader's headers: the pivot-table sheet."""
+    """One row per indicator × area × sex with reader's headers: the pivot-table sheet.
+
+    The column 用途 / Role says what each row is: the judged figure (the row of ``status.csv``),
+    a town of the judged sex (a breakdown measured against the district's target), or a figure
+    of another sex (context for gender gaps).  Context rows have no status or verdict: the target
+    is not about them (:func:`fzanalysis.evaluation.of_judged_sex`, the one rule), so a pivot of
+    the verdicts never counts, say, men's life expectancy as 已实现.
+    """
     a = assessed.loc[tables.plan_order(assessed)]
     district = codes.district()
+    judged_sex = of_judged_sex(a).to_numpy()
+    at_district = (a["area"].astype(str) == district).to_numpy()
+    role = np.where(~judged_sex, "context", np.where(at_district, "judged", "town"))
+    role_words = {r: labels.label("xlsx_role", r, lang) for r in ("judged", "town", "context")}
 
     def words(column: str, say: Callable[[Any], Any]) -> np.ndarray:  # each distinct code looked up once
         return a[column].map({x: say(x) for x in a[column].drop_duplicates()}).to_numpy()
@@ -154,8 +168,9 @@ def long_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "year": [None if tables._isna(y) else int(y) for y in a["year"]],
         "value": [_num(v) for v in a["value"]],
         "unit": words("unit", lambda u: labels.unit_label(u, lang)),
-        "status": words("status", lambda s: labels.label("status", s, lang)),
-        "verdict": words("verdict", lambda v: labels.label("verdict", v, lang)),
+        "role": [role_words[r] for r in role],
+        "status": np.where(judged_sex, words("status", lambda s: labels.label("status", s, lang)), None),
+        "verdict": np.where(judged_sex, words("verdict", lambda v: labels.label("verdict", v, lang)), None),
         "indicator": a["indicator"].astype(str).to_numpy(),
         "area": a["area"].astype(str).to_numpy(),
     })
