@@ -1146,6 +1146,21 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
             & np.where(e_hi_open, projected < e_hi, projected <= e_hi)
         meets_published = np.where(moved & ~np.isnan(projected), inside.astype(float), np.nan)
     directional = np.isin(comp, ("increase", "decrease"))
+    # the target year already observed (a final evaluation, or a target year that has passed):
+    # its published figure is known, so it is the projection and p_meet is 1 or 0 (methods.md
+    # 5 (10)); Poisson rows keep the interval of the underlying rate (5.4), directional rows
+    # the trend test (2.4)
+    tcol = np.flatnonzero(years == target_year)
+    known = ~pois & ~directional & (mask[:, tcol[0]] if len(tcol) else np.zeros(S, dtype=bool))
+    if known.any():
+        figure = M.Y[:, tcol[0]]
+        with np.errstate(invalid="ignore"):
+            hit = (np.where(e_lo_open, figure > e_lo, figure >= e_lo)
+                   & np.where(e_hi_open, figure < e_hi, figure <= e_hi)).astype(float)
+        for arr in (projected, lower, upper):
+            arr[known] = figure[known]
+        pm = np.where(known, hit, pm)
+        meets_published = np.where(known, hit, meets_published)
     pm = np.where(directional, np.nan, pm)
     # p_direction: P(target-year value beyond the current fitted level, in the required direction)
     # (the trend part on the model scale, as before the mixture: exact where today's fitted
