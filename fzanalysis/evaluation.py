@@ -361,6 +361,8 @@ def evaluate(
     out = out.join(_references(out))
     directional = out["comparator"].isin(["increase", "decrease"])
     out["probability_kind"] = np.where(directional, "direction", "meet")
+    # the year the projection, its probability and its sentence ("到2030年") are for
+    out["target_year"] = int(target_year)
     cats, verdicts = [], []
     for r in out.to_dict("records"):
         status = r.get("status") or "no_data"

@@ -169,3 +169,17 @@ def test_towns_are_scored_on_the_sex_each_target_is_about(demo_eval):
     assert card.set_index("area")["n_targets"].to_dict() == scored.groupby("area").size().to_dict()
     # the district's judged rows are the same rule
     assert (s["judged"] == ((s["area"] == codes.district()) & evaluation.of_judged_sex(s))).all()
+
+
+def test_target_year_column_is_the_year_the_projection_is_for():
+    """The sentences say "到{target_year}年" beside the projection: the column must be the year
+    projected to (a midterm evaluation to 2025), also for a row without data."""
+    cat = pd.DataFrame({"id": ["health.x", "health.y"], "unit": ["percent"] * 2,
+                        "comparator": [">="] * 2, "target": [90.0] * 2})
+    panel = pd.DataFrame({"indicator": "health.x", "year": range(2015, 2025),
+                          "value": np.linspace(80, 89, 10)})
+    ev = evaluate(panel, cat, year=2024, target_year=2026)
+    assert ev.series["target_year"].tolist() == [2026, 2026]
+    proj = ev.projections.set_index("indicator")
+    assert ev.targets.set_index("indicator").at["health.x", "projected"] == proj.at["health.x", "projected"]
+    assert proj.attrs["target_year"] == 2026
