@@ -93,6 +93,9 @@ def test_pooled_rates_state_no_single_year_change(demo_eval):
         (("cannot_judge", "increase", 40.0, 41.0, np.nan), "on_track"),
         (("cannot_judge", "increase", 40.0, 39.0, np.nan), "deterioration"),
         (("met", "increase", 40.0, 39.0, np.nan), "achieved"),
+        # a flat projection neither moves the required way nor away from it (p_direction 0.5)
+        (("not_met", "increase", 40.0, 40.0, np.nan), "limited_progress"),
+        (("not_met", "decrease", 0.0, 0.0, np.nan), "limited_progress"),
         (("not_met", ">=", 94.0, np.nan, 96.0), "insufficient_data"),
     ],
 )
@@ -183,3 +186,18 @@ def test_target_year_column_is_the_year_the_projection_is_for():
     proj = ev.projections.set_index("indicator")
     assert ev.targets.set_index("indicator").at["health.x", "projected"] == proj.at["health.x", "projected"]
     assert proj.attrs["target_year"] == 2026
+
+
+def test_directional_category_agrees_with_p_direction():
+    """on_track iff p_direction > 0.5, deterioration iff < 0.5, a constant series (p 0.5) is
+    limited progress, not 倒退."""
+    years = range(2015, 2025)
+    cat = pd.DataFrame({"id": ["e.up", "e.flat", "e.down"], "unit": ["percent"] * 3,
+                        "comparator": ["increase"] * 3, "target": [np.nan] * 3})
+    panel = pd.concat([pd.DataFrame({"indicator": i, "year": years, "value": v}) for i, v in (
+        ("e.up", [40, 41, 40, 42, 41, 43, 42, 42, 44, 43]), ("e.flat", [40.0] * 10),
+        ("e.down", [44, 43, 44, 42, 43, 41, 42, 42, 40, 41]))])
+    t = evaluate(panel, cat, year=2024).targets.set_index("indicator")
+    assert t.at["e.flat", "p_direction"] == 0.5 and t.at["e.flat", "category"] == "limited_progress"
+    assert t.at["e.up", "p_direction"] > 0.5 and t.at["e.up", "category"] in ("on_track", "achieved")
+    assert t.at["e.down", "p_direction"] < 0.5 and t.at["e.down", "category"] == "deterioration"
