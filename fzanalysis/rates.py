@@ -527,7 +527,8 @@ def rate_table(
             f"{_row_ref(p, idx)}: numerator {p.at[idx, 'numerator']} exceeds denominator "
             f"{p.at[idx, 'denominator']} for a proportion (unit {p.at[idx, 'unit']})"
         )
-    scale = p["unit"].map(lambda u: float(_unit_rule(u, rules).get("scale", _unit_rule(u, rules).get("per", np.nan))))
+    scale = p["unit"].map(lambda u: float(_unit_rule(u, rules).get("scale", _unit_rule(u, rules).get("per", np.nan)))
+                          ).astype(float)  # float also for an empty panel
     implied = p["numerator"] / p["denominator"] * scale
     check = has_counts & kinds.isin(["proportion", "poisson"]) & p["value"].notna()
     tol = rules["value_check"]["atol"] + rules["value_check"]["rtol"] * implied.abs()

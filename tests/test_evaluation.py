@@ -201,3 +201,19 @@ def test_directional_category_agrees_with_p_direction():
     assert t.at["e.flat", "p_direction"] == 0.5 and t.at["e.flat", "category"] == "limited_progress"
     assert t.at["e.up", "p_direction"] > 0.5 and t.at["e.up", "category"] in ("on_track", "achieved")
     assert t.at["e.down", "p_direction"] < 0.5 and t.at["e.down", "category"] == "deterioration"
+
+
+def test_no_figure_up_to_the_year_is_no_data_not_a_traceback():
+    """A report year before any figure (or an empty panel): every target is no data, every
+    table empty but well formed (was a pandas TypeError / numpy ValueError)."""
+    from fzanalysis import assess, gender_gap, project
+    from fzanalysis.trend import project_paths
+
+    cat = pd.DataFrame({"id": ["health.x"], "unit": ["percent"], "comparator": [">="], "target": [90.0]})
+    panel = pd.DataFrame({"indicator": "health.x", "year": [2022, 2023, 2024], "value": [80.0, 82.0, 84.0]})
+    t = evaluate(panel, cat, year=2010).targets.iloc[0]
+    assert t["status"] == "no_data" and t["verdict"] == "not_assessable"
+    empty = panel.iloc[:0]
+    assert assess(empty, cat)["status"].tolist() == ["no_data"]
+    assert project(empty, cat).empty and project_paths(empty, cat).empty
+    assert gender_gap(empty, cat).empty
