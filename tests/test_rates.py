@@ -10,6 +10,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
+from fzanalysis.exceptions import PanelError
 from fzanalysis.panel import as_panel
 from fzanalysis.rates import (
     load_rules,
@@ -233,7 +234,7 @@ def test_bad_rows_are_named(change, message):
     p = p.astype({"value": object, "year": object, "indicator": object, "sex": object})
     for col, val in change.items():
         p.at[1, col] = val
-    with pytest.raises(ValueError, match=message) as err:
+    with pytest.raises(PanelError, match=message) as err:   # an FzError, also a ValueError
         rate_table(p, CAT)
     assert "row 1" in str(err.value) or "nope" in str(err.value)
 
