@@ -1215,3 +1215,14 @@ def test_observed_target_year_in_the_evaluation():
     t = evaluate(panel1(years, [90, 91, 93, 92, 94, 93, 95, 94, 95, 96.2]),
                  cat1("percent", ">=", 96.0), year=2030, target_year=2030).targets.iloc[0]
     assert t["status"] == "met" and t["category"] == "achieved" and t["p_meet"] == 1.0
+
+
+def test_directional_target_in_its_observed_target_year_is_not_volatile():
+    """In the final evaluation (target year observed) a 逐步提高 series has no movement left to
+    project: its residual spread is not compared with a zero distance (a straight line was
+    flagged 波动较大)."""
+    years = np.arange(2021, 2031)
+    for values in (40 + 1.1 * np.arange(10), 40 + 1.1 * np.arange(10) + np.tile([0.3, -0.3], 5)):
+        r = project(panel1(years, values), cat1("percent", "increase", np.nan),
+                    target_year=2030).iloc[0]
+        assert "volatile" not in r["warnings"].split(";")

@@ -1300,8 +1300,9 @@ def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore"):
         at_risk = np.isfinite(prob) & (prob < threshold)
     numeric = np.isin(comp, comparators.NUMERIC)
+    # increase/decrease: the projected movement; none is left in an observed target year (h <= 0)
     gap = np.where(numeric, np.abs(M.target - res.last_value),
-                   np.abs(res.projected - res.last_value))
+                   np.where(res.horizon >= 1, np.abs(res.projected - res.last_value), np.nan))
     # maintain: a flat series has no gap to speak of; the scale is the level held (the p_meet
     # reference, else the last value) and the ratio the smallest decline worth detecting
     level = np.abs(np.where(np.isfinite(res.reference) & (res.reference != 0),
