@@ -315,7 +315,7 @@ def poisson_ratio_ci(
     TypeError
         If an argument is not numeric.
     ValueError
-        If ``level`` is not in (0, 1).
+        If ``level`` is not in (0, 1), a count is negative or an exposure is not positive.
 
     See Also
     --------
@@ -353,6 +353,12 @@ def poisson_ratio_ci(
     k1, e1, k2, e2 = (np.atleast_1d(_as_float_array(v, n)).astype(float) for v, n in (
         (events1, "events1"), (exposure1, "exposure1"), (events2, "events2"), (exposure2, "exposure2")))
     k1, e1, k2, e2 = np.broadcast_arrays(k1, e1, k2, e2)
+    with np.errstate(invalid="ignore"):
+        bad = (k1 < 0) | (k2 < 0) | (e1 <= 0) | (e2 <= 0)   # NaN compares False: missing stays NaN
+    if bad.any():
+        i = int(np.flatnonzero(bad.ravel())[0])
+        raise ValueError(f"poisson_ratio_ci: element {i}: need events >= 0 and exposure > 0, got "
+                         f"{k1.ravel()[i]}/{e1.ravel()[i]} and {k2.ravel()[i]}/{e2.ravel()[i]}")
     total = k1 + k2
     valid = ~np.isnan(total) & (total > 0) & (e1 > 0) & (e2 > 0)
     scalar = all(np.ndim(v) == 0 for v in (events1, exposure1, events2, exposure2))

@@ -105,6 +105,15 @@ def test_poisson_bad_input():
         poisson_rate_ci(-1, 10)
 
 
+@pytest.mark.parametrize("args", [(1, 0, 3, 1000), (1, 1000, 3, -5), (-1, 1000, 3, 1000), (1, 1000, -3, 1000)])
+def test_poisson_ratio_bad_input(args):
+    """The ratio refuses what the rate refuses (was NaN for a zero exposure, and a message about
+    proportion_ci for a negative count)."""
+    with pytest.raises(ValueError, match="poisson_ratio_ci: element 0: need events >= 0 and exposure > 0"):
+        poisson_ratio_ci(*args)
+    assert np.isnan(poisson_ratio_ci(np.nan, 1000, 3, 1000).estimate)   # missing stays missing
+
+
 def test_poisson_ratio_exact_conditional():
     # equal exposures: pi = k1/(k1+k2) -> Clopper-Pearson, rho = pi/(1-pi)
     ci = poisson_ratio_ci(6, 1000, 3, 1000)
