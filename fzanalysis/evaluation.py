@@ -29,7 +29,8 @@ its probability) and derives everything a reader is told from those two, with on
   is exactly "the central projection lies in the success region"
   (:func:`fzanalysis.comparators.satisfies`).  Directional targets (逐步提高, 降低): ``achieved``
   when the recent trend is significantly in the required direction, ``on_track`` when the
-  projection moves that way without being significant yet, ``deterioration`` otherwise;
+  projection moves that way without being significant yet, ``deterioration`` when it moves the
+  other way, ``limited_progress`` when it does not move (a constant series);
   ``maintain``: ``achieved`` / ``slipping`` / ``deterioration`` against the level to keep.
 * **Probability.**  ``probability`` is ``p_meet`` for numeric and ``maintain`` targets and the
   probability of moving in the required direction for ``increase``/``decrease`` (the column
@@ -237,8 +238,9 @@ def category_from_projection(
             return "achieved"
         if not has_proj or np.isnan(value):
             return "insufficient_data"
-        d = 1.0 if comparator == "increase" else -1.0
-        return "on_track" if (projected - value) * d > 0 else "deterioration"
+        move = (projected - value) * (1.0 if comparator == "increase" else -1.0)
+        # a flat projection (a constant series, p_direction 0.5) moves neither way
+        return "on_track" if move > 0 else "deterioration" if move < 0 else "limited_progress"
     if comparator == "maintain":
         if status == "not_met":
             return "deterioration"
@@ -361,6 +363,8 @@ def evaluate(
     out = out.join(_references(out))
     directional = out["comparator"].isin(["increase", "decrease"])
     out["probability_kind"] = np.where(directional, "direction", "meet")
+    # the year the projection, its probability and its sentence ("到2030年") are for
+    out["target_year"] = int(target_year)
     cats, verdicts = [], []
     for r in out.to_dict("records"):
         status = r.get("status") or "no_data"

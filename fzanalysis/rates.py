@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from fzanalysis import codes, config
+from fzanalysis.exceptions import CatalogError, PanelError
 from fzanalysis.panel import as_panel
 
 __all__ = [
@@ -314,7 +315,7 @@ def poisson_ratio_ci(
     TypeError
         If an argument is not numeric.
     ValueError
-        If ``level`` is not in (0, 1).
+        If ``level`` is not in (0, 1), a count is negative or an exposure is not positive.
 
     See Also
     --------
@@ -352,6 +353,12 @@ def poisson_ratio_ci(
     k1, e1, k2, e2 = (np.atleast_1d(_as_float_array(v, n)).astype(float) for v, n in (
         (events1, "events1"), (exposure1, "exposure1"), (events2, "events2"), (exposure2, "exposure2")))
     k1, e1, k2, e2 = np.broadcast_arrays(k1, e1, k2, e2)
+    with np.errstate(invalid="ignore"):
+        bad = (k1 < 0) | (k2 < 0) | (e1 <= 0) | (e2 <= 0)   # NaN compares False: missing stays NaN
+    if bad.any():
+        i = int(np.flatnonzero(bad.ravel())[0])
+        raise ValueError(f"poisson_ratio_ci: element {i}: need events >= 0 and exposure > 0, got "
+                         f"{k1.ravel()[i]}/{e1.ravel()[i]} and {k2.ravel()[i]}/{e2.ravel()[i]}")
     total = k1 + k2
     valid = ~np.isnan(total) & (total > 0) & (e1 > 0) & (e2 > 0)
     scalar = all(np.ndim(v) == 0 for v in (events1, exposure1, events2, exposure2))
@@ -448,10 +455,15 @@ def rate_table(
 
     Raises
     ------
-    ValueError
+    PanelError
         When an indicator is not in the catalogue, counts are negative, a
         proportion's numerator exceeds its denominator, or ``value`` disagrees
-        with numerator/denominator (tolerance in ``data/assess.yaml``).
+        with numerator/denominator (tolerance in ``data/assess.yaml``); an
+        :class:`~fzanalysis.exceptions.FzError` and a ``ValueError``.
+    CatalogError
+        When the catalogue lacks ``id`` or ``unit``.
+    ValueError
+        When ``level`` or ``proportion_method`` is invalid.
 
     See Also
     --------
@@ -495,13 +507,15 @@ def rate_table(
         raise ValueError(f"proportion_method must be one of {sorted(PROPORTION_METHODS)}, got {pmethod!r}")
     for col in ("id", "unit"):
         if col not in catalog.columns:
-            raise ValueError(f"catalogue lacks required column {col!r}")
-    p = as_panel(panel, catalog=catalog).frame.copy()
+            raise CatalogError(f"catalogue lacks required column {col!r}")
+    checked = as_panel(panel, catalog=catalog)
+    p = checked.frame.copy()
     units = dict(zip(catalog["id"].astype(str), catalog["unit"].astype(str)))
     unknown = ~p["indicator"].isin(list(units))
     if unknown.any():
         idx = unknown[unknown].index[0]
-        raise ValueError(f"{_row_ref(p, idx)}: indicator {p.at[idx, 'indicator']!r} is not in the catalogue")
+        raise PanelError(checked.source, [
+            f"{_row_ref(p, idx)}: indicator {p.at[idx, 'indicator']!r} is not in the catalogue"])
     p["unit"] = p["indicator"].map(units).astype("string")
     kinds = p["unit"].map(lambda u: _unit_rule(u, rules)["kind"]).astype("string")
     if "upper_bound" in catalog.columns:
@@ -516,29 +530,27 @@ def rate_table(
     neg = has_counts & ((p["numerator"] < 0) | (p["denominator"] <= 0))
     if neg.any():
         idx = neg[neg].index[0]
-        raise ValueError(
+        raise PanelError(checked.source, [
             f"{_row_ref(p, idx)}: need numerator >= 0 and denominator > 0, got "
-            f"{p.at[idx, 'numerator']} / {p.at[idx, 'denominator']}"
-        )
+            f"{p.at[idx, 'numerator']} / {p.at[idx, 'denominator']}"])
     over = has_counts & (kinds == "proportion") & (p["numerator"] > p["denominator"])
     if over.any():
         idx = over[over].index[0]
-        raise ValueError(
+        raise PanelError(checked.source, [
             f"{_row_ref(p, idx)}: numerator {p.at[idx, 'numerator']} exceeds denominator "
-            f"{p.at[idx, 'denominator']} for a proportion (unit {p.at[idx, 'unit']})"
-        )
-    scale = p["unit"].map(lambda u: float(_unit_rule(u, rules).get("scale", _unit_rule(u, rules).get("per", np.nan))))
+            f"{p.at[idx, 'denominator']} for a proportion (unit {p.at[idx, 'unit']})"])
+    scale = p["unit"].map(lambda u: float(_unit_rule(u, rules).get("scale", _unit_rule(u, rules).get("per", np.nan)))
+                          ).astype(float)  # float also for an empty panel
     implied = p["numerator"] / p["denominator"] * scale
     check = has_counts & kinds.isin(["proportion", "poisson"]) & p["value"].notna()
     tol = rules["value_check"]["atol"] + rules["value_check"]["rtol"] * implied.abs()
     off = check & ((p["value"] - implied).abs() > tol)
     if off.any():
         idx = off[off].index[0]
-        raise ValueError(
+        raise PanelError(checked.source, [
             f"{_row_ref(p, idx)}: value {p.at[idx, 'value']} disagrees with numerator/denominator "
             f"= {implied[idx]:.4g} ({p.at[idx, 'unit']}); expected them to agree within "
-            f"{tol[idx]:.3g}"
-        )
+            f"{tol[idx]:.3g}"])
 
     # --- annual intervals -------------------------------------------------------------
     out = p.copy()

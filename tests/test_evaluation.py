@@ -93,6 +93,9 @@ def test_pooled_rates_state_no_single_year_change(demo_eval):
         (("cannot_judge", "increase", 40.0, 41.0, np.nan), "on_track"),
         (("cannot_judge", "increase", 40.0, 39.0, np.nan), "deterioration"),
         (("met", "increase", 40.0, 39.0, np.nan), "achieved"),
+        # a flat projection neither moves the required way nor away from it (p_direction 0.5)
+        (("not_met", "increase", 40.0, 40.0, np.nan), "limited_progress"),
+        (("not_met", "decrease", 0.0, 0.0, np.nan), "limited_progress"),
         (("not_met", ">=", 94.0, np.nan, 96.0), "insufficient_data"),
     ],
 )
@@ -169,3 +172,48 @@ def test_towns_are_scored_on_the_sex_each_target_is_about(demo_eval):
     assert card.set_index("area")["n_targets"].to_dict() == scored.groupby("area").size().to_dict()
     # the district's judged rows are the same rule
     assert (s["judged"] == ((s["area"] == codes.district()) & evaluation.of_judged_sex(s))).all()
+
+
+def test_target_year_column_is_the_year_the_projection_is_for():
+    """The sentences say "到{target_year}年" beside the projection: the column must be the year
+    projected to (a midterm evaluation to 2025), also for a row without data."""
+    cat = pd.DataFrame({"id": ["health.x", "health.y"], "unit": ["percent"] * 2,
+                        "comparator": [">="] * 2, "target": [90.0] * 2})
+    panel = pd.DataFrame({"indicator": "health.x", "year": range(2015, 2025),
+                          "value": np.linspace(80, 89, 10)})
+    ev = evaluate(panel, cat, year=2024, target_year=2026)
+    assert ev.series["target_year"].tolist() == [2026, 2026]
+    proj = ev.projections.set_index("indicator")
+    assert ev.targets.set_index("indicator").at["health.x", "projected"] == proj.at["health.x", "projected"]
+    assert proj.attrs["target_year"] == 2026
+
+
+def test_directional_category_agrees_with_p_direction():
+    """on_track iff p_direction > 0.5, deterioration iff < 0.5, a constant series (p 0.5) is
+    limited progress, not 倒退."""
+    years = range(2015, 2025)
+    cat = pd.DataFrame({"id": ["e.up", "e.flat", "e.down"], "unit": ["percent"] * 3,
+                        "comparator": ["increase"] * 3, "target": [np.nan] * 3})
+    panel = pd.concat([pd.DataFrame({"indicator": i, "year": years, "value": v}) for i, v in (
+        ("e.up", [40, 41, 40, 42, 41, 43, 42, 42, 44, 43]), ("e.flat", [40.0] * 10),
+        ("e.down", [44, 43, 44, 42, 43, 41, 42, 42, 40, 41]))])
+    t = evaluate(panel, cat, year=2024).targets.set_index("indicator")
+    assert t.at["e.flat", "p_direction"] == 0.5 and t.at["e.flat", "category"] == "limited_progress"
+    assert t.at["e.up", "p_direction"] > 0.5 and t.at["e.up", "category"] in ("on_track", "achieved")
+    assert t.at["e.down", "p_direction"] < 0.5 and t.at["e.down", "category"] == "deterioration"
+
+
+def test_no_figure_up_to_the_year_is_no_data_not_a_traceback():
+    """A report year before any figure (or an empty panel): every target is no data, every
+    table empty but well formed (was a pandas TypeError / numpy ValueError)."""
+    from fzanalysis import assess, gender_gap, project
+    from fzanalysis.trend import project_paths
+
+    cat = pd.DataFrame({"id": ["health.x"], "unit": ["percent"], "comparator": [">="], "target": [90.0]})
+    panel = pd.DataFrame({"indicator": "health.x", "year": [2022, 2023, 2024], "value": [80.0, 82.0, 84.0]})
+    t = evaluate(panel, cat, year=2010).targets.iloc[0]
+    assert t["status"] == "no_data" and t["verdict"] == "not_assessable"
+    empty = panel.iloc[:0]
+    assert assess(empty, cat)["status"].tolist() == ["no_data"]
+    assert project(empty, cat).empty and project_paths(empty, cat).empty
+    assert gender_gap(empty, cat).empty

@@ -10,6 +10,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
+from fzanalysis.exceptions import PanelError
 from fzanalysis.panel import as_panel
 from fzanalysis.rates import (
     load_rules,
@@ -102,6 +103,15 @@ def test_poisson_bad_input():
         poisson_rate_ci(1, 0)
     with pytest.raises(ValueError, match="events >= 0"):
         poisson_rate_ci(-1, 10)
+
+
+@pytest.mark.parametrize("args", [(1, 0, 3, 1000), (1, 1000, 3, -5), (-1, 1000, 3, 1000), (1, 1000, -3, 1000)])
+def test_poisson_ratio_bad_input(args):
+    """The ratio refuses what the rate refuses (was NaN for a zero exposure, and a message about
+    proportion_ci for a negative count)."""
+    with pytest.raises(ValueError, match="poisson_ratio_ci: element 0: need events >= 0 and exposure > 0"):
+        poisson_ratio_ci(*args)
+    assert np.isnan(poisson_ratio_ci(np.nan, 1000, 3, 1000).estimate)   # missing stays missing
 
 
 def test_poisson_ratio_exact_conditional():
@@ -233,7 +243,7 @@ def test_bad_rows_are_named(change, message):
     p = p.astype({"value": object, "year": object, "indicator": object, "sex": object})
     for col, val in change.items():
         p.at[1, col] = val
-    with pytest.raises(ValueError, match=message) as err:
+    with pytest.raises(PanelError, match=message) as err:   # an FzError, also a ValueError
         rate_table(p, CAT)
     assert "row 1" in str(err.value) or "nope" in str(err.value)
 

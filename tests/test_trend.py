@@ -14,6 +14,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from scipy import stats
 
+from fzanalysis import comparators
 from fzanalysis.trend import (
     PATH_COLUMNS,
     PROJECT_COLUMNS,
@@ -1176,3 +1177,52 @@ def test_probability_band_words_and_cutoffs():
     assert list(got) == ["unlikely", "", "likely"]
     with pytest.raises(ValueError, match="lang"):
         probability_band(0.5, "fr")
+
+
+# ------------------------------------------------------------------- the target year already observed
+
+
+@pytest.mark.parametrize("comparator,target,last,meets", [
+    (">=", 96.0, 96.2, True),    # met in the target year although the fitted line ends below it
+    (">=", 96.0, 95.4, False),
+    ("<", 10.0, 9.8, True),
+    ("maintain", np.nan, 95.4, True),   # the series' own 2020 level (95) is held in 2030
+    ("maintain", np.nan, 94.6, False),
+])
+def test_observed_target_year_is_judged_on_its_figure(comparator, target, last, meets):
+    """A final evaluation (data up to 2030, target year 2030), or a target year that has passed:
+    the target-year figure is known, so the "projection" is that figure and p_meet is 1 or 0,
+    untempered; a met target is never "slipping" in its own target year (methods 5 (10))."""
+    values = [95, 90, 91, 93, 92, 94, 93, 95, 94, 95, last] if comparator != "<" else \
+        [15, 14, 13, 13, 12, 12, 11, 11, 10.5, 10.4, last]
+    years = np.arange(2020, 2031)
+    for target_year, at in ((2030, -1), (2027, -4)):
+        r = project(panel1(years, values), cat1("percent", comparator, target),
+                    target_year=target_year).iloc[0]
+        figure = values[at]
+        hit = bool(comparators.satisfies(figure, ">=" if comparator == "maintain" else comparator,
+                                         95.0 if comparator == "maintain" else target))
+        assert hit is meets or target_year != 2030
+        assert r["projected"] == r["lower"] == r["upper"] == figure
+        assert r["p_meet"] == (1.0 if hit else 0.0)
+        assert bool(r["projected_meets"]) is hit
+        assert ("at_risk" in r["warnings"].split(";")) is (not hit)
+
+
+def test_observed_target_year_in_the_evaluation():
+    from fzanalysis import evaluate
+    years = np.arange(2021, 2031)
+    t = evaluate(panel1(years, [90, 91, 93, 92, 94, 93, 95, 94, 95, 96.2]),
+                 cat1("percent", ">=", 96.0), year=2030, target_year=2030).targets.iloc[0]
+    assert t["status"] == "met" and t["category"] == "achieved" and t["p_meet"] == 1.0
+
+
+def test_directional_target_in_its_observed_target_year_is_not_volatile():
+    """In the final evaluation (target year observed) a 逐步提高 series has no movement left to
+    project: its residual spread is not compared with a zero distance (a straight line was
+    flagged 波动较大)."""
+    years = np.arange(2021, 2031)
+    for values in (40 + 1.1 * np.arange(10), 40 + 1.1 * np.arange(10) + np.tile([0.3, -0.3], 5)):
+        r = project(panel1(years, values), cat1("percent", "increase", np.nan),
+                    target_year=2030).iloc[0]
+        assert "volatile" not in r["warnings"].split(";")

@@ -1146,6 +1146,21 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
             & np.where(e_hi_open, projected < e_hi, projected <= e_hi)
         meets_published = np.where(moved & ~np.isnan(projected), inside.astype(float), np.nan)
     directional = np.isin(comp, ("increase", "decrease"))
+    # the target year already observed (a final evaluation, or a target year that has passed):
+    # its published figure is known, so it is the projection and p_meet is 1 or 0 (methods.md
+    # 5 (10)); Poisson rows keep the interval of the underlying rate (5.4), directional rows
+    # the trend test (2.4)
+    tcol = np.flatnonzero(years == target_year)
+    known = ~pois & ~directional & (mask[:, tcol[0]] if len(tcol) else np.zeros(S, dtype=bool))
+    if known.any():
+        figure = M.Y[:, tcol[0]]
+        with np.errstate(invalid="ignore"):
+            hit = (np.where(e_lo_open, figure > e_lo, figure >= e_lo)
+                   & np.where(e_hi_open, figure < e_hi, figure <= e_hi)).astype(float)
+        for arr in (projected, lower, upper):
+            arr[known] = figure[known]
+        pm = np.where(known, hit, pm)
+        meets_published = np.where(known, hit, meets_published)
     pm = np.where(directional, np.nan, pm)
     # p_direction: P(target-year value beyond the current fitted level, in the required direction)
     # (the trend part on the model scale, as before the mixture: exact where today's fitted
@@ -1285,8 +1300,9 @@ def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore"):
         at_risk = np.isfinite(prob) & (prob < threshold)
     numeric = np.isin(comp, comparators.NUMERIC)
+    # increase/decrease: the projected movement; none is left in an observed target year (h <= 0)
     gap = np.where(numeric, np.abs(M.target - res.last_value),
-                   np.abs(res.projected - res.last_value))
+                   np.where(res.horizon >= 1, np.abs(res.projected - res.last_value), np.nan))
     # maintain: a flat series has no gap to speak of; the scale is the level held (the p_meet
     # reference, else the last value) and the ratio the smallest decline worth detecting
     level = np.abs(np.where(np.isfinite(res.reference) & (res.reference != 0),

@@ -139,8 +139,8 @@ def build_matrix(panel: Panel, catalog: pd.DataFrame) -> SeriesMatrix:
     rep[inverse_codes[::-1]] = np.arange(len(frame))[::-1]   # first row of each series
     keys = pd.DataFrame({col: np.asarray(u)[c[rep]] for col, (c, u) in zip(KEYS, parts)})
     year = frame["year"].to_numpy(dtype=np.int64)
-    if len(year) == 0:
-        years = np.array([], dtype=np.int64)
+    if len(year) == 0:  # no series: one (empty) column keeps every reduction over years defined
+        years = np.array([0], dtype=np.int64)
     else:
         years = np.arange(int(year.min()), int(year.max()) + 1)
     cell = inverse_codes.astype(np.int64) * len(years) + (year - (years[0] if len(years) else 0))
