@@ -161,13 +161,24 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     elif status == "cannot_judge":
         out += sep + _text("cannot_judge", lang, target=target)
     projected = row.get("projected")
+    target_year = int(row.get("target_year") or 2030)
+    if not _isna(projected) and target_year <= int(year):
+        # the target year is observed (a final evaluation; methods 5 (10)): its published figure,
+        # not a trend; in the target year itself the sentences above already say it
+        if target_year < int(year):
+            p = row.get("p_meet")
+            code = ("observed_target_year" if _isna(p)
+                    else "observed_target_year_met" if float(p) >= 0.5 else "observed_target_year_not_met")
+            out += sep + _text(code, lang, target_year=target_year,
+                               value=format_value(projected, unit, lang=lang))
+        projected = None
     if not _isna(projected):
         shown = format_value(projected, unit, lang=lang)
         if shown == format_value(row["value"], unit, lang=lang):  # the verb follows the digits shown
             verb = "projection_flat"
         else:
             verb = "projection_up" if float(projected) > float(row["value"]) else "projection_down"
-        out += sep + _text("trend_basis", lang) + _text(verb, lang, target_year=int(row.get("target_year") or 2030),
+        out += sep + _text("trend_basis", lang) + _text(verb, lang, target_year=target_year,
                                                          projected=shown)
         lo, hi = row.get("proj_lower"), row.get("proj_upper")
         if not _isna(lo) and not _isna(hi):

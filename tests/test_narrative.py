@@ -125,3 +125,20 @@ def test_about_target_outside_band_is_not_called_short():
     row = {**INSURANCE, "comparator": "~=", "target": 50.0, "tolerance": 2.0, "value": 55.0,
            "gap": 3.0, "projected": math.nan}
     assert "偏离目标区间3.0个百分点" in narrative.finding(row)
+
+
+def test_observed_target_year_is_stated_not_projected():
+    """A final evaluation: the target year is observed, so no trend sentence (methods 5 (10))."""
+    final = {**INSURANCE, "year": 2030, "value": 96.2, "status": "met", "gap": -0.2,
+             "projected": 96.2, "proj_lower": 96.2, "proj_upper": 96.2, "p_meet": 1.0,
+             "probability": 1.0, "category": "achieved", "target_year": 2030}
+    text = narrative.finding(final)
+    assert text.startswith("2030年妇女基本医疗保险参保率为96.2%") and "已达标。" in text
+    assert "按近年趋势" not in text and "区间" not in text and "概率" not in text
+    # a target year already passed: its published figure, met or not, in words
+    passed = {**final, "year": 2032, "value": 97.0, "projected": 95.8, "p_meet": 0.0, "probability": 0.0}
+    text = narrative.finding(passed)
+    assert "目标年2030年为95.8%，未达到规划目标。" in text and "按近年趋势" not in text
+    assert "In the target year 2030 it was 95.8%, short of the plan's target." in narrative.finding(passed, lang="en")
+    met = narrative.finding({**passed, "projected": 96.4, "p_meet": 1.0})
+    assert "目标年2030年为96.4%，达到规划目标。" in met
