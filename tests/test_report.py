@@ -218,6 +218,11 @@ def test_successful_run_replaces_report_and_records_provenance(toy, small_panel)
     assert "print(greeting" not in html  # code cells are excluded
     index = (out / "2024" / "index.html").read_text("utf-8")
     assert "演示数据" in index and 'href="ok.html"' in index
+    # the headline table's warnings cells keep each warning's words on one line on screen
+    from fzanalysis import catalog as catalog_mod
+
+    assert index.count('<td class="warnings">') == len(catalog_mod.load())
+    assert "table.headline td.warnings { word-break: keep-all; }" in index
     assert (out / "2024" / "status.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM: Excel reads Chinese
     status = pd.read_csv(out / "2024" / "status.csv", encoding="utf-8-sig")
     # every catalogue indicator is listed; the three in the panel have a status, the rest "no_data"
