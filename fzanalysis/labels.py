@@ -29,6 +29,7 @@ __all__ = [
     "domain_order",
     "format_change",
     "format_number",
+    "format_share",
     "format_target",
     "format_value",
     "label",
@@ -212,6 +213,19 @@ def format_value(value: Any, unit: Any, *, lang: Lang = "zh") -> str:
         return "—"
     spec = unit_format(unit)
     return str(spec[lang]).format(v=format_number(value, int(spec["decimals"])))
+
+
+def format_share(share: Any, *, lang: Lang = "zh") -> str:
+    """A share given as a fraction, written as a percentage: ``0.375`` -> ``37.5%``; missing ``—``.
+
+    The one way every 达标率 and verdict share is written (tables, Word, notebooks).
+
+    Examples
+    --------
+    >>> format_share(0.375), format_share(float("nan"))
+    ('37.5%', '—')
+    """
+    return "—" if _isna(share) else format_value(100 * float(share), "percent", lang=lang)
 
 
 def format_change(change: Any, unit: Any, *, lang: Lang = "zh") -> str:

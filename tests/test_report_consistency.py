@@ -201,3 +201,19 @@ def test_verdict_shares_are_written_once(ctx):
     n = len(ctx.judgement)
     assert list(v["share"]) == [labels.format_value(100 * k / n, "percent") for k in v["n"]]
     assert list(v.columns) == ["verdict_label", "n", "share"]
+
+
+def test_town_attainment_rates_are_percentages_as_in_word(ctx, tmp_path: Path):
+    """The towns chapter wrote the 达标率 as a fraction (0.38) beside 37.5% everywhere else."""
+    from docx import Document
+
+    from fzanalysis.report import docx as report_docx
+
+    card = tables.town_scorecard(ctx.towns)
+    shown = tables.town_scorecard_table(card)
+    assert "area" not in shown.columns and len(shown) == len(card) == 8
+    for frac, text in zip(card["rate"], shown["rate"], strict=True):
+        assert text == labels.format_share(frac) and re.fullmatch(r"\d+(\.\d)?%", text)
+    doc = Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx")))
+    cells = {c.text for t in doc.tables for row in t.rows for c in row.cells}
+    assert set(shown["rate"]) <= cells

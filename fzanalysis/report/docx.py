@@ -328,7 +328,7 @@ def _domain_summary(judgement: pd.DataFrame, lang: Lang) -> pd.DataFrame:
 
 
 def _pct(x: Any, lang: Lang) -> str:
-    return "—" if tables._isna(x) else labels.format_value(100 * float(x), "percent", lang=lang)
+    return labels.format_share(x, lang=lang)
 
 
 def _baseline_comparison(judgement: pd.DataFrame) -> dict[str, int]:

@@ -46,6 +46,7 @@ __all__ = [
     "status_counts",
     "table",
     "town_scorecard",
+    "town_scorecard_table",
     "town_table",
     "verdict_counts",
     "verdict_table",
@@ -129,7 +130,7 @@ def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh") -> str:
     '规划4项主要目标中，2项已实现，1项尚未实现，1项暂无法判定或无数据；在可判定的3项中达标率为66.7%。'
     """
     c = attainment_counts(judgement)
-    rate = "—" if _isna(c["rate"]) else labels.format_value(100 * c["rate"], "percent", lang=lang)
+    rate = labels.format_share(c["rate"], lang=lang)
     return labels.label("report", "attainment_sentence", lang).format(
         n=c["n"], met=c["met"], not_met=c["not_met"], other=c["cannot_judge"] + c["no_data"],
         judged=c["judged"], rate=rate)
@@ -155,7 +156,7 @@ def verdict_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame
     v = verdict_counts(judgement, lang=lang)
     return pd.DataFrame({
         "verdict_label": v["verdict_label"], "n": v["n"],
-        "share": ["—" if _isna(x) else labels.format_value(100 * float(x), "percent", lang=lang) for x in v["share"]],
+        "share": [labels.format_share(x, lang=lang) for x in v["share"]],
     })
 
 
@@ -255,6 +256,14 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
                      "n_met": met, "n_not_met": nmet, "rate": met / (met + nmet) if met + nmet else np.nan,
                      "lags": sep.join(names)})
     return pd.DataFrame(rows, columns=["area", "area_name", "n_targets", "n_met", "n_not_met", "rate", "lags"])
+
+
+def town_scorecard_table(card: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+    """:func:`town_scorecard` for display: the 达标率 written as a percentage, as every page writes
+    it (:func:`fzanalysis.labels.format_share`), without the area codes."""
+    out = card.drop(columns=["area"]).copy()
+    out["rate"] = [labels.format_share(v, lang=lang) for v in out["rate"]]
+    return out.reset_index(drop=True)
 
 
 # ------------------------------------------------------------------ notebook views
@@ -455,8 +464,7 @@ def attainment_table(attainment: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataF
     out.insert(0, "domain_label", [labels.domain_label(str(d), lang) for d in out["domain"]])
     for col in ("attainment_rate", "attainment_rate_all"):
         if col in out.columns:
-            out[col] = [("—" if _isna(v) else labels.format_value(100 * float(v), "percent", lang=lang))
-                        for v in out[col]]
+            out[col] = [labels.format_share(v, lang=lang) for v in out[col]]
     return out.drop(columns=[c for c in ("domain", "domain_zh", "domain_en") if c in out.columns]
                     ).reset_index(drop=True)
 
