@@ -52,6 +52,8 @@ __all__ = ["FAN_COLOURS", "SEX_COLOURS", "domain_dashboard", "fan_chart", "gende
 
 #: Colours of the sexes (colour-blind safe pair from ColorBrewer PiYG).
 SEX_COLOURS = {"F": "#c51b7d", "M": "#4d9221"}
+#: A status grid with more rows than this names its columns at the top as well as the bottom.
+TALL_GRID_ROWS = 25
 #: Colours of the fan chart.
 FAN_COLOURS = {"observed": "#222222", "fitted": "#7f7f7f", "projected": "#2166ac",
                "band": "#92c5de", "target": "#b2182b", "baseline": "#555555"}
@@ -418,12 +420,16 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     ax.set_xlim(0, len(areas))
     ax.set_ylim(len(layout), 0)
     ax.set_xticks(np.arange(len(areas)) + 0.5)
-    if lang == "zh":  # rotated: eight town names side by side run together
-        ax.set_xticklabels([names[a] for a in areas], rotation=45, ha="right", rotation_mode="anchor",
-                           fontsize=8.5)
-    else:
-        ax.set_xticklabels([town_label("", names[a], "en") for a in areas], rotation=40,
-                           ha="right", rotation_mode="anchor", fontsize=8.5)
+    area_names = [names[a] if lang == "zh" else town_label("", names[a], "en") for a in areas]
+    rot = 45 if lang == "zh" else 40  # rotated: eight town names side by side run together
+    ax.set_xticklabels(area_names, rotation=rot, ha="right", rotation_mode="anchor", fontsize=8.5)
+    tall = len(layout) > TALL_GRID_ROWS
+    if tall:  # a grid taller than a screen names its columns at the top as well as the bottom
+        top = ax.secondary_xaxis("top")
+        top.set_xticks(np.arange(len(areas)) + 0.5)
+        top.set_xticklabels(area_names, rotation=rot, ha="left", rotation_mode="anchor", fontsize=8.5)
+        top.tick_params(length=0)
+        top.spines["top"].set_visible(False)
     ax.set_yticks(np.arange(len(layout)) + 0.5)
     ax.set_yticklabels([wrap_title(str(ind_names[i]), 18 if lang == "zh" else 40) if what == "indicator"
                         else f"【{domain_label(i, lang)}】" if lang == "zh" else f"[{domain_label(i, lang)}]"
@@ -447,7 +453,8 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
                                                   "not_applicable_area_kind", lang)))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
               title=label("plot_column", column, lang), title_fontsize=8.5, frameon=False)
-    ax.set_title(title if title is not None else _t("heatmap_title", lang), fontsize=11)
+    ax.set_title(title if title is not None else _t("heatmap_title", lang), fontsize=11,
+                 pad=48 if tall else 6)
     if _synthetic(assessed) if demo_note is None else demo_note:
         demo_watermark(ax, lang)
     return ax

@@ -172,6 +172,20 @@ def test_status_heatmap_cells_and_legend(tmp_path):
     assert render(ax.figure, tmp_path / "heat.png") == []
 
 
+def test_tall_status_heatmap_names_its_columns_at_the_top_too(tmp_path):
+    """87 rows run over several screens: the town names are repeated above the grid."""
+    small = plots.status_heatmap(assessed())
+    assert not small.child_axes  # a short grid: names below only
+    parts = [assessed().assign(indicator=lambda d, k=k: d["indicator"] + f"_{k}") for k in range(8)]
+    ax = plots.status_heatmap(pd.concat(parts, ignore_index=True))
+    assert len(ax.get_yticklabels()) > plots.TALL_GRID_ROWS
+    (top,) = ax.child_axes
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert [t.get_text() for t in top.get_xticklabels()] == names and names[:2] == ["全区", "街口街道"]
+    assert render(ax.figure, tmp_path / "heat_tall.png") == []
+    plt.close(small.figure)
+
+
 def test_status_heatmap_by_status_in_english(tmp_path):
     ax = plots.status_heatmap(assessed(), column="status", lang="en")
     assert ax.get_legend().get_title().get_text() == "Status"
