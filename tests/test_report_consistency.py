@@ -217,3 +217,17 @@ def test_town_attainment_rates_are_percentages_as_in_word(ctx, tmp_path: Path):
     doc = Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx")))
     cells = {c.text for t in doc.tables for row in t.rows for c in row.cells}
     assert set(shown["rate"]) <= cells
+
+
+@pytest.mark.parametrize("lang, kind, heading", [("zh", "annual", "2024年年度监测报告"),
+                                                 ("en", "annual", "Annual monitoring report, 2024"),
+                                                 ("en", "midterm", "Mid-term")])
+def test_index_heading_reads_as_a_title_in_each_language(ctx, lang, kind, heading):
+    """The English heading was '2024Annual monitoring report' (the year glued to the kind)."""
+    from fzanalysis.report import html
+
+    page = html.render_index(year=2024, kind=kind, lang=lang, runs=[], judgement=ctx.judgement,
+                             status_error=None, provenance={"synthetic": True})
+    h1 = re.search(r"<h1>(.*?)</h1>", page).group(1)
+    assert heading in h1 and not re.search(r"\d[A-Za-z]", h1), h1
+    assert f'<html lang="{ {"zh": "zh-CN", "en": "en"}[lang]}">' in page  # the English CSS keys on it
