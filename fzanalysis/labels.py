@@ -33,6 +33,7 @@ __all__ = [
     "format_target",
     "format_value",
     "label",
+    "name_with_sex",
     "sex_label",
     "unit_format",
     "unit_label",
@@ -92,6 +93,20 @@ def label(kind: str, code: Any, lang: Lang = "zh") -> str:
 def sex_label(code: str, lang: Lang = "zh") -> str:
     """女/男/合计 (Female/Male/Total) for ``F``/``M``/``T``."""
     return label("sex", code, lang)
+
+
+def name_with_sex(name: str, sex: Any, *, lang: Lang = "zh") -> str:
+    """``name（女）`` / ``name (female)`` for F/M series, the name alone for the total.
+
+    Examples
+    --------
+    >>> name_with_sex("九年义务教育巩固率", "F"), name_with_sex("Retention rate", "F", lang="en")
+    ('九年义务教育巩固率（女）', 'Retention rate (female)')
+    """
+    if sex not in ("F", "M"):
+        return name
+    word = sex_label(str(sex), lang)
+    return f"{name}（{word}）" if lang == "zh" else f"{name} ({word.lower()})"
 
 
 def demo_notice(lang: Lang = "zh") -> str:

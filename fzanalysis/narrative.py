@@ -42,6 +42,7 @@ from fzanalysis.labels import (
     format_target,
     format_value,
     label,
+    name_with_sex,
     unit_format,
 )
 from fzanalysis.labels import format_number as _number
@@ -127,9 +128,8 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     check_lang(lang)
     unit = str(row["unit"])
     name = str(row.get(f"name_{lang}") or row.get("indicator"))
-    if row.get("sex") in ("F", "M") and row.get("subject_sex") != row.get("sex"):
-        sex_word = label("sex", str(row["sex"]), lang)
-        name = f"{name}（{sex_word}）" if lang == "zh" else f"{name} ({sex_word.lower()})"
+    if row.get("subject_sex") != row.get("sex"):  # the judged sex goes without saying
+        name = name_with_sex(name, row.get("sex"), lang=lang)
     if area_name:
         name = f"{area_name}{name}" if lang == "zh" else f"{name} in {area_name}"
     year = row.get("year")

@@ -149,6 +149,14 @@ class _Writer:
     def t(self, code: str, **kw: Any) -> str:
         return labels.label("docx", code, self.lang).format(**kw)
 
+    def h1(self, n: int, title: str) -> str:
+        """A numbered first-level heading: 一、… in Chinese, 1. … in English (labels ``h1``)."""
+        return self.t("h1", n=chinese_numeral(n) if self.lang == "zh" else n, title=title)
+
+    def h2(self, section: int, k: int, title: str) -> str:
+        """A numbered second-level heading: （一）… in Chinese, 1.1 … in English (labels ``h2``)."""
+        return self.t("h2", section=section, k=chinese_numeral(k) if self.lang == "zh" else k, title=title)
+
     def para(self, text: str, *, style: str | None = None, bold: bool = False, colour: RGBColor | None = None,
              indent: bool = True) -> Any:
         p = self.doc.add_paragraph(style=style)
@@ -405,23 +413,23 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
 
     # 一、各领域目标实现情况
     section = 1
-    w.heading(f"{chinese_numeral(section)}、{w.t('h_domains')}", 1)
+    w.heading(w.h1(section, w.t("h_domains")), 1)
     present = [d for d in labels.domain_order() if (j["domain"] == d).any()]
     for k, dom in enumerate(present, start=1):
         g = j[j["domain"] == dom]
-        w.heading(f"（{chinese_numeral(k)}）{labels.domain_label(dom, lang)}", 2)
+        w.heading(w.h2(section, k, labels.domain_label(dom, lang)), 2)
         c = tables.attainment_counts(g)
         w.para(w.t("domain_intro", n=c["n"], met=c["met"], not_met=c["not_met"], rate=_pct(c["rate"], lang)))
         with_data = g[g["value"].notna()]
         for i, rec in enumerate(with_data.to_dict("records"), start=1):
-            w.para(f"{i}．{narrative.finding(rec, lang=lang)}")
+            w.para(w.t("item", i=i, text=narrative.finding(rec, lang=lang)))
         missing = g[g["value"].isna()]
         if len(missing):
-            w.para(w.t("domain_missing", names="、".join(missing[f"name_{lang}"]), n=len(missing)))
+            w.para(w.t("domain_missing", names=w.t("list_sep").join(missing[f"name_{lang}"]), n=len(missing)))
 
     # 二、镇街情况
     section += 1
-    w.heading(f"{chinese_numeral(section)}、{w.t('h_towns')}", 1)
+    w.heading(w.h1(section, w.t("h_towns")), 1)
     card = tables.town_scorecard(ctx.towns, lang=lang)
     if len(card):
         top = card.sort_values("rate", ascending=False)
@@ -437,19 +445,20 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
 
     # 三、预警
     section += 1
-    w.heading(f"{chinese_numeral(section)}、{w.t('h_warnings')}", 1)
+    w.heading(w.h1(section, w.t("h_warnings")), 1)
     warn = tables.warning_list(j, lang=lang, projected=ctx.projected)
     if len(warn):
         w.para(w.t("warnings_intro", n=len(warn)))
         for i, rec in enumerate(warn.to_dict("records"), start=1):
             p = w.t("warning_p", words=rec["probability"]) if rec["probability"] else ""
-            w.para(f"{i}．{rec['name']}（{labels.domain_label(rec['domain'], lang)}）：{rec['reason']}{p}。")
+            w.para(w.t("warning_item", i=i, name=rec["name"], domain=labels.domain_label(rec["domain"], lang),
+                       reason=rec["reason"], p=p))
     else:
         w.para(w.t("warnings_none"))
 
     if ctx.kind in ("midterm", "final"):
         section += 1
-        w.heading(f"{chinese_numeral(section)}、{w.t('h_evaluation', kind=kind_label(ctx.kind, lang))}", 1)
+        w.heading(w.h1(section, w.t("h_evaluation", kind=kind_label(ctx.kind, lang))), 1)
         vc = tables.verdict_counts(j, lang=lang)
         w.para(w.t("verdicts_sentence", n=len(j), counts="，".join(
             f"{r.verdict_label}{r.n}项" for r in vc.itertuples() if r.n) if lang == "zh" else ", ".join(
@@ -475,15 +484,15 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         }), w.t("table_baseline", year=ctx.baseline_year), widths=[2.8, 6.0, 2.2, 2.2, 3.0])
 
         section += 1
-        w.heading(f"{chinese_numeral(section)}、{w.t('h_problems')}", 1)
+        w.heading(w.h1(section, w.t("h_problems")), 1)
         probs = _problems(j)
         if len(probs):
             for i, rec in enumerate(probs.to_dict("records"), start=1):
-                w.para(f"（{i}）{narrative.finding(rec, lang=lang)}")
+                w.para(w.t("problem_item", i=i, text=narrative.finding(rec, lang=lang)))
         else:
             w.para(w.t("problems_none"))
         section += 1
-        w.heading(f"{chinese_numeral(section)}、{w.t('h_measures')}", 1)
+        w.heading(w.h1(section, w.t("h_measures")), 1)
         w.para(w.t("measures_intro"))
         cat = catalog_mod.normalize(ctx.catalog).set_index("id")
         k = 0
@@ -495,7 +504,8 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
             depts = sorted({str(cat.at[i, "department"]) for i in g["indicator"] if i in cat.index
                             and str(cat.at[i, "department"])})
             w.para(w.t("measure", k=k, domain=labels.domain_label(dom, lang),
-                       names="、".join(g[f"name_{lang}"]), n=len(g), depts="、".join(depts) or w.t("depts_unknown")))
+                       names=w.t("list_sep").join(g[f"name_{lang}"]), n=len(g),
+                       depts=w.t("list_sep").join(depts) or w.t("depts_unknown")))
         if k == 0:
             w.para(w.t("measures_none"))
 
@@ -504,7 +514,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     w.table(pd.DataFrame({
         w.t("col_no"): range(1, len(j) + 1),
         w.t("col_domain"): [labels.domain_label(d, lang) for d in j["domain"]],
-        w.t("col_indicator"): [n + ("" if s == "T" else f"（{labels.sex_label(s, lang)}）")
+        w.t("col_indicator"): [labels.name_with_sex(n, s, lang=lang)
                                for n, s in zip(j[f"name_{lang}"], j["sex"], strict=True)],
         w.t("col_target"): [tables._target_words(c, t, u, tol, lang) for c, t, u, tol in
                             zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],

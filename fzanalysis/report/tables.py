@@ -249,7 +249,7 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
     rows = []
     for area, g in t.groupby(t["area"].astype(str), sort=True):
         nm = g[g["status"] == "not_met"].sort_values("rel", ascending=False)
-        names = [str(n) + (f"（{labels.sex_label(s, lang)}）" if s in ("F", "M") else "")
+        names = [labels.name_with_sex(str(n), s, lang=lang)
                  for n, s in zip(nm[f"name_{lang}"].head(max_lags), nm["sex"].head(max_lags), strict=True)]
         met, nmet = int((g["status"] == "met").sum()), int((g["status"] == "not_met").sum())
         rows.append({"area": area, "area_name": labels.area_label(area, lang), "n_targets": len(g),
@@ -471,11 +471,8 @@ def attainment_table(attainment: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataF
 
 def series_name(indicator: str, sex: str, catalog: pd.DataFrame, *, lang: Lang = "zh") -> str:
     """Indicator name from the catalogue, with the sex in brackets for F/M series."""
-    name = str(catalog.set_index("id")[f"name_{lang}"].get(indicator, indicator))
-    if sex in ("F", "M"):
-        word = labels.sex_label(sex, lang)
-        name += f"（{word}）" if lang == "zh" else f" ({word.lower()})"
-    return name
+    return labels.name_with_sex(str(catalog.set_index("id")[f"name_{lang}"].get(indicator, indicator)), sex, lang=lang)
+
 
 
 def check_table(found: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
