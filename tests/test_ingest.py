@@ -383,11 +383,38 @@ def test_rebuild_from_raw_gives_the_same_panel(tmp_path: Path) -> None:
     assert run_cli(["ingest", "--rebuild", "--out-dir", str(out)]) == 1
 
 
-def test_numerator_without_denominator_warns(tmp_path: Path) -> None:
-    f = _csv(tmp_path / "n.csv", ["health.cervical_cancer_screening,2024,440117,T,60,600,"])
+def test_one_count_without_the_other_is_an_error_of_its_row(tmp_path: Path) -> None:
+    """The panel holds both counts or neither (and a positive denominator): validate says so at
+    the cell, so ingest never meets a row the panel refuses (it used to warn, then ingest raised)."""
+    f = _csv(tmp_path / "n.csv", ["health.cervical_cancer_screening,2024,440117,T,60,600,",
+                                  "health.cervical_cancer_screening,2024,440117001,T,60,,600",
+                                  "health.cervical_cancer_screening,2024,440117002,T,0,0,0",
+                                  "health.cervical_cancer_screening,2024,440117003,T,61,61,100"])
     probs = validate([f])
-    assert [(p.row, p.column, p.severity) for p in probs] == [(2, "denominator", "warning")]
+    assert [(p.row, p.column, p.severity, p.code) for p in probs] == [
+        (2, "denominator", "error", "numerator_only"), (3, "numerator", "error", "denominator_only"),
+        (4, "denominator", "error", "zero_denominator")]
     assert "numerator given without denominator" in probs[0].message
+    out = tmp_path / "p"
+    res = ingest([f], out_dir=out)
+    assert list(res.log["status"]) == ["rejected"] and not (out / "panel.parquet").exists()
+    res = ingest([f], out_dir=out, keep_valid=True)
+    assert list(res.log["status"]) == ["partial"]
+    assert load_panel(out / "panel.parquet")[["area", "value"]].values.tolist() == [["440117003", 61.0]]
+    assert pd.read_csv(out / "rejected_rows.csv")["row"].tolist() == [2, 3, 4]
+
+
+@pytest.mark.parametrize("keep_valid", [False, True])
+def test_every_corpus_file_ingests_as_validate_says(tmp_path: Path, keep_valid: bool) -> None:
+    """What validate passes, ingest takes; what it refuses, ingest refuses by its rows or its file:
+    no corpus file makes ingest raise (a row the panel refuses that validate let through)."""
+    for i, (name, spec) in enumerate(sorted(EXPECTED.items())):
+        batch = [CORPUS / name] + [CORPUS / other for other in spec.get("with", [])]
+        res = ingest(batch, out_dir=tmp_path / str(i), keep_valid=keep_valid)
+        errors = [p for p in validate(batch) if p.severity == "error"]
+        assert res.has_error == bool(errors), name
+        if not keep_valid:
+            assert res.changed == (not errors and any(s == "ingested" for s in res.log["status"])), name
 
 
 def test_title_line_tab_delimited_gbk(tmp_path: Path) -> None:

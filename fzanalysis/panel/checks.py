@@ -26,7 +26,7 @@ from fzanalysis import codes
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.aggregate import consistency_frame
 from fzanalysis.panel.problems import Msg, Problem
-from fzanalysis.panel.schema import as_panel
+from fzanalysis.panel.schema import as_panel, count_faults
 from fzanalysis.panel.submission import (
     REC_COLUMNS,
     Submission,
@@ -190,13 +190,14 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     out += _problems_at(sub, rec, m_neg, "value", "negative_value", found=v, lo=lo, unit=unit)
     out += _problems_at(sub, rec, m_range, "value", "out_of_range", found=v, lo=lo, hi=hi, unit=unit)
     out += _problems_at(sub, rec, m_plaus, "value", "implausible", found=v, unit=unit, limit=plausible)
-    only_n, only_d = has_n & ~has_d, has_d & ~has_n
-    out += _problems_at(sub, rec, only_n, "denominator", "numerator_only", "warning")
-    out += _problems_at(sub, rec, only_d, "numerator", "denominator_only", "warning")
+    # the panel's own rules on the counts (schema.count_faults): errors here, never a refusal at ingest
+    faults = count_faults(n, d)
+    out += _problems_at(sub, rec, faults["numerator_only"], "denominator", "numerator_only")
+    out += _problems_at(sub, rec, faults["denominator_only"], "numerator", "denominator_only")
     both = has_n & has_d
     out += _problems_at(sub, rec, both & subset_broken, "numerator", "numerator_gt_denominator", found=n,
                         denominator=d)
-    zero = both & ~subset_broken & (d == 0) & (n > 0)
+    zero = both & ~subset_broken & faults["zero_denominator"]
     out += _problems_at(sub, rec, zero, "denominator", "zero_denominator", found=n)
     cmp = both & ~subset_broken & ~zero & ~np.isnan(scale) & (d > 0) & has_v & ~is_frac
     with np.errstate(divide="ignore", invalid="ignore"):
