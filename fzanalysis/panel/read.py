@@ -807,7 +807,10 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
     # cells beyond the last heading are judged whole, the other columns only where still blank
     numbers = [positions[c] for c in ("value", "numerator", "denominator") if positions.get(c) in raw.columns]
     cells = {j: factorize_cells(raw[j]) for j in numbers}  # parsed as numbers later: factorised once
-    missing = {j: missing_mask(raw[j], cells.get(j)) for j in raw.columns if j in numbers or j >= width}
+    # columns whose heading is blank (a merged or deleted heading, cells typed right of the headings)
+    unheaded = [j for j in raw.columns if j < width and not normalise_heading(header[j])]
+    missing = {j: missing_mask(raw[j], cells.get(j)) for j in raw.columns
+               if j in numbers or j >= width or j in unheaded}
     blank = np.ones(len(raw), dtype=bool)
     for m in missing.values():
         blank &= m
@@ -825,6 +828,12 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                 col = raw[positions[c]].iloc[at] if positions[c] in raw.columns else pd.Series([None] * len(at))
                 repeated[at] &= heading_mask(col, c)
     keep = ~blank & ~repeated
+    if unheaded:  # never read: an error on every row with content there, naming the columns
+        filled = np.column_stack([~missing[j] for j in unheaded])
+        for k in np.flatnonzero(keep & filled.any(axis=1)).tolist():
+            where = [_col_letter(j) for j, hit in zip(unheaded, filled[k]) if hit]
+            problems.append(_problem(name, sheet, int(rnums[k]), None, "no_heading", found=len(where),
+                                     columns="、".join(where)))
     extra_cols = [j for j in raw.columns if j >= width]
     if extra_cols:
         n_extra = sum((~missing[j]).astype(np.int64) for j in extra_cols)
