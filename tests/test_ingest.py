@@ -308,6 +308,34 @@ def test_cells_under_no_heading_are_an_error_never_skipped(tmp_path: Path) -> No
     assert list(res.log["status"]) == ["rejected"]
 
 
+def test_hidden_rows_and_sheets_are_errors_only_when_they_hold_figures(tmp_path: Path) -> None:
+    """A unit may hide the template rows it does not report; a hidden row or sheet holding a figure
+    is an error (it often keeps an old value)."""
+    t = template("卫健局", 2024, tmp_path / "t.xlsx")
+    written = _fill(t, tmp_path / "filled.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "filled.xlsx")
+    ws = wb["数据填报"]
+    col = {c.value: c.column for c in ws[1]}
+    empty = [r for r in range(3, ws.max_row + 1) if ws.cell(r, col["value"]).value is None]
+    full = [r for r in range(3, ws.max_row + 1) if ws.cell(r, col["value"]).value is not None]
+    for r in empty[:3] + full[:1]:
+        ws.row_dimensions[r].hidden = True
+    blank_copy = wb.copy_worksheet(ws)
+    blank_copy.title = "旧表"
+    for r in range(3, blank_copy.max_row + 1):
+        for c in ("value", "numerator", "denominator"):
+            blank_copy.cell(r, col[c]).value = None
+        blank_copy.row_dimensions[r].hidden = False
+    blank_copy.sheet_state = "hidden"
+    wb.save(tmp_path / "hidden.xlsx")
+    errors = [p for p in validate([tmp_path / "hidden.xlsx"]) if p.severity == "error"]
+    assert [(p.sheet, p.row, p.code) for p in errors] == [("数据填报", full[0], "hidden_row")]
+    ws.row_dimensions[full[0]].hidden = False
+    wb.save(tmp_path / "hidden.xlsx")
+    res = ingest([tmp_path / "hidden.xlsx"], out_dir=tmp_path / "p")
+    assert not res.has_error and len(res.panel.frame) == len(written)
+
+
 def _csv(path: Path, rows: list[str]) -> Path:
     path.write_text("indicator,year,area,sex,value,numerator,denominator\n" + "\n".join(rows) + "\n",
                     encoding="utf-8")

@@ -686,9 +686,15 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
 def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any]) -> list[Problem]:
     """Hidden sheets and rows holding figures, merged cells over the data: errors (never read silently)."""
     out: list[Problem] = []
-    if info["state"] != "visible":
+    # rows holding a figure (a value or a count): a template row left blank, hidden or not, holds none
+    figure = np.zeros(len(table.frame), dtype=bool)
+    for c in ("value", "numerator", "denominator"):
+        if c in table.frame.columns:
+            known = table.missing.get(c)
+            figure |= ~(known if known is not None and len(known) == len(figure) else missing_mask(table.frame[c]))
+    if info["state"] != "visible" and figure.any():
         out.append(_problem(name, sheet, None, None, "hidden_sheet", found=sheet))
-    data_rows = set(table.frame.index.tolist())
+    data_rows = set(table.frame.index[figure].tolist())
     for r in sorted(info["hidden_rows"] & data_rows):
         out.append(_problem(name, sheet, r, None, "hidden_row", row=r))
     letters = {v: k for k, v in table.letters.items()}
