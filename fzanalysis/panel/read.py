@@ -174,6 +174,9 @@ def is_missing(raw: object) -> bool:
 
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+#: digit groups set off by one space (``1 234 567``, also a no-break space after NFKC); any other
+#: space inside a figure (``8 3.2``) is a typo and the cell is not a number
+_THOUSANDS_SPACED = re.compile(r"^[+-]?\d{1,3}( \d{3})+(\.\d+)?$")
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -181,7 +184,8 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
     """Parse one cell into a float.
 
     Accepts numbers, numeric text with full-width digits (``９６．５``),
-    thousands separators (``12,345``), a trailing ``%`` or ``‰`` and Excel cells
+    thousands separators (``12,345``, ``12 345``: groups of three digits only; any other space
+    inside a figure is an error), a trailing ``%`` or ``‰`` and Excel cells
     formatted as percent (stored 0.965, shown 96.5%).
 
     Returns
@@ -212,14 +216,13 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
             return value, "%", None
         return value, None, None
     text = unicodedata.normalize("NFKC", str(raw)).strip()
-    text = re.sub(r"\s+", "", text)
     sign = None
     if text.endswith("%"):
-        sign, text = "%", text[:-1]
+        sign, text = "%", text[:-1].rstrip()
     elif text.endswith("‰"):
-        sign, text = "‰", text[:-1]
-    if _THOUSANDS.match(text):
-        text = text.replace(",", "")
+        sign, text = "‰", text[:-1].rstrip()
+    if _THOUSANDS.match(text) or _THOUSANDS_SPACED.match(text):
+        text = re.sub(r"[,\s]", "", text)
     if not _PLAIN.match(text):
         return None, None, ("not_a_number", (("found", str(raw)),))
     value = float(text)
