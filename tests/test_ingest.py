@@ -361,6 +361,25 @@ def test_revision_logged_and_later_wins(tmp_path: Path) -> None:
     assert len(pd.read_csv(out / "ingest_log.csv")) == 2
 
 
+def test_duplicates_and_batch_conflicts_compare_the_counts_too(tmp_path: Path) -> None:
+    """Two rows of one key are the same figure only when value, numerator and denominator agree
+    (as a revision is judged): one pair of counts is never dropped in silence."""
+    f = _csv(tmp_path / "d.csv", ["health.hiv_testing_pregnant,2024,440117,T,98.5,197,200",
+                                  "health.hiv_testing_pregnant,2024,440117,T,98.5,394,400",
+                                  "health.hiv_testing_pregnant,2024,440117001,T,98.5,197,200",
+                                  "health.hiv_testing_pregnant,2024,440117001,T,98.5,197,200"])
+    probs = validate([f])
+    assert [(p.row, p.severity, p.code) for p in probs] == [
+        (2, "error", "duplicate_different"), (3, "error", "duplicate_different"), (5, "warning", "duplicate_same")]
+    assert "98.5 (394/400)" in probs[0].message and "98.5 (197/200)" in probs[1].message
+    a = _csv(tmp_path / "a.csv", ["health.hiv_testing_pregnant,2024,440117,T,98.5,197,200"])
+    b = _csv(tmp_path / "b.csv", ["health.hiv_testing_pregnant,2024,440117,T,98.5,394,400"])
+    probs = validate([a, b])
+    assert [(p.file, p.severity, p.code) for p in probs] == [(str(a), "warning", "batch_conflict"),
+                                                           (str(b), "warning", "batch_conflict")]
+    assert "98.5 (197/200)" in probs[0].message and "98.5 (394/400)" in probs[0].message
+
+
 def test_partly_bad_file_rejected_whole_unless_keep_valid(tmp_path: Path) -> None:
     out = tmp_path / "p"
     f = _csv(tmp_path / "mixed.csv", ["health.hiv_testing_pregnant,2024,440117,T,98.4,,",
