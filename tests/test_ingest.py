@@ -288,7 +288,7 @@ def test_cells_under_no_heading_are_an_error_never_skipped(tmp_path: Path) -> No
                  "health.hiv_testing_pregnant,2024,440117,T,98.4,7120,7235\n"
                  "health.hiv_testing_pregnant,2024,440117001,T,98.1,,\n", encoding="utf-8")
     probs = [p for p in validate([f]) if p.code == "no_heading"]
-    assert [(p.row, p.severity, p.params["columns"]) for p in probs] == [(2, "error", "F")]
+    assert [(p.row, p.severity, p.params["found"]) for p in probs] == [(2, "error", "F")]
     t = template("卫健局", 2024, tmp_path / "t.xlsx")
     written = _fill(t, tmp_path / "filled.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "filled.xlsx")
@@ -301,7 +301,7 @@ def test_cells_under_no_heading_are_an_error_never_skipped(tmp_path: Path) -> No
     num = openpyxl.utils.get_column_letter(col["numerator"])
     filled_num = [r for r in range(3, ws.max_row + 1) if ws.cell(r, col["numerator"]).value is not None]
     assert len(filled_num) and len(written)
-    rows = {p.row: p.params["columns"] for p in probs}
+    rows = {p.row: p.params["found"] for p in probs}
     assert {r for r, c in rows.items() if num in c.split("、")} == set(filled_num)
     assert openpyxl.utils.get_column_letter(ws.max_column) in rows[3]
     res = ingest([tmp_path / "merged.xlsx"], out_dir=tmp_path / "p")

@@ -208,8 +208,8 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     out += _problems_at(sub, rec, m_plaus, "value", "implausible", found=v, unit=unit, limit=plausible)
     # the panel's own rules on the counts (schema.count_faults): errors here, never a refusal at ingest
     faults = count_faults(n, d)
-    out += _problems_at(sub, rec, faults["numerator_only"], "denominator", "numerator_only")
-    out += _problems_at(sub, rec, faults["denominator_only"], "numerator", "denominator_only")
+    out += _problems_at(sub, rec, faults["numerator_only"], "denominator", "numerator_only", found=n)
+    out += _problems_at(sub, rec, faults["denominator_only"], "numerator", "denominator_only", found=d)
     both = has_n & has_d
     out += _problems_at(sub, rec, both & subset_broken, "numerator", "numerator_gt_denominator", found=n,
                         denominator=d)

@@ -841,8 +841,8 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
         filled = np.column_stack([~missing[j] for j in unheaded])
         for k in np.flatnonzero(keep & filled.any(axis=1)).tolist():
             where = [_col_letter(j) for j, hit in zip(unheaded, filled[k]) if hit]
-            problems.append(_problem(name, sheet, int(rnums[k]), None, "no_heading", found=len(where),
-                                     columns="、".join(where)))
+            problems.append(_problem(name, sheet, int(rnums[k]), None, "no_heading", found="、".join(where),
+                                     count=len(where)))
     extra_cols = [j for j in raw.columns if j >= width]
     if extra_cols:
         n_extra = sum((~missing[j]).astype(np.int64) for j in extra_cols)
