@@ -479,17 +479,16 @@ def test_one_count_without_the_other_is_an_error_of_its_row(tmp_path: Path) -> N
     assert pd.read_csv(out / "rejected_rows.csv")["row"].tolist() == [2, 3, 4]
 
 
-@pytest.mark.parametrize("keep_valid", [False, True])
-def test_every_corpus_file_ingests_as_validate_says(tmp_path: Path, keep_valid: bool) -> None:
-    """What validate passes, ingest takes; what it refuses, ingest refuses by its rows or its file:
-    no corpus file makes ingest raise (a row the panel refuses that validate let through)."""
-    for i, (name, spec) in enumerate(sorted(EXPECTED.items())):
-        batch = [CORPUS / name] + [CORPUS / other for other in spec.get("with", [])]
-        res = ingest(batch, out_dir=tmp_path / str(i), keep_valid=keep_valid)
-        errors = [p for p in validate(batch) if p.severity == "error"]
-        assert res.has_error == bool(errors), name
-        if not keep_valid:
-            assert res.changed == (not errors and any(s == "ingested" for s in res.log["status"])), name
+def test_every_corpus_file_ingests_as_validate_says(tmp_path: Path) -> None:
+    """What validate passes, ingest takes; a file validate refuses is rejected, or with --keep-valid
+    taken in part: ingest never raises on a row the panel refuses that validate let through (the
+    whole corpus in one batch, so one such row anywhere fails the test)."""
+    names = sorted(EXPECTED)
+    res = ingest([CORPUS / n for n in names], out_dir=tmp_path / "p", keep_valid=True)
+    status = dict(zip([Path(p).name for p in res.log["path"]], res.log["status"]))
+    for name in names:
+        taken = status[name] in ("ingested", "unchanged")  # unchanged: the same bytes earlier in the batch
+        assert taken == (EXPECTED[name]["exit"] == 0), (name, status[name])
 
 
 def test_title_line_tab_delimited_gbk(tmp_path: Path) -> None:
