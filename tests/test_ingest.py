@@ -336,6 +336,26 @@ def test_hidden_rows_and_sheets_are_errors_only_when_they_hold_figures(tmp_path:
     assert not res.has_error and len(res.panel.frame) == len(written)
 
 
+def test_a_hidden_column_of_figures_is_an_error(tmp_path: Path) -> None:
+    """A hidden figure column (value, numerator, denominator) holding figures is refused like a
+    hidden row: last year's values hidden beside a new column would otherwise be read unseen.
+    The template's own hidden key columns are not figures."""
+    t = template("卫健局", 2024, tmp_path / "t.xlsx")
+    _fill(t, tmp_path / "filled.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "filled.xlsx")
+    ws = wb["数据填报"]
+    col = {c.value: c.column for c in ws[1]}
+    letter = openpyxl.utils.get_column_letter(col["value"])
+    ws.column_dimensions[letter].hidden = True
+    wb.save(tmp_path / "hidden_col.xlsx")
+    errors = [p for p in validate([tmp_path / "hidden_col.xlsx"]) if p.severity == "error"]
+    assert [(p.sheet, p.row, p.code, p.params["found"]) for p in errors] == [("数据填报", None, "hidden_column", letter)]
+    ws.column_dimensions[letter].hidden = False
+    ws.column_dimensions[openpyxl.utils.get_column_letter(col["note"])].hidden = True  # no figure there
+    wb.save(tmp_path / "hidden_col.xlsx")
+    assert not [p for p in validate([tmp_path / "hidden_col.xlsx"]) if p.severity == "error"]
+
+
 def _csv(path: Path, rows: list[str]) -> Path:
     path.write_text("indicator,year,area,sex,value,numerator,denominator\n" + "\n".join(rows) + "\n",
                     encoding="utf-8")

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import openpyxl
 import pandas as pd
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from fzanalysis import config
 from fzanalysis.paths import data_path
@@ -581,7 +581,7 @@ def _xlsx_parts(z: zipfile.ZipFile) -> dict[str, dict[str, Any]]:
         rid = re.search(rb'r:id="([^"]+)"', tag)
         state = re.search(rb'state="([^"]+)"', tag)
         info: dict[str, Any] = {"state": state.group(1).decode() if state else "visible",
-                                "hidden_rows": set(), "merged": []}
+                                "hidden_rows": set(), "hidden_cols": set(), "merged": []}
         target = targets.get(rid.group(1)) if rid else None
         if target:
             t = target.decode().lstrip("/")
@@ -593,6 +593,10 @@ def _xlsx_parts(z: zipfile.ZipFile) -> dict[str, dict[str, Any]]:
             info["hidden_rows"] = {int(r) for r in re.findall(rb'<row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="(?:1|true)"', xml)}
             info["hidden_rows"] |= {int(r) for r in re.findall(rb'<row\b[^>]*?\bhidden="(?:1|true)"[^>]*?\br="(\d+)"', xml)}
             info["merged"] = [r.decode() for r in re.findall(rb'<mergeCell\b[^>]*?ref="([^"]+)"', xml)]
+            for tag in re.findall(rb'<col\b[^>]*>', xml):  # <col min="11" max="12" hidden="1" .../>
+                lo, hi = re.search(rb'\bmin="(\d+)"', tag), re.search(rb'\bmax="(\d+)"', tag)
+                if lo and hi and re.search(rb'\bhidden="(?:1|true)"', tag):
+                    info["hidden_cols"] |= set(range(int(lo.group(1)), min(int(hi.group(1)), 16384) + 1))
         out[sheet] = info
     return out
 
@@ -633,7 +637,7 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
         for ws in wb.worksheets:
             if ws.title in skip:
                 continue
-            info = parts.get(ws.title, {"state": "visible", "hidden_rows": set(), "merged": []})
+            info = parts.get(ws.title, {"state": "visible", "hidden_rows": set(), "hidden_cols": set(), "merged": []})
             try:
                 dims = ws.calculate_dimension(force=False)
                 _c1, _r1, c2, r2 = openpyxl.utils.cell.range_boundaries(dims) if ":" in dims else (1, 1, 1, 1)
@@ -687,14 +691,19 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
 
 
 def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any]) -> list[Problem]:
-    """Hidden sheets and rows holding figures, merged cells over the data: errors (never read silently)."""
+    """Hidden sheets, rows and figure columns holding figures, merged cells over the data: errors
+    (never read silently)."""
     out: list[Problem] = []
     # rows holding a figure (a value or a count): a template row left blank, hidden or not, holds none
     figure = np.zeros(len(table.frame), dtype=bool)
     for c in ("value", "numerator", "denominator"):
         if c in table.frame.columns:
             known = table.missing.get(c)
-            figure |= ~(known if known is not None and len(known) == len(figure) else missing_mask(table.frame[c]))
+            held = ~(known if known is not None and len(known) == len(figure) else missing_mask(table.frame[c]))
+            figure |= held
+            letter = table.letters.get(c)
+            if letter and held.any() and column_index_from_string(letter) in info.get("hidden_cols", ()):
+                out.append(_problem(name, sheet, None, table.columns.get(c, c), "hidden_column", found=letter))
     if info["state"] != "visible" and figure.any():
         out.append(_problem(name, sheet, None, None, "hidden_sheet", found=sheet))
     data_rows = set(table.frame.index[figure].tolist())
