@@ -280,32 +280,37 @@ def test_round_trip_template_fill_ingest(tmp_path: Path) -> None:
     assert hashlib.sha256(raw.read_bytes()).hexdigest() == sha_before, "raw file modified"
 
 
-def test_cells_under_no_heading_are_an_error_never_skipped(tmp_path: Path) -> None:
-    """A figure in a column whose heading is blank (a merged or deleted heading, a figure typed
-    right of the headings) is not read: an error naming the row and the column, never a silent skip."""
+def test_cells_under_no_heading_are_reported_never_skipped_in_silence(tmp_path: Path) -> None:
+    """A column whose heading is blank (a merged or deleted heading, figures typed right of the
+    headings) is not read, like a column under an unknown heading: a warning naming the column,
+    never a silent skip; a count it held is then missing beside its partner, an error of the row.
+    A tidy CSV with an unnamed index column (pandas' ``to_csv``) is still accepted."""
     f = tmp_path / "blank_heading.csv"
     f.write_text("indicator,year,area,sex,value,,denominator\n"
                  "health.hiv_testing_pregnant,2024,440117,T,98.4,7120,7235\n"
                  "health.hiv_testing_pregnant,2024,440117001,T,98.1,,\n", encoding="utf-8")
-    probs = [p for p in validate([f]) if p.code == "no_heading"]
-    assert [(p.row, p.severity, p.params["found"]) for p in probs] == [(2, "error", "F")]
+    probs = validate([f])
+    assert [(p.row, p.severity, p.code) for p in probs] == [(None, "warning", "no_heading"),
+                                                            (2, "error", "denominator_only")]
+    assert probs[0].params == {"found": "F", "count": 1, "first": 2}
     t = template("卫健局", 2024, tmp_path / "t.xlsx")
-    written = _fill(t, tmp_path / "filled.xlsx")
+    _fill(t, tmp_path / "filled.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "filled.xlsx")
     ws = wb["数据填报"]
     col = {c.value: c.column for c in ws[1]}
-    ws.merge_cells(start_row=1, start_column=col["value"], end_row=1, end_column=col["numerator"])
+    ws.merge_cells(start_row=1, start_column=col["value"], end_row=1, end_column=col["denominator"])
     ws.cell(3, ws.max_column + 2).value = 5  # a figure right of the last heading
     wb.save(tmp_path / "merged.xlsx")
     probs = [p for p in validate([tmp_path / "merged.xlsx"]) if p.code == "no_heading"]
-    num = openpyxl.utils.get_column_letter(col["numerator"])
-    filled_num = [r for r in range(3, ws.max_row + 1) if ws.cell(r, col["numerator"]).value is not None]
-    assert len(filled_num) and len(written)
-    rows = {p.row: p.params["found"] for p in probs}
-    assert {r for r, c in rows.items() if num in c.split("、")} == set(filled_num)
-    assert openpyxl.utils.get_column_letter(ws.max_column) in rows[3]
-    res = ingest([tmp_path / "merged.xlsx"], out_dir=tmp_path / "p")
-    assert list(res.log["status"]) == ["rejected"]
+    letters = [openpyxl.utils.get_column_letter(col[c]) for c in ("numerator", "denominator")]
+    assert [p.params["found"] for p in probs] == letters + [openpyxl.utils.get_column_letter(ws.max_column)]
+    assert all(p.severity == "warning" for p in probs)
+    tidy = tmp_path / "tidy.csv"
+    pd.DataFrame({"indicator": ["health.hiv_testing_pregnant"] * 2, "year": [2023, 2024],
+                   "value": [98.1, 98.4]}).to_csv(tidy)  # index written under a blank heading
+    res = ingest([tidy], out_dir=tmp_path / "p")
+    assert not res.has_error and len(res.panel.frame) == 2
+    assert [p.code for p in res.problems] == ["no_heading"]
 
 
 def test_hidden_rows_and_sheets_are_errors_only_when_they_hold_figures(tmp_path: Path) -> None:

@@ -846,12 +846,11 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                 col = raw[positions[c]].iloc[at] if positions[c] in raw.columns else pd.Series([None] * len(at))
                 repeated[at] &= heading_mask(col, c)
     keep = ~blank & ~repeated
-    if unheaded:  # never read: an error on every row with content there, naming the columns
-        filled = np.column_stack([~missing[j] for j in unheaded])
-        for k in np.flatnonzero(keep & filled.any(axis=1)).tolist():
-            where = [_col_letter(j) for j, hit in zip(unheaded, filled[k]) if hit]
-            problems.append(_problem(name, sheet, int(rnums[k]), None, "no_heading", found="、".join(where),
-                                     count=len(where)))
+    for j in unheaded:  # never read, like a column under an unknown heading: a warning per column
+        held = np.flatnonzero(keep & ~missing[j])
+        if len(held):
+            problems.append(_problem(name, sheet, None, None, "no_heading", "warning", found=_col_letter(j),
+                                     count=len(held), first=int(rnums[held[0]])))
     extra_cols = [j for j in raw.columns if j >= width]
     if extra_cols:
         n_extra = sum((~missing[j]).astype(np.int64) for j in extra_cols)
