@@ -489,11 +489,13 @@ def test_one_count_without_the_other_is_an_error_of_its_row(tmp_path: Path) -> N
     f = _csv(tmp_path / "n.csv", ["health.cervical_cancer_screening,2024,440117,T,60,600,",
                                   "health.cervical_cancer_screening,2024,440117001,T,60,,600",
                                   "health.cervical_cancer_screening,2024,440117002,T,0,0,0",
-                                  "health.cervical_cancer_screening,2024,440117003,T,61,61,100"])
+                                  "health.cervical_cancer_screening,2024,440117003,T,61,61,100",
+                                  "health.cervical_cancer_screening,2024,440117103,T,61,-61,100"])
     probs = validate([f])
     assert [(p.row, p.column, p.severity, p.code) for p in probs] == [
         (2, "denominator", "error", "numerator_only"), (3, "numerator", "error", "denominator_only"),
-        (4, "denominator", "error", "zero_denominator")]
+        (4, "denominator", "error", "zero_denominator"),
+        (6, "numerator", "error", "count_negative")]  # filled: a refused count is not called missing
     assert "numerator given without denominator" in probs[0].message
     out = tmp_path / "p"
     res = ingest([f], out_dir=out)
@@ -501,7 +503,7 @@ def test_one_count_without_the_other_is_an_error_of_its_row(tmp_path: Path) -> N
     res = ingest([f], out_dir=out, keep_valid=True)
     assert list(res.log["status"]) == ["partial"]
     assert load_panel(out / "panel.parquet")[["area", "value"]].values.tolist() == [["440117003", 61.0]]
-    assert pd.read_csv(out / "rejected_rows.csv")["row"].tolist() == [2, 3, 4]
+    assert pd.read_csv(out / "rejected_rows.csv")["row"].tolist() == [2, 3, 4, 6]
 
 
 def test_every_corpus_file_ingests_as_validate_says(tmp_path: Path) -> None:

@@ -208,8 +208,10 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     out += _problems_at(sub, rec, m_plaus, "value", "implausible", found=v, unit=unit, limit=plausible)
     # the panel's own rules on the counts (schema.count_faults): errors here, never a refusal at ingest
     faults = count_faults(n, d)
-    out += _problems_at(sub, rec, faults["numerator_only"], "denominator", "numerator_only", found=n)
-    out += _problems_at(sub, rec, faults["denominator_only"], "numerator", "denominator_only", found=d)
+    only_n = faults["numerator_only"] & ~_refused(sub, rec, faults["numerator_only"], "denominator")
+    only_d = faults["denominator_only"] & ~_refused(sub, rec, faults["denominator_only"], "numerator")
+    out += _problems_at(sub, rec, only_n, "denominator", "numerator_only", found=n)
+    out += _problems_at(sub, rec, only_d, "numerator", "denominator_only", found=d)
     both = has_n & has_d
     out += _problems_at(sub, rec, both & subset_broken, "numerator", "numerator_gt_denominator", found=n,
                         denominator=d)
@@ -226,6 +228,23 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     out += _problems_at(sub, rec, other, "value", "numden_mismatch", found=v, scale=scale, numerator=n,
                         denominator=d, implied=implied)
     return out + _duplicates(sub, sub.records)
+
+
+def _refused(sub: Submission, rec: pd.DataFrame, mask: np.ndarray, column: str) -> np.ndarray:
+    """Rows of ``rec`` (among ``mask``) whose ``column`` cell already has an error (a count that is
+    not a number, negative, a rate ...): that cell was filled, so it is not reported as missing."""
+    out = np.zeros(len(rec), dtype=bool)
+    at = np.flatnonzero(mask)
+    if not len(at):
+        return out
+    f = sub.fields()
+    errors = set(zip(f["sheet"].tolist(), f["row"].tolist(), f["column"].tolist(),
+                     (f["severity"] == "error").tolist()))
+    sheets, rows = rec["sheet"].to_numpy(object), rec["row"].to_numpy(np.int64)
+    for i in at.tolist():
+        sheet = sheets[i] or ""
+        out[i] = (sheet, int(rows[i]), sub.heading_letter(sheet, column)[0], True) in errors
+    return out
 
 
 def _duplicates(sub: Submission, rec: pd.DataFrame) -> list[Problem]:
