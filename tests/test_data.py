@@ -82,7 +82,8 @@ def test_load_panel_csv_round_trip(tmp_path) -> None:
 @pytest.mark.parametrize("raw, expected", [
     ("96.5%", (96.5, "%")), ("９６．５", (96.5, None)), ("９６．５％", (96.5, "%")), ("12,345", (12345.0, None)),
     ("1,234.5", (1234.5, None)), (" 7 ", (7.0, None)), (7, (7.0, None)), ("3‰", (3.0, "‰")), ("-2.5", (-2.5, None)),
-    ("1e3", (1000.0, None)),
+    ("1e3", (1000.0, None)), ("96.5 %", (96.5, "%")), ("\u00a096.5\u3000", (96.5, None)), ("1 234", (1234.0, None)),
+    ("1\u00a0234\u00a0567.5", (1234567.5, None)),
 ])
 def test_parse_number_accepts(raw, expected) -> None:
     value, sign, err = parse_number(raw)
@@ -94,7 +95,9 @@ def test_parse_number_missing(raw) -> None:
     assert parse_number(raw) == (None, None, None)
 
 
-@pytest.mark.parametrize("raw", ["约96", "1,5", "12,34", "96..5", "abc", True, float("inf"), "9 6x"])
+@pytest.mark.parametrize("raw", ["约96", "1,5", "12,34", "96..5", "abc", True, float("inf"), "9 6x",
+                                 # a space inside a figure is a typo, not a digit group: never joined
+                                 "8 3.2", "9 6.5%", "12 34", "1 23 456", "1,234 567", "- 5"])
 def test_parse_number_rejects(raw) -> None:
     value, _sign, err = parse_number(raw)
     assert value is None and err is not None

@@ -280,6 +280,87 @@ def test_round_trip_template_fill_ingest(tmp_path: Path) -> None:
     assert hashlib.sha256(raw.read_bytes()).hexdigest() == sha_before, "raw file modified"
 
 
+def test_cells_under_no_heading_are_reported_never_skipped_in_silence(tmp_path: Path) -> None:
+    """A column whose heading is blank (a merged or deleted heading, figures typed right of the
+    headings) is not read, like a column under an unknown heading: a warning naming the column,
+    never a silent skip; a count it held is then missing beside its partner, an error of the row.
+    A tidy CSV with an unnamed index column (pandas' ``to_csv``) is still accepted."""
+    f = tmp_path / "blank_heading.csv"
+    f.write_text("indicator,year,area,sex,value,,denominator\n"
+                 "health.hiv_testing_pregnant,2024,440117,T,98.4,7120,7235\n"
+                 "health.hiv_testing_pregnant,2024,440117001,T,98.1,,\n", encoding="utf-8")
+    probs = validate([f])
+    assert [(p.row, p.severity, p.code) for p in probs] == [(None, "warning", "no_heading"),
+                                                            (2, "error", "denominator_only")]
+    assert probs[0].params == {"found": "F", "count": 1, "first": 2}
+    t = template("卫健局", 2024, tmp_path / "t.xlsx")
+    _fill(t, tmp_path / "filled.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "filled.xlsx")
+    ws = wb["数据填报"]
+    col = {c.value: c.column for c in ws[1]}
+    ws.merge_cells(start_row=1, start_column=col["value"], end_row=1, end_column=col["denominator"])
+    ws.cell(3, ws.max_column + 2).value = 5  # a figure right of the last heading
+    wb.save(tmp_path / "merged.xlsx")
+    probs = [p for p in validate([tmp_path / "merged.xlsx"]) if p.code == "no_heading"]
+    letters = [openpyxl.utils.get_column_letter(col[c]) for c in ("numerator", "denominator")]
+    assert [p.params["found"] for p in probs] == letters + [openpyxl.utils.get_column_letter(ws.max_column)]
+    assert all(p.severity == "warning" for p in probs)
+    tidy = tmp_path / "tidy.csv"
+    pd.DataFrame({"indicator": ["health.hiv_testing_pregnant"] * 2, "year": [2023, 2024],
+                   "value": [98.1, 98.4]}).to_csv(tidy)  # index written under a blank heading
+    res = ingest([tidy], out_dir=tmp_path / "p")
+    assert not res.has_error and len(res.panel.frame) == 2
+    assert [p.code for p in res.problems] == ["no_heading"]
+
+
+def test_hidden_rows_and_sheets_are_errors_only_when_they_hold_figures(tmp_path: Path) -> None:
+    """A unit may hide the template rows it does not report; a hidden row or sheet holding a figure
+    is an error (it often keeps an old value)."""
+    t = template("卫健局", 2024, tmp_path / "t.xlsx")
+    written = _fill(t, tmp_path / "filled.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "filled.xlsx")
+    ws = wb["数据填报"]
+    col = {c.value: c.column for c in ws[1]}
+    empty = [r for r in range(3, ws.max_row + 1) if ws.cell(r, col["value"]).value is None]
+    full = [r for r in range(3, ws.max_row + 1) if ws.cell(r, col["value"]).value is not None]
+    for r in empty[:3] + full[:1]:
+        ws.row_dimensions[r].hidden = True
+    blank_copy = wb.copy_worksheet(ws)
+    blank_copy.title = "旧表"
+    for r in range(3, blank_copy.max_row + 1):
+        for c in ("value", "numerator", "denominator"):
+            blank_copy.cell(r, col[c]).value = None
+        blank_copy.row_dimensions[r].hidden = False
+    blank_copy.sheet_state = "hidden"
+    wb.save(tmp_path / "hidden.xlsx")
+    errors = [p for p in validate([tmp_path / "hidden.xlsx"]) if p.severity == "error"]
+    assert [(p.sheet, p.row, p.code) for p in errors] == [("数据填报", full[0], "hidden_row")]
+    ws.row_dimensions[full[0]].hidden = False
+    wb.save(tmp_path / "hidden.xlsx")
+    res = ingest([tmp_path / "hidden.xlsx"], out_dir=tmp_path / "p")
+    assert not res.has_error and len(res.panel.frame) == len(written)
+
+
+def test_a_hidden_column_of_figures_is_an_error(tmp_path: Path) -> None:
+    """A hidden figure column (value, numerator, denominator) holding figures is refused like a
+    hidden row: last year's values hidden beside a new column would otherwise be read unseen.
+    The template's own hidden key columns are not figures."""
+    t = template("卫健局", 2024, tmp_path / "t.xlsx")
+    _fill(t, tmp_path / "filled.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "filled.xlsx")
+    ws = wb["数据填报"]
+    col = {c.value: c.column for c in ws[1]}
+    letter = openpyxl.utils.get_column_letter(col["value"])
+    ws.column_dimensions[letter].hidden = True
+    wb.save(tmp_path / "hidden_col.xlsx")
+    errors = [p for p in validate([tmp_path / "hidden_col.xlsx"]) if p.severity == "error"]
+    assert [(p.sheet, p.row, p.code, p.params["found"]) for p in errors] == [("数据填报", None, "hidden_column", letter)]
+    ws.column_dimensions[letter].hidden = False
+    ws.column_dimensions[openpyxl.utils.get_column_letter(col["note"])].hidden = True  # no figure there
+    wb.save(tmp_path / "hidden_col.xlsx")
+    assert not [p for p in validate([tmp_path / "hidden_col.xlsx"]) if p.severity == "error"]
+
+
 def _csv(path: Path, rows: list[str]) -> Path:
     path.write_text("indicator,year,area,sex,value,numerator,denominator\n" + "\n".join(rows) + "\n",
                     encoding="utf-8")
@@ -303,6 +384,25 @@ def test_revision_logged_and_later_wins(tmp_path: Path) -> None:
     r = revs.iloc[0]
     assert (r["year"], r["old_value"], r["new_value"], r["old_source"], r["new_source"]) == (2024, 98.4, 98.9, "a.csv", "b.csv")
     assert len(pd.read_csv(out / "ingest_log.csv")) == 2
+
+
+def test_duplicates_and_batch_conflicts_compare_the_counts_too(tmp_path: Path) -> None:
+    """Two rows of one key are the same figure only when value, numerator and denominator agree
+    (as a revision is judged): one pair of counts is never dropped in silence."""
+    f = _csv(tmp_path / "d.csv", ["health.hiv_testing_pregnant,2024,440117,T,98.5,197,200",
+                                  "health.hiv_testing_pregnant,2024,440117,T,98.5,394,400",
+                                  "health.hiv_testing_pregnant,2024,440117001,T,98.5,197,200",
+                                  "health.hiv_testing_pregnant,2024,440117001,T,98.5,197,200"])
+    probs = validate([f])
+    assert [(p.row, p.severity, p.code) for p in probs] == [
+        (2, "error", "duplicate_different"), (3, "error", "duplicate_different"), (5, "warning", "duplicate_same")]
+    assert "98.5 (394/400)" in probs[0].message and "98.5 (197/200)" in probs[1].message
+    a = _csv(tmp_path / "a.csv", ["health.hiv_testing_pregnant,2024,440117,T,98.5,197,200"])
+    b = _csv(tmp_path / "b.csv", ["health.hiv_testing_pregnant,2024,440117,T,98.5,394,400"])
+    probs = validate([a, b])
+    assert [(p.file, p.severity, p.code) for p in probs] == [(str(a), "warning", "batch_conflict"),
+                                                           (str(b), "warning", "batch_conflict")]
+    assert "98.5 (197/200)" in probs[0].message and "98.5 (394/400)" in probs[0].message
 
 
 def test_partly_bad_file_rejected_whole_unless_keep_valid(tmp_path: Path) -> None:
@@ -383,11 +483,39 @@ def test_rebuild_from_raw_gives_the_same_panel(tmp_path: Path) -> None:
     assert run_cli(["ingest", "--rebuild", "--out-dir", str(out)]) == 1
 
 
-def test_numerator_without_denominator_warns(tmp_path: Path) -> None:
-    f = _csv(tmp_path / "n.csv", ["health.cervical_cancer_screening,2024,440117,T,60,600,"])
+def test_one_count_without_the_other_is_an_error_of_its_row(tmp_path: Path) -> None:
+    """The panel holds both counts or neither (and a positive denominator): validate says so at
+    the cell, so ingest never meets a row the panel refuses (it used to warn, then ingest raised)."""
+    f = _csv(tmp_path / "n.csv", ["health.cervical_cancer_screening,2024,440117,T,60,600,",
+                                  "health.cervical_cancer_screening,2024,440117001,T,60,,600",
+                                  "health.cervical_cancer_screening,2024,440117002,T,0,0,0",
+                                  "health.cervical_cancer_screening,2024,440117003,T,61,61,100",
+                                  "health.cervical_cancer_screening,2024,440117103,T,61,-61,100"])
     probs = validate([f])
-    assert [(p.row, p.column, p.severity) for p in probs] == [(2, "denominator", "warning")]
+    assert [(p.row, p.column, p.severity, p.code) for p in probs] == [
+        (2, "denominator", "error", "numerator_only"), (3, "numerator", "error", "denominator_only"),
+        (4, "denominator", "error", "zero_denominator"),
+        (6, "numerator", "error", "count_negative")]  # filled: a refused count is not called missing
     assert "numerator given without denominator" in probs[0].message
+    out = tmp_path / "p"
+    res = ingest([f], out_dir=out)
+    assert list(res.log["status"]) == ["rejected"] and not (out / "panel.parquet").exists()
+    res = ingest([f], out_dir=out, keep_valid=True)
+    assert list(res.log["status"]) == ["partial"]
+    assert load_panel(out / "panel.parquet")[["area", "value"]].values.tolist() == [["440117003", 61.0]]
+    assert pd.read_csv(out / "rejected_rows.csv")["row"].tolist() == [2, 3, 4, 6]
+
+
+def test_every_corpus_file_ingests_as_validate_says(tmp_path: Path) -> None:
+    """What validate passes, ingest takes; a file validate refuses is rejected, or with --keep-valid
+    taken in part: ingest never raises on a row the panel refuses that validate let through (the
+    whole corpus in one batch, so one such row anywhere fails the test)."""
+    names = sorted(EXPECTED)
+    res = ingest([CORPUS / n for n in names], out_dir=tmp_path / "p", keep_valid=True)
+    status = dict(zip([Path(p).name for p in res.log["path"]], res.log["status"]))
+    for name in names:
+        taken = status[name] in ("ingested", "unchanged")  # unchanged: the same bytes earlier in the batch
+        assert taken == (EXPECTED[name]["exit"] == 0), (name, status[name])
 
 
 def test_title_line_tab_delimited_gbk(tmp_path: Path) -> None:

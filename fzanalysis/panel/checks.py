@@ -26,7 +26,7 @@ from fzanalysis import codes
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.aggregate import consistency_frame
 from fzanalysis.panel.problems import Msg, Problem
-from fzanalysis.panel.schema import as_panel
+from fzanalysis.panel.schema import as_panel, count_faults
 from fzanalysis.panel.submission import (
     REC_COLUMNS,
     Submission,
@@ -47,6 +47,22 @@ def _jump_settings() -> dict[str, float]:
 
 def _fmt(x: float) -> str:
     return f"{x:.6g}"
+
+
+#: What a row states for its key: two rows give the same figure when all three agree (missing
+#: equal to missing), as ingest judges a revision.
+FIGURE = ["value", "numerator", "denominator"]
+
+
+def _same_figure(a: tuple[float, float, float], b: tuple[float, float, float]) -> bool:
+    return all(x == y or (np.isnan(x) and np.isnan(y)) for x, y in zip(a, b))
+
+
+def _figure(v: float, n: float, d: float) -> str:
+    """A row's figure as a clerk reads it: ``98.5``, with its counts ``98.5 (197/200)``."""
+    if np.isnan(n) and np.isnan(d):
+        return _fmt(v)
+    return f"{_fmt(v)} ({'–' if np.isnan(n) else _fmt(n)}/{'–' if np.isnan(d) else _fmt(d)})"
 
 
 def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
@@ -190,13 +206,16 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     out += _problems_at(sub, rec, m_neg, "value", "negative_value", found=v, lo=lo, unit=unit)
     out += _problems_at(sub, rec, m_range, "value", "out_of_range", found=v, lo=lo, hi=hi, unit=unit)
     out += _problems_at(sub, rec, m_plaus, "value", "implausible", found=v, unit=unit, limit=plausible)
-    only_n, only_d = has_n & ~has_d, has_d & ~has_n
-    out += _problems_at(sub, rec, only_n, "denominator", "numerator_only", "warning")
-    out += _problems_at(sub, rec, only_d, "numerator", "denominator_only", "warning")
+    # the panel's own rules on the counts (schema.count_faults): errors here, never a refusal at ingest
+    faults = count_faults(n, d)
+    only_n = faults["numerator_only"] & ~_refused(sub, rec, faults["numerator_only"], "denominator")
+    only_d = faults["denominator_only"] & ~_refused(sub, rec, faults["denominator_only"], "numerator")
+    out += _problems_at(sub, rec, only_n, "denominator", "numerator_only", found=n)
+    out += _problems_at(sub, rec, only_d, "numerator", "denominator_only", found=d)
     both = has_n & has_d
     out += _problems_at(sub, rec, both & subset_broken, "numerator", "numerator_gt_denominator", found=n,
                         denominator=d)
-    zero = both & ~subset_broken & (d == 0) & (n > 0)
+    zero = both & ~subset_broken & faults["zero_denominator"]
     out += _problems_at(sub, rec, zero, "denominator", "zero_denominator", found=n)
     cmp = both & ~subset_broken & ~zero & ~np.isnan(scale) & (d > 0) & has_v & ~is_frac
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -211,6 +230,23 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     return out + _duplicates(sub, sub.records)
 
 
+def _refused(sub: Submission, rec: pd.DataFrame, mask: np.ndarray, column: str) -> np.ndarray:
+    """Rows of ``rec`` (among ``mask``) whose ``column`` cell already has an error (a count that is
+    not a number, negative, a rate ...): that cell was filled, so it is not reported as missing."""
+    out = np.zeros(len(rec), dtype=bool)
+    at = np.flatnonzero(mask)
+    if not len(at):
+        return out
+    f = sub.fields()
+    errors = set(zip(f["sheet"].tolist(), f["row"].tolist(), f["column"].tolist(),
+                     (f["severity"] == "error").tolist()))
+    sheets, rows = rec["sheet"].to_numpy(object), rec["row"].to_numpy(np.int64)
+    for i in at.tolist():
+        sheet = sheets[i] or ""
+        out[i] = (sheet, int(rows[i]), sub.heading_letter(sheet, column)[0], True) in errors
+    return out
+
+
 def _duplicates(sub: Submission, rec: pd.DataFrame) -> list[Problem]:
     """Keys given twice within one file: a warning for the same value, an error on both rows otherwise."""
     ok = rec.dropna(subset=["year"])
@@ -219,19 +255,18 @@ def _duplicates(sub: Submission, rec: pd.DataFrame) -> list[Problem]:
         return []
     g = ok.groupby(KEY, sort=False, dropna=False)
     group = g.ngroup().to_numpy()
-    first_value = g["value"].transform("first").to_numpy(float)  # the group's first figure given
     at_first = ~ok.duplicated(KEY, keep="first").to_numpy()
     # the first row of each group: its position in ``ok``, by group number
     first_pos = np.empty(group.max() + 1, dtype=np.int64)
     first_pos[group[at_first]] = np.flatnonzero(at_first)
     files, sheets = ok["file"].to_numpy(object), ok["sheet"].to_numpy(object)
-    rows, values = ok["row"].to_numpy(np.int64), ok["value"].to_numpy(float)
+    rows = ok["row"].to_numpy(np.int64)
+    figures = list(zip(*(ok[c].to_numpy(float) for c in FIGURE)))
     keys = [ok[c].to_numpy(object) for c in KEY]
     out: list[Problem] = []
     for i in np.flatnonzero(~at_first).tolist():
-        j = int(first_pos[group[i]])
-        v, fv = values[i], first_value[i]
-        same = v == fv or (np.isnan(v) and np.isnan(fv))
+        j = int(first_pos[group[i]])  # the group's first row
+        same = _same_figure(figures[i], figures[j])
         other_sheet = sheets[j] if sheets[j] != sheets[i] else ""
         key = f"({keys[0][i]}, {keys[1][i]}, {keys[2][i]}, {keys[3][i]})"
         here = {"file": files[i], "sheet": sheets[i], "row": int(rows[i])}
@@ -240,10 +275,10 @@ def _duplicates(sub: Submission, rec: pd.DataFrame) -> list[Problem]:
                                                                 ("other_sheet", other_sheet))), "warning")
         else:
             out += _one(sub, here, "value", ("duplicate_different", (
-                ("key", key), ("found", _fmt(v)), ("other", _fmt(fv)), ("other_row", int(rows[j])),
+                ("key", key), ("found", _figure(*figures[i])), ("other", _figure(*figures[j])), ("other_row", int(rows[j])),
                 ("other_sheet", other_sheet))))
             out += _one(sub, {"file": files[j], "sheet": sheets[j], "row": int(rows[j])}, "value", (
-                "duplicate_different", (("key", key), ("found", _fmt(fv)), ("other", _fmt(v)),
+                "duplicate_different", (("key", key), ("found", _figure(*figures[j])), ("other", _figure(*figures[i])),
                                         ("other_row", int(rows[i])), ("other_sheet", sheets[i] if other_sheet else ""))))
     return out
 
@@ -569,20 +604,21 @@ def _batch_conflicts(subs: list[Submission], clean: list[pd.DataFrame]) -> list[
     both = pd.concat(frames, ignore_index=True)
     both = both.drop_duplicates(KEY + ["_file"], keep="last")
     n_files = both.groupby(KEY, sort=False)["_file"].transform("nunique")
-    n_values = both.groupby(KEY, sort=False)["value"].transform("nunique")
+    both["_figure"] = both.groupby(FIGURE, sort=False, dropna=False).ngroup()
+    n_values = both.groupby(KEY, sort=False)["_figure"].transform("nunique")
     hit = both[(n_files > 1) & (n_values > 1)]
     out = []
     for _, grp in hit.groupby(KEY, sort=False):
         rows = grp.to_dict("records")
         for r in rows:
             # the other rows as file:sheet:row = value (the form of every printed problem)
-            others = "; ".join(f"{o['file']}:{o['sheet'] or '-'}:{o['row']} = {_fmt(o['value'])}"
+            others = "; ".join(f"{o['file']}:{o['sheet'] or '-'}:{o['row']} = {_figure(*(o[c] for c in FIGURE))}"
                                for o in rows if o["_file"] != r["_file"])
             sub = subs[int(r["_file"])]
             heading, cell = sub.where(r["sheet"], int(r["row"]), "value")
             out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning", "batch_conflict", (
                 ("key", f"({r['indicator']}, {r['year']}, {r['area']}, {r['sex']})"),
-                ("found", _fmt(r["value"])), ("others", others)), cell))
+                ("found", _figure(*(r[c] for c in FIGURE))), ("others", others)), cell))
     return out
 
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import openpyxl
 import pandas as pd
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from fzanalysis import config
 from fzanalysis.paths import data_path
@@ -174,6 +174,9 @@ def is_missing(raw: object) -> bool:
 
 
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+#: digit groups set off by one space (``1 234 567``, also a no-break space after NFKC); any other
+#: space inside a figure (``8 3.2``) is a typo and the cell is not a number
+_THOUSANDS_SPACED = re.compile(r"^[+-]?\d{1,3}( \d{3})+(\.\d+)?$")
 _PLAIN = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -181,7 +184,8 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
     """Parse one cell into a float.
 
     Accepts numbers, numeric text with full-width digits (``９６．５``),
-    thousands separators (``12,345``), a trailing ``%`` or ``‰`` and Excel cells
+    thousands separators (``12,345``, ``12 345``: groups of three digits only; any other space
+    inside a figure is an error), a trailing ``%`` or ``‰`` and Excel cells
     formatted as percent (stored 0.965, shown 96.5%).
 
     Returns
@@ -212,14 +216,13 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
             return value, "%", None
         return value, None, None
     text = unicodedata.normalize("NFKC", str(raw)).strip()
-    text = re.sub(r"\s+", "", text)
     sign = None
     if text.endswith("%"):
-        sign, text = "%", text[:-1]
+        sign, text = "%", text[:-1].rstrip()
     elif text.endswith("‰"):
-        sign, text = "‰", text[:-1]
-    if _THOUSANDS.match(text):
-        text = text.replace(",", "")
+        sign, text = "‰", text[:-1].rstrip()
+    if _THOUSANDS.match(text) or _THOUSANDS_SPACED.match(text):
+        text = re.sub(r"[,\s]", "", text)
     if not _PLAIN.match(text):
         return None, None, ("not_a_number", (("found", str(raw)),))
     value = float(text)
@@ -578,7 +581,7 @@ def _xlsx_parts(z: zipfile.ZipFile) -> dict[str, dict[str, Any]]:
         rid = re.search(rb'r:id="([^"]+)"', tag)
         state = re.search(rb'state="([^"]+)"', tag)
         info: dict[str, Any] = {"state": state.group(1).decode() if state else "visible",
-                                "hidden_rows": set(), "merged": []}
+                                "hidden_rows": set(), "hidden_cols": set(), "merged": []}
         target = targets.get(rid.group(1)) if rid else None
         if target:
             t = target.decode().lstrip("/")
@@ -590,6 +593,10 @@ def _xlsx_parts(z: zipfile.ZipFile) -> dict[str, dict[str, Any]]:
             info["hidden_rows"] = {int(r) for r in re.findall(rb'<row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="(?:1|true)"', xml)}
             info["hidden_rows"] |= {int(r) for r in re.findall(rb'<row\b[^>]*?\bhidden="(?:1|true)"[^>]*?\br="(\d+)"', xml)}
             info["merged"] = [r.decode() for r in re.findall(rb'<mergeCell\b[^>]*?ref="([^"]+)"', xml)]
+            for tag in re.findall(rb'<col\b[^>]*>', xml):  # <col min="11" max="12" hidden="1" .../>
+                lo, hi = re.search(rb'\bmin="(\d+)"', tag), re.search(rb'\bmax="(\d+)"', tag)
+                if lo and hi and re.search(rb'\bhidden="(?:1|true)"', tag):
+                    info["hidden_cols"] |= set(range(int(lo.group(1)), min(int(hi.group(1)), 16384) + 1))
         out[sheet] = info
     return out
 
@@ -630,7 +637,7 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
         for ws in wb.worksheets:
             if ws.title in skip:
                 continue
-            info = parts.get(ws.title, {"state": "visible", "hidden_rows": set(), "merged": []})
+            info = parts.get(ws.title, {"state": "visible", "hidden_rows": set(), "hidden_cols": set(), "merged": []})
             try:
                 dims = ws.calculate_dimension(force=False)
                 _c1, _r1, c2, r2 = openpyxl.utils.cell.range_boundaries(dims) if ":" in dims else (1, 1, 1, 1)
@@ -684,11 +691,22 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
 
 
 def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any]) -> list[Problem]:
-    """Hidden sheets and rows holding figures, merged cells over the data: errors (never read silently)."""
+    """Hidden sheets, rows and figure columns holding figures, merged cells over the data: errors
+    (never read silently)."""
     out: list[Problem] = []
-    if info["state"] != "visible":
+    # rows holding a figure (a value or a count): a template row left blank, hidden or not, holds none
+    figure = np.zeros(len(table.frame), dtype=bool)
+    for c in ("value", "numerator", "denominator"):
+        if c in table.frame.columns:
+            known = table.missing.get(c)
+            held = ~(known if known is not None and len(known) == len(figure) else missing_mask(table.frame[c]))
+            figure |= held
+            letter = table.letters.get(c)
+            if letter and held.any() and column_index_from_string(letter) in info.get("hidden_cols", ()):
+                out.append(_problem(name, sheet, None, table.columns.get(c, c), "hidden_column", found=letter))
+    if info["state"] != "visible" and figure.any():
         out.append(_problem(name, sheet, None, None, "hidden_sheet", found=sheet))
-    data_rows = set(table.frame.index.tolist())
+    data_rows = set(table.frame.index[figure].tolist())
     for r in sorted(info["hidden_rows"] & data_rows):
         out.append(_problem(name, sheet, r, None, "hidden_row", row=r))
     letters = {v: k for k, v in table.letters.items()}
@@ -807,7 +825,10 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
     # cells beyond the last heading are judged whole, the other columns only where still blank
     numbers = [positions[c] for c in ("value", "numerator", "denominator") if positions.get(c) in raw.columns]
     cells = {j: factorize_cells(raw[j]) for j in numbers}  # parsed as numbers later: factorised once
-    missing = {j: missing_mask(raw[j], cells.get(j)) for j in raw.columns if j in numbers or j >= width}
+    # columns whose heading is blank (a merged or deleted heading, cells typed right of the headings)
+    unheaded = [j for j in raw.columns if j < width and not normalise_heading(header[j])]
+    missing = {j: missing_mask(raw[j], cells.get(j)) for j in raw.columns
+               if j in numbers or j >= width or j in unheaded}
     blank = np.ones(len(raw), dtype=bool)
     for m in missing.values():
         blank &= m
@@ -825,6 +846,11 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                 col = raw[positions[c]].iloc[at] if positions[c] in raw.columns else pd.Series([None] * len(at))
                 repeated[at] &= heading_mask(col, c)
     keep = ~blank & ~repeated
+    for j in unheaded:  # never read, like a column under an unknown heading: a warning per column
+        held = np.flatnonzero(keep & ~missing[j])
+        if len(held):
+            problems.append(_problem(name, sheet, None, None, "no_heading", "warning", found=_col_letter(j),
+                                     count=len(held), first=int(rnums[held[0]])))
     extra_cols = [j for j in raw.columns if j >= width]
     if extra_cols:
         n_extra = sum((~missing[j]).astype(np.int64) for j in extra_cols)

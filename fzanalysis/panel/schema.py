@@ -32,7 +32,7 @@ import pandas as pd
 from fzanalysis import codes
 from fzanalysis.exceptions import PanelError
 
-__all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "read_panel"]
+__all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "count_faults", "read_panel"]
 
 #: File formats a panel can be read from (by suffix).
 READABLE_FORMATS: tuple[str, ...] = (".csv", ".parquet", ".xlsx")
@@ -148,6 +148,38 @@ def _numbers(df: pd.DataFrame, col: str, problems: list[tuple[int, str]]) -> np.
     return num.to_numpy(dtype=float)
 
 
+def count_faults(numerator: np.ndarray, denominator: np.ndarray) -> dict[str, np.ndarray]:
+    """The panel's rules on the counts behind a rate, row by row: which rows break them.
+
+    The one owner of these rules: :func:`as_panel` refuses such rows, and the submission checks
+    (:func:`fzanalysis.panel.validate`) report them at their cells, so a submission that passes
+    validation is never refused by the panel.
+
+    Parameters
+    ----------
+    numerator, denominator : array of float
+        The counts, NaN where not given.
+
+    Returns
+    -------
+    dict of boolean arrays
+        ``numerator_only`` and ``denominator_only`` (one count without the other: both or neither),
+        ``negative_numerator`` and ``negative_denominator`` (below 0 or infinite) and
+        ``zero_denominator`` (a denominator of 0).
+
+    Examples
+    --------
+    >>> f = count_faults(np.array([5.0, np.nan, 0.0]), np.array([np.nan, 10.0, 0.0]))
+    >>> {k: v.tolist() for k, v in f.items() if v.any()}
+    {'numerator_only': [True, False, False], 'denominator_only': [False, True, False], 'zero_denominator': [False, False, True]}
+    """
+    n, d = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return {"numerator_only": ~np.isnan(n) & np.isnan(d), "denominator_only": np.isnan(n) & ~np.isnan(d),
+                "negative_numerator": (n < 0) | np.isinf(n), "negative_denominator": (d < 0) | np.isinf(d),
+                "zero_denominator": d == 0}
+
+
 def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
     df = df.copy().reset_index(drop=True)
     missing = [c for c in ("indicator", "year", "value") if c not in df.columns]
@@ -181,16 +213,15 @@ def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
     for pos in np.flatnonzero(np.isnan(value) & _blank(df["value"])):
         problems.append((int(pos), f"{_line(pos)}, column value: expected a number, got an empty cell "
                                    "(a gap is a missing row: delete the row or fill in the value)"))
-    counts = {}
-    for col in ("numerator", "denominator"):
-        counts[col] = _numbers(df, col, problems) if col in df else np.full(n, np.nan)
-        x = counts[col]
-        with np.errstate(invalid="ignore"):
-            neg = (x < 0) | np.isinf(x) | ((col == "denominator") & (x == 0))
+    counts = {col: _numbers(df, col, problems) if col in df else np.full(n, np.nan)
+              for col in ("numerator", "denominator")}
+    faults = count_faults(counts["numerator"], counts["denominator"])
+    for col, neg in (("numerator", faults["negative_numerator"]),
+                     ("denominator", faults["negative_denominator"] | faults["zero_denominator"])):
         what = "a positive number" if col == "denominator" else "a count >= 0"
         for pos in np.flatnonzero(neg):
-            problems.append((int(pos), f"{_line(pos)}, column {col}: expected {what}, got {_show(x[pos])}"))
-    half = np.isnan(counts["numerator"]) != np.isnan(counts["denominator"])
+            problems.append((int(pos), f"{_line(pos)}, column {col}: expected {what}, got {_show(counts[col][pos])}"))
+    half = faults["numerator_only"] | faults["denominator_only"]
     for pos in np.flatnonzero(half):
         problems.append((int(pos), f"{_line(pos)}, columns numerator/denominator: expected both counts or neither"))
     if "synthetic" in df:

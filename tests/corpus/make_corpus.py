@@ -270,6 +270,15 @@ def extra() -> None:
       + "".join(f"{MSM},2024,{t},T,95,95,100\n" for t in TOWNS[:-1]) + f"{MSM},2024,{TOWNS[-1]},T,95,152,160\n")
 
 
+def probe() -> None:
+    """Files found by probing as a clerk (2026-12): each was read wrongly or raised at ingest."""
+    w("space_inside_number.csv", HEAD + f"{MSM},2024,440117,T,9 5.1,,\n{MSM},2024,440117001,T,95.1 %,,\n")
+    w("blank_heading.csv", "indicator,year,area,sex,value,,denominator\n" + f"{MSM},2024,440117,T,95.1,951,1000\n")
+    w("duplicate_counts.csv", HEAD + f"{MSM},2024,440117,T,95,95,100\n{MSM},2024,440117,T,95,190,200\n")
+    w("zero_counts.csv", HEAD + f"{MSM},2024,440117,T,0,0,0\n")
+
+
 if __name__ == "__main__":
     main()
     extra()
+    probe()
