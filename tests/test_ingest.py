@@ -685,3 +685,19 @@ def test_messages_name_the_indicator_never_its_code() -> None:
         assert cat.at[ind, f"name_{lang}"] in text and ind not in text
     # a code the catalogue does not know is quoted as found
     assert "no.such" in Wording("zh").text("sex_not_disaggregated", {"found": "F", "indicator": "no.such"})
+
+
+def test_validate_piped_into_head_ends_quietly(tmp_path: Path) -> None:
+    """``fzanalysis validate … | head -1`` printed a BrokenPipeError traceback."""
+    import subprocess
+    import sys
+
+    corpus = sorted(str(p) for p in (Path(__file__).parent / "corpus").glob("*.csv"))
+    proc = subprocess.Popen([sys.executable, "-m", "fzanalysis", "validate", *corpus],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader stops, as head does
+    err = proc.stderr.read().decode("utf-8", "replace")
+    code = proc.wait(timeout=300)
+    assert first and "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert code in (1, 141)  # the problems found (if written before the pipe closed), or SIGPIPE
