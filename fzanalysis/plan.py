@@ -81,6 +81,19 @@ class Plan:
 
         return catalog.load(self.catalog_path)
 
+    def _reads_reference(self) -> bool:
+        return self.panel_path.resolve() == (data_path("reference") / "panel.csv").resolve()
+
+    def panel_files(self) -> list[Path]:
+        """The files the plan's default panel is read from (what a report's provenance hashes).
+
+        The official reference panel is read with its citations and names
+        (``data/reference/panel.csv``, ``sources.csv``, ``catalog.csv``); any other panel is its file.
+        """
+        if self._reads_reference():
+            return [data_path("reference") / name for name in ("panel.csv", "sources.csv", "catalog.csv")]
+        return [self.panel_path]
+
     def panel(self) -> pd.DataFrame:
         """The plan's default panel as a raw frame, restricted to the indicators it has targets for.
 
@@ -89,7 +102,7 @@ class Plan:
         """
         from fzanalysis import reference  # reference reads the panel module: avoid a cycle
 
-        if self.panel_path.resolve() == (data_path("reference") / "panel.csv").resolve():
+        if self._reads_reference():
             frame = reference.load(plan_ids=True)
         else:
             frame = pd.read_csv(self.panel_path, dtype={"area": str, "sex": str, "indicator": str},

@@ -39,3 +39,15 @@ def test_active_plan_drives_the_area_code_and_its_name():
 def test_unknown_plan_names_the_available_ones():
     with pytest.raises(ConfigError, match=r"unknown plan 'guangdong'; expected one of \[.*'china'.*'conghua'"):
         plan.load("guangdong")
+
+
+def test_a_report_provenance_hashes_the_panel_the_plan_reads():
+    """The national report's banner and provenance.json named the demo panel's file and checksum."""
+    from fzanalysis import demo
+    from fzanalysis.report import runner
+
+    assert runner.data_files(None) == [demo.demo_path()]
+    with plan.use("china") as p:
+        files = runner.data_files(None)
+        assert files[0] == p.panel_path and {f.name for f in files} == {"panel.csv", "sources.csv", "catalog.csv"}
+        assert all(f.parent.name == "reference" and f.is_file() for f in files)

@@ -53,7 +53,7 @@ if "jsonschema" not in sys.modules:
 import nbformat
 import pandas as pd
 
-from fzanalysis import __version__, demo, plan
+from fzanalysis import __version__, plan
 from fzanalysis.exceptions import ReportError
 from fzanalysis.panel.store import sha256_file
 from fzanalysis.paths import REPO_DIR, reports_dir
@@ -96,10 +96,12 @@ KEEP_FAILED = 5
 def data_files(data_path: str | os.PathLike[str] | None) -> list[Path]:
     """The files a report's numbers come from (hashed into the provenance).
 
-    ``None`` means the embedded demo panel; a directory means every file below it.
+    ``None`` means the active plan's default panel (:meth:`fzanalysis.plan.Plan.panel_files`: the
+    demo panel for Conghua, the official reference figures for the national outline); a directory
+    means every file below it.
     """
     if data_path is None or str(data_path) == "":
-        return [Path(demo.demo_path())]
+        return plan.active().panel_files()
     root = Path(data_path)
     if root.is_dir():
         return sorted(p for p in root.rglob("*") if p.is_file())
@@ -559,7 +561,7 @@ def _prepare(
         "python": platform.python_version(),
         "kernel": kernel_name(),
         "params_file": params_source,
-        "parameters": {"year": year, "kind": kind, "lang": lang, "data": data_arg or "demo", "jobs": jobs,
+        "parameters": {"year": year, "kind": kind, "lang": lang, "data": data_arg or ("demo" if ctx.synthetic else "plan default"), "jobs": jobs,
                        "dask": dask, "force": force},
         "data_kind": "demo" if ctx.synthetic else "official",
         "data_years": [int(years.min()), int(years.max())],
