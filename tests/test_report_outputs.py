@@ -37,7 +37,7 @@ def test_word_report_structure(midterm, tmp_path: Path):
     assert heads1[0] == "一、各领域目标实现情况"
     assert [h.split("、", 1)[1] for h in heads1[1:6]] == ["镇街目标实现情况", "预警指标", "中期评估报告结论",
                                                          "突出问题", "对策建议"]
-    assert heads1[-1].startswith("附录")
+    assert heads1[-2].startswith("附录") and heads1[-1] == "资料来源"  # the citations of the national figures last
     # （一）…（八） in the plan's order
     domains = [f"（{report_docx.chinese_numeral(k)}）{labels.domain_label(d)}"
                for k, d in enumerate(labels.domain_order(), start=1)]
@@ -150,3 +150,36 @@ def test_chapter_template_loads_nothing_from_the_internet(tmp_path: Path):
     assert not re.search(r"https?://[^\"' ]+\.(js|css)", page)
     assert "require.js" not in page and "mathjax" not in page.lower() and "mermaid" not in page.lower()
     assert page.count('class="fz-demo"') == 1 and "@page { size: A4" in page and "print-color-adjust" in page
+
+
+def test_word_report_cites_every_reference_figure_it_states(midterm, tmp_path: Path):
+    """"全国2024年为94.9%" appeared 18 times in the mid-term report with no source anywhere in it."""
+    doc = Document(str(report_docx.write_docx(midterm, tmp_path / "r.docx")))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    cited = midterm.judgement["reference_source"].dropna().unique()
+    assert len(cited) > 0 and "全国2024年为" in text
+    heads = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    assert heads[-1] == labels.label("docx", "h_sources")
+    for source in cited:
+        assert source in text
+
+
+def test_national_word_report_cites_its_figures_and_dates_older_values(tmp_path: Path):
+    """The national report's appendix put a 2017 and a 2020 figure under the heading '2024年', uncited."""
+    from fzanalysis import plan
+
+    with plan.use("china"):
+        ctx = setup(year=2024, show=False)
+        doc = Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx")))
+    j = ctx.judgement
+    text = "\n".join(p.text for p in doc.paragraphs)
+    frame = ctx.panel.frame
+    judged = frame.merge(j[["indicator", "area", "sex", "year"]], on=["indicator", "area", "sex", "year"])
+    assert len(judged) and all(source in text for source in judged["source"].unique())
+    appendix = doc.tables[-1]
+    values = {r.cells[2].text: r.cells[4].text for r in appendix.rows[1:]}
+    older = j[j["year"].notna() & (j["year"] != ctx.data_year)]
+    assert len(older) >= 2
+    for _, row in older.iterrows():
+        name = labels.name_with_sex(row["name_zh"], row["sex"])
+        assert values[name].endswith(f"（{int(row['year'])}年）"), (name, values[name])

@@ -12,8 +12,10 @@ judgement table (:func:`fzanalysis.evaluate`, ``.targets``) as ordinary, editabl
 * the towns: a scorecard per town and where each lags; the early-warning list with reasons;
 * mid-term and final reports: counts of verdicts, comparison with the 2020 baseline, 突出问题
   and 对策建议;
-* numbered figures and tables with captions (Word ``SEQ`` fields), an appendix of every target,
-  and the demo-data label in the page header whenever the data are the demo's.
+* numbered figures and tables with captions (Word ``SEQ`` fields), an appendix of every target
+  (a value older than the report's year carries its year), 资料来源 citing every official figure
+  stated (reference figures, and the plan's own figures when they are official), and the demo-data
+  label in the page header whenever the data are the demo's.
 
 :func:`to_pdf` converts the document with LibreOffice where it is installed (never required).
 """
@@ -518,12 +520,48 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                                for n, s in zip(j[f"name_{lang}"], j["sex"], strict=True)],
         w.t("col_target"): [tables._target_words(c, t, u, tol, lang) for c, t, u, tol in
                             zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
-        w.t("col_value", year=ctx.data_year): [labels.format_value(v, u, lang=lang)
-                                               for v, u in zip(j["value"], j["unit"], strict=True)],
+        w.t("col_value", year=ctx.data_year): [_value_of_year(v, u, y, ctx.data_year, w)
+                                               for v, u, y in zip(j["value"], j["unit"], j["year"], strict=True)],
         w.t("col_status"): [labels.label("status", s, lang) for s in j["status"]],
         w.t("col_verdict"): [labels.label("verdict", v, lang) for v in j["verdict"]],
     }), w.t("table_appendix"), widths=[1.3, 2.3, 4.2, 2.0, 1.7, 2.0, 2.3])
+
+    # 资料来源: every official figure the report states, with its citation
+    cited = _sources(ctx)
+    if len(cited):
+        w.heading(w.t("h_sources"), 1)
+        w.para(w.t("sources_intro"))
+        for k, (source, names) in enumerate(cited.items(), start=1):
+            w.para(w.t("source_item", k=k, source=source, names=w.t("list_sep").join(names)))
     return doc
+
+
+def _value_of_year(value: Any, unit: Any, year: Any, report_year: int, w: _Writer) -> str:
+    """The appendix's value, with its year when it is older than the year the column is headed with."""
+    text = labels.format_value(value, unit, lang=w.lang)
+    if pd.isna(value) or pd.isna(year) or int(year) == int(report_year):
+        return text
+    return w.t("value_of_year", value=text, year=int(year))
+
+
+def _sources(ctx: ReportContext) -> dict[str, list[str]]:
+    """Citation → names of the figures it gives: the judged figures of an official panel (rows with
+    a ``source``) and the reference figures stated beside the plan's own, in the appendix's order."""
+    j = ctx.judgement
+    name = [labels.name_with_sex(n, s, lang=ctx.lang) for n, s in zip(j[f"name_{ctx.lang}"], j["sex"], strict=True)]
+    pairs: list[tuple[str, str]] = []
+    frame = ctx.panel.frame
+    if not ctx.synthetic and "source" in frame:
+        keys = ["indicator", "area", "sex", "year"]
+        own = j[keys].assign(_name=name).merge(frame[[*keys, "source"]], on=keys, how="left")
+        pairs += [(str(src), n) for src, n in zip(own["source"], own["_name"], strict=True) if pd.notna(src) and src]
+    pairs += [(str(src), n) for src, n in zip(j["reference_source"], name, strict=True) if pd.notna(src) and src]
+    out: dict[str, list[str]] = {}
+    for src, n in pairs:
+        out.setdefault(src, [])
+        if n not in out[src]:
+            out[src].append(n)
+    return out
 
 
 def write_docx(ctx: ReportContext, path: str | Path, *, template: str | Path | None = None) -> Path:
