@@ -134,7 +134,9 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
         name = f"{area_name}{name}" if lang == "zh" else f"{name} in {area_name}"
     year = row.get("year")
     if _isna(row.get("value")) or _isna(year):
-        return _text("no_data", lang, year="" if _isna(year) else int(year), name=name)
+        if _isna(year):  # no figure in any year
+            return _text("no_data_ever", lang, name=name)
+        return _text("no_data", lang, year=int(year), name=name)
     sep = "" if lang == "zh" else " "
     out = _text("level", lang, year=int(year), name=name, value=format_value(row["value"], unit, lang=lang))
     pooled = row.get("pooled_years")

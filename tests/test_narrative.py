@@ -79,6 +79,10 @@ def test_above_band_floor_is_met_with_note():
 
 def test_nan_safe_and_no_data():
     assert narrative.finding({**INSURANCE, "value": math.nan}) == "2024年妇女基本医疗保险参保率暂无数据。"
+    # an indicator with no figure in any year (the national outline's cervical screening) has no year to name
+    assert narrative.finding({**INSURANCE, "value": math.nan, "year": math.nan}) == "妇女基本医疗保险参保率暂无数据。"
+    assert narrative.finding({**INSURANCE, "value": math.nan, "year": math.nan}, lang="en") == (
+        "No data yet for Basic medical insurance coverage of women.")
     text = narrative.finding({**INSURANCE, "change_1y": math.nan, "change_base": math.nan,
                               "proj_lower": math.nan, "probability": math.nan})
     assert "较上年" not in text and "区间" not in text and "概率" not in text
