@@ -409,7 +409,7 @@ def projection_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFr
     return pd.DataFrame({
         "name": j[f"name_{lang}"].astype(str).to_numpy(),
         "sex": [_sex_word(x, lang) for x in j["sex"]],
-        "year": j["year"].astype("Int64").to_numpy(),
+        "year": j["year"].astype("Int64").reset_index(drop=True),
         "value": [labels.format_value(r["value"], r["unit"], lang=lang) for r in recs],
         "projected_2030": [projection_text(r, lang) for r in recs],
         "probability": [probability_text(r, lang) for r in recs],
