@@ -403,3 +403,22 @@ def test_check_tables_show_names_never_codes(lang):
             assert ">scale<" not in html and ">method<" not in html and ">tolerance<" not in html
     shown = tables.check_table(bad, cat, lang=lang)
     assert set(shown["method"]) <= {labels.label("aggregation_method", m, lang) for m in ("sum", "ratio_of_sums")}
+
+
+def test_english_coverage_table_has_no_chinese():
+    """The English data-quality page listed '卫健局' and 'Total、Female、Male' in its coverage table."""
+    import re
+
+    from fzanalysis import demo, plan
+    from fzanalysis import panel as fzpanel
+
+    for pid in ("conghua", "china"):
+        with plan.use(pid) as p:
+            cat = p.catalog()
+            frame = fzpanel.as_panel(p.panel() if pid == "china" else demo.load(), catalog=cat).frame
+            shown = tables.coverage_table(frame, cat, year=2024, lang="en").drop(columns=["name", "indicator"])
+            html = tables.table(shown, "en").to_html()
+            assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", html), pid
+            assert "Total, Female, Male" in html or pid == "china"
+            zh = tables.coverage_table(frame, cat, year=2024, lang="zh")
+            assert set(zh["department"]) - {""} <= set(cat["department"])  # the Chinese page keeps the names

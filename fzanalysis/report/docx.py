@@ -503,8 +503,8 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
             if not len(g):
                 continue
             k += 1
-            depts = sorted({str(cat.at[i, "department"]) for i in g["indicator"] if i in cat.index
-                            and str(cat.at[i, "department"])})
+            depts = sorted({labels.label("department", cat.at[i, "department"], lang) for i in g["indicator"]
+                            if i in cat.index and str(cat.at[i, "department"])})
             w.para(w.t("measure", k=k, domain=labels.domain_label(dom, lang),
                        names=w.t("list_sep").join(g[f"name_{lang}"]), n=len(g),
                        depts=w.t("list_sep").join(depts) or w.t("depts_unknown")))

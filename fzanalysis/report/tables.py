@@ -295,13 +295,14 @@ def coverage_table(panel: Any, catalog: pd.DataFrame, *, year: int, lang: Lang =
             "domain_label": labels.domain_label(str(cat.at[ind, "domain"]), lang) if known else "",
             "indicator": ind,
             "name": cat.at[ind, f"name_{lang}"] if known else "",
-            "department": cat.at[ind, "department"] if known and "department" in cat.columns else "",
+            "department": (labels.label("department", cat.at[ind, "department"], lang)
+                           if known and "department" in cat.columns and cat.at[ind, "department"] else ""),
             "first_year": int(d["year"].min()) if len(d) else pd.NA,
             "last_year": int(d["year"].max()) if len(d) else pd.NA,
             "n_years": int(d["year"].nunique()),
             "reported": bool((n["area"] == district).any()),
             "n_towns": int(n.loc[n["area"] != district, "area"].nunique()),
-            "sexes": "、".join(labels.sex_label(s, lang) for s in sorted(n["sex"].unique(), key=_SEX_RANK.get)),
+            "sexes": labels.label("docx", "list_sep", lang).join(labels.sex_label(s, lang) for s in sorted(n["sex"].unique(), key=_SEX_RANK.get)),
         })
     out = pd.DataFrame(rows)
     for col in ("first_year", "last_year"):
