@@ -5,7 +5,9 @@ the same way everywhere.  Texts live in data files, never in code: code labels i
 ``data/labels/*.yaml``, domain names in ``data/domains.csv``, unit names and symbols in
 ``data/units.csv``, value formats per unit under ``narrative_unit`` in
 ``data/labels/report.yaml``, area names in the plan (``data/plans/*/plan.yaml``), the gazetteer ``data/towns.csv`` and, for
-the areas of the official reference figures, ``data/reference/areas.csv``.
+the areas of the official reference figures, ``data/reference/areas.csv``.  A label may name
+the active plan in its own words: ``{plan_short}`` (规划 for Conghua, 纲要 for the national
+outline) and ``{plan_whole}`` (全区/全国; district/national), from ``plan.yaml``.
 
 **One policy for unknown codes:** a code with no label is written as the code itself (visible,
 never blank, never a crash in the middle of a report made from a researcher's own catalogue).
@@ -87,7 +89,14 @@ def label(kind: str, code: Any, lang: Lang = "zh") -> str:
     """
     check_lang(lang)
     entry = config.label_table().get(kind, {}).get(str(code))
-    return str(entry[lang]) if entry else str(code)
+    if not entry:
+        return str(code)
+    text = str(entry[lang])
+    if "{plan_" in text:  # the active plan's own words: 规划/纲要, 全区/全国
+        active = plan.active()
+        text = text.replace("{plan_short}", active.short_zh).replace(
+            "{plan_whole}", active.whole_zh if lang == "zh" else active.whole_en)
+    return text
 
 
 def sex_label(code: str, lang: Lang = "zh") -> str:

@@ -29,8 +29,8 @@ __all__ = ["DEFAULT", "Plan", "active", "available", "load", "use"]
 #: The plan used when none is named.
 DEFAULT = "conghua"
 _ENV = "FZANALYSIS_PLAN"
-_REQUIRED = ("id", "name_zh", "name_en", "area_code", "area_name_zh", "area_name_en", "base_year",
-             "target_year", "report_title_zh", "report_title_en", "catalog", "panel")
+_REQUIRED = ("id", "name_zh", "name_en", "short_zh", "area_code", "area_name_zh", "area_name_en", "whole_zh",
+             "whole_en", "base_year", "target_year", "report_title_zh", "report_title_en", "catalog", "panel")
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,12 @@ class Plan:
     Attributes
     ----------
     id, name_zh, name_en : str
+    short_zh : str
+        What the document is called in a sentence (规划, 纲要): ``{plan_short}`` in the labels.
     area_code, area_name_zh, area_name_en : str
         The area the plan is about (the top row of every table).
+    whole_zh, whole_en : str
+        The whole area in a sentence (全区/district, 全国/national): ``{plan_whole}`` in the labels.
     base_year, target_year : int
     report_title_zh, report_title_en : str
     catalog_path, panel_path : Path
@@ -55,9 +59,12 @@ class Plan:
     id: str
     name_zh: str
     name_en: str
+    short_zh: str
     area_code: str
     area_name_zh: str
     area_name_en: str
+    whole_zh: str
+    whole_en: str
     base_year: int
     target_year: int
     report_title_zh: str
@@ -147,9 +154,10 @@ def _build(pid: str, path: Path) -> Plan:
     folder = path.parent
     towns = config.read_csv("towns.csv")
     return Plan(
-        id=str(raw["id"]), name_zh=str(raw["name_zh"]), name_en=str(raw["name_en"]),
+        id=str(raw["id"]), name_zh=str(raw["name_zh"]), name_en=str(raw["name_en"]), short_zh=str(raw["short_zh"]),
         area_code=str(raw["area_code"]), area_name_zh=str(raw["area_name_zh"]),
-        area_name_en=str(raw["area_name_en"]), base_year=int(raw["base_year"]),
+        area_name_en=str(raw["area_name_en"]), whole_zh=str(raw["whole_zh"]), whole_en=str(raw["whole_en"]),
+        base_year=int(raw["base_year"]),
         target_year=int(raw["target_year"]), report_title_zh=str(raw["report_title_zh"]),
         report_title_en=str(raw["report_title_en"]), catalog_path=(folder / raw["catalog"]).resolve(),
         panel_path=(folder / raw["panel"]).resolve(), synthetic=bool(raw.get("synthetic", False)),
