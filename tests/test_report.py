@@ -422,3 +422,27 @@ def test_english_coverage_table_has_no_chinese():
             assert "Total, Female, Male" in html or pid == "china"
             zh = tables.coverage_table(frame, cat, year=2024, lang="zh")
             assert set(zh["department"]) - {""} <= set(cat["department"])  # the Chinese page keeps the names
+
+
+def test_a_plan_without_towns_runs_no_town_chapter_and_writes_no_town_section(tmp_path):
+    """The national report had a 镇街差距 chapter and a 二、镇街目标实现情况 section saying there were no town data."""
+    from docx import Document
+
+    from fzanalysis import plan
+    from fzanalysis.report import docx as report_docx
+    from fzanalysis.report import params as report_params
+
+    for kind in ("annual", "midterm", "final"):
+        spec = report_params.read_params(report_params.params_file(2025, kind))
+        stems = {j.stem for j in report_params.plan_jobs(spec, year=2025, lang="zh", data_path=None)}
+        assert "03_towns" in stems
+        with plan.use("china"):
+            stems = {j.stem for j in report_params.plan_jobs(spec, year=2025, lang="zh", data_path=None)}
+        assert "03_towns" not in stems and "01_overview" in stems
+    with pytest.raises(report.ReportError, match="'when' must be one of"):
+        report_params.validate_params({"kind": "annual", "notebooks": [{"notebook": "a.ipynb", "when": "provinces"}]},
+                                      source="x.yaml")
+    with plan.use("china"):
+        doc = Document(str(report_docx.write_docx(report.setup(year=2024, show=False), tmp_path / "r.docx")))
+    heads = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    assert heads[:2] == ["一、各领域目标实现情况", "二、预警指标"] and not any("镇街" in h for h in heads)

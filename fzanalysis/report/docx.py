@@ -429,21 +429,23 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         if len(missing):
             w.para(w.t("domain_missing", names=w.t("list_sep").join(missing[f"name_{lang}"]), n=len(missing)))
 
-    # 二、镇街情况
-    section += 1
-    w.heading(w.h1(section, w.t("h_towns")), 1)
-    card = tables.town_scorecard(ctx.towns, lang=lang)
-    if len(card):
-        top = card.sort_values("rate", ascending=False)
-        w.para(w.t("towns_intro", n=len(card), best=top["area_name"].iloc[0], best_rate=_pct(top["rate"].iloc[0], lang),
-                   worst=top["area_name"].iloc[-1], worst_rate=_pct(top["rate"].iloc[-1], lang)))
-        w.table(pd.DataFrame({
-            w.t("col_town"): card["area_name"], w.t("col_n"): card["n_targets"], w.t("col_met"): card["n_met"],
-            w.t("col_not_met"): card["n_not_met"], w.t("col_rate"): [_pct(r, lang) for r in card["rate"]],
-            w.t("col_lags"): card["lags"],
-        }), w.t("table_towns", year=ctx.data_year), widths=[2.4, 1.6, 1.6, 1.6, 1.8, 6.6])
-    else:
-        w.para(w.t("towns_none"))
+    # 二、镇街情况 (a plan whose area has no towns, the national outline, has no such section)
+    if plan.active().has_towns:
+        section += 1
+        w.heading(w.h1(section, w.t("h_towns")), 1)
+        card = tables.town_scorecard(ctx.towns, lang=lang)
+        if len(card):
+            top = card.sort_values("rate", ascending=False)
+            w.para(w.t("towns_intro", n=len(card), best=top["area_name"].iloc[0],
+                       best_rate=_pct(top["rate"].iloc[0], lang), worst=top["area_name"].iloc[-1],
+                       worst_rate=_pct(top["rate"].iloc[-1], lang)))
+            w.table(pd.DataFrame({
+                w.t("col_town"): card["area_name"], w.t("col_n"): card["n_targets"], w.t("col_met"): card["n_met"],
+                w.t("col_not_met"): card["n_not_met"], w.t("col_rate"): [_pct(r, lang) for r in card["rate"]],
+                w.t("col_lags"): card["lags"],
+            }), w.t("table_towns", year=ctx.data_year), widths=[2.4, 1.6, 1.6, 1.6, 1.8, 6.6])
+        else:
+            w.para(w.t("towns_none"))
 
     # 三、预警
     section += 1

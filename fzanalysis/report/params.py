@@ -17,6 +17,8 @@ File layout::
         parameters: {level: 0.8}       # optional: declared in the notebook's parameters cell
       - notebook: 02_domain.ipynb
         foreach: {domain: domains}     # one run per value: a list, or a list the data own
+      - notebook: 03_towns.ipynb
+        when: towns                    # only for a plan whose area has towns (CONDITIONS)
 
 The runner passes :data:`COMMON_PARAMETERS` (``year, kind, lang, data_path``) to every
 notebook, and :data:`RUNNER_PARAMETERS` (``results_path``: the run's results store) to every
@@ -38,6 +40,7 @@ from fzanalysis.paths import PACKAGE_DIR, REPO_DIR
 
 __all__ = [
     "COMMON_PARAMETERS",
+    "CONDITIONS",
     "RUNNER_PARAMETERS",
     "DATA_LISTS",
     "KINDS",
@@ -77,6 +80,9 @@ def plan_domains() -> tuple[str, ...]:
 
 DATA_LISTS: dict[str, Callable[[], tuple[str, ...]]] = {"domains": plan_domains}
 
+#: Conditions an entry's ``when`` may name: the notebook runs only when the active plan has it.
+CONDITIONS: dict[str, Callable[[], bool]] = {"towns": lambda: plan.active().has_towns}
+
 
 def _shipped(name: str) -> Path:
     """``<repo>/<name>`` in a clone; the copy inside the wheel (``fzanalysis/_<name>``) otherwise."""
@@ -89,7 +95,7 @@ NOTEBOOKS_DIR: Path = _shipped("notebooks")
 #: The report kinds (``<kind>.yaml``) and per-year exceptions (``<year>_<kind>.yaml``).
 PARAMS_DIR: Path = _shipped("params")
 
-_ENTRY_KEYS = {"notebook", "parameters", "foreach"}
+_ENTRY_KEYS = {"notebook", "parameters", "foreach", "when"}
 _TOP_KEYS = {"year", "kind", "years", "notebooks", "description"}
 
 
@@ -242,6 +248,8 @@ def validate_params(content: Any, *, source: str = "<params>") -> dict[str, Any]
                 f"{where}: {sorted(clash)} are set by the runner (--year/--kind/--lang/--data), "
                 "not in the params file"
             )
+        if "when" in entry and entry["when"] not in CONDITIONS:
+            raise ReportError(f"{where}: 'when' must be one of {sorted(CONDITIONS)}, got {entry['when']!r}")
         foreach = entry.get("foreach")
         if foreach is not None:
             values = next(iter(foreach.values())) if isinstance(foreach, Mapping) and len(foreach) == 1 else None
@@ -274,6 +282,8 @@ def plan_jobs(
     folder = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
     jobs: list[Job] = []
     for entry in params["notebooks"]:
+        if "when" in entry and not CONDITIONS[entry["when"]]():
+            continue  # e.g. the town chapter of a plan whose area has no towns (the national outline)
         source = Path(entry["notebook"])
         if not source.is_absolute():
             source = folder / source
