@@ -231,3 +231,26 @@ def test_index_heading_reads_as_a_title_in_each_language(ctx, lang, kind, headin
     h1 = re.search(r"<h1>(.*?)</h1>", page).group(1)
     assert heading in h1 and not re.search(r"\d[A-Za-z]", h1), h1
     assert f'<html lang="{ {"zh": "zh-CN", "en": "en"}[lang]}">' in page  # the English CSS keys on it
+
+
+def test_crosscheck_reads_a_national_report_in_its_plans_words(tmp_path: Path):
+    """The read-back check judged the national report with Conghua's words (规划 for 纲要) and without
+    the appendix's dated values, so a correct national report failed it on 9 counts."""
+    import json
+
+    from fzanalysis import plan
+    from fzanalysis.report import docx as report_docx
+    from fzanalysis.report import html, setup
+    from fzanalysis.report.crosscheck import crosscheck
+
+    with plan.use("china"):
+        ctx = setup(year=2024, show=False)
+        j = ctx.judgement
+        excel.write_status_csv(j, tmp_path / "status.csv")
+        report_docx.write_docx(ctx, tmp_path / "2024-report.docx")
+        (tmp_path / "index.html").write_text(html.render_index(year=2024, kind="annual", lang="zh", runs=[],
+                                                               judgement=j, status_error=None, provenance={}), "utf-8")
+    assert (j["year"].dropna() != ctx.data_year).any()  # values older than the report's year are in it
+    (tmp_path / "provenance.json").write_text(json.dumps({"report": {"lang": "zh", "plan": "china"},
+                                                          "assessed_year": ctx.data_year}), "utf-8")
+    assert crosscheck(tmp_path) == []

@@ -13,7 +13,10 @@ table, one row per target) and checks, target by target, what the other files of
   status, category, verdict, projection, probability, warnings);
 * every page (HTML text, Word, Excel): no ``nan``, ``None``, ``inf``, ``NaT``, ``<NA>``.
 
-It prints one line per disagreement and exits 1 if there is any.  The tests run it on the
+It reads the folder in its report's plan (``provenance.json``: 纲要/全国 for the national outline)
+and expects the appendix's values dated where they are older than the assessed year
+(:func:`fzanalysis.report.tables.value_of_year`).  It prints one line per disagreement and exits 1
+if there is any.  The tests run it on the
 default suite's end-to-end report.
 """
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 
 import pandas as pd
 
-from fzanalysis import labels, narrative
+from fzanalysis import labels, narrative, plan
 from fzanalysis.report import excel, tables
 
 __all__ = ["crosscheck", "main"]
@@ -159,7 +162,8 @@ def _check_excel(path: Path, status: pd.DataFrame, lang: labels.Lang) -> list[st
     return out
 
 
-def _check_word(path: Path, status: pd.DataFrame, lang: labels.Lang, level: float) -> list[str]:
+def _check_word(path: Path, status: pd.DataFrame, lang: labels.Lang, level: float,
+                report_year: int | None) -> list[str]:
     out: list[str] = []
     paras, tabs = _docx_text(path)
     text = "\n".join(paras)
@@ -186,6 +190,8 @@ def _check_word(path: Path, status: pd.DataFrame, lang: labels.Lang, level: floa
         out.append(f"{path.name}: the appendix has {len(appendix) - 1} rows, status.csv {len(status)}")
     for row, rec in zip(appendix[1:], status.to_dict("records"), strict=False):
         exp = _expected_row(rec, lang)
+        if report_year is not None:  # the appendix's column is headed with the year: older values say theirs
+            exp["value"] = tables.value_of_year(rec["value"], rec["unit"], rec["year"], report_year, lang)
         if not row[2].startswith(exp["name"]) or row[3:] != [exp["target"], exp["value"], exp["status"],
                                                               exp["verdict"]]:
             out.append(f"{path.name}: appendix row {row[0]} {row[2:]} differs from status.csv "
@@ -229,7 +235,13 @@ def crosscheck(folder: str | Path) -> list[str]:
     """
     folder = Path(folder)
     prov = json.loads((folder / "provenance.json").read_text("utf-8"))
+    with plan.use(prov.get("report", {}).get("plan") or plan.DEFAULT):  # the report's words: 规划/纲要, 全区/全国
+        return _crosscheck(folder, prov)
+
+
+def _crosscheck(folder: Path, prov: dict[str, Any]) -> list[str]:
     lang: labels.Lang = prov.get("report", {}).get("lang", "zh")
+    report_year = prov.get("assessed_year")
     status = _read_status(folder)
     out: list[str] = []
     if status["indicator"].duplicated().any():
@@ -240,7 +252,7 @@ def crosscheck(folder: str | Path) -> list[str]:
     level = float(next((nb.get("parameters", {}).get("level") for nb in prov.get("notebooks", [])
                         if nb.get("parameters", {}).get("level")), 0.8))
     for docx_path in sorted(folder.glob("*-report.docx")):
-        out += _check_word(docx_path, status, lang, level)
+        out += _check_word(docx_path, status, lang, level, report_year)
     if (folder / "index.html").is_file():
         out += _check_index(folder / "index.html", status, lang)
     for page_path in sorted(folder.glob("*.html")):

@@ -522,7 +522,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                                for n, s in zip(j[f"name_{lang}"], j["sex"], strict=True)],
         w.t("col_target"): [tables._target_words(c, t, u, tol, lang) for c, t, u, tol in
                             zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
-        w.t("col_value", year=ctx.data_year): [_value_of_year(v, u, y, ctx.data_year, w)
+        w.t("col_value", year=ctx.data_year): [tables.value_of_year(v, u, y, ctx.data_year, lang)
                                                for v, u, y in zip(j["value"], j["unit"], j["year"], strict=True)],
         w.t("col_status"): [labels.label("status", s, lang) for s in j["status"]],
         w.t("col_verdict"): [labels.label("verdict", v, lang) for v in j["verdict"]],
@@ -536,14 +536,6 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         for k, (source, names) in enumerate(cited.items(), start=1):
             w.para(w.t("source_item", k=k, source=source, names=w.t("list_sep").join(names)))
     return doc
-
-
-def _value_of_year(value: Any, unit: Any, year: Any, report_year: int, w: _Writer) -> str:
-    """The appendix's value, with its year when it is older than the year the column is headed with."""
-    text = labels.format_value(value, unit, lang=w.lang)
-    if pd.isna(value) or pd.isna(year) or int(year) == int(report_year):
-        return text
-    return w.t("value_of_year", value=text, year=int(year))
 
 
 def _sources(ctx: ReportContext) -> dict[str, list[str]]:

@@ -398,6 +398,15 @@ def town_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
     return out
 
 
+def value_of_year(value: Any, unit: Any, year: Any, report_year: int, lang: Lang = "zh") -> str:
+    """A value under a column headed with ``report_year``: with its own year when that is another
+    (the latest figure a source has may be older: ``39.3%（2017年）``)."""
+    text = labels.format_value(value, unit, lang=lang)
+    if _isna(value) or _isna(year) or int(year) == int(report_year):
+        return text
+    return labels.label("docx", "value_of_year", lang).format(value=text, year=int(year))
+
+
 def projection_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
     """Projection summary: one row per target, a view of the judgement table.
 
