@@ -99,3 +99,19 @@ def test_charts_draw_areas_outside_the_gazetteer() -> None:
     assert [t.get_text() for t in ax.get_xticklabels()] == [WHOLE, *TOWNS]
     fig = plots.domain_dashboard(a, "decision", area=WHOLE)
     assert fig.axes
+
+
+def test_a_percent_given_as_a_fraction_is_refused_by_the_panel() -> None:
+    p = _panel()
+    every = p.assign(value=np.where(p["indicator"] == "soc.pension", p["value"] / 100, p["value"]))
+    with pytest.raises(PanelError, match=r"'soc.pension'.*looks like a fraction.*expected 8\d"):
+        fzanalysis.assess(every, _catalog(), area=WHOLE)
+    one = p.copy()
+    one.loc[(one["indicator"] == "soc.pension") & (one["year"] == 2024) & (one["area"] == WHOLE)
+            & (one["sex"] == "T"), "value"] = 0.92
+    with pytest.raises(PanelError, match=r"year 2024, area 450102, sex T: value 0.92 looks like a fraction"):
+        fzanalysis.project(one, _catalog())
+    # small percentages of an upper-limit target (< 2 %) are not fractions
+    low = pd.DataFrame({"indicator": "health.transmission", "year": [2022, 2023, 2024], "value": [0.9, 0.7, 0.5]})
+    cat = pd.DataFrame({"id": ["health.transmission"], "unit": ["percent"], "comparator": ["<"], "target": [2.0]})
+    assert (fzanalysis.assess(low, cat)["status"] == "met").all()

@@ -29,10 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fzanalysis import codes
+from fzanalysis import codes, config
 from fzanalysis.exceptions import PanelError
 
-__all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "count_faults", "read_panel"]
+__all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "count_faults", "fraction_levels",
+           "read_panel"]
 
 #: File formats a panel can be read from (by suffix).
 READABLE_FORMATS: tuple[str, ...] = (".csv", ".parquet", ".xlsx")
@@ -180,6 +181,62 @@ def count_faults(numerator: np.ndarray, denominator: np.ndarray) -> dict[str, np
                 "zero_denominator": d == 0}
 
 
+def fraction_levels(rows: pd.DataFrame, reference: pd.Series, *, group: pd.Series | None = None,
+                    own: pd.Series | None = None) -> pd.Series:
+    """Percent values typed as fractions (0.96 for 96 %): the one rule, row by row.
+
+    The one owner of the rule (docs/methods.md 10.2a): :func:`as_panel` refuses such rows when
+    given a catalogue, and the submission checks report them at their cells.  A value ``v`` with
+    ``0 < v <= fraction_max`` is a fraction when the median of its peers (the other rows of the
+    same indicator and year whose values exceed ``fraction_max``) or of its own series' history
+    (``own``) is at least ``peer_level_min`` (``data/ingest.yaml``: 1 and 5), or, with neither,
+    when every value of the indicator in its ``group`` is in that range and its ``reference``
+    (the catalogue's target, else its baseline) is at least ``peer_level_min``.  A value that
+    agrees with ``100 × numerator / denominator`` is never a fraction.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        The percent rows only: ``indicator, year, value, numerator, denominator``.
+    reference : Series
+        Per row, the target (else baseline) of its indicator; NaN for none.
+    group : Series, optional
+        Per row, the batch it is judged in for the "every value" branch (a file); default one.
+    own : Series, optional
+        Per row, the median of its series' earlier figures (NaN for none).
+
+    Returns
+    -------
+    Series of float
+        Aligned with ``rows``: the comparable level of each fraction, NaN for the other rows.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"indicator": "x", "year": 2024, "value": [0.96, 96.5],
+    ...                      "numerator": np.nan, "denominator": np.nan})
+    >>> fraction_levels(rows, pd.Series(95.0, index=rows.index)).tolist()  # against its peer
+    [96.5, nan]
+    >>> fraction_levels(rows.iloc[:1], pd.Series([95.0])).tolist()  # alone: against the target
+    [95.0]
+    """
+    cfg = config.read_yaml("ingest.yaml")["fraction"]
+    fmax, level_min = float(cfg["fraction_max"]), float(cfg["peer_level_min"])
+    v = rows["value"].astype(float)
+    peer = rows[v > fmax].groupby(["indicator", "year"])["value"].median().rename("_level")
+    level = pd.Series(rows[["indicator", "year"]].merge(peer, how="left", left_on=["indicator", "year"],
+                                                        right_index=True)["_level"].to_numpy(float),
+                      index=rows.index)
+    if own is not None:
+        level = level.fillna(own)
+    batch = group if group is not None else pd.Series(0, index=rows.index)
+    all_small = v.groupby([batch, rows["indicator"]]).transform("max") <= fmax
+    level = level.fillna(reference.where(all_small))
+    implied = 100.0 * rows["numerator"] / rows["denominator"].where(rows["denominator"] > 0)
+    consistent = (v - implied).abs() <= np.maximum(0.051, 0.005 * implied.abs())
+    hit = (v > 0) & (v <= fmax) & (level >= level_min) & ~consistent.fillna(False)
+    return level.where(hit)
+
+
 def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
     df = df.copy().reset_index(drop=True)
     missing = [c for c in ("indicator", "year", "value") if c not in df.columns]
@@ -267,6 +324,19 @@ def _check_catalog(frame: pd.DataFrame, catalog: pd.DataFrame, source: str) -> N
     for ind in pd.unique(frame.loc[~known, "indicator"]):
         pos = int(np.flatnonzero((frame["indicator"] == ind).to_numpy())[0])
         problems.append(f"indicator {ind!r} (first at sorted row {pos}): expected an id of the catalogue")
+    if {"unit", "target"} <= set(cat.columns):
+        pct = (frame["indicator"].map(cat["unit"]) == "percent").to_numpy() & known
+        rows = frame[pct]
+        ref = rows["indicator"].map(cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat
+                                    else cat["target"]).astype(float)
+        level = fraction_levels(rows, ref)
+        for pos in np.flatnonzero(level.notna().to_numpy())[:50]:
+            r = rows.iloc[pos]
+            lv = float(level.iloc[pos])
+            problems.append(f"indicator {r['indicator']!r}, year {r['year']}, area {r['area']}, sex {r['sex']}: "
+                            f"value {r['value']:g} looks like a fraction: the unit is percent and comparable "
+                            f"figures (other areas and sexes of the year, or the target) are about {lv:g}; "
+                            f"expected {100 * r['value']:g} for {100 * r['value']:g}%")
     lo = frame["indicator"].map(cat["lower_bound"]).to_numpy(dtype=float) if "lower_bound" in cat else None
     hi = frame["indicator"].map(cat["upper_bound"]).to_numpy(dtype=float) if "upper_bound" in cat else None
     if lo is not None and hi is not None:
