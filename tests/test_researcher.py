@@ -115,3 +115,14 @@ def test_a_percent_given_as_a_fraction_is_refused_by_the_panel() -> None:
     low = pd.DataFrame({"indicator": "health.transmission", "year": [2022, 2023, 2024], "value": [0.9, 0.7, 0.5]})
     cat = pd.DataFrame({"id": ["health.transmission"], "unit": ["percent"], "comparator": ["<"], "target": [2.0]})
     assert (fzanalysis.assess(low, cat)["status"] == "met").all()
+
+
+def test_wrong_arguments_and_counts_are_named_plainly() -> None:
+    with pytest.raises(fzanalysis.FzError, match="expected a pandas DataFrame.*got str.*load_catalog"):
+        fzanalysis.assess(_panel(), "my_catalog.csv")
+    with pytest.raises(fzanalysis.FzError, match="expected a Panel, a DataFrame or a file path.*got list"):
+        fzanalysis.assess(_panel().to_dict("records"), _catalog())
+    p = _panel().assign(numerator=80.0, denominator=100.0)
+    p.loc[0, "value"] = 50.0
+    with pytest.raises(PanelError, match=r"\[indicator='decision.cadres_women', year=2012, area='450102', sex='F'\]"):
+        fzanalysis.assess(p, _catalog(), area=WHOLE)

@@ -373,7 +373,8 @@ def as_panel(data: Panel | pd.DataFrame | str | Path, *, catalog: pd.DataFrame |
     Raises
     ------
     PanelError
-        Listing every failing row and column (module docstring for the rules).
+        Listing every failing row and column (module docstring for the rules); or when ``data``
+        is neither a Panel, a DataFrame nor a path.
 
     Examples
     --------
@@ -396,7 +397,8 @@ def as_panel(data: Panel | pd.DataFrame | str | Path, *, catalog: pd.DataFrame |
         name = source or str(data)
         panel = Panel(_check_frame(read_panel(data), name), name)
     else:
-        raise TypeError(f"a panel must be a Panel, a DataFrame or a file path, got {type(data).__name__}")
+        raise PanelError("<argument>", [f"expected a Panel, a DataFrame or a file path "
+                                        f"({', '.join(READABLE_FORMATS)}), got {type(data).__name__}"])
     if catalog is not None:
         stamp = _fingerprint(catalog)
         if panel.checked_against != stamp:
