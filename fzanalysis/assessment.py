@@ -30,7 +30,7 @@ from scipy import stats
 
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import codes, comparators, gazetteer
-from fzanalysis.labels import domain_label, label
+from fzanalysis.labels import domain_label, domain_order, label
 from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
 from fzanalysis.rates import (
     load_rules,
@@ -1096,7 +1096,8 @@ def attainment(assessed: pd.DataFrame, *, area: str | None = None) -> pd.DataFra
     DataFrame
         ``domain, n_indicators, n_met, n_not_met, n_cannot_judge, n_no_data,
         n_judged, attainment_rate, attainment_rate_all, domain_zh, domain_en``, domains in
-        order of appearance; the last row is ``domain = "all"``.
+        the plan's order (:func:`fzanalysis.labels.domain_order`), then ``unassigned`` (a
+        researcher's indicators whose id names no domain); the last row is ``domain = "all"``.
 
     Raises
     ------
@@ -1145,7 +1146,9 @@ def attainment(assessed: pd.DataFrame, *, area: str | None = None) -> pd.DataFra
                 "attainment_rate": met / judged if judged else np.nan,
                 "attainment_rate_all": met / (judged + cj) if judged + cj else np.nan}
 
-    rows = [{"domain": dom, **summarise(g)} for dom, g in h.groupby("domain", sort=False)]
+    plan_order = {d: i for i, d in enumerate((*domain_order(), "unassigned"))}
+    doms = sorted(pd.unique(h["domain"]), key=lambda d: plan_order.get(str(d), len(plan_order)))
+    rows = [{"domain": dom, **summarise(h[h["domain"] == dom])} for dom in doms]
     rows.append({"domain": "all", **summarise(h)})
     res = pd.DataFrame(rows)
     res["domain"] = res["domain"].astype("string")

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from fzanalysis import codes, gazetteer
+from fzanalysis import codes, gazetteer, plan
 from fzanalysis.catalog import normalize as normalize_catalog
 from fzanalysis.evaluation import of_sex
 from fzanalysis.exceptions import CatalogError
@@ -105,7 +105,7 @@ def _area_names(lang: Lang) -> dict[str, str]:
 # --------------------------------------------------------------------------
 def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: float | None,
               baseline: float | tuple[int, float] | None = None, ax: Axes | None = None,
-              lang: Lang = "zh", level: float = 0.8, target_year: int = 2030,
+              lang: Lang = "zh", level: float = 0.8, target_year: int | None = None,
               baseline_year: int = 2020, unit: str | None = None, title: str | None = None,
               demo_note: bool | None = None,
               reference: tuple[str, int, float] | None = None) -> Axes:
@@ -136,7 +136,9 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     level : float, keyword-only
         Coverage of the interval band, printed in the legend (e.g. 0.8 → "80%").
     target_year, baseline_year : int, keyword-only
-        Years of the target marker (2030) and of a bare baseline value (2020).
+        Years of the target marker and of a bare baseline value (2020).  ``target_year``
+        defaults to the last projected year of ``path`` (:func:`fzanalysis.trend.project_paths`
+        runs each series to its catalogue's target year), else the active plan's (2030).
     unit : str, keyword-only, optional
         Unit code (``data/units.csv`` key) for the y axis label.
     title : str, keyword-only, optional
@@ -188,6 +190,8 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     obs = obs.sort_values("year")
     fit = path[path["kind"] == "fitted"].sort_values("year")
     proj = path[path["kind"] == "projected"].sort_values("year")
+    if target_year is None:
+        target_year = int(proj["year"].max()) if len(proj) else plan.active().target_year
     band = pd.concat([fit, proj]) if {"lower", "upper"} <= set(path.columns) else pd.DataFrame()
     band = band.dropna(subset=["lower", "upper"]) if len(band) else band
     if len(band):

@@ -126,3 +126,20 @@ def test_wrong_arguments_and_counts_are_named_plainly() -> None:
     p.loc[0, "value"] = 50.0
     with pytest.raises(PanelError, match=r"\[indicator='decision.cadres_women', year=2012, area='450102', sex='F'\]"):
         fzanalysis.assess(p, _catalog(), area=WHOLE)
+
+
+def test_the_fan_chart_marks_the_year_the_path_runs_to() -> None:
+    paths = project_paths(_panel(), _catalog(2035))
+    one = paths[(paths["indicator"] == "soc.pension") & (paths["area"] == WHOLE) & (paths["sex"] == "T")]
+    ax = plots.fan_chart(None, one, target=95.0)
+    star = [ln for ln in ax.get_lines() if ln.get_marker() == "*"]
+    assert [float(x) for x in star[0].get_xdata()] == [2035.0]
+    assert any("2035" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_attainment_lists_domains_in_the_plans_order_then_unassigned() -> None:
+    cat = pd.concat([_catalog(), pd.DataFrame({"id": ["health.x", "mine.y"], "unit": ["percent"] * 2,
+                                                "comparator": [">="] * 2, "target": [50.0] * 2})])
+    a = fzanalysis.assess(_panel(), cat, area=WHOLE)
+    doms = fzanalysis.attainment(a, area=WHOLE)["domain"].tolist()
+    assert doms == ["health", "decision", "unassigned", "all"]
