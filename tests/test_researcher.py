@@ -2,6 +2,8 @@
 may silently fall back to the Conghua plan (its area, its 2030)."""
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -101,20 +103,24 @@ def test_charts_draw_areas_outside_the_gazetteer() -> None:
     assert fig.axes
 
 
-def test_a_percent_given_as_a_fraction_is_refused_by_the_panel() -> None:
+def test_a_percent_given_as_a_fraction_is_named() -> None:
+    from fzanalysis.exceptions import FzWarning
+
     p = _panel()
     every = p.assign(value=np.where(p["indicator"] == "soc.pension", p["value"] / 100, p["value"]))
-    with pytest.raises(PanelError, match=r"'soc.pension'.*looks like a fraction.*expected 8\d"):
+    with pytest.warns(FzWarning, match=r"(?s)'soc.pension'.*looks like a fraction.*expected 8\d"):
         fzanalysis.assess(every, _catalog(), area=WHOLE)
     one = p.copy()
     one.loc[(one["indicator"] == "soc.pension") & (one["year"] == 2024) & (one["area"] == WHOLE)
             & (one["sex"] == "T"), "value"] = 0.92
-    with pytest.raises(PanelError, match=r"year 2024, area 450102, sex T: value 0.92 looks like a fraction"):
+    with pytest.warns(FzWarning, match=r"(?s)1 percent value.*year 2024, area 450102, sex T: value 0.92 looks like"):
         fzanalysis.project(one, _catalog())
-    # small percentages of an upper-limit target (< 2 %) are not fractions
+    # small percentages of a small target (< 2 %) are not fractions
     low = pd.DataFrame({"indicator": "health.transmission", "year": [2022, 2023, 2024], "value": [0.9, 0.7, 0.5]})
     cat = pd.DataFrame({"id": ["health.transmission"], "unit": ["percent"], "comparator": ["<"], "target": [2.0]})
-    assert (fzanalysis.assess(low, cat)["status"] == "met").all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert (fzanalysis.assess(low, cat)["status"] == "met").all()
 
 
 def test_wrong_arguments_and_counts_are_named_plainly() -> None:
@@ -143,3 +149,18 @@ def test_attainment_lists_domains_in_the_plans_order_then_unassigned() -> None:
     a = fzanalysis.assess(_panel(), cat, area=WHOLE)
     doms = fzanalysis.attainment(a, area=WHOLE)["domain"].tolist()
     assert doms == ["health", "decision", "unassigned", "all"]
+
+
+def test_a_year_before_every_figure_is_named() -> None:
+    with pytest.raises(PanelError, match=r"year=2005: no figures up to it; the panel's years are 2012-2024"):
+        fzanalysis.evaluate(_panel(), _catalog(), year=2005, area=WHOLE)
+
+
+def test_a_map_of_codes_outside_the_gazetteer_says_why() -> None:
+    from fzanalysis import geo
+    from fzanalysis.exceptions import GazetteerError
+
+    a = fzanalysis.assess(_panel(), _catalog(), area=WHOLE)
+    rows = a[(a["indicator"] == "soc.pension") & (a["sex"] == "T")]
+    with pytest.raises(GazetteerError, match="'450102' is not a town of the gazetteer.*no shape to map"):
+        geo.join(rows)

@@ -17,11 +17,14 @@ The rules (``docs/design.md``, "The panel"):
   dropped;
 * ``numerator`` and ``denominator`` both given or both empty, counts >= 0, denominator > 0;
 * one row per ``indicator, year, area, sex``;
-* with a catalogue: every indicator is in it and every value lies within its bounds.
+* with a catalogue: every indicator is in it and every value lies within its bounds; a percent
+  value that looks typed as a fraction (:func:`fraction_levels`) is warned of
+  (:class:`~fzanalysis.exceptions.FzWarning`), not refused.
 """
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from fzanalysis import codes, config
-from fzanalysis.exceptions import PanelError
+from fzanalysis.exceptions import FzWarning, PanelError
 
 __all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "count_faults", "fraction_levels",
            "read_panel"]
@@ -185,8 +188,9 @@ def fraction_levels(rows: pd.DataFrame, reference: pd.Series, *, group: pd.Serie
                     own: pd.Series | None = None) -> pd.Series:
     """Percent values typed as fractions (0.96 for 96 %): the one rule, row by row.
 
-    The one owner of the rule (docs/methods.md 10.2a): :func:`as_panel` refuses such rows when
-    given a catalogue, and the submission checks report them at their cells.  A value ``v`` with
+    The one owner of the rule (docs/methods.md 10.2a): the submission checks report such rows
+    at their cells (errors: the unit is asked to correct them), and :func:`as_panel`, given a
+    catalogue, warns of them (:class:`~fzanalysis.exceptions.FzWarning`).  A value ``v`` with
     ``0 < v <= fraction_max`` is a fraction when the median of its peers (the other rows of the
     same indicator and year whose values exceed ``fraction_max``) or of its own series' history
     (``own``) is at least ``peer_level_min`` (``data/ingest.yaml``: 1 and 5), or, with neither,
@@ -317,6 +321,28 @@ def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
     return df.sort_values(key, kind="stable").reset_index(drop=True)
 
 
+def _warn_fractions(rows: pd.DataFrame, cat: pd.DataFrame, source: str) -> None:
+    """Percent rows that look typed as fractions (:func:`fraction_levels`, the whole panel one
+    batch): an :class:`~fzanalysis.exceptions.FzWarning` naming them.  A warning, not a refusal:
+    real series can sit below 1 % (a share of women near zero) beside a target of 50."""
+    ref = rows["indicator"].map(cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat
+                                else cat["target"]).astype(float)
+    level = fraction_levels(rows, ref)
+    hits = np.flatnonzero(level.notna().to_numpy())
+    if not len(hits):
+        return
+    said = []
+    for pos in hits[:10]:
+        r, lv = rows.iloc[pos], float(level.iloc[pos])
+        said.append(f"indicator {r['indicator']!r}, year {r['year']}, area {r['area']}, sex {r['sex']}: "
+                    f"value {r['value']:g} looks like a fraction: the unit is percent and comparable figures "
+                    f"(other areas and sexes of the year, or the target) are about {lv:g}; "
+                    f"expected {100 * r['value']:g} for {100 * r['value']:g}%")
+    more = f"\n  ... and {len(hits) - 10} more" if len(hits) > 10 else ""
+    warnings.warn(f"{source}: {len(hits)} percent value(s) look like fractions (0.96 for 96 %); "
+                  "multiply them by 100 if so:\n  " + "\n  ".join(said) + more, FzWarning, stacklevel=4)
+
+
 def _check_catalog(frame: pd.DataFrame, catalog: pd.DataFrame, source: str) -> None:
     cat = catalog.set_index("id")
     problems: list[str] = []
@@ -325,18 +351,7 @@ def _check_catalog(frame: pd.DataFrame, catalog: pd.DataFrame, source: str) -> N
         pos = int(np.flatnonzero((frame["indicator"] == ind).to_numpy())[0])
         problems.append(f"indicator {ind!r} (first at sorted row {pos}): expected an id of the catalogue")
     if {"unit", "target"} <= set(cat.columns):
-        pct = (frame["indicator"].map(cat["unit"]) == "percent").to_numpy() & known
-        rows = frame[pct]
-        ref = rows["indicator"].map(cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat
-                                    else cat["target"]).astype(float)
-        level = fraction_levels(rows, ref)
-        for pos in np.flatnonzero(level.notna().to_numpy())[:50]:
-            r = rows.iloc[pos]
-            lv = float(level.iloc[pos])
-            problems.append(f"indicator {r['indicator']!r}, year {r['year']}, area {r['area']}, sex {r['sex']}: "
-                            f"value {r['value']:g} looks like a fraction: the unit is percent and comparable "
-                            f"figures (other areas and sexes of the year, or the target) are about {lv:g}; "
-                            f"expected {100 * r['value']:g} for {100 * r['value']:g}%")
+        _warn_fractions(frame[(frame["indicator"].map(cat["unit"]) == "percent").to_numpy() & known], cat, source)
     lo = frame["indicator"].map(cat["lower_bound"]).to_numpy(dtype=float) if "lower_bound" in cat else None
     hi = frame["indicator"].map(cat["upper_bound"]).to_numpy(dtype=float) if "upper_bound" in cat else None
     if lo is not None and hi is not None:
