@@ -327,7 +327,8 @@ def evaluate(
     ------
     fzanalysis.exceptions.PanelError
         If the panel breaks a rule of :func:`fzanalysis.panel.as_panel`, or has figures but
-        none for ``area`` (the message lists the areas it has) or none up to ``year``.
+        none for ``area`` (the message lists the areas it has; a ``year`` before every figure
+        leaves no figure to look for: every target is then no data).
     fzanalysis.exceptions.CatalogError
         If a researcher's catalogue is refused by :func:`fzanalysis.catalog.normalize`.
 
@@ -350,13 +351,9 @@ def evaluate(
     pnl = as_panel(panel, catalog=cat)
     if year is not None:  # what was known by the report year: later figures are not used
         frame = pnl.frame[pnl.frame["year"] <= int(year)].reset_index(drop=True)
-        if frame.empty and len(pnl.frame):
-            years = pnl.frame["year"]
-            raise PanelError(pnl.source, [f"year={year}: no figures up to it; the panel's years are "
-                                          f"{int(years.min())}-{int(years.max())}"])
         pnl = as_panel(frame, catalog=cat, source=pnl.source)
     district = codes.district() if area is None else str(area)
-    areas = pd.unique(pnl.frame["area"])
+    areas = pd.unique(pnl.frame["area"])  # empty up to `year`: every target no data, as documented
     if len(areas) and district not in set(areas):
         whose = "the plan's area" if area is None else "the area= given"
         raise PanelError(pnl.source, [

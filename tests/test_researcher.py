@@ -151,11 +151,6 @@ def test_attainment_lists_domains_in_the_plans_order_then_unassigned() -> None:
     assert doms == ["health", "decision", "unassigned", "all"]
 
 
-def test_a_year_before_every_figure_is_named() -> None:
-    with pytest.raises(PanelError, match=r"year=2005: no figures up to it; the panel's years are 2012-2024"):
-        fzanalysis.evaluate(_panel(), _catalog(), year=2005, area=WHOLE)
-
-
 def test_a_map_of_codes_outside_the_gazetteer_says_why() -> None:
     from fzanalysis import geo
     from fzanalysis.exceptions import GazetteerError

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from fzanalysis import codes, config
-from fzanalysis.exceptions import FzWarning, PanelError
+from fzanalysis.exceptions import ConfigError, FzWarning, PanelError
 
 __all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "count_faults", "fraction_levels",
            "read_panel"]
@@ -325,9 +325,14 @@ def _warn_fractions(rows: pd.DataFrame, cat: pd.DataFrame, source: str) -> None:
     """Percent rows that look typed as fractions (:func:`fraction_levels`, the whole panel one
     batch): an :class:`~fzanalysis.exceptions.FzWarning` naming them.  A warning, not a refusal:
     real series can sit below 1 % (a share of women near zero) beside a target of 50."""
+    if rows.empty:
+        return
     ref = rows["indicator"].map(cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat
                                 else cat["target"]).astype(float)
-    level = fraction_levels(rows, ref)
+    try:
+        level = fraction_levels(rows, ref)
+    except ConfigError:  # a data folder without data/ingest.yaml (FZANALYSIS_DATA): nothing to warn by
+        return
     hits = np.flatnonzero(level.notna().to_numpy())
     if not len(hits):
         return
