@@ -30,7 +30,7 @@ from scipy import stats
 
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import codes, comparators, gazetteer
-from fzanalysis.labels import domain_label, label
+from fzanalysis.labels import domain_label, domain_order, label
 from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
 from fzanalysis.rates import (
     load_rules,
@@ -743,7 +743,7 @@ def verdict(
 
 def _pick_baseline(
     years: np.ndarray, est: np.ndarray, year: int, baseline_year: int, crow: Mapping[str, Any],
-    area: str, sex: str,
+    area: str, sex: str, whole: str,
 ) -> tuple[float, float, str]:
     """Baseline (year, value, source) for one series sorted by year (methods 3.1)."""
     ok = (years < year) & ~np.isnan(est)
@@ -751,7 +751,7 @@ def _pick_baseline(
     if at.any():
         return float(baseline_year), float(est[at][0]), "panel"
     cy, cv = crow.get("baseline_year"), crow.get("baseline_value")
-    if (area == codes.district() and sex != "M" and not _isnan(cv) and not _isnan(cy)
+    if (area == whole and sex != "M" and not _isnan(cv) and not _isnan(cy)
             and int(cy) == int(baseline_year) and int(cy) < year):
         return float(cy), float(cv), "catalogue"
     after = ok & (years > baseline_year)
@@ -775,6 +775,7 @@ def assess(
     year: int | None = None,
     baseline_year: int = 2020,
     level: float = 0.95,
+    area: str | None = None,
 ) -> pd.DataFrame:
     r"""Status, gap, progress category and verdict for every indicator x area x sex.
 
@@ -797,13 +798,19 @@ def assess(
         else the first later year with data is used (``baseline_source``).
     level : float, keyword-only
         Confidence level of rate intervals and of the trend test (default 0.95).
+    area : str, keyword-only, optional
+        Code of the whole area the targets are about (default: the active plan's,
+        :func:`fzanalysis.codes.district`, ``"440117"`` for Conghua).  A researcher whose panel
+        uses other codes names their own: the catalogue's baseline, the roll-up of ``per_area``
+        targets and the rows of indicators absent from the panel belong to it; every other code
+        is a breakdown.
 
     Returns
     -------
     DataFrame
         :data:`RESULT_COLUMNS` then :data:`EXTRA_COLUMNS` and ``verdict`` (the code behind
         ``verdict_zh``/``verdict_en``), sorted by indicator, area, sex.  Catalogue indicators
-        absent from the panel appear once (district, sex ``T``) with ``no_data``.
+        absent from the panel appear once (``area``, sex ``T``) with ``no_data``.
         For ``per_area`` indicators a district row summarises the towns
         (``n_areas``, ``n_areas_met``; met only when every town meets the target).
         Towns whose gazetteer ``kind`` is not in the catalogue's ``area_kinds``
@@ -876,6 +883,7 @@ def assess(
     0  2024   95.0  93.47  96.19    met  achieved  achieved
     """
     cat = catalog_mod.normalize(catalog)
+    whole = codes.district() if area is None else str(area)
     rt = rate_table(panel, cat, level=level)
     crows = {str(r["id"]): r for r in cat.to_dict("records")}
     trend_rules = load_rules()["status"]["trend"]
@@ -920,7 +928,7 @@ def assess(
         else:
             status, note = judge_direction(comp, tr)
             gap = np.nan
-        b_year, b_value, b_src = _pick_baseline(years, est, yr, int(baseline_year), crow, area, sex)
+        b_year, b_value, b_src = _pick_baseline(years, est, yr, int(baseline_year), crow, area, sex, whole)
         prog = progress_category(comparator=comp, status=status, base_value=b_value, base_year=b_year,
                                  value=rec["value"], year=yr, target=crow["target"],
                                  target_year=crow["target_year"], tolerance=crow["tolerance"],
@@ -933,7 +941,7 @@ def assess(
     seen = {r["indicator"] for r in records}
     for ind in cat["id"].astype(str):
         if ind not in seen:
-            rec = _empty_row(ind, codes.district(), "T", int(year) if year is not None else pd.NA)
+            rec = _empty_row(ind, whole, "T", int(year) if year is not None else pd.NA)
             rec.update({"gap": np.nan, "status": "no_data", "status_note": "no_value",
                         "baseline_year": np.nan, "baseline_value": np.nan, "baseline_source": "none",
                         "cagr_observed": np.nan, "cagr_required": np.nan, "pace_ratio": np.nan,
@@ -945,8 +953,8 @@ def assess(
     out = pd.DataFrame.from_records(records)
     out["n_areas"] = np.nan
     out["n_areas_met"] = np.nan
-    out = _not_applicable_areas(out, cat)
-    out = _per_area_summary(out, cat, year)
+    out = _not_applicable_areas(out, cat, whole)
+    out = _per_area_summary(out, cat, year, whole)
 
     # verdicts and catalogue columns
     cmap = cat.set_index("id")
@@ -960,7 +968,7 @@ def assess(
         out[col] = out["indicator"].map(cmap[col])
     verdicts = []
     for r in out.to_dict("records"):
-        scale = r["n_areas"] if (r["per_area"] and r["area"] == codes.district() and not _isnan(r["n_areas"])) else 1.0
+        scale = r["n_areas"] if (r["per_area"] and r["area"] == whole and not _isnan(r["n_areas"])) else 1.0
         verdicts.append(verdict(status=r["status"], comparator=r["comparator"], gap=r["gap"], target=r["target"],
                              category=r["category"], note=r["status_note"], slope=r["trend_slope"],
                              scale=scale, too_wide=bool(r["too_wide"]) if not _isnan(r["too_wide"]) else False))
@@ -987,7 +995,7 @@ def _area_kind_map() -> dict[str, str]:
     return dict(zip(g["code"].astype(str), g["kind"].astype(str), strict=True))
 
 
-def _not_applicable_areas(out: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
+def _not_applicable_areas(out: pd.DataFrame, cat: pd.DataFrame, whole: str) -> pd.DataFrame:
     """Town rows of indicators whose target applies to other kinds of area (``area_kinds``).
 
     Such a row is not judged: ``status = "not_applicable"`` (note ``area_kind_not_targeted``),
@@ -999,7 +1007,7 @@ def _not_applicable_areas(out: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
         return out
     kind_of = _area_kind_map()
     applies = [
-        ind not in kinds or area == codes.district() or kind_of.get(area, "") in kinds[ind]
+        ind not in kinds or area == whole or kind_of.get(area, "") in kinds[ind]
         for ind, area in zip(out["indicator"].astype(str), out["area"].astype(str), strict=True)
     ]
     mask = ~np.asarray(applies, dtype=bool)
@@ -1014,7 +1022,7 @@ def _not_applicable_areas(out: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) -> pd.DataFrame:
+def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None, whole: str) -> pd.DataFrame:
     """District rows of per-area indicators: met only when every town meets (methods 2.5)."""
     per_area_ids = set(cat.loc[cat["per_area"], "id"].astype(str))
     extra = []
@@ -1022,7 +1030,7 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) ->
     for ind in sorted(per_area_ids & set(out["indicator"])):
         rows = out[out["indicator"] == ind]
         # towns of a kind the target does not name (area_kinds) are not counted
-        towns = rows[(rows["area"] != codes.district()) & (rows["status"] != "not_applicable")]
+        towns = rows[(rows["area"] != whole) & (rows["status"] != "not_applicable")]
         if towns.empty:
             continue
         for sex, tg in towns.groupby("sex"):
@@ -1047,12 +1055,12 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) ->
                    "n_areas_met": n_met, "category": worst, "baseline_year": np.nan,
                    "baseline_value": np.nan, "baseline_source": "none", "cagr_observed": np.nan,
                    "cagr_required": np.nan, "pace_ratio": np.nan, "limit_factor": np.nan}
-            mask = (out["indicator"] == ind) & (out["area"] == codes.district()) & (out["sex"] == sex)
+            mask = (out["indicator"] == ind) & (out["area"] == whole) & (out["sex"] == sex)
             if mask.any():
                 for k, v in upd.items():
                     out.loc[mask, k] = v
             else:
-                rec = _empty_row(ind, codes.district(), str(sex), summary_year)
+                rec = _empty_row(ind, whole, str(sex), summary_year)
                 rec.update({"baseline_year": np.nan, "baseline_value": np.nan, "baseline_source": "none",
                             "cagr_observed": np.nan, "cagr_required": np.nan, "pace_ratio": np.nan,
                             "limit_factor": np.nan, "trend_slope": np.nan, "trend_lower": np.nan,
@@ -1064,28 +1072,32 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None) ->
     return out
 
 
-def _headline(assessed: pd.DataFrame) -> pd.DataFrame:
-    """One row per indicator: district, sex T if present, else F, else M."""
-    d = assessed[assessed["area"] == codes.district()].copy()
+def _headline(assessed: pd.DataFrame, whole: str) -> pd.DataFrame:
+    """One row per indicator: the whole area, sex T if present, else F, else M."""
+    d = assessed[assessed["area"] == whole].copy()
     d["_rank"] = d["sex"].map({"T": 0, "F": 1, "M": 2})
     d = d.sort_values(["indicator", "_rank"]).drop_duplicates("indicator")
     return d.drop(columns="_rank")
 
 
-def attainment(assessed: pd.DataFrame) -> pd.DataFrame:
+def attainment(assessed: pd.DataFrame, *, area: str | None = None) -> pd.DataFrame:
     r"""Attainment rate (达标率) per domain and overall (methods 3.5).
 
     Parameters
     ----------
     assessed : DataFrame
         The result of :func:`assess` (``indicator, area, sex, status, domain`` at least).
+    area : str, keyword-only, optional
+        The whole area whose rows are counted (default the active plan's,
+        :func:`fzanalysis.codes.district`); pass the ``area`` given to :func:`assess`.
 
     Returns
     -------
     DataFrame
         ``domain, n_indicators, n_met, n_not_met, n_cannot_judge, n_no_data,
         n_judged, attainment_rate, attainment_rate_all, domain_zh, domain_en``, domains in
-        order of appearance; the last row is ``domain = "all"``.
+        the plan's order (:func:`fzanalysis.labels.domain_order`), then ``unassigned`` (a
+        researcher's indicators whose id names no domain); the last row is ``domain = "all"``.
 
     Raises
     ------
@@ -1098,7 +1110,7 @@ def attainment(assessed: pd.DataFrame) -> pd.DataFrame:
 
     Notes
     -----
-    Uses one headline row per indicator (district; sex ``T``, else ``F``, else
+    Uses one headline row per indicator (the whole area; sex ``T``, else ``F``, else
     ``M``).  ``attainment_rate`` = met / judged with judged = met + not_met;
     ``attainment_rate_all`` = met / (met + not_met + cannot_judge), the
     conservative rate that counts undecidable targets as not attained.  Indicators
@@ -1122,7 +1134,7 @@ def attainment(assessed: pd.DataFrame) -> pd.DataFrame:
     if not need <= set(assessed.columns):
         missing = sorted(need - set(assessed.columns))
         raise ValueError(f"attainment needs the output of assess(); missing columns {missing}")
-    h = _headline(assessed)
+    h = _headline(assessed, codes.district() if area is None else str(area))
     h["domain"] = h["domain"].fillna("unassigned")
 
     def summarise(g: pd.DataFrame) -> dict[str, Any]:
@@ -1134,7 +1146,9 @@ def attainment(assessed: pd.DataFrame) -> pd.DataFrame:
                 "attainment_rate": met / judged if judged else np.nan,
                 "attainment_rate_all": met / (judged + cj) if judged + cj else np.nan}
 
-    rows = [{"domain": dom, **summarise(g)} for dom, g in h.groupby("domain", sort=False)]
+    plan_order = {d: i for i, d in enumerate((*domain_order(), "unassigned"))}
+    doms = sorted(pd.unique(h["domain"]), key=lambda d: plan_order.get(str(d), len(plan_order)))
+    rows = [{"domain": dom, **summarise(h[h["domain"] == dom])} for dom in doms]
     rows.append({"domain": "all", **summarise(h)})
     res = pd.DataFrame(rows)
     res["domain"] = res["domain"].astype("string")

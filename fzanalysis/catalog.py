@@ -845,7 +845,8 @@ def normalize(catalog: pd.DataFrame | None = None) -> pd.DataFrame:
     ------
     CatalogError
         Naming the row, the column, the value and what was expected, e.g. an unknown unit or
-        comparator with the allowed list, or a ``~=`` target without its tolerance.
+        comparator with the allowed list, or a ``~=`` target without its tolerance; or when
+        ``catalog`` is not a DataFrame.
 
     Examples
     --------
@@ -857,7 +858,10 @@ def normalize(catalog: pd.DataFrame | None = None) -> pd.DataFrame:
     if catalog is None:
         return load()
     if not isinstance(catalog, pd.DataFrame):
-        raise TypeError(f"catalog must be a pandas DataFrame or None, got {type(catalog).__name__}")
+        raise CatalogError(f"catalog: expected a pandas DataFrame with at least columns id, unit, comparator, "
+                           f"target (or None for the plan's), got {type(catalog).__name__}"
+                           + (" (read a file with fzanalysis.load_catalog(path) or pandas first)"
+                              if isinstance(catalog, (str, Path)) else ""))
     if catalog.attrs.get("fz_normalized") == _fingerprint(catalog):
         return catalog.copy()  # already checked, and unchanged since
     out = from_frame(catalog)

@@ -50,6 +50,7 @@ import pandas as pd
 
 from fzanalysis import assessment, codes, comparators, reference, trend
 from fzanalysis import catalog as catalog_mod
+from fzanalysis.exceptions import PanelError
 from fzanalysis.labels import label
 from fzanalysis.panel import Panel, as_panel
 
@@ -81,7 +82,9 @@ class Evaluation:
         One row per indicator × area × sex (:data:`COLUMNS`); ``judged`` marks the judged figures.
     year : int or None
         The year assessed (None: the latest year of each series).
-    target_year : int
+    target_year : int or None
+        The year every target was projected to; None when the catalogue's targets have
+        different years (the ``target_year`` column says which).
     synthetic : bool
         True when the panel is synthetic demo data (every output must say so).
     projections : DataFrame or None
@@ -92,9 +95,15 @@ class Evaluation:
 
     series: pd.DataFrame
     year: int | None
-    target_year: int
+    target_year: int | None
     synthetic: bool
     projections: pd.DataFrame | None = None
+    area: str | None = None
+
+    @property
+    def whole(self) -> str:
+        """The area the targets are judged on (``area``, default the plan's: ``codes.district()``)."""
+        return codes.district() if self.area is None else self.area
 
     @property
     def targets(self) -> pd.DataFrame:
@@ -104,18 +113,18 @@ class Evaluation:
     def towns(self) -> pd.DataFrame:
         """Town rows of the judged sex (breakdowns: never averaged into the district figure)."""
         s = self.series
-        return s[(s["area"] != codes.district()) & of_judged_sex(s)].reset_index(drop=True)
+        return s[(s["area"] != self.whole) & of_judged_sex(s)].reset_index(drop=True)
 
     def sexes(self) -> pd.DataFrame:
         """District rows of every sex, for indicators reported by sex (female, male, total)."""
         s = self.series
-        both = s[s["area"] == codes.district()]
+        both = s[s["area"] == self.whole]
         keep = both.groupby("indicator")["sex"].transform("nunique") > 1
         return both[keep].reset_index(drop=True)
 
     def attainment(self) -> pd.DataFrame:
         """The 达标率 by domain and overall, counted on the judged figures only."""
-        return assessment.attainment(self.targets)
+        return assessment.attainment(self.targets, area=self.whole)
 
 
 def of_judged_sex(frame: pd.DataFrame) -> pd.Series:
@@ -279,8 +288,9 @@ def evaluate(
     *,
     year: int | None = None,
     baseline_year: int = 2020,
-    target_year: int = 2030,
+    target_year: int | None = None,
     level: float = 0.8,
+    area: str | None = None,
 ) -> Evaluation:
     """Judge every target once: the one table behind every page of a report.
 
@@ -297,16 +307,30 @@ def evaluate(
         years are judged on their latest publication). Default: all figures.
     baseline_year : int
         Baseline of the change since the plan began (2020).
-    target_year : int
-        Year of the projection (2030).
+    target_year : int, optional
+        Year of the projection.  Default: each target's own ``target_year`` from the catalogue
+        (2030 for the plan's; a researcher's catalogue may say otherwise).
     level : float
         Level of the projection interval (0.8: the 10th and 90th percentiles).
+    area : str, optional
+        Code of the whole area the targets are about, whose figures are judged (default: the
+        active plan's, :func:`fzanalysis.codes.district`); the other areas are breakdowns
+        (:meth:`Evaluation.towns`).  A researcher's panel with its own codes names its own.
 
     Returns
     -------
     Evaluation
         ``.targets`` one row per indicator (the judged figure), ``.series`` every series,
         ``.towns()``, ``.sexes()``, ``.attainment()``.
+
+    Raises
+    ------
+    fzanalysis.exceptions.PanelError
+        If the panel breaks a rule of :func:`fzanalysis.panel.as_panel`, or has figures but
+        none for ``area`` (the message lists the areas it has; a ``year`` before every figure
+        leaves no figure to look for: every target is then no data).
+    fzanalysis.exceptions.CatalogError
+        If a researcher's catalogue is refused by :func:`fzanalysis.catalog.normalize`.
 
     See Also
     --------
@@ -328,8 +352,16 @@ def evaluate(
     if year is not None:  # what was known by the report year: later figures are not used
         frame = pnl.frame[pnl.frame["year"] <= int(year)].reset_index(drop=True)
         pnl = as_panel(frame, catalog=cat, source=pnl.source)
+    district = codes.district() if area is None else str(area)
+    areas = pd.unique(pnl.frame["area"])  # empty up to `year`: every target no data, as documented
+    if len(areas) and district not in set(areas):
+        whose = "the plan's area" if area is None else "the area= given"
+        raise PanelError(pnl.source, [
+            f"column area: no figures for {district!r} ({whose}, whose figures judge the targets); "
+            f"the panel's areas are {', '.join(map(repr, sorted(areas)[:10]))}"
+            f"{' …' if len(areas) > 10 else ''}: pass area= naming the whole area of your panel"])
     # each series is judged on its latest figure up to the year (the `year` column says which)
-    assessed = assessment.assess(pnl, cat, year=None, baseline_year=baseline_year)
+    assessed = assessment.assess(pnl, cat, year=None, baseline_year=baseline_year, area=district)
     projected = trend.project(pnl, cat, target_year=target_year, level=level)
     keys = list(codes.SERIES_KEYS)
     proj = projected.rename(columns={"lower": "proj_lower", "upper": "proj_upper", "level": "trend_level"})
@@ -340,7 +372,6 @@ def evaluate(
     crow = cat.set_index("id")
     out["clause"] = out["indicator"].map(crow["clause"]).fillna("")
     out["subject_sex"] = out["indicator"].map(crow["subject_sex"]).fillna("T")
-    district = codes.district()
     out["judged"] = (out["area"] == district) & of_judged_sex(out)
     # a judged figure that the panel lacks is shown as no data, never replaced by another sex
     missing = [i for i in cat["id"] if not ((out["indicator"] == i) & out["judged"]).any()]
@@ -364,7 +395,8 @@ def evaluate(
     directional = out["comparator"].isin(["increase", "decrease"])
     out["probability_kind"] = np.where(directional, "direction", "meet")
     # the year the projection, its probability and its sentence ("到2030年") are for
-    out["target_year"] = int(target_year)
+    out["target_year"] = (out["indicator"].map(crow["target_year"]) if target_year is None
+                          else pd.Series(int(target_year), index=out.index)).astype("Int64")
     cats, verdicts = [], []
     for r in out.to_dict("records"):
         status = r.get("status") or "no_data"
@@ -404,5 +436,7 @@ def evaluate(
     out = out.sort_values(["_o", "_a", "area", "_s"], kind="stable").drop(columns=["_o", "_a", "_s"])
     out["judged"] = out["judged"].astype(bool)
     out["synthetic"] = pnl.synthetic
-    return Evaluation(series=out[COLUMNS].reset_index(drop=True), year=year, target_year=target_year,
-                      synthetic=pnl.synthetic, projections=projected)
+    years = pd.unique(out["target_year"].dropna())
+    return Evaluation(series=out[COLUMNS].reset_index(drop=True), year=year,
+                      target_year=int(years[0]) if len(years) == 1 else None,
+                      synthetic=pnl.synthetic, projections=projected, area=area)

@@ -11,6 +11,7 @@ __all__ = [
     "CatalogError",
     "ConfigError",
     "FzError",
+    "FzWarning",
     "GazetteerError",
     "PanelError",
     "ReportError",
@@ -20,6 +21,11 @@ __all__ = [
 
 class FzError(Exception):
     """Base class of every error raised on purpose by fzanalysis."""
+
+
+class FzWarning(UserWarning):
+    """A figure that is probably a mistake but may be right (a percent that looks typed as a
+    fraction): said, never refused, since a library cannot ask whoever typed it."""
 
 
 class ConfigError(FzError, ValueError):

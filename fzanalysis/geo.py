@@ -55,6 +55,7 @@ from matplotlib.patches import Patch
 from fzanalysis import catalog, codes, comparators, config, gazetteer
 from fzanalysis.config import label_table as labels
 from fzanalysis.evaluation import of_judged_sex
+from fzanalysis.exceptions import GazetteerError
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang, domain_label, label, unit_label
 from fzanalysis.paths import data_path
@@ -560,8 +561,10 @@ def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoD
     Raises
     ------
     ValueError
-        If ``area`` is missing, holds a code that is not a Conghua town or the
-        district, or a town has two rows for the same indicator and sex.
+        If ``area`` is missing or a town has two rows for the same indicator and sex.
+    fzanalysis.exceptions.GazetteerError
+        (a ``ValueError``) If ``area`` holds a code that is neither a town of the gazetteer nor
+        the district: it has no shape to map.
 
     See Also
     --------
@@ -591,8 +594,9 @@ def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoD
     bad = ~area.isin(known)
     if bad.any():
         i = bad[bad].index[0]
-        raise ValueError(f"table: row {i}, column 'area': {area[i]!r} is not a Conghua town "
-                         f"code (expected one of {sorted(known)})")
+        raise GazetteerError(f"table: row {i}, column 'area': {area[i]!r} is not a town of the gazetteer "
+                             f"(data/towns.csv), so it has no shape to map (expected one of {sorted(known)}; "
+                             f"plots.status_heatmap and plots.gender_gap_dumbbell draw any code)")
     rows = table.assign(area=area)[area != district]
     keys = [c for c in ("indicator", "sex") if c in rows.columns]
     dup = rows.duplicated(subset=["area", *keys], keep=False)

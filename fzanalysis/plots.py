@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from fzanalysis import codes, gazetteer
+from fzanalysis import codes, gazetteer, plan
 from fzanalysis.catalog import normalize as normalize_catalog
 from fzanalysis.evaluation import of_sex
 from fzanalysis.exceptions import CatalogError
@@ -105,7 +105,7 @@ def _area_names(lang: Lang) -> dict[str, str]:
 # --------------------------------------------------------------------------
 def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: float | None,
               baseline: float | tuple[int, float] | None = None, ax: Axes | None = None,
-              lang: Lang = "zh", level: float = 0.8, target_year: int = 2030,
+              lang: Lang = "zh", level: float = 0.8, target_year: int | None = None,
               baseline_year: int = 2020, unit: str | None = None, title: str | None = None,
               demo_note: bool | None = None,
               reference: tuple[str, int, float] | None = None) -> Axes:
@@ -136,7 +136,9 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     level : float, keyword-only
         Coverage of the interval band, printed in the legend (e.g. 0.8 → "80%").
     target_year, baseline_year : int, keyword-only
-        Years of the target marker (2030) and of a bare baseline value (2020).
+        Years of the target marker and of a bare baseline value (2020).  ``target_year``
+        defaults to the last projected year of ``path`` (:func:`fzanalysis.trend.project_paths`
+        runs each series to its catalogue's target year), else the active plan's (2030).
     unit : str, keyword-only, optional
         Unit code (``data/units.csv`` key) for the y axis label.
     title : str, keyword-only, optional
@@ -188,6 +190,8 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     obs = obs.sort_values("year")
     fit = path[path["kind"] == "fitted"].sort_values("year")
     proj = path[path["kind"] == "projected"].sort_values("year")
+    if target_year is None:
+        target_year = int(proj["year"].max()) if len(proj) else plan.active().target_year
     band = pd.concat([fit, proj]) if {"lower", "upper"} <= set(path.columns) else pd.DataFrame()
     band = band.dropna(subset=["lower", "upper"]) if len(band) else band
     if len(band):
@@ -255,7 +259,7 @@ class _Cells(set):
 
 
 def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence[str],
-                        catalog: pd.DataFrame | None = None) -> _Cells:
+                        catalog: pd.DataFrame | None = None, whole: str | None = None) -> _Cells:
     """(indicator, town) cells a per-area target does not apply to: a row with status
     ``not_applicable``, or a town whose gazetteer kind is not in the catalogue's ``area_kinds``
     (``catalog``: the one the table was assessed with; None = the plan's)."""
@@ -274,7 +278,7 @@ def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence
         kinds = {k for k in str(cat.get(ind, "") or "").split(";") if k}
         if kinds:
             seen |= kinds
-            out |= {(ind, a) for a in areas if a != codes.district() and kind_of.get(a) not in kinds}
+            out |= {(ind, a) for a in areas if a != (whole or codes.district()) and kind_of.get(a) not in kinds}
     out.streets_only = seen == {"street"}
     return out
 
@@ -282,13 +286,15 @@ def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence
 def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang = "zh",
                    column: str = "category", sex: str | None = "judged",
                    domain: str | Sequence[str] | None = None, title: str | None = None,
-                   demo_note: bool | None = None, catalog: pd.DataFrame | None = None) -> Axes:
+                   demo_note: bool | None = None, catalog: pd.DataFrame | None = None,
+                   area: str | None = None) -> Axes:
     """Indicator × town grid coloured by progress category (or status).
 
     Rows are the indicators, grouped by domain in the plan's order
     (``data/domains.csv``; a header row names each domain when there are
     several) and otherwise in order of appearance; columns the district
-    (全区) followed by the towns in gazetteer order.  A cell with no row, or
+    (全区) followed by the towns in gazetteer order (a table with codes outside the gazetteer:
+    ``area`` followed by the other codes in order of appearance, each shown as its code).  A cell with no row, or
     with ``status == "no_data"``, is drawn hatched grey and listed in the
     legend as 无数据 / no data; a town a per-area target does not apply to
     (catalogue ``area_kinds``, status ``not_applicable``) is dotted white,
@@ -313,6 +319,9 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     catalog : DataFrame, keyword-only, optional
         The catalogue the table was assessed with (its ``area_kinds`` say which towns a
         per-area target leaves out); None = the plan's.
+    area : str, keyword-only, optional
+        The whole area, drawn first (default the plan's, :func:`fzanalysis.codes.district`):
+        the ``area`` a researcher's own codes were assessed with.
 
     Returns
     -------
@@ -321,8 +330,8 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     Raises
     ------
     ValueError
-        If ``column`` is not ``category`` or ``status``, a column is missing, an area is not in
-        the gazetteer, a cell has two rows, or a code has no colour.
+        If ``column`` is not ``category`` or ``status``, a column is missing, a cell has two
+        rows, or a code has no colour.
 
     See Also
     --------
@@ -354,11 +363,13 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
                          f"{rows.loc[i, 'area']}; filter to one sex and one year")
     pal = palette(kinds[column], lang)
     names = _area_names(lang)
-    unknown_areas = sorted(set(rows["area"]) - set(names))
-    if unknown_areas:
-        raise ValueError(f"assessed: column 'area' has codes not in data/towns.csv: {unknown_areas}")
-    district = codes.district()
-    areas = [district] + [a for a in names if a != district]
+    district = codes.district() if area is None else str(area)
+    shown = list(dict.fromkeys(rows["area"]))
+    if district in names and set(shown) <= set(names):  # the plan's areas: every town a column
+        areas = [district] + [a for a in names if a != district]
+    else:  # a researcher's own codes: the whole area, then the others as they come
+        areas = [district] * (district in shown) + [a for a in shown if a != district]
+        names = {**{a: a for a in areas}, **names}
     if domain is not None:
         _need(rows, ("domain",), "assessed")
         wanted = [domain] if isinstance(domain, str) else list(domain)
@@ -389,7 +400,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     statuses = rows.set_index(["indicator", "area"])["status"].to_dict() if "status" in rows else {}
     present: set[str] = set()
     any_missing = False
-    not_targeted = _not_targeted_cells(rows, inds, areas, catalog)
+    not_targeted = _not_targeted_cells(rows, inds, areas, catalog, district)
     any_na = False
     for r, (what, ind) in enumerate(layout):
         if what == "domain":
@@ -534,8 +545,9 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     name_col = "name_zh" if lang == "zh" else "name_en"
     if by == "area":
         names = _area_names(lang)
-        order = [a for a in names if a in wide.index]
-        labels_ = [names[a] for a in order]
+        # gazetteer order, then codes outside the gazetteer (a researcher's own) as themselves
+        order = [a for a in names if a in wide.index] + [a for a in wide.index if a not in names]
+        labels_ = [names.get(a, a) for a in order]
     else:
         order = list(dict.fromkeys(rows["indicator"]))
         labels_ = [(rows.loc[rows["indicator"] == i, name_col].dropna().iloc[0]

@@ -384,7 +384,8 @@ def _row_ref(panel: pd.DataFrame, idx: Any) -> str:
     where = f"panel row {idx}"
     if isinstance(row.get("source"), str) and row.get("source"):
         where += f" (source {row['source']})"
-    keys = ", ".join(f"{c}={row[c]!r}" for c in PANEL_KEYS if c in panel.columns)
+    keys = ", ".join(f"{c}={row[c].item() if hasattr(row[c], 'item') else row[c]!r}"
+                     for c in PANEL_KEYS if c in panel.columns)
     return f"{where} [{keys}]"
 
 

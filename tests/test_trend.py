@@ -351,7 +351,7 @@ def test_columns_match_design():
     assert list(out.columns) == PROJECT_COLUMNS
     assert list(out.columns) == [
         "indicator", "area", "sex", "method", "n_points", "last_year", "last_value", "level",
-        "projected", "lower", "upper", "projected_meets", "p_meet", "p_direction", "probability",
+        "target_year", "projected", "lower", "upper", "projected_meets", "p_meet", "p_direction", "probability",
         "probability_band", "pace_observed", "pace_required", "year_reached", "break_year",
         "n_outliers", "warnings"]
     assert (out["area"] == "440117").all() and (out["sex"] == "T").all()

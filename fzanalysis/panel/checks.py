@@ -26,7 +26,7 @@ from fzanalysis import codes
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.aggregate import consistency_frame
 from fzanalysis.panel.problems import Msg, Problem
-from fzanalysis.panel.schema import as_panel, count_faults
+from fzanalysis.panel.schema import as_panel, count_faults, fraction_levels
 from fzanalysis.panel.submission import (
     REC_COLUMNS,
     Submission,
@@ -67,16 +67,10 @@ def _figure(v: float, n: float, d: float) -> str:
 
 def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
                    history: pd.DataFrame | None) -> dict[tuple[str, str, int], float]:
-    """Percent values typed as fractions, judged against their peers and their own history.
-
-    A percent value ``v`` with ``0 < v <= fraction_max`` is a fraction when the median of its
-    peers (the other rows of the same indicator and year in the batch whose values exceed
-    ``fraction_max``) or of its own series' history is at least ``peer_level_min``
-    (``data/ingest.yaml``); a file whose every value of an indicator is a fraction is judged
-    against the catalogue's target or baseline instead.  Returns ``{(file, sheet, row): level}``.
+    """Percent values typed as fractions, judged against their peers (the batch) and their own
+    history by the one rule, :func:`fzanalysis.panel.schema.fraction_levels` (the "every value"
+    branch per file).  Returns ``{(file, sheet, row): level}``.
     """
-    cfg = lk.limits()["fraction"]
-    fmax, level_min = float(cfg["fraction_max"]), float(cfg["peer_level_min"])
     frames = [s.records for s in subs if len(s.records)]
     if not frames:
         return {}
@@ -85,23 +79,17 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
     rec = rec[pct]
     if rec.empty:
         return {}
-    big = rec[rec["value"] > fmax]
-    peer = big.groupby(["indicator", "year"])["value"].median()
-    level = pd.Series(rec[["indicator", "year"]].merge(peer.rename("_level"), how="left", left_on=["indicator", "year"],
-                                                       right_index=True)["_level"].to_numpy(float), index=rec.index)
+    own = None
     if history is not None and len(history):
         h = history.groupby(["indicator", "area", "sex"])["value"].median().rename("_own")
-        own = rec[["indicator", "area", "sex"]].merge(h, how="left", left_on=["indicator", "area", "sex"],
-                                                      right_index=True)["_own"].to_numpy(float)
-        level = level.fillna(pd.Series(own, index=rec.index))
+        own = pd.Series(rec[["indicator", "area", "sex"]].merge(h, how="left", left_on=["indicator", "area", "sex"],
+                                                                right_index=True)["_own"].to_numpy(float),
+                        index=rec.index)
     refs = cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat else cat["target"]
     icodes, iuniq = pd.factorize(rec["indicator"])
     ref = pd.Series(pd.to_numeric(refs.reindex(iuniq), errors="coerce").to_numpy(float)[icodes], index=rec.index)
-    all_small = rec.groupby(["file", "indicator"])["value"].transform("max") <= fmax
-    level = level.fillna(ref.where(all_small))
-    implied = 100.0 * rec["numerator"] / rec["denominator"].where(rec["denominator"] > 0)
-    consistent = (rec["value"] - implied).abs() <= np.maximum(0.051, 0.005 * implied.abs())
-    hit = (rec["value"] > 0) & (rec["value"] <= fmax) & (level >= level_min) & ~consistent.fillna(False)
+    level = fraction_levels(rec, ref, group=rec["file"], own=own)
+    hit = level.notna()
     return {(f, s, int(r)): float(lv) for f, s, r, lv in
             zip(rec.loc[hit, "file"], rec.loc[hit, "sheet"], rec.loc[hit, "row"], level[hit])}
 

@@ -17,11 +17,14 @@ The rules (``docs/design.md``, "The panel"):
   dropped;
 * ``numerator`` and ``denominator`` both given or both empty, counts >= 0, denominator > 0;
 * one row per ``indicator, year, area, sex``;
-* with a catalogue: every indicator is in it and every value lies within its bounds.
+* with a catalogue: every indicator is in it and every value lies within its bounds; a percent
+  value that looks typed as a fraction (:func:`fraction_levels`) is warned of
+  (:class:`~fzanalysis.exceptions.FzWarning`), not refused.
 """
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,10 +32,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fzanalysis import codes
-from fzanalysis.exceptions import PanelError
+from fzanalysis import codes, config
+from fzanalysis.exceptions import ConfigError, FzWarning, PanelError
 
-__all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "count_faults", "read_panel"]
+__all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "count_faults", "fraction_levels",
+           "read_panel"]
 
 #: File formats a panel can be read from (by suffix).
 READABLE_FORMATS: tuple[str, ...] = (".csv", ".parquet", ".xlsx")
@@ -180,6 +184,63 @@ def count_faults(numerator: np.ndarray, denominator: np.ndarray) -> dict[str, np
                 "zero_denominator": d == 0}
 
 
+def fraction_levels(rows: pd.DataFrame, reference: pd.Series, *, group: pd.Series | None = None,
+                    own: pd.Series | None = None) -> pd.Series:
+    """Percent values typed as fractions (0.96 for 96 %): the one rule, row by row.
+
+    The one owner of the rule (docs/methods.md 10.2a): the submission checks report such rows
+    at their cells (errors: the unit is asked to correct them), and :func:`as_panel`, given a
+    catalogue, warns of them (:class:`~fzanalysis.exceptions.FzWarning`).  A value ``v`` with
+    ``0 < v <= fraction_max`` is a fraction when the median of its peers (the other rows of the
+    same indicator and year whose values exceed ``fraction_max``) or of its own series' history
+    (``own``) is at least ``peer_level_min`` (``data/ingest.yaml``: 1 and 5), or, with neither,
+    when every value of the indicator in its ``group`` is in that range and its ``reference``
+    (the catalogue's target, else its baseline) is at least ``peer_level_min``.  A value that
+    agrees with ``100 × numerator / denominator`` is never a fraction.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        The percent rows only: ``indicator, year, value, numerator, denominator``.
+    reference : Series
+        Per row, the target (else baseline) of its indicator; NaN for none.
+    group : Series, optional
+        Per row, the batch it is judged in for the "every value" branch (a file); default one.
+    own : Series, optional
+        Per row, the median of its series' earlier figures (NaN for none).
+
+    Returns
+    -------
+    Series of float
+        Aligned with ``rows``: the comparable level of each fraction, NaN for the other rows.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"indicator": "x", "year": 2024, "value": [0.96, 96.5],
+    ...                      "numerator": np.nan, "denominator": np.nan})
+    >>> fraction_levels(rows, pd.Series(95.0, index=rows.index)).tolist()  # against its peer
+    [96.5, nan]
+    >>> fraction_levels(rows.iloc[:1], pd.Series([95.0])).tolist()  # alone: against the target
+    [95.0]
+    """
+    cfg = config.read_yaml("ingest.yaml")["fraction"]
+    fmax, level_min = float(cfg["fraction_max"]), float(cfg["peer_level_min"])
+    v = rows["value"].astype(float)
+    peer = rows[v > fmax].groupby(["indicator", "year"])["value"].median().rename("_level")
+    level = pd.Series(rows[["indicator", "year"]].merge(peer, how="left", left_on=["indicator", "year"],
+                                                        right_index=True)["_level"].to_numpy(float),
+                      index=rows.index)
+    if own is not None:
+        level = level.fillna(own)
+    batch = group if group is not None else pd.Series(0, index=rows.index)
+    all_small = v.groupby([batch, rows["indicator"]]).transform("max") <= fmax
+    level = level.fillna(reference.where(all_small))
+    implied = 100.0 * rows["numerator"] / rows["denominator"].where(rows["denominator"] > 0)
+    consistent = (v - implied).abs() <= np.maximum(0.051, 0.005 * implied.abs())
+    hit = (v > 0) & (v <= fmax) & (level >= level_min) & ~consistent.fillna(False)
+    return level.where(hit)
+
+
 def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
     df = df.copy().reset_index(drop=True)
     missing = [c for c in ("indicator", "year", "value") if c not in df.columns]
@@ -260,6 +321,33 @@ def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
     return df.sort_values(key, kind="stable").reset_index(drop=True)
 
 
+def _warn_fractions(rows: pd.DataFrame, cat: pd.DataFrame, source: str) -> None:
+    """Percent rows that look typed as fractions (:func:`fraction_levels`, the whole panel one
+    batch): an :class:`~fzanalysis.exceptions.FzWarning` naming them.  A warning, not a refusal:
+    real series can sit below 1 % (a share of women near zero) beside a target of 50."""
+    if rows.empty:
+        return
+    ref = rows["indicator"].map(cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat
+                                else cat["target"]).astype(float)
+    try:
+        level = fraction_levels(rows, ref)
+    except ConfigError:  # a data folder without data/ingest.yaml (FZANALYSIS_DATA): nothing to warn by
+        return
+    hits = np.flatnonzero(level.notna().to_numpy())
+    if not len(hits):
+        return
+    said = []
+    for pos in hits[:10]:
+        r, lv = rows.iloc[pos], float(level.iloc[pos])
+        said.append(f"indicator {r['indicator']!r}, year {r['year']}, area {r['area']}, sex {r['sex']}: "
+                    f"value {r['value']:g} looks like a fraction: the unit is percent and comparable figures "
+                    f"(other areas and sexes of the year, or the target) are about {lv:g}; "
+                    f"expected {100 * r['value']:g} for {100 * r['value']:g}%")
+    more = f"\n  ... and {len(hits) - 10} more" if len(hits) > 10 else ""
+    warnings.warn(f"{source}: {len(hits)} percent value(s) look like fractions (0.96 for 96 %); "
+                  "multiply them by 100 if so:\n  " + "\n  ".join(said) + more, FzWarning, stacklevel=4)
+
+
 def _check_catalog(frame: pd.DataFrame, catalog: pd.DataFrame, source: str) -> None:
     cat = catalog.set_index("id")
     problems: list[str] = []
@@ -267,6 +355,8 @@ def _check_catalog(frame: pd.DataFrame, catalog: pd.DataFrame, source: str) -> N
     for ind in pd.unique(frame.loc[~known, "indicator"]):
         pos = int(np.flatnonzero((frame["indicator"] == ind).to_numpy())[0])
         problems.append(f"indicator {ind!r} (first at sorted row {pos}): expected an id of the catalogue")
+    if {"unit", "target"} <= set(cat.columns):
+        _warn_fractions(frame[(frame["indicator"].map(cat["unit"]) == "percent").to_numpy() & known], cat, source)
     lo = frame["indicator"].map(cat["lower_bound"]).to_numpy(dtype=float) if "lower_bound" in cat else None
     hi = frame["indicator"].map(cat["upper_bound"]).to_numpy(dtype=float) if "upper_bound" in cat else None
     if lo is not None and hi is not None:
@@ -303,7 +393,8 @@ def as_panel(data: Panel | pd.DataFrame | str | Path, *, catalog: pd.DataFrame |
     Raises
     ------
     PanelError
-        Listing every failing row and column (module docstring for the rules).
+        Listing every failing row and column (module docstring for the rules); or when ``data``
+        is neither a Panel, a DataFrame nor a path.
 
     Examples
     --------
@@ -326,7 +417,8 @@ def as_panel(data: Panel | pd.DataFrame | str | Path, *, catalog: pd.DataFrame |
         name = source or str(data)
         panel = Panel(_check_frame(read_panel(data), name), name)
     else:
-        raise TypeError(f"a panel must be a Panel, a DataFrame or a file path, got {type(data).__name__}")
+        raise PanelError("<argument>", [f"expected a Panel, a DataFrame or a file path "
+                                        f"({', '.join(READABLE_FORMATS)}), got {type(data).__name__}"])
     if catalog is not None:
         stamp = _fingerprint(catalog)
         if panel.checked_against != stamp:

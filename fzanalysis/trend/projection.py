@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fzanalysis import comparators, labels
-from fzanalysis.panel import Panel
+from fzanalysis import catalog as catalog_mod
+from fzanalysis import codes, comparators, labels
+from fzanalysis.panel import Panel, as_panel
 from fzanalysis.trend.core import inverse
 from fzanalysis.trend.engine import (
     mixture_moments,
@@ -39,7 +40,7 @@ __all__ = ["PATH_COLUMNS", "PROJECT_COLUMNS", "WARNING_CODES", "probability_band
 #: Columns of :func:`project` (docs/design.md "Result tables").
 PROJECT_COLUMNS: list[str] = [
     "indicator", "area", "sex", "method", "n_points", "last_year", "last_value", "level",
-    "projected", "lower", "upper", "projected_meets", "p_meet", "p_direction", "probability",
+    "target_year", "projected", "lower", "upper", "projected_meets", "p_meet", "p_direction", "probability",
     "probability_band", "pace_observed", "pace_required", "year_reached", "break_year",
     "n_outliers", "warnings",
 ]
@@ -77,6 +78,26 @@ def _damping_weight(weight: float | None) -> float:
 def _poisson_window(window: Any) -> Any:
     """The Poisson rows follow ``trend.yaml: poisson.window`` unless a window is given."""
     return "default" if window is _DEFAULT else _window(window)
+
+
+def _by_target_year(panel: Any, catalog: pd.DataFrame | None, target_year: int | None,
+                    one: Any) -> pd.DataFrame:
+    """``one(panel, catalog, year)`` for the year given, or else for each target year of the
+    catalogue (its ``target_year`` column; 2030 for the plan's), series sorted by their keys."""
+    if target_year is not None:
+        return one(panel, catalog, int(target_year))
+    cat = catalog_mod.normalize(catalog)
+    pnl = as_panel(panel, catalog=cat)
+    years = pnl.frame["indicator"].map(cat.set_index("id")["target_year"]).astype("int64")
+    groups = sorted(pd.unique(years)) or [int(cat["target_year"].max()) if len(cat) else 2030]
+    if len(groups) == 1:
+        return one(pnl, cat, int(groups[0]))
+    parts = [one(as_panel(pnl.frame[(years == y).to_numpy()].reset_index(drop=True), catalog=cat,
+                          source=pnl.source), cat, int(y)) for y in groups]
+    out = pd.concat(parts, ignore_index=True)
+    out = out.sort_values(list(codes.SERIES_KEYS), kind="stable").reset_index(drop=True)
+    out.attrs.update({**parts[0].attrs, "target_year": None})
+    return out
 
 
 def _run(panel: Any, catalog: pd.DataFrame | None, *, target_year: int, level: float | None,
@@ -175,7 +196,7 @@ def project(
     panel: Panel | pd.DataFrame | str,
     catalog: pd.DataFrame | None = None,
     *,
-    target_year: int = 2030,
+    target_year: int | None = None,
     level: float | None = None,
     method: str = "auto",
     window: int | None = _DEFAULT,  # type: ignore[assignment]
@@ -193,8 +214,9 @@ def project(
         defaults to the district and ``sex`` to ``T``; a gap is an absent row).
     catalog : DataFrame, optional
         Normalised by :func:`fzanalysis.catalog.normalize` (default: the plan's catalogue).
-    target_year : int
-        Year of the target (2030).
+    target_year : int, optional
+        Year to project to.  Default: each indicator's own ``target_year`` from the catalogue
+        (2030 for the plan's; a researcher's catalogue may give 2035, or several years).
     level : float
         Two-sided level of the prediction interval (default ``trend.yaml: default_level`` = 0.8).
     method : {"auto", "linear", "logit", "log", "poisson"}
@@ -226,6 +248,7 @@ def project(
         - ``n_points``, ``last_year``, ``last_value``: observed years, last observation;
         - ``level``: the fitted level in ``last_year`` (the robust line's value; Poisson: the
           fitted expected rate), the "today" from which the trend is continued;
+        - ``target_year``: the year projected to;
         - ``projected``, ``lower``, ``upper``: the central projection (median of the predictive
           distribution) for ``target_year`` and its prediction interval at ``level``;
         - ``projected_meets``: does ``projected``, as it would be published (rounded to the
@@ -249,7 +272,8 @@ def project(
           ``n_outliers``: points of the window left out of the fit;
         - ``warnings``: ``;``-joined :data:`WARNING_CODES`.
 
-        ``attrs``: ``target_year``, ``level``, ``synthetic`` (demo data).
+        ``attrs``: ``target_year`` (None when the catalogue's years differ), ``level``,
+        ``synthetic`` (demo data).
 
     Notes
     -----
@@ -272,6 +296,16 @@ def project(
     >>> bool(row["projected"] >= 96), bool(row["p_meet"] >= 0.5), row["probability_band"]
     (True, True, '有可能')
     """
+    def one(pnl: Any, cat: pd.DataFrame | None, year: int) -> pd.DataFrame:
+        return _project(pnl, cat, target_year=year, level=level, method=method, window=window,
+                        damping=damping, damping_weight=damping_weight, calibrated=calibrated,
+                        robust=robust)
+    return _by_target_year(panel, catalog, target_year, one)
+
+
+def _project(panel: Any, catalog: pd.DataFrame | None, *, target_year: int, level: float | None,
+             method: str, window: Any, damping: float | None, damping_weight: float | None,
+             calibrated: bool, robust: bool) -> pd.DataFrame:
     M, res, level = _run(panel, catalog, target_year=target_year, level=level, method=method,
                          window=window, damping=damping, damping_weight=damping_weight,
                          calibrated=calibrated, robust=robust)
@@ -282,6 +316,7 @@ def project(
     out["last_year"] = res.last_year.astype("int64")
     for col in ("last_value", "level", "projected", "lower", "upper"):
         out[col] = getattr(res, col)
+    out["target_year"] = np.full(len(out), int(target_year), dtype="int64")
     comp = M.comparator
     tcomp = np.where(comp == "maintain", ">=", comp)
     ttarget = np.where(comp == "maintain", res.reference, M.target)
@@ -312,7 +347,7 @@ def project_paths(
     panel: Panel | pd.DataFrame | str,
     catalog: pd.DataFrame | None = None,
     *,
-    target_year: int = 2030,
+    target_year: int | None = None,
     level: float | None = None,
     method: str = "auto",
     window: int | None = _DEFAULT,  # type: ignore[assignment]
@@ -323,7 +358,8 @@ def project_paths(
 ) -> pd.DataFrame:
     """Long table of observed values, fitted line and projected path with intervals, for charts.
 
-    Same arguments and fits as :func:`project`.
+    Same arguments and fits as :func:`project` (by default each series runs to its
+    catalogue's ``target_year``).
 
     Returns
     -------
@@ -336,6 +372,16 @@ def project_paths(
         expected rate of the fitted Poisson trend, both with the interval of that underlying
         rate; nothing but the observed rates when the counts are too small to fit.
     """
+    def one(pnl: Any, cat: pd.DataFrame | None, year: int) -> pd.DataFrame:
+        return _paths(pnl, cat, target_year=year, level=level, method=method, window=window,
+                      damping=damping, damping_weight=damping_weight, calibrated=calibrated,
+                      robust=robust)
+    return _by_target_year(panel, catalog, target_year, one)
+
+
+def _paths(panel: Any, catalog: pd.DataFrame | None, *, target_year: int, level: float | None,
+           method: str, window: Any, damping: float | None, damping_weight: float | None,
+           calibrated: bool, robust: bool) -> pd.DataFrame:
     M, res, level = _run(panel, catalog, target_year=target_year, level=level, method=method,
                          window=window, damping=damping, damping_weight=damping_weight,
                          calibrated=calibrated, robust=robust)

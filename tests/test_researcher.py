@@ -1,0 +1,161 @@
+"""A researcher's own catalogue and panel, with their own area codes and target year: nothing
+may silently fall back to the Conghua plan (its area, its 2030)."""
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+import fzanalysis
+from fzanalysis import plots
+from fzanalysis.exceptions import PanelError
+from fzanalysis.trend import project_paths
+
+matplotlib.use("Agg")
+
+WHOLE, TOWNS = "450102", ["450102001", "450102002"]
+
+
+def _catalog(target_year: int | list[int] = 2035) -> pd.DataFrame:
+    return pd.DataFrame({
+        "id": ["decision.cadres_women", "soc.pension"],
+        "name_zh": ["村委会女性成员比例", "养老保险参保率"],
+        "unit": ["percent", "percent"], "comparator": ["~>=", ">="], "target": [30.0, 95.0],
+        "tolerance": [2.0, np.nan], "subject_sex": ["F", "T"], "disaggregation": ["area;sex", "area;sex"],
+        "target_year": target_year if isinstance(target_year, list) else [target_year] * 2,
+    })
+
+
+def _panel() -> pd.DataFrame:
+    rows = []
+    for k, area in enumerate([WHOLE, *TOWNS]):
+        for year in (2012, 2014, 2015, 2017, 2018, 2019, 2021, 2022, 2023, 2024):
+            t = year - 2012
+            for sex, shift in (("F", -1.0), ("M", 1.0), ("T", 0.0)):
+                rows.append(("decision.cadres_women", year, area, sex, 20 + 0.8 * t + shift + k))
+                rows.append(("soc.pension", year, area, sex, 80 + 1.0 * t + shift - k))
+    return pd.DataFrame(rows, columns=["indicator", "year", "area", "sex", "value"])
+
+
+def test_evaluate_judges_the_researchers_own_area() -> None:
+    ev = fzanalysis.evaluate(_panel(), _catalog(), year=2024, area=WHOLE)
+    t = ev.targets.set_index("indicator")
+    assert set(t["area"]) == {WHOLE}
+    assert t.loc["decision.cadres_women", "sex"] == "F"
+    assert t["value"].notna().all() and (t["status"] != "no_data").all()
+    assert set(ev.towns()["area"]) == set(TOWNS)
+    assert set(ev.sexes()["area"]) == {WHOLE}
+    assert ev.attainment().set_index("domain").loc["all", "n_judged"] == 2
+
+
+def test_evaluate_without_the_plans_area_says_which_areas_it_has() -> None:
+    with pytest.raises(PanelError, match=r"440117.*450102.*area="):
+        fzanalysis.evaluate(_panel(), _catalog(), year=2024)
+
+
+def test_assess_and_attainment_take_the_area() -> None:
+    cat = pd.concat([_catalog(), pd.DataFrame({"id": ["x.absent"], "unit": ["percent"],
+                                                "comparator": [">="], "target": [50.0]})])
+    a = fzanalysis.assess(_panel(), cat, area=WHOLE)
+    assert a.loc[a["indicator"] == "x.absent", "area"].tolist() == [WHOLE]
+    att = fzanalysis.attainment(a, area=WHOLE).set_index("domain")
+    assert att.loc["all", "n_indicators"] == 3
+
+
+def test_the_catalogues_target_year_is_the_default() -> None:
+    proj = fzanalysis.project(_panel(), _catalog(2035))
+    assert (proj["target_year"] == 2035).all()
+    paths = project_paths(_panel(), _catalog(2035))
+    assert paths["year"].max() == 2035
+    ev = fzanalysis.evaluate(_panel(), _catalog(2035), area=WHOLE)
+    assert (ev.targets["target_year"] == 2035).all() and ev.target_year == 2035
+    # an explicit year still wins
+    assert (fzanalysis.project(_panel(), _catalog(2035), target_year=2030)["target_year"] == 2030).all()
+
+
+def test_mixed_target_years_are_projected_each_to_its_own() -> None:
+    cat = _catalog([2030, 2035])
+    proj = fzanalysis.project(_panel(), cat)
+    by = proj.groupby("indicator")["target_year"].unique()
+    assert list(by["decision.cadres_women"]) == [2030] and list(by["soc.pension"]) == [2035]
+    alone = fzanalysis.project(_panel()[lambda d: d["indicator"] == "soc.pension"], cat.iloc[[1]])
+    mine = proj[proj["indicator"] == "soc.pension"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, alone.reset_index(drop=True), check_like=False)
+    assert list(proj[["indicator", "area", "sex"]].itertuples(index=False)) == sorted(
+        proj[["indicator", "area", "sex"]].itertuples(index=False))
+    ev = fzanalysis.evaluate(_panel(), cat, area=WHOLE)
+    assert ev.targets.set_index("indicator")["target_year"].to_dict() == {
+        "decision.cadres_women": 2030, "soc.pension": 2035}
+    assert ev.target_year is None
+
+
+def test_charts_draw_areas_outside_the_gazetteer() -> None:
+    a = fzanalysis.assess(_panel(), _catalog(), area=WHOLE)
+    rows = a[a["indicator"] == "soc.pension"]
+    ax = plots.gender_gap_dumbbell(rows)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [WHOLE, *TOWNS]
+    ax = plots.status_heatmap(a, catalog=_catalog(), area=WHOLE)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [WHOLE, *TOWNS]
+    fig = plots.domain_dashboard(a, "decision", area=WHOLE)
+    assert fig.axes
+
+
+def test_a_percent_given_as_a_fraction_is_named() -> None:
+    from fzanalysis.exceptions import FzWarning
+
+    p = _panel()
+    every = p.assign(value=np.where(p["indicator"] == "soc.pension", p["value"] / 100, p["value"]))
+    with pytest.warns(FzWarning, match=r"(?s)'soc.pension'.*looks like a fraction.*expected 8\d"):
+        fzanalysis.assess(every, _catalog(), area=WHOLE)
+    one = p.copy()
+    one.loc[(one["indicator"] == "soc.pension") & (one["year"] == 2024) & (one["area"] == WHOLE)
+            & (one["sex"] == "T"), "value"] = 0.92
+    with pytest.warns(FzWarning, match=r"(?s)1 percent value.*year 2024, area 450102, sex T: value 0.92 looks like"):
+        fzanalysis.project(one, _catalog())
+    # small percentages of a small target (< 2 %) are not fractions
+    low = pd.DataFrame({"indicator": "health.transmission", "year": [2022, 2023, 2024], "value": [0.9, 0.7, 0.5]})
+    cat = pd.DataFrame({"id": ["health.transmission"], "unit": ["percent"], "comparator": ["<"], "target": [2.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert (fzanalysis.assess(low, cat)["status"] == "met").all()
+
+
+def test_wrong_arguments_and_counts_are_named_plainly() -> None:
+    with pytest.raises(fzanalysis.FzError, match="expected a pandas DataFrame.*got str.*load_catalog"):
+        fzanalysis.assess(_panel(), "my_catalog.csv")
+    with pytest.raises(fzanalysis.FzError, match="expected a Panel, a DataFrame or a file path.*got list"):
+        fzanalysis.assess(_panel().to_dict("records"), _catalog())
+    p = _panel().assign(numerator=80.0, denominator=100.0)
+    p.loc[0, "value"] = 50.0
+    with pytest.raises(PanelError, match=r"\[indicator='decision.cadres_women', year=2012, area='450102', sex='F'\]"):
+        fzanalysis.assess(p, _catalog(), area=WHOLE)
+
+
+def test_the_fan_chart_marks_the_year_the_path_runs_to() -> None:
+    paths = project_paths(_panel(), _catalog(2035))
+    one = paths[(paths["indicator"] == "soc.pension") & (paths["area"] == WHOLE) & (paths["sex"] == "T")]
+    ax = plots.fan_chart(None, one, target=95.0)
+    star = [ln for ln in ax.get_lines() if ln.get_marker() == "*"]
+    assert [float(x) for x in star[0].get_xdata()] == [2035.0]
+    assert any("2035" in t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_attainment_lists_domains_in_the_plans_order_then_unassigned() -> None:
+    cat = pd.concat([_catalog(), pd.DataFrame({"id": ["health.x", "mine.y"], "unit": ["percent"] * 2,
+                                                "comparator": [">="] * 2, "target": [50.0] * 2})])
+    a = fzanalysis.assess(_panel(), cat, area=WHOLE)
+    doms = fzanalysis.attainment(a, area=WHOLE)["domain"].tolist()
+    assert doms == ["health", "decision", "unassigned", "all"]
+
+
+def test_a_map_of_codes_outside_the_gazetteer_says_why() -> None:
+    from fzanalysis import geo
+    from fzanalysis.exceptions import GazetteerError
+
+    a = fzanalysis.assess(_panel(), _catalog(), area=WHOLE)
+    rows = a[(a["indicator"] == "soc.pension") & (a["sex"] == "T")]
+    with pytest.raises(GazetteerError, match="'450102' is not a town of the gazetteer.*no shape to map"):
+        geo.join(rows)
