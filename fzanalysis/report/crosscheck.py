@@ -95,20 +95,8 @@ def _docx_text(path: Path) -> tuple[list[str], list[list[list[str]]]]:
 
 
 def _expected_row(rec: dict[str, Any], lang: labels.Lang) -> dict[str, str]:
-    """What every view writes for one target."""
-    return {
-        "name": str(rec[f"name_{lang}"]),
-        "sex": labels.sex_label(str(rec["sex"]), lang),
-        "value": labels.format_value(rec["value"], rec["unit"], lang=lang),
-        "target": tables._target_words(rec["comparator"], rec["target"], rec["unit"], rec["tolerance"], lang),
-        "status": labels.label("status", rec["status"], lang),
-        "category": labels.label("category", rec["category"], lang),
-        "verdict": labels.label("verdict", rec["verdict"], lang),
-        "projection": tables.projection_text(rec, lang),
-        "probability": tables.probability_text(rec, lang),
-        "warnings": tables.warnings_label(rec["warnings"], lang, comparator=rec["comparator"],
-                                          method=rec.get("method")),
-    }
+    """What every view writes for one target (:func:`tables.target_words`, the one owner)."""
+    return tables.target_words(rec, lang)
 
 
 def _check_excel(path: Path, status: pd.DataFrame, lang: labels.Lang) -> list[str]:

@@ -147,20 +147,13 @@ def render_index(
         for dom, rows in judgement.groupby("domain", sort=False):
             recs = []
             for rec in rows.to_dict("records"):
+                w = tables.target_words(rec, lang)
                 recs.append({
-                    "name": rec[f"name_{lang}"],
-                    "sex_label": "" if rec["sex"] == "T" else labels.sex_label(rec["sex"], lang),
-                    "value_fmt": labels.format_value(rec["value"], rec["unit"], lang=lang),
-                    "target_fmt": tables._target_words(rec["comparator"], rec["target"], rec["unit"],
-                                                       rec["tolerance"], lang),
-                    "status": rec["status"],
-                    "status_label": labels.label("status", rec["status"], lang),
-                    "category_label": labels.label("category", rec["category"], lang),
-                    "verdict_label": labels.label("verdict", rec["verdict"], lang),
-                    "projected_fmt": tables.projection_text(rec, lang),
-                    "probability_fmt": tables.probability_text(rec, lang),
-                    "warnings_label": tables.warnings_label(rec["warnings"], lang, comparator=rec["comparator"],
-                                                            method=rec.get("method")),
+                    "name": w["name"], "sex_label": "" if rec["sex"] == "T" else w["sex"],
+                    "value_fmt": w["value"], "target_fmt": w["target"], "status": rec["status"],
+                    "status_label": w["status"], "category_label": w["category"],
+                    "verdict_label": w["verdict"], "projected_fmt": w["projection"],
+                    "probability_fmt": w["probability"], "warnings_label": w["warnings"],
                 })
             domains.append({"label": labels.domain_label(dom, lang), "rows": recs})
     runs = [{**r, "title": chapter_title(r["stem"], lang)} for r in runs]

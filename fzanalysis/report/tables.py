@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html as _html
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -45,6 +46,7 @@ __all__ = [
     "series_name",
     "status_counts",
     "table",
+    "target_words",
     "town_scorecard",
     "town_scorecard_table",
     "town_table",
@@ -223,6 +225,24 @@ def comparable_town_indicators(assessed: pd.DataFrame, *, year: int | None = Non
         if numeric and rankable and g["area"].nunique() >= min_towns:
             keep.append(str(ind))
     return keep
+
+
+def target_words(rec: Mapping[str, Any], lang: Lang = "zh") -> dict[str, str]:
+    """What every view writes for one target of the judgement table: ``name, sex, value, target,
+    status, category, verdict, projection, probability, warnings`` in the reader's words (the
+    index's headline rows; :mod:`fzanalysis.report.crosscheck` reads the outputs against it)."""
+    return {
+        "name": str(rec[f"name_{lang}"]),
+        "sex": labels.sex_label(str(rec["sex"]), lang),
+        "value": labels.format_value(rec["value"], rec["unit"], lang=lang),
+        "target": _target_words(rec["comparator"], rec["target"], rec["unit"], rec["tolerance"], lang),
+        "status": labels.label("status", rec["status"], lang),
+        "category": labels.label("category", rec["category"], lang),
+        "verdict": labels.label("verdict", rec["verdict"], lang),
+        "projection": projection_text(rec, lang),
+        "probability": probability_text(rec, lang),
+        "warnings": warnings_label(rec["warnings"], lang, comparator=rec["comparator"], method=rec.get("method")),
+    }
 
 
 def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int = 3) -> pd.DataFrame:
