@@ -248,9 +248,11 @@ def test_crosscheck_reads_a_national_report_in_its_plans_words(tmp_path: Path):
         j = ctx.judgement
         excel.write_status_csv(j, tmp_path / "status.csv")
         report_docx.write_docx(ctx, tmp_path / "2024-report.docx")
-        (tmp_path / "index.html").write_text(html.render_index(year=2024, kind="annual", lang="zh", runs=[],
-                                                               judgement=j, status_error=None, provenance={}), "utf-8")
+        index = html.render_index(year=2024, kind="annual", lang="zh", runs=[], judgement=j, status_error=None,
+                                  provenance={"assessed_year": ctx.data_year})
+        (tmp_path / "index.html").write_text(index, "utf-8")
     assert (j["year"].dropna() != ctx.data_year).any()  # values older than the report's year are in it
+    assert "（2017年）" in index  # and the index's 现值 column says so, as the Word appendix does
     (tmp_path / "provenance.json").write_text(json.dumps({"report": {"lang": "zh", "plan": "china"},
                                                           "assessed_year": ctx.data_year}), "utf-8")
     assert crosscheck(tmp_path) == []

@@ -94,9 +94,9 @@ def _docx_text(path: Path) -> tuple[list[str], list[list[list[str]]]]:
     return paras, tabs
 
 
-def _expected_row(rec: dict[str, Any], lang: labels.Lang) -> dict[str, str]:
+def _expected_row(rec: dict[str, Any], lang: labels.Lang, report_year: int | None = None) -> dict[str, str]:
     """What every view writes for one target (:func:`tables.target_words`, the one owner)."""
-    return tables.target_words(rec, lang)
+    return tables.target_words(rec, lang, report_year=report_year)
 
 
 def _check_excel(path: Path, status: pd.DataFrame, lang: labels.Lang) -> list[str]:
@@ -177,9 +177,7 @@ def _check_word(path: Path, status: pd.DataFrame, lang: labels.Lang, level: floa
     if len(appendix) - 1 != len(status):
         out.append(f"{path.name}: the appendix has {len(appendix) - 1} rows, status.csv {len(status)}")
     for row, rec in zip(appendix[1:], status.to_dict("records"), strict=False):
-        exp = _expected_row(rec, lang)
-        if report_year is not None:  # the appendix's column is headed with the year: older values say theirs
-            exp["value"] = tables.value_of_year(rec["value"], rec["unit"], rec["year"], report_year, lang)
+        exp = _expected_row(rec, lang, report_year)  # older values say their year
         if not row[2].startswith(exp["name"]) or row[3:] != [exp["target"], exp["value"], exp["status"],
                                                               exp["verdict"]]:
             out.append(f"{path.name}: appendix row {row[0]} {row[2:]} differs from status.csv "
@@ -190,7 +188,7 @@ def _check_word(path: Path, status: pd.DataFrame, lang: labels.Lang, level: floa
     return out
 
 
-def _check_index(path: Path, status: pd.DataFrame, lang: labels.Lang) -> list[str]:
+def _check_index(path: Path, status: pd.DataFrame, lang: labels.Lang, report_year: int | None) -> list[str]:
     out: list[str] = []
     page = _page(path)
     if tables.attainment_sentence(status, lang=lang) not in "".join(page.parts):
@@ -199,7 +197,7 @@ def _check_index(path: Path, status: pd.DataFrame, lang: labels.Lang) -> list[st
     if len(rows) != len(status):
         out.append(f"{path.name}: {len(rows)} headline rows, status.csv has {len(status)}")
     for row, rec in zip(rows, status.to_dict("records"), strict=False):
-        exp = _expected_row(rec, lang)
+        exp = _expected_row(rec, lang, report_year)
         want = [exp["name"], "" if rec["sex"] == "T" else exp["sex"], exp["value"], exp["target"], exp["status"],
                 exp["category"], exp["verdict"], exp["projection"], exp["probability"], exp["warnings"]]
         if row != want:
@@ -242,7 +240,7 @@ def _crosscheck(folder: Path, prov: dict[str, Any]) -> list[str]:
     for docx_path in sorted(folder.glob("*-report.docx")):
         out += _check_word(docx_path, status, lang, level, report_year)
     if (folder / "index.html").is_file():
-        out += _check_index(folder / "index.html", status, lang)
+        out += _check_index(folder / "index.html", status, lang, report_year)
     for page_path in sorted(folder.glob("*.html")):
         text = " ".join(_page(page_path).parts)
         for m in _LEAKS.finditer(text):

@@ -147,7 +147,7 @@ def render_index(
         for dom, rows in judgement.groupby("domain", sort=False):
             recs = []
             for rec in rows.to_dict("records"):
-                w = tables.target_words(rec, lang)
+                w = tables.target_words(rec, lang, report_year=provenance.get("assessed_year"))
                 recs.append({
                     "name": w["name"], "sex_label": "" if rec["sex"] == "T" else w["sex"],
                     "value_fmt": w["value"], "target_fmt": w["target"], "status": rec["status"],

@@ -227,14 +227,18 @@ def comparable_town_indicators(assessed: pd.DataFrame, *, year: int | None = Non
     return keep
 
 
-def target_words(rec: Mapping[str, Any], lang: Lang = "zh") -> dict[str, str]:
+def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int | None = None) -> dict[str, str]:
     """What every view writes for one target of the judgement table: ``name, sex, value, target,
     status, category, verdict, projection, probability, warnings`` in the reader's words (the
-    index's headline rows; :mod:`fzanalysis.report.crosscheck` reads the outputs against it)."""
+    index's headline rows; :mod:`fzanalysis.report.crosscheck` reads the outputs against it).
+    With ``report_year`` (the assessed year) a value of an earlier year says its year
+    (:func:`value_of_year`)."""
+    value = (labels.format_value(rec["value"], rec["unit"], lang=lang) if report_year is None
+             else value_of_year(rec["value"], rec["unit"], rec.get("year"), report_year, lang))
     return {
         "name": str(rec[f"name_{lang}"]),
         "sex": labels.sex_label(str(rec["sex"]), lang),
-        "value": labels.format_value(rec["value"], rec["unit"], lang=lang),
+        "value": value,
         "target": _target_words(rec["comparator"], rec["target"], rec["unit"], rec["tolerance"], lang),
         "status": labels.label("status", rec["status"], lang),
         "category": labels.label("category", rec["category"], lang),
