@@ -34,6 +34,7 @@ from typing import Any
 
 import pandas as pd
 
+from fzanalysis.catalog import DEFAULT_TARGET_YEAR
 from fzanalysis.labels import (
     Lang,
     area_label,
@@ -163,7 +164,7 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     elif status == "cannot_judge":
         out += sep + _text("cannot_judge", lang, target=target)
     projected = row.get("projected")
-    target_year = int(row.get("target_year") or 2030)
+    target_year = int(row.get("target_year") or DEFAULT_TARGET_YEAR)
     if not _isna(projected) and target_year <= int(year):
         # the target year is observed (a final evaluation; methods 5 (10)): its published figure,
         # not a trend; in the target year itself the sentences above already say it

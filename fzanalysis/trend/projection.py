@@ -81,15 +81,20 @@ def _poisson_window(window: Any) -> Any:
 
 
 def _by_target_year(panel: Any, catalog: pd.DataFrame | None, target_year: int | None,
-                    one: Any) -> pd.DataFrame:
-    """``one(panel, catalog, year)`` for the year given, or else for each target year of the
-    catalogue (its ``target_year`` column; 2030 for the plan's), series sorted by their keys."""
+                    fit: Any, **options: Any) -> pd.DataFrame:
+    """``fit(panel, catalog, target_year=year, **options)`` for the year given, or else for each
+    target year of the catalogue (its ``target_year`` column; 2030 for the plan's), series sorted
+    by their keys."""
+    def one(pnl: Any, cat: pd.DataFrame | None, year: int) -> pd.DataFrame:
+        return fit(pnl, cat, target_year=year, **options)
+
     if target_year is not None:
         return one(panel, catalog, int(target_year))
     cat = catalog_mod.normalize(catalog)
     pnl = as_panel(panel, catalog=cat)
     years = pnl.frame["indicator"].map(cat.set_index("id")["target_year"]).astype("int64")
-    groups = sorted(pd.unique(years)) or [int(cat["target_year"].max()) if len(cat) else 2030]
+    groups = sorted(pd.unique(years)) or [int(cat["target_year"].max()) if len(cat)
+                                          else catalog_mod.DEFAULT_TARGET_YEAR]
     if len(groups) == 1:
         return one(pnl, cat, int(groups[0]))
     parts = [one(as_panel(pnl.frame[(years == y).to_numpy()].reset_index(drop=True), catalog=cat,
@@ -296,11 +301,9 @@ def project(
     >>> bool(row["projected"] >= 96), bool(row["p_meet"] >= 0.5), row["probability_band"]
     (True, True, '有可能')
     """
-    def one(pnl: Any, cat: pd.DataFrame | None, year: int) -> pd.DataFrame:
-        return _project(pnl, cat, target_year=year, level=level, method=method, window=window,
-                        damping=damping, damping_weight=damping_weight, calibrated=calibrated,
-                        robust=robust)
-    return _by_target_year(panel, catalog, target_year, one)
+    return _by_target_year(panel, catalog, target_year, _project, level=level, method=method, window=window,
+                           damping=damping, damping_weight=damping_weight, calibrated=calibrated,
+                           robust=robust)
 
 
 def _project(panel: Any, catalog: pd.DataFrame | None, *, target_year: int, level: float | None,
@@ -372,11 +375,9 @@ def project_paths(
         expected rate of the fitted Poisson trend, both with the interval of that underlying
         rate; nothing but the observed rates when the counts are too small to fit.
     """
-    def one(pnl: Any, cat: pd.DataFrame | None, year: int) -> pd.DataFrame:
-        return _paths(pnl, cat, target_year=year, level=level, method=method, window=window,
-                      damping=damping, damping_weight=damping_weight, calibrated=calibrated,
-                      robust=robust)
-    return _by_target_year(panel, catalog, target_year, one)
+    return _by_target_year(panel, catalog, target_year, _paths, level=level, method=method, window=window,
+                           damping=damping, damping_weight=damping_weight, calibrated=calibrated,
+                           robust=robust)
 
 
 def _paths(panel: Any, catalog: pd.DataFrame | None, *, target_year: int, level: float | None,
