@@ -7,7 +7,8 @@ the same way everywhere.  Texts live in data files, never in code: code labels i
 ``data/labels/report.yaml``, area names in the plan (``data/plans/*/plan.yaml``), the gazetteer ``data/towns.csv`` and, for
 the areas of the official reference figures, ``data/reference/areas.csv``.  A label may name
 the active plan in its own words: ``{plan_short}`` (规划 for Conghua, 纲要 for the national
-outline) and ``{plan_whole}`` (全区/全国; district/national), from ``plan.yaml``.
+outline) and ``{plan_whole}`` (全区/全国; district/national; ``{Plan_whole}`` capitalised at the
+start of an English sentence), from ``plan.yaml``.
 
 **One policy for unknown codes:** a code with no label is written as the code itself (visible,
 never blank, never a crash in the middle of a report made from a researcher's own catalogue).
@@ -92,10 +93,11 @@ def label(kind: str, code: Any, lang: Lang = "zh") -> str:
     if not entry:
         return str(code)
     text = str(entry[lang])
-    if "{plan_" in text:  # the active plan's own words: 规划/纲要, 全区/全国
+    if "{plan_" in text or "{Plan_" in text:  # the active plan's own words: 规划/纲要, 全区/全国
         active = plan.active()
-        text = text.replace("{plan_short}", active.short_zh).replace(
-            "{plan_whole}", active.whole_zh if lang == "zh" else active.whole_en)
+        whole = active.whole_zh if lang == "zh" else active.whole_en
+        text = (text.replace("{plan_short}", active.short_zh).replace("{plan_whole}", whole)
+                .replace("{Plan_whole}", whole[:1].upper() + whole[1:]))  # at the start of a sentence
     return text
 
 

@@ -344,6 +344,10 @@ def test_china_plan_report_runs_on_the_official_figures(tmp_path):
     assert set(status["area"]) == {"100000"} and not status["synthetic"].any()
     assert "演示数据" not in (out / "index.html").read_text("utf-8")
     assert (out / "2024-report.docx").is_file()
+    # the national outline's area has no towns: no page speaks of towns (镇街) or of "the district"
+    pages = {p.name: p.read_text("utf-8") for p in out.glob("*.html")}
+    assert len(pages) > 3
+    assert not [name for name, html in pages.items() if "镇街" in html or "全区" in html]
 
 
 def test_projection_table_shows_each_targets_judged_figure():
@@ -446,3 +450,20 @@ def test_a_plan_without_towns_runs_no_town_chapter_and_writes_no_town_section(tm
         doc = Document(str(report_docx.write_docx(report.setup(year=2024, show=False), tmp_path / "r.docx")))
     heads = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
     assert heads[:2] == ["一、各领域目标实现情况", "二、预警指标"] and not any("镇街" in h for h in heads)
+
+
+def test_coverage_table_counts_towns_only_for_a_plan_with_towns():
+    """The national data-quality page had a 镇街数 (towns) column, all zeros: the outline's area has no towns."""
+    from fzanalysis import catalog, demo, labels, plan
+    from fzanalysis import panel as fzpanel
+
+    with plan.use("china") as p:
+        cat = p.catalog()
+        frame = fzpanel.as_panel(p.panel(), catalog=cat).frame
+        assert "n_towns" not in tables.coverage_table(frame, cat, year=2024).columns
+        assert labels.label("xlsx_area_level", "district", "en") == "National"   # {Plan_whole}, capitalised
+        assert labels.label("xlsx_role", "judged", "en") == "Judged figure (national)"
+    cat = catalog.load()
+    shown = tables.coverage_table(demo.load(), cat, year=2024)
+    assert shown["n_towns"].max() == 8
+    assert labels.label("xlsx_area_level", "district", "en") == "District"

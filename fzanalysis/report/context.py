@@ -116,6 +116,11 @@ class ReportContext:
         """Area code of the district (gazetteer)."""
         return codes.district()
 
+    @property
+    def has_towns(self) -> bool:
+        """True when the plan's area has towns (the town sections of a chapter are shown)."""
+        return plan.active().has_towns
+
     @cached_property
     def history(self) -> pd.DataFrame:
         """Panel rows up to the assessed year (what the projections are fitted to)."""

@@ -23,7 +23,7 @@ from IPython.display import Markdown
 from pandas.io.formats.style import Styler
 
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import codes, labels, narrative, trend
+from fzanalysis import codes, labels, narrative, plan, trend
 from fzanalysis.labels import Lang
 
 __all__ = [
@@ -298,8 +298,9 @@ def coverage_table(panel: Any, catalog: pd.DataFrame, *, year: int, lang: Lang =
 
     Columns: ``domain_label, indicator, name, department, first_year, last_year, n_years``
     (distinct years with a district value), ``reported`` (a district value for ``year``),
-    ``n_towns`` (towns with a value for ``year``), ``sexes``.  Indicators in the panel but not
-    in the catalogue are listed too, with an empty name, so nothing is dropped silently.
+    ``n_towns`` (towns with a value for ``year``; only for a plan whose area has towns), ``sexes``.
+    Indicators in the panel but not in the catalogue are listed too, with an empty name, so
+    nothing is dropped silently.
     """
     p = (panel.frame if hasattr(panel, "frame") else panel).copy()
     district = codes.district()
@@ -331,7 +332,7 @@ def coverage_table(panel: Any, catalog: pd.DataFrame, *, year: int, lang: Lang =
     out = pd.DataFrame(rows)
     for col in ("first_year", "last_year"):
         out[col] = out[col].astype("Int64")
-    return out
+    return out if plan.active().has_towns else out.drop(columns="n_towns")
 
 
 def status_counts(judgement: pd.DataFrame, lang: Lang = "zh") -> str:
