@@ -171,8 +171,12 @@ def test_reference_tables_and_labels_agree() -> None:
 # entries checked against the plan's text
 # ------------------------------------------------------------------------------------------
 
-#: id -> (comparator, target, clause, sentence of the plan stating it)
-PLAN_SAMPLE: dict[str, tuple[str, float | None, str, str]] = {
+#: Every row's reading of the plan (the evaluation group's line-by-line audit):
+#: id -> (comparator, target, clause, sentence of the plan stating it). The sentence is where the
+#: comparator and the figure are read (tests below derive the comparator from its words); a row
+#: monitored against a 2020 figure only (no target, ``maintain``) cites the sentence giving it.
+PLAN_READING: dict[str, tuple[str, float | None, str, str]] = {
+    "health.life_expectancy": ("maintain", None, "二（一）主要目标1", "妇女人均预期寿命保持在高收入国家水平"),
     "health.maternal_mortality": ("<", 7.5, "二（一）主要目标2", "孕产妇死亡率降低到7.5／10万以下"),
     "health.cervical_cancer_screening": (">=", 70, "二（一）主要目标3", "适龄妇女宫颈癌筛查率达到70%以上"),
     "health.breast_cancer_screening": ("increase", None, "二（一）主要目标3", "乳腺癌人群筛查率逐步提高"),
@@ -181,16 +185,32 @@ PLAN_SAMPLE: dict[str, tuple[str, float | None, str, str]] = {
     "health.preconception_checkup": (">=", 80, "二（一）主要目标5", "孕前优生检查率达到80%以上"),
     "health.hiv_mother_to_child_transmission": (
         "<", 2, "二（一）主要目标6", "艾滋病母婴传播率下降到2%以下"),
+    "health.hiv_testing_pregnant": (
+        ">=", 98, "二（一）主要目标6", "孕产妇艾滋病、梅毒和乙肝检测率达到98%以上"),
+    "health.syphilis_testing_pregnant": (
+        ">=", 98, "二（一）主要目标6", "孕产妇艾滋病、梅毒和乙肝检测率达到98%以上"),
     "health.hbv_testing_pregnant": (
         ">=", 98, "二（一）主要目标6", "孕产妇艾滋病、梅毒和乙肝检测率达到98%以上"),
+    "health.hiv_treatment_pregnant": (
+        ">=", 95, "二（一）主要目标6", "艾滋病和梅毒感染孕产妇治疗率达到95%以上"),
     "health.syphilis_treatment_pregnant": (
         ">=", 95, "二（一）主要目标6", "艾滋病和梅毒感染孕产妇治疗率达到95%以上"),
+    "health.health_literacy": ("increase", None, "二（一）主要目标7", "提高妇女健康素养水平"),
     "health.anaemia_pregnant": ("<", 10, "二（一）主要目标9", "孕妇非地贫贫血患病率控制在10%以下"),
+    "health.regular_exercise": (
+        ">=", 50, "二（一）主要目标11", "妇女经常参加体育锻炼的人数比例达到50%以上"),
     "health.physical_fitness": (">=", 96, "二（一）主要目标11", "妇女体质测定标准合格以上比例达到96%"),
     "health.elderly_health_management": (
         ">=", 70, "二（一）主要目标12", "65岁以上老年人城乡社区规范健康管理服务率达到70%以上"),
+    "health.hospital_delivery": ("maintain", None, "二（一）策略措施4", "孕产妇住院分娩率99.78%"),
+    "health.hiv_pmtct_intervention": (
+        "maintain", None, "二（一）策略措施4", "感染艾滋病或梅毒的孕产妇采取预防母婴传播干预措施比例均达到100%"),
+    "health.syphilis_pmtct_intervention": (
+        "maintain", None, "二（一）策略措施4", "感染艾滋病或梅毒的孕产妇采取预防母婴传播干预措施比例均达到100%"),
     "health.two_cancers_knowledge": (
         ">=", 90, "二（一）策略措施5", "宫颈癌和乳腺癌防治知识知晓率达到90%以上"),
+    "health.two_cancers_screening_low_income": (
+        ">=", 100, "二（一）策略措施5", "落实困难女职工、无业下岗和低收入妇女免费“两癌”筛查全覆盖"),
     "health.cervical_cancer_treatment": (">=", 90, "二（一）策略措施5", "宫颈癌患者治疗率达到90%以上"),
     "health.reproductive_health_adverts": (">=", 10, "二（一）策略措施6", "公益广告数每年不少于10条"),
     "health.congenital_syphilis": (
@@ -200,6 +220,8 @@ PLAN_SAMPLE: dict[str, tuple[str, float | None, str, str]] = {
         ">=", 98.35, "二（二）主要目标5", "九年义务教育巩固率不低于98.35%"),
     "education.high_school_enrolment_female": (
         ">=", 99, "二（二）主要目标6", "女生高中阶段教育毛入学率保持99%以上"),
+    "education.vocational_female_share": (
+        "increase", None, "二（二）主要目标7", "女性接受职业教育的水平逐步提高"),
     "economy.employment_female_share": (
         "~>=", 45, "二（三）主要目标2", "就业人员中的女性比例保持在45%左右"),
     "economy.urban_employment_female_share": (
@@ -213,53 +235,201 @@ PLAN_SAMPLE: dict[str, tuple[str, float | None, str, str]] = {
     "economy.gender_income_gap": ("decrease", None, "二（三）主要目标6", "男女收入差距明显缩小"),
     "economy.occupational_disease_female": (
         "decrease", None, "二（三）主要目标7", "女职工职业病发病率和职业伤害发生率进一步降低"),
+    "economy.occupational_injury_female": (
+        "decrease", None, "二（三）主要目标7", "女职工职业病发病率和职业伤害发生率进一步降低"),
+    "economy.zero_employment_households": (
+        "maintain", None, "序言", "零就业家庭实现1人以上就业率连续十年保持在100%"),
+    "decision.party_members_female_share": ("maintain", None, "二（四）主要目标2", "中国共产党女党员保持合理比例"),
+    "decision.department_leadership_female_share": (
+        "increase", None, "二（四）主要目标3", "区党委、政府工作部门领导班子中女干部比例逐步提高"),
+    "decision.department_chiefs_female_share": (
+        "increase", None, "二（四）主要目标3", "任正职的女干部占同级正职干部的比例逐步提高"),
+    "decision.npc_deputies_female_share": (
+        "increase", None, "二（四）主要目标4", "区人大代表、政协委员女性比例逐步提高"),
+    "decision.cppcc_members_female_share": (
+        "increase", None, "二（四）主要目标4", "区人大代表、政协委员女性比例逐步提高"),
+    "decision.public_institution_leadership_female_share": (
+        "increase", None, "二（四）主要目标5", "各级事业单位领导班子成员中女干部比例逐步提高"),
     "decision.street_leadership_women": (
         ">=", 1, "二（四）主要目标6", "街道党政领导班子至少配备1名女干部"),
+    "decision.village_party_members_female_share": (
+        "increase", None, "二（四）主要目标7", "村党组织成员、村党组织书记中女性比例逐步提高"),
+    "decision.village_party_secretaries_female_share": (
+        "increase", None, "二（四）主要目标7", "村党组织成员、村党组织书记中女性比例逐步提高"),
     "decision.village_committee_female_share": (
         ">=", 30, "二（四）主要目标7", "村委会成员中女性比例达到30%以上"),
     "decision.village_committee_heads_female_share": (
         "increase", None, "二（四）主要目标7", "村委会主任中女性比例逐步提高"),
+    "decision.community_party_members_female_share": (
+        "increase", None, "二（四）主要目标8", "社区党组织成员、社区党组织书记中女性比例逐步提高"),
+    "decision.community_party_secretaries_female_share": (
+        "increase", None, "二（四）主要目标8", "社区党组织成员、社区党组织书记中女性比例逐步提高"),
     "decision.residents_committee_female_share": (
         "~>=", 50, "二（四）主要目标8", "社区居委会成员中女性比例保持在50%左右"),
     "decision.residents_committee_heads_female_share": (
         ">=", 40, "二（四）主要目标8", "社区居委会主任中女性比例达到40%以上"),
+    "decision.soe_board_female_share": (
+        "increase", None, "二（四）主要目标9", "国企董事会、监事会成员及管理层中的女性比例逐步提高"),
+    "decision.soe_supervisory_board_female_share": (
+        "increase", None, "二（四）主要目标9", "国企董事会、监事会成员及管理层中的女性比例逐步提高"),
+    "decision.soe_management_female_share": (
+        "increase", None, "二（四）主要目标9", "国企董事会、监事会成员及管理层中的女性比例逐步提高"),
     "decision.women_councils": (">=", 100, "二（四）策略措施2", "确保村（社区）100%成立妇女议事会"),
+    "social_security.maternity_insurance_coverage": (
+        "increase", None, "二（五）主要目标2", "提高生育保险参保率及享有率"),
+    "social_security.maternity_insurance_benefit_rate": (
+        "increase", None, "二（五）主要目标2", "提高生育保险参保率及享有率"),
     "social_security.medical_insurance_female": (
         ">=", 96, "二（五）主要目标3", "妇女基本医疗保险参保率稳定在96%以上"),
     "social_security.pension_insurance_female": (
         ">=", 96, "二（五）主要目标4", "妇女基本养老保险参保率达到96%以上"),
+    "social_security.pension_benefit_female": ("increase", None, "二（五）主要目标4", "待遇水平稳步提高"),
+    "social_security.work_injury_insurance_female": (
+        ">=", 100, "二（五）主要目标5", "实现有劳动关系的女性应保尽保"),
+    "social_security.unemployment_insurance_female": (
+        ">=", 100, "二（五）主要目标5", "实现有劳动关系的女性应保尽保"),
+    "social_security.vulnerable_women_service_coverage": (
+        ">=", 100, "二（五）策略措施10", "困境妇女服务实现全覆盖"),
     "family.gigabit_broadband_households": (">", 30, "二（六）主要目标3", "千兆宽带网络家庭普及率超过30%"),
+    "family.model_family_education_centre": (
+        ">=", 1, "二（六）主要目标7", "建设区级示范性家庭教育指导服务中心"),
+    "family.housework_time_gap": ("decrease", None, "二（六）主要目标9", "缩小两性家务劳动时间差距"),
+    "family.unmarried_abortions": ("decrease", None, "二（六）主要目标12", "减少未婚人工流产"),
     "family.social_work_station_coverage": (
         ">=", 100, "二（六）主要目标13", "镇（街道）社会工作服务站覆盖率达到100%"),
+    "family.social_work_service_coverage": (
+        ">=", 100, "二（六）主要目标13", "困难群众和特殊群众社会工作服务覆盖率达到100%"),
     "family.street_family_education_centres": (
         ">=", 1, "二（六）策略措施3", "确保每个街道至少设置一个家庭教育指导服务中心"),
+    "family.community_service_facilities": (
+        ">=", 100, "二（六）策略措施4", "城区社区综合服务设施实现全覆盖"),
+    "family.vulnerable_family_service_coverage": (
+        ">=", 100, "二（六）策略措施15", "困境家庭服务实现全覆盖"),
     "family.parents_family_education_services": (
         ">=", 80, "五（五）", "家长接受家庭教育服务的比例在80%以上"),
     "environment.rural_tap_water": (">=", 100, "二（七）主要目标6", "农村自来水普及率巩固为100%"),
+    "environment.rural_sanitary_toilets": (
+        ">=", 100, "二（七）主要目标7", "农村无害化卫生厕所实现全覆盖"),
     "environment.toilet_ratio_new": (">=", 1.5, "二（七）策略措施8", "男女厕位比例不低于1：1.5"),
     "environment.toilet_ratio_busy": (">=", 2, "二（七）策略措施8", "人流量较大地区不低于1：2"),
     "environment.cosmetics_pass_rate": (">=", 96, "二（七）主要目标11", "化妆用品抽查合格率达到96%以上"),
     "environment.women_products_handling": (
         ">=", 100, "二（七）策略措施9", "女性用品发现质量问题处置率达到100%"),
     "law.domestic_violence_shelters": (">=", 1, "二（八）主要目标4", "设立1个以上家庭暴力庇护场所"),
+    "law.crimes_against_women_rate": (
+        "decrease", None, "二（八）主要目标6", "降低侵害妇女人身权益的刑事案件发案率"),
+    "law.crimes_against_women_clearance": ("increase", None, "二（八）主要目标6", "提高破案率和结案率"),
+    "law.crimes_against_women_closure": ("increase", None, "二（八）主要目标6", "提高破案率和结案率"),
     "law.rights_stations_coverage": (
         ">=", 100, "二（八）主要目标11", "镇（街）妇女维权站覆盖率达到100%"),
 }
 
 
-@pytest.mark.parametrize("indicator", sorted(PLAN_SAMPLE))
-def test_sample_entry_matches_plan_text(
-    indicator: str, cat: pd.DataFrame, plan: dict[str, str]
-) -> None:
-    comparator, target, clause, sentence = PLAN_SAMPLE[indicator]
+def test_every_row_has_a_reading_of_the_plan(cat: pd.DataFrame) -> None:
+    """No row the plan does not state (invented), none left out of the audit table above."""
+    assert sorted(PLAN_READING) == sorted(cat["id"])
+
+
+@pytest.mark.parametrize("indicator", sorted(PLAN_READING))
+def test_entry_matches_plan_text(indicator: str, cat: pd.DataFrame, plan: dict[str, str]) -> None:
+    comparator, target, clause, sentence = PLAN_READING[indicator]
     row = catalog.get(indicator, cat)
     assert row["comparator"] == comparator
     if target is None:
         assert math.isnan(row["target"])
     else:
         assert row["target"] == pytest.approx(target)
-    assert clause in row["clause"].split("；")
+    assert clause in row["clause"].split("；") or clause in row["baseline_source"]
     assert sentence in plan[clause], f"{sentence!r} is not in {clause}"
+
+
+#: the header's mapping of the plan's words to comparators (data/indicators.yaml)
+_AT_LEAST = ("以上", "不低于", "不少于", "至少", "达到", "提高至", "巩固为", "全覆盖", "应保尽保",
+             "100%成立", "建设区级示范性")
+
+
+def _comparator_from_words(sentence: str) -> str:
+    if "左右" in sentence:  # a women's share: a floor with a tolerance
+        return "~>=" if "女性" in sentence else "~="
+    if "以下" in sentence:
+        return "<"
+    if "超过" in sentence:
+        return ">"
+    if any(w in sentence for w in _AT_LEAST):
+        return ">="
+    if any(w in sentence for w in ("降低", "缩小", "减少", "下降")):
+        return "decrease"
+    if "提高" in sentence:
+        return "increase"
+    if "保持" in sentence:
+        return "maintain"
+    raise AssertionError(f"no comparator word in {sentence!r}")
+
+
+@pytest.mark.parametrize("indicator", sorted(PLAN_READING))
+def test_comparator_and_figure_follow_the_plans_words(
+    indicator: str, cat: pd.DataFrame, plan: dict[str, str]
+) -> None:
+    """The comparator is the one the header's word mapping gives for the plan's sentence, and a
+    numeric target's figure is written in that sentence (as a whole number, or in words: 全覆盖 =
+    100 %, 至少一个 = 1). A sentence of the preface or of a footnote states a 2020 figure, not a
+    target: such a row has that figure as its baseline and is monitored as ``maintain``."""
+    _, _, clause, sentence = PLAN_READING[indicator]
+    row = catalog.get(indicator, cat)
+    body = re.sub(r"\[\d+:[^\]]*\]?", "", plan[clause])
+    if clause == "序言" or sentence not in body:
+        base = row["baseline_value"]
+        assert re.search(rf"(?<![\d.]){base:g}(?!\.?\d)", sentence), f"{indicator}: baseline {base}"
+        assert row["comparator"] == "maintain" and math.isnan(row["target"])
+        return
+    assert row["comparator"] == _comparator_from_words(sentence)
+    if not math.isnan(row["target"]):
+        t = row["target"]
+        words = _WORDS.get(int(t), ()) if float(t).is_integer() else ()
+        assert re.search(rf"(?<![\d.]){t:g}(?!\.?\d)", sentence) or any(w in sentence for w in words), (
+            f"{indicator}: target {t:g} not written in {sentence!r}")
+
+
+def test_womens_figure_is_judged_where_the_plan_speaks_of_women(
+    cat: pd.DataFrame, plan: dict[str, str]
+) -> None:
+    """Where the panel has a female figure (disaggregated by sex), the target is judged on it when
+    the plan's item speaks of women or girls (妇女…, 女童…, 女生…, 女职工…, 关爱老年妇女健康) and on
+    the total where it speaks of everyone (婚前医学检查率: both partners)."""
+    by_sex = cat[cat["disaggregation"].str.contains("sex")]
+    for _, r in by_sex.iterrows():
+        item = re.sub(r"\[\d+:[^\]]*\]?", "", plan[PLAN_READING[r["id"]][2]])
+        women = re.search("妇女|女童|女生|女性|女职工", item) is not None
+        assert r["subject_sex"] == ("F" if women else "T"), r["id"]
+
+
+def _clause_rank(clause: str) -> tuple[int, int]:
+    """Position of a row's first clause in the plan: 主要目标 n, then 策略措施 n, then 五（n）."""
+    first = clause.split("；")[0]
+    m = re.fullmatch(r"二（.）(主要目标|策略措施)(\d+)", first)
+    if m:
+        return (0 if m.group(1) == "主要目标" else 1, int(m.group(2)))
+    m = re.fullmatch(rf"五（([{_CN}])）", first)
+    assert m, f"unexpected clause {clause!r}"
+    return (2, _CN.index(m.group(1)) + 1)
+
+
+def test_rows_follow_the_plans_order(cat: pd.DataFrame) -> None:
+    """Domains in the plan's order, one block each; within a domain, rows in the order of the
+    plan's text (主要目标 by number, then 策略措施, then 五、重点工程). Reports list them so."""
+    blocks = cat["domain"][cat["domain"] != cat["domain"].shift()].tolist()
+    assert blocks == catalog.domains()["id"].tolist()
+    for dom, part in cat.groupby("domain", sort=False):
+        ranks = [_clause_rank(c) for c in part["clause"]]
+        early = [i for i, r, prev in zip(part["id"].iloc[1:], ranks[1:], ranks, strict=False) if r < prev]
+        assert not early, f"{dom}: {early} come after a row whose clause follows theirs in the plan"
+
+
+def test_rates_per_women_say_so(cat: pd.DataFrame) -> None:
+    """A rate per 10万 whose denominator is the female population is in per_100k_women."""
+    per_100k = cat[cat["unit"].str.startswith("per_100k")]
+    of_women = per_100k["denominator_zh"].str.contains("女性常住人口|妇女人口|女性人口")
+    assert (per_100k.loc[of_women, "unit"] == "per_100k_women").all(), per_100k.loc[of_women, "id"].tolist()
 
 
 def test_every_clause_reference_exists_in_the_plan(cat: pd.DataFrame, plan: dict[str, str]) -> None:
