@@ -1,7 +1,8 @@
 """Report kinds and their parameters: which notebooks a report runs, with which values.
 
 A report kind is a template (``params/<kind>.yaml``): ``annual`` for any plan year, ``midterm``
-for 2025 and ``final`` for 2030 (the years the plan orders its evaluations, key ``years``).  A
+for 2025 and ``final`` for 2030 (the plan orders a mid-term and a final evaluation without
+fixing their years: 2025 is the mid-point of its period, 2030 its target year; key ``years``).  A
 per-year file ``params/<year>_<kind>.yaml`` exists only where one year really differs; it
 replaces the template for that year.  Lists the data files own are never repeated here: a
 ``foreach`` over ``domains`` runs the notebook once per domain of ``data/domains.csv`` that the
