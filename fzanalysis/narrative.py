@@ -204,7 +204,7 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     if not _isna(row.get("reference_value")):
         out += sep + _text("reference", lang, area=area_label(str(row["reference_area"]), lang),
                            year=int(row["reference_year"]),
-                           value=format_value(row["reference_value"], unit, lang=lang))
+                           value=format_value(row["reference_value"], unit, lang=lang, published=True))
     return out
 
 

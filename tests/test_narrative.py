@@ -146,3 +146,20 @@ def test_observed_target_year_is_stated_not_projected():
     assert "In the target year 2030 it was 95.8%, short of the plan's target." in narrative.finding(passed, lang="en")
     met = narrative.finding({**passed, "projected": 96.4, "p_meet": 1.0})
     assert "目标年2030年为96.4%，达到规划目标。" in met
+
+
+def test_published_figures_keep_their_own_digits():
+    """An official figure is written as published (99.95%, 80.88岁), never rounded to a value the
+    release does not state (100.0%); a computed value keeps the unit's digits."""
+    assert format_value(99.95, "percent", published=True) == "99.95%"
+    assert format_value(80.88, "years", published=True) == "80.88岁"
+    assert format_value(14.3, "per_100k_live_births", published=True) == "14.3/10万"
+    assert format_value(24, "percent", published=True) == "24.0%"
+    assert format_value(83.27109420362837, "years", published=True) == "83.3岁"
+    assert format_value(99.95, "percent") == "100.0%"  # the unit's digits without the flag
+
+
+def test_national_reference_line_quotes_the_published_figure():
+    """全国2023年为99.95%: the national figure beside the plan's own is the release's, digit for digit."""
+    row = {**INSURANCE, "reference_area": "100000", "reference_year": 2023, "reference_value": 99.95}
+    assert "全国2023年为99.95%" in narrative.finding(row)
