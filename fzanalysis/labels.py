@@ -34,11 +34,13 @@ __all__ = [
     "format_share",
     "format_target",
     "format_value",
+    "is_published",
     "label",
     "name_with_sex",
     "sex_label",
     "unit_format",
     "unit_label",
+    "value_decimals",
 ]
 
 Lang = Literal["zh", "en"]
@@ -238,6 +240,35 @@ def _own_decimals(value: float) -> int | None:
     return None
 
 
+def value_decimals(value: Any, unit: Any, *, published: bool = False) -> int:
+    """The decimals ``value`` is written with (:func:`format_value`; the Excel number format
+    follows it): the unit's, or for a published figure its own when it has more (at most
+    :data:`PUBLISHED_MAX_DECIMALS`).
+
+    Examples
+    --------
+    >>> value_decimals(80.88, "years"), value_decimals(80.88, "years", published=True)
+    (1, 2)
+    """
+    decimals = int(unit_format(unit)["decimals"])
+    if published and not _isna(value):
+        decimals = max(decimals, _own_decimals(value) or 0)
+    return decimals
+
+
+def is_published(synthetic: Any) -> bool:
+    """Whether a row's figure is a real one, written as published (:func:`format_value`,
+    ``published``): its ``synthetic`` flag is false. Missing (a researcher's table without the
+    column) or true (the demo panel) -> False, the unit's digits.
+
+    Examples
+    --------
+    >>> is_published(False), is_published(True), is_published(None)
+    (True, False, False)
+    """
+    return not _isna(synthetic) and not bool(synthetic)
+
+
 def format_value(value: Any, unit: Any, *, lang: Lang = "zh", published: bool = False) -> str:
     """Write ``value`` in ``unit``: ``95.1%``, ``12.3/10万``, ``80.2岁``; a missing value is ``—``.
 
@@ -257,10 +288,7 @@ def format_value(value: Any, unit: Any, *, lang: Lang = "zh", published: bool = 
     if _isna(value):
         return "—"
     spec = unit_format(unit)
-    decimals = int(spec["decimals"])
-    if published:
-        decimals = max(decimals, _own_decimals(value) or 0)
-    return str(spec[lang]).format(v=format_number(value, decimals))
+    return str(spec[lang]).format(v=format_number(value, value_decimals(value, unit, published=published)))
 
 
 def format_share(share: Any, *, lang: Lang = "zh") -> str:
