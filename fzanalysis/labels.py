@@ -35,11 +35,13 @@ __all__ = [
     "format_share",
     "format_target",
     "format_value",
+    "is_published",
     "label",
     "name_with_sex",
     "sex_label",
     "unit_format",
     "unit_label",
+    "value_decimals",
 ]
 
 Lang = Literal["zh", "en"]
@@ -226,19 +228,69 @@ def format_number(x: float, decimals: int) -> str:
     return f"{r:,.{decimals}f}" if abs(r) >= 10000 else f"{r:.{decimals}f}"
 
 
-def format_value(value: Any, unit: Any, *, lang: Lang = "zh") -> str:
+#: At most this many decimals are kept for a published figure (:func:`format_value`, ``published``).
+PUBLISHED_MAX_DECIMALS = 2
+
+
+def _own_decimals(value: float) -> int | None:
+    """The decimals a figure is written with (``99.95`` -> 2), or None when it has more than
+    :data:`PUBLISHED_MAX_DECIMALS` (a computed value such as a projection)."""
+    for k in range(PUBLISHED_MAX_DECIMALS + 1):
+        scaled = abs(float(value)) * 10 ** k
+        if abs(scaled - round(scaled)) < 1e-6:
+            return k
+    return None
+
+
+def value_decimals(value: Any, unit: Any, *, published: bool = False) -> int:
+    """The decimals ``value`` is written with (:func:`format_value`; the Excel number format
+    follows it): the unit's, or for a published figure its own when it has more (at most
+    :data:`PUBLISHED_MAX_DECIMALS`).
+
+    Examples
+    --------
+    >>> value_decimals(80.88, "years"), value_decimals(80.88, "years", published=True)
+    (1, 2)
+    """
+    decimals = int(unit_format(unit)["decimals"])
+    if published and not _isna(value):
+        decimals = max(decimals, _own_decimals(value) or 0)
+    return decimals
+
+
+def is_published(synthetic: Any) -> bool:
+    """Whether a row's figure is a real one, written as published (:func:`format_value`,
+    ``published``): its ``synthetic`` flag is false. Missing (a researcher's table without the
+    column) or true (the demo panel) -> False, the unit's digits.
+
+    Examples
+    --------
+    >>> is_published(False), is_published(True), is_published(None)
+    (True, False, False)
+    """
+    return not _isna(synthetic) and not bool(synthetic)
+
+
+def format_value(value: Any, unit: Any, *, lang: Lang = "zh", published: bool = False) -> str:
     """Write ``value`` in ``unit``: ``95.1%``, ``12.3/10万``, ``80.2岁``; a missing value is ``—``.
+
+    ``published=True`` writes an official figure as its release states it: with the unit's
+    decimals, or with the figure's own when it has more (at most :data:`PUBLISHED_MAX_DECIMALS`),
+    so that ``99.95`` is never shown as ``100.0%`` nor ``80.88`` as ``80.9岁``. A value with more
+    decimals than that (computed, not published) keeps the unit's.
 
     Examples
     --------
     >>> format_value(95.06, "percent"), format_value(6.5, "per_100k_live_births", lang="en")
     ('95.1%', '6.5 per 100 000 live births')
+    >>> format_value(99.95, "percent", published=True)
+    '99.95%'
     """
     check_lang(lang)
     if _isna(value):
         return "—"
     spec = unit_format(unit)
-    return str(spec[lang]).format(v=format_number(value, int(spec["decimals"])))
+    return str(spec[lang]).format(v=format_number(value, value_decimals(value, unit, published=published)))
 
 
 def format_share(share: Any, *, lang: Lang = "zh") -> str:

@@ -42,6 +42,7 @@ from fzanalysis.labels import (
     format_change,
     format_target,
     format_value,
+    is_published,
     label,
     name_with_sex,
     unit_format,
@@ -139,7 +140,8 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
             return _text("no_data_ever", lang, name=name)
         return _text("no_data", lang, year=int(year), name=name)
     sep = "" if lang == "zh" else " "
-    out = _text("level", lang, year=int(year), name=name, value=format_value(row["value"], unit, lang=lang))
+    out = _text("level", lang, year=int(year), name=name, value=format_value(row["value"], unit, lang=lang,
+                                        published=is_published(row.get("synthetic"))))
     pooled = row.get("pooled_years")
     if not _isna(pooled) and str(pooled).strip():
         out += _text("pooled", lang, years=str(pooled).strip())
@@ -204,7 +206,7 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     if not _isna(row.get("reference_value")):
         out += sep + _text("reference", lang, area=area_label(str(row["reference_area"]), lang),
                            year=int(row["reference_year"]),
-                           value=format_value(row["reference_value"], unit, lang=lang))
+                           value=format_value(row["reference_value"], unit, lang=lang, published=True))
     return out
 
 

@@ -43,6 +43,7 @@ from fzanalysis.labels import (
     domain_order,
     format_target,
     format_value,
+    is_published,
     label,
     unit_label,
 )
@@ -718,8 +719,10 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
         if np.isfinite(base):
             ax.plot([base], [0.5], marker="D", markersize=5, color="#555555",
                     markerfacecolor="white", linestyle="none")
-        # value and target written as every table writes them (fzanalysis.labels: the unit's digits)
-        value_txt = format_value(val, r.get("unit"), lang=lang) if np.isfinite(val) else _t("no_data", lang)
+        # value and target written as every table writes them (fzanalysis.labels: the unit's digits,
+        # a real figure its published ones)
+        value_txt = (format_value(val, r.get("unit"), lang=lang, published=is_published(r.get("synthetic")))
+                     if np.isfinite(val) else _t("no_data", lang))
         target_txt = f"{_t('target', lang)} " + format_target(str(r["comparator"]), r.get("target"), r.get("unit"),
                                                               tolerance=r.get("tolerance", math.nan), lang=lang,
                                                               style="symbol")

@@ -20,6 +20,7 @@ national plan in ``data/plans/china/indicators.yaml`` follows for such statistic
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -27,7 +28,7 @@ import pandas as pd
 from fzanalysis.panel import as_panel
 from fzanalysis.paths import data_path
 
-__all__ = ["catalog", "citation", "load", "plan_id", "reference_dir", "sources"]
+__all__ = ["catalog", "citation", "load", "plan_id", "read_at", "reference_dir", "sources"]
 
 
 def reference_dir() -> Path:
@@ -50,13 +51,28 @@ def catalog(folder: str | Path | None = None) -> pd.DataFrame:
     return _csv("catalog.csv", folder)
 
 
-def citation(src: pd.Series | dict, locator: str = "") -> str:
-    """``国家统计局《2024年〈…〉统计监测报告》(2025-12-30), 一、妇女与健康（一）. http://…``"""
+#: A panel row's note names the copy its figure was read in when that is not the source's
+#: ``read_at``: ``read in 新华社 digest: http://…`` (data/reference/README.md, column ``note``).
+_READ_IN = re.compile(r"read in [^:;]*:\s*(https?://[^\s;,]+)")
+
+
+def read_at(src: pd.Series | dict, note: str = "") -> str:
+    """The address a figure was read at: the first ``read in …: <url>`` of its row's ``note``,
+    else the source's ``read_at``."""
+    m = _READ_IN.search(note or "")
+    return m.group(1) if m else str(src["read_at"])
+
+
+def citation(src: pd.Series | dict, locator: str = "", note: str = "") -> str:
+    """``国家统计局《2024年〈…〉统计监测报告》(2025-12-30), 一、妇女与健康（一）; read in a copy at http://…``
+
+    The copy is the one the figure was read in (:func:`read_at`: the row's ``note`` when it names
+    another copy than the source's usual one)."""
     title = str(src["title"])
     if not title.startswith("《"):
         title = "《" + title.replace("《", "〈").replace("》", "〉") + "》"
     loc = f", {locator}" if locator else ""
-    return f"{src['publisher']}{title}({src['date']}){loc}; read in a copy at {src['read_at']}"
+    return f"{src['publisher']}{title}({src['date']}){loc}; read in a copy at {read_at(src, note)}"
 
 
 def plan_id(indicator: str, domain: str) -> str:
@@ -120,7 +136,8 @@ def load(folder: str | Path | None = None, *, plan_ids: bool = False) -> pd.Data
         "area": panel["area"],
         "sex": panel["sex"],
         "value": pd.to_numeric(panel["value"]),
-        "source": [citation(src.loc[s], loc) for s, loc in zip(panel["source_id"], panel["locator"])],
+        "source": [citation(src.loc[s], loc, note) for s, loc, note in
+                   zip(panel["source_id"], panel["locator"], panel["note"], strict=True)],
         "note": panel["note"].where(panel["note"] != "", None),
         "synthetic": False,
         "name_zh": panel["indicator"].map(cat["name_zh"]),

@@ -146,3 +146,49 @@ def test_observed_target_year_is_stated_not_projected():
     assert "In the target year 2030 it was 95.8%, short of the plan's target." in narrative.finding(passed, lang="en")
     met = narrative.finding({**passed, "projected": 96.4, "p_meet": 1.0})
     assert "目标年2030年为96.4%，达到规划目标。" in met
+
+
+def test_published_figures_keep_their_own_digits():
+    """An official figure is written as published (99.95%, 80.88岁), never rounded to a value the
+    release does not state (100.0%); a computed value keeps the unit's digits."""
+    assert format_value(99.95, "percent", published=True) == "99.95%"
+    assert format_value(80.88, "years", published=True) == "80.88岁"
+    assert format_value(14.3, "per_100k_live_births", published=True) == "14.3/10万"
+    assert format_value(24, "percent", published=True) == "24.0%"
+    assert format_value(83.27109420362837, "years", published=True) == "83.3岁"
+    assert format_value(99.95, "percent") == "100.0%"  # the unit's digits without the flag
+
+
+def test_national_reference_line_quotes_the_published_figure():
+    """全国2023年为99.95%: the national figure beside the plan's own is the release's, digit for digit."""
+    row = {**INSURANCE, "reference_area": "100000", "reference_year": 2023, "reference_value": 99.95}
+    assert "全国2023年为99.95%" in narrative.finding(row)
+
+
+def test_a_real_figure_is_written_as_published_in_every_view():
+    """The national outline runs on official figures (synthetic False): 妇女人均预期寿命 2020 is
+    80.88岁 in the release and in the sentence, the index/Word value and the tables alike; the
+    demo panel keeps the unit's digits."""
+    from fzanalysis.report import tables
+
+    life = {**INSURANCE, "indicator": "health.life_expectancy", "name_zh": "妇女人均预期寿命",
+            "unit": "years", "year": 2020, "value": 80.88, "comparator": "increase",
+            "target": math.nan, "change_1y": math.nan, "change_base": math.nan, "projected": math.nan,
+            "category": "insufficient_data", "status": "cannot_judge", "verdict": "not_assessable",
+            "warnings": "", "synthetic": False}
+    assert narrative.finding(life).startswith("2020年妇女人均预期寿命为80.88岁")
+    assert tables.target_words(life, report_year=2024)["value"] == "80.88岁（2020年）"
+    frame = pd.DataFrame([life, {**life, "synthetic": True}])
+    assert tables._values(frame, "value", "zh") == ["80.88岁", "80.9岁"]
+    assert narrative.finding({**life, "synthetic": True}).startswith("2020年妇女人均预期寿命为80.9岁")
+
+
+def test_status_workbook_shows_a_published_figure_with_its_digits():
+    """status.xlsx keeps numbers numeric; its number format shows 80.88 as 80.88, not 80.9."""
+    from fzanalysis.report import excel
+
+    assert excel.number_format("years", 80.88, published=True) == "0.00"
+    assert excel.number_format("years", 80.88) == "0.0"
+    assert excel.number_format("percent", 43.4, published=True) == "0.0"
+    frame = pd.DataFrame({"unit": ["years", "years"], "value": [80.88, 80.88], "synthetic": [False, True]})
+    assert excel._figure_formats(frame, "value") == ["0.00", "0.0"]

@@ -41,10 +41,35 @@ def test_reference_panel_passes_the_panel_rules_and_maps_to_the_plans():
     assert set(china["id"]) & set(ref["indicator"]), "the national plan's targets have figures"
 
 
-@pytest.mark.parametrize("indicator,year,value", [
-    ("health.maternal_mortality", 2024, 14.3),
+@pytest.mark.parametrize("indicator,year,area,sex,value", [
+    # each checked against the release's text (audit of 2026-12, data/reference/README.md)
+    ("health.maternal_mortality", 2024, "100000", "T", 14.3),
+    ("ref.maternal_mortality_rural", 2024, "100000", "T", 15.9),
+    ("ref.maternal_mortality_urban", 2024, "100000", "T", 12.5),
+    ("health.maternal_system_management", 2024, "100000", "T", 94.9),
+    ("health.premarital_checkup", 2022, "100000", "T", 74.8),
+    ("health.hospital_delivery", 2023, "100000", "T", 99.95),
+    ("health.life_expectancy", 2020, "100000", "F", 80.88),
+    ("health.life_expectancy", 2015, "100000", "T", 76.34),
+    ("economy.employment_female_share", 2024, "100000", "T", 43.4),
+    ("economy.urban_employment_female_share", 2021, "100000", "T", 40.3),
+    ("ref.postgraduate_female_share", 2022, "100000", "T", 51.2),
+    ("ref.illiteracy_rate", 2020, "100000", "F", 4.1),
+    ("ref.national_npc_deputies_female_share", 2018, "100000", "T", 24.9),
 ])
-def test_known_published_figures(indicator, year, value):
+def test_known_published_figures(indicator, year, area, sex, value):
     ref = reference.load()
-    row = ref[(ref["indicator"] == indicator) & (ref["year"] == year) & (ref["area"] == "100000")]
+    row = ref[(ref["indicator"] == indicator) & (ref["year"] == year) & (ref["area"] == area)
+              & (ref["sex"] == sex)]
     assert row["value"].tolist() == [value]
+
+
+def test_citation_names_the_copy_each_figure_was_read_in():
+    """A figure read in a digest other than the source's usual copy (the note's ``read in …: <url>``)
+    is cited with that copy: the HIV transmission rate of 2024 stands in the summary, not in the
+    opening of the full-text reprint that ``sources.csv`` names."""
+    ref = reference.load()
+    hiv = ref[(ref["indicator"] == "health.hiv_mother_to_child_transmission") & (ref["year"] == 2024)]
+    assert hiv["source"].iloc[0].endswith("read in a copy at https://reportify.cn/news/1203319998576201728")
+    mmr = ref[(ref["indicator"] == "health.maternal_mortality") & (ref["year"] == 2024)]
+    assert mmr["source"].iloc[0].endswith("read in a copy at http://bestofkualalumpur.com/xw/tjsj/1618682.html")

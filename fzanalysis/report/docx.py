@@ -479,10 +479,8 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         w.table(pd.DataFrame({
             w.t("col_domain"): [labels.domain_label(d, lang) for d in comp["domain"]],
             w.t("col_indicator"): comp[f"name_{lang}"],
-            w.t("col_baseline"): [labels.format_value(v, u, lang=lang) for v, u in
-                                  zip(comp["baseline_value"], comp["unit"], strict=True)],
-            w.t("col_value", year=ctx.data_year): [labels.format_value(v, u, lang=lang) for v, u in
-                                                   zip(comp["value"], comp["unit"], strict=True)],
+            w.t("col_baseline"): tables._values(comp, "baseline_value", lang),
+            w.t("col_value", year=ctx.data_year): tables._values(comp, "value", lang),
             w.t("col_change"): [("+" if c > 0 else "−" if c < 0 else "") + labels.format_change(c, u, lang=lang)
                                 for c, u in zip(comp["change_base"], comp["unit"], strict=True)],
         }), w.t("table_baseline", year=ctx.baseline_year), widths=[2.8, 6.0, 2.2, 2.2, 3.0])
@@ -522,8 +520,10 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                                for n, s in zip(j[f"name_{lang}"], j["sex"], strict=True)],
         w.t("col_target"): [tables._target_words(c, t, u, tol, lang) for c, t, u, tol in
                             zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
-        w.t("col_value", year=ctx.data_year): [tables.value_of_year(v, u, y, ctx.data_year, lang)
-                                               for v, u, y in zip(j["value"], j["unit"], j["year"], strict=True)],
+        w.t("col_value", year=ctx.data_year): [
+            tables.value_of_year(r["value"], r["unit"], r["year"], ctx.data_year, lang,
+                                 published=labels.is_published(r.get("synthetic")))
+            for r in j.to_dict("records")],
         w.t("col_status"): [labels.label("status", s, lang) for s in j["status"]],
         w.t("col_verdict"): [labels.label("verdict", v, lang) for v in j["verdict"]],
     }), w.t("table_appendix"), widths=[1.3, 2.3, 4.2, 2.0, 1.7, 2.0, 2.3])

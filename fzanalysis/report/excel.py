@@ -70,10 +70,18 @@ def _num(x: Any) -> Any:
     return None if tables._isna(x) else float(x)
 
 
-def number_format(unit: Any) -> str:
-    """The Excel number format of a value in ``unit``: the digits every page shows (``0.0``, ``0.00``, ``0``)."""
-    decimals = int(labels.unit_format(unit)["decimals"])
+def number_format(unit: Any, value: Any = None, *, published: bool = False) -> str:
+    """The Excel number format of a value in ``unit``: the digits every page shows (``0.0``, ``0.00``, ``0``;
+    a published figure with its own, :func:`fzanalysis.labels.value_decimals`)."""
+    decimals = labels.value_decimals(value, unit, published=published)
     return "0" if decimals == 0 else "0." + "0" * decimals
+
+
+def _figure_formats(frame: pd.DataFrame, column: str) -> list[str]:
+    """:func:`number_format` of each row's ``column``: a real figure (``synthetic`` false) as published."""
+    synthetic = frame["synthetic"] if "synthetic" in frame.columns else pd.Series(None, index=frame.index)
+    return [number_format(u, v, published=labels.is_published(s))
+            for u, v, s in zip(frame["unit"], frame[column], synthetic, strict=True)]
 
 
 def probability_cell(p: Any) -> tuple[float | None, str]:
@@ -312,6 +320,7 @@ def write_workbook(
     frame = status_sheet(judgement, lang=lang)
     per_unit = [number_format(u) for u in judgement["unit"]]
     _write_frame(ws, frame, {_col(lang, c): per_unit for c in _PER_UNIT}
+                 | {_col(lang, c): _figure_formats(judgement, c) for c in ("value", "baseline_value")}
                  | {_col(lang, "probability"): [probability_cell(p)[1] for p in judgement["probability"]],
                     _col(lang, "year"): "0", _col(lang, "baseline_year"): "0"},
                  wide=[_col(lang, "name"), _col(lang, "probability_words")])
@@ -326,8 +335,7 @@ def write_workbook(
     ws3 = wb.create_sheet(labels.label("xlsx_sheet", "long", lang))
     rows = towns if towns is not None else judgement
     long = long_table(rows, lang=lang)
-    unit_fmt = {u: number_format(u) for u in rows["unit"].drop_duplicates()}
-    _write_frame(ws3, long, {_col(lang, "value"): [unit_fmt[u] for u in rows.loc[tables.plan_order(rows), "unit"]],
+    _write_frame(ws3, long, {_col(lang, "value"): _figure_formats(rows.loc[tables.plan_order(rows)], "value"),
                              _col(lang, "year"): "0"},
                  wide=[_col(lang, "name"), _col(lang, "indicator")])
     _status_colours(ws3, long, lang)

@@ -233,8 +233,9 @@ def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int 
     index's headline rows; :mod:`fzanalysis.report.crosscheck` reads the outputs against it).
     With ``report_year`` (the assessed year) a value of an earlier year says its year
     (:func:`value_of_year`)."""
-    value = (labels.format_value(rec["value"], rec["unit"], lang=lang) if report_year is None
-             else value_of_year(rec["value"], rec["unit"], rec.get("year"), report_year, lang))
+    published = labels.is_published(rec.get("synthetic"))
+    value = (labels.format_value(rec["value"], rec["unit"], lang=lang, published=published) if report_year is None
+             else value_of_year(rec["value"], rec["unit"], rec.get("year"), report_year, lang, published=published))
     return {
         "name": str(rec[f"name_{lang}"]),
         "sex": labels.sex_label(str(rec["sex"]), lang),
@@ -410,8 +411,7 @@ def town_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "area_name": [labels.area_label(a, lang) for a in assessed["area"]],
         "name": assessed[f"name_{lang}"].astype(str),
         "sex": [_sex_word(x, lang) for x in assessed["sex"]],
-        "value": [labels.format_value(v, u, lang=lang) for v, u in zip(assessed["value"], assessed["unit"],
-                                                                         strict=True)],
+        "value": _values(assessed, "value", lang),
         "target": [_target_words(c, t, u, tol, lang) for c, t, u, tol in
                    zip(assessed["comparator"], assessed["target"], assessed["unit"], assessed["tolerance"],
                        strict=True)],
@@ -423,10 +423,23 @@ def town_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
     return out
 
 
-def value_of_year(value: Any, unit: Any, year: Any, report_year: int, lang: Lang = "zh") -> str:
+def _value(value: Any, unit: Any, synthetic: Any, lang: Lang) -> str:
+    """A row's figure as every view writes it: a real one with its published digits."""
+    return labels.format_value(value, unit, lang=lang, published=labels.is_published(synthetic))
+
+
+def _values(frame: pd.DataFrame, column: str, lang: Lang) -> list[str]:
+    """:func:`_value` for each row of ``frame[column]`` (``synthetic`` read when the table has it)."""
+    synthetic = frame["synthetic"] if "synthetic" in frame.columns else pd.Series(None, index=frame.index)
+    return [_value(v, u, s, lang) for v, u, s in zip(frame[column], frame["unit"], synthetic, strict=True)]
+
+
+def value_of_year(value: Any, unit: Any, year: Any, report_year: int, lang: Lang = "zh", *,
+                  published: bool = False) -> str:
     """A value under a column headed with ``report_year``: with its own year when that is another
-    (the latest figure a source has may be older: ``39.3%（2017年）``)."""
-    text = labels.format_value(value, unit, lang=lang)
+    (the latest figure a source has may be older: ``39.3%（2017年）``); ``published`` as in
+    :func:`fzanalysis.labels.format_value` (a real figure with its own digits: ``80.88岁（2020年）``)."""
+    text = labels.format_value(value, unit, lang=lang, published=published)
     if _isna(value) or _isna(year) or int(year) == int(report_year):
         return text
     return labels.label("docx", "value_of_year", lang).format(value=text, year=int(year))
@@ -445,7 +458,7 @@ def projection_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFr
         "name": j[f"name_{lang}"].astype(str).to_numpy(),
         "sex": [_sex_word(x, lang) for x in j["sex"]],
         "year": j["year"].astype("Int64").reset_index(drop=True),
-        "value": [labels.format_value(r["value"], r["unit"], lang=lang) for r in recs],
+        "value": [_value(r["value"], r["unit"], r.get("synthetic"), lang) for r in recs],
         "projected_2030": [projection_text(r, lang) for r in recs],
         "probability": [probability_text(r, lang) for r in recs],
         "warnings_label": [warnings_label(r["warnings"], lang, comparator=r["comparator"], method=r.get("method"))
@@ -460,9 +473,8 @@ def evaluation_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFr
         "domain_label": [labels.domain_label(d, lang) for d in j["domain"]],
         "name": j[f"name_{lang}"],
         "sex": [_sex_word(x, lang) for x in j["sex"]],
-        "baseline_value": [labels.format_value(v, u, lang=lang) for v, u in zip(j["baseline_value"], j["unit"],
-                                                                                  strict=True)],
-        "value": [labels.format_value(v, u, lang=lang) for v, u in zip(j["value"], j["unit"], strict=True)],
+        "baseline_value": _values(j, "baseline_value", lang),
+        "value": _values(j, "value", lang),
         "target": [_target_words(c, t, u, tol, lang) for c, t, u, tol in
                    zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
         "status_label": [labels.label("status", s, lang) for s in j["status"]],
@@ -479,7 +491,7 @@ def headline_view(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame
         "domain_label": [labels.domain_label(d, lang) for d in j["domain"]],
         "name": j[f"name_{lang}"],
         "sex": [_sex_word(x, lang) for x in j["sex"]],
-        "value": [labels.format_value(v, u, lang=lang) for v, u in zip(j["value"], j["unit"], strict=True)],
+        "value": _values(j, "value", lang),
         "target": [_target_words(c, t, u, tol, lang) for c, t, u, tol in
                    zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
         "status_label": [labels.label("status", s, lang) for s in j["status"]],
