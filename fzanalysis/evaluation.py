@@ -21,7 +21,8 @@ its probability) and derives everything a reader is told from those two, with on
   ``acceleration_needed``   the projection closes at least 60 % of the remaining gap
   ``limited_progress``      the projection closes less than 60 % of it, but moves towards it
   ``deterioration``         the projection moves away from the target
-  ``insufficient_data``     no projection (too few points) and not met
+  ``insufficient_data``     not met, and no projection or too few points for the trend test
+                            of a directional target (``too_few_points``: not assessable)
   ========================= =============================================================
 
   The share of the gap closed is :math:`r = (\hat y_T - x)/(T^* - x)`, :math:`T^*` the edge of
@@ -402,7 +403,9 @@ def evaluate(
         status = r.get("status") or "no_data"
         value = np.nan if pd.isna(r.get("value")) else float(r["value"])
         proj_v = np.nan if pd.isna(r.get("projected")) else float(r["projected"])
-        if status in ("no_data", "not_applicable"):
+        if status in ("no_data", "not_applicable") or r.get("status_note") == "too_few_points":
+            # too few points to judge the trend (assessment.judge_direction) are too few to call it
+            # on track either: the category says what the verdict (not_assessable) says
             cat_code = "insufficient_data"
         else:
             directional_row = r["comparator"] in ("increase", "decrease")

@@ -217,3 +217,21 @@ def test_no_figure_up_to_the_year_is_no_data_not_a_traceback():
     assert assess(empty, cat)["status"].tolist() == ["no_data"]
     assert project(empty, cat).empty and project_paths(empty, cat).empty
     assert gender_gap(empty, cat).empty
+
+
+@pytest.mark.parametrize("comparator", ["increase", "decrease", "maintain"])
+def test_too_few_points_for_a_trend_is_insufficient_data_in_every_column(comparator):
+    """Women's life expectancy in the national report (three figures, 2010/2015/2020, target 逐步提高)
+    read 进度正常 beside 暂无法评估 and the warning 数据不足: the points too few to judge a trend
+    are too few to call it on track."""
+    cat = pd.DataFrame({"id": ["h.le"], "unit": ["years"], "comparator": [comparator], "target": [np.nan]})
+    panel = pd.DataFrame({"indicator": "h.le", "year": [2010, 2015, 2020], "value": [77.37, 79.43, 80.88]})
+    row = evaluate(panel, cat, year=2024).targets.iloc[0]
+    assert row["status"] == "cannot_judge" and row["status_note"] == "too_few_points"
+    assert row["verdict"] == "not_assessable"
+    assert row["category"] == "insufficient_data"
+    assert "insufficient_data" in row["warnings"]
+    # one more figure is enough for the trend test (data/assess.yaml status.trend.min_points): judged again
+    more = pd.concat([panel, pd.DataFrame({"indicator": ["h.le"], "year": [2023], "value": [81.5]})])
+    row = evaluate(more, cat, year=2024).targets.iloc[0]
+    assert row["status_note"] != "too_few_points" and row["category"] != "insufficient_data"
