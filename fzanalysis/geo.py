@@ -59,6 +59,7 @@ from fzanalysis.exceptions import GazetteerError
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang, domain_label, label, unit_label
 from fzanalysis.paths import data_path
+from fzanalysis.rates import unrankable as unrankable_rows
 
 __all__ = [
     "COLUMN_STYLES",
@@ -887,8 +888,7 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     excluded, target_kinds = _not_targeted(sel, gdf)
     # figures the methods call unrankable (rates from a handful of events, methods 1.4) are never
     # coloured against each other: they are drawn as 不宜比较 / not comparable
-    unrankable = np.array(gdf["rankable"].astype(object) == False, dtype=bool) \
-        if "rankable" in gdf.columns else np.zeros(len(gdf), dtype=bool)  # noqa: E712
+    unrankable = unrankable_rows(gdf).to_numpy(copy=True)
     unrankable &= np.asarray(gdf["has_data"], dtype=bool) & ~np.asarray(excluded, dtype=bool)
     excluded_or_unrankable = excluded | unrankable
     if ax is None:

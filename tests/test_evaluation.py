@@ -217,3 +217,19 @@ def test_no_figure_up_to_the_year_is_no_data_not_a_traceback():
     assert assess(empty, cat)["status"].tolist() == ["no_data"]
     assert project(empty, cat).empty and project_paths(empty, cat).empty
     assert gender_gap(empty, cat).empty
+
+
+def test_change_since_baseline_is_not_an_annual_figure_against_a_pooled_baseline():
+    """Like with like (methods 3.6): 2020 has 4 deaths, so its figure is pooled (2016-2020); 2024
+    has 25 and stands alone. Annual minus pooled is no change: change_base stays empty."""
+    cat = catalog.normalize(pd.DataFrame({"id": ["health.mmr"], "unit": ["per_100k_live_births"],
+                                          "comparator": ["<"], "target": [7.5]}))
+    k = [5, 6, 4, 5, 30, 28, 25]
+    p = pd.DataFrame({"indicator": "health.mmr", "year": range(2018, 2025), "numerator": k,
+                      "denominator": 100_000})
+    p["value"] = p["numerator"] / p["denominator"] * 1e5
+    r = evaluate(p, cat).targets.iloc[0]
+    assert r["pooled_years"] == "" and r["value"] == 25.0
+    assert r["baseline_year"] == 2020 and r["baseline_value"] == pytest.approx(15 / 3e5 * 1e5)
+    assert np.isnan(r["change_base"])
+    assert r["change_1y"] == pytest.approx(-3.0)  # 2023 (28) and 2024 (25) are both annual
