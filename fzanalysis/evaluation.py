@@ -257,7 +257,10 @@ def category_from_projection(
     need = edge - value
     if need == 0 or not np.isfinite(edge):
         return "limited_progress"
-    r = (projected - value) / need
+    move = projected - value
+    if abs(move) <= 1e-9 * max(1.0, abs(value)):  # a flat projection: no movement, whatever the
+        move = 0.0                                 # last bits of its floating point say
+    r = move / need
     if r < 0:
         return "deterioration"
     thresholds = assessment.load_rules()["progress"]["ratio_thresholds"]
