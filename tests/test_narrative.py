@@ -146,3 +146,11 @@ def test_observed_target_year_is_stated_not_projected():
     assert "In the target year 2030 it was 95.8%, short of the plan's target." in narrative.finding(passed, lang="en")
     met = narrative.finding({**passed, "projected": 96.4, "p_meet": 1.0})
     assert "目标年2030年为96.4%，达到规划目标。" in met
+
+
+def test_unrankable_figure_gets_the_small_counts_caveat_as_on_the_maps():
+    """19 deaths: the interval is not too wide to judge, but a rate from fewer than 20 events is
+    unrankable (methods 1.5) and the maps draw it 不宜比较; the sentence says so too."""
+    row = {**MATERNAL, "too_wide": False, "rankable": False, "status": "cannot_judge"}
+    assert narrative.finding(row).endswith("该指标基于少数事件，数值波动大，不宜比较。")
+    assert "不宜比较" not in narrative.finding({**row, "rankable": True})
