@@ -46,6 +46,7 @@ __all__ = [
     "cagr_category",
     "limit_factor",
     "maintain_category",
+    "of_judged_sex",
     "ratio_category",
     "gender_gap",
     "judge",
@@ -72,7 +73,7 @@ RESULT_COLUMNS = [
 EXTRA_COLUMNS = [
     "value_reported", "rankable", "status_note", "baseline_source", "target_year",
     "trend_slope", "trend_lower", "trend_upper", "trend_p", "trend_n", "limit_factor",
-    "per_area", "n_areas", "n_areas_met",
+    "per_area", "n_areas", "n_areas_met", "subject_sex", "baseline_pooled_years",
 ]
 
 _CATEGORY_ORDER = list(codes.CATEGORIES)
@@ -742,23 +743,24 @@ def verdict(
 # ---------------------------------------------------------------------------------------
 
 def _pick_baseline(
-    years: np.ndarray, est: np.ndarray, year: int, baseline_year: int, crow: Mapping[str, Any],
-    area: str, sex: str, whole: str,
-) -> tuple[float, float, str]:
-    """Baseline (year, value, source) for one series sorted by year (methods 3.1)."""
+    years: np.ndarray, est: np.ndarray, pooled: np.ndarray, year: int, baseline_year: int,
+    crow: Mapping[str, Any], area: str, sex: str, whole: str,
+) -> tuple[float, float, str, str]:
+    """Baseline (year, value, source, pooled years) for one series sorted by year (methods 3.1)."""
     ok = (years < year) & ~np.isnan(est)
     at = ok & (years == baseline_year)
     if at.any():
-        return float(baseline_year), float(est[at][0]), "panel"
+        i = int(np.flatnonzero(at)[0])
+        return float(baseline_year), float(est[i]), "panel", str(pooled[i] or "")
     cy, cv = crow.get("baseline_year"), crow.get("baseline_value")
     if (area == whole and sex != "M" and not _isnan(cv) and not _isnan(cy)
             and int(cy) == int(baseline_year) and int(cy) < year):
-        return float(cy), float(cv), "catalogue"
+        return float(cy), float(cv), "catalogue", ""
     after = ok & (years > baseline_year)
     if after.any():
         i = int(np.flatnonzero(after)[0])
-        return float(years[i]), float(est[i]), "first_year"
-    return np.nan, np.nan, "none"
+        return float(years[i]), float(est[i]), "first_year", str(pooled[i] or "")
+    return np.nan, np.nan, "none", ""
 
 
 def _empty_row(ind: str, area: str, sex: str, yr: Any) -> dict[str, Any]:
@@ -928,13 +930,15 @@ def assess(
         else:
             status, note = judge_direction(comp, tr)
             gap = np.nan
-        b_year, b_value, b_src = _pick_baseline(years, est, yr, int(baseline_year), crow, area, sex, whole)
+        b_year, b_value, b_src, b_pooled = _pick_baseline(years, est, arr["pooled_years"][idx], yr,
+                                                           int(baseline_year), crow, area, sex, whole)
         prog = progress_category(comparator=comp, status=status, base_value=b_value, base_year=b_year,
                                  value=rec["value"], year=yr, target=crow["target"],
                                  target_year=crow["target_year"], tolerance=crow["tolerance"],
                                  lower_bound=crow["lower_bound"], upper_bound=crow["upper_bound"])
         rec.update({"gap": gap, "status": status, "status_note": note, "baseline_year": b_year,
-                    "baseline_value": b_value, "baseline_source": b_src, **prog})
+                    "baseline_value": b_value, "baseline_source": b_src, "baseline_pooled_years": b_pooled,
+                    **prog})
         records.append(rec)
 
     # catalogue indicators with no series at all
@@ -964,7 +968,9 @@ def assess(
     out["unit"] = out["indicator"].map(cmap["unit"])
     out["target_year"] = out["indicator"].map(cmap["target_year"]).astype("Int64")
     out["per_area"] = out["indicator"].map(cmap["per_area"]).astype(bool)
-    for col in ("domain", "name_zh", "name_en"):
+    out["baseline_pooled_years"] = out["baseline_pooled_years"].fillna("") if "baseline_pooled_years" in out \
+        else ""
+    for col in ("domain", "name_zh", "name_en", "subject_sex"):
         out[col] = out["indicator"].map(cmap[col])
     verdicts = []
     for r in out.to_dict("records"):
@@ -982,7 +988,7 @@ def assess(
     out["rankable"] = out["rankable"].astype("boolean")
     out["synthetic"] = out["synthetic"].astype(bool)
     for col in ("indicator", "area", "sex", "pooled_years", "interval_method", "status", "status_note",
-                "category", "verdict", "baseline_source", "unit", "comparator", "domain", "name_zh",
+                "category", "verdict", "baseline_source", "baseline_pooled_years", "subject_sex", "unit", "comparator", "domain", "name_zh",
                 "name_en", "verdict_zh", "verdict_en"):
         out[col] = out[col].astype("string")
     out = out[RESULT_COLUMNS + EXTRA_COLUMNS + ["verdict"]]
@@ -993,6 +999,16 @@ def _area_kind_map() -> dict[str, str]:
     """Gazetteer code -> kind (street, town, district)."""
     g = gazetteer.load()
     return dict(zip(g["code"].astype(str), g["kind"].astype(str), strict=True))
+
+
+def _targeted_areas(whole: str, kinds: set[str]) -> set[str]:
+    """The gazetteer's areas inside ``whole`` of the given kinds (all kinds when empty): the towns
+    a per-area target is about.  Empty for a researcher's own codes (not in the gazetteer)."""
+    g = gazetteer.load()
+    inside = g[g["parent"].astype(str) == str(whole)]
+    if kinds:
+        inside = inside[inside["kind"].astype(str).isin(kinds)]
+    return set(inside["code"].astype(str))
 
 
 def _not_applicable_areas(out: pd.DataFrame, cat: pd.DataFrame, whole: str) -> pd.DataFrame:
@@ -1025,6 +1041,8 @@ def _not_applicable_areas(out: pd.DataFrame, cat: pd.DataFrame, whole: str) -> p
 def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None, whole: str) -> pd.DataFrame:
     """District rows of per-area indicators: met only when every town meets (methods 2.5)."""
     per_area_ids = set(cat.loc[cat["per_area"], "id"].astype(str))
+    kinds_of = {str(i): {k for k in str(v).split(";") if k.strip()}
+                for i, v in zip(cat["id"], cat["area_kinds"], strict=True)}
     extra = []
     out = out.copy()
     for ind in sorted(per_area_ids & set(out["indicator"])):
@@ -1033,8 +1051,11 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None, wh
         towns = rows[(rows["area"] != whole) & (rows["status"] != "not_applicable")]
         if towns.empty:
             continue
+        # every town the target is about counts, also one that sent no figure (it is not known to
+        # meet the target); a researcher's own codes: the towns of the panel
+        expected = _targeted_areas(whole, kinds_of.get(ind, set()))
         for sex, tg in towns.groupby("sex"):
-            n_areas = int(tg["area"].nunique())
+            n_areas = len(expected | set(tg["area"].astype(str)))
             summary_year = int(year) if year is not None else int(pd.to_numeric(tg["year"]).max())
             # a town judged in an earlier year (its latest value) does not count as meeting now
             current = pd.to_numeric(tg["year"]) == summary_year
@@ -1053,7 +1074,8 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None, wh
             # the pace of a district total says nothing about a per-town target: left empty
             upd = {"status": status, "status_note": note, "gap": gap, "n_areas": n_areas,
                    "n_areas_met": n_met, "category": worst, "baseline_year": np.nan,
-                   "baseline_value": np.nan, "baseline_source": "none", "cagr_observed": np.nan,
+                   "baseline_value": np.nan, "baseline_source": "none", "baseline_pooled_years": "",
+                   "cagr_observed": np.nan,
                    "cagr_required": np.nan, "pace_ratio": np.nan, "limit_factor": np.nan}
             mask = (out["indicator"] == ind) & (out["area"] == whole) & (out["sex"] == sex)
             if mask.any():
@@ -1072,12 +1094,33 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None, wh
     return out
 
 
+def of_judged_sex(frame: pd.DataFrame) -> pd.Series:
+    """Which rows are of the sex each target is about (the one rule; docs/methods.md 3.5-3.6).
+
+    ``sex == subject_sex``: the female figure of a women's target, the total where the plan
+    speaks of everyone (the catalogue's ``subject_sex``, :func:`fzanalysis.catalog.normalize`;
+    :func:`assess` carries it).  In the district this is the judged figure; in the towns, the
+    figure their maps, scorecards and 达标率 use.  Other sexes are context (gender gaps,
+    breakdowns).  A table without ``subject_sex`` falls back to the total, ``T``.
+
+    Returns
+    -------
+    Series of bool, aligned with ``frame``.
+    """
+    if "sex" not in frame.columns:
+        return pd.Series(True, index=frame.index)
+    if "subject_sex" in frame.columns:
+        return frame["sex"].astype(str) == frame["subject_sex"].astype(str)
+    return frame["sex"].astype(str) == "T"
+
+
 def _headline(assessed: pd.DataFrame, whole: str) -> pd.DataFrame:
-    """One row per indicator: the whole area, sex T if present, else F, else M."""
-    d = assessed[assessed["area"] == whole].copy()
-    d["_rank"] = d["sex"].map({"T": 0, "F": 1, "M": 2})
-    d = d.sort_values(["indicator", "_rank"]).drop_duplicates("indicator")
-    return d.drop(columns="_rank")
+    """One row per indicator: the whole area's judged figure (:func:`of_judged_sex`); an indicator
+    whose judged figure is missing (only another sex reported) counts as ``no_data``."""
+    d = assessed[assessed["area"] == whole]
+    judged = d[of_judged_sex(d)].drop_duplicates("indicator")
+    lacking = d[~d["indicator"].isin(judged["indicator"])].drop_duplicates("indicator")
+    return pd.concat([judged, lacking.assign(status="no_data")], ignore_index=True)
 
 
 def attainment(assessed: pd.DataFrame, *, area: str | None = None) -> pd.DataFrame:
@@ -1110,8 +1153,10 @@ def attainment(assessed: pd.DataFrame, *, area: str | None = None) -> pd.DataFra
 
     Notes
     -----
-    Uses one headline row per indicator (the whole area; sex ``T``, else ``F``, else
-    ``M``).  ``attainment_rate`` = met / judged with judged = met + not_met;
+    Uses one row per indicator: the whole area's judged figure, of the sex the target is about
+    (:func:`of_judged_sex`: ``subject_sex``, the total without it), as
+    :meth:`fzanalysis.evaluation.Evaluation.attainment` does; an indicator reported for
+    another sex only counts as no data.  ``attainment_rate`` = met / judged with judged = met + not_met;
     ``attainment_rate_all`` = met / (met + not_met + cannot_judge), the
     conservative rate that counts undecidable targets as not attained.  Indicators
     without data count in ``n_indicators`` and ``n_no_data`` only.
@@ -1163,9 +1208,10 @@ def attainment(assessed: pd.DataFrame, *, area: str | None = None) -> pd.DataFra
 
 def _katz_ratio(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray, level: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""Katz log interval for a ratio of proportions; 0.5 added to every cell when a count is 0."""
+    r"""Katz log interval for a ratio of proportions; 0.5 added to every cell of the 2x2 table when
+    one is empty (a count of 0 or of all: k = n would otherwise give a variance of 0)."""
     z = stats.norm.ppf(0.5 + level / 2)
-    zero = (k1 == 0) | (k2 == 0)
+    zero = (k1 == 0) | (k2 == 0) | (k1 == n1) | (k2 == n2)
     a = np.where(zero, k1 + 0.5, k1)
     c = np.where(zero, k2 + 0.5, k2)
     m1 = np.where(zero, n1 + 1.0, n1)
@@ -1218,7 +1264,8 @@ def gender_gap(
       the difference (statsmodels ``confint_proportions_2indep(method="newcomb")``),
       Katz et al. (1978) log interval for the ratio
       :math:`\ln\widehat{RR} \pm z\sqrt{1/k_F - 1/n_F + 1/k_M - 1/n_M}` (0.5 added to
-      each count, 1 to each total, when a count is zero).
+      each count, 1 to each total, when a cell of the 2x2 table is empty: a count of 0, or
+      :math:`k = n`, whose variance term would be 0 and the interval a point).
     * Poisson rates with counts: exact conditional interval for the rate ratio
       (:func:`fzanalysis.rates.poisson_ratio_ci`) and the MOVER interval for the
       difference (statsmodels ``confint_poisson_2indep(method="mover")``).

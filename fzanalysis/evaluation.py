@@ -40,7 +40,8 @@ its probability) and derives everything a reader is told from those two, with on
   whole country (``data/reference``, with its citation), the latest figure up to the year is
   quoted beside the plan's own (``reference_*`` columns): "全国2024年为14.3/10万".
 * **Like with like.**  A rate pooled over several years (rare events) is not compared with a
-  single earlier year: ``change_1y`` and ``change_base`` are left empty for pooled values.
+  single earlier year: ``change_1y`` and ``change_base`` are left empty for pooled values, and
+  ``change_base`` also when the baseline's figure was pooled (``baseline_pooled_years``).
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ import pandas as pd
 
 from fzanalysis import assessment, codes, comparators, reference, trend
 from fzanalysis import catalog as catalog_mod
+from fzanalysis.assessment import of_judged_sex
 from fzanalysis.exceptions import PanelError
 from fzanalysis.labels import label
 from fzanalysis.panel import Panel, as_panel
@@ -126,26 +128,6 @@ class Evaluation:
     def attainment(self) -> pd.DataFrame:
         """The 达标率 by domain and overall, counted on the judged figures only."""
         return assessment.attainment(self.targets, area=self.whole)
-
-
-def of_judged_sex(frame: pd.DataFrame) -> pd.Series:
-    """Which rows are of the sex each target is about (the one rule; docs/methods.md 2).
-
-    ``sex == subject_sex``: the female figure of a women's target, the total where the plan
-    speaks of everyone (the catalogue's ``subject_sex``, :func:`fzanalysis.catalog.normalize`).
-    In the district this is the judged figure; in the towns, the figure their maps, scorecards
-    and 达标率 use.  Other sexes are context (gender gaps, breakdowns).  A table without
-    ``subject_sex`` (e.g. :func:`fzanalysis.assess` output) falls back to the total, ``T``.
-
-    Returns
-    -------
-    Series of bool, aligned with ``frame``.
-    """
-    if "sex" not in frame.columns:
-        return pd.Series(True, index=frame.index)
-    if "subject_sex" in frame.columns:
-        return frame["sex"].astype(str) == frame["subject_sex"].astype(str)
-    return frame["sex"].astype(str) == "T"
 
 
 def of_sex(frame: pd.DataFrame, sex: str | None) -> pd.Series:
@@ -276,7 +258,10 @@ def category_from_projection(
     need = edge - value
     if need == 0 or not np.isfinite(edge):
         return "limited_progress"
-    r = (projected - value) / need
+    move = projected - value
+    if abs(move) <= 1e-9 * max(1.0, abs(value)):  # a flat projection: no movement, whatever the
+        move = 0.0                                 # last bits of its floating point say
+    r = move / need
     if r < 0:
         return "deterioration"
     thresholds = assessment.load_rules()["progress"]["ratio_thresholds"]
@@ -387,9 +372,12 @@ def evaluate(
                           "subject_sex": r["subject_sex"], "target_year": r["target_year"],
                           "per_area": r["per_area"], "synthetic": pnl.synthetic})
         out = pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
+    # like with like: a pooled figure is not compared with a single year, nor a single year with a
+    # pooled baseline (previous_value is the annual figure reported the year before)
     pooled = out["pooled_years"].fillna("").astype(str).str.strip() != ""
+    base_pooled = out["baseline_pooled_years"].fillna("").astype(str).str.strip() != ""
     out["change_1y"] = np.where(pooled, np.nan, out["value"] - out["previous_value"])
-    out["change_base"] = np.where(pooled, np.nan, out["value"] - out["baseline_value"])
+    out["change_base"] = np.where(pooled | base_pooled, np.nan, out["value"] - out["baseline_value"])
     out["warnings"] = out["warnings"].astype(object).where(out["warnings"].notna(), "").astype(str)
     out["method"] = out["method"].astype(object).where(out["method"].notna(), "")
     out = out.join(_references(out))

@@ -59,6 +59,7 @@ from fzanalysis.exceptions import GazetteerError
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang, domain_label, label, unit_label
 from fzanalysis.paths import data_path
+from fzanalysis.rates import unrankable as unrankable_rows
 
 __all__ = [
     "COLUMN_STYLES",
@@ -887,8 +888,7 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     excluded, target_kinds = _not_targeted(sel, gdf)
     # figures the methods call unrankable (rates from a handful of events, methods 1.4) are never
     # coloured against each other: they are drawn as 不宜比较 / not comparable
-    unrankable = np.array(gdf["rankable"].astype(object) == False, dtype=bool) \
-        if "rankable" in gdf.columns else np.zeros(len(gdf), dtype=bool)  # noqa: E712
+    unrankable = unrankable_rows(gdf).to_numpy(copy=True)
     unrankable &= np.asarray(gdf["has_data"], dtype=bool) & ~np.asarray(excluded, dtype=bool)
     excluded_or_unrankable = excluded | unrankable
     if ax is None:
@@ -1318,6 +1318,10 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     excluded, target_kinds = _not_targeted(sel, gdf)
     na = both("plot_text", "not_applicable_street_only" if target_kinds == {"street"} else (
         "not_applicable_town_only" if target_kinds == {"town"} else "not_applicable_area_kind"))
+    # as on the static maps: a figure from a handful of events (methods 1.5) gets no colour
+    nc = both("plot_text", "not_comparable")
+    few = unrankable_rows(gdf).to_numpy(copy=True) & np.asarray(gdf["has_data"], dtype=bool) \
+        & ~np.asarray(excluded, dtype=bool)
     unit = _first(sel, "unit")
     show = pd.DataFrame({"town": gdf["name_zh_town"] + " / " + gdf["name_en_town"]})
     fields = {"town": both("plot_text", "town")}
@@ -1325,20 +1329,20 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     col_both = both("plot_column", column) if column in labels().get("plot_column", {}) else column
     if style["kind"] == "categorical":
         kind = style["palette"]
-        show[column] = [na if x else both(kind, str(v)) if h and pd.notna(v) else nd
-                        for v, h, x in zip(gdf[column], gdf["has_data"], excluded)]
+        show[column] = [na if x else nc if f else both(kind, str(v)) if h and pd.notna(v) else nd
+                        for v, h, x, f in zip(gdf[column], gdf["has_data"], excluded, few)]
     else:
         vals = pd.to_numeric(gdf[column], errors="coerce")
-        show[column] = vals.where(gdf["has_data"] & ~excluded)
+        show[column] = vals.where(gdf["has_data"] & ~excluded & ~few)
         u = unit_label(unit, "zh", gap=column == "gap")
-        show["shown"] = [na if x else f"{_fmt(v)} {u}".strip() if pd.notna(v) else nd
-                         for v, x in zip(show[column], excluded)]
+        show["shown"] = [na if x else nc if f else f"{_fmt(v)} {u}".strip() if pd.notna(v) else nd
+                         for v, x, f in zip(show[column], excluded, few)]
     fields[column if style["kind"] == "categorical" else "shown"] = col_both
     for extra, kind in (("status", "status"), ("category", "category")):
         if extra in gdf.columns and extra != column:
-            show[extra] = [na if x else both(kind, str(v)) if h and pd.notna(v)
+            show[extra] = [na if x else nc if f else both(kind, str(v)) if h and pd.notna(v)
                            and str(v) in labels()[kind] else nd
-                           for v, h, x in zip(gdf[extra], gdf["has_data"], excluded)]
+                           for v, h, x, f in zip(gdf[extra], gdf["has_data"], excluded, few)]
             fields[extra] = both("plot_column", extra)
     mgdf = gpd.GeoDataFrame(show, geometry=gdf.geometry.values, crs=gdf.crs)
     opts: dict[str, Any] = {
@@ -1347,7 +1351,9 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
         "tiles": folium_tiles, "legend": False, "control_scale": False,
         "style_kwds": {"weight": 1, "color": "#555555", "fillOpacity": 0.7},
     }
-    extra_entries = []  # legend rows after the colours: 不适用, 无数据
+    extra_entries = []  # legend rows after the colours: 不宜比较, 不适用, 无数据
+    if few.any():
+        extra_entries.append((nc, NOT_COMPARABLE_STYLE["facecolor"]))
     if (mgdf[column] == na).any() if style["kind"] == "categorical" else show["shown"].eq(na).any():
         extra_entries.append((na, NA_STYLE["facecolor"]))
     if (mgdf[column] == nd).any() if style["kind"] == "categorical" else show["shown"].eq(nd).any():

@@ -24,7 +24,9 @@ Rules
   value reads 保持在 (never "降至3个" from 3个).
 * **Pooled rates** (rare events) say which years were pooled and state no change on a single
   year (the judgement table leaves ``change_1y`` empty for them).
-* **Small counts.**  A value whose interval is too wide to judge adds 数值波动大，不宜比较.
+* **Small counts.**  A value whose interval is too wide to judge, or that the maps draw 不宜比较
+  (:func:`fzanalysis.rates.unrankable`: e.g. a rate from fewer than 20 events), adds
+  数值波动大，不宜比较.
 * **Missing numbers.**  Any missing part is left out; a missing value gives "2024年…暂无数据。".
 """
 from __future__ import annotations
@@ -48,6 +50,7 @@ from fzanalysis.labels import (
     unit_format,
 )
 from fzanalysis.labels import format_number as _number
+from fzanalysis.rates import unrankable
 from fzanalysis.trend import probability_band_code, probability_percent
 
 __all__ = ["as_markdown", "draft", "finding", "probability_words"]
@@ -201,7 +204,9 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
             out += _text("comma", lang) + words
         out += _text("end", lang)
     too_wide = row.get("too_wide")
-    if not _isna(too_wide) and bool(too_wide):
+    # the maps' rule (rates.unrankable): a figure too small to compare says so in words as well
+    few = bool(unrankable(pd.DataFrame([{"rankable": row.get("rankable")}])).iloc[0])
+    if few or (not _isna(too_wide) and bool(too_wide)):
         out += sep + _text("too_wide", lang)
     if not _isna(row.get("reference_value")):
         out += sep + _text("reference", lang, area=area_label(str(row["reference_area"]), lang),

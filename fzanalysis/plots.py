@@ -29,6 +29,7 @@ from fzanalysis.fonts import use_cjk_font
 from fzanalysis.geo import (
     NA_STYLE,
     NO_DATA_STYLE,
+    NOT_COMPARABLE_STYLE,
     add_notes,
     demo_watermark,
     indicator_name,
@@ -47,6 +48,7 @@ from fzanalysis.labels import (
     label,
     unit_label,
 )
+from fzanalysis.rates import unrankable
 
 __all__ = ["FAN_COLOURS", "SEX_COLOURS", "domain_dashboard", "fan_chart", "gender_gap_dumbbell",
            "status_heatmap"]
@@ -299,7 +301,9 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     with ``status == "no_data"``, is drawn hatched grey and listed in the
     legend as 无数据 / no data; a town a per-area target does not apply to
     (catalogue ``area_kinds``, status ``not_applicable``) is dotted white,
-    不适用 / not applicable.  Every cell is one ``Rectangle`` patch.
+    不适用 / not applicable; a town figure too small to compare
+    (:func:`fzanalysis.rates.unrankable`, as on the maps) is cross-hatched 不宜比较 / not
+    comparable, never coloured.  Every cell is one ``Rectangle`` patch.
 
     Parameters
     ----------
@@ -402,7 +406,10 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     present: set[str] = set()
     any_missing = False
     not_targeted = _not_targeted_cells(rows, inds, areas, catalog, district)
-    any_na = False
+    # town figures the methods call unrankable (methods 1.5) are not coloured beside the others
+    few = rows[unrankable(rows) & (rows["area"] != district)]
+    not_comparable = set(zip(few["indicator"], few["area"], strict=True))
+    any_na = any_nc = False
     for r, (what, ind) in enumerate(layout):
         if what == "domain":
             if r:
@@ -417,6 +424,12 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
                 continue
             missing = code is None or (isinstance(code, float) and math.isnan(code)) \
                 or pd.isna(code) or statuses.get((ind, area)) == "no_data" or code == "no_data"
+            if not missing and (ind, area) in not_comparable:
+                any_nc = True
+                ax.add_patch(Rectangle((c, r), 1, 1, facecolor=NOT_COMPARABLE_STYLE["facecolor"],
+                                       edgecolor="#d9d9d9", hatch=NOT_COMPARABLE_STYLE["hatch"],
+                                       linewidth=1.5))
+                continue
             if not missing and str(code) not in pal:
                 raise ValueError(f"assessed: {column} {code!r} for {ind} in {area} has no colour "
                                  f"(expected one of {sorted(pal)})")
@@ -456,6 +469,8 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
         ax.spines[side].set_visible(False)
     handles = [Patch(facecolor=colour, edgecolor="#555555", label=lab)
                for code, (lab, colour) in pal.items() if code in present and code != "no_data"]
+    if any_nc:
+        handles.append(Patch(**NOT_COMPARABLE_STYLE, label=_t("not_comparable", lang)))
     if any_missing:
         handles.append(Patch(facecolor=NO_DATA_STYLE["facecolor"], edgecolor=NO_DATA_STYLE["edgecolor"],
                              hatch=NO_DATA_STYLE["hatch"], label=_t("no_data", lang)))

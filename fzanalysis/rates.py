@@ -17,6 +17,8 @@ poisson_ratio_ci
 rate_table
     Add ``estimate, lower, upper, interval_method, pooled_years, too_wide,
     rankable`` to a panel, using the catalogue's units.
+unrankable
+    The rows a map, grid or league table must draw 不宜比较 instead of colouring or ranking.
 
 All thresholds come from ``data/assess.yaml``.
 """
@@ -40,6 +42,7 @@ __all__ = [
     "poisson_ratio_ci",
     "proportion_ci",
     "rate_table",
+    "unrankable",
 ]
 
 #: Public method names -> statsmodels ``proportion_confint`` method names.
@@ -630,3 +633,33 @@ def rate_table(
     rankable[is_g] = rankable[is_g] & (out.loc[is_g, "estimate_numerator"] >= rules["rank_min_events"]).to_numpy()
     out["rankable"] = rankable.astype("boolean")
     return out
+
+
+def unrankable(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose figure must not be coloured or ranked against others (methods 1.5).
+
+    The one rule every map (:func:`fzanalysis.geo.choropleth`) and grid
+    (:func:`fzanalysis.plots.status_heatmap`) applies to town figures: ``rankable`` is false
+    (an interval too wide to judge, or a Poisson rate from fewer than ``rank_min_events``
+    events after pooling).  ``rankable`` NA (no counts: precision unknown) and a table without
+    the column are not flagged.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows of :func:`rate_table`, :func:`fzanalysis.assess` or :func:`fzanalysis.evaluate`.
+
+    Returns
+    -------
+    Series of bool, aligned with ``frame``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis.rates import unrankable
+    >>> unrankable(pd.DataFrame({"rankable": pd.array([True, False, pd.NA], dtype="boolean")})).tolist()
+    [False, True, False]
+    """
+    if "rankable" not in frame.columns:
+        return pd.Series(False, index=frame.index)
+    return frame["rankable"].astype("boolean").fillna(True).eq(False).astype(bool)

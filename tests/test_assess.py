@@ -405,7 +405,9 @@ def test_assess_latest_year_per_series_and_values():
 def test_assess_per_area_district_summary():
     res = assess(_panel(), CAT).set_index(["indicator", "area", "sex"])
     d = res.loc[("d.street", "440117", "T")]
-    assert d["status"] == "met" and d["n_areas"] == 2 and d["n_areas_met"] == 2
+    # two of the eight towns report, both meet it: the six others are not known to (methods 2.5)
+    assert d["status"] == "cannot_judge" and d["status_note"] == "areas_incomplete"
+    assert d["n_areas"] == 8 and d["n_areas_met"] == 2
     res23 = assess(_panel(), CAT, year=2023).set_index(["indicator", "area", "sex"])
     d = res23.loc[("d.street", "440117", "T")]
     assert d["status"] == "not_met" and d["n_areas_met"] == 1 and d["gap"] == 1.0
@@ -445,18 +447,21 @@ def test_assess_catalogue_errors():
 def test_attainment_counts():
     res = assess(_panel(), CAT)
     att = attainment(res).set_index("domain")
-    # health: screen not_met, mmr cannot_judge; decision: npc met, street met
+    # health: screen not_met, mmr cannot_judge; decision: npc met
     assert att.loc["health", "n_met"] == 0 and att.loc["health", "n_not_met"] == 1
     assert att.loc["health", "n_cannot_judge"] == 1
     assert att.loc["decision", "attainment_rate"] == 1.0
-    # social: headline row is sex F (no T): 95 [93.5, 96.2] vs 96 -> cannot judge
-    assert att.loc["social", "n_cannot_judge"] == 1 and np.isnan(att.loc["social", "attainment_rate"])
+    # decision: street is cannot_judge (two of eight towns report; methods 2.5)
+    assert att.loc["decision", "n_cannot_judge"] == 1
+    # social: the target is about everyone (subject_sex T) and only F and M figures came: the judged
+    # figure is missing, so no data, as in evaluate (not the female figure in its place)
+    assert att.loc["social", "n_no_data"] == 1 and np.isnan(att.loc["social", "attainment_rate"])
     al = att.loc["all"]
     assert al["n_indicators"] == 8
-    # met: npc, street, e.share, shelter = 4; not met: screen = 1; cannot: mmr, s.ins = 2; no data 1
-    assert (al["n_met"], al["n_not_met"], al["n_cannot_judge"], al["n_no_data"]) == (4, 1, 2, 1)
-    assert al["attainment_rate"] == pytest.approx(4 / 5)
-    assert al["attainment_rate_all"] == pytest.approx(4 / 7)
+    # met: npc, e.share, shelter = 3; not met: screen = 1; cannot: mmr, street = 2; no data: s.ins, x
+    assert (al["n_met"], al["n_not_met"], al["n_cannot_judge"], al["n_no_data"]) == (3, 1, 2, 2)
+    assert al["attainment_rate"] == pytest.approx(3 / 4)
+    assert al["attainment_rate_all"] == pytest.approx(3 / 6)
 
 
 # --------------------------------------------------------------------------- gender gaps
@@ -582,7 +587,7 @@ def test_per_area_town_with_an_older_value_is_not_counted_as_meeting():
     p = p[~((p["indicator"] == "d.street") & (p["area"] == "440117001") & (p["year"] == 2024))]
     d = assess(p, CAT).set_index(["indicator", "area", "sex"]).loc[("d.street", "440117", "T")]
     # town 001 met in 2023 (its latest), town 002 met in 2024: the district is not yet confirmed
-    assert d["year"] == 2024 and d["n_areas"] == 2 and d["n_areas_met"] == 1
+    assert d["year"] == 2024 and d["n_areas"] == 8 and d["n_areas_met"] == 1
     assert d["status"] == "cannot_judge" and d["status_note"] == "areas_incomplete"
 
 
@@ -625,7 +630,8 @@ def test_street_only_target_judges_only_the_streets():
         assert res.loc[("decision.street_leadership_women", a, "T")]["status"] == "met"
     # without area_kinds every town counts, and the town without a woman leader fails it
     d_all = res.loc[("decision.all_towns", "440117", "T")]
-    assert d_all["status"] == "not_met" and d_all["n_areas"] == 5 and d_all["n_areas_met"] == 4
+    # (all eight towns are counted, also the three that sent no figure)
+    assert d_all["status"] == "not_met" and d_all["n_areas"] == 8 and d_all["n_areas_met"] == 4
     # a street that misses it still fails the district
     bad = pd.DataFrame(rows).assign(value=lambda f: np.where(f["area"] == "440117002", 0.0, f["value"]))
     d = assess(bad, cat).set_index(["indicator", "area", "sex"]).loc[
@@ -640,3 +646,71 @@ def test_street_only_targets_of_the_catalogue_on_the_demo_panel():
         assert set(r["area"]) <= {"440117", "440117001", "440117002", "440117003"}
         d = r[r["area"] == "440117"].iloc[0]
         assert d["n_areas"] <= 3
+
+
+# --------------------------------------------------------------------------- audit (issue: stats review)
+
+STREETS_ONLY = pd.DataFrame({"id": ["decision.street_leadership_women"], "unit": ["count"], "comparator": [">="],
+                             "target": [1.0], "per_area": [True], "area_kinds": ["street"]})
+
+
+@pytest.mark.parametrize(("values", "status", "note", "n_met"), [
+    ({"440117001": 2.0, "440117002": 3.0}, "cannot_judge", "areas_incomplete", 2),  # 城郊街道 silent
+    ({"440117001": 2.0, "440117002": 0.0}, "not_met", "some_area_not_met", 1),
+    ({"440117001": 2.0, "440117002": 3.0, "440117003": 1.0}, "met", "all_areas_met", 3),
+])
+def test_per_area_target_counts_every_targeted_town_not_only_those_that_reported(values, status, note, n_met):
+    """每个街道: a street without a figure is not known to meet the target, so the district row
+    cannot be 'met' (n_areas is the three streets of the gazetteer, not the two that reported)."""
+    ind = "decision.street_leadership_women"
+    p = pd.DataFrame({"indicator": ind, "year": 2024, "area": list(values), "value": list(values.values())})
+    d = assess(p, STREETS_ONLY).set_index(["indicator", "area", "sex"]).loc[(ind, "440117", "T")]
+    assert (d["status"], d["status_note"]) == (status, note)
+    assert d["n_areas"] == 3 and d["n_areas_met"] == n_met
+    assert (d["verdict"] == "achieved") == (status == "met")
+
+
+def test_per_area_target_of_a_researchers_own_areas_counts_the_areas_of_the_panel():
+    cat = STREETS_ONLY.assign(area_kinds="")
+    ind = "decision.street_leadership_women"
+    p = pd.DataFrame({"indicator": ind, "year": 2024, "area": ["R", "R-1", "R-2"], "value": [3.0, 1.0, 2.0]})
+    d = assess(p, cat, area="R").set_index(["indicator", "area", "sex"]).loc[(ind, "R", "T")]
+    assert d["status"] == "met" and d["n_areas"] == 2 and d["n_areas_met"] == 2
+
+
+def test_attainment_counts_the_sex_each_target_is_about():
+    """A women's target (subject_sex F) is counted on the female figure, as evaluate does (methods
+    3.5), not on the total; a women's target without a female figure is no data."""
+    cat = pd.DataFrame({"id": ["health.le_women", "health.le_all"], "unit": ["years", "years"],
+                        "comparator": [">=", ">="], "target": [80.0, 80.0], "subject_sex": ["F", "F"],
+                        "disaggregation": ["sex", "sex"]})
+    p = pd.DataFrame({"indicator": ["health.le_women"] * 3 + ["health.le_all"], "year": 2024,
+                      "sex": ["F", "M", "T", "T"], "value": [82.0, 76.0, 79.0, 81.0]})
+    al = attainment(assess(p, cat)).set_index("domain").loc["all"]
+    assert (al["n_indicators"], al["n_met"], al["n_not_met"], al["n_no_data"]) == (2, 1, 0, 1)
+
+
+def test_attainment_of_assess_equals_the_reports_on_the_demo():
+    from fzanalysis import evaluate
+    panel = demo.load()
+    cols = ["domain", "n_indicators", "n_met", "n_not_met", "n_cannot_judge", "n_no_data"]
+    mine = attainment(assess(panel, year=2024))[cols].reset_index(drop=True)
+    theirs = evaluate(panel, year=2024).attainment()[cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)
+
+
+@pytest.mark.parametrize(("k1", "n1", "k2", "n2"), [(10, 10, 10, 10), (10, 10, 3, 10), (0, 10, 0, 12), (40, 40, 0, 5)])
+def test_katz_ratio_interval_adds_half_to_every_cell_when_one_is_empty(k1, n1, k2, n2):
+    """A 2x2 table with an empty cell (k = 0 or k = n) gets 0.5 in every cell (Haldane-Anscombe):
+    10 of 10 women and 10 of 10 men do not prove a ratio of exactly 1."""
+    cat = pd.DataFrame({"id": ["h.cov"], "unit": ["percent"], "comparator": [">="], "target": [90.0]})
+    p = pd.DataFrame({"indicator": "h.cov", "year": 2024, "sex": ["F", "M"], "numerator": [k1, k2],
+                      "denominator": [n1, n2]})
+    p["value"] = p["numerator"] / p["denominator"] * 100
+    r = gender_gap(p, cat).iloc[0]
+    a, b, c, d = k1 + 0.5, n1 + 1.0, k2 + 0.5, n2 + 1.0
+    se = math.sqrt(1 / a - 1 / b + 1 / c - 1 / d)
+    z = 1.959963984540054
+    assert r["ratio_lower"] == pytest.approx(a / b / (c / d) * math.exp(-z * se), rel=1e-9)
+    assert r["ratio_upper"] == pytest.approx(a / b / (c / d) * math.exp(z * se), rel=1e-9)
+    assert r["ratio_lower"] < r["ratio_upper"]

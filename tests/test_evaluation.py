@@ -235,3 +235,36 @@ def test_too_few_points_for_a_trend_is_insufficient_data_in_every_column(compara
     more = pd.concat([panel, pd.DataFrame({"indicator": ["h.le"], "year": [2023], "value": [81.5]})])
     row = evaluate(more, cat, year=2024).targets.iloc[0]
     assert row["status_note"] != "too_few_points" and row["category"] != "insufficient_data"
+
+
+def test_change_since_baseline_is_not_an_annual_figure_against_a_pooled_baseline():
+    """Like with like (methods 3.6): 2020 has 4 deaths, so its figure is pooled (2016-2020); 2024
+    has 25 and stands alone. Annual minus pooled is no change: change_base stays empty."""
+    cat = catalog.normalize(pd.DataFrame({"id": ["health.mmr"], "unit": ["per_100k_live_births"],
+                                          "comparator": ["<"], "target": [7.5]}))
+    k = [5, 6, 4, 5, 30, 28, 25]
+    p = pd.DataFrame({"indicator": "health.mmr", "year": range(2018, 2025), "numerator": k,
+                      "denominator": 100_000})
+    p["value"] = p["numerator"] / p["denominator"] * 1e5
+    r = evaluate(p, cat).targets.iloc[0]
+    assert r["pooled_years"] == "" and r["value"] == 25.0
+    assert r["baseline_year"] == 2020 and r["baseline_value"] == pytest.approx(15 / 3e5 * 1e5)
+    assert np.isnan(r["change_base"])
+    assert r["change_1y"] == pytest.approx(-3.0)  # 2023 (28) and 2024 (25) are both annual
+
+
+@pytest.mark.parametrize("level", [80.0, 33.3, 0.3, 71.53, 29.843333333333334, 76.53])
+@pytest.mark.parametrize(("comparator", "target"), [(">=", 90.0), ("<=", 0.1), ("<", 0.2), (">", 95.0)])
+def test_a_constant_series_that_misses_its_target_has_made_limited_progress_not_deteriorated(
+        level, comparator, target):
+    """A series flat at its level neither closes nor widens the gap: limited progress, whatever
+    the last bits of the projection's floating point say (33.3 was projected as 33.29999999999999
+    and called 倒退, which also turned 仍有差距 into 差距较大)."""
+    cat = catalog.normalize(pd.DataFrame({"id": ["health.flat"], "unit": ["percent"],
+                                          "comparator": [comparator], "target": [target]}))
+    p = pd.DataFrame({"indicator": "health.flat", "year": range(2018, 2025), "value": level})
+    r = evaluate(p, cat).targets.iloc[0]
+    assert r["status"] == "not_met" and r["category"] == "limited_progress"
+    assert category_from_projection("not_met", comparator, level, level * (1 - 2e-16), target) \
+        == category_from_projection("not_met", comparator, level, level * (1 + 2e-16), target) \
+        == "limited_progress"

@@ -492,6 +492,25 @@ def test_unrankable_towns_are_not_coloured_but_shown_as_not_comparable():
     plt.close(ax.figure)
 
 
+def test_interactive_map_does_not_colour_unrankable_towns_either():
+    """explore, like choropleth: a town figure from a handful of events is 不宜比较, not a colour;
+    its tooltip says so and the legend lists it."""
+    codes = geo.load_towns()["code"].tolist()
+    table = pd.DataFrame({"indicator": "health.maternal_mortality", "area": codes, "sex": "T",
+                          "value": [0.0, 0, 0, 0, 0, 0, 20.6, 17.0], "gap": [-40.0] * 6 + [13.1, 9.5],
+                          "status": ["cannot_judge"] * 6 + ["not_met"] * 2, "unit": "per_100k_live_births",
+                          "rankable": [False] * 6 + [True] * 2, "synthetic": False})
+    nc = f"{label('plot_text', 'not_comparable', 'zh')} / {label('plot_text', 'not_comparable', 'en')}"
+    for column in ("gap", "status"):
+        html = geo.explore(table, column, indicator="health.maternal_mortality", tiles=None).get_root().render()
+        legend = html[html.index("id='fz-legend'"):]
+        legend = legend[:legend.index("</div></div>") + 12]
+        assert nc in legend
+        assert html.count(json.dumps(nc)[1:-1]) + html.count(nc) >= 6 + 1  # six tooltips and the legend
+        if column == "gap":  # the scale is set by the two comparable towns only (not by -40)
+            assert "<span>-13.1</span>" in legend and "40" not in legend
+
+
 def test_maps_default_to_the_sex_each_target_is_about():
     """sex="judged" (the default of choropleth, small_multiples, ...): the female rows of a
     women's target; without a subject_sex column, the total, as before."""

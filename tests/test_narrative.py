@@ -192,3 +192,11 @@ def test_status_workbook_shows_a_published_figure_with_its_digits():
     assert excel.number_format("percent", 43.4, published=True) == "0.0"
     frame = pd.DataFrame({"unit": ["years", "years"], "value": [80.88, 80.88], "synthetic": [False, True]})
     assert excel._figure_formats(frame, "value") == ["0.00", "0.0"]
+
+
+def test_unrankable_figure_gets_the_small_counts_caveat_as_on_the_maps():
+    """19 deaths: the interval is not too wide to judge, but a rate from fewer than 20 events is
+    unrankable (methods 1.5) and the maps draw it 不宜比较; the sentence says so too."""
+    row = {**MATERNAL, "too_wide": False, "rankable": False, "status": "cannot_judge"}
+    assert narrative.finding(row).endswith("该指标基于少数事件，数值波动大，不宜比较。")
+    assert "不宜比较" not in narrative.finding({**row, "rankable": True})

@@ -391,3 +391,21 @@ def test_domain_dashboard_shows_the_judged_figure():
     widths = {round(p.get_width(), 3) for ax in total.axes for p in ax.patches if isinstance(p, Rectangle)}
     assert 80.1 in widths and 83.0 not in widths
     plt.close("all")
+
+
+def test_status_heatmap_never_colours_a_town_figure_too_small_to_compare(tmp_path):
+    """Towns whose figure the methods call unrankable (1.4-1.5: a handful of events) are drawn
+    不宜比较, as on the maps, never in a status or category colour; the district is judged."""
+    table = assessed()
+    table["rankable"] = pd.array([True] * len(table), dtype="boolean")
+    few = (table["indicator"] == "health.maternal_mortality") & table["area"].isin(TOWNS[:3])
+    table.loc[few, "rankable"] = False
+    table.loc[(table["indicator"] == "health.maternal_mortality") & (table["area"] == "440117"),
+              "rankable"] = False
+    for column in ("status", "category"):
+        ax = plots.status_heatmap(table, column=column)
+        cells = [p for p in ax.patches if isinstance(p, Rectangle)]
+        hatched = [p for p in cells if p.get_hatch() == "xx"]
+        assert len(hatched) == 3  # the three towns, not the district
+        assert "不宜比较（基于少数事件）" in legend_texts(ax)
+        assert render(ax.figure, tmp_path / f"heat_unrankable_{column}.png") == []
