@@ -1018,13 +1018,25 @@ def test_maintain_reversing_agrees_with_the_assessment():
     assert rev["exact_line"] and not rev["const"]
 
 
+@pytest.mark.parametrize("values", [[80.0, 78.0], [80.0, 79.0, 78.5]])
+def test_no_reversing_warning_from_fewer_points_than_the_trend_test_needs(values):
+    """Two or three figures moving the wrong way are not a reversal (the assessment's trend test
+    refuses them too); from four figures on the warning reads the pace."""
+    cat = pd.DataFrame({"id": ["x.up"], "unit": ["percent"], "comparator": [">="], "target": [90.0]})
+    panel = pd.DataFrame({"indicator": "x.up", "year": range(2024 - len(values) + 1, 2025), "value": values})
+    row = project(panel, cat).iloc[0]
+    assert "insufficient_data" in row["warnings"] and "reversing" not in row["warnings"]
+    longer = pd.DataFrame({"indicator": "x.up", "year": range(2021, 2025), "value": [81.0, 80.0, 79.0, 78.0]})
+    assert "reversing" in project(longer, cat).iloc[0]["warnings"]
+
+
 def test_maintain_decline_settings_mirror_the_assessment():
     import inspect
 
     from fzanalysis.assessment import assess, load_rules
 
     w, rules = settings()["warnings"], load_rules()["status"]
-    assert int(w["maintain_decline_min_points"]) == int(rules["trend"]["min_points"])
+    assert int(w["trend_test_min_points"]) == int(rules["trend"]["min_points"])
     assert float(w["maintain_decline_tolerance"]) == float(rules["maintain_tolerance"])
     assert int(w["pace_window"]) == int(rules["trend"]["max_points"])
     assert float(w["maintain_decline_level"]) == inspect.signature(assess).parameters["level"].default

@@ -1266,7 +1266,7 @@ def significant_decline(years: np.ndarray, Y: np.ndarray, wmask: np.ndarray, wfi
     The assessment's trend test for ``maintain`` (methods 2.4, ``fzanalysis.assess.trend_test`` /
     ``judge_direction``) on the same points, vectorised: OLS slope of the observed values, upper
     limit of its two-sided ``maintain_decline_level`` (0.95) t-interval below
-    ``-maintain_decline_tolerance`` (0), with at least ``maintain_decline_min_points`` (4) points.
+    ``-maintain_decline_tolerance`` (0), with at least ``trend_test_min_points`` (4) points.
     A constant window (``numpy.allclose``) has slope 0 and no decline, as in ``trend_test``.
     """
     w = settings()["warnings"]
@@ -1276,7 +1276,7 @@ def significant_decline(years: np.ndarray, Y: np.ndarray, wmask: np.ndarray, wfi
         constant = (hi - lo_) <= 1e-8 + 1e-5 * np.abs(hi)
         upper = wfit.b + t_quantile(float(w["maintain_decline_level"]), wfit.df) \
             * np.where(wfit.s2 > 0, wfit.se_slope(), 0.0)
-        return (wfit.n >= int(w["maintain_decline_min_points"])) & ~constant \
+        return (wfit.n >= int(w["trend_test_min_points"])) & ~constant \
             & np.isfinite(upper) & (upper < -float(w["maintain_decline_tolerance"]))
 
 
@@ -1320,7 +1320,8 @@ def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
     good = comparators.good_direction(comp)
     req = np.where(good != 0, good, toward)
     with np.errstate(invalid="ignore"):
-        reversing = np.isfinite(res.pace_observed) & (req * res.pace_observed < 0)
+        reversing = np.isfinite(res.pace_observed) & (req * res.pace_observed < 0) \
+            & (res.n_points >= int(w["trend_test_min_points"]))  # as few as the trend test refuses
     # maintain: only a significant decline (the assessment's test), not any downward wiggle
     reversing = np.where(maintain, res.significant_decline, reversing)
     insufficient = (res.n_points < int(conf["min_points"])) \
