@@ -114,3 +114,36 @@ def test_a_figure_under_no_heading_in_a_row_without_figures_is_an_error(tmp_path
     log = pd.read_csv(tmp_path / "out" / "ingest_log.csv")
     assert log[["status", "rows_rejected"]].values.tolist() == [["partial", 1]]
     assert hashlib.sha256(p.read_bytes()).hexdigest() == before
+
+
+def test_a_signature_block_below_the_table_is_not_read_with_a_warning(tmp_path: Path) -> None:
+    """Government forms end with 注：… and 填表人：… 审核人：… 填报日期：… lines.  Below the last
+    data row, a row starting with such a word and holding no figure is not read (a warning naming
+    the row), so the file is not refused for its signature; one holding a number stays an error
+    (a number is never skipped), and so does such a row between data rows."""
+    p = _workbook(tmp_path / "signed.xlsx", [
+        ["从化区2024年妇女发展规划监测数据填报表"],
+        ["指标代码", "年份", "地区", "性别", "数值", "分子", "分母", "备注"],
+        [HIV, 2024, "鳌头镇", "T", 98.0],
+        [HIV, 2024, "太平镇", "T", 99.0],
+        [None],
+        [None, None, None, None, "注：数据来源于妇幼年报"],
+        ["填表人：张三", None, "审核人：李四", None, "填报日期：2025年1月10日"],
+        ["联系电话： ", None, None, None, None]])
+    probs = validate([p])
+    assert [(x.row, x.severity, x.code) for x in probs] == [(r, "warning", "footer_row") for r in (6, 7, 8)]
+    assert "填表人" in probs[1].format("zh") and "7" in probs[1].format("zh")
+    assert _nan_to_none(_records(p)) == [(3, HIV, 2024, "440117113", "T", 98.0, None, None),
+                                         (4, HIV, 2024, "440117111", "T", 99.0, None, None)]
+    phone = _workbook(tmp_path / "phone.xlsx", [
+        ["指标代码", "年份", "地区", "性别", "数值"], [HIV, 2024, "鳌头镇", "T", 98.0],
+        ["联系电话：", None, None, None, 87654321]])
+    assert [(x.row, x.severity) for x in validate([phone]) if x.severity == "error"] != []
+    middle = _workbook(tmp_path / "middle.xlsx", [
+        ["指标代码", "年份", "地区", "性别", "数值"], [HIV, 2024, "鳌头镇", "T", 98.0],
+        ["填表人：张三", None, None, None, "填报日期：2025年1月10日"], [HIV, 2024, "太平镇", "T", 99.0]])
+    assert {x.row for x in validate([middle]) if x.severity == "error"} == {3}
+    csv = tmp_path / "signed.csv"
+    csv.write_text(f"indicator,year,area,sex,value\n{HIV},2024,440117,T,98.5\n"
+                   "填表人：张三,,审核人：李四,,填报日期：2025年1月10日\n", encoding="gbk")
+    assert [(x.row, x.code) for x in validate([csv])] == [(3, "footer_row")]

@@ -873,6 +873,11 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                 col = raw[positions[c]].iloc[at] if positions[c] in raw.columns else pd.Series([None] * len(at))
                 repeated[at] &= heading_mask(col, c)
     keep = ~blank & ~repeated
+    footer = _footer(raw, keep, [positions[c] for c in ("value", "numerator", "denominator")
+                                 if positions.get(c) in raw.columns])
+    for i, text in reversed(footer):  # notes and signatures below the table: not data, a warning each
+        problems.append(_problem(name, sheet, int(rnums[i]), None, "footer_row", "warning", found=text))
+        keep[i] = False
     # rows with no value, numerator or denominator: a figure of theirs under no heading would be lost
     figureless = keep.copy()
     for c in ("value", "numerator", "denominator"):
@@ -909,6 +914,29 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                 if j == i and r in kept:
                     table.formats[(r, c)] = fmt
     return [table], problems
+
+
+def _footer_words(path: Path) -> re.Pattern[str] | None:
+    words = sorted(config.read_yaml("ingest.yaml").get("footer_words") or (), key=len, reverse=True)
+    return re.compile("^(?:" + "|".join(map(re.escape, words)) + r")(?:[:\s]|$)") if words else None
+
+
+def _footer(raw: pd.DataFrame, keep: np.ndarray, figures: list[int]) -> list[tuple[int, str]]:
+    """The rows of a form's footer (``footer_words`` of ``data/ingest.yaml``: 注：…, 填表人：…):
+    the last kept rows whose first filled cell begins with such a word and which hold no number in
+    a figure column (``figures``: their positions).  ``(position, first cell)`` pairs, bottom up."""
+    settings = data_path("ingest.yaml")
+    pattern = config.cached("panel.footer_words", settings, _footer_words) if settings.is_file() else None
+    out: list[tuple[int, str]] = []
+    if pattern is None:
+        return out
+    for i in np.flatnonzero(keep)[::-1].tolist():
+        first = str(next((v for v in raw.iloc[i].tolist() if not is_missing(v)), "")).strip()
+        if not pattern.match(visible_text(first)) or any(parse_number(raw[j].iat[i])[0] is not None
+                                                         for j in figures):
+            break
+        out.append((i, first if len(first) <= 40 else first[:40] + "…"))  # as written
+    return out
 
 
 def lower_heading(upper: list[Any], lower: list[Any]) -> list[Any] | None:
