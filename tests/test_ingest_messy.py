@@ -147,3 +147,30 @@ def test_a_signature_block_below_the_table_is_not_read_with_a_warning(tmp_path: 
     csv.write_text(f"indicator,year,area,sex,value\n{HIV},2024,440117,T,98.5\n"
                    "填表人：张三,,审核人：李四,,填报日期：2025年1月10日\n", encoding="gbk")
     assert [(x.row, x.code) for x in validate([csv])] == [(3, "footer_row")]
+
+
+def test_formatted_empty_cells_do_not_count_as_columns(tmp_path: Path) -> None:
+    """Borders or a fill applied to a wide range (A1:KN50) store empty formatted cells, and the
+    sheet's dimension then claims 300 columns.  The limit on columns is about cells that hold
+    something: such a sheet is read, its figures exactly; a filled cell beyond the limit is still
+    refused, naming the limit."""
+    from openpyxl.styles import PatternFill
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["指标代码", "年份", "地区", "性别", "数值"])
+    ws.append([HIV, 2024, "440117", "T", 98.0])
+    ws.append([HIV, 2023, "440117", "T", None, None, "=1/0"])  # a formula without its result
+    fill = PatternFill("solid", fgColor="FFFF00")
+    for r in range(1, 6):
+        for c in range(1, 301):
+            ws.cell(r, c).fill = fill
+    wb.save(tmp_path / "formatted.xlsx")
+    probs = validate([tmp_path / "formatted.xlsx"])
+    assert [(x.row, x.code) for x in probs] == [(None, "no_heading")]  # G3 holds the formula
+    assert _nan_to_none(_records(tmp_path / "formatted.xlsx")) == [(2, HIV, 2024, "440117", "T", 98.0, None, None)]
+    ws.cell(2, 300).value = "x"
+    wb.save(tmp_path / "wide.xlsx")
+    probs = validate([tmp_path / "wide.xlsx"])
+    assert [(x.severity, x.code, x.params["found"], x.params["limit"]) for x in probs] == \
+        [("error", "too_many_columns", 300, 200)]

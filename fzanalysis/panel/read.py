@@ -662,27 +662,27 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
             info = parts.get(ws.title, {"state": "visible", "hidden_rows": set(), "hidden_cols": set(), "merged": []})
             try:
                 dims = ws.calculate_dimension(force=False)
-                _c1, _r1, c2, r2 = openpyxl.utils.cell.range_boundaries(dims) if ":" in dims else (1, 1, 1, 1)
+                _c1, _r1, _c2, r2 = openpyxl.utils.cell.range_boundaries(dims) if ":" in dims else (1, 1, 1, 1)
             except (ValueError, TypeError):
-                c2 = r2 = None
+                r2 = None
             if r2 is not None and r2 > lim["max_rows"] + HEADER_SCAN_ROWS:
                 problems.append(_problem(name, ws.title, None, None, "too_many_rows", found=r2,
                                          limit=lim["max_rows"]))
                 continue
-            if c2 is not None and c2 > lim["max_columns"]:
-                problems.append(_problem(name, ws.title, None, None, "too_many_columns", found=c2,
-                                         limit=lim["max_columns"]))
-                continue
+            # the columns are judged on the cells that hold something: the dimension also
+            # counts empty cells that only carry a format (borders or a fill over A1:KN50), so rows
+            # are read as stored, not padded to it, and formatted empty cells at their ends dropped
+            ws.reset_dimensions()
             lines: list[tuple[int, list[Any]]] = []
             formats: dict[tuple[int, int], str] = {}
             sheet_formulas = formulas.get(ws.title, {})
-            n = 0
+            n = width = 0
             for row in ws.iter_rows():
                 rnum = next((c.row for c in row if getattr(c, "row", None) is not None), None)
                 if rnum is None:
                     continue
                 n += 1
-                if n > lim["max_rows"] + HEADER_SCAN_ROWS or len(row) > lim["max_columns"]:
+                if n > lim["max_rows"] + HEADER_SCAN_ROWS:
                     problems.append(_problem(name, ws.title, rnum, None, "too_many_rows_or_columns",
                                              limit=lim["max_rows"], found=lim["max_columns"]))
                     lines = []
@@ -691,11 +691,21 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
                 for i, v in enumerate(cells):
                     if v is None and (rnum, i) in sheet_formulas:
                         cells[i] = Uncalculated(sheet_formulas[(rnum, i)])
-                for i, c in enumerate(row):
+                while cells and cells[-1] is None:
+                    cells.pop()
+                if len(cells) > lim["max_columns"]:
+                    problems.append(_problem(name, ws.title, None, None, "too_many_columns", found=len(cells),
+                                             limit=lim["max_columns"]))
+                    lines = []
+                    break
+                for i, c in enumerate(row[:len(cells)]):
                     fmt = getattr(c, "number_format", None)
                     if isinstance(cells[i], (int, float)) and fmt and "%" in fmt:
                         formats[(rnum, i)] = fmt
+                width = max(width, len(cells))
                 lines.append((rnum, cells))
+            for _rnum, cells in lines:  # one width, as the sheet shows it: a cell right of the
+                cells.extend([None] * (width - len(cells)))  # headings is under no heading
             t, p = _tables_from_rows(name, ws.title, lines, formats, [], letters=True, lim=lim)
             for table in t:
                 table.meta = meta
@@ -778,6 +788,7 @@ def _formulas(data: bytes) -> dict[str, dict[tuple[int, int], str]]:
     try:
         for ws in wb.worksheets:
             found = {}
+            ws.reset_dimensions()  # rows as stored (see _read_xlsx)
             for row in ws.iter_rows():
                 for i, c in enumerate(row):
                     if getattr(c, "data_type", None) == "f":
