@@ -174,3 +174,23 @@ def test_formatted_empty_cells_do_not_count_as_columns(tmp_path: Path) -> None:
     probs = validate([tmp_path / "wide.xlsx"])
     assert [(x.severity, x.code, x.params["found"], x.params["limit"]) for x in probs] == \
         [("error", "too_many_columns", 300, 200)]
+
+
+def test_a_duplicate_is_named_in_the_clerks_words(tmp_path: Path) -> None:
+    """The key of a duplicate or a batch conflict is written as the clerk filled it: the
+    indicator's name, the year, the town's name and 女/男/合计, never codes such as
+    health.hiv_testing_pregnant, 440117113 or T."""
+    a = tmp_path / "a.csv"
+    a.write_text("指标代码,年份,地区,性别,数值\n"
+                 f"{HIV},2024,鳌头镇,合计,98.7\n{HIV},2024,鳌头镇,合计,98.1\n{HIV},2023,鳌头,合计,97.0\n",
+                 encoding="utf-8")
+    b = tmp_path / "b.csv"
+    b.write_text(f"指标代码,年份,地区,性别,数值\n{HIV},2023,440117113,T,96.0\n", encoding="utf-8")
+    probs = validate([a, b])
+    assert sorted({p.code for p in probs}) == ["batch_conflict", "duplicate_different"]
+    for p in probs:
+        zh, en = p.format("zh"), p.format("en")
+        assert "孕产妇艾滋病检测率" in zh and "鳌头镇" in zh and "合计" in zh, zh
+        assert "Aotou Town" in en and "Total" in en, en
+        for code in (HIV, "440117113", ", T)"):
+            assert code not in zh.split(":", 4)[-1] and code not in en.split(":", 4)[-1], (code, zh, en)
