@@ -194,3 +194,14 @@ def test_a_duplicate_is_named_in_the_clerks_words(tmp_path: Path) -> None:
         assert "Aotou Town" in en and "Total" in en, en
         for code in (HIV, "440117113", ", T)"):
             assert code not in zh.split(":", 4)[-1] and code not in en.split(":", 4)[-1], (code, zh, en)
+
+
+def test_an_index_column_is_not_a_figure_under_no_heading(tmp_path: Path) -> None:
+    """pandas' ``to_csv`` writes its index under a blank first heading: row labels, not figures, so
+    a row whose value is missing stays 'not reported' (the column warns), never an error."""
+    tidy = tmp_path / "tidy.csv"
+    pd.DataFrame({"indicator": [HIV] * 3, "year": [2022, 2023, 2024],
+                  "value": [97.5, None, 98.4]}).iloc[[0, 1, 2]].to_csv(tidy)
+    probs = validate([tidy])
+    assert [(p.severity, p.code) for p in probs] == [("warning", "no_heading")]
+    assert read_submission(tidy).rows_blank == 1

@@ -899,6 +899,8 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
         if len(held):
             problems.append(_problem(name, sheet, None, None, "no_heading", "warning", found=_col_letter(j),
                                      count=len(held), first=int(rnums[held[0]])))
+        if j == 0 and _row_labels(raw[j][keep], missing[j][keep]):
+            continue  # an index (pandas' to_csv) or serial numbers: row labels, not figures
         for i in np.flatnonzero(figureless & ~missing[j]).tolist():  # and an error of such a row
             v, _sign, bad = parse_number(raw[j].iat[i])
             if v is not None and bad is None:
@@ -986,6 +988,15 @@ def lower_heading(upper: list[Any], lower: list[Any]) -> list[Any] | None:
             out[j], new = cell, True
             named.add(n)
     return out if new else None
+
+
+def _row_labels(cells: pd.Series, missing: np.ndarray) -> bool:
+    """A column of row labels: filled in every row with strictly increasing whole numbers (the
+    index pandas' ``to_csv`` writes under a blank heading, serial numbers 1, 2, 3 …)."""
+    if missing.any() or not len(cells):
+        return False
+    x = pd.to_numeric(pd.Series(cells.to_numpy(object)), errors="coerce")
+    return bool(x.notna().all() and (x % 1 == 0).all() and (x.diff().iloc[1:] > 0).all())
 
 
 def factorize_cells(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
