@@ -33,7 +33,8 @@ from fzanalysis import config
 from fzanalysis.paths import data_path
 
 __all__ = ["CSV_ENCODINGS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
-           "Uncalculated", "cell_text", "csv_cells", "decode_csv", "heading_aliases", "heading_mask", "is_missing", "map_header", "missing_mask",
+           "Uncalculated", "cell_text", "csv_cells", "decode_csv", "heading_aliases", "heading_mask", "is_missing",
+           "lower_heading", "map_header", "missing_mask",
            "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file", "sniff_delimiter",
            "visible_text"]
 from fzanalysis.panel.problems import Msg, Problem, Severity
