@@ -298,7 +298,16 @@ def test_cells_under_no_heading_are_reported_never_skipped_in_silence(tmp_path: 
     wb = openpyxl.load_workbook(tmp_path / "filled.xlsx")
     ws = wb["数据填报"]
     col = {c.value: c.column for c in ws[1]}
+    # the hidden codes row merged alone: the visible row below still names 分子 and 分母 (a
+    # heading over two rows), so they are read as in the unmerged workbook
     ws.merge_cells(start_row=1, start_column=col["value"], end_row=1, end_column=col["denominator"])
+    wb.save(tmp_path / "merged_codes.xlsx")
+    assert not [p for p in validate([tmp_path / "merged_codes.xlsx"]) if p.code == "no_heading"]
+    figures = ["row", "indicator", "year", "area", "sex", "value", "numerator", "denominator"]
+    assert read_submission(tmp_path / "merged_codes.xlsx").records[figures].equals(
+        read_submission(tmp_path / "filled.xlsx").records[figures])
+    # both heading rows merged over 数值..分母: 分子 and 分母 have no heading left
+    ws.merge_cells(start_row=2, start_column=col["value"], end_row=2, end_column=col["denominator"])
     ws.cell(3, ws.max_column + 2).value = 5  # a figure right of the last heading
     wb.save(tmp_path / "merged.xlsx")
     probs = [p for p in validate([tmp_path / "merged.xlsx"]) if p.code == "no_heading"]

@@ -256,17 +256,17 @@ def _duplicates(sub: Submission, rec: pd.DataFrame) -> list[Problem]:
         j = int(first_pos[group[i]])  # the group's first row
         same = _same_figure(figures[i], figures[j])
         other_sheet = sheets[j] if sheets[j] != sheets[i] else ""
-        key = f"({keys[0][i]}, {keys[1][i]}, {keys[2][i]}, {keys[3][i]})"
+        key = tuple(zip(KEY, (keys[0][i], int(keys[1][i]), keys[2][i], keys[3][i])))  # worded by Wording
         here = {"file": files[i], "sheet": sheets[i], "row": int(rows[i])}
         if same:
-            out += _one(sub, here, "value", ("duplicate_same", (("key", key), ("other_row", int(rows[j])),
+            out += _one(sub, here, "value", ("duplicate_same", (*key, ("other_row", int(rows[j])),
                                                                 ("other_sheet", other_sheet))), "warning")
         else:
             out += _one(sub, here, "value", ("duplicate_different", (
-                ("key", key), ("found", _figure(*figures[i])), ("other", _figure(*figures[j])), ("other_row", int(rows[j])),
+                *key, ("found", _figure(*figures[i])), ("other", _figure(*figures[j])), ("other_row", int(rows[j])),
                 ("other_sheet", other_sheet))))
             out += _one(sub, {"file": files[j], "sheet": sheets[j], "row": int(rows[j])}, "value", (
-                "duplicate_different", (("key", key), ("found", _figure(*figures[j])), ("other", _figure(*figures[i])),
+                "duplicate_different", (*key, ("found", _figure(*figures[j])), ("other", _figure(*figures[i])),
                                         ("other_row", int(rows[i])), ("other_sheet", sheets[i] if other_sheet else ""))))
     return out
 
@@ -605,7 +605,7 @@ def _batch_conflicts(subs: list[Submission], clean: list[pd.DataFrame]) -> list[
             sub = subs[int(r["_file"])]
             heading, cell = sub.where(r["sheet"], int(r["row"]), "value")
             out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning", "batch_conflict", (
-                ("key", f"({r['indicator']}, {r['year']}, {r['area']}, {r['sex']})"),
+                *((k, int(r[k]) if k == "year" else r[k]) for k in KEY),
                 ("found", _figure(*(r[c] for c in FIGURE))), ("others", others)), cell))
     return out
 

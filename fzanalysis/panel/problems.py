@@ -101,6 +101,7 @@ class Wording:
         self.entries = _entries()
         self._units: dict[str, str] = {}
         self._names: dict[str, str] | None = None
+        self._areas: dict[str, str] | None = None
         self._built: dict[tuple[str, Values], tuple[str, str, str, str, str]] = {}
         self._warning = "warning: " if self.lang == "en" else label("severity", "warning", "zh") + "："
 
@@ -112,8 +113,14 @@ class Wording:
                 self._units[unit] = unit_label(unit, "zh")
             params["unit"] = self._units[unit]
         indicator = params.get("indicator")
-        if indicator:  # a clerk reads the indicator's name, never its code
+        if indicator:  # a clerk reads the indicator's name, never its code; an area's and a sex's too
             params["indicator"] = self._indicator_names().get(indicator, indicator)
+        area = params.get("area")
+        if area:
+            params["area"] = self._area_names().get(area, area)
+        sex = params.get("sex")
+        if sex in ("F", "M", "T"):
+            params["sex"] = label("sex", sex, self.lang)
         # optional parts: shown only when the value they need is given
         for name, part in entry.get("parts", {}).items():
             params[name] = str(part[self.lang]).format_map(params) if params.get(part["needs"]) else ""
@@ -129,6 +136,17 @@ class Wording:
             except Exception:  # a catalogue that cannot be read is reported elsewhere; codes stay
                 self._names = {}
         return self._names
+
+    def _area_names(self) -> dict[str, str]:
+        if self._areas is None:
+            from fzanalysis import gazetteer
+
+            try:
+                towns = gazetteer.load()
+                self._areas = dict(zip(towns["code"].astype(str), towns[f"name_{self.lang}"].astype(str)))
+            except Exception:  # a gazetteer that cannot be read is reported elsewhere; codes stay
+                self._areas = {}
+        return self._areas
 
     def _entry(self, code: str) -> dict[str, Any]:
         entry = self.entries.get(code)

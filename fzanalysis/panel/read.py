@@ -33,8 +33,10 @@ from fzanalysis import config
 from fzanalysis.paths import data_path
 
 __all__ = ["CSV_ENCODINGS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
-           "Uncalculated", "cell_text", "csv_cells", "decode_csv", "heading_aliases", "heading_mask", "is_missing", "map_header", "missing_mask",
-           "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file", "sniff_delimiter"]
+           "Uncalculated", "cell_text", "csv_cells", "decode_csv", "heading_aliases", "heading_mask", "is_missing",
+           "lower_heading", "map_header", "missing_mask",
+           "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file", "sniff_delimiter",
+           "visible_text"]
 from fzanalysis.panel.problems import Msg, Problem, Severity
 
 #: Encodings tried in order on CSV files.  ``utf-8-sig`` reads UTF-8 with or
@@ -89,10 +91,32 @@ class RawTable:
     cells: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
+# --------------------------------------------------------------------------- text
+#: Invisible format characters (Unicode category Cf: zero-width space and joiners, a byte-order
+#: mark inside a line, word joiner, soft hyphen, direction marks) that text pasted from a web page
+#: or a chat window carries into a cell.  Excel shows nothing for them, so a cell is read without
+#: them, as the clerk sees it.
+_INVISIBLE = re.compile("[" + "".join(re.escape(chr(c)) for c in range(0x10000)
+                                      if unicodedata.category(chr(c)) == "Cf") + "]")
+
+
+def visible_text(text: str) -> str:
+    """The text of a cell as the clerk sees it: NFKC-normalised (full-width digits, letters and
+    punctuation become ASCII; a no-break space a space), invisible format characters removed,
+    stripped.  The one normalisation of every cell and heading read from a submission.
+
+    Examples
+    --------
+    >>> visible_text("\u200b９６．５\u00a0"), visible_text("鳌头镇\ufeff")
+    ('96.5', '鳌头镇')
+    """
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).strip()
+
+
 # --------------------------------------------------------------------------- headers
 def _norm_text(text: str) -> str:
-    """NFKC-normalise (full-width -> ASCII), strip, casefold, drop inner blanks."""
-    out = unicodedata.normalize("NFKC", text).strip().casefold()
+    """:func:`visible_text`, casefolded, inner blanks dropped."""
+    out = visible_text(text).casefold()
     return re.sub(r"\s+", "", out)
 
 
@@ -215,7 +239,7 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
         if shown == "literal":  # 0.00"%" or 0.00\% shows 0.5 as "0.50%": the figure is 0.5 %
             return value, "%", None
         return value, None, None
-    text = unicodedata.normalize("NFKC", str(raw)).strip()
+    text = visible_text(str(raw))
     sign = None
     if text.endswith("%"):
         sign, text = "%", text[:-1].rstrip()
@@ -266,8 +290,7 @@ def parse_year(raw: object, *, lo: int = 2000, hi: int = 2030) -> tuple[int | No
     if isinstance(raw, (int, float)):
         value = float(raw)
     else:
-        text = unicodedata.normalize("NFKC", str(raw)).strip()
-        text = re.sub(r"年(度)?$", "", text)
+        text = re.sub(r"年(度)?$", "", visible_text(str(raw)))
         if not _PLAIN.match(text):
             return None, ("year_bad", (("found", str(raw)), *span))
         value = float(text)
@@ -280,12 +303,12 @@ def parse_year(raw: object, *, lo: int = 2000, hi: int = 2030) -> tuple[int | No
 
 
 def cell_text(raw: object) -> str:
-    """A cell as stripped, NFKC-normalised text ('' for missing)."""
+    """A cell as the clerk sees it (:func:`visible_text`; '' for missing)."""
     if raw is None or (isinstance(raw, float) and math.isnan(raw)):
         return ""
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    return unicodedata.normalize("NFKC", str(raw)).strip()
+    return visible_text(str(raw))
 
 
 # --------------------------------------------------------------------------- files
@@ -640,27 +663,27 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
             info = parts.get(ws.title, {"state": "visible", "hidden_rows": set(), "hidden_cols": set(), "merged": []})
             try:
                 dims = ws.calculate_dimension(force=False)
-                _c1, _r1, c2, r2 = openpyxl.utils.cell.range_boundaries(dims) if ":" in dims else (1, 1, 1, 1)
+                _c1, _r1, _c2, r2 = openpyxl.utils.cell.range_boundaries(dims) if ":" in dims else (1, 1, 1, 1)
             except (ValueError, TypeError):
-                c2 = r2 = None
+                r2 = None
             if r2 is not None and r2 > lim["max_rows"] + HEADER_SCAN_ROWS:
                 problems.append(_problem(name, ws.title, None, None, "too_many_rows", found=r2,
                                          limit=lim["max_rows"]))
                 continue
-            if c2 is not None and c2 > lim["max_columns"]:
-                problems.append(_problem(name, ws.title, None, None, "too_many_columns", found=c2,
-                                         limit=lim["max_columns"]))
-                continue
+            # the columns are judged on the cells that hold something: the dimension also
+            # counts empty cells that only carry a format (borders or a fill over A1:KN50), so rows
+            # are read as stored, not padded to it, and formatted empty cells at their ends dropped
+            ws.reset_dimensions()
             lines: list[tuple[int, list[Any]]] = []
             formats: dict[tuple[int, int], str] = {}
             sheet_formulas = formulas.get(ws.title, {})
-            n = 0
+            n = width = 0
             for row in ws.iter_rows():
                 rnum = next((c.row for c in row if getattr(c, "row", None) is not None), None)
                 if rnum is None:
                     continue
                 n += 1
-                if n > lim["max_rows"] + HEADER_SCAN_ROWS or len(row) > lim["max_columns"]:
+                if n > lim["max_rows"] + HEADER_SCAN_ROWS:
                     problems.append(_problem(name, ws.title, rnum, None, "too_many_rows_or_columns",
                                              limit=lim["max_rows"], found=lim["max_columns"]))
                     lines = []
@@ -669,11 +692,21 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
                 for i, v in enumerate(cells):
                     if v is None and (rnum, i) in sheet_formulas:
                         cells[i] = Uncalculated(sheet_formulas[(rnum, i)])
-                for i, c in enumerate(row):
+                while cells and cells[-1] is None:
+                    cells.pop()
+                if len(cells) > lim["max_columns"]:
+                    problems.append(_problem(name, ws.title, None, None, "too_many_columns", found=len(cells),
+                                             limit=lim["max_columns"]))
+                    lines = []
+                    break
+                for i, c in enumerate(row[:len(cells)]):
                     fmt = getattr(c, "number_format", None)
                     if isinstance(cells[i], (int, float)) and fmt and "%" in fmt:
                         formats[(rnum, i)] = fmt
+                width = max(width, len(cells))
                 lines.append((rnum, cells))
+            for _rnum, cells in lines:  # one width, as the sheet shows it: a cell right of the
+                cells.extend([None] * (width - len(cells)))  # headings is under no heading
             t, p = _tables_from_rows(name, ws.title, lines, formats, [], letters=True, lim=lim)
             for table in t:
                 table.meta = meta
@@ -756,6 +789,7 @@ def _formulas(data: bytes) -> dict[str, dict[tuple[int, int], str]]:
     try:
         for ws in wb.worksheets:
             found = {}
+            ws.reset_dimensions()  # rows as stored (see _read_xlsx)
             for row in ws.iter_rows():
                 for i, c in enumerate(row):
                     if getattr(c, "data_type", None) == "f":
@@ -793,6 +827,11 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
         return [], problems + [_problem(name, sheet, lines[idx][0], c, "missing_column", found=c, column=c,
                                         zh=_zh(c)) for c in missing]
     rnum, header = lines[header_at]
+    if header_at + 1 < len(lines):  # a heading over two rows (数值 above 分子 | 分母)
+        lower = lower_heading(header, lines[header_at + 1][1])
+        if lower is not None:
+            header_at += 1
+            rnum, header = lines[header_at][0], lower
     positions, ignored, dups = map_header(header)
     for _i, heading, col in dups:
         problems.append(_problem(name, sheet, rnum, heading, "duplicate_column", found=col))
@@ -846,11 +885,30 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                 col = raw[positions[c]].iloc[at] if positions[c] in raw.columns else pd.Series([None] * len(at))
                 repeated[at] &= heading_mask(col, c)
     keep = ~blank & ~repeated
+    footer = _footer(raw, keep, [positions[c] for c in ("value", "numerator", "denominator")
+                                 if positions.get(c) in raw.columns])
+    for i, text in reversed(footer):  # notes and signatures below the table: not data, a warning each
+        problems.append(_problem(name, sheet, int(rnums[i]), None, "footer_row", "warning", found=text))
+        keep[i] = False
+    # rows with no value, numerator or denominator: a figure of theirs under no heading would be lost
+    figureless = keep.copy()
+    for c in ("value", "numerator", "denominator"):
+        if positions.get(c) in missing:
+            figureless &= missing[positions[c]]
     for j in unheaded:  # never read, like a column under an unknown heading: a warning per column
         held = np.flatnonzero(keep & ~missing[j])
         if len(held):
             problems.append(_problem(name, sheet, None, None, "no_heading", "warning", found=_col_letter(j),
                                      count=len(held), first=int(rnums[held[0]])))
+        if j == 0 and _row_labels(raw[j][keep], missing[j][keep]):
+            continue  # an index (pandas' to_csv) or serial numbers: row labels, not figures
+        for i in np.flatnonzero(figureless & ~missing[j]).tolist():  # and an error of such a row
+            v, _sign, bad = parse_number(raw[j].iat[i])
+            if v is not None and bad is None:
+                r, letter = int(rnums[i]), _col_letter(j)
+                problems.append(Problem(name, sheet, r, None, "error", "figure_unheaded",
+                                        (("found", f"{v:.15g}"), ("letter", letter)),
+                                        f"{letter}{r}" if letters else ""))
     extra_cols = [j for j in raw.columns if j >= width]
     if extra_cols:
         n_extra = sum((~missing[j]).astype(np.int64) for j in extra_cols)
@@ -870,6 +928,76 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                 if j == i and r in kept:
                     table.formats[(r, c)] = fmt
     return [table], problems
+
+
+def _footer_words(path: Path) -> re.Pattern[str] | None:
+    words = sorted(config.read_yaml("ingest.yaml").get("footer_words") or (), key=len, reverse=True)
+    return re.compile("^(?:" + "|".join(map(re.escape, words)) + r")(?:[:\s]|$)") if words else None
+
+
+def _footer(raw: pd.DataFrame, keep: np.ndarray, figures: list[int]) -> list[tuple[int, str]]:
+    """The rows of a form's footer (``footer_words`` of ``data/ingest.yaml``: 注：…, 填表人：…):
+    the last kept rows whose first filled cell begins with such a word and which hold no number in
+    a figure column (``figures``: their positions).  ``(position, first cell)`` pairs, bottom up."""
+    settings = data_path("ingest.yaml")
+    pattern = config.cached("panel.footer_words", settings, _footer_words) if settings.is_file() else None
+    out: list[tuple[int, str]] = []
+    if pattern is None:
+        return out
+    for i in np.flatnonzero(keep)[::-1].tolist():
+        first = str(next((v for v in raw.iloc[i].tolist() if not is_missing(v)), "")).strip()
+        if not pattern.match(visible_text(first)) or any(parse_number(raw[j].iat[i])[0] is not None
+                                                         for j in figures):
+            break
+        out.append((i, first if len(first) <= 40 else first[:40] + "…"))  # as written
+    return out
+
+
+def lower_heading(upper: list[Any], lower: list[Any]) -> list[Any] | None:
+    """The heading of a table whose heading spans two rows, or None when ``lower`` is not a second
+    heading row.
+
+    ``lower`` (the row below the heading row ``upper``) is a second heading row when every cell it
+    fills is a heading (:func:`heading_aliases`) and it names a panel column that ``upper`` does
+    not name, under a cell of ``upper`` that names no panel column (blank, as under a merged
+    计算口径 or 数值, or a template or unknown column).  Those columns take their lower heading;
+    the others keep the upper one.  A lower row naming no new column (the Chinese headings below
+    the codes, as in the template) is not one: it stays a repeated heading row.
+
+    Examples
+    --------
+    >>> lower_heading(["指标代码", "年份", "数值", "计算口径", None], [None, None, None, "分子", "分母"])
+    ['指标代码', '年份', '数值', '分子', '分母']
+    >>> lower_heading(["indicator", "year", "value"], ["指标代码", "年份", "数值"]) is None
+    True
+    """
+    aliases = heading_aliases()
+
+    def panel_column(cell: Any) -> str | None:
+        n = aliases.get(normalise_heading(cell)) if not is_missing(cell) else None
+        return n if n is not None and not n.startswith("~") else None
+
+    if any(not is_missing(c) and aliases.get(normalise_heading(c)) is None for c in lower):
+        return None  # a cell that is not a heading: a data row (or a units row), read as such
+    width = max(len(upper), len(lower))
+    out = [upper[j] if j < len(upper) else None for j in range(width)]
+    named = {panel_column(c) for c in upper} - {None}
+    new = False
+    for j, cell in enumerate(lower):
+        n = panel_column(cell)
+        if n is not None and n not in named and panel_column(out[j]) is None:
+            out[j], new = cell, True
+            named.add(n)
+    return out if new else None
+
+
+def _row_labels(cells: pd.Series, missing: np.ndarray) -> bool:
+    """A column of row labels: filled in every row with strictly increasing whole numbers (the
+    index pandas' ``to_csv`` writes under a blank heading, serial numbers 1, 2, 3 …)."""
+    if missing.any() or not len(cells):
+        return False
+    x = pd.to_numeric(pd.Series(cells.to_numpy(object)), errors="coerce")
+    return bool(x.notna().all() and (x % 1 == 0).all() and (x.diff().iloc[1:] > 0).all())
 
 
 def factorize_cells(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:

@@ -39,8 +39,9 @@ __all__ = ["REC_COLUMNS", "ROW_LEVEL_KINDS", "SUBMISSION_YEARS", "Submission", "
 #: Years a submission may report (a plan period with its history).
 SUBMISSION_YEARS: tuple[int, int] = (2000, 2030)
 #: Message codes (``data/labels/data.yaml``) of problems about one line that is not read although the
-#: rest of the file is: with ``--keep-valid`` they reject that line, not the file.
-ROW_LEVEL_KINDS: frozenset[str] = frozenset({"unclosed_quote"})
+#: rest of the file is (a stray quote; a row whose only figure is under no heading): with
+#: ``--keep-valid`` they reject that line, not the file.
+ROW_LEVEL_KINDS: frozenset[str] = frozenset({"unclosed_quote", "figure_unheaded"})
 #: Columns of the record table built from a submission (panel columns + provenance).
 REC_COLUMNS = ["file", "sheet", "row", *codes.PANEL_COLUMNS, "unit"]
 

@@ -1,0 +1,207 @@
+"""Submissions as clerks really fill them (a second probe of issue 12): invisible characters,
+headings over two rows, figures typed under a merged heading.  Each case: no value changed, no row
+lost or invented, and a problem naming file, row and column where something cannot be read."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from fzanalysis.panel import ingest, read_submission, validate
+
+HIV = "health.hiv_testing_pregnant"
+CERVICAL = "health.cervical_cancer_screening"
+
+
+def _records(path: Path) -> list[tuple]:
+    rec = read_submission(path).records
+    return [(r.row, r.indicator, int(r.year), r.area, r.sex, r.value, r.numerator, r.denominator)
+            for r in rec.itertuples()]
+
+
+def _workbook(path: Path, rows: list[list[object]], merges: tuple[str, ...] = ()) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r in rows:
+        ws.append(r)
+    for m in merges:
+        ws.merge_cells(m)
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("mark", ["\u200b", "\ufeff", "\u2060", "\u200d", "\u00ad"])
+def test_invisible_characters_are_not_part_of_a_cell(tmp_path: Path, mark: str) -> None:
+    """A zero-width space, a stray byte-order mark, a word joiner or a soft hyphen pasted from a web
+    page or a chat window is invisible in Excel: the cell reads as the clerk sees it (a figure, a
+    town, a sex, an indicator, a year, a heading), never 'not a number' about a figure that looks
+    right, never a different value."""
+    f = tmp_path / "zw.csv"
+    f.write_text(f"indicator,year,area,sex,value{mark},numerator,denominator\n"
+                 f"{HIV}{mark},2024,440117,T,{mark}98.5,,\n"
+                 f"{HIV},{mark}2024,鳌头镇{mark},合计,98.1{mark},,\n"
+                 f"{CERVICAL},2024,440117,T{mark},,12{mark}345,20000\n"
+                 f"health.premarital_checkup,2024,440117,女{mark},{mark}—,,\n", encoding="utf-8")
+    assert [p for p in validate([f]) if p.severity == "error"] == []
+    assert _nan_to_none(_records(f)) == [(2, HIV, 2024, "440117", "T", 98.5, None, None),
+                           (3, HIV, 2024, "440117113", "T", 98.1, None, None),
+                           (4, CERVICAL, 2024, "440117", "T", pytest.approx(61.725), 12345.0, 20000.0)]
+    assert read_submission(f).rows_blank == 1
+
+
+def _nan_to_none(rows: list[tuple]) -> list[tuple]:
+    return [tuple(None if isinstance(x, float) and x != x else x for x in r) for r in rows]
+
+
+def test_a_heading_over_two_rows_is_read_from_both(tmp_path: Path) -> None:
+    """A heading over two rows (数值 above 分子 | 分母, a merged 计算口径 above its parts): the lower
+    row names the columns the upper one leaves blank or does not name as panel columns, and the
+    data start below it.  Nothing under the lower headings is lost as 'not reported'."""
+    a = _workbook(tmp_path / "two_rows_a.xlsx", [
+        ["指标代码", "年份", "地区", "性别", "数值", "计算口径", None],
+        [None, None, None, None, None, "分子", "分母"],
+        [CERVICAL, 2024, "440117", "T", None, 980, 2000],
+        [HIV, 2023, "440117", "T", 97.5, None, None]],
+        merges=("A1:A2", "B1:B2", "C1:C2", "D1:D2", "E1:E2", "F1:G1"))
+    b = _workbook(tmp_path / "two_rows_b.xlsx", [
+        ["指标代码", "年份", "地区", "性别", "数值", None, None],
+        [None, None, None, None, "数值", "分子", "分母"],
+        [CERVICAL, 2024, "440117", "T", None, 980, 2000]], merges=("E1:G1",))
+    c = tmp_path / "two_rows.csv"
+    c.write_text("指标代码,年份,地区,性别,数值,计算口径,\n,,,,,分子,分母\n"
+                 f"{CERVICAL},2024,440117,T,,980,2000\n", encoding="utf-8")
+    for path in (a, b, c):
+        assert validate([path]) == [], path.name
+        rows = _nan_to_none(_records(path))
+        assert rows[0] == (3, CERVICAL, 2024, "440117", "T", pytest.approx(49.0), 980.0, 2000.0), path.name
+        assert read_submission(path).rows_blank == 0
+    assert _nan_to_none(_records(a))[1] == (4, HIV, 2023, "440117", "T", 97.5, None, None)
+
+
+def test_a_lower_row_of_the_same_headings_is_still_a_repeated_heading(tmp_path: Path) -> None:
+    """Chinese headings above the column codes (or the reverse, as the template has them) name no
+    new column: that row is a repeated heading, not read, as before."""
+    p = _workbook(tmp_path / "same.xlsx", [
+        ["指标代码", "年份", "地区", "性别", "数值"], ["indicator", "year", "area", "sex", "value"],
+        [HIV, 2024, "440117", "T", 98.0]])
+    assert validate([p]) == []
+    assert _nan_to_none(_records(p)) == [(3, HIV, 2024, "440117", "T", 98.0, None, None)]
+
+
+def test_a_figure_under_no_heading_in_a_row_without_figures_is_an_error(tmp_path: Path) -> None:
+    """A figure typed in the right half of a merged 数值 heading sits under no heading: it is not
+    read, and its row would be counted 'not reported' with only a column warning.  The row gets an
+    error naming the cell; with ``--keep-valid`` only that row is rejected."""
+    p = _workbook(tmp_path / "merged_value.xlsx", [
+        ["指标代码", "年份", "地区", "性别", "数值", None, "备注"],
+        [HIV, 2024, "440117", "T", None, 98.0, None],
+        [HIV, 2023, "440117", "T", 97.0, None, "已核实"],
+        [HIV, 2022, "440117", "T", None, None, "未统计"]], merges=("E1:F1",))
+    before = hashlib.sha256(p.read_bytes()).hexdigest()
+    probs = validate([p])
+    errors = [(p_.sheet, p_.row, p_.code, p_.params.get("found"), p_.cell) for p_ in probs if p_.severity == "error"]
+    assert errors == [("Sheet", 2, "figure_unheaded", "98", "F2")]
+    msg = [p_ for p_ in probs if p_.severity == "error"][0]
+    assert "F2" in msg.format("zh") and "F2" in msg.format("en")
+    res = ingest([p], out_dir=tmp_path / "out")
+    assert res.panel.frame.empty  # rejected whole without --keep-valid
+    res = ingest([p], out_dir=tmp_path / "out", keep_valid=True)
+    assert res.panel.frame[["year", "value"]].values.tolist() == [[2023, 97.0]]
+    assert res.rejected["row"].tolist() == [2]
+    log = pd.read_csv(tmp_path / "out" / "ingest_log.csv")
+    assert log[["status", "rows_rejected"]].values.tolist() == [["partial", 1]]
+    assert hashlib.sha256(p.read_bytes()).hexdigest() == before
+
+
+def test_a_signature_block_below_the_table_is_not_read_with_a_warning(tmp_path: Path) -> None:
+    """Government forms end with 注：… and 填表人：… 审核人：… 填报日期：… lines.  Below the last
+    data row, a row starting with such a word and holding no figure is not read (a warning naming
+    the row), so the file is not refused for its signature; one holding a number stays an error
+    (a number is never skipped), and so does such a row between data rows."""
+    p = _workbook(tmp_path / "signed.xlsx", [
+        ["从化区2024年妇女发展规划监测数据填报表"],
+        ["指标代码", "年份", "地区", "性别", "数值", "分子", "分母", "备注"],
+        [HIV, 2024, "鳌头镇", "T", 98.0],
+        [HIV, 2024, "太平镇", "T", 99.0],
+        [None],
+        [None, None, None, None, "注：数据来源于妇幼年报"],
+        ["填表人：张三", None, "审核人：李四", None, "填报日期：2025年1月10日"],
+        ["联系电话： ", None, None, None, None]])
+    probs = validate([p])
+    assert [(x.row, x.severity, x.code) for x in probs] == [(r, "warning", "footer_row") for r in (6, 7, 8)]
+    assert "填表人" in probs[1].format("zh") and "7" in probs[1].format("zh")
+    assert _nan_to_none(_records(p)) == [(3, HIV, 2024, "440117113", "T", 98.0, None, None),
+                                         (4, HIV, 2024, "440117111", "T", 99.0, None, None)]
+    phone = _workbook(tmp_path / "phone.xlsx", [
+        ["指标代码", "年份", "地区", "性别", "数值"], [HIV, 2024, "鳌头镇", "T", 98.0],
+        ["联系电话：", None, None, None, 87654321]])
+    assert [(x.row, x.severity) for x in validate([phone]) if x.severity == "error"] != []
+    middle = _workbook(tmp_path / "middle.xlsx", [
+        ["指标代码", "年份", "地区", "性别", "数值"], [HIV, 2024, "鳌头镇", "T", 98.0],
+        ["填表人：张三", None, None, None, "填报日期：2025年1月10日"], [HIV, 2024, "太平镇", "T", 99.0]])
+    assert {x.row for x in validate([middle]) if x.severity == "error"} == {3}
+    csv = tmp_path / "signed.csv"
+    csv.write_text(f"indicator,year,area,sex,value\n{HIV},2024,440117,T,98.5\n"
+                   "填表人：张三,,审核人：李四,,填报日期：2025年1月10日\n", encoding="gbk")
+    assert [(x.row, x.code) for x in validate([csv])] == [(3, "footer_row")]
+
+
+def test_formatted_empty_cells_do_not_count_as_columns(tmp_path: Path) -> None:
+    """Borders or a fill applied to a wide range (A1:KN50) store empty formatted cells, and the
+    sheet's dimension then claims 300 columns.  The limit on columns is about cells that hold
+    something: such a sheet is read, its figures exactly; a filled cell beyond the limit is still
+    refused, naming the limit."""
+    from openpyxl.styles import PatternFill
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["指标代码", "年份", "地区", "性别", "数值"])
+    ws.append([HIV, 2024, "440117", "T", 98.0])
+    ws.append([HIV, 2023, "440117", "T", None, None, "=1/0"])  # a formula without its result
+    fill = PatternFill("solid", fgColor="FFFF00")
+    for r in range(1, 6):
+        for c in range(1, 301):
+            ws.cell(r, c).fill = fill
+    wb.save(tmp_path / "formatted.xlsx")
+    probs = validate([tmp_path / "formatted.xlsx"])
+    assert [(x.row, x.code) for x in probs] == [(None, "no_heading")]  # G3 holds the formula
+    assert _nan_to_none(_records(tmp_path / "formatted.xlsx")) == [(2, HIV, 2024, "440117", "T", 98.0, None, None)]
+    ws.cell(2, 300).value = "x"
+    wb.save(tmp_path / "wide.xlsx")
+    probs = validate([tmp_path / "wide.xlsx"])
+    assert [(x.severity, x.code, x.params["found"], x.params["limit"]) for x in probs] == \
+        [("error", "too_many_columns", 300, 200)]
+
+
+def test_a_duplicate_is_named_in_the_clerks_words(tmp_path: Path) -> None:
+    """The key of a duplicate or a batch conflict is written as the clerk filled it: the
+    indicator's name, the year, the town's name and 女/男/合计, never codes such as
+    health.hiv_testing_pregnant, 440117113 or T."""
+    a = tmp_path / "a.csv"
+    a.write_text("指标代码,年份,地区,性别,数值\n"
+                 f"{HIV},2024,鳌头镇,合计,98.7\n{HIV},2024,鳌头镇,合计,98.1\n{HIV},2023,鳌头,合计,97.0\n",
+                 encoding="utf-8")
+    b = tmp_path / "b.csv"
+    b.write_text(f"指标代码,年份,地区,性别,数值\n{HIV},2023,440117113,T,96.0\n", encoding="utf-8")
+    probs = validate([a, b])
+    assert sorted({p.code for p in probs}) == ["batch_conflict", "duplicate_different"]
+    for p in probs:
+        zh, en = p.format("zh"), p.format("en")
+        assert "孕产妇艾滋病检测率" in zh and "鳌头镇" in zh and "合计" in zh, zh
+        assert "Aotou Town" in en and "Total" in en, en
+        for code in (HIV, "440117113", ", T)"):
+            assert code not in zh.split(":", 4)[-1] and code not in en.split(":", 4)[-1], (code, zh, en)
+
+
+def test_an_index_column_is_not_a_figure_under_no_heading(tmp_path: Path) -> None:
+    """pandas' ``to_csv`` writes its index under a blank first heading: row labels, not figures, so
+    a row whose value is missing stays 'not reported' (the column warns), never an error."""
+    tidy = tmp_path / "tidy.csv"
+    pd.DataFrame({"indicator": [HIV] * 3, "year": [2022, 2023, 2024],
+                  "value": [97.5, None, 98.4]}).iloc[[0, 1, 2]].to_csv(tidy)
+    probs = validate([tidy])
+    assert [(p.severity, p.code) for p in probs] == [("warning", "no_heading")]
+    assert read_submission(tidy).rows_blank == 1
