@@ -205,3 +205,22 @@ def test_an_index_column_is_not_a_figure_under_no_heading(tmp_path: Path) -> Non
     probs = validate([tidy])
     assert [(p.severity, p.code) for p in probs] == [("warning", "no_heading")]
     assert read_submission(tidy).rows_blank == 1
+
+
+def test_sex_spellings_come_from_the_data_file(tmp_path: Path) -> None:
+    """女性/妇女/男性/合计 are read as F/F/M/T (data/ingest.yaml sex_spellings beside the labels'
+    words); a word the file does not list (男士) is an error naming the cell, never a guess."""
+    from fzanalysis import config
+
+    f = tmp_path / "sex.csv"
+    f.write_text("indicator,year,area,sex,value,numerator,denominator\n"
+                 f"{HIV},2024,440117,妇女,98.5,,\n{HIV},2023,440117,女性,98.1,,\n"
+                 f"{HIV},2024,鳌头镇,合计,97.0,,\n{HIV},2022,440117,Female,97.2,,\n", encoding="utf-8")
+    assert [r[4] for r in _records(f)] == ["F", "F", "T", "F"]
+    spellings = config.read_yaml("ingest.yaml")["sex_spellings"]
+    assert "妇女" in spellings["F"] and "男士" not in sum(spellings.values(), [])
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"indicator,year,area,sex,value,numerator,denominator\n{HIV},2024,440117,男士,98.5,,\n",
+                   encoding="utf-8")
+    errors = [p for p in validate([bad]) if p.severity == "error"]
+    assert len(errors) == 1 and errors[0].row == 2 and "男士" in str(errors[0])

@@ -85,8 +85,10 @@ def area_name(code: str) -> str:
 
 
 def _sex_table(path: Any) -> dict[str, str]:
-    table = {"f": "F", "m": "M", "t": "T", "女性": "F", "男性": "M", "总计": "T", "全部": "T",
-             "小计": "T", "合计": "T", "总体": "T", "全体": "T", "不分性别": "T", "all": "T"}
+    table: dict[str, str] = {}
+    for code, spellings in (config.read_yaml("ingest.yaml").get("sex_spellings") or {}).items():
+        for text in spellings:
+            table[cell_text(text).casefold()] = str(code)
     for code, entry in config.label_table().get("sex", {}).items():
         for text in (code, entry["zh"], entry["en"]):
             table[cell_text(text).casefold()] = code
@@ -94,8 +96,9 @@ def _sex_table(path: Any) -> dict[str, str]:
 
 
 def sex_aliases() -> dict[str, str]:
-    """Every accepted spelling of a sex code (casefolded) -> ``F``, ``M`` or ``T``."""
-    return config.cached("panel.sex_aliases", data_path("labels", "common.yaml"), _sex_table)
+    """Every accepted spelling of a sex code (casefolded) -> ``F``, ``M`` or ``T``: the codes, their
+    words in ``data/labels/common.yaml`` and the spellings of ``data/ingest.yaml: sex_spellings``."""
+    return config.cached("panel.sex_aliases", data_path("ingest.yaml"), _sex_table)
 
 
 def sum_units() -> frozenset[str]:
