@@ -809,7 +809,7 @@ def run_reports(
     if not results_mod.loaded_code_is_current():
         raise ReportError("fzanalysis's source changed since this Python process imported it: restart the "
                           "session (its results would come from the old code)")
-    cache_root, scratch = _usable_cache(cache_root)
+    scratch: Path | None = None
     runs: list[_Run] = []
     try:
         checked = []
@@ -817,6 +817,7 @@ def run_reports(
             with plan.use(plan_id):
                 checked.append(_check(year, kind=kind, lang=lang, data_arg=data_arg, params=params,
                                       notebooks_dir=notebooks_dir))
+        cache_root, scratch = _usable_cache(cache_root)
         with ExitStack() as stack:
             pool: Executor | None = None
             if dask is None and jobs > 1 and (force or not all(_in_place(root, one) for one in checked)):
