@@ -16,6 +16,7 @@ import pytest
 from toy_notebooks import write_notebook
 
 from fzanalysis import catalog, demo, report
+from fzanalysis.exceptions import FzWarning
 from fzanalysis.panel import as_panel
 from fzanalysis.report import cache, results
 from fzanalysis.report.cli import requests, years_option
@@ -315,3 +316,191 @@ def test_a_kept_kernel_that_died_is_replaced_before_the_next_chapter(toy, small_
                     cwd=str(toy["dir"]))
     assert "clean" in _printed(out.parent, "direct")
     kernels.shutdown_all()
+
+
+# ------------------------------------------------------------------------------ never a stale result
+# An adversarial user changes one input, damages the cache or runs in a long-lived process: the
+# report must show the new numbers, or say clearly why it cannot; it never serves old or broken files.
+
+
+def _same_size_and_time(path: Path, old: bytes, new: bytes) -> None:
+    """Replace ``old`` by ``new`` (same length) in ``path``, keeping its size and modification time."""
+    import os
+
+    assert len(old) == len(new)
+    st = path.stat()
+    data = path.read_bytes()
+    assert data.count(old) == 1, old
+    path.write_bytes(data.replace(old, new))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _cached_files(out: Path, section: str, name: str) -> Path:
+    [entry] = [p for p in (out / ".cache").glob(f"*/{section}/*") if p.name.startswith(name)]
+    return entry
+
+
+def test_a_damaged_cache_entry_is_recomputed_never_served(toy, small_panel):
+    import openpyxl
+
+    kw = dict(data=small_panel, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"], jobs=1,
+              params=_params("a.ipynb"))
+    first = report.run_report(2024, **kw)
+    assert first.ok
+    page = _cached_files(toy["out"], "chapters", "a-") / "a.html"
+    page.write_bytes(page.read_bytes()[:100])  # truncated (a full disk, a killed copy)
+    [outputs] = [p for p in (toy["out"] / ".cache").glob("*/outputs/*")]
+    workbook = outputs / "status.xlsx"
+    size = workbook.stat().st_size
+    workbook.write_bytes(workbook.read_bytes()[:-1] + b"X")  # same size, one byte changed
+    assert workbook.stat().st_size == size
+
+    again = report.run_report(2024, **kw)
+    assert again.ok, again.runs
+    assert not again.runs[0].get("cached") and not again.provenance["outputs_cached"]
+    assert (again.out_dir / "a.html").stat().st_size > 1000
+    openpyxl.load_workbook(again.out_dir / "status.xlsx")  # a whole workbook, not the damaged one
+    # the damaged entries were replaced by good ones
+    third = report.run_report(2024, **kw)
+    assert third.runs[0]["cached"] and third.provenance["outputs_cached"]
+
+
+def test_a_damaged_results_store_is_recomputed(toy, small_panel):
+    kw = dict(data=small_panel, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"], jobs=1,
+              params=_params("a.ipynb"))
+    first = report.run_report(2024, **kw)
+    [store] = list((toy["out"] / ".cache").glob("*/results"))
+    table = store / "series.parquet"
+    table.write_bytes(table.read_bytes()[: table.stat().st_size // 2])
+    again = report.run_report(2024, force=False, **kw)
+    assert again.ok, again.runs
+    assert not again.provenance["results"]["from_cache"]
+    pd.testing.assert_frame_equal(again.judgement, first.judgement)
+
+
+def test_code_version_sees_every_file_even_edited_in_place(tmp_path: Path):
+    """Templates (Word, HTML) are code too; an edit keeping size and time is still seen in one process."""
+    package, data = tmp_path / "pkg", tmp_path / "data"
+    (package / "templates").mkdir(parents=True)
+    data.mkdir()
+    (package / "mod.py").write_text("X = 1\n", encoding="utf-8")
+    (package / "templates" / "report.css").write_text("h1 {color: red}\n", encoding="utf-8")
+    (data / "trend.yaml").write_text("min_points: 3\n", encoding="utf-8")
+    first = results.code_version(package=package, data=data)
+    _same_size_and_time(package / "templates" / "report.css", b"red", b"tan")
+    second = results.code_version(package=package, data=data)
+    assert second != first
+    _same_size_and_time(data / "trend.yaml", b"3", b"4")
+    assert results.code_version(package=package, data=data) not in (first, second)
+    # compiled files are not code the user changes (written by any import)
+    third = results.code_version(package=package, data=data)
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "mod.cpython-312.pyc").write_bytes(b"\0")
+    assert results.code_version(package=package, data=data) == third
+
+
+def test_a_reference_file_edited_in_place_reaches_a_run_in_the_same_process(toy, small_panel, tmp_path,
+                                                                           monkeypatch):
+    """run_report called twice from one Python session (JupyterLab): a label edited in between shows."""
+    import shutil
+
+    import openpyxl
+
+    from fzanalysis.paths import data_dir
+
+    copy = tmp_path / "data"
+    shutil.copytree(data_dir(), copy)
+    monkeypatch.setenv("FZANALYSIS_DATA", str(copy))
+    kw = dict(data=small_panel, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"], jobs=1,
+              params=_params("a.ipynb"))
+    first = report.run_report(2024, **kw)
+    assert "Provenance" in openpyxl.load_workbook(first.out_dir / "status.xlsx", read_only=True).sheetnames or \
+        "来源" in openpyxl.load_workbook(first.out_dir / "status.xlsx", read_only=True).sheetnames
+    _same_size_and_time(copy / "labels" / "report.yaml", "provenance: {zh: 来源,".encode(),
+                        "provenance: {zh: 出处,".encode())
+    again = report.run_report(2024, **kw)
+    assert again.provenance["results"]["key"] != first.provenance["results"]["key"]
+    assert "出处" in openpyxl.load_workbook(again.out_dir / "status.xlsx", read_only=True).sheetnames
+
+
+def test_new_bytes_of_the_same_panel_give_new_pages(toy, small_panel, tmp_path):
+    """Every page names the data file's sha256: other bytes (same figures) are not the cached pages."""
+    kw = dict(out_root=toy["out"], progress=False, notebooks_dir=toy["dir"], jobs=1, params=_params("a.ipynb"))
+    data = tmp_path / "panel.csv"
+    data.write_bytes(small_panel.read_bytes())
+    first = report.run_report(2024, data=data, **kw)
+    data.write_bytes(small_panel.read_bytes() + b"\n")  # a trailing empty line, same path: the same panel
+    second = report.run_report(2024, data=data, **kw)
+    assert second.provenance["results"]["key"] == first.provenance["results"]["key"]  # same figures
+    assert not second.runs[0].get("cached") and not second.provenance["outputs_cached"]
+    sha = second.provenance["data_files"][0]["sha256"]
+    assert sha != first.provenance["data_files"][0]["sha256"]
+    assert sha[:16] in (second.out_dir / "a.html").read_text("utf-8")
+    assert sha[:16] in (second.out_dir / "status.csv").read_text("utf-8-sig")
+    # the same bytes at another path: the store is shared, the pages name the new path
+    moved = tmp_path / "moved.csv"
+    moved.write_bytes(data.read_bytes())
+    third = report.run_report(2024, data=moved, **kw)
+    assert third.provenance["results"]["from_cache"] and not third.runs[0].get("cached")
+    assert "moved.csv" in (third.out_dir / "a.html").read_text("utf-8")
+
+
+def test_a_cache_that_cannot_be_written_does_not_lose_the_report(toy, small_panel, tmp_path, monkeypatch):
+    kw = dict(data=small_panel, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"], jobs=1,
+              params=_params("a.ipynb"))
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    with pytest.warns(FzWarning, match="cannot be written"):
+        res = report.run_report(2024, cache_dir=blocked / "cache", **kw)  # cannot be created
+    assert res.ok, res.runs
+    assert (res.out_dir / "a.html").is_file() and (res.out_dir / "status.csv").is_file()
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cache, "put", full)
+    with pytest.warns(FzWarning, match="No space left"):
+        res = report.run_report(2024, **kw)
+    assert res.ok, res.runs
+
+
+def test_params_asking_for_another_interval_level_change_every_number(toy, small_panel):
+    """The store is computed at the level the params give the chapters, not at a default."""
+    params = PARAMS + "level: float = 0.8  # interval coverage\n"
+    write_notebook(toy["dir"] / "lv.ipynb", BODY.replace("results_path=results_path)",
+                                                          "results_path=results_path, level=level)"),
+                   params=params)
+    spec = {"year": 2024, "kind": "annual", "notebooks": [{"notebook": "lv.ipynb", "parameters": {"level": 0.95}}]}
+    res = report.run_report(2024, data=small_panel, out_root=toy["out"], progress=False,
+                            notebooks_dir=toy["dir"], jobs=1, params=spec)
+    assert res.ok, res.runs
+    cols = ["indicator", "value", "projected", "proj_lower", "proj_upper", "probability", "category"]
+    plain = report.setup(year=2024, data_path=small_panel, level=0.95, show=False)  # no cache, no store
+    pd.testing.assert_frame_equal(res.judgement[cols].reset_index(drop=True),
+                                  plain.judgement[cols].reset_index(drop=True))
+    default = report.setup(year=2024, data_path=small_panel, show=False)
+    assert not res.judgement["proj_upper"].reset_index(drop=True).equals(
+        default.judgement["proj_upper"].reset_index(drop=True))
+    # a chapter without the parameter reads the report's level; two levels in one report are refused
+    spec["notebooks"].append({"notebook": "a.ipynb"})
+    again = report.run_report(2024, data=small_panel, out_root=toy["out"], progress=False,
+                              notebooks_dir=toy["dir"], jobs=1, params=spec)
+    assert again.ok, again.runs
+    spec["notebooks"] = [{"notebook": "lv.ipynb", "foreach": {"level": [0.9, 0.8]}}]
+    with pytest.raises(report.ReportError, match="level"):
+        report.run_report(2024, data=small_panel, out_root=toy["out"], progress=False,
+                          notebooks_dir=toy["dir"], jobs=1, params=spec)
+
+
+def test_a_process_holding_older_code_refuses_to_compute(toy, small_panel, monkeypatch):
+    """A JupyterLab session or a Dask worker that imported fzanalysis before it was edited."""
+    from fzanalysis.report import runner
+
+    monkeypatch.setattr(results, "_IMPORTED_SOURCE", "imported before an edit")
+    assert not results.loaded_code_is_current()
+    with pytest.raises(report.ReportError, match="restart"):
+        report.run_report(2024, data=small_panel, out_root=toy["out"], progress=False, notebooks_dir=toy["dir"],
+                          jobs=1, params=_params("a.ipynb"))
+    record = runner._run_task({"what": runner.OUTPUTS, "kwargs": {}})
+    assert not record["ok"] and "restart the Dask workers" in record["error"]
+    assert not (toy["out"] / "2024").exists()

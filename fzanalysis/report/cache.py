@@ -16,7 +16,9 @@ cache and re-runs everything; the provenance of a report says which chapters cam
 cache (``provenance.json``: ``notebooks[].cached``).
 
 Entries are written atomically (a temporary folder renamed into place), and only for chapters
-that succeeded.  :func:`prune` keeps the :data:`KEEP` most recently used results keys.
+that succeeded.  Each entry's record lists the size and sha256 of its files; :func:`lookup` checks
+them, so a damaged entry (a truncated copy, a full disk, a hand edit) is deleted and recomputed,
+never served.  :func:`prune` keeps the :data:`KEEP` most recently used results keys.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KEEP", "entry_key", "lookup", "prune", "put", "restore"]
+__all__ = ["KEEP", "entry_key", "file_digest", "intact", "lookup", "prune", "put", "restore"]
 
 #: Results keys kept in the cache (the least recently used beyond these are deleted).
 KEEP = 12
@@ -55,6 +57,34 @@ def _entry(root: Path, results_key: str, section: str, name: str) -> Path:
     return Path(root) / results_key / section / name
 
 
+def file_digest(path: str | os.PathLike[str]) -> str:
+    """sha256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def intact(folder: str | os.PathLike[str], checksums: Mapping[str, Any]) -> bool:
+    """Whether every file named in ``checksums`` (``{name: [size, sha256]}``) is in ``folder``, whole.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp()); _ = (d / "a.txt").write_text("abc")
+    >>> sums = {"a.txt": [3, file_digest(d / "a.txt")]}
+    >>> intact(d, sums), intact(d, {"a.txt": [3, "0" * 64]}), intact(d, {"b.txt": [0, ""]})
+    (True, False, False)
+    """
+    folder = Path(folder)
+    try:
+        return all((folder / name).stat().st_size == size and file_digest(folder / name) == sha
+                   for name, (size, sha) in checksums.items())
+    except (OSError, TypeError, ValueError):
+        return False
+
+
 def lookup(root: str | os.PathLike[str], results_key: str, section: str, name: str) -> dict[str, Any] | None:
     """The record of a complete cache entry, or None.
 
@@ -71,11 +101,17 @@ def lookup(root: str | os.PathLike[str], results_key: str, section: str, name: s
     folder = _entry(Path(root), results_key, section, name)
     try:
         record = json.loads((folder / _RECORD).read_text("utf-8"))
-    except (OSError, ValueError):
+        files, checksums = list(record["files"]), dict(record["sha256"])
+    except (OSError, ValueError, TypeError, KeyError):
+        record = None
+    if record is None or sorted(files) != sorted(checksums) or not intact(folder, checksums):
+        if folder.exists():  # damaged (or written by an older version): recomputed and put again
+            shutil.rmtree(folder, ignore_errors=True)
         return None
-    if not all((folder / f).is_file() for f in record.get("files", [])):
-        return None
-    os.utime(folder.parent.parent)  # used now: kept by prune()
+    try:
+        os.utime(folder.parent.parent)  # used now: kept by prune()
+    except OSError:
+        pass
     return {**record, "folder": str(folder)}
 
 
@@ -87,18 +123,26 @@ def put(
     files: Iterable[str | os.PathLike[str]],
     record: Mapping[str, Any],
 ) -> Path:
-    """Copy ``files`` into a new cache entry with ``record`` (JSON); atomic; returns the entry."""
+    """Copy ``files`` into a new cache entry with ``record`` (JSON) and their checksums; atomic; returns the entry.
+
+    Raises
+    ------
+    OSError
+        If the cache cannot be written (read-only, full); the caller goes on without caching.
+    """
     final = _entry(Path(root), results_key, section, name)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    names = []
+    names, checksums = [], {}
     for f in files:
-        shutil.copy2(f, tmp / Path(f).name)
-        names.append(Path(f).name)
-    (tmp / _RECORD).write_text(json.dumps({**record, "files": names}, ensure_ascii=False, indent=1),
-                               encoding="utf-8")
+        name = Path(f).name
+        shutil.copy2(f, tmp / name)
+        names.append(name)
+        checksums[name] = [(tmp / name).stat().st_size, file_digest(tmp / name)]
+    (tmp / _RECORD).write_text(json.dumps({**record, "files": names, "sha256": checksums}, ensure_ascii=False,
+                                          indent=1), encoding="utf-8")
     shutil.rmtree(final, ignore_errors=True)
     try:
         os.rename(tmp, final)
@@ -107,11 +151,24 @@ def put(
     return final
 
 
-def restore(record: Mapping[str, Any], dest: str | os.PathLike[str]) -> list[str]:
-    """Copy a cache entry's files (from :func:`lookup`) into ``dest``; returns their names."""
-    folder = Path(record["folder"])
-    for name in record["files"]:
-        shutil.copy2(folder / name, Path(dest) / name)
+def restore(record: Mapping[str, Any], dest: str | os.PathLike[str]) -> list[str] | None:
+    """Copy a cache entry's files (from :func:`lookup`) into ``dest``; returns their names.
+
+    The copies are checked against the entry's checksums: None (and nothing left in ``dest``)
+    when one differs, e.g. the entry was damaged or replaced between :func:`lookup` and now.
+    """
+    folder, dest = Path(record["folder"]), Path(dest)
+    try:
+        for name in record["files"]:
+            shutil.copy2(folder / name, dest / name)
+    except OSError:
+        ok = False
+    else:
+        ok = intact(dest, record["sha256"])
+    if not ok:
+        for name in record["files"]:
+            (dest / name).unlink(missing_ok=True)
+        return None
     return list(record["files"])
 
 

@@ -274,8 +274,8 @@ def setup(
     kind: str = "annual",
     lang: Lang = "zh",
     data_path: str | Path | None = "",
-    level: float = 0.8,
-    baseline_year: int = 2020,
+    level: float | None = None,
+    baseline_year: int | None = None,
     catalog: pd.DataFrame | None = None,
     results_path: str | Path | None = "",
     show: bool = True,
@@ -290,10 +290,10 @@ def setup(
     lang : {"zh", "en"}
     data_path : str or Path, optional
         Panel file; empty or None = the embedded demo panel.
-    level : float
-        Coverage of the projection intervals.
-    baseline_year : int
-        Baseline of the progress measures.
+    level : float, optional
+        Coverage of the projection intervals (default: the results store's, else 0.8).
+    baseline_year : int, optional
+        Baseline of the progress measures (default: the results store's, else 2020).
     catalog : DataFrame, optional
         A researcher's catalogue (normalised by :func:`fzanalysis.catalog.normalize`).
     results_path : str or Path, optional
@@ -318,6 +318,12 @@ def setup(
     cat = catalog_mod.normalize(catalog)
     panel = load_panel(data_path, catalog=cat)
     store = None if results_path is None or str(results_path) == "" else Path(results_path)
+    if store is not None and (level is None or baseline_year is None):  # the run's: one value per report
+        meta = results_mod.read_meta(store)
+        level = meta["level"] if level is None else level
+        baseline_year = meta["baseline_year"] if baseline_year is None else baseline_year
+    level = 0.8 if level is None else float(level)
+    baseline_year = 2020 if baseline_year is None else int(baseline_year)
     ctx = ReportContext(year=int(year), kind=kind, lang=lang, panel=panel, catalog=cat,
                         data_year=assessment_year(panel, year), level=level, baseline_year=baseline_year,
                         results_path=store)

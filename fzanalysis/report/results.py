@@ -19,7 +19,11 @@ The store is keyed by a content hash (:func:`results_key`) of the panel's rows, 
 catalogue, the parameters that change a number (assessed year, baseline year, target year,
 interval level, plan) and the code version (:func:`code_version`: the package's source and its
 reference data).  Any change to one of them gives a new key, hence a new store; an unchanged
-re-run finds the store and computes nothing.
+re-run finds the store and computes nothing.  Everything is hashed by content, never by
+modification time: an edit that keeps a file's size and time still gives a new key.
+
+``meta.json`` lists the size and sha256 of every table; :func:`ensure` checks them and computes a
+damaged store (a truncated file) again instead of reading it.
 """
 from __future__ import annotations
 
@@ -27,8 +31,8 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,16 +43,21 @@ from fzanalysis.evaluation import Evaluation, evaluate
 from fzanalysis.exceptions import ReportError
 from fzanalysis.panel import Panel
 from fzanalysis.paths import PACKAGE_DIR, data_dir
+from fzanalysis.report.cache import file_digest, intact
 
 __all__ = [
     "STORE_FORMAT",
     "TABLES",
     "Results",
+    "DEPENDENCIES",
     "code_version",
     "compute",
     "ensure",
     "frame_digest",
+    "is_intact",
     "load",
+    "loaded_code_is_current",
+    "read_meta",
     "results_key",
     "write",
 ]
@@ -94,24 +103,71 @@ def _digest_files(files: list[Path], root: Path, digest: Any) -> None:
         digest.update(b"\0")
 
 
-@lru_cache(maxsize=4)
-def _code_version(package: Path, data: Path) -> str:
-    digest = hashlib.sha256(f"fzanalysis {__version__} store {STORE_FORMAT}".encode())
-    _digest_files(sorted(package.rglob("*.py")), package, digest)
+def _source_digest(package: Path) -> str:
+    digest = hashlib.sha256()
+    _digest_files(sorted(p for p in package.rglob("*.py") if "__pycache__" not in p.parts), package, digest)
+    return digest.hexdigest()
+
+
+#: The package's Python source as this process imported it (:func:`loaded_code_is_current`).
+_IMPORTED_SOURCE = _source_digest(PACKAGE_DIR)
+#: Libraries whose version can change a number or a page (their versions are part of :func:`code_version`).
+DEPENDENCIES: tuple[str, ...] = ("numpy", "pandas", "scipy", "statsmodels", "pyarrow", "matplotlib", "geopandas",
+                                 "shapely", "nbconvert", "openpyxl", "python-docx", "jinja2")
+
+
+def loaded_code_is_current() -> bool:
+    """Whether the package's source on disk is still the one this process imported.
+
+    False in a long-lived process (a JupyterLab session, a worker of a Dask cluster) after the
+    package was edited or upgraded: its results would come from the old code under the new code's
+    key, so the runner refuses to compute with it.
+    """
+    return _source_digest(PACKAGE_DIR) == _IMPORTED_SOURCE
+
+
+def _dependency_versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in DEPENDENCIES:
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} absent")
+    return "; ".join(found)
+
+
+def code_version(*, package: str | os.PathLike[str] | None = None,
+                 data: str | os.PathLike[str] | None = None) -> str:
+    """sha256 of every file of the package and of the reference data it reads.
+
+    The package's files are its Python source and the templates and assets it writes from (the
+    Word template, the HTML templates and style sheet, the vendored map library); compiled
+    ``__pycache__`` files are left out.  The Python version and the versions of
+    :data:`DEPENDENCIES` are part of it too.  An edited threshold in ``data/trend.yaml``, a word in
+    ``data/labels`` or an edited function or template changes the version, so a cached result is
+    never reused across a change that could alter a page.  Read on every call, by content (about
+    4 MB, a few hundredths of a second): an edit that keeps a file's size and time is seen too,
+    even in a long-lived Python session.
+
+    Parameters
+    ----------
+    package, data : path, optional
+        The package and reference-data folders (default: this package and
+        :func:`fzanalysis.paths.data_dir`).
+    """
+    package = Path(package) if package is not None else PACKAGE_DIR
+    data = Path(data) if data is not None else data_dir()
+    digest = hashlib.sha256(f"fzanalysis {__version__} store {STORE_FORMAT}; python {sys.version}; "
+                            f"{_dependency_versions()}".encode())
+    code = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                  and p.suffix not in (".pyc", ".pyo"))
+    _digest_files(code, package, digest)
     reference = sorted(p for p in data.rglob("*") if p.is_file()
                        and p.relative_to(data).parts[0] not in _NOT_REFERENCE)
     _digest_files(reference, data, digest)
     return digest.hexdigest()
-
-
-def code_version() -> str:
-    """sha256 of the package's Python source and of the reference data it reads.
-
-    An edited threshold in ``data/trend.yaml`` or an edited function changes the version, so a
-    cached result is never reused across a change that could alter a number.  Computed once per
-    process (about 3 MB of files).
-    """
-    return _code_version(PACKAGE_DIR, data_dir())
 
 
 def frame_digest(frame: pd.DataFrame) -> str:
@@ -210,12 +266,14 @@ def write(results: Results, folder: str | os.PathLike[str]) -> Path:
     tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    objects = {}
+    objects, checksums = {}, {}
     for name, frame in _tables(results).items():
-        frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        path = tmp / f"{name}.parquet"
+        frame.to_parquet(path, index=False)
         objects[name] = [str(c) for c in frame.columns if frame[c].dtype == object]
+        checksums[path.name] = [path.stat().st_size, file_digest(path)]
     # Parquet reads text back as pandas' string dtype: columns that were `object` are restored
-    meta = {**results.meta, "object_columns": objects}
+    meta = {**results.meta, "object_columns": objects, "sha256": checksums}
     (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     try:
         os.rename(tmp, final)
@@ -224,6 +282,21 @@ def write(results: Results, folder: str | os.PathLike[str]) -> Path:
         if not (final / "meta.json").is_file():
             raise
     return final
+
+
+def read_meta(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """The parameters a store was computed with (its ``meta.json``).
+
+    Raises
+    ------
+    ReportError
+        If the folder holds no readable ``meta.json``.
+    """
+    try:
+        return dict(json.loads((Path(folder) / "meta.json").read_text("utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ReportError(f"{folder}: not a complete results store ({exc}); run the report again "
+                          f"with --force to recompute it") from None
 
 
 def load(folder: str | os.PathLike[str]) -> Results:
@@ -255,6 +328,18 @@ def load(folder: str | os.PathLike[str]) -> Results:
     return Results(key=meta["key"], evaluation=evaluation, paths=frames["paths"], gaps=frames["gaps"], meta=meta)
 
 
+def is_intact(folder: str | os.PathLike[str]) -> bool:
+    """Whether ``folder`` holds a complete, undamaged store of this layout (sizes and sha256 checked)."""
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / "meta.json").read_text("utf-8"))
+        checksums = dict(meta["sha256"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return False
+    wanted = {f"{name}.parquet" for name in TABLES}
+    return meta.get("format") == STORE_FORMAT and set(checksums) == wanted and intact(folder, checksums)
+
+
 def ensure(
     panel: Panel,
     catalog: pd.DataFrame,
@@ -266,7 +351,7 @@ def ensure(
     target_year: int = 2030,
     force: bool = False,
 ) -> tuple[Path, bool]:
-    """The store of these inputs under ``root`` (``<root>/<key>/results``), computed if missing.
+    """The store of these inputs under ``root`` (``<root>/<key>/results``), computed if missing or damaged.
 
     Returns
     -------
@@ -276,9 +361,9 @@ def ensure(
     key = results_key(panel, catalog, year=year, baseline_year=baseline_year, level=level,
                       target_year=target_year)
     folder = Path(root) / key / "results"
-    if not force and (folder / "meta.json").is_file():
+    if not force and is_intact(folder):
         return folder, True
-    if force and folder.exists():
+    if folder.exists():  # --force, or a damaged store (truncated table, older layout)
         shutil.rmtree(folder)
     results = compute(panel, catalog, year=year, baseline_year=baseline_year, level=level,
                       target_year=target_year)

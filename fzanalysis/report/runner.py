@@ -33,6 +33,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -53,8 +54,8 @@ if "jsonschema" not in sys.modules:
 import nbformat
 import pandas as pd
 
-from fzanalysis import __version__, plan
-from fzanalysis.exceptions import ReportError
+from fzanalysis import __version__, config, plan
+from fzanalysis.exceptions import FzWarning, ReportError
 from fzanalysis.panel.store import sha256_file
 from fzanalysis.paths import REPO_DIR, reports_dir
 from fzanalysis.report import cache as cache_mod
@@ -77,6 +78,7 @@ from fzanalysis.report.params import (
 __all__ = [
     "KEEP_FAILED",
     "OUTPUTS",
+    "STORE_PARAMETERS",
     "ReportResult",
     "data_files",
     "execute_job",
@@ -283,7 +285,18 @@ OUTPUTS = "outputs"
 
 
 def _run_task(task: Mapping[str, Any]) -> dict[str, Any]:
-    """Run one task (a chapter or the written outputs) in a worker; never raise."""
+    """Run one task (a chapter or the written outputs) in a worker; never raise.
+
+    The worker's reference files are read afresh (:func:`fzanalysis.config.reload`): a worker of a
+    long-lived Dask cluster may have read an earlier version of a file that kept its size and time.
+    A worker that imported an older fzanalysis than the one on disk refuses the task (a failed
+    record naming it): its pages would be the old code's under the new code's key.
+    """
+    config.reload()
+    if not results_mod.loaded_code_is_current():
+        return _failed_record(task, ReportError(
+            f"this worker ({platform.node()}, process {os.getpid()}) imported fzanalysis before its source changed: "
+            "restart the Dask workers so that they run the current code"))
     if task["what"] == OUTPUTS:
         return write_outputs_task(**task["kwargs"])
     return execute_job(task["job"], **task["kwargs"])
@@ -489,6 +502,26 @@ class _Checked:
     params_source: str
     job_list: list[Job]
     declared: dict[str, dict[str, Any]]
+    statistics: dict[str, Any] = field(default_factory=dict)
+
+
+#: Parameters of the statistics themselves: one value per report, the one its results store is
+#: computed with (a chapter that does not declare one reads the store's).
+STORE_PARAMETERS = ("level", "baseline_year")
+
+
+def _statistics(job_list: Sequence[Job], params_source: str) -> dict[str, Any]:
+    """The ``level`` / ``baseline_year`` the params give the chapters (one value each per report)."""
+    out: dict[str, Any] = {}
+    for name in STORE_PARAMETERS:
+        values = {job.parameters[name] for job in job_list if name in job.parameters}
+        if len(values) > 1:
+            raise ReportError(f"{params_source}: the chapters ask for {len(values)} values of '{name}' "
+                              f"({sorted(values)}); a report is computed once, with one {name}: give every "
+                              f"notebook the same")
+        if values:
+            out[name] = values.pop()
+    return out
 
 
 def _check(
@@ -511,7 +544,7 @@ def _check(
     job_list = plan_jobs(spec, year=int(year), lang=lang, data_path=data_arg, notebooks_dir=notebooks_dir)
     declared = {job.stem: check_parameters(job.source, job.parameters) for job in job_list}
     return _Checked(year=int(year), kind=kind, lang=lang, plan_id=plan.active().id, params_source=params_source,
-                    job_list=job_list, declared=declared)
+                    job_list=job_list, declared=declared, statistics=_statistics(job_list, params_source))
 
 
 def _prepare(
@@ -529,7 +562,8 @@ def _prepare(
     """Compute (or find) one report's results store, make its work folder and list its tasks."""
     year, kind, lang, plan_id = checked.year, checked.kind, checked.lang, checked.plan_id
     params_source = checked.params_source
-    ctx = setup(year=year, kind=kind, lang=lang, data_path=data_arg, show=False)  # type: ignore[arg-type]
+    ctx = setup(year=year, kind=kind, lang=lang, data_path=data_arg, show=False,  # type: ignore[arg-type]
+                **checked.statistics)
     store, found = results_mod.ensure(ctx.panel, ctx.catalog, cache_root, year=ctx.data_year,
                                       baseline_year=ctx.baseline_year, level=ctx.level, force=force)
     ctx = replace(ctx, results_path=store)  # the parent reads the same store as every chapter
@@ -575,14 +609,17 @@ def _prepare(
                defaults=defaults, params_source=params_source, root=root, folder=folder, tmp=tmp,
                results_key=store.parent.name, results_found=found, provenance=provenance)
     kernel = provenance["kernel"]
+    # every page and the CSV/Excel name the data files and their sha256 (the banner, the provenance):
+    # other bytes of the same figures are other pages
+    named = [[f["path"], f["sha256"]] for f in provenance["data_files"]]
     for job in jobs_with_store:
         key = f"{job.stem}-" + cache_mod.entry_key(notebook=job.source, parameters=job.parameters, kernel=kernel,
-                                                   stem=job.stem)
+                                                   stem=job.stem, data_files=named)
         run.tasks.append({"what": "chapter", "name": job.stem, "cache_key": key, "job": job,
                           "kwargs": {"out_dir": tmp, "kernel": kernel, "provenance": provenance, "lang": lang,
                                      "cell_timeout": cell_timeout, "plan_id": plan_id,
                                      "fresh_kernel": fresh_kernels}})
-    okey = cache_mod.entry_key(year=year, kind=kind, lang=lang, data=data_arg or "",
+    okey = cache_mod.entry_key(year=year, kind=kind, lang=lang, data=data_arg or "", data_files=named,
                                pdf=bool(shutil.which("soffice") or shutil.which("libreoffice")))
     run.tasks.append({"what": OUTPUTS, "name": OUTPUTS, "cache_key": okey,
                       "kwargs": {"year": year, "kind": kind, "lang": lang, "data_path": data_arg or "",
@@ -597,16 +634,15 @@ def _from_cache(run: _Run, cache_root: Path) -> list[dict[str, Any]]:
     for task in run.tasks:
         section = "outputs" if task["what"] == OUTPUTS else "chapters"
         hit = cache_mod.lookup(cache_root, run.results_key, section, task["cache_key"])
-        if hit is None:
+        if hit is None or cache_mod.restore(hit, run.tmp) is None:  # missing or damaged: run it
             todo.append(task)
             continue
-        cache_mod.restore(hit, run.tmp)
         run.records[task["name"]] = {**hit["record"], "cached": True}
     return todo
 
 
 def _to_cache(run: _Run, task: Mapping[str, Any], record: dict[str, Any], cache_root: Path) -> None:
-    """Keep a successful task's files in the cache."""
+    """Keep a successful task's files in the cache; a cache that cannot be written is only a warning."""
     if not record["ok"]:
         return
     if task["what"] == OUTPUTS:
@@ -615,8 +651,12 @@ def _to_cache(run: _Run, task: Mapping[str, Any], record: dict[str, Any], cache_
     else:
         files = [run.tmp / record["ipynb"], run.tmp / record["html"]]
         section = "chapters"
-    cache_mod.put(cache_root, run.results_key, section, task["cache_key"], files,
-                  {"record": {k: v for k, v in record.items() if k != "cached"}})
+    try:
+        cache_mod.put(cache_root, run.results_key, section, task["cache_key"], files,
+                      {"record": {k: v for k, v in record.items() if k != "cached"}})
+    except OSError as exc:
+        warnings.warn(f"report cache {cache_root}: {task['name']} not kept ({exc}); the report is complete, "
+                      f"the next run executes it again", FzWarning, stacklevel=2)
 
 
 def _finish(run: _Run) -> ReportResult:
@@ -670,6 +710,26 @@ def _in_place(root: Path, checked: _Checked) -> bool:
     """Whether a report of this year, kind and language is already in place (a re-run)."""
     with plan.use(checked.plan_id):
         return (root / output_folder_name(checked.year, checked.kind, checked.lang) / "index.html").is_file()
+
+
+def _usable_cache(cache_root: Path) -> tuple[Path, Path | None]:
+    """``cache_root`` if it can be written; else a temporary folder for this run only, with a warning.
+
+    Returns
+    -------
+    (Path, Path or None)
+        The cache folder to use, and the temporary folder to delete after the run (None).
+    """
+    try:
+        cache_root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=cache_root):
+            pass
+        return cache_root, None
+    except OSError as exc:
+        scratch = Path(tempfile.mkdtemp(prefix="fzanalysis-cache-"))
+        warnings.warn(f"report cache {cache_root} cannot be written ({exc.strerror or exc}): this run computes "
+                      f"everything and keeps nothing for the next one", FzWarning, stacklevel=3)
+        return scratch, scratch
 
 
 def _warm(kernel: str, plan_id: str | None, fresh: bool) -> int:
@@ -745,6 +805,11 @@ def run_reports(
     data_arg = None if data is None or str(data) == "" else str(Path(data).resolve())
     root = Path(out_root) if out_root is not None else reports_dir()
     cache_root = Path(cache_dir) if cache_dir is not None else root / ".cache"
+    config.reload()  # a long-lived session: reference files edited since its last run are read again
+    if not results_mod.loaded_code_is_current():
+        raise ReportError("fzanalysis's source changed since this Python process imported it: restart the "
+                          "session (its results would come from the old code)")
+    scratch: Path | None = None
     runs: list[_Run] = []
     try:
         checked = []
@@ -752,6 +817,7 @@ def run_reports(
             with plan.use(plan_id):
                 checked.append(_check(year, kind=kind, lang=lang, data_arg=data_arg, params=params,
                                       notebooks_dir=notebooks_dir))
+        cache_root, scratch = _usable_cache(cache_root)
         with ExitStack() as stack:
             pool: Executor | None = None
             if dask is None and jobs > 1 and (force or not all(_in_place(root, one) for one in checked)):
@@ -789,6 +855,8 @@ def run_reports(
         raise
     finally:
         kernels.shutdown_all()  # the kernels kept in this process (jobs=1); workers shut down their own
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     cache_mod.prune(cache_root)
     return results
 
