@@ -103,6 +103,23 @@ def test_every_library_code_has_a_label_in_both_languages():
         assert labels.domain_label(domain, "en") != domain
 
 
+def test_no_label_is_cut_at_a_comma():
+    """A label written in a YAML flow mapping with an unquoted comma (``{en: Culture, Radio …}``)
+    is cut at the comma and its rest becomes keys without values: no label has a key without value."""
+    def empty_keys(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if value is None:
+                    yield f"{where}.{key}"
+                yield from empty_keys(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for item in node:
+                yield from empty_keys(item, where)
+
+    cut = list(empty_keys(config.label_table(), "labels"))
+    assert not cut, f"data/labels: cut at a comma (quote the text): {cut}"
+
+
 def test_package_api_is_literal_and_functions_not_modules():
     import ast
     import inspect
