@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from toy_notebooks import write_notebook
 
-from fzanalysis import report
+from fzanalysis import labels, report
 from fzanalysis.report import html as report_html
 from fzanalysis.report import runner, tables
 
@@ -467,3 +467,14 @@ def test_coverage_table_counts_towns_only_for_a_plan_with_towns():
     shown = tables.coverage_table(demo.load(), cat, year=2024)
     assert shown["n_towns"].max() == 8
     assert labels.label("xlsx_area_level", "district", "en") == "District"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_chapter_is_named_in_the_index_as_its_heading_names_it(lang):
+    """The index's chapter list and the chapter's own heading use the same name (镇街差距 /
+    Gaps between towns on both), so a reader following a link finds the chapter they clicked."""
+    headings = {"00_data_quality": "dq_title", "01_overview": "ov_title", "03_towns": "towns_title",
+                "04_projections": "proj_title"}
+    for notebook, heading in headings.items():
+        name = labels.label("report", f"nb_{notebook}", lang)
+        assert name in labels.label("nb_text", heading, lang), (notebook, name)
