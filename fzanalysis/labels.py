@@ -18,6 +18,7 @@ The test suite checks that every code the library itself defines (:mod:`fzanalys
 from __future__ import annotations
 
 import math
+import string
 from typing import Any, Literal
 
 from fzanalysis import config, plan
@@ -30,6 +31,7 @@ __all__ = [
     "demo_notice",
     "domain_label",
     "domain_order",
+    "fill",
     "format_change",
     "format_number",
     "format_share",
@@ -101,6 +103,35 @@ def label(kind: str, code: Any, lang: Lang = "zh") -> str:
         text = (text.replace("{plan_short}", active.short_zh).replace("{plan_whole}", whole)
                 .replace("{Plan_whole}", whole[:1].upper() + whole[1:]))  # at the start of a sentence
     return text
+
+
+class _Counted(string.Formatter):
+    """``str.format`` with one more field spec: ``{n:one|other}`` chooses by the count ``n``."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, other = format_spec.split("|", 1)
+            return one if value == 1 else other
+        return super().format_field(value, format_spec)
+
+
+def fill(text: str, /, **values: Any) -> str:
+    """A label's sentence filled with ``values``: ``str.format``, and ``{n:one|other}`` for the
+    words that agree with a count (English: "1 target is met", "2 targets are met").
+
+    Every sentence with a count is filled here: a template with ``{n:…|…}`` fails under plain
+    ``str.format``.
+
+    Examples
+    --------
+    >>> fill("{n} {n:target is|targets are} met", n=1)
+    '1 target is met'
+    >>> fill("{n} {n:target is|targets are} met", n=3)
+    '3 targets are met'
+    >>> fill("{n}项目标", n=1)
+    '1项目标'
+    """
+    return _Counted().format(text, **values)
 
 
 def sex_label(code: str, lang: Lang = "zh") -> str:

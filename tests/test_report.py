@@ -6,6 +6,7 @@ behaviour of the runner is tested in seconds; the real notebooks are in test_not
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -478,3 +479,25 @@ def test_a_chapter_is_named_in_the_index_as_its_heading_names_it(lang):
     for notebook, heading in headings.items():
         name = labels.label("report", f"nb_{notebook}", lang)
         assert name in labels.label("nb_text", heading, lang), (notebook, name)
+
+
+def test_english_counts_agree_with_their_number():
+    """'1 target is met', never '1 are met' / '1 targets': a count in an English sentence takes the
+    singular for 1 (labels.fill, the ``{n:one|other}`` choice), on every page that counts targets."""
+    one_each = pd.DataFrame({"status": ["met", "not_met", "no_data"]})
+    sentence = tables.attainment_sentence(one_each, lang="en")
+    assert "1 is met" in sentence and "or has no data" in sentence, sentence
+    counted = {("docx", "domain_intro"): dict(n=1, met=1, not_met=1, rate="50%"),
+               ("docx", "domain_missing"): dict(n=1, names="x"),
+               ("docx", "warnings_intro"): dict(n=1),
+               ("docx", "overall_warnings"): dict(n=1, at_risk=1),
+               ("nb_text", "dom_towns_link"): dict(n=1),
+               ("nb_text", "towns_maps"): dict(n=1),
+               ("nb_text", "dq_summary"): dict(n_ind=1, n_rep=1, n_miss=1, n_rows=1, y0=1, y1=2,
+                                               year=2024)}
+    bad = re.compile(r"\b1 (are|have|targets|indicators|rows|carry|show)\b|\(s\)")
+    for (kind, code), values in counted.items():
+        text = labels.fill(labels.label(kind, code, "en"), **values)
+        assert not bad.search(text), (kind, code, text)
+        assert labels.fill(labels.label(kind, code, "zh"), **values)
+    assert labels.fill("{n} {n:target is|targets are} met", n=2) == "2 targets are met"

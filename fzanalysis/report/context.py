@@ -206,7 +206,7 @@ def text(code: str, lang: Lang = "zh", **values: Any) -> Markdown:
     """
     # values are text (names, sentences, reasons), never markup: a catalogue name cannot inject a tag
     safe = {k: tables.escape_markdown(v) if isinstance(v, str) else v for k, v in values.items()}
-    return Markdown(labels.label("nb_text", code, lang).format(**safe))
+    return Markdown(labels.fill(labels.label("nb_text", code, lang), **safe))
 
 
 def png_bytes(fig: Any, *, dpi: float = FIGURE_DPI, pad: float = 0.1) -> bytes:

@@ -149,7 +149,7 @@ class _Writer:
         self.n_fig = self.n_tab = 0
 
     def t(self, code: str, **kw: Any) -> str:
-        return labels.label("docx", code, self.lang).format(**kw)
+        return labels.fill(labels.label("docx", code, self.lang), **kw)
 
     def h1(self, n: int, title: str) -> str:
         """A numbered first-level heading: 一、… in Chinese, 1. … in English (labels ``h1``)."""

@@ -133,8 +133,8 @@ def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh") -> str:
     """
     c = attainment_counts(judgement)
     rate = labels.format_share(c["rate"], lang=lang)
-    return labels.label("report", "attainment_sentence", lang).format(
-        n=c["n"], met=c["met"], not_met=c["not_met"], other=c["cannot_judge"] + c["no_data"],
+    return labels.fill(
+        labels.label("report", "attainment_sentence", lang), n=c["n"], met=c["met"], not_met=c["not_met"], other=c["cannot_judge"] + c["no_data"],
         judged=c["judged"], rate=rate)
 
 
