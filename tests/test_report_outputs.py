@@ -35,13 +35,15 @@ def test_word_report_structure(midterm, tmp_path: Path):
     heads1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
     heads2 = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
     assert heads1[0] == "一、各领域目标实现情况"
-    assert [h.split("、", 1)[1] for h in heads1[1:6]] == ["镇街目标实现情况", "预警指标", "中期评估报告结论",
+    assert [h.split("、", 1)[1] for h in heads1[1:6]] == ["镇街目标实现情况", "预警指标", "中期评估结论",
                                                          "突出问题", "对策建议"]
     assert heads1[-2].startswith("附录") and heads1[-1] == "资料来源"  # the citations of the national figures last
     # （一）…（八） in the plan's order
     domains = [f"（{report_docx.chinese_numeral(k)}）{labels.domain_label(d)}"
                for k, d in enumerate(labels.domain_order(), start=1)]
     assert heads2[:8] == domains
+    # the evaluation chapter's sections are numbered like every other: （一）verdicts, （二）baseline
+    assert heads2[8:10] == ["（一）评估结论", "（二）与2020年基线比较"]
     text = "\n".join(p.text for p in doc.paragraphs)
     assert re.search(r"规划87项主要目标中，\d+项已实现", text)  # the 达标率 sentence
     assert re.search(r"1．2024年.+为.+较上年(提高|下降)[0-9.]+个百分点", text)  # numbered findings

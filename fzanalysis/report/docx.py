@@ -462,7 +462,9 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
 
     if ctx.kind in ("midterm", "final"):
         section += 1
-        w.heading(w.h1(section, w.t("h_evaluation", kind=kind_label(ctx.kind, lang))), 1)
+        w.heading(w.h1(section, w.t("h_evaluation",
+                                    evaluation=labels.label("report", f"evaluation_{ctx.kind}", lang))), 1)
+        w.heading(w.h2(section, 1, w.t("h_verdicts")), 2)
         vc = tables.verdict_counts(j, lang=lang)
         w.para(w.t("verdicts_sentence", n=len(j), counts="，".join(
             f"{r.verdict_label}{r.n}项" for r in vc.itertuples() if r.n) if lang == "zh" else ", ".join(
@@ -473,7 +475,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                 w.t("table_verdicts"), widths=[5.0, 2.5, 2.5])
         w.figure(_verdict_figure(vc, lang), w.t("figure_verdicts"), width_cm=13.0)
         base = _baseline_comparison(j)
-        w.heading(w.t("h_baseline", year=ctx.baseline_year), 2)
+        w.heading(w.h2(section, 2, w.t("h_baseline", year=ctx.baseline_year)), 2)
         w.para(w.t("baseline_sentence", year=ctx.baseline_year, **base))
         comp = j[j["change_base"].notna()]
         w.table(pd.DataFrame({
