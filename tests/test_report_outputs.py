@@ -185,3 +185,23 @@ def test_national_word_report_cites_its_figures_and_dates_older_values(tmp_path:
     for _, row in older.iterrows():
         name = labels.name_with_sex(row["name_zh"], row["sex"])
         assert values[name].endswith(f"（{int(row['year'])}年）"), (name, values[name])
+
+
+def test_english_word_report_reads_as_english(midterm, tmp_path: Path):
+    """The English Word report: numbered evaluation sections, headings that say what the Chinese
+    ones say (Targets by town), counts that agree (no '1 are'), the verdict tally as label + count."""
+    from dataclasses import replace
+
+    english = replace(midterm, lang="en")
+    for name in ("assessed", "projected", "judgement"):  # same data: reuse the results
+        english.__dict__[name] = getattr(midterm, name)
+    doc = Document(str(report_docx.write_docx(english, tmp_path / "en.docx")))
+    heads1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    heads2 = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
+    assert heads1[1:4] == ["2. Targets by town", "3. Early warnings", "4. Mid-term evaluation: conclusions"]
+    assert heads2[8:10] == ["4.1 Verdicts", "4.2 Against the 2020 baseline"]
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert not re.search(r"\b1 (are|have|targets|indicators)\b|\(s\)", text)
+    assert re.search(r"main targets: achieved \d+, largely achieved \d+", text)
+    body = "\n".join(p.text for p in doc.paragraphs if not p.text.startswith(tuple("0123456789")))
+    assert not re.search(r"[\u4e00-\u9fff]", body.split("Sources")[0])  # no Chinese before the citations

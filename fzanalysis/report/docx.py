@@ -468,7 +468,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         vc = tables.verdict_counts(j, lang=lang)
         w.para(w.t("verdicts_sentence", n=len(j), counts="，".join(
             f"{r.verdict_label}{r.n}项" for r in vc.itertuples() if r.n) if lang == "zh" else ", ".join(
-            f"{r.n} {r.verdict_label.lower()}" for r in vc.itertuples() if r.n)))
+            f"{r.verdict_label[:1].lower()}{r.verdict_label[1:]} {r.n}" for r in vc.itertuples() if r.n)))
         vt = tables.verdict_table(j, lang=lang)
         w.table(pd.DataFrame({w.t("col_verdict"): vt["verdict_label"], w.t("col_n"): vt["n"],
                               w.t("col_share"): vt["share"]}),
