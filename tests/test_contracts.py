@@ -131,3 +131,14 @@ def test_package_api_is_literal_and_functions_not_modules():
     assert all(isinstance(e, ast.Constant) for e in alls[0].value.elts)
     for name in ("assess", "project", "backtest", "evaluate"):
         assert callable(getattr(fzanalysis, name)) and inspect.isfunction(getattr(fzanalysis, name))
+
+
+def test_a_plan_clause_reads_in_english_in_an_english_report():
+    """二（一）主要目标3 is where a target sits in the Chinese plan; an English reader gets
+    II(1) main target 3 (labels.clause_label, words in data/labels/catalog.yaml); Chinese keeps it;
+    a clause outside the plan's pattern (a researcher's own) is shown as written."""
+    assert labels.clause_label("二（一）主要目标3；二（一）策略措施5", "en") == "II(1) main target 3; II(1) measure 5"
+    assert labels.clause_label("二（八）主要目标11", "en") == "II(8) main target 11"
+    assert labels.clause_label("二（五）策略措施10；五（三）", "en") == "II(5) measure 10; V(3)"
+    assert labels.clause_label("二（一）主要目标3", "zh") == "二（一）主要目标3"
+    assert labels.clause_label("my own clause 4", "en") == "my own clause 4"

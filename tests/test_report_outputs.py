@@ -205,3 +205,11 @@ def test_english_word_report_reads_as_english(midterm, tmp_path: Path):
     assert re.search(r"main targets: achieved \d+, largely achieved \d+", text)
     body = "\n".join(p.text for p in doc.paragraphs if not p.text.startswith(tuple("0123456789")))
     assert not re.search(r"[\u4e00-\u9fff]", body.split("Sources")[0])  # no Chinese before the citations
+
+
+def test_english_status_sheet_has_no_chinese(midterm):
+    """The English 状态 sheet: every column a reader reads is English (the plan clause too)."""
+    sheet = excel.status_sheet(midterm.judgement, lang="en")
+    for column in sheet.columns:
+        text = sheet[column].astype(str)
+        assert not text.str.contains(r"[\u4e00-\u9fff]").any(), (column, text.head(3).tolist())
