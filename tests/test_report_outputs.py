@@ -213,3 +213,32 @@ def test_english_status_sheet_has_no_chinese(midterm):
     for column in sheet.columns:
         text = sheet[column].astype(str)
         assert not text.str.contains(r"[\u4e00-\u9fff]").any(), (column, text.head(3).tolist())
+
+
+def test_a_figure_on_a_page_is_described_by_its_title(tmp_path: Path, monkeypatch):
+    """nbconvert wrote 'No description has been provided for this image' (English, on Chinese
+    pages too) under every figure: show_figure gives the figure's title as its alternative text."""
+    import matplotlib
+    import nbformat
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from fzanalysis.report import context
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown: list = []
+    monkeypatch.setattr(context, "display", shown.append)
+    fig, ax = plt.subplots()
+    ax.set_title("各领域达标率 <b>")
+    context.show_figure(fig)
+    data, metadata = InteractiveShell.instance().display_formatter.format(shown[0])
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
+    nb.cells = [cell]
+    src = tmp_path / "f.ipynb"
+    nbformat.write(nb, str(src))
+    html.notebook_to_html(src, tmp_path / "f.html", html.banner_html({"synthetic": True}, "zh"))
+    page = (tmp_path / "f.html").read_text("utf-8")
+    assert 'alt="各领域达标率 &lt;b&gt;"' in page and "No description" not in page

@@ -37,6 +37,7 @@ __all__ = [
     "FIGURE_DPI",
     "ReportContext",
     "assessment_year",
+    "figure_title",
     "load_panel",
     "png_bytes",
     "setup",
@@ -250,8 +251,18 @@ def show_figure(obj: Any, *, dpi: float = FIGURE_DPI) -> None:
     fig = obj if hasattr(obj, "savefig") else getattr(obj, "figure", None)
     if fig is None:
         raise TypeError(f"show_figure expects a matplotlib Figure or Axes, got {type(obj).__name__}")
-    display(Image(data=png_bytes(fig, dpi=min(float(fig.dpi), dpi)), format="png"))
+    display(Image(data=png_bytes(fig, dpi=min(float(fig.dpi), dpi)), format="png",
+                  metadata={"alt": figure_title(fig)}))
     plt.close(fig)
+
+
+def figure_title(fig: Any) -> str:
+    """A figure's title as drawn (its suptitle, else its axes' titles): the page's alternative text."""
+    sup = getattr(fig, "_suptitle", None)
+    if sup is not None and sup.get_text().strip():
+        return sup.get_text().strip()
+    titles = [t for ax in fig.axes for t in (ax.get_title("center"), ax.get_title("left")) if t.strip()]
+    return "; ".join(dict.fromkeys(titles))
 
 
 def _notices(ctx: ReportContext) -> list[HTML]:
