@@ -242,3 +242,16 @@ def test_a_figure_on_a_page_is_described_by_its_title(tmp_path: Path, monkeypatc
     html.notebook_to_html(src, tmp_path / "f.html", html.banner_html({"synthetic": True}, "zh"))
     page = (tmp_path / "f.html").read_text("utf-8")
     assert 'alt="各领域达标率 &lt;b&gt;"' in page and "No description" not in page
+
+
+def test_the_evaluation_chapter_is_named_as_an_evaluation_not_a_report(midterm):
+    """Inside the 中期评估报告 the chapter is 中期评估：对照基线与目标 (was 中期评估报告：…)."""
+    from dataclasses import replace
+
+    assert midterm.evaluation_label == "中期评估"
+    assert replace(midterm, lang="en").evaluation_label == "Mid-term evaluation"
+    import nbformat
+
+    from fzanalysis.report.params import NOTEBOOKS_DIR
+    source = "".join(c.source for c in nbformat.read(str(NOTEBOOKS_DIR / "05_evaluation.ipynb"), 4).cells)
+    assert 'ctx.text("eval_title", kind=ctx.evaluation_label)' in source

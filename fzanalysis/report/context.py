@@ -198,6 +198,12 @@ class ReportContext:
         """年度监测报告 / 中期评估报告 / 终期评估报告."""
         return kind_label(self.kind, self.lang)
 
+    @property
+    def evaluation_label(self) -> str:
+        """中期评估 / 终期评估 (Mid-term / Final evaluation): what a chapter or section names, where
+        the report's own title says 中期评估报告."""
+        return labels.label("report", f"evaluation_{self.kind}", self.lang)
+
 
 def text(code: str, lang: Lang = "zh", **values: Any) -> Markdown:
     """Markdown of the notebook sentence ``nb_text.<code>`` in ``lang``, filled with ``values``.

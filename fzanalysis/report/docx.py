@@ -462,8 +462,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
 
     if ctx.kind in ("midterm", "final"):
         section += 1
-        w.heading(w.h1(section, w.t("h_evaluation",
-                                    evaluation=labels.label("report", f"evaluation_{ctx.kind}", lang))), 1)
+        w.heading(w.h1(section, w.t("h_evaluation", evaluation=ctx.evaluation_label)), 1)
         w.heading(w.h2(section, 1, w.t("h_verdicts")), 2)
         vc = tables.verdict_counts(j, lang=lang)
         w.para(w.t("verdicts_sentence", n=len(j), counts="，".join(
