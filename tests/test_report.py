@@ -501,3 +501,18 @@ def test_english_counts_agree_with_their_number():
         assert not bad.search(text), (kind, code, text)
         assert labels.fill(labels.label(kind, code, "zh"), **values)
     assert labels.fill("{n} {n:target is|targets are} met", n=2) == "2 targets are met"
+
+
+def test_gender_gap_table_follows_the_plan_and_writes_values_as_every_page_does():
+    """The 性别差距 table listed indicators by id (65岁… before 妇女人均预期寿命) and wrote 82.95
+    where every other page writes 83.0: rows in the catalogue's order, values in the unit's format."""
+    cat = pd.DataFrame({"id": ["health.b_life", "health.a_exercise"], "name_zh": ["预期寿命", "锻炼比例"],
+                        "name_en": ["Life", "Exercise"]})
+    gaps = pd.DataFrame({"indicator": ["health.a_exercise", "health.b_life"], "unit": ["percent", "years"],
+                         "value_f": [41.684, 82.95], "value_m": [36.14, 77.43], "difference": [5.544, 5.52],
+                         "difference_lower": [0.68, float("nan")], "difference_upper": [10.37, float("nan")],
+                         "ratio": [1.1534, 1.0713]})
+    shown = tables.gender_gap_table(gaps, cat, lang="zh")
+    assert list(shown["name"]) == ["预期寿命", "锻炼比例"]
+    assert list(shown["value_f"]) == [labels.format_value(82.95, "years").rstrip("岁"),
+                                      labels.format_value(41.684, "percent").rstrip("%")]
