@@ -142,3 +142,12 @@ def test_a_plan_clause_reads_in_english_in_an_english_report():
     assert labels.clause_label("二（五）策略措施10；五（三）", "en") == "II(5) measure 10; V(3)"
     assert labels.clause_label("二（一）主要目标3", "zh") == "二（一）主要目标3"
     assert labels.clause_label("my own clause 4", "en") == "my own clause 4"
+
+
+def test_english_lists_are_not_cut_where_a_name_has_a_comma():
+    """Word lists names and departments with docx.list_sep; English names hold commas ('low-income,
+    unemployed and hardship women', 'Culture, Radio, Tourism and Sports Bureau'), so the English
+    separator is one no English name or department contains."""
+    sep = labels.label("docx", "list_sep", "en").strip()
+    names = list(catalog.load()["name_en"]) + [e["en"] for e in config.label_table()["department"].values()]
+    assert not [n for n in names if sep in str(n)], sep
