@@ -18,6 +18,8 @@ The test suite checks that every code the library itself defines (:mod:`fzanalys
 from __future__ import annotations
 
 import math
+import re
+import string
 from typing import Any, Literal
 
 from fzanalysis import config, plan
@@ -27,9 +29,11 @@ __all__ = [
     "Lang",
     "area_label",
     "check_lang",
+    "clause_label",
     "demo_notice",
     "domain_label",
     "domain_order",
+    "fill",
     "format_change",
     "format_number",
     "format_share",
@@ -101,6 +105,67 @@ def label(kind: str, code: Any, lang: Lang = "zh") -> str:
         text = (text.replace("{plan_short}", active.short_zh).replace("{plan_whole}", whole)
                 .replace("{Plan_whole}", whole[:1].upper() + whole[1:]))  # at the start of a sentence
     return text
+
+
+class _Counted(string.Formatter):
+    """``str.format`` with one more field spec: ``{n:one|other}`` chooses by the count ``n``."""
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, other = format_spec.split("|", 1)
+            return one if value == 1 else other
+        return super().format_field(value, format_spec)
+
+
+def fill(text: str, /, **values: Any) -> str:
+    """A label's sentence filled with ``values``: ``str.format``, and ``{n:one|other}`` for the
+    words that agree with a count (English: "1 target is met", "2 targets are met").
+
+    Every sentence with a count is filled here: a template with ``{n:…|…}`` fails under plain
+    ``str.format``.
+
+    Examples
+    --------
+    >>> fill("{n} {n:target is|targets are} met", n=1)
+    '1 target is met'
+    >>> fill("{n} {n:target is|targets are} met", n=3)
+    '3 targets are met'
+    >>> fill("{n}项目标", n=1)
+    '1项目标'
+    """
+    return _Counted().format(text, **values)
+
+
+_CN_DIGITS = "一二三四五六七八九十"
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
+_CLAUSE_PART = re.compile(rf"^([{_CN_DIGITS}])（([{_CN_DIGITS}])）(?:(\D+?)(\d+))?$")
+
+
+def clause_label(clause: Any, lang: Lang = "zh") -> str:
+    """Where a target sits in the plan, for a reader: ``二（一）主要目标3`` in Chinese,
+    ``II(1) main target 3`` in English (item words: ``clause_item`` in data/labels/catalog.yaml).
+
+    Clauses joined with ``；`` are each written so; a part outside the pattern (a researcher's own
+    clause) is written as given.
+
+    Examples
+    --------
+    >>> clause_label("二（一）主要目标3；五（三）", "en")
+    'II(1) main target 3; V(3)'
+    """
+    check_lang(lang)
+    text = "" if _isna(clause) else str(clause)
+    if lang == "zh" or not text:
+        return text
+    out = []
+    for part in (p.strip() for p in text.split("；")):
+        m = _CLAUSE_PART.match(part)
+        if not m:
+            out.append(part)
+            continue
+        head = f"{_ROMAN[_CN_DIGITS.index(m[1])]}({_CN_DIGITS.index(m[2]) + 1})"
+        out.append(head if m[3] is None else f"{head} {label('clause_item', m[3], lang)} {m[4]}")
+    return "; ".join(out)
 
 
 def sex_label(code: str, lang: Lang = "zh") -> str:

@@ -41,6 +41,7 @@ from fzanalysis.labels import (
     Lang,
     area_label,
     check_lang,
+    fill,
     format_change,
     format_target,
     format_value,
@@ -68,7 +69,7 @@ def _isna(x: Any) -> bool:
 
 
 def _text(code: str, lang: str, **kw: Any) -> str:
-    return label("narrative_text", code, lang).format(**kw)  # type: ignore[arg-type]
+    return fill(label("narrative_text", code, lang), **kw)  # type: ignore[arg-type]
 
 
 def probability_words(p: float, kind: str = "meet", lang: Lang = "zh") -> str:

@@ -103,6 +103,23 @@ def test_every_library_code_has_a_label_in_both_languages():
         assert labels.domain_label(domain, "en") != domain
 
 
+def test_no_label_is_cut_at_a_comma():
+    """A label written in a YAML flow mapping with an unquoted comma (``{en: Culture, Radio …}``)
+    is cut at the comma and its rest becomes keys without values: no label has a key without value."""
+    def empty_keys(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if value is None:
+                    yield f"{where}.{key}"
+                yield from empty_keys(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for item in node:
+                yield from empty_keys(item, where)
+
+    cut = list(empty_keys(config.label_table(), "labels"))
+    assert not cut, f"data/labels: cut at a comma (quote the text): {cut}"
+
+
 def test_package_api_is_literal_and_functions_not_modules():
     import ast
     import inspect
@@ -114,3 +131,23 @@ def test_package_api_is_literal_and_functions_not_modules():
     assert all(isinstance(e, ast.Constant) for e in alls[0].value.elts)
     for name in ("assess", "project", "backtest", "evaluate"):
         assert callable(getattr(fzanalysis, name)) and inspect.isfunction(getattr(fzanalysis, name))
+
+
+def test_a_plan_clause_reads_in_english_in_an_english_report():
+    """二（一）主要目标3 is where a target sits in the Chinese plan; an English reader gets
+    II(1) main target 3 (labels.clause_label, words in data/labels/catalog.yaml); Chinese keeps it;
+    a clause outside the plan's pattern (a researcher's own) is shown as written."""
+    assert labels.clause_label("二（一）主要目标3；二（一）策略措施5", "en") == "II(1) main target 3; II(1) measure 5"
+    assert labels.clause_label("二（八）主要目标11", "en") == "II(8) main target 11"
+    assert labels.clause_label("二（五）策略措施10；五（三）", "en") == "II(5) measure 10; V(3)"
+    assert labels.clause_label("二（一）主要目标3", "zh") == "二（一）主要目标3"
+    assert labels.clause_label("my own clause 4", "en") == "my own clause 4"
+
+
+def test_english_lists_are_not_cut_where_a_name_has_a_comma():
+    """Word lists names and departments with docx.list_sep; English names hold commas ('low-income,
+    unemployed and hardship women', 'Culture, Radio, Tourism and Sports Bureau'), so the English
+    separator is one no English name or department contains."""
+    sep = labels.label("docx", "list_sep", "en").strip()
+    names = list(catalog.load()["name_en"]) + [e["en"] for e in config.label_table()["department"].values()]
+    assert not [n for n in names if sep in str(n)], sep

@@ -41,11 +41,21 @@ def test_issue_example_sentence_exactly():
 
 def test_english_uses_the_same_facts():
     assert narrative.finding(INSURANCE, lang="en") == (
-        "Basic medical insurance coverage of women was 95.1% in 2024, up 0.3 percentage points on the "
+        "Basic medical insurance coverage of women: 95.1% in 2024, up 0.3 percentage points on the "
         "previous year, up 1.2 percentage points on 2020. The plan's target is at least 96%: 0.9 "
         "percentage points short. On recent trends, it is projected to reach 96.4% in 2030 (80% interval "
         "95.2%–97.3%), possibly meeting the target (probability 72%)."
     )
+
+
+def test_english_level_fits_a_plural_name():
+    """A count's English name is often plural (Domestic-violence shelters, Induced abortions …):
+    the level is written '<name>: <value> in <year>', never '<plural name> was <value>'."""
+    shelters = {**INSURANCE, "name_en": "Domestic-violence shelters", "unit": "count", "value": 0.0,
+                "previous_value": 0.0, "change_1y": 0.0, "change_base": 0.0, "target": 1.0, "gap": 1.0}
+    text = narrative.finding(shelters, lang="en")
+    assert text.startswith("Domestic-violence shelters: 0 in 2024"), text
+    assert " was " not in text.split(".")[0]
 
 
 def test_pooled_small_counts_state_no_single_year_change():

@@ -6,6 +6,7 @@ behaviour of the runner is tested in seconds; the real notebooks are in test_not
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 from toy_notebooks import write_notebook
 
-from fzanalysis import report
+from fzanalysis import labels, report
 from fzanalysis.report import html as report_html
 from fzanalysis.report import runner, tables
 
@@ -423,7 +424,7 @@ def test_english_coverage_table_has_no_chinese():
             shown = tables.coverage_table(frame, cat, year=2024, lang="en").drop(columns=["name", "indicator"])
             html = tables.table(shown, "en").to_html()
             assert not re.search(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", html), pid
-            assert "Total, Female, Male" in html or pid == "china"
+            assert "Total; Female; Male" in html or pid == "china"
             zh = tables.coverage_table(frame, cat, year=2024, lang="zh")
             assert set(zh["department"]) - {""} <= set(cat["department"])  # the Chinese page keeps the names
 
@@ -467,3 +468,51 @@ def test_coverage_table_counts_towns_only_for_a_plan_with_towns():
     shown = tables.coverage_table(demo.load(), cat, year=2024)
     assert shown["n_towns"].max() == 8
     assert labels.label("xlsx_area_level", "district", "en") == "District"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_chapter_is_named_in_the_index_as_its_heading_names_it(lang):
+    """The index's chapter list and the chapter's own heading use the same name (镇街差距 /
+    Gaps between towns on both), so a reader following a link finds the chapter they clicked."""
+    headings = {"00_data_quality": "dq_title", "01_overview": "ov_title", "03_towns": "towns_title",
+                "04_projections": "proj_title"}
+    for notebook, heading in headings.items():
+        name = labels.label("report", f"nb_{notebook}", lang)
+        assert name in labels.label("nb_text", heading, lang), (notebook, name)
+
+
+def test_english_counts_agree_with_their_number():
+    """'1 target is met', never '1 are met' / '1 targets': a count in an English sentence takes the
+    singular for 1 (labels.fill, the ``{n:one|other}`` choice), on every page that counts targets."""
+    one_each = pd.DataFrame({"status": ["met", "not_met", "no_data"]})
+    sentence = tables.attainment_sentence(one_each, lang="en")
+    assert "1 is met" in sentence and "or has no data" in sentence, sentence
+    counted = {("docx", "domain_intro"): dict(n=1, met=1, not_met=1, rate="50%"),
+               ("docx", "domain_missing"): dict(n=1, names="x"),
+               ("docx", "warnings_intro"): dict(n=1),
+               ("docx", "overall_warnings"): dict(n=1, at_risk=1),
+               ("nb_text", "dom_towns_link"): dict(n=1),
+               ("nb_text", "towns_maps"): dict(n=1),
+               ("nb_text", "dq_summary"): dict(n_ind=1, n_rep=1, n_miss=1, n_rows=1, y0=1, y1=2,
+                                               year=2024)}
+    bad = re.compile(r"\b1 (are|have|targets|indicators|rows|carry|show)\b|\(s\)")
+    for (kind, code), values in counted.items():
+        text = labels.fill(labels.label(kind, code, "en"), **values)
+        assert not bad.search(text), (kind, code, text)
+        assert labels.fill(labels.label(kind, code, "zh"), **values)
+    assert labels.fill("{n} {n:target is|targets are} met", n=2) == "2 targets are met"
+
+
+def test_gender_gap_table_follows_the_plan_and_writes_values_as_every_page_does():
+    """The 性别差距 table listed indicators by id (65岁… before 妇女人均预期寿命) and wrote 82.95
+    where every other page writes 83.0: rows in the catalogue's order, values in the unit's format."""
+    cat = pd.DataFrame({"id": ["health.b_life", "health.a_exercise"], "name_zh": ["预期寿命", "锻炼比例"],
+                        "name_en": ["Life", "Exercise"]})
+    gaps = pd.DataFrame({"indicator": ["health.a_exercise", "health.b_life"], "unit": ["percent", "years"],
+                         "value_f": [41.684, 82.95], "value_m": [36.14, 77.43], "difference": [5.544, 5.52],
+                         "difference_lower": [0.68, float("nan")], "difference_upper": [10.37, float("nan")],
+                         "ratio": [1.1534, 1.0713]})
+    shown = tables.gender_gap_table(gaps, cat, lang="zh")
+    assert list(shown["name"]) == ["预期寿命", "锻炼比例"]
+    assert list(shown["value_f"]) == [labels.format_value(82.95, "years").rstrip("岁"),
+                                      labels.format_value(41.684, "percent").rstrip("%")]

@@ -35,13 +35,15 @@ def test_word_report_structure(midterm, tmp_path: Path):
     heads1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
     heads2 = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
     assert heads1[0] == "一、各领域目标实现情况"
-    assert [h.split("、", 1)[1] for h in heads1[1:6]] == ["镇街目标实现情况", "预警指标", "中期评估报告结论",
+    assert [h.split("、", 1)[1] for h in heads1[1:6]] == ["镇街目标实现情况", "预警指标", "中期评估结论",
                                                          "突出问题", "对策建议"]
     assert heads1[-2].startswith("附录") and heads1[-1] == "资料来源"  # the citations of the national figures last
     # （一）…（八） in the plan's order
     domains = [f"（{report_docx.chinese_numeral(k)}）{labels.domain_label(d)}"
                for k, d in enumerate(labels.domain_order(), start=1)]
     assert heads2[:8] == domains
+    # the evaluation chapter's sections are numbered like every other: （一）verdicts, （二）baseline
+    assert heads2[8:10] == ["（一）评估结论", "（二）与2020年基线比较"]
     text = "\n".join(p.text for p in doc.paragraphs)
     assert re.search(r"规划87项主要目标中，\d+项已实现", text)  # the 达标率 sentence
     assert re.search(r"1．2024年.+为.+较上年(提高|下降)[0-9.]+个百分点", text)  # numbered findings
@@ -183,3 +185,73 @@ def test_national_word_report_cites_its_figures_and_dates_older_values(tmp_path:
     for _, row in older.iterrows():
         name = labels.name_with_sex(row["name_zh"], row["sex"])
         assert values[name].endswith(f"（{int(row['year'])}年）"), (name, values[name])
+
+
+def test_english_word_report_reads_as_english(midterm, tmp_path: Path):
+    """The English Word report: numbered evaluation sections, headings that say what the Chinese
+    ones say (Targets by town), counts that agree (no '1 are'), the verdict tally as label + count."""
+    from dataclasses import replace
+
+    english = replace(midterm, lang="en")
+    for name in ("assessed", "projected", "judgement"):  # same data: reuse the results
+        english.__dict__[name] = getattr(midterm, name)
+    doc = Document(str(report_docx.write_docx(english, tmp_path / "en.docx")))
+    heads1 = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
+    heads2 = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
+    assert heads1[1:4] == ["2. Targets by town", "3. Early warnings", "4. Mid-term evaluation: conclusions"]
+    assert heads2[8:10] == ["4.1 Verdicts", "4.2 Against the 2020 baseline"]
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert not re.search(r"\b1 (are|have|targets|indicators)\b|\(s\)", text)
+    assert re.search(r"main targets: achieved \d+, largely achieved \d+", text)
+    body = "\n".join(p.text for p in doc.paragraphs if not p.text.startswith(tuple("0123456789")))
+    assert not re.search(r"[\u4e00-\u9fff]", body.split("Sources")[0])  # no Chinese before the citations
+
+
+def test_english_status_sheet_has_no_chinese(midterm):
+    """The English 状态 sheet: every column a reader reads is English (the plan clause too)."""
+    sheet = excel.status_sheet(midterm.judgement, lang="en")
+    for column in sheet.columns:
+        text = sheet[column].astype(str)
+        assert not text.str.contains(r"[\u4e00-\u9fff]").any(), (column, text.head(3).tolist())
+
+
+def test_a_figure_on_a_page_is_described_by_its_title(tmp_path: Path, monkeypatch):
+    """nbconvert wrote 'No description has been provided for this image' (English, on Chinese
+    pages too) under every figure: show_figure gives the figure's title as its alternative text."""
+    import matplotlib
+    import nbformat
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from fzanalysis.report import context
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown: list = []
+    monkeypatch.setattr(context, "display", shown.append)
+    fig, ax = plt.subplots()
+    ax.set_title("各领域达标率 <b>")
+    context.show_figure(fig)
+    data, metadata = InteractiveShell.instance().display_formatter.format(shown[0])
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
+    nb.cells = [cell]
+    src = tmp_path / "f.ipynb"
+    nbformat.write(nb, str(src))
+    html.notebook_to_html(src, tmp_path / "f.html", html.banner_html({"synthetic": True}, "zh"))
+    page = (tmp_path / "f.html").read_text("utf-8")
+    assert 'alt="各领域达标率 &lt;b&gt;"' in page and "No description" not in page
+
+
+def test_the_evaluation_chapter_is_named_as_an_evaluation_not_a_report(midterm):
+    """Inside the 中期评估报告 the chapter is 中期评估：对照基线与目标 (was 中期评估报告：…)."""
+    from dataclasses import replace
+
+    assert midterm.evaluation_label == "中期评估"
+    assert replace(midterm, lang="en").evaluation_label == "Mid-term evaluation"
+    import nbformat
+
+    from fzanalysis.report.params import NOTEBOOKS_DIR
+    source = "".join(c.source for c in nbformat.read(str(NOTEBOOKS_DIR / "05_evaluation.ipynb"), 4).cells)
+    assert 'ctx.text("eval_title", kind=ctx.evaluation_label)' in source

@@ -37,6 +37,7 @@ __all__ = [
     "FIGURE_DPI",
     "ReportContext",
     "assessment_year",
+    "figure_title",
     "load_panel",
     "png_bytes",
     "setup",
@@ -197,6 +198,12 @@ class ReportContext:
         """年度监测报告 / 中期评估报告 / 终期评估报告."""
         return kind_label(self.kind, self.lang)
 
+    @property
+    def evaluation_label(self) -> str:
+        """中期评估 / 终期评估 (Mid-term / Final evaluation): what a chapter or section names, where
+        the report's own title says 中期评估报告."""
+        return labels.label("report", f"evaluation_{self.kind}", self.lang)
+
 
 def text(code: str, lang: Lang = "zh", **values: Any) -> Markdown:
     """Markdown of the notebook sentence ``nb_text.<code>`` in ``lang``, filled with ``values``.
@@ -206,7 +213,7 @@ def text(code: str, lang: Lang = "zh", **values: Any) -> Markdown:
     """
     # values are text (names, sentences, reasons), never markup: a catalogue name cannot inject a tag
     safe = {k: tables.escape_markdown(v) if isinstance(v, str) else v for k, v in values.items()}
-    return Markdown(labels.label("nb_text", code, lang).format(**safe))
+    return Markdown(labels.fill(labels.label("nb_text", code, lang), **safe))
 
 
 def png_bytes(fig: Any, *, dpi: float = FIGURE_DPI, pad: float = 0.1) -> bytes:
@@ -250,8 +257,18 @@ def show_figure(obj: Any, *, dpi: float = FIGURE_DPI) -> None:
     fig = obj if hasattr(obj, "savefig") else getattr(obj, "figure", None)
     if fig is None:
         raise TypeError(f"show_figure expects a matplotlib Figure or Axes, got {type(obj).__name__}")
-    display(Image(data=png_bytes(fig, dpi=min(float(fig.dpi), dpi)), format="png"))
+    display(Image(data=png_bytes(fig, dpi=min(float(fig.dpi), dpi)), format="png",
+                  metadata={"alt": figure_title(fig)}))
     plt.close(fig)
+
+
+def figure_title(fig: Any) -> str:
+    """A figure's title as drawn (its suptitle, else its axes' titles): the page's alternative text."""
+    sup = getattr(fig, "_suptitle", None)
+    if sup is not None and sup.get_text().strip():
+        return sup.get_text().strip()
+    titles = [t for ax in fig.axes for t in (ax.get_title("center"), ax.get_title("left")) if t.strip()]
+    return "; ".join(dict.fromkeys(titles))
 
 
 def _notices(ctx: ReportContext) -> list[HTML]:

@@ -149,7 +149,7 @@ class _Writer:
         self.n_fig = self.n_tab = 0
 
     def t(self, code: str, **kw: Any) -> str:
-        return labels.label("docx", code, self.lang).format(**kw)
+        return labels.fill(labels.label("docx", code, self.lang), **kw)
 
     def h1(self, n: int, title: str) -> str:
         """A numbered first-level heading: 一、… in Chinese, 1. … in English (labels ``h1``)."""
@@ -462,18 +462,19 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
 
     if ctx.kind in ("midterm", "final"):
         section += 1
-        w.heading(w.h1(section, w.t("h_evaluation", kind=kind_label(ctx.kind, lang))), 1)
+        w.heading(w.h1(section, w.t("h_evaluation", evaluation=ctx.evaluation_label)), 1)
+        w.heading(w.h2(section, 1, w.t("h_verdicts")), 2)
         vc = tables.verdict_counts(j, lang=lang)
         w.para(w.t("verdicts_sentence", n=len(j), counts="，".join(
             f"{r.verdict_label}{r.n}项" for r in vc.itertuples() if r.n) if lang == "zh" else ", ".join(
-            f"{r.n} {r.verdict_label.lower()}" for r in vc.itertuples() if r.n)))
+            f"{r.verdict_label[:1].lower()}{r.verdict_label[1:]} {r.n}" for r in vc.itertuples() if r.n)))
         vt = tables.verdict_table(j, lang=lang)
         w.table(pd.DataFrame({w.t("col_verdict"): vt["verdict_label"], w.t("col_n"): vt["n"],
                               w.t("col_share"): vt["share"]}),
                 w.t("table_verdicts"), widths=[5.0, 2.5, 2.5])
         w.figure(_verdict_figure(vc, lang), w.t("figure_verdicts"), width_cm=13.0)
         base = _baseline_comparison(j)
-        w.heading(w.t("h_baseline", year=ctx.baseline_year), 2)
+        w.heading(w.h2(section, 2, w.t("h_baseline", year=ctx.baseline_year)), 2)
         w.para(w.t("baseline_sentence", year=ctx.baseline_year, **base))
         comp = j[j["change_base"].notna()]
         w.table(pd.DataFrame({

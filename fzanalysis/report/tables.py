@@ -133,8 +133,8 @@ def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh") -> str:
     """
     c = attainment_counts(judgement)
     rate = labels.format_share(c["rate"], lang=lang)
-    return labels.label("report", "attainment_sentence", lang).format(
-        n=c["n"], met=c["met"], not_met=c["not_met"], other=c["cannot_judge"] + c["no_data"],
+    return labels.fill(
+        labels.label("report", "attainment_sentence", lang), n=c["n"], met=c["met"], not_met=c["not_met"], other=c["cannot_judge"] + c["no_data"],
         judged=c["judged"], rate=rate)
 
 
@@ -560,17 +560,28 @@ def check_table(found: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh"
 
 
 def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
-    """:func:`fzanalysis.gender_gap` output for display: name, both values, difference, ratio."""
+    """:func:`fzanalysis.gender_gap` output for display: name, both values, difference, ratio.
+
+    Rows in the catalogue's (the plan's) order; values and differences written with the unit's
+    decimals, as on every other page (:func:`fzanalysis.labels.value_decimals`).
+    """
+    order = {ind: k for k, ind in enumerate(catalog["id"])}
+    gaps = gaps.iloc[sorted(range(len(gaps)), key=lambda k: order.get(gaps["indicator"].iloc[k], len(order)))]
     names = catalog.set_index("id")[f"name_{lang}"]
+
+    def shown(column: str) -> list[str]:
+        return ["—" if _isna(x) else labels.format_number(float(x), labels.value_decimals(v, u))
+                for x, v, u in zip(gaps[column], gaps["value_f"], gaps["unit"], strict=True)]
+
     return pd.DataFrame({
         "name": [str(names.get(i, i)) for i in gaps["indicator"]],
         "unit": [labels.unit_label(u, lang) for u in gaps["unit"]],
-        "value_f": gaps["value_f"].round(2),
-        "value_m": gaps["value_m"].round(2),
-        "difference": gaps["difference"].round(2),
-        "difference_lower": gaps["difference_lower"].round(2),
-        "difference_upper": gaps["difference_upper"].round(2),
-        "ratio": gaps["ratio"].round(3),
+        "value_f": shown("value_f"),
+        "value_m": shown("value_m"),
+        "difference": shown("difference"),
+        "difference_lower": shown("difference_lower"),
+        "difference_upper": shown("difference_upper"),
+        "ratio": gaps["ratio"].round(2).to_numpy(),
     }).reset_index(drop=True)
 
 
