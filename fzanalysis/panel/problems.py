@@ -127,26 +127,25 @@ class Wording:
         return params
 
     def _indicator_names(self) -> dict[str, str]:
-        if self._names is None:
-            from fzanalysis import catalog  # the catalogue reads this module's messages
+        from fzanalysis import catalog  # the catalogue reads this module's messages
 
-            try:
-                cat = catalog.normalize()
-                self._names = dict(zip(cat["id"].astype(str), cat[f"name_{self.lang}"].astype(str)))
-            except Exception:  # a catalogue that cannot be read is reported elsewhere; codes stay
-                self._names = {}
-        return self._names
+        return self._names_of("_names", lambda: catalog.normalize(), "id")
 
     def _area_names(self) -> dict[str, str]:
-        if self._areas is None:
-            from fzanalysis import gazetteer
+        from fzanalysis import gazetteer
 
+        return self._names_of("_areas", gazetteer.load, "code")
+
+    def _names_of(self, attr: str, load: Any, key: str) -> dict[str, str]:
+        """Code -> name in the message's language from ``load()`` (the catalogue, the gazetteer),
+        read once; a table that cannot be read is reported elsewhere, and codes stay codes."""
+        if getattr(self, attr) is None:
             try:
-                towns = gazetteer.load()
-                self._areas = dict(zip(towns["code"].astype(str), towns[f"name_{self.lang}"].astype(str)))
-            except Exception:  # a gazetteer that cannot be read is reported elsewhere; codes stay
-                self._areas = {}
-        return self._areas
+                table = load()
+                setattr(self, attr, dict(zip(table[key].astype(str), table[f"name_{self.lang}"].astype(str))))
+            except Exception:
+                setattr(self, attr, {})
+        return getattr(self, attr)
 
     def _entry(self, code: str) -> dict[str, Any]:
         entry = self.entries.get(code)
