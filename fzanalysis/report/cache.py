@@ -30,7 +30,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KEEP", "entry_key", "file_digest", "intact", "lookup", "prune", "put", "restore"]
+from fzanalysis.panel.store import sha256_file  # the one file checksum
+
+__all__ = ["KEEP", "entry_key", "intact", "lookup", "prune", "put", "restore"]
 
 #: Results keys kept in the cache (the least recently used beyond these are deleted).
 KEEP = 12
@@ -57,15 +59,6 @@ def _entry(root: Path, results_key: str, section: str, name: str) -> Path:
     return Path(root) / results_key / section / name
 
 
-def file_digest(path: str | os.PathLike[str]) -> str:
-    """sha256 of a file's bytes (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def intact(folder: str | os.PathLike[str], checksums: Mapping[str, Any]) -> bool:
     """Whether every file named in ``checksums`` (``{name: [size, sha256]}``) is in ``folder``, whole.
 
@@ -73,13 +66,13 @@ def intact(folder: str | os.PathLike[str], checksums: Mapping[str, Any]) -> bool
     --------
     >>> import tempfile
     >>> d = Path(tempfile.mkdtemp()); _ = (d / "a.txt").write_text("abc")
-    >>> sums = {"a.txt": [3, file_digest(d / "a.txt")]}
+    >>> sums = {"a.txt": [3, sha256_file(d / "a.txt")]}
     >>> intact(d, sums), intact(d, {"a.txt": [3, "0" * 64]}), intact(d, {"b.txt": [0, ""]})
     (True, False, False)
     """
     folder = Path(folder)
     try:
-        return all((folder / name).stat().st_size == size and file_digest(folder / name) == sha
+        return all((folder / name).stat().st_size == size and sha256_file(folder / name) == sha
                    for name, (size, sha) in checksums.items())
     except (OSError, TypeError, ValueError):
         return False
@@ -140,7 +133,7 @@ def put(
         name = Path(f).name
         shutil.copy2(f, tmp / name)
         names.append(name)
-        checksums[name] = [(tmp / name).stat().st_size, file_digest(tmp / name)]
+        checksums[name] = [(tmp / name).stat().st_size, sha256_file(tmp / name)]
     (tmp / _RECORD).write_text(json.dumps({**record, "files": names, "sha256": checksums}, ensure_ascii=False,
                                           indent=1), encoding="utf-8")
     shutil.rmtree(final, ignore_errors=True)

@@ -42,8 +42,9 @@ from fzanalysis import __version__, assessment, plan, trend
 from fzanalysis.evaluation import Evaluation, evaluate
 from fzanalysis.exceptions import ReportError
 from fzanalysis.panel import Panel
+from fzanalysis.panel.store import sha256_file
 from fzanalysis.paths import PACKAGE_DIR, data_dir
-from fzanalysis.report.cache import file_digest, intact
+from fzanalysis.report.cache import intact
 
 __all__ = [
     "STORE_FORMAT",
@@ -271,7 +272,7 @@ def write(results: Results, folder: str | os.PathLike[str]) -> Path:
         path = tmp / f"{name}.parquet"
         frame.to_parquet(path, index=False)
         objects[name] = [str(c) for c in frame.columns if frame[c].dtype == object]
-        checksums[path.name] = [path.stat().st_size, file_digest(path)]
+        checksums[path.name] = [path.stat().st_size, sha256_file(path)]
     # Parquet reads text back as pandas' string dtype: columns that were `object` are restored
     meta = {**results.meta, "object_columns": objects, "sha256": checksums}
     (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
