@@ -81,12 +81,12 @@ def _poisson_window(window: Any) -> Any:
 
 
 def _by_target_year(panel: Any, catalog: pd.DataFrame | None, target_year: int | None,
-                    fit: Any, **options: Any) -> pd.DataFrame:
-    """``fit(panel, catalog, target_year=year, **options)`` for the year given, or else for each
-    target year of the catalogue (its ``target_year`` column; 2030 for the plan's), series sorted
-    by their keys."""
+                    rows: Any, **options: Any) -> pd.DataFrame:
+    """``rows(M, res, level, year)`` of one engine run (:func:`_run` with ``options``) for the year
+    given, or else for each target year of the catalogue (its ``target_year`` column; 2030 for the
+    plan's), series sorted by their keys."""
     def one(pnl: Any, cat: pd.DataFrame | None, year: int) -> pd.DataFrame:
-        return fit(pnl, cat, target_year=year, **options)
+        return rows(*_run(pnl, cat, target_year=year, **options), year)
 
     if target_year is not None:
         return one(panel, catalog, int(target_year))
@@ -306,12 +306,8 @@ def project(
                            robust=robust)
 
 
-def _project(panel: Any, catalog: pd.DataFrame | None, *, target_year: int, level: float | None,
-             method: str, window: Any, damping: float | None, damping_weight: float | None,
-             calibrated: bool, robust: bool) -> pd.DataFrame:
-    M, res, level = _run(panel, catalog, target_year=target_year, level=level, method=method,
-                         window=window, damping=damping, damping_weight=damping_weight,
-                         calibrated=calibrated, robust=robust)
+def _project(M: SeriesMatrix, res: Projection, level: float, target_year: int) -> pd.DataFrame:
+    """The rows of :func:`project` from one run of the engine."""
     flags = warning_flags(M, res)
     out = M.keys.copy()
     out["method"] = res.method
@@ -380,12 +376,8 @@ def project_paths(
                            robust=robust)
 
 
-def _paths(panel: Any, catalog: pd.DataFrame | None, *, target_year: int, level: float | None,
-           method: str, window: Any, damping: float | None, damping_weight: float | None,
-           calibrated: bool, robust: bool) -> pd.DataFrame:
-    M, res, level = _run(panel, catalog, target_year=target_year, level=level, method=method,
-                         window=window, damping=damping, damping_weight=damping_weight,
-                         calibrated=calibrated, robust=robust)
+def _paths(M: SeriesMatrix, res: Projection, level: float, target_year: int) -> pd.DataFrame:
+    """The rows of :func:`project_paths` from one run of the engine."""
     model = res.model
     mcode, pois = model.mcode, model.pois
     S, years = len(M.unit), M.years
