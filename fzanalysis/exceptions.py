@@ -14,6 +14,8 @@ __all__ = [
     "FzWarning",
     "GazetteerError",
     "PanelError",
+    "PlotError",
+    "ReportBusy",
     "ReportError",
     "SubmissionError",
 ]
@@ -60,9 +62,19 @@ class PanelError(FzError, ValueError):
                          f"({len(self.problems)} problem(s)):\n  {shown}{more}")
 
 
+class PlotError(FzError, ValueError):
+    """A chart or map cannot be drawn from what it was given (a missing column, an unknown
+    indicator, an empty selection); the message says what was expected."""
+
+
 class SubmissionError(FzError, ValueError):
     """A department's submission cannot be read or ingested."""
 
 
 class ReportError(FzError, RuntimeError):
     """A report run failed (bad parameters, a notebook error, an unwritable output folder)."""
+
+
+class ReportBusy(ReportError):
+    """Another run still holds the lock of a folder this run writes (a report folder, the cache)
+    after the time it was given to wait; the message names the folder and the other run's pid."""

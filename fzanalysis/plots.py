@@ -24,7 +24,7 @@ from matplotlib.patches import Patch, Rectangle
 from fzanalysis import codes, gazetteer, plan
 from fzanalysis.catalog import normalize as normalize_catalog
 from fzanalysis.evaluation import of_sex
-from fzanalysis.exceptions import CatalogError
+from fzanalysis.exceptions import CatalogError, PlotError
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.geo import (
     NA_STYLE,
@@ -82,13 +82,13 @@ def _synthetic(*frames: pd.DataFrame | None) -> bool:
 def _need(frame: pd.DataFrame, cols: tuple[str, ...], what: str) -> None:
     missing = [c for c in cols if c not in frame.columns]
     if missing:
-        raise ValueError(f"{what}: missing column(s) {', '.join(missing)}")
+        raise PlotError(f"{what}: missing column(s) {', '.join(missing)}")
 
 
 def _one_series(frame: pd.DataFrame, what: str) -> None:
     for col in ("indicator", "area", "sex"):
         if col in frame.columns and frame[col].nunique(dropna=True) > 1:
-            raise ValueError(f"{what}: holds several values of {col!r} "
+            raise PlotError(f"{what}: holds several values of {col!r} "
                              f"({sorted(map(str, frame[col].unique()))[:4]}); filter to one series")
 
 
@@ -156,7 +156,7 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
 
     Raises
     ------
-    ValueError
+    PlotError
         If a required column is missing, ``kind`` has another value, or the frames hold
         several series.
 
@@ -185,7 +185,7 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     kinds = set(path["kind"])
     unknown = kinds - {"observed", "fitted", "projected"}
     if unknown:
-        raise ValueError(f"path: column 'kind' has {sorted(unknown)}; expected observed, fitted, projected")
+        raise PlotError(f"path: column 'kind' has {sorted(unknown)}; expected observed, fitted, projected")
     obs = path[path["kind"] == "observed"] if observed is None else observed
     _need(obs, ("year", "value"), "observed")
     _one_series(obs, "observed")
@@ -334,7 +334,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
 
     Raises
     ------
-    ValueError
+    PlotError
         If ``column`` is not ``category`` or ``status``, a column is missing, a cell has two
         rows, or a code has no colour.
 
@@ -357,14 +357,14 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
     use_cjk_font()
     kinds = {"category": "category", "status": "status"}
     if column not in kinds:
-        raise ValueError(f"column must be one of {sorted(kinds)}, got {column!r}")
+        raise PlotError(f"column must be one of {sorted(kinds)}, got {column!r}")
     _need(assessed, ("indicator", "area", column), "assessed")
     rows = assessed.assign(area=assessed["area"].astype(str))
     rows = rows[of_sex(rows, sex)]
     dup = rows.duplicated(subset=["indicator", "area"], keep=False)
     if dup.any():
         i = dup[dup].index[0]
-        raise ValueError(f"assessed: row {i}: several rows for {rows.loc[i, 'indicator']} in "
+        raise PlotError(f"assessed: row {i}: several rows for {rows.loc[i, 'indicator']} in "
                          f"{rows.loc[i, 'area']}; filter to one sex and one year")
     pal = palette(kinds[column], lang)
     names = _area_names(lang)
@@ -381,7 +381,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
         rows = rows[rows["domain"].isin(wanted)]
     inds = list(dict.fromkeys(rows["indicator"]))
     if not inds:
-        raise ValueError("assessed: no rows to draw" + (f" for sex {sex!r}" if sex else "")
+        raise PlotError("assessed: no rows to draw" + (f" for sex {sex!r}" if sex else "")
                          + (f" in domain {domain!r}" if domain is not None else ""))
     # group by domain in the plan's order; a header row per domain when several
     layout: list[tuple[str, str]] = []  # ("domain", code) or ("indicator", id)
@@ -431,7 +431,7 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
                                        linewidth=1.5))
                 continue
             if not missing and str(code) not in pal:
-                raise ValueError(f"assessed: {column} {code!r} for {ind} in {area} has no colour "
+                raise PlotError(f"assessed: {column} {code!r} for {ind} in {area} has no colour "
                                  f"(expected one of {sorted(pal)})")
             if missing:
                 any_missing = True
@@ -515,7 +515,7 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
 
     Raises
     ------
-    ValueError
+    PlotError
         If both indicators and areas vary (ambiguous), or the rows mix units.
 
     See Also
@@ -538,25 +538,25 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     _need(frame, ("indicator", "area", "sex", "value"), "frame")
     rows = frame[frame["sex"].isin(["F", "M"])].assign(area=lambda d: d["area"].astype(str))
     if rows.empty:
-        raise ValueError("frame: no rows with sex F or M")
+        raise PlotError("frame: no rows with sex F or M")
     n_ind, n_area = rows["indicator"].nunique(), rows["area"].nunique()
     if by == "auto":
         if n_ind > 1 and n_area > 1:
-            raise ValueError("frame: both indicators and areas vary; filter one or pass by=")
+            raise PlotError("frame: both indicators and areas vary; filter one or pass by=")
         by = "indicator" if n_ind > 1 else "area"
     if by not in ("area", "indicator"):
-        raise ValueError(f"by must be 'area', 'indicator' or 'auto', got {by!r}")
+        raise PlotError(f"by must be 'area', 'indicator' or 'auto', got {by!r}")
     other = "indicator" if by == "area" else "area"
     if rows[other].nunique() > 1:
-        raise ValueError(f"frame: by={by!r} needs a single {other}, found "
+        raise PlotError(f"frame: by={by!r} needs a single {other}, found "
                          f"{sorted(map(str, rows[other].unique()))[:4]}")
     if "unit" in rows.columns and rows["unit"].nunique() > 1:
-        raise ValueError(f"frame: rows mix units {sorted(rows['unit'].unique())}; one axis cannot show them")
+        raise PlotError(f"frame: rows mix units {sorted(rows['unit'].unique())}; one axis cannot show them")
     unit = rows["unit"].dropna().iloc[0] if "unit" in rows.columns and rows["unit"].notna().any() else None
     dup = rows.duplicated(subset=[by, "sex"], keep=False)
     if dup.any():
         i = dup[dup].index[0]
-        raise ValueError(f"frame: row {i}: several {rows.loc[i, 'sex']} rows for {rows.loc[i, by]}")
+        raise PlotError(f"frame: row {i}: several {rows.loc[i, 'sex']} rows for {rows.loc[i, by]}")
     wide = rows.pivot(index=by, columns="sex", values="value").reindex(columns=["F", "M"])
     name_col = "name_zh" if lang == "zh" else "name_en"
     if by == "area":
@@ -657,7 +657,7 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
 
     Raises
     ------
-    ValueError
+    PlotError
         If a column is missing, no row matches, or an indicator appears twice.
 
     See Also
@@ -683,10 +683,10 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     rows = assessed[(assessed["domain"] == domain) & (assessed["area"].astype(str) == str(area))]
     rows = rows[of_sex(rows, sex)]
     if rows.empty:
-        raise ValueError(f"assessed: no rows for domain {domain!r}, area {area!r}, sex {sex!r}")
+        raise PlotError(f"assessed: no rows for domain {domain!r}, area {area!r}, sex {sex!r}")
     dup = rows.duplicated(subset=["indicator"], keep=False)
     if dup.any():
-        raise ValueError(f"assessed: indicator {rows.loc[dup].iloc[0]['indicator']} appears twice")
+        raise PlotError(f"assessed: indicator {rows.loc[dup].iloc[0]['indicator']} appears twice")
     pal = palette("category", lang)
     n = len(rows)
     height = 0.9 * n + 1.3  # inches: rows + title + legend and notes

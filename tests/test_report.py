@@ -16,7 +16,7 @@ from toy_notebooks import write_notebook
 
 from fzanalysis import labels, report
 from fzanalysis.report import html as report_html
-from fzanalysis.report import runner, tables
+from fzanalysis.report import folders, runner, tables
 
 PARAMS_CELL = (
     'year: int = 2024  # report year\n'
@@ -136,7 +136,7 @@ def test_swap_keeps_old_until_new_is_in_place(tmp_path: Path):
     (final / "index.html").write_text("old")
     tmp.mkdir()
     (tmp / "index.html").write_text("new")
-    runner._swap_into_place(tmp, final)
+    folders.put_in_place(tmp, final)
     assert (final / "index.html").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["2024"]
 
@@ -146,7 +146,7 @@ def test_crash_between_renames_is_repaired(tmp_path: Path):
     old = tmp_path / ".old-2024-999"
     old.mkdir()
     (old / "index.html").write_text("last good")
-    runner._restore_interrupted_swap(tmp_path, "2024")
+    folders.repair(tmp_path / "2024")
     assert (tmp_path / "2024" / "index.html").read_text() == "last good"
 
 
@@ -206,7 +206,7 @@ def test_successful_run_replaces_report_and_records_provenance(toy, small_panel)
     assert res.ok
     assert not (out / "2024" / "stale.txt").exists()
     # no tmp/old folders left; the results store and chapter cache live in .cache beside the reports
-    assert sorted(p.name for p in out.iterdir()) == [".cache", "2024"]
+    assert sorted(p.name for p in out.iterdir()) == [".cache", ".lock-.cache", ".lock-2024", "2024"]
     prov = json.loads((out / "2024" / "provenance.json").read_text("utf-8"))
     assert prov["package_version"] and prov["git_commit"]
     assert prov["data_files"][0]["sha256"] == runner.sha256_file(small_panel)

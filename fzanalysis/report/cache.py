@@ -15,8 +15,10 @@ version (:func:`fzanalysis.report.results.results_key`).  ``fzanalysis report --
 cache and re-runs everything; the provenance of a report says which chapters came from the
 cache (``provenance.json``: ``notebooks[].cached``).
 
-Entries are written atomically (a temporary folder renamed into place), and only for chapters
-that succeeded.  Each entry's record lists the size and sha256 of its files; :func:`lookup` checks
+Entries are written atomically (:func:`fzanalysis.report.folders.replacing`), and only for chapters
+that succeeded.  A run holds the cache's lock (:func:`fzanalysis.report.folders.hold`) from its
+start to its end, so a second run on the same cache (and its ``--force``, which deletes the
+results store) waits until no run reads it.  Each entry's record lists the size and sha256 of its files; :func:`lookup` checks
 them, so a damaged entry (a truncated copy, a full disk, a hand edit) is deleted and recomputed,
 never served.  :func:`prune` keeps the :data:`KEEP` most recently used results keys.
 """
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from fzanalysis.panel.store import sha256_file  # the one file checksum
+from fzanalysis.report.folders import replacing
 
 __all__ = ["KEEP", "entry_key", "intact", "lookup", "prune", "put", "restore"]
 
@@ -116,7 +119,10 @@ def put(
     files: Iterable[str | os.PathLike[str]],
     record: Mapping[str, Any],
 ) -> Path:
-    """Copy ``files`` into a new cache entry with ``record`` (JSON) and their checksums; atomic; returns the entry.
+    """Copy ``files`` into a new cache entry with ``record`` (JSON) and their checksums; returns the entry.
+
+    The entry is written beside its place and swapped in (:func:`fzanalysis.report.folders.replacing`);
+    the runner holds the cache's lock while it puts entries.
 
     Raises
     ------
@@ -124,23 +130,15 @@ def put(
         If the cache cannot be written (read-only, full); the caller goes on without caching.
     """
     final = _entry(Path(root), results_key, section, name)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    names, checksums = [], {}
-    for f in files:
-        name = Path(f).name
-        shutil.copy2(f, tmp / name)
-        names.append(name)
-        checksums[name] = [(tmp / name).stat().st_size, sha256_file(tmp / name)]
-    (tmp / _RECORD).write_text(json.dumps({**record, "files": names, "sha256": checksums}, ensure_ascii=False,
-                                          indent=1), encoding="utf-8")
-    shutil.rmtree(final, ignore_errors=True)
-    try:
-        os.rename(tmp, final)
-    except OSError:  # a concurrent run put the same entry: identical inputs, keep theirs
-        shutil.rmtree(tmp, ignore_errors=True)
+    with replacing(final) as tmp:
+        names, checksums = [], {}
+        for f in files:
+            name = Path(f).name
+            shutil.copy2(f, tmp / name)
+            names.append(name)
+            checksums[name] = [(tmp / name).stat().st_size, sha256_file(tmp / name)]
+        (tmp / _RECORD).write_text(json.dumps({**record, "files": names, "sha256": checksums}, ensure_ascii=False,
+                                              indent=1), encoding="utf-8")
     return final
 
 

@@ -4,6 +4,8 @@ One call can run a batch (``--year 2021-2024``, ``--kind annual,midterm``, ``--p
 every report shares the one pool of workers and the results store.  ``--jobs`` defaults to the
 available cores; ``--dask local|ADDRESS`` runs the chapters on a Dask cluster
 (:mod:`fzanalysis.report.executors`); ``--force`` ignores the cache (:mod:`fzanalysis.report.cache`).
+A second run on the same report folder or cache waits for the first (``--wait`` seconds, then an
+error naming the other run's pid: :mod:`fzanalysis.report.folders`).
 
 ``--workdir`` (default: the current directory) holds the data and the reports, so that
 ``pip install fzanalysis`` then ``fzanalysis report`` works anywhere: the report goes to
@@ -20,6 +22,7 @@ from fzanalysis import plan
 from fzanalysis.exceptions import FzError
 from fzanalysis.panel.cli import DATA_HELP, data_option
 from fzanalysis.report.executors import available_cores
+from fzanalysis.report.folders import WAIT
 from fzanalysis.report.params import KINDS, LANGS, params_file, read_params
 from fzanalysis.report.runner import run_reports
 
@@ -58,6 +61,16 @@ def _choices(allowed: list[str] | tuple[str, ...], what: str):
     return parse
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
     """Add ``fzanalysis report`` to the command line."""
     p = subparsers.add_parser(
@@ -86,6 +99,9 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
                    help="run the chapters on a Dask cluster: 'local' starts a LocalCluster of --jobs workers, "
                    "an address (tcp://host:8786) uses an existing one (pip install 'fzanalysis[cluster]')")
     p.add_argument("--force", action="store_true", help="ignore the cache: compute and execute everything again")
+    p.add_argument("--wait", type=_seconds, default=WAIT, metavar="SECONDS",
+                   help="while another run writes the same report folder or cache, wait this long for it to "
+                   f"finish, then give up (default {WAIT:g}; 0: give up at once)")
     p.add_argument("--fresh-kernels", action="store_true",
                    help="start a kernel for every chapter instead of keeping one per worker (slower; same output)")
     p.add_argument("--params", default=None, help="a params YAML instead of the kind's own")
@@ -131,7 +147,8 @@ def _cli(ns: argparse.Namespace) -> int:
     batch = requests(ns.year, ns.kind, ns.lang, ns.plan)
     try:
         results = run_reports(batch, data=data, jobs=ns.jobs, dask=ns.dask, out_root=out, force=ns.force,
-                              progress=not ns.no_progress, params=ns.params, fresh_kernels=ns.fresh_kernels)
+                              progress=not ns.no_progress, params=ns.params, fresh_kernels=ns.fresh_kernels,
+                              wait=ns.wait)
     except (FzError, FileNotFoundError, ValueError) as exc:
         print(f"fzanalysis report: error: {exc}", file=sys.stderr)
         return 2

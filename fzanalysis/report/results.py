@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ from fzanalysis.panel import Panel
 from fzanalysis.panel.store import sha256_file
 from fzanalysis.paths import PACKAGE_DIR, data_dir
 from fzanalysis.report.cache import intact
+from fzanalysis.report.folders import replacing
 
 __all__ = [
     "STORE_FORMAT",
@@ -258,30 +258,18 @@ def _tables(results: Results) -> dict[str, pd.DataFrame]:
 
 
 def write(results: Results, folder: str | os.PathLike[str]) -> Path:
-    """Write a store into ``folder`` atomically (a temporary folder renamed into place).
-
-    A store already written under the same key (another run, at the same time) is kept.
-    """
+    """Write a store into ``folder`` atomically (:func:`fzanalysis.report.folders.replacing`)."""
     final = Path(folder)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{final.name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    objects, checksums = {}, {}
-    for name, frame in _tables(results).items():
-        path = tmp / f"{name}.parquet"
-        frame.to_parquet(path, index=False)
-        objects[name] = [str(c) for c in frame.columns if frame[c].dtype == object]
-        checksums[path.name] = [path.stat().st_size, sha256_file(path)]
-    # Parquet reads text back as pandas' string dtype: columns that were `object` are restored
-    meta = {**results.meta, "object_columns": objects, "sha256": checksums}
-    (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    try:
-        os.rename(tmp, final)
-    except OSError:  # written meanwhile by a concurrent run with the same key: identical content
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (final / "meta.json").is_file():
-            raise
+    with replacing(final) as tmp:
+        objects, checksums = {}, {}
+        for name, frame in _tables(results).items():
+            path = tmp / f"{name}.parquet"
+            frame.to_parquet(path, index=False)
+            objects[name] = [str(c) for c in frame.columns if frame[c].dtype == object]
+            checksums[path.name] = [path.stat().st_size, sha256_file(path)]
+        # Parquet reads text back as pandas' string dtype: columns that were `object` are restored
+        meta = {**results.meta, "object_columns": objects, "sha256": checksums}
+        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     return final
 
 
@@ -354,6 +342,9 @@ def ensure(
 ) -> tuple[Path, bool]:
     """The store of these inputs under ``root`` (``<root>/<key>/results``), computed if missing or damaged.
 
+    Call it holding the lock of ``root`` (:func:`fzanalysis.report.folders.hold`), as the runner does:
+    ``force`` then never replaces a store while another run reads it.
+
     Returns
     -------
     (Path, bool)
@@ -364,8 +355,7 @@ def ensure(
     folder = Path(root) / key / "results"
     if not force and is_intact(folder):
         return folder, True
-    if folder.exists():  # --force, or a damaged store (truncated table, older layout)
-        shutil.rmtree(folder)
+    # --force, or a damaged store (truncated table, older layout): the old one is replaced once the new is written
     results = compute(panel, catalog, year=year, baseline_year=baseline_year, level=level,
                       target_year=target_year)
     return write(results, folder), False

@@ -12,10 +12,12 @@ Failure rules
 * A parameter the notebook does not declare is an error raised *before* anything runs.
 * A notebook that raises is saved with its error, marked *failed* in the index; the others
   still run and the exit code is 1.
+* A run holds the lock of each report folder it writes and of the cache, from its start to
+  its end; a second run on the same folder waits (:mod:`fzanalysis.report.folders`).
 * Every run writes into ``<out>/.tmp-<folder>-<pid>/``.  Only a complete, successful run
-  replaces ``<out>/<folder>/``: the previous report is renamed to ``.old-<folder>-<pid>``, the
-  new one renamed into place, then the old one deleted (a later run restores an ``.old-``
-  folder left by a crash between the two renames).  A failed or interrupted run never touches
+  replaces ``<out>/<folder>/`` (:func:`fzanalysis.report.folders.put_in_place`: the previous
+  report survives until the new one is in place; a later run restores it after a crash between
+  the two renames, and removes the temporaries a killed run left).  A failed or interrupted run never touches
   ``<out>/<folder>/``; its output is kept in ``.failed-<folder>-<UTC time>/`` (the
   :data:`KEEP_FAILED` newest per folder).
 
@@ -60,7 +62,7 @@ from fzanalysis.panel.store import sha256_file
 from fzanalysis.paths import REPO_DIR, reports_dir
 from fzanalysis.report import cache as cache_mod
 from fzanalysis.report import docx as docx_mod
-from fzanalysis.report import excel, html, kernels
+from fzanalysis.report import excel, folders, html, kernels
 from fzanalysis.report import results as results_mod
 from fzanalysis.report.context import ReportContext, load_panel, setup
 from fzanalysis.report.executors import available_cores, executor
@@ -393,33 +395,6 @@ class ReportResult:
         return self.judgement
 
 
-def _restore_interrupted_swap(root: Path, folder: str) -> None:
-    """If a crash left ``<root>/.old-<folder>-*`` and no ``<root>/<folder>``, put it back."""
-    final = root / folder
-    if final.exists():
-        return
-    pid = re.compile(re.escape(f".old-{folder}-") + r"\d+$")  # not ".old-2024-en-…" for "2024"
-    olds = sorted((p for p in root.iterdir() if pid.match(p.name)), key=lambda p: p.stat().st_mtime)
-    if olds:
-        os.rename(olds[-1], final)
-
-
-def _swap_into_place(tmp: Path, final: Path) -> None:
-    """Replace ``final`` by ``tmp``; the old ``final`` survives until the swap succeeded."""
-    old = final.parent / f".old-{final.name}-{os.getpid()}"
-    had_old = final.exists()
-    if had_old:
-        os.rename(final, old)
-    try:
-        os.rename(tmp, final)
-    except BaseException:
-        if had_old:
-            os.rename(old, final)
-        raise
-    if had_old:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def prune_failed(root: Path, folder: str, *, keep: int = KEEP_FAILED) -> list[Path]:
     """Delete all but the ``keep`` newest ``.failed-<folder>-*`` folders; return the deleted ones."""
     stamp = re.compile(re.escape(f".failed-{folder}-") + r"\d{8}T\d+Z$")  # never ".failed-2024-en-…"
@@ -576,13 +551,8 @@ def _prepare(
         defaults[job.stem] = {k: v["default"] for k, v in declared.items()
                               if k not in job.parameters and k not in extra}
 
-    root.mkdir(parents=True, exist_ok=True)
     folder = output_folder_name(year, kind, lang)
-    _restore_interrupted_swap(root, folder)
-    tmp = root / f".tmp-{folder}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
+    tmp = folders.tmp_folder(root / folder)
 
     files = data_files(data_arg)
     years = ctx.panel.frame["year"]
@@ -687,8 +657,7 @@ def _finish(run: _Run) -> ReportResult:
     ok = status_error is None and all(r["ok"] for r in chapters)
     if ok:
         final = run.root / run.folder
-        _swap_into_place(tmp, final)
-        out_dir = final
+        out_dir = folders.put_in_place(tmp, final)
     else:
         out_dir = run.root / f".failed-{run.folder}-{_stamp()}"
         os.rename(tmp, out_dir)
@@ -706,10 +675,15 @@ def _keep_failed(runs: Sequence[_Run]) -> None:
             (failed / "INTERRUPTED.txt").write_text(traceback.format_exc(), encoding="utf-8")
 
 
+def _folder(root: Path, checked: _Checked) -> Path:
+    """The report folder a checked request writes."""
+    with plan.use(checked.plan_id):
+        return root / output_folder_name(checked.year, checked.kind, checked.lang)
+
+
 def _in_place(root: Path, checked: _Checked) -> bool:
     """Whether a report of this year, kind and language is already in place (a re-run)."""
-    with plan.use(checked.plan_id):
-        return (root / output_folder_name(checked.year, checked.kind, checked.lang) / "index.html").is_file()
+    return (_folder(root, checked) / "index.html").is_file()
 
 
 def _usable_cache(cache_root: Path) -> tuple[Path, Path | None]:
@@ -754,6 +728,7 @@ def run_reports(
     notebooks_dir: str | os.PathLike[str] | None = None,
     cell_timeout: int | None = 1800,
     fresh_kernels: bool = False,
+    wait: float | None = folders.WAIT,
 ) -> list[ReportResult]:
     """Run a batch of reports on one pool of workers (module docstring for the rules).
 
@@ -786,6 +761,9 @@ def run_reports(
     fresh_kernels : bool
         Start a kernel for every chapter instead of keeping one per worker
         (:mod:`fzanalysis.report.kernels`; the output is the same, only slower).
+    wait : float, optional
+        Seconds to wait for another run holding a report folder or the cache this run writes
+        (:func:`fzanalysis.report.folders.hold`; None: as long as it takes).
 
     Returns
     -------
@@ -797,6 +775,8 @@ def run_reports(
     ReportError
         Set-up errors (bad params, undeclared parameter, missing notebook, refused panel),
         raised before anything is executed or written.
+    ReportBusy
+        Another run still holds a report folder or the cache after ``wait`` seconds.
     """
     jobs = available_cores() if jobs is None else int(jobs)
     if jobs < 1:
@@ -817,47 +797,74 @@ def run_reports(
             with plan.use(plan_id):
                 checked.append(_check(year, kind=kind, lang=lang, data_arg=data_arg, params=params,
                                       notebooks_dir=notebooks_dir))
-        cache_root, scratch = _usable_cache(cache_root)
-        with ExitStack() as stack:
-            pool: Executor | None = None
-            if dask is None and jobs > 1 and (force or not all(_in_place(root, one) for one in checked)):
-                # chapters will run (a first report, or --force): the local workers start up while
-                # this process prepares, instead of one core idling until the results are stored
-                pool = stack.enter_context(executor(jobs))
-                for _ in range(jobs):
-                    pool.submit(_warm, kernel_name(), checked[0].plan_id, fresh_kernels)
-            for one in checked:
-                with plan.use(one.plan_id):
-                    runs.append(_prepare(one, data_arg=data_arg, root=root, cache_root=cache_root,
-                                         cell_timeout=cell_timeout, jobs=jobs, dask=dask, force=force,
-                                         fresh_kernels=fresh_kernels))
-            todo: list[tuple[_Run, dict[str, Any]]] = []
-            for run in runs:
-                pending = run.tasks if force else _from_cache(run, cache_root)
-                previous = _previous_seconds(root, run.folder)
-                # the outputs (PDF conversion) and the longest chapters of the last run start first
-                pending = sorted(pending, key=lambda t: (t["what"] != OUTPUTS, -previous.get(t["name"], 0.0)))
-                todo += [(run, task) for task in pending]
-            if pool is None:
-                shared = [str(cache_root), *{str(t["job"].source.parent) for _, t in todo if t["what"] != OUTPUTS},
-                          *([data_arg] if data_arg else [])]
-                pool = stack.enter_context(executor(min(jobs, max(1, len(todo))), dask=dask, shared=shared))
-            records = _execute_all([task for _, task in todo], pool=pool, progress=progress)
-        for (run, task), record in zip(todo, records, strict=True):
-            run.records[task["name"]] = record
-            _to_cache(run, task, record, cache_root)
-        results = []
-        for run in runs:
-            with plan.use(run.plan_id):
-                results.append(_finish(run))
-    except BaseException:
-        _keep_failed(runs)
-        raise
+        with ExitStack() as held:  # one order for every run (its report folders, then the cache): no deadlock
+            for folder in sorted({_folder(root, one) for one in checked}):
+                held.enter_context(folders.hold(folder, timeout=wait))
+            cache_root, scratch = _usable_cache(cache_root)
+            if scratch is None:
+                held.enter_context(folders.hold(cache_root, timeout=wait))
+            try:
+                results = _run_all(checked, runs, data_arg=data_arg, root=root, cache_root=cache_root, jobs=jobs,
+                                   dask=dask, force=force, progress=progress, cell_timeout=cell_timeout,
+                                   fresh_kernels=fresh_kernels)
+            except BaseException:
+                _keep_failed(runs)
+                raise
+            cache_mod.prune(cache_root)
     finally:
         kernels.shutdown_all()  # the kernels kept in this process (jobs=1); workers shut down their own
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-    cache_mod.prune(cache_root)
+    return results
+
+
+def _run_all(
+    checked: Sequence[_Checked],
+    runs: list[_Run],
+    *,
+    data_arg: str | None,
+    root: Path,
+    cache_root: Path,
+    jobs: int,
+    dask: str | None,
+    force: bool,
+    progress: bool,
+    cell_timeout: int | None,
+    fresh_kernels: bool,
+) -> list[ReportResult]:
+    """Prepare, execute and finish the checked reports (appending each to ``runs`` as it is prepared)."""
+    with ExitStack() as stack:
+        pool: Executor | None = None
+        if dask is None and jobs > 1 and (force or not all(_in_place(root, one) for one in checked)):
+            # chapters will run (a first report, or --force): the local workers start up while
+            # this process prepares, instead of one core idling until the results are stored
+            pool = stack.enter_context(executor(jobs))
+            for _ in range(jobs):
+                pool.submit(_warm, kernel_name(), checked[0].plan_id, fresh_kernels)
+        for one in checked:
+            with plan.use(one.plan_id):
+                runs.append(_prepare(one, data_arg=data_arg, root=root, cache_root=cache_root,
+                                     cell_timeout=cell_timeout, jobs=jobs, dask=dask, force=force,
+                                     fresh_kernels=fresh_kernels))
+        todo: list[tuple[_Run, dict[str, Any]]] = []
+        for run in runs:
+            pending = run.tasks if force else _from_cache(run, cache_root)
+            previous = _previous_seconds(root, run.folder)
+            # the outputs (PDF conversion) and the longest chapters of the last run start first
+            pending = sorted(pending, key=lambda t: (t["what"] != OUTPUTS, -previous.get(t["name"], 0.0)))
+            todo += [(run, task) for task in pending]
+        if pool is None:
+            shared = [str(cache_root), *{str(t["job"].source.parent) for _, t in todo if t["what"] != OUTPUTS},
+                      *([data_arg] if data_arg else [])]
+            pool = stack.enter_context(executor(min(jobs, max(1, len(todo))), dask=dask, shared=shared))
+        records = _execute_all([task for _, task in todo], pool=pool, progress=progress)
+    for (run, task), record in zip(todo, records, strict=True):
+        run.records[task["name"]] = record
+        _to_cache(run, task, record, cache_root)
+    results = []
+    for run in runs:
+        with plan.use(run.plan_id):
+            results.append(_finish(run))
     return results
 
 
@@ -877,6 +884,7 @@ def run_report(
     notebooks_dir: str | os.PathLike[str] | None = None,
     cell_timeout: int | None = 1800,
     fresh_kernels: bool = False,
+    wait: float | None = folders.WAIT,
 ) -> ReportResult:
     """Run the report for one year and kind of the active plan (:func:`run_reports` of one request).
 
@@ -891,4 +899,4 @@ def run_report(
     return run_reports([(year, kind, lang, plan.active().id)], data=data, jobs=jobs, dask=dask,
                        out_root=out_root, cache_dir=cache_dir, force=force, progress=progress,
                        params=params, notebooks_dir=notebooks_dir, cell_timeout=cell_timeout,
-                       fresh_kernels=fresh_kernels)[0]
+                       fresh_kernels=fresh_kernels, wait=wait)[0]
