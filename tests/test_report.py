@@ -15,8 +15,8 @@ import pytest
 from toy_notebooks import write_notebook
 
 from fzanalysis import labels, report
-from fzanalysis.report import html as report_html
 from fzanalysis.report import folders, runner, tables
+from fzanalysis.report import html as report_html
 
 PARAMS_CELL = (
     'year: int = 2024  # report year\n'

@@ -121,7 +121,7 @@ def test_stale_temporaries_of_dead_runs_are_removed_and_a_live_ones_kept(tmp_pat
                      cache / "key" / "chapters" / f".tmp-01_overview-abc-{dead}", cache / f".tmp-key-{dead}"]
         kept = [root / f".tmp-2024-{live.pid}", cache / "key" / "chapters" / f".tmp-02_x-abc-{live.pid}",
                 root / f".tmp-2024-en-{dead}",  # another report folder's: under another lock
-                root / f".failed-2024-20250101T000000000000Z"]
+                root / ".failed-2024-20250101T000000000000Z"]
         for path in leftovers + kept:
             path.mkdir(parents=True)
         (root / "2024").mkdir()
