@@ -55,7 +55,7 @@ from matplotlib.patches import Patch
 from fzanalysis import catalog, codes, comparators, config, gazetteer
 from fzanalysis.config import label_table as labels
 from fzanalysis.evaluation import of_judged_sex
-from fzanalysis.exceptions import GazetteerError
+from fzanalysis.exceptions import GazetteerError, PlotError
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.labels import Lang, domain_label, label, unit_label
 from fzanalysis.paths import data_path
@@ -303,7 +303,7 @@ def outline_from_source(source: str | Path | None = None) -> gpd.GeoDataFrame:
 
     Raises
     ------
-    ValueError
+    fzanalysis.exceptions.GazetteerError
         If the file holds no (multi)polygon or the converted outline is invalid.
     """
     path = Path(source) if source is not None else data_path(*OUTLINE_SOURCE)
@@ -316,10 +316,10 @@ def outline_from_source(source: str | Path | None = None) -> gpd.GeoDataFrame:
         geoms = [shapely.geometry.shape(raw)]
     geom = shapely.union_all(geoms)
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        raise ValueError(f"{path}: expected a polygon outline, found {geom.geom_type}")
+        raise GazetteerError(f"{path}: expected a polygon outline, found {geom.geom_type}")
     wgs = _convert_geometry(geom)
     if not wgs.is_valid:
-        raise ValueError(f"{path}: outline invalid after conversion: {shapely.is_valid_reason(wgs)}")
+        raise GazetteerError(f"{path}: outline invalid after conversion: {shapely.is_valid_reason(wgs)}")
     district = gazetteer.load().set_index("code").loc[codes.district()]
     return gpd.GeoDataFrame(
         {"code": [codes.district()], "name_zh": [district["name_zh"]], "name_en": [district["name_en"]],
@@ -333,7 +333,7 @@ def load_outline(path: str | Path | None = None) -> gpd.GeoDataFrame:
     p = Path(path) if path is not None else data_path(*OUTLINE_FILE)
     gdf = gpd.read_file(p)
     if gdf.crs is None:
-        raise ValueError(f"{p}: the outline file has no coordinate reference system")
+        raise GazetteerError(f"{p}: the outline file has no coordinate reference system")
     return gdf.to_crs(WGS84)
 
 
@@ -383,23 +383,23 @@ def schematic_towns(*, outline: gpd.GeoDataFrame | None = None,
 
     Raises
     ------
-    ValueError
+    fzanalysis.exceptions.GazetteerError
         If a seat lies outside the outline or lacks coordinates.
     """
     outline = load_outline() if outline is None else outline
     seats = _gazetteer() if seats is None else seats
     for col in ("code", "name_zh", "name_en", "lon", "lat"):
         if col not in seats.columns:
-            raise ValueError(f"seats: missing column {col!r}")
+            raise GazetteerError(f"seats: missing column {col!r}")
     bad = seats[seats["lon"].isna() | seats["lat"].isna()]
     if len(bad):
-        raise ValueError(f"seats: row {bad.index[0]} ({bad['code'].iloc[0]}) has no lon/lat")
+        raise GazetteerError(f"seats: row {bad.index[0]} ({bad['code'].iloc[0]}) has no lon/lat")
     pts = gpd.GeoSeries(gpd.points_from_xy(seats["lon"].astype(float), seats["lat"].astype(float)),
                         crs=WGS84).to_crs(EQUAL_AREA_CRS)
     district = outline.to_crs(EQUAL_AREA_CRS).geometry.union_all()
     outside = [str(c) for c, p in zip(seats["code"], pts) if not district.contains(p)]
     if outside:
-        raise ValueError(f"seats outside the district outline: {', '.join(outside)}")
+        raise GazetteerError(f"seats outside the district outline: {', '.join(outside)}")
     cells = shapely.voronoi_polygons(shapely.MultiPoint(list(pts)),
                                      extend_to=district.envelope.buffer(10_000))
     rows = []
@@ -448,7 +448,7 @@ def _match_codes(gdf: gpd.GeoDataFrame, towns: pd.DataFrame, path: Path) -> pd.S
             tried.append(f"{col!r} (row {first}: {as_str.get(first)!r} is not a Conghua town)"
                          if first is not None else f"{col!r} (names a town outside the 8)")
     hint = "; ".join(tried) if tried else "no column holds town codes or names"
-    raise ValueError(f"{path}: cannot match features to the gazetteer's towns: {hint}. "
+    raise GazetteerError(f"{path}: cannot match features to the gazetteer's towns: {hint}. "
                      "Expected a column of 9-digit codes (e.g. 440117001) or town names "
                      "(e.g. 街口街道)")
 
@@ -458,19 +458,19 @@ def _read_official(path: Path) -> gpd.GeoDataFrame:
     towns = _gazetteer()
     gdf = gpd.read_file(path)
     if gdf.crs is None:
-        raise ValueError(f"{path}: the file has no coordinate reference system; "
+        raise GazetteerError(f"{path}: the file has no coordinate reference system; "
                          "set one (e.g. EPSG:4326 or EPSG:4490) before use")
     types = set(gdf.geometry.geom_type.dropna())
     if not types <= {"Polygon", "MultiPolygon"}:
-        raise ValueError(f"{path}: expected polygons, found {sorted(types)}")
+        raise GazetteerError(f"{path}: expected polygons, found {sorted(types)}")
     matched = _match_codes(gdf, towns, path)
     dup = matched[matched.duplicated(keep=False)]
     if len(dup):
-        raise ValueError(f"{path}: rows {list(dup.index)} all match town {dup.iloc[0]}; "
+        raise GazetteerError(f"{path}: rows {list(dup.index)} all match town {dup.iloc[0]}; "
                          "give one polygon per town")
     missing = sorted(set(towns["code"]) - set(matched))
     if missing:
-        raise ValueError(f"{path}: no polygon for town(s) {', '.join(missing)}")
+        raise GazetteerError(f"{path}: no polygon for town(s) {', '.join(missing)}")
     gdf = gdf.to_crs(WGS84)
     out = towns[["code", "name_zh", "name_en"]].merge(
         pd.DataFrame({"code": matched.values, "geometry": gdf.geometry.values}), on="code")
@@ -501,7 +501,7 @@ def load_towns(path: str | Path | None = None) -> gpd.GeoDataFrame:
     ------
     FileNotFoundError
         If ``path`` does not exist.
-    ValueError
+    fzanalysis.exceptions.GazetteerError
         If the file cannot be matched town by town (message names file, row and
         column), has no CRS or holds no polygons.
 
@@ -561,7 +561,7 @@ def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoD
 
     Raises
     ------
-    ValueError
+    fzanalysis.exceptions.PlotError
         If ``area`` is missing or a town has two rows for the same indicator and sex.
     fzanalysis.exceptions.GazetteerError
         (a ``ValueError``) If ``area`` holds a code that is neither a town of the gazetteer nor
@@ -588,7 +588,7 @@ def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoD
     """
     towns = load_towns() if towns is None else towns
     if "area" not in table.columns:
-        raise ValueError("table: missing column 'area' (gazetteer code of the town)")
+        raise PlotError("table: missing column 'area' (gazetteer code of the town)")
     area = table["area"].astype(str)
     district = codes.district()
     known = set(towns["code"]) | {district}
@@ -603,7 +603,7 @@ def join(table: pd.DataFrame, towns: gpd.GeoDataFrame | None = None) -> gpd.GeoD
     dup = rows.duplicated(subset=["area", *keys], keep=False)
     if dup.any():
         i = dup[dup].index[0]
-        raise ValueError(f"table: row {i}: several rows for area {rows.loc[i, 'area']} and "
+        raise PlotError(f"table: row {i}: several rows for area {rows.loc[i, 'area']} and "
                          f"{', '.join(f'{k}={rows.loc[i, k]}' for k in keys) or 'no key'}; "
                          "filter the table to one row per town first")
     base = pd.DataFrame({"area": towns["code"].values,
@@ -648,27 +648,27 @@ def _select(table: pd.DataFrame, indicator: str | None, sex: str | None) -> pd.D
         inds = out["indicator"].dropna().unique()
         if indicator is None:
             if len(inds) > 1:
-                raise ValueError(f"table holds {len(inds)} indicators; pass indicator=... "
+                raise PlotError(f"table holds {len(inds)} indicators; pass indicator=... "
                                  f"(one of {sorted(map(str, inds))[:5]} …)")
         else:
             if indicator not in set(inds):
-                raise ValueError(f"table: no rows for indicator {indicator!r}")
+                raise PlotError(f"table: no rows for indicator {indicator!r}")
             out = out[out["indicator"] == indicator]
     if "sex" in out.columns and sex == "judged":
         out = out[of_judged_sex(out)]
         if out.empty:
-            raise ValueError("table: no rows of the sex the target is about (subject_sex; "
+            raise PlotError("table: no rows of the sex the target is about (subject_sex; "
                              "without that column, sex == 'T')")
         if out["sex"].nunique() > 1:
-            raise ValueError(f"table holds several judged sexes {sorted(map(str, out['sex'].unique()))}; "
+            raise PlotError(f"table holds several judged sexes {sorted(map(str, out['sex'].unique()))}; "
                              "pass indicator=...")
     elif "sex" in out.columns and sex is not None:
         if sex not in set(out["sex"]):
-            raise ValueError(f"table: no rows with sex == {sex!r} "
+            raise PlotError(f"table: no rows with sex == {sex!r} "
                              f"(found {sorted(map(str, out['sex'].unique()))})")
         out = out[out["sex"] == sex]
     elif "sex" in out.columns and out["sex"].nunique() > 1:
-        raise ValueError(f"table holds several sexes {sorted(map(str, out['sex'].unique()))}; "
+        raise PlotError(f"table holds several sexes {sorted(map(str, out['sex'].unique()))}; "
                          "pass sex=...")
     return out
 
@@ -857,7 +857,7 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
 
     Raises
     ------
-    ValueError
+    fzanalysis.exceptions.PlotError
         If ``column`` is missing, ``scheme`` is unknown, the table holds several indicators
         and none is chosen, or a categorical code has no colour.
 
@@ -880,9 +880,9 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     use_cjk_font()
     towns = load_towns() if towns is None else towns
     if column not in table.columns:
-        raise ValueError(f"table: missing column {column!r}")
+        raise PlotError(f"table: missing column {column!r}")
     if scheme is not None and scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
+        raise PlotError(f"scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
     sel = _select(table, indicator, sex if "sex" in table.columns else None)
     gdf = join(sel, towns)
     excluded, target_kinds = _not_targeted(sel, gdf)
@@ -918,7 +918,7 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
         has = gdf["has_data"] & vals.notna() & (vals.astype(object) != "no_data") & ~excluded_or_unrankable
         unknown = sorted(set(vals[has].astype(str)) - set(pal))
         if unknown:
-            raise ValueError(f"table: column {column!r} has codes without colour: {unknown} "
+            raise PlotError(f"table: column {column!r} has codes without colour: {unknown} "
                              f"(expected {sorted(pal)})")
         facecolors = [pal[str(v)][1] if h else NO_DATA_STYLE["facecolor"]
                       for v, h in zip(vals, has)]
@@ -1073,7 +1073,7 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
 
     Raises
     ------
-    ValueError
+    fzanalysis.exceptions.PlotError
         If the table has no town rows for the domain.
 
     See Also
@@ -1094,7 +1094,7 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
     towns = load_towns() if towns is None else towns
     for col in ("domain", "indicator", "area"):
         if col not in table.columns:
-            raise ValueError(f"table: missing column {col!r}")
+            raise PlotError(f"table: missing column {col!r}")
     rows = table[(table["domain"] == domain) & (table["area"].astype(str) != codes.district())]
     panels: list[tuple[str, str | None]] = []  # (indicator, sex drawn)
     wanted: dict[str, str | None] = {}  # the sex asked for (judged: the target's own), per indicator
@@ -1112,9 +1112,9 @@ def small_multiples(table: pd.DataFrame, domain: str, *, column: str = "gap", la
         elif len(sexes) == 1:  # e.g. an indicator reported for women only
             panels.append((str(ind), sexes[0]))
         else:
-            raise ValueError(f"table: indicator {ind} has sexes {sexes} but not {sex!r}; pass sex=")
+            raise PlotError(f"table: indicator {ind} has sexes {sexes} but not {sex!r}; pass sex=")
     if not panels:
-        raise ValueError(f"table: no town rows for domain {domain!r}")
+        raise PlotError(f"table: no town rows for domain {domain!r}")
     n = len(panels)
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
@@ -1178,7 +1178,7 @@ def _tile_layers(tiles: str | None, key: str | None) -> tuple[str | None, list[d
     if tiles != "tianditu":
         return tiles, []
     if not key:
-        raise ValueError(f"tiles='tianditu' needs a 天地图 key: pass tianditu_key=... or set "
+        raise PlotError(f"tiles='tianditu' needs a 天地图 key: pass tianditu_key=... or set "
                          f"{conf['key_env']} (see data/geo/tiles.yaml)")
     return None, [{"tiles": layer["url"].replace("{key}", quote(key, safe="")), "name": layer["name"],
                    "attr": conf["attribution"], "subdomains": conf["subdomains"],
@@ -1206,7 +1206,7 @@ def _make_offline(m: Any) -> None:
                 if name in OFFLINE_ASSETS:
                     needed[name] = kind
                 elif name not in UNUSED_ASSETS:
-                    raise ValueError(f"map element {type(el).__name__} needs the browser file {name!r} "
+                    raise PlotError(f"map element {type(el).__name__} needs the browser file {name!r} "
                                      f"({url}), which fzanalysis/vendor/ does not ship; "
                                      f"shipped: {sorted(OFFLINE_ASSETS)}")
             if getattr(el, attr, None):
@@ -1279,7 +1279,7 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
 
     Raises
     ------
-    ValueError
+    fzanalysis.exceptions.PlotError
         If ``column`` is missing, the rows cannot be joined (see :func:`join`),
         ``tiles="tianditu"`` has no key, or folium asks for a browser file
         ``fzanalysis/vendor/`` does not ship.
@@ -1306,10 +1306,10 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
 
     towns = load_towns() if towns is None else towns
     if column not in table.columns:
-        raise ValueError(f"table: missing column {column!r}")
+        raise PlotError(f"table: missing column {column!r}")
     own = sorted(_EXPLORE_OWN & set(kwargs))
     if own:
-        raise ValueError(f"explore sets {own} itself; use tiles=/tianditu_key= for the background")
+        raise PlotError(f"explore sets {own} itself; use tiles=/tianditu_key= for the background")
     folium_tiles, tile_layers = _tile_layers(tiles, tianditu_key)
     sel = _select(table, indicator, sex if "sex" in table.columns else None)
     gdf = join(sel, towns)

@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fzanalysis import geo
+from fzanalysis.exceptions import GazetteerError, PlotError
 from fzanalysis.labels import label
 from fzanalysis.paths import data_path
 
@@ -229,10 +230,10 @@ def test_official_file_errors_name_file_row_and_column(data_copy):
                               "太平镇", "天河区"])[["name", "geometry"]]
     path = data_copy / "geo" / "bad.geojson"
     bad.to_file(path, driver="GeoJSON")
-    with pytest.raises(ValueError, match=r"bad\.geojson.*'name'.*row 7.*天河区"):
+    with pytest.raises(GazetteerError, match=r"bad\.geojson.*'name'.*row 7.*天河区"):
         geo.load_towns(path)
     cells.iloc[:7].to_file(data_copy / "geo" / "seven.geojson", driver="GeoJSON")
-    with pytest.raises(ValueError, match="no polygon for town.*440117113"):
+    with pytest.raises(GazetteerError, match="no polygon for town.*440117113"):
         geo.load_towns(data_copy / "geo" / "seven.geojson")
     with pytest.raises(FileNotFoundError):
         geo.load_towns(data_copy / "geo" / "nothing.geojson")
@@ -253,10 +254,10 @@ def test_join_rejects_unknown_areas_and_duplicates(data_copy):
     table = assessed()
     bad = table.copy()
     bad.loc[5, "area"] = "440106"
-    with pytest.raises(ValueError, match=r"row 5, column 'area': '440106'"):
+    with pytest.raises(GazetteerError, match=r"row 5, column 'area': '440106'"):
         geo.join(bad)
     dup = pd.concat([table, table.iloc[[3]]], ignore_index=True)
-    with pytest.raises(ValueError, match="several rows for area"):
+    with pytest.raises(PlotError, match="several rows for area"):
         geo.join(dup)
 
 
@@ -312,7 +313,7 @@ def test_p_meet_quantile_classes(data_copy, tmp_path):
     assert "分位数分级" in ax.get_legend().get_title().get_text()
     assert texts(ax, geo.GID_DEMO) == []  # projections without a synthetic column
     assert render(ax.figure, tmp_path / "pmeet.png") == []
-    with pytest.raises(ValueError, match="scheme must be one of"):
+    with pytest.raises(PlotError, match="scheme must be one of"):
         geo.choropleth(projected(), "p_meet", scheme="jenks-ish")
 
 
@@ -339,12 +340,12 @@ def test_directional_target_is_not_applicable_not_no_data(data_copy, tmp_path):
 
 
 def test_choropleth_needs_one_indicator_and_one_sex(data_copy):
-    with pytest.raises(ValueError, match="pass indicator"):
+    with pytest.raises(PlotError, match="pass indicator"):
         geo.choropleth(assessed(), "gap")
     both = pd.concat([assessed(), assessed().assign(sex="F")], ignore_index=True)
-    with pytest.raises(ValueError, match="several sexes"):
+    with pytest.raises(PlotError, match="several sexes"):
         geo.choropleth(both, "gap", indicator="health.cervical_screening", sex=None)
-    with pytest.raises(ValueError, match="no rows with sex == 'M'"):
+    with pytest.raises(PlotError, match="no rows with sex == 'M'"):
         geo.choropleth(both, "gap", indicator="health.cervical_screening", sex="M")
 
 
@@ -413,7 +414,7 @@ def test_explore_is_self_contained_without_tiles(data_copy, tmp_path, monkeypatc
 
 def test_explore_tianditu_tiles_with_a_key(data_copy, monkeypatch):
     table, ind = assessed(), "social_security.medical_insurance"
-    with pytest.raises(ValueError, match="FZANALYSIS_TIANDITU_KEY"):
+    with pytest.raises(PlotError, match="FZANALYSIS_TIANDITU_KEY"):
         geo.explore(table, "gap", indicator=ind, tiles="tianditu")
     html = geo.explore(table, "gap", indicator=ind, tianditu_key="k 1&2").get_root().render()
     assert html.count("tianditu.gov.cn/vec_w/wmts") == 1 and html.count("tianditu.gov.cn/cva_w/wmts") == 1
@@ -422,7 +423,7 @@ def test_explore_tianditu_tiles_with_a_key(data_copy, monkeypatch):
     monkeypatch.setenv("FZANALYSIS_TIANDITU_KEY", "envkey")
     assert "tk=envkey" in geo.explore(table, "gap", indicator=ind).get_root().render()
     assert "tianditu" not in geo.explore(table, "gap", indicator=ind, tiles=None).get_root().render()
-    with pytest.raises(ValueError, match="tiles"):
+    with pytest.raises(PlotError, match="tiles"):
         geo.explore(table, "gap", indicator=ind, legend=True)
 
 
@@ -432,7 +433,7 @@ def test_explore_refuses_a_browser_file_it_does_not_ship(data_copy, monkeypatch)
 
     monkeypatch.setattr(folium.Map, "default_js",
                         [*folium.Map.default_js, ("newlib", "https://cdn.example.org/newlib.js")])
-    with pytest.raises(ValueError, match="newlib"):
+    with pytest.raises(PlotError, match="newlib"):
         geo.explore(assessed(), "gap", indicator="social_security.medical_insurance")
 
 
@@ -519,5 +520,5 @@ def test_maps_default_to_the_sex_each_target_is_about():
     assert geo._select(rows, None, "judged")["sex"].tolist() == ["F"]
     assert geo._select(rows.drop(columns="subject_sex"), None, "judged")["sex"].tolist() == ["T"]
     assert geo._select(rows, None, "M")["value"].tolist() == [2.0]
-    with pytest.raises(ValueError, match="sex the target is about"):
+    with pytest.raises(PlotError, match="sex the target is about"):
         geo._select(rows[rows["sex"] == "M"], None, "judged")
