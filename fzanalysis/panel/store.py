@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
 from fzanalysis import codes
 from fzanalysis.exceptions import PanelError
@@ -280,58 +281,26 @@ def lock(out: str | Path, *, timeout: float = 0.0) -> Iterator[None]:
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise Refusal("out_is_file", out)
+
+    def sign(fd: int) -> None:  # called by filelock once the lock is ours: say who holds it
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}".encode())
+
     try:
         out.mkdir(parents=True, exist_ok=True)
-        fh = open(out / ".lock", "a+")
+        held = FileLock(out / ".lock", timeout=timeout, on_acquired=sign)
+        held.acquire()
+    except Timeout:
+        try:
+            holder = (out / ".lock").read_text("utf-8").strip()
+        except OSError:
+            holder = ""
+        raise StoreBusy("store_busy", out, found=holder or "another process") from None
     except OSError as exc:
         raise Refusal("folder_not_writable", out, found=exc.strerror or exc) from None
-    deadline = time.monotonic() + timeout
     try:
-        while True:
-            if _try_lock(fh):
-                break
-            if time.monotonic() >= deadline:
-                fh.seek(0)
-                holder = fh.read().strip() or "another process"
-                raise StoreBusy("store_busy", out, found=holder)
-            time.sleep(0.1)
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
-        fh.flush()
         yield
     finally:
-        _unlock(fh)
-        fh.close()
-
-
-def _try_lock(fh: object) -> bool:
-    try:
-        import fcntl  # POSIX; the import is platform-dependent, not a package-internal one
-    except ImportError:  # pragma: no cover - Windows
-        import msvcrt
-
-        try:
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
-            return True
-        except OSError:
-            return False
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # type: ignore[attr-defined]
-        return True
-    except OSError:
-        return False
-
-
-def _unlock(fh: object) -> None:
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        import msvcrt
-
-        try:
-            msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
-        except OSError:
-            pass
-        return
-    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)  # type: ignore[attr-defined]
+        held.release()
