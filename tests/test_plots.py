@@ -255,7 +255,7 @@ def test_dumbbell_missing_sex_and_errors(tmp_path):
     district = sexes()[sexes()["area"] == "440117001"]
     by_ind = pd.concat([district, district.assign(indicator="x.other", name_en="Other")])
     ax3 = plots.gender_gap_dumbbell(by_ind, lang="en")
-    assert ax3.get_title() == "Gender gap (Jiekou Subdistrict)"
+    assert ax3.get_title() == "Gender gap (Jiekou Subdistrict, in %)"  # one chart per unit: the unit says which
     assert [t.get_text() for t in ax3.get_yticklabels()] == ["Basic medical insurance coverage", "Other"]
     plt.close(ax3.figure)
     mixed = pd.concat([sexes(), sexes().assign(indicator="x.other")])
