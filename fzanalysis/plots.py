@@ -597,8 +597,9 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
         labels_ = [(rows.loc[rows["indicator"] == i, name_col].dropna().iloc[0]
                     if name_col in rows.columns and rows.loc[rows["indicator"] == i, name_col].notna().any()
                     else i) for i in order]
-    # a pooled figure is named with its window, as on every page
-    labels_ = [wrap_title(f"{t}{pooled_note(pooled.get(k), lang)}", 16 if lang == "zh" else 36)
+    # a pooled figure is named with its window, as on every page (on a line of its own)
+    labels_ = ["\n".join(x for x in (wrap_title(str(t), 16 if lang == "zh" else 36),
+                                      pooled_note(pooled.get(k), lang).strip()) if x)
                for t, k in zip(labels_, order, strict=True)]
     wide = wide.reindex(order).astype(float)
     ax = _axes(ax, (8, max(3.0, 0.45 * len(order) + 1.8)))
