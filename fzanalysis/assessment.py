@@ -1360,7 +1360,8 @@ def gender_gap(
         res["ratio"] = np.where(same & (m["estimate"] != 0), f["estimate"] / m["estimate"], np.nan)
     # small counts are not compared as if precise (rates.unrankable, methods 1.5): a gap is
     # rankable when both figures are; not when either is not; NA when neither says no
-    res["rankable"] = (f["rankable"].astype("boolean") & m["rankable"].astype("boolean")).to_numpy()
+    res["rankable"] = pd.array(f["rankable"].astype("boolean").to_numpy() & m["rankable"].astype("boolean").to_numpy(),
+                               dtype="boolean")
     for c in ("difference_lower", "difference_upper", "ratio_lower", "ratio_upper"):
         res[c] = np.nan
     res["difference_method"] = "none"
