@@ -1223,6 +1223,31 @@ def _katz_ratio(k1: np.ndarray, n1: np.ndarray, k2: np.ndarray, n2: np.ndarray, 
     return est, rr * np.exp(-z * se), rr * np.exp(z * se)
 
 
+def _gap_windows(rt: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
+    """The years each female/male comparison is pooled over (methods 4): those of the judged figure.
+
+    For every indicator x area x year with both an F and an M figure, the first year of the
+    window the pooling rule (:func:`fzanalysis.rates.rate_table`) chose for the sex the target
+    is about (:func:`of_judged_sex`), so the gap shows the judged figure; the year itself when
+    that figure is annual.  Where the panel has no figure of the judged sex there, the earlier
+    of the F and M windows (each sex then has at least the events the rule asks where it can).
+    """
+    keys = ["indicator", "area", "year"]
+    rows = rt[rt["value"].notna()].assign(
+        first_year=lambda d: d["pooled_from"].fillna(d["year"]).astype(int),
+        subject_sex=lambda d: d["indicator"].map(dict(zip(cat["id"].astype(str), cat["subject_sex"].astype(str))))
+        if "subject_sex" in cat.columns else "T")
+    fm = rows[rows["sex"].isin(["F", "M"])]
+    paired = fm.groupby(keys)["sex"].nunique()
+    paired = paired[paired == 2].index
+    if len(paired) == 0:
+        return pd.DataFrame(columns=[*keys, "first_year"])
+    judged = rows[of_judged_sex(rows)].drop_duplicates(keys).set_index(keys)["first_year"]
+    earliest = fm.groupby(keys)["first_year"].min()
+    first = judged.reindex(paired).fillna(earliest.reindex(paired)).astype(int)
+    return first.rename("first_year").reset_index()
+
+
 def gender_gap(
     panel: pd.DataFrame, catalog: pd.DataFrame | None = None, *, level: float = 0.95
 ) -> pd.DataFrame:
@@ -1241,12 +1266,18 @@ def gender_gap(
     Returns
     -------
     DataFrame
-        ``indicator, area, year, unit, value_f, value_m, difference,
+        ``indicator, area, year, unit, pooled_years, value_f, value_m, difference,
         difference_lower, difference_upper, ratio, ratio_lower, ratio_upper,
-        difference_method, ratio_method, note, synthetic`` with
+        difference_method, ratio_method, rankable, note, synthetic`` with
         :math:`\text{difference} = x_F - x_M` (percentage points for percent) and
-        :math:`\text{ratio} = x_F/x_M`, on the annual (unpooled) values; empty when no
-        indicator x area x year has both sexes.
+        :math:`\text{ratio} = x_F/x_M`; empty when no indicator x area x year has both sexes.
+        Both sexes are taken over the same years: those the pooling rule
+        (:func:`fzanalysis.rates.rate_table`, methods 1.3) chose for the judged figure
+        (``pooled_years``, empty when annual), so the gap shows the figure the report judges.
+        Where the two sexes' years still differ (a year one sex lacks) no comparison is made:
+        difference and ratio NaN, ``note = "windows_differ"``.  ``rankable`` is false when either
+        figure is not rankable (:func:`fzanalysis.rates.unrankable`): such a gap is not to be
+        compared or ranked as if precise.
 
     Raises
     ------
@@ -1271,6 +1302,7 @@ def gender_gap(
       difference (statsmodels ``confint_poisson_2indep(method="mover")``).
     * Without counts for both sexes: point estimates only, limits NaN,
       ``note = "point_only"``.
+    * Pooled rates: the intervals are those of the pooled counts.
 
     References
     ----------
@@ -1301,26 +1333,35 @@ def gender_gap(
 
     cat = catalog_mod.normalize(catalog) if (
         catalog is None or {"comparator", "target"} <= set(catalog.columns)) else catalog
-    rt = rate_table(panel, cat, level=level, pool=False)
+    keys = ["indicator", "area", "year"]
+    cols = ["indicator", "area", "year", "unit", "pooled_years", "value_f", "value_m", "difference",
+            "difference_lower", "difference_upper", "ratio", "ratio_lower", "ratio_upper", "difference_method",
+            "ratio_method", "rankable", "note", "synthetic"]
+    rt = rate_table(panel, cat, level=level)
+    windows = _gap_windows(rt, cat)
+    if windows.empty:
+        return pd.DataFrame(columns=cols)
+    rt = rate_table(panel, cat, level=level, windows=windows)
     rules = load_rules()
     rt = rt[rt["sex"].isin(["F", "M"]) & rt["value"].notna()]
-    keys = ["indicator", "area", "year"]
     f = rt[rt["sex"] == "F"].set_index(keys)
     m = rt[rt["sex"] == "M"].set_index(keys)
     both = f.index.intersection(m.index)
-    cols = ["indicator", "area", "year", "unit", "value_f", "value_m", "difference", "difference_lower",
-            "difference_upper", "ratio", "ratio_lower", "ratio_upper", "difference_method", "ratio_method",
-            "note", "synthetic"]
-    if len(both) == 0:
-        return pd.DataFrame(columns=cols)
     f, m = f.loc[both], m.loc[both]
     res = pd.DataFrame(index=both)
     res["unit"] = f["unit"]
-    res["value_f"] = f["value"]
-    res["value_m"] = m["value"]
-    res["difference"] = f["value"] - m["value"]
+    res["value_f"] = f["estimate"]
+    res["value_m"] = m["estimate"]
+    # like with like: the sexes over the same years, or no comparison (a year one sex lacks)
+    same = f["pooled_years"].fillna("").to_numpy() == m["pooled_years"].fillna("").to_numpy()
+    res["pooled_years"] = f["pooled_years"].where(same, "")
+    res["difference"] = np.where(same, f["estimate"] - m["estimate"], np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        res["ratio"] = np.where(m["value"] != 0, f["value"] / m["value"], np.nan)
+        res["ratio"] = np.where(same & (m["estimate"] != 0), f["estimate"] / m["estimate"], np.nan)
+    # small counts are not compared as if precise (rates.unrankable, methods 1.5): a gap is
+    # rankable when both figures are; not when either is not; NA when neither says no
+    res["rankable"] = pd.array(f["rankable"].astype("boolean").to_numpy() & m["rankable"].astype("boolean").to_numpy(),
+                               dtype="boolean")
     for c in ("difference_lower", "difference_upper", "ratio_lower", "ratio_upper"):
         res[c] = np.nan
     res["difference_method"] = "none"
@@ -1328,12 +1369,12 @@ def gender_gap(
     res["note"] = "point_only"
     res["synthetic"] = f["synthetic"].to_numpy() | m["synthetic"].to_numpy()
     counts = f["interval_method"].ne("none") & m["interval_method"].ne("none") & \
-        f["numerator"].notna() & m["numerator"].notna()
+        f["estimate_numerator"].notna() & m["estimate_numerator"].notna() & same
     kind = f["unit"].map(lambda u: rules["unit_intervals"].get(str(u), {"kind": "none"})["kind"])
     prop = counts & (kind == "proportion") & f["interval_method"].ne("exact_count")
     if prop.any():
-        k1, n1 = f.loc[prop, "numerator"].to_numpy(), f.loc[prop, "denominator"].to_numpy()
-        k2, n2 = m.loc[prop, "numerator"].to_numpy(), m.loc[prop, "denominator"].to_numpy()
+        k1, n1 = f.loc[prop, "estimate_numerator"].to_numpy(), f.loc[prop, "estimate_denominator"].to_numpy()
+        k2, n2 = m.loc[prop, "estimate_numerator"].to_numpy(), m.loc[prop, "estimate_denominator"].to_numpy()
         sc = f.loc[prop, "unit"].map(lambda u: float(rules["unit_intervals"][str(u)].get("scale", 1))).to_numpy()
         lo = np.empty(len(k1))
         hi = np.empty(len(k1))
@@ -1350,8 +1391,8 @@ def gender_gap(
         res.loc[prop, "note"] = "from_counts"
     pois = counts & (kind == "poisson")
     if pois.any():
-        k1, e1 = f.loc[pois, "numerator"].to_numpy(), f.loc[pois, "denominator"].to_numpy()
-        k2, e2 = m.loc[pois, "numerator"].to_numpy(), m.loc[pois, "denominator"].to_numpy()
+        k1, e1 = f.loc[pois, "estimate_numerator"].to_numpy(), f.loc[pois, "estimate_denominator"].to_numpy()
+        k2, e2 = m.loc[pois, "estimate_numerator"].to_numpy(), m.loc[pois, "estimate_denominator"].to_numpy()
         per = f.loc[pois, "unit"].map(lambda u: float(rules["unit_intervals"][str(u)].get("per", 1))).to_numpy()
         ci = poisson_ratio_ci(k1, e1, k2, e2, level=level)
         res.loc[pois, "ratio_lower"] = np.atleast_1d(ci.lower)
@@ -1362,8 +1403,9 @@ def gender_gap(
         res.loc[pois, "difference_method"] = "mover_poisson"
         res.loc[pois, "ratio_method"] = "exact_conditional"
         res.loc[pois, "note"] = "from_counts"
+    res.loc[~same, "note"] = "windows_differ"
     res = res.reset_index()
-    for c in ("indicator", "area", "unit", "difference_method", "ratio_method", "note"):
+    for c in ("indicator", "area", "unit", "pooled_years", "difference_method", "ratio_method", "note"):
         res[c] = res[c].astype("string")
     return res[cols].sort_values(keys).reset_index(drop=True)
 

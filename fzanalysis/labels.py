@@ -42,6 +42,7 @@ __all__ = [
     "is_published",
     "label",
     "name_with_sex",
+    "pooled_note",
     "sex_label",
     "unit_format",
     "unit_label",
@@ -185,6 +186,21 @@ def name_with_sex(name: str, sex: Any, *, lang: Lang = "zh") -> str:
         return name
     word = sex_label(str(sex), lang)
     return f"{name}（{word}）" if lang == "zh" else f"{name} ({word.lower()})"
+
+
+def pooled_note(years: Any, lang: Lang = "zh") -> str:
+    """``（2020–2024年合并计算）`` / `` (2020–2024 pooled)`` after a figure pooled over ``years``
+    (a ``pooled_years`` label, methods 1.3); empty for an annual figure.  Every page, sentence,
+    table and chart writes a pooled window with it.
+
+    Examples
+    --------
+    >>> pooled_note("2020–2024"), pooled_note("2020–2024", "en"), pooled_note("")
+    ('（2020–2024年合并计算）', ' (2020–2024 pooled)', '')
+    """
+    if _isna(years) or not str(years).strip():
+        return ""
+    return fill(label("narrative_text", "pooled", lang), years=str(years).strip())
 
 
 def demo_notice(lang: Lang = "zh") -> str:

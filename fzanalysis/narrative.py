@@ -48,6 +48,7 @@ from fzanalysis.labels import (
     is_published,
     label,
     name_with_sex,
+    pooled_note,
     unit_format,
 )
 from fzanalysis.labels import format_number as _number
@@ -146,9 +147,7 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     sep = "" if lang == "zh" else " "
     out = _text("level", lang, year=int(year), name=name, value=format_value(row["value"], unit, lang=lang,
                                         published=is_published(row.get("synthetic"))))
-    pooled = row.get("pooled_years")
-    if not _isna(pooled) and str(pooled).strip():
-        out += _text("pooled", lang, years=str(pooled).strip())
+    out += pooled_note(row.get("pooled_years"), lang)
     r = dict(row)
     if not _isna(row.get("baseline_year")):
         r["baseline_year_int"] = int(row["baseline_year"])

@@ -42,10 +42,12 @@ from fzanalysis.labels import (
     area_label,
     domain_label,
     domain_order,
+    fill,
     format_target,
     format_value,
     is_published,
     label,
+    pooled_note,
     unit_label,
 )
 from fzanalysis.rates import unrankable
@@ -498,16 +500,25 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     difference F − M in the unit of the values (百分点 / percentage points for
     percentages).  A row lacking one sex shows the available dot and 无数据.
 
+    Given the output of :func:`fzanalysis.gender_gap` (columns ``value_f`` and
+    ``value_m``), the chart draws exactly its figures: both sexes over the same years,
+    a pooled row named with its window (:func:`fzanalysis.labels.pooled_note`, as on
+    every page), a gap that is not rankable (``rankable`` false,
+    :func:`fzanalysis.rates.unrankable`) annotated 不宜比较 instead of a number, and a
+    row without a like-for-like comparison (``difference`` NaN) with no difference.
+
     Parameters
     ----------
     frame : DataFrame
-        Rows with ``indicator, area, sex, value`` (sex ``F`` and ``M``; ``T``
-        rows are ignored by design: the chart compares the sexes), optional
-        ``unit``, ``name_zh``/``name_en``, ``synthetic``.
+        Either :func:`fzanalysis.gender_gap` rows, or long rows with ``indicator, area,
+        sex, value`` (sex ``F`` and ``M``; ``T`` rows are ignored by design: the chart
+        compares the sexes); optional ``unit``, ``name_zh``/``name_en``, ``synthetic``.
     by : {"auto", "area", "indicator"}, keyword-only
         One row per area or per indicator (``auto``: whichever varies).
     ax, lang, title, demo_note : keyword-only
-        As in :func:`fan_chart`.
+        As in :func:`fan_chart`.  The default title names what the chart holds: the
+        indicator (one row per area), or the area and the unit (one row per indicator:
+        a chapter draws one such chart per unit).
 
     Returns
     -------
@@ -535,8 +546,15 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     'Axes'
     """
     use_cjk_font()
-    _need(frame, ("indicator", "area", "sex", "value"), "frame")
-    rows = frame[frame["sex"].isin(["F", "M"])].assign(area=lambda d: d["area"].astype(str))
+    gap_table = {"value_f", "value_m"} <= set(frame.columns)
+    if gap_table:  # fzanalysis.gender_gap rows: one per indicator x area, both sexes over the same years
+        _need(frame, ("indicator", "area", "value_f", "value_m"), "frame")
+        keep = [c for c in ("indicator", "area", "unit", "name_zh", "name_en", "synthetic") if c in frame.columns]
+        rows = pd.concat([frame[keep].assign(sex=s, value=frame[v]) for s, v in (("F", "value_f"), ("M", "value_m"))]
+                         ).assign(area=lambda d: d["area"].astype(str))
+    else:
+        _need(frame, ("indicator", "area", "sex", "value"), "frame")
+        rows = frame[frame["sex"].isin(["F", "M"])].assign(area=lambda d: d["area"].astype(str))
     if rows.empty:
         raise PlotError("frame: no rows with sex F or M")
     n_ind, n_area = rows["indicator"].nunique(), rows["area"].nunique()
@@ -558,6 +576,16 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
         i = dup[dup].index[0]
         raise PlotError(f"frame: row {i}: several {rows.loc[i, 'sex']} rows for {rows.loc[i, by]}")
     wide = rows.pivot(index=by, columns="sex", values="value").reindex(columns=["F", "M"])
+    if gap_table:
+        info = frame.assign(area=lambda d: d["area"].astype(str)).set_index(by)
+        difference = info["difference"].astype(float) if "difference" in info.columns else \
+            info["value_f"].astype(float) - info["value_m"].astype(float)
+        not_comparable = unrankable(info.reset_index()).set_axis(info.index)
+        pooled = info["pooled_years"] if "pooled_years" in info.columns else pd.Series("", index=info.index)
+    else:
+        difference = wide["F"].astype(float) - wide["M"].astype(float)
+        not_comparable = pd.Series(False, index=wide.index)
+        pooled = pd.Series("", index=wide.index)
     name_col = "name_zh" if lang == "zh" else "name_en"
     if by == "area":
         names = _area_names(lang)
@@ -569,7 +597,10 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
         labels_ = [(rows.loc[rows["indicator"] == i, name_col].dropna().iloc[0]
                     if name_col in rows.columns and rows.loc[rows["indicator"] == i, name_col].notna().any()
                     else i) for i in order]
-        labels_ = [wrap_title(str(t), 16 if lang == "zh" else 36) for t in labels_]
+    # a pooled figure is named with its window, as on every page (on a line of its own)
+    labels_ = ["\n".join(x for x in (wrap_title(str(t), 16 if lang == "zh" else 36),
+                                      pooled_note(pooled.get(k), lang).strip()) if x)
+               for t, k in zip(labels_, order, strict=True)]
     wide = wide.reindex(order).astype(float)
     ax = _axes(ax, (8, max(3.0, 0.45 * len(order) + 1.8)))
     y = np.arange(len(order))
@@ -586,8 +617,15 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     ax.set_xlim(lo - 0.08 * span, hi + 0.08 * span)
     # the F - M differences are the tick labels of a twin axis on the right, so any
     # layout engine keeps them inside the figure
-    gaps = [f"{f - m:+.1f}" if not (np.isnan(f) or np.isnan(m)) else _t("no_data", lang)
-            for f, m in wide[["F", "M"]].itertuples(index=False)]
+    def gap_text(k: str, f: float, m: float) -> str:
+        if np.isnan(f) or np.isnan(m):
+            return _t("no_data", lang)
+        if bool(not_comparable.get(k, False)):  # few events: not compared as if precise (methods 1.5)
+            return _t("not_comparable_short", lang)
+        d = difference.get(k, np.nan)
+        return "—" if pd.isna(d) else f"{float(d):+.1f}"
+
+    gaps = [gap_text(k, f, m) for k, (f, m) in zip(order, wide[["F", "M"]].itertuples(index=False), strict=True)]
     ax.set_yticks(y)
     ax.set_yticklabels(labels_, fontsize=8.5)
     ax.set_ylim(len(order) - 0.4, -1.4)
@@ -610,8 +648,10 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
             title = f"{_t('dumbbell_title', lang)}：{nm}" if lang == "zh" else f"{_t('dumbbell_title', lang)}: {nm}"
         else:
             place = _area_names(lang).get(str(rows["area"].iloc[0]), str(rows["area"].iloc[0]))
-            title = f"{_t('dumbbell_title', lang)}（{place}）" if lang == "zh" else \
-                f"{_t('dumbbell_title', lang)} ({place})"
+            # one chart per unit on a page: the unit is what tells them apart
+            shown_unit = unit_label(unit, lang) if unit is not None else ""
+            title = fill(_t("dumbbell_title_unit" if shown_unit else "dumbbell_title_area", lang),
+                         place=place, unit=shown_unit)
     ax.set_title(title, fontsize=11)
     if _synthetic(frame) if demo_note is None else demo_note:
         demo_watermark(ax, lang)

@@ -412,6 +412,7 @@ def rate_table(
     level: float = 0.95,
     pool: bool = True,
     proportion_method: str | None = None,
+    windows: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     r"""Add intervals, pooling and precision flags to every panel row.
 
@@ -428,6 +429,12 @@ def rate_table(
         Apply the rare-event pooling rule (methods 1.3).  Default True.
     proportion_method : str, keyword-only
         Override ``proportion_method`` of ``data/assess.yaml`` (``"wilson"``).
+    windows : DataFrame, keyword-only
+        ``indicator, area, year, first_year``: for these keys, every sex's Poisson rate with
+        counts is pooled over the years ``first_year .. year`` present in the panel instead of
+        the window the rule would choose (``first_year == year``: the annual figure).  This is
+        how two series are pooled over the *same* years, as a gender gap needs (methods 4).
+        Other rows follow the rule.  Needs ``pool=True``.
 
     Returns
     -------
@@ -437,7 +444,7 @@ def rate_table(
         ``estimate_denominator``, ``lower``, ``upper``, ``interval_method``
         (``wilson``, ``clopper_pearson``, ``garwood_exact``, ``exact_count`` or
         ``none``), ``pooled_years`` (e.g. ``"2022–2024"``, empty when not
-        pooled), ``too_wide`` and ``rankable`` (nullable booleans; NA when no
+        pooled), ``pooled_from`` (the first year pooled, NA when not pooled), ``too_wide`` and ``rankable`` (nullable booleans; NA when no
         interval could be computed).
 
     Notes
@@ -565,6 +572,7 @@ def rate_table(
     out["upper"] = np.nan
     out["interval_method"] = pd.Series("none", index=out.index, dtype="string")
     out["pooled_years"] = pd.Series("", index=out.index, dtype="string")
+    out["pooled_from"] = pd.Series(pd.NA, index=out.index, dtype="Int64")
 
     prop = has_counts & (kinds == "proportion")
     if prop.any():
@@ -590,20 +598,37 @@ def rate_table(
     # --- pooling of rare events --------------------------------------------------------
     prules = rules["pooling"]
     k_min = float(prules["min_events"])
-    windows = sorted(int(w) for w in prules["windows"])
+    windows_ = sorted(int(w) for w in prules["windows"])
     poolable = has_counts & kinds.isin(prules["kinds"]) & (out["numerator"] < k_min)
-    if pool and poolable.any():
-        counted = out[has_counts & kinds.isin(prules["kinds"])]
-        for (_ind, _area, _sex), grp in counted.groupby(["indicator", "area", "sex"], sort=False):
+    fixed: dict[tuple[str, str, int], int] = {}
+    if windows is not None:
+        if not pool:
+            raise ValueError("windows= pools over given years; it needs pool=True")
+        missing = {"indicator", "area", "year", "first_year"} - set(windows.columns)
+        if missing:
+            raise ValueError(f"windows: missing columns {sorted(missing)}; expected indicator, area, year, "
+                             "first_year")
+        fixed = {(str(i), str(a), int(y)): int(f) for i, a, y, f in
+                 zip(windows["indicator"], windows["area"], windows["year"], windows["first_year"], strict=True)}
+    counted_kinds = has_counts & kinds.isin(prules["kinds"])
+    if pool and (poolable.any() or (fixed and counted_kinds.any())):
+        counted = out[counted_kinds]
+        for (ind, area, _sex), grp in counted.groupby(["indicator", "area", "sex"], sort=False):
             by_year = grp.set_index("year")[["numerator", "denominator"]]
-            for idx in grp.index[poolable[grp.index]]:
+            for idx in grp.index:
                 t = int(out.at[idx, "year"])
-                chosen = None
-                for w in windows:
-                    sub = by_year[(by_year.index > t - w) & (by_year.index <= t)]
-                    chosen = sub
-                    if sub["numerator"].sum() >= k_min:
-                        break
+                first = fixed.get((str(ind), str(area), t))
+                if first is not None:  # the given window, whatever this series' own count
+                    chosen = by_year[(by_year.index >= first) & (by_year.index <= t)]
+                elif poolable[idx]:  # the rule: the shortest window reaching k_min, else the longest
+                    chosen = None
+                    for w in windows_:
+                        sub = by_year[(by_year.index > t - w) & (by_year.index <= t)]
+                        chosen = sub
+                        if sub["numerator"].sum() >= k_min:
+                            break
+                else:
+                    continue
                 if chosen is None or len(chosen) <= 1:
                     continue
                 k_sum = float(chosen["numerator"].sum())
@@ -616,6 +641,7 @@ def rate_table(
                 out.at[idx, "lower"] = ci.lower
                 out.at[idx, "upper"] = ci.upper
                 out.at[idx, "pooled_years"] = _years_label(chosen.index.tolist())
+                out.at[idx, "pooled_from"] = int(chosen.index.min())
 
     # --- precision flags ----------------------------------------------------------------
     tw = rules["too_wide"]

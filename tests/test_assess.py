@@ -36,6 +36,7 @@ from fzanalysis.assessment import (
 from fzanalysis.catalog import load as catalog_load
 from fzanalysis.catalog import normalize as catalog_normalize
 from fzanalysis.labels import label
+from fzanalysis.rates import unrankable
 
 # --------------------------------------------------------------------------- judge
 
@@ -714,3 +715,52 @@ def test_katz_ratio_interval_adds_half_to_every_cell_when_one_is_empty(k1, n1, k
     assert r["ratio_lower"] == pytest.approx(a / b / (c / d) * math.exp(-z * se), rel=1e-9)
     assert r["ratio_upper"] == pytest.approx(a / b / (c / d) * math.exp(z * se), rel=1e-9)
     assert r["ratio_lower"] < r["ratio_upper"]
+
+
+def _rare_by_sex(subject_sex: str = "F", f_years=range(2020, 2025), m_years=range(2020, 2025)) -> tuple:
+    """Occupational disease: a handful of female cases a year (pooled over 5 years by the rule),
+    25+ male cases a year (annual by the rule)."""
+    cat = pd.DataFrame({"id": ["o.disease"], "unit": ["per_100k"], "comparator": ["decrease"],
+                        "target": [np.nan], "subject_sex": [subject_sex], "disaggregation": ["sex"]})
+    kf = dict(zip(range(2020, 2025), [2, 3, 1, 2, 2]))
+    km = dict(zip(range(2020, 2025), [30, 25, 28, 22, 26]))
+    rows = [{"indicator": "o.disease", "year": y, "sex": s, "value": k[y] / e * 1e5, "numerator": k[y],
+             "denominator": e}
+            for s, k, e, years in (("F", kf, 160000, f_years), ("M", km, 175000, m_years)) for y in years]
+    tot = [{"indicator": "o.disease", "year": y, "sex": "T", "value": (kf[y] + km[y]) / 335000 * 1e5,
+            "numerator": kf[y] + km[y], "denominator": 335000} for y in range(2020, 2025)]
+    return pd.DataFrame(rows + tot), cat
+
+
+def test_gender_gap_shows_the_judged_figure_with_both_sexes_over_its_years():
+    """The gap table set the 2024 female figure (2 cases: 1.2/10万) beside the judged one
+    (pooled 2020–2024: 1.3/10万), two numbers for one fact: now both sexes are pooled over the
+    judged figure's years, and the gap from 10 female cases is not comparable as if precise."""
+    p, cat = _rare_by_sex()
+    judged = fzanalysis.evaluate(p, cat, year=2024).targets.iloc[0]
+    assert judged["sex"] == "F" and judged["pooled_years"] == "2020\u20132024"
+    r = gender_gap(p, cat).set_index("year").loc[2024]
+    assert r["value_f"] == pytest.approx(judged["value"])
+    assert r["pooled_years"] == "2020\u20132024"
+    assert r["value_m"] == pytest.approx(131 / 875000 * 1e5)  # the men over the same five years, not 2024 alone
+    assert r["difference"] == pytest.approx(10 / 800000 * 1e5 - 131 / 875000 * 1e5)
+    lo, hi = confint_poisson_2indep(10, 800000, 131, 875000, method="mover", compare="diff")
+    assert (r["difference_lower"], r["difference_upper"]) == (pytest.approx(lo * 1e5), pytest.approx(hi * 1e5))
+    assert bool(r["rankable"]) is False  # 10 female events: rates.unrankable applies to the gap
+    assert unrankable(gender_gap(p, cat)).iloc[-1]
+
+
+def test_gender_gap_without_the_same_years_states_no_difference():
+    p, cat = _rare_by_sex(f_years=[2020, 2021, 2023, 2024])  # no female figure for 2022
+    r = gender_gap(p, cat).set_index("year").loc[2024]
+    assert r["note"] == "windows_differ"
+    assert np.isnan(r["difference"]) and np.isnan(r["ratio"]) and np.isnan(r["difference_lower"])
+
+
+def test_gender_gap_of_a_total_target_follows_the_total_or_else_the_longer_window():
+    p, cat = _rare_by_sex(subject_sex="T")
+    r = gender_gap(p, cat).set_index("year").loc[2024]  # the total (28 events) is annual: so is the gap
+    assert r["pooled_years"] == "" and r["value_f"] == pytest.approx(2 / 160000 * 1e5)
+    assert bool(r["rankable"]) is False
+    r = gender_gap(p[p["sex"] != "T"], cat).set_index("year").loc[2024]  # no judged figure: the longer
+    assert r["pooled_years"] == "2020\u20132024" and r["value_m"] == pytest.approx(131 / 875000 * 1e5)

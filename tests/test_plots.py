@@ -260,7 +260,7 @@ def test_dumbbell_missing_sex_and_errors(tmp_path):
     district = sexes()[sexes()["area"] == "440117001"]
     by_ind = pd.concat([district, district.assign(indicator="x.other", name_en="Other")])
     ax3 = plots.gender_gap_dumbbell(by_ind, lang="en")
-    assert ax3.get_title() == "Gender gap (Jiekou Subdistrict)"
+    assert ax3.get_title() == "Gender gap (Jiekou Subdistrict, in %)"  # one chart per unit: the unit says which
     assert [t.get_text() for t in ax3.get_yticklabels()] == ["Basic medical insurance coverage", "Other"]
     plt.close(ax3.figure)
     mixed = pd.concat([sexes(), sexes().assign(indicator="x.other")])
@@ -414,3 +414,41 @@ def test_status_heatmap_never_colours_a_town_figure_too_small_to_compare(tmp_pat
         assert len(hatched) == 3  # the three towns, not the district
         assert "不宜比较（基于少数事件）" in legend_texts(ax)
         assert render(ax.figure, tmp_path / f"heat_unrankable_{column}.png") == []
+
+
+def test_dumbbell_of_gender_gap_rows_draws_the_judged_figures_names_the_window_and_the_unit(tmp_path):
+    """The chart drew each sex's own figure (women pooled 2020–2024, men 2022–2024) and two charts of a
+    chapter were both titled 性别差距（从化区）: now it draws fzanalysis.gender_gap rows (both sexes over
+    the judged figure's years), names a pooled row's window as every page does, writes 不宜比较 for a gap
+    from few events and names the unit in the title."""
+    from fzanalysis import catalog, demo, gender_gap
+    from fzanalysis.report.context import figure_title
+
+    panel = demo.load()
+    gaps = gender_gap(panel[panel["year"] <= 2024])
+    gaps = gaps[(gaps["year"] == 2024) & (gaps["area"] == codes.district())]
+    cat = catalog.load()[["id", "name_zh", "name_en"]]
+    gaps = cat.merge(gaps, left_on="id", right_on="indicator")
+    rare = gaps[gaps["indicator"] == "economy.occupational_disease_female"].iloc[0]
+    titles = {}
+    for lang in ("zh", "en"):
+        for unit, rows in gaps.groupby("unit"):
+            ax = plots.gender_gap_dumbbell(rows, lang=lang, by="indicator")
+            titles[lang, unit] = ax.get_title()
+            assert figure_title(ax.figure) == ax.get_title()  # the alt text is the title
+            if unit == "per_100k":
+                names = [t.get_text().replace("\n", "") for t in ax.get_yticklabels()]
+                assert any(n.endswith(label("narrative_text", "pooled", lang).format(years="2020–2024").strip())
+                           for n in names), names
+                twin = [a for a in ax.figure.axes if a is not ax][0]
+                k = list(rows["indicator"]).index("economy.occupational_disease_female")
+                assert twin.get_yticklabels()[k + 1].get_text() == label("plot_text", "not_comparable_short", lang)
+                dots = [c.get_offsets()[:, 0] for c in ax.collections if len(c.get_offsets()) == len(rows)]
+                assert rare["value_f"] in list(dots[0])  # the judged, pooled figure
+                assert render(ax.figure, tmp_path / f"dumbbell_gaps_{lang}.png") == []
+            plt.close(ax.figure)
+    assert titles["zh", "percent"] == "性别差距（全区，单位：%）"
+    assert titles["en", "per_100k"].endswith(", in /100k)")
+    for lang in ("zh", "en"):
+        mine = [t for (lg, _), t in titles.items() if lg == lang]
+        assert len(set(mine)) == len(mine)

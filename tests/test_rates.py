@@ -10,6 +10,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.rates import confint_poisson
 
+from fzanalysis import codes
 from fzanalysis.exceptions import PanelError
 from fzanalysis.panel import as_panel
 from fzanalysis.rates import (
@@ -291,3 +292,24 @@ def test_too_wide_boundary_17_vs_18_events():
     assert bool(rate_table(_mmr_panel([18]), CAT)["too_wide"].iloc[0]) is False
     # 18 events: not too wide, but fewer than 20 events -> still not rankable
     assert bool(rate_table(_mmr_panel([18]), CAT)["rankable"].iloc[0]) is False
+
+
+def test_windows_pool_a_series_over_the_given_years_whatever_its_own_count():
+    """A gender gap needs both sexes over the same years: windows= fixes them for a key (methods 4)."""
+    p = pd.concat([_mmr_panel([2, 3, 2, 1, 2]).assign(sex="F"),
+                   _mmr_panel([30, 25, 28, 22, 26]).assign(sex="M")])
+    own = rate_table(p, CAT).set_index(["sex", "year"])
+    assert own.at[("F", 2024), "pooled_years"] == "2020\u20132024" and own.at[("F", 2024), "pooled_from"] == 2020
+    assert own.at[("M", 2024), "pooled_years"] == "" and pd.isna(own.at[("M", 2024), "pooled_from"])
+    w = pd.DataFrame({"indicator": ["h.mmr"], "area": [codes.district()], "year": [2024], "first_year": [2020]})
+    fixed = rate_table(p, CAT, windows=w).set_index(["sex", "year"])
+    assert fixed.at[("M", 2024), "pooled_years"] == "2020\u20132024"
+    assert fixed.at[("M", 2024), "estimate_numerator"] == 131
+    assert fixed.at[("M", 2024), "estimate"] == pytest.approx(131 / 40000 * 1e5)
+    assert fixed.at[("F", 2024), "estimate"] == pytest.approx(own.at[("F", 2024), "estimate"])
+    # other keys follow the rule; first_year == year is the annual figure
+    assert fixed.at[("F", 2023), "pooled_years"] == own.at[("F", 2023), "pooled_years"]
+    annual = rate_table(p, CAT, windows=w.assign(first_year=2024)).set_index(["sex", "year"])
+    assert annual.at[("F", 2024), "pooled_years"] == "" and annual.at[("F", 2024), "estimate"] == pytest.approx(25.0)
+    with pytest.raises(ValueError, match="first_year"):
+        rate_table(p, CAT, windows=w.drop(columns="first_year"))

@@ -516,3 +516,27 @@ def test_gender_gap_table_follows_the_plan_and_writes_values_as_every_page_does(
     assert list(shown["name"]) == ["预期寿命", "锻炼比例"]
     assert list(shown["value_f"]) == [labels.format_value(82.95, "years").rstrip("岁"),
                                       labels.format_value(41.684, "percent").rstrip("%")]
+
+
+def test_gender_gap_table_names_the_pooled_window_and_does_not_compare_few_events_as_precise():
+    """The table showed the 2024 female figure (1.2/10万) beside the judged 2020–2024 pooled one
+    (1.3/10万) with no word on the window or on the ten events behind it."""
+    from fzanalysis import catalog, demo, evaluate, gender_gap
+
+    panel = demo.load()
+    gaps = gender_gap(panel[panel["year"] <= 2024])
+    gaps = gaps[(gaps["year"] == 2024) & (gaps["area"] == "440117")]
+    judged = evaluate(panel, year=2024).targets.set_index("indicator")
+    cat = catalog.load()
+    for lang in ("zh", "en"):
+        shown = tables.gender_gap_table(gaps, cat, lang=lang).set_index("name")
+        name = cat.set_index("id").at["economy.occupational_disease_female", f"name_{lang}"]
+        row = shown.loc[name + labels.pooled_note("2020–2024", lang)]
+        ref = judged.loc["economy.occupational_disease_female"]
+        assert row["value_f"] == "1.3"  # the judged figure, as the status table writes it
+        assert labels.format_value(ref["value"], ref["unit"], lang=lang).startswith(row["value_f"])
+        assert row["gap_note"] == labels.label("gap_note", "not_comparable", lang)
+        assert (shown["gap_note"] == "").sum() == len(shown) - 1
+    odd = gaps.assign(note="windows_differ", rankable=pd.array([pd.NA] * len(gaps), dtype="boolean"))
+    assert set(tables.gender_gap_table(odd, cat, lang="en")["gap_note"]) == {
+        labels.label("gap_note", "windows_differ", "en")}

@@ -25,6 +25,7 @@ from pandas.io.formats.style import Styler
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import codes, labels, narrative, plan, trend
 from fzanalysis.labels import Lang
+from fzanalysis.rates import unrankable
 
 __all__ = [
     "attainment_counts",
@@ -560,28 +561,40 @@ def check_table(found: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh"
 
 
 def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
-    """:func:`fzanalysis.gender_gap` output for display: name, both values, difference, ratio.
+    """:func:`fzanalysis.gender_gap` output for display: name, both values, difference, ratio, note.
 
     Rows in the catalogue's (the plan's) order; values and differences written with the unit's
-    decimals, as on every other page (:func:`fzanalysis.labels.value_decimals`).
+    decimals, as on every other page (:func:`fzanalysis.labels.value_decimals`).  A gap pooled
+    over several years is named with its window (:func:`fzanalysis.labels.pooled_note`, as every
+    page writes a pooled figure), so the women's figure is the judged one; the note says
+    不宜比较 for a gap from few events (:func:`fzanalysis.rates.unrankable`) and 不作比较 where
+    the sexes' years differ (``note = "windows_differ"``: no difference is stated).
     """
     order = {ind: k for k, ind in enumerate(catalog["id"])}
     gaps = gaps.iloc[sorted(range(len(gaps)), key=lambda k: order.get(gaps["indicator"].iloc[k], len(order)))]
     names = catalog.set_index("id")[f"name_{lang}"]
+    pooled = gaps["pooled_years"] if "pooled_years" in gaps.columns else pd.Series("", index=gaps.index)
+    differ = gaps["note"].astype(str).eq("windows_differ") if "note" in gaps.columns else \
+        pd.Series(False, index=gaps.index)
+    few = unrankable(gaps)
 
     def shown(column: str) -> list[str]:
         return ["—" if _isna(x) else labels.format_number(float(x), labels.value_decimals(v, u))
                 for x, v, u in zip(gaps[column], gaps["value_f"], gaps["unit"], strict=True)]
 
     return pd.DataFrame({
-        "name": [str(names.get(i, i)) for i in gaps["indicator"]],
+        "name": [f"{names.get(i, i)}{labels.pooled_note(y, lang)}"
+                 for i, y in zip(gaps["indicator"], pooled, strict=True)],
         "unit": [labels.unit_label(u, lang) for u in gaps["unit"]],
         "value_f": shown("value_f"),
         "value_m": shown("value_m"),
         "difference": shown("difference"),
         "difference_lower": shown("difference_lower"),
         "difference_upper": shown("difference_upper"),
-        "ratio": gaps["ratio"].round(2).to_numpy(),
+        "ratio": gaps["ratio"].astype(float).round(2).to_numpy(),
+        "gap_note": [labels.label("gap_note", "windows_differ", lang) if d else
+                     labels.label("gap_note", "not_comparable", lang) if f else ""
+                     for d, f in zip(differ, few, strict=True)],
     }).reset_index(drop=True)
 
 
