@@ -255,3 +255,27 @@ def test_the_evaluation_chapter_is_named_as_an_evaluation_not_a_report(midterm):
     from fzanalysis.report.params import NOTEBOOKS_DIR
     source = "".join(c.source for c in nbformat.read(str(NOTEBOOKS_DIR / "05_evaluation.ipynb"), 4).cells)
     assert 'ctx.text("eval_title", kind=ctx.evaluation_label)' in source
+
+
+def test_english_word_report_cites_with_english_locators(tmp_path: Path):
+    """The English national Word report's sources list had half-Chinese locators ('新华社 dispatch
+    第2段'); it cites with ``locator_en``, and the Chinese report keeps the Chinese locator."""
+    from dataclasses import replace
+
+    from fzanalysis import plan, reference
+
+    raw = reference.load()
+    with plan.use("china"):
+        ctx = setup(year=2024, show=False)
+        english = replace(ctx, lang="en")
+        for name in ("assessed", "projected", "judgement"):  # same data: reuse the results
+            english.__dict__[name] = getattr(ctx, name)
+        zh = "\n".join(p.text for p in Document(str(report_docx.write_docx(ctx, tmp_path / "zh.docx"))).paragraphs)
+        en = "\n".join(p.text for p in Document(str(report_docx.write_docx(english, tmp_path / "en.docx"))).paragraphs)
+    heading = labels.label("docx", "h_sources", "en")
+    sources = en[en.rindex(heading):]
+    cited = [s for s in raw["source_en"].unique() if s in sources]
+    assert len(cited) >= 3
+    for loc in raw["locator"].unique():
+        assert f", {loc}; " not in sources, loc
+    assert any(f", {loc}; " in zh for loc in raw["locator"].unique())

@@ -541,16 +541,21 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
 
 def _sources(ctx: ReportContext) -> dict[str, list[str]]:
     """Citation → names of the figures it gives: the judged figures of an official panel (rows with
-    a ``source``) and the reference figures stated beside the plan's own, in the appendix's order."""
+    a ``source``) and the reference figures stated beside the plan's own, in the appendix's order.
+    An English report cites with the English locator (``reference_source_en``, and ``source_en``
+    of an official panel from :func:`fzanalysis.reference.load`; a panel of one's own has only
+    ``source``)."""
     j = ctx.judgement
     name = [labels.name_with_sex(n, s, lang=ctx.lang) for n, s in zip(j[f"name_{ctx.lang}"], j["sex"], strict=True)]
+    suffix = "_en" if ctx.lang == "en" else ""
     pairs: list[tuple[str, str]] = []
     frame = ctx.panel.frame
-    if not ctx.synthetic and "source" in frame:
+    col = f"source{suffix}" if f"source{suffix}" in frame else "source"
+    if not ctx.synthetic and col in frame:
         keys = ["indicator", "area", "sex", "year"]
-        own = j[keys].assign(_name=name).merge(frame[[*keys, "source"]], on=keys, how="left")
-        pairs += [(str(src), n) for src, n in zip(own["source"], own["_name"], strict=True) if pd.notna(src) and src]
-    pairs += [(str(src), n) for src, n in zip(j["reference_source"], name, strict=True) if pd.notna(src) and src]
+        own = j[keys].assign(_name=name).merge(frame[[*keys, col]], on=keys, how="left")
+        pairs += [(str(src), n) for src, n in zip(own[col], own["_name"], strict=True) if pd.notna(src) and src]
+    pairs += [(str(src), n) for src, n in zip(j[f"reference_source{suffix}"], name, strict=True) if pd.notna(src) and src]
     out: dict[str, list[str]] = {}
     for src, n in pairs:
         out.setdefault(src, [])
