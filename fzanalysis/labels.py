@@ -52,7 +52,7 @@ Lang = Literal["zh", "en"]
 #: Languages every label has.
 LANGS: tuple[str, ...] = ("zh", "en")
 
-_CMP_SYMBOL = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "~=": "≈", "~>=": "≈≥"}
+_CMP_SYMBOL = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
 
 
 def check_lang(lang: str) -> str:
@@ -409,7 +409,9 @@ def format_target(
     lang : {"zh", "en"}
     style : {"prose", "symbol"}
         ``prose`` for sentences (``95%以上``, ``逐步提高``); ``symbol`` for tables
-        (``≥ 95%``, ``≈ 50% ± 2``, ``↑``).
+        (``≥ 95%``, ``提高 ↑``).  A 左右 target (``~=``, ``~>=``) with its tolerance is written
+        the same in both styles, the plan's word with the band it stands for
+        (``target_band`` labels): ``45%左右（不低于43%）``, ``about 45% (at least 43%)``.
 
     Examples
     --------
@@ -418,19 +420,24 @@ def format_target(
     >>> format_target("<", 7.5, "per_100k_live_births", lang="en")
     'below 7.5 per 100 000 live births'
     >>> format_target("~>=", 50, "percent", tolerance=2, style="symbol")
-    '≈≥ 50% ± 2'
+    '50%左右（不低于48%）'
+    >>> format_target("~=", 50, "percent", tolerance=2, lang="en")
+    'about 50% (48% to 52%)'
     """
     check_lang(lang)
     if style not in ("prose", "symbol"):
         raise ValueError(f"style must be 'prose' or 'symbol', got {style!r}")
-    if style == "prose":
+    number = str(unit_format(unit)[lang])
+    if comparator in ("~=", "~>=") and not _isna(target) and not _isna(tolerance):
+        t, tau = float(target), float(tolerance)
+        return label("target_band", comparator, lang).format(
+            t=number.format(v=_target_number(t, unit)), lo=number.format(v=_target_number(t - tau, unit)),
+            hi=number.format(v=_target_number(t + tau, unit)))
+    if style == "prose" or comparator not in _CMP_SYMBOL and not _isna(target):  # 左右 without a band
         template = label("narrative_comparator", comparator, lang)
         if _isna(target):
             return template.replace("{t}", "")
-        return template.format(t=str(unit_format(unit)[lang]).format(v=_target_number(float(target), unit)))
+        return template.format(t=number.format(v=_target_number(float(target), unit)))
     if comparator not in _CMP_SYMBOL:
         return label("comparator_symbol", comparator, lang)
-    text = f"{_CMP_SYMBOL[comparator]} {str(unit_format(unit)[lang]).format(v=_target_number(float(target), unit))}"
-    if comparator in ("~=", "~>=") and not _isna(tolerance):
-        text += f" ± {float(tolerance):g}"
-    return text
+    return f"{_CMP_SYMBOL[comparator]} {number.format(v=_target_number(float(target), unit))}"

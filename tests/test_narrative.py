@@ -84,7 +84,7 @@ def test_slipping_is_one_sentence_not_two_labels():
 def test_above_band_floor_is_met_with_note():
     row = {**INSURANCE, "comparator": "~>=", "target": 50.0, "tolerance": 2.0, "value": 60.5,
            "status": "met", "status_note": "above_target_band", "gap": -12.5, "projected": math.nan}
-    assert "规划目标为50%左右，已达标（高于目标水平）。" in narrative.finding(row)
+    assert "规划目标为50%左右（不低于48%），已达标（高于目标水平）。" in narrative.finding(row)
 
 
 def test_nan_safe_and_no_data():

@@ -279,3 +279,30 @@ def test_english_word_report_cites_with_english_locators(tmp_path: Path):
     for loc in raw["locator"].unique():
         assert f", {loc}; " not in sources, loc
     assert any(f", {loc}; " in zh for loc in raw["locator"].unique())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_band_target_is_written_one_way_in_table_text_word_and_excel(midterm, tmp_path: Path, lang):
+    """Tables said '≈≥ 45% ± 2' where the text said 'about 45 % or more': a 左右 target is written
+    once, the plan's word with its floor (45%左右（不低于43%）), in the Excel sheet, the Word
+    appendix and the finding sentence."""
+    from dataclasses import replace
+
+    from fzanalysis import narrative
+
+    ctx = replace(midterm, lang=lang)
+    for name in ("assessed", "projected", "judgement"):  # same data: reuse the results
+        ctx.__dict__[name] = getattr(midterm, name)
+    j = midterm.judgement
+    band = j[j["comparator"].isin(["~=", "~>="])]
+    assert len(band) >= 3
+    sheet = excel.status_sheet(j, lang=lang)
+    sheet_targets = sheet[labels.label("xlsx_column", "target", lang)].tolist()
+    doc = Document(str(report_docx.write_docx(ctx, tmp_path / f"{lang}.docx")))
+    appendix = [r.cells[3].text for r in doc.tables[-1].rows[1:]]
+    for pos, (_, r) in zip(band.index.map(j.index.get_loc), band.iterrows(), strict=True):
+        words = labels.format_target(r["comparator"], r["target"], r["unit"], tolerance=r["tolerance"], lang=lang)
+        floor = labels.format_value(r["target"] - r["tolerance"], r["unit"], lang=lang).replace(".0", "")
+        assert floor in words and "±" not in words and "≈" not in words
+        assert sheet_targets[pos] == words == appendix[pos]
+        assert words in narrative.finding(r.to_dict(), lang=lang)
