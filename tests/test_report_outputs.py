@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from fzanalysis import labels
 from fzanalysis.report import docx as report_docx
-from fzanalysis.report import excel, html, setup
+from fzanalysis.report import excel, html, setup, tables
 
 
 @pytest.fixture(scope="module")
@@ -306,3 +306,29 @@ def test_a_band_target_is_written_one_way_in_table_text_word_and_excel(midterm, 
         assert floor in words and "±" not in words and "≈" not in words
         assert sheet_targets[pos] == words == appendix[pos]
         assert words in narrative.finding(r.to_dict(), lang=lang)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_targets_that_cannot_be_told_are_one_account(midterm, tmp_path: Path, lang):
+    """The mid-term text said '31项暂无法判定或无数据' and, a page later, '暂无法评估9项', two counts
+    side by side: the 达标率 sentence gives the one count with its reasons, and how many of those the
+    verdict cannot assess, the number the verdict table shows."""
+    from dataclasses import replace
+
+    j = midterm.judgement
+    undecided = j[~j["status"].isin(["met", "not_met"])]
+    na = int((j["verdict"] == "not_assessable").sum())
+    assert len(undecided) > na > 0
+    sentence = tables.attainment_sentence(j, lang=lang)
+    verdicts = labels.fill(labels.label("report", "attainment_verdicts", lang), na=na, rest=len(undecided) - na)
+    assert verdicts in sentence
+    inside = sentence[sentence.index("（" if lang == "zh" else "("):sentence.index(verdicts)]
+    counts = [int(k) for k in re.findall(r"(\d+)项" if lang == "zh" else r": (\d+)", inside)]
+    assert sum(counts) == len(undecided) and len(counts) >= 2, inside
+    ctx = replace(midterm, lang=lang)
+    for name in ("assessed", "projected", "judgement"):
+        ctx.__dict__[name] = getattr(midterm, name)
+    text = "\n".join(p.text for p in Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx"))).paragraphs)
+    assert sentence in text
+    tally = next(t for t in tables.verdict_counts(j, lang=lang).itertuples() if t.verdict == "not_assessable")
+    assert tally.n == na

@@ -123,19 +123,40 @@ def attainment_counts(judgement: pd.DataFrame) -> dict[str, Any]:
 
 
 def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh") -> str:
-    """The 达标率 sentence: ``规划87项主要目标中，19项已实现……``.
+    """The 达标率 sentence: ``规划87项主要目标中，19项已达标……``, in the status labels' words.
+
+    The targets neither met nor not met are given as one count in the same sentence, with its
+    reasons (``status_note`` labels, 无数据) and, where the table has verdicts, how many of them
+    the verdict cannot assess (暂无法评估) and how many it judges on the value or the trend's
+    direction: one account of "cannot tell", not two counts side by side.
 
     Examples
     --------
     >>> j = pd.DataFrame({"status": ["met", "met", "not_met", "no_data"]})
     >>> attainment_sentence(j)
-    '规划4项主要目标中，2项已实现，1项尚未实现，1项暂无法判定或无数据；在可判定的3项中达标率为66.7%。'
+    '规划4项主要目标中，2项已达标，1项未达标，1项无法判定或无数据（无数据1项）；在可判定的3项中达标率为66.7%。'
     """
     c = attainment_counts(judgement)
     rate = labels.format_share(c["rate"], lang=lang)
+    other = ""
+    undecided = judgement[~judgement["status"].isin(["met", "not_met"])]
+    if len(undecided):
+        why = [labels.label("status", s, lang) if s != "cannot_judge" or "status_note" not in undecided
+               else labels.label("status_note", n, lang)
+               for s, n in zip(undecided["status"], undecided.get("status_note", undecided["status"]), strict=True)]
+        reasons = labels.label("report", "attainment_reason_sep", lang).join(
+            labels.fill(labels.label("report", "attainment_reason", lang),
+                        label=w if lang == "zh" else w[:1].lower() + w[1:], k=k)
+            for w, k in pd.Series(why).value_counts(sort=False).items())
+        verdicts = ""
+        if "verdict" in undecided:
+            na = int((undecided["verdict"] == "not_assessable").sum())
+            verdicts = labels.fill(labels.label("report", "attainment_verdicts", lang), na=na, rest=len(undecided) - na)
+        other = labels.fill(labels.label("report", "attainment_other", lang), k=len(undecided), reasons=reasons,
+                            verdicts=verdicts)
     return labels.fill(
-        labels.label("report", "attainment_sentence", lang), n=c["n"], met=c["met"], not_met=c["not_met"], other=c["cannot_judge"] + c["no_data"],
-        judged=c["judged"], rate=rate)
+        labels.label("report", "attainment_sentence", lang), n=c["n"], met=c["met"], not_met=c["not_met"],
+        other=other, judged=c["judged"], rate=rate)
 
 
 def verdict_counts(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
