@@ -173,16 +173,27 @@ def sex_label(code: str, lang: Lang = "zh") -> str:
     return label("sex", code, lang)
 
 
-def name_with_sex(name: str, sex: Any, *, lang: Lang = "zh") -> str:
+def name_with_sex(name: str, sex: Any, *, lang: Lang = "zh", subject_sex: Any = None) -> str:
     """``name（女）`` / ``name (female)`` for F/M series, the name alone for the total.
+
+    With ``subject_sex`` (the catalogue's judged sex), the judged figure of an indicator whose name
+    already says whose figure it is (``sex_in_name`` words: 妇女人均预期寿命) is the name alone,
+    so that a sentence, a table and the sources list name it the same way; a name that does not
+    say it (九年义务教育巩固率 judged on girls) keeps the sex everywhere.
 
     Examples
     --------
     >>> name_with_sex("九年义务教育巩固率", "F"), name_with_sex("Retention rate", "F", lang="en")
     ('九年义务教育巩固率（女）', 'Retention rate (female)')
+    >>> name_with_sex("妇女人均预期寿命", "F", subject_sex="F"), name_with_sex("九年义务教育巩固率", "F", subject_sex="F")
+    ('妇女人均预期寿命', '九年义务教育巩固率（女）')
     """
     if sex not in ("F", "M"):
         return name
+    if sex == subject_sex:
+        words = label("sex_in_name", str(sex), lang)
+        if words != str(sex) and re.search(words, name, flags=re.IGNORECASE):
+            return name
     word = sex_label(str(sex), lang)
     return f"{name}（{word}）" if lang == "zh" else f"{name} ({word.lower()})"
 

@@ -51,7 +51,7 @@ def test_english_uses_the_same_facts():
 def test_english_level_fits_a_plural_name():
     """A count's English name is often plural (Domestic-violence shelters, Induced abortions …):
     the level is written '<name>: <value> in <year>', never '<plural name> was <value>'."""
-    shelters = {**INSURANCE, "name_en": "Domestic-violence shelters", "unit": "count", "value": 0.0,
+    shelters = {**INSURANCE, "sex": "T", "subject_sex": "T", "name_en": "Domestic-violence shelters", "unit": "count", "value": 0.0,
                 "previous_value": 0.0, "change_1y": 0.0, "change_base": 0.0, "target": 1.0, "gap": 1.0}
     text = narrative.finding(shelters, lang="en")
     assert text.startswith("Domestic-violence shelters: 0 in 2024"), text

@@ -45,7 +45,7 @@ def test_word_report_structure(midterm, tmp_path: Path):
     # the evaluation chapter's sections are numbered like every other: （一）verdicts, （二）baseline
     assert heads2[8:10] == ["（一）评估结论", "（二）与2020年基线比较"]
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert re.search(r"规划87项主要目标中，\d+项已实现", text)  # the 达标率 sentence
+    assert re.search(r"规划87项主要目标中，\d+项已达标", text)  # the 达标率 sentence
     assert re.search(r"1．2024年.+为.+较上年(提高|下降)[0-9.]+个百分点", text)  # numbered findings
     assert "与2020年基线相比" in text
     # demo data: said in the page header and under the title
@@ -183,7 +183,7 @@ def test_national_word_report_cites_its_figures_and_dates_older_values(tmp_path:
     older = j[j["year"].notna() & (j["year"] != ctx.data_year)]
     assert len(older) >= 2
     for _, row in older.iterrows():
-        name = labels.name_with_sex(row["name_zh"], row["sex"])
+        name = labels.name_with_sex(row["name_zh"], row["sex"], subject_sex=row["subject_sex"])
         assert values[name].endswith(f"（{int(row['year'])}年）"), (name, values[name])
 
 
@@ -332,3 +332,37 @@ def test_targets_that_cannot_be_told_are_one_account(midterm, tmp_path: Path, la
     assert sentence in text
     tally = next(t for t in tables.verdict_counts(j, lang=lang).itertuples() if t.verdict == "not_assessable")
     assert tally.n == na
+
+
+def test_word_report_counts_targets_in_the_status_words(midterm, tmp_path: Path):
+    """The Word report counted a domain's targets as '8项已实现，11项尚未实现' (26 targets, 7 left
+    out), its tables headed 已实现/未实现 beside the status column's 已达标/未达标, and the towns
+    paragraph called few-event figures '小数指标': each domain sentence accounts for every target in
+    the status labels' words, as the plan's sentence does."""
+    doc = Document(str(report_docx.write_docx(midterm, tmp_path / "r.docx")))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    j = midterm.judgement
+    for _, g in j.groupby("domain", sort=False):
+        assert tables.attainment_sentence(g, domain=True) in text
+    assert "已实现，" not in text and "尚未实现" not in text and "小数指标" not in text
+    heads = [c.text for c in doc.tables[0].rows[0].cells]
+    assert labels.label("status", "met") in heads and labels.label("status", "not_met") in heads
+
+
+def test_an_indicator_has_one_name_in_text_appendix_and_sources(midterm, tmp_path: Path):
+    """The finding said 妇女人均预期寿命 while the appendix and the sources list said
+    妇女人均预期寿命（女）, and 九年义务教育巩固率 (judged on girls) was named without its sex in the
+    text: every view names a judged figure through labels.name_with_sex with its subject sex."""
+    from fzanalysis import narrative
+
+    j = midterm.judgement
+    doc = Document(str(report_docx.write_docx(midterm, tmp_path / "r.docx")))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    appendix = [r.cells[2].text for r in doc.tables[-1].rows[1:]]
+    life = j[j["indicator"] == "health.life_expectancy_female"].iloc[0] if (
+        j["indicator"] == "health.life_expectancy_female").any() else j[j["name_zh"] == "妇女人均预期寿命"].iloc[0]
+    girls = j[j["name_zh"] == "九年义务教育巩固率"].iloc[0]
+    assert life["sex"] == life["subject_sex"] == "F" and girls["sex"] == girls["subject_sex"] == "F"
+    assert "妇女人均预期寿命（女）" not in text and "妇女人均预期寿命" in appendix
+    assert "九年义务教育巩固率（女）" in appendix
+    assert narrative.finding(girls.to_dict()).startswith("2024年九年义务教育巩固率（女）为")

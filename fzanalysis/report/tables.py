@@ -122,8 +122,9 @@ def attainment_counts(judgement: pd.DataFrame) -> dict[str, Any]:
             "judged": met + nm, "rate": met / (met + nm) if met + nm else float("nan")}
 
 
-def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh") -> str:
-    """The 达标率 sentence: ``规划87项主要目标中，19项已达标……``, in the status labels' words.
+def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh", domain: bool = False) -> str:
+    """The 达标率 sentence: ``规划87项主要目标中，19项已达标……``, in the status labels' words;
+    ``domain=True`` for the targets of one domain (``本领域26项目标中，…``).
 
     The targets neither met nor not met are given as one count in the same sentence, with its
     reasons (``status_note`` labels, 无数据) and, where the table has verdicts, how many of them
@@ -155,7 +156,7 @@ def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh") -> str:
         other = labels.fill(labels.label("report", "attainment_other", lang), k=len(undecided), reasons=reasons,
                             verdicts=verdicts)
     return labels.fill(
-        labels.label("report", "attainment_sentence", lang), n=c["n"], met=c["met"], not_met=c["not_met"],
+        labels.label("report", "attainment_sentence_domain" if domain else "attainment_sentence", lang), n=c["n"], met=c["met"], not_met=c["not_met"],
         other=other, judged=c["judged"], rate=rate)
 
 
@@ -295,8 +296,10 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
     rows = []
     for area, g in t.groupby(t["area"].astype(str), sort=True):
         nm = g[g["status"] == "not_met"].sort_values("rel", ascending=False)
-        names = [labels.name_with_sex(str(n), s, lang=lang)
-                 for n, s in zip(nm[f"name_{lang}"].head(max_lags), nm["sex"].head(max_lags), strict=True)]
+        subject = nm["subject_sex"] if "subject_sex" in nm else pd.Series(None, index=nm.index)
+        names = [labels.name_with_sex(str(n), s, lang=lang, subject_sex=ss)
+                 for n, s, ss in zip(nm[f"name_{lang}"].head(max_lags), nm["sex"].head(max_lags),
+                                     subject.head(max_lags), strict=True)]
         met, nmet = int((g["status"] == "met").sum()), int((g["status"] == "not_met").sum())
         rows.append({"area": area, "area_name": labels.area_label(area, lang), "n_targets": len(g),
                      "n_met": met, "n_not_met": nmet, "rate": met / (met + nmet) if met + nmet else np.nan,
@@ -538,8 +541,11 @@ def attainment_table(attainment: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataF
 
 
 def series_name(indicator: str, sex: str, catalog: pd.DataFrame, *, lang: Lang = "zh") -> str:
-    """Indicator name from the catalogue, with the sex in brackets for F/M series."""
-    return labels.name_with_sex(str(catalog.set_index("id")[f"name_{lang}"].get(indicator, indicator)), sex, lang=lang)
+    """Indicator name from the catalogue, with the sex in brackets for F/M series unless the name
+    already says it of the judged sex (:func:`fzanalysis.labels.name_with_sex`)."""
+    cat = catalog_mod.normalize(catalog).set_index("id")
+    name = str(cat[f"name_{lang}"].get(indicator, indicator))
+    return labels.name_with_sex(name, sex, lang=lang, subject_sex=cat["subject_sex"].get(indicator))
 
 
 
@@ -560,7 +566,7 @@ def check_table(found: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh"
     >>> check_table(found, catalog.load()).columns.tolist()
     ['name', 'area_label', 'year', 'value']
     >>> check_table(found, catalog.load()).iloc[0, :2].tolist()
-    ['妇女经常参加体育锻炼的人数比例（女）', '街口街道']
+    ['妇女经常参加体育锻炼的人数比例', '街口街道']
     """
     out = found.copy()
     front = []
