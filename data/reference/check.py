@@ -5,10 +5,9 @@ Pure pandas + pyyaml. Exits 1 and lists every problem when a check fails.
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
-
-import re
 
 import pandas as pd
 import yaml
