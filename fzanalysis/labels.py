@@ -419,9 +419,10 @@ def format_target(
         Key of ``data/units.csv``.
     lang : {"zh", "en"}
     style : {"prose", "symbol"}
-        ``prose`` for sentences (``95%以上``, ``逐步提高``); ``symbol`` for tables
-        (``≥ 95%``, ``提高 ↑``).  A 左右 target (``~=``, ``~>=``) with its tolerance is written
-        the same in both styles, the plan's word with the band it stands for
+        ``prose`` for sentences (``95%以上``); ``symbol`` for tables (``≥ 95%``).  Only a
+        comparison with one number has a symbol: a directional target is written in its words in
+        both styles (``逐步提高`` / ``a rising trend``, as the sentences say it), and a 左右 target
+        (``~=``, ``~>=``) with its tolerance the plan's word with the band it stands for
         (``target_band`` labels): ``45%左右（不低于43%）``, ``about 45% (at least 43%)``.
 
     Examples
@@ -434,6 +435,8 @@ def format_target(
     '50%左右（不低于48%）'
     >>> format_target("~=", 50, "percent", tolerance=2, lang="en")
     'about 50% (48% to 52%)'
+    >>> format_target("increase", math.nan, "percent", style="symbol")
+    '逐步提高'
     """
     check_lang(lang)
     if style not in ("prose", "symbol"):
@@ -444,11 +447,9 @@ def format_target(
         return label("target_band", comparator, lang).format(
             t=number.format(v=_target_number(t, unit)), lo=number.format(v=_target_number(t - tau, unit)),
             hi=number.format(v=_target_number(t + tau, unit)))
-    if style == "prose" or comparator not in _CMP_SYMBOL and not _isna(target):  # 左右 without a band
+    if style == "prose" or comparator not in _CMP_SYMBOL:
         template = label("narrative_comparator", comparator, lang)
         if _isna(target):
             return template.replace("{t}", "")
         return template.format(t=number.format(v=_target_number(float(target), unit)))
-    if comparator not in _CMP_SYMBOL:
-        return label("comparator_symbol", comparator, lang)
     return f"{_CMP_SYMBOL[comparator]} {number.format(v=_target_number(float(target), unit))}"

@@ -210,3 +210,13 @@ def test_unrankable_figure_gets_the_small_counts_caveat_as_on_the_maps():
     row = {**MATERNAL, "too_wide": False, "rankable": False, "status": "cannot_judge"}
     assert narrative.finding(row).endswith("该指标基于少数事件，数值波动大，不宜比较。")
     assert "不宜比较" not in narrative.finding({**row, "rankable": True})
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_directional_target_is_written_in_the_sentences_words_in_tables(lang):
+    """Tables said '提高 ↑' / 'increase ↑' where the sentence said 逐步提高 / 'a rising trend': a
+    target without a number is written in one way in every view."""
+    for comparator in ("increase", "decrease", "maintain"):
+        prose = format_target(comparator, math.nan, "percent", lang=lang)
+        assert format_target(comparator, math.nan, "percent", lang=lang, style="symbol") == prose
+        assert not set(prose) & set("↑↓→")

@@ -44,7 +44,6 @@ __all__ = [
     "projection_table",
     "projection_text",
     "series_name",
-    "status_counts",
     "table",
     "target_words",
     "town_scorecard",
@@ -358,15 +357,6 @@ def coverage_table(panel: Any, catalog: pd.DataFrame, *, year: int, lang: Lang =
     for col in ("first_year", "last_year"):
         out[col] = out[col].astype("Int64")
     return out if plan.active().has_towns else out.drop(columns="n_towns")
-
-
-def status_counts(judgement: pd.DataFrame, lang: Lang = "zh") -> str:
-    """``已达标19项，未达标40项 …`` from the ``status`` column, in :data:`fzanalysis.codes.STATUSES` order."""
-    counts = judgement["status"].value_counts()
-    present = [s for s in codes.STATUSES if counts.get(s, 0)]
-    if lang == "zh":
-        return "，".join(f"{labels.label('status', k, lang)}{int(counts[k])}项" for k in present)
-    return ", ".join(f"{int(counts[k])} {labels.label('status', k, lang).lower()}" for k in present)
 
 
 def _sex_word(sex: Any, lang: Lang) -> str:
