@@ -932,7 +932,7 @@ def _plain_number(x: float) -> str:
 
 
 def format_target(row: Mapping[str, Any], *, lang: str = "zh") -> str:
-    """A catalogue row's target in table style (``≥ 70%``, ``≈ 45% ± 2``, ``提高 ↑``).
+    """A catalogue row's target in table style (``≥ 70%``, ``45%左右（不低于43%）``, ``逐步提高``).
 
     Shorthand for :func:`fzanalysis.labels.format_target` with ``style="symbol"``.
     """

@@ -68,7 +68,7 @@ COLUMNS: list[str] = [
     "probability", "probability_kind", "p_meet", "p_direction", "projected_meets", "category", "verdict", "verdict_zh", "verdict_en",
     "category_zh", "category_en", "warnings", "year_reached", "target_year", "per_area", "n_areas",
     "n_areas_met", "subject_sex", "reference_area", "reference_year", "reference_value",
-    "reference_source", "synthetic",
+    "reference_source", "reference_source_en", "synthetic",
 ]
 
 #: Areas whose official figures are quoted beside a plan's own (nearest first).
@@ -155,7 +155,7 @@ def _previous(frame: pd.DataFrame, assessed: pd.DataFrame) -> pd.DataFrame:
 def _references(out: pd.DataFrame) -> pd.DataFrame:
     """The latest official figure (same statistic, same sex) up to each row's year, per area of
     :data:`REFERENCE_AREAS` other than the plan's own, nearest area first."""
-    cols = ["reference_area", "reference_year", "reference_value", "reference_source"]
+    cols = ["reference_area", "reference_year", "reference_value", "reference_source", "reference_source_en"]
     empty = pd.DataFrame(index=out.index, columns=cols)
     try:
         ref = reference.load()
@@ -176,8 +176,8 @@ def _references(out: pd.DataFrame) -> pd.DataFrame:
             before = g[g["year"] <= int(year)]
             if len(before):
                 hit = before.iloc[0]
-        rows.append([hit["area"], int(hit["year"]), float(hit["value"]), hit["source"]] if hit is not None
-                    else [np.nan] * 4)
+        rows.append([hit["area"], int(hit["year"]), float(hit["value"]), hit["source"], hit["source_en"]]
+                    if hit is not None else [np.nan] * 5)
     return pd.DataFrame(rows, index=out.index, columns=cols)
 
 

@@ -53,7 +53,7 @@ Lang = Literal["zh", "en"]
 #: Languages every label has.
 LANGS: tuple[str, ...] = ("zh", "en")
 
-_CMP_SYMBOL = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "=", "~=": "≈", "~>=": "≈≥"}
+_CMP_SYMBOL = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}
 
 
 def check_lang(lang: str) -> str:
@@ -174,16 +174,27 @@ def sex_label(code: str, lang: Lang = "zh") -> str:
     return label("sex", code, lang)
 
 
-def name_with_sex(name: str, sex: Any, *, lang: Lang = "zh") -> str:
+def name_with_sex(name: str, sex: Any, *, lang: Lang = "zh", subject_sex: Any = None) -> str:
     """``name（女）`` / ``name (female)`` for F/M series, the name alone for the total.
+
+    With ``subject_sex`` (the catalogue's judged sex), the judged figure of an indicator whose name
+    already says whose figure it is (``sex_in_name`` words: 妇女人均预期寿命) is the name alone,
+    so that a sentence, a table and the sources list name it the same way; a name that does not
+    say it (九年义务教育巩固率 judged on girls) keeps the sex everywhere.
 
     Examples
     --------
     >>> name_with_sex("九年义务教育巩固率", "F"), name_with_sex("Retention rate", "F", lang="en")
     ('九年义务教育巩固率（女）', 'Retention rate (female)')
+    >>> name_with_sex("妇女人均预期寿命", "F", subject_sex="F"), name_with_sex("九年义务教育巩固率", "F", subject_sex="F")
+    ('妇女人均预期寿命', '九年义务教育巩固率（女）')
     """
     if sex not in ("F", "M"):
         return name
+    if sex == subject_sex:
+        words = label("sex_in_name", str(sex), lang)
+        if words != str(sex) and re.search(words, name, flags=re.IGNORECASE):
+            return name
     word = sex_label(str(sex), lang)
     return f"{name}（{word}）" if lang == "zh" else f"{name} ({word.lower()})"
 
@@ -424,8 +435,11 @@ def format_target(
         Key of ``data/units.csv``.
     lang : {"zh", "en"}
     style : {"prose", "symbol"}
-        ``prose`` for sentences (``95%以上``, ``逐步提高``); ``symbol`` for tables
-        (``≥ 95%``, ``≈ 50% ± 2``, ``↑``).
+        ``prose`` for sentences (``95%以上``); ``symbol`` for tables (``≥ 95%``).  Only a
+        comparison with one number has a symbol: a directional target is written in its words in
+        both styles (``逐步提高`` / ``a rising trend``, as the sentences say it), and a 左右 target
+        (``~=``, ``~>=``) with its tolerance the plan's word with the band it stands for
+        (``target_band`` labels): ``45%左右（不低于43%）``, ``about 45% (at least 43%)``.
 
     Examples
     --------
@@ -434,19 +448,24 @@ def format_target(
     >>> format_target("<", 7.5, "per_100k_live_births", lang="en")
     'below 7.5 per 100 000 live births'
     >>> format_target("~>=", 50, "percent", tolerance=2, style="symbol")
-    '≈≥ 50% ± 2'
+    '50%左右（不低于48%）'
+    >>> format_target("~=", 50, "percent", tolerance=2, lang="en")
+    'about 50% (48% to 52%)'
+    >>> format_target("increase", math.nan, "percent", style="symbol")
+    '逐步提高'
     """
     check_lang(lang)
     if style not in ("prose", "symbol"):
         raise ValueError(f"style must be 'prose' or 'symbol', got {style!r}")
-    if style == "prose":
+    number = str(unit_format(unit)[lang])
+    if comparator in ("~=", "~>=") and not _isna(target) and not _isna(tolerance):
+        t, tau = float(target), float(tolerance)
+        return label("target_band", comparator, lang).format(
+            t=number.format(v=_target_number(t, unit)), lo=number.format(v=_target_number(t - tau, unit)),
+            hi=number.format(v=_target_number(t + tau, unit)))
+    if style == "prose" or comparator not in _CMP_SYMBOL:
         template = label("narrative_comparator", comparator, lang)
         if _isna(target):
             return template.replace("{t}", "")
-        return template.format(t=str(unit_format(unit)[lang]).format(v=_target_number(float(target), unit)))
-    if comparator not in _CMP_SYMBOL:
-        return label("comparator_symbol", comparator, lang)
-    text = f"{_CMP_SYMBOL[comparator]} {str(unit_format(unit)[lang]).format(v=_target_number(float(target), unit))}"
-    if comparator in ("~=", "~>=") and not _isna(tolerance):
-        text += f" ± {float(tolerance):g}"
-    return text
+        return template.format(t=number.format(v=_target_number(float(target), unit)))
+    return f"{_CMP_SYMBOL[comparator]} {number.format(v=_target_number(float(target), unit))}"

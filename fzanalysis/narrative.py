@@ -135,8 +135,7 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     check_lang(lang)
     unit = str(row["unit"])
     name = str(row.get(f"name_{lang}") or row.get("indicator"))
-    if row.get("subject_sex") != row.get("sex"):  # the judged sex goes without saying
-        name = name_with_sex(name, row.get("sex"), lang=lang)
+    name = name_with_sex(name, row.get("sex"), lang=lang, subject_sex=row.get("subject_sex"))
     if area_name:
         name = f"{area_name}{name}" if lang == "zh" else f"{name} in {area_name}"
     year = row.get("year")

@@ -2,7 +2,9 @@
 
 The files (described in ``data/reference/README.md``):
 
-* ``panel.csv``   -- tidy figures ``indicator, year, area, sex, value, unit, source_id, locator, note``;
+* ``panel.csv``   -- tidy figures ``indicator, year, area, sex, value, unit, source_id, locator,
+  locator_en, note`` (``locator``: where in the text the figure stands, as the Chinese reports
+  write it; ``locator_en``: the same place in English, for the English reports);
 * ``sources.csv`` -- one row per publication ``source_id, publisher, title, date, read_at, note``
   (``read_at``: the copy actually read -- often a reprint or a news digest of the official release;
   the citation is the official release, publisher, title and date);
@@ -10,8 +12,9 @@ The files (described in ``data/reference/README.md``):
 * ``revisions.csv`` -- figures superseded by a later release (not loaded here).
 
 :func:`load` returns the panel in the workbench's panel format (:data:`fzanalysis.codes.PANEL_COLUMNS`,
-validated by :func:`fzanalysis.panel.as_panel`) plus ``name_zh``, ``unit``, ``source_id`` and
-``locator``; ``source`` holds the full citation, ``synthetic`` is False.
+validated by :func:`fzanalysis.panel.as_panel`) plus ``name_zh``, ``unit``, ``source_id``,
+``locator`` and ``source_en``; ``source`` holds the full citation with the Chinese locator,
+``source_en`` the same citation with the English one, ``synthetic`` is False.
 
 Indicator ids: a statistic that is the same as one of the Conghua catalogue keeps the Conghua id
 (``health.maternal_mortality``); the others are ``ref.<name>``.  A plan catalogue needs
@@ -95,7 +98,8 @@ def load(folder: str | Path | None = None, *, plan_ids: bool = False) -> pd.Data
     -------
     DataFrame
         :data:`fzanalysis.codes.PANEL_COLUMNS` (``source`` = full citation, ``synthetic`` False,
-        ``numerator``/``denominator`` NaN) then ``name_zh``, ``unit``, ``source_id``, ``locator``.
+        ``numerator``/``denominator`` NaN) then ``name_zh``, ``unit``, ``source_id``, ``locator``,
+        ``source_en`` (the citation with ``locator_en``, for English reports).
 
     Raises
     ------
@@ -144,6 +148,8 @@ def load(folder: str | Path | None = None, *, plan_ids: bool = False) -> pd.Data
         "unit": panel["unit"],
         "source_id": panel["source_id"],
         "locator": panel["locator"],
+        "source_en": [citation(src.loc[s], loc, note) for s, loc, note in
+                      zip(panel["source_id"], panel["locator_en"], panel["note"], strict=True)],
     })
     if plan_ids:
         out["indicator"] = [plan_id(i, cat.at[i, "domain"]) for i in out["indicator"]]

@@ -51,7 +51,7 @@ def test_english_uses_the_same_facts():
 def test_english_level_fits_a_plural_name():
     """A count's English name is often plural (Domestic-violence shelters, Induced abortions …):
     the level is written '<name>: <value> in <year>', never '<plural name> was <value>'."""
-    shelters = {**INSURANCE, "name_en": "Domestic-violence shelters", "unit": "count", "value": 0.0,
+    shelters = {**INSURANCE, "sex": "T", "subject_sex": "T", "name_en": "Domestic-violence shelters", "unit": "count", "value": 0.0,
                 "previous_value": 0.0, "change_1y": 0.0, "change_base": 0.0, "target": 1.0, "gap": 1.0}
     text = narrative.finding(shelters, lang="en")
     assert text.startswith("Domestic-violence shelters: 0 in 2024"), text
@@ -84,7 +84,7 @@ def test_slipping_is_one_sentence_not_two_labels():
 def test_above_band_floor_is_met_with_note():
     row = {**INSURANCE, "comparator": "~>=", "target": 50.0, "tolerance": 2.0, "value": 60.5,
            "status": "met", "status_note": "above_target_band", "gap": -12.5, "projected": math.nan}
-    assert "规划目标为50%左右，已达标（高于目标水平）。" in narrative.finding(row)
+    assert "规划目标为50%左右（不低于48%），已达标（高于目标水平）。" in narrative.finding(row)
 
 
 def test_nan_safe_and_no_data():
@@ -210,3 +210,13 @@ def test_unrankable_figure_gets_the_small_counts_caveat_as_on_the_maps():
     row = {**MATERNAL, "too_wide": False, "rankable": False, "status": "cannot_judge"}
     assert narrative.finding(row).endswith("该指标基于少数事件，数值波动大，不宜比较。")
     assert "不宜比较" not in narrative.finding({**row, "rankable": True})
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_directional_target_is_written_in_the_sentences_words_in_tables(lang):
+    """Tables said '提高 ↑' / 'increase ↑' where the sentence said 逐步提高 / 'a rising trend': a
+    target without a number is written in one way in every view."""
+    for comparator in ("increase", "decrease", "maintain"):
+        prose = format_target(comparator, math.nan, "percent", lang=lang)
+        assert format_target(comparator, math.nan, "percent", lang=lang, style="symbol") == prose
+        assert not set(prose) & set("↑↓→")

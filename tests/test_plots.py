@@ -279,7 +279,7 @@ def test_domain_dashboard(tmp_path):
     first, second, third, fourth = rows
     assert any(set(ln.get_xdata()) == {70.0} for ln in first.get_lines())
     assert any(set(ln.get_xdata()) == {12.0} for ln in second.get_lines())
-    assert "目标值 降低 ↓" in third.texts[-1].get_text()
+    assert "目标值 逐步降低" in third.texts[-1].get_text()
     assert "无数据" in [t.get_text() for t in fourth.texts]
     legend = fig.legends[0]
     assert [t.get_text() for t in legend.get_texts()] == ["达标区间", "目标值", "不确定区间", "基线"]

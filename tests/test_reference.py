@@ -73,3 +73,19 @@ def test_citation_names_the_copy_each_figure_was_read_in():
     assert hiv["source"].iloc[0].endswith("read in a copy at https://reportify.cn/news/1203319998576201728")
     mmr = ref[(ref["indicator"] == "health.maternal_mortality") & (ref["year"] == 2024)]
     assert mmr["source"].iloc[0].endswith("read in a copy at http://bestofkualalumpur.com/xw/tjsj/1618682.html")
+
+
+_CJK = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
+
+
+def test_every_figure_has_an_english_locator_without_chinese():
+    """The English Word report's sources list read '新华社 dispatch 第2段': the locator is data, and
+    every figure has its English form (``locator_en``), from which ``source_en`` cites."""
+    raw = pd.read_csv(data_path("reference", "panel.csv"), dtype=str, keep_default_na=False)
+    assert raw["locator_en"].str.strip().ne("").all()
+    assert not raw["locator_en"].str.contains(_CJK).any(), raw.loc[raw["locator_en"].str.contains(_CJK), "locator_en"]
+    keys = ["indicator", "year", "area", "sex", "source_id"]
+    ref = reference.load().astype({"year": str}).merge(raw[[*keys, "locator_en"]], on=keys, validate="1:1")
+    assert len(ref) == len(raw)
+    for zh, en, loc_zh, loc_en in zip(ref["source"], ref["source_en"], ref["locator"], ref["locator_en"], strict=True):
+        assert en == zh.replace(f", {loc_zh}; ", f", {loc_en}; ") != zh

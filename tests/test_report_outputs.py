@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from fzanalysis import labels
 from fzanalysis.report import docx as report_docx
-from fzanalysis.report import excel, html, setup
+from fzanalysis.report import excel, html, setup, tables
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_word_report_structure(midterm, tmp_path: Path):
     # the evaluation chapter's sections are numbered like every other: （一）verdicts, （二）baseline
     assert heads2[8:10] == ["（一）评估结论", "（二）与2020年基线比较"]
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert re.search(r"规划87项主要目标中，\d+项已实现", text)  # the 达标率 sentence
+    assert re.search(r"规划87项主要目标中，\d+项已达标", text)  # the 达标率 sentence
     assert re.search(r"1．2024年.+为.+较上年(提高|下降)[0-9.]+个百分点", text)  # numbered findings
     assert "与2020年基线相比" in text
     # demo data: said in the page header and under the title
@@ -183,7 +183,7 @@ def test_national_word_report_cites_its_figures_and_dates_older_values(tmp_path:
     older = j[j["year"].notna() & (j["year"] != ctx.data_year)]
     assert len(older) >= 2
     for _, row in older.iterrows():
-        name = labels.name_with_sex(row["name_zh"], row["sex"])
+        name = labels.name_with_sex(row["name_zh"], row["sex"], subject_sex=row["subject_sex"])
         assert values[name].endswith(f"（{int(row['year'])}年）"), (name, values[name])
 
 
@@ -255,3 +255,114 @@ def test_the_evaluation_chapter_is_named_as_an_evaluation_not_a_report(midterm):
     from fzanalysis.report.params import NOTEBOOKS_DIR
     source = "".join(c.source for c in nbformat.read(str(NOTEBOOKS_DIR / "05_evaluation.ipynb"), 4).cells)
     assert 'ctx.text("eval_title", kind=ctx.evaluation_label)' in source
+
+
+def test_english_word_report_cites_with_english_locators(tmp_path: Path):
+    """The English national Word report's sources list had half-Chinese locators ('新华社 dispatch
+    第2段'); it cites with ``locator_en``, and the Chinese report keeps the Chinese locator."""
+    from dataclasses import replace
+
+    from fzanalysis import plan, reference
+
+    raw = reference.load()
+    with plan.use("china"):
+        ctx = setup(year=2024, show=False)
+        english = replace(ctx, lang="en")
+        for name in ("assessed", "projected", "judgement"):  # same data: reuse the results
+            english.__dict__[name] = getattr(ctx, name)
+        zh = "\n".join(p.text for p in Document(str(report_docx.write_docx(ctx, tmp_path / "zh.docx"))).paragraphs)
+        en = "\n".join(p.text for p in Document(str(report_docx.write_docx(english, tmp_path / "en.docx"))).paragraphs)
+    heading = labels.label("docx", "h_sources", "en")
+    sources = en[en.rindex(heading):]
+    cited = [s for s in raw["source_en"].unique() if s in sources]
+    assert len(cited) >= 3
+    for loc in raw["locator"].unique():
+        assert f", {loc}; " not in sources, loc
+    assert any(f", {loc}; " in zh for loc in raw["locator"].unique())
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_band_target_is_written_one_way_in_table_text_word_and_excel(midterm, tmp_path: Path, lang):
+    """Tables said '≈≥ 45% ± 2' where the text said 'about 45 % or more': a 左右 target is written
+    once, the plan's word with its floor (45%左右（不低于43%）), in the Excel sheet, the Word
+    appendix and the finding sentence."""
+    from dataclasses import replace
+
+    from fzanalysis import narrative
+
+    ctx = replace(midterm, lang=lang)
+    for name in ("assessed", "projected", "judgement"):  # same data: reuse the results
+        ctx.__dict__[name] = getattr(midterm, name)
+    j = midterm.judgement
+    band = j[j["comparator"].isin(["~=", "~>="])]
+    assert len(band) >= 3
+    sheet = excel.status_sheet(j, lang=lang)
+    sheet_targets = sheet[labels.label("xlsx_column", "target", lang)].tolist()
+    doc = Document(str(report_docx.write_docx(ctx, tmp_path / f"{lang}.docx")))
+    appendix = [r.cells[3].text for r in doc.tables[-1].rows[1:]]
+    for pos, (_, r) in zip(band.index.map(j.index.get_loc), band.iterrows(), strict=True):
+        words = labels.format_target(r["comparator"], r["target"], r["unit"], tolerance=r["tolerance"], lang=lang)
+        floor = labels.format_value(r["target"] - r["tolerance"], r["unit"], lang=lang).replace(".0", "")
+        assert floor in words and "±" not in words and "≈" not in words
+        assert sheet_targets[pos] == words == appendix[pos]
+        assert words in narrative.finding(r.to_dict(), lang=lang)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_targets_that_cannot_be_told_are_one_account(midterm, tmp_path: Path, lang):
+    """The mid-term text said '31项暂无法判定或无数据' and, a page later, '暂无法评估9项', two counts
+    side by side: the 达标率 sentence gives the one count with its reasons, and how many of those the
+    verdict cannot assess, the number the verdict table shows."""
+    from dataclasses import replace
+
+    j = midterm.judgement
+    undecided = j[~j["status"].isin(["met", "not_met"])]
+    na = int((j["verdict"] == "not_assessable").sum())
+    assert len(undecided) > na > 0
+    sentence = tables.attainment_sentence(j, lang=lang)
+    verdicts = labels.fill(labels.label("report", "attainment_verdicts", lang), na=na, rest=len(undecided) - na)
+    assert verdicts in sentence
+    inside = sentence[sentence.index("（" if lang == "zh" else "("):sentence.index(verdicts)]
+    counts = [int(k) for k in re.findall(r"(\d+)项" if lang == "zh" else r": (\d+)", inside)]
+    assert sum(counts) == len(undecided) and len(counts) >= 2, inside
+    ctx = replace(midterm, lang=lang)
+    for name in ("assessed", "projected", "judgement"):
+        ctx.__dict__[name] = getattr(midterm, name)
+    text = "\n".join(p.text for p in Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx"))).paragraphs)
+    assert sentence in text
+    tally = next(t for t in tables.verdict_counts(j, lang=lang).itertuples() if t.verdict == "not_assessable")
+    assert tally.n == na
+
+
+def test_word_report_counts_targets_in_the_status_words(midterm, tmp_path: Path):
+    """The Word report counted a domain's targets as '8项已实现，11项尚未实现' (26 targets, 7 left
+    out), its tables headed 已实现/未实现 beside the status column's 已达标/未达标, and the towns
+    paragraph called few-event figures '小数指标': each domain sentence accounts for every target in
+    the status labels' words, as the plan's sentence does."""
+    doc = Document(str(report_docx.write_docx(midterm, tmp_path / "r.docx")))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    j = midterm.judgement
+    for _, g in j.groupby("domain", sort=False):
+        assert tables.attainment_sentence(g, domain=True) in text
+    assert "已实现，" not in text and "尚未实现" not in text and "小数指标" not in text
+    heads = [c.text for c in doc.tables[0].rows[0].cells]
+    assert labels.label("status", "met") in heads and labels.label("status", "not_met") in heads
+
+
+def test_an_indicator_has_one_name_in_text_appendix_and_sources(midterm, tmp_path: Path):
+    """The finding said 妇女人均预期寿命 while the appendix and the sources list said
+    妇女人均预期寿命（女）, and 九年义务教育巩固率 (judged on girls) was named without its sex in the
+    text: every view names a judged figure through labels.name_with_sex with its subject sex."""
+    from fzanalysis import narrative
+
+    j = midterm.judgement
+    doc = Document(str(report_docx.write_docx(midterm, tmp_path / "r.docx")))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    appendix = [r.cells[2].text for r in doc.tables[-1].rows[1:]]
+    life = j[j["indicator"] == "health.life_expectancy_female"].iloc[0] if (
+        j["indicator"] == "health.life_expectancy_female").any() else j[j["name_zh"] == "妇女人均预期寿命"].iloc[0]
+    girls = j[j["name_zh"] == "九年义务教育巩固率"].iloc[0]
+    assert life["sex"] == life["subject_sex"] == "F" and girls["sex"] == girls["subject_sex"] == "F"
+    assert "妇女人均预期寿命（女）" not in text and "妇女人均预期寿命" in appendix
+    assert "九年义务教育巩固率（女）" in appendix
+    assert narrative.finding(girls.to_dict()).startswith("2024年九年义务教育巩固率（女）为")

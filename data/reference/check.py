@@ -5,6 +5,7 @@ Pure pandas + pyyaml. Exits 1 and lists every problem when a check fails.
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -15,7 +16,10 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE.parent
 AREAS = {"100000", "440000", "440100"}
 SEXES = {"F", "M", "T"}
-PANEL_COLS = ["indicator", "year", "area", "sex", "value", "unit", "source_id", "locator", "note"]
+#: Chinese characters and full-width punctuation (an English locator holds none).
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+PANEL_COLS = ["indicator", "year", "area", "sex", "value", "unit", "source_id", "locator", "locator_en",
+              "note"]
 SOURCE_COLS = ["source_id", "publisher", "title", "date", "read_at", "note"]
 CATALOG_COLS = ["id", "name_zh", "name_en", "unit", "domain", "conghua_id"]
 REVISION_COLS = ["indicator", "year", "area", "sex", "value", "source_id", "superseded_by", "note"]
@@ -94,6 +98,8 @@ def check() -> list[str]:
             problems.append(f"{where}: year must be an integer >= 2010")
         if p["locator"].strip() == "":
             problems.append(f"{where}: empty locator")
+        if p["locator_en"].strip() == "" or CJK.search(p["locator_en"]):
+            problems.append(f"{where}: locator_en {p['locator_en']!r} must be English (no Chinese characters)")
         try:
             v = float(p["value"])
         except ValueError:

@@ -398,6 +398,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         w.para(labels.label("report", "no_data_for_year", lang).format(
             year=ctx.year, first=int(ctx.panel.frame["year"].min()), last=ctx.data_year), colour=red)
     summary = _domain_summary(j, lang)
+    met_word, not_met_word = (labels.label("status", s, lang) for s in ("met", "not_met"))
     best = summary.dropna(subset=["rate"]).sort_values("rate", ascending=False)
     w.para(w.t("overall", year=ctx.data_year) + tables.attainment_sentence(j, lang=lang))
     if len(best):
@@ -407,8 +408,8 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     n_risk = int(j["warnings"].astype(str).str.contains("at_risk").sum())
     w.para(w.t("overall_warnings", n=n_warn, at_risk=n_risk))
     w.table(pd.DataFrame({
-        w.t("col_domain"): summary["label"], w.t("col_n"): summary["n"], w.t("col_met"): summary["met"],
-        w.t("col_not_met"): summary["not_met"], w.t("col_other"): summary["cannot_judge"] + summary["no_data"],
+        w.t("col_domain"): summary["label"], w.t("col_n"): summary["n"], met_word: summary["met"],
+        not_met_word: summary["not_met"], w.t("col_other"): summary["cannot_judge"] + summary["no_data"],
         w.t("col_rate"): [_pct(r, lang) for r in summary["rate"]],
     }), w.t("table_domains", year=ctx.data_year), widths=[5.2, 1.8, 1.8, 1.8, 2.6, 2.4])
     w.figure(_attainment_figure(summary, lang), w.t("figure_domains", year=ctx.data_year))
@@ -420,8 +421,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     for k, dom in enumerate(present, start=1):
         g = j[j["domain"] == dom]
         w.heading(w.h2(section, k, labels.domain_label(dom, lang)), 2)
-        c = tables.attainment_counts(g)
-        w.para(w.t("domain_intro", n=c["n"], met=c["met"], not_met=c["not_met"], rate=_pct(c["rate"], lang)))
+        w.para(tables.attainment_sentence(g, lang=lang, domain=True))
         with_data = g[g["value"].notna()]
         for i, rec in enumerate(with_data.to_dict("records"), start=1):
             w.para(w.t("item", i=i, text=narrative.finding(rec, lang=lang)))
@@ -440,8 +440,8 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                        best_rate=_pct(top["rate"].iloc[0], lang), worst=top["area_name"].iloc[-1],
                        worst_rate=_pct(top["rate"].iloc[-1], lang)))
             w.table(pd.DataFrame({
-                w.t("col_town"): card["area_name"], w.t("col_n"): card["n_targets"], w.t("col_met"): card["n_met"],
-                w.t("col_not_met"): card["n_not_met"], w.t("col_rate"): [_pct(r, lang) for r in card["rate"]],
+                w.t("col_town"): card["area_name"], w.t("col_n"): card["n_targets"], met_word: card["n_met"],
+                not_met_word: card["n_not_met"], w.t("col_rate"): [_pct(r, lang) for r in card["rate"]],
                 w.t("col_lags"): card["lags"],
             }), w.t("table_towns", year=ctx.data_year), widths=[2.4, 1.6, 1.6, 1.6, 1.8, 6.6])
         else:
@@ -517,8 +517,8 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     w.table(pd.DataFrame({
         w.t("col_no"): range(1, len(j) + 1),
         w.t("col_domain"): [labels.domain_label(d, lang) for d in j["domain"]],
-        w.t("col_indicator"): [labels.name_with_sex(n, s, lang=lang)
-                               for n, s in zip(j[f"name_{lang}"], j["sex"], strict=True)],
+        w.t("col_indicator"): [labels.name_with_sex(n, s, lang=lang, subject_sex=ss)
+                               for n, s, ss in zip(j[f"name_{lang}"], j["sex"], j["subject_sex"], strict=True)],
         w.t("col_target"): [tables._target_words(c, t, u, tol, lang) for c, t, u, tol in
                             zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
         w.t("col_value", year=ctx.data_year): [
@@ -541,16 +541,22 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
 
 def _sources(ctx: ReportContext) -> dict[str, list[str]]:
     """Citation → names of the figures it gives: the judged figures of an official panel (rows with
-    a ``source``) and the reference figures stated beside the plan's own, in the appendix's order."""
+    a ``source``) and the reference figures stated beside the plan's own, in the appendix's order.
+    An English report cites with the English locator (``reference_source_en``, and ``source_en``
+    of an official panel from :func:`fzanalysis.reference.load`; a panel of one's own has only
+    ``source``)."""
     j = ctx.judgement
-    name = [labels.name_with_sex(n, s, lang=ctx.lang) for n, s in zip(j[f"name_{ctx.lang}"], j["sex"], strict=True)]
+    name = [labels.name_with_sex(n, s, lang=ctx.lang, subject_sex=ss)
+            for n, s, ss in zip(j[f"name_{ctx.lang}"], j["sex"], j["subject_sex"], strict=True)]
+    suffix = "_en" if ctx.lang == "en" else ""
     pairs: list[tuple[str, str]] = []
     frame = ctx.panel.frame
-    if not ctx.synthetic and "source" in frame:
+    col = f"source{suffix}" if f"source{suffix}" in frame else "source"
+    if not ctx.synthetic and col in frame:
         keys = ["indicator", "area", "sex", "year"]
-        own = j[keys].assign(_name=name).merge(frame[[*keys, "source"]], on=keys, how="left")
-        pairs += [(str(src), n) for src, n in zip(own["source"], own["_name"], strict=True) if pd.notna(src) and src]
-    pairs += [(str(src), n) for src, n in zip(j["reference_source"], name, strict=True) if pd.notna(src) and src]
+        own = j[keys].assign(_name=name).merge(frame[[*keys, col]], on=keys, how="left")
+        pairs += [(str(src), n) for src, n in zip(own[col], own["_name"], strict=True) if pd.notna(src) and src]
+    pairs += [(str(src), n) for src, n in zip(j[f"reference_source{suffix}"], name, strict=True) if pd.notna(src) and src]
     out: dict[str, list[str]] = {}
     for src, n in pairs:
         out.setdefault(src, [])

@@ -45,7 +45,6 @@ __all__ = [
     "projection_table",
     "projection_text",
     "series_name",
-    "status_counts",
     "table",
     "target_words",
     "town_scorecard",
@@ -123,20 +122,42 @@ def attainment_counts(judgement: pd.DataFrame) -> dict[str, Any]:
             "judged": met + nm, "rate": met / (met + nm) if met + nm else float("nan")}
 
 
-def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh") -> str:
-    """The 达标率 sentence: ``规划87项主要目标中，19项已实现……``.
+def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh", domain: bool = False) -> str:
+    """The 达标率 sentence: ``规划87项主要目标中，19项已达标……``, in the status labels' words;
+    ``domain=True`` for the targets of one domain (``本领域26项目标中，…``).
+
+    The targets neither met nor not met are given as one count in the same sentence, with its
+    reasons (``status_note`` labels, 无数据) and, where the table has verdicts, how many of them
+    the verdict cannot assess (暂无法评估) and how many it judges on the value or the trend's
+    direction: one account of "cannot tell", not two counts side by side.
 
     Examples
     --------
     >>> j = pd.DataFrame({"status": ["met", "met", "not_met", "no_data"]})
     >>> attainment_sentence(j)
-    '规划4项主要目标中，2项已实现，1项尚未实现，1项暂无法判定或无数据；在可判定的3项中达标率为66.7%。'
+    '规划4项主要目标中，2项已达标，1项未达标，1项无法判定或无数据（无数据1项）；在可判定的3项中达标率为66.7%。'
     """
     c = attainment_counts(judgement)
     rate = labels.format_share(c["rate"], lang=lang)
+    other = ""
+    undecided = judgement[~judgement["status"].isin(["met", "not_met"])]
+    if len(undecided):
+        why = [labels.label("status", s, lang) if s != "cannot_judge" or "status_note" not in undecided
+               else labels.label("status_note", n, lang)
+               for s, n in zip(undecided["status"], undecided.get("status_note", undecided["status"]), strict=True)]
+        reasons = labels.label("report", "attainment_reason_sep", lang).join(
+            labels.fill(labels.label("report", "attainment_reason", lang),
+                        label=w if lang == "zh" else w[:1].lower() + w[1:], k=k)
+            for w, k in pd.Series(why).value_counts(sort=False).items())
+        verdicts = ""
+        if "verdict" in undecided:
+            na = int((undecided["verdict"] == "not_assessable").sum())
+            verdicts = labels.fill(labels.label("report", "attainment_verdicts", lang), na=na, rest=len(undecided) - na)
+        other = labels.fill(labels.label("report", "attainment_other", lang), k=len(undecided), reasons=reasons,
+                            verdicts=verdicts)
     return labels.fill(
-        labels.label("report", "attainment_sentence", lang), n=c["n"], met=c["met"], not_met=c["not_met"], other=c["cannot_judge"] + c["no_data"],
-        judged=c["judged"], rate=rate)
+        labels.label("report", "attainment_sentence_domain" if domain else "attainment_sentence", lang), n=c["n"], met=c["met"], not_met=c["not_met"],
+        other=other, judged=c["judged"], rate=rate)
 
 
 def verdict_counts(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
@@ -275,8 +296,10 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
     rows = []
     for area, g in t.groupby(t["area"].astype(str), sort=True):
         nm = g[g["status"] == "not_met"].sort_values("rel", ascending=False)
-        names = [labels.name_with_sex(str(n), s, lang=lang)
-                 for n, s in zip(nm[f"name_{lang}"].head(max_lags), nm["sex"].head(max_lags), strict=True)]
+        subject = nm["subject_sex"] if "subject_sex" in nm else pd.Series(None, index=nm.index)
+        names = [labels.name_with_sex(str(n), s, lang=lang, subject_sex=ss)
+                 for n, s, ss in zip(nm[f"name_{lang}"].head(max_lags), nm["sex"].head(max_lags),
+                                     subject.head(max_lags), strict=True)]
         met, nmet = int((g["status"] == "met").sum()), int((g["status"] == "not_met").sum())
         rows.append({"area": area, "area_name": labels.area_label(area, lang), "n_targets": len(g),
                      "n_met": met, "n_not_met": nmet, "rate": met / (met + nmet) if met + nmet else np.nan,
@@ -335,15 +358,6 @@ def coverage_table(panel: Any, catalog: pd.DataFrame, *, year: int, lang: Lang =
     for col in ("first_year", "last_year"):
         out[col] = out[col].astype("Int64")
     return out if plan.active().has_towns else out.drop(columns="n_towns")
-
-
-def status_counts(judgement: pd.DataFrame, lang: Lang = "zh") -> str:
-    """``已达标19项，未达标40项 …`` from the ``status`` column, in :data:`fzanalysis.codes.STATUSES` order."""
-    counts = judgement["status"].value_counts()
-    present = [s for s in codes.STATUSES if counts.get(s, 0)]
-    if lang == "zh":
-        return "，".join(f"{labels.label('status', k, lang)}{int(counts[k])}项" for k in present)
-    return ", ".join(f"{int(counts[k])} {labels.label('status', k, lang).lower()}" for k in present)
 
 
 def _sex_word(sex: Any, lang: Lang) -> str:
@@ -518,8 +532,11 @@ def attainment_table(attainment: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataF
 
 
 def series_name(indicator: str, sex: str, catalog: pd.DataFrame, *, lang: Lang = "zh") -> str:
-    """Indicator name from the catalogue, with the sex in brackets for F/M series."""
-    return labels.name_with_sex(str(catalog.set_index("id")[f"name_{lang}"].get(indicator, indicator)), sex, lang=lang)
+    """Indicator name from the catalogue, with the sex in brackets for F/M series unless the name
+    already says it of the judged sex (:func:`fzanalysis.labels.name_with_sex`)."""
+    cat = catalog_mod.normalize(catalog).set_index("id")
+    name = str(cat[f"name_{lang}"].get(indicator, indicator))
+    return labels.name_with_sex(name, sex, lang=lang, subject_sex=cat["subject_sex"].get(indicator))
 
 
 
@@ -540,7 +557,7 @@ def check_table(found: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh"
     >>> check_table(found, catalog.load()).columns.tolist()
     ['name', 'area_label', 'year', 'value']
     >>> check_table(found, catalog.load()).iloc[0, :2].tolist()
-    ['妇女经常参加体育锻炼的人数比例（女）', '街口街道']
+    ['妇女经常参加体育锻炼的人数比例', '街口街道']
     """
     out = found.copy()
     front = []
