@@ -220,3 +220,26 @@ def test_a_directional_target_is_written_in_the_sentences_words_in_tables(lang):
         prose = format_target(comparator, math.nan, "percent", lang=lang)
         assert format_target(comparator, math.nan, "percent", lang=lang, style="symbol") == prose
         assert not set(prose) & set("↑↓→")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_direction_is_told_from_the_trend_line_its_probability_is_about(lang):
+    # 22.4 observed, the trend line at 25.6 today, 25.0 projected, P(above the line) 0.49: the move
+    # is a fall from the line, not a rise from the last figure (issue 11: one story per target)
+    row = {**INSURANCE, "comparator": "increase", "target": math.nan, "status": "met", "gap": math.nan,
+           "status_note": "", "value": 22.42, "trend_level": 25.6, "projected": 25.05,
+           "proj_lower": 20.9, "proj_upper": 29.7, "probability": 0.49, "probability_kind": "direction",
+           "p_direction": 0.49, "category": "deterioration"}
+    text = narrative.finding(row, lang=lang)
+    if lang == "zh":
+        assert "按近年趋势（趋势线2024年为25.6%），预计2030年降至25.1%" in text
+        assert "达到25.1%" not in text
+    else:
+        assert "the trend line stands at 25.6% in 2024" in text and "fall to 25.1%" in text
+    # the line where the figure is: no second number, the verb as before
+    same = narrative.finding({**row, "trend_level": 22.4, "projected": 25.05}, lang=lang)
+    assert "趋势线" not in same and "trend line" not in same
+    assert ("达到25.1%" in same) if lang == "zh" else ("reach 25.1%" in same)
+    # a numeric target keeps the figure as the start (its probability is about the target)
+    numeric = narrative.finding({**INSURANCE, "trend_level": 97.0}, lang=lang)
+    assert "趋势线" not in numeric and "trend line" not in numeric
