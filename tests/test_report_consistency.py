@@ -247,6 +247,9 @@ def test_crosscheck_reads_a_national_report_in_its_plans_words(tmp_path: Path):
         ctx = setup(year=2024, show=False)
         j = ctx.judgement
         excel.write_status_csv(j, tmp_path / "status.csv")
+        # published figures keep their own digits in the workbook (77.93 years, not 77.9), and the
+        # check asks the workbook's rule, not the unit's digits alone
+        excel.write_workbook(j, tmp_path / "status.xlsx")
         report_docx.write_docx(ctx, tmp_path / "2024-report.docx")
         index = html.render_index(year=2024, kind="annual", lang="zh", runs=[], judgement=j, status_error=None,
                                   provenance={"assessed_year": ctx.data_year})

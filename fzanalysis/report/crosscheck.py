@@ -5,7 +5,7 @@ table, one row per target) and checks, target by target, what the other files of
 
 * ``status.xlsx`` (sheet 状态): the same targets in the same order; name, sex, status, category,
   verdict, warnings and the probability in words as the report writes them; the value equal to
-  the CSV's and shown with the unit's digits; the probability cell the number its words use;
+  the CSV's and shown with the unit's digits (a published figure with its own); the probability cell the number its words use;
 * the Word report: the 达标率 sentence, the domain table's counts, one finding per target with a
   value (the same sentence the narrative writes from the CSV row), the appendix (value, target,
   status, verdict);
@@ -131,9 +131,10 @@ def _check_excel(path: Path, status: pd.DataFrame, lang: labels.Lang) -> list[st
         if tables._isna(rec["value"]) != (v.value is None) or (
                 v.value is not None and abs(float(v.value) - float(rec["value"])) > 1e-9):
             out.append(f"{where}: value {v.value!r}, status.csv {rec['value']!r}")
-        if v.number_format != excel.number_format(rec["unit"]):
-            out.append(f"{where}: value shown as {v.number_format!r}, the unit's digits are "
-                       f"{excel.number_format(rec['unit'])!r}")
+        # the workbook's own rule: the unit's digits, a published (real) figure with its own
+        want_fmt = excel.number_format(rec["unit"], rec["value"], published=labels.is_published(rec.get("synthetic")))
+        if v.number_format != want_fmt:
+            out.append(f"{where}: value shown as {v.number_format!r}, expected {want_fmt!r}")
         p = cell(r, "probability")
         want, fmt = excel.probability_cell(rec["probability"])
         if (p.value is None) != (want is None) or (want is not None and abs(float(p.value) - want) > 1e-9) \
