@@ -217,6 +217,15 @@ def test_town_attainment_rates_are_percentages_as_in_word(ctx, tmp_path: Path):
     doc = Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx")))
     cells = {c.text for t in doc.tables for row in t.rows for c in row.cells}
     assert set(shown["rate"]) <= cells
+    # the counts add up: met + not met + cannot judge = the town's targets, in the card and in Word
+    assert (card["n_met"] + card["n_not_met"] + card["n_cannot_judge"] == card["n_targets"]).all()
+    assert (card["n_cannot_judge"] > 0).any()
+    towns_table = next(t for t in doc.tables if t.rows[0].cells[0].text == "镇街")
+    head = [c.text for c in towns_table.rows[0].cells]
+    assert head[1:5] == ["目标数", "已达标", "未达标", "无法判定"], head
+    for row in towns_table.rows[1:]:
+        n, met, nmet, cj = (int(row.cells[k].text) for k in range(1, 5))
+        assert met + nmet + cj == n
 
 
 @pytest.mark.parametrize("lang, kind, heading", [("zh", "annual", "2024年年度监测报告"),

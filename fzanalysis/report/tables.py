@@ -285,7 +285,8 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
     Returns
     -------
     DataFrame
-        ``area, area_name, n_targets, n_met, n_not_met, rate, lags`` (``lags``: names joined
+        ``area, area_name, n_targets, n_met, n_not_met, n_cannot_judge, rate, lags`` (the three
+        counts add up to ``n_targets``, the town's targets with a figure; ``lags``: names joined
         with ``、``), in gazetteer order.
     """
     district = codes.district()
@@ -302,9 +303,10 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
                                      subject.head(max_lags), strict=True)]
         met, nmet = int((g["status"] == "met").sum()), int((g["status"] == "not_met").sum())
         rows.append({"area": area, "area_name": labels.area_label(area, lang), "n_targets": len(g),
-                     "n_met": met, "n_not_met": nmet, "rate": met / (met + nmet) if met + nmet else np.nan,
-                     "lags": sep.join(names)})
-    return pd.DataFrame(rows, columns=["area", "area_name", "n_targets", "n_met", "n_not_met", "rate", "lags"])
+                     "n_met": met, "n_not_met": nmet, "n_cannot_judge": len(g) - met - nmet,
+                     "rate": met / (met + nmet) if met + nmet else np.nan, "lags": sep.join(names)})
+    return pd.DataFrame(rows, columns=["area", "area_name", "n_targets", "n_met", "n_not_met", "n_cannot_judge",
+                                       "rate", "lags"])
 
 
 def town_scorecard_table(card: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
