@@ -182,20 +182,21 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     if not _isna(projected):
         shown = format_value(projected, unit, lang=lang)
         # the move is told from the figure the probability is about: a direction (逐步提高) is
-        # judged from the trend line's level at the latest year (evaluation: trend_level), so the
-        # verb starts there too, and the sentence names that level when it reads differently from
-        # the figure above (22.4% observed, trend line at 25.6%, projected 25.0%: 降至, not 达到)
-        start, basis = row["value"], _text("trend_basis", lang)
+        # judged from the trend line's level at the latest year (evaluation: trend_level); where the
+        # move from the line reads differently from the move from the figure above, the sentence
+        # says so (22.4% observed, trend line at 25.6%, projected 25.0%: 降至, not 达到)
+        def move(start: Any) -> str:  # the verb follows the digits shown
+            if shown == format_value(start, unit, lang=lang):
+                return "projection_flat"
+            return "projection_up" if float(projected) > float(start) else "projection_down"
+
+        verb, basis = move(row["value"]), _text("trend_basis", lang)
         level_now = row.get("trend_level")
-        if row.get("probability_kind") == "direction" and not _isna(level_now):
-            start = level_now
-            level_shown = format_value(level_now, unit, lang=lang)
-            if level_shown != format_value(row["value"], unit, lang=lang):
-                basis = _text("trend_basis_level", lang, year=int(year), level=level_shown)
-        if shown == format_value(start, unit, lang=lang):  # the verb follows the digits shown
-            verb = "projection_flat"
-        else:
-            verb = "projection_up" if float(projected) > float(start) else "projection_down"
+        if row.get("probability_kind") == "direction" and not _isna(level_now) \
+                and move(level_now) != verb:
+            verb = move(level_now)
+            basis = _text("trend_basis_level", lang, year=int(year),
+                          level=format_value(level_now, unit, lang=lang))
         out += sep + basis + _text(verb, lang, target_year=target_year, projected=shown)
         lo, hi = row.get("proj_lower"), row.get("proj_upper")
         if not _isna(lo) and not _isna(hi):

@@ -240,6 +240,9 @@ def test_a_direction_is_told_from_the_trend_line_its_probability_is_about(lang):
     same = narrative.finding({**row, "trend_level": 22.4, "projected": 25.05}, lang=lang)
     assert "趋势线" not in same and "trend line" not in same
     assert ("达到25.1%" in same) if lang == "zh" else ("reach 25.1%" in same)
+    # the line elsewhere but the same move from both: one number, no second one
+    both_up = narrative.finding({**row, "value": 24.0, "projected": 27.0}, lang=lang)
+    assert "趋势线" not in both_up and "trend line" not in both_up
     # a numeric target keeps the figure as the start (its probability is about the target)
     numeric = narrative.finding({**INSURANCE, "trend_level": 97.0}, lang=lang)
     assert "趋势线" not in numeric and "trend line" not in numeric
