@@ -443,7 +443,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                 w.t("col_town"): card["area_name"], w.t("col_n"): card["n_targets"], met_word: card["n_met"],
                 not_met_word: card["n_not_met"], labels.label("status", "cannot_judge", lang): card["n_cannot_judge"],
                 w.t("col_rate"): [_pct(r, lang) for r in card["rate"]], w.t("col_lags"): card["lags"],
-            }), w.t("table_towns", year=ctx.data_year), widths=[2.2, 1.4, 1.4, 1.4, 1.6, 1.6, 5.6])
+            }), w.t("table_towns", year=ctx.data_year), widths=[2.0, 1.6, 1.6, 1.6, 2.0, 1.7, 5.0])
         else:
             w.para(w.t("towns_none"))
 
