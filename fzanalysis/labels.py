@@ -36,6 +36,7 @@ __all__ = [
     "fill",
     "format_change",
     "format_number",
+    "format_range",
     "format_share",
     "format_target",
     "format_value",
@@ -383,6 +384,28 @@ def format_value(value: Any, unit: Any, *, lang: Lang = "zh", published: bool = 
         return "—"
     spec = unit_format(unit)
     return str(spec[lang]).format(v=format_number(value, value_decimals(value, unit, published=published)))
+
+
+def format_range(lower: Any, upper: Any, unit: Any, *, lang: Lang = "zh", bare: bool = False) -> str:
+    """Write an interval in ``unit`` the one way every page does: ``82.7–83.2岁``, ``37.8%–58.7%``
+    (a unit marked ``range_repeat`` in ``data/labels/report.yaml`` is written on both ends), in the
+    unit's digits; ``bare=True`` leaves the unit out (``82.7–83.2``, in a table whose column or
+    point value already names it).
+
+    Examples
+    --------
+    >>> format_range(82.66, 83.21, "years"), format_range(37.8, 58.7, "percent")
+    ('82.7–83.2岁', '37.8%–58.7%')
+    >>> format_range(82.66, 83.21, "years", bare=True)
+    '82.7–83.2'
+    """
+    check_lang(lang)
+    decimals = int(unit_format(unit)["decimals"])
+    if bare:
+        return f"{format_number(lower, decimals)}–{format_number(upper, decimals)}"
+    low = (format_value(lower, unit, lang=lang) if unit_format(unit).get("range_repeat")
+           else format_number(lower, decimals))
+    return f"{low}–{format_value(upper, unit, lang=lang)}"
 
 
 def format_share(share: Any, *, lang: Lang = "zh") -> str:

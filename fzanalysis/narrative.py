@@ -43,6 +43,7 @@ from fzanalysis.labels import (
     check_lang,
     fill,
     format_change,
+    format_range,
     format_target,
     format_value,
     is_published,
@@ -200,11 +201,8 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
         out += sep + basis + _text(verb, lang, target_year=target_year, projected=shown)
         lo, hi = row.get("proj_lower"), row.get("proj_upper")
         if not _isna(lo) and not _isna(hi):
-            spec = unit_format(unit)
-            lower = (format_value(lo, unit, lang=lang) if spec.get("range_repeat")
-                     else _number(float(lo), int(spec["decimals"])))
-            out += _text("interval", lang, level=_number(100 * level, 0), lower=lower,
-                         upper=format_value(hi, unit, lang=lang))
+            out += _text("interval", lang, level=_number(100 * level, 0),
+                         span=format_range(float(lo), float(hi), unit, lang=lang))
         words = probability_words(row.get("probability"), str(row.get("probability_kind") or "meet"), lang)
         if row.get("category") == "slipping":  # in the category's words (预计难以保持), with the number
             p = row.get("probability")

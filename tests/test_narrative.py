@@ -246,3 +246,17 @@ def test_a_direction_is_told_from_the_trend_line_its_probability_is_about(lang):
     # a numeric target keeps the figure as the start (its probability is about the target)
     numeric = narrative.finding({**INSURANCE, "trend_level": 97.0}, lang=lang)
     assert "趋势线" not in numeric and "trend line" not in numeric
+
+
+def test_the_table_and_the_sentence_write_one_interval_with_one_formatter():
+    """The headline table and the sentence both write the projection interval through
+    labels.format_range: the same digits, the unit once in the table, on the ends in the text."""
+    from fzanalysis.labels import format_range
+    from fzanalysis.report import tables
+
+    row = {**INSURANCE, "unit": "years", "value": 83.0, "comparator": "maintain", "target": math.nan,
+           "projected": 83.04, "proj_lower": 82.66, "proj_upper": 83.21}
+    assert tables.projection_text(row) == "83.0岁 (82.7–83.2)"
+    assert "（80%区间82.7–83.2岁）" in narrative.finding(row)
+    assert format_range(82.66, 83.21, "years", bare=True) == "82.7–83.2"
+    assert format_range(37.84, 58.66, "percent", lang="en") == "37.8%–58.7%"

@@ -416,9 +416,7 @@ def projection_text(rec: Any, lang: Lang = "zh") -> str:
         return "—"
     text = labels.format_value(rec["projected"], rec.get("unit"), lang=lang)
     if not _isna(rec.get("proj_lower")) and not _isna(rec.get("proj_upper")):
-        dec = int(labels.unit_format(rec.get("unit"))["decimals"])
-        text += (f" ({labels.format_number(rec['proj_lower'], dec)}–"
-                 f"{labels.format_number(rec['proj_upper'], dec)})")
+        text += f" ({labels.format_range(rec['proj_lower'], rec['proj_upper'], rec.get('unit'), bare=True)})"
     return text
 
 
