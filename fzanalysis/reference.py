@@ -5,8 +5,9 @@ The files (described in ``data/reference/README.md``):
 * ``panel.csv``   -- tidy figures ``indicator, year, area, sex, value, unit, source_id, locator,
   locator_en, note`` (``locator``: where in the text the figure stands, as the Chinese reports
   write it; ``locator_en``: the same place in English, for the English reports);
-* ``sources.csv`` -- one row per publication ``source_id, publisher, title, date, read_at, note``
-  (``read_at``: the copy actually read -- often a reprint or a news digest of the official release;
+* ``sources.csv`` -- one row per publication ``source_id, publisher, title, publisher_en,
+  title_en, date, read_at, note`` (``*_en``: the publisher and title in English, for the English
+  reports; ``read_at``: the copy actually read -- often a reprint or a news digest of the official release;
   the citation is the official release, publisher, title and date);
 * ``catalog.csv`` -- ``id, name_zh, name_en, unit, domain, conghua_id``;
 * ``revisions.csv`` -- figures superseded by a later release (not loaded here).
@@ -14,7 +15,8 @@ The files (described in ``data/reference/README.md``):
 :func:`load` returns the panel in the workbench's panel format (:data:`fzanalysis.codes.PANEL_COLUMNS`,
 validated by :func:`fzanalysis.panel.as_panel`) plus ``name_zh``, ``unit``, ``source_id``,
 ``locator`` and ``source_en``; ``source`` holds the full citation with the Chinese locator,
-``source_en`` the same citation with the English one, ``synthetic`` is False.
+``source_en`` the same citation in English (English publisher, title and locator), ``synthetic``
+is False.
 
 Indicator ids: a statistic that is the same as one of the Conghua catalogue keeps the Conghua id
 (``health.maternal_mortality``); the others are ``ref.<name>``.  A plan catalogue needs
@@ -66,15 +68,20 @@ def read_at(src: pd.Series | dict, note: str = "") -> str:
     return m.group(1) if m else str(src["read_at"])
 
 
-def citation(src: pd.Series | dict, locator: str = "", note: str = "") -> str:
+def citation(src: pd.Series | dict, locator: str = "", note: str = "", *, lang: str = "zh") -> str:
     """``国家统计局《2024年〈…〉统计监测报告》(2025-12-30), 一、妇女与健康（一）; read in a copy at http://…``
 
-    The copy is the one the figure was read in (:func:`read_at`: the row's ``note`` when it names
-    another copy than the source's usual one)."""
+    ``lang="en"``: the source's ``publisher_en`` and ``title_en`` (``National Bureau of Statistics
+    of China, Statistical Monitoring Report on … (2021–2030), 2024 (2025-12-30), part I (1); read
+    in a copy at http://…``), for the English reports.  The copy is the one the figure was read in
+    (:func:`read_at`: the row's ``note`` when it names another copy than the source's usual one)."""
+    loc = f", {locator}" if locator else ""
+    if lang == "en":
+        return (f"{src['publisher_en']}, {src['title_en']} ({src['date']}){loc}; "
+                f"read in a copy at {read_at(src, note)}")
     title = str(src["title"])
     if not title.startswith("《"):
         title = "《" + title.replace("《", "〈").replace("》", "〉") + "》"
-    loc = f", {locator}" if locator else ""
     return f"{src['publisher']}{title}({src['date']}){loc}; read in a copy at {read_at(src, note)}"
 
 
@@ -148,7 +155,7 @@ def load(folder: str | Path | None = None, *, plan_ids: bool = False) -> pd.Data
         "unit": panel["unit"],
         "source_id": panel["source_id"],
         "locator": panel["locator"],
-        "source_en": [citation(src.loc[s], loc, note) for s, loc, note in
+        "source_en": [citation(src.loc[s], loc, note, lang="en") for s, loc, note in
                       zip(panel["source_id"], panel["locator_en"], panel["note"], strict=True)],
     })
     if plan_ids:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 
 import pandas as pd
 import pytest
@@ -88,4 +89,19 @@ def test_every_figure_has_an_english_locator_without_chinese():
     ref = reference.load().astype({"year": str}).merge(raw[[*keys, "locator_en"]], on=keys, validate="1:1")
     assert len(ref) == len(raw)
     for zh, en, loc_zh, loc_en in zip(ref["source"], ref["source_en"], ref["locator"], ref["locator_en"], strict=True):
-        assert en == zh.replace(f", {loc_zh}; ", f", {loc_en}; ") != zh
+        assert f", {loc_zh}; " in zh and f", {loc_en}; " in en
+        # the English citation is English throughout: publisher, title and locator (sources.csv *_en)
+        assert not re.search(_CJK, en.split("; read in a copy at ")[0]), en
+        assert en.split("; read in a copy at ")[1] == zh.split("; read in a copy at ")[1]
+
+
+def test_every_source_has_an_english_publisher_and_title():
+    """The English sources list cited 国家统计局《…》 beside English locators."""
+    src = pd.read_csv(data_path("reference", "sources.csv"), dtype=str, keep_default_na=False)
+    for col in ("publisher_en", "title_en"):
+        assert src[col].str.strip().ne("").all(), col
+        assert not src[col].str.contains(_CJK).any(), src.loc[src[col].str.contains(_CJK), col]
+    first = src.set_index("source_id").loc["nbs_w2024"]
+    assert reference.citation(first, "part I (1)", lang="en").startswith(
+        "National Bureau of Statistics of China, Statistical Monitoring Report on the Outline for the Development of "
+        "Chinese Women (2021–2030), 2024 (2025-12-30), part I (1); read in a copy at http")

@@ -20,7 +20,7 @@ SEXES = {"F", "M", "T"}
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
 PANEL_COLS = ["indicator", "year", "area", "sex", "value", "unit", "source_id", "locator", "locator_en",
               "note"]
-SOURCE_COLS = ["source_id", "publisher", "title", "date", "read_at", "note"]
+SOURCE_COLS = ["source_id", "publisher", "title", "publisher_en", "title_en", "date", "read_at", "note"]
 CATALOG_COLS = ["id", "name_zh", "name_en", "unit", "domain", "conghua_id"]
 REVISION_COLS = ["indicator", "year", "area", "sex", "value", "source_id", "superseded_by", "note"]
 
@@ -55,6 +55,10 @@ def check() -> list[str]:
     for col in ("publisher", "title", "date", "read_at"):
         for sid in sources.loc[sources[col].str.strip() == "", "source_id"]:
             problems.append(f"sources.csv: {sid}: empty {col}")
+    for col in ("publisher_en", "title_en"):
+        for sid, text in zip(sources["source_id"], sources[col], strict=True):
+            if text.strip() == "" or CJK.search(text):
+                problems.append(f"sources.csv: {sid}: {col} {text!r} must be English (no Chinese characters)")
     bad_date = pd.to_datetime(sources["date"], format="%Y-%m-%d", errors="coerce").isna()
     problems += [f"sources.csv: {s}: date not YYYY-MM-DD" for s in sources.loc[bad_date, "source_id"]]
     bad_url = ~sources["read_at"].str.match(r"^https?://")
