@@ -30,17 +30,14 @@ import hashlib
 import json
 import os
 import shutil
-import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from filelock import FileLock, Timeout
 
-from fzanalysis import codes
+from fzanalysis import codes, locks
 from fzanalysis.exceptions import PanelError
 from fzanalysis.panel.problems import Refusal, Said
 from fzanalysis.panel.safe import atomic_write, atomic_write_bytes, csv_bytes
@@ -282,25 +279,10 @@ def lock(out: str | Path, *, timeout: float = 0.0) -> Iterator[None]:
     if out.exists() and not out.is_dir():
         raise Refusal("out_is_file", out)
 
-    def sign(fd: int) -> None:  # called by filelock once the lock is ours: say who holds it
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since "
-                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}".encode())
-
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        held = FileLock(out / ".lock", timeout=timeout, on_acquired=sign)
-        held.acquire()
-    except Timeout:
-        try:
-            holder = (out / ".lock").read_text("utf-8").strip()
-        except OSError:
-            holder = ""
-        raise StoreBusy("store_busy", out, found=holder or "another process") from None
-    except OSError as exc:
-        raise Refusal("folder_not_writable", out, found=exc.strerror or exc) from None
-    try:
-        yield
-    finally:
-        held.release()
+        with locks.held(out / ".lock", timeout=timeout, what=str(out)):
+            yield
+    except locks.Busy as busy:
+        raise StoreBusy("store_busy", out, found=busy.holder) from None
+    except locks.Unwritable as exc:
+        raise Refusal("folder_not_writable", out, found=exc.reason) from None

@@ -9,10 +9,9 @@ a folder written in one go.
 
 A run holds the lock of each folder it writes (:func:`hold`): its report folders and the cache
 (``<reports>/.cache``: the results store and the chapter cache, which ``--force`` and pruning
-delete from).  The lock is ``.lock-<name>`` beside the folder (a `filelock
-<https://py-filelock.readthedocs.io>`_ lock; the file records the holder's pid, host and since
-when).  A second run on the same folder waits, saying which pid holds which folder, and after
-``timeout`` seconds fails with :class:`~fzanalysis.exceptions.ReportBusy`.
+delete from).  The lock is ``.lock-<name>`` beside the folder (the one lock of
+:mod:`fzanalysis.locks`; the file records the holder's pid, host and since when).  A second run
+on the same folder waits, saying which pid holds which folder, and after ``timeout`` seconds fails with :class:`~fzanalysis.exceptions.ReportBusy`.
 
 Whoever takes a lock first removes the temporaries a killed run left under it
 (``.tmp-``/``.old-`` beside the folder or anywhere inside it): those whose pid is no longer
@@ -21,20 +20,16 @@ it).  A live run's temporaries are never removed: it holds the lock while it has
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import shutil
-import socket
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
+from fzanalysis import locks
 from fzanalysis.exceptions import ReportBusy, ReportError
 
 __all__ = ["WAIT", "hold", "lock_file", "put_in_place", "repair", "replacing", "stale", "tmp_folder"]
@@ -57,16 +52,6 @@ def lock_file(folder: str | os.PathLike[str]) -> Path:
     """
     folder = Path(folder)
     return folder.parent / f".lock-{folder.name}"
-
-
-def _holder(path: Path) -> str:
-    """Who holds the lock at ``path``, in words (as its holder recorded it)."""
-    try:
-        who = json.loads(path.read_text("utf-8"))
-        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(who["since"])))
-        return f"pid {int(who['pid'])} on {who['host']} (since {since})"
-    except (OSError, ValueError, TypeError, KeyError):
-        return "another run"
 
 
 @contextmanager
@@ -94,44 +79,25 @@ def hold(folder: str | os.PathLike[str], *, timeout: float | None = WAIT) -> Ite
     """
     folder = Path(folder)
     path = lock_file(folder)
-    previous: list[dict[str, object]] = []
+    wait = "as long as it takes" if timeout is None else f"up to {timeout:g} s"
 
-    def sign(fd: int) -> None:  # called by filelock once the lock is ours: record who had it, then us
-        os.lseek(fd, 0, os.SEEK_SET)
-        try:
-            previous.append(json.loads(os.read(fd, 4096).decode("utf-8")))
-        except ValueError:
-            pass
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time(),
-                                 "folder": str(folder)}).encode("utf-8"))
+    def waiting(who: str) -> None:
+        log.warning("%s is in use by %s: waiting %s for it to finish", folder, who, wait)
 
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(path, on_acquired=sign)
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            wait = "as long as it takes" if timeout is None else f"up to {timeout:g} s"
-            log.warning("%s is in use by %s: waiting %s for it to finish", folder, _holder(path), wait)
-            try:
-                lock.acquire(timeout=-1 if timeout is None else timeout)
-            except Timeout:
-                raise ReportBusy(f"{folder} is in use by {_holder(path)}, still after {timeout:g} s: wait for "
-                                 f"that run to finish, or give a longer --wait") from None
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot lock {folder} ({exc.strerror or exc})") from None
-    try:
-        before = float(previous[0]["since"]) if previous and "since" in previous[0] else None  # type: ignore[arg-type]
-        repair(folder)
-        for gone in stale(folder, before=before):
-            shutil.rmtree(gone, ignore_errors=True)
-            log.warning("removed %s, left behind by a run that ended (pid %s)", gone,
-                        _TEMPORARY.match(gone.name)["pid"])  # type: ignore[index]
-        yield folder
-    finally:
-        lock.release()
+        with locks.held(path, timeout=timeout, what=str(folder), waiting=waiting) as previous:
+            since = (previous or {}).get("since")
+            repair(folder)
+            for gone in stale(folder, before=float(since) if isinstance(since, (int, float)) else None):
+                shutil.rmtree(gone, ignore_errors=True)
+                log.warning("removed %s, left behind by a run that ended (pid %s)", gone,
+                            _TEMPORARY.match(gone.name)["pid"])  # type: ignore[index]
+            yield folder
+    except locks.Busy as busy:
+        raise ReportBusy(f"{folder} is in use by {busy.holder}, still after {timeout:g} s: wait for "
+                         f"that run to finish, or give a longer --wait") from None
+    except locks.Unwritable as exc:
+        raise ReportError(f"{path}: cannot lock {folder} ({exc.reason})") from None
 
 
 def _running(pid: int) -> bool:
