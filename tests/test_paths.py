@@ -48,3 +48,27 @@ def test_the_wheel_lists_every_subpackage():
     found = {"fzanalysis." + ".".join(p.parent.relative_to(pkg).parts) for p in pkg.rglob("__init__.py")
              if p.parent != pkg}
     assert found <= set(conf["packages"]), f"missing from the wheel: {sorted(found - set(conf['packages']))}"
+
+
+def test_every_folder_that_ships_files_is_a_listed_package():
+    """setuptools warns, on every fresh install, about a folder holding shipped files that is not in
+    ``packages`` ("Package 'fzanalysis._data.geo' is absent from the packages configuration"): 20
+    such warnings filled the screen of `make report` on a new machine. Every such folder is listed."""
+    conf = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["tool"]["setuptools"]
+    listed = set(conf["packages"])
+    roots = {"fzanalysis": ROOT / "fzanalysis",
+             **{name: ROOT / d for name, d in conf["package-dir"].items()}}
+    data_patterns = conf["package-data"]["fzanalysis._data"]
+    needed = set()
+    for name, root in roots.items():
+        for f in root.rglob("*"):
+            rel = f.relative_to(root)
+            if not f.is_file() or len(rel.parts) < 2 or "__pycache__" in rel.parts \
+                    or rel.parts[0] in ("raw", "processed"):
+                continue
+            if name == "fzanalysis._data" and not any(rel.match(p) and len(rel.parts) == len(Path(p).parts)
+                                                      for p in data_patterns):
+                continue
+            needed.add(".".join((name, *rel.parts[:-1])))
+    assert needed
+    assert not needed - listed, f"add to [tool.setuptools] packages: {sorted(needed - listed)}"
