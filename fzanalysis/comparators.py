@@ -34,9 +34,12 @@ from fzanalysis import config
 __all__ = [
     "ALL",
     "DIRECTIONAL",
+    "MOVES",
     "NUMERIC",
+    "asks_for_move",
     "check",
     "good_direction",
+    "probability_kind",
     "region",
     "satisfies",
     "status",
@@ -46,6 +49,11 @@ __all__ = [
 NUMERIC: tuple[str, ...] = (">=", "<=", ">", "<", "==", "~=", "~>=")
 #: Comparators judged by the direction of the trend (no numeric target).
 DIRECTIONAL: tuple[str, ...] = ("increase", "decrease", "maintain")
+#: Directional comparators that ask for a move (逐步提高, 降低, 缩小): judged by the direction of the
+#: trend, their probability is ``p_direction`` (ending beyond today's level in the required
+#: direction).  ``maintain`` asks only not to fall: its probability is ``p_meet`` of staying at
+#: its reference level.
+MOVES: tuple[str, ...] = ("increase", "decrease")
 #: Every comparator a catalogue may use.
 ALL: tuple[str, ...] = NUMERIC + DIRECTIONAL
 
@@ -73,6 +81,30 @@ def good_direction(comparator: Any) -> np.ndarray:
     """+1 where a higher value is better, -1 where lower is better, 0 for two-sided targets."""
     comp = np.asarray(comparator, dtype=object)
     return np.where(_is(comp, *_UP), 1, np.where(_is(comp, *_DOWN), -1, 0))
+
+
+def asks_for_move(comparator: Any) -> np.ndarray:
+    """Elementwise: is the target a move in a required direction (:data:`MOVES`)?
+
+    Examples
+    --------
+    >>> asks_for_move(["increase", "maintain", ">=", "decrease"]).tolist()
+    [True, False, False, True]
+    """
+    return _is(np.asarray(comparator, dtype=object), *MOVES)
+
+
+def probability_kind(comparator: Any) -> np.ndarray:
+    """Which probability speaks for each target: ``"direction"`` (``p_direction``) for a move,
+    ``"meet"`` (``p_meet``) otherwise.  The one rule the projection, the warnings, the judgement
+    table and the sentences read.
+
+    Examples
+    --------
+    >>> probability_kind(["increase", ">=", "maintain"]).tolist()
+    ['direction', 'meet', 'meet']
+    """
+    return np.where(asks_for_move(comparator), "direction", "meet").astype(object)
 
 
 def _equality_atol() -> float:

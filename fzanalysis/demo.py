@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from fzanalysis import comparators
 from fzanalysis.codes import PANEL_COLUMNS, PANEL_KEYS, district
 from fzanalysis.panel import as_panel, write_csv
 from fzanalysis.paths import data_path
@@ -66,8 +67,13 @@ VERSION = "v1"
 SOURCE = f"demo:fzanalysis.demo {VERSION}"
 DEFAULT_SEED = 20210101
 YEARS: tuple[int, ...] = tuple(range(2015, 2025))
-_GOOD = {">=": 1, ">": 1, "increase": 1, "maintain": 1, "<": -1, "<=": -1, "decrease": -1}
 _TARGETED = {">=", ">", "<", "<=", "~=", "~>="}
+
+
+def _good(comparator: str) -> int:
+    """+1 / -1 where higher / lower is better (:func:`fzanalysis.comparators.good_direction`); a
+    two-sided target's synthetic series rises."""
+    return int(comparators.good_direction(comparator)) or 1
 
 
 @lru_cache(maxsize=1)
@@ -224,7 +230,7 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
     if comp in ("~=", "~>=") and target is not None:
         good = 1 if float(target) >= level else -1
     else:
-        good = _GOOD.get(comp, 1)
+        good = _good(comp)
     slope_pre = slope_post = 0.0
     if comp in _TARGETED and target is not None:
         at = pace(float(target))
@@ -382,7 +388,7 @@ def _count_indicator(row: pd.Series, us: dict, own: dict, pops: pd.DataFrame, ye
     rows = []
     popw = pops.groupby("area")["pop"].mean()
     total = float(popw.sum())
-    good = _GOOD.get(str(row["comparator"]), 1)
+    good = _good(str(row["comparator"]))
     t = np.array(years, dtype=float)
     for a in areas:
         mountain = a in sp["mountain_towns"]

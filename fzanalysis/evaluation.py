@@ -225,12 +225,12 @@ def category_from_projection(
     'limited_progress'
     """
     has_proj = not (projected is None or np.isnan(projected))
-    if comparator in ("increase", "decrease"):
+    if bool(comparators.asks_for_move(comparator)):
         if status == "met":
             return "achieved"
         if not has_proj or np.isnan(value):
             return "insufficient_data"
-        move = (projected - value) * (1.0 if comparator == "increase" else -1.0)
+        move = (projected - value) * float(comparators.good_direction(comparator))
         # a flat projection (a constant series, p_direction 0.5) moves neither way
         return "on_track" if move > 0 else "deterioration" if move < 0 else "limited_progress"
     if comparator == "maintain":
@@ -381,8 +381,7 @@ def evaluate(
     out["warnings"] = out["warnings"].astype(object).where(out["warnings"].notna(), "").astype(str)
     out["method"] = out["method"].astype(object).where(out["method"].notna(), "")
     out = out.join(_references(out))
-    directional = out["comparator"].isin(["increase", "decrease"])
-    out["probability_kind"] = np.where(directional, "direction", "meet")
+    out["probability_kind"] = comparators.probability_kind(out["comparator"].to_numpy())
     # the year the projection, its probability and its sentence ("到2030年") are for
     out["target_year"] = (out["indicator"].map(crow["target_year"]) if target_year is None
                           else pd.Series(int(target_year), index=out.index)).astype("Int64")
@@ -396,7 +395,7 @@ def evaluate(
             # on track either: the category says what the verdict (not_assessable) says
             cat_code = "insufficient_data"
         else:
-            directional_row = r["comparator"] in ("increase", "decrease")
+            directional_row = bool(comparators.asks_for_move(r["comparator"]))
             cat_code = category_from_projection(
                 status, r["comparator"],
                 # a direction is judged from the trend's own level today (trend.project: `level`)

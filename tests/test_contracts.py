@@ -151,3 +151,30 @@ def test_english_lists_are_not_cut_where_a_name_has_a_comma():
     sep = labels.label("docx", "list_sep", "en").strip()
     names = list(catalog.load()["name_en"]) + [e["en"] for e in config.label_table()["department"].values()]
     assert not [n for n in names if sep in str(n)], sep
+
+
+def test_which_probability_speaks_for_a_target_is_one_rule_everywhere():
+    """A move (逐步提高, 降低) is spoken for by p_direction, every other target by p_meet
+    (comparators.probability_kind): the projection table, the judgement table, its `probability`
+    column and the at-risk warning read the same one, for every comparator."""
+    comps = list(comparators.ALL)
+    cat = pd.DataFrame({"id": [f"health.c{k}" for k in range(len(comps))], "unit": "percent",
+                        "comparator": comps,
+                        "target": [np.nan if c in comparators.DIRECTIONAL else 60.0 for c in comps],
+                        "tolerance": [2.0 if c in ("~=", "~>=") else np.nan for c in comps]})
+    years = list(range(2015, 2025))
+    panel = pd.DataFrame([{"indicator": i, "year": y, "value": 50.0 - 0.8 * (y - 2015) + (0.3 if y % 2 else 0.0)}
+                          for i in cat["id"] for y in years])
+    proj = fzanalysis.project(panel, cat).set_index("indicator")
+    ev = fzanalysis.evaluate(panel, cat).targets.set_index("indicator")
+    for ind, comp in zip(cat["id"], comps):
+        kind = comparators.probability_kind(comp)
+        p = proj.loc[ind, "p_direction" if kind == "direction" else "p_meet"]
+        assert ev.loc[ind, "probability_kind"] == kind, comp
+        assert proj.loc[ind, "probability"] == pytest.approx(p, nan_ok=True), comp
+        assert ev.loc[ind, "probability"] == pytest.approx(p, nan_ok=True), comp
+        other = proj.loc[ind, "p_meet" if kind == "direction" else "p_direction"]
+        assert np.isnan(other) or comp == "maintain", comp  # the other probability is not computed
+    # falling series: a rise is at risk by its own probability, a fall is not
+    assert "at_risk" in proj.loc["health.c" + str(comps.index("increase")), "warnings"]
+    assert "at_risk" not in proj.loc["health.c" + str(comps.index("decrease")), "warnings"]

@@ -1145,7 +1145,7 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
         inside = np.where(e_lo_open, projected > e_lo, projected >= e_lo) \
             & np.where(e_hi_open, projected < e_hi, projected <= e_hi)
         meets_published = np.where(moved & ~np.isnan(projected), inside.astype(float), np.nan)
-    directional = np.isin(comp, ("increase", "decrease"))
+    directional = comparators.asks_for_move(comp)
     # the target year already observed (a final evaluation, or a target year that has passed):
     # its published figure is known, so it is the projection and p_meet is 1 or 0 (methods.md
     # 5 (10)); Poisson rows keep the interval of the underlying rate (5.4), directional rows
@@ -1291,7 +1291,7 @@ def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
     conf = settings()
     w = conf["warnings"]
     comp = M.comparator
-    directional = np.isin(comp, ("increase", "decrease"))
+    directional = comparators.asks_for_move(comp)
     maintain = comp == "maintain"
     prob = np.where(directional, res.p_direction, res.p_meet)
     threshold = np.select([maintain, directional],

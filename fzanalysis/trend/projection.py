@@ -325,7 +325,7 @@ def _project(M: SeriesMatrix, res: Projection, level: float, target_year: int) -
                                       res.meets_published == 1.0)
     out["p_meet"] = res.p_meet
     out["p_direction"] = res.p_direction
-    prob = np.where(np.isin(comp, ("increase", "decrease")), res.p_direction, res.p_meet)
+    prob = np.where(comparators.probability_kind(comp) == "direction", res.p_direction, res.p_meet)
     out["probability"] = prob
     out["probability_band"] = probability_band(prob, "zh") if len(prob) else []
     for col in ("pace_observed", "pace_required"):
@@ -462,7 +462,7 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
     if comparator == "maintain":
         kinds.update({"at_risk": "warning_maintain", "volatile": "warning_maintain",
                       "reversing": "warning_maintain"})
-    if comparator in ("increase", "decrease"):
+    if bool(comparators.asks_for_move(comparator)):
         kinds["at_risk"] = "warning_direction"
     if method == "poisson":
         kinds.update({"insufficient_data": "warning_poisson", "volatile": "warning_poisson"})
