@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fzanalysis import catalog, codes, demo, evaluation
+from fzanalysis import catalog, codes, comparators, demo, evaluation
 from fzanalysis.evaluation import category_from_projection, evaluate
 
 
@@ -268,3 +268,83 @@ def test_a_constant_series_that_misses_its_target_has_made_limited_progress_not_
     assert category_from_projection("not_met", comparator, level, level * (1 - 2e-16), target) \
         == category_from_projection("not_met", comparator, level, level * (1 + 2e-16), target) \
         == "limited_progress"
+
+
+# ---------------------------------------------------------------------------------------------
+# Coherence on random catalogues and shapes: the invariants of issue 11 hold for any series, not
+# only for the demo's (the demo tests above); seeded, so a failure names a reproducible case.
+
+_SHAPES = ("line", "flat", "step", "outlier", "bend", "noisy", "const", "gaps")
+
+
+def _random_case(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    comps = [">=", ">", "<=", "<", "~>=", "~=", "increase", "decrease", "maintain"]
+    rows, series = [], []
+    for k in range(14):
+        comp = comps[rng.integers(len(comps))]
+        unit = ("percent", "percent", "years", "per_100k")[rng.integers(4)]
+        shape = _SHAPES[rng.integers(len(_SHAPES))]
+        n = int(rng.integers(3, 11))
+        years = np.arange(2024 - n + 1, 2025)
+        if shape == "gaps" and n > 4:
+            years = np.sort(rng.choice(years, size=n - 2, replace=False))
+        t = years - years[0]
+        base = {"percent": rng.uniform(5, 97), "years": rng.uniform(70, 85), "per_100k": rng.uniform(5, 60)}[unit]
+        scale = {"percent": 1.5, "years": 0.3, "per_100k": 2.0}[unit] * rng.uniform(-1, 1)
+        y = base + scale * t
+        if shape == "flat":
+            y = base + rng.normal(0, abs(scale) / 3 + 1e-3, len(t))
+        elif shape == "step":
+            y = np.where(t >= t.max() / 2, base + 5 * np.sign(scale or 1), base) + rng.normal(0, 0.1, len(t))
+        elif shape == "outlier":
+            y = y.copy()
+            y[len(y) // 2] -= 15
+        elif shape == "bend":
+            y = base + scale * np.minimum(t, t.max() / 2) * 2
+        elif shape == "noisy":
+            y = y + rng.normal(0, 3, len(t))
+        elif shape == "const":
+            y = np.full(len(t), round(base))
+        hi = 100.0 if unit == "percent" else np.inf
+        y = np.clip(y, 0.5, min(hi, 99.9) if unit == "percent" else np.inf)
+        ind = f"health.r{k}"
+        if comp in comparators.DIRECTIONAL:
+            target, tol = np.nan, np.nan
+        else:
+            target = float(y[-1] + rng.uniform(-8, 8) * (1 if unit != "years" else 0.3))
+            target = float(np.clip(target, 1.0, 99.0)) if unit == "percent" else max(target, 1.0)
+            tol = 2.0 if comp in ("~=", "~>=") else np.nan
+        rows.append({"id": ind, "unit": unit, "comparator": comp, "target": target, "tolerance": tol})
+        series.append(pd.DataFrame({"indicator": ind, "year": years, "value": np.round(y, 2)}))
+    return pd.DataFrame(rows), pd.concat(series, ignore_index=True)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_judgement_is_coherent_on_random_series(seed):
+    """For any catalogue and any shape (steps, outliers, bends, constants, gaps, 3–10 points):
+    the category says what the probability and the central projection say, a met target never
+    gets a not-met category, the projection lies in its interval, probabilities stay inside
+    (0, 1), and the at-risk warning follows the probability that speaks for the target."""
+    cat, panel = _random_case(seed)
+    t = evaluate(panel, cat, year=2024).targets
+    assert len(t) == len(cat)
+    proj = t.dropna(subset=["projected"])
+    assert ((proj["proj_lower"] <= proj["projected"] + 1e-9)
+            & (proj["projected"] <= proj["proj_upper"] + 1e-9)).all()
+    p = t["probability"].dropna()
+    assert ((p > 0) & (p < 1)).all(), t.loc[p.index[(p <= 0) | (p >= 1)], ["indicator", "probability"]]
+    met = t[t["status"] == "met"]
+    assert met["category"].isin(["achieved", "slipping"]).all()
+    one_sided = t[t["comparator"].isin([">=", ">", "<=", "<", "~>="]) & t["probability"].notna()]
+    good = one_sided["category"].isin(["achieved", "on_track"])
+    assert (good == (one_sided["probability"] >= 0.5)).all(), \
+        one_sided.loc[good != (one_sided["probability"] >= 0.5), ["indicator", "category", "probability"]]
+    moves = t[comparators.asks_for_move(t["comparator"].to_numpy()) & t["probability"].notna()
+              & (t["status"] != "met") & (t["status_note"] != "too_few_points")]
+    assert not ((moves["category"] == "on_track") & (moves["probability"] < 0.5)).any()
+    assert not ((moves["category"] == "deterioration") & (moves["probability"] > 0.5)).any()
+    risky = t[t["comparator"] != "maintain"].dropna(subset=["probability"])
+    flagged = risky["warnings"].str.contains("at_risk")
+    assert (flagged == (risky["probability"] < 0.5)).all(), \
+        risky.loc[flagged != (risky["probability"] < 0.5), ["indicator", "warnings", "probability"]]
