@@ -24,10 +24,11 @@ import logging
 import os
 import re
 import shutil
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import psutil
 
 from fzanalysis import locks
 from fzanalysis.exceptions import ReportBusy, ReportError
@@ -101,18 +102,10 @@ def hold(folder: str | os.PathLike[str], *, timeout: float | None = WAIT) -> Ite
 
 
 def _running(pid: int) -> bool:
-    """Whether ``pid`` is a running process on this machine (unknown counts as running)."""
+    """Whether ``pid`` is a running process on this machine (psutil: POSIX and Windows alike)."""
     if pid == os.getpid():
         return False  # this process holds the lock and has not started writing under it
-    if sys.platform == "win32":  # pragma: no cover - os.kill(pid, 0) would end the process there
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process
-        return True
-    return True
+    return bool(psutil.pid_exists(pid))
 
 
 def stale(folder: str | os.PathLike[str], *, before: float | None = None) -> list[Path]:
