@@ -258,10 +258,11 @@ def judge_direction(comparator: str, trend: Mapping[str, float]) -> tuple[str, s
 
     Parameters
     ----------
-    comparator : {"increase", "decrease", "maintain"}
-        The catalogue's directional comparator (逐步提高, 降低/缩小, 保持).
+    comparator : {"increase", "decrease", "narrow", "maintain"}
+        The catalogue's directional comparator (逐步提高, 降低, 缩小, 保持).
     trend : mapping
-        The result of :func:`trend_test`: ``n``, ``lower``, ``upper`` at least.
+        The result of :func:`trend_test`: ``n``, ``lower``, ``upper`` at least (for ``narrow``,
+        of the gap's size, :func:`fzanalysis.comparators.distance_to_parity`).
 
     Returns
     -------
@@ -284,7 +285,7 @@ def judge_direction(comparator: str, trend: Mapping[str, float]) -> tuple[str, s
     Notes
     -----
     ``increase`` is met when the slope's lower limit > 0, not met when its upper
-    limit <= 0; ``decrease`` mirrored; ``maintain`` not met when the upper limit
+    limit <= 0; ``decrease`` and ``narrow`` mirrored; ``maintain`` not met when the upper limit
     < -tolerance (a significant decline), met otherwise.  Fewer than
     ``min_points`` (4) values -> ``cannot_judge`` (``too_few_points``).  Thresholds in
     ``data/assess.yaml``.
@@ -312,7 +313,7 @@ def judge_direction(comparator: str, trend: Mapping[str, float]) -> tuple[str, s
         if up <= 0:
             return "not_met", "trend_significant"
         return "cannot_judge", "trend_not_significant"
-    if comparator == "decrease":
+    if comparator in ("decrease", "narrow"):  # narrow: the trend of the gap's size
         if up < 0:
             return "met", "trend_significant"
         if lo >= 0:
@@ -486,6 +487,9 @@ def progress_category(
     if any(_isnan(v) for v in (base_value, base_year, value, year)) or float(year) <= float(base_year):
         return out
     x0, xt, t0, t = float(base_value), float(value), float(base_year), float(year)
+    if comparator == "narrow":  # the gap's size falls towards 0 (its lower limit)
+        x0, xt = (float(v) for v in comparators.distance_to_parity([x0, xt], comparator, target))
+        base_value, lower_bound = x0, 0.0
     zero = float(prog["zero_replacement"])
     if comparator in ("==", "~="):
         tau = 0.0 if comparator == "==" else float(tolerance)
@@ -500,7 +504,7 @@ def progress_category(
         d = 1.0 if comparator in (">=", ">") else -1.0
     else:
         tgt = np.nan
-        d = -1.0 if comparator == "decrease" else 1.0
+        d = -1.0 if comparator in ("decrease", "narrow") else 1.0
     if x0 == 0:
         x0 = zero
     if (x0 > 0 and xt < 0) or (x0 < 0 and xt > 0):
@@ -721,7 +725,8 @@ def verdict(
     if comparator in DIRECTIONAL:
         if status == "not_met":
             return "large_gap"
-        desired = {"increase": 1.0, "decrease": -1.0, "maintain": 1.0}[comparator]
+        # narrow: the slope of the gap's size (assess: distance_to_parity), which should fall
+        desired = {"increase": 1.0, "decrease": -1.0, "narrow": -1.0, "maintain": 1.0}[comparator]
         if not _isnan(slope) and slope * desired > 0:
             return "largely_achieved"
         return "gap_remains"
@@ -918,7 +923,9 @@ def assess(
             rec["synthetic"] = bool(arr["synthetic"][idx].any())
         comp = str(crow["comparator"])
         upto = years <= yr
-        tr = trend_test(years[upto], val[upto], level=level, max_points=int(trend_rules["max_points"]))
+        # a 缩小 target is about the gap's size (comparators.distance_to_parity), not its sign
+        tr = trend_test(years[upto], comparators.distance_to_parity(val[upto], comp, crow["target"]),
+                        level=level, max_points=int(trend_rules["max_points"]))
         rec.update({"trend_slope": tr["slope"], "trend_lower": tr["lower"], "trend_upper": tr["upper"],
                     "trend_p": tr["p"], "trend_n": tr["n"]})
         if _isnan(rec["value"]):

@@ -20,7 +20,9 @@ comparator meaning                                              target / toleran
 ``~=``     within ``target ± tolerance`` (左右)                 number / half-width > 0
 ``~>=``    at least ``target - tolerance`` (左右 on a floor)    number / tolerance > 0
 increase   should rise over time (逐步提高)                      NaN / NaN
-decrease   should fall over time (降低, 缩小, 减少)              NaN / NaN
+decrease   should fall over time (降低, 减少)                    NaN / NaN
+narrow     a gap that should narrow (缩小): its size |x - T|     parity point T (0 for a
+           should fall, on either side of T                     difference) / NaN
 maintain   should not fall (保持)                               NaN / NaN
 ========== ==================================================== ============================
 
@@ -100,6 +102,8 @@ COLUMNS: tuple[str, ...] = (
     "note",
 )
 
+_TARGET_RULE = ("expected a numeric target for >=, <=, >, <, ==, ~=, ~>=, the gap's parity point (0 for a "
+                "difference) for narrow, and no target for increase, decrease, maintain")
 NUMERIC_COMPARATORS: tuple[str, ...] = comparators.NUMERIC
 DIRECTIONAL_COMPARATORS: tuple[str, ...] = comparators.DIRECTIONAL
 COMPARATORS: tuple[str, ...] = comparators.ALL
@@ -444,7 +448,7 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan
     that only make sense for the plan's own file: ids ``domain.name``, the 8 domains, clauses."""
     domain_ids = list(domain_clauses)
     nonempty = pa.Check(lambda s: s.str.strip() != "", error="expected non-empty text")
-    directional = list(DIRECTIONAL_COMPARATORS)
+    with_target = list(comparators.NUMERIC + comparators.WITH_PARITY)
 
     def within(value_col: str) -> pa.Check:
         def check(df: pd.DataFrame) -> pd.Series:
@@ -544,9 +548,8 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan
                 error="expected the id to start with its domain ('<domain>.<name>')",
             )] if plan else []),
             pa.Check(
-                lambda df: df["comparator"].isin(directional) == df["target"].isna(),
-                error="expected a numeric target for >=, <=, >, <, ==, ~=, ~>= and no target for "
-                "increase, decrease, maintain",
+                lambda df: df["comparator"].isin(with_target) == df["target"].notna(),
+                error=_TARGET_RULE,
             ),
             pa.Check(
                 lambda df: df["comparator"].isin(["~=", "~>="]) == df["tolerance"].notna(),
@@ -601,8 +604,7 @@ _FALLBACK_LINE: dict[str, tuple[str, ...]] = {
 }
 
 _COLUMN_HINT = {
-    "expected a numeric target for >=, <=, >, <, ==, ~=, ~>= and no target for increase, decrease, "
-    "maintain": "target",
+    _TARGET_RULE: "target",
     "expected a tolerance for '~=' and '~>=' (保持在…左右) and only for them": "tolerance",
     "expected target within [lower_bound, upper_bound] (the unit's bounds)": "target",
     "expected baseline_value within [lower_bound, upper_bound] (the unit's bounds)": "baseline_value",
@@ -709,7 +711,7 @@ def load(
         Listing every problem as ``file:line: indicator 'id': column: expected …, got …``.
         Checked: unique ids of the form ``domain.name``; known domain, unit, comparator and
         disaggregation; ``area_kinds`` a subset of ``street;town`` and only with ``per_area`` or
-        ``area`` disaggregation; a target exactly for the numeric comparators; a tolerance (> 0) exactly
+        ``area`` disaggregation; a target exactly for the numeric comparators and ``narrow`` (its parity point); a tolerance (> 0) exactly
         for ``~=``; target and baseline within the unit's bounds; baseline year, value and source
         together; whole-number years; clause references like ``二（一）主要目标2`` whose part
         ``二（…）`` matches the domain; no unknown or repeated keys.

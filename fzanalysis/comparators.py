@@ -17,7 +17,9 @@ comparator plan wording                          success region (target :math:`T
 ``~=``     左右 (both directions matter)          :math:`[T - \tau, T + \tau]`
 ``~>=``    保持在…左右 for a floor (women's shares) :math:`[T - \tau, \infty)`
 increase   逐步提高                               judged by the trend (:mod:`fzanalysis.assessment`)
-decrease   降低, 缩小, 减少                       judged by the trend
+decrease   降低, 减少                             judged by the trend
+narrow     缩小 a gap (男女收入差距明显缩小)       judged by the trend of the gap's size :math:`|x - T|`,
+                                                 :math:`T` the parity point (0 for a difference)
 maintain   保持                                   judged by the trend
 ========== ===================================== ==========================================
 
@@ -36,9 +38,12 @@ __all__ = [
     "DIRECTIONAL",
     "MOVES",
     "NUMERIC",
+    "WITH_PARITY",
     "asks_for_move",
     "check",
+    "distance_to_parity",
     "good_direction",
+    "numeric_target",
     "probability_kind",
     "region",
     "satisfies",
@@ -48,12 +53,14 @@ __all__ = [
 #: Comparators with a numeric target.
 NUMERIC: tuple[str, ...] = (">=", "<=", ">", "<", "==", "~=", "~>=")
 #: Comparators judged by the direction of the trend (no numeric target).
-DIRECTIONAL: tuple[str, ...] = ("increase", "decrease", "maintain")
+DIRECTIONAL: tuple[str, ...] = ("increase", "decrease", "narrow", "maintain")
 #: Directional comparators that ask for a move (逐步提高, 降低, 缩小): judged by the direction of the
 #: trend, their probability is ``p_direction`` (ending beyond today's level in the required
-#: direction).  ``maintain`` asks only not to fall: its probability is ``p_meet`` of staying at
-#: its reference level.
-MOVES: tuple[str, ...] = ("increase", "decrease")
+#: direction; for ``narrow``, nearer the parity point than today).  ``maintain`` asks only not to
+#: fall: its probability is ``p_meet`` of staying at its reference level.
+MOVES: tuple[str, ...] = ("increase", "decrease", "narrow")
+#: Directional comparators that carry a number in ``target``: ``narrow``'s parity point.
+WITH_PARITY: tuple[str, ...] = ("narrow",)
 #: Every comparator a catalogue may use.
 ALL: tuple[str, ...] = NUMERIC + DIRECTIONAL
 
@@ -78,7 +85,8 @@ def _is(comp: np.ndarray, *names: str) -> np.ndarray:
 
 
 def good_direction(comparator: Any) -> np.ndarray:
-    """+1 where a higher value is better, -1 where lower is better, 0 for two-sided targets."""
+    """+1 where a higher value is better, -1 where lower is better, 0 for two-sided targets
+    (``~=``, ``==``, and ``narrow``, whose good direction is towards its parity point)."""
     comp = np.asarray(comparator, dtype=object)
     return np.where(_is(comp, *_UP), 1, np.where(_is(comp, *_DOWN), -1, 0))
 
@@ -88,10 +96,41 @@ def asks_for_move(comparator: Any) -> np.ndarray:
 
     Examples
     --------
-    >>> asks_for_move(["increase", "maintain", ">=", "decrease"]).tolist()
-    [True, False, False, True]
+    >>> asks_for_move(["increase", "maintain", ">=", "decrease", "narrow"]).tolist()
+    [True, False, False, True, True]
     """
     return _is(np.asarray(comparator, dtype=object), *MOVES)
+
+
+def distance_to_parity(value: Any, comparator: Any, target: Any) -> np.ndarray:
+    r"""The quantity a directional target is judged on: the gap's size :math:`|x - T|` for
+    ``narrow`` (缩小: a gap of +6 that becomes -7.5 has widened, not narrowed), the value itself
+    for every other comparator.
+
+    Examples
+    --------
+    >>> distance_to_parity([6.0, -7.5, 6.0], ["narrow", "narrow", "decrease"], [0.0, 0.0, np.nan]).tolist()
+    [6.0, 7.5, 6.0]
+    """
+    v = np.asarray(value, dtype=float)
+    comp = np.asarray(comparator, dtype=object)
+    t = np.asarray(target, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(comp == "narrow", np.abs(v - t), v)
+
+
+def numeric_target(comparator: Any, target: Any) -> np.ndarray:
+    """The target a value is compared with: the catalogue's ``target`` for a numeric comparator,
+    NaN otherwise (``narrow``'s target is its parity point, not a level to reach: no target line
+    or tick is drawn for it).
+
+    Examples
+    --------
+    >>> numeric_target([">=", "narrow", "increase"], [96.0, 0.0, np.nan]).tolist()
+    [96.0, nan, nan]
+    """
+    comp = np.asarray(comparator, dtype=object)
+    return np.where(_is(comp, *NUMERIC), np.asarray(target, dtype=float), np.nan)
 
 
 def probability_kind(comparator: Any) -> np.ndarray:

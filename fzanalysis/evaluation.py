@@ -16,7 +16,8 @@ its probability) and derives everything a reader is told from those two, with on
 
   ========================= =============================================================
   ``achieved``              met now, and the projection still meets the target
-  ``slipping``              met now, but the central projection misses it (said in words)
+  ``slipping``              met now, but the central projection misses it, or for a move
+                            turns back the other way (said in words)
   ``on_track``              not (yet) met, the central projection meets the target
   ``acceleration_needed``   the projection closes at least 60 % of the remaining gap
   ``limited_progress``      the projection closes less than 60 % of it, but moves towards it
@@ -28,13 +29,15 @@ its probability) and derives everything a reader is told from those two, with on
   The share of the gap closed is :math:`r = (\hat y_T - x)/(T^* - x)`, :math:`T^*` the edge of
   the success region nearest to the value (:func:`fzanalysis.comparators.region`); ``on_track``
   is exactly "the central projection lies in the success region"
-  (:func:`fzanalysis.comparators.satisfies`).  Directional targets (逐步提高, 降低): ``achieved``
-  when the recent trend is significantly in the required direction, ``on_track`` when the
-  projection moves that way without being significant yet, ``deterioration`` when it moves the
-  other way, ``limited_progress`` when it does not move (a constant series);
+  (:func:`fzanalysis.comparators.satisfies`).  Directional targets (逐步提高, 降低, 缩小):
+  ``achieved`` when the recent trend is significantly in the required direction, ``on_track``
+  when the projection moves that way without being significant yet, ``deterioration`` when it
+  moves the other way, ``limited_progress`` when it does not move (a constant series); for
+  缩小 (``narrow``) the required direction is towards the gap's parity point :math:`T` from the
+  side the trend's level is on today (a gap that has crossed parity and keeps moving widens);
   ``maintain``: ``achieved`` / ``slipping`` / ``deterioration`` against the level to keep.
 * **Probability.**  ``probability`` is ``p_meet`` for numeric and ``maintain`` targets and the
-  probability of moving in the required direction for ``increase``/``decrease`` (the column
+  probability of moving in the required direction for ``increase``/``decrease``/``narrow`` (the column
   ``probability_kind`` says which).
 * **Reference figures.**  Where the same statistic is published for Guangzhou, Guangdong or the
   whole country (``data/reference``, with its citation), the latest figure up to the year is
@@ -226,11 +229,13 @@ def category_from_projection(
     """
     has_proj = not (projected is None or np.isnan(projected))
     if bool(comparators.asks_for_move(comparator)):
-        if status == "met":
-            return "achieved"
         if not has_proj or np.isnan(value):
-            return "insufficient_data"
-        move = (projected - value) * float(comparators.good_direction(comparator))
+            return "achieved" if status == "met" else "insufficient_data"
+        # narrow (缩小): towards the parity point from the side the value is on (methods 3.3b)
+        good = -np.sign(value - target) if comparator == "narrow" else comparators.good_direction(comparator)
+        move = (projected - value) * float(good)
+        if status == "met":  # the recent trend went the required way; the projection turns back
+            return "slipping" if move < 0 else "achieved"
         # a flat projection (a constant series, p_direction 0.5) moves neither way
         return "on_track" if move > 0 else "deterioration" if move < 0 else "limited_progress"
     if comparator == "maintain":

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from fzanalysis import codes, gazetteer, plan
+from fzanalysis import codes, comparators, gazetteer, plan
 from fzanalysis.catalog import normalize as normalize_catalog
 from fzanalysis.evaluation import of_sex
 from fzanalysis.exceptions import CatalogError, PlotError
@@ -735,7 +735,7 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     name_col = "name_zh" if lang == "zh" else "name_en"
     for ax, (_, r) in zip(axes[:, 0], rows.iterrows()):
         val = float(r["value"]) if pd.notna(r["value"]) else math.nan
-        tgt = float(r["target"]) if pd.notna(r["target"]) else math.nan
+        tgt = float(comparators.numeric_target(r["comparator"], r["target"]))
         lo = float(r["lower"]) if "lower" in r and pd.notna(r.get("lower")) else math.nan
         up = float(r["upper"]) if "upper" in r and pd.notna(r.get("upper")) else math.nan
         base = float(r["baseline_value"]) if pd.notna(r.get("baseline_value", math.nan)) else math.nan

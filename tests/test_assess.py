@@ -764,3 +764,48 @@ def test_gender_gap_of_a_total_target_follows_the_total_or_else_the_longer_windo
     assert bool(r["rankable"]) is False
     r = gender_gap(p[p["sex"] != "T"], cat).set_index("year").loc[2024]  # no judged figure: the longer
     assert r["pooled_years"] == "2020\u20132024" and r["value_m"] == pytest.approx(131 / 875000 * 1e5)
+
+
+def _gap_case(values: list[float], comparator: str = "narrow") -> pd.Series:
+    cat = pd.DataFrame({"id": ["economy.gap"], "unit": ["gap_percent"], "comparator": [comparator],
+                        "target": [0.0 if comparator == "narrow" else np.nan]})
+    panel = pd.DataFrame({"indicator": "economy.gap", "year": range(2025 - len(values), 2025), "value": values})
+    return fzanalysis.assess(panel, cat).iloc[0]
+
+
+def test_narrow_judges_the_gaps_size_not_its_sign():
+    """缩小 a gap (methods 3.3b): +5 that became -7.5 has widened. As `decrease` it read as
+    progress (a significant fall, met); as `narrow` its size grows: not met, 倒退."""
+    crossing = [5.0, 3.0, 1.0, -1.5, -3.8, -5.6, -7.5]
+    as_fall = _gap_case(crossing, "decrease")
+    assert as_fall["status"] == "met"
+    wider = _gap_case(crossing)
+    assert wider["status"] == "not_met" and wider["category"] == "deterioration"
+    assert wider["verdict"] == "large_gap"
+    # from the other side (women ahead by 8, now by 2): narrowing, as `increase` would say
+    closing = _gap_case([-8.0, -7.1, -6.0, -5.2, -4.0, -3.1, -2.0])
+    assert closing["status"] == "met" and closing["category"] == "on_track"  # as `increase` would be
+    # far from parity, the size is the value: narrow and decrease agree in every column
+    far = [22.0, 21.5, 21.1, 20.2, 19.8, 19.1, 18.7]
+    a, b = _gap_case(far), _gap_case(far, "decrease")
+    for col in ("status", "status_note", "category", "verdict", "trend_slope", "cagr_observed"):
+        assert a[col] == pytest.approx(b[col]) if isinstance(a[col], float) else a[col] == b[col], col
+
+
+def test_narrow_projection_moves_towards_parity_from_either_side():
+    """The category and p_direction of a 缩小 target read the move towards the parity point from
+    the side today's level is on, so they agree (p >= 0.5 iff the centre narrows the gap)."""
+    years = list(range(2015, 2025))
+    cat = pd.DataFrame({"id": ["economy.above", "economy.below", "economy.crossed"], "unit": "gap_percent",
+                        "comparator": "narrow", "target": 0.0})
+    panel = pd.concat([pd.DataFrame({"indicator": i, "year": years, "value": v}) for i, v in (
+        ("economy.above", np.linspace(20.0, 14.0, 10) + np.tile([0.3, -0.3], 5)),
+        ("economy.below", np.linspace(-20.0, -14.0, 10) + np.tile([0.3, -0.3], 5)),
+        ("economy.crossed", np.linspace(6.0, -12.0, 10) + np.tile([0.3, -0.3], 5)))])
+    t = fzanalysis.evaluate(panel, cat, year=2024).targets.set_index("indicator")
+    for ind in ("economy.above", "economy.below"):
+        assert t.at[ind, "probability"] > 0.5 and t.at[ind, "category"] in ("achieved", "on_track"), ind
+        assert "at_risk" not in t.at[ind, "warnings"]
+    assert t.at["economy.crossed", "probability"] < 0.5
+    assert t.at["economy.crossed", "category"] == "deterioration"
+    assert "reversing" in t.at["economy.crossed", "warnings"]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from fzanalysis import catalog
+from fzanalysis import catalog, comparators
 from fzanalysis.catalog import COLUMNS, COMPARATORS, DIRECTIONAL_COMPARATORS, CatalogError
 from fzanalysis.config import label_table as labels_table
 from fzanalysis.labels import domain_label, format_value, label, unit_label
@@ -112,8 +112,11 @@ def test_every_domain_covered_with_known_units_and_comparators(cat: pd.DataFrame
 
 def test_targets_tolerances_and_bounds(cat: pd.DataFrame) -> None:
     directional = cat["comparator"].isin(DIRECTIONAL_COMPARATORS)
-    assert cat.loc[directional, "target"].isna().all()
+    parity = cat["comparator"].isin(comparators.WITH_PARITY)
+    assert cat.loc[directional & ~parity, "target"].isna().all()
     assert cat.loc[~directional, "target"].notna().all()
+    # 缩小 a gap: both catalogued gaps are differences (women's disadvantage), closed at 0
+    assert (cat.loc[parity, "target"] == 0).all() and parity.sum() == 2
     approx = cat["comparator"].isin(["~=", "~>="])
     assert (cat.loc[approx, "tolerance"] > 0).all()
     assert cat.loc[~approx, "tolerance"].isna().all()
@@ -232,7 +235,7 @@ PLAN_READING: dict[str, tuple[str, float | None, str, str]] = {
         ">=", 95, "二（三）主要目标5", "企业女职工接受职业技能培训的比例保持并巩固在95%以上"),
     "economy.rural_training_female_share": (
         "~>=", 50, "二（三）主要目标5", "农村技能培训女性人数比例达50%左右"),
-    "economy.gender_income_gap": ("decrease", None, "二（三）主要目标6", "男女收入差距明显缩小"),
+    "economy.gender_income_gap": ("narrow", 0, "二（三）主要目标6", "男女收入差距明显缩小"),
     "economy.occupational_disease_female": (
         "decrease", None, "二（三）主要目标7", "女职工职业病发病率和职业伤害发生率进一步降低"),
     "economy.occupational_injury_female": (
@@ -293,7 +296,7 @@ PLAN_READING: dict[str, tuple[str, float | None, str, str]] = {
     "family.gigabit_broadband_households": (">", 30, "二（六）主要目标3", "千兆宽带网络家庭普及率超过30%"),
     "family.model_family_education_centre": (
         ">=", 1, "二（六）主要目标7", "建设区级示范性家庭教育指导服务中心"),
-    "family.housework_time_gap": ("decrease", None, "二（六）主要目标9", "缩小两性家务劳动时间差距"),
+    "family.housework_time_gap": ("narrow", 0, "二（六）主要目标9", "缩小两性家务劳动时间差距"),
     "family.unmarried_abortions": ("decrease", None, "二（六）主要目标12", "减少未婚人工流产"),
     "family.social_work_station_coverage": (
         ">=", 100, "二（六）主要目标13", "镇（街道）社会工作服务站覆盖率达到100%"),
@@ -357,6 +360,8 @@ def _comparator_from_words(sentence: str) -> str:
         return ">"
     if any(w in sentence for w in _AT_LEAST):
         return ">="
+    if "缩小" in sentence and "差距" in sentence:  # a gap: narrowed towards parity, either side
+        return "narrow"
     if any(w in sentence for w in ("降低", "缩小", "减少", "下降")):
         return "decrease"
     if "提高" in sentence:
@@ -383,7 +388,7 @@ def test_comparator_and_figure_follow_the_plans_words(
         assert row["comparator"] == "maintain" and math.isnan(row["target"])
         return
     assert row["comparator"] == _comparator_from_words(sentence)
-    if not math.isnan(row["target"]):
+    if row["comparator"] in comparators.NUMERIC:  # (narrow's target is the gap's parity point)
         t = row["target"]
         words = _WORDS.get(int(t), ()) if float(t).is_integer() else ()
         assert re.search(rf"(?<![\d.]){t:g}(?!\.?\d)", sentence) or any(w in sentence for w in words), (
@@ -443,7 +448,7 @@ _WORDS = {100: ("100%", "全覆盖", "应保尽保"), 1: ("1名", "1个", "一�
 
 
 def test_every_numeric_target_is_stated_in_its_clauses(cat: pd.DataFrame, plan: dict[str, str]) -> None:
-    numeric = cat[cat["target"].notna()]
+    numeric = cat[cat["comparator"].isin(comparators.NUMERIC)]  # narrow's 0 is a parity point
     for _, r in numeric.iterrows():
         text = "".join(plan[p] for p in r["clause"].split("；"))
         t = r["target"]

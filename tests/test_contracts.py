@@ -160,7 +160,8 @@ def test_which_probability_speaks_for_a_target_is_one_rule_everywhere():
     comps = list(comparators.ALL)
     cat = pd.DataFrame({"id": [f"health.c{k}" for k in range(len(comps))], "unit": "percent",
                         "comparator": comps,
-                        "target": [np.nan if c in comparators.DIRECTIONAL else 60.0 for c in comps],
+                        "target": [0.0 if c in comparators.WITH_PARITY else np.nan if c in comparators.DIRECTIONAL
+                                   else 60.0 for c in comps],
                         "tolerance": [2.0 if c in ("~=", "~>=") else np.nan for c in comps]})
     years = list(range(2015, 2025))
     panel = pd.DataFrame([{"indicator": i, "year": y, "value": 50.0 - 0.8 * (y - 2015) + (0.3 if y % 2 else 0.0)}

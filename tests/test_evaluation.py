@@ -92,7 +92,14 @@ def test_pooled_rates_state_no_single_year_change(demo_eval):
         (("not_met", "~=", 55.0, 51.0, 50.0, 2.0), "on_track"),  # two-sided: back into the band
         (("cannot_judge", "increase", 40.0, 41.0, np.nan), "on_track"),
         (("cannot_judge", "increase", 40.0, 39.0, np.nan), "deterioration"),
-        (("met", "increase", 40.0, 39.0, np.nan), "achieved"),
+        (("met", "increase", 40.0, 41.0, np.nan), "achieved"),
+        # met by the recent trend, but the projection turns back: said in words, not 已实现 alone
+        (("met", "increase", 40.0, 39.0, np.nan), "slipping"),
+        # 缩小 a gap: towards its parity point from either side; past it and on is a wider gap
+        (("not_met", "narrow", 6.0, 4.0, 0.0), "on_track"),
+        (("not_met", "narrow", -6.0, -4.0, 0.0), "on_track"),
+        (("not_met", "narrow", -3.0, -7.5, 0.0), "deterioration"),
+        (("met", "narrow", -1.0, -2.0, 0.0), "slipping"),
         # a flat projection neither moves the required way nor away from it (p_direction 0.5)
         (("not_met", "increase", 40.0, 40.0, np.nan), "limited_progress"),
         (("not_met", "decrease", 0.0, 0.0, np.nan), "limited_progress"),
@@ -279,19 +286,20 @@ _SHAPES = ("line", "flat", "step", "outlier", "bend", "noisy", "const", "gaps")
 
 def _random_case(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
-    comps = [">=", ">", "<=", "<", "~>=", "~=", "increase", "decrease", "maintain"]
+    comps = [">=", ">", "<=", "<", "~>=", "~=", "increase", "decrease", "narrow", "maintain"]
     rows, series = [], []
     for k in range(14):
         comp = comps[rng.integers(len(comps))]
-        unit = ("percent", "percent", "years", "per_100k")[rng.integers(4)]
+        unit = "gap_percent" if comp == "narrow" else ("percent", "percent", "years", "per_100k")[rng.integers(4)]
         shape = _SHAPES[rng.integers(len(_SHAPES))]
         n = int(rng.integers(3, 11))
         years = np.arange(2024 - n + 1, 2025)
         if shape == "gaps" and n > 4:
             years = np.sort(rng.choice(years, size=n - 2, replace=False))
         t = years - years[0]
-        base = {"percent": rng.uniform(5, 97), "years": rng.uniform(70, 85), "per_100k": rng.uniform(5, 60)}[unit]
-        scale = {"percent": 1.5, "years": 0.3, "per_100k": 2.0}[unit] * rng.uniform(-1, 1)
+        base = {"percent": rng.uniform(5, 97), "years": rng.uniform(70, 85), "per_100k": rng.uniform(5, 60),
+                "gap_percent": rng.uniform(-8, 12)}[unit]  # a gap near its parity point 0: it may cross
+        scale = {"percent": 1.5, "years": 0.3, "per_100k": 2.0, "gap_percent": 2.0}[unit] * rng.uniform(-1, 1)
         y = base + scale * t
         if shape == "flat":
             y = base + rng.normal(0, abs(scale) / 3 + 1e-3, len(t))
@@ -307,9 +315,12 @@ def _random_case(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         elif shape == "const":
             y = np.full(len(t), round(base))
         hi = 100.0 if unit == "percent" else np.inf
-        y = np.clip(y, 0.5, min(hi, 99.9) if unit == "percent" else np.inf)
+        if unit != "gap_percent":
+            y = np.clip(y, 0.5, min(hi, 99.9) if unit == "percent" else np.inf)
         ind = f"health.r{k}"
-        if comp in comparators.DIRECTIONAL:
+        if comp in comparators.WITH_PARITY:
+            target, tol = 0.0, np.nan
+        elif comp in comparators.DIRECTIONAL:
             target, tol = np.nan, np.nan
         else:
             target = float(y[-1] + rng.uniform(-8, 8) * (1 if unit != "years" else 0.3))
@@ -322,7 +333,8 @@ def _random_case(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @pytest.mark.parametrize("seed", range(12))
 def test_judgement_is_coherent_on_random_series(seed):
-    """For any catalogue and any shape (steps, outliers, bends, constants, gaps, 3–10 points):
+    """For any catalogue and any shape (steps, outliers, bends, constants, gaps, 3–10 points,
+    gaps that cross their parity point):
     the category says what the probability and the central projection say, a met target never
     gets a not-met category, the projection lies in its interval, probabilities stay inside
     (0, 1), and the at-risk warning follows the probability that speaks for the target."""
@@ -344,6 +356,11 @@ def test_judgement_is_coherent_on_random_series(seed):
               & (t["status"] != "met") & (t["status_note"] != "too_few_points")]
     assert not ((moves["category"] == "on_track") & (moves["probability"] < 0.5)).any()
     assert not ((moves["category"] == "deterioration") & (moves["probability"] > 0.5)).any()
+    # a move met by its recent trend whose projection turns back is said to slip (预计难以保持)
+    met_moves = t[comparators.asks_for_move(t["comparator"].to_numpy()) & t["probability"].notna()
+                  & (t["status"] == "met")]
+    assert ((met_moves["category"] == "slipping") == (met_moves["probability"] < 0.5)).all(), \
+        met_moves[["indicator", "comparator", "category", "probability"]]
     risky = t[t["comparator"] != "maintain"].dropna(subset=["probability"])
     flagged = risky["warnings"].str.contains("at_risk")
     assert (flagged == (risky["probability"] < 0.5)).all(), \

@@ -344,8 +344,13 @@ def _pct(x: Any, lang: Lang) -> str:
 def _baseline_comparison(judgement: pd.DataFrame) -> dict[str, int]:
     j = judgement[judgement["change_base"].notna() & (judgement["baseline_year"].astype("Float64") <
                                                       judgement["year"].astype("Float64")).fillna(False)]
-    direction = comparators.good_direction(j["comparator"].to_numpy())
-    sign = np.sign(j["change_base"].to_numpy(float))
+    comp = j["comparator"].to_numpy()
+    # 缩小 (narrow) is judged on the gap's size: better when it is smaller than at the baseline
+    size = {c: comparators.distance_to_parity(j[c].to_numpy(float), comp, j["target"].to_numpy(float))
+            for c in ("value", "baseline_value")}
+    direction = np.where(comp == "narrow", -1, comparators.good_direction(comp))
+    sign = np.where(comp == "narrow", np.sign(size["value"] - size["baseline_value"]),
+                    np.sign(j["change_base"].to_numpy(float)))
     better = int(((direction != 0) & (sign == direction)).sum())
     worse = int(((direction != 0) & (sign == -direction)).sum())
     return {"n": len(j), "better": better, "worse": worse, "other": len(j) - better - worse}

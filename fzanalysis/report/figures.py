@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from fzanalysis import codes, plots
+from fzanalysis import codes, comparators, plots
 from fzanalysis.labels import Lang
 
 __all__ = ["fan_chart_for"]
@@ -62,7 +63,8 @@ def fan_chart_for(
     baseline = None
     if not _isna(row.get("baseline_value")) and not _isna(row.get("baseline_year")):
         baseline = (int(row["baseline_year"]), float(row["baseline_value"]))
-    target = None if _isna(row.get("target")) else float(row["target"])
+    target = float(comparators.numeric_target(row["comparator"], row.get("target")))
+    target = None if np.isnan(target) else target
     reference = None
     if judgement is not None:
         hit = judgement[(judgement["indicator"] == indicator) & (judgement["area"].astype(str) == area)

@@ -23,7 +23,7 @@ from IPython.display import Markdown
 from pandas.io.formats.style import Styler
 
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import codes, labels, narrative, plan, trend
+from fzanalysis import codes, comparators, labels, narrative, plan, trend
 from fzanalysis.labels import Lang
 from fzanalysis.rates import unrankable
 
@@ -242,7 +242,7 @@ def comparable_town_indicators(assessed: pd.DataFrame, *, year: int | None = Non
     t = t[t["status"].astype(str) != "not_applicable"]
     keep = []
     for ind, g in t.loc[plan_order(t)].groupby("indicator", sort=False):
-        numeric = not _isna(g["target"].iloc[0])
+        numeric = not np.isnan(comparators.numeric_target(g["comparator"].iloc[0], g["target"].iloc[0]))
         rankable = g["rankable"].fillna(False).astype(bool).all() if "rankable" in g else True
         if numeric and rankable and g["area"].nunique() >= min_towns:
             keep.append(str(ind))
