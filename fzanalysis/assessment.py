@@ -36,6 +36,8 @@ from fzanalysis.rates import (
     load_rules,
     poisson_ratio_ci,
     rate_table,
+    unrankable,
+    window_years,
 )
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "maintain_category",
     "of_judged_sex",
     "ratio_category",
+    "gap_change",
     "gender_gap",
     "judge",
     "judge_direction",
@@ -1415,6 +1418,126 @@ def gender_gap(
     for c in ("indicator", "area", "unit", "pooled_years", "difference_method", "ratio_method", "note"):
         res[c] = res[c].astype("string")
     return res[cols].sort_values(keys).reset_index(drop=True)
+
+
+GAP_CHANGE_COLUMNS = ["indicator", "area", "unit", "year", "difference", "baseline_year",
+                      "baseline_difference", "change", "change_lower", "change_upper", "gap_change"]
+
+
+def gap_change(gaps: pd.DataFrame, *, year: int | None = None, baseline_year: int = 2020) -> pd.DataFrame:
+    r"""How each gender gap has moved since the baseline: narrower, wider, or no clear change
+    (methods 4.1).
+
+    Parameters
+    ----------
+    gaps : DataFrame
+        :func:`gender_gap` rows of every year (one per indicator x area x year).
+    year : int, optional
+        The year judged (default: each series' latest year with a difference).
+    baseline_year : int, keyword-only
+        The plan's baseline (2020); where a gap lacks it, the first later year with one (the rule
+        of methods 3.1).
+
+    Returns
+    -------
+    DataFrame
+        One row per indicator x area: ``difference`` (:math:`d_t = x_F - x_M` in ``year``),
+        ``baseline_difference`` (:math:`d_0`), ``change`` = :math:`|d_t| - |d_0|` (negative =
+        a narrower gap), its interval ``change_lower``, ``change_upper`` and ``gap_change``:
+
+        ``narrowed`` / ``widened``
+            the interval of the change lies below / above 0;
+        ``no_clear_change``
+            the interval contains 0;
+        ``narrowed_point`` / ``widened_point`` / ``unchanged_point``
+            neither gap has an interval (figures without counts): the point estimates only;
+        ``crossed``
+            the gap changed sides (women behind, now ahead, or the reverse): its size is
+            compared on the points, no interval;
+        ``not_comparable``
+            either gap rests on few events (:func:`fzanalysis.rates.unrankable`), the two
+            windows share a year (a pooled 2016–2020 against a pooled 2020–2024), the sexes'
+            years differ, or there is no baseline before ``year``: no change is stated.
+
+    Notes
+    -----
+    While :math:`d_0` and :math:`d_t` have the same sign, the change of the size is
+    :math:`\operatorname{sign}(d_0)(d_t - d_0)`, whose interval is the MOVER interval of a
+    difference of two independent estimates from their own intervals (Zou & Donner 2008):
+    :math:`L = \Delta - \sqrt{(d_t - l_t)^2 + (u_0 - d_0)^2}`,
+    :math:`U = \Delta + \sqrt{(u_t - d_t)^2 + (d_0 - l_0)^2}`, at the level of the gaps'
+    intervals.  Years of different windows are independent samples; overlapping windows are not,
+    so they are not compared.
+
+    References
+    ----------
+    .. [1] Zou GY, Donner A (2008). Construction of confidence limits about effect measures: a
+       general approach. *Statistics in Medicine* 27:1693-1702.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from fzanalysis.assessment import gap_change
+    >>> g = pd.DataFrame({"indicator": "economy.x", "area": "440117", "unit": "percent",
+    ...                   "year": [2020, 2024], "pooled_years": "", "difference": [-6.0, -3.5],
+    ...                   "difference_lower": [-7.0, -4.4], "difference_upper": [-5.0, -2.6],
+    ...                   "rankable": True, "note": "from_counts"})
+    >>> r = gap_change(g).iloc[0]
+    >>> r["gap_change"], *(round(float(r[c]), 2) for c in ("change", "change_lower", "change_upper"))
+    ('narrowed', -2.5, -3.85, -1.15)
+    """
+    out: list[dict[str, Any]] = []
+    if gaps.empty:
+        return pd.DataFrame(columns=GAP_CHANGE_COLUMNS)
+    few = unrankable(gaps).to_numpy()
+    g = gaps.assign(_few=few)
+    for (ind, area), rows in g.groupby(["indicator", "area"], sort=False):
+        rows = rows.sort_values("year")
+        has = rows["difference"].notna()
+        now_rows = rows[has] if year is None else rows[rows["year"] == int(year)]
+        if now_rows.empty:
+            continue
+        now = now_rows.iloc[-1]
+        rec = {"indicator": ind, "area": area, "unit": now["unit"], "year": int(now["year"]),
+               "difference": float(now["difference"]) if pd.notna(now["difference"]) else np.nan,
+               "baseline_year": pd.NA, "baseline_difference": np.nan, "change": np.nan,
+               "change_lower": np.nan, "change_upper": np.nan, "gap_change": "not_comparable"}
+        base_rows = rows[has & (rows["year"] >= int(baseline_year)) & (rows["year"] < rec["year"])]
+        if base_rows.empty or np.isnan(rec["difference"]):
+            out.append(rec)
+            continue
+        base = base_rows.iloc[0]
+        d0, d1 = float(base["difference"]), rec["difference"]
+        rec.update({"baseline_year": int(base["year"]), "baseline_difference": d0,
+                    "change": abs(d1) - abs(d0)})
+        overlap = window_years(base["pooled_years"], int(base["year"])) \
+            & window_years(now["pooled_years"], rec["year"])
+        if bool(now["_few"]) or bool(base["_few"]) or overlap:
+            out.append(rec)
+            continue
+        if d0 * d1 < 0:
+            rec["gap_change"] = "crossed"
+            out.append(rec)
+            continue
+        lims = [float(x) if pd.notna(x) else np.nan for x in (base["difference_lower"], base["difference_upper"],
+                                                              now["difference_lower"], now["difference_upper"])]
+        l0, u0, l1, u1 = lims
+        if np.isnan(lims).any():
+            rec["gap_change"] = ("narrowed_point" if rec["change"] < 0 else "widened_point" if rec["change"] > 0
+                                 else "unchanged_point")
+            out.append(rec)
+            continue
+        delta = d1 - d0
+        lo = delta - np.hypot(d1 - l1, u0 - d0)
+        hi = delta + np.hypot(u1 - d1, d0 - l0)
+        sign = -1.0 if (d0 < 0 or (d0 == 0 and d1 < 0)) else 1.0  # the size's change is sign * delta
+        c_lo, c_hi = sorted((sign * lo, sign * hi))
+        rec.update({"change_lower": c_lo, "change_upper": c_hi,
+                    "gap_change": "narrowed" if c_hi < 0 else "widened" if c_lo > 0 else "no_clear_change"})
+        out.append(rec)
+    res = pd.DataFrame(out, columns=GAP_CHANGE_COLUMNS)
+    res["baseline_year"] = res["baseline_year"].astype("Int64")
+    return res.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------------------

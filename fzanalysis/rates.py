@@ -43,6 +43,7 @@ __all__ = [
     "proportion_ci",
     "rate_table",
     "unrankable",
+    "window_years",
 ]
 
 #: Public method names -> statsmodels ``proportion_confint`` method names.
@@ -403,6 +404,27 @@ def _years_label(years: list[int]) -> str:
     if years[-1] - years[0] == len(years) - 1:
         return f"{years[0]}\u2013{years[-1]}"
     return ",".join(str(y) for y in years)
+
+
+def window_years(pooled: Any, year: int) -> frozenset[int]:
+    """The years behind a figure of ``year``: those its ``pooled_years`` label names
+    (``"2020–2024"`` or ``"2015,2017,2018"``, the form :func:`rate_table` writes), else the year
+    itself.
+
+    Examples
+    --------
+    >>> sorted(window_years("2020–2024", 2024)), sorted(window_years("2015,2017,2018", 2018))
+    ([2020, 2021, 2022, 2023, 2024], [2015, 2017, 2018])
+    >>> sorted(window_years("", 2024))
+    [2024]
+    """
+    text = "" if pooled is None or (isinstance(pooled, float) and np.isnan(pooled)) else str(pooled).strip()
+    if not text or text == "<NA>":
+        return frozenset({int(year)})
+    if "\u2013" in text:
+        a, b = (int(p) for p in text.split("\u2013"))
+        return frozenset(range(a, b + 1))
+    return frozenset(int(p) for p in text.split(","))
 
 
 def rate_table(

@@ -809,3 +809,65 @@ def test_narrow_projection_moves_towards_parity_from_either_side():
     assert t.at["economy.crossed", "probability"] < 0.5
     assert t.at["economy.crossed", "category"] == "deterioration"
     assert "reversing" in t.at["economy.crossed", "warnings"]
+
+
+def _gap_rows(**over) -> pd.DataFrame:
+    base = {"indicator": "health.x", "area": "440117", "unit": "percent", "year": [2020, 2024],
+            "pooled_years": "", "difference": [6.0, 3.5], "difference_lower": [5.0, 2.6],
+            "difference_upper": [7.0, 4.4], "rankable": True, "note": "from_counts"}
+    base.update(over)
+    return pd.DataFrame(base)
+
+
+def test_gap_change_states_a_change_only_where_like_is_compared_with_like():
+    """methods 4.1: the size of the gap, with a MOVER interval; no change where the windows
+    overlap, the figures rest on few events, or there is no baseline; sides crossed said so."""
+    r = fzanalysis.assessment.gap_change(_gap_rows()).iloc[0]
+    assert r["gap_change"] == "narrowed" and r["change"] == pytest.approx(-2.5)
+    assert r["change_upper"] == pytest.approx(-2.5 + math.hypot(1.0, 0.9))  # MOVER, by hand
+    wider = fzanalysis.assessment.gap_change(_gap_rows(difference=[3.5, 6.0], difference_lower=[2.6, 5.0],
+                                                       difference_upper=[4.4, 7.0])).iloc[0]
+    assert wider["gap_change"] == "widened"
+    unclear = fzanalysis.assessment.gap_change(_gap_rows(difference_lower=[1.0, -1.0],
+                                                         difference_upper=[11.0, 8.0])).iloc[0]
+    assert unclear["gap_change"] == "no_clear_change" and unclear["change_lower"] < 0 < unclear["change_upper"]
+    overlap = _gap_rows(pooled_years=["2016–2020", "2020–2024"])
+    assert fzanalysis.assessment.gap_change(overlap).iloc[0]["gap_change"] == "not_comparable"
+    few = _gap_rows(rankable=[True, False])
+    assert fzanalysis.assessment.gap_change(few).iloc[0]["gap_change"] == "not_comparable"
+    crossed = _gap_rows(difference=[2.0, -3.0])
+    assert fzanalysis.assessment.gap_change(crossed).iloc[0]["gap_change"] == "crossed"
+    points = _gap_rows(difference_lower=np.nan, difference_upper=np.nan, note="point_only")
+    assert fzanalysis.assessment.gap_change(points).iloc[0]["gap_change"] == "narrowed_point"
+    # the baseline year missing: the first later year with a gap; none before the year: no change
+    later = fzanalysis.assessment.gap_change(_gap_rows(year=[2021, 2024])).iloc[0]
+    assert later["baseline_year"] == 2021 and later["gap_change"] == "narrowed"
+    alone = fzanalysis.assessment.gap_change(_gap_rows(year=[2018, 2024])).iloc[0]
+    assert alone["gap_change"] == "not_comparable" and pd.isna(alone["baseline_year"])
+    # women ahead (a negative gap) that shrinks is narrower too
+    neg = _gap_rows(difference=[-6.0, -3.5], difference_lower=[-7.0, -4.4], difference_upper=[-5.0, -2.6])
+    assert fzanalysis.assessment.gap_change(neg).iloc[0]["gap_change"] == "narrowed"
+
+
+def test_gap_change_interval_covers_the_true_change_at_its_level():
+    """200 simulated proportions by sex in 2020 and 2024 (n = 400 to 3 000 each): the 95 % interval
+    of the change in the gap's size covers the true change about 95 % of the time."""
+    rng = np.random.default_rng(7)
+    rows, truth = [], {}
+    for k in range(200):
+        p = {(2020, "F"): rng.uniform(0.45, 0.6), (2020, "M"): rng.uniform(0.2, 0.3)}
+        p[(2024, "F")] = p[(2020, "F")] - rng.uniform(0.0, 0.1)
+        p[(2024, "M")] = p[(2020, "M")] + rng.uniform(0.0, 0.05)
+        truth[f"health.s{k}"] = abs(p[(2024, "F")] - p[(2024, "M")]) * 100 - abs(p[(2020, "F")] - p[(2020, "M")]) * 100
+        for (y, sex), pr in p.items():
+            n = int(rng.integers(400, 3000))
+            x = int(rng.binomial(n, pr))
+            rows.append({"indicator": f"health.s{k}", "year": y, "sex": sex, "numerator": x, "denominator": n,
+                         "value": 100 * x / n})
+    cat = pd.DataFrame({"id": list(truth), "unit": "percent", "comparator": ">=", "target": 50.0,
+                        "disaggregation": "sex"})
+    ch = fzanalysis.assessment.gap_change(fzanalysis.gender_gap(pd.DataFrame(rows), cat), year=2024)
+    ch = ch[ch["gap_change"].isin(["narrowed", "widened", "no_clear_change"])]
+    assert len(ch) >= 195
+    hit = [(r.change_lower <= truth[r.indicator] <= r.change_upper) for r in ch.itertuples()]
+    assert 0.91 <= np.mean(hit) <= 0.99, np.mean(hit)

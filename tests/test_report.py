@@ -540,3 +540,30 @@ def test_gender_gap_table_names_the_pooled_window_and_does_not_compare_few_event
     odd = gaps.assign(note="windows_differ", rankable=pd.array([pd.NA] * len(gaps), dtype="boolean"))
     assert set(tables.gender_gap_table(odd, cat, lang="en")["gap_note"]) == {
         labels.label("gap_note", "windows_differ", "en")}
+
+
+def test_gender_gap_table_says_how_each_gap_moved_since_the_baseline():
+    """methods 4.1: beside this year's gap, the baseline gap with its year and the change of the
+    gap's size in words with its interval; 不作比较 where the methods compare nothing."""
+    from fzanalysis import catalog, demo, gender_gap
+    from fzanalysis.assessment import gap_change
+
+    gaps = gender_gap(demo.load())
+    district = gaps[gaps["area"] == "440117"]
+    now = district[district["year"] == 2024]
+    change = gap_change(district, year=2024)
+    cat = catalog.load()
+    zh = tables.gender_gap_table(now, cat, lang="zh", change=change).set_index("name")
+    en = tables.gender_gap_table(now, cat, lang="en", change=change)
+    assert {"baseline_difference", "gap_change"} <= set(en.columns)
+    ins = zh.loc[cat.set_index("id").at["social_security.medical_insurance_female", "name_zh"]]
+    assert ins["baseline_difference"] == "0.8（2020年）"
+    assert ins["gap_change"] == "扩大0.4（95%区间0.2–0.7）"
+    few = zh.loc[cat.set_index("id").at["economy.occupational_disease_female", "name_zh"]
+                 + labels.pooled_note("2020–2024", "zh")]
+    assert few["gap_change"] == labels.label("gap_change", "not_comparable", "zh")
+    assert not en["gap_change"].str.contains(r"[\u4e00-\u9fff]").any()
+    unclear = change.set_index("indicator").loc["health.health_literacy"]
+    assert unclear["gap_change"] == "no_clear_change"
+    shown = zh.loc[cat.set_index("id").at["health.health_literacy", "name_zh"], "gap_change"]
+    assert shown.startswith("无明显变化") and "-11.5" in shown and "+1.6" in shown

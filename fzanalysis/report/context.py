@@ -180,6 +180,12 @@ class ReportContext:
             return self.results.gaps
         return assessment.gender_gap(self.history, self.catalog)
 
+    @cached_property
+    def gap_change(self) -> pd.DataFrame:
+        """How each gender gap moved from the baseline year to the assessed one
+        (:func:`fzanalysis.assessment.gap_change`, methods 4.1)."""
+        return assessment.gap_change(self.gaps, year=self.data_year, baseline_year=self.baseline_year)
+
     @property
     def judgement(self) -> pd.DataFrame:
         """One row per target, the judged figure (``evaluation.targets``): what every page reads."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html as _html
 import re
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -577,8 +578,13 @@ def check_table(found: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh"
                     ).reset_index(drop=True)
 
 
-def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
+def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh",
+                     change: pd.DataFrame | None = None, level: float = 0.95) -> pd.DataFrame:
     """:func:`fzanalysis.gender_gap` output for display: name, both values, difference, ratio, note.
+
+    With ``change`` (:func:`fzanalysis.assessment.gap_change` of the same indicators and areas),
+    two columns more: the baseline difference with its year, and how the gap's size moved since
+    (缩小 / 扩大 with the interval at ``level``, 无明显变化, 不作比较 …; methods 4.1).
 
     Rows in the catalogue's (the plan's) order; values and differences written with the unit's
     decimals, as on every other page (:func:`fzanalysis.labels.value_decimals`).  A gap pooled
@@ -599,6 +605,30 @@ def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = 
         return ["—" if _isna(x) else labels.format_number(float(x), labels.value_decimals(v, u))
                 for x, v, u in zip(gaps[column], gaps["value_f"], gaps["unit"], strict=True)]
 
+    extra: dict[str, list[str]] = {}
+    if change is not None:
+        moved = change.set_index(["indicator", "area"])
+        keys = list(zip(gaps["indicator"], gaps["area"], strict=True))
+        extra = {"baseline_difference": [], "gap_change": []}
+        for (ind, area), value, unit in zip(keys, gaps["value_f"], gaps["unit"], strict=True):
+            r = moved.loc[(ind, area)] if (ind, area) in moved.index else None
+            num = partial(labels.format_number, decimals=labels.value_decimals(value, unit))
+            if r is None or pd.isna(r["baseline_year"]):
+                extra["baseline_difference"].append("—")
+                extra["gap_change"].append(labels.label("gap_change", "not_comparable", lang) if r is not None
+                                           else "—")
+                continue
+            extra["baseline_difference"].append(labels.fill(labels.label("gap_change", "baseline", lang),
+                                                            v=num(r["baseline_difference"]),
+                                                            year=int(r["baseline_year"])))
+            code, c = str(r["gap_change"]), float(r["change"])
+            lo, hi = float(r["change_lower"]), float(r["change_upper"])
+            # narrowed / widened: the size of the move; otherwise the signed change (+ wider)
+            ends = (-hi, -lo) if code == "narrowed" else (lo, hi)
+            sign = code not in ("narrowed", "widened")
+            lo_s, hi_s = (("+" if sign and x > 0 else "") + num(x) if np.isfinite(x) else "" for x in ends)
+            extra["gap_change"].append(labels.fill(labels.label("gap_change", code, lang), v=num(abs(c)),
+                                                   lo=lo_s, hi=hi_s, level=f"{100 * level:g}"))
     return pd.DataFrame({
         "name": [f"{names.get(i, i)}{labels.pooled_note(y, lang)}"
                  for i, y in zip(gaps["indicator"], pooled, strict=True)],
@@ -609,6 +639,7 @@ def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = 
         "difference_lower": shown("difference_lower"),
         "difference_upper": shown("difference_upper"),
         "ratio": gaps["ratio"].astype(float).round(2).to_numpy(),
+        **extra,
         "gap_note": [labels.label("gap_note", "windows_differ", lang) if d else
                      labels.label("gap_note", "not_comparable", lang) if f else ""
                      for d, f in zip(differ, few, strict=True)],
