@@ -101,10 +101,13 @@ def _with_unit(text: str, unit: str, lang: Lang) -> str:
 
 
 def _area_names(lang: Lang) -> dict[str, str]:
+    """The active plan's whole area first, then its towns (the gazetteer's towns inside it: none
+    for a national plan, whose heatmap then has one column, not eight empty Conghua ones)."""
+    whole = codes.district()
     towns = gazetteer.towns()
-    names = dict(zip(towns["code"], towns["name_zh" if lang == "zh" else "name_en"]))
-    names[codes.district()] = _t("district", lang)
-    return names
+    towns = towns[towns["parent"].astype(str) == whole]
+    return {whole: _t("district", lang),
+            **dict(zip(towns["code"], towns["name_zh" if lang == "zh" else "name_en"]))}
 
 
 # --------------------------------------------------------------------------
@@ -482,7 +485,9 @@ def status_heatmap(assessed: pd.DataFrame, *, ax: Axes | None = None, lang: Lang
                                                   "not_applicable_area_kind", lang)))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
               title=label("plot_column", column, lang), title_fontsize=8.5, frameon=False)
-    ax.set_title(title if title is not None else _t("heatmap_title", lang), fontsize=11,
+    # one area (a national plan has no towns): the title does not speak of towns
+    default = "heatmap_title" if len(areas) > 1 else "heatmap_title_one_area"
+    ax.set_title(title if title is not None else _t(default, lang), fontsize=11,
                  pad=48 if tall else 6)
     if _synthetic(assessed) if demo_note is None else demo_note:
         demo_watermark(ax, lang)

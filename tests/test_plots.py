@@ -452,3 +452,20 @@ def test_dumbbell_of_gender_gap_rows_draws_the_judged_figures_names_the_window_a
     for lang in ("zh", "en"):
         mine = [t for (lg, _), t in titles.items() if lg == lang]
         assert len(set(mine)) == len(mine)
+
+
+def test_status_heatmap_of_a_national_plan_has_no_town_columns():
+    """The national report's overview drew Conghua's eight towns as empty 无数据 columns beside
+    全国, under the title 各镇街指标进展: the towns are those inside the plan's own area."""
+    from fzanalysis import plan
+
+    with plan.use("china"):
+        whole = codes.district()
+        table = pd.DataFrame({"indicator": ["health.a", "health.b"], "area": whole, "sex": "T",
+                              "domain": "health", "name_zh": ["甲", "乙"], "name_en": ["A", "B"],
+                              "category": ["achieved", "on_track"], "status": ["met", "not_met"]})
+        ax = plots.status_heatmap(table)
+        assert [t.get_text() for t in ax.get_xticklabels()] == [plots._area_names("zh")[whole]]
+        assert ax.get_title() == "各指标进展" and "镇街" not in ax.get_title()
+    ax = plots.status_heatmap(assessed())
+    assert len(ax.get_xticklabels()) == 9 and ax.get_title() == "各镇街指标进展"
