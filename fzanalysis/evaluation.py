@@ -32,7 +32,9 @@ its probability) and derives everything a reader is told from those two, with on
   (:func:`fzanalysis.comparators.satisfies`).  Directional targets (逐步提高, 降低, 缩小):
   ``achieved`` when the recent trend is significantly in the required direction, ``on_track``
   when the projection moves that way without being significant yet, ``deterioration`` when it
-  moves the other way, ``limited_progress`` when it does not move (a constant series); for
+  moves the other way, ``limited_progress`` when it does not move (a constant series) or moves
+  by less than shows in the figures as written (:func:`fzanalysis.labels.shows_change`: the
+  sentence says 保持在); for
   缩小 (``narrow``) the required direction is towards the gap's parity point :math:`T` from the
   side the trend's level is on today (a gap that has crossed parity and keeps moving widens);
   ``maintain``: ``achieved`` / ``slipping`` / ``deterioration`` against the level to keep.
@@ -57,7 +59,7 @@ from fzanalysis import assessment, codes, comparators, reference, trend
 from fzanalysis import catalog as catalog_mod
 from fzanalysis.assessment import of_judged_sex
 from fzanalysis.exceptions import PanelError
-from fzanalysis.labels import label
+from fzanalysis.labels import label, shows_change
 from fzanalysis.panel import Panel, as_panel
 
 __all__ = ["Evaluation", "category_from_projection", "evaluate", "of_judged_sex", "of_sex"]
@@ -194,6 +196,7 @@ def category_from_projection(
     *,
     reference: float = np.nan,
     meets: bool | None = None,
+    unit: str | None = None,
 ) -> str:
     """Progress category of one series from its status and its central projection.
 
@@ -212,6 +215,9 @@ def category_from_projection(
         Whether the projection meets the target (``trend.project``'s ``projected_meets``, which
         for ``maintain`` compares with the series' own reference level; default: computed with
         :func:`fzanalysis.comparators.satisfies`).
+    unit : str, optional
+        The indicator's unit: a move (increase/decrease/narrow) too small to show in the figures
+        as written (:func:`fzanalysis.labels.shows_change`; 保持在19.0%) is no move.
 
     Returns
     -------
@@ -234,6 +240,8 @@ def category_from_projection(
         # narrow (缩小): towards the parity point from the side the value is on (methods 3.3b)
         good = -np.sign(value - target) if comparator == "narrow" else comparators.good_direction(comparator)
         move = (projected - value) * float(good)
+        if unit is not None and not shows_change(value, projected, unit):
+            move = 0.0  # the sentence says 保持在: neither on track nor 倒退
         if status == "met":  # the recent trend went the required way; the projection turns back
             return "slipping" if move < 0 else "achieved"
         # a flat projection (a constant series, p_direction 0.5) moves neither way
@@ -408,7 +416,8 @@ def evaluate(
                 proj_v,
                 np.nan if pd.isna(r.get("target")) else float(r["target"]),
                 np.nan if pd.isna(r.get("tolerance")) else float(r["tolerance"]),
-                meets=None if pd.isna(r.get("projected_meets")) else bool(r["projected_meets"]))
+                meets=None if pd.isna(r.get("projected_meets")) else bool(r["projected_meets"]),
+                unit=str(r["unit"]))
         cats.append(cat_code)
         verdicts.append(assessment.verdict(
             status=status, comparator=r["comparator"], gap=r.get("gap", np.nan), target=r.get("target", np.nan),

@@ -386,6 +386,22 @@ def format_value(value: Any, unit: Any, *, lang: Lang = "zh", published: bool = 
     return str(spec[lang]).format(v=format_number(value, value_decimals(value, unit, published=published)))
 
 
+def shows_change(start: Any, end: Any, unit: Any) -> bool:
+    """Whether a move from ``start`` to ``end`` shows in the figures as the report writes them
+    (the unit's decimals): 19.03 → 18.97 reads 19.0 → 19.0, no move.  The sentence's verb
+    (提高 / 降至 / 保持在, :func:`fzanalysis.narrative.finding`) and the progress category of a
+    move (:func:`fzanalysis.evaluation.category_from_projection`) both ask it, so a projection
+    written as 保持在 is never called 进度正常 or 倒退.
+
+    Examples
+    --------
+    >>> shows_change(19.03, 18.97, "gap_percent"), shows_change(19.03, 18.94, "gap_percent")
+    (False, True)
+    """
+    decimals = int(unit_format(unit)["decimals"])
+    return format_number(float(start), decimals) != format_number(float(end), decimals)
+
+
 def format_range(lower: Any, upper: Any, unit: Any, *, lang: Lang = "zh", bare: bool = False) -> str:
     """Write an interval in ``unit`` the one way every page does: ``82.7–83.2岁``, ``37.8%–58.7%``
     (a unit marked ``range_repeat`` in ``data/labels/report.yaml`` is written on both ends), in the

@@ -50,6 +50,7 @@ from fzanalysis.labels import (
     label,
     name_with_sex,
     pooled_note,
+    shows_change,
     unit_format,
 )
 from fzanalysis.labels import format_number as _number
@@ -187,7 +188,7 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
         # move from the line reads differently from the move from the figure above, the sentence
         # says so (22.4% observed, trend line at 25.6%, projected 25.0%: 降至, not 达到)
         def move(start: Any) -> str:  # the verb follows the digits shown
-            if shown == format_value(start, unit, lang=lang):
+            if not shows_change(start, projected, unit):
                 return "projection_flat"
             return "projection_up" if float(projected) > float(start) else "projection_down"
 

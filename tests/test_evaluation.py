@@ -110,6 +110,20 @@ def test_category_rules_by_hand(args, expected):
     assert category_from_projection(*args) == expected
 
 
+def test_a_move_too_small_to_show_is_no_move():
+    """The demo's 部门领导班子女性比例 read 预计2030年保持在21.3% beside 倒退, and the income gap
+    保持在19.0% beside 进度正常: a projected move that does not show in the figures as written
+    (labels.shows_change) is limited progress, as the sentence's verb says."""
+    assert category_from_projection("cannot_judge", "increase", 21.31, 21.29, np.nan) == "deterioration"
+    assert category_from_projection("cannot_judge", "increase", 21.31, 21.29, np.nan,
+                                    unit="percent") == "limited_progress"
+    assert category_from_projection("cannot_judge", "narrow", 19.03, 18.97, 0.0,
+                                    unit="gap_percent") == "limited_progress"
+    assert category_from_projection("cannot_judge", "increase", 21.31, 21.41, np.nan,
+                                    unit="percent") == "on_track"
+    assert category_from_projection("met", "increase", 21.31, 21.29, np.nan, unit="percent") == "achieved"
+
+
 def test_maintain_slips_when_projected_below_its_level():
     assert category_from_projection("met", "maintain", 80.0, 79.0, np.nan, reference=80.0) == "slipping"
     assert category_from_projection("met", "maintain", 80.0, 81.0, np.nan, reference=80.0) == "achieved"
@@ -356,6 +370,10 @@ def test_judgement_is_coherent_on_random_series(seed):
               & (t["status"] != "met") & (t["status_note"] != "too_few_points")]
     assert not ((moves["category"] == "on_track") & (moves["probability"] < 0.5)).any()
     assert not ((moves["category"] == "deterioration") & (moves["probability"] > 0.5)).any()
+    # a move is on track or 倒退 only where the figures as written move (the verb is not 保持在)
+    from fzanalysis.labels import shows_change
+    judged_moves = moves[moves["category"].isin(["on_track", "deterioration"])]
+    assert all(shows_change(r.trend_level, r.projected, r.unit) for r in judged_moves.itertuples())
     # a move met by its recent trend whose projection turns back is said to slip (预计难以保持)
     met_moves = t[comparators.asks_for_move(t["comparator"].to_numpy()) & t["probability"].notna()
                   & (t["status"] == "met")]
