@@ -45,6 +45,7 @@ __all__ = [
     "good_direction",
     "numeric_target",
     "probability_kind",
+    "required_direction",
     "region",
     "satisfies",
     "status",
@@ -117,6 +118,25 @@ def distance_to_parity(value: Any, comparator: Any, target: Any) -> np.ndarray:
     t = np.asarray(target, dtype=float)
     with np.errstate(invalid="ignore"):
         return np.where(comp == "narrow", np.abs(v - t), v)
+
+
+def required_direction(comparator: Any, level: Any, target: Any) -> np.ndarray:
+    """The direction a move asks for from ``level``: +1 up, -1 down; for ``narrow`` towards the
+    parity point ``target`` from the side ``level`` is on (0 at parity); 0 for targets that are
+    not moves.  The category (:func:`fzanalysis.evaluation.category_from_projection`) and
+    ``p_direction`` (:mod:`fzanalysis.trend.engine`) both read it.
+
+    Examples
+    --------
+    >>> required_direction(["increase", "decrease", "narrow", "narrow", ">="], [5, 5, 5, -5, 5],
+    ...                    [np.nan, np.nan, 0, 0, 9]).tolist()
+    [1.0, -1.0, -1.0, 1.0, 0.0]
+    """
+    comp = np.asarray(comparator, dtype=object)
+    with np.errstate(invalid="ignore"):
+        toward = -np.sign(np.asarray(level, dtype=float) - np.asarray(target, dtype=float))
+    good = np.where(comp == "narrow", toward, good_direction(comp)).astype(float)
+    return np.where(asks_for_move(comp), good, 0.0)
 
 
 def numeric_target(comparator: Any, target: Any) -> np.ndarray:

@@ -227,7 +227,9 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
     pace = (lambda v: float(v)) if natural else tr.z
     a0 = pace(level)
     step = float(us["step"])  # natural units (logit kinds) or relative change (log kinds)
-    if comp in ("~=", "~>=", "narrow") and target is not None:  # towards the target / parity point
+    if comp == "narrow" and target is not None:  # towards the parity point
+        good = int(comparators.required_direction(comp, level, target)) or 1
+    elif comp in ("~=", "~>=") and target is not None:
         good = 1 if float(target) >= level else -1
     else:
         good = _good(comp)

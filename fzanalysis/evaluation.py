@@ -238,8 +238,7 @@ def category_from_projection(
         if not has_proj or np.isnan(value):
             return "achieved" if status == "met" else "insufficient_data"
         # narrow (缩小): towards the parity point from the side the value is on (methods 3.3b)
-        good = -np.sign(value - target) if comparator == "narrow" else comparators.good_direction(comparator)
-        move = (projected - value) * float(good)
+        move = (projected - value) * float(comparators.required_direction(comparator, value, target))
         if unit is not None and not shows_change(value, projected, unit):
             move = 0.0  # the sentence says 保持在: neither on track nor 倒退
         if status == "met":  # the recent trend went the required way; the projection turns back

@@ -1168,14 +1168,12 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     f_trend = _component_cdf(z_now, mix.z1, mix.s1, mix.df1)
     p_up = 1.0 - np.where(mix.w > 0, (1.0 - mix.w) * f_trend + mix.w * _naive_cdf(level_now, mix),
                           f_trend)
-    p_dir = np.where(comp == "increase", p_up, np.where(comp == "decrease", 1.0 - p_up, np.nan))
-    # 缩小 (narrow): towards the parity point T from the side today's fitted level is on
-    # (comparators.distance_to_parity; methods 3.3b), so p_direction >= 0.5 iff the central
-    # projection moves towards parity, as for increase / decrease
-    with np.errstate(invalid="ignore"):
-        side = np.sign(level_now - M.target)
-    p_dir = np.where(comp == "narrow", np.where(side > 0, 1.0 - p_up, np.where(side < 0, p_up, 0.5)),
-                     p_dir)
+    # the direction each move asks for (comparators.required_direction; 缩小: towards the parity
+    # point from the side today's fitted level is on, methods 3.3b), so p_direction >= 0.5 iff the
+    # central projection moves that way
+    req = comparators.required_direction(comp, level_now, M.target)
+    p_dir = np.where(comparators.asks_for_move(comp),
+                     np.where(req > 0, p_up, np.where(req < 0, 1.0 - p_up, 0.5)), np.nan)
     # both probabilities tempered for the horizon (methods.md 8.9, sixth follow-up)
     pm = temper_probability(pm, h, calibrated=calibrated)
     p_dir = temper_probability(p_dir, h, calibrated=calibrated)
