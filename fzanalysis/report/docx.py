@@ -346,11 +346,11 @@ def _baseline_comparison(judgement: pd.DataFrame) -> dict[str, int]:
                                                       judgement["year"].astype("Float64")).fillna(False)]
     comp = j["comparator"].to_numpy()
     # 缩小 (narrow) is judged on the gap's size: better when it is smaller than at the baseline
+    # (distance_to_parity is the value itself for every other comparator: the change since 2020)
     size = {c: comparators.distance_to_parity(j[c].to_numpy(float), comp, j["target"].to_numpy(float))
             for c in ("value", "baseline_value")}
     direction = np.where(comp == "narrow", -1, comparators.good_direction(comp))
-    sign = np.where(comp == "narrow", np.sign(size["value"] - size["baseline_value"]),
-                    np.sign(j["change_base"].to_numpy(float)))
+    sign = np.sign(size["value"] - size["baseline_value"])
     better = int(((direction != 0) & (sign == direction)).sum())
     worse = int(((direction != 0) & (sign == -direction)).sum())
     return {"n": len(j), "better": better, "worse": worse, "other": len(j) - better - worse}
