@@ -44,6 +44,7 @@ __all__ = [
     "label",
     "name_with_sex",
     "pooled_note",
+    "range_decimals",
     "sex_label",
     "unit_format",
     "unit_label",
@@ -402,6 +403,32 @@ def shows_change(start: Any, end: Any, unit: Any) -> bool:
     return format_number(float(start), decimals) != format_number(float(end), decimals)
 
 
+#: At most this many decimals beyond the unit's are added to an interval whose two ends would
+#: otherwise print alike (:func:`format_range`).
+RANGE_EXTRA_DECIMALS = 2
+
+
+def range_decimals(lower: Any, upper: Any, unit: Any) -> int:
+    """The decimals an interval is written with (:func:`format_range`; the Excel cells of its two
+    ends follow it): the unit's, or more when two different ends would otherwise print alike
+    (99.989–100 as "100.0%–100.0%" would read as a certainty the probability beside it denies),
+    at most :data:`RANGE_EXTRA_DECIMALS` more.
+
+    Examples
+    --------
+    >>> range_decimals(95.2, 97.3, "percent"), range_decimals(99.9887, 100.0, "percent")
+    (1, 2)
+    """
+    base = int(unit_format(unit)["decimals"])
+    decimals = base
+    if _isna(lower) or _isna(upper) or float(lower) == float(upper):
+        return decimals
+    while (decimals < base + RANGE_EXTRA_DECIMALS
+           and format_number(lower, decimals) == format_number(upper, decimals)):
+        decimals += 1
+    return decimals
+
+
 def format_range(lower: Any, upper: Any, unit: Any, *, lang: Lang = "zh", bare: bool = False) -> str:
     """Write an interval in ``unit`` the one way every page does: ``82.7–83.2岁``, ``37.8%–58.7%``
     (a unit marked ``range_repeat`` in ``data/labels/report.yaml`` is written on both ends), in the
@@ -414,14 +441,21 @@ def format_range(lower: Any, upper: Any, unit: Any, *, lang: Lang = "zh", bare: 
     ('82.7–83.2岁', '37.8%–58.7%')
     >>> format_range(82.66, 83.21, "years", bare=True)
     '82.7–83.2'
+
+    Two different ends that would print alike get the digits that tell them apart (at most
+    :data:`RANGE_EXTRA_DECIMALS` more), so a range never reads as a certainty it is not:
+
+    >>> format_range(99.9887, 100.0, "percent"), format_range(100.0, 100.0, "percent")
+    ('99.99%–100.00%', '100.0%–100.0%')
     """
     check_lang(lang)
-    decimals = int(unit_format(unit)["decimals"])
+    decimals = range_decimals(lower, upper, unit)
     if bare:
         return f"{format_number(lower, decimals)}–{format_number(upper, decimals)}"
-    low = (format_value(lower, unit, lang=lang) if unit_format(unit).get("range_repeat")
+    spec = unit_format(unit)
+    low = (str(spec[lang]).format(v=format_number(lower, decimals)) if spec.get("range_repeat")
            else format_number(lower, decimals))
-    return f"{low}–{format_value(upper, unit, lang=lang)}"
+    return f"{low}–{str(spec[lang]).format(v=format_number(upper, decimals))}"
 
 
 def format_share(share: Any, *, lang: Lang = "zh") -> str:
@@ -453,6 +487,16 @@ def _target_number(target: float, unit: Any) -> str:
     return digits
 
 
+def _at_upper_bound(target: Any, unit: Any) -> bool:
+    """Whether ``target`` is its unit's upper bound (100 %): "≥ 100 %" is then written as the plan
+    writes it, 达到100% / 100%, not 100%以上."""
+    table = config.units()
+    if _isna(target) or str(unit) not in table.index:
+        return False
+    hi = table.at[str(unit), "upper_bound"]
+    return not _isna(hi) and float(target) == float(hi)
+
+
 def format_target(
     comparator: str,
     target: Any,
@@ -478,12 +522,15 @@ def format_target(
         comparison with one number has a symbol: a directional target is written in its words in
         both styles (``逐步提高`` / ``a rising trend``, as the sentences say it), and a 左右 target
         (``~=``, ``~>=``) with its tolerance the plan's word with the band it stands for
-        (``target_band`` labels): ``45%左右（不低于43%）``, ``about 45% (at least 43%)``.
+        (``target_band`` labels): ``45%左右（不低于43%）``, ``about 45% (at least 43%)``.  "≥" the
+        unit's upper bound is written as the plan writes it (达到100%, not 100%以上).
 
     Examples
     --------
     >>> format_target(">=", 95, "percent"), format_target(">=", 95, "percent", style="symbol")
     ('95%以上', '≥ 95%')
+    >>> format_target(">=", 100, "percent"), format_target(">=", 100, "percent", lang="en")
+    ('达到100%', '100%')
     >>> format_target("<", 7.5, "per_100k_live_births", lang="en")
     'below 7.5 per 100 000 live births'
     >>> format_target("~>=", 50, "percent", tolerance=2, style="symbol")
@@ -503,7 +550,8 @@ def format_target(
             t=number.format(v=_target_number(t, unit)), lo=number.format(v=_target_number(t - tau, unit)),
             hi=number.format(v=_target_number(t + tau, unit)))
     if style == "prose" or comparator not in _CMP_SYMBOL:
-        template = label("narrative_comparator", comparator, lang)
+        key = "at_upper_bound" if comparator == ">=" and _at_upper_bound(target, unit) else comparator
+        template = label("narrative_comparator", key, lang)
         if _isna(target):
             return template.replace("{t}", "")
         return template.format(t=number.format(v=_target_number(float(target), unit)))

@@ -204,6 +204,28 @@ def test_status_workbook_shows_a_published_figure_with_its_digits():
     assert excel._figure_formats(frame, "value") == ["0.00", "0.0"]
 
 
+def test_interval_whose_ends_print_alike_gets_the_digits_that_tell_them_apart():
+    """A projection at 100 % whose 80 % interval starts at 99.989 has p_meet 0.70 for "100%": the
+    sentence must not print 80%区间100.0%–100.0% beside 有可能达标（概率70%）; the workbook's cells
+    use the same digits. A truly degenerate interval keeps the unit's digits."""
+    from fzanalysis.labels import format_range
+    from fzanalysis.report import excel
+
+    assert format_range(99.9887, 100.0, "percent") == "99.99%–100.00%"
+    assert format_range(99.9887, 100.0, "percent", bare=True) == "99.99–100.00"
+    assert format_range(100.0, 100.0, "percent") == "100.0%–100.0%"
+    # at most two more digits than the unit's
+    assert format_range(99.99999, 100.0, "percent") == "100.000%–100.000%"
+    assert format_range(82.66, 83.21, "years") == "82.7–83.2岁"
+    at_bound = {**INSURANCE, "value": 100.0, "target": 100.0, "gap": 0.0, "status": "met",
+                "projected": 100.0, "proj_lower": 99.9887, "proj_upper": 100.0, "probability": 0.70,
+                "category": "achieved"}
+    assert "（80%区间99.99%–100.00%）" in narrative.finding(at_bound)
+    frame = pd.DataFrame({"unit": ["percent", "percent"], "proj_lower": [99.9887, 95.2],
+                          "proj_upper": [100.0, 97.3]})
+    assert excel._range_formats(frame) == ["0.00", "0.0"]
+
+
 def test_unrankable_figure_gets_the_small_counts_caveat_as_on_the_maps():
     """19 deaths: the interval is not too wide to judge, but a rate from fewer than 20 events is
     unrankable (methods 1.5) and the maps draw it 不宜比较; the sentence says so too."""

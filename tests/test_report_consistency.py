@@ -81,7 +81,8 @@ def test_short_warning_names_are_the_heads_of_their_reasons(ctx):
 
 
 def test_excel_rounds_as_the_text_does(ctx, tmp_path: Path):
-    """Values in status.xlsx are shown with the unit's digits (1.58:1 stays 1.58, 2340 yuan has none)
+    """Values in status.xlsx are shown with the unit's digits (1.58:1 stays 1.58, 2340 yuan has none;
+    an interval whose ends would print alike gets the digits the text gives it)
     and the probability with the number the words use (never 50% beside 难以)."""
     j = ctx.judgement
     path = excel.write_workbook(j, tmp_path / "s.xlsx", towns=ctx.assessed)
@@ -91,8 +92,13 @@ def test_excel_rounds_as_the_text_does(ctx, tmp_path: Path):
     for k, rec in enumerate(j.to_dict("records"), start=2):
         decimals = int(labels.unit_format(rec["unit"])["decimals"])
         fmt = "0" if decimals == 0 else "0." + "0" * decimals
-        for name in ("value", "projected", "proj_lower", "proj_upper", "change_1y"):
+        for name in ("value", "projected", "change_1y"):
             assert ws.cell(row=k, column=col[labels.label("xlsx_column", name)]).number_format == fmt, name
+        # the interval's ends with the digits format_range writes them with in the text
+        rd = labels.range_decimals(rec["proj_lower"], rec["proj_upper"], rec["unit"])
+        for name in ("proj_lower", "proj_upper"):
+            assert ws.cell(row=k, column=col[labels.label("xlsx_column", name)]).number_format == \
+                ("0" if rd == 0 else "0." + "0" * rd), name
     long = load_workbook(path)["长表（数据透视用）"]
     lh = {c.value: i + 1 for i, c in enumerate(long[1])}
     units = {labels.unit_label(u): u for u in j["unit"]}

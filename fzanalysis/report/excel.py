@@ -73,8 +73,18 @@ def _num(x: Any) -> Any:
 def number_format(unit: Any, value: Any = None, *, published: bool = False) -> str:
     """The Excel number format of a value in ``unit``: the digits every page shows (``0.0``, ``0.00``, ``0``;
     a published figure with its own, :func:`fzanalysis.labels.value_decimals`)."""
-    decimals = labels.value_decimals(value, unit, published=published)
+    return _decimals_format(labels.value_decimals(value, unit, published=published))
+
+
+def _decimals_format(decimals: int) -> str:
     return "0" if decimals == 0 else "0." + "0" * decimals
+
+
+def _range_formats(frame: pd.DataFrame) -> list[str]:
+    """The number format of each row's projection interval: the digits :func:`fzanalysis.labels.format_range`
+    writes it with on every page."""
+    return [_decimals_format(labels.range_decimals(lo, hi, u))
+            for lo, hi, u in zip(frame["proj_lower"], frame["proj_upper"], frame["unit"], strict=True)]
 
 
 def _figure_formats(frame: pd.DataFrame, column: str) -> list[str]:
@@ -321,6 +331,7 @@ def write_workbook(
     per_unit = [number_format(u) for u in judgement["unit"]]
     _write_frame(ws, frame, {_col(lang, c): per_unit for c in _PER_UNIT}
                  | {_col(lang, c): _figure_formats(judgement, c) for c in ("value", "baseline_value")}
+                 | {_col(lang, c): _range_formats(judgement) for c in ("proj_lower", "proj_upper")}
                  | {_col(lang, "probability"): [probability_cell(p)[1] for p in judgement["probability"]],
                     _col(lang, "year"): "0", _col(lang, "baseline_year"): "0"},
                  wide=[_col(lang, "name"), _col(lang, "probability_words")])
