@@ -82,7 +82,7 @@ def test_overview_end_to_end_on_demo_data(tmp_path: Path):
     index = (res.out_dir / "index.html").read_text("utf-8")
     assert "各指标达标状态" in index and "妇女与健康" in index
     # the index leads with the attainment sentence, counted once per indicator
-    assert re.search(r"规划87项主要目标中，\d+项已达标", index)
+    assert re.search(r"规划87项监测目标中，\d+项已达标", index)
     assert index.count('<td class="status st-') == len(res.status)
     assert res.provenance["synthetic"] is True
     # one number per fact: the Word report, status.xlsx and the index say what status.csv says

@@ -45,7 +45,7 @@ def test_word_report_structure(midterm, tmp_path: Path):
     # the evaluation chapter's sections are numbered like every other: （一）verdicts, （二）baseline
     assert heads2[8:10] == ["（一）评估结论", "（二）与2020年基线比较"]
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert re.search(r"规划87项主要目标中，\d+项已达标", text)  # the 达标率 sentence
+    assert re.search(r"规划87项监测目标中，\d+项已达标", text)  # the 达标率 sentence
     assert re.search(r"1．2024年.+为.+较上年(提高|下降)[0-9.]+个百分点", text)  # numbered findings
     assert "与2020年基线相比" in text
     # demo data: said in the page header and under the title
@@ -202,7 +202,7 @@ def test_english_word_report_reads_as_english(midterm, tmp_path: Path):
     assert heads2[8:10] == ["4.1 Verdicts", "4.2 Against the 2020 baseline"]
     text = "\n".join(p.text for p in doc.paragraphs)
     assert not re.search(r"\b1 (are|have|targets|indicators)\b|\(s\)", text)
-    assert re.search(r"main targets: achieved \d+, largely achieved \d+", text)
+    assert re.search(r"monitored targets: achieved \d+, largely achieved \d+", text)
     body = "\n".join(p.text for p in doc.paragraphs if not p.text.startswith(tuple("0123456789")))
     assert not re.search(r"[\u4e00-\u9fff]", body.split("Sources")[0])  # no Chinese before the citations
 

@@ -124,7 +124,7 @@ def attainment_counts(judgement: pd.DataFrame) -> dict[str, Any]:
 
 
 def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh", domain: bool = False) -> str:
-    """The 达标率 sentence: ``规划87项主要目标中，19项已达标……``, in the status labels' words;
+    """The 达标率 sentence: ``规划87项监测目标中，19项已达标……``, in the status labels' words;
     ``domain=True`` for the targets of one domain (``本领域26项目标中，…``).
 
     The targets neither met nor not met are given as one count in the same sentence, with its
@@ -136,7 +136,7 @@ def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh", domain: b
     --------
     >>> j = pd.DataFrame({"status": ["met", "met", "not_met", "no_data"]})
     >>> attainment_sentence(j)
-    '规划4项主要目标中，2项已达标，1项未达标，1项无法判定或无数据（无数据1项）；在可判定的3项中达标率为66.7%。'
+    '规划4项监测目标中，2项已达标，1项未达标，1项无法判定或无数据（无数据1项）；在可判定的3项中达标率为66.7%。'
     """
     c = attainment_counts(judgement)
     rate = labels.format_share(c["rate"], lang=lang)
