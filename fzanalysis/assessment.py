@@ -54,6 +54,7 @@ __all__ = [
     "gender_gap",
     "judge",
     "judge_direction",
+    "like_with_like",
     "progress_category",
     "register_cli",
     "trend_test",
@@ -750,6 +751,34 @@ def verdict(
 # The table
 # ---------------------------------------------------------------------------------------
 
+def is_pooled(pooled_years: Any) -> np.ndarray:
+    """Whether each figure is pooled over several years (a non-empty ``pooled_years`` label,
+    :func:`fzanalysis.rates.rate_table`).
+
+    Examples
+    --------
+    >>> is_pooled(["2020–2024", "", None]).tolist()
+    [True, False, False]
+    """
+    s = pd.Series(np.atleast_1d(np.asarray(pooled_years, dtype=object)))
+    return (s.fillna("").astype(str).str.strip().replace("<NA>", "") != "").to_numpy()
+
+
+def like_with_like(pooled_years: Any, baseline_pooled_years: Any) -> np.ndarray:
+    """Whether a figure may be compared with its baseline (methods 3.1, "like with like"): neither is
+    pooled.  A rate pooled over 2020–2024 (rare events) set against the single year 2020 is not a
+    change, and the window even contains its baseline; the same rule decides the change since the
+    baseline of the judgement table (:func:`fzanalysis.evaluate`, ``change_base``) and the progress
+    category and CAGR of :func:`assess`, which are left empty (``insufficient_data``) where it fails.
+
+    Examples
+    --------
+    >>> like_with_like(["", "2020–2024", ""], ["", "", "2016–2020"]).tolist()
+    [True, False, False]
+    """
+    return ~is_pooled(pooled_years) & ~is_pooled(baseline_pooled_years)
+
+
 def _pick_baseline(
     years: np.ndarray, est: np.ndarray, pooled: np.ndarray, year: int, baseline_year: int,
     crow: Mapping[str, Any], area: str, sex: str, whole: str,
@@ -942,7 +971,10 @@ def assess(
             gap = np.nan
         b_year, b_value, b_src, b_pooled = _pick_baseline(years, est, arr["pooled_years"][idx], yr,
                                                            int(baseline_year), crow, area, sex, whole)
-        prog = progress_category(comparator=comp, status=status, base_value=b_value, base_year=b_year,
+        prog = progress_category(comparator=comp, status=status,
+                                 # like with like: a pooled figure or baseline gives no pace
+                                 base_value=b_value if like_with_like(rec["pooled_years"], b_pooled)[0]
+                                 else np.nan, base_year=b_year,
                                  value=rec["value"], year=yr, target=crow["target"],
                                  target_year=crow["target_year"], tolerance=crow["tolerance"],
                                  lower_bound=crow["lower_bound"], upper_bound=crow["upper_bound"])

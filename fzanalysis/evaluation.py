@@ -386,10 +386,10 @@ def evaluate(
         out = pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
     # like with like: a pooled figure is not compared with a single year, nor a single year with a
     # pooled baseline (previous_value is the annual figure reported the year before)
-    pooled = out["pooled_years"].fillna("").astype(str).str.strip() != ""
-    base_pooled = out["baseline_pooled_years"].fillna("").astype(str).str.strip() != ""
+    pooled = assessment.is_pooled(out["pooled_years"])
     out["change_1y"] = np.where(pooled, np.nan, out["value"] - out["previous_value"])
-    out["change_base"] = np.where(pooled | base_pooled, np.nan, out["value"] - out["baseline_value"])
+    out["change_base"] = np.where(assessment.like_with_like(out["pooled_years"], out["baseline_pooled_years"]),
+                                  out["value"] - out["baseline_value"], np.nan)
     out["warnings"] = out["warnings"].astype(object).where(out["warnings"].notna(), "").astype(str)
     out["method"] = out["method"].astype(object).where(out["method"].notna(), "")
     out = out.join(_references(out))

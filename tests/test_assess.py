@@ -871,3 +871,27 @@ def test_gap_change_interval_covers_the_true_change_at_its_level():
     assert len(ch) >= 195
     hit = [(r.change_lower <= truth[r.indicator] <= r.change_upper) for r in ch.itertuples()]
     assert 0.91 <= np.mean(hit) <= 0.99, np.mean(hit)
+
+
+def test_pooled_rate_gets_no_pace_against_a_single_year_baseline():
+    """Maternal deaths 0, 1, 0, 2, 0 among ~3 000 births: the 2024 figure is pooled over
+    2020–2024 (a window that holds its own baseline year) and the 2020 baseline is the single year
+    at 0. That is no change to measure: no CAGR, no 倒退 (it was deterioration at +1 088 % a year),
+    the same rule (like_with_like) that leaves the judgement table's change_base empty."""
+    from fzanalysis.assessment import like_with_like
+
+    births = [3000, 3100, 2950, 3050, 2980]
+    deaths = [0, 1, 0, 2, 0]
+    panel = pd.DataFrame({"indicator": "h.mmr", "year": range(2020, 2025), "area": "450102", "sex": "T",
+                          "numerator": deaths, "denominator": births,
+                          "value": [d / b * 1e5 for d, b in zip(deaths, births, strict=True)]})
+    cat = pd.DataFrame([{"id": "h.mmr", "unit": "per_100k_live_births", "comparator": "<", "target": 7.5,
+                         "name_zh": "孕产妇死亡率"}])
+    row = fzanalysis.assess(panel, cat, area="450102").query("year == 2024").iloc[0]
+    assert row["pooled_years"] and row["baseline_value"] == 0.0
+    assert row["category"] == "insufficient_data"
+    assert np.isnan(row["cagr_observed"]) and np.isnan(row["pace_ratio"])
+    ev = fzanalysis.evaluate(panel, cat, area="450102", year=2024).targets.iloc[0]
+    assert np.isnan(ev["change_base"])
+    assert like_with_like(["", "2020–2024", "", ""], ["", "", "2016–2020", None]).tolist() == \
+        [True, False, False, True]
