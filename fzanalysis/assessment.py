@@ -1034,7 +1034,9 @@ def assess(
                 "name_en", "verdict_zh", "verdict_en"):
         out[col] = out[col].astype("string")
     out = out[RESULT_COLUMNS + EXTRA_COLUMNS + ["verdict"]]
-    return out.sort_values(["indicator", "area", "sex"], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["indicator", "area", "sex"], kind="stable").reset_index(drop=True)
+    out.attrs["area"] = whole  # the whole area judged: attainment() counts its rows by default
+    return out
 
 
 def _area_kind_map() -> dict[str, str]:
@@ -1173,8 +1175,9 @@ def attainment(assessed: pd.DataFrame, *, area: str | None = None) -> pd.DataFra
     assessed : DataFrame
         The result of :func:`assess` (``indicator, area, sex, status, domain`` at least).
     area : str, keyword-only, optional
-        The whole area whose rows are counted (default the active plan's,
-        :func:`fzanalysis.codes.district`); pass the ``area`` given to :func:`assess`.
+        The whole area whose rows are counted: default the ``area`` :func:`assess` judged (it
+        records it in ``assessed.attrs["area"]``), else the active plan's
+        (:func:`fzanalysis.codes.district`).
 
     Returns
     -------
@@ -1187,7 +1190,9 @@ def attainment(assessed: pd.DataFrame, *, area: str | None = None) -> pd.DataFra
     Raises
     ------
     ValueError
-        If a required column is missing (the frame is not the output of :func:`assess`).
+        If a required column is missing (the frame is not the output of :func:`assess`), or no
+        row is of the area counted (a researcher's own area code with ``attrs`` lost on the way:
+        pass ``area=``), rather than a silent empty count.
 
     See Also
     --------
@@ -1221,7 +1226,15 @@ def attainment(assessed: pd.DataFrame, *, area: str | None = None) -> pd.DataFra
     if not need <= set(assessed.columns):
         missing = sorted(need - set(assessed.columns))
         raise ValueError(f"attainment needs the output of assess(); missing columns {missing}")
-    h = _headline(assessed, codes.district() if area is None else str(area))
+    whole = str(area) if area is not None else str(assessed.attrs.get("area") or codes.district())
+    if len(assessed) and not (assessed["area"].astype(str) == whole).any():
+        present = sorted(pd.unique(assessed["area"].astype(str)))
+        raise ValueError(
+            f"attainment: no row of area {whole!r} "
+            f"({'given as area=' if area is not None else 'the default: the active plan area'}); "
+            f"the table's areas are {present[:10]}{' …' if len(present) > 10 else ''}: pass area= "
+            "as given to assess()")
+    h = _headline(assessed, whole)
     h["domain"] = h["domain"].fillna("unassigned")
 
     def summarise(g: pd.DataFrame) -> dict[str, Any]:

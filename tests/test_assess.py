@@ -895,3 +895,19 @@ def test_pooled_rate_gets_no_pace_against_a_single_year_baseline():
     assert np.isnan(ev["change_base"])
     assert like_with_like(["", "2020–2024", "", ""], ["", "", "2016–2020", None]).tolist() == \
         [True, False, False, True]
+
+
+def test_attainment_counts_the_area_assess_judged_or_says_it_has_none():
+    """A researcher's own area code: attainment() counted the default district's rows (none) and
+    returned 0 indicators and a NaN rate without a word. It now counts the area assess() judged
+    (attrs), and refuses a table that has no row of the area it is asked about."""
+    panel = pd.DataFrame({"indicator": "s.met", "year": range(2020, 2025), "area": "450102", "sex": "T",
+                          "value": [96.5, 97.0, 97.2, 97.8, 98.1]})
+    cat = pd.DataFrame([{"id": "s.met", "unit": "percent", "comparator": ">=", "target": 95.0}])
+    a = fzanalysis.assess(panel, cat, area="450102")
+    total = fzanalysis.attainment(a).set_index("domain").loc["all"]
+    assert (total["n_indicators"], total["n_met"], total["attainment_rate"]) == (1, 1, 1.0)
+    stripped = pd.DataFrame(a.to_dict("records"))  # attrs lost, as after a round trip through csv
+    with pytest.raises(ValueError, match=r"no row of area '440117'.*\['450102'\].*area="):
+        fzanalysis.attainment(stripped)
+    assert fzanalysis.attainment(stripped, area="450102").set_index("domain").at["all", "n_met"] == 1
