@@ -882,6 +882,12 @@ def assess(
     (directional targets, OLS trend test); category: :func:`progress_category`;
     verdict: :func:`verdict`.  See docs/methods.md sections 1-3 for every rule.
 
+    ``category`` here is the *pace since the baseline* (CAGR against the pace required, methods
+    3.2), a descriptive figure of the past.  The judgement of a target -- the category every
+    report page, chart and sentence shows -- is :func:`fzanalysis.evaluate`'s, which follows the
+    projection ("on track" iff the central projection meets the target) and may differ from
+    this column; draw charts from ``evaluate(...).series``.
+
     References
     ----------
     .. [1] Wilson EB (1927). Probable inference, the law of succession, and statistical

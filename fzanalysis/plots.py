@@ -554,7 +554,8 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     gap_table = {"value_f", "value_m"} <= set(frame.columns)
     if gap_table:  # fzanalysis.gender_gap rows: one per indicator x area, both sexes over the same years
         _need(frame, ("indicator", "area", "value_f", "value_m"), "frame")
-        keep = [c for c in ("indicator", "area", "unit", "name_zh", "name_en", "synthetic") if c in frame.columns]
+        keep = [c for c in ("indicator", "area", "year", "unit", "name_zh", "name_en", "synthetic")
+                if c in frame.columns]
         rows = pd.concat([frame[keep].assign(sex=s, value=frame[v]) for s, v in (("F", "value_f"), ("M", "value_m"))]
                          ).assign(area=lambda d: d["area"].astype(str))
     else:
@@ -576,10 +577,14 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     if "unit" in rows.columns and rows["unit"].nunique() > 1:
         raise PlotError(f"frame: rows mix units {sorted(rows['unit'].unique())}; one axis cannot show them")
     unit = rows["unit"].dropna().iloc[0] if "unit" in rows.columns and rows["unit"].notna().any() else None
+    rows = rows.reset_index(drop=True)
     dup = rows.duplicated(subset=[by, "sex"], keep=False)
     if dup.any():
-        i = dup[dup].index[0]
-        raise PlotError(f"frame: row {i}: several {rows.loc[i, 'sex']} rows for {rows.loc[i, by]}")
+        first = rows[dup].iloc[0]
+        years = sorted(pd.unique(rows.loc[dup, "year"])) if "year" in rows.columns else []
+        hint = (f" (years {years[0]}…{years[-1]}): keep one year, e.g. frame[frame['year'] == {years[-1]}]"
+                if len(years) > 1 else ": keep one row per sex")
+        raise PlotError(f"frame: several rows of sex {first['sex']} for {by} {first[by]}{hint}")
     wide = rows.pivot(index=by, columns="sex", values="value").reindex(columns=["F", "M"])
     if gap_table:
         info = frame.assign(area=lambda d: d["area"].astype(str)).set_index(by)
@@ -686,8 +691,10 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     Parameters
     ----------
     assessed : DataFrame
-        :func:`fzanalysis.assess` rows (``indicator, area, value, lower, upper,
-        target, comparator, category, unit, domain`` …).
+        The judgement rows :func:`fzanalysis.evaluate` returns (``.series``: ``indicator, area,
+        value, lower, upper, target, comparator, category, unit, domain`` …), so the bars carry
+        the category every page shows.  :func:`fzanalysis.assess` rows draw too, but their
+        ``category`` is the pace since the baseline, not the judgement (see its Notes).
     domain : str
         Domain code.
     area, sex : str or None, keyword-only

@@ -266,6 +266,16 @@ def test_dumbbell_missing_sex_and_errors(tmp_path):
     mixed = pd.concat([sexes(), sexes().assign(indicator="x.other")])
     with pytest.raises(PlotError, match="both indicators and areas vary"):
         plots.gender_gap_dumbbell(mixed)
+    # several years of gender_gap rows: the message says so, and how to keep one (it printed a
+    # pandas Series into the message)
+    from fzanalysis import demo, gender_gap
+    g = gender_gap(demo.load())
+    one = g[(g["indicator"] == g["indicator"].iloc[0]) & (g["area"] == "440117")]
+    assert one["year"].nunique() > 1
+    with pytest.raises(PlotError, match=r"several rows of sex F for area 440117 \(years \d{4}…\d{4}\): "
+                                        r"keep one year") as err:
+        plots.gender_gap_dumbbell(one)
+    assert "dtype" not in str(err.value) and "Name:" not in str(err.value)
 
 
 # ---------------------------------------------------------------- dashboard

@@ -1139,6 +1139,36 @@ def test_step_is_a_new_level_not_a_trend():
     assert pd.isna(s["break_year"]) and s["n_outliers"] == 0
 
 
+def test_step_leaves_no_residual_and_the_chart_draws_the_level_before_it():
+    """50, 50, 50, 60, 60, 60: the fitted model is 50 before the step and 60 after it. The chart's
+    fitted line drew 60 over the early years, and the residual spread measured against that line
+    (10 on each early point) raised a false 波动较大; a noisy step keeps its noise."""
+    years = list(range(2019, 2025))
+    r = _one([50, 50, 50, 60, 60, 60], ">=", 65)
+    assert r["break_year"] == 2022 and "volatile" not in r["warnings"]
+    fitted = project_paths(panel1(years, [50, 50, 50, 60, 60, 60]), cat1("percent", ">=", 65))
+    fitted = fitted[fitted["kind"] == "fitted"].set_index("year")["value"]
+    assert fitted.loc[[2019, 2020, 2021]].tolist() == pytest.approx([50, 50, 50], abs=1e-6)
+    assert fitted.loc[[2022, 2023, 2024]].tolist() == pytest.approx([60, 60, 60], abs=1e-6)
+    # the same on the log scale (a rate) and falling: the step's size is read on the model scale
+    down = project_paths(panel1(years, [40, 40, 40, 25, 25, 25]), cat1("per_100k", "<", 10), method="log")
+    down = down[down["kind"] == "fitted"].set_index("year")["value"]
+    assert down.loc[[2019, 2022]].tolist() == pytest.approx([40, 25], rel=1e-6)
+    noisy = _one([50, 53, 47, 62, 57, 61], ">=", 62)
+    assert "volatile" in noisy["warnings"]
+
+
+def test_steady_line_ending_on_its_target_is_not_volatile():
+    """86, 87, 88, 89, 90 against ">= 90": no distance is left, so the limit of 波动较大 was 0 and
+    the logit fit's tiny back-transform residual (0.08) tripped it; the limit now also scales
+    with the trend's annual move. A flat series dancing around its target still warns."""
+    for last in (90.0, 89.99, 90.01):
+        r = _one([86, 87, 88, 89, last], ">=", 90)
+        assert "volatile" not in r["warnings"], last
+    dancing = _one([90.4, 89.6, 90.5, 89.5, 90.3, 89.8], ">=", 90)
+    assert "volatile" in dancing["warnings"]
+
+
 def test_steady_line_meets_target_centrally_and_in_probability():
     """90 -> 94 at 0.57 a year, target >= 96: the central projection reaches 96 and p_meet >= 0.5
     (the straight line reaches 97.4; the damped trend alone stopped at 95.7)."""

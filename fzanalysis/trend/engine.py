@@ -40,7 +40,7 @@ __all__ = ["Mixture", "bend_variance", "centre_time", "choose_methods", "eligibl
            "model_scale", "naive_variance", "no_trend_df", "no_trend_sd", "no_trend_weight",
            "path_moments", "predictive_df", "published_at_bounds", "published_edges", "slope_at",
            "region_probability", "robust_fit", "run", "temper_probability",
-           "threshold_by_points", "trend_shrink", "warning_flags"]
+           "threshold_by_points", "trend_shrink", "warning_flags", "before_step", "step_shift"]
 
 def poisson_eligible(M: SeriesMatrix) -> np.ndarray:
     """(S,) bool: may series i use the Poisson count model (methods.md 5.4)?
@@ -1226,12 +1226,16 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
         reached = np.where(~last_met & (first < 10**6) & fitted_ok, first, reached)
     reached = np.where(pois & ~fitted_ok, np.nan, reached)
 
-    # residual spread on the original scale (least-squares rows)
-    fitted_y = inverse(fit.mean(np.broadcast_to(years.astype(float), (S, len(years)))),
+    # residual spread on the original scale (least-squares rows), about the fitted model: before
+    # a detected step the line sits lower (or higher) by the step, so 50, 50, 50, 60, 60, 60 has
+    # no residual (it had 10 on each early point, and a false 波动较大)
+    zgrid = fit.mean(np.broadcast_to(years.astype(float), (S, len(years))))
+    shift = step_shift(years, model_scale(M, mcode), fmask_ols, zgrid, break_year)
+    fitted_y = inverse(zgrid - before_step(years, break_year) * shift[:, None],
                        mcode[:, None], lo[:, None], hi[:, None])
     r = np.where(fmask_ols, M.Y - fitted_y, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        resid_sd = np.sqrt((r * r).sum(axis=1) / (fit.n - 2.0))
+        resid_sd = np.sqrt((r * r).sum(axis=1) / (fit.n - 2.0 - np.isfinite(break_year)))
         # Poisson rows: Pearson X^2 test of overdispersion
         p_over = np.where(pfit.n > 2, stats.chi2.sf(pfit.chi2, np.maximum(pfit.n - 2.0, 1.0)),
                           np.nan)
@@ -1261,8 +1265,33 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
         break_year=np.where(pois, np.nan, break_year), n_outliers=np.where(pois, 0, n_out),
         resid_sd=resid_sd, overdispersed=overdispersed, small_counts=pois & ~fitted_ok,
         max_gap=gaps, fitted_ok=fitted_ok, reference=reference, horizon=h, q=q,
-        significant_decline=decline,
+        significant_decline=decline, step_shift=np.where(pois, 0.0, shift),
     )
+
+
+def before_step(years: np.ndarray, break_year: np.ndarray) -> np.ndarray:
+    """(S, T) 1.0 on the years before each series' detected step (:func:`robust_fit`), else 0."""
+    with np.errstate(invalid="ignore"):
+        return (np.isfinite(break_year)[:, None] & (years[None, :] < break_year[:, None])).astype(float)
+
+
+def step_shift(years: np.ndarray, Z: np.ndarray, fmask: np.ndarray, zline: np.ndarray,
+               break_year: np.ndarray) -> np.ndarray:
+    """The size of each series' detected step on the model scale (0 without one).
+
+    :func:`robust_fit` fits the line to the points before the step raised (or lowered) by the
+    step's least-squares size, so the line is the level *after* it; the points before it sit
+    ``shift`` below the line.  With the step as a regressor, least squares leaves the residuals
+    of the points before it summing to zero, so ``shift`` is their mean distance below the line
+    (``zline`` the fitted line on the grid, ``Z`` the observations on the model scale).  The
+    charts' fitted line (:func:`fzanalysis.trend.project_paths`) and the residual spread of the
+    波动较大 warning read it.
+    """
+    pre = (before_step(years, break_year) > 0) & fmask
+    with np.errstate(invalid="ignore"):
+        d = np.where(pre, zline - Z, 0.0)
+        n = pre.sum(axis=1)
+        return np.where(n > 0, d.sum(axis=1) / np.maximum(n, 1), 0.0)
 
 
 def significant_decline(years: np.ndarray, Y: np.ndarray, wmask: np.ndarray, wfit: Any) -> np.ndarray:
@@ -1305,8 +1334,11 @@ def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
     with np.errstate(invalid="ignore"):
         at_risk = np.isfinite(prob) & (prob < threshold)
     numeric = np.isin(comp, comparators.NUMERIC)
-    # increase/decrease: the projected movement; none is left in an observed target year (h <= 0)
-    gap = np.where(numeric, np.abs(M.target - res.last_value),
+    # numeric: the distance left, or the trend's annual move where that is larger (a steady line
+    # that ends on its target has no distance left, and any wiggle would otherwise count as
+    # swinging widely); increase/decrease: the projected movement; none is left in an observed
+    # target year (h <= 0)
+    gap = np.where(numeric, np.fmax(np.abs(M.target - res.last_value), np.abs(res.pace_observed)),
                    np.where(res.horizon >= 1, np.abs(res.projected - res.last_value), np.nan))
     # maintain: a flat series has no gap to speak of; the scale is the level held (the p_meet
     # reference, else the last value) and the ratio the smallest decline worth detecting

@@ -24,6 +24,7 @@ from fzanalysis import codes, comparators, labels
 from fzanalysis.panel import Panel, as_panel
 from fzanalysis.trend.core import inverse
 from fzanalysis.trend.engine import (
+    before_step,
     mixture_moments,
     mixture_quantile,
     path_moments,
@@ -389,6 +390,8 @@ def _paths(M: SeriesMatrix, res: Projection, level: float, target_year: int) -> 
                                "value": M.Y[idx, col], "lower": np.nan, "upper": np.nan}))
     grid = np.broadcast_to(years.astype(float), (S, len(years)))
     zf, sf = path_moments(model, grid)
+    # before a detected step the fitted model lies lower (or higher) by the step
+    zf = zf - before_step(years, res.break_year) * np.nan_to_num(res.step_shift)[:, None]
     fitted = inverse(zf, mcode[:, None], lo, hi)
     band = pois[:, None]
     f_lo = np.where(band, inverse(zf - q * sf, mcode[:, None], lo, hi), np.nan)
@@ -435,7 +438,8 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
         reasons of the count model.
     comparator : str, optional
         The catalogue comparator: ``maintain`` gets the reasons of the maintain rules;
-        ``increase``/``decrease`` the ``at_risk`` reason of ``p_direction`` (methods.md 7).
+        ``increase``/``decrease``/``narrow`` the ``at_risk`` reason of ``p_direction`` and the
+        ``volatile`` reason measured against the projected change (methods.md 7).
 
     Returns
     -------
@@ -463,7 +467,7 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
         kinds.update({"at_risk": "warning_maintain", "volatile": "warning_maintain",
                       "reversing": "warning_maintain"})
     if bool(comparators.asks_for_move(comparator)):
-        kinds["at_risk"] = "warning_direction"
+        kinds.update({"at_risk": "warning_direction", "volatile": "warning_direction"})
     if method == "poisson":
         kinds.update({"insufficient_data": "warning_poisson", "volatile": "warning_poisson"})
     return sep.join(labels.label(kinds.get(c, "warning"), c, lang).format(**params) for c in codes)

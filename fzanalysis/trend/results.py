@@ -106,3 +106,6 @@ class Projection:
     horizon: np.ndarray
     q: np.ndarray
     significant_decline: np.ndarray
+    #: the detected step's size on the model scale (engine.step_shift; 0 without a step): the
+    #: fitted line lies this far above the points before the step
+    step_shift: np.ndarray
