@@ -26,8 +26,20 @@ def test_examples_run(name: str) -> None:
 
 
 def test_examples_exist_for_the_functions_researchers_call() -> None:
-    """The entry points a researcher calls first carry runnable examples."""
+    """Every function of the top-level API (``fzanalysis.__all__``) has the numpydoc sections
+    Parameters, Returns and Examples, and its examples run (the README says so); its classes
+    document their attributes."""
+    import inspect
+
     finder = doctest.DocTestFinder()
-    for obj in (fzanalysis.assess, fzanalysis.evaluate, fzanalysis.load_catalog, fzanalysis.as_panel):
-        tests = finder.find(obj)
-        assert any(t.examples for t in tests), f"{obj.__module__}.{obj.__name__} has no Examples"
+    names = [n for n in fzanalysis.__all__ if inspect.isfunction(getattr(fzanalysis, n))]
+    functions = [getattr(fzanalysis, n) for n in names]
+    assert set(names) >= {"assess", "evaluate", "project", "backtest", "attainment",
+                                               "gender_gap", "load_catalog", "load_panel", "as_panel"}
+    for obj in functions:
+        doc = inspect.getdoc(obj) or ""
+        for section in ("Parameters", "Returns", "Examples"):
+            assert f"{section}\n---" in doc, f"{obj.__module__}.{obj.__name__}: no {section} section"
+        assert any(t.examples for t in finder.find(obj)), f"{obj.__module__}.{obj.__name__} has no Examples"
+    for name in ("Evaluation", "Panel"):
+        assert "Attributes\n---" in (inspect.getdoc(getattr(fzanalysis, name)) or ""), name

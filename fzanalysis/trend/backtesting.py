@@ -98,6 +98,24 @@ def backtest(
     ------
     ValueError
         For a horizon < 1, ``min_train`` < 3, or an unknown or unusable method.
+
+    Examples
+    --------
+    How far to trust the projections of women's basic medical insurance coverage (demo data,
+    the district's female, male and total series): every origin with at least five points,
+    projected 1 to 3 years ahead and scored against what followed.
+
+    >>> from fzanalysis import backtest, demo
+    >>> p = demo.load()
+    >>> s = p[(p["indicator"] == "social_security.medical_insurance_female") & (p["area"] == "440117")]
+    >>> bt = backtest(s, horizon=3)
+    >>> bt[["horizon", "n_forecasts", "n_series", "nominal"]]
+       horizon  n_forecasts  n_series  nominal
+    0        1           15         3      0.8
+    1        2           12         3      0.8
+    2        3            9         3      0.8
+    >>> bool(bt["coverage"].between(0, 1).all())
+    True
     """
     level = float(settings()["default_level"] if level is None else level)
     if int(horizon) < 1:
