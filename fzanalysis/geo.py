@@ -715,12 +715,13 @@ def town_label(name_zh: str, name_en: str, lang: Lang) -> str:
     return " ".join(words[:-1]) if len(words) > 1 and words[-1] in GENERIC_EN else str(name_en)
 
 
-def indicator_name(frame: pd.DataFrame, lang: Lang) -> str:
+def indicator_name(frame: pd.DataFrame, lang: Lang, cat: pd.DataFrame | None = None) -> str:
     """Name of the (single) indicator of ``frame`` in ``lang``.
 
     From the frame's ``name_zh``/``name_en`` (assessment tables carry them);
-    otherwise from the catalogue (:func:`fzanalysis.catalog.load`) when the
-    indicator is in it; otherwise the indicator id.
+    otherwise from the catalogue -- ``cat`` (a researcher's own, as given to
+    :func:`fzanalysis.evaluate`), else the active plan's (:func:`fzanalysis.catalog.load`) --
+    when the indicator is in it; otherwise the indicator id.
     """
     name = _first(frame, "name_zh" if lang == "zh" else "name_en")
     if name:
@@ -729,7 +730,7 @@ def indicator_name(frame: pd.DataFrame, lang: Lang) -> str:
     if ind is None:
         return ""
     try:
-        cat = catalog.load()
+        cat = catalog.load() if cat is None else catalog.normalize(cat)
     except (catalog.CatalogError, FileNotFoundError):
         return str(ind)
     hit = cat.loc[cat["id"] == ind, "name_zh" if lang == "zh" else "name_en"]

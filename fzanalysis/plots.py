@@ -111,12 +111,24 @@ def _area_names(lang: Lang) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------
+def _with_gaps(rows: pd.DataFrame) -> pd.DataFrame:
+    """``year, value`` on every year from the first to the last, NaN where a year is missing, so
+    a line drawn through it breaks there instead of joining the neighbours."""
+    years = rows["year"].astype(int)
+    if rows.empty:
+        return rows[["year", "value"]]
+    full = pd.RangeIndex(int(years.min()), int(years.max()) + 1, name="year")
+    out = rows.assign(year=years).drop_duplicates("year").set_index("year")["value"].astype(float)
+    return out.reindex(full).reset_index()
+
+
 def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: float | None,
               baseline: float | tuple[int, float] | None = None, ax: Axes | None = None,
               lang: Lang = "zh", level: float = 0.8, target_year: int | None = None,
               baseline_year: int = 2020, unit: str | None = None, title: str | None = None,
               demo_note: bool | None = None,
-              reference: tuple[str, int, float] | None = None) -> Axes:
+              reference: tuple[str, int, float] | None = None,
+              catalog: pd.DataFrame | None = None) -> Axes:
     """Observed series, its projection with interval band, target line and baseline.
 
     Parameters
@@ -150,7 +162,10 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     unit : str, keyword-only, optional
         Unit code (``data/units.csv`` key) for the y axis label.
     title : str, keyword-only, optional
-        Axes title (default: indicator name and area, e.g. 宫颈癌筛查率（全区）).
+        Axes title (default: indicator name and area, e.g. 宫颈癌筛查率（全区））.
+    catalog : DataFrame, keyword-only, optional
+        A researcher's own catalogue, for the default title's name (the frames of
+        :func:`fzanalysis.trend.project_paths` carry ids, not names); default the plan's.
     demo_note : bool, keyword-only, optional
         Add 演示数据 / demo data (default: when ``observed`` or ``path`` has a
         true ``synthetic`` column).
@@ -207,7 +222,8 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
                         band["upper"].astype(float), color=FAN_COLOURS["band"], alpha=0.45,
                         linewidth=0, label=f"{level:.0%} {_t('interval', lang)}")
     if len(fit):
-        ax.plot(fit["year"], fit["value"], color=FAN_COLOURS["fitted"], linestyle="--",
+        gapped = _with_gaps(fit)
+        ax.plot(gapped["year"], gapped["value"], color=FAN_COLOURS["fitted"], linestyle="--",
                 linewidth=1.2, label=_t("fitted", lang))
     if len(proj):
         # join the projection to the last observation so the line is unbroken
@@ -221,7 +237,8 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
             err = np.vstack([obs["value"] - obs["lower"], obs["upper"] - obs["value"]]).astype(float)
             ax.errorbar(obs["year"], obs["value"], yerr=np.nan_to_num(err), fmt="none",
                         ecolor=FAN_COLOURS["observed"], elinewidth=0.8, capsize=2)
-        ax.plot(obs["year"], obs["value"], color=FAN_COLOURS["observed"], marker="o",
+        gapped = _with_gaps(obs)  # a missing year breaks the line: it is not drawn as observed
+        ax.plot(gapped["year"], gapped["value"], color=FAN_COLOURS["observed"], marker="o",
                 markersize=4, linewidth=1.2, label=_t("observed", lang))
     if target is not None and not (isinstance(target, float) and math.isnan(target)):
         ax.axhline(float(target), color=FAN_COLOURS["target"], linestyle=":", linewidth=1.5,
@@ -248,7 +265,7 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     ax.spines[["top", "right"]].set_visible(False)
     ax.legend(loc="best", fontsize=8, frameon=True, framealpha=0.9)
     if title is None:  # indicator (from the frame or the catalogue) and area
-        name = indicator_name(path, lang)
+        name = indicator_name(path, lang, catalog)
         area = str(path["area"].iloc[0]) if "area" in path.columns and len(path) else None
         place = _area_names(lang).get(area, area) if area else None
         title = f"{name}（{place}）" if (place and lang == "zh") else \

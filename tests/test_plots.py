@@ -145,6 +145,33 @@ def test_fan_chart_directional_target_and_english(tmp_path):
     assert render(ax.figure, tmp_path / "fan_en.png") == []
 
 
+def test_fan_chart_breaks_at_a_missing_year_and_names_a_researchers_indicator(tmp_path):
+    """A year with no figure is not drawn as observed (the line joined 2021 to 2023); the default
+    title takes the name from the researcher's own catalogue (it fell back to the id); before a
+    detected step the fitted line is the level before it."""
+    from fzanalysis.trend import project_paths
+
+    cat = pd.DataFrame({"id": ["y.gap", "y.step"], "unit": "percent", "comparator": ">=",
+                        "target": [75.0, 65.0], "name_zh": ["缺年序列", "阶跃序列"]})
+    panel = pd.concat([
+        pd.DataFrame({"indicator": "y.gap", "year": [2017, 2018, 2019, 2020, 2021, 2023, 2024],
+                      "value": [58, 60, 62, 64, 66, 68, 70], "area": "450102", "sex": "T"}),
+        pd.DataFrame({"indicator": "y.step", "year": range(2017, 2025), "value": [50] * 4 + [60] * 4,
+                      "area": "450102", "sex": "T"})])
+    pp = project_paths(panel, cat)
+    ax = plots.fan_chart(None, pp[pp["indicator"] == "y.gap"], target=75.0, unit="percent", catalog=cat)
+    assert ax.get_title() == "缺年序列（450102）"
+    observed = [ln for ln in ax.get_lines() if ln.get_label() == "实测值"][0]
+    xs, ys = np.asarray(observed.get_xdata(), float), np.asarray(observed.get_ydata(), float)
+    assert 2022 in xs and np.isnan(ys[xs == 2022]).all()
+    assert render(ax.figure, tmp_path / "fan_gap.png") == []
+    ax = plots.fan_chart(None, pp[pp["indicator"] == "y.step"], target=65.0, unit="percent", catalog=cat)
+    fitted = [ln for ln in ax.get_lines() if ln.get_label() == "拟合值"][0]
+    fy = dict(zip(np.asarray(fitted.get_xdata(), int), np.asarray(fitted.get_ydata(), float), strict=True))
+    assert fy[2017] == pytest.approx(50) and fy[2024] == pytest.approx(60)
+    plt.close(ax.figure)
+
+
 def test_fan_chart_refuses_mixed_series():
     two = pd.concat([paths(), paths().assign(area="440117001")])
     with pytest.raises(PlotError, match="several values of 'area'"):
