@@ -159,3 +159,22 @@ def test_a_map_of_codes_outside_the_gazetteer_says_why() -> None:
     rows = a[(a["indicator"] == "soc.pension") & (a["sex"] == "T")]
     with pytest.raises(GazetteerError, match="'450102' is not a town of the gazetteer.*no shape to map"):
         geo.join(rows)
+
+
+def test_as_panel_takes_the_catalogue_positionally_and_refuses_what_assess_refuses():
+    """as_panel(panel, catalog) raised TypeError (catalog was keyword-only, unlike every other entry
+    point), and as_panel(panel, catalog=raw) accepted a catalogue that assess then refused."""
+    import fzanalysis
+    from fzanalysis.exceptions import CatalogError
+
+    panel = pd.DataFrame({"indicator": "w.x", "year": [2023, 2024], "area": "450102", "sex": "F",
+                          "value": [40.0, 41.0]})
+    good = pd.DataFrame([{"id": "w.x", "unit": "percent", "comparator": ">=", "target": 45.0,
+                          "subject_sex": "F", "disaggregation": "sex"}])
+    assert len(fzanalysis.as_panel(panel, good).frame) == 2
+    bad = good.assign(disaggregation="")
+    with pytest.raises(CatalogError) as from_assess:
+        fzanalysis.assess(panel, bad, area="450102")
+    with pytest.raises(CatalogError) as from_as_panel:
+        fzanalysis.as_panel(panel, bad)
+    assert str(from_as_panel.value) == str(from_assess.value)

@@ -371,7 +371,7 @@ def _check_catalog(frame: pd.DataFrame, catalog: pd.DataFrame, source: str) -> N
         raise PanelError(source, problems)
 
 
-def as_panel(data: Panel | pd.DataFrame | str | Path, *, catalog: pd.DataFrame | None = None,
+def as_panel(data: Panel | pd.DataFrame | str | Path, catalog: pd.DataFrame | None = None, *,
              source: str | None = None) -> Panel:
     """Check a panel once and return it as a :class:`Panel`.
 
@@ -381,8 +381,9 @@ def as_panel(data: Panel | pd.DataFrame | str | Path, *, catalog: pd.DataFrame |
         A panel already checked (returned as it is, or checked only against a catalogue it was
         not yet checked against), a DataFrame, or a file in one of :data:`READABLE_FORMATS`.
     catalog : DataFrame, optional
-        A normalised catalogue (:func:`fzanalysis.catalog.normalize`): indicators must be in it
-        and values within its bounds.
+        A catalogue, normalised here (:func:`fzanalysis.catalog.normalize`, which refuses a
+        faulty one as every entry point does): indicators must be in it and values within its
+        bounds.  Positional or keyword, as in every entry point (``as_panel(panel, catalog)``).
     source : str, optional
         Name used in messages (default: the path, or ``"<DataFrame>"``).
 
@@ -420,6 +421,9 @@ def as_panel(data: Panel | pd.DataFrame | str | Path, *, catalog: pd.DataFrame |
         raise PanelError("<argument>", [f"expected a Panel, a DataFrame or a file path "
                                         f"({', '.join(READABLE_FORMATS)}), got {type(data).__name__}"])
     if catalog is not None:
+        # a researcher's catalogue is refused here as it is everywhere (one rule: normalize)
+        from fzanalysis.catalog import normalize
+        catalog = normalize(catalog)
         stamp = _fingerprint(catalog)
         if panel.checked_against != stamp:
             _check_catalog(panel.frame, catalog, panel.source)
