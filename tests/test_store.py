@@ -181,3 +181,22 @@ def test_withdraw_reads_the_key_as_a_submission_cell_and_the_cli_speaks_chinese(
     assert r.returncode == 1 and "不是 1900–2100 之间的整数年份" in r.stderr and "Traceback" not in r.stderr
     r = _run([*args, "--lang", "en"])
     assert r.returncode == 1 and "is not a whole year" in r.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_files_written_atomically_get_the_mode_a_plain_write_would(tmp_path: Path) -> None:
+    """mkstemp's temporary is 0600: the panel, its log and the feedback workbooks were readable by
+    their owner only, whatever the umask, so the group sharing data/processed could not read them.
+    A new file gets 0666 less the umask; a replaced file keeps its own mode."""
+    from fzanalysis.panel.safe import atomic_write_bytes
+
+    old = os.umask(0o022)
+    try:
+        new = atomic_write_bytes(tmp_path / "panel.csv", b"a\n")
+        assert new.stat().st_mode & 0o777 == 0o644
+        os.umask(0o002)
+        assert atomic_write_bytes(tmp_path / "other.csv", b"a\n").stat().st_mode & 0o777 == 0o664
+        new.chmod(0o640)
+        assert atomic_write_bytes(new, b"b\n").stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(old)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -95,6 +96,9 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, durable: bo
     tmp = Path(name)
     try:
         write(tmp)
+        # mkstemp makes the file 0600: give it the mode a plain open() would (the existing file's,
+        # else 0666 less the umask), so the group sharing data/processed can read the panel
+        os.chmod(tmp, _mode_for(path))
         if durable:
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
@@ -105,6 +109,17 @@ def atomic_write(path: str | Path, write: Callable[[Path], None], *, durable: bo
     if durable:
         _fsync_dir(path.parent)
     return path
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits a file written at ``path`` gets: those of the file it replaces, else
+    0666 less the process umask (what ``open(path, "w")`` would give)."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def _fsync_dir(folder: Path) -> None:
