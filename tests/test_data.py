@@ -271,6 +271,11 @@ def test_every_data_option_refuses_the_same_files_the_same_way(tmp_path, capsys)
         with pytest.raises(PanelError) as lib:
             as_panel(path)
         assert str(lib.value).splitlines()[-1].strip() in message  # the library's own message
+        # the clerk's language leads (--lang is not parsed yet: both), a missing file is not
+        # called a schema problem
+        first = err.split("error: argument --data: ", 1)[-1]
+        assert first.startswith("找不到数据文件" if name == "missing" else "数据文件"), first
+        assert name != "missing" or "schema" not in first
 
 
 def test_every_data_option_accepts_the_same_files(tmp_path) -> None:

@@ -68,10 +68,18 @@ def data_option(value: str) -> str:
     argparse.ArgumentTypeError
         With the :class:`~fzanalysis.exceptions.PanelError` message.
     """
+    path = Path(value)
+    if not path.exists():  # not a schema problem: say so, in both languages (--lang is not parsed yet)
+        raise argparse.ArgumentTypeError(
+            f"找不到数据文件 {value}（年度数据面板由 fzanalysis ingest 生成：data/processed/panel.parquet）/ "
+            f"file not found: {value} (the yearly panel is made by fzanalysis ingest: "
+            "data/processed/panel.parquet)")
     try:
-        as_panel(Path(value))
+        as_panel(path)
     except PanelError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        raise argparse.ArgumentTypeError(
+            f"数据文件 {value} 不能用作数据面板，未做任何处理（原因见下）/ not a usable panel, nothing was "
+            f"done:\n{exc}") from None
     return value
 
 
