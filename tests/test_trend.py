@@ -1169,6 +1169,48 @@ def test_steady_line_ending_on_its_target_is_not_volatile():
     assert "volatile" in dancing["warnings"]
 
 
+@pytest.mark.parametrize("unit", ["count", "percent", "per_100k"])
+def test_p_meet_agrees_with_the_interval_printed_beside_it(unit):
+    """The interval and p_meet come from one predictive: when the 80 % interval's lower end lies
+    below the first published figure that meets ">= c", at least 10 % of the mass misses, so
+    p_meet <= 0.9 (0.852 after tempering), and when its upper end does, p_meet <= 0.1 (0.148).
+    A count published as 1 every year against ">= 1" had p_meet 0.94 beside an interval from 0.28:
+    its ">= 1" was read as "> 0" (a source that never published 0), certain on the log scale."""
+    rng = np.random.default_rng(11)
+    rows, targets = [], []
+    for k in range(80):
+        n = int(rng.integers(5, 12))
+        years = np.arange(2025 - n, 2025)
+        if unit == "count":
+            vals = np.maximum(0, np.round(rng.uniform(0.5, 6) + rng.normal(0, rng.uniform(0, 1.5), n)
+                                          + rng.normal(0, 0.3) * np.arange(n)))
+            if k % 4 == 0:
+                vals = np.full(n, float(rng.integers(1, 4)))          # constant counts
+            target = float(rng.integers(1, 5))
+        else:
+            top = 100.0 if unit == "percent" else 60.0
+            vals = np.clip(rng.uniform(5, 95) + rng.normal(0, 2) * np.arange(n) + rng.normal(0, 1.5, n),
+                           0.1, top)
+            vals = np.round(vals, 1)
+            target = float(np.round(rng.uniform(vals.min(), min(vals.max() + 10, top)), 0))
+        rows.append(pd.DataFrame({"indicator": f"i{k}", "year": years, "value": vals}))
+        targets.append(target)
+    cat = pd.DataFrame({"id": [f"i{k}" for k in range(80)], "unit": unit, "comparator": ">=",
+                        "target": targets})
+    out = project(pd.concat(rows, ignore_index=True), cat).set_index("indicator")
+    step = 1.0 if unit == "count" else 0.1
+    edge = (cat.set_index("id")["target"] - step / 2).reindex(out.index)
+    ok = out["p_meet"].notna()
+    below = ok & (out["lower"] < edge - 1e-6)
+    above = ok & (out["upper"] < edge - 1e-6)
+    assert below.sum() >= 10
+    assert (out.loc[below, "p_meet"] <= 0.06 + 0.88 * 0.9 + 1e-6).all(), out.loc[below, ["lower", "p_meet"]]
+    assert (out.loc[above, "p_meet"] <= 0.06 + 0.88 * 0.1 + 1e-6).all()
+    if unit == "count":
+        one = project(panel1(range(2019, 2025), [1.0] * 6), cat1("count", ">=", 1)).iloc[0]
+        assert one["lower"] < 0.5 and one["p_meet"] < 0.85
+
+
 def test_steady_line_meets_target_centrally_and_in_probability():
     """90 -> 94 at 0.57 a year, target >= 96: the central projection reaches 96 and p_meet >= 0.5
     (the straight line reaches 97.4; the damped trend alone stopped at 95.7)."""

@@ -938,13 +938,17 @@ def published_at_bounds(M: SeriesMatrix, step: np.ndarray,
     ``step``, :func:`region_probability`) only where the series' own observed values have been
     within half a step of that bound: a source that caps its figures below 100 % (WUENIC
     publishes at most 99) never meets a target of 100 %, while a series that has been published
-    at 0 or 100 % can be again.  Counts (Poisson rows) can always be zero.
+    at 0 or 100 % can be again.  Capping is a habit of sources of bounded shares; a quantity
+    with no upper bound -- a count (family-education centres, shelters), a rate of events, money
+    -- can always be published as 0, as can every Poisson row: for them the lower bound is an
+    ordinary figure.  (A count published as 1 every year had its ">= 1" read as "> 0", certain on
+    the log scale: p_meet 0.94 beside an 80 % interval starting at 0.3.)
     """
     lo, hi = M.lower, M.upper
     with np.errstate(invalid="ignore"):
         at_lower = np.any(M.mask & (M.Y <= (lo + step / 2.0)[:, None]), axis=1)
         at_upper = np.any(M.mask & (M.Y >= (hi - step / 2.0)[:, None]), axis=1)
-    return at_lower | np.asarray(pois, dtype=bool), at_upper
+    return at_lower | np.asarray(pois, dtype=bool) | ~np.isfinite(hi), at_upper
 
 
 def published_edges(lo_y: Any, hi_y: Any, *, lower: Any, upper: Any, step: Any,
