@@ -7,6 +7,10 @@ Messages name the file, row and column and say what was expected.
 """
 from __future__ import annotations
 
+import sys
+import warnings
+from pathlib import Path
+
 __all__ = [
     "CatalogError",
     "ConfigError",
@@ -18,6 +22,7 @@ __all__ = [
     "ReportBusy",
     "ReportError",
     "SubmissionError",
+    "warn",
 ]
 
 
@@ -28,6 +33,28 @@ class FzError(Exception):
 class FzWarning(UserWarning):
     """A figure that is probably a mistake but may be right (a percent that looks typed as a
     fraction): said, never refused, since a library cannot ask whoever typed it."""
+
+
+def warn(message: str, category: type[Warning] = FzWarning) -> None:
+    """Issue a warning attributed to the caller's own code: the first frame outside the
+    fzanalysis package (a fixed ``stacklevel`` pointed into the library, at a depth that depends
+    on which entry point was called, so a researcher could not filter it by their module).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn("0.96 looks like a fraction")
+    >>> caught[0].category.__name__, caught[0].filename.endswith("exceptions.py")
+    ('FzWarning', False)
+    """
+    package = str(Path(__file__).resolve().parent)
+    level, frame = 2, sys._getframe(1)  # stacklevel 1 is this function, 2 its caller
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(package):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 class ConfigError(FzError, ValueError):

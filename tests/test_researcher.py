@@ -108,8 +108,13 @@ def test_a_percent_given_as_a_fraction_is_named() -> None:
 
     p = _panel()
     every = p.assign(value=np.where(p["indicator"] == "soc.pension", p["value"] / 100, p["value"]))
-    with pytest.warns(FzWarning, match=r"(?s)'soc.pension'.*looks like a fraction.*expected 8\d"):
+    with pytest.warns(FzWarning, match=r"(?s)'soc.pension'.*looks like a fraction.*expected 8\d") as rec:
         fzanalysis.assess(every, _catalog(), area=WHOLE)
+    # attributed to the caller's line, whichever entry point (it pointed into the library)
+    assert {w.filename for w in rec if w.category is FzWarning} == {__file__}
+    with pytest.warns(FzWarning) as rec:
+        fzanalysis.evaluate(every, _catalog(), area=WHOLE)
+    assert {w.filename for w in rec if w.category is FzWarning} == {__file__}
     one = p.copy()
     one.loc[(one["indicator"] == "soc.pension") & (one["year"] == 2024) & (one["area"] == WHOLE)
             & (one["sex"] == "T"), "value"] = 0.92

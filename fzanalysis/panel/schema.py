@@ -24,7 +24,6 @@ The rules (``docs/design.md``, "The panel"):
 from __future__ import annotations
 
 import hashlib
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from fzanalysis import codes, config
-from fzanalysis.exceptions import ConfigError, FzWarning, PanelError
+from fzanalysis.exceptions import ConfigError, FzWarning, PanelError, warn
 
 __all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "count_faults", "fraction_levels",
            "read_panel"]
@@ -344,8 +343,8 @@ def _warn_fractions(rows: pd.DataFrame, cat: pd.DataFrame, source: str) -> None:
                     f"(other areas and sexes of the year, or the target) are about {lv:g}; "
                     f"expected {100 * r['value']:g} for {100 * r['value']:g}%")
     more = f"\n  ... and {len(hits) - 10} more" if len(hits) > 10 else ""
-    warnings.warn(f"{source}: {len(hits)} percent value(s) look like fractions (0.96 for 96 %); "
-                  "multiply them by 100 if so:\n  " + "\n  ".join(said) + more, FzWarning, stacklevel=4)
+    warn(f"{source}: {len(hits)} percent value(s) look like fractions (0.96 for 96 %); "
+         "multiply them by 100 if so:\n  " + "\n  ".join(said) + more, FzWarning)
 
 
 def _check_catalog(frame: pd.DataFrame, catalog: pd.DataFrame, source: str) -> None:
