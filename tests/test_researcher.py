@@ -183,3 +183,16 @@ def test_as_panel_takes_the_catalogue_positionally_and_refuses_what_assess_refus
     with pytest.raises(CatalogError) as from_as_panel:
         fzanalysis.as_panel(panel, bad)
     assert str(from_as_panel.value) == str(from_assess.value)
+
+
+def test_a_refused_key_cell_raises_one_error_not_a_follow_on_duplicate():
+    """Years written 2020年 are refused once each; they were also read as year 0 and reported as a
+    duplicated key. A true duplicate names rows and lines as every other message does."""
+    cat = pd.DataFrame({"id": ["x"], "unit": ["percent"], "comparator": [">="], "target": [5.0]})
+    bad = pd.DataFrame({"indicator": "x", "year": [f"{y}年" for y in range(2020, 2025)], "value": range(5)})
+    with pytest.raises(PanelError) as err:
+        fzanalysis.assess(bad, cat)
+    assert len(err.value.problems) == 5 and "occurs" not in str(err.value)
+    twice = pd.DataFrame({"indicator": "x", "year": [2020, 2020], "value": [1.0, 2.0], "sex": ["T", "T"]})
+    with pytest.raises(PanelError, match=r"rows 0, 1 \(lines 2, 3\): the key .* occurs 2 times"):
+        fzanalysis.assess(twice, cat)

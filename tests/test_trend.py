@@ -484,7 +484,7 @@ def test_already_met_year_reached():
     (lambda p: p.assign(value=p["value"].where(p.index != 1, 130.0)),
      "indicator 'x', year 2017.*value 130 is outside the unit's bounds \\[0, 100\\]"),
     (lambda p: pd.concat([p, p.iloc[[3]]], ignore_index=True),
-     "rows 3, 5: the key .*occurs 2 times"),
+     "rows 3, 5 \\(lines 5, 7\\): the key .*occurs 2 times"),
     (lambda p: p.assign(year=p["year"].astype(float).where(p.index != 4, 2020.5)),
      "row 4 \\(line 6\\), column year: expected a whole year"),
     (lambda p: p.assign(value=p["value"].where(p.index != 2, np.nan)),

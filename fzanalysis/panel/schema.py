@@ -254,7 +254,7 @@ def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
     district = codes.district()
     df["area"] = _text(df["area"]).fillna(district) if "area" in df else pd.Series([district] * n, dtype="string")
     df["sex"] = _text(df["sex"]).fillna("T") if "sex" in df else pd.Series(["T"] * n, dtype="string")
-    bad = ~df["sex"].isin(codes.SEXES).to_numpy()
+    bad = bad_sex = ~df["sex"].isin(codes.SEXES).to_numpy()
     for pos in np.flatnonzero(bad):
         problems.append((int(pos), f"{_line(pos)}, column sex: expected one of F, M, T, got {_show(df['sex'].iloc[pos])}"))
     for col in ("source", "note"):
@@ -302,13 +302,18 @@ def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
     df["value"] = value
     df["numerator"], df["denominator"] = counts["numerator"], counts["denominator"]
     key = list(codes.PANEL_KEYS)
-    dup = df.duplicated(key, keep=False).to_numpy() & df["indicator"].notna().to_numpy()
+    # only rows whose key cells are valid: a year refused above ("2020年") is no duplicate of
+    # another refused year (both would read as year 0)
+    valid_key = df["indicator"].notna().to_numpy() & np.isfinite(year) & ~bad_sex
+    dup = np.zeros(n, dtype=bool)
+    dup[valid_key] = df[valid_key].duplicated(key, keep=False).to_numpy()
     if dup.any():
         first = df[dup].groupby(key, sort=False).head(1)
         for pos in first.index:
             same = df.index[dup & (df[key] == df.loc[pos, key]).all(axis=1).to_numpy()].tolist()
             k = ", ".join(f"{c}={df.at[pos, c]}" for c in key)
-            problems.append((int(pos), f"rows {', '.join(map(str, same))}: the key ({k}) occurs "
+            problems.append((int(pos), f"rows {', '.join(map(str, same))} (lines "
+                                       f"{', '.join(str(p + 2) for p in same)}): the key ({k}) occurs "
                                        f"{len(same)} times; expected one row per indicator, year, area and sex"))
     if problems:
         problems.sort(key=lambda t: t[0])
