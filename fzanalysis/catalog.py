@@ -547,12 +547,15 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan
                 lambda df: df.apply(lambda r: r["id"].split(".")[0] == r["domain"], axis=1),
                 error="expected the id to start with its domain ('<domain>.<name>')",
             )] if plan else []),
+            # rows whose comparator is itself refused get that one error, not a follow-on one
             pa.Check(
-                lambda df: df["comparator"].isin(with_target) == df["target"].notna(),
+                lambda df: ~df["comparator"].isin(comparators.ALL)
+                | (df["comparator"].isin(with_target) == df["target"].notna()),
                 error=_TARGET_RULE,
             ),
             pa.Check(
-                lambda df: df["comparator"].isin(["~=", "~>="]) == df["tolerance"].notna(),
+                lambda df: ~df["comparator"].isin(comparators.ALL)
+                | (df["comparator"].isin(["~=", "~>="]) == df["tolerance"].notna()),
                 error="expected a tolerance for '~=' and '~>=' (保持在…左右) and only for them",
             ),
             within("target"),

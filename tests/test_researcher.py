@@ -196,3 +196,16 @@ def test_a_refused_key_cell_raises_one_error_not_a_follow_on_duplicate():
     twice = pd.DataFrame({"indicator": "x", "year": [2020, 2020], "value": [1.0, 2.0], "sex": ["T", "T"]})
     with pytest.raises(PanelError, match=r"rows 0, 1 \(lines 2, 3\): the key .* occurs 2 times"):
         fzanalysis.assess(twice, cat)
+
+
+def test_a_refused_comparator_raises_one_error_not_a_follow_on_target_error():
+    """Comparator '≥' is refused; the target rule (numeric target for >=) used to add a second,
+    misleading error about the target 98."""
+    from fzanalysis.exceptions import CatalogError
+
+    cat = pd.DataFrame({"id": ["x"], "unit": ["percent"], "comparator": ["≥"], "target": [98.0]})
+    with pytest.raises(CatalogError) as err:
+        fzanalysis.assess(
+            pd.DataFrame({"indicator": "x", "year": [2023, 2024], "value": [1.0, 2.0]}), cat)
+    text = str(err.value)
+    assert "1 problem(s)" in text and "column comparator" in text and "column target" not in text
