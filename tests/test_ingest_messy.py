@@ -3,6 +3,7 @@ headings over two rows, figures typed under a merged heading.  Each case: no val
 lost or invented, and a problem naming file, row and column where something cannot be read."""
 from __future__ import annotations
 
+import argparse
 import hashlib
 from pathlib import Path
 
@@ -224,3 +225,69 @@ def test_sex_spellings_come_from_the_data_file(tmp_path: Path) -> None:
                    encoding="utf-8")
     errors = [p for p in validate([bad]) if p.severity == "error"]
     assert len(errors) == 1 and errors[0].row == 2 and "男士" in str(errors[0])
+
+
+def _filled_template(tmp_path: Path, department: str, year: int, name: str, cells: dict[str, object]) -> Path:
+    """The real template of ``department`` with ``cells`` (``{"K3": 80}``) filled, saved as ``name``."""
+    from fzanalysis.panel import template
+
+    t = tmp_path / f"_{department}_{year}_template.xlsx"
+    if not t.exists():
+        template(department, year, t)
+    wb = openpyxl.load_workbook(t)
+    ws = wb["数据填报"]
+    for cell, value in cells.items():
+        ws[cell] = value
+    out = tmp_path / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(out)
+    return out
+
+
+def test_a_correction_in_the_same_batch_as_its_original_is_an_error_naming_both(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``fzanalysis ingest data/raw/*`` with 妇联_2025.xlsx (K3=80) and 妇联_2025(更正).xlsx (K3=85):
+    the shell sorts '(' before '.', so the correction came first and the original, last, silently
+    won (two warnings, exit 0).  Within one batch two figures for one key are an error on both
+    rows naming both files, rows and figures and how to resolve it; nothing of the key goes in.
+    Ingested in two runs (original first), the correction is a revision, and ``--rebuild`` replays
+    it so."""
+    from fzanalysis.panel import cli as panel_cli
+    from fzanalysis.panel import rebuild
+
+    raw = tmp_path / "raw"
+    original = _filled_template(tmp_path, "妇联", 2025, "raw/妇联_2025.xlsx", {"K3": 80, "K4": 70})
+    corrected = _filled_template(tmp_path, "妇联", 2025, "raw/妇联_2025(更正).xlsx", {"K3": 85, "K4": 70})
+    batch = sorted(raw.iterdir())  # as the shell expands data/raw/*
+    assert batch == [corrected, original]
+    probs = [p for p in validate(batch) if p.code == "batch_conflict"]
+    assert [(Path(p.file).name, p.sheet, p.row, p.severity, p.cell) for p in probs] == [
+        ("妇联_2025(更正).xlsx", "数据填报", 3, "error", "K3"), ("妇联_2025.xlsx", "数据填报", 3, "error", "K3")]
+    zh, en = probs[0].format("zh"), probs[0].format("en")
+    for text in (zh, en):
+        assert "妇联_2025(更正).xlsx:数据填报:3" in text and "妇联_2025.xlsx:数据填报:3" in text, text
+        assert " 85" in text and "= 80" in text, text
+    assert "只提交更正后的文件" in probs[0].explain("zh").fix and "下一次" in probs[0].explain("zh").fix
+    assert "later run" in probs[0].explain("en").fix and "revision" in probs[0].explain("en").fix
+    assert not [p for p in validate(batch) if p.row == 4]  # the same 70 in both: no message
+    out = tmp_path / "processed"
+    res = ingest(batch, out_dir=out)
+    assert list(res.log["status"]) == ["rejected", "rejected"] and not (out / "panel.parquet").exists()
+    parser = argparse.ArgumentParser()
+    panel_cli.register_cli(parser.add_subparsers(dest="command"))
+    ns = parser.parse_args(["ingest", "--out-dir", str(out), *map(str, batch)])
+    assert ns.func(ns) == 1
+    assert "妇联_2025(更正).xlsx:数据填报:3" in capsys.readouterr().out
+    # --keep-valid: the conflicting rows are rejected in both files, the rest goes in
+    res = ingest(batch, out_dir=out, keep_valid=True)
+    assert list(res.log["status"]) == ["partial", "partial"]
+    assert res.panel.frame["value"].tolist() == [70.0] and res.rejected["row"].tolist() == [3, 3]
+    # the original in one run, the correction in a later one: a revision, and rebuild agrees
+    out2 = tmp_path / "processed2"
+    ingest([original], out_dir=out2)
+    res = ingest([corrected], out_dir=out2)
+    assert not res.has_error
+    assert res.revisions[["old_value", "new_value"]].values.tolist() == [[80.0, 85.0]]
+    rebuilt = rebuild(out_dir=out2)
+    assert rebuilt.panel.frame[["area", "value"]].values.tolist() == [["440117", 85.0], ["440117001", 70.0]]
+    assert len(pd.read_csv(out2 / "revisions.csv")) == 1

@@ -550,6 +550,8 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Dat
             sub.problems.append(_internal(sub.file, exc))
             ok = sub.records.iloc[:0]
         clean.append(ok)
+    # jumps add warnings; a batch conflict is an error of both rows (the rows stay in ``clean``
+    # for the jump rule: a conflicting figure is not a jump of the other file's series)
     extra = _jump_problems(real, clean, history) + _batch_conflicts(real, clean)
     for sub in real:
         sub.problems += [j for j in extra if j.file == sub.file]
@@ -580,10 +582,14 @@ def _internal(file: str, exc: Exception) -> Problem:
 
 
 def _batch_conflicts(subs: list[Submission], clean: list[pd.DataFrame]) -> list[Problem]:
-    """Keys given different values by two files of one batch: a warning on both rows.
+    """Keys given different figures by two files of one batch: an error on both rows.
 
-    Files are ingested in the order given and the later figure supersedes (logged as a
-    revision), so a conflict is not an error, but it is never silent.
+    Which of two files of one batch is the correction cannot be told from the batch: the order of
+    the files is the shell's (``data/raw/*`` puts ``妇联_2025(更正).xlsx`` before
+    ``妇联_2025.xlsx``), not the order they were sent in.  So neither figure goes in; the message
+    names both files, sheets, rows and figures and says how to resolve it (submit only the
+    corrected file, or ingest the original first and the correction in a later run, which is
+    then logged as a revision).  Files giving the same figure pass.
     """
     frames = [f.assign(_file=i) for i, f in enumerate(clean)]
     frames = [f for f in frames if len(f)]
@@ -596,17 +602,21 @@ def _batch_conflicts(subs: list[Submission], clean: list[pd.DataFrame]) -> list[
     n_values = both.groupby(KEY, sort=False)["_figure"].transform("nunique")
     hit = both[(n_files > 1) & (n_values > 1)]
     out = []
+
+    def place(r: dict[str, Any]) -> str:
+        return f"{r['file']}:{r['sheet'] or '-'}:{r['row']}"
+
     for _, grp in hit.groupby(KEY, sort=False):
         rows = grp.to_dict("records")
         for r in rows:
             # the other rows as file:sheet:row = value (the form of every printed problem)
-            others = "; ".join(f"{o['file']}:{o['sheet'] or '-'}:{o['row']} = {_figure(*(o[c] for c in FIGURE))}"
+            others = "; ".join(f"{place(o)} = {_figure(*(o[c] for c in FIGURE))}"
                                for o in rows if o["_file"] != r["_file"])
             sub = subs[int(r["_file"])]
             heading, cell = sub.where(r["sheet"], int(r["row"]), "value")
-            out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "warning", "batch_conflict", (
+            out.append(Problem(r["file"], r["sheet"] or None, int(r["row"]), heading, "error", "batch_conflict", (
                 *((k, int(r[k]) if k == "year" else r[k]) for k in KEY),
-                ("found", _figure(*(r[c] for c in FIGURE))), ("others", others)), cell))
+                ("found", _figure(*(r[c] for c in FIGURE))), ("here", place(r)), ("others", others)), cell))
     return out
 
 

@@ -116,7 +116,9 @@ def ingest(paths: str | Path | Sequence[str | Path], *, out_dir: str | Path | No
     1. its SHA-256 is computed; a file whose hash is already in the ingest log is skipped
        (re-ingesting changes nothing);
     2. it is read and checked as by :func:`fzanalysis.panel.validate` (jump warnings against
-       the current panel, conflicts against the files before it in the batch);
+       the current panel; a key given different figures by two files of the batch is an error
+       of both rows, since the order of a batch is that of the file names, not of submission:
+       a correction is ingested in a later run than the figure it corrects);
     3. with any error it is rejected whole, unless ``keep_valid``: then rows without an error
        go in and the others are listed in ``rejected_rows.csv``; a file-level error
        (unreadable, missing column, no data rows) always rejects the file;
