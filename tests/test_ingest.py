@@ -188,7 +188,8 @@ def _fill(path: Path, out: Path) -> dict[tuple[str, int, str, str], float]:
             value = round(100 * num / den, 2)
         else:
             hi = 100.0 if "–" in (bounds or "") else 500.0
-            value = round(float(rng.uniform(1, hi - 1)), 2)
+            # a count (个, 个/年) is a whole number
+            value = round(float(rng.uniform(1, hi - 1)), 0 if "个" in str(ws.cell(r, col["unit_label"]).value) else 2)
         ws.cell(r, col["value"]).value = value
         written[key] = value
     wb.save(out)

@@ -291,3 +291,49 @@ def test_a_correction_in_the_same_batch_as_its_original_is_an_error_naming_both(
     rebuilt = rebuild(out_dir=out2)
     assert rebuilt.panel.frame[["area", "value"]].values.tolist() == [["440117", 85.0], ["440117001", 70.0]]
     assert len(pd.read_csv(out2 / "revisions.csv")) == 1
+
+
+def _template_row(path: Path, indicator: str, area: str = "440117", sex: str = "T") -> int:
+    ws = openpyxl.load_workbook(path)["数据填报"]
+    col = {c.value: c.column for c in ws[1]}
+    return next(r for r in range(3, ws.max_row + 1) if (ws.cell(r, col["indicator"]).value,
+                str(ws.cell(r, col["area"]).value), ws.cell(r, col["sex"]).value) == (indicator, area, sex))
+
+
+def test_counts_and_count_values_must_be_whole_numbers(tmp_path: Path) -> None:
+    """A numerator of '1.234' (1,234 written the European way) beside a denominator of '5,678' was
+    stored as 1.234 (a rate of 0.0217 %) in silence, and 1.5 abortions was accepted.  A numerator,
+    denominator or value of a count unit that is not a whole number is an error naming the cell,
+    what was found and what is expected; '1.234' is said to be perhaps 1234.  The one rule
+    (schema.count_faults) is the panel's too: as_panel refuses such counts."""
+    from fzanalysis import catalog
+    from fzanalysis.exceptions import PanelError
+    from fzanalysis.panel import as_panel, template
+
+    t = template("卫健局", 2024, tmp_path / "t.xlsx")
+    r_cc, r_ab = _template_row(t, CERVICAL), _template_row(t, "family.unmarried_abortions")
+    r_ok = _template_row(t, "family.unmarried_abortions", "440117113")
+    f = _filled_template(tmp_path, "卫健局", 2024, "卫健局_2024.xlsx", {
+        f"L{r_cc}": "1.234", f"M{r_cc}": "5,678", f"K{r_ab}": 1.5, f"K{r_ok}": 3})
+    probs = validate([f])
+    errors = [(p.row, p.column, p.code, p.cell) for p in probs if p.severity == "error"]
+    assert errors == [(r_cc, "numerator", "count_not_whole", f"L{r_cc}"), (r_ab, "value", "value_not_whole", f"K{r_ab}")]
+    num = next(p for p in probs if p.code == "count_not_whole")
+    zh, en = num.format("zh"), num.format("en")
+    assert "1.234" in zh and "1234" in zh and "整数" in zh and f"L{r_cc}" in zh, zh
+    assert "1.234" in en and "1234" in en and "whole number" in en, en
+    assert "整数" in num.explain("zh").expected and "1,234" in num.explain("zh").fix
+    ab = next(p for p in probs if p.code == "value_not_whole")
+    assert "1.5" in ab.format("zh") and "个" in ab.format("zh") and "whole number" in ab.format("en")
+    assert "1500" not in ab.format("zh")  # no thousands hint for one decimal
+    res = ingest([f], out_dir=tmp_path / "out", keep_valid=True)
+    assert res.panel.frame[["indicator", "area", "value"]].values.tolist() == [
+        ["family.unmarried_abortions", "440117113", 3.0]]
+    # the panel's rule: a researcher's panel with such counts is refused too
+    with pytest.raises(PanelError, match="numerator: expected a whole number"):
+        as_panel(pd.DataFrame({"indicator": [CERVICAL], "year": [2024], "value": [0.0217],
+                               "numerator": [1.234], "denominator": [5678.0]}))
+    frame = pd.DataFrame({"indicator": ["family.unmarried_abortions"], "year": [2024], "value": [1.5]})
+    as_panel(frame)  # without a catalogue the unit is unknown
+    with pytest.raises(PanelError, match="not a whole number"):
+        as_panel(frame, catalog.load())

@@ -103,8 +103,9 @@ def sex_aliases() -> dict[str, str]:
 
 def sum_units() -> frozenset[str]:
     """Units whose district figure is the sum of the towns' (``aggregation_method.sum.units``)."""
-    entry = config.label_table().get("aggregation_method", {}).get("sum", {})
-    return frozenset(entry.get("units", []))
+    from fzanalysis.panel.schema import count_units
+
+    return count_units()
 
 
 def limits() -> dict[str, Any]:

@@ -26,7 +26,7 @@ from fzanalysis import codes
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.aggregate import consistency_frame
 from fzanalysis.panel.problems import Msg, Problem
-from fzanalysis.panel.schema import as_panel, count_faults, fraction_levels
+from fzanalysis.panel.schema import as_panel, count_faults, count_units, fraction_levels
 from fzanalysis.panel.submission import (
     REC_COLUMNS,
     Submission,
@@ -195,7 +195,13 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     out += _problems_at(sub, rec, m_range, "value", "out_of_range", found=v, lo=lo, hi=hi, unit=unit)
     out += _problems_at(sub, rec, m_plaus, "value", "implausible", found=v, unit=unit, limit=plausible)
     # the panel's own rules on the counts (schema.count_faults): errors here, never a refusal at ingest
-    faults = count_faults(n, d)
+    faults = count_faults(n, d, v, np.isin(unit, list(count_units())))
+    for col, x in (("numerator", n), ("denominator", d)):
+        m_whole = faults[f"fractional_{col}"]
+        out += _problems_at(sub, rec, m_whole, col, "count_not_whole", found=x, thousands=_thousands(x))
+    frac_count = faults["fractional_numerator"] | faults["fractional_denominator"]
+    out += _problems_at(sub, rec, faults["fractional_value"] & check & ~is_frac & ~m_neg & ~m_range, "value", "value_not_whole",
+                        found=v, unit=unit, thousands=_thousands(v))
     only_n = faults["numerator_only"] & ~_refused(sub, rec, faults["numerator_only"], "denominator")
     only_d = faults["denominator_only"] & ~_refused(sub, rec, faults["denominator_only"], "numerator")
     out += _problems_at(sub, rec, only_n, "denominator", "numerator_only", found=n)
@@ -205,7 +211,7 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
                         denominator=d)
     zero = both & ~subset_broken & faults["zero_denominator"]
     out += _problems_at(sub, rec, zero, "denominator", "zero_denominator", found=n)
-    cmp = both & ~subset_broken & ~zero & ~np.isnan(scale) & (d > 0) & has_v & ~is_frac
+    cmp = both & ~subset_broken & ~zero & ~frac_count & ~np.isnan(scale) & (d > 0) & has_v & ~is_frac
     with np.errstate(divide="ignore", invalid="ignore"):
         implied = scale * n / d
         ratio = n / d
@@ -216,6 +222,17 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     out += _problems_at(sub, rec, other, "value", "numden_mismatch", found=v, scale=scale, numerator=n,
                         denominator=d, implied=implied)
     return out + _duplicates(sub, sub.records)
+
+
+def _thousands(x: np.ndarray) -> np.ndarray:
+    """Per number, what it reads as when its dot was a thousands separator (``1.234`` -> ``"1234"``:
+    exactly three decimals), else ``""``."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        k = np.round(x * 1000)
+        three = np.isfinite(x) & (np.abs(x * 1000 - k) < 1e-6) & (k % 10 != 0) & (np.abs(x) < 1e12)
+    out = np.full(len(x), "", dtype=object)
+    out[three] = [f"{int(t)}" for t in k[three]]
+    return out
 
 
 def _refused(sub: Submission, rec: pd.DataFrame, mask: np.ndarray, column: str) -> np.ndarray:

@@ -15,9 +15,11 @@ The rules (``docs/design.md``, "The panel"):
 * ``value`` a finite number. **A gap is an absent row**: a row with an empty value is refused
   (delete it, or fill it), so that a missing figure is never mistaken for a zero or silently
   dropped;
-* ``numerator`` and ``denominator`` both given or both empty, counts >= 0, denominator > 0;
+* ``numerator`` and ``denominator`` both given or both empty, whole numbers (counts) >= 0,
+  denominator > 0;
 * one row per ``indicator, year, area, sex``;
-* with a catalogue: every indicator is in it and every value lies within its bounds; a percent
+* with a catalogue: every indicator is in it, every value lies within its bounds and a value of a
+  count unit (:func:`count_units`) is a whole number; a percent
   value that looks typed as a fraction (:func:`fraction_levels`) is warned of
   (:class:`~fzanalysis.exceptions.FzWarning`), not refused.
 """
@@ -34,7 +36,7 @@ import pandas as pd
 from fzanalysis import codes, config
 from fzanalysis.exceptions import ConfigError, FzWarning, PanelError, warn
 
-__all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "count_faults", "fraction_levels",
+__all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "count_faults", "count_units", "fraction_levels",
            "read_panel"]
 
 #: File formats a panel can be read from (by suffix).
@@ -151,36 +153,65 @@ def _numbers(df: pd.DataFrame, col: str, problems: list[tuple[int, str]]) -> np.
     return num.to_numpy(dtype=float)
 
 
-def count_faults(numerator: np.ndarray, denominator: np.ndarray) -> dict[str, np.ndarray]:
-    """The panel's rules on the counts behind a rate, row by row: which rows break them.
+def count_units() -> frozenset[str]:
+    """Units whose values are counts (``aggregation_method.sum.units`` in ``data/labels/data.yaml``:
+    ``count``, ``count_per_year``): whole numbers, summed from towns to the district."""
+    try:
+        entry = config.label_table().get("aggregation_method", {}).get("sum", {})
+    except ConfigError:  # a data folder without labels (FZANALYSIS_DATA): no unit is known to count
+        return frozenset()
+    return frozenset(entry.get("units", []))
+
+
+def _not_whole(x: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(x) & (x != np.round(x))
+
+
+def count_faults(numerator: np.ndarray, denominator: np.ndarray, value: np.ndarray | None = None,
+                 counted: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The panel's rules on counts, row by row: which rows break them.
 
     The one owner of these rules: :func:`as_panel` refuses such rows, and the submission checks
     (:func:`fzanalysis.panel.validate`) report them at their cells, so a submission that passes
-    validation is never refused by the panel.
+    validation is never refused by the panel.  A count is a whole number: a numerator or
+    denominator of 1.234 is 1,234 written with a dot as thousands separator, or a rate typed in
+    the wrong column, never a count; so is a value of a count unit (:func:`count_units`).
 
     Parameters
     ----------
     numerator, denominator : array of float
         The counts, NaN where not given.
+    value : array of float, optional
+        The values, NaN where not given.
+    counted : array of bool, optional
+        Which rows' values are counts (their unit is in :func:`count_units`).
 
     Returns
     -------
     dict of boolean arrays
         ``numerator_only`` and ``denominator_only`` (one count without the other: both or neither),
-        ``negative_numerator`` and ``negative_denominator`` (below 0 or infinite) and
-        ``zero_denominator`` (a denominator of 0).
+        ``negative_numerator`` and ``negative_denominator`` (below 0 or infinite),
+        ``zero_denominator`` (a denominator of 0), ``fractional_numerator`` and
+        ``fractional_denominator`` (not a whole number) and ``fractional_value`` (a value of a
+        count unit that is not a whole number; all False without ``value`` and ``counted``).
 
     Examples
     --------
-    >>> f = count_faults(np.array([5.0, np.nan, 0.0]), np.array([np.nan, 10.0, 0.0]))
+    >>> f = count_faults(np.array([5.0, np.nan, 0.0, 1.234]), np.array([np.nan, 10.0, 0.0, 5678.0]))
     >>> {k: v.tolist() for k, v in f.items() if v.any()}
-    {'numerator_only': [True, False, False], 'denominator_only': [False, True, False], 'zero_denominator': [False, False, True]}
+    {'numerator_only': [True, False, False, False], 'denominator_only': [False, True, False, False], 'zero_denominator': [False, False, True, False], 'fractional_numerator': [False, False, False, True]}
     """
     n, d = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    if value is not None and counted is not None:
+        frac_v = _not_whole(np.asarray(value, dtype=float)) & np.asarray(counted, dtype=bool)
+    else:
+        frac_v = np.zeros(len(n), dtype=bool)
     with np.errstate(invalid="ignore"):
         return {"numerator_only": ~np.isnan(n) & np.isnan(d), "denominator_only": np.isnan(n) & ~np.isnan(d),
                 "negative_numerator": (n < 0) | np.isinf(n), "negative_denominator": (d < 0) | np.isinf(d),
-                "zero_denominator": d == 0}
+                "zero_denominator": d == 0, "fractional_numerator": _not_whole(n),
+                "fractional_denominator": _not_whole(d), "fractional_value": frac_v}
 
 
 def fraction_levels(rows: pd.DataFrame, reference: pd.Series, *, group: pd.Series | None = None,
@@ -281,6 +312,10 @@ def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
         what = "a positive number" if col == "denominator" else "a count >= 0"
         for pos in np.flatnonzero(neg):
             problems.append((int(pos), f"{_line(pos)}, column {col}: expected {what}, got {_show(counts[col][pos])}"))
+    for col in ("numerator", "denominator"):
+        for pos in np.flatnonzero(faults[f"fractional_{col}"]):
+            problems.append((int(pos), f"{_line(pos)}, column {col}: expected a whole number (a count), "
+                                       f"got {_show(counts[col][pos])}"))
     half = faults["numerator_only"] | faults["denominator_only"]
     for pos in np.flatnonzero(half):
         problems.append((int(pos), f"{_line(pos)}, columns numerator/denominator: expected both counts or neither"))
@@ -361,6 +396,16 @@ def _check_catalog(frame: pd.DataFrame, catalog: pd.DataFrame, source: str) -> N
         problems.append(f"indicator {ind!r} (first at sorted row {pos}): expected an id of the catalogue")
     if {"unit", "target"} <= set(cat.columns):
         _warn_fractions(frame[(frame["indicator"].map(cat["unit"]) == "percent").to_numpy() & known], cat, source)
+    if "unit" in cat:
+        counted = frame["indicator"].map(cat["unit"]).isin(count_units()).to_numpy()
+        v = frame["value"].to_numpy(dtype=float)
+        frac = count_faults(frame["numerator"].to_numpy(float), frame["denominator"].to_numpy(float), v,
+                            counted)["fractional_value"]
+        for pos in np.flatnonzero(frac)[:50]:
+            r = frame.iloc[pos]
+            problems.append(f"indicator {r['indicator']!r}, year {r['year']}, area {r['area']}, sex {r['sex']}: "
+                            f"value {v[pos]:g} is not a whole number, but the unit is a count "
+                            f"({cat.at[r['indicator'], 'unit']})")
     lo = frame["indicator"].map(cat["lower_bound"]).to_numpy(dtype=float) if "lower_bound" in cat else None
     hi = frame["indicator"].map(cat["upper_bound"]).to_numpy(dtype=float) if "upper_bound" in cat else None
     if lo is not None and hi is not None:
