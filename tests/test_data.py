@@ -200,8 +200,9 @@ def test_aggregate_counts_summed_and_rates_without_counts_refused() -> None:
                      [99] * 7 + [98], [100] * 8).iloc[:7],  # one town missing
     ])
     agg = aggregate_towns(p)
-    assert agg[["indicator", "value", "method"]].values.tolist() == [
-        ["decision.street_leadership_women", 10.0, "sum"]]
+    # a 街道-only target (area_kinds: street): the 3 streets' figures (1 + 2 + 1), never the 镇's
+    assert agg[["indicator", "value", "method", "n_towns"]].values.tolist() == [
+        ["decision.street_leadership_women", 4.0, "sum", 3]]
     skipped = agg.attrs["not_aggregated"].set_index("indicator")["reason"]
     assert "lacks numerator or denominator" in skipped["health.two_cancers_knowledge"]
     assert "only 7 of 8 towns" in skipped["health.hiv_testing_pregnant"]

@@ -337,3 +337,49 @@ def test_counts_and_count_values_must_be_whole_numbers(tmp_path: Path) -> None:
     as_panel(frame)  # without a catalogue the unit is unknown
     with pytest.raises(PanelError, match="not a whole number"):
         as_panel(frame, catalog.load())
+
+
+def test_a_street_only_target_asks_and_sums_the_streets_only(tmp_path: Path) -> None:
+    """街道党政领导班子女干部人数 applies to the 3 街道 (catalogue area_kinds: street).  The template
+    asked it of all 8 towns, the 镇 included, and the district check then summed 8 figures
+    ("全区 1 与汇总 8 不一致").  The template lists the district and the streets only; a figure for
+    a 镇 is a warning (kept, as assess keeps it not_applicable) and left out of the district's sum."""
+    from fzanalysis import catalog, gazetteer
+    from fzanalysis.panel import check_district_consistency, template
+
+    ind = "decision.street_leadership_women"
+    t = template("组织部", 2025, tmp_path / "t.xlsx")
+    ws = openpyxl.load_workbook(t)["数据填报"]
+    col = {c.value: c.column for c in ws[1]}
+    areas = [str(ws.cell(r, col["area"]).value) for r in range(3, ws.max_row + 1)
+             if ws.cell(r, col["indicator"]).value == ind]
+    g = gazetteer.load()
+    streets = sorted(g.loc[g["kind"] == "street", "code"].astype(str))
+    assert areas == ["440117", *streets]
+    # every area still asked for an indicator without area_kinds
+    other = [r for r in range(3, ws.max_row + 1)
+             if ws.cell(r, col["indicator"]).value == "decision.village_party_members_female_share"]
+    assert len(other) == 9
+    rows = {a: _template_row(t, ind, a) for a in areas}
+    cells: dict[str, object] = {f"K{rows['440117']}": 1}
+    cells.update({f"K{rows[s]}": v for s, v in zip(streets, (0, 1, 0))})
+    f = _filled_template(tmp_path, "组织部", 2025, "组织部_2025.xlsx", cells)
+    assert validate([f]) == []
+    # a figure for every town, the 镇 too (an old template, or rows added by hand)
+    towns = sorted(g.loc[g["kind"] == "town", "code"].astype(str))
+    wb = openpyxl.load_workbook(f)
+    ws = wb["数据填报"]
+    first = ws.max_row + 1
+    for town in towns:
+        ws.append([ind, 2025, town, "T", None, None, None, None, None, None, 1])
+    wb.save(f)
+    probs = validate([f])
+    assert [(p.row, p.severity, p.code) for p in probs] == [
+        (first + i, "warning", "area_not_applicable") for i in range(len(towns))]
+    zh, en = probs[0].format("zh"), probs[0].format("en")
+    assert "温泉镇" in zh and "是镇" in zh and "街道" in zh and "不计入全区汇总" in zh, zh
+    assert "Wenquan Town" in en and "subdistrict" in en, en
+    res = ingest([f], out_dir=tmp_path / "out")
+    assert not res.has_error and len(res.panel.frame) == 1 + len(streets) + len(towns)
+    check = check_district_consistency(res.panel, catalog.load())
+    assert check[["submitted", "from_towns", "n_towns", "consistent"]].values.tolist() == [[1.0, 1.0, 3, True]]

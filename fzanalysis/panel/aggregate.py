@@ -37,11 +37,14 @@ def aggregate_towns(panel: Panel | pd.DataFrame, catalog: pd.DataFrame | None = 
     panel
         A panel (:func:`fzanalysis.panel.as_panel` is applied).
     catalog
-        Indicator catalogue; only ``id`` and ``unit`` are used.
+        Indicator catalogue; ``id``, ``unit`` and ``area_kinds`` are used.
     require_all_towns
-        Aggregate a group only when every town of the gazetteer is present
-        (default); with False, partial groups are aggregated and ``n_towns``
-        says how many towns contributed.
+        Aggregate a group only when every town the indicator applies to is
+        present (default; the gazetteer's towns of the kinds in the
+        catalogue's ``area_kinds``, all of them when it names none: the 3
+        街道 for a 街道-only target); with False, partial groups are
+        aggregated and ``n_towns`` says how many towns contributed.  Towns
+        of other kinds are never summed.
 
     Returns
     -------
@@ -60,7 +63,14 @@ def aggregate_frame(p: pd.DataFrame, cat: pd.DataFrame, *, require_all_towns: bo
     """:func:`aggregate_towns` on a checked panel frame and an id-indexed normalised catalogue."""
     district = codes.district()
     towns = set(lk.town_codes())
+    # the towns each indicator applies to (catalogue area_kinds): a figure of another town is not
+    # part of the district's (the 镇 for a 街道-only target)
+    applies = {i: set(lk.applicable_towns(cat.loc[i])) for i in pd.unique(p["indicator"])
+               if i in cat.index and lk.area_kinds(cat.loc[i])}
     tp = p[p["area"].isin(towns)]
+    if applies:
+        ok = [i not in applies or a in applies[i] for i, a in zip(tp["indicator"], tp["area"])]
+        tp = tp[np.asarray(ok, dtype=bool)]
     keys = ["indicator", "year", "sex"]
     g = (tp.assign(_nna=tp["numerator"].isna() | tp["denominator"].isna())
          .groupby(keys, sort=True)
@@ -72,7 +82,8 @@ def aggregate_frame(p: pd.DataFrame, cat: pd.DataFrame, *, require_all_towns: bo
     info = {u: lk.unit_info(None if pd.isna(u) else str(u)) for u in pd.unique(units)}
     scale = units.map(lambda u: info[u][0]).astype(float)
     sum_units = lk.sum_units()
-    complete = (g["n_areas"] == len(towns)) if require_all_towns else pd.Series(True, index=g.index)
+    n_expected = g["indicator"].map(lambda i: len(applies.get(i, towns))).to_numpy()
+    complete = (g["n_areas"] == n_expected) if require_all_towns else pd.Series(True, index=g.index)
     rate = scale.notna()
     ok_rate = complete & rate & ~g["nna"] & (g["d"] > 0)
     ok_sum = complete & ~rate & units.isin(sum_units)
@@ -80,7 +91,7 @@ def aggregate_frame(p: pd.DataFrame, cat: pd.DataFrame, *, require_all_towns: bo
                     [1, 2, 3, 4], 0)
     skip = np.flatnonzero(why)  # the reasons are worded for the groups not aggregated only
     words = {2: "a town row lacks numerator or denominator", 3: "sum of denominators is 0"}
-    skipped = [(i, int(y), s, f"only {na} of {len(towns)} towns" if w == 1 else words[w] if w in words
+    skipped = [(i, int(y), s, f"only {na} of {len(applies.get(i, towns))} towns" if w == 1 else words[w] if w in words
                 else f"unit {u} is not additive and has no numerator/denominator")
                for i, y, s, na, u, w in zip(g["indicator"].to_numpy()[skip], g["year"].to_numpy()[skip],
                                            g["sex"].to_numpy()[skip], g["n_areas"].to_numpy()[skip],

@@ -221,6 +221,17 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     other = off & ~as_fraction
     out += _problems_at(sub, rec, other, "value", "numden_mismatch", found=v, scale=scale, numerator=n,
                         denominator=d, implied=implied)
+    # a town the target does not apply to (catalogue area_kinds: the 镇 for a 街道-only target)
+    kinds = [lk.area_kinds(rows_of[i]) for i in iuniq]
+    if any(kinds):
+        kind_of = lk.town_kinds()
+        wants = np.array([";".join(sorted(k)) for k in kinds], dtype=object)[icodes]
+        area = rec["area"].to_numpy(object)
+        not_for = np.array([bool(kinds[c]) and a in kind_of and kind_of[a] not in kinds[c]
+                            for c, a in zip(icodes.tolist(), area.tolist())], dtype=bool)
+        out += _problems_at(sub, rec, not_for, "area", "area_not_applicable", "warning", area=area,
+                            found_kind=np.array([kind_of.get(a, "") for a in area.tolist()], dtype=object),
+                            kinds=wants)
     return out + _duplicates(sub, sub.records)
 
 

@@ -121,6 +121,10 @@ class Wording:
         sex = params.get("sex")
         if sex in ("F", "M", "T"):
             params["sex"] = label("sex", sex, self.lang)
+        for key in ("found_kind", "kinds"):  # gazetteer kinds of area (street;town) in the clerk's words
+            if params.get(key):
+                params[key] = ("、" if self.lang == "zh" else " and ").join(
+                    label("area_kind", k, self.lang) for k in params[key].split(";") if k)
         # optional parts: shown only when the value they need is given
         for name, part in entry.get("parts", {}).items():
             params[name] = str(part[self.lang]).format_map(params) if params.get(part["needs"]) else ""

@@ -30,7 +30,9 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
     """Write an Excel submission workbook for one member unit.
 
     The workbook has an instruction sheet in Chinese (``填报说明``), one input
-    sheet (``数据填报``) with one row per indicator x area (x sex where the
+    sheet (``数据填报``) with one row per indicator x area (the district, and
+    where the catalogue disaggregates by area the towns of the kinds its
+    ``area_kinds`` names, every town when it names none; x sex where the
     catalogue disaggregates by sex), and a hidden ``_meta`` sheet.  Row 1 of
     the input sheet holds the panel column codes (hidden) so :func:`ingest`
     maps every row back exactly; the key columns (indicator id, year, area
@@ -114,12 +116,12 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
             ws.add_data_validation(dv)
         return validations[key]
 
-    towns = list(lk.town_codes())
     district = codes.district()
     r = 3
     for ind, crow in mine.iterrows():
         dis = lk.disagg(crow)
-        areas = [district] + (towns if "area" in dis else [])
+        # only the towns the target applies to (catalogue area_kinds: 街道 only, say)
+        areas = [district] + (list(lk.applicable_towns(crow)) if "area" in dis else [])
         sexes = ["F", "M", "T"] if "sex" in dis else ["T"]
         unit = lk.cat_get(crow, "unit")
         unit_zh = str(units.at[unit, "name_zh"]) if unit in units.index else str(unit)
