@@ -383,3 +383,40 @@ def test_a_street_only_target_asks_and_sums_the_streets_only(tmp_path: Path) -> 
     assert not res.has_error and len(res.panel.frame) == 1 + len(streets) + len(towns)
     check = check_district_consistency(res.panel, catalog.load())
     assert check[["submitted", "from_towns", "n_towns", "consistent"]].values.tolist() == [[1.0, 1.0, 3, True]]
+
+
+def test_messages_say_what_a_cell_is_and_what_it_is_compared_with(tmp_path: Path) -> None:
+    """(1) A cell showing '#DIV/0!' (a failed formula) is reported once, as an Excel error value,
+    and does not join the duplicate check as a figure 'nan'; (2) a fraction's message names what
+    its level comes from (here the target, since every figure of the file is below 1), never the
+    cell's own value × 100; (3) '5‰' for a percent indicator is 0.5 % as typed, not a fraction to
+    be 'changed to 50'."""
+    from fzanalysis.panel import template
+
+    t = template("卫健局", 2024, tmp_path / "t.xlsx")
+    hiv = _template_row(t, HIV)
+    hd = [_template_row(t, "health.hospital_delivery", a) for a in ("440117", "440117111", "440117113")]
+    f = _filled_template(tmp_path, "卫健局", 2024, "卫健局_2024.xlsx", {
+        f"K{hiv}": 98.0, **{f"K{r}": v for r, v in zip(hd, (0.70, 0.71, 0.72))}})
+    wb = openpyxl.load_workbook(f)
+    ws = wb["数据填报"]
+    ws.append([HIV, 2024, "440117", "T", None, None, None, None, None, None, "#DIV/0!"])
+    extra = ws.max_row
+    ws.cell(extra, 11).data_type = "e"
+    hep = _template_row(t, "health.hbv_testing_pregnant")
+    ws.cell(hep, 11).value = "5‰"
+    wb.save(f)
+    probs = validate([f])
+    got = [(p.row, p.severity, p.code) for p in probs]
+    assert got == [*((r, "error", "fraction") for r in hd), (extra, "error", "excel_error")], got
+    div = probs[-1]
+    assert "#DIV/0!" in div.format("zh") and "Excel 错误值" in div.format("zh") and "nan" not in div.format("zh")
+    assert "Excel's error value #DIV/0!" in div.format("en")
+    for p, own in zip(probs[:3], ("70", "71", "72")):
+        zh, en = p.format("zh"), p.format("en")
+        assert "目标值" in zh and "同年其他地区" not in zh and f"约为 {own}" not in zh, zh
+        assert "target" in en and f"about {own}" not in en, en
+    from fzanalysis.panel import read_submission
+
+    rec = read_submission(f).records.set_index("row")["value"]
+    assert rec.loc[hep] == pytest.approx(0.5)

@@ -62,14 +62,15 @@ def _figure(v: float, n: float, d: float) -> str:
     """A row's figure as a clerk reads it: ``98.5``, with its counts ``98.5 (197/200)``."""
     if np.isnan(n) and np.isnan(d):
         return _fmt(v)
-    return f"{_fmt(v)} ({'–' if np.isnan(n) else _fmt(n)}/{'–' if np.isnan(d) else _fmt(d)})"
+    return f"{'–' if np.isnan(v) else _fmt(v)} ({'–' if np.isnan(n) else _fmt(n)}/{'–' if np.isnan(d) else _fmt(d)})"
 
 
 def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
-                   history: pd.DataFrame | None) -> dict[tuple[str, str, int], float]:
+                   history: pd.DataFrame | None) -> dict[tuple[str, str, int], tuple[float, str]]:
     """Percent values typed as fractions, judged against their peers (the batch) and their own
     history by the one rule, :func:`fzanalysis.panel.schema.fraction_levels` (the "every value"
-    branch per file).  Returns ``{(file, sheet, row): level}``.
+    branch per file).  Returns ``{(file, sheet, row): (level, basis)}``, the basis the level
+    comes from (``peers``, ``history`` or ``target``).
     """
     frames = [s.records for s in subs if len(s.records)]
     if not frames:
@@ -88,10 +89,15 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
     refs = cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat else cat["target"]
     icodes, iuniq = pd.factorize(rec["indicator"])
     ref = pd.Series(pd.to_numeric(refs.reindex(iuniq), errors="coerce").to_numpy(float)[icodes], index=rec.index)
-    level = fraction_levels(rec, ref, group=rec["file"], own=own)
+    level, basis = fraction_levels(rec, ref, group=rec["file"], own=own, basis=True)
+    # a value typed with a % or ‰ sign is in the unit already (5‰ is 0.5 %): never a fraction
+    signed = {(s.file, sh, r) for s in subs for sh, r in s.signed}
+    if signed:
+        typed = np.array([k in signed for k in zip(rec["file"], rec["sheet"], rec["row"].astype(int))], dtype=bool)
+        level = level.where(~typed)
     hit = level.notna()
-    return {(f, s, int(r)): float(lv) for f, s, r, lv in
-            zip(rec.loc[hit, "file"], rec.loc[hit, "sheet"], rec.loc[hit, "row"], level[hit])}
+    return {(f, s, int(r)): (float(lv), str(b)) for f, s, r, lv, b in
+            zip(rec.loc[hit, "file"], rec.loc[hit, "sheet"], rec.loc[hit, "row"], level[hit], basis[hit])}
 
 
 def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str, code: str,
@@ -142,7 +148,7 @@ def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str, cod
 
 
 def _row_checks(sub: Submission, cat: pd.DataFrame,
-                fractions: dict[tuple[str, str, int], float] | None = None) -> list[Problem]:
+                fractions: dict[tuple[str, str, int], tuple[float, str]] | None = None) -> list[Problem]:
     """Bounds, plausibility, negatives, fractions for percent, numerator/denominator, duplicate keys.
 
     Column-wise: every rule is a boolean mask over the records; a problem is built only for the
@@ -179,9 +185,12 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     subset_broken = has_n & has_d & (scale >= 100) & ((hi <= scale) | np.isinf(hi)) & (n > d)
     if fractions:
         keys = list(zip(rec["file"], rec["sheet"], rec["row"].astype(int)))
-        frac = np.array([fractions.get(k, np.nan) for k in keys], dtype=float)
+        said = [fractions.get(k, (np.nan, "")) for k in keys]
+        frac = np.array([x[0] for x in said], dtype=float)
+        basis = np.array([x[1] for x in said], dtype=object)
     else:
         frac = np.full(len(rec), np.nan)
+        basis = np.full(len(rec), "", dtype=object)
     is_frac = ~np.isnan(frac)
     check = has_v & ~subset_broken
     m_frac = check & is_frac
@@ -190,7 +199,9 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     m_plaus = check & ~is_frac & ~m_neg & ~m_range & (v > plausible)
     with np.errstate(over="ignore"):  # a huge value (1e308) is not a fraction: its product is not used
         percent = v * 100
-    out += _problems_at(sub, rec, m_frac, "value", "fraction", found=v, level=frac, percent=percent)
+    out += _problems_at(sub, rec, m_frac, "value", "fraction", found=v, level=frac, percent=percent,
+                        peers=np.where(basis == "peers", "1", ""), history=np.where(basis == "history", "1", ""),
+                        target=np.where(basis == "target", "1", ""))
     out += _problems_at(sub, rec, m_neg, "value", "negative_value", found=v, lo=lo, unit=unit)
     out += _problems_at(sub, rec, m_range, "value", "out_of_range", found=v, lo=lo, hi=hi, unit=unit)
     out += _problems_at(sub, rec, m_plaus, "value", "implausible", found=v, unit=unit, limit=plausible)
@@ -264,8 +275,12 @@ def _refused(sub: Submission, rec: pd.DataFrame, mask: np.ndarray, column: str) 
 
 
 def _duplicates(sub: Submission, rec: pd.DataFrame) -> list[Problem]:
-    """Keys given twice within one file: a warning for the same value, an error on both rows otherwise."""
-    ok = rec.dropna(subset=["year"])
+    """Keys given twice within one file: a warning for the same value, an error on both rows otherwise.
+
+    A row none of whose figures could be read (an Excel error value such as ``#DIV/0!``, text in a
+    number cell) has its own error at that cell and takes no part: it states no figure to compare.
+    """
+    ok = rec.dropna(subset=["year"]).dropna(subset=FIGURE, how="all")
     ok = ok[ok.duplicated(KEY, keep=False)]
     if ok.empty:
         return []

@@ -215,7 +215,7 @@ def count_faults(numerator: np.ndarray, denominator: np.ndarray, value: np.ndarr
 
 
 def fraction_levels(rows: pd.DataFrame, reference: pd.Series, *, group: pd.Series | None = None,
-                    own: pd.Series | None = None) -> pd.Series:
+                    own: pd.Series | None = None, basis: bool = False) -> Any:
     """Percent values typed as fractions (0.96 for 96 %): the one rule, row by row.
 
     The one owner of the rule (docs/methods.md 10.2a): the submission checks report such rows
@@ -238,10 +238,13 @@ def fraction_levels(rows: pd.DataFrame, reference: pd.Series, *, group: pd.Serie
         Per row, the batch it is judged in for the "every value" branch (a file); default one.
     own : Series, optional
         Per row, the median of its series' earlier figures (NaN for none).
+    basis : bool
+        Also return, per row, what its level is: ``peers`` (other rows of the year), ``history``
+        (its own series) or ``target`` (the reference), ``""`` for none.
 
     Returns
     -------
-    Series of float
+    Series of float, or (Series, Series) with ``basis``
         Aligned with ``rows``: the comparable level of each fraction, NaN for the other rows.
 
     Examples
@@ -260,15 +263,19 @@ def fraction_levels(rows: pd.DataFrame, reference: pd.Series, *, group: pd.Serie
     level = pd.Series(rows[["indicator", "year"]].merge(peer, how="left", left_on=["indicator", "year"],
                                                         right_index=True)["_level"].to_numpy(float),
                       index=rows.index)
+    # a peer is another row: a value's own level is never its comparator
+    src = pd.Series(np.where(level.notna(), "peers", ""), index=rows.index, dtype=object)
     if own is not None:
+        src = src.where(level.notna() | own.isna(), "history")
         level = level.fillna(own)
     batch = group if group is not None else pd.Series(0, index=rows.index)
     all_small = v.groupby([batch, rows["indicator"]]).transform("max") <= fmax
+    src = src.where(level.notna() | reference.where(all_small).isna(), "target")
     level = level.fillna(reference.where(all_small))
     implied = 100.0 * rows["numerator"] / rows["denominator"].where(rows["denominator"] > 0)
     consistent = (v - implied).abs() <= np.maximum(0.051, 0.005 * implied.abs())
     hit = (v > 0) & (v <= fmax) & (level >= level_min) & ~consistent.fillna(False)
-    return level.where(hit)
+    return (level.where(hit), src.where(hit, "")) if basis else level.where(hit)
 
 
 def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:

@@ -57,6 +57,9 @@ class Submission:
     rows_blank: int = 0
     #: per sheet ('' for CSV): (panel column -> heading as written, panel column -> Excel letter)
     headings: dict[str, tuple[dict[str, str], dict[str, str]]] = field(default_factory=dict)
+    #: ``(sheet, row)`` of the values typed with a ``%`` or ``‰`` sign (read in the unit already:
+    #: never taken for a fraction)
+    signed: frozenset[tuple[str, int]] = field(default_factory=frozenset)
 
     def where(self, sheet: str | None, row: int, column: str) -> tuple[str, str]:
         """Column heading as written in the file and the Excel cell (``""`` for CSV)."""
@@ -226,16 +229,18 @@ def read_records(path: str | Path, cat: pd.DataFrame, *, display: str | None = N
     tables, problems = read_file(path, display=name)
     frames: list[pd.DataFrame] = []
     n_read = n_blank = 0
+    signed: set[tuple[str, int]] = set()
     names = ({str(n): str(i) for i, n in zip(cat.index, cat["name_zh"])} if "name_zh" in cat.columns else {})
     for table in tables:
         n_read += len(table.frame)
         rec, probs, blank = _parse_table(table, cat, names)
+        signed |= rec.attrs.pop("signed", set())
         n_blank += blank
         problems += probs
         frames.append(rec)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=REC_COLUMNS)
     headings = {(t.sheet or ""): (dict(t.columns), dict(t.letters)) for t in tables}
-    return Submission(name, typed_records(df), problems, n_read, n_blank, headings)
+    return Submission(name, typed_records(df), problems, n_read, n_blank, headings, frozenset(signed))
 
 
 def typed_records(df: pd.DataFrame) -> pd.DataFrame:
@@ -337,6 +342,24 @@ def parse_numbers(values: pd.Series, formats: dict[int, str] | None = None,
         val[i] = np.nan if v is None else v
         sign[i], msg[i] = sg, m
     return val, sign, msg
+
+
+#: Excel's error values: a formula that failed, shown in its cell as such.
+EXCEL_ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!",
+                          "#CALC!", "#GETTING_DATA"})
+
+
+def _excel_errors(msgs: np.ndarray, raw: pd.Series) -> None:
+    """Name a cell holding an Excel error value (``#DIV/0!``: its formula failed) as such, in
+    place of "not a number" (``msgs`` changed in place)."""
+    bad = np.flatnonzero(msgs != None)  # noqa: E711
+    if not len(bad):
+        return
+    cells = raw.to_numpy(object)
+    for i in bad.tolist():
+        text = cell_text(cells[i]).upper()
+        if text in EXCEL_ERRORS and msgs[i][0] == "not_a_number":
+            msgs[i] = ("excel_error", (("found", text),))
 
 
 def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
@@ -471,6 +494,7 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
 
     v_raw = col("value", f)
     value, sign, v_msg = parse_numbers(v_raw, formats_of("value"), cells("value"))
+    _excel_errors(v_msg, v_raw)
     has_msg = v_msg != None  # noqa: E711
     err(has_msg, "value", v_msg)
     signed = ~has_msg & (sign != None) & np.isfinite(value) & known  # noqa: E711
@@ -486,6 +510,7 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     for c in ("numerator", "denominator"):
         raw_c = col(c, f)
         x, sg, m = parse_numbers(raw_c, formats_of(c), cells(c))
+        _excel_errors(m, raw_c)
         bad = m != None  # noqa: E711
         err(bad, c, lambda i, m=m: ("count_not_a_number", m[i][1]) if m[i][0] == "not_a_number" else m[i])
         rate = ~bad & (sg != None)  # noqa: E711
@@ -514,4 +539,6 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
                         "area": _text(acodes, [x[0] for x in asaid]), "sex": _text(scodes, [x[0] for x in ssaid]),
                         "value": value, "numerator": num, "denominator": den, "source": source, "note": note,
                         "synthetic": synthetic, "unit": _text(icodes, uunit)})
-    return rec[REC_COLUMNS], probs, n0 - n
+    out = rec[REC_COLUMNS]
+    out.attrs["signed"] = {(table.sheet or "", int(r)) for r in rows[signed & ~no_scale].tolist()}
+    return out, probs, n0 - n
