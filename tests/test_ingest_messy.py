@@ -420,3 +420,88 @@ def test_messages_say_what_a_cell_is_and_what_it_is_compared_with(tmp_path: Path
 
     rec = read_submission(f).records.set_index("row")["value"]
     assert rec.loc[hep] == pytest.approx(0.5)
+
+
+def _sort_visible(path: Path, rows: tuple[int, int]) -> None:
+    """What a clerk's sort of the visible columns (指标名称 .. 数值) does to two rows: their visible
+    cells trade places, the hidden key cells (A:D) stay."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb["数据填报"]
+    a, b = rows
+    for c in range(5, ws.max_column + 1):
+        ws.cell(a, c).value, ws.cell(b, c).value = ws.cell(b, c).value, ws.cell(a, c).value
+    wb.save(path)
+
+
+def test_a_row_whose_visible_name_disagrees_with_its_key_is_an_error(tmp_path: Path) -> None:
+    """A template's visible 指标名称, 地区 and 性别 cells and its hidden key cells were never
+    compared: after a sort of the visible columns the figure typed beside 江埔街道 was stored
+    under 街口街道 in silence.  A contradiction is an error naming the cell, what it shows and what
+    the key says (display_mismatch); two or more in a sheet mean its rows were reordered and the
+    file is refused, with --keep-valid too (rows_reordered).  Cells written as the reader reads a
+    key (女性, 街口, the slip 江浦, inner blanks, the id), blank display cells and wording that
+    names nothing known are not contradictions."""
+    from fzanalysis.panel import template
+
+    t = template("卫健局", 2025, tmp_path / "t.xlsx")
+    r_jk = _template_row(t, "health.maternal_mortality", "440117001")
+    r_jp = _template_row(t, "health.maternal_mortality", "440117002")
+    r_f = _template_row(t, "health.life_expectancy", sex="F")
+    r_m = _template_row(t, "health.life_expectancy", sex="M")
+    r_t = _template_row(t, "health.life_expectancy", sex="T")
+    filled = {f"K{r_jk}": 10, f"K{r_jp}": 20, f"K{r_f}": 83.0, f"K{r_m}": 77.4, f"K{r_t}": 80.1}
+    # as the reader reads keys: no error, every figure under its key
+    same = _filled_template(tmp_path, "卫健局", 2025, "same.xlsx", {
+        **filled, f"G{r_f}": "女性", f"F{r_jk}": "街口", f"F{r_jp}": " 江浦 ", f"E{r_m}": "妇女人均 预期寿命",
+        f"E{r_t}": "health.life_expectancy", f"G{r_t}": None, f"E{r_jk}": "孕产妇死亡率（1/10万）"})
+    assert not [p for p in validate([same]) if p.severity == "error"]
+    # one row relabelled: an error at the display cell, both languages say what and where
+    one = _filled_template(tmp_path, "卫健局", 2025, "one.xlsx", {**filled, f"G{r_f}": "男"})
+    errs = [p for p in validate([one]) if p.severity == "error"]
+    assert [(p.row, p.column, p.code, p.cell) for p in errs] == [(r_f, "sex_name", "display_mismatch", f"G{r_f}")]
+    zh, en = errs[0].format("zh"), errs[0].format("en")
+    assert "“性别”显示“男”" in zh and "隐藏的代码是“女”" in zh and f"G{r_f}" in zh, zh
+    assert "shows “男”" in en and "hidden key is “女”" in en, en
+    res = ingest([one], out_dir=tmp_path / "one_out", keep_valid=True)  # only that row is rejected
+    assert res.rejected["row"].tolist() == [r_f]
+    assert len(res.panel.frame) == len(filled) - 1
+    # two rows' visible cells traded (a sort): both named, and the file refused whole
+    swapped = _filled_template(tmp_path, "卫健局", 2025, "swapped.xlsx", filled)
+    _sort_visible(swapped, (r_jk, r_jp))
+    probs = validate([swapped])
+    rows = [(p.row, p.column, p.code) for p in probs if p.severity == "error"]
+    assert rows == [(None, None, "rows_reordered"), (r_jk, "area_name", "display_mismatch"),
+                    (r_jp, "area_name", "display_mismatch")], rows
+    sheet = next(p for p in probs if p.code == "rows_reordered")
+    assert f"第 {r_jk}、{r_jp} 行" in sheet.format("zh") and "不能入库" in sheet.format("zh")
+    assert "江埔街道" in next(p for p in probs if p.row == r_jk).format("zh")
+    res = ingest([swapped], out_dir=tmp_path / "sw_out", keep_valid=True)
+    assert list(res.log["status"]) == ["rejected"] and not (tmp_path / "sw_out" / "panel.parquet").exists()
+
+
+def test_a_merge_over_a_read_column_is_an_error_at_every_covered_cell(tmp_path: Path) -> None:
+    """A figure typed once in a merge over two rows (K44:K45 = 72) belongs to the first row only:
+    the second read blank, as 'not reported', in silence, because the check of merged cells looked
+    only at rows holding a figure.  Every covered cell of a read column in a row of the table is an
+    error naming the merge; the covered row holds no figure, so with --keep-valid the rest goes in.
+    A merge over a display column (指标名称 over the F/M/T rows) is not read and not an error."""
+    from fzanalysis.panel import template
+
+    t = template("卫健局", 2025, tmp_path / "t.xlsx")
+    r_f = _template_row(t, "health.life_expectancy", sex="F")
+    r_jk = _template_row(t, "health.maternal_mortality", "440117001")
+    f = _filled_template(tmp_path, "卫健局", 2025, "merged.xlsx", {f"K{r_f}": 83.0, f"K{r_jk}": 72})
+    wb = openpyxl.load_workbook(f)
+    ws = wb["数据填报"]
+    ws.merge_cells(f"K{r_jk}:K{r_jk + 1}")  # value of 街口街道 over 江埔街道
+    ws.merge_cells(f"E{r_f}:E{r_f + 2}")  # 指标名称 over its three sexes: display only
+    wb.save(f)
+    errs = [p for p in validate([f]) if p.severity == "error"]
+    assert [(p.row, p.column, p.code, p.cell) for p in errs] == [
+        (r_jk + 1, "value", "merged_cells", f"K{r_jk + 1}")], errs
+    assert f"K{r_jk}:K{r_jk + 1}" in errs[0].format("zh") and f"K{r_jk + 1}" in errs[0].format("en")
+    res = ingest([f], out_dir=tmp_path / "out", keep_valid=True)
+    assert list(res.log["status"]) == ["partial"]
+    assert sorted(res.panel.frame["value"].tolist()) == [72.0, 83.0]
+    res = ingest([f], out_dir=tmp_path / "out2")
+    assert list(res.log["status"]) == ["rejected"]

@@ -32,7 +32,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from fzanalysis import config
 from fzanalysis.paths import data_path
 
-__all__ = ["CSV_ENCODINGS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
+__all__ = ["CSV_ENCODINGS", "DISPLAY_COLUMNS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
            "Uncalculated", "cell_text", "csv_cells", "decode_csv", "heading_aliases", "heading_mask", "is_missing",
            "lower_heading", "map_header", "missing_mask",
            "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file", "sniff_delimiter",
@@ -135,7 +135,8 @@ def heading_aliases() -> dict[str, str]:
 
     Built from ``data/labels/data.yaml``: a column's code, its zh and en
     labels and its ``aliases``.  Template display columns map to ``"~name"``
-    (recognised, ignored on ingest).
+    (recognised; not panel columns: the reader keeps the ones a row is named by, 指标名称, 地区 and
+    性别, to check them against the row's key cells, :data:`DISPLAY_COLUMNS`).
     """
     return config.cached("panel.headings", data_path("labels", "data.yaml"), _heading_table)
 
@@ -152,11 +153,13 @@ def _heading_table(path: Path) -> dict[str, str]:
     return table
 
 
-def map_header(cells: list[object]) -> tuple[dict[str, int], list[str], list[tuple[int, str, str]]]:
+def map_header(cells: list[object], *, display: bool = False
+               ) -> tuple[dict[str, int], list[str], list[tuple[int, str, str]]]:
     """Map a header row to panel columns.
 
     Returns ``(positions, ignored, duplicates)``: ``positions`` maps panel
-    column -> index in ``cells``; ``ignored`` lists headings that are not panel
+    column -> index in ``cells`` (with ``display``, also the :data:`DISPLAY_COLUMNS` found, as
+    ``"~name_zh"`` ...); ``ignored`` lists headings that are not panel
     columns (template display columns excluded); ``duplicates`` lists
     ``(index, heading, column)`` for a second heading naming a column already seen.
     """
@@ -172,7 +175,8 @@ def map_header(cells: list[object]) -> tuple[dict[str, int], list[str], list[tup
         if target is None:
             ignored.append(str(cell).strip())
         elif target.startswith("~"):
-            continue
+            if display and target in DISPLAY_COLUMNS and target not in positions:
+                positions[target] = i
         elif target in positions:
             duplicates.append((i, str(cell).strip(), target))
         else:
@@ -181,6 +185,10 @@ def map_header(cells: list[object]) -> tuple[dict[str, int], list[str], list[tup
 
 
 REQUIRED_COLUMNS: tuple[str, ...] = ("indicator", "year", "value")
+#: The template's visible columns that name a row (indicator name, area, sex), mapped by
+#: :func:`map_header` as ``"~" + code``: a clerk reads these, the computer the hidden key cells,
+#: so the two are checked against each other (:mod:`fzanalysis.panel.submission`).
+DISPLAY_COLUMNS: dict[str, str] = {"~name_zh": "indicator", "~area_name": "area", "~sex_name": "sex"}
 
 
 # --------------------------------------------------------------------------- values
@@ -742,7 +750,10 @@ def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any
     data_rows = set(table.frame.index[figure].tolist())
     for r in sorted(info["hidden_rows"] & data_rows):
         out.append(_problem(name, sheet, r, None, "hidden_row", row=r))
-    letters = {v: k for k, v in table.letters.items()}
+    # a merge over a read column of any row of the table (a row with no figure of its own too: the
+    # figure typed once in a merge over two rows is the upper row's only, the lower one reads blank)
+    table_rows = set(table.frame.index.tolist())
+    letters = {v: k for k, v in table.letters.items() if not k.startswith("~")}
     for ref in info["merged"]:
         try:
             c1, r1, c2, r2 = openpyxl.utils.cell.range_boundaries(ref)
@@ -755,10 +766,11 @@ def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any
                 if (r, c) == (r1, c1):
                     continue
                 col = letters.get(get_column_letter(c))
-                if col is None or r not in data_rows:
+                if col is None or r not in table_rows:
                     continue
+                at = f"{get_column_letter(c)}{r}"
                 out.append(_problem(name, sheet, r, table.columns.get(col, col), "merged_cells", found=ref,
-                                    cell_in_merge=f"{get_column_letter(c)}{r}"))
+                                    cell_in_merge=at)._replace(cell=at))
     return out
 
 
@@ -832,7 +844,7 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
         if lower is not None:
             header_at += 1
             rnum, header = lines[header_at][0], lower
-    positions, ignored, dups = map_header(header)
+    positions, ignored, dups = map_header(header, display=True)
     for _i, heading, col in dups:
         problems.append(_problem(name, sheet, rnum, heading, "duplicate_column", found=col))
     cap = lim["max_unknown_column_warnings"]

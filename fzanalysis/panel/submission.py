@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from fzanalysis import codes, gazetteer
+from fzanalysis import codes, config, gazetteer
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.problems import Msg, Problem, Values
 from fzanalysis.panel.read import (
+    DISPLAY_COLUMNS,
     RawTable,
     cell_text,
     factorize_cells,
@@ -39,9 +40,10 @@ __all__ = ["REC_COLUMNS", "ROW_LEVEL_KINDS", "SUBMISSION_YEARS", "Submission", "
 #: Years a submission may report (a plan period with its history).
 SUBMISSION_YEARS: tuple[int, int] = (2000, 2030)
 #: Message codes (``data/labels/data.yaml``) of problems about one line that is not read although the
-#: rest of the file is (a stray quote; a row whose only figure is under no heading): with
+#: rest of the file is (a stray quote; a row whose only figure is under no heading; a row whose cell
+#: is covered by a merge, so reads blank): with
 #: ``--keep-valid`` they reject that line, not the file.
-ROW_LEVEL_KINDS: frozenset[str] = frozenset({"unclosed_quote", "figure_unheaded"})
+ROW_LEVEL_KINDS: frozenset[str] = frozenset({"unclosed_quote", "figure_unheaded", "merged_cells"})
 #: Columns of the record table built from a submission (panel columns + provenance).
 REC_COLUMNS = ["file", "sheet", "row", *codes.PANEL_COLUMNS, "unit"]
 
@@ -234,6 +236,7 @@ def read_records(path: str | Path, cat: pd.DataFrame, *, display: str | None = N
     for table in tables:
         n_read += len(table.frame)
         rec, probs, blank = _parse_table(table, cat, names)
+        probs += _reordered(table, probs)
         signed |= rec.attrs.pop("signed", set())
         n_blank += blank
         problems += probs
@@ -362,6 +365,101 @@ def _excel_errors(msgs: np.ndarray, raw: pd.Series) -> None:
             msgs[i] = ("excel_error", (("found", text),))
 
 
+def _shown_names(cat: pd.DataFrame) -> dict[str, str]:
+    """Every way a template shows an indicator (id, Chinese and English name), blanks dropped -> id."""
+    out: dict[str, str] = {}
+    for c in ("name_en", "name_zh"):
+        if c in cat.columns:
+            out.update({_squeeze(n): str(i) for i, n in zip(cat.index, cat[c]) if isinstance(n, str)})
+    out.update({_squeeze(i): str(i) for i in cat.index})
+    return out
+
+
+def _squeeze(text: Any) -> str:
+    """A cell as the reader compares names: :func:`cell_text`, casefolded, every blank dropped."""
+    return "".join(cell_text(text).casefold().split())
+
+
+def _display_mismatches(table: RawTable, f: pd.DataFrame, cat: pd.DataFrame,
+                        keys: dict[str, tuple[np.ndarray, np.ndarray]]
+                        ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Rows whose visible 指标名称, 地区 or 性别 cell names another row than its key cells.
+
+    A clerk finds a row by what it shows, the computer by its hidden key cells: sorting or
+    filtering one range of a template, or pasting rows over others, parts them, and each figure
+    would be stored under another indicator, town or sex.  A display cell is compared as the
+    reader reads its key (:func:`cell_text`, blanks and case ignored; a name of the gazetteer in
+    any of its forms; 女/女性/F ...).  Only a contradiction is an error: a blank display cell (or a
+    display column deleted), a text that names nothing known (a hand-made file's own wording of a
+    name) and a row whose key cell is itself in error are not checked.  Returns display column -> (mask,
+    messages) of the rows in error.
+    """
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    n = len(f)
+    shown_names: dict[str, str] | None = None
+    sex_names = lk.sex_aliases()
+    heading_zh = config.label_table()["template_column"]
+    for col, key in DISPLAY_COLUMNS.items():
+        if col not in f.columns:
+            continue
+        code, ok = keys[key]
+
+        def named(raw: Any, key: str = key) -> tuple[str | None, str]:
+            """(the code the cell names, None when it names none; the text shown)"""
+            nonlocal shown_names
+            text = cell_text(raw)
+            if not text:
+                return None, text
+            if key == "indicator":
+                if shown_names is None:
+                    shown_names = _shown_names(cat)
+                return shown_names.get(_squeeze(text)), text
+            if key == "area":
+                try:
+                    return str(gazetteer.lookup(text)), text
+                except LookupError:
+                    return None, text
+            return sex_names.get(text.casefold()), text
+
+        dcodes, dsaid = _distinct(f[col], named)
+        said_code = np.array([c for c, _ in dsaid], dtype=object)[dcodes] if len(dsaid) else \
+            np.empty(0, dtype=object)
+        bad = np.zeros(n, dtype=bool)
+        for i in np.flatnonzero(ok & (said_code != None)).tolist():  # noqa: E711
+            bad[i] = said_code[i] != code[i]
+        if not bad.any():
+            continue
+        msgs = np.full(n, None, dtype=object)
+        for i in np.flatnonzero(bad).tolist():
+            msgs[i] = ("display_mismatch", (("found", dsaid[dcodes[i]][1]),
+                                            ("key", _key_name(key, code[i], cat)),
+                                            ("column", heading_zh[col[1:]]["zh"])))
+        out[col] = (bad, msgs)
+    return out
+
+
+def _reordered(table: RawTable, probs: list[Problem]) -> list[Problem]:
+    """A sheet whose display cells disagree with the key cells in two rows or more: its rows were
+    sorted, moved or pasted over, and then the rows that still agree cannot be trusted either (a
+    sort of the visible columns leaves a row agreeing by chance).  A sheet-level error: the file is
+    refused, with ``--keep-valid`` too."""
+    rows = sorted({p.row for p in probs if p.code == "display_mismatch" and p.row is not None})
+    if len(rows) < 2:
+        return []
+    shown = "、".join(map(str, rows[:5])) + ("…" if len(rows) > 5 else "")
+    return [Problem(table.file, table.sheet, None, None, "error", "rows_reordered",
+                    (("count", len(rows)), ("rows", shown)))]
+
+
+def _key_name(key: str, code: str, cat: pd.DataFrame) -> str:
+    """What a key cell names, as the template shows it (an indicator's Chinese name, an area's, 女)."""
+    if key == "indicator":
+        return str(lk.cat_get(cat.loc[code], "name_zh", code)) if code in cat.index else code
+    if key == "area":
+        return lk.area_name(code)
+    return str(config.label_table()["sex"].get(code, {}).get("zh", code))
+
+
 def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
                  ) -> tuple[pd.DataFrame, list[Problem], int]:
     """Parse the cells of one table column by column: records, problems, number of blank rows."""
@@ -484,6 +582,13 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         said = np.full(n, None, dtype=object)
         said[not_by_sex] = msgs[which]
         err(not_by_sex, "sex", said, "warning")
+
+    # --- the visible cells naming the row (the template's 指标名称, 地区, 性别) against its key cells
+    keys = {"indicator": (ind, known), "area": (area, area_msg == None),  # noqa: E711
+            "sex": (sex, sex_msg == None)}  # noqa: E711
+    shown = _display_mismatches(table, f, cat, keys)
+    for c, (mask, msgs) in shown.items():
+        err(mask, c, msgs)
 
     # --- numbers
     def formats_of(c: str) -> dict[int, str]:
