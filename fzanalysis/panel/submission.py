@@ -424,9 +424,7 @@ def _display_mismatches(table: RawTable, f: pd.DataFrame, cat: pd.DataFrame,
         dcodes, dsaid = _distinct(f[col], named)
         said_code = np.array([c for c, _ in dsaid], dtype=object)[dcodes] if len(dsaid) else \
             np.empty(0, dtype=object)
-        bad = np.zeros(n, dtype=bool)
-        for i in np.flatnonzero(ok & (said_code != None)).tolist():  # noqa: E711
-            bad[i] = said_code[i] != code[i]
+        bad = ok & (said_code != None) & (said_code != np.asarray(code, dtype=object))  # noqa: E711
         if not bad.any():
             continue
         msgs = np.full(n, None, dtype=object)
