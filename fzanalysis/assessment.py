@@ -1045,35 +1045,19 @@ def assess(
     return out
 
 
-def _area_kind_map() -> dict[str, str]:
-    """Gazetteer code -> kind (street, town, district)."""
-    g = gazetteer.load()
-    return dict(zip(g["code"].astype(str), g["kind"].astype(str), strict=True))
-
-
-def _targeted_areas(whole: str, kinds: set[str]) -> set[str]:
-    """The gazetteer's areas inside ``whole`` of the given kinds (all kinds when empty): the towns
-    a per-area target is about.  Empty for a researcher's own codes (not in the gazetteer)."""
-    g = gazetteer.load()
-    inside = g[g["parent"].astype(str) == str(whole)]
-    if kinds:
-        inside = inside[inside["kind"].astype(str).isin(kinds)]
-    return set(inside["code"].astype(str))
-
-
 def _not_applicable_areas(out: pd.DataFrame, cat: pd.DataFrame, whole: str) -> pd.DataFrame:
     """Town rows of indicators whose target applies to other kinds of area (``area_kinds``).
 
     Such a row is not judged: ``status = "not_applicable"`` (note ``area_kind_not_targeted``),
     no gap, category ``insufficient_data``; :func:`_per_area_summary` leaves it out.
     """
-    kinds = {str(i): {k for k in str(v).split(";") if k}
-             for i, v in zip(cat["id"], cat["area_kinds"], strict=True) if str(v).strip()}
+    kinds = {str(i): gazetteer.kinds(v) for i, v in zip(cat["id"], cat["area_kinds"], strict=True)
+             if gazetteer.kinds(v)}
     if not kinds:
         return out
-    kind_of = _area_kind_map()
+    kind_of = gazetteer.kind_of()
     applies = [
-        ind not in kinds or area == whole or kind_of.get(area, "") in kinds[ind]
+        ind not in kinds or area == whole or gazetteer.applies_to(area, kinds[ind], kind_map=kind_of)
         for ind, area in zip(out["indicator"].astype(str), out["area"].astype(str), strict=True)
     ]
     mask = ~np.asarray(applies, dtype=bool)
@@ -1091,8 +1075,7 @@ def _not_applicable_areas(out: pd.DataFrame, cat: pd.DataFrame, whole: str) -> p
 def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None, whole: str) -> pd.DataFrame:
     """District rows of per-area indicators: met only when every town meets (methods 2.5)."""
     per_area_ids = set(cat.loc[cat["per_area"], "id"].astype(str))
-    kinds_of = {str(i): {k for k in str(v).split(";") if k.strip()}
-                for i, v in zip(cat["id"], cat["area_kinds"], strict=True)}
+    kinds_of = {str(i): gazetteer.kinds(v) for i, v in zip(cat["id"], cat["area_kinds"], strict=True)}
     extra = []
     out = out.copy()
     for ind in sorted(per_area_ids & set(out["indicator"])):
@@ -1103,7 +1086,7 @@ def _per_area_summary(out: pd.DataFrame, cat: pd.DataFrame, year: int | None, wh
             continue
         # every town the target is about counts, also one that sent no figure (it is not known to
         # meet the target); a researcher's own codes: the towns of the panel
-        expected = _targeted_areas(whole, kinds_of.get(ind, set()))
+        expected = set(gazetteer.targeted_areas(kinds_of.get(ind, frozenset()), parent=whole))
         for sex, tg in towns.groupby("sex"):
             n_areas = len(expected | set(tg["area"].astype(str)))
             summary_year = int(year) if year is not None else int(pd.to_numeric(tg["year"]).max())

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from fzanalysis import comparators
+from fzanalysis import comparators, gazetteer
 from fzanalysis.codes import PANEL_COLUMNS, PANEL_KEYS, district
 from fzanalysis.panel import as_panel, write_csv
 from fzanalysis.paths import data_path
@@ -117,8 +117,6 @@ class _Scale:
 
 def _populations(years: tuple[int, ...]) -> pd.DataFrame:
     """Population by town and year: 2010 census town figures scaled to the 2020 district total."""
-    from fzanalysis import gazetteer
-
     gaz = gazetteer.load()
     code = district()
     dist = gaz[gaz["code"] == code].iloc[0]
@@ -129,14 +127,6 @@ def _populations(years: tuple[int, ...]) -> pd.DataFrame:
     g = float(spec()["population_growth"])
     rows = [{"area": c, "year": y, "pop": p * (1 + g) ** (y - 2020)} for c, p in base.items() for y in years]
     return pd.DataFrame(rows)
-
-
-def _kinds() -> dict[str, str]:
-    """Gazetteer code -> kind (street, town, district)."""
-    from fzanalysis import gazetteer
-
-    gaz = gazetteer.load()
-    return dict(zip(gaz["code"].astype(str), gaz["kind"].astype(str), strict=True))
 
 
 # ---------------------------------------------------------------------------- generator
@@ -201,10 +191,10 @@ def _indicator(row: pd.Series, units: pd.DataFrame, pops: pd.DataFrame, years: t
         scale = None  # a gap between two mean incomes is not built from counts (and may be negative)
     dis = {p for p in str(row.get("disaggregation") or "").split(";") if p}
     town_codes = sorted(pops["area"].unique())
-    kinds = {k for k in str(row.get("area_kinds") or "").split(";") if k}
+    kinds = gazetteer.kinds(row.get("area_kinds"))
     if kinds:  # a target for 街道 only: the 镇 report nothing for it
-        kind_of = _kinds()
-        town_codes = [c for c in town_codes if kind_of.get(c) in kinds]
+        kind_of = gazetteer.kind_of()
+        town_codes = [c for c in town_codes if gazetteer.applies_to(c, kinds, kind_map=kind_of)]
     areas = town_codes if "area" in dis else [dist]
     sexes = ["F", "M"] if "sex" in dis else ["T"]
     comp = str(row["comparator"])

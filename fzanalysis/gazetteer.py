@@ -47,7 +47,11 @@ from fzanalysis.paths import data_path
 
 __all__ = [
     "COLUMNS",
+    "applies_to",
     "codes",
+    "kind_of",
+    "kinds",
+    "targeted_areas",
     "load",
     "lookup",
     "name",
@@ -284,6 +288,112 @@ def codes(*, include_district: bool = True, path: str | Path | None = None) -> l
     df = load(path)
     out = df.sort_values("code")["code"].tolist()
     return out if include_district else [c for c in out if c != _district(df)]
+
+
+# --------------------------------------------------------------------------------------------
+# kinds: which towns a target applies to (the one owner of the rule)
+# --------------------------------------------------------------------------------------------
+
+def kinds(value: Any) -> frozenset[str]:
+    """The kinds of area a catalogue's ``area_kinds`` cell names (``"street;town"`` -> both).
+
+    Empty (a blank cell, None, NaN) means every kind.  An iterable of kinds is taken as it is.
+
+    Examples
+    --------
+    >>> from fzanalysis import gazetteer
+    >>> sorted(gazetteer.kinds("street; town")), gazetteer.kinds("")
+    (['street', 'town'], frozenset())
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return frozenset()
+    parts = str(value).split(";") if isinstance(value, str) else list(value)
+    return frozenset(str(p).strip() for p in parts if str(p).strip())
+
+
+def kind_of(path: str | Path | None = None) -> dict[str, str]:
+    """Area code -> its ``kind`` (``district``, ``street``, ``town``).
+
+    Examples
+    --------
+    >>> from fzanalysis import gazetteer
+    >>> gazetteer.kind_of()["440117001"], gazetteer.kind_of()["440117103"]
+    ('street', 'town')
+    """
+    df = load(path)
+    return dict(zip(df["code"].astype(str), df["kind"].astype(str), strict=True))
+
+
+def applies_to(code: str, area_kinds: Any, *, path: str | Path | None = None,
+               kind_map: dict[str, str] | None = None) -> bool:
+    """Whether a target whose catalogue names ``area_kinds`` is about the town ``code``.
+
+    True when ``area_kinds`` is empty (every town), when ``code`` is not a town of the gazetteer
+    (the district, a researcher's own code: nothing says otherwise), and when the town's kind is
+    one of ``area_kinds``.  :func:`targeted_areas`, the template, the ingest checks, the district
+    sums, :func:`fzanalysis.assess` and the town charts all read this one rule.
+
+    Parameters
+    ----------
+    code : str
+        An area code.
+    area_kinds : str or iterable of str
+        The catalogue's ``area_kinds`` (:func:`kinds`).
+    path : str or Path, keyword-only, optional
+        Another gazetteer CSV (default ``data/towns.csv``).
+    kind_map : dict, keyword-only, optional
+        :func:`kind_of`, when the caller asks for many codes.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from fzanalysis import gazetteer
+    >>> gazetteer.applies_to("440117001", "street"), gazetteer.applies_to("440117103", "street")
+    (True, False)
+    >>> gazetteer.applies_to("440117103", ""), gazetteer.applies_to("440117", "street")
+    (True, True)
+    """
+    wanted = kinds(area_kinds)
+    if not wanted:
+        return True
+    kind = (kind_map if kind_map is not None else kind_of(path)).get(str(code))
+    return kind is None or kind == "district" or kind in wanted
+
+
+def targeted_areas(area_kinds: Any, *, parent: str | None = None,
+                   path: str | Path | None = None) -> list[str]:
+    """The towns inside ``parent`` (default the district) a target is about, in code order.
+
+    Parameters
+    ----------
+    area_kinds : str or iterable of str
+        The catalogue's ``area_kinds``: only the towns of these kinds; empty = every town.
+    parent : str, keyword-only, optional
+        The enclosing area's code; a code the gazetteer does not hold (a researcher's own area)
+        has no towns here.
+    path : str or Path, keyword-only, optional
+        Another gazetteer CSV (default ``data/towns.csv``).
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from fzanalysis import gazetteer
+    >>> gazetteer.targeted_areas("street")
+    ['440117001', '440117002', '440117003']
+    >>> len(gazetteer.targeted_areas(""))
+    8
+    """
+    df = load(path)
+    whole = _district(df) if parent is None else str(parent)
+    inside = df[df["parent"].astype(str) == whole].sort_values("code")
+    kind_map = dict(zip(df["code"].astype(str), df["kind"].astype(str), strict=True))
+    return [c for c in inside["code"].astype(str) if applies_to(c, area_kinds, kind_map=kind_map)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -691,11 +691,11 @@ def _not_targeted(sel: pd.DataFrame, gdf: gpd.GeoDataFrame) -> tuple[np.ndarray,
             spec = str(catalog.get(str(sel["indicator"].iloc[0]))["area_kinds"] or "")
         except (KeyError, catalog.CatalogError, FileNotFoundError):
             spec = ""
-    kinds = {k for k in spec.split(";") if k}
+    kinds = set(gazetteer.kinds(spec))
     if kinds:
-        gz = _gazetteer()
-        kind_of = dict(zip(gz["code"].astype(str), gz["kind"].astype(str), strict=True))
-        out |= ~gdf["area"].astype(str).map(kind_of).isin(kinds).to_numpy()
+        kind_of = gazetteer.kind_of()
+        out |= ~np.array([gazetteer.applies_to(a, kinds, kind_map=kind_of) for a in gdf["area"].astype(str)],
+                         dtype=bool)
     return out, kinds
 
 

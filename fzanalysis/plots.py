@@ -296,14 +296,14 @@ def _not_targeted_cells(rows: pd.DataFrame, inds: Sequence[str], areas: Sequence
         cat = normalize_catalog(catalog).set_index("id")["area_kinds"]
     except (CatalogError, FileNotFoundError):
         return out
-    gz = gazetteer.towns()
-    kind_of = dict(zip(gz["code"].astype(str), gz["kind"].astype(str), strict=True))
+    kind_of = gazetteer.kind_of()
     seen: set[str] = set()
     for ind in inds:
-        kinds = {k for k in str(cat.get(ind, "") or "").split(";") if k}
+        kinds = gazetteer.kinds(cat.get(ind, ""))
         if kinds:
             seen |= kinds
-            out |= {(ind, a) for a in areas if a != (whole or codes.district()) and kind_of.get(a) not in kinds}
+            out |= {(ind, a) for a in areas if a != (whole or codes.district())
+                    and not gazetteer.applies_to(a, kinds, kind_map=kind_of)}
     out.streets_only = seen == {"street"}
     return out
 

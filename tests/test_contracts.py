@@ -179,3 +179,43 @@ def test_which_probability_speaks_for_a_target_is_one_rule_everywhere():
     # falling series: a rise is at risk by its own probability, a fall is not
     assert "at_risk" in proj.loc["health.c" + str(comps.index("increase")), "warnings"]
     assert "at_risk" not in proj.loc["health.c" + str(comps.index("decrease")), "warnings"]
+
+
+def test_which_towns_a_target_is_about_is_one_rule_everywhere(tmp_path) -> None:
+    """The towns a target applies to (catalogue ``area_kinds`` against the gazetteer's kinds) were
+    decided in six places (assess, its per-area summary, the heatmap, the map, the template, the
+    ingest check, the demo) with two answers for a code the gazetteer does not hold.  One rule,
+    ``gazetteer.applies_to``: for every catalogue target with ``area_kinds``, the template asks,
+    assess judges and the heatmap leaves uncrossed the same towns; a researcher's own town code is
+    judged (nothing says it is of another kind)."""
+    import openpyxl
+
+    from fzanalysis import gazetteer, plots
+    from fzanalysis.panel import template
+
+    cat = catalog.load()
+    restricted = cat[cat["area_kinds"].astype(str) != ""]
+    assert len(restricted) >= 1
+    towns = gazetteer.codes(include_district=False)
+    district = codes.district()
+    for _, row in restricted.iterrows():
+        ind, kinds = str(row["id"]), str(row["area_kinds"])
+        expected = gazetteer.targeted_areas(kinds)
+        assert expected and set(expected) < set(towns)
+        # the template
+        t = template(str(row["department"]), 2025, tmp_path / f"{ind}.xlsx")
+        ws = openpyxl.load_workbook(t)["数据填报"]
+        asked = sorted({str(r[2]) for r in ws.iter_rows(min_row=3, values_only=True) if r[0] == ind} - {district})
+        assert asked == expected, ind
+        # assess
+        panel = pd.DataFrame({"indicator": ind, "year": 2024, "area": [district, *towns],
+                              "sex": "T", "value": float(row["target"])})
+        judged = fzanalysis.assess(panel, cat, year=2024)
+        judged_towns = sorted(judged.loc[(judged["area"] != district) & (judged["status"] != "not_applicable"),
+                                         "area"].astype(str))
+        assert judged_towns == expected, ind
+        # the heatmap's crossed cells
+        crossed = plots._not_targeted_cells(panel.iloc[:0], [ind], towns, cat)
+        assert sorted(a for a in towns if (ind, a) not in crossed) == expected, ind
+    # a researcher's own code: judged, not 'not applicable'
+    assert gazetteer.applies_to("X01", "street")

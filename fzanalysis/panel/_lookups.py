@@ -17,7 +17,7 @@ from fzanalysis.panel.read import cell_text
 from fzanalysis.paths import data_path
 
 __all__ = ["applicable_towns", "area_kinds", "area_name", "bounds", "cat_get", "catalog_index", "disagg",
-           "limits", "sex_aliases", "sum_units", "town_codes", "town_kinds", "unit_info"]
+           "limits", "sex_aliases", "sum_units", "town_codes", "unit_info"]
 
 
 def catalog_index(catalog: pd.DataFrame | None) -> pd.DataFrame:
@@ -79,30 +79,16 @@ def town_codes() -> tuple[str, ...]:
                          lambda _path: tuple(gazetteer.codes(include_district=False)))
 
 
-def town_kinds() -> dict[str, str]:
-    """Town-level code -> its gazetteer ``kind`` (``street`` or ``town``; read once per version of
-    ``data/towns.csv``)."""
-    def table(_path: Any) -> dict[str, str]:
-        g = gazetteer.load()
-        return {str(c): str(k) for c, k in zip(g["code"], g["kind"]) if str(c) in set(town_codes())}
-    return config.cached("panel.town_kinds", data_path("towns.csv"), table)  # type: ignore[no-any-return]
-
-
 def area_kinds(cat_row: Any) -> frozenset[str]:
     """The catalogue row's ``area_kinds`` (``{"street"}``): the kinds of town its target applies
     to; empty for every kind."""
-    text = cat_get(cat_row, "area_kinds", "") or ""
-    return frozenset(p.strip() for p in str(text).split(";") if p.strip())
+    return gazetteer.kinds(cat_get(cat_row, "area_kinds", ""))
 
 
 def applicable_towns(cat_row: Any) -> tuple[str, ...]:
-    """The towns (streets and towns, in code order) an indicator's figures are asked for: those
-    whose gazetteer kind is in its ``area_kinds``, all of them when it names none."""
-    kinds = area_kinds(cat_row)
-    if not kinds:
-        return town_codes()
-    kind_of = town_kinds()
-    return tuple(c for c in town_codes() if kind_of.get(c) in kinds)
+    """The towns (streets and towns, in code order) an indicator's figures are asked for
+    (:func:`fzanalysis.gazetteer.targeted_areas` of its ``area_kinds``)."""
+    return tuple(gazetteer.targeted_areas(area_kinds(cat_row)))
 
 
 def area_name(code: str) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fzanalysis import codes
+from fzanalysis import codes, gazetteer
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.aggregate import consistency_frame
 from fzanalysis.panel.problems import Msg, Problem
@@ -235,10 +235,10 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     # a town the target does not apply to (catalogue area_kinds: the 镇 for a 街道-only target)
     kinds = [lk.area_kinds(rows_of[i]) for i in iuniq]
     if any(kinds):
-        kind_of = lk.town_kinds()
+        kind_of = gazetteer.kind_of()
         wants = np.array([";".join(sorted(k)) for k in kinds], dtype=object)[icodes]
         area = rec["area"].to_numpy(object)
-        not_for = np.array([bool(kinds[c]) and a in kind_of and kind_of[a] not in kinds[c]
+        not_for = np.array([not gazetteer.applies_to(a, kinds[c], kind_map=kind_of)
                             for c, a in zip(icodes.tolist(), area.tolist())], dtype=bool)
         out += _problems_at(sub, rec, not_for, "area", "area_not_applicable", "warning", area=area,
                             found_kind=np.array([kind_of.get(a, "") for a in area.tolist()], dtype=object),
