@@ -505,3 +505,16 @@ def test_a_merge_over_a_read_column_is_an_error_at_every_covered_cell(tmp_path: 
     assert sorted(res.panel.frame["value"].tolist()) == [72.0, 83.0]
     res = ingest([f], out_dir=tmp_path / "out2")
     assert list(res.log["status"]) == ["rejected"]
+
+
+def test_the_unit_cell_says_a_unit_once(tmp_path: Path) -> None:
+    """The template's 单位 cell read 岁（岁） and 每10万活产（/10万活产）: the symbol is added in
+    brackets only when the name does not already say it."""
+    from fzanalysis.panel import template
+
+    ws = openpyxl.load_workbook(template("卫健局", 2025, tmp_path / "t.xlsx"))["数据填报"]
+    col = {c.value: c.column for c in ws[1]}
+    shown = {ws.cell(r, col["indicator"]).value: ws.cell(r, col["unit_label"]).value for r in range(3, ws.max_row + 1)}
+    assert shown["health.life_expectancy"] == "岁"
+    assert shown["health.maternal_mortality"] == "每10万活产"
+    assert shown["health.hiv_testing_pregnant"] == "百分比（%）"

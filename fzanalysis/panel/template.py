@@ -136,7 +136,7 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
             for sex in sexes:
                 row = {"indicator": ind, "year": int(year), "area": area, "sex": sex,
                        "name_zh": lk.cat_get(crow, "name_zh", ind), "area_name": lk.area_name(area),
-                       "sex_name": sex_label[sex]["zh"], "unit_label": f"{unit_zh}（{symbol}）" if symbol else unit_zh,
+                       "sex_name": sex_label[sex]["zh"], "unit_label": _unit_text(unit_zh, symbol),
                        "target_label": target_text,
                        "bounds_label": f"{_xl(lo)}–{_xl(hi)}" if math.isfinite(hi) else f"≥ {_xl(lo)}",
                        "formula": f"{num_zh} / {den_zh}" if has_counts else "",
@@ -191,6 +191,12 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
     out.parent.mkdir(parents=True, exist_ok=True)
     wb.save(out)
     return out
+
+
+def _unit_text(name: str, symbol: str) -> str:
+    """The 单位 cell: the unit's name, and its symbol in brackets when the name does not already
+    say it (百分比（%）, 每千（‰）; 岁, 元/月, 每10万活产 once, not 岁（岁）)."""
+    return f"{name}（{symbol}）" if symbol and symbol.lstrip("/") not in name else name
 
 
 def _xl(x: float) -> str:
