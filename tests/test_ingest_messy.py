@@ -412,6 +412,14 @@ def test_messages_say_what_a_cell_is_and_what_it_is_compared_with(tmp_path: Path
     div = probs[-1]
     assert "#DIV/0!" in div.format("zh") and "Excel 错误值" in div.format("zh") and "nan" not in div.format("zh")
     assert "Excel's error value #DIV/0!" in div.format("en")
+    assert "除数为 0" in div.format("zh") and "division by zero" in div.format("en")
+    # each error value says its own meaning, never #DIV/0!'s
+    ws.cell(extra, 11).value = "#REF!"
+    ws.cell(extra, 11).data_type = "e"
+    wb.save(f)
+    ref = [p for p in validate([f]) if p.code == "excel_error"]
+    assert len(ref) == 1 and "#REF!" in ref[0].format("zh") and "已被删除" in ref[0].format("zh")
+    assert "deleted" in ref[0].format("en") and "#DIV/0!" not in ref[0].format("zh") + ref[0].format("en")
     for p, own in zip(probs[:3], ("70", "71", "72")):
         zh, en = p.format("zh"), p.format("en")
         assert "目标值" in zh and "同年其他地区" not in zh and f"约为 {own}" not in zh, zh

@@ -125,6 +125,8 @@ class Wording:
             if params.get(key):
                 params[key] = ("、" if self.lang == "zh" else " and ").join(
                     label("area_kind", k, self.lang) for k in params[key].split(";") if k)
+        if params.get("excel_value"):  # what an Excel error value (#DIV/0! ...) means
+            params["meaning"] = label("excel_error_value", params["excel_value"], self.lang)
         # optional parts: shown only when the value they need is given
         for name, part in entry.get("parts", {}).items():
             params[name] = str(part[self.lang]).format_map(params) if params.get(part["needs"]) else ""

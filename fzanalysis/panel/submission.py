@@ -347,9 +347,10 @@ def parse_numbers(values: pd.Series, formats: dict[int, str] | None = None,
     return val, sign, msg
 
 
-#: Excel's error values: a formula that failed, shown in its cell as such.
-EXCEL_ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!",
-                          "#CALC!", "#GETTING_DATA"})
+def excel_errors() -> frozenset[str]:
+    """Excel's error values (a formula that failed, shown in its cell as such): the keys of
+    ``excel_error_value`` in ``data/labels/data.yaml``, which also says what each means."""
+    return frozenset(config.label_table().get("excel_error_value", {}))
 
 
 def _excel_errors(msgs: np.ndarray, raw: pd.Series) -> None:
@@ -358,11 +359,11 @@ def _excel_errors(msgs: np.ndarray, raw: pd.Series) -> None:
     bad = np.flatnonzero(msgs != None)  # noqa: E711
     if not len(bad):
         return
-    cells = raw.to_numpy(object)
+    cells, known = raw.to_numpy(object), excel_errors()
     for i in bad.tolist():
         text = cell_text(cells[i]).upper()
-        if text in EXCEL_ERRORS and msgs[i][0] == "not_a_number":
-            msgs[i] = ("excel_error", (("found", text),))
+        if text in known and msgs[i][0] == "not_a_number":
+            msgs[i] = ("excel_error", (("found", text), ("excel_value", text)))
 
 
 def _shown_names(cat: pd.DataFrame) -> dict[str, str]:
