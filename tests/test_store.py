@@ -141,6 +141,15 @@ def test_withdraw_is_logged_as_a_revision_and_survives_rebuild(first) -> None:
     with pytest.raises(SubmissionError, match="不在面板中") as exc:
         withdraw(keys, reason="again", out_dir=out)
     assert "not in the panel" in exc.value.render("en")
+    # the year gone, the id misspelt: each says the panel key it is closest to
+    assert "是否应为 (health.hiv_testing_pregnant, 2023, 440117, T)" in str(exc.value)
+    slip = pd.DataFrame({"indicator": ["health.hiv_testng_pregnant"], "year": [2023]})
+    with pytest.raises(SubmissionError) as exc:
+        withdraw(slip, reason="x", out_dir=out)
+    assert "did you mean (health.hiv_testing_pregnant, 2023, 440117, T)?" in exc.value.render("en")
+    with pytest.raises(SubmissionError) as exc:
+        withdraw(slip.assign(indicator="economy.nothing_like_it"), reason="x", out_dir=out)
+    assert "did you mean" not in exc.value.render("en")
     with pytest.raises(SubmissionError, match="必须说明原因"):
         withdraw(keys, reason=" ", out_dir=out)
     r = _run(["ingest", "--rebuild", "--out-dir", str(out)])

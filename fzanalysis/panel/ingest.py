@@ -9,6 +9,7 @@ under the folder's lock.  :func:`withdraw` removes figures (logged as revisions 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -386,7 +387,8 @@ def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = No
         missing = found[found["_m"] == "left_only"]
         if len(missing):
             listed = "; ".join(f"({r.indicator}, {r.year}, {r.area}, {r.sex})" for r in missing.itertuples())
-            raise Refusal("withdraw_not_found", found=listed)
+            near = [k for k in (_nearest_key(r, panel) for r in missing.itertuples()) if k]
+            raise Refusal("withdraw_not_found", found=listed, suggestion="; ".join(dict.fromkeys(near)))
         gone = panel[hit]
         revs = pd.DataFrame([{"indicator": r.indicator, "year": int(r.year), "area": r.area, "sex": r.sex,
                               "old_value": r.value, "new_value": np.nan, "old_source": r.source,
@@ -400,6 +402,25 @@ def withdraw(keys: pd.DataFrame, *, reason: str, out_dir: str | Path | None = No
                               pd.DataFrame(columns=store.REJECTED_COLUMNS), True)
         result.written = _commit(out, state, result)
     return result
+
+
+def _nearest_key(key: Any, panel: pd.DataFrame) -> str:
+    """The panel key closest to one that is not in it, for a "did you mean": its indicator (or the
+    closest id, a slip such as ``health.hiv_testng``), then as many of year, area and sex as
+    match; '' when no indicator is close."""
+    ids = pd.unique(panel["indicator"].astype(str))
+    ind = str(key.indicator)
+    if ind not in set(ids):
+        close = difflib.get_close_matches(ind, list(ids), n=1, cutoff=0.75)
+        if not close:
+            return ""
+        ind = close[0]
+    rows = panel[panel["indicator"].astype(str) == ind]
+    score = ((rows["year"].astype("Int64") == int(key.year)).fillna(False).astype(int) * 4
+             + (rows["area"].astype(str) == str(key.area)).astype(int) * 2
+             + (rows["sex"].astype(str) == str(key.sex)).astype(int))
+    best = rows.loc[score.idxmax()]
+    return f"({best['indicator']}, {int(best['year'])}, {best['area']}, {best['sex']})"
 
 
 def _withdraw_keys(keys: pd.DataFrame) -> pd.DataFrame:
