@@ -526,3 +526,32 @@ def test_the_unit_cell_says_a_unit_once(tmp_path: Path) -> None:
     assert shown["health.life_expectancy"] == "岁"
     assert shown["health.maternal_mortality"] == "每10万活产"
     assert shown["health.hiv_testing_pregnant"] == "百分比（%）"
+
+
+def test_a_share_with_nothing_to_compare_typed_below_one_is_asked_about(tmp_path: Path) -> None:
+    """区人大代表中女性比例 has no numeric target and no baseline ("逐步提高"): typed 0.31 (31 %) in a
+    first submission it went in as 0.31 % with no word, since the fraction rule had nothing to
+    compare it with.  Every figure of a percent indicator below 1 with no peer, history, target or
+    baseline is a warning asking (fraction_possible): perhaps a share is truly below 1 %, so it is
+    kept.  A figure with a comparator is judged as before; one typed with a % sign is not asked."""
+    from fzanalysis.panel import template
+
+    npc = "decision.npc_deputies_female_share"
+    t = template("区人大办", 2025, tmp_path / "t.xlsx")
+    r = _template_row(t, npc)
+    f = _filled_template(tmp_path, "区人大办", 2025, "区人大办_2025.xlsx", {f"K{r}": 0.31})
+    probs = [p for p in validate([f]) if p.row == r]
+    assert [(p.code, p.severity, p.cell) for p in probs] == [("fraction_possible", "warning", f"K{r}")]
+    zh, en = probs[0].format("zh"), probs[0].format("en")
+    assert "0.31" in zh and "区人大代表中女性比例" in zh and "应填 31" in zh, zh
+    assert "type 31" in en and "no target, baseline or earlier year" in en, en
+    res = ingest([f], out_dir=tmp_path / "out")
+    assert res.panel.frame["value"].tolist() == [0.31]  # kept: the unit answers, not the computer
+    # a later year of the same series: its history judges it, an error as any fraction
+    g = _filled_template(tmp_path, "区人大办", 2025, "区人大办_2025b.xlsx", {f"K{r}": 0.33})
+    history = pd.DataFrame({"indicator": npc, "year": [2023, 2024], "area": "440117", "sex": "T",
+                            "value": [30.0, 31.0]})
+    assert [(p.code, p.severity) for p in validate([g], history=history) if p.row == r] == [("fraction", "error")]
+    # typed with its sign: in the unit already, nothing asked
+    h = _filled_template(tmp_path, "区人大办", 2025, "区人大办_2025c.xlsx", {f"K{r}": "0.31%"})
+    assert not [p for p in validate([h]) if p.row == r]

@@ -70,7 +70,8 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
     """Percent values typed as fractions, judged against their peers (the batch) and their own
     history by the one rule, :func:`fzanalysis.panel.schema.fraction_levels` (the "every value"
     branch per file).  Returns ``{(file, sheet, row): (level, basis)}``, the basis the level
-    comes from (``peers``, ``history`` or ``target``).
+    comes from (``peers``, ``history`` or ``target``; ``unknown``, level NaN, for a value that
+    may be a fraction with nothing to judge it by).
     """
     frames = [s.records for s in subs if len(s.records)]
     if not frames:
@@ -95,7 +96,9 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
     if signed:
         typed = np.array([k in signed for k in zip(rec["file"], rec["sheet"], rec["row"].astype(int))], dtype=bool)
         level = level.where(~typed)
-    hit = level.notna()
+    hit = level.notna() | (basis == "unknown")
+    if signed:
+        hit &= ~typed
     return {(f, s, int(r)): (float(lv), str(b)) for f, s, r, lv, b in
             zip(rec.loc[hit, "file"], rec.loc[hit, "sheet"], rec.loc[hit, "row"], level[hit], basis[hit])}
 
@@ -202,6 +205,10 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     out += _problems_at(sub, rec, m_frac, "value", "fraction", found=v, level=frac, percent=percent,
                         peers=np.where(basis == "peers", "1", ""), history=np.where(basis == "history", "1", ""),
                         target=np.where(basis == "target", "1", ""))
+    # every figure of a percent indicator below 1 with nothing to compare (no peer, history, target
+    # or baseline): perhaps fractions; a warning asks (the unit answers, not the computer)
+    out += _problems_at(sub, rec, check & (basis == "unknown"), "value", "fraction_possible", "warning",
+                        found=v, percent=percent, indicator=ind.to_numpy(object))
     out += _problems_at(sub, rec, m_neg, "value", "negative_value", found=v, lo=lo, unit=unit)
     out += _problems_at(sub, rec, m_range, "value", "out_of_range", found=v, lo=lo, hi=hi, unit=unit)
     out += _problems_at(sub, rec, m_plaus, "value", "implausible", found=v, unit=unit, limit=plausible)

@@ -240,7 +240,10 @@ def fraction_levels(rows: pd.DataFrame, reference: pd.Series, *, group: pd.Serie
         Per row, the median of its series' earlier figures (NaN for none).
     basis : bool
         Also return, per row, what its level is: ``peers`` (other rows of the year), ``history``
-        (its own series) or ``target`` (the reference), ``""`` for none.
+        (its own series) or ``target`` (the reference), ``""`` for none; ``unknown`` for a value
+        in ``(0, fraction_max]`` that nothing can judge (every value of its indicator in its
+        group that small, no peer, no history, no reference): it may be a fraction, and the
+        submission checks warn of it (``fraction_possible``).
 
     Returns
     -------
@@ -274,8 +277,12 @@ def fraction_levels(rows: pd.DataFrame, reference: pd.Series, *, group: pd.Serie
     level = level.fillna(reference.where(all_small))
     implied = 100.0 * rows["numerator"] / rows["denominator"].where(rows["denominator"] > 0)
     consistent = (v - implied).abs() <= np.maximum(0.051, 0.005 * implied.abs())
-    hit = (v > 0) & (v <= fmax) & (level >= level_min) & ~consistent.fillna(False)
-    return (level.where(hit), src.where(hit, "")) if basis else level.where(hit)
+    small = (v > 0) & (v <= fmax) & ~consistent.fillna(False)
+    hit = small & (level >= level_min)
+    # every figure of the indicator small and nothing to compare them with (no peer, no history,
+    # no target or baseline): perhaps fractions, and nobody can tell; the caller asks
+    unknown = small & level.isna() & all_small & reference.isna()
+    return (level.where(hit), src.where(hit, "").where(~unknown, "unknown")) if basis else level.where(hit)
 
 
 def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
