@@ -383,19 +383,23 @@ def _warn_fractions(rows: pd.DataFrame, cat: pd.DataFrame, source: str) -> None:
     ref = rows["indicator"].map(cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat
                                 else cat["target"]).astype(float)
     try:
-        level = fraction_levels(rows, ref)
+        level, basis = fraction_levels(rows, ref, basis=True)
     except ConfigError:  # a data folder without data/ingest.yaml (FZANALYSIS_DATA): nothing to warn by
         return
     hits = np.flatnonzero(level.notna().to_numpy())
     if not len(hits):
         return
+    from fzanalysis.panel.problems import Wording  # the submission checks' own sentence
+
+    wording = Wording("en")
     said = []
     for pos in hits[:10]:
-        r, lv = rows.iloc[pos], float(level.iloc[pos])
-        said.append(f"indicator {r['indicator']!r}, year {r['year']}, area {r['area']}, sex {r['sex']}: "
-                    f"value {r['value']:g} looks like a fraction: the unit is percent and comparable figures "
-                    f"(other areas and sexes of the year, or the target) are about {lv:g}; "
-                    f"expected {100 * r['value']:g} for {100 * r['value']:g}%")
+        r, lv, b = rows.iloc[pos], float(level.iloc[pos]), str(basis.iloc[pos])
+        v = float(r["value"])
+        text = wording.text("fraction", {"found": f"{v:g}", "level": f"{lv:.6g}", "percent": f"{100 * v:g}",
+                                         "peers": "1" if b == "peers" else "", "history": "",
+                                         "target": "1" if b == "target" else ""})
+        said.append(f"indicator {r['indicator']!r}, year {r['year']}, area {r['area']}, sex {r['sex']}: {text}")
     more = f"\n  ... and {len(hits) - 10} more" if len(hits) > 10 else ""
     warn(f"{source}: {len(hits)} percent value(s) look like fractions (0.96 for 96 %); "
          "multiply them by 100 if so:\n  " + "\n  ".join(said) + more, FzWarning)
