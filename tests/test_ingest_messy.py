@@ -485,6 +485,16 @@ def test_a_row_whose_visible_name_disagrees_with_its_key_is_an_error(tmp_path: P
     assert "江埔街道" in next(p for p in probs if p.row == r_jk).format("zh")
     res = ingest([swapped], out_dir=tmp_path / "sw_out", keep_valid=True)
     assert list(res.log["status"]) == ["rejected"] and not (tmp_path / "sw_out" / "panel.parquet").exists()
+    # the hidden code row deleted: the visible header names 地区代码 and 地区, 性别代码 and 性别 (no
+    # longer "列 area 出现了两次"); 地区 is the display column, still compared
+    for path in (same, swapped):
+        wb = openpyxl.load_workbook(path)
+        wb["数据填报"].delete_rows(1)
+        wb.save(path.with_name("visible_" + path.name))
+    assert not [p for p in validate([tmp_path / "visible_same.xlsx"]) if p.severity == "error"]
+    got = [(p.row, p.column, p.code) for p in validate([tmp_path / "visible_swapped.xlsx"]) if p.severity == "error"]
+    assert got == [(None, None, "rows_reordered"), (r_jk - 1, "地区", "display_mismatch"),
+                   (r_jp - 1, "地区", "display_mismatch")], got
 
 
 def test_a_merge_over_a_read_column_is_an_error_at_every_covered_cell(tmp_path: Path) -> None:

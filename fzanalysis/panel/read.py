@@ -153,6 +153,18 @@ def _heading_table(path: Path) -> dict[str, str]:
     return table
 
 
+def _template_headings() -> dict[str, str]:
+    """Every (normalised) heading of a template display column -> ``"~" + code``, also those a
+    panel column shares (地区 is the template's visible area name and an alias of ``area``)."""
+    def table(_path: Path) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for code, entry in config.label_table().get("template_column", {}).items():
+            for text in (code, entry["zh"], entry["en"], *entry.get("aliases", [])):
+                out.setdefault(normalise_heading(text), "~" + code)
+        return out
+    return config.cached("panel.template_headings", data_path("labels", "data.yaml"), table)  # type: ignore[no-any-return]
+
+
 def map_header(cells: list[object], *, display: bool = False
                ) -> tuple[dict[str, int], list[str], list[tuple[int, str, str]]]:
     """Map a header row to panel columns.
@@ -178,7 +190,13 @@ def map_header(cells: list[object], *, display: bool = False
             if display and target in DISPLAY_COLUMNS and target not in positions:
                 positions[target] = i
         elif target in positions:
-            duplicates.append((i, str(cell).strip(), target))
+            shown = _template_headings().get(key)
+            if shown is None:
+                duplicates.append((i, str(cell).strip(), target))
+            elif display and shown in DISPLAY_COLUMNS and shown not in positions:
+                # the template's visible header (its hidden code row deleted or not copied):
+                # 地区代码 is the area, 地区 beside it the name a clerk reads
+                positions[shown] = i
         else:
             positions[target] = i
     return positions, ignored, duplicates
