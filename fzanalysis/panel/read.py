@@ -864,7 +864,8 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
             rnum, header = lines[header_at][0], lower
     positions, ignored, dups = map_header(header, display=True)
     for _i, heading, col in dups:
-        problems.append(_problem(name, sheet, rnum, heading, "duplicate_column", found=col))
+        problems.append(_problem(name, sheet, rnum, heading, "duplicate_column", found=col,
+                                 first=str(header[positions[col]]).strip(), name=_zh(col)))
     cap = lim["max_unknown_column_warnings"]
     for heading in ignored[:cap]:
         problems.append(_problem(name, sheet, rnum, heading, "unknown_column", "warning", found=heading))
