@@ -865,7 +865,7 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
     positions, ignored, dups = map_header(header, display=True)
     for _i, heading, col in dups:
         problems.append(_problem(name, sheet, rnum, heading, "duplicate_column", found=col,
-                                 first=str(header[positions[col]]).strip(), name=_zh(col)))
+                                 first=str(header[positions[col]]).strip()))
     cap = lim["max_unknown_column_warnings"]
     for heading in ignored[:cap]:
         problems.append(_problem(name, sheet, rnum, heading, "unknown_column", "warning", found=heading))
