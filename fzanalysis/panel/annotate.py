@@ -46,10 +46,14 @@ def column_shown(column: str | None, cell: str | None, lang: Lang = "zh") -> str
     --------
     >>> column_shown("value", "K15"), column_shown("备注", None), column_shown("numerator", "L3", "en")
     ('数值（K列）', '备注', 'Numerator (column L)')
+    >>> column_shown("area_name", "F7")  # a template's display column
+    '地区（F列）'
     """
     if not column:
         return ""
-    name = label("panel_column", column, lang) if column in config.label_table().get("panel_column", {}) else column
+    table = config.label_table()
+    kind = next((k for k in ("panel_column", "template_column") if column in table.get(k, {})), None)
+    name = label(kind, column, lang) if kind else column
     letter = re.sub(r"\d", "", cell or "")
     return label("feedback_sheet", "column_at", lang).format(name=name, letter=letter) if letter else name
 

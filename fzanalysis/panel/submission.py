@@ -447,7 +447,7 @@ def _reordered(table: RawTable, probs: list[Problem]) -> list[Problem]:
         return []
     shown = "、".join(map(str, rows[:5])) + ("…" if len(rows) > 5 else "")
     return [Problem(table.file, table.sheet, None, None, "error", "rows_reordered",
-                    (("count", len(rows)), ("rows", shown)))]
+                    (("count", len(rows)), ("rows", shown), ("found", shown)))]
 
 
 def _key_name(key: str, code: str, cat: pd.DataFrame) -> str:
