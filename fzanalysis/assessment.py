@@ -698,11 +698,13 @@ def verdict(
     :math:`g/|T|` (``scale`` = number of towns for a per-area district row)
     :math:`\le 5\%` -> ``largely_achieved`` (基本实现, includes a point that meets
     the target with an interval straddling it), :math:`> 20\%` -> ``large_gap``
-    (差距较大), else ``gap_remains`` (仍有差距), escalated to ``large_gap`` when
-    the progress category is ``deterioration``.  Directional targets:
-    ``cannot_judge`` with the slope in the desired direction ->
-    ``largely_achieved``, otherwise ``gap_remains``; ``not_met`` (a significant
-    trend the wrong way) -> ``large_gap``.  A ``cannot_judge`` status whose
+    (差距较大), else ``gap_remains`` (仍有差距); a progress category
+    ``deterioration`` moves each one step down (基本实现 -> 仍有差距 -> 差距较大).
+    Directional targets: ``cannot_judge`` with a category ``on_track`` or
+    ``achieved`` (the projection moves the required way) -> ``largely_achieved``,
+    with another category -> ``gap_remains``, without one the slope decides
+    (in the desired direction -> ``largely_achieved``); ``not_met`` (a
+    significant trend the wrong way) -> ``large_gap``.  A ``cannot_judge`` status whose
     interval is too wide to judge (``too_wide``, methods 1.4) is
     ``not_assessable``: the data cannot tell, whatever the point says.
     Thresholds in ``data/assess.yaml``.
@@ -729,7 +731,12 @@ def verdict(
     if comparator in DIRECTIONAL:
         if status == "not_met":
             return "large_gap"
-        # narrow: the slope of the gap's size (assess: distance_to_parity), which should fall
+        # the projection's category when there is one (evaluate): the words follow the move the
+        # report states; else the slope (narrow: of the gap's size, which should fall)
+        if category in ("on_track", "achieved"):
+            return "largely_achieved"
+        if category in ("deterioration", "slipping", "limited_progress", "acceleration_needed"):
+            return "gap_remains"
         desired = {"increase": 1.0, "decrease": -1.0, "narrow": -1.0, "maintain": 1.0}[comparator]
         if not _isnan(slope) and slope * desired > 0:
             return "largely_achieved"
@@ -738,11 +745,13 @@ def verdict(
         return "not_assessable"
     denom = abs(float(target)) * float(scale) if not _isnan(target) else 0.0
     rel = (gap / denom) if denom > 0 else (0.0 if gap <= 0 else math.inf)
+    worse = vr.get("deterioration_escalates", True) and category == "deterioration"
     if rel <= float(vr["largely_achieved_max_rel_gap"]):
-        return "largely_achieved"
+        # close to the target but moving away from it: not 基本实现 beside 倒退 (one step down)
+        return "gap_remains" if worse else "largely_achieved"
     if rel > float(vr["large_gap_min_rel_gap"]):
         return "large_gap"
-    if vr.get("deterioration_escalates", True) and category == "deterioration":
+    if worse:
         return "large_gap"
     return "gap_remains"
 

@@ -206,7 +206,9 @@ def category_from_projection(
         Status now (:func:`fzanalysis.comparators.status`, or the trend test for directional ones).
     comparator : str
     value, projected : float
-        The value judged now and the central projection for the target year.
+        The level the move is measured from (:func:`evaluate` passes the trend's level in the
+        latest year, ``trend_level``, else the value judged now) and the central projection for
+        the target year.
     target, tolerance : float
         The numeric target (NaN for directional ones).
     reference : float, optional
@@ -266,6 +268,9 @@ def category_from_projection(
     if np.isnan(value):
         return "insufficient_data"
     lo, hi, _, _ = comparators.region(comparator, target, tolerance)
+    if float(lo) <= value <= float(hi):  # the trend's level meets, its projection does not: away
+        return "limited_progress" if unit is not None and not shows_change(value, projected, unit) \
+            else "deterioration"
     edge = float(lo) if value < float(lo) else float(hi)  # the side of the region the value is on
     need = edge - value
     if need == 0 or not np.isfinite(edge):
@@ -273,6 +278,8 @@ def category_from_projection(
     move = projected - value
     if abs(move) <= 1e-9 * max(1.0, abs(value)):  # a flat projection: no movement, whatever the
         move = 0.0                                 # last bits of its floating point say
+    if unit is not None and not shows_change(value, projected, unit):
+        move = 0.0  # a move too small to show in the figures as written (保持在): no movement
     r = move / need
     if r < 0:
         return "deterioration"
@@ -407,11 +414,13 @@ def evaluate(
             # on track either: the category says what the verdict (not_assessable) says
             cat_code = "insufficient_data"
         else:
-            directional_row = bool(comparators.asks_for_move(r["comparator"]))
             cat_code = category_from_projection(
                 status, r["comparator"],
-                # a direction is judged from the trend's own level today (trend.project: `level`)
-                float(r["trend_level"]) if directional_row and not pd.isna(r.get("trend_level")) else value,
+                # the move is judged from the trend's own level today (trend.project: `level`), as
+                # the sentence tells it (narrative.finding): a last figure above or below its line
+                # (one year's noise) no longer turns a flat trend into 倒退 or a falling one into
+                # 进度正常
+                value if pd.isna(r.get("trend_level")) else float(r["trend_level"]),
                 proj_v,
                 np.nan if pd.isna(r.get("target")) else float(r["target"]),
                 np.nan if pd.isna(r.get("tolerance")) else float(r["tolerance"]),

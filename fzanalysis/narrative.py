@@ -183,10 +183,10 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
         projected = None
     if not _isna(projected):
         shown = format_value(projected, unit, lang=lang)
-        # the move is told from the figure the probability is about: a direction (逐步提高) is
-        # judged from the trend line's level at the latest year (evaluation: trend_level); where the
-        # move from the line reads differently from the move from the figure above, the sentence
-        # says so (22.4% observed, trend line at 25.6%, projected 25.0%: 降至, not 达到)
+        # the move is told as the category judges it: from the trend line's level at the latest
+        # year (evaluation: trend_level); where the move from the line reads differently from the
+        # move from the figure above, the sentence says so (22.4% observed, trend line at 25.6%,
+        # projected 25.0%: 降至, not 达到)
         def move(start: Any) -> str:  # the verb follows the digits shown
             if not shows_change(start, projected, unit):
                 return "projection_flat"
@@ -194,8 +194,7 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
 
         verb, basis = move(row["value"]), _text("trend_basis", lang)
         level_now = row.get("trend_level")
-        if row.get("probability_kind") == "direction" and not _isna(level_now) \
-                and move(level_now) != verb:
+        if not _isna(level_now) and move(level_now) != verb:
             verb = move(level_now)
             basis = _text("trend_basis_level", lang, year=int(year),
                           level=format_value(level_now, unit, lang=lang))

@@ -265,9 +265,12 @@ def test_a_direction_is_told_from_the_trend_line_its_probability_is_about(lang):
     # the line elsewhere but the same move from both: one number, no second one
     both_up = narrative.finding({**row, "value": 24.0, "projected": 27.0}, lang=lang)
     assert "趋势线" not in both_up and "trend line" not in both_up
-    # a numeric target keeps the figure as the start (its probability is about the target)
+    # a numeric target is told the same way: its category measures the move from the line too
+    # (a flat trend with a last figure above it was 倒退 beside 预计降至)
     numeric = narrative.finding({**INSURANCE, "trend_level": 97.0}, lang=lang)
-    assert "趋势线" not in numeric and "trend line" not in numeric
+    assert ("趋势线2024年为97.0%" in numeric) if lang == "zh" else ("trend line stands at 97.0%" in numeric)
+    level = narrative.finding({**INSURANCE, "trend_level": INSURANCE["value"]}, lang=lang)
+    assert "趋势线" not in level and "trend line" not in level
 
 
 def test_the_table_and_the_sentence_write_one_interval_with_one_formatter():
