@@ -408,8 +408,12 @@ def test_messages_say_what_a_cell_is_and_what_it_is_compared_with(tmp_path: Path
     wb.save(f)
     probs = validate([f])
     got = [(p.row, p.severity, p.code) for p in probs]
-    assert got == [*((r, "error", "fraction") for r in hd), (extra, "error", "excel_error")], got
-    div = probs[-1]
+    assert sorted(got) == sorted([*((r, "error", "fraction") for r in hd), (extra, "error", "excel_error"),
+                                  (hep, "warning", "sign_converted")]), got
+    # 5‰ in a percent row: kept as 0.5 %, never a fraction, and the conversion is shown
+    conv = next(p for p in probs if p.code == "sign_converted")
+    assert "5‰" in conv.format("zh") and "记为 0.5" in conv.format("zh") and "stored as 0.5" in conv.format("en")
+    div = next(p for p in probs if p.code == "excel_error")
     assert "#DIV/0!" in div.format("zh") and "Excel 错误值" in div.format("zh") and "nan" not in div.format("zh")
     assert "Excel's error value #DIV/0!" in div.format("en")
     assert "除数为 0" in div.format("zh") and "division by zero" in div.format("en")
@@ -420,7 +424,7 @@ def test_messages_say_what_a_cell_is_and_what_it_is_compared_with(tmp_path: Path
     ref = [p for p in validate([f]) if p.code == "excel_error"]
     assert len(ref) == 1 and "#REF!" in ref[0].format("zh") and "已被删除" in ref[0].format("zh")
     assert "deleted" in ref[0].format("en") and "#DIV/0!" not in ref[0].format("zh") + ref[0].format("en")
-    for p, own in zip(probs[:3], ("70", "71", "72")):
+    for p, own in zip([p for p in probs if p.code == "fraction"], ("70", "71", "72")):
         zh, en = p.format("zh"), p.format("en")
         assert "目标值" in zh and "同年其他地区" not in zh and f"约为 {own}" not in zh, zh
         assert "target" in en and f"about {own}" not in en, en
@@ -565,3 +569,77 @@ def test_a_share_with_nothing_to_compare_typed_below_one_is_asked_about(tmp_path
     # typed with its sign: in the unit already, nothing asked
     h = _filled_template(tmp_path, "区人大办", 2025, "区人大办_2025c.xlsx", {f"K{r}": "0.31%"})
     assert not [p for p in validate([h]) if p.row == r]
+
+
+def test_what_a_clerk_types_is_stored_as_typed_or_refused(tmp_path: Path) -> None:
+    """A third probe's silent changes, each now refused or warned at its cell:
+    footnote marks read as digits (32.5① stored as 32.51, 1 shelter typed 1① as 11); a number
+    format whose text names a magnitude (0.32 shown as 0.32万元 stored as 0.32 元/月); a % or ‰
+    other than the unit's own converted in silence (5‰ of 孕产妇死亡率 stored as 500); a copied
+    街口街道 row relabelled 西和村 filed as 街口街道's; a row inserted into the template (blank keys)
+    told as four blank cells on hidden columns; notes NFKC-folded (含①②两类村 stored as 含12两类村)."""
+    from fzanalysis.panel import template
+
+    t = template("卫健局", 2025, tmp_path / "t.xlsx")
+    r_mm = _template_row(t, "health.maternal_mortality", "440117001")
+    r_le = _template_row(t, "health.life_expectancy", sex="F")
+    r_hiv = _template_row(t, HIV)
+    r_jp = _template_row(t, "health.maternal_mortality", "440117002")
+    r_cj = _template_row(t, "health.maternal_mortality", "440117003")
+    f = _filled_template(tmp_path, "卫健局", 2025, "卫健局_2025.xlsx", {
+        f"K{r_le}": "83.5①", f"K{r_cj}": "5‰", f"K{r_mm}": 6.0, f"K{r_hiv}": 98.5, f"O{r_hiv}": "含①②两类；口径：《年鉴》（2024）",
+        f"K{r_jp}": 0.32})
+    wb = openpyxl.load_workbook(f)
+    ws = wb["数据填报"]
+    ws[f"K{r_jp}"].number_format = '0.00"万"'
+    # a copied row relabelled with a village, and a row inserted with blank keys
+    r_new = ws.max_row + 1
+    for c in range(1, 16):
+        ws.cell(r_new, c).value = ws.cell(r_mm, c).value
+    ws.cell(r_new, 6).value, ws.cell(r_new, 11).value = "西和村", 9.0
+    ws.cell(r_new + 1, 5).value, ws.cell(r_new + 1, 6).value, ws.cell(r_new + 1, 11).value = "孕产妇死亡率", "太平镇", 7.0
+    wb.save(f)
+    probs = validate([f])
+    got = {(p.row, p.code, p.severity, p.cell) for p in probs if p.code != "duplicate"}
+    assert (r_le, "number_footnote", "error", f"K{r_le}") in got
+    assert (r_jp, "number_format_magnitude", "error", f"K{r_jp}") in got
+    assert (r_cj, "sign_converted", "warning", f"K{r_cj}") in got
+    assert (r_new, "display_mismatch", "error", f"F{r_new}") in got
+    assert (r_new + 1, "row_not_in_template", "error", f"K{r_new + 1}") in got
+    assert not {p.code for p in probs if p.row == r_new + 1} - {"row_not_in_template", "display_mismatch"}
+    fn = next(p for p in probs if p.code == "number_footnote")
+    assert "83.5①" in fn.format("zh") and "“①”" in fn.format("zh") and "备注" in fn.explain("zh").fix
+    mag = next(p for p in probs if p.code == "number_format_magnitude")
+    assert "0.32万" in mag.format("zh") and "常规" in mag.explain("zh").fix
+    conv = next(p for p in probs if p.code == "sign_converted")
+    assert "5‰" in conv.format("zh") and "记为 500" in conv.format("zh")
+    village = next(p for p in probs if p.code == "display_mismatch")
+    assert "西和村" in village.format("zh") and "街口街道" in village.format("zh")
+    res = ingest([f], out_dir=tmp_path / "out", keep_valid=True)
+    frame = res.panel.frame.set_index(["indicator", "area", "sex"])
+    assert frame.loc[(HIV, "440117", "T"), "note"] == "含①②两类；口径：《年鉴》（2024）"
+    assert frame.loc[("health.maternal_mortality", "440117003", "T"), "value"] == 500.0  # kept, warned
+    assert ("health.maternal_mortality", "440117001", "T") not in frame.index  # the copied row's key twice
+    assert ("health.life_expectancy", "440117", "F") not in frame.index  # 83.5① refused, not 83.51
+    assert ("health.maternal_mortality", "440117002", "T") not in frame.index
+
+
+def test_a_blank_area_or_sex_beside_named_ones_is_an_error(tmp_path: Path) -> None:
+    """In a file whose other rows name towns, a blank 地区 was filed as 从化区 (a town's figure became
+    the district's), and a blank 性别 beside 女/男 rows as 合计.  Such a blank is an error; a file
+    that names no other area (every row the district, blank or 从化区) still reads blank as the
+    district."""
+    ind = "decision.village_committee_female_share"
+    f = tmp_path / "c.csv"
+    f.write_text("指标代码,年份,地区,性别,数值\n"
+                 f"{ind},2025,街口街道,合计,28.0\n{ind},2025,,合计,29.9\n"
+                 f"{ind},2025,江埔,,33.3\n{ind},2025,城郊,女,30.0\n", encoding="utf-8")
+    got = [(p.row, p.column, p.code) for p in validate([f]) if p.severity == "error"]
+    assert got == [(3, "地区", "area_blank"), (4, "性别", "sex_blank")], got
+    zh = next(p for p in validate([f]) if p.code == "area_blank").format("zh")
+    assert "地区是空的" in zh and "从化区" in zh
+    g = tmp_path / "d.csv"
+    g.write_text("指标代码,年份,地区,性别,数值\n"
+                 "social_security.pension_benefit_female,2024,,女,2100\n"
+                 "social_security.pension_benefit_female,2024,从化区,男,2300\n", encoding="utf-8")
+    assert not [p for p in validate([g]) if p.severity == "error"]

@@ -34,7 +34,7 @@ from fzanalysis.paths import data_path
 
 __all__ = ["CSV_ENCODINGS", "DISPLAY_COLUMNS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
            "Uncalculated", "cell_text", "csv_cells", "decode_csv", "heading_aliases", "heading_mask", "is_missing",
-           "lower_heading", "map_header", "missing_mask",
+           "lower_heading", "map_header", "missing_mask", "note_text",
            "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file", "sniff_delimiter",
            "visible_text"]
 from fzanalysis.panel.problems import Msg, Problem, Severity
@@ -259,12 +259,19 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
         value = float(raw)
         if not math.isfinite(value):
             return None, None, ("number_infinite", (("found", str(raw)),))
+        said = format_text(number_format)
+        if _MAGNITUDE.search(said):  # 0.32 shown as "0.32万元": the clerk sees ten thousands
+            return None, None, ("number_format_magnitude", (("found", f"{value:g}"), ("shown", f"{value:g}{said}"),
+                                                             ("literal", said)))
         shown = percent_format(number_format)
         if shown == "scaled":
             return value * 100.0, "%", None
         if shown == "literal":  # 0.00"%" or 0.00\% shows 0.5 as "0.50%": the figure is 0.5 %
             return value, "%", None
         return value, None, None
+    marks = [c for c in str(raw) if unicodedata.category(c) == "No"]
+    if marks:  # ①, ¹, ½ ...: NFKC would make 32.5① the figure 32.51
+        return None, None, ("number_footnote", (("found", str(raw)), ("mark", "".join(marks))))
     text = visible_text(str(raw))
     sign = None
     if text.endswith("%"):
@@ -279,6 +286,24 @@ def parse_number(raw: object, *, number_format: str = "") -> tuple[float | None,
     if not math.isfinite(value):
         return None, None, ("number_infinite", (("found", str(raw)),))
     return value, sign, None
+
+
+#: Words of magnitude in a number format's text (0.00"万元" shows 0.32 as 0.32万元).
+_MAGNITUDE = re.compile("万|千|亿|百万")
+
+
+def format_text(number_format: str) -> str:
+    r"""The literal text an Excel number format shows beside the figure (quoted or escaped).
+
+    Examples
+    --------
+    >>> format_text('0.00"万元"'), format_text("0\\人"), format_text("0.0%")
+    ('万元', '人', '')
+    """
+    if not number_format or ('"' not in number_format and "\\" not in number_format):
+        return ""
+    return "".join(m.group(1) if m.group(1) is not None else m.group(2)
+                   for m in re.finditer(r'"([^"]*)"|\\(.)', number_format))
 
 
 def percent_format(number_format: str) -> str | None:
@@ -326,6 +351,23 @@ def parse_year(raw: object, *, lo: int = 2000, hi: int = 2030) -> tuple[int | No
     if not lo <= year <= hi:
         return None, ("year_bad", (("found", str(year)), *span))
     return year, None
+
+
+def note_text(raw: object) -> str:
+    """A text cell kept as typed (备注, 来源): invisible format characters removed and the ends
+    stripped, but not NFKC-normalised, so 含①②两类村 and full-width punctuation stay as written
+    (:func:`cell_text` is for cells the reader matches or parses).
+
+    Examples
+    --------
+    >>> note_text("\u200b含①②两类村；面积50㎡ "), cell_text("含①②两类村")
+    ('含①②两类村；面积50㎡', '含12两类村')
+    """
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    return _INVISIBLE.sub("", str(raw)).strip()
 
 
 def cell_text(raw: object) -> str:
@@ -727,7 +769,7 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
                     break
                 for i, c in enumerate(row[:len(cells)]):
                     fmt = getattr(c, "number_format", None)
-                    if isinstance(cells[i], (int, float)) and fmt and "%" in fmt:
+                    if isinstance(cells[i], (int, float)) and fmt and ("%" in fmt or '"' in fmt or "\\" in fmt):
                         formats[(rnum, i)] = fmt
                 width = max(width, len(cells))
                 lines.append((rnum, cells))

@@ -28,6 +28,8 @@ from fzanalysis.panel.read import (
     cell_text,
     factorize_cells,
     missing_mask,
+    normalise_heading,
+    note_text,
     parse_number,
     parse_year,
     read_file,
@@ -377,12 +379,13 @@ def _shown_names(cat: pd.DataFrame) -> dict[str, str]:
 
 
 def _squeeze(text: Any) -> str:
-    """A cell as the reader compares names: :func:`cell_text`, casefolded, every blank dropped."""
-    return "".join(cell_text(text).casefold().split())
+    """A cell as the reader compares names: as a heading is (:func:`normalise_heading`: NFKC,
+    casefolded, blanks dropped, a trailing ``(unit)`` dropped: 孕产妇死亡率（1/10万）)."""
+    return normalise_heading(cell_text(text))
 
 
 def _display_mismatches(table: RawTable, f: pd.DataFrame, cat: pd.DataFrame,
-                        keys: dict[str, tuple[np.ndarray, np.ndarray]]
+                        keys: dict[str, tuple[np.ndarray, np.ndarray]], *, strict: bool = False
                         ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Rows whose visible 指标名称, 地区 or 性别 cell names another row than its key cells.
 
@@ -391,15 +394,18 @@ def _display_mismatches(table: RawTable, f: pd.DataFrame, cat: pd.DataFrame,
     would be stored under another indicator, town or sex.  A display cell is compared as the
     reader reads its key (:func:`cell_text`, blanks and case ignored; a name of the gazetteer in
     any of its forms; 女/女性/F ...).  Only a contradiction is an error: a blank display cell (or a
-    display column deleted), a text that names nothing known (a hand-made file's own wording of a
-    name) and a row whose key cell is itself in error are not checked.  Returns display column -> (mask,
-    messages) of the rows in error.
+    display column deleted) and a row whose key cell is itself in error are not checked, nor, in a
+    hand-made file, a text that names nothing known (its own wording of a name); in a template
+    (``strict``) such a text is an error too (a copied 街口街道 row relabelled 西和村 would file the
+    village's figure as the town's).  Returns display column -> (mask, messages) of the rows in
+    error.
     """
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     n = len(f)
     shown_names: dict[str, str] | None = None
     sex_names = lk.sex_aliases()
     heading_zh = config.label_table()["template_column"]
+    unknown = "" if strict else None  # a name known to nobody: compared (never equal) or not
     for col, key in DISPLAY_COLUMNS.items():
         if col not in f.columns:
             continue
@@ -414,13 +420,13 @@ def _display_mismatches(table: RawTable, f: pd.DataFrame, cat: pd.DataFrame,
             if key == "indicator":
                 if shown_names is None:
                     shown_names = _shown_names(cat)
-                return shown_names.get(_squeeze(text)), text
+                return shown_names.get(_squeeze(text), unknown), text
             if key == "area":
                 try:
                     return str(gazetteer.lookup(text)), text
                 except LookupError:
-                    return None, text
-            return sex_names.get(text.casefold()), text
+                    return unknown, text
+            return sex_names.get(text.casefold(), unknown), text
 
         dcodes, dsaid = _distinct(f[col], named)
         said_code = np.array([c for c, _ in dsaid], dtype=object)[dcodes] if len(dsaid) else \
@@ -518,11 +524,18 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         close = difflib.get_close_matches(text, choices, n=1, cutoff=0.75)
         return text, False, ("unknown_indicator", (("found", text), ("suggestion", close[0] if close else "")))
 
+    # a row a clerk inserted into a template: its hidden key cells are all blank (it is no row of
+    # the template), one error at its figure, not a blank id, year, area and sex each
+    template = bool(table.meta)
+    key_blank = {c: missing_mask(col(c, f)) for c in ("indicator", "year", "area", "sex")}
+    inserted = (key_blank["indicator"] & key_blank["year"] & key_blank["area"] & key_blank["sex"]) if template \
+        else np.zeros(n, dtype=bool)
+    err(inserted, "value", ("row_not_in_template", ()))
     icodes, iuniq = pd.factorize(col("indicator", f).to_numpy(object), use_na_sentinel=False)
     isaid = [indicator(u) for u in iuniq]
     ind, known, ind_msg = _spread(isaid, icodes)
     known = known.astype(bool)
-    err(ind_msg != None, "indicator", ind_msg)  # noqa: E711
+    err((ind_msg != None) & ~inserted, "indicator", ind_msg)  # noqa: E711
     # what depends on the indicator only: looked up once per distinct cell, then spread
     rows_of = cat.to_dict("index")
     ukey = [x[0] if x[1] else None for x in isaid]
@@ -538,7 +551,7 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     year = pd.arrays.IntegerArray(np.array([0 if y is None else int(y) for y, _ in ysaid], dtype=np.int64)[ycodes],
                                   np.array([y is None for y, _ in ysaid], dtype=bool)[ycodes])
     year_msg = _spread([(m,) for _, m in ysaid], ycodes)[0]
-    err(year_msg != None, "year", year_msg)  # noqa: E711
+    err((year_msg != None) & ~inserted, "year", year_msg)  # noqa: E711
 
     # --- area: a code or any name variant of the gazetteer; blank = the district
     district = codes.district()
@@ -555,6 +568,11 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     acodes, asaid = _distinct(col("area", f), area_of)
     area, area_msg = _spread(asaid, acodes)
     err(area_msg != None, "area", area_msg)  # noqa: E711
+    # blank = the district only where no other row names another area: a blank cell in a column
+    # that names towns in other rows is a figure whose area was left out (地区漏填), not 从化区's;
+    # a blank sex beside rows of 女 or 男 likewise
+    area_blank = key_blank["area"] & ~inserted & bool((area[~key_blank["area"]] != district).any())
+    err(area_blank, "area", ("area_blank", (("district", lk.area_name(district)),)))
 
     # --- sex
     aliases = lk.sex_aliases()
@@ -569,6 +587,8 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     scodes, ssaid = _distinct(col("sex", f), sex_of)
     sex, sex_msg = _spread(ssaid, scodes)
     err(sex_msg != None, "sex", sex_msg)  # noqa: E711
+    sex_blank = key_blank["sex"] & ~inserted & bool((sex[~key_blank["sex"]] != "T").any())
+    err(sex_blank, "sex", ("sex_blank", ()))
     not_by_sex = known & ((sex == "F") | (sex == "M")) & ~by_sex
     if not_by_sex.any():  # one message per distinct (sex, indicator)
         at = np.flatnonzero(not_by_sex)
@@ -583,9 +603,9 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
         err(not_by_sex, "sex", said, "warning")
 
     # --- the visible cells naming the row (the template's 指标名称, 地区, 性别) against its key cells
-    keys = {"indicator": (ind, known), "area": (area, area_msg == None),  # noqa: E711
-            "sex": (sex, sex_msg == None)}  # noqa: E711
-    shown = _display_mismatches(table, f, cat, keys)
+    keys = {"indicator": (ind, known & ~inserted), "area": (area, (area_msg == None) & ~area_blank & ~inserted),  # noqa: E711
+            "sex": (sex, (sex_msg == None) & ~sex_blank & ~inserted)}  # noqa: E711
+    shown = _display_mismatches(table, f, cat, keys, strict=template)
     for c, (mask, msgs) in shown.items():
         err(mask, c, msgs)
 
@@ -607,7 +627,13 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     err(no_scale, "value", lambda i: ("sign_not_rate", (("found", cell_text(raw_v[i])), ("sign", sign[i]),
                                                          ("indicator", ind[i]), ("unit", unit[i]))))
     base = np.where(sign == "%", 100.0, 1000.0)
-    value = np.where(signed & ~no_scale, value * scale / base, value)
+    converted = value * scale / base
+    # a sign other than the unit's own (5‰ in a 每10万活产 row is 500, 150% in a ratio row 1.5): the
+    # figure stored is not the one typed; kept, with a warning showing the conversion
+    other_sign = signed & ~no_scale & (base != scale)
+    err(other_sign, "value", lambda i: ("sign_converted", (("found", cell_text(raw_v[i])), ("stored", f"{converted[i]:.6g}"),
+                                                           ("unit", unit[i]))), "warning")
+    value = np.where(signed & ~no_scale, converted, value)
     value[no_scale] = np.nan
     has_msg |= no_scale
     counts = {}
@@ -633,8 +659,9 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     err(lacking, "value", lambda i: ("value_missing", (("not_rate", "" if not np.isnan(scale[i]) else str(unit[i])),)))
     dept = table.meta.get("department")
     default_source = f"{dept}:{Path(table.file).name}" if dept else Path(table.file).name
-    source = _text(*_distinct(col("source", f), lambda v: cell_text(v) or default_source))
-    note = _text(*_distinct(col("note", f), lambda v: cell_text(v) or None))
+    # notes and sources as typed (①, full-width punctuation), only invisible characters removed
+    source = _text(*_distinct(col("source", f), lambda v: note_text(v) or default_source))
+    note = _text(*_distinct(col("note", f), lambda v: note_text(v) or None))
     synthetic = _per_distinct(col("synthetic", f),
                               lambda v: cell_text(v).casefold() in ("true", "1", "是", "yes")).astype(bool)
     zero = np.zeros(n, dtype=np.int32)
