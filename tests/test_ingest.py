@@ -129,8 +129,8 @@ def test_problem_format() -> None:
     e = p.explain("en")
     assert (e.kind, e.found, e.expected, e.cell) == ("out_of_range", "105", "a value in 0–100", "K5")
     w = Problem("a.csv", None, None, None, "warning", "all_blank", (("found", 2),))
-    assert str(w) == "a.csv:-:-:-: warning: no figures: all 2 data rows are blank"
-    assert w.format("zh").startswith("a.csv:-:-:-: 警告：没有数据：全部 2 行都是空的。")
+    assert str(w) == "a.csv:-:-:-: warning: no figures: none of the 2 data rows has a value, numerator or denominator"
+    assert w.format("zh").startswith("a.csv:-:-:-: 警告：没有数据：全部 2 行都没有填数值、分子或分母。")
 
 
 def test_every_message_code_has_both_languages() -> None:
@@ -554,7 +554,7 @@ def test_unfilled_template_is_a_warning_not_an_error(tmp_path: Path, capsys: pyt
     assert capsys.readouterr().out.strip() == str(out)
     probs = validate([out])
     assert [(p.severity, p.row) for p in probs] == [("warning", None)]
-    assert "all" in probs[0].message and "blank" in probs[0].message
+    assert "none of the" in probs[0].message and "has a value" in probs[0].message
     assert run_cli(["validate", "--no-history", str(out)]) == 0
 
 

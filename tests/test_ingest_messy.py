@@ -643,3 +643,23 @@ def test_a_blank_area_or_sex_beside_named_ones_is_an_error(tmp_path: Path) -> No
                  "social_security.pension_benefit_female,2024,,女,2100\n"
                  "social_security.pension_benefit_female,2024,从化区,男,2300\n", encoding="utf-8")
     assert not [p for p in validate([g]) if p.severity == "error"]
+
+
+def test_a_note_on_a_row_without_a_figure_is_never_dropped_in_silence(tmp_path: Path) -> None:
+    """98.7 typed in 备注 (the last yellow column) on a row with no value was counted a blank row:
+    nothing said, and a correction by note (该数据有误，作废) left the old figure in.  A number in
+    the note of a row without a figure is an error of that row (the rest goes in with
+    --keep-valid); any other note on such a row is a warning that the row is not read."""
+    from fzanalysis.panel import template
+
+    t = template("卫健局", 2025, tmp_path / "t.xlsx")
+    r1, r2, r3 = (_template_row(t, HIV), _template_row(t, CERVICAL), _template_row(t, "health.hospital_delivery"))
+    f = _filled_template(tmp_path, "卫健局", 2025, "卫健局_2025.xlsx",
+                         {f"K{r1}": 98.5, f"O{r2}": "98.9%", f"O{r3}": "该数据有误，作废"})
+    probs = {(p.row, p.code, p.severity, p.cell) for p in validate([f])}
+    assert (r2, "figure_in_note", "error", f"O{r2}") in probs
+    assert (r3, "note_without_figure", "warning", f"O{r3}") in probs
+    zh = next(p for p in validate([f]) if p.code == "figure_in_note").format("zh")
+    assert "98.9%" in zh and "备注" in zh and "不会入库" in zh
+    res = ingest([f], out_dir=tmp_path / "out", keep_valid=True)
+    assert res.panel.frame["value"].tolist() == [98.5] and list(res.log["status"]) == ["partial"]

@@ -93,7 +93,7 @@ class Wording:
     --------
     >>> w = Wording("en")
     >>> w.text("all_blank", {"found": 3})
-    'no figures: all 3 data rows are blank'
+    'no figures: none of the 3 data rows has a value, numerator or denominator'
     """
 
     def __init__(self, lang: str = "zh"):

@@ -43,9 +43,9 @@ __all__ = ["REC_COLUMNS", "ROW_LEVEL_KINDS", "SUBMISSION_YEARS", "Submission", "
 SUBMISSION_YEARS: tuple[int, int] = (2000, 2030)
 #: Message codes (``data/labels/data.yaml``) of problems about one line that is not read although the
 #: rest of the file is (a stray quote; a row whose only figure is under no heading; a row whose cell
-#: is covered by a merge, so reads blank): with
+#: is covered by a merge, so reads blank; a figure typed in the note column): with
 #: ``--keep-valid`` they reject that line, not the file.
-ROW_LEVEL_KINDS: frozenset[str] = frozenset({"unclosed_quote", "figure_unheaded", "merged_cells"})
+ROW_LEVEL_KINDS: frozenset[str] = frozenset({"unclosed_quote", "figure_unheaded", "merged_cells", "figure_in_note"})
 #: Columns of the record table built from a submission (panel columns + provenance).
 REC_COLUMNS = ["file", "sheet", "row", *codes.PANEL_COLUMNS, "unit"]
 
@@ -368,6 +368,27 @@ def _excel_errors(msgs: np.ndarray, raw: pd.Series) -> None:
             msgs[i] = ("excel_error", (("found", text), ("excel_value", text)))
 
 
+def _notes_without_figures(table: RawTable, rows: pd.DataFrame) -> list[Problem]:
+    """Rows with no value, numerator or denominator but a note: not read, and never in silence.
+
+    A note that is a number (98.7, 98.9%) is a figure typed in the wrong column: an error of that
+    row (:data:`ROW_LEVEL_KINDS`: with ``--keep-valid`` the rest goes in); any other note (该数据有误，
+    作废) is a warning that the row is not read (a correction by note leaves the old figure)."""
+    if "note" not in rows.columns or rows.empty:
+        return []
+    out: list[Problem] = []
+    heading, letter = table.columns.get("note", "note"), table.letters.get("note")
+    for r, raw in zip(rows.index.tolist(), rows["note"].tolist()):
+        text = note_text(raw)
+        if not text:
+            continue
+        value, _sign, bad = parse_number(raw)
+        code = "figure_in_note" if value is not None and bad is None else "note_without_figure"
+        out.append(Problem(table.file, table.sheet, int(r), heading, "error" if code == "figure_in_note" else "warning",
+                           code, (("found", text),), f"{letter}{r}" if letter else ""))
+    return out
+
+
 def _shown_names(cat: pd.DataFrame) -> dict[str, str]:
     """Every way a template shows an indicator (id, Chinese and English name), blanks dropped -> id."""
     out: dict[str, str] = {}
@@ -486,7 +507,7 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     f = frame[~blank]
     rows = f.index.to_numpy(np.int64)
     n = len(f)
-    probs: list[Problem] = []
+    probs: list[Problem] = _notes_without_figures(table, frame[blank])
     if not n:
         return pd.DataFrame(columns=REC_COLUMNS), probs, n0
 
