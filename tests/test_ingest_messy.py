@@ -663,3 +663,29 @@ def test_a_note_on_a_row_without_a_figure_is_never_dropped_in_silence(tmp_path: 
     assert "98.9%" in zh and "备注" in zh and "不会入库" in zh
     res = ingest([f], out_dir=tmp_path / "out", keep_valid=True)
     assert res.panel.frame["value"].tolist() == [98.5] and list(res.log["status"]) == ["partial"]
+
+
+def test_a_working_sheet_beside_the_data_sheet_is_skipped_not_refused(tmp_path: Path) -> None:
+    """A clerk's working sheet (镇街 | 统计年度 | 女党员数 | 党员总数 | 比例) names one heading the reader
+    knows (统计年度), so it was taken for a broken data sheet: 'missing column indicator, value' and
+    the whole file refused, --keep-valid too.  Beside a data sheet it is skipped with a warning, as a
+    sheet with no heading is; a workbook with no data sheet still names the missing columns."""
+    from fzanalysis.panel import template
+
+    t = template("组织部", 2025, tmp_path / "t.xlsx")
+    r = _template_row(t, "decision.party_members_female_share")
+    f = _filled_template(tmp_path, "组织部", 2025, "组织部_2025.xlsx", {f"K{r}": 32.4})
+    wb = openpyxl.load_workbook(f)
+    s2 = wb.create_sheet("Sheet2")
+    s2.append(["镇街", "统计年度", "女党员数", "党员总数", "比例"])
+    s2.append(["从化区", 2025, 437, 1347, 32.4])
+    wb.save(f)
+    probs = [(p.sheet, p.code, p.severity) for p in validate([f])]
+    assert ("Sheet2", "sheet_skipped", "warning") in probs and not [p for p in probs if p[2] == "error"], probs
+    assert ingest([f], out_dir=tmp_path / "out").panel.frame["value"].tolist() == [32.4]
+    alone = tmp_path / "alone.xlsx"
+    wb2 = openpyxl.Workbook()
+    wb2.active.append(["镇街", "统计年度", "比例"])
+    wb2.active.append(["从化区", 2025, 32.4])
+    wb2.save(alone)
+    assert {p.code for p in validate([alone]) if p.severity == "error"} == {"missing_column"}

@@ -786,6 +786,12 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
             problems += p
     finally:
         wb.close()
+    if tables:  # beside a data sheet, a working sheet with a heading or two (年份, 统计年度) is
+        # no broken data sheet: it is skipped with a warning, as one with no heading is
+        partial = {p.sheet for p in problems if p.code == "missing_column"} - {t.sheet for t in tables}
+        if partial:
+            problems = [p for p in problems if not (p.code == "missing_column" and p.sheet in partial)]
+            problems += [_problem(name, sh, None, None, "sheet_skipped", "warning") for sh in sorted(partial)]
     if not tables and not any(p.severity == "error" for p in problems):
         problems.append(_problem(name, None, None, None, "no_sheet_header"))
     return tables, problems
