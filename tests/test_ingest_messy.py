@@ -689,3 +689,31 @@ def test_a_working_sheet_beside_the_data_sheet_is_skipped_not_refused(tmp_path: 
     wb2.active.append(["从化区", 2025, 32.4])
     wb2.save(alone)
     assert {p.code for p in validate([alone]) if p.severity == "error"} == {"missing_column"}
+
+
+def test_a_relabelled_or_inserted_figure_column_is_refused(tmp_path: Path) -> None:
+    """A clerk kept last year's figures in the template's 数值 column, relabelled it 数值（2024年）
+    in the visible row and inserted 数值（2025年） beside it: the 2024 figures were stored as 2025's
+    and the new column was 'a column without a heading'.  A visible heading naming a year other than
+    the template's refuses the file (heading_year), and a column headed in the visible row only
+    names what it is and which column is read (visible_heading_only)."""
+    from fzanalysis.panel import template
+
+    t = template("妇联", 2025, tmp_path / "t.xlsx")
+    wb = openpyxl.load_workbook(t)
+    ws = wb["数据填报"]
+    ws.insert_cols(12)
+    ws.cell(2, 11).value, ws.cell(2, 12).value = "数值（2024年）", "数值（2025年）"
+    ws.cell(3, 11).value, ws.cell(3, 12).value = 85.0, 91.5
+    f = tmp_path / "妇联_2025.xlsx"
+    wb.save(f)
+    probs = validate([f])
+    got = {(p.code, p.severity) for p in probs}
+    assert ("heading_year", "error") in got and ("visible_heading_only", "error") in got, probs
+    assert "no_heading" not in {p.code for p in probs}
+    year = next(p for p in probs if p.code == "heading_year").format("zh")
+    assert "数值（2024年）" in year and "2025 年度" in year, year
+    only = next(p for p in probs if p.code == "visible_heading_only").format("zh")
+    assert "第 L 列" in only and "数值（2025年）" in only and "K 列" in only, only
+    res = ingest([f], out_dir=tmp_path / "out", keep_valid=True)
+    assert list(res.log["status"]) == ["rejected"]

@@ -89,6 +89,8 @@ class RawTable:
     missing: dict[str, np.ndarray] = field(default_factory=dict)
     #: panel column -> its cells factorised (:func:`factorize_cells`), for the number columns
     cells: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    #: panel column -> its heading in a template's visible heading row (数值（2024年）), if any
+    shown: dict[str, str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- text
@@ -779,6 +781,11 @@ def _read_xlsx(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTab
             for table in t:
                 table.meta = meta
                 p += _layout_problems(name, ws.title, table, info)
+                year = meta.get("year")
+                for col, heading, said in heading_years(table):
+                    if year is not None and str(said) != str(year).strip():
+                        p.append(_problem(name, ws.title, None, heading, "heading_year", found=heading,
+                                          year=said, template_year=year, letter=table.letters.get(col, "")))
             if not t and not p and info["state"] == "visible" and \
                     any(not is_missing(v) for _, cells in lines for v in cells):
                 p = [_problem(name, ws.title, None, None, "sheet_skipped", "warning")]
@@ -974,9 +981,17 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
     for c in ("value", "numerator", "denominator"):
         if positions.get(c) in missing:
             figureless &= missing[positions[c]]
+    shown = _shown_headings(lines, header_at)
     for j in unheaded:  # never read, like a column under an unknown heading: a warning per column
         held = np.flatnonzero(keep & ~missing[j])
-        if len(held):
+        said = aliases_of(shown.get(j))
+        if said and not said.startswith("~"):
+            # a column headed in the visible row only (a template's code row blank above it: a column
+            # the clerk inserted, 数值（2025年） beside 数值（2024年）): it names a column it is not
+            problems.append(_problem(name, sheet, None, shown[j], "visible_heading_only", found=shown[j],
+                                     letter=_col_letter(j), column=_zh(said),
+                                     read=_col_letter(positions[said]) if said in positions else ""))
+        elif len(held):
             problems.append(_problem(name, sheet, None, None, "no_heading", "warning", found=_col_letter(j),
                                      count=len(held), first=int(rnums[held[0]])))
         if j == 0 and _row_labels(raw[j][keep], missing[j][keep]):
@@ -993,6 +1008,7 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
         n_extra = sum((~missing[j]).astype(np.int64) for j in extra_cols)
         for r, n in zip(rnums[keep & (n_extra > 0)], n_extra[keep & (n_extra > 0)]):
             problems.append(_problem(name, sheet, int(r), None, "beyond_last_heading", found=int(n)))
+    table.shown = {c: shown[i] for c, i in positions.items() if i in shown}
     frame = pd.DataFrame({c: (raw[i] if i in raw.columns else pd.Series([None] * len(raw), dtype=object))
                           for c, i in positions.items()})
     frame = frame[keep]
@@ -1007,6 +1023,34 @@ def _tables_from_rows(name: str, sheet: str | None, lines: list[tuple[int, list[
                 if j == i and r in kept:
                     table.formats[(r, c)] = fmt
     return [table], problems
+
+
+def aliases_of(heading: Any) -> str | None:
+    """The panel (or ``~`` template) column a heading names, None for none."""
+    key = normalise_heading(heading)
+    return heading_aliases().get(key) if key else None
+
+
+def _shown_headings(lines: Any, header_at: int) -> dict[int, str]:
+    """A template's visible heading row (the row below its hidden code row, naming two columns or
+    more the reader knows): column index -> its text; ``{}`` for none."""
+    if isinstance(lines, _Lines) or header_at + 1 >= len(lines):
+        return {}
+    cells = lines[header_at + 1][1]
+    if sum(aliases_of(c) is not None for c in cells) < 2:
+        return {}
+    return {j: str(c).strip() for j, c in enumerate(cells) if not is_missing(c)}
+
+
+def heading_years(table: RawTable) -> list[tuple[str, str, int]]:
+    """``(panel column, heading, year)`` of every read column whose visible heading names a year
+    (数值（2024年）): compared with the template's year by the reader."""
+    out = []
+    for col, heading in table.shown.items():
+        m = re.search(r"(?<!\d)(20\d{2})(?!\d)", heading)
+        if m and not col.startswith("~"):
+            out.append((col, heading, int(m.group(1))))
+    return out
 
 
 def _footer_words(path: Path) -> re.Pattern[str] | None:
