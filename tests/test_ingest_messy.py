@@ -717,3 +717,27 @@ def test_a_relabelled_or_inserted_figure_column_is_refused(tmp_path: Path) -> No
     assert "第 L 列" in only and "数值（2025年）" in only and "K 列" in only, only
     res = ingest([f], out_dir=tmp_path / "out", keep_valid=True)
     assert list(res.log["status"]) == ["rejected"]
+
+
+def test_a_reused_template_says_it_revises_last_year(tmp_path: Path) -> None:
+    """A unit filled the 2024 template again with 2025 figures (saved as 妇联_2025.xlsx): every figure
+    went in as a revision of 2024, validate said nothing and ingest only '修订 2'.  Each figure that
+    would replace a different one already ingested is a warning naming both, and a file whose name
+    says another year than its figures is a warning too."""
+    from fzanalysis.panel import template
+
+    t = template("妇联", 2024, tmp_path / "t.xlsx")
+    r = _template_row(t, "decision.women_councils")
+    first = _filled_template(tmp_path, "妇联", 2024, "妇联_2024.xlsx", {f"K{r}": 88.0})
+    again = _filled_template(tmp_path, "妇联", 2024, "妇联_2025.xlsx", {f"K{r}": 91.5})
+    out = tmp_path / "out"
+    ingest([first], out_dir=out)
+    res = ingest([again], out_dir=out)
+    got = {(p.row, p.code, p.severity) for p in res.problems}
+    assert (r, "revises", "warning") in got and (None, "file_year", "warning") in got, got
+    rev = next(p for p in res.problems if p.code == "revises").format("zh")
+    assert "91.5" in rev and "88" in rev and "2024 年" in rev, rev
+    assert "文件名写的是 2025 年" in next(p for p in res.problems if p.code == "file_year").format("zh")
+    # the same figure again: nothing to say
+    same = _filled_template(tmp_path, "妇联", 2024, "妇联_2024_again.xlsx", {f"K{r}": 91.5})
+    assert not [p for p in ingest([same], out_dir=out).problems if p.code in ("revises", "file_year")]

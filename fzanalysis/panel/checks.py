@@ -13,6 +13,7 @@ ASQC Quality Press (modified z-score, threshold 3.5).
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice, repeat
@@ -503,6 +504,42 @@ def _jump_problems(subs: list[Submission], clean: list[pd.DataFrame], history: p
     return out
 
 
+def _revision_problems(subs: list[Submission], clean: list[pd.DataFrame], history: pd.DataFrame | None
+                       ) -> list[Problem]:
+    """A figure that would replace a different one already in the panel: a warning naming both.
+
+    A revision is how a correction goes in, so it is allowed; but a unit that filled last year's
+    template again with this year's figures revises last year in silence (ingest said only
+    "修订 2"), so each is said where it is typed."""
+    if history is None or not len(history):
+        return []
+    old = history[KEY + ["value"]].assign(year=history["year"].astype("int64")).rename(columns={"value": "_old"})
+    out: list[Problem] = []
+    for sub, rec in zip(subs, clean):
+        if not len(rec):
+            continue
+        hit = rec.assign(year=rec["year"].astype("int64")).merge(old, on=KEY, how="inner")
+        hit = hit[~np.isclose(hit["value"].to_numpy(float), hit["_old"].to_numpy(float), rtol=0, atol=1e-9)]
+        for r in hit.to_dict("records"):
+            heading, cell = sub.where(r["sheet"], int(r["row"]), "value")
+            out.append(Problem(sub.file, r["sheet"] or None, int(r["row"]), heading, "warning", "revises", (
+                ("found", _fmt(r["value"])), ("old", _fmt(r["_old"])), ("year", int(r["year"]))), cell))
+    return out
+
+
+def _file_year_problems(subs: list[Submission]) -> list[Problem]:
+    """A file whose name says one year (妇联_2025.xlsx) while its figures are all of another (the
+    2024 template filled again): a warning on the file."""
+    out: list[Problem] = []
+    for sub in subs:
+        said = {int(y) for y in re.findall(r"(?<!\d)(20\d{2})(?!\d)", Path(sub.file).name)}
+        years = {int(y) for y in sub.records["year"].dropna().unique()} if len(sub.records) else set()
+        if len(said) == 1 and years and not (said & years):
+            out.append(Problem(sub.file, None, None, None, "warning", "file_year", (
+                ("found", next(iter(said))), ("years", "、".join(map(str, sorted(years)))))))
+    return out
+
+
 def _without_error_rows(sub: Submission) -> pd.DataFrame:
     """The submission's records that have a year, a value and no error (the checks across rows and
     files add warnings only, so they are computed once, after the row checks)."""
@@ -602,7 +639,8 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Dat
         clean.append(ok)
     # jumps add warnings; a batch conflict is an error of both rows (the rows stay in ``clean``
     # for the jump rule: a conflicting figure is not a jump of the other file's series)
-    extra = _jump_problems(real, clean, history) + _batch_conflicts(real, clean)
+    extra = _jump_problems(real, clean, history) + _batch_conflicts(real, clean) + \
+        _revision_problems(real, clean, history) + _file_year_problems(real)
     for sub in real:
         sub.problems += [j for j in extra if j.file == sub.file]
         sub.adopt(*_in_file_order(sub.problems, sub.fields()))
