@@ -22,7 +22,7 @@ import re
 import string
 from typing import Any, Literal
 
-from fzanalysis import config, plan
+from fzanalysis import comparators, config, plan
 
 __all__ = [
     "LANGS",
@@ -35,6 +35,8 @@ __all__ = [
     "domain_order",
     "fill",
     "format_change",
+    "format_difference",
+    "format_gap",
     "format_number",
     "format_range",
     "format_share",
@@ -46,6 +48,9 @@ __all__ = [
     "pooled_note",
     "range_decimals",
     "sex_label",
+    "shows_change",
+    "shown_difference",
+    "target_decimals",
     "unit_format",
     "unit_label",
     "value_decimals",
@@ -326,10 +331,10 @@ def format_number(x: float, decimals: int) -> str:
 PUBLISHED_MAX_DECIMALS = 2
 
 
-def _own_decimals(value: float) -> int | None:
+def _own_decimals(value: float, most: int = PUBLISHED_MAX_DECIMALS) -> int | None:
     """The decimals a figure is written with (``99.95`` -> 2), or None when it has more than
-    :data:`PUBLISHED_MAX_DECIMALS` (a computed value such as a projection)."""
-    for k in range(PUBLISHED_MAX_DECIMALS + 1):
+    ``most`` (default :data:`PUBLISHED_MAX_DECIMALS`; a computed value such as a projection)."""
+    for k in range(most + 1):
         scaled = abs(float(value)) * 10 ** k
         if abs(scaled - round(scaled)) < 1e-6:
             return k
@@ -480,9 +485,127 @@ def format_change(change: Any, unit: Any, *, lang: Lang = "zh") -> str:
     return str(spec[f"change_{lang}"]).format(v=format_number(abs(float(change)), int(spec["decimals"])))
 
 
+#: At most this many decimals are written for a target (:func:`target_decimals`).
+TARGET_MAX_DECIMALS = 4
+
+
+def target_decimals(target: Any, unit: Any) -> int:
+    """The decimals a target is written with: the unit's, or the target's own when it has more
+    (at most :data:`TARGET_MAX_DECIMALS`), so a target is never written with fewer digits than
+    the plan gives it (不低于98.35% is 98.35%, not 98.4%).  :func:`format_target` writes every
+    target with them and :func:`format_difference` measures a gap from the target so written.
+
+    Examples
+    --------
+    >>> target_decimals(98.35, "percent"), target_decimals(96, "percent"), target_decimals(7.5, "count")
+    (2, 1, 1)
+    """
+    decimals = int(unit_format(unit)["decimals"])
+    if _isna(target):
+        return decimals
+    return max(decimals, _own_decimals(float(target), TARGET_MAX_DECIMALS) or 0)
+
+
+def shown_difference(start: Any, end: Any, unit: Any, *,
+                     decimals: tuple[int, int] | None = None) -> tuple[float, int]:
+    """``end − start`` as a reader computes it from the two figures as the report prints them.
+
+    Each figure is first rounded to the digits it is printed with (``decimals``: the start's and
+    the end's; default the unit's, :func:`unit_format`), and the difference of those printed
+    numbers is written with the larger of the two, so the arithmetic a reader does on the page
+    checks out: 51.44% → 52.96% prints 51.4% → 53.0%, a change of 1.6, never the 1.5 the
+    unrounded figures give.  Every change and gap printed beside its two figures is measured
+    here (:func:`format_difference`, :func:`format_gap`).
+
+    Parameters
+    ----------
+    start, end : float
+        The two figures (a change is ``end − start``; a gap runs from the value to the target).
+    unit : str
+        Key of ``data/units.csv``.
+    decimals : tuple of int, optional
+        The digits each figure is printed with (:func:`value_decimals`, :func:`target_decimals`).
+
+    Returns
+    -------
+    difference : float
+        NaN when either figure is missing.
+    decimals : int
+        The digits it is written with.
+
+    Examples
+    --------
+    >>> shown_difference(51.44, 52.96, "percent")
+    (1.6, 1)
+    >>> shown_difference(97.18, 98.35, "percent", decimals=(1, 2))
+    (1.15, 2)
+    """
+    base = int(unit_format(unit)["decimals"])
+    ds, de = decimals if decimals is not None else (base, base)
+    d = max(ds, de)
+    if _isna(start) or _isna(end):
+        return math.nan, d
+    a = float(format_number(start, ds).replace(",", ""))
+    b = float(format_number(end, de).replace(",", ""))
+    return float(format_number(b - a, d).replace(",", "")), d
+
+
+def format_difference(start: Any, end: Any, unit: Any, *, lang: Lang = "zh",
+                      decimals: tuple[int, int] | None = None, signed: bool = False) -> str:
+    """Write the difference of two printed figures (:func:`shown_difference`) in the unit's
+    words for a change: ``1.6个百分点`` / ``1.6 percentage points``; ``signed=True`` for a table
+    column (``+1.6个百分点``, ``−3.9个百分点``; no sign on a zero); ``—`` when a figure is missing.
+
+    Examples
+    --------
+    >>> format_difference(51.44, 52.96, "percent", signed=True)
+    '+1.6个百分点'
+    >>> format_difference(83.94, 79.92, "percent", signed=True), format_difference(75.76, 80, "percent", decimals=(1, 1))
+    ('−4.0个百分点', '4.2个百分点')
+    """
+    check_lang(lang)
+    diff, d = shown_difference(start, end, unit, decimals=decimals)
+    if _isna(diff):
+        return "—"
+    text = str(unit_format(unit)[f"change_{lang}"]).format(v=format_number(abs(diff), d))
+    if signed and diff != 0:
+        text = ("+" if diff > 0 else "−") + text
+    return text
+
+
+def format_gap(value: Any, comparator: Any, target: Any, gap: Any, unit: Any, *, tolerance: Any = math.nan,
+               lang: Lang = "zh", published: bool = False) -> str:
+    """The shortfall 尚差 … of a value not meeting its target, measured from the figures printed
+    beside it: the value (:func:`value_decimals`) and the edge of the target it falls short of as
+    :func:`format_target` writes it (the target, or the band's edge 43 of 45%左右（不低于43%）,
+    with :func:`target_decimals`).  97.18% against 不低于98.35% is 97.2% and 98.35%, 尚差1.15个百分点.
+
+    A gap not measured to one edge (a district row summing the shortfalls of its areas) is
+    written as given (:func:`format_change`).
+
+    Examples
+    --------
+    >>> format_gap(75.76, ">=", 80, 4.24, "percent"), format_gap(97.18, ">=", 98.35, 1.17, "percent")
+    ('4.2个百分点', '1.15个百分点')
+    >>> format_gap(41.04, "~>=", 45, 1.96, "percent", tolerance=2)
+    '2.0个百分点'
+    """
+    if _isna(value) or _isna(gap):
+        return format_change(gap, unit, lang=lang)
+    lo, hi, _, _ = comparators.region(str(comparator), target, tolerance)  # the one rule of "meets"
+    v = float(value)
+    edge = float(lo) if v < float(lo) else float(hi)
+    if not math.isfinite(edge) or abs(abs(edge - v) - abs(float(gap))) > 1e-6 * max(1.0, abs(v)):
+        return format_change(gap, unit, lang=lang)
+    return format_difference(v, edge, unit, lang=lang,
+                             decimals=(value_decimals(v, unit, published=published), target_decimals(edge, unit)))
+
+
 def _target_number(target: float, unit: Any) -> str:
-    digits = format_number(target, int(unit_format(unit)["decimals"]))
-    if "." in digits:  # targets are round numbers in the plan: 95 -> "95", 0.5 -> "0.5"
+    """A target's number with its own digits (:func:`target_decimals`), trailing zeros dropped:
+    the plan writes round targets round (95 -> "95", 0.5 -> "0.5", 98.35 -> "98.35")."""
+    digits = format_number(target, target_decimals(target, unit))
+    if "." in digits:
         digits = digits.rstrip("0").rstrip(".")
     return digits
 

@@ -43,6 +43,7 @@ from fzanalysis.labels import (
     check_lang,
     fill,
     format_change,
+    format_gap,
     format_range,
     format_target,
     format_value,
@@ -164,7 +165,9 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
         out += sep + _text(code, lang, target=target)
     elif status == "not_met" and not _isna(row.get("gap")) and float(row["gap"]) > 0:
         code = "not_met_band" if str(row["comparator"]) == "~=" else "not_met_gap"
-        out += sep + _text(code, lang, target=target, gap=format_change(float(row["gap"]), unit, lang=lang))
+        gap = format_gap(row["value"], row["comparator"], row.get("target"), row["gap"], unit,
+                         tolerance=row.get("tolerance"), lang=lang, published=is_published(row.get("synthetic")))
+        out += sep + _text(code, lang, target=target, gap=gap)
     elif status == "not_met":
         out += sep + _text("not_met", lang, target=target)
     elif status == "cannot_judge":

@@ -285,3 +285,38 @@ def test_the_table_and_the_sentence_write_one_interval_with_one_formatter():
     assert "（80%区间82.7–83.2岁）" in narrative.finding(row)
     assert format_range(82.66, 83.21, "years", bare=True) == "82.7–83.2"
     assert format_range(37.84, 58.66, "percent", lang="en") == "37.8%–58.7%"
+
+
+RETENTION = {**INSURANCE, "indicator": "education.compulsory_retention", "name_zh": "九年义务教育巩固率",
+             "name_en": "Nine-year compulsory education retention rate", "sex": "T", "subject_sex": "T",
+             "value": 97.19, "target": 98.35, "gap": 1.16, "change_1y": math.nan, "change_base": math.nan}
+
+
+def test_a_target_is_written_with_the_digits_the_plan_gives_it():
+    """不低于98.35% (plan 二（二）主要目标5) was printed 98.4% in every view: a target keeps its own
+    digits (more than the unit's when it has more), and a round one stays round."""
+    from fzanalysis.report import excel, tables
+
+    assert format_target(">=", 98.35, "percent") == "98.35%以上"
+    assert format_target(">=", 98.35, "percent", style="symbol") == "≥ 98.35%"
+    assert format_target(">=", 98.35, "percent", lang="en") == "at least 98.35%"
+    assert format_target(">=", 95, "percent") == "95%以上"  # round targets as the plan writes them
+    assert format_target(">=", 0.5, "percent", style="symbol") == "≥ 0.5%"
+    row = {**RETENTION, "tolerance": math.nan, "category": "on_track", "verdict": "largely_achieved",
+           "warnings": "", "synthetic": True}
+    assert tables.target_words(row)["target"] == "≥ 98.35%"  # index, Word appendix, crosscheck
+    sheet = excel.status_sheet(pd.DataFrame([{**row, "clause": "二（二）主要目标5", "year": 2024, "baseline_year": 2020,
+                                              "baseline_value": 97.28, "proj_lower": 96.0, "proj_upper": 99.0}]))
+    assert sheet.loc[0, "目标"] == "≥ 98.35%"  # status.xlsx 状态!I
+
+
+def test_the_gap_is_the_difference_of_the_printed_value_and_target():
+    """97.19% against 98.35% prints 97.2% and 98.35%: 尚差1.15个百分点 (was 1.2, from 1.16); 75.75%
+    against 80% prints 75.8% and 80%: 尚差4.2个百分点 (was 4.3, from 4.25)."""
+    text = narrative.finding(RETENTION)
+    assert "为97.2%" in text and "规划目标为98.35%以上，尚差1.15个百分点。" in text, text
+    prenatal = {**INSURANCE, "value": 75.75, "target": 80.0, "gap": 4.25}
+    assert "规划目标为80%以上，尚差4.2个百分点。" in narrative.finding(prenatal)
+    # a band's gap runs to the edge the target names (45%左右（不低于43%）)
+    band = {**INSURANCE, "comparator": "~>=", "target": 45.0, "tolerance": 2.0, "value": 41.04, "gap": 1.96}
+    assert "尚差2.0个百分点" in narrative.finding(band)

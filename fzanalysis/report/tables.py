@@ -431,12 +431,23 @@ def town_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "target": [_target_words(c, t, u, tol, lang) for c, t, u, tol in
                    zip(assessed["comparator"], assessed["target"], assessed["unit"], assessed["tolerance"],
                        strict=True)],
-        "gap": assessed["gap"].astype(float).round(2),
+        "gap": _gaps(assessed, lang),
         "status_label": [labels.label("status", s, lang) for s in assessed["status"]],
     })
     if "too_wide" in assessed.columns:
         out["too_wide"] = assessed["too_wide"].fillna(False).astype(bool).to_numpy()
     return out
+
+
+def _gaps(frame: pd.DataFrame, lang: Lang) -> list[str]:
+    """Each not-met row's shortfall as the sentences write it (:func:`fzanalysis.labels.format_gap`:
+    from the value and the target as printed); empty for a row that meets or cannot be judged."""
+    synthetic = frame["synthetic"] if "synthetic" in frame.columns else pd.Series(None, index=frame.index)
+    return [labels.format_gap(v, c, t, g, u, tolerance=tol, lang=lang, published=labels.is_published(syn))
+            if st == "not_met" and not _isna(g) and float(g) > 0 else ""
+            for v, c, t, g, u, tol, st, syn in zip(frame["value"], frame["comparator"], frame["target"], frame["gap"],
+                                                   frame["unit"], frame["tolerance"], frame["status"], synthetic,
+                                                   strict=True)]
 
 
 def _value(value: Any, unit: Any, synthetic: Any, lang: Lang) -> str:
