@@ -477,7 +477,11 @@ def format_share(share: Any, *, lang: Lang = "zh") -> str:
 
 
 def format_change(change: Any, unit: Any, *, lang: Lang = "zh") -> str:
-    """The absolute size of a change: ``0.3个百分点`` / ``0.3 percentage points``."""
+    """The absolute size of a change given alone: ``0.3个百分点`` / ``0.3 percentage points``.
+
+    A change or gap printed with its two figures is measured from them as printed
+    (:func:`format_difference`, :func:`format_gap`), never written from the unrounded change here.
+    """
     check_lang(lang)
     if _isna(change):
         return "—"
@@ -506,8 +510,8 @@ def target_decimals(target: Any, unit: Any) -> int:
     return max(decimals, _own_decimals(float(target), TARGET_MAX_DECIMALS) or 0)
 
 
-def shown_difference(start: Any, end: Any, unit: Any, *,
-                     decimals: tuple[int, int] | None = None) -> tuple[float, int]:
+def shown_difference(start: Any, end: Any, unit: Any, *, decimals: tuple[int, int] | None = None,
+                     published: bool = False) -> tuple[float, int]:
     """``end − start`` as a reader computes it from the two figures as the report prints them.
 
     Each figure is first rounded to the digits it is printed with (``decimals``: the start's and
@@ -524,7 +528,10 @@ def shown_difference(start: Any, end: Any, unit: Any, *,
     unit : str
         Key of ``data/units.csv``.
     decimals : tuple of int, optional
-        The digits each figure is printed with (:func:`value_decimals`, :func:`target_decimals`).
+        The digits each figure is printed with (:func:`target_decimals` for a target); default
+        :func:`value_decimals` of each figure.
+    published : bool
+        Whether the two figures are real ones, written as published (:func:`format_value`).
 
     Returns
     -------
@@ -540,8 +547,8 @@ def shown_difference(start: Any, end: Any, unit: Any, *,
     >>> shown_difference(97.18, 98.35, "percent", decimals=(1, 2))
     (1.15, 2)
     """
-    base = int(unit_format(unit)["decimals"])
-    ds, de = decimals if decimals is not None else (base, base)
+    ds, de = decimals if decimals is not None else (value_decimals(start, unit, published=published),
+                                                    value_decimals(end, unit, published=published))
     d = max(ds, de)
     if _isna(start) or _isna(end):
         return math.nan, d
@@ -551,7 +558,8 @@ def shown_difference(start: Any, end: Any, unit: Any, *,
 
 
 def format_difference(start: Any, end: Any, unit: Any, *, lang: Lang = "zh",
-                      decimals: tuple[int, int] | None = None, signed: bool = False) -> str:
+                      decimals: tuple[int, int] | None = None, published: bool = False,
+                      signed: bool = False) -> str:
     """Write the difference of two printed figures (:func:`shown_difference`) in the unit's
     words for a change: ``1.6个百分点`` / ``1.6 percentage points``; ``signed=True`` for a table
     column (``+1.6个百分点``, ``−3.9个百分点``; no sign on a zero); ``—`` when a figure is missing.
@@ -564,7 +572,7 @@ def format_difference(start: Any, end: Any, unit: Any, *, lang: Lang = "zh",
     ('−4.0个百分点', '4.2个百分点')
     """
     check_lang(lang)
-    diff, d = shown_difference(start, end, unit, decimals=decimals)
+    diff, d = shown_difference(start, end, unit, decimals=decimals, published=published)
     if _isna(diff):
         return "—"
     text = str(unit_format(unit)[f"change_{lang}"]).format(v=format_number(abs(diff), d))

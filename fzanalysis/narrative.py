@@ -13,8 +13,9 @@ Rules
 * **Units.**  Values and changes use the unit's templates in ``data/labels/report.yaml``
   (``narrative_unit``): a change of a percent is in 个百分点 / percentage points (the arithmetic
   difference, never a relative change), a rate per 100 000 as ``12.3/10万``.
-* **Direction.**  The word (提高/下降, 增加/减少 for counts, 持平) follows the sign of the change
-  *after rounding* to the digits shown, so a sentence never says "提高0.0个百分点".
+* **Direction.**  A change (and the gap 尚差) is the difference of the two figures *as printed*
+  (:func:`fzanalysis.labels.shown_difference`), so a reader's arithmetic checks out; the word
+  (提高/下降, 增加/减少 for counts, 持平) follows its sign, so a sentence never says "提高0.0个百分点".
 * **One trend, one wording.**  Every projection is introduced by the same words (label
   ``narrative_text.trend_basis``: 按近年趋势 / on recent trends), and states the probability in
   words with the number beside it (:func:`probability_words`).
@@ -43,6 +44,7 @@ from fzanalysis.labels import (
     check_lang,
     fill,
     format_change,
+    format_difference,
     format_gap,
     format_range,
     format_target,
@@ -51,6 +53,7 @@ from fzanalysis.labels import (
     label,
     name_with_sex,
     pooled_note,
+    shown_difference,
     shows_change,
     unit_format,
 )
@@ -107,15 +110,23 @@ def probability_words(p: float, kind: str = "meet", lang: Lang = "zh") -> str:
     return label(f"probability_band_{kind}", band, lang).format(p=probability_percent(float(p)))
 
 
-def _change(row: Mapping[str, Any], change: Any, unit: str, lang: str, code_up: str, since: str) -> str:
+def _change(row: Mapping[str, Any], change: Any, start: Any, unit: str, lang: str, since: str) -> str:
+    """较上年/较2020年 … : the change from ``start`` (the previous or the baseline figure) to the
+    row's value, measured from the two figures as the report prints them
+    (:func:`fzanalysis.labels.shown_difference`), its word following the sign of that difference."""
     if _isna(change):
         return ""
-    decimals = int(unit_format(unit)["decimals"])
-    if float(_number(float(change), decimals).replace(",", "")) == 0:
+    published = is_published(row.get("synthetic"))
+    if _isna(start):  # a table without the earlier figure: the change as given, in the unit's digits
+        diff = float(_number(float(change), int(unit_format(unit)["decimals"])).replace(",", ""))
+        size = format_change(float(change), unit, lang=lang)  # type: ignore[arg-type]
+    else:
+        diff, _ = shown_difference(start, row["value"], unit, published=published)
+        size = format_difference(start, row["value"], unit, lang=lang, published=published)  # type: ignore[arg-type]
+    if diff == 0:
         return _text(f"flat_{since}", lang, year=row.get("baseline_year_int", ""))
-    code = ("up" if float(change) > 0 else "down") + ("_count" if unit in _COUNT_UNITS else "")
-    return _text(f"{code}_{since}", lang, change=format_change(float(change), unit, lang=lang),  # type: ignore[arg-type]
-                 year=row.get("baseline_year_int", ""))
+    code = ("up" if diff > 0 else "down") + ("_count" if unit in _COUNT_UNITS else "")
+    return _text(f"{code}_{since}", lang, change=size, year=row.get("baseline_year_int", ""))
 
 
 def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, area_name: str | None = None) -> str:
@@ -154,9 +165,9 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     if not _isna(row.get("baseline_year")):
         r["baseline_year_int"] = int(row["baseline_year"])
     if not _isna(row.get("previous_year")) and int(row["previous_year"]) == int(year) - 1:
-        out += _change(r, row.get("change_1y"), unit, lang, "up", "1y")
+        out += _change(r, row.get("change_1y"), row.get("previous_value"), unit, lang, "1y")
     if not _isna(row.get("baseline_year")) and int(row["baseline_year"]) < int(year):
-        out += _change(r, row.get("change_base"), unit, lang, "up", "base")
+        out += _change(r, row.get("change_base"), row.get("baseline_value"), unit, lang, "base")
     out += _text("end", lang)
     target = format_target(str(row["comparator"]), row.get("target"), unit, tolerance=row.get("tolerance"), lang=lang)
     status = row.get("status")

@@ -66,10 +66,12 @@ def test_pooled_small_counts_state_no_single_year_change():
 
 
 def test_flat_when_rounded_change_is_zero_and_counts_use_increase_words():
-    flat = narrative.finding({**INSURANCE, "change_1y": 0.04, "projected": math.nan})
+    flat = narrative.finding({**INSURANCE, "value": 95.1, "previous_value": 95.06, "change_1y": 0.04,
+                              "projected": math.nan})
     assert "与上年持平" in flat and "提高0.0" not in flat
-    count = narrative.finding({**INSURANCE, "unit": "count", "value": 12, "change_1y": 3, "change_base": -2,
-                               "comparator": ">=", "target": 15, "gap": 3, "projected": math.nan})
+    count = narrative.finding({**INSURANCE, "unit": "count", "value": 12, "previous_value": 9, "change_1y": 3,
+                               "baseline_value": 14, "change_base": -2, "comparator": ">=", "target": 15, "gap": 3,
+                               "projected": math.nan})
     assert "较上年增加3个" in count and "较2020年减少2个" in count
 
 

@@ -337,6 +337,11 @@ def _domain_summary(judgement: pd.DataFrame, lang: Lang) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _synthetic(frame: pd.DataFrame) -> pd.Series:
+    """The rows' ``synthetic`` flags (missing in a researcher's table: not published)."""
+    return frame["synthetic"] if "synthetic" in frame.columns else pd.Series(None, index=frame.index)
+
+
 def _pct(x: Any, lang: Lang) -> str:
     return labels.format_share(x, lang=lang)
 
@@ -487,8 +492,11 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
             w.t("col_indicator"): comp[f"name_{lang}"],
             w.t("col_baseline"): tables._values(comp, "baseline_value", lang),
             w.t("col_value", year=ctx.data_year): tables._values(comp, "value", lang),
-            w.t("col_change"): [("+" if c > 0 else "−" if c < 0 else "") + labels.format_change(c, u, lang=lang)
-                                for c, u in zip(comp["change_base"], comp["unit"], strict=True)],
+            # measured from the two figures as printed beside it (51.4% → 52.9%: +1.5, not +1.6)
+            w.t("col_change"): [labels.format_difference(b, v, u, lang=lang, signed=True,
+                                                         published=labels.is_published(syn))
+                                for b, v, u, syn in zip(comp["baseline_value"], comp["value"], comp["unit"],
+                                                        _synthetic(comp), strict=True)],
         }), w.t("table_baseline", year=ctx.baseline_year), widths=[2.8, 6.0, 2.2, 2.2, 3.0])
 
         section += 1

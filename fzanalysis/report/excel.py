@@ -89,7 +89,7 @@ def _range_formats(frame: pd.DataFrame) -> list[str]:
 
 def _figure_formats(frame: pd.DataFrame, column: str) -> list[str]:
     """:func:`number_format` of each row's ``column``: a real figure (``synthetic`` false) as published."""
-    synthetic = frame["synthetic"] if "synthetic" in frame.columns else pd.Series(None, index=frame.index)
+    synthetic = _synthetic(frame)
     return [number_format(u, v, published=labels.is_published(s))
             for u, v, s in zip(frame["unit"], frame[column], synthetic, strict=True)]
 
@@ -110,6 +110,31 @@ def probability_cell(p: Any) -> tuple[float | None, str]:
 
 
 _PER_UNIT = ("value", "change_1y", "baseline_value", "change_base", "projected", "proj_lower", "proj_upper")
+
+
+def _synthetic(frame: pd.DataFrame) -> pd.Series:
+    return frame["synthetic"] if "synthetic" in frame.columns else pd.Series(None, index=frame.index)
+
+
+def _changes(judgement: pd.DataFrame, column: str, start: str) -> list[Any]:
+    """A change column as its cells show it: the difference of the row's earlier figure
+    (``start``) and its value as the sheet prints them (:func:`fzanalysis.labels.shown_difference`),
+    so 51.4 → 52.9 is a cell of 1.5, not 1.57 shown 1.6; empty where the table has no change
+    (a pooled rate). Its number format: :func:`_change_formats`."""
+    if start not in judgement.columns:
+        return [_num(v) for v in judgement[column]]
+    return [None if tables._isna(c) else
+            labels.shown_difference(a, v, u, published=labels.is_published(s))[0] if not tables._isna(a) else float(c)
+            for c, a, v, u, s in zip(judgement[column], judgement[start], judgement["value"], judgement["unit"],
+                                     _synthetic(judgement), strict=True)]
+
+
+def _change_formats(judgement: pd.DataFrame, start: str) -> list[str]:
+    """The number format of each row's change: the digits :func:`fzanalysis.labels.shown_difference`
+    writes it with (the larger of its two figures')."""
+    starts = judgement[start] if start in judgement.columns else judgement["value"]
+    return [_decimals_format(labels.shown_difference(a, v, u, published=labels.is_published(s))[1])
+            for a, v, u, s in zip(starts, judgement["value"], judgement["unit"], _synthetic(judgement), strict=True)]
 
 
 def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
@@ -140,10 +165,10 @@ def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "status": [labels.label("status", s, lang) for s in j["status"]],
         "category": [labels.label("category", c, lang) for c in j["category"]],
         "verdict": [labels.label("verdict", v, lang) for v in j["verdict"]],
-        "change_1y": [_num(v) for v in j["change_1y"]],
+        "change_1y": _changes(j, "change_1y", "previous_value"),
         "baseline_year": [None if tables._isna(y) else int(y) for y in j["baseline_year"]],
         "baseline_value": [_num(v) for v in j["baseline_value"]],
-        "change_base": [_num(v) for v in j["change_base"]],
+        "change_base": _changes(j, "change_base", "baseline_value"),
         "projected": [_num(v) for v in j["projected"]],
         "proj_lower": [_num(v) for v in j["proj_lower"]],
         "proj_upper": [_num(v) for v in j["proj_upper"]],
@@ -332,6 +357,8 @@ def write_workbook(
     _write_frame(ws, frame, {_col(lang, c): per_unit for c in _PER_UNIT}
                  | {_col(lang, c): _figure_formats(judgement, c) for c in ("value", "baseline_value")}
                  | {_col(lang, c): _range_formats(judgement) for c in ("proj_lower", "proj_upper")}
+                 | {_col(lang, "change_1y"): _change_formats(judgement, "previous_value"),
+                    _col(lang, "change_base"): _change_formats(judgement, "baseline_value")}
                  | {_col(lang, "probability"): [probability_cell(p)[1] for p in judgement["probability"]],
                     _col(lang, "year"): "0", _col(lang, "baseline_year"): "0"},
                  wide=[_col(lang, "name"), _col(lang, "probability_words")])

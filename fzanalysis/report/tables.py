@@ -646,7 +646,12 @@ def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = 
         "unit": [labels.unit_label(u, lang) for u in gaps["unit"]],
         "value_f": shown("value_f"),
         "value_m": shown("value_m"),
-        "difference": shown("difference"),
+        # the difference beside the two figures is theirs as printed (labels.shown_difference)
+        "difference": ["—" if _isna(d) or _isna(f) or _isna(m) else
+                       labels.format_number(*labels.shown_difference(m, f, u, decimals=(
+                           labels.value_decimals(f, u), labels.value_decimals(f, u))))
+                       for d, f, m, u in zip(gaps["difference"], gaps["value_f"], gaps["value_m"], gaps["unit"],
+                                             strict=True)],
         "difference_lower": shown("difference_lower"),
         "difference_upper": shown("difference_upper"),
         "ratio": gaps["ratio"].astype(float).round(2).to_numpy(),
