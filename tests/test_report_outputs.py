@@ -366,3 +366,31 @@ def test_an_indicator_has_one_name_in_text_appendix_and_sources(midterm, tmp_pat
     assert "妇女人均预期寿命（女）" not in text and "妇女人均预期寿命" in appendix
     assert "九年义务教育巩固率（女）" in appendix
     assert narrative.finding(girls.to_dict()).startswith("2024年九年义务教育巩固率（女）为")
+
+
+def test_domain_headline_ranks_on_every_target_with_data_and_gives_the_counts(midterm, tmp_path: Path):
+    """Probe finding 6: 妇女参与决策和管理达标率最高（66.7%） was 4 of the 6 judged targets while 13 of its
+    19 could not be judged (21.1% on the overview's 达标率（含无法判定）, 6th of 8). The headline ranks on
+    that rate, names each domain's counts, and the domain table shows both rates."""
+    doc = Document(str(report_docx.write_docx(midterm, tmp_path / "r.docx")))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    att = midterm.evaluation.attainment()
+    doms = att[~att["domain"].isin(["all", "unassigned"])]
+    best = doms.loc[doms["attainment_rate_all"].idxmax()]
+    worst = doms.loc[doms["attainment_rate_all"].idxmin()]
+
+    def named(r):
+        n = int(r["n_met"] + r["n_not_met"] + r["n_cannot_judge"])
+        return (f"{labels.domain_label(r['domain'])}（{n}项中{int(r['n_met'])}项已达标，"
+                f"{labels.format_share(r['attainment_rate_all'])}）")
+
+    line = next(p for p in text.splitlines() if p.startswith("分领域看"))
+    assert line.startswith("分领域看，按有数据的全部目标计（无法判定的计为未达标），达标率最高的是"), line
+    assert named(best) in line.split("最低")[0] and named(worst) in line.split("最低")[1], line
+    decision = doms.set_index("domain").loc["decision"]
+    if decision["attainment_rate_all"] < best["attainment_rate_all"]:
+        assert "最高的是妇女参与决策和管理" not in line
+    table = next(t for t in doc.tables if t.rows[0].cells[0].text == "领域")
+    head = [c.text for c in table.rows[0].cells]
+    assert head[-2:] == ["达标率（已判定）", "达标率（含无法判定）"]
+    assert labels.format_share(best["attainment_rate_all"]) in [r.cells[-1].text for r in table.rows[1:]]

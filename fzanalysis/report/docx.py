@@ -409,11 +409,11 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
             year=ctx.year, first=int(ctx.panel.frame["year"].min()), last=ctx.data_year), colour=red)
     summary = _domain_summary(j, lang)
     met_word, not_met_word = (labels.label("status", s, lang) for s in ("met", "not_met"))
-    best = summary.dropna(subset=["rate"]).sort_values("rate", ascending=False)
+    attainment = ctx.evaluation.attainment()  # both rates, as the overview page shows them
     w.para(w.t("overall", year=ctx.data_year) + tables.attainment_sentence(j, lang=lang))
-    if len(best):
-        w.para(w.t("overall_domains", best=best["label"].iloc[0], best_rate=_pct(best["rate"].iloc[0], lang),
-                   worst=best["label"].iloc[-1], worst_rate=_pct(best["rate"].iloc[-1], lang)))
+    ranking = tables.domain_ranking_sentence(attainment, lang=lang)  # on the rate over every target with data
+    if ranking:
+        w.para(ranking)
     n_warn = int((j["warnings"].astype(str) != "").sum())
     n_risk = int(j["warnings"].astype(str).str.contains("at_risk").sum())
     w.para(w.t("overall_warnings", n=n_warn, at_risk=n_risk))
@@ -421,7 +421,9 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         w.t("col_domain"): summary["label"], w.t("col_n"): summary["n"], met_word: summary["met"],
         not_met_word: summary["not_met"], w.t("col_other"): summary["cannot_judge"] + summary["no_data"],
         w.t("col_rate"): [_pct(r, lang) for r in summary["rate"]],
-    }), w.t("table_domains", year=ctx.data_year), widths=[5.2, 1.8, 1.8, 1.8, 2.6, 2.4])
+        w.t("col_rate_all"): [_pct(r, lang) for r in
+                              summary["domain"].map(attainment.set_index("domain")["attainment_rate_all"])],
+    }), w.t("table_domains", year=ctx.data_year), widths=[4.2, 1.5, 1.5, 1.5, 2.4, 2.1, 2.4])
     w.figure(_attainment_figure(summary, lang), w.t("figure_domains", year=ctx.data_year))
 
     # 一、各领域目标实现情况

@@ -35,6 +35,7 @@ __all__ = [
     "check_table",
     "comparable_town_indicators",
     "coverage_table",
+    "domain_ranking_sentence",
     "drafts_markdown",
     "escape_markdown",
     "evaluation_table",
@@ -159,6 +160,49 @@ def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh", domain: b
     return labels.fill(
         labels.label("report", "attainment_sentence_domain" if domain else "attainment_sentence", lang), n=c["n"], met=c["met"], not_met=c["not_met"],
         other=other, judged=c["judged"], rate=rate)
+
+
+def domain_ranking_sentence(attainment: pd.DataFrame, *, lang: Lang = "zh") -> str:
+    """分领域看… : the domains with the highest and the lowest 达标率, ranked on the rate over every
+    target with data (``attainment_rate_all``: a target that cannot be judged counts as not met),
+    each named with its counts (``19项中4项已达标，21.1%``); empty when no domain has a judged target.
+
+    The rate over judged targets only would rank first a domain where most targets cannot be
+    judged (4 of 6 judged, 66.7%, while 13 of its 19 targets cannot be): ranking on it rewards
+    missing evidence.  Domains that tie are named together.
+
+    Parameters
+    ----------
+    attainment : DataFrame
+        :func:`fzanalysis.attainment` output (``Evaluation.attainment()``); the ``all`` and
+        ``unassigned`` rows are left out.
+    lang : {"zh", "en"}
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"domain": ["health", "decision", "law", "all"], "n_met": [10, 4, 0, 14],
+    ...                   "n_not_met": [8, 2, 5, 15], "n_cannot_judge": [2, 13, 1, 16]})
+    >>> a["attainment_rate_all"] = a["n_met"] / (a["n_met"] + a["n_not_met"] + a["n_cannot_judge"])
+    >>> domain_ranking_sentence(a)
+    '分领域看，按有数据的全部目标计（无法判定的计为未达标），达标率最高的是妇女与健康（20项中10项已达标，50.0%），最低的是妇女与法律（6项中0项已达标，0.0%）。'
+    """
+    a = attainment[~attainment["domain"].isin(["all", "unassigned"])]
+    a = a[a["attainment_rate_all"].notna() & ((a["n_met"] + a["n_not_met"]) > 0)]
+    if a["attainment_rate_all"].nunique() < 2:
+        return ""
+    sep = labels.label("docx", "list_sep", lang)
+
+    def named(rate: float) -> str:
+        tied = a[np.isclose(a["attainment_rate_all"].astype(float), rate)]
+        return sep.join(labels.fill(labels.label("docx", "overall_domain", lang),
+                                    name=labels.domain_label(r["domain"], lang), met=int(r["n_met"]),
+                                    n=int(r["n_met"] + r["n_not_met"] + r["n_cannot_judge"]),
+                                    rate=labels.format_share(r["attainment_rate_all"], lang=lang))
+                        for r in tied.to_dict("records"))
+
+    rates = a["attainment_rate_all"].astype(float)
+    return labels.fill(labels.label("docx", "overall_domains", lang), best=named(rates.max()),
+                       worst=named(rates.min()))
 
 
 def verdict_counts(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
