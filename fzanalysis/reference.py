@@ -14,9 +14,10 @@ The files (described in ``data/reference/README.md``):
 
 :func:`load` returns the panel in the workbench's panel format (:data:`fzanalysis.codes.PANEL_COLUMNS`,
 validated by :func:`fzanalysis.panel.as_panel`) plus ``name_zh``, ``unit``, ``source_id``,
-``locator`` and ``source_en``; ``source`` holds the full citation with the Chinese locator,
-``source_en`` the same citation in English (English publisher, title and locator), ``synthetic``
-is False.
+``locator``, ``source_en`` and ``read_at``; ``source`` holds the official citation with the
+Chinese locator, ``source_en`` the same citation in English (English publisher, title and
+locator), ``read_at`` the address of the copy the figure was read in (provenance, never printed
+as a citation), ``synthetic`` is False.
 
 Indicator ids: a statistic that is the same as one of the Conghua catalogue keeps the Conghua id
 (``health.maternal_mortality``); the others are ``ref.<name>``.  A plan catalogue needs
@@ -69,20 +70,23 @@ def read_at(src: pd.Series | dict, note: str = "") -> str:
 
 
 def citation(src: pd.Series | dict, locator: str = "", note: str = "", *, lang: str = "zh") -> str:
-    """``国家统计局《2024年〈…〉统计监测报告》(2025-12-30), 一、妇女与健康（一）; read in a copy at http://…``
+    """The official publication a figure comes from: ``国家统计局《2024年〈…〉统计监测报告》（2025-12-30），
+    一、妇女与健康（一）``.
 
     ``lang="en"``: the source's ``publisher_en`` and ``title_en`` (``National Bureau of Statistics
-    of China, Statistical Monitoring Report on … (2021–2030), 2024 (2025-12-30), part I (1); read
-    in a copy at http://…``), for the English reports.  The copy is the one the figure was read in
-    (:func:`read_at`: the row's ``note`` when it names another copy than the source's usual one)."""
-    loc = f", {locator}" if locator else ""
+    of China, Statistical Monitoring Report on … (2021–2030), 2024 (2025-12-30), part I (1)``), for
+    the English reports.  The copy the figure was read in (a reprint or a news digest: :func:`read_at`)
+    is provenance, not a citation: :func:`load` gives it in its own column ``read_at``, and the
+    reports cite the publisher, title and date of the official release.  ``note`` is accepted for
+    symmetry with :func:`read_at` and not used."""
     if lang == "en":
-        return (f"{src['publisher_en']}, {src['title_en']} ({src['date']}){loc}; "
-                f"read in a copy at {read_at(src, note)}")
+        loc = f", {locator}" if locator else ""
+        return f"{src['publisher_en']}, {src['title_en']} ({src['date']}){loc}"
     title = str(src["title"])
     if not title.startswith("《"):
         title = "《" + title.replace("《", "〈").replace("》", "〉") + "》"
-    return f"{src['publisher']}{title}({src['date']}){loc}; read in a copy at {read_at(src, note)}"
+    loc = f"，{locator}" if locator else ""
+    return f"{src['publisher']}{title}（{src['date']}）{loc}"
 
 
 def plan_id(indicator: str, domain: str) -> str:
@@ -104,9 +108,10 @@ def load(folder: str | Path | None = None, *, plan_ids: bool = False) -> pd.Data
     Returns
     -------
     DataFrame
-        :data:`fzanalysis.codes.PANEL_COLUMNS` (``source`` = full citation, ``synthetic`` False,
-        ``numerator``/``denominator`` NaN) then ``name_zh``, ``unit``, ``source_id``, ``locator``,
-        ``source_en`` (the citation with ``locator_en``, for English reports).
+        :data:`fzanalysis.codes.PANEL_COLUMNS` (``source`` = the official citation, ``synthetic``
+        False, ``numerator``/``denominator`` NaN) then ``name_zh``, ``unit``, ``source_id``,
+        ``locator``, ``source_en`` (the citation with ``locator_en``, for English reports) and
+        ``read_at`` (the address of the copy the figure was read in: provenance).
 
     Raises
     ------
@@ -157,6 +162,7 @@ def load(folder: str | Path | None = None, *, plan_ids: bool = False) -> pd.Data
         "locator": panel["locator"],
         "source_en": [citation(src.loc[s], loc, note, lang="en") for s, loc, note in
                       zip(panel["source_id"], panel["locator_en"], panel["note"], strict=True)],
+        "read_at": [read_at(src.loc[s], note) for s, note in zip(panel["source_id"], panel["note"], strict=True)],
     })
     if plan_ids:
         out["indicator"] = [plan_id(i, cat.at[i, "domain"]) for i in out["indicator"]]

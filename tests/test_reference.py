@@ -27,7 +27,13 @@ def test_every_figure_carries_a_complete_citation():
     for col in ("publisher", "title", "date", "read_at"):
         assert (src.loc[ref["source_id"], col].str.strip() != "").all(), col
     assert ref["locator"].str.strip().ne("").all()
-    assert ref["source"].str.contains("read in a copy at http").all()
+    # the citation is the official release; the copy read is provenance, in its own column
+    assert ref["read_at"].str.startswith("http").all()
+    assert not ref["source"].str.contains("http|read in", regex=True).any()
+    assert not ref["source_en"].str.contains("http|read in", regex=True).any()
+    # a Chinese citation is Chinese throughout (its locator too: no "digest", "dispatch")
+    assert not ref["source"].str.contains(r"[A-Za-z]", regex=True).any(), \
+        ref.loc[ref["source"].str.contains(r"[A-Za-z]", regex=True), "source"].tolist()[:3]
     assert pd.to_datetime(src["date"], format="%Y-%m-%d").notna().all()
 
 
@@ -65,15 +71,18 @@ def test_known_published_figures(indicator, year, area, sex, value):
     assert row["value"].tolist() == [value]
 
 
-def test_citation_names_the_copy_each_figure_was_read_in():
+def test_provenance_names_the_copy_each_figure_was_read_in():
     """A figure read in a digest other than the source's usual copy (the note's ``read in …: <url>``)
-    is cited with that copy: the HIV transmission rate of 2024 stands in the summary, not in the
-    opening of the full-text reprint that ``sources.csv`` names."""
+    has that copy as its ``read_at``: the HIV transmission rate of 2024 stands in the summary, not in
+    the opening of the full-text reprint that ``sources.csv`` names.  The citation a report prints
+    is the official release (the Word report's 资料来源 printed reprint and digest addresses, and
+    English words, before)."""
     ref = reference.load()
     hiv = ref[(ref["indicator"] == "health.hiv_mother_to_child_transmission") & (ref["year"] == 2024)]
-    assert hiv["source"].iloc[0].endswith("read in a copy at https://reportify.cn/news/1203319998576201728")
+    assert hiv["read_at"].iloc[0] == "https://reportify.cn/news/1203319998576201728"
     mmr = ref[(ref["indicator"] == "health.maternal_mortality") & (ref["year"] == 2024)]
-    assert mmr["source"].iloc[0].endswith("read in a copy at http://bestofkualalumpur.com/xw/tjsj/1618682.html")
+    assert mmr["read_at"].iloc[0] == "http://bestofkualalumpur.com/xw/tjsj/1618682.html"
+    assert mmr["source"].iloc[0].startswith("国家统计局《2024年〈中国妇女发展纲要（2021—2030年）〉统计监测报告》（2025-12-30），")
 
 
 _CJK = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
@@ -89,10 +98,9 @@ def test_every_figure_has_an_english_locator_without_chinese():
     ref = reference.load().astype({"year": str}).merge(raw[[*keys, "locator_en"]], on=keys, validate="1:1")
     assert len(ref) == len(raw)
     for zh, en, loc_zh, loc_en in zip(ref["source"], ref["source_en"], ref["locator"], ref["locator_en"], strict=True):
-        assert f", {loc_zh}; " in zh and f", {loc_en}; " in en
+        assert zh.endswith(f"，{loc_zh}") and en.endswith(f", {loc_en}")
         # the English citation is English throughout: publisher, title and locator (sources.csv *_en)
-        assert not re.search(_CJK, en.split("; read in a copy at ")[0]), en
-        assert en.split("; read in a copy at ")[1] == zh.split("; read in a copy at ")[1]
+        assert not re.search(_CJK, en), en
 
 
 def test_every_source_has_an_english_publisher_and_title():
@@ -104,4 +112,4 @@ def test_every_source_has_an_english_publisher_and_title():
     first = src.set_index("source_id").loc["nbs_w2024"]
     assert reference.citation(first, "part I (1)", lang="en").startswith(
         "National Bureau of Statistics of China, Statistical Monitoring Report on the Outline for the Development of "
-        "Chinese Women (2021–2030), 2024 (2025-12-30), part I (1); read in a copy at http")
+        "Chinese Women (2021–2030), 2024 (2025-12-30), part I (1)")

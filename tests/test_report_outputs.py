@@ -277,8 +277,15 @@ def test_english_word_report_cites_with_english_locators(tmp_path: Path):
     cited = [s for s in raw["source_en"].unique() if s in sources]
     assert len(cited) >= 3
     for loc in raw["locator"].unique():
-        assert f", {loc}; " not in sources, loc
-    assert any(f", {loc}; " in zh for loc in raw["locator"].unique())
+        assert f"，{loc}" not in sources, loc
+    assert any(f"，{loc}" in zh for loc in raw["locator"].unique())
+    # the official release is cited, never the reprint or digest the figure was read in, and the
+    # Chinese list is Chinese (no 'read in a copy at http://…', no 'digest')
+    zh_sources = zh[zh.rindex(labels.label("docx", "h_sources", "zh")):]
+    for text in (zh_sources, sources):
+        assert "://" not in text and "read in a copy" not in text
+    assert "digest" not in zh_sources and "dispatch" not in zh_sources
+    assert "正式文本核对" in zh_sources
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
