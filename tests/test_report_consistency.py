@@ -37,9 +37,12 @@ def test_projection_table_is_a_view_of_the_judgement_table(ctx):
     assert pooled.any()
     for k in range(len(j)):
         rec = j.iloc[k].to_dict()
-        assert shown["value"].iloc[k] == labels.format_value(rec["value"], rec["unit"]), rec["indicator"]
+        # with its window when pooled (6.5/10万（2020–2024年合并计算）), as the sentence writes it
+        assert shown["value"].iloc[k] == labels.format_value(rec["value"], rec["unit"]) + \
+            labels.pooled_note(rec["pooled_years"], "zh"), rec["indicator"]
         assert shown["projected_2030"].iloc[k] == tables.projection_text(rec, "zh")
         assert shown["probability"].iloc[k] == tables.probability_text(rec, "zh")
+    assert shown.loc[pooled.to_numpy(), "value"].str.endswith("年合并计算）").all()
     headline = tables.headline_view(j)
     assert list(headline["value"]) == list(shown["value"])
     assert list(headline["projected_2030"]) == list(shown["projected_2030"])

@@ -536,10 +536,8 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                                for n, s, ss in zip(j[f"name_{lang}"], j["sex"], j["subject_sex"], strict=True)],
         w.t("col_target"): [tables._target_words(c, t, u, tol, lang) for c, t, u, tol in
                             zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
-        w.t("col_value", year=ctx.data_year): [
-            tables.value_of_year(r["value"], r["unit"], r["year"], ctx.data_year, lang,
-                                 published=labels.is_published(r.get("synthetic")))
-            for r in j.to_dict("records")],
+        w.t("col_value", year=ctx.data_year): [  # as every view writes it (its year, its pooled window)
+            tables.target_words(r, lang, report_year=ctx.data_year)["value"] for r in j.to_dict("records")],
         w.t("col_status"): [labels.label("status", s, lang) for s in j["status"]],
         w.t("col_verdict"): [labels.label("verdict", v, lang) for v in j["verdict"]],
     }), w.t("table_appendix"), widths=[1.3, 2.3, 4.2, 2.0, 1.7, 2.0, 2.3])

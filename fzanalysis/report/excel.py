@@ -66,6 +66,13 @@ def _col(lang: Lang, code: str) -> str:
     return labels.label("xlsx_column", code, lang)
 
 
+def _pooled(frame: pd.DataFrame, column: str) -> list[str | None]:
+    """The window a figure is pooled over (``2020–2024``), None for an annual one."""
+    if column not in frame.columns:
+        return [None] * len(frame)
+    return [None if tables._isna(y) or not str(y).strip() else str(y).strip() for y in frame[column]]
+
+
 def _num(x: Any) -> Any:
     return None if tables._isna(x) else float(x)
 
@@ -159,6 +166,8 @@ def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "sex": [labels.sex_label(s, lang) for s in j["sex"]],
         "year": [None if tables._isna(y) else int(y) for y in j["year"]],
         "value": [_num(v) for v in j["value"]],
+        # a rate pooled over several years says so beside its figure (methods 1.3), as every view
+        "pooled_years": _pooled(j, "pooled_years"),
         "unit": [labels.unit_label(u, lang) for u in j["unit"]],
         "target": [tables._target_words(c, t, u, tol, lang) for c, t, u, tol in
                    zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
@@ -168,6 +177,7 @@ def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "change_1y": _changes(j, "change_1y", "previous_value"),
         "baseline_year": [None if tables._isna(y) else int(y) for y in j["baseline_year"]],
         "baseline_value": [_num(v) for v in j["baseline_value"]],
+        "baseline_pooled_years": _pooled(j, "baseline_pooled_years"),
         "change_base": _changes(j, "change_base", "baseline_value"),
         "projected": [_num(v) for v in j["projected"]],
         "proj_lower": [_num(v) for v in j["proj_lower"]],

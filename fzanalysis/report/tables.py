@@ -303,6 +303,8 @@ def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int 
     published = labels.is_published(rec.get("synthetic"))
     value = (labels.format_value(rec["value"], rec["unit"], lang=lang, published=published) if report_year is None
              else value_of_year(rec["value"], rec["unit"], rec.get("year"), report_year, lang, published=published))
+    if not _isna(rec["value"]):
+        value += labels.pooled_note(rec.get("pooled_years"), lang)
     return {
         "name": str(rec[f"name_{lang}"]),
         "sex": labels.sex_label(str(rec["sex"]), lang),
@@ -494,15 +496,24 @@ def _gaps(frame: pd.DataFrame, lang: Lang) -> list[str]:
                                                    strict=True)]
 
 
-def _value(value: Any, unit: Any, synthetic: Any, lang: Lang) -> str:
-    """A row's figure as every view writes it: a real one with its published digits."""
-    return labels.format_value(value, unit, lang=lang, published=labels.is_published(synthetic))
+def _value(value: Any, unit: Any, synthetic: Any, lang: Lang, pooled: Any = None) -> str:
+    """A row's figure as every view writes it: a real one with its published digits, a rate pooled
+    over several years with its window (:func:`fzanalysis.labels.pooled_note`: 6.5/10万（2020–2024年合并计算）)."""
+    text = labels.format_value(value, unit, lang=lang, published=labels.is_published(synthetic))
+    return text + labels.pooled_note(pooled, lang) if not _isna(value) else text
+
+
+#: The column naming the window each figure column is pooled over.
+_POOLED = {"value": "pooled_years", "baseline_value": "baseline_pooled_years"}
 
 
 def _values(frame: pd.DataFrame, column: str, lang: Lang) -> list[str]:
-    """:func:`_value` for each row of ``frame[column]`` (``synthetic`` read when the table has it)."""
+    """:func:`_value` for each row of ``frame[column]`` (``synthetic`` and the pooled window read
+    when the table has them)."""
     synthetic = frame["synthetic"] if "synthetic" in frame.columns else pd.Series(None, index=frame.index)
-    return [_value(v, u, s, lang) for v, u, s in zip(frame[column], frame["unit"], synthetic, strict=True)]
+    window = _POOLED.get(column)
+    pooled = frame[window] if window in frame.columns else pd.Series(None, index=frame.index)
+    return [_value(v, u, s, lang, p) for v, u, s, p in zip(frame[column], frame["unit"], synthetic, pooled, strict=True)]
 
 
 def value_of_year(value: Any, unit: Any, year: Any, report_year: int, lang: Lang = "zh", *,
@@ -529,7 +540,7 @@ def projection_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFr
         "name": j[f"name_{lang}"].astype(str).to_numpy(),
         "sex": [_sex_word(x, lang) for x in j["sex"]],
         "year": j["year"].astype("Int64").reset_index(drop=True),
-        "value": [_value(r["value"], r["unit"], r.get("synthetic"), lang) for r in recs],
+        "value": _values(j, "value", lang),
         "projected_2030": [projection_text(r, lang) for r in recs],
         "probability": [probability_text(r, lang) for r in recs],
         "warnings_label": [warnings_label(r["warnings"], lang, comparator=r["comparator"], method=r.get("method"))
