@@ -131,6 +131,40 @@ def test_a_percent_given_as_a_fraction_is_named() -> None:
         assert (fzanalysis.assess(low, cat)["status"] == "met").all()
 
 
+def test_a_fraction_in_a_lone_series_is_judged_by_its_own_earlier_years() -> None:
+    """Probe finding 1: one area, one sex (a women-only series), 50 ... 66.8 then 0.682 in 2023,
+    target 70: no peer and not every figure small, so only the series' history can tell, and
+    as_panel did not pass it to the rule (the judged figure became 0.682, 差距较大)."""
+    from fzanalysis.exceptions import FzWarning
+
+    cat = pd.DataFrame({"id": ["mch.screening"], "unit": ["percent"], "comparator": [">="], "target": [70.0],
+                        "subject_sex": ["F"], "disaggregation": ["sex"], "target_year": [2035]})
+    vals = [50.0, 51.4, 52.8, 54.2, 55.6, 57.0, 58.4, 59.8, 61.2, 62.6, 64.0, 65.4, 66.8, 0.682]
+    df = pd.DataFrame({"indicator": "mch.screening", "year": range(2010, 2024), "area": "450100", "sex": "F",
+                       "value": vals})
+    with pytest.warns(FzWarning, match=r"1 percent value.*\n.*year 2023, area 450100, sex F: value 0.682 looks "
+                      r"like a fraction.*its earlier years are about 58.4; expected 68.2"):
+        fzanalysis.as_panel(df, cat)
+    # each series by its own earlier years (not another area's, not later ones), with no peer in
+    # the year: area A's 0.6 in 2016 against 50-55, area B's 0.9 in 2017 against 80-86
+    a = pd.DataFrame({"area": "A", "year": range(2010, 2017), "value": [50, 51, 52, 53, 54, 55, 0.6]})
+    b = pd.DataFrame({"area": "B", "year": [2010, 2011, 2012, 2013, 2014, 2015, 2017],
+                      "value": [80, 82, 84, 86, 85, 83, 0.9]})
+    two = pd.concat([a, b]).assign(indicator="mch.screening", sex="F")
+    with pytest.warns(FzWarning) as rec:
+        fzanalysis.as_panel(two, cat)
+    text = str(next(w.message for w in rec if w.category is FzWarning))
+    assert "2 percent value(s)" in text
+    assert "year 2016, area A, sex F: value 0.6 looks like a fraction" in text and "about 52.5;" in text
+    assert "year 2017, area B, sex F: value 0.9 looks like a fraction" in text and "about 83.5;" in text
+    # a series whose earlier figures are all small is a small share, not a fraction: no word
+    low = df.assign(value=[0.5 + 0.02 * k for k in range(14)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fzanalysis.as_panel(low.assign(indicator="x"), pd.DataFrame(
+            {"id": ["x"], "unit": ["percent"], "comparator": ["<"], "target": [2.0]}))
+
+
 def test_wrong_arguments_and_counts_are_named_plainly() -> None:
     with pytest.raises(fzanalysis.FzError, match="expected a pandas DataFrame.*got str.*load_catalog"):
         fzanalysis.assess(_panel(), "my_catalog.csv")

@@ -374,6 +374,36 @@ def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
     return df.sort_values(key, kind="stable").reset_index(drop=True)
 
 
+def _earlier_median(rows: pd.DataFrame, fraction_max: float) -> pd.Series:
+    """Per row, the median of its own series' earlier figures (same indicator, area and sex,
+    earlier years) above ``fraction_max``: the ``own`` level of :func:`fraction_levels`.
+
+    A figure at or below ``fraction_max`` is left out of the median (it may itself be a
+    fraction); a row with no such earlier figure gets NaN.  Vectorised: one sort and one grouped
+    expanding median, whatever the number of series.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        Panel rows with ``indicator, year, area, sex, value``, one row per key.
+    fraction_max : float
+        The largest value that may be a fraction (``data/ingest.yaml``).
+
+    Returns
+    -------
+    Series of float
+        Aligned with ``rows``.
+    """
+    keys = ["indicator", "area", "sex"]
+    ordered = rows[[*keys, "year", "value"]].sort_values([*keys, "year"], kind="stable")
+    big = ordered["value"].astype(float).where(ordered["value"].astype(float) > fraction_max)
+    # shift first: a figure is never its own history, only the years before it are
+    earlier = big.groupby([ordered[k] for k in keys], sort=False).shift(1)
+    med = (earlier.groupby([ordered[k] for k in keys], sort=False).expanding(min_periods=1).median()
+           .reset_index(level=list(range(len(keys))), drop=True))
+    return med.reindex(rows.index).astype(float)
+
+
 def _warn_fractions(rows: pd.DataFrame, cat: pd.DataFrame, source: str) -> None:
     """Percent rows that look typed as fractions (:func:`fraction_levels`, the whole panel one
     batch): an :class:`~fzanalysis.exceptions.FzWarning` naming them.  A warning, not a refusal:
@@ -383,7 +413,8 @@ def _warn_fractions(rows: pd.DataFrame, cat: pd.DataFrame, source: str) -> None:
     ref = rows["indicator"].map(cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat
                                 else cat["target"]).astype(float)
     try:
-        level, basis = fraction_levels(rows, ref, basis=True)
+        fmax = float(config.read_yaml("ingest.yaml")["fraction"]["fraction_max"])
+        level, basis = fraction_levels(rows, ref, own=_earlier_median(rows, fmax), basis=True)
     except ConfigError:  # a data folder without data/ingest.yaml (FZANALYSIS_DATA): nothing to warn by
         return
     hits = np.flatnonzero(level.notna().to_numpy())
@@ -397,7 +428,8 @@ def _warn_fractions(rows: pd.DataFrame, cat: pd.DataFrame, source: str) -> None:
         r, lv, b = rows.iloc[pos], float(level.iloc[pos]), str(basis.iloc[pos])
         v = float(r["value"])
         text = wording.text("fraction", {"found": f"{v:g}", "level": f"{lv:.6g}", "percent": f"{100 * v:g}",
-                                         "peers": "1" if b == "peers" else "", "history": "",
+                                         "peers": "1" if b == "peers" else "",
+                                         "history": "1" if b == "history" else "",
                                          "target": "1" if b == "target" else ""})
         said.append(f"indicator {r['indicator']!r}, year {r['year']}, area {r['area']}, sex {r['sex']}: {text}")
     more = f"\n  ... and {len(hits) - 10} more" if len(hits) > 10 else ""
