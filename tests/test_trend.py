@@ -1290,7 +1290,30 @@ def test_observed_target_year_is_judged_on_its_figure(comparator, target, last, 
         assert r["projected"] == r["lower"] == r["upper"] == figure
         assert r["p_meet"] == (1.0 if hit else 0.0)
         assert bool(r["projected_meets"]) is hit
-        assert ("at_risk" in r["warnings"].split(";")) is (not hit)
+        # missed or met as published: no forecast's early warning about a known year
+        assert "at_risk" not in r["warnings"].split(";")
+
+
+def test_a_target_year_already_passed_is_no_forecast():
+    """Probe finding 3: target_year=2020 on data to 2023 gave the 2020 figure with p_meet 0 and
+    the early warning at_risk (预计达标困难) about a year already published; a target year inside
+    a gap of a 5-yearly series (2020 between 2018 and 2023) is read on the fitted line (methods
+    5 (10)), still no forecast: no at_risk.  The same series projected to 2035 keeps it."""
+    cat = pd.DataFrame({"id": ["x"], "unit": ["percent"], "comparator": [">="], "target": [70.0],
+                        "target_year": [2035]})
+    df = pd.DataFrame({"indicator": "x", "year": range(2010, 2024), "area": "450100",
+                       "value": [50 + 1.4 * k for k in range(14)]})
+    r = project(df, cat, target_year=2020).iloc[0]
+    assert (r["last_year"], r["target_year"]) == (2023, 2020)
+    assert r["projected"] == r["lower"] == r["upper"] == 64.0 and r["p_meet"] == 0.0
+    assert r["warnings"] == ""
+    npc = pd.DataFrame({"indicator": "x", "year": [2008, 2013, 2018, 2023], "area": "100000",
+                        "value": [21.3, 23.4, 24.9, 26.5]})
+    gap = project(npc, cat, target_year=2020).iloc[0]
+    assert gap["lower"] < gap["projected"] < gap["upper"] and gap["p_meet"] < 0.5
+    assert "at_risk" not in gap["warnings"].split(";")
+    ahead = project(npc, cat).iloc[0]
+    assert ahead["target_year"] == 2035 and ahead["p_meet"] < 0.5 and "at_risk" in ahead["warnings"].split(";")
 
 
 def test_observed_target_year_in_the_evaluation():

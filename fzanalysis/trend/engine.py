@@ -1324,7 +1324,10 @@ def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
     ``at_risk``: numeric targets when ``p_meet < warnings.at_risk_p_meet``; ``maintain`` when
     ``p_meet < warnings.at_risk_p_meet_maintain``; ``increase``/``decrease`` when
     ``p_direction < warnings.at_risk_p_direction`` (likely to move the wrong way), never from
-    the p_meet rule.
+    the p_meet rule.  ``at_risk`` is a forecast's warning: only for a target year after the
+    series' last observed year (``res.horizon >= 1``); a target year already observed (a final
+    evaluation, or one that has passed: methods.md 5 (10)) is met or missed as published, and
+    ``p_meet`` 1 or 0 says which.
     """
     conf = settings()
     w = conf["warnings"]
@@ -1336,7 +1339,7 @@ def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
                           [float(w["at_risk_p_meet_maintain"]), float(w["at_risk_p_direction"])],
                           float(w["at_risk_p_meet"]))
     with np.errstate(invalid="ignore"):
-        at_risk = np.isfinite(prob) & (prob < threshold)
+        at_risk = np.isfinite(prob) & (prob < threshold) & (res.horizon >= 1)
     numeric = np.isin(comp, comparators.NUMERIC)
     # numeric: the distance left, or the trend's annual move where that is larger (a steady line
     # that ends on its target has no distance left, and any wiggle would otherwise count as

@@ -222,7 +222,10 @@ def project(
         Normalised by :func:`fzanalysis.catalog.normalize` (default: the plan's catalogue).
     target_year : int, optional
         Year to project to.  Default: each indicator's own ``target_year`` from the catalogue
-        (2030 for the plan's; a researcher's catalogue may give 2035, or several years).
+        (2030 for the plan's; a researcher's catalogue may give 2035, or several years).  A
+        year a series has already observed (a final evaluation, or a year that has passed) is
+        no forecast: ``projected`` = ``lower`` = ``upper`` = the published figure, ``p_meet``
+        1 or 0, and no ``at_risk`` (methods.md 5 (10)).
     level : float
         Two-sided level of the prediction interval (default ``trend.yaml: default_level`` = 0.8).
     method : {"auto", "linear", "logit", "log", "poisson"}
@@ -276,7 +279,8 @@ def project(
           ``year_reached_max``;
         - ``break_year``: first year after a detected step in the fit window (NA: none);
           ``n_outliers``: points of the window left out of the fit;
-        - ``warnings``: ``;``-joined :data:`WARNING_CODES`.
+        - ``warnings``: ``;``-joined :data:`WARNING_CODES` (``at_risk`` only for a
+          ``target_year`` after ``last_year``: a forecast's warning).
 
         ``attrs``: ``target_year`` (None when the catalogue's years differ), ``level``,
         ``synthetic`` (demo data).
