@@ -32,6 +32,7 @@ from fzanalysis import catalog as catalog_mod
 from fzanalysis import codes, comparators, gazetteer
 from fzanalysis.labels import domain_label, domain_order, label
 from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
+from fzanalysis.panel.schema import as_panel, whole_area
 from fzanalysis.rates import (
     load_rules,
     poisson_ratio_ci,
@@ -869,8 +870,9 @@ def assess(
     ------
     fzanalysis.exceptions.PanelError
         If the panel breaks a rule of :func:`fzanalysis.panel.as_panel` (message lists every
-        failing row and column), names an indicator missing from the catalogue, or has a value
-        outside its unit's bounds.
+        failing row and column), names an indicator missing from the catalogue, has a value
+        outside its unit's bounds, or has figures but none for ``area``
+        (:func:`fzanalysis.panel.schema.whole_area`: the message lists the areas it has).
     fzanalysis.exceptions.CatalogError
         If a researcher's catalogue is refused by :func:`fzanalysis.catalog.normalize`.
     ValueError
@@ -937,7 +939,10 @@ def assess(
     0  2024   95.0  93.47  96.19    met  achieved  achieved
     """
     cat = catalog_mod.normalize(catalog)
-    whole = codes.district() if area is None else str(area)
+    # a panel without an area column is the area named; figures but none for it: refused
+    # (schema.whole_area, the rule of evaluate), never rows under a code the panel lacks
+    panel = as_panel(panel, cat, area=area)
+    whole = whole_area(panel, area)
     rt = rate_table(panel, cat, level=level)
     crows = {str(r["id"]): r for r in cat.to_dict("records")}
     trend_rules = load_rules()["status"]["trend"]

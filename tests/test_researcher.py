@@ -165,6 +165,34 @@ def test_a_fraction_in_a_lone_series_is_judged_by_its_own_earlier_years() -> Non
             {"id": ["x"], "unit": ["percent"], "comparator": ["<"], "target": [2.0]}))
 
 
+def test_assess_checks_the_area_it_is_given() -> None:
+    """Probe findings 6 and 7: assess accepted a misspelt area= (and, without area=, a panel of
+    its own codes) and wrote the catalogue's missing indicator under a code the panel lacks;
+    a panel with no area column had its rows put under 440117 even with area= given."""
+    cat = pd.DataFrame({"id": ["x", "law.shelters"], "unit": ["percent", "count"], "comparator": [">=", ">="],
+                        "target": [70.0, 1.0]})
+    df = pd.DataFrame({"indicator": "x", "year": [2021, 2022, 2023], "area": "450100", "value": [60.0, 62.0, 64.0]})
+    with pytest.raises(PanelError, match=r"no figures for '45010' \(the area= given.*the panel's areas are "
+                                         r"'450100': pass area="):
+        fzanalysis.assess(df, cat, area="45010")
+    with pytest.raises(PanelError, match=r"no figures for '440117' \(the plan's area.*'450100'"):
+        fzanalysis.assess(df, cat)
+    # the same words as evaluate's refusal (one rule)
+    with pytest.raises(PanelError) as ev_err:
+        fzanalysis.evaluate(df, cat, area="45010")
+    with pytest.raises(PanelError) as as_err:
+        fzanalysis.assess(df, cat, area="45010")
+    assert str(as_err.value) == str(ev_err.value)
+    a = fzanalysis.assess(df, cat, area="450100")
+    assert set(a["area"]) == {"450100"} and a.set_index("indicator").at["law.shelters", "status"] == "no_data"
+    # no area column: the rows are the area named
+    bare = df.drop(columns="area")
+    a = fzanalysis.assess(bare, cat, area="450100")
+    assert set(a["area"]) == {"450100"}
+    assert a.set_index("indicator").at["x", "value"] == 64.0
+    assert set(fzanalysis.assess(bare, cat)["area"]) == {fzanalysis.codes.district()}
+
+
 def test_wrong_arguments_and_counts_are_named_plainly() -> None:
     with pytest.raises(fzanalysis.FzError, match="expected a pandas DataFrame.*got str.*load_catalog"):
         fzanalysis.assess(_panel(), "my_catalog.csv")

@@ -37,7 +37,7 @@ from fzanalysis import codes, config
 from fzanalysis.exceptions import ConfigError, FzWarning, PanelError, warn
 
 __all__ = ["READABLE_FORMATS", "YEAR_RANGE", "Panel", "as_panel", "count_faults", "count_units", "fraction_levels",
-           "read_panel"]
+           "read_panel", "whole_area"]
 
 #: File formats a panel can be read from (by suffix).
 READABLE_FORMATS: tuple[str, ...] = (".csv", ".parquet", ".xlsx")
@@ -285,7 +285,7 @@ def fraction_levels(rows: pd.DataFrame, reference: pd.Series, *, group: pd.Serie
     return (level.where(hit), src.where(hit, "").where(~unknown, "unknown")) if basis else level.where(hit)
 
 
-def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
+def _check_frame(df: pd.DataFrame, source: str, area: str | None = None) -> pd.DataFrame:
     df = df.copy().reset_index(drop=True)
     missing = [c for c in ("indicator", "year", "value") if c not in df.columns]
     if missing:
@@ -296,7 +296,7 @@ def _check_frame(df: pd.DataFrame, source: str) -> pd.DataFrame:
     df["indicator"] = _text(df["indicator"])
     for pos in np.flatnonzero(df["indicator"].isna().to_numpy()):
         problems.append((int(pos), f"{_line(pos)}, column indicator: expected an indicator id, got an empty cell"))
-    district = codes.district()
+    district = codes.district() if area is None else str(area)
     df["area"] = _text(df["area"]).fillna(district) if "area" in df else pd.Series([district] * n, dtype="string")
     df["sex"] = _text(df["sex"]).fillna("T") if "sex" in df else pd.Series(["T"] * n, dtype="string")
     bad = bad_sex = ~df["sex"].isin(codes.SEXES).to_numpy()
@@ -471,7 +471,7 @@ def _check_catalog(frame: pd.DataFrame, catalog: pd.DataFrame, source: str) -> N
 
 
 def as_panel(data: Panel | pd.DataFrame | str | Path, catalog: pd.DataFrame | None = None, *,
-             source: str | None = None) -> Panel:
+             source: str | None = None, area: str | None = None) -> Panel:
     """Check a panel once and return it as a :class:`Panel`.
 
     Parameters
@@ -485,6 +485,11 @@ def as_panel(data: Panel | pd.DataFrame | str | Path, catalog: pd.DataFrame | No
         bounds.  Positional or keyword, as in every entry point (``as_panel(panel, catalog)``).
     source : str, optional
         Name used in messages (default: the path, or ``"<DataFrame>"``).
+    area : str, optional
+        Area code of the rows of a panel without an ``area`` column (empty cells of one too):
+        the whole area the caller names (an entry point's ``area=``); default the active
+        plan's, :func:`fzanalysis.codes.district`.  A :class:`Panel` keeps the areas it was
+        checked with.
 
     Returns
     -------
@@ -512,10 +517,10 @@ def as_panel(data: Panel | pd.DataFrame | str | Path, catalog: pd.DataFrame | No
         panel = data
     elif isinstance(data, pd.DataFrame):
         name = source or "<DataFrame>"
-        panel = Panel(_check_frame(data, name), name)
+        panel = Panel(_check_frame(data, name, area), name)
     elif isinstance(data, (str, Path)):
         name = source or str(data)
-        panel = Panel(_check_frame(read_panel(data), name), name)
+        panel = Panel(_check_frame(read_panel(data), name, area), name)
     else:
         raise PanelError("<argument>", [f"expected a Panel, a DataFrame or a file path "
                                         f"({', '.join(READABLE_FORMATS)}), got {type(data).__name__}"])
@@ -528,6 +533,66 @@ def as_panel(data: Panel | pd.DataFrame | str | Path, catalog: pd.DataFrame | No
             _check_catalog(panel.frame, catalog, panel.source)
             panel = Panel(panel.frame, panel.source, stamp)
     return panel
+
+
+def whole_area(panel: Panel, area: str | None = None) -> str:
+    """The code of the whole area the targets are judged on, checked against the panel.
+
+    The one owner of the rule every entry point taking ``area=`` follows (``assess``;
+    ``evaluate`` states the same rule in the same words): a panel that has figures but none
+    for the area (a misspelt code, or a researcher's own codes with no ``area=``) is refused
+    with the areas it has, never judged on an area it lacks.  Figures for its towns only (the
+    gazetteer's towns inside it: 3 streets reporting a ``per_area`` count) are figures for it,
+    rolled up by ``assess``.  An empty panel passes (every target is then no data).
+
+    Parameters
+    ----------
+    panel : Panel
+        Checked by :func:`as_panel` (with the same ``area``, so a panel without an ``area``
+        column has its rows under it).
+    area : str, optional
+        The code the caller gave; default the active plan's, :func:`fzanalysis.codes.district`.
+
+    Returns
+    -------
+    str
+        The area code.
+
+    Raises
+    ------
+    PanelError
+        Naming the code, whose it is (the plan's or the ``area=`` given) and the panel's areas.
+
+    Examples
+    --------
+    >>> p = as_panel(pd.DataFrame({"indicator": "x", "year": [2024], "area": "450102", "value": [1.0]}))
+    >>> whole_area(p, "450102")
+    '450102'
+    >>> whole_area(p, "45012")
+    Traceback (most recent call last):
+    ...
+    fzanalysis.exceptions.PanelError: <DataFrame>: the panel does not match its schema (1 problem(s)):
+      column area: no figures for '45012' (the area= given, whose figures judge the targets); the panel's areas are '450102': pass area= naming the whole area of your panel
+    """
+    code = codes.district() if area is None else str(area)
+    areas = pd.unique(panel.frame["area"])
+    if len(areas) and code not in set(areas) and not _towns_of(code) & set(areas):
+        whose = "the plan's area" if area is None else "the area= given"
+        raise PanelError(panel.source, [
+            f"column area: no figures for {code!r} ({whose}, whose figures judge the targets); "
+            f"the panel's areas are {', '.join(map(repr, sorted(areas)[:10]))}"
+            f"{' …' if len(areas) > 10 else ''}: pass area= naming the whole area of your panel"])
+    return code
+
+
+def _towns_of(code: str) -> set[str]:
+    """The gazetteer's towns inside ``code`` (none for a code it does not hold)."""
+    from fzanalysis import gazetteer  # the gazetteer reads data files: only when asked
+
+    try:
+        return set(gazetteer.targeted_areas("", parent=code))
+    except ConfigError:  # a data folder without a gazetteer (FZANALYSIS_DATA): no towns known
+        return set()
 
 
 def _fingerprint(catalog: pd.DataFrame) -> str:
