@@ -30,6 +30,7 @@ from scipy import stats
 
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import codes, comparators, gazetteer
+from fzanalysis.exceptions import InputError
 from fzanalysis.labels import domain_label, domain_order, label
 from fzanalysis.panel.cli import DATA_HELP, data_option, load_for_cli
 from fzanalysis.panel.schema import as_panel, whole_area
@@ -1472,6 +1473,28 @@ GAP_CHANGE_COLUMNS = ["indicator", "area", "unit", "year", "difference", "baseli
                       "baseline_difference", "change", "change_lower", "change_upper", "gap_change"]
 
 
+#: The columns of :func:`gender_gap` that :func:`gap_change` reads (``rankable`` is optional:
+#: without it every gap counts as resting on enough events, :func:`fzanalysis.rates.unrankable`).
+GAP_CHANGE_NEEDS: tuple[str, ...] = ("indicator", "area", "unit", "year", "pooled_years", "difference",
+                                     "difference_lower", "difference_upper")
+
+
+def _check_gap_rows(gaps: Any) -> None:
+    """Refuse, once and before any row is read, a ``gaps`` table :func:`gap_change` cannot read:
+    not a DataFrame, or rows without some of :data:`GAP_CHANGE_NEEDS` (an
+    :class:`~fzanalysis.exceptions.InputError` naming them and what is expected)."""
+    if not isinstance(gaps, pd.DataFrame):
+        raise InputError(f"gap_change: expected a DataFrame of fzanalysis.gender_gap rows, got {type(gaps).__name__}")
+    if gaps.empty:  # no rows: nothing to read (an empty result, as before)
+        return
+    missing = [c for c in GAP_CHANGE_NEEDS if c not in gaps.columns]
+    if missing:
+        raise InputError(
+            f"gap_change: missing column(s) {', '.join(missing)}; expected the rows of fzanalysis.gender_gap "
+            f"(columns {', '.join(GAP_CHANGE_NEEDS)}; pooled_years empty for a single year's figure), "
+            f"got columns {', '.join(map(str, gaps.columns)) or 'none'}")
+
+
 def gap_change(gaps: pd.DataFrame, *, year: int | None = None, baseline_year: int = 2020) -> pd.DataFrame:
     r"""How each gender gap has moved since the baseline: narrower, wider, or no clear change
     (methods 4.1).
@@ -1507,6 +1530,12 @@ def gap_change(gaps: pd.DataFrame, *, year: int | None = None, baseline_year: in
             windows share a year (a pooled 2016–2020 against a pooled 2020–2024), the sexes'
             years differ, or there is no baseline before ``year``: no change is stated.
 
+    Raises
+    ------
+    fzanalysis.exceptions.InputError
+        If ``gaps`` is not a DataFrame or lacks a column of :data:`GAP_CHANGE_NEEDS` (the
+        message names them).
+
     Notes
     -----
     While :math:`d_0` and :math:`d_t` have the same sign, the change of the size is
@@ -1534,6 +1563,7 @@ def gap_change(gaps: pd.DataFrame, *, year: int | None = None, baseline_year: in
     >>> r["gap_change"], *(round(float(r[c]), 2) for c in ("change", "change_lower", "change_upper"))
     ('narrowed', -2.5, -3.85, -1.15)
     """
+    _check_gap_rows(gaps)
     out: list[dict[str, Any]] = []
     if gaps.empty:
         return pd.DataFrame(columns=GAP_CHANGE_COLUMNS)

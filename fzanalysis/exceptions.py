@@ -17,6 +17,7 @@ __all__ = [
     "FzError",
     "FzWarning",
     "GazetteerError",
+    "InputError",
     "PanelError",
     "PlotError",
     "ReportBusy",
@@ -87,6 +88,11 @@ class PanelError(FzError, ValueError):
         more = f"\n  ... and {len(self.problems) - 50} more" if len(self.problems) > 50 else ""
         super().__init__(f"{source}: the panel does not match its schema "
                          f"({len(self.problems)} problem(s)):\n  {shown}{more}")
+
+
+class InputError(FzError, ValueError):
+    """A table handed to a function lacks what it needs (a column): the message names the
+    function, the missing columns and where such a table comes from."""
 
 
 class PlotError(FzError, ValueError):

@@ -819,6 +819,29 @@ def _gap_rows(**over) -> pd.DataFrame:
     return pd.DataFrame(base)
 
 
+def test_gap_change_names_the_columns_a_hand_made_table_lacks():
+    """Probe finding 10: a hand-made gaps table without pooled_years failed with a raw
+    KeyError: 'pooled_years' from inside the loop."""
+    from fzanalysis.exceptions import FzError, InputError
+
+    bare = _gap_rows().drop(columns=["pooled_years", "rankable", "note"])
+    with pytest.raises(InputError, match=r"gap_change: missing column\(s\) pooled_years; expected the rows of "
+                                         r"fzanalysis.gender_gap .*got columns indicator, area, unit, year, "
+                                         r"difference, difference_lower, difference_upper$") as err:
+        fzanalysis.assessment.gap_change(bare)
+    assert isinstance(err.value, FzError) and isinstance(err.value, ValueError)
+    with pytest.raises(InputError, match=r"missing column\(s\) unit, difference_lower, difference_upper;"):
+        fzanalysis.assessment.gap_change(_gap_rows().drop(columns=["unit", "difference_lower", "difference_upper"]))
+    with pytest.raises(InputError, match=r"missing column\(s\) indicator, area, .*got columns x$"):
+        fzanalysis.assessment.gap_change(pd.DataFrame({"x": [1.0]}))
+    assert fzanalysis.assessment.gap_change(pd.DataFrame()).empty  # no rows: nothing to read
+    with pytest.raises(InputError, match="expected a DataFrame of fzanalysis.gender_gap rows, got list"):
+        fzanalysis.assessment.gap_change([])
+    # rankable and note are not needed: without rankable every gap counts
+    r = fzanalysis.assessment.gap_change(bare.assign(pooled_years="")).iloc[0]
+    assert r["gap_change"] == "narrowed"
+
+
 def test_gap_change_states_a_change_only_where_like_is_compared_with_like():
     """methods 4.1: the size of the gap, with a MOVER interval; no change where the windows
     overlap, the figures rest on few events, or there is no baseline; sides crossed said so."""
