@@ -58,9 +58,9 @@ import pandas as pd
 from fzanalysis import assessment, codes, comparators, reference, trend
 from fzanalysis import catalog as catalog_mod
 from fzanalysis.assessment import of_judged_sex
-from fzanalysis.exceptions import PanelError
 from fzanalysis.labels import label, shows_change
 from fzanalysis.panel import Panel, as_panel
+from fzanalysis.panel.schema import whole_area
 
 __all__ = ["Evaluation", "category_from_projection", "evaluate", "of_judged_sex", "of_sex"]
 
@@ -353,18 +353,13 @@ def evaluate(
     'F'
     """
     cat = catalog_mod.normalize(catalog)
-    pnl = as_panel(panel, catalog=cat)
+    pnl = as_panel(panel, catalog=cat, area=area)
     if year is not None:  # what was known by the report year: later figures are not used
         frame = pnl.frame[pnl.frame["year"] <= int(year)].reset_index(drop=True)
         pnl = as_panel(frame, catalog=cat, source=pnl.source)
-    district = codes.district() if area is None else str(area)
-    areas = pd.unique(pnl.frame["area"])  # empty up to `year`: every target no data, as documented
-    if len(areas) and district not in set(areas):
-        whose = "the plan's area" if area is None else "the area= given"
-        raise PanelError(pnl.source, [
-            f"column area: no figures for {district!r} ({whose}, whose figures judge the targets); "
-            f"the panel's areas are {', '.join(map(repr, sorted(areas)[:10]))}"
-            f"{' …' if len(areas) > 10 else ''}: pass area= naming the whole area of your panel"])
+    # the one rule of assess and evaluate (schema.whole_area); an empty panel up to `year`: every
+    # target no data, as documented
+    district = whole_area(pnl, area)
     # each series is judged on its latest figure up to the year (the `year` column says which)
     assessed = assessment.assess(pnl, cat, year=None, baseline_year=baseline_year, area=district)
     projected = trend.project(pnl, cat, target_year=target_year, level=level)

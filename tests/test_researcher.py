@@ -274,3 +274,23 @@ def test_a_refused_comparator_raises_one_error_not_a_follow_on_target_error():
             pd.DataFrame({"indicator": "x", "year": [2023, 2024], "value": [1.0, 2.0]}), cat)
     text = str(err.value)
     assert "1 problem(s)" in text and "column comparator" in text and "column target" not in text
+
+
+def test_evaluate_follows_the_one_area_rule_of_assess() -> None:
+    """evaluate kept its own copy of the area check and called as_panel without area=, so a panel
+    without an area column judged with area="450102" was refused with a code the researcher never
+    wrote (440117).  evaluate and assess follow schema.whole_area: the panel is that area's, and a
+    misspelt area is refused in the same words by both."""
+    from fzanalysis.exceptions import PanelError
+
+    cat = pd.DataFrame({"id": ["soc.cover"], "unit": ["percent"], "comparator": [">="], "target": [95.0]})
+    frame = pd.DataFrame({"indicator": "soc.cover", "year": range(2018, 2025), "value": np.linspace(88, 93, 7)})
+    ev = fzanalysis.evaluate(frame, cat, area="450102")
+    assert ev.targets["area"].tolist() == ["450102"]
+    with_area = frame.assign(area="450102")
+    messages = []
+    for fn in (fzanalysis.evaluate, fzanalysis.assess):
+        with pytest.raises(PanelError) as exc:
+            fn(with_area, cat, area="45012")
+        messages.append(str(exc.value).split(": ", 1)[1])
+    assert messages[0] == messages[1] and "no figures for '45012'" in messages[0]
