@@ -58,10 +58,13 @@ class Unwritable(Exception):
         super().__init__(f"{path}: {reason}")
 
 
-def holder(path: str | os.PathLike[str]) -> str:
+def holder(path: str | os.PathLike[str], *, settle: float = 0.5) -> str:
     """Who holds the lock at ``path``, in words, as its holder recorded it.
 
-    Returns ``"another process"`` when the file is missing, empty or unreadable.
+    Returns ``"another process"`` when the file is missing, empty or unreadable.  A holder
+    writes its record just after it takes the lock (the file is empty for that instant), so an
+    existing file read empty or half-written is read again for up to ``settle`` seconds before
+    the holder is said to be unknown.
 
     Examples
     --------
@@ -73,12 +76,18 @@ def holder(path: str | os.PathLike[str]) -> str:
     ...     holder(path).startswith(f"pid {os.getpid()} on ")
     True
     """
-    try:
-        who = json.loads(Path(path).read_text("utf-8"))
-        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(who["since"])))
-        return f"pid {int(who['pid'])} on {who['host']} (since {since})"
-    except (OSError, ValueError, TypeError, KeyError):
-        return "another process"
+    end = time.monotonic() + settle
+    while True:
+        try:
+            who = json.loads(Path(path).read_text("utf-8"))
+            since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(who["since"])))
+            return f"pid {int(who['pid'])} on {who['host']} (since {since})"
+        except FileNotFoundError:
+            return "another process"
+        except (OSError, ValueError, TypeError, KeyError):
+            if time.monotonic() >= end:
+                return "another process"
+            time.sleep(0.01)
 
 
 @contextmanager

@@ -87,3 +87,31 @@ def test_unwritable_folder(tmp_path: Path) -> None:
         assert caught.value.reason
     finally:
         ro.chmod(0o700)
+
+
+def test_the_holder_is_read_once_it_has_signed(tmp_path) -> None:
+    """A second run that came a moment after the first read the lock file in the instant between the
+    first's taking the lock and its writing its record, and said 'in use by another process'
+    (the report-locks race test failed so under load).  An existing file read empty is read again
+    until the holder has signed."""
+    import json
+    import threading
+    import time
+
+    from fzanalysis import locks
+
+    path = tmp_path / ".lock"
+    path.write_text("")
+
+    def sign() -> None:
+        time.sleep(0.1)
+        path.write_text(json.dumps({"pid": 4321, "host": "h", "since": time.time(), "what": ""}))
+
+    t = threading.Thread(target=sign)
+    t.start()
+    assert locks.holder(path).startswith("pid 4321 on h")
+    t.join()
+    assert locks.holder(tmp_path / "missing") == "another process"
+    path.write_text("")
+    started = time.monotonic()
+    assert locks.holder(path, settle=0.05) == "another process" and time.monotonic() - started < 1
