@@ -686,12 +686,6 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
 
 
 # --------------------------------------------------------------------------
-def _good_side(comparator: str) -> str | None:
-    """Which side of the target meets it: ``"above"``, ``"below"``, ``"near"`` or None."""
-    return {">=": "above", ">": "above", "<=": "below", "<": "below", "==": "near",
-            "~=": "near"}.get(str(comparator))
-
-
 def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
                      area: str | None = None, sex: str | None = "judged",
                      demo_note: bool | None = None) -> Figure:
@@ -777,16 +771,13 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
         ax.set_xlim(xmin, xmax)
         ax.set_ylim(0, 1)
         ax.add_patch(Rectangle((xmin, 0.1), xmax - xmin, 0.8, facecolor="#f0f0f0", linewidth=0))
-        side = _good_side(r["comparator"])
-        if np.isfinite(tgt) and side:
-            if side == "above":
-                ax.add_patch(Rectangle((tgt, 0.1), xmax - tgt, 0.8, facecolor="#d9f0d3", linewidth=0))
-            elif side == "below":
-                ax.add_patch(Rectangle((xmin, 0.1), tgt - xmin, 0.8, facecolor="#d9f0d3", linewidth=0))
-            else:
-                half = tol if np.isfinite(tol) else 0.0
-                ax.add_patch(Rectangle((tgt - half, 0.1), 2 * half, 0.8, facecolor="#d9f0d3",
-                                       linewidth=0))
+        # the side that meets the target: the success region of the one rule (comparators.region;
+        # a 左右 floor ~>= from target - tolerance up, a ~= band, ≥ from the target ...)
+        reg_lo, reg_hi, _, _ = (float(x) for x in comparators.region(str(r["comparator"]), tgt, tol))
+        if np.isfinite(tgt) and not (np.isnan(reg_lo) or np.isnan(reg_hi)):
+            left, right = max(xmin, reg_lo), min(xmax, reg_hi)
+            if right > left:
+                ax.add_patch(Rectangle((left, 0.1), right - left, 0.8, facecolor="#d9f0d3", linewidth=0))
         cat = str(r.get("category")) if pd.notna(r.get("category")) else "insufficient_data"
         colour = pal.get(cat, pal["insufficient_data"])[1]
         if np.isfinite(val):

@@ -506,3 +506,27 @@ def test_status_heatmap_of_a_national_plan_has_no_town_columns():
         assert ax.get_title() == "各指标进展" and "镇街" not in ax.get_title()
     ax = plots.status_heatmap(assessed())
     assert len(ax.get_xticklabels()) == 9 and ax.get_title() == "各镇街指标进展"
+
+
+def test_the_dashboard_shades_a_floor_target_from_its_floor() -> None:
+    """A 左右 floor (~>= 70, tolerance 2: met from 68) was drawn with no met region, so a bar at
+    68.2 ended left of the target tick beside 目标已实现.  The shading is the success region of
+    comparators.region, for every comparator."""
+    from matplotlib.patches import Rectangle
+
+    from fzanalysis import comparators
+
+    for comparator, tol in (("~>=", 2.0), (">=", np.nan), ("<", np.nan), ("~=", 2.0)):
+        rows = pd.DataFrame({"indicator": ["x"], "area": "450100", "sex": "T", "domain": "health",
+                             "name_zh": ["宫颈癌筛查率"], "value": [68.2], "lower": [np.nan], "upper": [np.nan],
+                             "target": [70.0], "tolerance": [tol], "comparator": [comparator],
+                             "category": ["achieved"], "unit": ["percent"]})
+        fig = plots.domain_dashboard(rows, "health", area="450100")
+        green = [p for ax in fig.axes for p in ax.patches
+                 if isinstance(p, Rectangle) and p.get_facecolor()[:3] == pytest.approx((0xd9 / 255, 0xf0 / 255, 0xd3 / 255))]
+        lo, hi, _, _ = (float(v) for v in comparators.region(comparator, 70.0, tol))
+        assert len(green) == 1, comparator
+        left, right = green[0].get_x(), green[0].get_x() + green[0].get_width()
+        xmin, xmax = fig.axes[0].get_xlim()
+        assert left == pytest.approx(max(lo, xmin)) and right == pytest.approx(min(hi, xmax)), comparator
+        plt.close(fig)
