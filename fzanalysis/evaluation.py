@@ -389,7 +389,12 @@ def evaluate(
     # like with like: a pooled figure is not compared with a single year, nor a single year with a
     # pooled baseline (previous_value is the annual figure reported the year before)
     pooled = assessment.is_pooled(out["pooled_years"])
-    out["change_1y"] = np.where(pooled, np.nan, out["value"] - out["previous_value"])
+    # a change on the previous year only when the previous figure is of that year: a series
+    # published every few years (NPC deputies by term) has no 比上年变化 (its 2018→2023 change
+    # was in that column)
+    gap = (pd.to_numeric(out["year"], errors="coerce").astype(float)
+           - pd.to_numeric(out["previous_year"], errors="coerce").astype(float)).to_numpy()
+    out["change_1y"] = np.where(pooled | (gap != 1), np.nan, out["value"] - out["previous_value"])
     out["change_base"] = np.where(assessment.like_with_like(out["pooled_years"], out["baseline_pooled_years"]),
                                   out["value"] - out["baseline_value"], np.nan)
     out["warnings"] = out["warnings"].astype(object).where(out["warnings"].notna(), "").astype(str)

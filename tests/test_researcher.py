@@ -294,3 +294,19 @@ def test_evaluate_follows_the_one_area_rule_of_assess() -> None:
             fn(with_area, cat, area="45012")
         messages.append(str(exc.value).split(": ", 1)[1])
     assert messages[0] == messages[1] and "no figures for '45012'" in messages[0]
+
+
+def test_a_change_on_the_previous_year_is_only_of_the_previous_year() -> None:
+    """A series published by term (women among NPC deputies: 21.3, 23.4, 24.9, 26.5 in 2008, 2013,
+    2018, 2023) had its 2018→2023 change in change_1y (比上年变化 in status.xlsx).  That column is
+    empty unless the previous figure is of the year before; previous_year/previous_value keep the
+    latest earlier figure."""
+    cat = pd.DataFrame({"id": ["dec.npc"], "unit": ["percent"], "comparator": ["increase"], "target": [np.nan]})
+    frame = pd.DataFrame({"indicator": "dec.npc", "year": [2008, 2013, 2018, 2023], "area": "100000",
+                          "value": [21.3, 23.4, 24.9, 26.5]})
+    row = fzanalysis.evaluate(frame, cat, area="100000").targets.iloc[0]
+    assert int(row["previous_year"]) == 2018 and row["previous_value"] == 24.9
+    assert np.isnan(row["change_1y"])
+    yearly = pd.DataFrame({"indicator": "dec.npc", "year": [2020, 2021, 2022, 2023], "area": "100000",
+                           "value": [21.3, 23.4, 24.9, 26.5]})
+    assert fzanalysis.evaluate(yearly, cat, area="100000").targets.iloc[0]["change_1y"] == pytest.approx(1.6)
