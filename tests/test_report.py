@@ -567,3 +567,19 @@ def test_gender_gap_table_says_how_each_gap_moved_since_the_baseline():
     assert unclear["gap_change"] == "no_clear_change"
     shown = zh.loc[cat.set_index("id").at["health.health_literacy", "name_zh"], "gap_change"]
     assert shown.startswith("无明显变化") and "-11.5" in shown and "+1.6" in shown
+
+
+def test_a_final_evaluation_on_figures_six_years_old_is_refused(tmp_path):
+    """`report --kind final --year 2030` on data ending in 2024 wrote a 2030年终期评估报告 whose
+    headline was the 2024 annual one word for word.  The params' max_data_lag (1 for the mid-term
+    and final evaluations) refuses it before anything is written, saying what to run instead; the
+    mid-term for 2025 on 2024 figures stays allowed.  A kind asked for another year says --year."""
+    with pytest.raises(report.ReportError, match=r"latest figures are for 2024.*--kind annual --year 2024"):
+        report.run_report(2030, kind="final", out_root=tmp_path / "reports", progress=False)
+    assert not (tmp_path / "reports" / "2030-final").exists()
+    from fzanalysis.report import params as report_params
+
+    with pytest.raises(report.ReportError, match="run it with --year 2025"):
+        report_params.resolve_params(2024, "midterm")
+    with pytest.raises(report.ReportError, match="max_data_lag"):
+        report_params.validate_params({"kind": "final", "max_data_lag": -1, "notebooks": []}, source="x.yaml")

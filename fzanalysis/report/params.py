@@ -97,7 +97,7 @@ NOTEBOOKS_DIR: Path = _shipped("notebooks")
 PARAMS_DIR: Path = _shipped("params")
 
 _ENTRY_KEYS = {"notebook", "parameters", "foreach", "when"}
-_TOP_KEYS = {"year", "kind", "years", "notebooks", "description"}
+_TOP_KEYS = {"year", "kind", "years", "notebooks", "description", "max_data_lag"}
 
 
 class ReportParameterError(ReportError, ValueError):
@@ -202,8 +202,8 @@ def resolve_params(
     allowed = spec.get("years")
     if allowed is not None and int(year) not in allowed:
         raise ReportError(
-            f"{source}: a {kind} report is for year(s) {allowed}, not {year} "
-            f"(write params/{year}_{kind}.yaml, or pass --params, for an exception)"
+            f"{source}: a {kind} report is for year(s) {allowed}, not {year}: run it with --year "
+            f"{allowed[0]} (or write params/{year}_{kind}.yaml, or pass --params, for an exception)"
         )
     return {**spec, "year": int(year)}, source
 
@@ -228,6 +228,9 @@ def validate_params(content: Any, *, source: str = "<params>") -> dict[str, Any]
     years = content.get("years")
     if years is not None and (not isinstance(years, list) or not all(isinstance(y, int) for y in years)):
         raise ReportError(f"{source}: 'years' must be a list of integers, got {years!r}")
+    lag = content.get("max_data_lag")
+    if lag is not None and (isinstance(lag, bool) or not isinstance(lag, int) or lag < 0):
+        raise ReportError(f"{source}: 'max_data_lag' must be a whole number of years >= 0, got {lag!r}")
     entries = content.get("notebooks")
     if not isinstance(entries, list) or not entries:
         raise ReportError(f"{source}: 'notebooks' must be a non-empty list")

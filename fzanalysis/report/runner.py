@@ -478,6 +478,9 @@ class _Checked:
     job_list: list[Job]
     declared: dict[str, dict[str, Any]]
     statistics: dict[str, Any] = field(default_factory=dict)
+    #: the params' ``max_data_lag``: how many years the latest figures may lie before the report's
+    #: year (a final evaluation for 2030 on figures of 2024 is no final evaluation); None: any
+    max_data_lag: int | None = None
 
 
 #: Parameters of the statistics themselves: one value per report, the one its results store is
@@ -519,7 +522,8 @@ def _check(
     job_list = plan_jobs(spec, year=int(year), lang=lang, data_path=data_arg, notebooks_dir=notebooks_dir)
     declared = {job.stem: check_parameters(job.source, job.parameters) for job in job_list}
     return _Checked(year=int(year), kind=kind, lang=lang, plan_id=plan.active().id, params_source=params_source,
-                    job_list=job_list, declared=declared, statistics=_statistics(job_list, params_source))
+                    job_list=job_list, declared=declared, statistics=_statistics(job_list, params_source),
+                    max_data_lag=spec.get("max_data_lag"))
 
 
 def _prepare(
@@ -539,6 +543,12 @@ def _prepare(
     params_source = checked.params_source
     ctx = setup(year=year, kind=kind, lang=lang, data_path=data_arg, show=False,  # type: ignore[arg-type]
                 **checked.statistics)
+    lag = checked.max_data_lag
+    if lag is not None and year - ctx.data_year > int(lag):
+        raise ReportError(
+            f"{params_source}: the data's latest figures are for {ctx.data_year}, but a {kind} report for "
+            f"{year} evaluates figures of {year - int(lag)} or later (max_data_lag: {lag}); run the annual "
+            f"report (--kind annual --year {ctx.data_year}) until then, or pass --params for an exception")
     store, found = results_mod.ensure(ctx.panel, ctx.catalog, cache_root, year=ctx.data_year,
                                       baseline_year=ctx.baseline_year, level=ctx.level, force=force)
     ctx = replace(ctx, results_path=store)  # the parent reads the same store as every chapter
