@@ -61,7 +61,7 @@ def test_english_level_fits_a_plural_name():
 def test_pooled_small_counts_state_no_single_year_change():
     text = narrative.finding(MATERNAL)
     assert text == ("2024年孕产妇死亡率为12.3/10万（2022–2024年合并计算）。规划目标为10/10万以下，"
-                    "尚差2.3/10万。该指标基于少数事件，数值波动大，不宜比较。")
+                    "尚差2.3/10万。该指标基数小（事件或单位少），区间宽，数值不宜比较或排名。")
     assert "较上年" not in text
 
 
@@ -232,7 +232,7 @@ def test_unrankable_figure_gets_the_small_counts_caveat_as_on_the_maps():
     """19 deaths: the interval is not too wide to judge, but a rate from fewer than 20 events is
     unrankable (methods 1.5) and the maps draw it 不宜比较; the sentence says so too."""
     row = {**MATERNAL, "too_wide": False, "rankable": False, "status": "cannot_judge"}
-    assert narrative.finding(row).endswith("该指标基于少数事件，数值波动大，不宜比较。")
+    assert narrative.finding(row).endswith("该指标基数小（事件或单位少），区间宽，数值不宜比较或排名。")
     assert "不宜比较" not in narrative.finding({**row, "rankable": True})
 
 

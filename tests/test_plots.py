@@ -449,7 +449,7 @@ def test_status_heatmap_never_colours_a_town_figure_too_small_to_compare(tmp_pat
         cells = [p for p in ax.patches if isinstance(p, Rectangle)]
         hatched = [p for p in cells if p.get_hatch() == "xx"]
         assert len(hatched) == 3  # the three towns, not the district
-        assert "不宜比较（基于少数事件）" in legend_texts(ax)
+        assert "不宜比较（基数小）" in legend_texts(ax)
         assert render(ax.figure, tmp_path / f"heat_unrankable_{column}.png") == []
 
 
