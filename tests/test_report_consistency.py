@@ -221,11 +221,15 @@ def test_town_attainment_rates_are_percentages_as_in_word(ctx, tmp_path: Path):
     card = tables.town_scorecard(ctx.towns)
     shown = tables.town_scorecard_table(card)
     assert "area" not in shown.columns and len(shown) == len(card) == 8
-    for frac, text in zip(card["rate"], shown["rate"], strict=True):
+    for frac, text in zip(card["rate"], shown["attainment_rate_all"], strict=True):
         assert text == labels.format_share(frac) and re.fullmatch(r"\d+(\.\d)?%", text)
+    # over every target with a figure, as the domains are ranked: cannot judge counts as not met
+    assert (card["rate"] == card["n_met"] / card["n_targets"]).all()
     doc = Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx")))
     cells = {c.text for t in doc.tables for row in t.rows for c in row.cells}
-    assert set(shown["rate"]) <= cells
+    assert set(shown["attainment_rate_all"]) <= cells
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "按有数据的全部目标计" in text and "项已达标" in text
     # the counts add up: met + not met + cannot judge = the town's targets, in the card and in Word
     assert (card["n_met"] + card["n_not_met"] + card["n_cannot_judge"] == card["n_targets"]).all()
     assert (card["n_cannot_judge"] > 0).any()

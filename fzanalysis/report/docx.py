@@ -450,11 +450,13 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
             top = card.sort_values("rate", ascending=False)
             w.para(w.t("towns_intro", n=len(card), best=top["area_name"].iloc[0],
                        best_rate=_pct(top["rate"].iloc[0], lang), worst=top["area_name"].iloc[-1],
-                       worst_rate=_pct(top["rate"].iloc[-1], lang)))
+                       worst_rate=_pct(top["rate"].iloc[-1], lang),
+                       best_n=int(top["n_targets"].iloc[0]), best_met=int(top["n_met"].iloc[0]),
+                       worst_n=int(top["n_targets"].iloc[-1]), worst_met=int(top["n_met"].iloc[-1])))
             w.table(pd.DataFrame({
                 w.t("col_town"): card["area_name"], w.t("col_n"): card["n_targets"], met_word: card["n_met"],
                 not_met_word: card["n_not_met"], labels.label("status", "cannot_judge", lang): card["n_cannot_judge"],
-                w.t("col_rate"): [_pct(r, lang) for r in card["rate"]], w.t("col_lags"): card["lags"],
+                w.t("col_rate_all"): [_pct(r, lang) for r in card["rate"]], w.t("col_lags"): card["lags"],
             }), w.t("table_towns", year=ctx.data_year), widths=[2.0, 1.6, 1.6, 1.6, 2.0, 1.7, 5.0])
         else:
             w.para(w.t("towns_none"))

@@ -333,8 +333,9 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
     -------
     DataFrame
         ``area, area_name, n_targets, n_met, n_not_met, n_cannot_judge, rate, lags`` (the three
-        counts add up to ``n_targets``, the town's targets with a figure; ``lags``: names joined
-        with ``、``), in gazetteer order.
+        counts add up to ``n_targets``, the town's targets with a figure; ``rate`` is ``n_met /
+        n_targets``, a target that cannot be judged counting as not met, the rule the domains are
+        ranked by; ``lags``: names joined with ``、``), in gazetteer order.
     """
     district = codes.district()
     t = assessed[(assessed["area"].astype(str) != district) & assessed["value"].notna()
@@ -351,7 +352,9 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
         met, nmet = int((g["status"] == "met").sum()), int((g["status"] == "not_met").sum())
         rows.append({"area": area, "area_name": labels.area_label(area, lang), "n_targets": len(g),
                      "n_met": met, "n_not_met": nmet, "n_cannot_judge": len(g) - met - nmet,
-                     "rate": met / (met + nmet) if met + nmet else np.nan, "lags": sep.join(names)})
+                     # over every target with a figure, as the domains are ranked (domain_ranking_sentence):
+                     # a town ranked on its judged targets only led with most of them undecidable
+                     "rate": met / len(g) if len(g) else np.nan, "lags": sep.join(names)})
     return pd.DataFrame(rows, columns=["area", "area_name", "n_targets", "n_met", "n_not_met", "n_cannot_judge",
                                        "rate", "lags"])
 
@@ -361,7 +364,8 @@ def town_scorecard_table(card: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFra
     it (:func:`fzanalysis.labels.format_share`), without the area codes."""
     out = card.drop(columns=["area"]).copy()
     out["rate"] = [labels.format_share(v, lang=lang) for v in out["rate"]]
-    return out.reset_index(drop=True)
+    # headed by what it is: over every target with a figure (达标率（含无法判定）)
+    return out.rename(columns={"rate": "attainment_rate_all"}).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------ notebook views
