@@ -741,3 +741,20 @@ def test_a_reused_template_says_it_revises_last_year(tmp_path: Path) -> None:
     # the same figure again: nothing to say
     same = _filled_template(tmp_path, "妇联", 2024, "妇联_2024_again.xlsx", {f"K{r}": 91.5})
     assert not [p for p in ingest([same], out_dir=out).problems if p.code in ("revises", "file_year")]
+
+
+def test_a_problem_of_a_hidden_key_cell_is_marked_where_the_clerk_looks(tmp_path: Path) -> None:
+    """The feedback copy put the comment of a blank or unknown indicator code on A5, a hidden
+    column: the unit saw no red cell on that row.  A mark of a hidden column goes to the first
+    visible cell of its row (指标名称)."""
+    from fzanalysis.panel import annotate, template
+
+    t = template("卫健局", 2025, tmp_path / "t.xlsx")
+    r = _template_row(t, HIV)
+    f = _filled_template(tmp_path, "卫健局", 2025, "卫健局_2025.xlsx", {f"K{r}": 98.0, f"A{r}": "health.no_such_thing"})
+    probs = validate([f])
+    assert any(p.code == "unknown_indicator" and p.cell == f"A{r}" for p in probs)
+    out = annotate(probs, [f], tmp_path / "fb")[0]
+    ws = openpyxl.load_workbook(out)["数据填报"]
+    assert ws[f"A{r}"].comment is None
+    assert ws[f"E{r}"].comment is not None and "health.no_such_thing" in ws[f"E{r}"].comment.text

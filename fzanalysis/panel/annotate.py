@@ -110,10 +110,21 @@ def _find_column(ws: Any, heading: str) -> int | None:
 
 
 def _anchor(ws: Any, row: int, col: int) -> tuple[int, int]:
-    """The cell that can carry a mark: a cell inside merged cells is marked on the merge's first cell."""
+    """The cell that can carry a mark a clerk sees: a cell inside merged cells is marked on the
+    merge's first cell; a cell of a hidden column (a template's key columns A:D) on the first
+    visible cell of its row to the right (a blank indicator code in A5 is marked in E5)."""
     for rng in ws.merged_cells.ranges:
         if rng.min_row <= row <= rng.max_row and rng.min_col <= col <= rng.max_col:
             return rng.min_row, rng.min_col
+    hidden_cols = {c for dim in ws.column_dimensions.values() if dim.hidden and dim.min is not None
+                   for c in range(int(dim.min), int(dim.max or dim.min) + 1)}
+
+    def hidden(c: int) -> bool:
+        return c in hidden_cols
+    if hidden(col):
+        nxt = next((c for c in range(col + 1, max(ws.max_column, col) + 1) if not hidden(c)), None)
+        if nxt is not None:
+            return row, nxt
     return row, col
 
 
