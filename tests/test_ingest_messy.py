@@ -758,3 +758,16 @@ def test_a_problem_of_a_hidden_key_cell_is_marked_where_the_clerk_looks(tmp_path
     ws = openpyxl.load_workbook(out)["数据填报"]
     assert ws[f"A{r}"].comment is None
     assert ws[f"E{r}"].comment is not None and "health.no_such_thing" in ws[f"E{r}"].comment.text
+
+
+def test_counts_in_error_are_said_once_not_also_as_a_missing_value(tmp_path: Path) -> None:
+    """分子 5 over 分母 0 was 'numerator 5 above denominator 0' plus '没有填数值', and '3.2万' in the
+    counts also '没有填数值' although the clerk filled the counts.  A zero denominator is said to be
+    zero, and a row whose counts are typed (in error) is not also told it has no value."""
+    f = tmp_path / "c.csv"
+    f.write_text("指标代码,年份,地区,性别,数值,分子,分母\n"
+                 f"{HIV},2024,从化区,合计,,5,0\n{CERVICAL},2024,从化区,合计,,3.2万,4万\n"
+                 f"{HIV},2023,从化区,合计,,,\n", encoding="utf-8")
+    got = [(p.row, p.column, p.code) for p in validate([f]) if p.severity == "error"]
+    assert got == [(2, "分母", "zero_denominator"), (3, "分子", "count_not_a_number"),
+                   (3, "分母", "count_not_a_number")], got

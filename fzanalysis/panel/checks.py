@@ -186,7 +186,8 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     has_v, has_n, has_d = ~np.isnan(v), ~np.isnan(n), ~np.isnan(d)
     # the numerator counts a subset of the denominator for proportions and rates per 1000/100 000
     # (not for ratios, nor for gross rates whose upper bound exceeds the scale, e.g. 毛入园率)
-    subset_broken = has_n & has_d & (scale >= 100) & ((hi <= scale) | np.isinf(hi)) & (n > d)
+    # (a denominator of 0 is said to be 0, zero_denominator, not "numerator 5 above denominator 0")
+    subset_broken = has_n & has_d & (scale >= 100) & ((hi <= scale) | np.isinf(hi)) & (n > d) & (d != 0)
     if fractions:
         keys = list(zip(rec["file"], rec["sheet"], rec["row"].astype(int)))
         said = [fractions.get(k, (np.nan, "")) for k in keys]

@@ -676,7 +676,10 @@ def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
     derive = absent & ~np.isnan(num) & ~np.isnan(den) & (den > 0) & ~np.isnan(scale)
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(derive, scale * num / den, value)
-    lacking = absent & ~derive & known
+    # no value and no count to derive it from; counts typed but in error (分母 0, '3.2万') have
+    # their own messages, so "没有填数值" is not said beside them
+    counted = ~missing_mask(col("numerator", f)) & ~missing_mask(col("denominator", f))
+    lacking = absent & ~derive & known & ~(counted & ~np.isnan(scale))
     err(lacking, "value", lambda i: ("value_missing", (("not_rate", "" if not np.isnan(scale[i]) else str(unit[i])),)))
     dept = table.meta.get("department")
     default_source = f"{dept}:{Path(table.file).name}" if dept else Path(table.file).name
