@@ -401,3 +401,15 @@ def test_domain_headline_ranks_on_every_target_with_data_and_gives_the_counts(mi
     head = [c.text for c in table.rows[0].cells]
     assert head[-2:] == ["达标率（已判定）", "达标率（含无法判定）"]
     assert labels.format_share(best["attainment_rate_all"]) in [r.cells[-1].text for r in table.rows[1:]]
+
+
+def test_a_page_banner_states_its_parameters_in_words_without_internal_paths():
+    """Every page's banner showed {"data_path": "", "kind": "annual", "results_path": "/work/…/results"}:
+    English keys and a path on this machine in a Chinese report.  It states them in words."""
+    from fzanalysis.report import html as report_html
+
+    prov = {"synthetic": True, "parameters": {"year": 2024, "kind": "annual", "lang": "zh", "data_path": "",
+                                              "results_path": "/work/x/reports/.cache/abc/results"}}
+    page = report_html.banner_html(prov, "zh")
+    assert "年份 2024；报告类型 年度监测报告；语言 中文；数据文件 演示数据" in page
+    assert "results_path" not in page and "/work/x" not in page and "data_path" not in page

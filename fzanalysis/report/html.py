@@ -9,7 +9,6 @@ template, once per page.
 from __future__ import annotations
 
 import html as _html
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,38 @@ def report_css() -> str:
     return (TEMPLATES_DIR / "report.css").read_text("utf-8")
 
 
+def parameters_text(parameters: Mapping[str, Any], lang: Lang = "zh") -> str:
+    """A page's parameters in the reader's words: 年份 2024；报告类型 年度监测报告；语言 中文 …
+
+    Names and values are labels (``report_param`` in ``data/labels/report.yaml``); the run's
+    internal paths (``results_path``, the results store) are not shown, and an empty
+    ``data_path`` is the demo data.  A parameter without a label is shown by its name.
+
+    Examples
+    --------
+    >>> parameters_text({"year": 2024, "kind": "annual", "lang": "zh", "data_path": "", "results_path": "/x"})
+    '年份 2024；报告类型 年度监测报告；语言 中文；数据文件 演示数据'
+    """
+    from fzanalysis.report.params import kind_label
+
+    shown = []
+    for key in ("year", "kind", "lang", "domain", "data_path", *sorted(parameters)):
+        if key not in parameters or key in ("results_path",) or any(k == key for k, _ in shown):
+            continue
+        value = parameters[key]
+        if key == "kind":
+            value = kind_label(str(value), lang)
+        elif key == "lang":
+            value = labels.label("report_param", f"lang_{value}", lang)
+        elif key == "domain":
+            value = labels.domain_label(str(value), lang)
+        elif key == "data_path":
+            value = value or labels.label("report_param", "demo_data", lang)
+        shown.append((key, value))
+    sep = "；" if lang == "zh" else "; "
+    return sep.join(f"{labels.label('report_param', k, lang)} {v}" for k, v in shown)
+
+
 def banner_html(provenance: Mapping[str, Any], lang: Lang, *, title: str | None = None) -> str:
     """The provenance banner at the top of every page, with the demo-data notice when synthetic."""
     esc = _html.escape
@@ -59,8 +90,7 @@ def banner_html(provenance: Mapping[str, Any], lang: Lang, *, title: str | None 
         (labels.label("report", "prov_package", lang),
          f"fzanalysis {provenance.get('package_version', '')} · git {provenance.get('git_commit', '')}"),
         (labels.label("report", "prov_data", lang), files),
-        (labels.label("report", "prov_parameters", lang),
-         json.dumps(provenance.get("parameters", {}), ensure_ascii=False, sort_keys=True)),
+        (labels.label("report", "prov_parameters", lang), parameters_text(provenance.get("parameters", {}), lang)),
     ]
     body = "".join(f"<div><b>{esc(k)}</b>: <code>{esc(str(v))}</code></div>" for k, v in rows)
     head = f"<div><b>{esc(title)}</b></div>" if title else ""
