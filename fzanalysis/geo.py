@@ -52,7 +52,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from fzanalysis import catalog, codes, comparators, config, gazetteer
+from fzanalysis import catalog, codes, comparators, config, gazetteer, plan
 from fzanalysis.config import label_table as labels
 from fzanalysis.evaluation import of_judged_sex
 from fzanalysis.exceptions import GazetteerError, PlotError
@@ -330,11 +330,24 @@ def outline_from_source(source: str | Path | None = None) -> gpd.GeoDataFrame:
 
 def load_outline(path: str | Path | None = None) -> gpd.GeoDataFrame:
     """Read the district outline (default ``data/geo/conghua_outline.geojson``), in EPSG:4326."""
+    if path is None:
+        _plan_has_geometry()
     p = Path(path) if path is not None else data_path(*OUTLINE_FILE)
     gdf = gpd.read_file(p)
     if gdf.crs is None:
         raise GazetteerError(f"{p}: the outline file has no coordinate reference system")
     return gdf.to_crs(WGS84)
+
+
+def _plan_has_geometry() -> None:
+    """The geometry files of ``data/geo`` are the district's and its towns': under a plan whose area
+    has no towns (the national outline) they are another area's, and a map would draw 从化区."""
+    active = plan.active()
+    if not active.has_towns:
+        raise GazetteerError(
+            f"the active plan {active.id!r} ({active.area_name_en}, {active.area_code}) has no outline or town "
+            "geometry in data/geo (those files are a district's and its towns'): pass path= (or towns=) "
+            "with your own geometry")
 
 
 def area_km2(gdf: gpd.GeoDataFrame) -> pd.Series:
@@ -517,6 +530,8 @@ def load_towns(path: str | Path | None = None) -> gpd.GeoDataFrame:
     >>> len(towns), list(towns.columns), towns.attrs["schematic"]
     (8, ['code', 'name_zh', 'name_en', 'geometry'], True)
     """
+    if path is None:
+        _plan_has_geometry()
     if path is not None:
         p = Path(path)
         if not p.exists():

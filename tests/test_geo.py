@@ -522,3 +522,17 @@ def test_maps_default_to_the_sex_each_target_is_about():
     assert geo._select(rows, None, "M")["value"].tolist() == [2.0]
     with pytest.raises(PlotError, match="sex the target is about"):
         geo._select(rows[rows["sex"] == "M"], None, "judged")
+
+
+def test_a_plan_without_towns_has_no_default_geometry():
+    """Inside plan.use("china") the outline and towns read were 从化区's, and a choropleth of the
+    national figures drew an empty Conghua outline titled with the national indicator.  The default
+    geometry is refused under a plan whose area has no towns, naming the plan and what to pass."""
+    from fzanalysis import plan
+    from fzanalysis.exceptions import GazetteerError
+
+    with plan.use("china"):
+        for load in (geo.load_outline, geo.load_towns):
+            with pytest.raises(GazetteerError, match="active plan 'china'.*pass path="):
+                load()
+    assert len(geo.load_towns()) == 8 and len(geo.load_outline()) == 1
