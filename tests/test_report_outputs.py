@@ -413,3 +413,7 @@ def test_a_page_banner_states_its_parameters_in_words_without_internal_paths():
     page = report_html.banner_html(prov, "zh")
     assert "年份 2024；报告类型 年度监测报告；语言 中文；数据文件 演示数据" in page
     assert "results_path" not in page and "/work/x" not in page and "data_path" not in page
+    # the index's run parameters: what the report is about, not the run's machinery
+    index = report_html.banner_html({"parameters": {"year": 2024, "kind": "annual", "lang": "zh", "data": "demo",
+                                                    "jobs": 2, "dask": None, "force": False}}, "zh")
+    assert "数据 演示数据" in index and "None" not in index and "False" not in index and "jobs" not in index

@@ -49,9 +49,10 @@ def report_css() -> str:
 def parameters_text(parameters: Mapping[str, Any], lang: Lang = "zh") -> str:
     """A page's parameters in the reader's words: 年份 2024；报告类型 年度监测报告；语言 中文 …
 
-    Names and values are labels (``report_param`` in ``data/labels/report.yaml``); the run's
-    internal paths (``results_path``, the results store) are not shown, and an empty
-    ``data_path`` is the demo data.  A parameter without a label is shown by its name.
+    Names and values are labels (``report_param`` in ``data/labels/report.yaml``); only the
+    parameters that say what the page is about are shown (year, kind, language, domain, data,
+    interval level, baseline year), never the run's machinery (``results_path``, the results
+    store on this machine; jobs, dask, force), and an empty ``data_path`` is the demo data.
 
     Examples
     --------
@@ -61,8 +62,8 @@ def parameters_text(parameters: Mapping[str, Any], lang: Lang = "zh") -> str:
     from fzanalysis.report.params import kind_label
 
     shown = []
-    for key in ("year", "kind", "lang", "domain", "data_path", *sorted(parameters)):
-        if key not in parameters or key in ("results_path",) or any(k == key for k, _ in shown):
+    for key in ("year", "kind", "lang", "domain", "data_path", "data", "level", "baseline_year"):
+        if key not in parameters or parameters[key] is None:
             continue
         value = parameters[key]
         if key == "kind":
@@ -71,8 +72,8 @@ def parameters_text(parameters: Mapping[str, Any], lang: Lang = "zh") -> str:
             value = labels.label("report_param", f"lang_{value}", lang)
         elif key == "domain":
             value = labels.domain_label(str(value), lang)
-        elif key == "data_path":
-            value = value or labels.label("report_param", "demo_data", lang)
+        elif key in ("data_path", "data"):
+            value = labels.label("report_param", "demo_data", lang) if value in ("", "demo") else value
         shown.append((key, value))
     sep = "；" if lang == "zh" else "; "
     return sep.join(f"{labels.label('report_param', k, lang)} {v}" for k, v in shown)
