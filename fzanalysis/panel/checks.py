@@ -13,7 +13,6 @@ ASQC Quality Press (modified z-score, threshold 3.5).
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice, repeat
@@ -27,6 +26,7 @@ from fzanalysis import codes, gazetteer
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.aggregate import consistency_frame
 from fzanalysis.panel.problems import Msg, Problem
+from fzanalysis.panel.read import years_named
 from fzanalysis.panel.schema import as_panel, count_faults, count_units, fraction_levels
 from fzanalysis.panel.submission import (
     REC_COLUMNS,
@@ -533,7 +533,7 @@ def _file_year_problems(subs: list[Submission]) -> list[Problem]:
     2024 template filled again): a warning on the file."""
     out: list[Problem] = []
     for sub in subs:
-        said = {int(y) for y in re.findall(r"(?<!\d)(20\d{2})(?!\d)", Path(sub.file).name)}
+        said = set(years_named(Path(sub.file).name))
         years = {int(y) for y in sub.records["year"].dropna().unique()} if len(sub.records) else set()
         if len(said) == 1 and years and not (said & years):
             out.append(Problem(sub.file, None, None, None, "warning", "file_year", (

@@ -1042,14 +1042,25 @@ def _shown_headings(lines: Any, header_at: int) -> dict[int, str]:
     return {j: str(c).strip() for j, c in enumerate(cells) if not is_missing(c)}
 
 
+def years_named(text: str) -> list[int]:
+    """The years (2000–2099) a heading or a file name names: 数值（2024年） -> [2024].
+
+    Examples
+    --------
+    >>> years_named("数值（2024年）"), years_named("妇联_2025(更正).xlsx"), years_named("12025")
+    ([2024], [2025], [])
+    """
+    return [int(y) for y in re.findall(r"(?<!\d)(20\d{2})(?!\d)", str(text))]
+
+
 def heading_years(table: RawTable) -> list[tuple[str, str, int]]:
     """``(panel column, heading, year)`` of every read column whose visible heading names a year
     (数值（2024年）): compared with the template's year by the reader."""
     out = []
     for col, heading in table.shown.items():
-        m = re.search(r"(?<!\d)(20\d{2})(?!\d)", heading)
-        if m and not col.startswith("~"):
-            out.append((col, heading, int(m.group(1))))
+        said = years_named(heading)
+        if said and not col.startswith("~"):
+            out.append((col, heading, said[0]))
     return out
 
 
