@@ -200,7 +200,9 @@ def test_wrong_arguments_and_counts_are_named_plainly() -> None:
         fzanalysis.assess(_panel().to_dict("records"), _catalog())
     p = _panel().assign(numerator=80.0, denominator=100.0)
     p.loc[0, "value"] = 50.0
-    with pytest.raises(PanelError, match=r"\[indicator='decision.cadres_women', year=2012, area='450102', sex='F'\]"):
+    # refused by the panel's own rule (schema.value_disagrees), naming the row and what the counts give
+    with pytest.raises(PanelError, match=r"indicator 'decision.cadres_women', year 2012, area 450102, sex F: "
+                                         r"value 50 disagrees with numerator/denominator 80/100 = 80"):
         fzanalysis.assess(p, _catalog(), area=WHOLE)
 
 
@@ -310,3 +312,20 @@ def test_a_change_on_the_previous_year_is_only_of_the_previous_year() -> None:
     yearly = pd.DataFrame({"indicator": "dec.npc", "year": [2020, 2021, 2022, 2023], "area": "100000",
                            "value": [21.3, 23.4, 24.9, 26.5]})
     assert fzanalysis.evaluate(yearly, cat, area="100000").targets.iloc[0]["change_1y"] == pytest.approx(1.6)
+
+
+def test_a_value_its_counts_contradict_is_refused_by_the_panel_itself() -> None:
+    """as_panel accepted a maternal mortality of 1,000,000/10万 whose counts said 25 deaths in
+    30,840 births (81/10万); only rate_table refused it later, with its own tolerance, and the
+    submission checks had a third.  value_disagrees is the one rule: as_panel with a catalogue
+    refuses such a row, naming it and the figure the counts give."""
+    from fzanalysis.exceptions import PanelError
+    from fzanalysis.panel.schema import value_disagrees
+
+    cat = pd.DataFrame({"id": ["health.mmr"], "unit": ["per_100k_live_births"], "comparator": ["<"], "target": [7.5]})
+    frame = pd.DataFrame({"indicator": "health.mmr", "year": [2023], "area": "450100", "value": [1e6],
+                          "numerator": [25.0], "denominator": [30840.0]})
+    with pytest.raises(PanelError, match=r"value 1e\+06 disagrees with numerator/denominator 25/30840 = 81.06"):
+        fzanalysis.as_panel(frame, cat)
+    fzanalysis.as_panel(frame.assign(value=81.1), cat)  # rounded to one decimal: agrees
+    assert value_disagrees([81.1, 82.0], [25, 25], [30840, 30840], [1e5, 1e5]).tolist() == [False, True]

@@ -27,7 +27,7 @@ from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.aggregate import consistency_frame
 from fzanalysis.panel.problems import Msg, Problem
 from fzanalysis.panel.read import years_named
-from fzanalysis.panel.schema import as_panel, count_faults, count_units, fraction_levels
+from fzanalysis.panel.schema import as_panel, count_faults, count_units, fraction_levels, value_disagrees
 from fzanalysis.panel.submission import (
     REC_COLUMNS,
     Submission,
@@ -235,7 +235,8 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     with np.errstate(divide="ignore", invalid="ignore"):
         implied = scale * n / d
         ratio = n / d
-        off = cmp & (np.abs(v - implied) > np.maximum(0.051, 0.005 * np.abs(implied)))
+    off = cmp & value_disagrees(v, n, d, scale)  # the panel's one rule (as_panel, rates)
+    with np.errstate(divide="ignore", invalid="ignore"):
         as_fraction = off & (unit == "percent") & (np.abs(v - ratio) <= np.maximum(0.00051, 0.005 * ratio))
     out += _problems_at(sub, rec, as_fraction, "value", "numden_fraction", found=v, implied=implied)
     other = off & ~as_fraction

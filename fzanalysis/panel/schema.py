@@ -168,6 +168,29 @@ def _not_whole(x: np.ndarray) -> np.ndarray:
         return np.isfinite(x) & (x != np.round(x))
 
 
+def value_disagrees(value: Any, numerator: Any, denominator: Any, scale: Any) -> np.ndarray:
+    """Rows whose value disagrees with ``scale × numerator / denominator``: the one rule.
+
+    The tolerance is ``data/assess.yaml: value_check`` (``atol`` 0.051, as reported values are
+    often rounded to one decimal, plus ``rtol`` of the implied value); :func:`as_panel` given a
+    catalogue refuses such rows, :func:`fzanalysis.rates.rate_table` too, and the submission
+    checks report them at their cells.  Rows without both counts, without a value or a scale, or
+    with a denominator of 0 are not judged here.
+
+    Examples
+    --------
+    >>> value_disagrees([96.9, 96.0, 1e6], [31, 31, 25], [32, 32, 30840], [100, 100, 1e5]).tolist()
+    [False, True, True]
+    """
+    v, n, d, k = (np.asarray(x, dtype=float) for x in (value, numerator, denominator, scale))
+    rule = config.read_yaml("assess.yaml")["value_check"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        implied = k * n / d
+        tol = float(rule["atol"]) + float(rule["rtol"]) * np.abs(implied)
+        out = np.abs(v - implied) > tol
+    return out & np.isfinite(v) & np.isfinite(implied) & (d > 0)
+
+
 def count_faults(numerator: np.ndarray, denominator: np.ndarray, value: np.ndarray | None = None,
                  counted: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """The panel's rules on counts, row by row: which rows break them.
@@ -456,6 +479,18 @@ def _check_catalog(frame: pd.DataFrame, catalog: pd.DataFrame, source: str) -> N
             problems.append(f"indicator {r['indicator']!r}, year {r['year']}, area {r['area']}, sex {r['sex']}: "
                             f"value {v[pos]:g} is not a whole number, but the unit is a count "
                             f"({cat.at[r['indicator'], 'unit']})")
+    if "unit" in cat:  # the value and the counts say the same (value_disagrees, the one rule)
+        scale = frame["indicator"].map(cat["unit"]).map(lambda u: config.units().at[u, "scale"]
+                                                        if u in config.units().index else np.nan)
+        off = value_disagrees(frame["value"], frame["numerator"], frame["denominator"],
+                              pd.to_numeric(scale, errors="coerce"))
+        for pos in np.flatnonzero(off)[:50]:
+            r = frame.iloc[pos]
+            k = float(pd.to_numeric(scale.iloc[pos]))
+            problems.append(f"indicator {r['indicator']!r}, year {r['year']}, area {r['area']}, sex {r['sex']}: "
+                            f"value {r['value']:g} disagrees with numerator/denominator {r['numerator']:g}/"
+                            f"{r['denominator']:g} = {k * r['numerator'] / r['denominator']:.4g}; expected them "
+                            "to agree (data/assess.yaml value_check)")
     lo = frame["indicator"].map(cat["lower_bound"]).to_numpy(dtype=float) if "lower_bound" in cat else None
     hi = frame["indicator"].map(cat["upper_bound"]).to_numpy(dtype=float) if "upper_bound" in cat else None
     if lo is not None and hi is not None:
