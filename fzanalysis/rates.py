@@ -33,7 +33,7 @@ from scipy import stats
 from fzanalysis import codes, config
 from fzanalysis.exceptions import CatalogError, PanelError
 from fzanalysis.panel import as_panel
-from fzanalysis.panel.schema import value_disagrees
+from fzanalysis.panel.schema import value_disagrees, value_tolerance
 
 __all__ = [
     "Interval",
@@ -577,7 +577,7 @@ def rate_table(
                           ).astype(float)  # float also for an empty panel
     implied = p["numerator"] / p["denominator"] * scale
     check = has_counts & kinds.isin(["proportion", "poisson"]) & p["value"].notna()
-    tol = rules["value_check"]["atol"] + rules["value_check"]["rtol"] * implied.abs()  # for the message
+    tol = pd.Series(value_tolerance(implied), index=implied.index)  # for the message
     off = check & value_disagrees(p["value"], p["numerator"], p["denominator"], scale)
     if off.any():
         idx = off[off].index[0]

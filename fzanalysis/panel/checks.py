@@ -94,12 +94,9 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
     level, basis = fraction_levels(rec, ref, group=rec["file"], own=own, basis=True)
     # a value typed with a % or ‰ sign is in the unit already (5‰ is 0.5 %): never a fraction
     signed = {(s.file, sh, r) for s in subs for sh, r in s.signed}
-    if signed:
-        typed = np.array([k in signed for k in zip(rec["file"], rec["sheet"], rec["row"].astype(int))], dtype=bool)
-        level = level.where(~typed)
     hit = level.notna() | (basis == "unknown")
     if signed:
-        hit &= ~typed
+        hit &= ~np.array([k in signed for k in zip(rec["file"], rec["sheet"], rec["row"].astype(int))], dtype=bool)
     return {(f, s, int(r)): (float(lv), str(b)) for f, s, r, lv, b in
             zip(rec.loc[hit, "file"], rec.loc[hit, "sheet"], rec.loc[hit, "row"], level[hit], basis[hit])}
 
@@ -515,17 +512,21 @@ def _revision_problems(subs: list[Submission], clean: list[pd.DataFrame], histor
     "修订 2"), so each is said where it is typed."""
     if history is None or not len(history):
         return []
-    old = history[KEY + ["value"]].assign(year=history["year"].astype("int64")).rename(columns={"value": "_old"})
+    old = history[KEY + FIGURE].assign(year=history["year"].astype("int64"))
     out: list[Problem] = []
     for sub, rec in zip(subs, clean):
         if not len(rec):
             continue
-        hit = rec.assign(year=rec["year"].astype("int64")).merge(old, on=KEY, how="inner")
-        hit = hit[~np.isclose(hit["value"].to_numpy(float), hit["_old"].to_numpy(float), rtol=0, atol=1e-9)]
-        for r in hit.to_dict("records"):
+        hit = rec.assign(year=rec["year"].astype("int64")).merge(old, on=KEY, how="inner", suffixes=("", "_old"))
+        # a revision as ingest judges one (FIGURE: value, numerator and denominator, missing equal to missing)
+        same = np.ones(len(hit), dtype=bool)
+        for c in FIGURE:
+            a, b = hit[c].to_numpy(float), hit[f"{c}_old"].to_numpy(float)
+            same &= (a == b) | (np.isnan(a) & np.isnan(b))
+        for r in hit[~same].to_dict("records"):
             heading, cell = sub.where(r["sheet"], int(r["row"]), "value")
             out.append(Problem(sub.file, r["sheet"] or None, int(r["row"]), heading, "warning", "revises", (
-                ("found", _fmt(r["value"])), ("old", _fmt(r["_old"])), ("year", int(r["year"]))), cell))
+                ("found", _fmt(r["value"])), ("old", _fmt(r["value_old"])), ("year", int(r["year"]))), cell))
     return out
 
 

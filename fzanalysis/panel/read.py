@@ -149,9 +149,8 @@ def _heading_table(path: Path) -> dict[str, str]:
     for code, entry in all_labels.get("panel_column", {}).items():
         for text in (code, entry["zh"], entry["en"], *entry.get("aliases", [])):
             table[normalise_heading(text)] = code
-    for code, entry in all_labels.get("template_column", {}).items():
-        for text in (code, entry["zh"], entry["en"], *entry.get("aliases", [])):
-            table.setdefault(normalise_heading(text), "~" + code)
+    for key, column in _template_headings().items():  # a panel column's heading wins (地区 is area)
+        table.setdefault(key, column)
     return table
 
 

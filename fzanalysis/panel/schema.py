@@ -168,6 +168,13 @@ def _not_whole(x: np.ndarray) -> np.ndarray:
         return np.isfinite(x) & (x != np.round(x))
 
 
+def value_tolerance(implied: Any) -> np.ndarray:
+    """How far a value may lie from the figure its counts give (``data/assess.yaml: value_check``:
+    ``atol + rtol × |implied|``), for :func:`value_disagrees` and the messages that quote it."""
+    rule = config.read_yaml("assess.yaml")["value_check"]
+    return float(rule["atol"]) + float(rule["rtol"]) * np.abs(np.asarray(implied, dtype=float))
+
+
 def value_disagrees(value: Any, numerator: Any, denominator: Any, scale: Any) -> np.ndarray:
     """Rows whose value disagrees with ``scale × numerator / denominator``: the one rule.
 
@@ -183,11 +190,9 @@ def value_disagrees(value: Any, numerator: Any, denominator: Any, scale: Any) ->
     [False, True, True]
     """
     v, n, d, k = (np.asarray(x, dtype=float) for x in (value, numerator, denominator, scale))
-    rule = config.read_yaml("assess.yaml")["value_check"]
     with np.errstate(divide="ignore", invalid="ignore"):
         implied = k * n / d
-        tol = float(rule["atol"]) + float(rule["rtol"]) * np.abs(implied)
-        out = np.abs(v - implied) > tol
+        out = np.abs(v - implied) > value_tolerance(implied)
     return out & np.isfinite(v) & np.isfinite(implied) & (d > 0)
 
 

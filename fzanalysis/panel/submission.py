@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from fzanalysis import codes, config, gazetteer
+from fzanalysis import codes, config, gazetteer, labels
 from fzanalysis.panel import _lookups as lk
 from fzanalysis.panel.problems import Msg, Problem, Values
 from fzanalysis.panel.read import (
@@ -483,7 +483,7 @@ def _key_name(key: str, code: str, cat: pd.DataFrame) -> str:
         return str(lk.cat_get(cat.loc[code], "name_zh", code)) if code in cat.index else code
     if key == "area":
         return lk.area_name(code)
-    return str(config.label_table()["sex"].get(code, {}).get("zh", code))
+    return labels.sex_label(code, "zh")
 
 
 def _parse_table(table: RawTable, cat: pd.DataFrame, names: dict[str, str]
