@@ -157,7 +157,7 @@ def backtest(
                 mcode = np.full(S, code)
                 if method != "all":
                     choose_methods(Mk, m, window=w)  # raises if not eligible
-            fit, _, jump2, floor2, step, _, _, naive_v, _ = fit_all(Mk, np.where(use, mcode, 0),
+            fit, _, jump2, floor2, step, _, _, naive_v, _, _ = fit_all(Mk, np.where(use, mcode, 0),
                                                                  window=w, upto=k, robust=robust)
             Zfull = model_scale(M, mcode)
             # the no-trend part of the predictive, in the indicator's units (engine.run)

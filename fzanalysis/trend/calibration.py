@@ -329,12 +329,15 @@ def noise_thresholds(points: range = range(5, 16), *, sims: int = 40000, rate: f
     :func:`~fzanalysis.trend.engine.robust_fit` (rounding step 0): ``outlier_k`` is the
     (1 - ``rate``) quantile of the largest |residual| / robust scale (never the last point);
     ``break_f``, with outliers left out at that ``outlier_k``, the (1 - ``rate``) quantile of the
-    F statistic of the best split.  These are the tables ``trend.yaml: robust.outlier_k`` and
-    ``robust.break_f`` (methods.md 5.1).
+    F statistic of the best split; ``kink_f``, with outliers and steps found at those
+    thresholds, the (1 - ``rate``) quantile of the F statistic of the best turn (0 where a step
+    was found: the whole turn test fires in ``rate`` of the windows; ``inf`` where the window is
+    too short for a turn).  These are the tables ``trend.yaml: robust.outlier_k``,
+    ``robust.break_f`` and ``robust.kink_f`` (methods.md 5.1).
 
     Returns
     -------
-    DataFrame with ``n, outlier_k, break_f``.
+    DataFrame with ``n, outlier_k, break_f, kink_f``.
     """
     rng = np.random.default_rng(seed)
     rows = []
@@ -347,10 +350,16 @@ def noise_thresholds(points: range = range(5, 16), *, sims: int = 40000, rate: f
         robust_fit(years, Z, wmask, floor, outlier_k=np.inf, break_f=np.inf, diagnostics=diag)
         k = float(np.quantile(diag["outlier_ratio"], 1.0 - rate))
         diag = {}
-        robust_fit(years, Z, wmask, floor, outlier_k=k, break_f=np.inf, diagnostics=diag)
+        robust_fit(years, Z, wmask, floor, outlier_k=k, break_f=np.inf, kink_f=np.inf,
+                   diagnostics=diag)
         f = float(np.quantile(diag["break_f"], 1.0 - rate))
-        rows.append((n, round(k, 2), round(f, 1)))
-    return pd.DataFrame(rows, columns=["n", "outlier_k", "break_f"])
+        diag = {}
+        robust_fit(years, Z, wmask, floor, outlier_k=k, break_f=f, kink_f=np.inf,
+                   diagnostics=diag)
+        # 0 where a step was found or no turn is possible: the rate is that of the whole test
+        kf = float(np.quantile(diag["kink_f"], 1.0 - rate))
+        rows.append((n, round(k, 2), round(f, 1), round(kf, 1) if kf > 0 else np.inf))
+    return pd.DataFrame(rows, columns=["n", "outlier_k", "break_f", "kink_f"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -322,10 +322,10 @@ def threshold_by_points(table: Any, n: np.ndarray) -> np.ndarray:
 
 def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.ndarray, *,
                zlin: np.ndarray | None = None, detect: bool = True,
-               outlier_k: Any = None, break_f: Any = None,
+               outlier_k: Any = None, break_f: Any = None, kink_f: Any = None,
                diagnostics: dict[str, np.ndarray] | None = None,
-               ) -> tuple[Fit, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Least-squares lines that one outlier or one step cannot drag (methods.md 5.1).
+               ) -> tuple[Fit, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""Least-squares lines that one outlier or one step cannot drag (methods.md 5.1).
 
     For each row, on the points of its window:
 
@@ -341,7 +341,17 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
        ``robust.min_shift_steps`` rounding steps, the earlier points are moved by the estimated
        shift, so the line continues from the new level with the common slope (flat 50, 50, 50,
        60, 60, 60 is projected at 60, not as a trend to 65).
-    3. **OLS** on the kept (and shifted) points: :class:`~fzanalysis.trend.core.Fit`.
+    3. **A turn.**  Only where no step was found: for every kept point :math:`\tau` with at
+       least ``robust.kink_min_before`` points up to it and ``robust.kink_min_after`` from it,
+       the continuous broken line (the hinge :math:`\max(0, t - \tau)` added to the line)
+       against the single line: the F statistic of the best :math:`\tau` (a sup-F, Andrews
+       1993), with the same rounding floor.  Above ``robust.kink_f`` and with a change of
+       slope that moves the last point by at least ``robust.min_shift_steps`` rounding steps,
+       the fit starts at :math:`\tau`: a series that rose for five years and has fallen for
+       three is projected from its fall, not from a line through both (methods.md 5.1, 8.9
+       eighth follow-up).
+    4. **OLS** on the kept (and shifted) points from the turn on:
+       :class:`~fzanalysis.trend.core.Fit`.
 
     Parameters
     ----------
@@ -358,14 +368,16 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
         99.7 % with 7.6-100).  The step test and the shift stay on the model scale.
     detect : bool
         False: no outliers and no step are looked for (plain OLS on the window).
-    outlier_k, break_f : float, dict or None
-        Thresholds (default ``trend.yaml: robust.outlier_k`` / ``robust.break_f``: tables by
-        the number of window points, each the 99th percentile of its statistic on pure noise,
-        so that a straight line with independent noise loses a point, or gets a step, in about
-        1 % of windows; :func:`fzanalysis.trend.calibration.noise_thresholds`).
+    outlier_k, break_f, kink_f : float, dict or None
+        Thresholds (default ``trend.yaml: robust.outlier_k`` / ``robust.break_f`` /
+        ``robust.kink_f``: tables by the number of window points, each the 99th percentile of
+        its statistic on pure noise, so that a straight line with independent noise loses a
+        point, gets a step, or gets a turn in about 1 % of windows each;
+        :func:`fzanalysis.trend.calibration.noise_thresholds`).
     diagnostics : dict, optional
         Filled with the detection statistics per row: ``outlier_ratio`` (largest |residual| /
-        robust scale among the points that may be left out) and ``break_f`` (F of the best split).
+        robust scale among the points that may be left out), ``break_f`` (F of the best split)
+        and ``kink_f`` (F of the best turn; 0 where a step was found or none is possible).
 
     Returns
     -------
@@ -375,7 +387,8 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
         square of the year-to-year changes (per year, linearised scale) about the slope, less
         the part the residual noise explains (2 s^2), at least 0.
     break_year : (S,) first year after the detected step (NaN: none).
-    n_outliers : (S,) points left out.
+    n_outliers : (S,) points left out as outliers (not the points before a turn).
+    turn_year : (S,) year of the detected turn, the first point of the fit (NaN: none).
     """
     conf = settings()["robust"]
     S, T = wmask.shape
@@ -460,13 +473,51 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
         diagnostics["break_f"] = best_f
     step = detect & (best_k >= 0) & (best_f > f_crit) \
         & (np.abs(best_shift) >= float(conf["min_shift_steps"]) * floor_z)
+    # 3. a turn (joinpoint), only where no step was found: the continuous broken line (a hinge
+    # max(0, t - tau) added to the line, tau a kept point) against the single line, sup-F over tau
+    kmin_b, kmin_a = int(conf["kink_min_before"]), int(conf["kink_min_after"])
+    best_kf = np.zeros(S)
+    best_kk = np.full(S, -1)
+    best_c = np.zeros(S)
+    for k in range(kmin_b - 1, W - kmin_a + 1) if look else ():
+        ok = ~step & (nk - k >= kmin_a) & (nk >= 5)
+        if not ok.any():
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tk = np.max(np.where(keep & (rank == k), tz, -np.inf), axis=1)
+            hv = np.where(keep, np.maximum(tz - tk[:, None], 0.0), 0.0)
+            hbar = hv.sum(axis=1) / nk
+            dh = np.where(keep, hv - hbar[:, None], 0.0)
+            bh = np.where(stt > 0, (dt * dh).sum(axis=1) / stt, 0.0)
+            hr = np.where(keep, dh - bh[:, None] * dt, 0.0)
+            shh = (hr * hr).sum(axis=1)
+            shz = (hr * dz).sum(axis=1)
+            gain = np.where(shh > 0, shz * shz / shh, 0.0)
+            c = np.where(shh > 0, shz / shh, 0.0)
+            f = gain / ((np.maximum(rss1 - gain, 0.0) + noise) / np.maximum(nk - 3.0, 1.0))
+            # the turn must move the last point by at least min_shift_steps rounding steps
+            span = np.max(np.where(keep, tz, -np.inf), axis=1) - tk
+            big = np.abs(c) * span >= float(conf["min_shift_steps"]) * floor_z
+        better = ok & np.isfinite(f) & big & (f > best_kf)
+        best_kf = np.where(better, f, best_kf)
+        best_kk = np.where(better, k, best_kk)
+        best_c = np.where(better, c, best_c)
+    kf_crit = threshold_by_points(conf["kink_f"] if kink_f is None else kink_f, n)
+    if diagnostics is not None:
+        diagnostics["kink_f"] = best_kf
+    turn = detect & (best_kk >= 0) & (best_kf > kf_crit)
+    at_kk = keep & (rank == best_kk[:, None]) & turn[:, None]
+    turn_year = np.where(turn, np.max(np.where(at_kk, tz, -np.inf), axis=1), np.nan)
+    n_left = (~keep & valid).sum(axis=1)
+    # the fit starts at the turn: the points before it are history, not outliers
+    keep = keep & ~(turn[:, None] & (rank < best_kk[:, None]))
     pre = keep & (rank < best_k[:, None]) & step[:, None]
     zadj_c = np.where(pre, zz + best_shift[:, None], zz)
     ladj_c = np.where(pre, zl + best_shift_l[:, None], zl)
     # break year: the first kept point at rank best_k
     at_k = keep & (rank == best_k[:, None]) & step[:, None]
     break_year = np.where(step, np.nanmax(np.where(at_k, tz, -np.inf), axis=1), np.nan)
-    # 3. OLS on the kept (shifted) points, back on the full grid
+    # 4. OLS on the kept (shifted) points, back on the full grid
     fmask = np.zeros((S, T), dtype=bool)
     Zadj = np.full((S, T), np.nan)
     Ladj = np.full((S, T), np.nan)
@@ -494,7 +545,7 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
             np.where(np.isfinite(dev2), dtc, 0.0), axis=1), 1.0), np.nan)
         s2 = np.nan_to_num(lfit.s2, nan=0.0)
         jump2 = np.maximum(np.nan_to_num(ms, nan=0.0) - 2.0 * s2, 0.0)
-    return fit, fmask, jump2, break_year, (~keep & valid).sum(axis=1)
+    return fit, fmask, jump2, break_year, n_left, turn_year
 
 
 def _floor_z(M: SeriesMatrix, mcode: np.ndarray, level_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -520,11 +571,11 @@ def fit_all(M: SeriesMatrix, mcode: np.ndarray, *, window: int | None,
                                               np.ndarray]:
     """Robust least-squares fits of every (non-Poisson) series on its window up to column ``upto``.
 
-    Returns ``fit, fmask, jump2, floor2, step, break_year, n_outliers, naive_v, outliers``
-    (:func:`robust_fit`; ``floor2`` the rounding variance on the model scale, ``step`` the
-    rounding step, ``naive_v`` the :func:`naive_variance` of the kept points in the
+    Returns ``fit, fmask, jump2, floor2, step, break_year, n_outliers, naive_v, outliers,
+    turn_year`` (:func:`robust_fit`; ``floor2`` the rounding variance on the model scale,
+    ``step`` the rounding step, ``naive_v`` the :func:`naive_variance` of the kept points in the
     indicator's units, ``outliers`` the (S, T) mask of the window's points the robust fit left
-    out).
+    out as outliers, not those before a turn).
     """
     T = len(M.years)
     obs = M.mask.copy()
@@ -538,11 +589,14 @@ def fit_all(M: SeriesMatrix, mcode: np.ndarray, *, window: int | None,
     level_y = np.where(last_col >= 0, M.Y[rows, np.maximum(last_col, 0)], np.nan)
     step, fz = _floor_z(M, mcode, level_y)
     dg = _slope_at_median(M, mcode, wmask)
-    fit, fmask, jump2, brk, nout = robust_fit(M.years, Z, wmask, fz, zlin=dg[:, None] * M.Y,
-                                              detect=robust)
+    fit, fmask, jump2, brk, nout, turn = robust_fit(M.years, Z, wmask, fz,
+                                                    zlin=dg[:, None] * M.Y, detect=robust)
     # the random-walk variance of the naive part, in the indicator's units
     naive_v = naive_variance(M.years, M.Y, fmask)
-    return fit, fmask, jump2, fz ** 2 / 12.0, step, brk, nout, naive_v, wmask & ~fmask
+    with np.errstate(invalid="ignore"):
+        before_turn = M.years[None, :] < turn[:, None]
+    return (fit, fmask, jump2, fz ** 2 / 12.0, step, brk, nout, naive_v,
+            wmask & ~fmask & ~before_turn, turn)
 
 
 def _slope_at_median(M: SeriesMatrix, mcode: np.ndarray, wmask: np.ndarray) -> np.ndarray:
@@ -1071,8 +1125,8 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
                            damping_weight=damping_weight, calibrated=calibrated)
     pois = mcode == M_POISSON
     # least-squares rows: robust fits (outliers, steps), rounding floor
-    fit, fmask_ols, jump2, floor2, step, break_year, n_out, naive_v, outliers = fit_all(
-        M, mcode, window=window, robust=robust)
+    fit, fmask_ols, jump2, floor2, step, break_year, n_out, naive_v, outliers, turn_year = \
+        fit_all(M, mcode, window=window, robust=robust)
     fmask_ols &= ~pois[:, None]
     # Poisson rows (rates from small counts, methods.md 5.4)
     with np.errstate(invalid="ignore"):
@@ -1267,6 +1321,7 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
         pace_observed=pace_obs,
         pace_required=pace_req, year_reached=reached,
         break_year=np.where(pois, np.nan, break_year), n_outliers=np.where(pois, 0, n_out),
+        turn_year=np.where(pois, np.nan, turn_year),
         resid_sd=resid_sd, overdispersed=overdispersed, small_counts=pois & ~fitted_ok,
         max_gap=gaps, fitted_ok=fitted_ok, reference=reference, horizon=h, q=q,
         significant_decline=decline, step_shift=np.where(pois, 0.0, shift),

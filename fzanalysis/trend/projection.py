@@ -43,7 +43,7 @@ PROJECT_COLUMNS: list[str] = [
     "indicator", "area", "sex", "method", "n_points", "last_year", "last_value", "level",
     "target_year", "projected", "lower", "upper", "projected_meets", "p_meet", "p_direction", "probability",
     "probability_band", "pace_observed", "pace_required", "year_reached", "break_year",
-    "n_outliers", "warnings",
+    "turn_year", "n_outliers", "warnings",
 ]
 #: Columns of :func:`project_paths`.
 PATH_COLUMNS: list[str] = ["indicator", "area", "sex", "year", "kind", "value", "lower", "upper"]
@@ -278,7 +278,9 @@ def project(
           current run of observed years meeting it if already met); NA if not by
           ``year_reached_max``;
         - ``break_year``: first year after a detected step in the fit window (NA: none);
-          ``n_outliers``: points of the window left out of the fit;
+          ``turn_year``: year of a detected turn of the trend, where the fit starts (NA: none;
+          methods.md 5.1);
+          ``n_outliers``: points of the window left out of the fit as outliers;
         - ``warnings``: ``;``-joined :data:`WARNING_CODES` (``at_risk`` only for a
           ``target_year`` after ``last_year``: a forecast's warning).
 
@@ -335,7 +337,7 @@ def _project(M: SeriesMatrix, res: Projection, level: float, target_year: int) -
     out["probability_band"] = probability_band(prob, "zh") if len(prob) else []
     for col in ("pace_observed", "pace_required"):
         out[col] = getattr(res, col)
-    for col in ("year_reached", "break_year"):
+    for col in ("year_reached", "break_year", "turn_year"):
         v = getattr(res, col)
         out[col] = pd.array(np.where(np.isfinite(v), v, np.nan), dtype="Int64")
     out["n_outliers"] = res.n_outliers.astype("int64")

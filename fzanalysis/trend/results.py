@@ -97,6 +97,8 @@ class Projection:
     year_reached: np.ndarray
     break_year: np.ndarray
     n_outliers: np.ndarray
+    #: year of a detected turn of the trend, where the fit starts (engine.robust_fit; NaN: none)
+    turn_year: np.ndarray
     resid_sd: np.ndarray
     overdispersed: np.ndarray
     small_counts: np.ndarray
