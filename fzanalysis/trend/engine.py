@@ -320,6 +320,30 @@ def threshold_by_points(table: Any, n: np.ndarray) -> np.ndarray:
     return vals[np.clip(np.searchsorted(keys, n, side="right") - 1, 0, len(keys) - 1)]
 
 
+def _added_regressor(x: np.ndarray, keep: np.ndarray, nk: np.ndarray, dt: np.ndarray,
+                     stt: np.ndarray, dz: np.ndarray, rss1: np.ndarray, noise: np.ndarray,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One regressor added to each row's line on its kept points (Frisch-Waugh).
+
+    ``x`` (S, W) is residualised on the line (``dt`` the centred times, ``stt`` their sum of
+    squares); returns the residualised regressor, its sum of squares, its coefficient on the
+    centred values ``dz`` and the F statistic of adding it to the line (residual sum of squares
+    ``rss1``, plus the rounding ``noise``, on ``nk - 3`` degrees of freedom): the step dummy and
+    the turn's hinge of :func:`robust_fit`.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        xbar = np.where(keep, x, 0.0).sum(axis=1) / nk
+        dx = np.where(keep, x - xbar[:, None], 0.0)
+        bx = np.where(stt > 0, (dt * dx).sum(axis=1) / stt, 0.0)
+        xr = np.where(keep, dx - bx[:, None] * dt, 0.0)
+        sxx = (xr * xr).sum(axis=1)
+        sxz = (xr * dz).sum(axis=1)
+        gain = np.where(sxx > 0, sxz * sxz / sxx, 0.0)
+        coef = np.where(sxx > 0, sxz / sxx, 0.0)
+        f = gain / ((np.maximum(rss1 - gain, 0.0) + noise) / np.maximum(nk - 3.0, 1.0))
+    return xr, sxx, coef, f
+
+
 def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.ndarray, *,
                zlin: np.ndarray | None = None, detect: bool = True,
                outlier_k: Any = None, break_f: Any = None, kink_f: Any = None,
@@ -449,19 +473,9 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
         ok = (nk - k >= min_seg) & (nk >= 2 * min_seg) & (nk >= 5)
         if not ok.any():
             continue
+        dr, sdd, shift, f = _added_regressor(d, keep, nk, dt, stt, dz, rss1, noise)
         with np.errstate(invalid="ignore", divide="ignore"):
-            dbar = d.sum(axis=1) / nk
-            dd = np.where(keep, d - dbar[:, None], 0.0)
-            # residualise the step dummy on the line (Frisch-Waugh)
-            bd = np.where(stt > 0, (dt * dd).sum(axis=1) / stt, 0.0)
-            dr = np.where(keep, dd - bd[:, None] * dt, 0.0)
-            sdd = (dr * dr).sum(axis=1)
-            sdl = (dr * dl).sum(axis=1)
-            sdz = (dr * dz).sum(axis=1)
-            gain = np.where(sdd > 0, sdz * sdz / sdd, 0.0)
-            shift_l = np.where(sdd > 0, sdl / sdd, 0.0)
-            shift = np.where(sdd > 0, sdz / sdd, 0.0)
-            f = gain / ((np.maximum(rss1 - gain, 0.0) + noise) / np.maximum(nk - 3.0, 1.0))
+            shift_l = np.where(sdd > 0, (dr * dl).sum(axis=1) / sdd, 0.0)
         better = ok & np.isfinite(f) & (f > best_f)
         best_f = np.where(better, f, best_f)
         best_k = np.where(better, k, best_k)
@@ -478,7 +492,6 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
     kmin_b, kmin_a = int(conf["kink_min_before"]), int(conf["kink_min_after"])
     best_kf = np.zeros(S)
     best_kk = np.full(S, -1)
-    best_c = np.zeros(S)
     for k in range(kmin_b - 1, W - kmin_a + 1) if look else ():
         ok = ~step & (nk - k >= kmin_a) & (nk >= 5)
         if not ok.any():
@@ -486,22 +499,14 @@ def robust_fit(years: np.ndarray, Z: np.ndarray, wmask: np.ndarray, floor_z: np.
         with np.errstate(invalid="ignore", divide="ignore"):
             tk = np.max(np.where(keep & (rank == k), tz, -np.inf), axis=1)
             hv = np.where(keep, np.maximum(tz - tk[:, None], 0.0), 0.0)
-            hbar = hv.sum(axis=1) / nk
-            dh = np.where(keep, hv - hbar[:, None], 0.0)
-            bh = np.where(stt > 0, (dt * dh).sum(axis=1) / stt, 0.0)
-            hr = np.where(keep, dh - bh[:, None] * dt, 0.0)
-            shh = (hr * hr).sum(axis=1)
-            shz = (hr * dz).sum(axis=1)
-            gain = np.where(shh > 0, shz * shz / shh, 0.0)
-            c = np.where(shh > 0, shz / shh, 0.0)
-            f = gain / ((np.maximum(rss1 - gain, 0.0) + noise) / np.maximum(nk - 3.0, 1.0))
+        _, _, c, f = _added_regressor(hv, keep, nk, dt, stt, dz, rss1, noise)
+        with np.errstate(invalid="ignore"):
             # the turn must move the last point by at least min_shift_steps rounding steps
             span = np.max(np.where(keep, tz, -np.inf), axis=1) - tk
             big = np.abs(c) * span >= float(conf["min_shift_steps"]) * floor_z
         better = ok & np.isfinite(f) & big & (f > best_kf)
         best_kf = np.where(better, f, best_kf)
         best_kk = np.where(better, k, best_kk)
-        best_c = np.where(better, c, best_c)
     kf_crit = threshold_by_points(conf["kink_f"] if kink_f is None else kink_f, n)
     if diagnostics is not None:
         diagnostics["kink_f"] = best_kf
