@@ -17,6 +17,8 @@ poisson_ratio_ci
 rate_table
     Add ``estimate, lower, upper, interval_method, pooled_years, too_wide,
     rankable`` to a panel, using the catalogue's units.
+proportion_too_wide
+    Whether a binomial interval of k of n is too wide to judge (the rule of ``rate_table``).
 unrankable
     The rows a map, grid or league table must draw 不宜比较 instead of colouring or ranking.
 
@@ -42,6 +44,7 @@ __all__ = [
     "poisson_rate_ci",
     "poisson_ratio_ci",
     "proportion_ci",
+    "proportion_too_wide",
     "rate_table",
     "unrankable",
     "window_years",
@@ -672,7 +675,7 @@ def rate_table(
     too_wide = pd.Series(pd.NA, index=out.index, dtype="boolean")
     is_p = out["interval_method"].isin(list(INTERVAL_CODES.values()))
     is_g = out["interval_method"] == "garwood_exact"
-    too_wide[is_p] = (width[is_p] > tw["proportion_max_width"]).to_numpy()
+    too_wide[is_p] = _proportion_width_too_wide(width[is_p].to_numpy(), rules)
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = width / out["estimate"]
     too_wide[is_g] = ((out.loc[is_g, "estimate"] <= 0) | (rel[is_g] > tw["poisson_max_relative_width"])).to_numpy()
@@ -682,6 +685,31 @@ def rate_table(
     rankable[is_g] = rankable[is_g] & (out.loc[is_g, "estimate_numerator"] >= rules["rank_min_events"]).to_numpy()
     out["rankable"] = rankable.astype("boolean")
     return out
+
+
+def _proportion_width_too_wide(width: np.ndarray, rules: dict[str, Any]) -> np.ndarray:
+    """The one rule of methods 1.4 for a proportion: interval width (value scale) above
+    ``assess.yaml: too_wide.proportion_max_width`` percentage points."""
+    return np.asarray(width, dtype=float) > float(rules["too_wide"]["proportion_max_width"])
+
+
+def proportion_too_wide(k: Any, n: Any, *, level: float = 0.95, scale: float = 100.0) -> np.ndarray:
+    """Is the binomial interval of ``k`` of ``n`` too wide to judge (methods.md 1.4)?
+
+    The interval of :func:`rate_table` (``assess.yaml: proportion_method``, Wilson) at ``level``,
+    times ``scale``, against the same threshold (``too_wide.proportion_max_width``, 20
+    percentage points).  :func:`fzanalysis.trend.engine.small_base` reads it.
+
+    Examples
+    --------
+    >>> proportion_too_wide([3, 300], [3, 300]).tolist()   # 43.9-100 % and 98.7-100 %
+    [True, False]
+    """
+    rules = load_rules()
+    ci = proportion_ci(_as_float_array(k, "k"), _as_float_array(n, "n"), level=level,
+                       method=str(rules["proportion_method"]))
+    return np.atleast_1d(_proportion_width_too_wide(
+        (np.asarray(ci.upper) - np.asarray(ci.lower)) * scale, rules))
 
 
 def unrankable(frame: pd.DataFrame) -> pd.Series:

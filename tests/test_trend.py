@@ -1376,3 +1376,35 @@ def test_noise_thresholds_regenerate_the_robust_tables():
     for n in (6, 7, 8):
         for col in ("outlier_k", "break_f", "kink_f"):
             assert got.loc[n, col] == pytest.approx(conf[col][n], rel=0.25), (n, col)
+
+
+def test_event_proportion_of_too_few_cases_at_a_bound_is_not_projected():
+    """3 of 3 HIV-positive pregnant women treated, year after year: published 100 % whatever the
+    chance of treatment, so a line through the 100s (80 % interval 99.99-100 %, p_meet 0.94) read
+    them as exact beside a latest figure whose own 95 % interval is 43.9-100 % (methods.md 5.4,
+    engine.small_base).  Not projected, with its own reason; the same figures from 300 cases, a
+    share that is not an event proportion (a stock: 8 of 8 towns) or one off the bound are."""
+    from fzanalysis.trend import warning_text
+
+    years = list(range(2017, 2025))
+    ind = "health.hiv_treatment_pregnant"       # listed in trend.yaml poisson.event_proportions
+
+    def one(k, n, indicator=ind):
+        panel = pd.DataFrame({"indicator": indicator, "year": years,
+                              "value": [100.0 * a / b for a, b in zip(k, n)],
+                              "numerator": k, "denominator": n})
+        cat = pd.DataFrame({"id": [indicator], "unit": ["percent"], "comparator": [">="],
+                            "target": [95.0]})
+        return project(panel, cat).iloc[0]
+
+    few = one([7, 3, 5, 6, 3, 4, 3, 3], [8, 3, 5, 6, 3, 4, 3, 3])
+    assert few["method"] == "small_base" and few["warnings"] == "insufficient_data"
+    assert np.isnan(few["projected"]) and np.isnan(few["p_meet"]) and np.isnan(few["lower"])
+    assert "未作预测" in warning_text(few["warnings"], method=few["method"])
+    assert "too few cases" in warning_text(few["warnings"], method=few["method"], lang="en")
+    many = one([280, 300, 300, 300, 300, 300, 300, 300], [300] * 8)
+    assert many["method"] != "small_base" and many["projected"] > 99
+    stock = one([7, 3, 5, 6, 3, 4, 3, 3], [8, 3, 5, 6, 3, 4, 3, 3], indicator="x")
+    assert stock["method"] != "small_base" and np.isfinite(stock["p_meet"])
+    off_bound = one([20, 22, 21, 23, 22, 24, 23, 22], [26] * 8)   # 85 %, n 26: too wide, not at 100
+    assert off_bound["method"] != "small_base" and np.isfinite(off_bound["projected"])

@@ -39,7 +39,7 @@ __all__ = ["Mixture", "bend_variance", "centre_time", "choose_methods", "eligibl
            "mixture_cdf", "mixture_moments", "mixture_probability", "mixture_quantile",
            "model_scale", "naive_variance", "no_trend_df", "no_trend_sd", "no_trend_weight",
            "path_moments", "predictive_df", "published_at_bounds", "published_edges", "slope_at",
-           "region_probability", "robust_fit", "run", "temper_probability",
+           "region_probability", "robust_fit", "run", "small_base", "temper_probability",
            "threshold_by_points", "trend_shrink", "warning_flags", "before_step", "step_shift"]
 
 def poisson_eligible(M: SeriesMatrix) -> np.ndarray:
@@ -64,6 +64,35 @@ def poisson_eligible(M: SeriesMatrix) -> np.ndarray:
         rare = ~np.isfinite(M.upper) | (events & (prop <= float(pconf["max_proportion"])))
     unit_ok = np.isin(M.unit.astype(str), [str(u) for u in pconf["units"]]) & np.isfinite(M.scale)
     return unit_ok & counts.all(axis=1) & obs.any(axis=1) & rare
+
+
+def small_base(M: SeriesMatrix, step: np.ndarray, pois: np.ndarray) -> np.ndarray:
+    """(S,) bool: an event proportion of too few cases to project (methods.md 5.4).
+
+    A percentage listed in ``trend.yaml: poisson.event_proportions`` (a proportion of cases
+    that occur anew each year: HIV-positive pregnant women treated) that is not a Poisson row,
+    whose latest figure sits at a bound (0 or 100 %, within half a rounding ``step``) and whose
+    latest counts give a binomial interval too wide to judge (:func:`fzanalysis.rates.
+    proportion_too_wide`, the rule of methods.md 1.4: 3 of 3 gives 43.9-100 %).  Figures at a
+    bound cannot show the sampling noise of so few cases (3/3 is published as 100 % whether
+    the chance of treatment is 0.8 or 1), so a trend through them would be read as exact: an
+    80 % interval of 99.99-100 % beside a latest figure whose own interval starts at 43.9 %.
+    """
+    from fzanalysis.rates import proportion_too_wide
+
+    listed = np.isin(M.keys["indicator"].astype(str).to_numpy(),
+                     [str(x) for x in (settings()["poisson"].get("event_proportions") or [])])
+    col = np.arange(len(M.years))
+    last = np.where(M.mask, col, -1).max(axis=1)
+    rows = np.arange(len(last))
+    pick = lambda A: np.where(last >= 0, A[rows, np.maximum(last, 0)], np.nan)  # noqa: E731
+    y, k, e = pick(M.Y), pick(M.K), pick(M.E)
+    with np.errstate(invalid="ignore"):
+        at_bound = (np.abs(y - M.lower) <= step / 2.0) | (np.abs(M.upper - y) <= step / 2.0)
+        counts = np.isfinite(k) & np.isfinite(e) & (e > 0) & (k >= 0) & (k <= e)
+    wide = np.zeros(len(last), dtype=bool)
+    wide[counts] = proportion_too_wide(k[counts], e[counts])
+    return listed & ~np.asarray(pois, dtype=bool) & np.isfinite(M.upper) & at_bound & wide
 
 
 def poisson_auto(M: SeriesMatrix) -> np.ndarray:
@@ -1149,8 +1178,9 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
         else np.full(S, np.nan)
     min_fit = conf["min_points_fit"]
     enough_events = pfit.events >= float(pconf["min_events"])
+    few_cases = small_base(M, step, pois)
     fitted_ok = np.where(pois, pfit.converged & enough_events & (pfit.n >= min_fit),
-                         fit.n >= min_fit)
+                         (fit.n >= min_fit) & ~few_cases)
 
     h = target_year - last_year
     if calibrated:
@@ -1320,14 +1350,15 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
     pace_req = np.where(pois & nan_all, np.nan, pace_req)
     names = np.array(METHODS, dtype=object)[mcode]
     return Projection(
-        model=model, method=np.where(fitted_ok | pois, names, "none"), n_points=n_obs,
+        model=model, method=np.where(few_cases, "small_base",
+                                     np.where(fitted_ok | pois, names, "none")), n_points=n_obs,
         last_year=last_year, last_value=last_value, level=level_now, projected=projected,
         lower=lower, upper=upper, p_meet=pm, p_direction=p_dir, meets_published=meets_published,
         pace_observed=pace_obs,
         pace_required=pace_req, year_reached=reached,
         break_year=np.where(pois, np.nan, break_year), n_outliers=np.where(pois, 0, n_out),
         turn_year=np.where(pois, np.nan, turn_year),
-        resid_sd=resid_sd, overdispersed=overdispersed, small_counts=pois & ~fitted_ok,
+        resid_sd=resid_sd, overdispersed=overdispersed, small_counts=(pois & ~fitted_ok) | few_cases,
         max_gap=gaps, fitted_ok=fitted_ok, reference=reference, horizon=h, q=q,
         significant_decline=decline, step_shift=np.where(pois, 0.0, shift),
     )

@@ -22,6 +22,7 @@ import pandas as pd
 from fzanalysis import catalog as catalog_mod
 from fzanalysis import codes, comparators, labels
 from fzanalysis.panel import Panel, as_panel
+from fzanalysis.rates import load_rules
 from fzanalysis.trend.core import inverse
 from fzanalysis.trend.engine import (
     before_step,
@@ -253,7 +254,9 @@ def project(
         One row per indicator x area x sex with :data:`PROJECT_COLUMNS`:
 
         - ``method``: model fitted (``none`` when fewer than ``min_points_fit`` points;
-          ``poisson`` rows with too few events have NaN projection and probabilities);
+          ``poisson`` rows with too few events have NaN projection and probabilities;
+          ``small_base``: an event proportion of too few cases at a bound, not projected,
+          methods.md 5.4);
         - ``n_points``, ``last_year``, ``last_value``: observed years, last observation;
         - ``level``: the fitted level in ``last_year`` (the robust line's value; Poisson: the
           fitted expected rate), the "today" from which the trend is continued;
@@ -441,7 +444,8 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
     lang : {"zh", "en"}
     method : str, optional
         The row's ``method``: with ``"poisson"``, ``insufficient_data`` and ``volatile`` get the
-        reasons of the count model.
+        reasons of the count model; with ``"small_base"`` (an event proportion of too few cases
+        at a bound, :func:`fzanalysis.trend.engine.small_base`), ``insufficient_data`` says so.
     comparator : str, optional
         The catalogue comparator: ``maintain`` gets the reasons of the maintain rules;
         ``increase``/``decrease``/``narrow`` the ``at_risk`` reason of ``p_direction`` and the
@@ -461,6 +465,7 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
     params = {"p": f"{float(w['at_risk_p_meet']):.0%}", "ratio": w["volatile_ratio"],
               "n": settings()["min_points"], "gap": settings()["max_gap_years"],
               "pace": w["pace_window"], "events": pconf["min_events"],
+              "width": f"{float(load_rules()['too_wide']['proportion_max_width']):g}",
               "alpha": pconf["overdispersion_alpha"],
               "p_maintain": f"{float(w['at_risk_p_meet_maintain']):.0%}",
               "p_direction": f"{float(w['at_risk_p_direction']):.0%}",
@@ -476,4 +481,6 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
         kinds.update({"at_risk": "warning_direction", "volatile": "warning_direction"})
     if method == "poisson":
         kinds.update({"insufficient_data": "warning_poisson", "volatile": "warning_poisson"})
+    if method == "small_base":
+        kinds["insufficient_data"] = "warning_small_base"
     return sep.join(labels.label(kinds.get(c, "warning"), c, lang).format(**params) for c in codes)
