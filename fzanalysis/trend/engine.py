@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from fzanalysis import comparators
+from fzanalysis.rates import proportion_too_wide
 from fzanalysis.trend.core import (
     M_LINEAR,
     M_LOG,
@@ -78,8 +79,6 @@ def small_base(M: SeriesMatrix, step: np.ndarray, pois: np.ndarray) -> np.ndarra
     the chance of treatment is 0.8 or 1), so a trend through them would be read as exact: an
     80 % interval of 99.99-100 % beside a latest figure whose own interval starts at 43.9 %.
     """
-    from fzanalysis.rates import proportion_too_wide
-
     listed = np.isin(M.keys["indicator"].astype(str).to_numpy(),
                      [str(x) for x in (settings()["poisson"].get("event_proportions") or [])])
     col = np.arange(len(M.years))
