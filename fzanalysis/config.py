@@ -137,7 +137,8 @@ def _units(path: Path) -> pd.DataFrame:
 def units() -> pd.DataFrame:
     """The units table ``data/units.csv``, indexed by ``key``.
 
-    Columns ``key, name_zh, name_en, symbol, symbol_en, lower_bound, upper_bound, scale, note``;
+    Columns ``key, name_zh, name_en, symbol, symbol_en, lower_bound, upper_bound, scale, note,
+    plausible_max, example`` (``example``: a figure as a clerk types it, :func:`fzanalysis.labels.unit_example`);
     bounds and scale are floats (NaN = unbounded / not a rate from counts).
     """
     return cached("units", data_path("units.csv"), _units).copy()

@@ -3,7 +3,7 @@
 Every page, chart, table and sentence formats through this module, so the same fact is written
 the same way everywhere.  Texts live in data files, never in code: code labels in
 ``data/labels/*.yaml``, domain names in ``data/domains.csv``, unit names and symbols in
-``data/units.csv``, value formats per unit under ``narrative_unit`` in
+``data/units.csv`` (with an ``example`` of a figure as typed), value formats per unit under ``narrative_unit`` in
 ``data/labels/report.yaml``, area names in the plan (``data/plans/*/plan.yaml``), the gazetteer ``data/towns.csv`` and, for
 the areas of the official reference figures, ``data/reference/areas.csv``.  A label may name
 the active plan in its own words: ``{plan_short}`` (规划 for Conghua, 纲要 for the national
@@ -51,6 +51,7 @@ __all__ = [
     "shows_change",
     "shown_difference",
     "target_decimals",
+    "unit_example",
     "unit_format",
     "unit_label",
     "value_decimals",
@@ -275,6 +276,39 @@ def unit_label(unit: Any, lang: Lang = "zh", *, gap: bool = False) -> str:
     if lang == "en" and (not symbol or not symbol.isascii()):
         symbol = str(row["symbol"]) if str(row["symbol"]).isascii() and row["symbol"] else ""
     return symbol or str(row[f"name_{lang}"])
+
+
+def unit_example(unit: Any, lang: Lang = "zh") -> str:
+    """An example of how a figure in ``unit`` is typed, for an input prompt: ``如 85.5`` for a
+    percent, ``如 1.5`` for a ratio (1.5 female seats per male seat, never a percent-like figure).
+
+    The number is the unit's ``example`` in ``data/units.csv``; the words around it are the
+    ``unit_example`` label.  Every prompt that tells a clerk what to type takes its example here.
+
+    Parameters
+    ----------
+    unit : str
+        Key of ``data/units.csv``.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+        The example; empty for an unknown unit or one without an example.
+
+    Examples
+    --------
+    >>> unit_example("percent"), unit_example("ratio"), unit_example("percent", "en")
+    ('如 85.5', '如 1.5', 'e.g. 85.5')
+    >>> unit_example("a_unit_of_my_own")
+    ''
+    """
+    check_lang(lang)
+    units = config.units()
+    if _isna(unit) or str(unit) not in units.index or "example" not in units.columns:
+        return ""
+    example = str(units.at[str(unit), "example"]).strip()
+    return fill(label("unit_example", "text", lang), example=example) if example else ""
 
 
 def area_label(code: Any, lang: Lang = "zh", *, short: bool = False) -> str:

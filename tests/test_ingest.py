@@ -241,6 +241,44 @@ def test_template_structure(tmp_path: Path) -> None:
     assert ws.cell(r_pc, col["numerator"]).protection.locked is True
 
 
+def _prompts(ws: openpyxl.worksheet.worksheet.Worksheet) -> dict[str, str]:
+    """The input prompt of each row's value cell, by indicator id (the last row of an id wins)."""
+    head = [c.value for c in ws[1]]
+    value_letter = openpyxl.utils.get_column_letter(head.index("value") + 1)
+    ids = {r: ws.cell(r, 1).value for r in range(3, ws.max_row + 1)}
+    out: dict[str, str] = {}
+    for dv in ws.data_validations.dataValidation:
+        for rng in dv.sqref.ranges:
+            for row in range(rng.min_row, rng.max_row + 1):
+                if openpyxl.utils.get_column_letter(rng.min_col) == value_letter:
+                    out[ids[row]] = dv.prompt
+    return out
+
+
+def test_template_prompt_gives_the_units_example(tmp_path: Path) -> None:
+    """The value cell's input prompt shows how a figure in the row's unit is typed: a percent
+    like 85.5, a ratio (女男厕位比) like 1.5, not a percent-like figure; and a count and a ratio,
+    both unbounded above, are each told their own unit."""
+    from fzanalysis import labels
+
+    assert labels.unit_example("percent") == "如 85.5"
+    assert labels.unit_example("ratio") == "如 1.5"
+    assert labels.unit_example("ratio", "en") == "e.g. 1.5"
+    assert labels.unit_example("no_such_unit") == ""
+    ws = openpyxl.load_workbook(template("城管局", 2024, tmp_path / "t.xlsx"))["数据填报"]
+    prompts = _prompts(ws)
+    ratio = prompts["environment.toilet_ratio_new"]
+    assert ratio.endswith("如 1.5。") and "比值" in ratio and "85.5" not in ratio
+    ws = openpyxl.load_workbook(template("卫健局", 2024, tmp_path / "h.xlsx"))["数据填报"]
+    prompts = _prompts(ws)
+    assert prompts["health.hospital_delivery"].endswith("如 85.5。")
+    assert prompts["health.maternal_mortality"].endswith(labels.unit_example("per_100k_live_births") + "。")
+    assert "每10万活产" in prompts["health.maternal_mortality"]
+    # same bounds (>= 0) as the maternal mortality, its own unit and example
+    assert "每年个数" in prompts["family.unmarried_abortions"] and "活产" not in prompts["family.unmarried_abortions"]
+    assert prompts["family.unmarried_abortions"].endswith("如 12。")
+
+
 def test_template_unknown_department(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ValueError, match="不存在局.*没有要填报的指标.*以下之一：.*卫健局") as exc:
         template("不存在局", 2024, tmp_path / "x.xlsx")

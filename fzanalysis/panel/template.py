@@ -92,10 +92,12 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     pos = {c: i + 1 for i, c in enumerate(columns)}
     letter = {c: ws.cell(row=1, column=i).column_letter for c, i in pos.items()}
-    validations: dict[tuple[str, float, float], DataValidation] = {}
+    validations: dict[tuple[str, float, float, str], DataValidation] = {}
 
-    def dv_for(kind: str, lo: float, hi: float, unit_zh: str) -> DataValidation:
-        key = (kind, lo, hi)
+    def dv_for(kind: str, lo: float, hi: float, unit: str, unit_zh: str) -> DataValidation:
+        # one validation per unit: two units with the same bounds (a count and a ratio, both >= 0)
+        # are told their own unit and example
+        key = (kind, lo, hi, unit)
         if key not in validations:
             if math.isfinite(hi):
                 dv = DataValidation(type="decimal", operator="between", formula1=_xl(lo), formula2=_xl(hi))
@@ -110,7 +112,8 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
             what = "人数/个数" if kind == "count" else f"数值（单位：{unit_zh}）"
             dv.error = f"请输入{rng}的{what}；不要输入文字或单位。无数据请留空。"
             dv.promptTitle = "填报提示"
-            dv.prompt = f"请输入{rng}的{what}。"
+            example = labels.unit_example(unit, "zh") if kind == "value" else ""
+            dv.prompt = f"请输入{rng}的{what}" + (f"，{example}" if example else "") + "。"
             dv.showInputMessage = True
             validations[key] = dv
             ws.add_data_validation(dv)
@@ -150,9 +153,9 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
                         cell.fill = yellow
                     elif c in inputs:
                         cell.fill = grey
-                dv_for("value", lo, hi, unit_zh).add(f"{letter['value']}{r}")
+                dv_for("value", lo, hi, unit, unit_zh).add(f"{letter['value']}{r}")
                 if has_counts:
-                    dv_for("count", 0.0, math.inf, "").add(f"{letter['numerator']}{r}:{letter['denominator']}{r}")
+                    dv_for("count", 0.0, math.inf, "", "").add(f"{letter['numerator']}{r}:{letter['denominator']}{r}")
                 r += 1
     for c in hidden:
         ws.column_dimensions[letter[c]].hidden = True
