@@ -583,3 +583,42 @@ def test_a_final_evaluation_on_figures_six_years_old_is_refused(tmp_path):
         report_params.resolve_params(2024, "midterm")
     with pytest.raises(report.ReportError, match="max_data_lag"):
         report_params.validate_params({"kind": "final", "max_data_lag": -1, "notebooks": []}, source="x.yaml")
+
+
+def test_midterm_word_domain_chart_draws_the_tables_rate_all(tmp_path, monkeypatch):
+    """The mid-term Word report's domain chart drew the rate over judged targets beside a table
+    (and a ranking sentence) on the rate over every target with data: its bars are the table's
+    达标率（含无法判定） column and its axis is titled with that column's label."""
+    from docx import Document
+
+    from fzanalysis.report import docx as report_docx
+
+    drawn = []
+    real = report_docx._attainment_figure
+
+    def spy(*args, **kwargs):
+        fig = real(*args, **kwargs)
+        drawn.append(fig)
+        return fig
+
+    monkeypatch.setattr(report_docx, "_attainment_figure", spy)
+    ctx = report.setup(year=2025, kind="midterm", show=False)
+    doc = Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx")))
+    assert len(drawn) == 1
+    ax = drawn[0].axes[0]
+    col_all, col_judged, col_domain = (labels.label("docx", c) for c in ("col_rate_all", "col_rate", "col_domain"))
+    assert ax.get_xlabel() == col_all
+    table = next(t for t in doc.tables if col_all in [c.text for c in t.rows[0].cells])
+    head = [c.text for c in table.rows[0].cells]
+    rows = [[c.text for c in r.cells] for r in table.rows[1:]]
+    names = [r[head.index(col_domain)] for r in rows]
+    shown_all = [r[head.index(col_all)] for r in rows]
+    shown_judged = [r[head.index(col_judged)] for r in rows]
+    # bars are drawn bottom-up: reversed, they are the table's rows
+    bars = [p.get_width() for p in ax.patches][::-1]
+    assert [t.get_text() for t in ax.get_yticklabels()][::-1] == names
+    assert [labels.format_share(b / 100) for b in bars] == shown_all
+    att = ctx.evaluation.attainment().set_index("domain")["attainment_rate_all"]
+    dom = {labels.domain_label(d): d for d in att.index if d in labels.domain_order()}
+    assert bars == pytest.approx([100 * att[dom[n]] for n in names])
+    assert shown_all != shown_judged  # the demo has targets that cannot be judged: the two rates differ

@@ -294,16 +294,33 @@ def _clear_body(doc: DocumentObject) -> None:
 # ----------------------------------------------------------------------- figures
 
 
-def _attainment_figure(summary: pd.DataFrame, lang: Lang) -> Any:
+def _attainment_figure(domain_names: pd.Series, rate_all: pd.Series, lang: Lang) -> Any:
+    """The bar chart of the domains' attainment beside the domain table: the rate over every
+    target with data (``rate_all``, a target that cannot be judged counting as not met), the
+    figure the table's ``col_rate_all`` column and the ranking sentence give, under the same
+    label.
+
+    Parameters
+    ----------
+    domain_names : Series
+        The domains' names, in the table's order.
+    rate_all : Series
+        Their ``attainment_rate_all`` (a fraction; NaN drawn as 0), aligned with ``domain_names``.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     import matplotlib.pyplot as plt  # heavy: only when a figure is drawn
 
     fig, ax = plt.subplots(figsize=(7.0, 3.4))
-    rates = summary["rate"].astype(float).fillna(0) * 100
-    ax.barh(summary["label"][::-1], rates[::-1], color="#7b1fa2")
+    rates = pd.Series(rate_all).astype(float).fillna(0).to_numpy() * 100
+    ax.barh(list(domain_names)[::-1], rates[::-1], color="#7b1fa2")
     for y, v in enumerate(rates[::-1]):
         ax.text(v + 1, y, f"{v:.0f}%", va="center", fontsize=9)
     ax.set_xlim(0, 110)
-    ax.set_xlabel(labels.label("docx", "axis_rate", lang))
+    ax.set_xlabel(labels.label("docx", "col_rate_all", lang))  # the table column's own label
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()
     return fig
@@ -417,14 +434,15 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     n_warn = int((j["warnings"].astype(str) != "").sum())
     n_risk = int(j["warnings"].astype(str).str.contains("at_risk").sum())
     w.para(w.t("overall_warnings", n=n_warn, at_risk=n_risk))
+    # the rate over every target with data: the table's last column, the ranking and the chart
+    rate_all = summary["domain"].map(attainment.set_index("domain")["attainment_rate_all"])
     w.table(pd.DataFrame({
         w.t("col_domain"): summary["label"], w.t("col_n"): summary["n"], met_word: summary["met"],
         not_met_word: summary["not_met"], w.t("col_other"): summary["cannot_judge"] + summary["no_data"],
         w.t("col_rate"): [_pct(r, lang) for r in summary["rate"]],
-        w.t("col_rate_all"): [_pct(r, lang) for r in
-                              summary["domain"].map(attainment.set_index("domain")["attainment_rate_all"])],
+        w.t("col_rate_all"): [_pct(r, lang) for r in rate_all],
     }), w.t("table_domains", year=ctx.data_year), widths=[4.2, 1.5, 1.5, 1.5, 2.4, 2.1, 2.4])
-    w.figure(_attainment_figure(summary, lang), w.t("figure_domains", year=ctx.data_year))
+    w.figure(_attainment_figure(summary["label"], rate_all, lang), w.t("figure_domains", year=ctx.data_year))
 
     # 一、各领域目标实现情况
     section = 1
