@@ -100,6 +100,8 @@ COLUMNS: tuple[str, ...] = (
     "numerator_zh",
     "denominator_zh",
     "note",
+    "unit_word_zh",
+    "unit_word_en",
 )
 
 _TARGET_RULE = ("expected a numeric target for >=, <=, >, <, ==, ~=, ~>=, the gap's parity point (0 for a "
@@ -118,8 +120,11 @@ DEFAULT_TARGET_YEAR = 2030
 _STR_COLUMNS = (
     "id", "domain", "name_zh", "name_en", "clause", "unit", "comparator", "baseline_source",
     "department", "disaggregation", "subject_sex", "area_kinds", "numerator_zh", "denominator_zh", "note",
+    "unit_word_zh", "unit_word_en",
 )
 _FLOAT_COLUMNS = ("lower_bound", "upper_bound", "target", "tolerance", "baseline_value")
+_WORD_RULE = ("expected unit_word_zh/unit_word_en (a counting word: 条, 名) only for a unit that counts "
+              "(one with a word_zh in data/units.csv)")
 _REQUIRED_KEYS = ("id", "domain", "name_zh", "name_en", "clause", "unit", "comparator")
 _ID_RE = r"^[a-z][a-z_]*\.[a-z0-9][a-z0-9_]*$"
 _CN_NUM = "一二三四五六七八九十"
@@ -443,9 +448,12 @@ def _build(raw: _Raw, source: str, unit_table: pd.DataFrame) -> tuple[pd.DataFra
     return df, problems
 
 
-def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan: bool = True) -> pa.DataFrameSchema:
+def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan: bool = True,
+            counted_units: Sequence[str] = ()) -> pa.DataFrameSchema:
     """The catalogue's checks; ``plan=False`` (a researcher's own catalogue) drops the rules
-    that only make sense for the plan's own file: ids ``domain.name``, the 8 domains, clauses."""
+    that only make sense for the plan's own file: ids ``domain.name``, the 8 domains, clauses.
+    ``counted_units``: the units with a counting word (``word_zh`` of ``data/units.csv``), the
+    only ones an indicator may give its own word (``unit_word_zh``/``unit_word_en``)."""
     domain_ids = list(domain_clauses)
     nonempty = pa.Check(lambda s: s.str.strip() != "", error="expected non-empty text")
     with_target = list(comparators.NUMERIC + comparators.WITH_PARITY)
@@ -541,6 +549,8 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan
             "numerator_zh": pa.Column(str),
             "denominator_zh": pa.Column(str),
             "note": pa.Column(str),
+            "unit_word_zh": pa.Column(str),
+            "unit_word_en": pa.Column(str),
         },
         checks=[
             *([pa.Check(
@@ -585,6 +595,11 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan
                 | df["disaggregation"].str.contains("area"),
                 error="expected area_kinds only with per_area true or 'area' in disaggregation",
             ),
+            pa.Check(
+                lambda df: ((df["unit_word_zh"] == "") & (df["unit_word_en"] == ""))
+                | df["unit"].isin(list(counted_units)),
+                error=_WORD_RULE,
+            ),
             *([pa.Check(clause_ok, error="expected clause like 二（一）主要目标2, 二（一）策略措施7 or "
                      "五（五）, parts joined by '；', and 二（…） parts matching the domain")] if plan else []),
         ],
@@ -604,9 +619,11 @@ _FALLBACK_LINE: dict[str, tuple[str, ...]] = {
     "area_kinds": ("per_area", "disaggregation"),
     "lower_bound": ("unit",),
     "upper_bound": ("unit",),
+    "unit_word_zh": ("unit",),
 }
 
 _COLUMN_HINT = {
+    _WORD_RULE: "unit_word_zh",
     _TARGET_RULE: "target",
     "expected a tolerance for '~=' and '~>=' (保持在…左右) and only for them": "tolerance",
     "expected target within [lower_bound, upper_bound] (the unit's bounds)": "target",
@@ -627,9 +644,11 @@ def _validate(
     domain_table: pd.DataFrame, unit_table: pd.DataFrame, plan: bool = True,
 ) -> pd.DataFrame:
     problems = list(problems or [])
+    counted = (unit_table.loc[unit_table["word_zh"].astype(str).str.strip() != "", "key"].tolist()
+               if "word_zh" in unit_table.columns else [])
     schema = _schema(
         dict(zip(domain_table["id"], domain_table["clause"], strict=True)), unit_table["key"].tolist(),
-        plan=plan,
+        plan=plan, counted_units=counted,
     )
     try:
         schema.validate(df, lazy=True)

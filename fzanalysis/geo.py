@@ -57,7 +57,7 @@ from fzanalysis.config import label_table as labels
 from fzanalysis.evaluation import of_judged_sex
 from fzanalysis.exceptions import GazetteerError, PlotError
 from fzanalysis.fonts import use_cjk_font
-from fzanalysis.labels import Lang, domain_label, label, unit_label
+from fzanalysis.labels import Lang, domain_label, label, unit_label, unit_word
 from fzanalysis.paths import data_path
 from fzanalysis.rates import unrankable as unrankable_rows
 
@@ -721,6 +721,11 @@ def _first(frame: pd.DataFrame, col: str) -> Any:
     return vals.iloc[0] if len(vals) else None
 
 
+def _word(frame: pd.DataFrame, lang: Lang) -> str:
+    """The counting word of the one indicator a map shows (:func:`fzanalysis.labels.unit_word`)."""
+    return unit_word({c: _first(frame, c) for c in ("unit", "unit_word_zh", "unit_word_en")}, lang)
+
+
 def town_label(name_zh: str, name_en: str, lang: Lang) -> str:
     """Town name printed on maps: the Chinese name, or the English name without
     its generic word (Subdistrict, Town) so the eight names fit the map."""
@@ -922,7 +927,8 @@ def choropleth(table: pd.DataFrame, column: str, *, ax: Axes | None = None, lang
     if cmap is not None:
         style["cmap"] = cmap
     unit = _first(sel, "unit")
-    ulabel = {"gap": unit_label(unit, lang, gap=True), "value": unit_label(unit, lang),
+    word = _word(sel, lang)
+    ulabel = {"gap": unit_label(unit, lang, gap=True, word=word), "value": unit_label(unit, lang, word=word),
               None: ""}.get(style.get("unit"), "")
     col_label = label("plot_column", column, lang) if column in labels().get("plot_column", {}) \
         else column
@@ -1350,7 +1356,7 @@ def explore(table: pd.DataFrame, column: str, *, towns: gpd.GeoDataFrame | None 
     else:
         vals = pd.to_numeric(gdf[column], errors="coerce")
         show[column] = vals.where(gdf["has_data"] & ~excluded & ~few)
-        u = unit_label(unit, "zh", gap=column == "gap")
+        u = unit_label(unit, "zh", gap=column == "gap", word=_word(sel, "zh"))
         show["shown"] = [na if x else nc if f else f"{_fmt(v)} {u}".strip() if pd.notna(v) else nd
                          for v, x, f in zip(show[column], excluded, few)]
     fields[column if style["kind"] == "categorical" else "shown"] = col_both

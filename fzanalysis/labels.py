@@ -3,7 +3,9 @@
 Every page, chart, table and sentence formats through this module, so the same fact is written
 the same way everywhere.  Texts live in data files, never in code: code labels in
 ``data/labels/*.yaml``, domain names in ``data/domains.csv``, unit names and symbols in
-``data/units.csv`` (with an ``example`` of a figure as typed), value formats per unit under ``narrative_unit`` in
+``data/units.csv`` (with an ``example`` of a figure as typed and a count's counting word, 个,
+which an indicator of the catalogue may name as its own: 条 for adverts, 名 for leaders;
+:func:`unit_word`), value formats per unit under ``narrative_unit`` in
 ``data/labels/report.yaml``, area names in the plan (``data/plans/*/plan.yaml``), the gazetteer ``data/towns.csv`` and, for
 the areas of the official reference figures, ``data/reference/areas.csv``.  A label may name
 the active plan in its own words: ``{plan_short}`` (规划 for Conghua, 纲要 for the national
@@ -54,6 +56,7 @@ __all__ = [
     "unit_example",
     "unit_format",
     "unit_label",
+    "unit_word",
     "value_decimals",
 ]
 
@@ -251,7 +254,57 @@ def domain_label(code: Any, lang: Lang = "zh") -> str:
     return label("attainment", code, lang)
 
 
-def unit_label(unit: Any, lang: Lang = "zh", *, gap: bool = False) -> str:
+def unit_word(what: Any, lang: Lang = "zh") -> str:
+    """The counting word (量词) a count is written with: ``3个``, ``10条``, ``1名``.
+
+    The one owner of the rule: an indicator's own word (catalogue columns ``unit_word_zh`` /
+    ``unit_word_en``, where the plan counts in another word than 个: 公益广告 10条, 女干部 1名)
+    or, without one, its unit's (``word_zh`` / ``word_en`` of ``data/units.csv``: 个 for the count
+    units, no word in English, none for a unit that is not a count).  Every value, change, target,
+    interval and unit label of a count is written with the word it returns (the ``{word}`` of the
+    ``narrative_unit`` formats and of the unit symbols).
+
+    Parameters
+    ----------
+    what : str or mapping
+        A unit key, or a row (of the catalogue, the judgement or assessment table) with ``unit``
+        and, optionally, ``unit_word_zh`` / ``unit_word_en``.
+    lang : {"zh", "en"}
+
+    Returns
+    -------
+    str
+        The word; empty for a unit without one.
+
+    Examples
+    --------
+    >>> unit_word("count"), unit_word({"unit": "count_per_year", "unit_word_zh": "条"}), unit_word("percent")
+    ('个', '条', '')
+    """
+    check_lang(lang)
+    if hasattr(what, "get") and not isinstance(what, str):
+        own = what.get(f"unit_word_{lang}")
+        if not _isna(own) and str(own).strip():
+            return str(own).strip()
+        what = what.get("unit")
+    units = config.units()
+    column = f"word_{lang}"
+    if _isna(what) or str(what) not in units.index or column not in units.columns:
+        return ""
+    word = units.at[str(what), column]
+    return "" if _isna(word) else str(word).strip()
+
+
+def _put(template: Any, unit: Any, lang: str, word: str | None, **values: Any) -> str:
+    """A unit's format (``narrative_unit``, a symbol) filled: ``{v}`` and the count's ``{word}``
+    (:func:`unit_word` of the unit when ``word`` is None); a space left by an empty word dropped."""
+    text = str(template)
+    if "{word}" in text:
+        text = text.replace("{word}", unit_word(unit, lang) if word is None else word)  # type: ignore[arg-type]
+    return text.format(**values).strip() if values else text.strip()
+
+
+def unit_label(unit: Any, lang: Lang = "zh", *, gap: bool = False, word: str | None = None) -> str:
     """Printed unit for axes, legends and table headers.
 
     The unit's ``symbol`` from ``data/units.csv`` (in English ``symbol_en``, or ``name_en`` when
@@ -260,8 +313,13 @@ def unit_label(unit: Any, lang: Lang = "zh", *, gap: bool = False) -> str:
 
     Examples
     --------
+    ``word`` is the indicator's counting word (:func:`unit_word` of its row; default the unit's):
+    a count of adverts is in 条, a yearly count in 条/年.
+
     >>> unit_label("percent"), unit_label("percent", gap=True), unit_label("per_100k_live_births", "en")
     ('%', '百分点', '/100k live births')
+    >>> unit_label("count"), unit_label("count_per_year", word="条")
+    ('个', '条/年')
     """
     check_lang(lang)
     if _isna(unit) or unit == "":
@@ -272,9 +330,10 @@ def unit_label(unit: Any, lang: Lang = "zh", *, gap: bool = False) -> str:
     if unit not in units.index:
         return str(unit)
     row = units.loc[unit]
-    symbol = str(row.get("symbol_en", "") if lang == "en" else row["symbol"]) or ""
+    zh_symbol = _put(row["symbol"], unit, "zh", word if lang == "zh" else None)
+    symbol = _put(row.get("symbol_en", ""), unit, lang, word) if lang == "en" else zh_symbol
     if lang == "en" and (not symbol or not symbol.isascii()):
-        symbol = str(row["symbol"]) if str(row["symbol"]).isascii() and row["symbol"] else ""
+        symbol = zh_symbol if zh_symbol.isascii() and zh_symbol else ""
     return symbol or str(row[f"name_{lang}"])
 
 
@@ -404,18 +463,22 @@ def is_published(synthetic: Any) -> bool:
     return not _isna(synthetic) and not bool(synthetic)
 
 
-def format_value(value: Any, unit: Any, *, lang: Lang = "zh", published: bool = False) -> str:
+def format_value(value: Any, unit: Any, *, lang: Lang = "zh", published: bool = False,
+                 word: str | None = None) -> str:
     """Write ``value`` in ``unit``: ``95.1%``, ``12.3/10万``, ``80.2岁``; a missing value is ``—``.
 
     ``published=True`` writes an official figure as its release states it: with the unit's
     decimals, or with the figure's own when it has more (at most :data:`PUBLISHED_MAX_DECIMALS`),
     so that ``99.95`` is never shown as ``100.0%`` nor ``80.88`` as ``80.9岁``. A value with more
-    decimals than that (computed, not published) keeps the unit's.
+    decimals than that (computed, not published) keeps the unit's.  ``word`` is the counting
+    word of a count (:func:`unit_word` of the indicator's row; default the unit's, 个).
 
     Examples
     --------
     >>> format_value(95.06, "percent"), format_value(6.5, "per_100k_live_births", lang="en")
     ('95.1%', '6.5 per 100 000 live births')
+    >>> format_value(10, "count_per_year"), format_value(10, "count_per_year", word="条")
+    ('10个', '10条')
     >>> format_value(99.95, "percent", published=True)
     '99.95%'
     """
@@ -423,7 +486,7 @@ def format_value(value: Any, unit: Any, *, lang: Lang = "zh", published: bool = 
     if _isna(value):
         return "—"
     spec = unit_format(unit)
-    return str(spec[lang]).format(v=format_number(value, value_decimals(value, unit, published=published)))
+    return _put(spec[lang], unit, lang, word, v=format_number(value, value_decimals(value, unit, published=published)))
 
 
 def shows_change(start: Any, end: Any, unit: Any) -> bool:
@@ -468,11 +531,12 @@ def range_decimals(lower: Any, upper: Any, unit: Any) -> int:
     return decimals
 
 
-def format_range(lower: Any, upper: Any, unit: Any, *, lang: Lang = "zh", bare: bool = False) -> str:
+def format_range(lower: Any, upper: Any, unit: Any, *, lang: Lang = "zh", bare: bool = False,
+                 word: str | None = None) -> str:
     """Write an interval in ``unit`` the one way every page does: ``82.7–83.2岁``, ``37.8%–58.7%``
     (a unit marked ``range_repeat`` in ``data/labels/report.yaml`` is written on both ends), in the
     unit's digits; ``bare=True`` leaves the unit out (``82.7–83.2``, in a table whose column or
-    point value already names it).
+    point value already names it); ``word`` the counting word of a count (:func:`unit_word`).
 
     Examples
     --------
@@ -492,9 +556,9 @@ def format_range(lower: Any, upper: Any, unit: Any, *, lang: Lang = "zh", bare: 
     if bare:
         return f"{format_number(lower, decimals)}–{format_number(upper, decimals)}"
     spec = unit_format(unit)
-    low = (str(spec[lang]).format(v=format_number(lower, decimals)) if spec.get("range_repeat")
+    low = (_put(spec[lang], unit, lang, word, v=format_number(lower, decimals)) if spec.get("range_repeat")
            else format_number(lower, decimals))
-    return f"{low}–{str(spec[lang]).format(v=format_number(upper, decimals))}"
+    return f"{low}–{_put(spec[lang], unit, lang, word, v=format_number(upper, decimals))}"
 
 
 def format_share(share: Any, *, lang: Lang = "zh") -> str:
@@ -510,8 +574,9 @@ def format_share(share: Any, *, lang: Lang = "zh") -> str:
     return "—" if _isna(share) else format_value(100 * float(share), "percent", lang=lang)
 
 
-def format_change(change: Any, unit: Any, *, lang: Lang = "zh") -> str:
-    """The absolute size of a change given alone: ``0.3个百分点`` / ``0.3 percentage points``.
+def format_change(change: Any, unit: Any, *, lang: Lang = "zh", word: str | None = None) -> str:
+    """The absolute size of a change given alone: ``0.3个百分点`` / ``0.3 percentage points``
+    (a count's in its counting word ``word``, :func:`unit_word`).
 
     A change or gap printed with its two figures is measured from them as printed
     (:func:`format_difference`, :func:`format_gap`), never written from the unrounded change here.
@@ -520,7 +585,7 @@ def format_change(change: Any, unit: Any, *, lang: Lang = "zh") -> str:
     if _isna(change):
         return "—"
     spec = unit_format(unit)
-    return str(spec[f"change_{lang}"]).format(v=format_number(abs(float(change)), int(spec["decimals"])))
+    return _put(spec[f"change_{lang}"], unit, lang, word, v=format_number(abs(float(change)), int(spec["decimals"])))
 
 
 #: At most this many decimals are written for a target (:func:`target_decimals`).
@@ -593,10 +658,11 @@ def shown_difference(start: Any, end: Any, unit: Any, *, decimals: tuple[int, in
 
 def format_difference(start: Any, end: Any, unit: Any, *, lang: Lang = "zh",
                       decimals: tuple[int, int] | None = None, published: bool = False,
-                      signed: bool = False) -> str:
+                      signed: bool = False, word: str | None = None) -> str:
     """Write the difference of two printed figures (:func:`shown_difference`) in the unit's
     words for a change: ``1.6个百分点`` / ``1.6 percentage points``; ``signed=True`` for a table
-    column (``+1.6个百分点``, ``−3.9个百分点``; no sign on a zero); ``—`` when a figure is missing.
+    column (``+1.6个百分点``, ``−3.9个百分点``; no sign on a zero); ``—`` when a figure is missing;
+    ``word`` the counting word of a count (:func:`unit_word`).
 
     Examples
     --------
@@ -609,14 +675,14 @@ def format_difference(start: Any, end: Any, unit: Any, *, lang: Lang = "zh",
     diff, d = shown_difference(start, end, unit, decimals=decimals, published=published)
     if _isna(diff):
         return "—"
-    text = str(unit_format(unit)[f"change_{lang}"]).format(v=format_number(abs(diff), d))
+    text = _put(unit_format(unit)[f"change_{lang}"], unit, lang, word, v=format_number(abs(diff), d))
     if signed and diff != 0:
         text = ("+" if diff > 0 else "−") + text
     return text
 
 
 def format_gap(value: Any, comparator: Any, target: Any, gap: Any, unit: Any, *, tolerance: Any = math.nan,
-               lang: Lang = "zh", published: bool = False) -> str:
+               lang: Lang = "zh", published: bool = False, word: str | None = None) -> str:
     """The shortfall 尚差 … of a value not meeting its target, measured from the figures printed
     beside it: the value (:func:`value_decimals`) and the edge of the target it falls short of as
     :func:`format_target` writes it (the target, or the band's edge 43 of 45%左右（不低于43%）,
@@ -633,13 +699,13 @@ def format_gap(value: Any, comparator: Any, target: Any, gap: Any, unit: Any, *,
     '2.0个百分点'
     """
     if _isna(value) or _isna(gap):
-        return format_change(gap, unit, lang=lang)
+        return format_change(gap, unit, lang=lang, word=word)
     lo, hi, _, _ = comparators.region(str(comparator), target, tolerance)  # the one rule of "meets"
     v = float(value)
     edge = float(lo) if v < float(lo) else float(hi)
     if not math.isfinite(edge) or abs(abs(edge - v) - abs(float(gap))) > 1e-6 * max(1.0, abs(v)):
-        return format_change(gap, unit, lang=lang)
-    return format_difference(v, edge, unit, lang=lang,
+        return format_change(gap, unit, lang=lang, word=word)
+    return format_difference(v, edge, unit, lang=lang, word=word,
                              decimals=(value_decimals(v, unit, published=published), target_decimals(edge, unit)))
 
 
@@ -670,6 +736,7 @@ def format_target(
     tolerance: Any = math.nan,
     lang: Lang = "zh",
     style: Literal["prose", "symbol"] = "prose",
+    word: str | None = None,
 ) -> str:
     """Write a target.
 
@@ -689,6 +756,9 @@ def format_target(
         (``~=``, ``~>=``) with its tolerance the plan's word with the band it stands for
         (``target_band`` labels): ``45%左右（不低于43%）``, ``about 45% (at least 43%)``.  "≥" the
         unit's upper bound is written as the plan writes it (达到100%, not 100%以上).
+    word : str, optional
+        The counting word of a count (:func:`unit_word` of the indicator's row; default the
+        unit's, 个): 不少于10条 is written ``10条以上``.
 
     Examples
     --------
@@ -708,7 +778,7 @@ def format_target(
     check_lang(lang)
     if style not in ("prose", "symbol"):
         raise ValueError(f"style must be 'prose' or 'symbol', got {style!r}")
-    number = str(unit_format(unit)[lang])
+    number = _put(unit_format(unit)[lang], unit, lang, word)  # "{v}条": the number filled below
     if comparator in ("~=", "~>=") and not _isna(target) and not _isna(tolerance):
         t, tau = float(target), float(tolerance)
         return label("target_band", comparator, lang).format(

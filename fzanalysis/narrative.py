@@ -56,6 +56,7 @@ from fzanalysis.labels import (
     shown_difference,
     shows_change,
     unit_format,
+    unit_word,
 )
 from fzanalysis.labels import format_number as _number
 from fzanalysis.rates import unrankable
@@ -110,7 +111,8 @@ def probability_words(p: float, kind: str = "meet", lang: Lang = "zh") -> str:
     return label(f"probability_band_{kind}", band, lang).format(p=probability_percent(float(p)))
 
 
-def _change(row: Mapping[str, Any], change: Any, start: Any, unit: str, lang: str, since: str) -> str:
+def _change(row: Mapping[str, Any], change: Any, start: Any, unit: str, lang: str, since: str,
+            word: str | None = None) -> str:
     """较上年/较2020年 … : the change from ``start`` (the previous or the baseline figure) to the
     row's value, measured from the two figures as the report prints them
     (:func:`fzanalysis.labels.shown_difference`), its word following the sign of that difference."""
@@ -119,10 +121,11 @@ def _change(row: Mapping[str, Any], change: Any, start: Any, unit: str, lang: st
     published = is_published(row.get("synthetic"))
     if _isna(start):  # a table without the earlier figure: the change as given, in the unit's digits
         diff = float(_number(float(change), int(unit_format(unit)["decimals"])).replace(",", ""))
-        size = format_change(float(change), unit, lang=lang)  # type: ignore[arg-type]
+        size = format_change(float(change), unit, lang=lang, word=word)  # type: ignore[arg-type]
     else:
         diff, _ = shown_difference(start, row["value"], unit, published=published)
-        size = format_difference(start, row["value"], unit, lang=lang, published=published)  # type: ignore[arg-type]
+        size = format_difference(start, row["value"], unit, lang=lang, published=published,  # type: ignore[arg-type]
+                                 word=word)
     if diff == 0:
         return _text(f"flat_{since}", lang, year=row.get("baseline_year_int", ""))
     code = ("up" if diff > 0 else "down") + ("_count" if unit in _COUNT_UNITS else "")
@@ -148,6 +151,7 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     """
     check_lang(lang)
     unit = str(row["unit"])
+    word = unit_word(row, lang)  # a count's counting word: 10条, 1名, 3个
     name = str(row.get(f"name_{lang}") or row.get("indicator"))
     name = name_with_sex(name, row.get("sex"), lang=lang, subject_sex=row.get("subject_sex"))
     if area_name:
@@ -159,17 +163,18 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
         return _text("no_data", lang, year=int(year), name=name)
     sep = "" if lang == "zh" else " "
     out = _text("level", lang, year=int(year), name=name, value=format_value(row["value"], unit, lang=lang,
-                                        published=is_published(row.get("synthetic"))))
+                                        published=is_published(row.get("synthetic")), word=word))
     out += pooled_note(row.get("pooled_years"), lang)
     r = dict(row)
     if not _isna(row.get("baseline_year")):
         r["baseline_year_int"] = int(row["baseline_year"])
     if not _isna(row.get("previous_year")) and int(row["previous_year"]) == int(year) - 1:
-        out += _change(r, row.get("change_1y"), row.get("previous_value"), unit, lang, "1y")
+        out += _change(r, row.get("change_1y"), row.get("previous_value"), unit, lang, "1y", word)
     if not _isna(row.get("baseline_year")) and int(row["baseline_year"]) < int(year):
-        out += _change(r, row.get("change_base"), row.get("baseline_value"), unit, lang, "base")
+        out += _change(r, row.get("change_base"), row.get("baseline_value"), unit, lang, "base", word)
     out += _text("end", lang)
-    target = format_target(str(row["comparator"]), row.get("target"), unit, tolerance=row.get("tolerance"), lang=lang)
+    target = format_target(str(row["comparator"]), row.get("target"), unit, tolerance=row.get("tolerance"), lang=lang,
+                           word=word)
     status = row.get("status")
     if status == "met":
         code = "met_above_band" if row.get("status_note") == "above_target_band" else "met"
@@ -177,7 +182,8 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     elif status == "not_met" and not _isna(row.get("gap")) and float(row["gap"]) > 0:
         code = "not_met_band" if str(row["comparator"]) == "~=" else "not_met_gap"
         gap = format_gap(row["value"], row["comparator"], row.get("target"), row["gap"], unit,
-                         tolerance=row.get("tolerance"), lang=lang, published=is_published(row.get("synthetic")))
+                         tolerance=row.get("tolerance"), lang=lang, published=is_published(row.get("synthetic")),
+                         word=word)
         out += sep + _text(code, lang, target=target, gap=gap)
     elif status == "not_met":
         out += sep + _text("not_met", lang, target=target)
@@ -193,10 +199,10 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
             code = ("observed_target_year" if _isna(p)
                     else "observed_target_year_met" if float(p) >= 0.5 else "observed_target_year_not_met")
             out += sep + _text(code, lang, target_year=target_year,
-                               value=format_value(projected, unit, lang=lang))
+                               value=format_value(projected, unit, lang=lang, word=word))
         projected = None
     if not _isna(projected):
-        shown = format_value(projected, unit, lang=lang)
+        shown = format_value(projected, unit, lang=lang, word=word)
         # the move is told as the category judges it: from the trend line's level at the latest
         # year (evaluation: trend_level); where the move from the line reads differently from the
         # move from the figure above, the sentence says so (22.4% observed, trend line at 25.6%,
@@ -211,12 +217,12 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
         if not _isna(level_now) and move(level_now) != verb:
             verb = move(level_now)
             basis = _text("trend_basis_level", lang, year=int(year),
-                          level=format_value(level_now, unit, lang=lang))
+                          level=format_value(level_now, unit, lang=lang, word=word))
         out += sep + basis + _text(verb, lang, target_year=target_year, projected=shown)
         lo, hi = row.get("proj_lower"), row.get("proj_upper")
         if not _isna(lo) and not _isna(hi):
             out += _text("interval", lang, level=_number(100 * level, 0),
-                         span=format_range(float(lo), float(hi), unit, lang=lang))
+                         span=format_range(float(lo), float(hi), unit, lang=lang, word=word))
         words = probability_words(row.get("probability"), str(row.get("probability_kind") or "meet"), lang)
         if row.get("category") == "slipping":  # in the category's words (预计难以保持), with the number
             p = row.get("probability")
@@ -233,7 +239,8 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     if not _isna(row.get("reference_value")):
         out += sep + _text("reference", lang, area=area_label(str(row["reference_area"]), lang),
                            year=int(row["reference_year"]),
-                           value=format_value(row["reference_value"], unit, lang=lang, published=True))
+                           value=format_value(row["reference_value"], unit, lang=lang, published=True,
+                                                          word=word))
     return out
 
 

@@ -49,6 +49,7 @@ from fzanalysis.labels import (
     label,
     pooled_note,
     unit_label,
+    unit_word,
 )
 from fzanalysis.rates import unrankable
 
@@ -126,7 +127,7 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
               baseline: float | tuple[int, float] | None = None, ax: Axes | None = None,
               lang: Lang = "zh", level: float = 0.8, target_year: int | None = None,
               baseline_year: int = 2020, unit: str | None = None, title: str | None = None,
-              demo_note: bool | None = None,
+              demo_note: bool | None = None, unit_word: str | None = None,
               reference: tuple[str, int, float] | None = None,
               catalog: pd.DataFrame | None = None) -> Axes:
     """Observed series, its projection with interval band, target line and baseline.
@@ -161,6 +162,9 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
         runs each series to its catalogue's target year), else the active plan's (2030).
     unit : str, keyword-only, optional
         Unit code (``data/units.csv`` key) for the y axis label.
+    unit_word : str, keyword-only, optional
+        The series' counting word (:func:`fzanalysis.labels.unit_word` of its catalogue row: 条 for
+        adverts); default the unit's.
     title : str, keyword-only, optional
         Axes title (default: indicator name and area, e.g. 宫颈癌筛查率（全区））.
     catalog : DataFrame, keyword-only, optional
@@ -259,7 +263,7 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
         ax.axhline(float(ref_value), color="#7f7f7f", linestyle="--", linewidth=1.0,
                    label=f"{area_label(str(ref_area), lang)} {int(ref_year)}: {float(ref_value):g}")
     ax.set_xlabel(_t("year", lang))
-    ax.set_ylabel(_with_unit(_t("value", lang), unit_label(unit, lang), lang))
+    ax.set_ylabel(_with_unit(_t("value", lang), unit_label(unit, lang, word=unit_word), lang))
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(True, axis="y", color="#e5e5e5", linewidth=0.8)
     ax.spines[["top", "right"]].set_visible(False)
@@ -571,8 +575,8 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     gap_table = {"value_f", "value_m"} <= set(frame.columns)
     if gap_table:  # fzanalysis.gender_gap rows: one per indicator x area, both sexes over the same years
         _need(frame, ("indicator", "area", "value_f", "value_m"), "frame")
-        keep = [c for c in ("indicator", "area", "year", "unit", "name_zh", "name_en", "synthetic")
-                if c in frame.columns]
+        keep = [c for c in ("indicator", "area", "year", "unit", "name_zh", "name_en", "synthetic",
+                            "unit_word_zh", "unit_word_en") if c in frame.columns]
         rows = pd.concat([frame[keep].assign(sex=s, value=frame[v]) for s, v in (("F", "value_f"), ("M", "value_m"))]
                          ).assign(area=lambda d: d["area"].astype(str))
     else:
@@ -594,6 +598,8 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     if "unit" in rows.columns and rows["unit"].nunique() > 1:
         raise PlotError(f"frame: rows mix units {sorted(rows['unit'].unique())}; one axis cannot show them")
     unit = rows["unit"].dropna().iloc[0] if "unit" in rows.columns and rows["unit"].notna().any() else None
+    # one indicator: its own counting word (条, 名); several share their unit's
+    word = unit_word(rows.iloc[0].to_dict(), lang) if unit is not None and rows["indicator"].nunique() == 1 else None
     rows = rows.reset_index(drop=True)
     dup = rows.duplicated(subset=[by, "sex"], keep=False)
     if dup.any():
@@ -631,7 +637,7 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     wide = wide.reindex(order).astype(float)
     ax = _axes(ax, (8, max(3.0, 0.45 * len(order) + 1.8)))
     y = np.arange(len(order))
-    gap_unit = unit_label(unit, lang, gap=True)
+    gap_unit = unit_label(unit, lang, gap=True, word=word)
     for yi, (f, m) in zip(y, wide[["F", "M"]].itertuples(index=False)):
         if not (np.isnan(f) or np.isnan(m)):
             ax.plot([m, f], [yi, yi], color="#bdbdbd", linewidth=3, solid_capstyle="round", zorder=1)
@@ -656,7 +662,7 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
     ax.set_yticks(y)
     ax.set_yticklabels(labels_, fontsize=8.5)
     ax.set_ylim(len(order) - 0.4, -1.4)
-    ax.set_xlabel(_with_unit(_t("value", lang), unit_label(unit, lang), lang))
+    ax.set_xlabel(_with_unit(_t("value", lang), unit_label(unit, lang, word=word), lang))
     ax.grid(True, axis="x", color="#eeeeee")
     ax.spines[["top", "right", "left"]].set_visible(False)
     ax.tick_params(axis="y", length=0)
@@ -676,7 +682,7 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
         else:
             place = _area_names(lang).get(str(rows["area"].iloc[0]), str(rows["area"].iloc[0]))
             # one chart per unit on a page: the unit is what tells them apart
-            shown_unit = unit_label(unit, lang) if unit is not None else ""
+            shown_unit = unit_label(unit, lang, word=word) if unit is not None else ""
             title = fill(_t("dumbbell_title_unit" if shown_unit else "dumbbell_title_area", lang),
                          place=place, unit=shown_unit)
     ax.set_title(title, fontsize=11)
@@ -796,11 +802,12 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
                     markerfacecolor="white", linestyle="none")
         # value and target written as every table writes them (fzanalysis.labels: the unit's digits,
         # a real figure its published ones)
-        value_txt = (format_value(val, r.get("unit"), lang=lang, published=is_published(r.get("synthetic")))
+        word = unit_word(r, lang)  # a count's counting word (条, 名)
+        value_txt = (format_value(val, r.get("unit"), lang=lang, published=is_published(r.get("synthetic")), word=word)
                      if np.isfinite(val) else _t("no_data", lang))
         target_txt = f"{_t('target', lang)} " + format_target(str(r["comparator"]), r.get("target"), r.get("unit"),
                                                               tolerance=r.get("tolerance", math.nan), lang=lang,
-                                                              style="symbol")
+                                                              style="symbol", word=word)
         ax.text(1.01, 0.5, f"{value_txt}\n{target_txt}\n{pal.get(cat, pal['insufficient_data'])[0]}",
                 transform=ax.transAxes, ha="left", va="center", fontsize=7)
         nm = r.get(name_col) if pd.notna(r.get(name_col, math.nan)) else r["indicator"]

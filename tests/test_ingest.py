@@ -188,8 +188,8 @@ def _fill(path: Path, out: Path) -> dict[tuple[str, int, str, str], float]:
             value = round(100 * num / den, 2)
         else:
             hi = 100.0 if "–" in (bounds or "") else 500.0
-            # a count (个, 个/年) is a whole number
-            value = round(float(rng.uniform(1, hi - 1)), 0 if "个" in str(ws.cell(r, col["unit_label"]).value) else 2)
+            # a count (数量（个）, 每年数量（条/年）) is a whole number
+            value = round(float(rng.uniform(1, hi - 1)), 0 if "数量" in str(ws.cell(r, col["unit_label"]).value) else 2)
         ws.cell(r, col["value"]).value = value
         written[key] = value
     wb.save(out)
@@ -268,14 +268,14 @@ def test_template_prompt_gives_the_units_example(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(template("城管局", 2024, tmp_path / "t.xlsx"))["数据填报"]
     prompts = _prompts(ws)
     ratio = prompts["environment.toilet_ratio_new"]
-    assert ratio.endswith("如 1.5。") and "比值" in ratio and "85.5" not in ratio
+    assert ratio.endswith("如 1.5。") and "比值（女:男）（:1）" in ratio and "85.5" not in ratio
     ws = openpyxl.load_workbook(template("卫健局", 2024, tmp_path / "h.xlsx"))["数据填报"]
     prompts = _prompts(ws)
     assert prompts["health.hospital_delivery"].endswith("如 85.5。")
     assert prompts["health.maternal_mortality"].endswith(labels.unit_example("per_100k_live_births") + "。")
     assert "每10万活产" in prompts["health.maternal_mortality"]
     # same bounds (>= 0) as the maternal mortality, its own unit and example
-    assert "每年个数" in prompts["family.unmarried_abortions"] and "活产" not in prompts["family.unmarried_abortions"]
+    assert "每年数量（个/年）" in prompts["family.unmarried_abortions"] and "活产" not in prompts["family.unmarried_abortions"]
     assert prompts["family.unmarried_abortions"].endswith("如 12。")
 
 

@@ -324,7 +324,7 @@ def test_counts_and_count_values_must_be_whole_numbers(tmp_path: Path) -> None:
     assert "1.234" in en and "1234" in en and "whole number" in en, en
     assert "整数" in num.explain("zh").expected and "1,234" in num.explain("zh").fix
     ab = next(p for p in probs if p.code == "value_not_whole")
-    assert "1.5" in ab.format("zh") and "个" in ab.format("zh") and "whole number" in ab.format("en")
+    assert "1.5" in ab.format("zh") and "个/年" in ab.format("zh") and "whole number" in ab.format("en")
     assert "1500" not in ab.format("zh")  # no thousands hint for one decimal
     res = ingest([f], out_dir=tmp_path / "out", keep_valid=True)
     assert res.panel.frame[["indicator", "area", "value"]].values.tolist() == [

@@ -322,3 +322,80 @@ def test_the_gap_is_the_difference_of_the_printed_value_and_target():
     # a band's gap runs to the edge the target names (45%左右（不低于43%）)
     band = {**INSURANCE, "comparator": "~>=", "target": 45.0, "tolerance": 2.0, "value": 41.04, "gap": 1.96}
     assert "尚差2.0个百分点" in narrative.finding(band)
+
+
+@pytest.fixture(scope="module")
+def counted():
+    """The demo's 2024 judgement and assessment: rows of the count indicators, with their words."""
+    from fzanalysis import assess, catalog, demo, evaluate
+
+    cat = catalog.load()
+    ev = evaluate(demo.load(), cat, year=2024)
+    return ev.series, assess(demo.load(), cat, year=2024)
+
+
+ADVERTS, LEADERS, ABORTIONS = ("health.reproductive_health_adverts", "decision.street_leadership_women",
+                               "family.unmarried_abortions")
+
+
+def test_a_count_is_written_in_the_indicators_counting_word(counted):
+    """The plan counts adverts in 条 (不少于10条) and women leaders in 名 (至少配备1名): the
+    sentence and the tables write 10条, 1名, never 10个; a count the plan gives no word keeps 个."""
+    from fzanalysis import labels
+    from fzanalysis.report import tables
+
+    series, assessed = counted
+    judged = series[series["judged"]].set_index("indicator")
+    ads = judged.loc[ADVERTS].to_dict()
+    assert labels.unit_word(ads) == "条"
+    sentence = narrative.finding(ads)
+    assert "条" in sentence and "个" not in sentence, sentence
+    assert "10条以上" in sentence
+    words = tables.target_words(ads)
+    assert words["target"] == "≥ 10条" and words["value"].endswith("条"), words
+    table = tables.evaluation_table(series[series["judged"]])
+    row = table[table["name"] == ads["name_zh"]].iloc[0]
+    assert row["target"] == "≥ 10条" and row["value"].endswith("条")
+    assert "个" not in "".join(map(str, row.to_numpy()))
+    # a person count: 名, in the sentence and in the town table (judged per subdistrict)
+    leaders = judged.loc[LEADERS].to_dict()
+    assert labels.unit_word(leaders) == "名"
+    assert "1名以上" in narrative.finding(leaders) and "个" not in narrative.finding(leaders)
+    towns = assessed[(assessed["indicator"] == LEADERS) & (assessed["area"] != "440117")
+                     & assessed["value"].notna() & (assessed["status"] != "not_applicable")]
+    shown = tables.town_table(towns)
+    assert len(shown) and (shown["target"] == "≥ 1名").all() and shown["value"].str.endswith("名").all()
+    # the unit's word where the plan gives none (未婚人工流产: no 例 invented)
+    abortions = judged.loc[ABORTIONS].to_dict()
+    assert labels.unit_word(abortions) == "个"
+    assert tables.target_words(abortions)["value"].endswith("个")
+    # English has no counting word: the bare number, as before
+    en = narrative.finding(ads, lang="en")
+    assert "at least 10" in en and "条" not in en and "个" not in en
+
+
+def test_the_template_and_the_messages_quote_a_count_in_its_word(tmp_path):
+    """The submission template's unit cell, target and prompt, and the message of a fractional
+    count, name the indicator's own word (名, 条/年); a count without one keeps 个."""
+    import openpyxl
+
+    from fzanalysis import labels
+    from fzanalysis.panel import template
+
+    ws = openpyxl.load_workbook(template("组织部", 2025, tmp_path / "t.xlsx"))["数据填报"]
+    head = [c.value for c in ws[1]]
+    rows = [r for r in range(3, ws.max_row + 1) if ws.cell(r, 1).value == LEADERS]
+    assert rows
+    for r in rows:
+        assert ws.cell(r, head.index("unit_label") + 1).value == "数量（名）"
+        assert ws.cell(r, head.index("target_label") + 1).value == "≥ 1名"
+    ws = openpyxl.load_workbook(template("宣传部", 2025, tmp_path / "a.xlsx"))["数据填报"]
+    r = next(r for r in range(3, ws.max_row + 1) if ws.cell(r, 1).value == ADVERTS)
+    assert ws.cell(r, head.index("unit_label") + 1).value == "每年数量（条/年）"
+    assert labels.unit_label("count_per_year") == "个/年" and labels.unit_label("count") == "个"
+    from fzanalysis.panel.problems import Problem
+
+    values = (("found", "2.5"), ("unit", "count_per_year"), ("indicator", ADVERTS), ("thousands", None))
+    msg = Problem(file="a.xlsx", sheet=None, row=3, column="value", severity="error", code="value_not_whole",
+                  values=values).explain("zh").message
+    assert "条/年" in msg and "个" not in msg, msg

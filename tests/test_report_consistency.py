@@ -38,7 +38,8 @@ def test_projection_table_is_a_view_of_the_judgement_table(ctx):
     for k in range(len(j)):
         rec = j.iloc[k].to_dict()
         # with its window when pooled (6.5/10万（2020–2024年合并计算）), as the sentence writes it
-        assert shown["value"].iloc[k] == labels.format_value(rec["value"], rec["unit"]) + \
+        # in the indicator's counting word (6条 adverts, labels.unit_word)
+        assert shown["value"].iloc[k] == labels.format_value(rec["value"], rec["unit"], word=labels.unit_word(rec)) + \
             labels.pooled_note(rec["pooled_years"], "zh"), rec["indicator"]
         assert shown["projected_2030"].iloc[k] == tables.projection_text(rec, "zh")
         assert shown["probability"].iloc[k] == tables.probability_text(rec, "zh")
@@ -199,9 +200,10 @@ def test_dashboard_writes_values_and_targets_as_the_tables_do(ctx):
     assert len(notes) == len(j)
     for note, rec in zip(notes, j.to_dict("records"), strict=True):
         value, target = note.split("\n")[:2]
-        assert value == labels.format_value(rec["value"], rec["unit"]), rec["indicator"]
+        word = labels.unit_word(rec)  # a count's counting word (10条 adverts)
+        assert value == labels.format_value(rec["value"], rec["unit"], word=word), rec["indicator"]
         assert target.endswith(tables._target_words(rec["comparator"], rec["target"], rec["unit"],
-                                                    rec["tolerance"], "zh")), rec["indicator"]
+                                                    rec["tolerance"], "zh", word)), rec["indicator"]
 
 
 def test_verdict_shares_are_written_once(ctx):

@@ -19,7 +19,7 @@ import pandas as pd
 
 from fzanalysis import config
 from fzanalysis.exceptions import ConfigError, SubmissionError
-from fzanalysis.labels import check_lang, label, unit_label
+from fzanalysis.labels import check_lang, label, unit_label, unit_word
 
 __all__ = ["Explained", "Msg", "Problem", "Refusal", "Said", "Severity", "Values", "Wording", "message_entry",
            "render"]
@@ -99,8 +99,9 @@ class Wording:
     def __init__(self, lang: str = "zh"):
         self.lang = check_lang(lang)
         self.entries = _entries()
-        self._units: dict[str, str] = {}
+        self._units: dict[tuple[str, str | None], str] = {}
         self._names: dict[str, str] | None = None
+        self._words: dict[str, str] | None = None
         self._areas: dict[str, str] | None = None
         self._built: dict[tuple[str, Values], tuple[str, str, str, str, str]] = {}
         self._warning = "warning: " if self.lang == "en" else label("severity", "warning", "zh") + "："
@@ -109,9 +110,11 @@ class Wording:
         params = _Blank({k: _text(v) for k, v in values.items()})
         unit = params.get("unit")
         if self.lang == "zh" and unit:
-            if unit not in self._units:
-                self._units[unit] = unit_label(unit, "zh")
-            params["unit"] = self._units[unit]
+            # a count in the indicator's own counting word (条/年 for adverts; labels.unit_word)
+            word = self._indicator_words().get(str(params.get("indicator"))) if params.get("indicator") else None
+            if (unit, word) not in self._units:
+                self._units[(unit, word)] = unit_label(unit, "zh", word=word)
+            params["unit"] = self._units[(unit, word)]
         indicator = params.get("indicator")
         if indicator:  # a clerk reads the indicator's name, never its code; an area's and a sex's too
             params["indicator"] = self._indicator_names().get(indicator, indicator)
@@ -136,6 +139,18 @@ class Wording:
         from fzanalysis import catalog  # the catalogue reads this module's messages
 
         return self._names_of("_names", lambda: catalog.normalize(), "id")
+
+    def _indicator_words(self) -> dict[str, str]:
+        """Indicator id -> its counting word in Chinese (:func:`fzanalysis.labels.unit_word`), read once."""
+        if self._words is None:
+            from fzanalysis import catalog  # the catalogue reads this module's messages
+
+            try:
+                table = catalog.normalize()
+                self._words = {str(r["id"]): unit_word(r, "zh") for r in table.to_dict("records")}
+            except Exception:
+                self._words = {}
+        return self._words
 
     def _area_names(self) -> dict[str, str]:
         from fzanalysis import gazetteer

@@ -95,9 +95,9 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
     validations: dict[tuple[str, float, float, str], DataValidation] = {}
 
     def dv_for(kind: str, lo: float, hi: float, unit: str, unit_zh: str) -> DataValidation:
-        # one validation per unit: two units with the same bounds (a count and a ratio, both >= 0)
-        # are told their own unit and example
-        key = (kind, lo, hi, unit)
+        # one validation per unit as the row writes it: two units with the same bounds (a count and
+        # a ratio, both >= 0), or two counts in different words (条, 个), are each told their own
+        key = (kind, lo, hi, unit_zh)
         if key not in validations:
             if math.isfinite(hi):
                 dv = DataValidation(type="decimal", operator="between", formula1=_xl(lo), formula2=_xl(hi))
@@ -127,19 +127,24 @@ def template(department: str, year: int, out: str | Path, *, catalog: pd.DataFra
         areas = [district] + (list(lk.applicable_towns(crow)) if "area" in dis else [])
         sexes = ["F", "M", "T"] if "sex" in dis else ["T"]
         unit = lk.cat_get(crow, "unit")
-        unit_zh = str(units.at[unit, "name_zh"]) if unit in units.index else str(unit)
-        symbol = str(units.at[unit, "symbol"]) if unit in units.index and pd.notna(units.at[unit, "symbol"]) else ""
+        unit_name = str(units.at[unit, "name_zh"]) if unit in units.index else str(unit)
+        # the symbol in the indicator's counting word (条/年 for adverts, 名 for leaders; labels.unit_word)
+        word = labels.unit_word(crow, "zh")
+        symbol = (labels.unit_label(unit, "zh", word=word)
+                  if unit in units.index and str(units.at[unit, "symbol"]).strip() else "")
+        unit_zh = _unit_text(unit_name, symbol)
         lo, hi = lk.bounds(crow)
         lo = lo if math.isfinite(lo) else -1e15
         target_text = labels.format_target(crow["comparator"], crow["target"], unit,
-                                            tolerance=crow.get("tolerance", math.nan), lang="zh", style="symbol")
+                                            tolerance=crow.get("tolerance", math.nan), lang="zh", style="symbol",
+                                            word=word)
         num_zh, den_zh = lk.cat_get(crow, "numerator_zh"), lk.cat_get(crow, "denominator_zh")
         has_counts = bool(num_zh and den_zh)
         for area in areas:
             for sex in sexes:
                 row = {"indicator": ind, "year": int(year), "area": area, "sex": sex,
                        "name_zh": lk.cat_get(crow, "name_zh", ind), "area_name": lk.area_name(area),
-                       "sex_name": sex_label[sex]["zh"], "unit_label": _unit_text(unit_zh, symbol),
+                       "sex_name": sex_label[sex]["zh"], "unit_label": unit_zh,
                        "target_label": target_text,
                        "bounds_label": f"{_xl(lo)}–{_xl(hi)}" if math.isfinite(hi) else f"≥ {_xl(lo)}",
                        "formula": f"{num_zh} / {den_zh}" if has_counts else "",

@@ -516,9 +516,9 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
             w.t("col_value", year=ctx.data_year): tables._values(comp, "value", lang),
             # measured from the two figures as printed beside it (51.4% → 52.9%: +1.5, not +1.6)
             w.t("col_change"): [labels.format_difference(b, v, u, lang=lang, signed=True,
-                                                         published=labels.is_published(syn))
-                                for b, v, u, syn in zip(comp["baseline_value"], comp["value"], comp["unit"],
-                                                        _synthetic(comp), strict=True)],
+                                                         published=labels.is_published(syn), word=wd)
+                                for b, v, u, syn, wd in zip(comp["baseline_value"], comp["value"], comp["unit"],
+                                                            _synthetic(comp), tables._words(comp, lang), strict=True)],
         }), w.t("table_baseline", year=ctx.baseline_year), widths=[2.8, 6.0, 2.2, 2.2, 3.0])
 
         section += 1
@@ -554,8 +554,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         w.t("col_domain"): [labels.domain_label(d, lang) for d in j["domain"]],
         w.t("col_indicator"): [labels.name_with_sex(n, s, lang=lang, subject_sex=ss)
                                for n, s, ss in zip(j[f"name_{lang}"], j["sex"], j["subject_sex"], strict=True)],
-        w.t("col_target"): [tables._target_words(c, t, u, tol, lang) for c, t, u, tol in
-                            zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
+        w.t("col_target"): tables._targets(j, lang),
         w.t("col_value", year=ctx.data_year): [  # as every view writes it (its year, its pooled window)
             tables.target_words(r, lang, report_year=ctx.data_year)["value"] for r in j.to_dict("records")],
         w.t("col_status"): [labels.label("status", s, lang) for s in j["status"]],

@@ -168,9 +168,8 @@ def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "value": [_num(v) for v in j["value"]],
         # a rate pooled over several years says so beside its figure (methods 1.3), as every view
         "pooled_years": _pooled(j, "pooled_years"),
-        "unit": [labels.unit_label(u, lang) for u in j["unit"]],
-        "target": [tables._target_words(c, t, u, tol, lang) for c, t, u, tol in
-                   zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
+        "unit": [labels.unit_label(u, lang, word=w) for u, w in zip(j["unit"], tables._words(j, lang), strict=True)],
+        "target": tables._targets(j, lang),
         "status": [labels.label("status", s, lang) for s in j["status"]],
         "category": [labels.label("category", c, lang) for c in j["category"]],
         "verdict": [labels.label("verdict", v, lang) for v in j["verdict"]],
@@ -220,7 +219,7 @@ def long_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "sex": words("sex", lambda s: labels.sex_label(s, lang)),
         "year": [None if tables._isna(y) else int(y) for y in a["year"]],
         "value": [_num(v) for v in a["value"]],
-        "unit": words("unit", lambda u: labels.unit_label(u, lang)),
+        "unit": [labels.unit_label(u, lang, word=w) for u, w in zip(a["unit"], tables._words(a, lang), strict=True)],
         "role": [role_words[r] for r in role],
         "status": np.where(judged_sex, words("status", lambda s: labels.label("status", s, lang)), None),
         "verdict": np.where(judged_sex, words("verdict", lambda v: labels.label("verdict", v, lang)), None),

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fzanalysis import codes, comparators, plots
+from fzanalysis import codes, comparators, labels, plots
 from fzanalysis.labels import Lang
 
 __all__ = ["fan_chart_for"]
@@ -73,4 +73,5 @@ def fan_chart_for(
             r = hit.iloc[0]
             reference = (str(r["reference_area"]), int(r["reference_year"]), float(r["reference_value"]))
     return plots.fan_chart(None, one, target=target, baseline=baseline, lang=lang, level=level,
-                           unit=str(row["unit"]), title=str(row[f"name_{lang}"]), reference=reference)
+                           unit=str(row["unit"]), title=str(row[f"name_{lang}"]), reference=reference,
+                           unit_word=labels.unit_word(row, lang))

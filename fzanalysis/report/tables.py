@@ -301,15 +301,18 @@ def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int 
     With ``report_year`` (the assessed year) a value of an earlier year says its year
     (:func:`value_of_year`)."""
     published = labels.is_published(rec.get("synthetic"))
-    value = (labels.format_value(rec["value"], rec["unit"], lang=lang, published=published) if report_year is None
-             else value_of_year(rec["value"], rec["unit"], rec.get("year"), report_year, lang, published=published))
+    word = labels.unit_word(rec, lang)
+    value = (labels.format_value(rec["value"], rec["unit"], lang=lang, published=published, word=word)
+             if report_year is None
+             else value_of_year(rec["value"], rec["unit"], rec.get("year"), report_year, lang, published=published,
+                                word=word))
     if not _isna(rec["value"]):
         value += labels.pooled_note(rec.get("pooled_years"), lang)
     return {
         "name": str(rec[f"name_{lang}"]),
         "sex": labels.sex_label(str(rec["sex"]), lang),
         "value": value,
-        "target": _target_words(rec["comparator"], rec["target"], rec["unit"], rec["tolerance"], lang),
+        "target": _target_words(rec["comparator"], rec["target"], rec["unit"], rec["tolerance"], lang, word),
         "status": labels.label("status", rec["status"], lang),
         "category": labels.label("category", rec["category"], lang),
         "verdict": labels.label("verdict", rec["verdict"], lang),
@@ -418,11 +421,27 @@ def _sex_word(sex: Any, lang: Lang) -> str:
     return "" if _isna(sex) or str(sex) == "T" else labels.sex_label(str(sex), lang)
 
 
-def _target_words(comparator: Any, target: Any, unit: Any, tolerance: Any, lang: Lang) -> str:
+def _target_words(comparator: Any, target: Any, unit: Any, tolerance: Any, lang: Lang,
+                  word: str | None = None) -> str:
     if _isna(comparator) or str(comparator) == "":
         return ""
     return labels.format_target(str(comparator), target, str(unit), tolerance=tolerance, lang=lang,
-                                style="symbol")
+                                style="symbol", word=word)
+
+
+def _words(frame: pd.DataFrame, lang: Lang) -> list[str]:
+    """Each row's counting word (:func:`fzanalysis.labels.unit_word`: the indicator's own, 条 for
+    adverts, else its unit's, 个), for the columns that write a count."""
+    cols = [c for c in ("unit", f"unit_word_{lang}") if c in frame.columns]
+    return [labels.unit_word(dict(zip(cols, vals, strict=True)), lang)
+            for vals in zip(*(frame[c] for c in cols), strict=True)]
+
+
+def _targets(frame: pd.DataFrame, lang: Lang) -> list[str]:
+    """Each row's target as the tables write it (:func:`_target_words`, in the row's counting word)."""
+    return [_target_words(c, t, u, tol, lang, w) for c, t, u, tol, w in
+            zip(frame["comparator"], frame["target"], frame["unit"], frame["tolerance"], _words(frame, lang),
+                strict=True)]
 
 
 def warnings_label(codes_: Any, lang: Lang = "zh", *, comparator: Any = None, method: Any = None) -> str:
@@ -465,7 +484,7 @@ def projection_text(rec: Any, lang: Lang = "zh") -> str:
     """``96.4% (95.2–97.3)``: a row's projection with its interval, in the unit's digits; ``—`` when none."""
     if _isna(rec.get("projected")):
         return "—"
-    text = labels.format_value(rec["projected"], rec.get("unit"), lang=lang)
+    text = labels.format_value(rec["projected"], rec.get("unit"), lang=lang, word=labels.unit_word(rec, lang))
     if not _isna(rec.get("proj_lower")) and not _isna(rec.get("proj_upper")):
         text += f" ({labels.format_range(rec['proj_lower'], rec['proj_upper'], rec.get('unit'), bare=True)})"
     return text
@@ -478,9 +497,7 @@ def town_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "name": assessed[f"name_{lang}"].astype(str),
         "sex": [_sex_word(x, lang) for x in assessed["sex"]],
         "value": _values(assessed, "value", lang),
-        "target": [_target_words(c, t, u, tol, lang) for c, t, u, tol in
-                   zip(assessed["comparator"], assessed["target"], assessed["unit"], assessed["tolerance"],
-                       strict=True)],
+        "target": _targets(assessed, lang),
         "gap": _gaps(assessed, lang),
         "status_label": [labels.label("status", s, lang) for s in assessed["status"]],
     })
@@ -493,17 +510,17 @@ def _gaps(frame: pd.DataFrame, lang: Lang) -> list[str]:
     """Each not-met row's shortfall as the sentences write it (:func:`fzanalysis.labels.format_gap`:
     from the value and the target as printed); empty for a row that meets or cannot be judged."""
     synthetic = frame["synthetic"] if "synthetic" in frame.columns else pd.Series(None, index=frame.index)
-    return [labels.format_gap(v, c, t, g, u, tolerance=tol, lang=lang, published=labels.is_published(syn))
+    return [labels.format_gap(v, c, t, g, u, tolerance=tol, lang=lang, published=labels.is_published(syn), word=w)
             if st == "not_met" and not _isna(g) and float(g) > 0 else ""
-            for v, c, t, g, u, tol, st, syn in zip(frame["value"], frame["comparator"], frame["target"], frame["gap"],
-                                                   frame["unit"], frame["tolerance"], frame["status"], synthetic,
-                                                   strict=True)]
+            for v, c, t, g, u, tol, st, syn, w in zip(frame["value"], frame["comparator"], frame["target"],
+                                                      frame["gap"], frame["unit"], frame["tolerance"], frame["status"],
+                                                      synthetic, _words(frame, lang), strict=True)]
 
 
-def _value(value: Any, unit: Any, synthetic: Any, lang: Lang, pooled: Any = None) -> str:
+def _value(value: Any, unit: Any, synthetic: Any, lang: Lang, pooled: Any = None, word: str | None = None) -> str:
     """A row's figure as every view writes it: a real one with its published digits, a rate pooled
     over several years with its window (:func:`fzanalysis.labels.pooled_note`: 6.5/10万（2020–2024年合并计算）)."""
-    text = labels.format_value(value, unit, lang=lang, published=labels.is_published(synthetic))
+    text = labels.format_value(value, unit, lang=lang, published=labels.is_published(synthetic), word=word)
     return text + labels.pooled_note(pooled, lang) if not _isna(value) else text
 
 
@@ -517,15 +534,17 @@ def _values(frame: pd.DataFrame, column: str, lang: Lang) -> list[str]:
     synthetic = frame["synthetic"] if "synthetic" in frame.columns else pd.Series(None, index=frame.index)
     window = _POOLED.get(column)
     pooled = frame[window] if window in frame.columns else pd.Series(None, index=frame.index)
-    return [_value(v, u, s, lang, p) for v, u, s, p in zip(frame[column], frame["unit"], synthetic, pooled, strict=True)]
+    return [_value(v, u, s, lang, p, w) for v, u, s, p, w in
+            zip(frame[column], frame["unit"], synthetic, pooled, _words(frame, lang), strict=True)]
 
 
 def value_of_year(value: Any, unit: Any, year: Any, report_year: int, lang: Lang = "zh", *,
-                  published: bool = False) -> str:
+                  published: bool = False, word: str | None = None) -> str:
     """A value under a column headed with ``report_year``: with its own year when that is another
     (the latest figure a source has may be older: ``39.3%（2017年）``); ``published`` as in
-    :func:`fzanalysis.labels.format_value` (a real figure with its own digits: ``80.88岁（2020年）``)."""
-    text = labels.format_value(value, unit, lang=lang, published=published)
+    :func:`fzanalysis.labels.format_value` (a real figure with its own digits: ``80.88岁（2020年）``);
+    ``word`` the counting word of a count (:func:`fzanalysis.labels.unit_word`)."""
+    text = labels.format_value(value, unit, lang=lang, published=published, word=word)
     if _isna(value) or _isna(year) or int(year) == int(report_year):
         return text
     return labels.label("docx", "value_of_year", lang).format(value=text, year=int(year))
@@ -561,8 +580,7 @@ def evaluation_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFr
         "sex": [_sex_word(x, lang) for x in j["sex"]],
         "baseline_value": _values(j, "baseline_value", lang),
         "value": _values(j, "value", lang),
-        "target": [_target_words(c, t, u, tol, lang) for c, t, u, tol in
-                   zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
+        "target": _targets(j, lang),
         "status_label": [labels.label("status", s, lang) for s in j["status"]],
         "category_label": [labels.label("category", c, lang) for c in j["category"]],
         "verdict": [labels.label("verdict", v, lang) for v in j["verdict"]],
@@ -578,8 +596,7 @@ def headline_view(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame
         "name": j[f"name_{lang}"],
         "sex": [_sex_word(x, lang) for x in j["sex"]],
         "value": _values(j, "value", lang),
-        "target": [_target_words(c, t, u, tol, lang) for c, t, u, tol in
-                   zip(j["comparator"], j["target"], j["unit"], j["tolerance"], strict=True)],
+        "target": _targets(j, lang),
         "status_label": [labels.label("status", s, lang) for s in j["status"]],
         "category_label": [labels.label("category", c, lang) for c in j["category"]],
         "projected_2030": [projection_text(r, lang) for r in recs],
@@ -664,6 +681,9 @@ def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = 
     the sexes' years differ (``note = "windows_differ"``: no difference is stated).
     """
     order = {ind: k for k, ind in enumerate(catalog["id"])}
+    for col in ("unit_word_zh", "unit_word_en"):  # the indicators' counting words (labels.unit_word)
+        if col not in gaps.columns and col in catalog.columns:
+            gaps = gaps.assign(**{col: gaps["indicator"].map(catalog.set_index("id")[col]).fillna("")})
     gaps = gaps.iloc[sorted(range(len(gaps)), key=lambda k: order.get(gaps["indicator"].iloc[k], len(order)))]
     names = catalog.set_index("id")[f"name_{lang}"]
     pooled = gaps["pooled_years"] if "pooled_years" in gaps.columns else pd.Series("", index=gaps.index)
@@ -702,7 +722,7 @@ def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = 
     return pd.DataFrame({
         "name": [f"{names.get(i, i)}{labels.pooled_note(y, lang)}"
                  for i, y in zip(gaps["indicator"], pooled, strict=True)],
-        "unit": [labels.unit_label(u, lang) for u in gaps["unit"]],
+        "unit": [labels.unit_label(u, lang, word=w) for u, w in zip(gaps["unit"], _words(gaps, lang), strict=True)],
         "value_f": shown("value_f"),
         "value_m": shown("value_m"),
         # the difference beside the two figures is theirs as printed (labels.shown_difference)
