@@ -275,7 +275,7 @@ def test_template_prompt_gives_the_units_example(tmp_path: Path) -> None:
     assert prompts["health.maternal_mortality"].endswith(labels.unit_example("per_100k_live_births") + "。")
     assert "每10万活产" in prompts["health.maternal_mortality"]
     # same bounds (>= 0) as the maternal mortality, its own unit and example
-    assert "每年数量（个/年）" in prompts["family.unmarried_abortions"] and "活产" not in prompts["family.unmarried_abortions"]
+    assert "每年数量（例/年）" in prompts["family.unmarried_abortions"] and "活产" not in prompts["family.unmarried_abortions"]
     assert prompts["family.unmarried_abortions"].endswith("如 12。")
 
 

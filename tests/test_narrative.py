@@ -61,7 +61,7 @@ def test_english_level_fits_a_plural_name():
 def test_pooled_small_counts_state_no_single_year_change():
     text = narrative.finding(MATERNAL)
     assert text == ("2024年孕产妇死亡率为12.3/10万（2022–2024年合并计算）。规划目标为10/10万以下，"
-                    "尚差2.3/10万。该指标基数小（事件或单位少），区间宽，数值不宜比较或排名。")
+                    "尚差2.3/10万。该指标基数小（事件或单位少），当年数值的置信区间宽，不宜比较或排名。")
     assert "较上年" not in text
 
 
@@ -232,7 +232,7 @@ def test_unrankable_figure_gets_the_small_counts_caveat_as_on_the_maps():
     """19 deaths: the interval is not too wide to judge, but a rate from fewer than 20 events is
     unrankable (methods 1.5) and the maps draw it 不宜比较; the sentence says so too."""
     row = {**MATERNAL, "too_wide": False, "rankable": False, "status": "cannot_judge"}
-    assert narrative.finding(row).endswith("该指标基数小（事件或单位少），区间宽，数值不宜比较或排名。")
+    assert narrative.finding(row).endswith("该指标基数小（事件或单位少），当年数值的置信区间宽，不宜比较或排名。")
     assert "不宜比较" not in narrative.finding({**row, "rankable": True})
 
 
@@ -340,7 +340,8 @@ ADVERTS, LEADERS, ABORTIONS = ("health.reproductive_health_adverts", "decision.s
 
 def test_a_count_is_written_in_the_indicators_counting_word(counted):
     """The plan counts adverts in 条 (不少于10条) and women leaders in 名 (至少配备1名): the
-    sentence and the tables write 10条, 1名, never 10个; a count the plan gives no word keeps 个."""
+    sentence and the tables write 10条, 1名, never 10个; abortions are cases (例); a count with no word
+    of its own keeps 个."""
     from fzanalysis import labels
     from fzanalysis.report import tables
 
@@ -365,10 +366,14 @@ def test_a_count_is_written_in_the_indicators_counting_word(counted):
                      & assessed["value"].notna() & (assessed["status"] != "not_applicable")]
     shown = tables.town_table(towns)
     assert len(shown) and (shown["target"] == "≥ 1名").all() and shown["value"].str.endswith("名").all()
-    # the unit's word where the plan gives none (未婚人工流产: no 例 invented)
+    # cases in 例, as health statistics count procedures (the catalogue's word, the plan gives none)
     abortions = judged.loc[ABORTIONS].to_dict()
-    assert labels.unit_word(abortions) == "个"
-    assert tables.target_words(abortions)["value"].endswith("个")
+    assert labels.unit_word(abortions) == "例"
+    assert tables.target_words(abortions)["value"].endswith("例")
+    assert "例" in narrative.finding(abortions) and "个" not in narrative.finding(abortions)
+    # a count with no word of its own keeps the unit's 个 (shelters)
+    shelters = judged.loc["law.domestic_violence_shelters"].to_dict()
+    assert labels.unit_word(shelters) == "个" and tables.target_words(shelters)["value"].endswith("个")
     # English has no counting word: the bare number, as before
     en = narrative.finding(ads, lang="en")
     assert "at least 10" in en and "条" not in en and "个" not in en

@@ -1400,6 +1400,7 @@ def test_event_proportion_of_too_few_cases_at_a_bound_is_not_projected():
     few = one([7, 3, 5, 6, 3, 4, 3, 3], [8, 3, 5, 6, 3, 4, 3, 3])
     assert few["method"] == "small_base" and few["warnings"] == "insufficient_data"
     assert np.isnan(few["projected"]) and np.isnan(few["p_meet"]) and np.isnan(few["lower"])
+    assert pd.isna(few["year_reached"])          # nothing projected, no year read off a line
     assert "未作预测" in warning_text(few["warnings"], method=few["method"])
     assert "too few cases" in warning_text(few["warnings"], method=few["method"], lang="en")
     many = one([280, 300, 300, 300, 300, 300, 300, 300], [300] * 8)

@@ -1316,7 +1316,7 @@ def run(M: SeriesMatrix, *, method: str, target_year: int, level: float, window:
         meets = np.where(moved[:, None], published, literal) & (fut_years[None, :] > last_year[:, None])
         first = np.where(meets, fut_years[None, :], 10**6).min(axis=1)
         reached = np.where(~last_met & (first < 10**6) & fitted_ok, first, reached)
-    reached = np.where(pois & ~fitted_ok, np.nan, reached)
+    reached = np.where((pois & ~fitted_ok) | few_cases, np.nan, reached)
 
     # residual spread on the original scale (least-squares rows), about the fitted model: before
     # a detected step the line sits lower (or higher) by the step, so 50, 50, 50, 60, 60, 60 has
