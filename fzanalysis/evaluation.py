@@ -69,7 +69,7 @@ COLUMNS: list[str] = [
     "indicator", "domain", "name_zh", "name_en", "clause", "area", "sex", "judged", "year", "value",
     "lower", "upper", "pooled_years", "too_wide", "rankable", "unit", "comparator", "target", "tolerance",
     "status", "status_note", "gap", "previous_year", "previous_value", "change_1y", "baseline_year",
-    "baseline_value", "baseline_pooled_years", "change_base", "method", "n_points", "trend_level", "projected", "proj_lower", "proj_upper",
+    "baseline_value", "baseline_pooled_years", "change_base", "method", "n_points", "trend_level", "turn_year", "projected", "proj_lower", "proj_upper",
     "probability", "probability_kind", "p_meet", "p_direction", "projected_meets", "category", "verdict", "verdict_zh", "verdict_en",
     "category_zh", "category_en", "warnings", "year_reached", "target_year", "per_area", "n_areas",
     "n_areas_met", "subject_sex", "reference_area", "reference_year", "reference_value",
@@ -366,7 +366,8 @@ def evaluate(
     keys = list(codes.SERIES_KEYS)
     proj = projected.rename(columns={"lower": "proj_lower", "upper": "proj_upper", "level": "trend_level"})
     pcols = ["method", "n_points", "trend_level", "projected", "proj_lower", "proj_upper", "projected_meets",
-             "p_meet", "p_direction", "probability", "warnings", "year_reached", "break_year", "n_outliers"]
+             "p_meet", "p_direction", "probability", "warnings", "year_reached", "break_year", "turn_year",
+             "n_outliers"]
     out = assessed.merge(proj[keys + pcols], on=keys, how="left")
     out = out.merge(_previous(pnl.frame, assessed), on=keys, how="left")
     crow = cat.set_index("id")

@@ -661,7 +661,8 @@ def format_difference(start: Any, end: Any, unit: Any, *, lang: Lang = "zh",
                       signed: bool = False, word: str | None = None) -> str:
     """Write the difference of two printed figures (:func:`shown_difference`) in the unit's
     words for a change: ``1.6个百分点`` / ``1.6 percentage points``; ``signed=True`` for a table
-    column (``+1.6个百分点``, ``−3.9个百分点``; no sign on a zero); ``—`` when a figure is missing;
+    column (``+1.6个百分点``, ``−3.9个百分点``; 持平 where the two figures print alike); ``—`` when a
+    figure is missing;
     ``word`` the counting word of a count (:func:`unit_word`).
 
     Examples
@@ -670,13 +671,17 @@ def format_difference(start: Any, end: Any, unit: Any, *, lang: Lang = "zh",
     '+1.6个百分点'
     >>> format_difference(83.94, 79.92, "percent", signed=True), format_difference(75.76, 80, "percent", decimals=(1, 1))
     ('−4.0个百分点', '4.2个百分点')
+    >>> format_difference(100.0, 100.0, "percent", signed=True)
+    '持平'
     """
     check_lang(lang)
     diff, d = shown_difference(start, end, unit, decimals=decimals, published=published)
     if _isna(diff):
         return "—"
+    if signed and diff == 0:  # a table column: the figures printed alike are 持平, not "0.0个百分点"
+        return label("change_column", "flat", lang)
     text = _put(unit_format(unit)[f"change_{lang}"], unit, lang, word, v=format_number(abs(diff), d))
-    if signed and diff != 0:
+    if signed:
         text = ("+" if diff > 0 else "−") + text
     return text
 

@@ -17,8 +17,10 @@ Rules
   (:func:`fzanalysis.labels.shown_difference`), so a reader's arithmetic checks out; the word
   (提高/下降, 增加/减少 for counts, 持平) follows its sign, so a sentence never says "提高0.0个百分点".
 * **One trend, one wording.**  Every projection is introduced by the same words (label
-  ``narrative_text.trend_basis``: 按近年趋势 / on recent trends), and states the probability in
-  words with the number beside it (:func:`probability_words`).
+  ``narrative_text.trend_basis``: 按近年趋势 / on recent trends), names the trend line wherever
+  it prints otherwise than the latest figure (趋势线2024年为…) and the year the line starts at a
+  turn (2021年起趋势转向), and states the probability in words with the number beside it
+  (:func:`probability_words`).
 * **Coherence.**  A target met now but projected to slip says so in one sentence, in the words of
   its category (``slipping``: 目前虽已达标，但预计难以保持), never as two contradicting labels.
 * **Projection verb.**  达到 / 降至 follow the digits shown: a projection written as the latest
@@ -214,10 +216,16 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
 
         verb, basis = move(row["value"]), _text("trend_basis", lang)
         level_now = row.get("trend_level")
-        if not _isna(level_now) and move(level_now) != verb:
+        turn = row.get("turn_year")
+        # the line is named wherever it is not the figure above (printed otherwise: 29.3% observed,
+        # line at 33.3%, projected 33.9% reads as a recovery without it) or starts at a turn
+        if not _isna(level_now) and (move(level_now) != verb or not _isna(turn)
+                                     or format_value(level_now, unit, lang=lang, word=word)
+                                     != format_value(row["value"], unit, lang=lang, word=word)):
             verb = move(level_now)
-            basis = _text("trend_basis_level", lang, year=int(year),
-                          level=format_value(level_now, unit, lang=lang, word=word))
+            line = format_value(level_now, unit, lang=lang, word=word)
+            basis = (_text("trend_basis_turn", lang, turn=int(turn), year=int(year), level=line)
+                     if not _isna(turn) else _text("trend_basis_level", lang, year=int(year), level=line))
         out += sep + basis + _text(verb, lang, target_year=target_year, projected=shown)
         lo, hi = row.get("proj_lower"), row.get("proj_upper")
         if not _isna(lo) and not _isna(hi):

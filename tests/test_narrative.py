@@ -264,9 +264,14 @@ def test_a_direction_is_told_from_the_trend_line_its_probability_is_about(lang):
     same = narrative.finding({**row, "trend_level": 22.4, "projected": 25.05}, lang=lang)
     assert "趋势线" not in same and "trend line" not in same
     assert ("达到25.1%" in same) if lang == "zh" else ("reach 25.1%" in same)
-    # the line elsewhere but the same move from both: one number, no second one
+    # the line elsewhere but the same move from both: the line is still named, or 29.3% observed,
+    # a line at 33.3% and 33.9% projected read as a 4.6-point recovery (a reader's finding)
     both_up = narrative.finding({**row, "value": 24.0, "projected": 27.0}, lang=lang)
-    assert "趋势线" not in both_up and "trend line" not in both_up
+    assert ("趋势线2024年为25.6%" in both_up) if lang == "zh" else ("trend line stands at 25.6%" in both_up)
+    # a line that starts at a turn says so
+    turned = narrative.finding({**row, "turn_year": 2021}, lang=lang)
+    assert ("2021年起趋势转向，按2021年以来的数据，趋势线2024年为25.6%" in turned) if lang == "zh" \
+        else ("the trend turned in 2021" in turned)
     # a numeric target is told the same way: its category measures the move from the line too
     # (a flat trend with a last figure above it was 倒退 beside 预计降至)
     numeric = narrative.finding({**INSURANCE, "trend_level": 97.0}, lang=lang)

@@ -35,7 +35,7 @@ def test_the_difference_is_taken_of_the_printed_figures():
     assert labels.shown_difference(51.36, 52.93, "percent") == (1.5, 1)  # 51.4 → 52.9
     assert labels.format_difference(51.36, 52.93, "percent", signed=True) == "+1.5个百分点"
     assert labels.format_difference(83.94, 79.92, "percent", signed=True) == "−4.0个百分点"
-    assert labels.format_difference(50.04, 49.96, "percent", signed=True) == "0.0个百分点"  # 50.0 → 50.0
+    assert labels.format_difference(50.04, 49.96, "percent", signed=True) == "持平"  # 50.0 → 50.0
     # a real figure keeps its digits (99.95 published): the change has them too
     assert labels.format_difference(99.91, 99.95, "percent", published=True) == "0.04个百分点"
 
@@ -82,6 +82,13 @@ def test_every_row_of_the_word_baseline_table_adds_up(midterm, tmp_path: Path):
     table = next(t for t in doc.tables if t.rows[0].cells[-1].text == "变化")
     rows = [[c.text for c in r.cells] for r in table.rows[1:]]
     assert len(rows) > 50
+    flat = 0
     for _, name, base, now, change in rows:
+        if change == "持平":  # the two figures print alike (never "0.0个百分点")
+            assert _number(base) == _number(now), (name, base, now)
+            flat += 1
+            continue
         sign = -1 if change.startswith("−") else 1
         assert _number(base) + sign * _number(change) == _number(now), (name, base, now, change)
+        assert _number(change) != 0, (name, change)
+    assert flat, "the demo's mid-term has rows unchanged since 2020"
