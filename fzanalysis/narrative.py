@@ -15,7 +15,7 @@ Rules
   difference, never a relative change), a rate per 100 000 as ``12.3/10万``.
 * **Direction.**  A change (and the gap 尚差) is the difference of the two figures *as printed*
   (:func:`fzanalysis.labels.shown_difference`), so a reader's arithmetic checks out; the word
-  (提高/下降, 增加/减少 for counts, 持平) follows its sign, so a sentence never says "提高0.0个百分点".
+  (提高/下降, 增加/减少 for counts, 扩大/缩小 for a gap on one side of its parity point, 持平) follows its sign, so a sentence never says "提高0.0个百分点".
 * **One trend, one wording.**  Every projection is introduced by the same words (label
   ``narrative_text.trend_basis``: 按近年趋势 / on recent trends), names the trend line wherever
   it prints otherwise than the latest figure (趋势线2024年为…) and the year the line starts at a
@@ -131,6 +131,13 @@ def _change(row: Mapping[str, Any], change: Any, start: Any, unit: str, lang: st
     if diff == 0:
         return _text(f"flat_{since}", lang, year=row.get("baseline_year_int", ""))
     code = ("up" if diff > 0 else "down") + ("_count" if unit in _COUNT_UNITS else "")
+    if str(row.get("comparator")) == "narrow" and not _isna(start):
+        # a gap (缩小 targets) widens or narrows: 扩大/缩小, where both figures are on one side of
+        # its parity point (comparators.distance_to_parity; from +6 to -7.5 is told as a change)
+        parity = 0.0 if _isna(row.get("target")) else float(row["target"])
+        a, b = float(start) - parity, float(row["value"]) - parity
+        if a * b > 0:
+            code = "widen" if abs(b) > abs(a) else "narrow"
     return _text(f"{code}_{since}", lang, change=size, year=row.get("baseline_year_int", ""))
 
 

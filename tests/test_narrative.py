@@ -409,3 +409,21 @@ def test_the_template_and_the_messages_quote_a_count_in_its_word(tmp_path):
     msg = Problem(file="a.xlsx", sheet=None, row=3, column="value", severity="error", code="value_not_whole",
                   values=values).explain("zh").message
     assert "条/年" in msg and "个" not in msg, msg
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_gap_widens_or_narrows(lang):
+    """两性家务劳动时间差距 '较上年提高4分钟/日': a gap (缩小 target) is said to widen or narrow,
+    where both figures lie on one side of its parity point; a gap that crosses it is a change."""
+    row = {"indicator": "x", "name_zh": "两性家务劳动时间差距", "name_en": "Housework gap",
+           "unit": "minutes_per_day", "comparator": "narrow", "target": 0.0, "sex": "T",
+           "year": 2024, "value": 98.0, "previous_year": 2023, "previous_value": 94.0, "change_1y": 4.0,
+           "baseline_year": 2020, "baseline_value": 101.0, "change_base": -3.0,
+           "status": "cannot_judge"}
+    text = narrative.finding(row, lang=lang)
+    if lang == "zh":
+        assert "较上年扩大4分钟/日" in text and "较2020年缩小3分钟/日" in text and "提高" not in text
+    else:
+        assert "wider than the previous year" in text and "narrower than in 2020" in text
+    crossed = narrative.finding({**row, "previous_value": -2.0, "change_1y": 100.0}, lang=lang)
+    assert ("较上年提高" in crossed) if lang == "zh" else (", up " in crossed)

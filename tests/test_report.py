@@ -408,6 +408,12 @@ def test_check_tables_show_names_never_codes(lang):
             assert ">scale<" not in html and ">method<" not in html and ">tolerance<" not in html
     shown = tables.check_table(bad, cat, lang=lang)
     assert set(shown["method"]) <= {labels.label("aggregation_method", m, lang) for m in ("sum", "ratio_of_sums")}
+    # figures in the indicator's digits: a count jumping from 1 to 3 is 1 → 3, not 1.00 → 3.00
+    counts = tables.check_table(jumps[jumps["indicator"].map(cat.set_index("id")["unit"])
+                                      .isin(["count", "count_per_year"])], cat, lang=lang)
+    assert len(counts)
+    assert all("." not in str(v) for c in ("value", "previous_value", "change") for v in counts[c])
+    assert all(str(v).count(".") == 1 for v in counts["scale"])
 
 
 def test_english_coverage_table_has_no_chinese():

@@ -352,6 +352,9 @@ def test_word_report_counts_targets_in_the_status_words(midterm, tmp_path: Path)
     for _, g in j.groupby("domain", sort=False):
         assert tables.attainment_sentence(g, domain=True) in text
     assert "已实现，" not in text and "尚未实现" not in text and "小数指标" not in text
+    # nor any other page (the towns chapter's intro and maps heading said 小数指标 too)
+    from fzanalysis import config
+    assert "小数指标" not in str(config.label_table())
     heads = [c.text for c in doc.tables[0].rows[0].cells]
     assert labels.label("status", "met") in heads and labels.label("status", "not_met") in heads
 
@@ -417,3 +420,19 @@ def test_a_page_banner_states_its_parameters_in_words_without_internal_paths():
     index = report_html.banner_html({"parameters": {"year": 2024, "kind": "annual", "lang": "zh", "data": "demo",
                                                     "jobs": 2, "dask": None, "force": False}}, "zh")
     assert "数据 演示数据" in index and "None" not in index and "False" not in index and "jobs" not in index
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_no_count_of_zero_targets_that_cannot_be_assessed(midterm, lang):
+    """The 达标率 sentence said '其中0项暂无法评估': with none (or all) of the undecided targets
+    not assessable it says so in words."""
+    j = midterm.judgement
+    decided = j["status"].isin(["met", "not_met"])
+    none_na = j[decided | (j["verdict"] != "not_assessable")]
+    all_na = j[decided | (j["verdict"] == "not_assessable")]
+    assert (~none_na["status"].isin(["met", "not_met"])).any() and (~all_na["status"].isin(["met", "not_met"])).any()
+    s = tables.attainment_sentence(none_na, lang=lang)
+    assert labels.label("report", "attainment_verdicts_none_na", lang) in s
+    assert ("其中0项" not in s) if lang == "zh" else ("of these, 0" not in s)
+    s = tables.attainment_sentence(all_na, lang=lang)
+    assert labels.label("report", "attainment_verdicts_all_na", lang) in s

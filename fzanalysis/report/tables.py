@@ -154,7 +154,10 @@ def attainment_sentence(judgement: pd.DataFrame, *, lang: Lang = "zh", domain: b
         verdicts = ""
         if "verdict" in undecided:
             na = int((undecided["verdict"] == "not_assessable").sum())
-            verdicts = labels.fill(labels.label("report", "attainment_verdicts", lang), na=na, rest=len(undecided) - na)
+            # "其中0项暂无法评估" is not written: none, or all, say so in words
+            key = ("attainment_verdicts_none_na" if na == 0 else "attainment_verdicts_all_na"
+                   if na == len(undecided) else "attainment_verdicts")
+            verdicts = labels.fill(labels.label("report", key, lang), na=na, rest=len(undecided) - na)
         other = labels.fill(labels.label("report", "attainment_other", lang), k=len(undecided), reasons=reasons,
                             verdicts=verdicts)
     return labels.fill(
@@ -628,6 +631,13 @@ def series_name(indicator: str, sex: str, catalog: pd.DataFrame, *, lang: Lang =
 
 
 
+#: Columns of the panel checks' outputs that are figures in the indicator's unit, and statistics
+#: of its year-on-year changes (:func:`check_table` writes them with the unit's digits, and one more).
+_CHECK_FIGURES: tuple[str, ...] = ("value", "previous_value", "change", "submitted", "from_towns",
+                                   "difference")
+_CHECK_STATISTICS: tuple[str, ...] = ("median_change", "scale", "tolerance")
+
+
 def check_table(found: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
     """Rows flagged by a panel check, for display: names, never codes.
 
@@ -649,6 +659,15 @@ def check_table(found: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = "zh"
     """
     out = found.copy()
     front = []
+    if "indicator" in out.columns and len(out):
+        # figures in the indicator's unit are written with its digits (a count 3, not 3.00); the
+        # statistics of its changes (median, robust scale) with one more
+        unit = out["indicator"].astype(str).map(catalog.set_index("id")["unit"]) if "unit" not in out.columns \
+            else out["unit"]
+        for cols, extra in (_CHECK_FIGURES, 0), (_CHECK_STATISTICS, 1):
+            for col in (c for c in cols if c in out.columns):
+                out[col] = [v if _isna(v) or _isna(u) else labels.format_number(
+                    v, int(labels.unit_format(u)["decimals"]) + extra) for v, u in zip(out[col], unit, strict=True)]
     if "indicator" in out.columns:
         sex = out["sex"].astype(str) if "sex" in out.columns else pd.Series("T", index=out.index)
         out.insert(0, "name", [series_name(str(i), s, catalog, lang=lang)
