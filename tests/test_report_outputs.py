@@ -436,3 +436,23 @@ def test_no_count_of_zero_targets_that_cannot_be_assessed(midterm, lang):
     assert ("其中0项" not in s) if lang == "zh" else ("of these, 0" not in s)
     s = tables.attainment_sentence(all_na, lang=lang)
     assert labels.label("report", "attainment_verdicts_all_na", lang) in s
+
+
+def test_provenance_sheet_is_in_the_readers_words(midterm, tmp_path: Path):
+    """The 来源 sheet listed provenance.json's English keys and raw JSON ('report', '{"year": 2024,
+    …}') in a Chinese workbook: it gives the banner's rows and the other keys under their labels."""
+    prov = {"report": {"year": 2025, "kind": "midterm"}, "package": "fzanalysis", "package_version": "0.1.0",
+            "git_commit": "abc1234", "code_version": "f00d", "python": "3.11.7", "kernel": "fzanalysis",
+            "params_file": "params/midterm.yaml",
+            "parameters": {"year": 2025, "kind": "midterm", "lang": "zh", "data": "demo"},
+            "data_kind": "demo", "data_years": [2015, 2024], "assessed_year": 2024, "synthetic": True,
+            "data_files": [{"path": "data/demo/demo_panel.csv", "sha256": "7891d8bb" * 8, "bytes": 1}],
+            "results": {"key": "914df0b9", "from_cache": False}, "generated_utc": "2026-12-02T14:33:59Z"}
+    path = excel.write_workbook(midterm.judgement, tmp_path / "s.xlsx", provenance=prov, towns=midterm.assessed)
+    rows = list(load_workbook(path)["来源"].iter_rows(values_only=True))[1:]
+    keys, values = [r[0] for r in rows], [str(r[1]) for r in rows]
+    assert not any("{" in v or "[" in v for v in values), values
+    assert all(re.search(r"[\u4e00-\u9fff]", k) for k in keys), keys
+    shown = dict(zip(keys, values, strict=True))
+    assert shown["数据年份"] == "2015–2024" and shown["演示（合成）数据"] == "是"
+    assert "年份 2025" in shown["参数"] and "报告类型" in shown["参数"]

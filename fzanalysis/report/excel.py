@@ -16,7 +16,6 @@ Windows does not garble it.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -389,10 +388,11 @@ def write_workbook(
     _print_setup(ws3)
 
     ws4 = wb.create_sheet(labels.label("xlsx_sheet", "provenance", lang))
-    flat = {k: (json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
-            for k, v in (provenance or {}).items()}
-    _write_frame(ws4, pd.DataFrame({_col(lang, "prov_key"): list(flat),
-                                    _col(lang, "prov_value"): [str(v) for v in flat.values()]}),
+    from fzanalysis.report.html import provenance_rows  # the one owner of shown provenance
+
+    rows = provenance_rows(provenance or {}, lang, full=True)
+    _write_frame(ws4, pd.DataFrame({_col(lang, "prov_key"): [k for k, _ in rows],
+                                    _col(lang, "prov_value"): [v for _, v in rows]}),
                  wide=[_col(lang, "prov_value")])
     path = Path(path)
     wb.save(path)

@@ -79,20 +79,58 @@ def parameters_text(parameters: Mapping[str, Any], lang: Lang = "zh") -> str:
     return sep.join(f"{labels.label('report_param', k, lang)} {v}" for k, v in shown)
 
 
-def banner_html(provenance: Mapping[str, Any], lang: Lang, *, title: str | None = None) -> str:
-    """The provenance banner at the top of every page, with the demo-data notice when synthetic."""
-    esc = _html.escape
-    demo = (f'<div class="fz-demo">⚠ {esc(labels.label("report", "demo_banner", lang))}</div>'
-            if provenance.get("synthetic") else "")
-    files = "; ".join(f"{esc(f['path'])} sha256 {esc(f['sha256'][:16])}…"
-                      for f in provenance.get("data_files", []))
+def provenance_rows(provenance: Mapping[str, Any], lang: Lang, *, full: bool = False) -> list[tuple[str, str]]:
+    """Where a report's numbers came from, as (heading, text) pairs in the reader's words.
+
+    The one owner of how provenance is shown: the banner of every page (generated, software,
+    data files, parameters) and, with ``full=True``, the 来源 / Provenance sheet of status.xlsx,
+    which adds the other keys of ``provenance.json`` under their ``provenance_key`` labels
+    (provenance.json itself keeps the machine's keys and values).
+
+    Examples
+    --------
+    >>> provenance_rows({"generated_utc": "2026-12-02T14:33:59Z", "data_years": [2015, 2024]}, "zh",
+    ...                 full=True)[-1]
+    ('数据年份', '2015–2024')
+    """
+    sep = "；" if lang == "zh" else "; "
+    files = sep.join(f"{f['path']} sha256 {f['sha256'][:16]}…" for f in provenance.get("data_files", []))
     rows = [
-        (labels.label("report", "prov_generated", lang), provenance.get("generated_utc", "")),
+        (labels.label("report", "prov_generated", lang), str(provenance.get("generated_utc", ""))),
         (labels.label("report", "prov_package", lang),
          f"fzanalysis {provenance.get('package_version', '')} · git {provenance.get('git_commit', '')}"),
         (labels.label("report", "prov_data", lang), files),
         (labels.label("report", "prov_parameters", lang), parameters_text(provenance.get("parameters", {}), lang)),
     ]
+    if not full:
+        return rows
+    shown = {"generated_utc", "package", "package_version", "git_commit", "data_files", "parameters", "report"}
+    yes, no = labels.label("report", "yes_word", lang), labels.label("report", "no_word", lang)
+
+    def text(key: str, value: Any) -> str:
+        if isinstance(value, bool):
+            return yes if value else no
+        if key == "data_kind":
+            return labels.label("report_param", "demo_data", lang) if value == "demo" else str(value)
+        if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, int) for v in value):
+            return f"{value[0]}–{value[1]}"
+        if isinstance(value, Mapping):
+            return sep.join(f"{labels.label('provenance_key', k, lang)} {text(str(k), v)}"
+                            for k, v in value.items())
+        return "" if value is None else str(value)
+
+    for key, value in provenance.items():
+        if key not in shown:
+            rows.append((labels.label("provenance_key", key, lang), text(key, value)))
+    return rows
+
+
+def banner_html(provenance: Mapping[str, Any], lang: Lang, *, title: str | None = None) -> str:
+    """The provenance banner at the top of every page, with the demo-data notice when synthetic."""
+    esc = _html.escape
+    demo = (f'<div class="fz-demo">⚠ {esc(labels.label("report", "demo_banner", lang))}</div>'
+            if provenance.get("synthetic") else "")
+    rows = provenance_rows(provenance, lang)
     body = "".join(f"<div><b>{esc(k)}</b>: <code>{esc(str(v))}</code></div>" for k, v in rows)
     head = f"<div><b>{esc(title)}</b></div>" if title else ""
     return f'{demo}<div class="fz-provenance">{head}{body}</div>'
