@@ -40,6 +40,7 @@ from typing import Any
 import pandas as pd
 
 from fzanalysis.catalog import DEFAULT_TARGET_YEAR
+from fzanalysis.comparators import distance_to_parity
 from fzanalysis.labels import (
     Lang,
     area_label,
@@ -132,12 +133,13 @@ def _change(row: Mapping[str, Any], change: Any, start: Any, unit: str, lang: st
         return _text(f"flat_{since}", lang, year=row.get("baseline_year_int", ""))
     code = ("up" if diff > 0 else "down") + ("_count" if unit in _COUNT_UNITS else "")
     if str(row.get("comparator")) == "narrow" and not _isna(start):
-        # a gap (缩小 targets) widens or narrows: 扩大/缩小, where both figures are on one side of
-        # its parity point (comparators.distance_to_parity; from +6 to -7.5 is told as a change)
+        # a gap (缩小 targets) widens or narrows: 扩大/缩小, its size measured as the target's
+        # judgement measures it (comparators.distance_to_parity), where both figures are on one
+        # side of the parity point (from +6 to -7.5 is told as a change)
         parity = 0.0 if _isna(row.get("target")) else float(row["target"])
-        a, b = float(start) - parity, float(row["value"]) - parity
-        if a * b > 0:
-            code = "widen" if abs(b) > abs(a) else "narrow"
+        before, now = distance_to_parity([float(start), float(row["value"])], "narrow", parity)
+        if (float(start) - parity) * (float(row["value"]) - parity) > 0:
+            code = "widen" if now > before else "narrow"
     return _text(f"{code}_{since}", lang, change=size, year=row.get("baseline_year_int", ""))
 
 

@@ -32,6 +32,7 @@ from fzanalysis import codes, labels, trend
 from fzanalysis.evaluation import of_judged_sex
 from fzanalysis.labels import Lang
 from fzanalysis.report import tables
+from fzanalysis.report.html import provenance_rows  # the one owner of shown provenance
 
 __all__ = [
     "STATUS_FILLS",
@@ -388,8 +389,6 @@ def write_workbook(
     _print_setup(ws3)
 
     ws4 = wb.create_sheet(labels.label("xlsx_sheet", "provenance", lang))
-    from fzanalysis.report.html import provenance_rows  # the one owner of shown provenance
-
     rows = provenance_rows(provenance or {}, lang, full=True)
     _write_frame(ws4, pd.DataFrame({_col(lang, "prov_key"): [k for k, _ in rows],
                                     _col(lang, "prov_value"): [v for _, v in rows]}),
