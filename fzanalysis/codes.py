@@ -41,6 +41,9 @@ CATEGORIES: tuple[str, ...] = ("achieved", "slipping", "on_track", "acceleration
 #: Verdicts of the Chinese report (docs/methods.md 4).
 VERDICTS: tuple[str, ...] = ("achieved", "largely_achieved", "gap_remains", "large_gap",
                              "not_assessable")
+#: ``method`` of a per-area target's district row (每个街道至少1名): judged and projected town by
+#: town, its probability that every town meets it (docs/methods.md 5.5).
+PER_AREA_METHOD = "per_area"
 #: Early-warning codes of the projections (docs/methods.md 7).
 WARNINGS: tuple[str, ...] = ("at_risk", "volatile", "reversing", "insufficient_data")
 

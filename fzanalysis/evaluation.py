@@ -40,7 +40,9 @@ its probability) and derives everything a reader is told from those two, with on
   ``maintain``: ``achieved`` / ``slipping`` / ``deterioration`` against the level to keep.
 * **Probability.**  ``probability`` is ``p_meet`` for numeric and ``maintain`` targets and the
   probability of moving in the required direction for ``increase``/``decrease``/``narrow`` (the column
-  ``probability_kind`` says which).
+  ``probability_kind`` says which); for a per-area target's district row (每个街道至少1名) the
+  probability that every town meets it, its towns' ``p_meet`` multiplied (``all_areas``,
+  methods 5.5; the district total's projection is not shown).
 * **Reference figures.**  Where the same statistic is published for Guangzhou, Guangdong or the
   whole country (``data/reference``, with its citation), the latest figure up to the year is
   quoted beside the plan's own (``reference_*`` columns): "全国2024年为14.3/10万".
@@ -133,6 +135,74 @@ class Evaluation:
     def attainment(self) -> pd.DataFrame:
         """The 达标率 by domain and overall, counted on the judged figures only."""
         return assessment.attainment(self.targets, area=self.whole)
+
+
+#: ``method`` of a per-area target's district row: its probability is that every town meets.
+PER_AREA = codes.PER_AREA_METHOD
+
+
+def _per_area_towns(out: pd.DataFrame, r: dict, district: str) -> pd.DataFrame:
+    """The town rows a per-area district row ``r`` sums up: same indicator and sex, a town the
+    target applies to (:func:`fzanalysis.assessment.assess` marks the others ``not_applicable``)."""
+    return out[(out["indicator"] == r["indicator"]) & (out["sex"] == r["sex"]) & (out["area"] != district)
+               & (out["status"] != "not_applicable")]
+
+
+def _per_area_projection(out: pd.DataFrame, district: str) -> pd.DataFrame:
+    r"""District rows of per-area targets (每个街道至少1名女干部): the probability that *every* town
+    the target applies to meets it, from each town's own projection (docs/methods.md 5.5).
+
+    The district total's trend says nothing about such a target (a total of 5 may leave one
+    street at 0), so its projection, line and warnings are not shown: ``projected`` and its
+    interval are left empty, ``method`` is :data:`PER_AREA`, and
+    :math:`p = \prod_k p_k`, the towns' ``p_meet`` multiplied as if independent (a town
+    without a probability, or a targeted town without a figure, leaves ``p`` empty).
+    ``projected_meets`` is ``p >= 0.5`` and ``at_risk`` fires below the same edge
+    (``trend.yaml: probability_band``), the rule of every other target; the category follows
+    (:func:`_per_area_category`).  ``probability_kind`` is ``all_areas``: the words say 全部达标.
+    """
+    out = out.copy()
+    rows = out.index[(out["per_area"] == True) & (out["area"] == district)]  # noqa: E712 (object column)
+    if len(rows):  # unknown (NaN) beside True/False
+        out["projected_meets"] = out["projected_meets"].astype(object)
+    for i in rows:
+        r = out.loc[i].to_dict()
+        towns = _per_area_towns(out, r, district)
+        p_k = pd.to_numeric(towns["p_meet"], errors="coerce")
+        n = r.get("n_areas")
+        complete = len(towns) > 0 and p_k.notna().all() and (pd.isna(n) or len(towns) == int(n))
+        p = float(np.prod(p_k.to_numpy(dtype=float))) if complete else np.nan
+        horizon = int(r["target_year"]) - int(r["year"]) if not (pd.isna(r.get("target_year"))
+                                                                  or pd.isna(r.get("year"))) else 0
+        # the band of the words decides (trend.probability_band_code: 难以 below 0.5), as for every target
+        unlikely = complete and trend.probability_band_code(p) == "unlikely"
+        warn = ("at_risk" if horizon >= 1 and unlikely else "") if complete else "insufficient_data"
+        upd = {"method": PER_AREA, "projected": np.nan, "proj_lower": np.nan, "proj_upper": np.nan,
+               "trend_level": np.nan, "turn_year": np.nan, "break_year": np.nan, "year_reached": np.nan,
+               "p_direction": np.nan, "p_meet": p, "probability": p,
+               "projected_meets": (not unlikely) if complete else np.nan, "warnings": warn}
+        for k, v in upd.items():
+            out.at[i, k] = v
+    return out
+
+
+def _per_area_category(r: dict, out: pd.DataFrame, district: str) -> str:
+    """Category of a per-area district row: met now -> ``achieved``/``slipping`` as every town
+    is likely to meet or not; not met -> ``on_track`` when every town is (p >= 0.5), else the
+    worst category among its towns that are not on track (``acceleration_needed`` if each is on
+    track alone but not all together); no probability -> ``insufficient_data``."""
+    p, status = r.get("p_meet"), r.get("status")
+    if pd.isna(p) or status in ("no_data", "not_applicable"):
+        return "insufficient_data"
+    good = bool(r.get("projected_meets"))
+    if status == "met":
+        return "achieved" if good else "slipping"
+    if good:
+        return "on_track"
+    towns = _per_area_towns(out, r, district)
+    worst = [c for c in codes.CATEGORIES[::-1] if c in set(towns["category"]) and c in
+             ("deterioration", "limited_progress", "acceleration_needed")] if "category" in towns else []
+    return worst[0] if worst else "acceleration_needed"
 
 
 def of_sex(frame: pd.DataFrame, sex: str | None) -> pd.Series:
@@ -407,12 +477,17 @@ def evaluate(
     # the year the projection, its probability and its sentence ("到2030年") are for
     out["target_year"] = (out["indicator"].map(crow["target_year"]) if target_year is None
                           else pd.Series(int(target_year), index=out.index)).astype("Int64")
-    cats, verdicts = [], []
+    out = _per_area_projection(out, district)
+    # a per-area target's district row: the probability that every town meets it (全部达标)
+    out.loc[out["method"] == PER_AREA, "probability_kind"] = "all_areas"
+    cats = []
     for r in out.to_dict("records"):
         status = r.get("status") or "no_data"
         value = np.nan if pd.isna(r.get("value")) else float(r["value"])
         proj_v = np.nan if pd.isna(r.get("projected")) else float(r["projected"])
-        if status in ("no_data", "not_applicable") or r.get("status_note") == "too_few_points":
+        if r.get("method") == PER_AREA:  # from its towns' categories, below
+            cat_code = "insufficient_data"
+        elif status in ("no_data", "not_applicable") or r.get("status_note") == "too_few_points":
             # too few points to judge the trend (assessment.judge_direction) are too few to call it
             # on track either: the category says what the verdict (not_assessable) says
             cat_code = "insufficient_data"
@@ -430,14 +505,17 @@ def evaluate(
                 meets=None if pd.isna(r.get("projected_meets")) else bool(r["projected_meets"]),
                 unit=str(r["unit"]))
         cats.append(cat_code)
-        verdicts.append(assessment.verdict(
-            status=status, comparator=r["comparator"], gap=r.get("gap", np.nan), target=r.get("target", np.nan),
-            category=cat_code, note=r.get("status_note") or "", slope=r.get("trend_slope", np.nan),
-            scale=r["n_areas"] if (r.get("per_area") is True and r["area"] == district
-                                   and not pd.isna(r.get("n_areas"))) else 1.0,
-            too_wide=r.get("too_wide") is True))
     out["category"] = cats
-    out["verdict"] = verdicts
+    per_area = out["method"] == PER_AREA
+    out.loc[per_area, "category"] = [_per_area_category(r, out, district)
+                                     for r in out[per_area].to_dict("records")]
+    out["verdict"] = [assessment.verdict(
+        status=r.get("status") or "no_data", comparator=r["comparator"], gap=r.get("gap", np.nan),
+        target=r.get("target", np.nan), category=r["category"], note=r.get("status_note") or "",
+        slope=r.get("trend_slope", np.nan),
+        scale=r["n_areas"] if (r.get("per_area") is True and r["area"] == district
+                               and not pd.isna(r.get("n_areas"))) else 1.0,
+        too_wide=r.get("too_wide") is True) for r in out.to_dict("records")]
     for lang in ("zh", "en"):
         out[f"category_{lang}"] = [label("category", c, lang) for c in out["category"]]
         out[f"verdict_{lang}"] = [label("verdict", c, lang) for c in out["verdict"]]

@@ -41,6 +41,7 @@ import pandas as pd
 
 from fzanalysis.catalog import DEFAULT_TARGET_YEAR
 from fzanalysis.comparators import distance_to_parity
+from fzanalysis.evaluation import PER_AREA
 from fzanalysis.labels import (
     Lang,
     area_label,
@@ -187,6 +188,8 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     target = format_target(str(row["comparator"]), row.get("target"), unit, tolerance=row.get("tolerance"), lang=lang,
                            word=word)
     status = row.get("status")
+    if row.get("method") == PER_AREA:
+        return out + sep + _per_area(row, target, lang)
     if status == "met":
         code = "met_above_band" if row.get("status_note") == "above_target_band" else "met"
         out += sep + _text(code, lang, target=target)
@@ -259,6 +262,27 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
                            value=format_value(row["reference_value"], unit, lang=lang, published=True,
                                                           word=word))
     return out
+
+
+def _per_area(row: Mapping[str, Any], target: str, lang: str) -> str:
+    """The status and projection of a per-area target's district row (每个街道至少1名): how many
+    towns meet it now, and the probability that every one meets it by the target year
+    (:func:`fzanalysis.evaluation.evaluate`: the towns' probabilities multiplied)."""
+    n = 0 if _isna(row.get("n_areas")) else int(row["n_areas"])
+    n_met = 0 if _isna(row.get("n_areas_met")) else int(row["n_areas_met"])
+    code = {"met": "per_area_met", "not_met": "per_area_not_met"}.get(str(row.get("status")),
+                                                                       "per_area_cannot_judge")
+    out = _text(code, lang, target=target, n=n, n_met=n_met)
+    sep = "" if lang == "zh" else " "
+    p = row.get("probability")
+    target_year = int(row.get("target_year") or DEFAULT_TARGET_YEAR)
+    if _isna(p):
+        return out + sep + _text("per_area_no_projection", lang)
+    if row.get("category") == "slipping":
+        return out + sep + _text("per_area_slipping", lang, n=n, target_year=target_year,
+                                 p=probability_percent(float(p)))
+    words = probability_words(float(p), "all_areas", lang)
+    return out + sep + _text("per_area_projection", lang, n=n, target_year=target_year, words=words)
 
 
 def draft(table: pd.DataFrame, *, lang: Lang = "zh", level: float = 0.8,

@@ -189,8 +189,13 @@ def test_towns_are_scored_on_the_sex_each_target_is_about(demo_eval):
     assert len(other) and (other["subject_sex"] == "F").any()
     card = tables.town_scorecard(towns)
     assert not card["lags"].str.contains("（男）").any()
-    scored = towns[towns["value"].notna() & towns["status"].isin(["met", "not_met", "cannot_judge"])]
+    # scored on the targets every town has (the street-only ones are judged street by street)
+    street_only = set(catalog.load().query("area_kinds != ''")["id"])
+    assert street_only
+    scored = towns[towns["value"].notna() & towns["status"].isin(["met", "not_met", "cannot_judge"])
+                   & ~towns["indicator"].isin(street_only)]
     assert card.set_index("area")["n_targets"].to_dict() == scored.groupby("area").size().to_dict()
+    assert card["n_targets"].nunique() == 1  # every town on the same targets (all report them)
     # the district's judged rows are the same rule
     assert (s["judged"] == ((s["area"] == codes.district()) & evaluation.of_judged_sex(s))).all()
 
@@ -379,7 +384,79 @@ def test_judgement_is_coherent_on_random_series(seed):
                   & (t["status"] == "met")]
     assert ((met_moves["category"] == "slipping") == (met_moves["probability"] < 0.5)).all(), \
         met_moves[["indicator", "comparator", "category", "probability"]]
-    risky = t[t["comparator"] != "maintain"].dropna(subset=["probability"])
+    # one cut-off for every kind of target, maintain included: the warning fires exactly where the
+    # words beside the number say 难以 (trend.yaml probability_band)
+    risky = t.dropna(subset=["probability"])
     flagged = risky["warnings"].str.contains("at_risk")
     assert (flagged == (risky["probability"] < 0.5)).all(), \
         risky.loc[flagged != (risky["probability"] < 0.5), ["indicator", "warnings", "probability"]]
+
+
+LEADERS = "decision.street_leadership_women"
+
+
+def _per_area_panel(street_values: dict[str, list[float]]) -> pd.DataFrame:
+    """The demo panel with the per-street series of LEADERS replaced (district total = their sum)."""
+    frame = demo.load()
+    frame = frame[frame["indicator"] != LEADERS]
+    years = list(range(2016, 2025))
+    rows = [{"indicator": LEADERS, "area": area, "sex": "T", "year": y, "value": float(v)}
+            for area, values in street_values.items() for y, v in zip(years, values, strict=True)]
+    total = pd.DataFrame(rows).groupby(["indicator", "sex", "year"], as_index=False)["value"].sum()
+    rows += total.assign(area=codes.district()).to_dict("records")
+    return pd.concat([frame, pd.DataFrame(rows)], ignore_index=True)
+
+
+def test_a_per_area_target_gets_the_probability_that_every_town_meets_it(demo_eval):
+    """每个街道至少1名: the district row's probability is that every street meets the target, the
+    streets' own p_meet multiplied (as if independent), never P(district total >= 1)."""
+    s = demo_eval.series
+    rows = s[s["indicator"] == LEADERS]
+    district = rows[rows["area"] == codes.district()].iloc[0]
+    towns = rows[(rows["area"] != codes.district()) & (rows["status"] != "not_applicable")]
+    assert len(towns) == district["n_areas"] == 3
+    assert district["probability"] == pytest.approx(float(np.prod(towns["p_meet"])), rel=1e-12)
+    assert district["p_meet"] == district["probability"]
+    assert district["probability_kind"] == "all_areas" and district["method"] == evaluation.PER_AREA
+    # the total's own projection is not shown: it says nothing about a per-street target
+    assert pd.isna(district["projected"]) and pd.isna(district["proj_lower"]) and pd.isna(district["year_reached"])
+    # one rule for every target: on track / achieved iff the probability is at least even
+    good = district["probability"] >= 0.5
+    assert bool(district["projected_meets"]) == good
+    assert district["category"] == ("achieved" if good else "slipping")  # met in every street now
+    assert ("at_risk" in district["warnings"]) == (not good)
+    from fzanalysis import narrative
+    said = narrative.finding(district.to_dict())
+    assert "3个镇街均已达标" in said and "全部达标" in said and "达标概率相乘" in said, said
+    assert "预计2030年" not in said  # no projection of the district total
+    from fzanalysis.trend import warning_text
+    if "at_risk" in district["warnings"]:
+        reason = warning_text(district["warnings"], method=district["method"], comparator=district["comparator"])
+        assert "全部达标的概率" in reason and "低于50%" in reason, reason
+
+
+def test_a_per_area_target_met_firmly_in_every_town_is_likely_met_everywhere():
+    """Every street steady at 3 women leaders (target >= 1): each is very likely to keep one, and
+    so is the district; one street that never had one makes the district not met and unlikely."""
+    ev = evaluate(_per_area_panel({"440117001": [3] * 9, "440117002": [3] * 9, "440117003": [3] * 9}),
+                  year=2024)
+    d = ev.targets.set_index("indicator").loc[LEADERS]
+    assert d["status"] == "met" and d["probability"] > 0.8 and d["category"] == "achieved"
+    assert "at_risk" not in d["warnings"]
+    ev = evaluate(_per_area_panel({"440117001": [3] * 9, "440117002": [3] * 9, "440117003": [0] * 9}),
+                  year=2024)
+    d = ev.targets.set_index("indicator").loc[LEADERS]
+    assert d["status"] == "not_met" and d["n_areas_met"] == 2
+    assert d["probability"] < 0.5 and d["category"] != "on_track" and "at_risk" in d["warnings"]
+    from fzanalysis import narrative
+    assert "3个镇街中2个已达标" in narrative.finding(d.to_dict())
+
+
+def test_a_per_area_target_with_a_town_lacking_a_projection_has_no_probability():
+    """A street with too few points to project: the probability that every street meets it is
+    unknown, not the product of the others."""
+    panel = _per_area_panel({"440117001": [1] * 9, "440117002": [1] * 9, "440117003": [1] * 9})
+    panel = panel[~((panel["indicator"] == LEADERS) & (panel["area"] == "440117003") & (panel["year"] < 2023))]
+    d = evaluate(panel, year=2024).targets.set_index("indicator").loc[LEADERS]
+    assert pd.isna(d["probability"]) and d["category"] == "insufficient_data"
+    assert "insufficient_data" in d["warnings"]

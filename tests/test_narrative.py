@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -366,7 +367,9 @@ def test_a_count_is_written_in_the_indicators_counting_word(counted):
     # a person count: 名, in the sentence and in the town table (judged per subdistrict)
     leaders = judged.loc[LEADERS].to_dict()
     assert labels.unit_word(leaders) == "名"
-    assert "1名以上" in narrative.finding(leaders) and "个" not in narrative.finding(leaders)
+    said = narrative.finding(leaders)
+    # 个 counts only the towns (3个镇街, 每个适用镇街), never the leaders
+    assert "1名以上" in said and not re.search(r"\d+个(?!镇街)", said.replace("每个", "")), said
     towns = assessed[(assessed["indicator"] == LEADERS) & (assessed["area"] != "440117")
                      & assessed["value"].notna() & (assessed["status"] != "not_applicable")]
     shown = tables.town_table(towns)

@@ -530,3 +530,28 @@ def test_the_dashboard_shades_a_floor_target_from_its_floor() -> None:
         xmin, xmax = fig.axes[0].get_xlim()
         assert left == pytest.approx(max(lo, xmin)) and right == pytest.approx(min(hi, xmax)), comparator
         plt.close(fig)
+
+
+def test_a_per_area_targets_chart_is_one_fan_per_town_it_applies_to(tmp_path):
+    """每个街道至少1名: judged and projected street by street, so the chart shows each street's
+    own fan (titled with its name), not the district total's line."""
+    from fzanalysis import catalog, demo, evaluate, trend
+    from fzanalysis.labels import area_label
+    from fzanalysis.report import figures
+
+    frame = demo.load()
+    frame = frame[frame["year"] <= 2024]
+    ev = evaluate(frame, year=2024)
+    paths = trend.project_paths(frame, catalog.load())
+    ind = "decision.street_leadership_women"
+    ax = figures.fan_chart_for(paths, catalog.load(), indicator=ind, area=codes.district(), sex="T",
+                               judgement=ev.series)
+    fig = ax.figure
+    streets = gazetteer.targeted_areas(gazetteer.kinds("street"), parent=codes.district())
+    assert [a.get_title() for a in fig.axes] == [area_label(s, "zh") for s in streets]
+    assert "各适用镇街分别预测" in fig._suptitle.get_text()
+    assert sum(a.get_legend() is not None for a in fig.axes) == 1
+    fig.savefig(tmp_path / "per_area.png")
+    # without the judgement (or for a target judged on the district figure): one fan
+    one = figures.fan_chart_for(paths, catalog.load(), indicator=ind, area=codes.district(), sex="T")
+    assert len(one.figure.axes) == 1

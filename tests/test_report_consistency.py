@@ -231,7 +231,15 @@ def test_town_attainment_rates_are_percentages_as_in_word(ctx, tmp_path: Path):
     cells = {c.text for t in doc.tables for row in t.rows for c in row.cells}
     assert set(shown["attainment_rate_all"]) <= cells
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert "按有数据的全部目标计" in text and "项已达标" in text
+    assert "按各镇街均适用的有数据目标计" in text
+    # the highest and the lowest rate in words: one town with its counts, or every town tied at it
+    for rate in (card["rate"].max(), card["rate"].min()):
+        at = card[card["rate"] == rate]
+        if len(at) > 1:
+            assert "、".join(at["area_name"]) + "并列" in text, (rate, list(at["area_name"]))
+        else:
+            r = at.iloc[0]
+            assert f"{r['area_name']}" in text and f"{r['n_targets']}项中{r['n_met']}项已达标" in text
     # the counts add up: met + not met + cannot judge = the town's targets, in the card and in Word
     assert (card["n_met"] + card["n_not_met"] + card["n_cannot_judge"] == card["n_targets"]).all()
     assert (card["n_cannot_judge"] > 0).any()

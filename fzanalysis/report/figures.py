@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from fzanalysis import codes, comparators, labels, plots
+from fzanalysis.evaluation import PER_AREA
 from fzanalysis.labels import Lang
 
 __all__ = ["fan_chart_for"]
@@ -29,6 +30,8 @@ def fan_chart_for(
     lang: Lang = "zh",
     level: float = 0.8,
     judgement: pd.DataFrame | None = None,
+    ax: Any = None,
+    title: str | None = None,
 ) -> Any:
     """Fan chart of one series (:func:`fzanalysis.plots.fan_chart`) with its catalogue target and baseline.
 
@@ -44,7 +47,14 @@ def fan_chart_for(
         Language and interval coverage.
     judgement : DataFrame, optional
         ``fzanalysis.evaluate(...).series``: where it quotes an official figure of the same
-        statistic (``reference_*``), the chart draws it as a reference line.
+        statistic (``reference_*``), the chart draws it as a reference line; where its row of
+        ``area`` is a per-area target's district row (``method`` ``per_area``: 每个街道至少1名,
+        judged and projected town by town), the chart is one fan per town the target applies
+        to, side by side (the district total's line says nothing about such a target).
+    ax : Axes, optional
+        Axes to draw on (default a new figure).
+    title : str, optional
+        Axes title (default the indicator's name).
 
     Returns
     -------
@@ -56,6 +66,21 @@ def fan_chart_for(
         If ``paths`` has no such series.
     """
     area = codes.district() if area is None else str(area)
+    towns = _per_area_towns(judgement, indicator, area, sex)
+    if towns:  # a per-area target (每个街道至少1名): the towns' own fans, side by side
+        from matplotlib.figure import Figure  # heavy: only when drawn
+
+        fig = Figure(figsize=(min(4.0 * len(towns), 12.0), 4.2), dpi=150, layout="constrained")
+        axes = fig.subplots(1, len(towns), sharey=True, squeeze=False)[0]
+        for ax, town in zip(axes, towns, strict=True):
+            fan_chart_for(paths, catalog, indicator=indicator, area=town, sex=sex, lang=lang,
+                          level=level, ax=ax, title=labels.area_label(town, lang))
+        for ax in axes[1:]:  # one legend is enough
+            if ax.get_legend() is not None:
+                ax.get_legend().remove()
+        name = str(catalog.set_index("id").loc[indicator, f"name_{lang}"])
+        fig.suptitle(labels.label("nb_text", "per_area_chart", lang).format(name=name))
+        return axes[0]
     one = paths[(paths["indicator"] == indicator) & (paths["area"].astype(str) == area) & (paths["sex"] == sex)]
     if one.empty:
         raise ValueError(f"no projection path for {indicator} area {area} sex {sex}")
@@ -73,5 +98,18 @@ def fan_chart_for(
             r = hit.iloc[0]
             reference = (str(r["reference_area"]), int(r["reference_year"]), float(r["reference_value"]))
     return plots.fan_chart(None, one, target=target, baseline=baseline, lang=lang, level=level,
-                           unit=str(row["unit"]), title=str(row[f"name_{lang}"]), reference=reference,
-                           unit_word=labels.unit_word(row, lang))
+                           unit=str(row["unit"]), title=title or str(row[f"name_{lang}"]), reference=reference,
+                           unit_word=labels.unit_word(row, lang), ax=ax)
+
+
+def _per_area_towns(judgement: pd.DataFrame | None, indicator: str, area: str, sex: str) -> list[str]:
+    """The towns of a per-area target's district row in ``judgement`` (its ``method`` is
+    ``per_area``, :func:`fzanalysis.evaluate`): those the target applies to; else ``[]``."""
+    if judgement is None or "method" not in judgement.columns:
+        return []
+    ind = judgement[(judgement["indicator"] == indicator) & (judgement["sex"] == sex)]
+    here = ind[ind["area"].astype(str) == area]
+    if here.empty or str(here["method"].iloc[0]) != PER_AREA:
+        return []
+    return [str(a) for a in ind.loc[(ind["area"].astype(str) != area)
+                                    & (ind["status"] != "not_applicable"), "area"]]

@@ -24,7 +24,7 @@ from IPython.display import Markdown
 from pandas.io.formats.style import Styler
 
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import codes, comparators, labels, narrative, plan, trend
+from fzanalysis import codes, comparators, gazetteer, labels, narrative, plan, trend
 from fzanalysis.labels import Lang
 from fzanalysis.rates import unrankable
 
@@ -325,7 +325,8 @@ def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int 
     }
 
 
-def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int = 3) -> pd.DataFrame:
+def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int = 3,
+                   catalog: pd.DataFrame | None = None) -> pd.DataFrame:
     """A scorecard per town: how many of its targets it meets, and where it lags.
 
     Parameters
@@ -334,6 +335,9 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
         :func:`fzanalysis.assess` output (town rows are used; ``not_applicable`` rows left out).
     max_lags : int
         How many lagging indicators to name per town (the largest gaps relative to the target).
+    catalog : DataFrame, optional
+        The catalogue whose ``area_kinds`` say which towns each target is about (default the
+        active plan's).
 
     Returns
     -------
@@ -342,10 +346,28 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
         counts add up to ``n_targets``, the town's targets with a figure; ``rate`` is ``n_met /
         n_targets``, a target that cannot be judged counting as not met, the rule the domains are
         ranked by; ``lags``: names joined with ``、``), in gazetteer order.
+
+    Notes
+    -----
+    Towns are compared on the targets that apply to every one of them: a target for streets
+    only (catalogue ``area_kinds``; its other town rows ``not_applicable``) is left out, so that
+    a street is not ranked above a town on targets the town does not have (the two street-only
+    targets, met in every street, once put two streets at the top of the demo's ranking while on
+    the 50 common targets 江埔街道 and 鳌头镇 tie).  Those targets are judged town by town
+    elsewhere (the district's per-area row and the maps).
     """
     district = codes.district()
-    t = assessed[(assessed["area"].astype(str) != district) & assessed["value"].notna()
-                 & assessed["status"].isin(["met", "not_met", "cannot_judge"])].copy()
+    towns = assessed[assessed["area"].astype(str) != district]
+    # the one rule of which towns a target is about (gazetteer.applies_to, catalogue area_kinds)
+    cat = catalog_mod.load() if catalog is None else catalog_mod.normalize(catalog)
+    area_kinds = dict(zip(cat["id"].astype(str), cat["area_kinds"], strict=True))
+    kind_map = gazetteer.kind_of()
+    areas = sorted(set(towns["area"].astype(str)))
+    partial = {ind for ind in set(towns["indicator"].astype(str))
+               if not all(gazetteer.applies_to(a, area_kinds.get(ind, ""), kind_map=kind_map) for a in areas)}
+    partial |= set(towns.loc[towns["status"] == "not_applicable", "indicator"])
+    t = towns[towns["value"].notna() & ~towns["indicator"].isin(partial)
+              & towns["status"].isin(["met", "not_met", "cannot_judge"])].copy()
     t["rel"] = (t["gap"].abs() / t["target"].abs().replace(0, np.nan)).astype(float)
     sep = "、" if lang == "zh" else "; "
     rows = []

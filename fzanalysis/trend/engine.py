@@ -1411,10 +1411,10 @@ def significant_decline(years: np.ndarray, Y: np.ndarray, wmask: np.ndarray, wfi
 def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
     """Boolean early-warning flags per series (docs/methods.md section 7).
 
-    ``at_risk``: numeric targets when ``p_meet < warnings.at_risk_p_meet``; ``maintain`` when
-    ``p_meet < warnings.at_risk_p_meet_maintain``; ``increase``/``decrease`` when
-    ``p_direction < warnings.at_risk_p_direction`` (likely to move the wrong way), never from
-    the p_meet rule.  ``at_risk`` is a forecast's warning: only for a target year after the
+    ``at_risk``: the probability (``p_meet``; ``p_direction`` for increase/decrease/narrow,
+    never the p_meet rule) lies in the lowest band of ``trend.yaml: probability_band`` (below
+    its ``possible`` edge, the words 难以/unlikely), the same cut-off for every kind of target
+    so that the warning and the words beside the number agree.  ``at_risk`` is a forecast's warning: only for a target year after the
     series' last observed year (``res.horizon >= 1``); a target year already observed (a final
     evaluation, or one that has passed: methods.md 5 (10)) is met or missed as published, and
     ``p_meet`` 1 or 0 says which.
@@ -1425,9 +1425,7 @@ def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
     directional = comparators.asks_for_move(comp)
     maintain = comp == "maintain"
     prob = np.where(directional, res.p_direction, res.p_meet)
-    threshold = np.select([maintain, directional],
-                          [float(w["at_risk_p_meet_maintain"]), float(w["at_risk_p_direction"])],
-                          float(w["at_risk_p_meet"]))
+    threshold = float(conf["probability_band"]["possible"])
     with np.errstate(invalid="ignore"):
         at_risk = np.isfinite(prob) & (prob < threshold) & (res.horizon >= 1)
     numeric = np.isin(comp, comparators.NUMERIC)

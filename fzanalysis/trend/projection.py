@@ -445,7 +445,9 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
     method : str, optional
         The row's ``method``: with ``"poisson"``, ``insufficient_data`` and ``volatile`` get the
         reasons of the count model; with ``"small_base"`` (an event proportion of too few cases
-        at a bound, :func:`fzanalysis.trend.engine.small_base`), ``insufficient_data`` says so.
+        at a bound, :func:`fzanalysis.trend.engine.small_base`), ``insufficient_data`` says so;
+        with ``"per_area"`` (a per-area target's district row, :func:`fzanalysis.evaluate`),
+        ``at_risk`` and ``insufficient_data`` speak of every town meeting the target.
     comparator : str, optional
         The catalogue comparator: ``maintain`` gets the reasons of the maintain rules;
         ``increase``/``decrease``/``narrow`` the ``at_risk`` reason of ``p_direction`` and the
@@ -462,16 +464,15 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
     """
     w = settings()["warnings"]
     pconf = settings()["poisson"]
-    params = {"p": f"{float(w['at_risk_p_meet']):.0%}", "ratio": w["volatile_ratio"],
+    edge = f"{float(settings()['probability_band']['possible']):.0%}"  # at_risk: the 难以 band
+    params = {"p": edge, "ratio": w["volatile_ratio"],
               "n": settings()["min_points"], "gap": settings()["max_gap_years"],
               "pace": w["pace_window"], "events": pconf["min_events"],
               "width": f"{float(load_rules()['too_wide']['proportion_max_width']):g}",
               "alpha": pconf["overdispersion_alpha"],
-              "p_maintain": f"{float(w['at_risk_p_meet_maintain']):.0%}",
-              "p_direction": f"{float(w['at_risk_p_direction']):.0%}",
               "ratio_maintain": f"{float(w['volatile_ratio_maintain']):.1%}",
               "level_maintain": f"{float(w['maintain_decline_level']):.0%}"}
-    codes = [c for c in str(warnings).split(";") if c]
+    items = [c for c in str(warnings).split(";") if c]
     sep = "；" if lang == "zh" else "; "
     kinds: dict[str, str] = {}
     if comparator == "maintain":
@@ -483,4 +484,6 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
         kinds.update({"insufficient_data": "warning_poisson", "volatile": "warning_poisson"})
     if method == "small_base":
         kinds["insufficient_data"] = "warning_small_base"
-    return sep.join(labels.label(kinds.get(c, "warning"), c, lang).format(**params) for c in codes)
+    if method == codes.PER_AREA_METHOD:  # every town the target applies to (fzanalysis.evaluate)
+        kinds.update({"at_risk": "warning_per_area", "insufficient_data": "warning_per_area"})
+    return sep.join(labels.label(kinds.get(c, "warning"), c, lang).format(**params) for c in items)
