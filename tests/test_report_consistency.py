@@ -291,3 +291,30 @@ def test_crosscheck_reads_a_national_report_in_its_plans_words(tmp_path: Path):
     (tmp_path / "provenance.json").write_text(json.dumps({"report": {"lang": "zh", "plan": "china"},
                                                           "assessed_year": ctx.data_year}), "utf-8")
     assert crosscheck(tmp_path) == []
+
+
+def test_every_table_names_a_target_as_its_sentence_does(ctx, tmp_path: Path):
+    """A girls' or women's figure whose name does not say so reads 名称（女） in the sentence; the
+    tables (overview, evaluation, projections, warnings), the workbook and the Word tables wrote
+    the bare name beside a 性别 column (a reader's finding: three names lacked the （女）)."""
+    from docx import Document
+
+    from fzanalysis import narrative
+    from fzanalysis.report import docx as report_docx
+    from fzanalysis.report import excel
+
+    j = ctx.judgement
+    sexed = j[(j["sex"] == "F") & j["value"].notna()]
+    marked = [n for n in tables.display_names(sexed) if n.endswith("（女）")]
+    assert marked, "the demo has women's figures whose name does not say so"
+    for rec in sexed.to_dict("records"):
+        name = tables.display_names(pd.DataFrame([rec]))[0]
+        assert narrative.finding(rec).split("为", 1)[0].endswith(name), (name, narrative.finding(rec))
+    for view in (tables.headline_view(j), tables.evaluation_table(j), tables.projection_table(j)):
+        assert set(marked) <= set(view["name"]), set(marked) - set(view["name"])
+    assert set(marked) <= {tables.target_words(r)["name"] for r in j.to_dict("records")}
+    sheet = pd.read_excel(excel.write_workbook(j, tmp_path / "s.xlsx"), sheet_name=0)
+    assert set(marked) <= set(sheet[labels.label("xlsx_column", "name")])
+    doc = Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx")))
+    cells = {c.text for t in doc.tables for row in t.rows for c in row.cells}
+    assert set(marked) <= cells, set(marked) - cells

@@ -519,7 +519,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         comp = j[j["change_base"].notna()]
         w.table(pd.DataFrame({
             w.t("col_domain"): [labels.domain_label(d, lang) for d in comp["domain"]],
-            w.t("col_indicator"): comp[f"name_{lang}"],
+            w.t("col_indicator"): tables.display_names(comp, lang),
             w.t("col_baseline"): tables._values(comp, "baseline_value", lang),
             w.t("col_value", year=ctx.data_year): tables._values(comp, "value", lang),
             # measured from the two figures as printed beside it (51.4% → 52.9%: +1.5, not +1.6)
@@ -560,8 +560,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     w.table(pd.DataFrame({
         w.t("col_no"): range(1, len(j) + 1),
         w.t("col_domain"): [labels.domain_label(d, lang) for d in j["domain"]],
-        w.t("col_indicator"): [labels.name_with_sex(n, s, lang=lang, subject_sex=ss)
-                               for n, s, ss in zip(j[f"name_{lang}"], j["sex"], j["subject_sex"], strict=True)],
+        w.t("col_indicator"): tables.display_names(j, lang),
         w.t("col_target"): tables._targets(j, lang),
         w.t("col_value", year=ctx.data_year): [  # as every view writes it (its year, its pooled window)
             tables.target_words(r, lang, report_year=ctx.data_year)["value"] for r in j.to_dict("records")],

@@ -162,7 +162,7 @@ def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "row_no": np.arange(1, len(j) + 1),
         "domain": [labels.domain_label(d, lang) for d in j["domain"]],
         "clause": [labels.clause_label(c, lang) for c in j["clause"]],
-        "name": j[f"name_{lang}"],
+        "name": tables.display_names(j, lang),
         "sex": [labels.sex_label(s, lang) for s in j["sex"]],
         "year": [None if tables._isna(y) else int(y) for y in j["year"]],
         "value": [_num(v) for v in j["value"]],

@@ -46,6 +46,7 @@ __all__ = [
     "probability_text",
     "projection_table",
     "projection_text",
+    "display_names",
     "series_name",
     "table",
     "target_words",
@@ -259,7 +260,9 @@ def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
         how = (r.get("method") if isinstance(r.get("method"), str)
                else method.get((r["indicator"], r["area"], r["sex"])))
         rows.append({
-            "indicator": r["indicator"], "domain": r["domain"], "name": r[f"name_{lang}"],
+            "indicator": r["indicator"], "domain": r["domain"],
+            "name": labels.name_with_sex(str(r[f"name_{lang}"]), r.get("sex"), lang=lang,
+                                         subject_sex=r.get("subject_sex")),
             "warnings": r["warnings"],
             "warnings_label": warnings_label(r["warnings"], lang, comparator=r["comparator"], method=how),
             "reason": trend.warning_text(r["warnings"], lang=lang, comparator=r["comparator"], method=how),
@@ -312,7 +315,8 @@ def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int 
     if not _isna(rec["value"]):
         value += labels.pooled_note(rec.get("pooled_years"), lang)
     return {
-        "name": str(rec[f"name_{lang}"]),
+        "name": labels.name_with_sex(str(rec[f"name_{lang}"]), rec.get("sex"), lang=lang,
+                                     subject_sex=rec.get("subject_sex")),
         "sex": labels.sex_label(str(rec["sex"]), lang),
         "value": value,
         "target": _target_words(rec["comparator"], rec["target"], rec["unit"], rec["tolerance"], lang, word),
@@ -519,7 +523,7 @@ def town_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
     """Town rows of an assessment for display: town, indicator, sex, value, target, gap, status."""
     out = pd.DataFrame({
         "area_name": [labels.area_label(a, lang) for a in assessed["area"]],
-        "name": assessed[f"name_{lang}"].astype(str),
+        "name": display_names(assessed, lang),
         "sex": [_sex_word(x, lang) for x in assessed["sex"]],
         "value": _values(assessed, "value", lang),
         "target": _targets(assessed, lang),
@@ -585,7 +589,7 @@ def projection_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFr
     j = judgement
     recs = j.to_dict("records")
     return pd.DataFrame({
-        "name": j[f"name_{lang}"].astype(str).to_numpy(),
+        "name": display_names(j, lang),
         "sex": [_sex_word(x, lang) for x in j["sex"]],
         "year": j["year"].astype("Int64").reset_index(drop=True),
         "value": _values(j, "value", lang),
@@ -601,7 +605,7 @@ def evaluation_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFr
     j = judgement
     return pd.DataFrame({
         "domain_label": [labels.domain_label(d, lang) for d in j["domain"]],
-        "name": j[f"name_{lang}"],
+        "name": display_names(j, lang),
         "sex": [_sex_word(x, lang) for x in j["sex"]],
         "baseline_value": _values(j, "baseline_value", lang),
         "value": _values(j, "value", lang),
@@ -618,7 +622,7 @@ def headline_view(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame
     recs = j.to_dict("records")
     return pd.DataFrame({
         "domain_label": [labels.domain_label(d, lang) for d in j["domain"]],
-        "name": j[f"name_{lang}"],
+        "name": display_names(j, lang),
         "sex": [_sex_word(x, lang) for x in j["sex"]],
         "value": _values(j, "value", lang),
         "target": _targets(j, lang),
@@ -642,6 +646,15 @@ def attainment_table(attainment: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataF
             out[col] = [labels.format_share(v, lang=lang) for v in out[col]]
     return out.drop(columns=[c for c in ("domain", "domain_zh", "domain_en") if c in out.columns]
                     ).reset_index(drop=True)
+
+
+def display_names(frame: pd.DataFrame, lang: Lang = "zh") -> list[str]:
+    """The name of each row as every page writes it (:func:`fzanalysis.labels.name_with_sex`):
+    九年义务教育巩固率（女） for a girls' figure, 妇女人均预期寿命 alone (its name says whose it
+    is), the name alone for a total; so a table's name column reads as the sentence beside it."""
+    subject = frame["subject_sex"] if "subject_sex" in frame.columns else pd.Series(None, index=frame.index)
+    return [labels.name_with_sex(str(n), s, lang=lang, subject_sex=ss)
+            for n, s, ss in zip(frame[f"name_{lang}"], frame["sex"], subject, strict=True)]
 
 
 def series_name(indicator: str, sex: str, catalog: pd.DataFrame, *, lang: Lang = "zh") -> str:
