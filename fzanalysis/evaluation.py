@@ -509,13 +509,15 @@ def evaluate(
     per_area = out["method"] == PER_AREA
     out.loc[per_area, "category"] = [_per_area_category(r, out, district)
                                      for r in out[per_area].to_dict("records")]
+    back = assessment.baseline_move(out) < 0
     out["verdict"] = [assessment.verdict(
         status=r.get("status") or "no_data", comparator=r["comparator"], gap=r.get("gap", np.nan),
         target=r.get("target", np.nan), category=r["category"], note=r.get("status_note") or "",
         slope=r.get("trend_slope", np.nan),
         scale=r["n_areas"] if (r.get("per_area") is True and r["area"] == district
                                and not pd.isna(r.get("n_areas"))) else 1.0,
-        too_wide=r.get("too_wide") is True) for r in out.to_dict("records")]
+        too_wide=r.get("too_wide") is True, moved_back=bool(b))
+        for r, b in zip(out.to_dict("records"), back, strict=True)]
     for lang in ("zh", "en"):
         out[f"category_{lang}"] = [label("category", c, lang) for c in out["category"]]
         out[f"verdict_{lang}"] = [label("verdict", c, lang) for c in out["verdict"]]

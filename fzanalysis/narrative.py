@@ -24,7 +24,9 @@ Rules
 * **Coherence.**  A target met now but projected to slip says so in one sentence, in the words of
   its category (``slipping``: 目前虽已达标，但预计难以保持), never as two contradicting labels.
 * **Projection verb.**  达到 / 降至 follow the digits shown: a projection written as the latest
-  value reads 保持在 (never "降至3个" from 3个).
+  value reads 保持在 (never "降至3个" from 3个); where the move from the trend line and the move
+  from the latest figure read differently, the sentence has no verb of movement (预计2030年为25.0%),
+  the line's level beside it.
 * **Pooled rates** (rare events) say which years were pooled and state no change on a single
   year (the judgement table leaves ``change_1y`` empty for them).
 * **Small counts.**  A value whose interval is too wide to judge, or that the maps draw 不宜比较
@@ -234,7 +236,10 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
         if not _isna(level_now) and (move(level_now) != verb or not _isna(turn)
                                      or format_value(level_now, unit, lang=lang, word=word)
                                      != format_value(row["value"], unit, lang=lang, word=word)):
-            verb = move(level_now)
+            # a verb only where it is true from both starting points the sentence gives: from the
+            # line and from the figure (22.4% observed, line at 25.6%, 25.0% projected: neither
+            # 降至 after 22.4% nor 达到 after the line, but 预计2030年为25.0%; a reader's finding)
+            verb = move(level_now) if move(level_now) == verb else "projection_at"
             line = format_value(level_now, unit, lang=lang, word=word)
             basis = (_text("trend_basis_turn", lang, turn=int(turn), year=int(year), level=line)
                      if not _isna(turn) else _text("trend_basis_level", lang, year=int(year), level=line))

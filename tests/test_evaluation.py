@@ -460,3 +460,26 @@ def test_a_per_area_target_with_a_town_lacking_a_projection_has_no_probability()
     d = evaluate(panel, year=2024).targets.set_index("indicator").loc[LEADERS]
     assert pd.isna(d["probability"]) and d["category"] == "insufficient_data"
     assert "insufficient_data" in d["warnings"]
+
+
+def test_a_directional_target_below_its_baseline_is_never_largely_achieved(demo_eval):
+    """逐步提高 with a trend pointing up but a figure below 2020 (妇女健康素养水平 33.3% -> 29.3%)
+    was 基本实现; the one rule of a move since the baseline (assessment.baseline_move) is also the
+    mid-term's 向目标方向改善 count."""
+    from fzanalysis.assessment import baseline_move, verdict
+
+    assert verdict(status="cannot_judge", comparator="increase", category="on_track") == "largely_achieved"
+    assert verdict(status="cannot_judge", comparator="increase", category="on_track",
+                   moved_back=True) == "gap_remains"
+    t = demo_eval.targets
+    move = baseline_move(t)
+    directional = comparators.asks_for_move(t["comparator"].to_numpy())
+    assert ((move < 0) & directional).any() and ((move > 0) & directional).any()
+    assert not ((t["verdict"] == "largely_achieved") & directional & (move < 0)).any()
+    # by hand: a rise, a fall, a narrowing gap, a move too small to show, no comparable baseline
+    frame = pd.DataFrame({"comparator": ["increase", "increase", "narrow", "decrease", "increase"],
+                          "value": [30.0, 29.3, -5.0, 10.02, 30.0],
+                          "baseline_value": [28.0, 33.3, 8.0, 10.04, 28.0],
+                          "change_base": [2.0, -4.0, -13.0, -0.02, np.nan],
+                          "target": [np.nan, np.nan, 0.0, np.nan, np.nan], "unit": "percent"})
+    assert baseline_move(frame).tolist() == [1, -1, 1, 0, 0]

@@ -39,8 +39,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor, Twips
 
+from fzanalysis import assessment, labels, narrative, plan
 from fzanalysis import catalog as catalog_mod
-from fzanalysis import comparators, labels, narrative, plan
 from fzanalysis.labels import Lang
 from fzanalysis.report import tables
 from fzanalysis.report.params import kind_label
@@ -378,15 +378,10 @@ def _pct(x: Any, lang: Lang) -> str:
 def _baseline_comparison(judgement: pd.DataFrame) -> dict[str, int]:
     j = judgement[judgement["change_base"].notna() & (judgement["baseline_year"].astype("Float64") <
                                                       judgement["year"].astype("Float64")).fillna(False)]
-    comp = j["comparator"].to_numpy()
-    # 缩小 (narrow) is judged on the gap's size: better when it is smaller than at the baseline
-    # (distance_to_parity is the value itself for every other comparator: the change since 2020)
-    size = {c: comparators.distance_to_parity(j[c].to_numpy(float), comp, j["target"].to_numpy(float))
-            for c in ("value", "baseline_value")}
-    direction = np.where(comp == "narrow", -1, comparators.good_direction(comp))
-    sign = np.sign(size["value"] - size["baseline_value"])
-    better = int(((direction != 0) & (sign == direction)).sum())
-    worse = int(((direction != 0) & (sign == -direction)).sum())
+    # the one rule of a move since the baseline (缩小 on the gap's size; a move that does not
+    # show in the figures is none), also the directional verdict's
+    move = assessment.baseline_move(j)
+    better, worse = int((move > 0).sum()), int((move < 0).sum())
     return {"n": len(j), "better": better, "worse": worse, "other": len(j) - better - worse}
 
 
