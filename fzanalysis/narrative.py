@@ -68,7 +68,7 @@ from fzanalysis.labels import format_number as _number
 from fzanalysis.rates import unrankable
 from fzanalysis.trend import probability_band_code, probability_percent
 
-__all__ = ["as_markdown", "draft", "finding", "probability_words"]
+__all__ = ["as_markdown", "draft", "finding", "probability_words", "words_kind"]
 
 _COUNT_UNITS = {"count", "count_per_year"}
 
@@ -115,6 +115,15 @@ def probability_words(p: float, kind: str = "meet", lang: Lang = "zh") -> str:
         return ""
     band = probability_band_code(float(p))
     return label(f"probability_band_{kind}", band, lang).format(p=probability_percent(float(p)))
+
+
+def words_kind(kind: str, category: Any = None) -> str:
+    """Which words a probability is said in (:func:`probability_words`'s ``kind``): a target met
+    now whose projection misses it (category ``slipping``) is *kept* or not, 难以保持（概率20%）,
+    the words of its sentence and warning, not 难以达标; a move keeps its own (保持所需方向)."""
+    if category == "slipping" and kind in ("meet", "all_areas"):
+        return "keep" if kind == "meet" else "all_areas_keep"
+    return kind
 
 
 def _change(row: Mapping[str, Any], change: Any, start: Any, unit: str, lang: str, since: str,

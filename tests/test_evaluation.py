@@ -483,3 +483,32 @@ def test_a_directional_target_below_its_baseline_is_never_largely_achieved(demo_
                           "change_base": [2.0, -4.0, -13.0, -0.02, np.nan],
                           "target": [np.nan, np.nan, 0.0, np.nan, np.nan], "unit": "percent"})
     assert baseline_move(frame).tolist() == [1, -1, 1, 0, 0]
+
+
+def test_a_target_met_now_but_projected_to_slip_is_said_to_slip_in_every_column(demo_eval):
+    """感染梅毒…比例 (已达标, p 0.20) read 预计难以保持 in the sentence and the warning of a
+    保持 target but 难以达标 in the probability column, and a met ≥ target slipping read
+    预计达标困难: one set of words, 难以保持, wherever a met target is projected to slip."""
+    from fzanalysis import narrative
+    from fzanalysis.report import tables
+
+    t = demo_eval.targets
+    slipping = t[(t["category"] == "slipping") & t["probability"].notna()
+                 & ~comparators.asks_for_move(t["comparator"].to_numpy())]
+    assert len(slipping) >= 2 and (slipping["comparator"] == "maintain").any()
+    assert (slipping["comparator"] != "maintain").any()
+    for rec in slipping.to_dict("records"):
+        words = tables.probability_text(rec)
+        assert "保持" in words and "难以达标" not in words, (rec["indicator"], words)
+        assert "难以保持" in narrative.finding(rec)
+        if "at_risk" in rec["warnings"]:
+            label = tables.warnings_label(rec["warnings"], comparator=rec["comparator"], method=rec["method"],
+                                          category=rec["category"])
+            assert label.split("；")[0] == "预计难以保持", (rec["indicator"], label)
+    # a target not met now keeps 预计达标困难 / 难以达标
+    missing = t[(t["status"] == "not_met") & t["warnings"].str.contains("at_risk")
+                & t["comparator"].isin([">=", "<=", ">", "<", "~>="])]
+    rec = missing.iloc[0].to_dict()
+    assert tables.warnings_label(rec["warnings"], comparator=rec["comparator"], method=rec["method"],
+                                 category=rec["category"]).startswith("预计达标困难")
+    assert "难以达标" in tables.probability_text(rec)

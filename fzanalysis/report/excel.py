@@ -183,7 +183,8 @@ def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "proj_upper": [_num(v) for v in j["proj_upper"]],
         "probability": [probability_cell(v)[0] for v in j["probability"]],
         "probability_words": [tables.probability_text(r, lang) for r in recs],
-        "warnings": [tables.warnings_label(r["warnings"], lang, comparator=r["comparator"], method=r.get("method"))
+        "warnings": [tables.warnings_label(r["warnings"], lang, comparator=r["comparator"], method=r.get("method"),
+                                           category=r.get("category"))
                      for r in recs],
         "synthetic": [yes if s else no for s in j["synthetic"]],
     }

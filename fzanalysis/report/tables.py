@@ -264,8 +264,10 @@ def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
             "name": labels.name_with_sex(str(r[f"name_{lang}"]), r.get("sex"), lang=lang,
                                          subject_sex=r.get("subject_sex")),
             "warnings": r["warnings"],
-            "warnings_label": warnings_label(r["warnings"], lang, comparator=r["comparator"], method=how),
-            "reason": trend.warning_text(r["warnings"], lang=lang, comparator=r["comparator"], method=how),
+            "warnings_label": warnings_label(r["warnings"], lang, comparator=r["comparator"], method=how,
+                                             category=r.get("category")),
+            "reason": trend.warning_text(r["warnings"], lang=lang, comparator=r["comparator"], method=how,
+                                         category=r.get("category")),
             "probability": probability_text(r, lang),
         })
     return pd.DataFrame(rows, columns=["indicator", "domain", "name", "warnings", "warnings_label", "reason",
@@ -325,7 +327,8 @@ def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int 
         "verdict": labels.label("verdict", rec["verdict"], lang),
         "projection": projection_text(rec, lang),
         "probability": probability_text(rec, lang),
-        "warnings": warnings_label(rec["warnings"], lang, comparator=rec["comparator"], method=rec.get("method")),
+        "warnings": warnings_label(rec["warnings"], lang, comparator=rec["comparator"], method=rec.get("method"),
+                                   category=rec.get("category")),
     }
 
 
@@ -473,7 +476,8 @@ def _targets(frame: pd.DataFrame, lang: Lang) -> list[str]:
                 strict=True)]
 
 
-def warnings_label(codes_: Any, lang: Lang = "zh", *, comparator: Any = None, method: Any = None) -> str:
+def warnings_label(codes_: Any, lang: Lang = "zh", *, comparator: Any = None, method: Any = None,
+                   category: Any = None) -> str:
     """Short names of a row's warnings for tables: the head of each reason the text gives.
 
     The reason (:func:`fzanalysis.trend.warning_text`, ``预计达标困难：按近年趋势……``) is chosen by
@@ -491,7 +495,8 @@ def warnings_label(codes_: Any, lang: Lang = "zh", *, comparator: Any = None, me
     sep, colon = ("；", "：") if lang == "zh" else ("; ", ": ")
     how = method if isinstance(method, str) else None
     cmp_ = comparator if isinstance(comparator, str) else None
-    return sep.join(trend.warning_text(c, lang=lang, comparator=cmp_, method=how).split(colon)[0]
+    cat = category if isinstance(category, str) else None
+    return sep.join(trend.warning_text(c, lang=lang, comparator=cmp_, method=how, category=cat).split(colon)[0]
                     for c in str(codes_).split(";") if c)
 
 
@@ -506,7 +511,8 @@ def probability_text(rec: Any, lang: Lang = "zh") -> str:
     if _isna(p):
         return ""
     kind = rec.get("probability_kind")
-    return narrative.probability_words(float(p), str(kind) if isinstance(kind, str) and kind else "meet", lang)
+    kind = str(kind) if isinstance(kind, str) and kind else "meet"
+    return narrative.probability_words(float(p), narrative.words_kind(kind, rec.get("category")), lang)
 
 
 def projection_text(rec: Any, lang: Lang = "zh") -> str:
@@ -595,7 +601,8 @@ def projection_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFr
         "value": _values(j, "value", lang),
         "projected_2030": [projection_text(r, lang) for r in recs],
         "probability": [probability_text(r, lang) for r in recs],
-        "warnings_label": [warnings_label(r["warnings"], lang, comparator=r["comparator"], method=r.get("method"))
+        "warnings_label": [warnings_label(r["warnings"], lang, comparator=r["comparator"], method=r.get("method"),
+                                          category=r.get("category"))
                            for r in recs],
     }).reset_index(drop=True)
 
@@ -630,7 +637,8 @@ def headline_view(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame
         "category_label": [labels.label("category", c, lang) for c in j["category"]],
         "projected_2030": [projection_text(r, lang) for r in recs],
         "probability": [probability_text(r, lang) for r in recs],
-        "warnings_label": [warnings_label(r["warnings"], lang, comparator=r["comparator"], method=r.get("method"))
+        "warnings_label": [warnings_label(r["warnings"], lang, comparator=r["comparator"], method=r.get("method"),
+                                          category=r.get("category"))
                            for r in recs],
     })
 

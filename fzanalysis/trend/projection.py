@@ -434,7 +434,7 @@ def _paths(M: SeriesMatrix, res: Projection, level: float, target_year: int) -> 
 
 
 def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
-                 comparator: str | None = None) -> str:
+                 comparator: str | None = None, category: str | None = None) -> str:
     """Reasons behind a ``warnings`` string (``"at_risk;volatile"``), joined with ``；``/``; ``.
 
     Parameters
@@ -452,6 +452,10 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
         The catalogue comparator: ``maintain`` gets the reasons of the maintain rules;
         ``increase``/``decrease``/``narrow`` the ``at_risk`` reason of ``p_direction`` and the
         ``volatile`` reason measured against the projected change (methods.md 7).
+    category : str, optional
+        The row's progress category (:func:`fzanalysis.evaluate`): ``slipping`` (met now, the
+        projection misses) gives ``at_risk`` the words the sentence uses, 预计难以保持, for every
+        target that is not a move (a move met by its trend keeps 方向存疑).
 
     Returns
     -------
@@ -484,6 +488,10 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
         kinds.update({"insufficient_data": "warning_poisson", "volatile": "warning_poisson"})
     if method == "small_base":
         kinds["insufficient_data"] = "warning_small_base"
+    keep = category == "slipping" and not bool(comparators.asks_for_move(comparator))
+    if keep:  # met now, projected to slip: 预计难以保持, as the sentence says
+        kinds["at_risk"] = "warning_slipping"
     if method == codes.PER_AREA_METHOD:  # every town the target applies to (fzanalysis.evaluate)
-        kinds.update({"at_risk": "warning_per_area", "insufficient_data": "warning_per_area"})
+        kinds.update({"at_risk": "warning_per_area_slipping" if keep else "warning_per_area",
+                      "insufficient_data": "warning_per_area"})
     return sep.join(labels.label(kinds.get(c, "warning"), c, lang).format(**params) for c in items)
