@@ -75,7 +75,7 @@ COLUMNS: list[str] = [
     "probability", "probability_kind", "p_meet", "p_direction", "projected_meets", "category", "verdict", "verdict_zh", "verdict_en",
     "category_zh", "category_en", "warnings", "year_reached", "target_year", "per_area", "n_areas",
     "n_areas_met", "subject_sex", "reference_area", "reference_year", "reference_value",
-    "reference_source", "reference_source_en", "synthetic", "unit_word_zh", "unit_word_en",
+    "reference_source", "reference_source_en", "synthetic", "unit_word_zh", "unit_word_en", "area_kinds",
 ]
 
 #: Areas whose official figures are quoted beside a plan's own (nearest first).
@@ -457,6 +457,8 @@ def evaluate(
                           "subject_sex": r["subject_sex"], "target_year": r["target_year"],
                           "per_area": r["per_area"], "synthetic": pnl.synthetic})
         out = pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
+    # the kinds of town a per-area target is about (街道: 每个街道至少1名; labels.area_kind_word)
+    out["area_kinds"] = out["indicator"].map(crow["area_kinds"]).fillna("") if "area_kinds" in crow.columns else ""
     for col in ("unit_word_zh", "unit_word_en"):  # a count's own counting word (labels.unit_word)
         out[col] = out["indicator"].map(crow[col]).fillna("") if col in crow.columns else ""
     # like with like: a pooled figure is not compared with a single year, nor a single year with a

@@ -210,6 +210,23 @@ def name_with_sex(name: str, sex: Any, *, lang: Lang = "zh", subject_sex: Any = 
     return f"{name}（{word}）" if lang == "zh" else f"{name} ({word.lower()})"
 
 
+def area_kind_word(area_kinds: Any, lang: Lang = "zh") -> str:
+    """What a per-area target's towns are called: 街道 for a target on streets only (catalogue
+    ``area_kinds`` ``street``), 镇 for towns only, else 镇街 (every town and street).
+
+    Examples
+    --------
+    >>> area_kind_word("street"), area_kind_word(""), area_kind_word("street", "en")
+    ('街道', '镇街', 'subdistrict')
+    """
+    from fzanalysis import gazetteer
+
+    kinds = gazetteer.kinds(area_kinds)
+    if len(kinds) == 1:
+        return label("area_kind", next(iter(kinds)), lang)
+    return label("area_kind", "any", lang)
+
+
 def pooled_note(years: Any, lang: Lang = "zh") -> str:
     """``（2020–2024年合并计算）`` / `` (2020–2024 pooled)`` after a figure pooled over ``years``
     (a ``pooled_years`` label, methods 1.3); empty for an annual figure.  Every page, sentence,

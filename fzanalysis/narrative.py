@@ -46,6 +46,7 @@ from fzanalysis.comparators import distance_to_parity
 from fzanalysis.evaluation import PER_AREA
 from fzanalysis.labels import (
     Lang,
+    area_kind_word,
     area_label,
     check_lang,
     fill,
@@ -286,17 +287,18 @@ def _per_area(row: Mapping[str, Any], target: str, lang: str) -> str:
     n_met = 0 if _isna(row.get("n_areas_met")) else int(row["n_areas_met"])
     code = {"met": "per_area_met", "not_met": "per_area_not_met"}.get(str(row.get("status")),
                                                                        "per_area_cannot_judge")
-    out = _text(code, lang, target=target, n=n, n_met=n_met)
+    kind = area_kind_word(row.get("area_kinds"), lang)  # 街道 for 每个街道至少1名
+    out = _text(code, lang, target=target, n=n, n_met=n_met, kind=kind)
     sep = "" if lang == "zh" else " "
     p = row.get("probability")
     target_year = int(row.get("target_year") or DEFAULT_TARGET_YEAR)
     if _isna(p):
-        return out + sep + _text("per_area_no_projection", lang)
+        return out + sep + _text("per_area_no_projection", lang, kind=kind)
     if row.get("category") == "slipping":
         return out + sep + _text("per_area_slipping", lang, n=n, target_year=target_year,
-                                 p=probability_percent(float(p)))
+                                 p=probability_percent(float(p)), kind=kind)
     words = probability_words(float(p), "all_areas", lang)
-    return out + sep + _text("per_area_projection", lang, n=n, target_year=target_year, words=words)
+    return out + sep + _text("per_area_projection", lang, n=n, target_year=target_year, words=words, kind=kind)
 
 
 def draft(table: pd.DataFrame, *, lang: Lang = "zh", level: float = 0.8,

@@ -427,7 +427,9 @@ def test_a_per_area_target_gets_the_probability_that_every_town_meets_it(demo_ev
     assert ("at_risk" in district["warnings"]) == (not good)
     from fzanalysis import narrative
     said = narrative.finding(district.to_dict())
-    assert "3个镇街均已达标" in said and "全部达标" in said and "达标概率相乘" in said, said
+    assert "每个街道1名以上，3个街道均已达标" in said and "全部达标" in said and "达标概率相乘" in said, said
+    from fzanalysis.report import tables
+    assert tables.target_words(district.to_dict())["target"] == "每个街道 ≥ 1名"
     assert "预计2030年" not in said  # no projection of the district total
     from fzanalysis.trend import warning_text
     if "at_risk" in district["warnings"]:
@@ -449,7 +451,7 @@ def test_a_per_area_target_met_firmly_in_every_town_is_likely_met_everywhere():
     assert d["status"] == "not_met" and d["n_areas_met"] == 2
     assert d["probability"] < 0.5 and d["category"] != "on_track" and "at_risk" in d["warnings"]
     from fzanalysis import narrative
-    assert "3个镇街中2个已达标" in narrative.finding(d.to_dict())
+    assert "3个街道中2个已达标" in narrative.finding(d.to_dict())
 
 
 def test_a_per_area_target_with_a_town_lacking_a_projection_has_no_probability():

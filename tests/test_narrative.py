@@ -372,8 +372,8 @@ def test_a_count_is_written_in_the_indicators_counting_word(counted):
     leaders = judged.loc[LEADERS].to_dict()
     assert labels.unit_word(leaders) == "名"
     said = narrative.finding(leaders)
-    # 个 counts only the towns (3个镇街, 每个适用镇街), never the leaders
-    assert "1名以上" in said and not re.search(r"\d+个(?!镇街)", said.replace("每个", "")), said
+    # 个 counts only the streets (3个街道, 每个街道), never the leaders
+    assert "1名以上" in said and not re.search(r"\d+个(?!街道)", said.replace("每个", "")), said
     towns = assessed[(assessed["indicator"] == LEADERS) & (assessed["area"] != "440117")
                      & assessed["value"].notna() & (assessed["status"] != "not_applicable")]
     shown = tables.town_table(towns)

@@ -549,7 +549,7 @@ def test_a_per_area_targets_chart_is_one_fan_per_town_it_applies_to(tmp_path):
     fig = ax.figure
     streets = gazetteer.targeted_areas(gazetteer.kinds("street"), parent=codes.district())
     assert [a.get_title() for a in fig.axes] == [area_label(s, "zh") for s in streets]
-    assert "各适用镇街分别预测" in fig._suptitle.get_text()
+    assert "各街道分别预测" in fig._suptitle.get_text()
     assert sum(a.get_legend() is not None for a in fig.axes) == 1
     fig.savefig(tmp_path / "per_area.png")
     # without the judgement (or for a target judged on the district figure): one fan

@@ -79,7 +79,10 @@ def fan_chart_for(
             if ax.get_legend() is not None:
                 ax.get_legend().remove()
         name = str(catalog.set_index("id").loc[indicator, f"name_{lang}"])
-        fig.suptitle(labels.label("nb_text", "per_area_chart", lang).format(name=name))
+        kinds = judgement.loc[judgement["indicator"] == indicator, "area_kinds"] \
+            if judgement is not None and "area_kinds" in judgement.columns else pd.Series([""])
+        kind = labels.area_kind_word(kinds.iloc[0] if len(kinds) else "", lang)
+        fig.suptitle(labels.label("nb_text", "per_area_chart", lang).format(name=name, kind=kind))
         return axes[0]
     one = paths[(paths["indicator"] == indicator) & (paths["area"].astype(str) == area) & (paths["sex"] == sex)]
     if one.empty:
