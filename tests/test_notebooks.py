@@ -106,6 +106,13 @@ def test_every_notebook_for_one_year(tmp_path: Path, kind: str):
         assert f'href="{stem}.html"' in index
     size = sum(p.stat().st_size for p in res.out_dir.iterdir())
     assert size <= 15 * 2**20, f"report folder {size / 2**20:.1f} MB"
+    # chapter headings name the year of the figures (the mid-term for 2025 reads 2024's figures:
+    # "2025年监测总览" above them read as 2025's, a reader's finding)
+    data_year = res.provenance["assessed_year"]
+    overview = (res.out_dir / "01_overview.html").read_text("utf-8")
+    assert f"{data_year}年监测总览" in overview
+    if data_year != year:
+        assert f"{year}年监测总览" not in overview
 
 
 @pytest.mark.slow
