@@ -236,7 +236,7 @@ def test_town_attainment_rates_are_percentages_as_in_word(ctx, tmp_path: Path):
     for rate in (card["rate"].max(), card["rate"].min()):
         at = card[card["rate"] == rate]
         if len(at) > 1:
-            assert "、".join(at["area_name"]) + "并列" in text, (rate, list(at["area_name"]))
+            assert "、".join(at["area_name"]) + "（并列" in text, (rate, list(at["area_name"]))
         else:
             r = at.iloc[0]
             assert f"{r['area_name']}" in text and f"{r['n_targets']}项中{r['n_met']}项已达标" in text
@@ -318,3 +318,17 @@ def test_every_table_names_a_target_as_its_sentence_does(ctx, tmp_path: Path):
     doc = Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx")))
     cells = {c.text for t in doc.tables for row in t.rows for c in row.cells}
     assert set(marked) <= cells, set(marked) - cells
+
+
+def test_domains_and_towns_that_tie_are_said_to_tie_in_one_phrase():
+    """妇女与经济 and 妇女与环境 both at 33.3% were both named 'highest' each with its counts, while the
+    towns said 并列: one phrase (tables.ranking_phrase) for both rankings."""
+    a = pd.DataFrame({"domain": ["health", "economy", "environment", "law"], "n_met": [2, 3, 2, 0],
+                      "n_not_met": [4, 3, 2, 5], "n_cannot_judge": [2, 3, 2, 0]})
+    a["attainment_rate_all"] = a["n_met"] / (a["n_met"] + a["n_not_met"] + a["n_cannot_judge"])
+    s = tables.domain_ranking_sentence(a)
+    assert "达标率最高的是妇女与经济、妇女与环境（并列，均为33.3%）" in s, s
+    assert "最低的是妇女与法律（5项中0项已达标，0.0%）" in s, s
+    ranked = pd.DataFrame({"name": ["甲镇", "乙镇"], "n": [50, 50], "met": [11, 3], "rate": [0.22, 0.06]})
+    assert tables.ranking_phrase(ranked, "max") == "甲镇（50项中11项已达标，22.0%）"
+    assert "tied" in tables.ranking_phrase(ranked.assign(rate=0.1), "min", "en")

@@ -359,18 +359,6 @@ def _synthetic(frame: pd.DataFrame) -> pd.Series:
     return frame["synthetic"] if "synthetic" in frame.columns else pd.Series(None, index=frame.index)
 
 
-def _towns_at(card: pd.DataFrame, end: str, w: Any, lang: Lang) -> str:
-    """The town(s) with the highest (``end="max"``) or lowest 达标率 of a scorecard, in words:
-    one town with its counts, or every town tied at that rate (并列: a tie is not ranked)."""
-    rate = card["rate"].max() if end == "max" else card["rate"].min()
-    at = card[np.isclose(card["rate"].astype(float), float(rate))]
-    key = "towns_best" if end == "max" else "towns_worst"
-    if len(at) == 1:
-        r = at.iloc[0]
-        return w.t(key, town=r["area_name"], n=int(r["n_targets"]), met=int(r["n_met"]), rate=_pct(rate, lang))
-    return w.t(f"{key}_tie", towns=w.t("list_sep").join(at["area_name"]), rate=_pct(rate, lang))
-
-
 def _pct(x: Any, lang: Lang) -> str:
     return labels.format_share(x, lang=lang)
 
@@ -472,8 +460,9 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         w.heading(w.h1(section, w.t("h_towns")), 1)
         card = tables.town_scorecard(ctx.towns, lang=lang, catalog=ctx.catalog)
         if len(card):
-            w.para(w.t("towns_intro", n=len(card), best=_towns_at(card, "max", w, lang),
-                       worst=_towns_at(card, "min", w, lang)))
+            ranked = card.rename(columns={"area_name": "name", "n_targets": "n", "n_met": "met"})
+            w.para(w.t("towns_intro", n=len(card), best=tables.ranking_phrase(ranked, "max", lang),
+                       worst=tables.ranking_phrase(ranked, "min", lang)))
             w.table(pd.DataFrame({
                 w.t("col_town"): card["area_name"], w.t("col_n"): card["n_targets"], met_word: card["n_met"],
                 not_met_word: card["n_not_met"], labels.label("status", "cannot_judge", lang): card["n_cannot_judge"],

@@ -46,6 +46,7 @@ __all__ = [
     "probability_text",
     "projection_table",
     "projection_text",
+    "ranking_phrase",
     "display_names",
     "series_name",
     "table",
@@ -194,19 +195,36 @@ def domain_ranking_sentence(attainment: pd.DataFrame, *, lang: Lang = "zh") -> s
     a = a[a["attainment_rate_all"].notna() & ((a["n_met"] + a["n_not_met"]) > 0)]
     if a["attainment_rate_all"].nunique() < 2:
         return ""
-    sep = labels.label("docx", "list_sep", lang)
+    ranked = pd.DataFrame({"name": [labels.domain_label(d, lang) for d in a["domain"]],
+                           "n": (a["n_met"] + a["n_not_met"] + a["n_cannot_judge"]).astype(int).to_numpy(),
+                           "met": a["n_met"].astype(int).to_numpy(),
+                           "rate": a["attainment_rate_all"].astype(float).to_numpy()})
+    return labels.fill(labels.label("docx", "overall_domains", lang), best=ranking_phrase(ranked, "max", lang),
+                       worst=ranking_phrase(ranked, "min", lang))
 
-    def named(rate: float) -> str:
-        tied = a[np.isclose(a["attainment_rate_all"].astype(float), rate)]
-        return sep.join(labels.fill(labels.label("docx", "overall_domain", lang),
-                                    name=labels.domain_label(r["domain"], lang), met=int(r["n_met"]),
-                                    n=int(r["n_met"] + r["n_not_met"] + r["n_cannot_judge"]),
-                                    rate=labels.format_share(r["attainment_rate_all"], lang=lang))
-                        for r in tied.to_dict("records"))
 
-    rates = a["attainment_rate_all"].astype(float)
-    return labels.fill(labels.label("docx", "overall_domains", lang), best=named(rates.max()),
-                       worst=named(rates.min()))
+def ranking_phrase(ranked: pd.DataFrame, end: str, lang: Lang = "zh") -> str:
+    """The domain(s) or town(s) at the top (``end="max"``) or bottom of a 达标率 ranking, in words:
+    one with its counts, 妇女与健康（20项中10项已达标，50.0%）, or every one tied at that rate,
+    江埔街道、鳌头镇（并列，均为22.0%）: a tie is not ranked.  The one phrase of the domain and
+    the town sentences.
+
+    Parameters
+    ----------
+    ranked : DataFrame
+        ``name, n, met, rate`` (rate = met / n).
+    end : {"max", "min"}
+    lang : {"zh", "en"}
+    """
+    rate = float(ranked["rate"].max() if end == "max" else ranked["rate"].min())
+    at = ranked[np.isclose(ranked["rate"].astype(float), rate)]
+    share = labels.format_share(rate, lang=lang)
+    if len(at) == 1:
+        r = at.iloc[0]
+        return labels.fill(labels.label("docx", "overall_domain", lang), name=r["name"], met=int(r["met"]),
+                           n=int(r["n"]), rate=share)
+    return labels.fill(labels.label("docx", "ranking_tie", lang),
+                       names=labels.label("docx", "list_sep", lang).join(at["name"]), rate=share)
 
 
 def verdict_counts(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
