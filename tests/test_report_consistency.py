@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from fzanalysis import config, labels, narrative, trend
+from fzanalysis import catalog, config, labels, narrative, trend
 from fzanalysis.report import excel, setup, tables
 
 
@@ -332,3 +332,17 @@ def test_domains_and_towns_that_tie_are_said_to_tie_in_one_phrase():
     ranked = pd.DataFrame({"name": ["甲镇", "乙镇"], "n": [50, 50], "met": [11, 3], "rate": [0.22, 0.06]})
     assert tables.ranking_phrase(ranked, "max") == "甲镇（50项中11项已达标，22.0%）"
     assert "tied" in tables.ranking_phrase(ranked.assign(rate=0.1), "min", "en")
+
+
+def test_the_domain_pages_and_the_towns_chapter_count_the_same_comparable_indicators(ctx):
+    """The health page said 10 indicators could be compared between towns while the towns chapter
+    mapped 11 (the page counted every sex, the chapter the judged one), and the chapter's
+    "各镇街可公平比较" list held the two street-only targets."""
+    towns = ctx.towns
+    fair = tables.comparable_town_indicators(towns, year=ctx.data_year)
+    by_domain = [i for d in towns["domain"].unique()
+                 for i in tables.comparable_town_indicators(towns[towns["domain"] == d], year=ctx.data_year)]
+    assert sorted(by_domain) == sorted(fair)
+    street_only = set(catalog.load().query("area_kinds != ''")["id"])
+    assert street_only and not street_only & set(fair)
+    assert labels.label("nb_text", "dom_no_towns").startswith("本领域没有可在镇街之间公平比较的指标")

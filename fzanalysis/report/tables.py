@@ -298,8 +298,12 @@ def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
 def comparable_town_indicators(assessed: pd.DataFrame, *, year: int | None = None, min_towns: int = 3) -> list[str]:
     """Indicators on which towns can fairly be compared (mapped and ranked).
 
-    A numeric target, values for at least ``min_towns`` towns, and every town value rankable
-    (not from counts too small to rank: :func:`fzanalysis.rates.rate_table`'s ``rankable``).
+    A numeric target, values for at least ``min_towns`` towns, every town value rankable
+    (not from counts too small to rank: :func:`fzanalysis.rates.rate_table`'s ``rankable``), and
+    a target set for every town (a target for streets only, catalogue ``area_kinds``, is judged
+    street by street, not compared across the towns it does not apply to).  The domain pages and
+    the towns chapter both call it on the judged-sex town rows (``Evaluation.towns``), so their
+    counts agree.
 
     Returns
     -------
@@ -311,6 +315,8 @@ def comparable_town_indicators(assessed: pd.DataFrame, *, year: int | None = Non
     if year is not None:
         t = t[t["year"] == year]
     t = t[t["status"].astype(str) != "not_applicable"]
+    if "area_kinds" in t.columns:  # only targets set for every town
+        t = t[t["area_kinds"].fillna("").astype(str).str.strip() == ""]
     keep = []
     for ind, g in t.loc[plan_order(t)].groupby("indicator", sort=False):
         numeric = not np.isnan(comparators.numeric_target(g["comparator"].iloc[0], g["target"].iloc[0]))
