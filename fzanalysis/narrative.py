@@ -200,6 +200,7 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     target = format_target(str(row["comparator"]), row.get("target"), unit, tolerance=row.get("tolerance"), lang=lang,
                            word=word)
     status = row.get("status")
+    target += _trend_rule(str(row["comparator"]), str(status), str(row.get("status_note") or ""), lang)
     if row.get("method") == PER_AREA:
         return out + sep + _per_area(row, target, lang)
     if status == "met":
@@ -277,6 +278,24 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
                            value=format_value(row["reference_value"], unit, lang=lang, published=True,
                                                           word=word))
     return out
+
+
+#: The trend test's outcome of a target without a number (methods 2.4), by status note and status.
+_TREND_RULES = {("no_significant_decline", "met"): "trend_rule_no_decline",
+                ("significant_decline", "not_met"): "trend_rule_decline",
+                ("trend_significant", "met"): "trend_rule_met",
+                ("trend_significant", "not_met"): "trend_rule_not_met",
+                ("trend_not_significant", "cannot_judge"): "trend_rule_not_significant"}
+
+
+def _trend_rule(comparator: str, status: str, note: str, lang: str) -> str:
+    """，近年无显著下降 after 保持稳定: what decided a target without a number (逐步提高, 保持, 缩小),
+    so that a fall of 2.1 points called 已达标 beside a fall of 0.8 called 未达标 says why
+    (the trend test, methods 2.4: the first is not significant, the second is)."""
+    if comparator not in ("increase", "decrease", "narrow", "maintain"):
+        return ""
+    code = _TREND_RULES.get((note, status))
+    return _text(code, lang) if code else ""
 
 
 def _per_area(row: Mapping[str, Any], target: str, lang: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
@@ -389,10 +390,14 @@ def test_domain_headline_ranks_on_every_target_with_data_and_gives_the_counts(mi
     best = doms.loc[doms["attainment_rate_all"].idxmax()]
     worst = doms.loc[doms["attainment_rate_all"].idxmin()]
 
-    def named(r):
+    def named(r):  # one domain with its counts, or every domain tied at that rate (并列)
+        rate = r["attainment_rate_all"]
+        tied = doms[np.isclose(doms["attainment_rate_all"], rate)]
+        if len(tied) > 1:
+            names = "、".join(labels.domain_label(d) for d in tied["domain"])
+            return f"{names}（并列，均为{labels.format_share(rate)}）"
         n = int(r["n_met"] + r["n_not_met"] + r["n_cannot_judge"])
-        return (f"{labels.domain_label(r['domain'])}（{n}项中{int(r['n_met'])}项已达标，"
-                f"{labels.format_share(r['attainment_rate_all'])}）")
+        return f"{labels.domain_label(r['domain'])}（{n}项中{int(r['n_met'])}项已达标，{labels.format_share(rate)}）"
 
     line = next(p for p in text.splitlines() if p.startswith("分领域看"))
     assert line.startswith("分领域看，按有数据的全部目标计（无法判定的计为未达标），达标率最高的是"), line
