@@ -346,3 +346,21 @@ def test_the_domain_pages_and_the_towns_chapter_count_the_same_comparable_indica
     street_only = set(catalog.load().query("area_kinds != ''")["id"])
     assert street_only and not street_only & set(fair)
     assert labels.label("nb_text", "dom_no_towns").startswith("本领域没有可在镇街之间公平比较的指标")
+
+
+def test_a_gap_that_widened_or_narrowed_moves_by_the_difference_of_its_printed_figures(ctx):
+    """女性基本养老金平均水平: -598 (2020) and -611 printed beside 扩大12 (a reader's finding):
+    the size is that of the printed figures, 13."""
+    gaps = ctx.gaps[(ctx.gaps["year"] == ctx.data_year) & (ctx.gaps["area"] == "440117")]
+    shown = tables.gender_gap_table(gaps, ctx.catalog, change=ctx.gap_change)
+    checked = 0
+    for r in shown.to_dict("records"):
+        m = re.match(r"(扩大|缩小)([\d.,]+)", str(r["gap_change"]))
+        if not m or r["difference"] == "—":
+            continue
+        now = float(str(r["difference"]).replace(",", ""))
+        then = float(str(r["baseline_difference"]).split("（")[0].replace(",", ""))
+        size = float(m.group(2).replace(",", ""))
+        assert size == pytest.approx(abs(abs(now) - abs(then)), abs=1e-9), r
+        checked += 1
+    assert checked >= 2

@@ -797,7 +797,8 @@ def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = 
         moved = change.set_index(["indicator", "area"])
         keys = list(zip(gaps["indicator"], gaps["area"], strict=True))
         extra = {"baseline_difference": [], "gap_change": []}
-        for (ind, area), value, unit in zip(keys, gaps["value_f"], gaps["unit"], strict=True):
+        for (ind, area), value, male, unit in zip(keys, gaps["value_f"], gaps["value_m"], gaps["unit"],
+                                                  strict=True):
             r = moved.loc[(ind, area)] if (ind, area) in moved.index else None
             num = partial(labels.format_number, decimals=labels.value_decimals(value, unit))
             if r is None or pd.isna(r["baseline_year"]):
@@ -814,7 +815,16 @@ def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = 
             ends = (-hi, -lo) if code == "narrowed" else (lo, hi)
             sign = code not in ("narrowed", "widened")
             lo_s, hi_s = (("+" if sign and x > 0 else "") + num(x) if np.isfinite(x) else "" for x in ends)
-            extra["gap_change"].append(labels.fill(labels.label("gap_change", code, lang), v=num(abs(c)),
+            size = num(abs(c))
+            if code in ("narrowed", "widened", "narrowed_point", "widened_point") and not (_isna(value) or _isna(male)):
+                # the move between the two differences as printed beside it (-598 -> -611: 扩大13,
+                # never the 12 of the unrounded figures; labels.shown_difference)
+                dec = labels.value_decimals(value, unit)
+                now = labels.shown_difference(male, value, unit, decimals=(dec, dec))[0]
+                then = round(float(r["baseline_difference"]), dec)
+                if np.sign(now) == np.sign(then) != 0:
+                    size = num(abs(abs(now) - abs(then)))
+            extra["gap_change"].append(labels.fill(labels.label("gap_change", code, lang), v=size,
                                                    lo=lo_s, hi=hi_s, level=f"{100 * level:g}"))
     return pd.DataFrame({
         "name": [f"{names.get(i, i)}{labels.pooled_note(y, lang)}"
