@@ -364,3 +364,23 @@ def test_a_gap_that_widened_or_narrowed_moves_by_the_difference_of_its_printed_f
         assert size == pytest.approx(abs(abs(now) - abs(then)), abs=1e-9), r
         checked += 1
     assert checked >= 2
+
+
+def test_too_few_data_is_a_note_apart_from_the_early_warnings(ctx, tmp_path: Path):
+    """The Word list "以下65项目标出现预警" counted 孕产妇死亡率 (a handful of deaths, not projected)
+    as a warning: 数据不足 is listed apart, and the counts of the summary and the list agree."""
+    from docx import Document
+
+    from fzanalysis.report import docx as report_docx
+
+    j = ctx.judgement
+    early, data = tables.warning_list(j), tables.warning_list(j, kind="data")
+    assert len(early) and len(data)
+    assert not set(early["indicator"]) & set(data["indicator"])
+    assert data["warnings"].map(lambda w: set(w.split(";")) == {"insufficient_data"}).all()
+    assert "health.maternal_mortality" in set(data["indicator"])
+    flagged = j[j["warnings"].astype(str) != ""]
+    assert set(early["indicator"]) | set(data["indicator"]) == set(flagged["indicator"])
+    text = "\n".join(p.text for p in Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx"))).paragraphs)
+    assert f"以下{len(early)}项目标出现预警" in text and f"{len(early)}项目标有预警" in text
+    assert f"另有{len(data)}项目标数据不足" in text and "孕产妇死亡率" in text.split(f"另有{len(data)}项目标数据不足")[1]

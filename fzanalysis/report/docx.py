@@ -426,7 +426,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     ranking = tables.domain_ranking_sentence(attainment, lang=lang)  # on the rate over every target with data
     if ranking:
         w.para(ranking)
-    n_warn = int((j["warnings"].astype(str) != "").sum())
+    n_warn = int(tables.has_warning(j["warnings"]).sum())  # 数据不足 alone is a note, not a warning
     n_risk = int(j["warnings"].astype(str).str.contains("at_risk").sum())
     w.para(w.t("overall_warnings", n=n_warn, at_risk=n_risk))
     # the rate over every target with data: the table's last column, the ranking and the chart
@@ -483,6 +483,9 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
                        reason=rec["reason"], p=p))
     else:
         w.para(w.t("warnings_none"))
+    short = tables.warning_list(j, lang=lang, projected=ctx.projected, kind="data")
+    if len(short):
+        w.para(w.t("warnings_data", n=len(short), names=w.t("list_sep").join(short["name"])))
 
     if ctx.kind in ("midterm", "final"):
         section += 1

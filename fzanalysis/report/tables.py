@@ -37,9 +37,11 @@ __all__ = [
     "coverage_table",
     "domain_ranking_sentence",
     "drafts_markdown",
+    "EARLY_WARNINGS",
     "escape_markdown",
     "evaluation_table",
     "gender_gap_table",
+    "has_warning",
     "headline_view",
     "localize_columns",
     "plan_order",
@@ -251,9 +253,29 @@ def verdict_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame
     })
 
 
+#: The warnings the plan's early warning is about (四（五）: 预计达标困难、波动较大, and a trend
+#: turning the wrong way); ``insufficient_data`` says why a target has no projection, a note on
+#: the data, listed apart (:func:`warning_list` ``kind="data"``).
+EARLY_WARNINGS: tuple[str, ...] = ("at_risk", "volatile", "reversing")
+
+
+def has_warning(warnings: Any, kind: str = "early") -> pd.Series:
+    """Which rows carry an early warning (``kind="early"``, :data:`EARLY_WARNINGS`) or only the
+    note that the data are too few to project (``kind="data"``)."""
+    codes_ = pd.Series(warnings).fillna("").astype(str).str.split(";")
+    early = codes_.map(lambda cs: any(c in EARLY_WARNINGS for c in cs))
+    if kind == "early":
+        return early
+    return ~early & codes_.map(lambda cs: "insufficient_data" in cs)
+
+
 def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
-                 projected: pd.DataFrame | None = None) -> pd.DataFrame:
+                 projected: pd.DataFrame | None = None, kind: str = "early") -> pd.DataFrame:
     """The early-warning list (预警): indicators with a warning, with the reasons in words.
+
+    ``kind="early"`` (default): the plan's early warnings (:data:`EARLY_WARNINGS`); ``"data"``:
+    the targets whose only note is that their data are too few to project (数据不足), listed
+    apart, so that 孕产妇死亡率 (a handful of deaths) is not counted as a warning.
 
     Parameters
     ----------
@@ -269,7 +291,7 @@ def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
         ``indicator, domain, name, warnings, warnings_label, reason, probability`` (the
         probability in words, :func:`probability_text`) in the plan's order.
     """
-    w = judgement[judgement["warnings"].astype(str) != ""]
+    w = judgement[has_warning(judgement["warnings"], kind).to_numpy()]
     method = {}
     if projected is not None:
         method = {(str(r.indicator), str(r.area), str(r.sex)): r.method for r in projected.itertuples()}
