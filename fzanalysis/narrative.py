@@ -66,7 +66,7 @@ from fzanalysis.labels import (
     unit_word,
 )
 from fzanalysis.labels import format_number as _number
-from fzanalysis.rates import unrankable
+from fzanalysis.rates import load_rules, unrankable
 from fzanalysis.trend import probability_band_code, probability_percent
 
 __all__ = ["as_markdown", "draft", "finding", "probability_words", "words_kind"]
@@ -118,11 +118,12 @@ def probability_words(p: float, kind: str = "meet", lang: Lang = "zh") -> str:
     return label(f"probability_band_{kind}", band, lang).format(p=probability_percent(float(p)))
 
 
-def words_kind(kind: str, category: Any = None) -> str:
+def words_kind(kind: str, category: Any = None, comparator: Any = None) -> str:
     """Which words a probability is said in (:func:`probability_words`'s ``kind``): a target met
-    now whose projection misses it (category ``slipping``) is *kept* or not, 难以保持（概率20%）,
-    the words of its sentence and warning, not 难以达标; a move keeps its own (保持所需方向)."""
-    if category == "slipping" and kind in ("meet", "all_areas"):
+    now whose projection misses it (category ``slipping``), and every 保持 (``maintain``) target,
+    is *kept* or not, 难以保持（概率20%）, the words of its sentence and warning, not 难以达标; a
+    move keeps its own (保持所需方向)."""
+    if (category == "slipping" or comparator == "maintain") and kind in ("meet", "all_areas"):
         return "keep" if kind == "meet" else "all_areas_keep"
     return kind
 
@@ -259,7 +260,9 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
         if not _isna(lo) and not _isna(hi):
             out += _text("interval", lang, level=_number(100 * level, 0),
                          span=format_range(float(lo), float(hi), unit, lang=lang, word=word))
-        words = probability_words(row.get("probability"), str(row.get("probability_kind") or "meet"), lang)
+        words = probability_words(row.get("probability"),
+                                  words_kind(str(row.get("probability_kind") or "meet"), row.get("category"),
+                                             row.get("comparator")), lang)
         if row.get("category") == "slipping":  # in the category's words (预计难以保持), with the number
             p = row.get("probability")
             out += (_text("slipping", lang, p=probability_percent(float(p))) if not _isna(p)
@@ -295,7 +298,9 @@ def _trend_rule(comparator: str, status: str, note: str, lang: str) -> str:
     if comparator not in ("increase", "decrease", "narrow", "maintain"):
         return ""
     code = _TREND_RULES.get((note, status))
-    return _text(code, lang) if code else ""
+    # the test's own window (assess.yaml status.trend.max_points), named: the projection's
+    # 按近年趋势 is a longer fit and may point the other way
+    return _text(code, lang, n=int(load_rules()["status"]["trend"]["max_points"])) if code else ""
 
 
 def _per_area(row: Mapping[str, Any], target: str, lang: str) -> str:

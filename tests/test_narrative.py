@@ -437,11 +437,11 @@ def test_a_gap_widens_or_narrows(lang):
 
 
 @pytest.mark.parametrize(("comparator", "status", "note", "words"), [
-    ("maintain", "met", "no_significant_decline", "规划目标为保持稳定，近年无显著下降，已达标。"),
-    ("maintain", "not_met", "significant_decline", "规划目标为保持稳定，近年显著下降，尚未达标。"),
-    ("increase", "met", "trend_significant", "规划目标为逐步提高，近年趋势朝要求方向且显著，已达标。"),
-    ("increase", "not_met", "trend_significant", "规划目标为逐步提高，近年趋势朝相反方向且显著，尚未达标。"),
-    ("increase", "cannot_judge", "trend_not_significant", "规划目标为逐步提高，近年趋势不显著，目前尚不能判断是否达标。"),
+    ("maintain", "met", "no_significant_decline", "规划目标为保持稳定，最近5年无显著下降，已达标。"),
+    ("maintain", "not_met", "significant_decline", "规划目标为保持稳定，最近5年显著下降，尚未达标。"),
+    ("increase", "met", "trend_significant", "规划目标为逐步提高，最近5年趋势朝要求方向且显著，已达标。"),
+    ("increase", "not_met", "trend_significant", "规划目标为逐步提高，最近5年趋势朝相反方向且显著，尚未达标。"),
+    ("increase", "cannot_judge", "trend_not_significant", "规划目标为逐步提高，最近5年趋势不显著，目前尚不能判断是否达标。"),
 ])
 def test_a_target_without_a_number_says_what_decided_it(comparator, status, note, words):
     """A fall of 2.1 points was 已达标 and one of 0.8 未达标 under 保持稳定, with no word of why: the
@@ -450,4 +450,4 @@ def test_a_target_without_a_number_says_what_decided_it(comparator, status, note
            "gap": math.nan}
     assert words in narrative.finding(row), narrative.finding(row)
     # a numeric target has no such clause
-    assert "近年" not in narrative.finding(INSURANCE).split("按近年趋势")[0]
+    assert "最近" not in narrative.finding(INSURANCE).split("按近年趋势")[0]

@@ -364,6 +364,11 @@ def test_a_gap_that_widened_or_narrowed_moves_by_the_difference_of_its_printed_f
         assert size == pytest.approx(abs(abs(now) - abs(then)), abs=1e-9), r
         checked += 1
     assert checked >= 2
+    # 5.5 (2020) beside 5.6 said 未变: a change without an interval is worded from the printed figures
+    for r in shown.to_dict("records"):
+        if str(r["gap_change"]).startswith("未变"):
+            then = str(r["baseline_difference"]).split("（")[0]
+            assert abs(float(str(r["difference"]).replace(",", ""))) == abs(float(then.replace(",", ""))), r
 
 
 def test_too_few_data_is_a_note_apart_from_the_early_warnings(ctx, tmp_path: Path):
@@ -384,3 +389,22 @@ def test_too_few_data_is_a_note_apart_from_the_early_warnings(ctx, tmp_path: Pat
     text = "\n".join(p.text for p in Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx"))).paragraphs)
     assert f"以下{len(early)}项目标出现预警" in text and f"{len(early)}项目标有预警" in text
     assert f"另有{len(data)}项目标数据不足" in text and "孕产妇死亡率" in text.split(f"另有{len(data)}项目标数据不足")[1]
+
+
+def test_keep_targets_speak_of_keeping_and_warning_lines_say_their_band_once(ctx, tmp_path: Path):
+    """女党员 (保持稳定, not met) read 难以达标（概率30%） beside its warning 预计难以保持, and every Word
+    warning line said its band twice (预计达标困难：…。预计难以达标（概率6%）)."""
+    from docx import Document
+
+    from fzanalysis.report import docx as report_docx
+
+    j = ctx.judgement
+    keep = j[(j["comparator"] == "maintain") & j["probability"].notna()]
+    assert len(keep)
+    for rec in keep.to_dict("records"):
+        assert "保持" in tables.probability_text(rec) and "达标（" not in tables.probability_text(rec)
+    text = "\n".join(p.text for p in Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx"))).paragraphs)
+    lines = [s for s in text.splitlines() if "：预计达标困难：" in s or "：预计难以保持：" in s]
+    assert lines
+    for s in lines:
+        assert "预计难以达标（" not in s and "预计难以保持（" not in s and "（本项概率" in s, s

@@ -118,6 +118,14 @@ class ReportContext:
         return codes.district()
 
     @property
+    def trend_test_points(self) -> int:
+        """How many latest years the trend test of a target without a number reads
+        (``assess.yaml: status.trend.max_points``; the sentences say 最近5年)."""
+        from fzanalysis.rates import load_rules
+
+        return int(load_rules()["status"]["trend"]["max_points"])
+
+    @property
     def has_towns(self) -> bool:
         """True when the plan's area has towns (the town sections of a chapter are shown)."""
         return plan.active().has_towns

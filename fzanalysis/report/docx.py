@@ -478,7 +478,11 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     if len(warn):
         w.para(w.t("warnings_intro", n=len(warn)))
         for i, rec in enumerate(warn.to_dict("records"), start=1):
-            p = w.t("warning_p", words=rec["probability"]) if rec["probability"] else ""
+            # at risk: the reason already says 难以…, the number only; else the probability in words
+            risky = "at_risk" in str(rec["warnings"]).split(";")
+            p = ("" if not rec["probability"] else
+                 w.t("warning_p_risk", p=rec["probability_percent"]) if risky and rec["probability_percent"]
+                 else w.t("warning_p", words=rec["probability"]))
             w.para(w.t("warning_item", i=i, name=rec["name"], domain=labels.domain_label(rec["domain"], lang),
                        reason=rec["reason"], p=p))
     else:
@@ -495,6 +499,8 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         w.para(w.t("verdicts_sentence", n=len(j), counts="，".join(
             f"{r.verdict_label}{r.n}项" for r in vc.itertuples() if r.n) if lang == "zh" else ", ".join(
             f"{r.verdict_label[:1].lower()}{r.verdict_label[1:]} {r.n}" for r in vc.itertuples() if r.n)))
+        w.para(labels.fill(labels.label("nb_text", "eval_terms", lang), n=ctx.trend_test_points,
+                           baseline_year=ctx.baseline_year))
         vt = tables.verdict_table(j, lang=lang)
         w.table(pd.DataFrame({w.t("col_verdict"): vt["verdict_label"], w.t("col_n"): vt["n"],
                               w.t("col_share"): vt["share"]}),

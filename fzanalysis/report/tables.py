@@ -309,9 +309,11 @@ def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
             "reason": trend.warning_text(r["warnings"], lang=lang, comparator=r["comparator"], method=how,
                                          category=r.get("category")),
             "probability": probability_text(r, lang),
+            "probability_percent": ("" if _isna(r.get("probability"))
+                                    else trend.probability_percent(float(r["probability"]))),
         })
     return pd.DataFrame(rows, columns=["indicator", "domain", "name", "warnings", "warnings_label", "reason",
-                                       "probability"])
+                                       "probability", "probability_percent"])
 
 
 # ----------------------------------------------------------------------------- towns
@@ -569,7 +571,8 @@ def probability_text(rec: Any, lang: Lang = "zh") -> str:
         return ""
     kind = rec.get("probability_kind")
     kind = str(kind) if isinstance(kind, str) and kind else "meet"
-    return narrative.probability_words(float(p), narrative.words_kind(kind, rec.get("category")), lang)
+    return narrative.probability_words(float(p), narrative.words_kind(kind, rec.get("category"), rec.get("comparator")),
+                                       lang)
 
 
 def projection_text(rec: Any, lang: Lang = "zh") -> str:
@@ -838,14 +841,19 @@ def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = 
             sign = code not in ("narrowed", "widened")
             lo_s, hi_s = (("+" if sign and x > 0 else "") + num(x) if np.isfinite(x) else "" for x in ends)
             size = num(abs(c))
-            if code in ("narrowed", "widened", "narrowed_point", "widened_point") and not (_isna(value) or _isna(male)):
+            point = code in ("narrowed_point", "widened_point", "unchanged_point")
+            if (point or code in ("narrowed", "widened")) and not (_isna(value) or _isna(male)):
                 # the move between the two differences as printed beside it (-598 -> -611: 扩大13,
-                # never the 12 of the unrounded figures; labels.shown_difference)
+                # never the 12 of the unrounded figures; labels.shown_difference); without an
+                # interval its word too (5.5 -> 5.6 said 未变)
                 dec = labels.value_decimals(value, unit)
                 now = labels.shown_difference(male, value, unit, decimals=(dec, dec))[0]
                 then = round(float(r["baseline_difference"]), dec)
                 if np.sign(now) == np.sign(then) != 0:
-                    size = num(abs(abs(now) - abs(then)))
+                    shift = round(abs(now) - abs(then), dec)
+                    size = num(abs(shift))
+                    if point:
+                        code = "widened_point" if shift > 0 else "narrowed_point" if shift < 0 else "unchanged_point"
             extra["gap_change"].append(labels.fill(labels.label("gap_change", code, lang), v=size,
                                                    lo=lo_s, hi=hi_s, level=f"{100 * level:g}"))
     return pd.DataFrame({
