@@ -435,6 +435,9 @@ def test_a_per_area_target_gets_the_probability_that_every_town_meets_it(demo_ev
     if "at_risk" in district["warnings"]:
         reason = warning_text(district["warnings"], method=district["method"], comparator=district["comparator"])
         assert "全部达标的概率" in reason and "低于50%" in reason, reason
+        said = warning_text(district["warnings"], method=district["method"], comparator=district["comparator"],
+                            category=district["category"], area_kinds=district["area_kinds"])
+        assert "各街道" in said and "镇街" not in said, said
 
 
 def test_a_per_area_target_met_firmly_in_every_town_is_likely_met_everywhere():

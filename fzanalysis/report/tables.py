@@ -307,7 +307,7 @@ def warning_list(judgement: pd.DataFrame, *, lang: Lang = "zh",
             "warnings_label": warnings_label(r["warnings"], lang, comparator=r["comparator"], method=how,
                                              category=r.get("category")),
             "reason": trend.warning_text(r["warnings"], lang=lang, comparator=r["comparator"], method=how,
-                                         category=r.get("category")),
+                                         category=r.get("category"), area_kinds=r.get("area_kinds")),
             "probability": probability_text(r, lang),
             "probability_percent": ("" if _isna(r.get("probability"))
                                     else trend.probability_percent(float(r["probability"]))),

@@ -434,7 +434,8 @@ def _paths(M: SeriesMatrix, res: Projection, level: float, target_year: int) -> 
 
 
 def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
-                 comparator: str | None = None, category: str | None = None) -> str:
+                 comparator: str | None = None, category: str | None = None,
+                 area_kinds: Any = None) -> str:
     """Reasons behind a ``warnings`` string (``"at_risk;volatile"``), joined with ``；``/``; ``.
 
     Parameters
@@ -456,6 +457,9 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
         The row's progress category (:func:`fzanalysis.evaluate`): ``slipping`` (met now, the
         projection misses) gives ``at_risk`` the words the sentence uses, 预计难以保持, for every
         target that is not a move (a move met by its trend keeps 方向存疑).
+    area_kinds : str, optional
+        A per-area target's catalogue ``area_kinds``: its reasons name the towns it is set for
+        (各街道, :func:`fzanalysis.labels.area_kind_word`).
 
     Returns
     -------
@@ -494,4 +498,5 @@ def warning_text(warnings: str, *, lang: str = "zh", method: str | None = None,
     if method == codes.PER_AREA_METHOD:  # every town the target applies to (fzanalysis.evaluate)
         kinds.update({"at_risk": "warning_per_area_slipping" if keep else "warning_per_area",
                       "insufficient_data": "warning_per_area"})
+    params["kind"] = labels.area_kind_word(area_kinds, lang)  # 街道 for 每个街道至少1名
     return sep.join(labels.label(kinds.get(c, "warning"), c, lang).format(**params) for c in items)
