@@ -338,9 +338,7 @@ def comparable_town_indicators(assessed: pd.DataFrame, *, year: int | None = Non
     t = assessed[(assessed["area"].astype(str) != district) & assessed["value"].notna()]
     if year is not None:
         t = t[t["year"] == year]
-    t = t[t["status"].astype(str) != "not_applicable"]
-    if "area_kinds" in t.columns:  # only targets set for every town
-        t = t[t["area_kinds"].fillna("").astype(str).str.strip() == ""]
+    t = t[~t["indicator"].astype(str).isin(_not_for_every_town(t))]  # only targets set for every town
     keep = []
     for ind, g in t.loc[plan_order(t)].groupby("indicator", sort=False):
         numeric = not np.isnan(comparators.numeric_target(g["comparator"].iloc[0], g["target"].iloc[0]))
@@ -381,6 +379,23 @@ def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int 
     }
 
 
+def _not_for_every_town(towns: pd.DataFrame, catalog: pd.DataFrame | None = None) -> set[str]:
+    """Indicators of town rows ``towns`` whose target is not set for every one of those towns
+    (a target for streets only): the one rule of the town scorecard and of the towns that can
+    fairly be compared (:func:`fzanalysis.gazetteer.applies_to` on the ``area_kinds`` the rows
+    carry, :func:`fzanalysis.evaluate`; else the catalogue's, default the active plan's)."""
+    if "area_kinds" in towns.columns:
+        kinds = dict(zip(towns["indicator"].astype(str), towns["area_kinds"].fillna(""), strict=True))
+    else:
+        cat = catalog_mod.load() if catalog is None else catalog_mod.normalize(catalog)
+        kinds = dict(zip(cat["id"].astype(str), cat["area_kinds"], strict=True))
+    kind_map = gazetteer.kind_of()
+    areas = sorted(set(towns["area"].astype(str)))
+    partial = {ind for ind in set(towns["indicator"].astype(str))
+               if not all(gazetteer.applies_to(a, kinds.get(ind, ""), kind_map=kind_map) for a in areas)}
+    return partial | set(towns.loc[towns["status"].astype(str) == "not_applicable", "indicator"].astype(str))
+
+
 def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int = 3,
                    catalog: pd.DataFrame | None = None) -> pd.DataFrame:
     """A scorecard per town: how many of its targets it meets, and where it lags.
@@ -414,14 +429,7 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
     """
     district = codes.district()
     towns = assessed[assessed["area"].astype(str) != district]
-    # the one rule of which towns a target is about (gazetteer.applies_to, catalogue area_kinds)
-    cat = catalog_mod.load() if catalog is None else catalog_mod.normalize(catalog)
-    area_kinds = dict(zip(cat["id"].astype(str), cat["area_kinds"], strict=True))
-    kind_map = gazetteer.kind_of()
-    areas = sorted(set(towns["area"].astype(str)))
-    partial = {ind for ind in set(towns["indicator"].astype(str))
-               if not all(gazetteer.applies_to(a, area_kinds.get(ind, ""), kind_map=kind_map) for a in areas)}
-    partial |= set(towns.loc[towns["status"] == "not_applicable", "indicator"])
+    partial = _not_for_every_town(towns, catalog)
     t = towns[towns["value"].notna() & ~towns["indicator"].isin(partial)
               & towns["status"].isin(["met", "not_met", "cannot_judge"])].copy()
     t["rel"] = (t["gap"].abs() / t["target"].abs().replace(0, np.nan)).astype(float)
