@@ -76,6 +76,7 @@ COLUMNS: list[str] = [
     "category_zh", "category_en", "warnings", "year_reached", "target_year", "per_area", "n_areas",
     "n_areas_met", "subject_sex", "reference_area", "reference_year", "reference_value",
     "reference_source", "reference_source_en", "synthetic", "unit_word_zh", "unit_word_en", "area_kinds",
+    "p_by_area",
 ]
 
 #: Areas whose official figures are quoted beside a plan's own (nearest first).
@@ -156,13 +157,15 @@ def _per_area_projection(out: pd.DataFrame, district: str) -> pd.DataFrame:
     street at 0), so its projection, line and warnings are not shown: ``projected`` and its
     interval are left empty, ``method`` is :data:`PER_AREA`, and
     :math:`p = \prod_k p_k`, the towns' ``p_meet`` multiplied as if independent (a town
-    without a probability, or a targeted town without a figure, leaves ``p`` empty).
+    without a probability, or a targeted town without a figure, leaves ``p`` empty); the towns'
+    own are kept in ``p_by_area`` (``code:p`` joined with ``;``), for the sentence to name.
     ``projected_meets`` is ``p >= 0.5`` and ``at_risk`` fires below the same edge
     (``trend.yaml: probability_band``), the rule of every other target; the category follows
     (:func:`_per_area_category`).  ``probability_kind`` is ``all_areas``: the words say 全部达标.
     """
     out = out.copy()
     rows = out.index[(out["per_area"] == True) & (out["area"] == district)]  # noqa: E712 (object column)
+    out["p_by_area"] = ""
     if len(rows):  # unknown (NaN) beside True/False
         out["projected_meets"] = out["projected_meets"].astype(object)
     for i in rows:
@@ -178,6 +181,9 @@ def _per_area_projection(out: pd.DataFrame, district: str) -> pd.DataFrame:
         unlikely = complete and trend.probability_band_code(p) == "unlikely"
         warn = ("at_risk" if horizon >= 1 and unlikely else "") if complete else "insufficient_data"
         upd = {"method": PER_AREA, "projected": np.nan, "proj_lower": np.nan, "proj_upper": np.nan,
+               # each town's own, in the towns' order: 440117001:0.745;… (the sentence names them)
+               "p_by_area": ";".join(f"{a}:{q:.4f}" for a, q in zip(towns["area"].astype(str), p_k, strict=True)
+                                     if np.isfinite(q)),
                "trend_level": np.nan, "turn_year": np.nan, "break_year": np.nan, "year_reached": np.nan,
                "p_direction": np.nan, "p_meet": p, "probability": p,
                "projected_meets": (not unlikely) if complete else np.nan, "warnings": warn}

@@ -318,11 +318,16 @@ def _per_area(row: Mapping[str, Any], target: str, lang: str) -> str:
     target_year = int(row.get("target_year") or DEFAULT_TARGET_YEAR)
     if _isna(p):
         return out + sep + _text("per_area_no_projection", lang, kind=kind)
+    # each town's own probability, named (which street is at risk)
+    each = label("narrative_text", "list_sep", lang).join(
+        _text("per_area_each", lang, area=area_label(a, lang), p=probability_percent(float(q)))
+        for a, q in (x.split(":") for x in str(row.get("p_by_area") or "").split(";") if ":" in x))
     if row.get("category") == "slipping":
         return out + sep + _text("per_area_slipping", lang, n=n, target_year=target_year,
-                                 p=probability_percent(float(p)), kind=kind)
+                                 p=probability_percent(float(p)), kind=kind, each=each)
     words = probability_words(float(p), "all_areas", lang)
-    return out + sep + _text("per_area_projection", lang, n=n, target_year=target_year, words=words, kind=kind)
+    return out + sep + _text("per_area_projection", lang, n=n, target_year=target_year, words=words, kind=kind,
+                             each=each)
 
 
 def draft(table: pd.DataFrame, *, lang: Lang = "zh", level: float = 0.8,

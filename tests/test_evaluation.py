@@ -427,10 +427,18 @@ def test_a_per_area_target_gets_the_probability_that_every_town_meets_it(demo_ev
     assert ("at_risk" in district["warnings"]) == (not good)
     from fzanalysis import narrative
     said = narrative.finding(district.to_dict())
-    assert "每个街道1名以上，3个街道均已达标" in said and "全部达标" in said and "达标概率相乘" in said, said
+    assert "每个街道1名以上，3个街道均已达标" in said and "全部达标" in said and "概率相乘" in said, said
     from fzanalysis.report import tables
     assert tables.target_words(district.to_dict())["target"] == "每个街道 ≥ 1名"
     assert "预计2030年" not in said  # no projection of the district total
+    # each street's own probability is named (which one is at risk), and they multiply to p
+    each = dict(x.split(":") for x in district["p_by_area"].split(";"))
+    assert set(each) == set(towns["area"])
+    assert float(np.prod([float(q) for q in each.values()])) == pytest.approx(district["probability"], abs=1e-3)
+    from fzanalysis.labels import area_label
+    from fzanalysis.trend import probability_percent
+    for a, q in each.items():
+        assert f"{area_label(a)}{probability_percent(float(q))}%" in said, said
     from fzanalysis.trend import warning_text
     if "at_risk" in district["warnings"]:
         reason = warning_text(district["warnings"], method=district["method"], comparator=district["comparator"])
