@@ -319,7 +319,7 @@ def _per_area(row: Mapping[str, Any], target: str, lang: str) -> str:
     if _isna(p):
         return out + sep + _text("per_area_no_projection", lang, kind=kind)
     # each town's own probability, named (which street is at risk)
-    each = label("narrative_text", "list_sep", lang).join(
+    each = label("docx", "list_sep", lang).join(
         _text("per_area_each", lang, area=area_label(a, lang), p=probability_percent(float(q)))
         for a, q in (x.split(":") for x in str(row.get("p_by_area") or "").split(";") if ":" in x))
     if row.get("category") == "slipping":
