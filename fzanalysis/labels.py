@@ -210,6 +210,24 @@ def name_with_sex(name: str, sex: Any, *, lang: Lang = "zh", subject_sex: Any = 
     return f"{name}（{word}）" if lang == "zh" else f"{name} ({word.lower()})"
 
 
+def join_names(names: Any, lang: Lang = "zh") -> str:
+    """A list of names in a sentence: 、 between them (``docx: list_sep``), or ； where a name
+    itself holds a 、 (区党委、政府工作部门领导班子中女干部比例 would otherwise read as two names).
+
+    Examples
+    --------
+    >>> join_names(["女党员占党员总数比例", "区人大代表中女性比例"])
+    '女党员占党员总数比例、区人大代表中女性比例'
+    >>> join_names(["女党员占党员总数比例", "区党委、政府工作部门领导班子中女干部比例"])
+    '女党员占党员总数比例；区党委、政府工作部门领导班子中女干部比例'
+    """
+    items = [str(n) for n in names]
+    sep = label("docx", "list_sep", lang)
+    if lang == "zh" and any(sep in n for n in items):
+        sep = "；"
+    return sep.join(items)
+
+
 def area_kind_word(area_kinds: Any, lang: Lang = "zh") -> str:
     """What a per-area target's towns are called: 街道 for a target on streets only (catalogue
     ``area_kinds`` ``street``), 镇 for towns only, else 镇街 (every town and street).

@@ -408,3 +408,19 @@ def test_keep_targets_speak_of_keeping_and_warning_lines_say_their_band_once(ctx
     assert lines
     for s in lines:
         assert "预计难以达标（" not in s and "预计难以保持（" not in s and "（本项概率" in s, s
+
+
+def test_names_holding_a_list_comma_are_listed_apart(tmp_path: Path):
+    """对策建议 read "女党员占党员总数比例、区党委、政府工作部门领导班子中女干部比例、…": a name holding 、 is
+    listed with ； so that it reads as one name (labels.join_names, every list of names)."""
+    from docx import Document
+
+    from fzanalysis.report import docx as report_docx
+
+    name = "区党委、政府工作部门领导班子中女干部比例"
+    assert labels.join_names(["女党员占党员总数比例", name]) == f"女党员占党员总数比例；{name}"
+    assert labels.join_names(["甲", "乙"]) == "甲、乙" and labels.join_names(["a", "b"], "en") == "a; b"
+    midterm = setup(year=2025, kind="midterm", show=False)  # its 对策建议 lists names
+    text = "\n".join(p.text for p in Document(str(report_docx.write_docx(midterm, tmp_path / "r.docx"))).paragraphs)
+    assert f"；{name}；" in text, "the mid-term lists this target among others"
+    assert f"、{name}" not in text and f"{name}、" not in text

@@ -452,7 +452,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
             w.para(w.t("item", i=i, text=narrative.finding(rec, lang=lang)))
         missing = g[g["value"].isna()]
         if len(missing):
-            w.para(w.t("domain_missing", names=w.t("list_sep").join(missing[f"name_{lang}"]), n=len(missing)))
+            w.para(w.t("domain_missing", names=labels.join_names(missing[f"name_{lang}"], lang), n=len(missing)))
 
     # 二、镇街情况 (a plan whose area has no towns, the national outline, has no such section)
     if plan.active().has_towns:
@@ -489,7 +489,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         w.para(w.t("warnings_none"))
     short = tables.warning_list(j, lang=lang, projected=ctx.projected, kind="data")
     if len(short):
-        w.para(w.t("warnings_data", n=len(short), names=w.t("list_sep").join(short["name"])))
+        w.para(w.t("warnings_data", n=len(short), names=labels.join_names(short["name"], lang)))
 
     if ctx.kind in ("midterm", "final"):
         section += 1
@@ -543,7 +543,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
             depts = sorted({labels.label("department", cat.at[i, "department"], lang) for i in g["indicator"]
                             if i in cat.index and str(cat.at[i, "department"])})
             w.para(w.t("measure", k=k, domain=labels.domain_label(dom, lang),
-                       names=w.t("list_sep").join(g[f"name_{lang}"]), n=len(g),
+                       names=labels.join_names(g[f"name_{lang}"], lang), n=len(g),
                        depts=w.t("list_sep").join(depts) or w.t("depts_unknown")))
         if k == 0:
             w.para(w.t("measures_none"))
@@ -567,7 +567,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
         w.heading(w.t("h_sources"), 1)
         w.para(w.t("sources_intro"))
         for k, (source, names) in enumerate(cited.items(), start=1):
-            w.para(w.t("source_item", k=k, source=source, names=w.t("list_sep").join(names)))
+            w.para(w.t("source_item", k=k, source=source, names=labels.join_names(names, lang)))
     return doc
 
 

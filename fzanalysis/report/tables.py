@@ -226,7 +226,7 @@ def ranking_phrase(ranked: pd.DataFrame, end: str, lang: Lang = "zh") -> str:
         return labels.fill(labels.label("docx", "overall_domain", lang), name=r["name"], met=int(r["met"]),
                            n=int(r["n"]), rate=share)
     return labels.fill(labels.label("docx", "ranking_tie", lang),
-                       names=labels.label("docx", "list_sep", lang).join(at["name"]), rate=share)
+                       names=labels.join_names(at["name"], lang), rate=share)
 
 
 def verdict_counts(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
@@ -433,7 +433,6 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
     t = towns[towns["value"].notna() & ~towns["indicator"].isin(partial)
               & towns["status"].isin(["met", "not_met", "cannot_judge"])].copy()
     t["rel"] = (t["gap"].abs() / t["target"].abs().replace(0, np.nan)).astype(float)
-    sep = "、" if lang == "zh" else "; "
     rows = []
     for area, g in t.groupby(t["area"].astype(str), sort=True):
         nm = g[g["status"] == "not_met"].sort_values("rel", ascending=False)
@@ -446,7 +445,7 @@ def town_scorecard(assessed: pd.DataFrame, *, lang: Lang = "zh", max_lags: int =
                      "n_met": met, "n_not_met": nmet, "n_cannot_judge": len(g) - met - nmet,
                      # over every target with a figure, as the domains are ranked (domain_ranking_sentence):
                      # a town ranked on its judged targets only led with most of them undecidable
-                     "rate": met / len(g) if len(g) else np.nan, "lags": sep.join(names)})
+                     "rate": met / len(g) if len(g) else np.nan, "lags": labels.join_names(names, lang)})
     return pd.DataFrame(rows, columns=["area", "area_name", "n_targets", "n_met", "n_not_met", "n_cannot_judge",
                                        "rate", "lags"])
 
