@@ -33,7 +33,7 @@ from fzanalysis.trend.core import (
     transform,
     window_mask,
 )
-from fzanalysis.trend.prep import SeriesMatrix, on_grid, resolution, settings
+from fzanalysis.trend.prep import SeriesMatrix, on_grid, probability_band_code, resolution, settings
 from fzanalysis.trend.results import Model, Projection
 
 __all__ = ["Mixture", "bend_variance", "centre_time", "choose_methods", "eligible",
@@ -1425,9 +1425,8 @@ def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
     directional = comparators.asks_for_move(comp)
     maintain = comp == "maintain"
     prob = np.where(directional, res.p_direction, res.p_meet)
-    threshold = float(conf["probability_band"]["possible"])
-    with np.errstate(invalid="ignore"):
-        at_risk = np.isfinite(prob) & (prob < threshold) & (res.horizon >= 1)
+    # the band the words beside the number use (prep.probability_band_code): 难以 below 0.5
+    at_risk = (np.asarray(probability_band_code(prob)) == "unlikely") & (res.horizon >= 1)
     numeric = np.isin(comp, comparators.NUMERIC)
     # numeric: the distance left, or the trend's annual move where that is larger (a steady line
     # that ends on its target has no distance left, and any wiggle would otherwise count as

@@ -191,3 +191,22 @@ def resolution(Y: np.ndarray, mask: np.ndarray) -> np.ndarray:
             hit = ok.all(axis=1) & (out == 1e-6)
             out = np.where(hit, step, out)
     return out
+
+
+def probability_band_code(p: Any) -> Any:
+    """The band code (``likely`` / ``possible`` / ``unlikely``) of a probability; NaN gives "".
+
+    The one owner of the band cut-offs (``data/trend.yaml: probability_band``, lower edges);
+    :func:`fzanalysis.trend.probability_band` words it, the engine's ``at_risk`` is its lowest band, :func:`fzanalysis.trend.probability_percent` formats the number so that
+    it never rounds across an edge.
+    """
+    table = settings()["probability_band"]
+    codes = sorted(table, key=lambda c: -float(table[c]))
+    arr = np.asarray(p, dtype=float)
+    out = np.full(arr.shape, "", dtype=object)
+    done = np.isnan(arr)
+    for code in codes:
+        hit = ~done & (arr >= float(table[code]))
+        out = np.where(hit, code, out)
+        done |= hit
+    return str(out[()]) if out.ndim == 0 else out

@@ -32,7 +32,7 @@ from fzanalysis.trend.engine import (
     run,
     warning_flags,
 )
-from fzanalysis.trend.prep import SeriesMatrix, matrix, settings
+from fzanalysis.trend.prep import SeriesMatrix, matrix, probability_band_code, settings
 from fzanalysis.trend.results import Projection
 
 __all__ = ["PATH_COLUMNS", "PROJECT_COLUMNS", "WARNING_CODES", "probability_band",
@@ -149,25 +149,6 @@ def probability_band(p: Any, lang: str = "zh") -> Any:
     arr = np.asarray(codes, dtype=object)
     out = np.vectorize(lambda c: words.get(c, ""), otypes=[object])(arr) if arr.size else arr
     return str(out[()]) if np.ndim(out) == 0 else out
-
-
-def probability_band_code(p: Any) -> Any:
-    """The band code (``likely`` / ``possible`` / ``unlikely``) of a probability; NaN gives "".
-
-    The one owner of the band cut-offs (``data/trend.yaml: probability_band``, lower edges);
-    :func:`probability_band` words it, :func:`probability_percent` formats the number so that
-    it never rounds across an edge.
-    """
-    table = settings()["probability_band"]
-    codes = sorted(table, key=lambda c: -float(table[c]))
-    arr = np.asarray(p, dtype=float)
-    out = np.full(arr.shape, "", dtype=object)
-    done = np.isnan(arr)
-    for code in codes:
-        hit = ~done & (arr >= float(table[code]))
-        out = np.where(hit, code, out)
-        done |= hit
-    return str(out[()]) if out.ndim == 0 else out
 
 
 def probability_percent(p: float) -> str:
