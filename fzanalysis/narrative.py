@@ -42,7 +42,7 @@ from typing import Any
 import pandas as pd
 
 from fzanalysis.catalog import DEFAULT_TARGET_YEAR
-from fzanalysis.comparators import distance_to_parity
+from fzanalysis.comparators import DIRECTIONAL, distance_to_parity
 from fzanalysis.evaluation import PER_AREA
 from fzanalysis.labels import (
     Lang,
@@ -295,7 +295,7 @@ def _trend_rule(comparator: str, status: str, note: str, lang: str) -> str:
     """，近年无显著下降 after 保持稳定: what decided a target without a number (逐步提高, 保持, 缩小),
     so that a fall of 2.1 points called 已达标 beside a fall of 0.8 called 未达标 says why
     (the trend test, methods 2.4: the first is not significant, the second is)."""
-    if comparator not in ("increase", "decrease", "narrow", "maintain"):
+    if comparator not in DIRECTIONAL:
         return ""
     code = _TREND_RULES.get((note, status))
     # the test's own window (assess.yaml status.trend.max_points), named: the projection's
