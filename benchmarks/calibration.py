@@ -298,7 +298,7 @@ def run_backtest(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str = "
 
     Columns: series_id, family, origin, horizon, design (``around`` / ``last``), fraction,
     comparator, target, outcome, last_value, projected, lower, upper, p_meet, met, covered,
-    better, method, n_points.
+    better, method, n_points, break_year, turn_year (the robust fit's step and turn, NA: none).
     """
     import fzanalysis
 
@@ -347,7 +347,8 @@ def run_backtest(series: pd.DataFrame, manifest: pd.DataFrame, *, split: str = "
             if c not in panel:
                 panel[c] = np.nan
         res = fzanalysis.project(panel, pd.DataFrame(cats), target_year=o + h, **kw)
-        res = res[["indicator", "method", "n_points", "projected", "lower", "upper", "p_meet"]]
+        res = res[["indicator", "method", "n_points", "break_year", "turn_year", "projected",
+                   "lower", "upper", "p_meet"]]
         df = pd.DataFrame(meta).merge(res, on="indicator", how="left")
         out.append(df)
         if verbose:
