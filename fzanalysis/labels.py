@@ -24,7 +24,7 @@ import re
 import string
 from typing import Any, Literal
 
-from fzanalysis import comparators, config, plan
+from fzanalysis import codes, comparators, config, plan
 
 __all__ = [
     "LANGS",
@@ -243,6 +243,22 @@ def area_kind_word(area_kinds: Any, lang: Lang = "zh") -> str:
     if len(kinds) == 1:
         return label("area_kind", next(iter(kinds)), lang)
     return label("area_kind", "any", lang)
+
+
+def per_area_kind(rec: Any, lang: Lang = "zh") -> str | None:
+    """What the towns of a per-area target's district row are called (:func:`area_kind_word`:
+    街道), for a row judged town by town (``method`` :data:`fzanalysis.codes.PER_AREA_METHOD`,
+    :func:`fzanalysis.evaluate`); None for every other row.  Tables, charts and sentences write
+    such a target with it (:func:`format_target` ``each=``: 每个街道 ≥ 1名).
+
+    Examples
+    --------
+    >>> per_area_kind({"method": "per_area", "area_kinds": "street"}), per_area_kind({"method": "linear"})
+    ('街道', None)
+    """
+    if rec.get("method") != codes.PER_AREA_METHOD:
+        return None
+    return area_kind_word(rec.get("area_kinds"), lang)
 
 
 def pooled_note(years: Any, lang: Lang = "zh") -> str:
@@ -777,6 +793,7 @@ def format_target(
     lang: Lang = "zh",
     style: Literal["prose", "symbol"] = "prose",
     word: str | None = None,
+    each: str | None = None,
 ) -> str:
     """Write a target.
 
@@ -799,6 +816,9 @@ def format_target(
     word : str, optional
         The counting word of a count (:func:`unit_word` of the indicator's row; default the
         unit's, 个): 不少于10条 is written ``10条以上``.
+    each : str, optional
+        A per-area target's kind of town (:func:`per_area_kind`: 街道): the target holds in every
+        one of them, ``每个街道 ≥ 1名`` (the row's own figure is the district's total).
 
     Examples
     --------
@@ -814,7 +834,12 @@ def format_target(
     'about 50% (48% to 52%)'
     >>> format_target("increase", math.nan, "percent", style="symbol")
     '逐步提高'
+    >>> format_target(">=", 1, "count", style="symbol", word="名", each="街道")
+    '每个街道 ≥ 1名'
     """
+    if each:
+        text = format_target(comparator, target, unit, tolerance=tolerance, lang=lang, style=style, word=word)
+        return label("report", "per_area_target", lang).format(kind=each, target=text)
     check_lang(lang)
     if style not in ("prose", "symbol"):
         raise ValueError(f"style must be 'prose' or 'symbol', got {style!r}")

@@ -47,6 +47,7 @@ from fzanalysis.labels import (
     format_value,
     is_published,
     label,
+    per_area_kind,
     pooled_note,
     unit_label,
     unit_word,
@@ -692,6 +693,17 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
 
 
 # --------------------------------------------------------------------------
+def _per_area_values(assessed: pd.DataFrame, row: pd.Series) -> np.ndarray:
+    """The figures of the towns a per-area district ``row`` is judged on (its indicator and sex,
+    every other area the target applies to, :func:`fzanalysis.evaluate`), in ``assessed``."""
+    if "status" not in assessed.columns:
+        return np.array([])
+    towns = assessed[(assessed["indicator"] == row["indicator"]) & (assessed["sex"] == row.get("sex"))
+                     & (assessed["area"].astype(str) != str(row["area"]))
+                     & (assessed["status"] != "not_applicable")]
+    return pd.to_numeric(towns["value"], errors="coerce").dropna().to_numpy(float)
+
+
 def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
                      area: str | None = None, sex: str | None = "judged",
                      demo_note: bool | None = None) -> Figure:
@@ -703,7 +715,9 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     red tick the target; the shaded background the side of the target that
     meets it (≥, ≤, or the tolerance band for ≈); a white diamond the
     baseline.  Directional targets (increase/decrease/maintain) have no tick and
-    say so.
+    say so.  A per-area target (每个街道至少1名, judged town by town: ``method`` ``per_area``)
+    draws the lowest of its towns as the bar and each town as a dot, with the target written
+    每个街道 ≥ 1名; its towns' rows are read from ``assessed``.
 
     Parameters
     ----------
@@ -764,12 +778,20 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
     name_col = "name_zh" if lang == "zh" else "name_en"
     for ax, (_, r) in zip(axes[:, 0], rows.iterrows()):
         val = float(r["value"]) if pd.notna(r["value"]) else math.nan
+        # a per-area target (每个街道至少1名) is judged town by town: the bar is the lowest of
+        # those towns, a dot each town, never the district's total against a per-town target
+        each = per_area_kind(r, lang)
+        town_vals = _per_area_values(assessed, r) if each else np.array([])
+        if each and town_vals.size:
+            val = float(town_vals.min())
         tgt = float(comparators.numeric_target(r["comparator"], r["target"]))
         lo = float(r["lower"]) if "lower" in r and pd.notna(r.get("lower")) else math.nan
         up = float(r["upper"]) if "upper" in r and pd.notna(r.get("upper")) else math.nan
         base = float(r["baseline_value"]) if pd.notna(r.get("baseline_value", math.nan)) else math.nan
         tol = float(r["tolerance"]) if pd.notna(r.get("tolerance", math.nan)) else math.nan
-        pts = np.array([v for v in (val, tgt, lo, up, base) if np.isfinite(v)] + [0.0])
+        if each:  # the district's interval and baseline are the total's, not a town's
+            lo = up = base = math.nan
+        pts = np.array([v for v in (val, tgt, lo, up, base, *town_vals) if np.isfinite(v)] + [0.0])
         xmin = min(0.0, pts.min())
         xmax = pts.max() * 1.08 if pts.max() > 0 else 1.0
         if r.get("unit") == "percent":
@@ -795,6 +817,9 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
         else:
             ax.text((xmin + xmax) / 2, 0.5, _t("no_data", lang), ha="center", va="center",
                     fontsize=8, color="#555555")
+        if town_vals.size:
+            ax.plot(town_vals, np.full(town_vals.size, 0.5), marker="o", markersize=4, color="#111111",
+                    linestyle="none")
         if np.isfinite(tgt):
             ax.plot([tgt, tgt], [0.15, 0.85], color=FAN_COLOURS["target"], linewidth=2.2)
         if np.isfinite(base):
@@ -805,9 +830,11 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
         word = unit_word(r, lang)  # a count's counting word (条, 名)
         value_txt = (format_value(val, r.get("unit"), lang=lang, published=is_published(r.get("synthetic")), word=word)
                      if np.isfinite(val) else _t("no_data", lang))
+        if town_vals.size:
+            value_txt = _t("per_area_lowest", lang).format(kind=each, value=value_txt)
         target_txt = f"{_t('target', lang)} " + format_target(str(r["comparator"]), r.get("target"), r.get("unit"),
                                                               tolerance=r.get("tolerance", math.nan), lang=lang,
-                                                              style="symbol", word=word)
+                                                              style="symbol", word=word, each=each)
         ax.text(1.01, 0.5, f"{value_txt}\n{target_txt}\n{pal.get(cat, pal['insufficient_data'])[0]}",
                 transform=ax.transAxes, ha="left", va="center", fontsize=7)
         nm = r.get(name_col) if pd.notna(r.get(name_col, math.nan)) else r["indicator"]

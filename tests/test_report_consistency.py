@@ -206,6 +206,37 @@ def test_dashboard_writes_values_and_targets_as_the_tables_do(ctx):
                                                     rec["tolerance"], "zh", word)), rec["indicator"]
 
 
+def test_dashboard_draws_a_per_area_target_town_by_town(ctx):
+    """每个街道至少1名 / 每个街道一个中心: the dashboard drew the district's total (3) against the
+    per-town target (≥ 1).  The bar is now the lowest of the towns the target is judged on, a dot
+    each town, and the target is written as every table writes it (每个街道 ≥ 1名)."""
+    from fzanalysis import codes, plots
+
+    per_area = ctx.judgement[ctx.judgement["method"] == codes.PER_AREA_METHOD]
+    assert len(per_area) >= 1
+    for domain in per_area["domain"].unique():
+        mine = ctx.assessed[ctx.assessed["domain"] == domain]
+        fig = plots.domain_dashboard(mine, domain, lang="zh")
+        rows = ctx.judgement[ctx.judgement["domain"] == domain].to_dict("records")
+        for ax, rec in zip(fig.axes, rows, strict=False):
+            note = next(t.get_text() for t in ax.texts if "\n" in t.get_text())
+            if rec["method"] != codes.PER_AREA_METHOD:
+                continue
+            towns = ctx.assessed[(ctx.assessed["indicator"] == rec["indicator"])
+                                 & (ctx.assessed["area"].astype(str) != codes.district())
+                                 & (ctx.assessed["status"] != "not_applicable")]
+            low = labels.format_value(towns["value"].min(), rec["unit"], word=labels.unit_word(rec))
+            kind = labels.per_area_kind(rec)
+            value, target = note.split("\n")[:2]
+            assert value == f"最少的{kind}：{low}"
+            assert f"每个{kind} ≥ 1" in target
+            assert target.endswith(tables._targets(pd.DataFrame([rec]), "zh")[0])
+            dots = [ln for ln in ax.lines if ln.get_marker() == "o"]
+            assert len(dots) == 1 and sorted(dots[0].get_xdata()) == sorted(towns["value"])
+            bars = [p for p in ax.patches if p.get_height() == pytest.approx(0.32)]
+            assert bars and bars[0].get_width() == pytest.approx(towns["value"].min())
+
+
 def test_verdict_shares_are_written_once(ctx):
     """The evaluation chapter and the Word report write the share of each verdict alike (24.1%)."""
     v = tables.verdict_table(ctx.judgement)

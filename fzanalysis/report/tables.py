@@ -368,7 +368,7 @@ def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int 
         "sex": labels.sex_label(str(rec["sex"]), lang),
         "value": value,
         "target": _target_words(rec["comparator"], rec["target"], rec["unit"], rec["tolerance"], lang, word,
-                                each=_each(rec, lang)),
+                                each=labels.per_area_kind(rec, lang)),
         "status": labels.label("status", rec["status"], lang),
         "category": labels.label("category", rec["category"], lang),
         "verdict": labels.label("verdict", rec["verdict"], lang),
@@ -513,17 +513,9 @@ def _target_words(comparator: Any, target: Any, unit: Any, tolerance: Any, lang:
                   word: str | None = None, each: str | None = None) -> str:
     if _isna(comparator) or str(comparator) == "":
         return ""
-    text = labels.format_target(str(comparator), target, str(unit), tolerance=tolerance, lang=lang,
-                                style="symbol", word=word)
     # a per-area target's district row: 每个街道 ≥ 1名 (its value is the district's total)
-    return labels.label("report", "per_area_target", lang).format(kind=each, target=text) if each else text
-
-
-def _each(rec: Mapping[str, Any], lang: Lang) -> str | None:
-    """The towns a per-area district row's target is set for (街道), else None."""
-    if rec.get("method") != codes.PER_AREA_METHOD:
-        return None
-    return labels.area_kind_word(rec.get("area_kinds"), lang)
+    return labels.format_target(str(comparator), target, str(unit), tolerance=tolerance, lang=lang,
+                                style="symbol", word=word, each=each)
 
 
 def _words(frame: pd.DataFrame, lang: Lang) -> list[str]:
@@ -536,7 +528,7 @@ def _words(frame: pd.DataFrame, lang: Lang) -> list[str]:
 
 def _targets(frame: pd.DataFrame, lang: Lang) -> list[str]:
     """Each row's target as the tables write it (:func:`_target_words`, in the row's counting word)."""
-    each = [_each(r, lang) for r in frame.to_dict("records")] if "method" in frame.columns else [None] * len(frame)
+    each = [labels.per_area_kind(r, lang) for r in frame.to_dict("records")] if "method" in frame.columns else [None] * len(frame)
     return [_target_words(c, t, u, tol, lang, w, e) for c, t, u, tol, w, e in
             zip(frame["comparator"], frame["target"], frame["unit"], frame["tolerance"], _words(frame, lang),
                 each, strict=True)]
