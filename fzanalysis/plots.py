@@ -130,7 +130,7 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
               baseline_year: int = 2020, unit: str | None = None, title: str | None = None,
               demo_note: bool | None = None, unit_word: str | None = None,
               reference: tuple[str, int, float] | None = None,
-              catalog: pd.DataFrame | None = None) -> Axes:
+              catalog: pd.DataFrame | None = None, target_label: str | None = None) -> Axes:
     """Observed series, its projection with interval band, target line and baseline.
 
     Parameters
@@ -147,6 +147,9 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     target : float or None, keyword-only
         Numeric target, drawn as a horizontal line and a marker at
         ``target_year``; ``None``/NaN for a directional target (no line, a note).
+    target_label : str, keyword-only, optional
+        The target line's legend entry (default ``目标值 2030: 96``); a 保持 target drawn at the
+        level it holds says so (``保持2020年水平：28.3%``).
     baseline : float or (int, float), keyword-only, optional
         Baseline value (at ``baseline_year``) or ``(year, value)``; ``None`` to omit.
     reference : (str, int, float), keyword-only, optional
@@ -231,9 +234,13 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
         ax.plot(gapped["year"], gapped["value"], color=FAN_COLOURS["fitted"], linestyle="--",
                 linewidth=1.2, label=_t("fitted", lang))
     if len(proj):
-        # join the projection to the last observation so the line is unbroken
-        lead = obs.tail(1)[["year", "value"]] if len(obs) and obs["year"].max() < proj["year"].min() \
-            else proj.head(0)[["year", "value"]]
+        # the projection continues the trend line from its value in the last observed year (the
+        # 趋势线2024年为… of the sentences), not from the last figure: joined to a figure far off
+        # the line it drew a one-year plunge or leap the projection does not say (a reader's finding)
+        last = obs["year"].max() if len(obs) else np.nan
+        on_line = fit[fit["year"] == last][["year", "value"]] if len(fit) else fit
+        lead = (on_line if len(on_line) else obs.tail(1)[["year", "value"]]) \
+            if len(obs) and last < proj["year"].min() else proj.head(0)[["year", "value"]]
         line = pd.concat([lead, proj[["year", "value"]]])
         ax.plot(line["year"], line["value"], color=FAN_COLOURS["projected"], linewidth=2,
                 label=_t("projected", lang))
@@ -247,7 +254,7 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
                 markersize=4, linewidth=1.2, label=_t("observed", lang))
     if target is not None and not (isinstance(target, float) and math.isnan(target)):
         ax.axhline(float(target), color=FAN_COLOURS["target"], linestyle=":", linewidth=1.5,
-                   label=f"{_t('target', lang)} {target_year}: {target:g}")
+                   label=target_label or f"{_t('target', lang)} {target_year}: {target:g}")
         ax.plot([target_year], [float(target)], marker="*", markersize=11,
                 color=FAN_COLOURS["target"], linestyle="none")
     else:
@@ -256,9 +263,11 @@ def fan_chart(observed: pd.DataFrame | None, path: pd.DataFrame, *, target: floa
     if baseline is not None:
         by, bv = baseline if isinstance(baseline, tuple) else (baseline_year, baseline)
         if bv is not None and not (isinstance(bv, float) and math.isnan(bv)):
+            # in the unit's digits, as the tables write it (68.1%, not 68.1234)
+            shown = format_value(float(bv), unit, lang=lang, word=unit_word) if unit else f"{float(bv):g}"
             ax.plot([by], [float(bv)], marker="D", markersize=7, color=FAN_COLOURS["baseline"],
                     markerfacecolor="white", markeredgewidth=1.5, linestyle="none",
-                    label=f"{_t('baseline', lang)} {by}: {float(bv):g}")
+                    label=f"{_t('baseline', lang)} {by}: {shown}")
     if reference is not None and not pd.isna(reference[2]):
         ref_area, ref_year, ref_value = reference
         ax.axhline(float(ref_value), color="#7f7f7f", linestyle="--", linewidth=1.0,

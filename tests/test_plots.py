@@ -119,7 +119,7 @@ def test_fan_chart_structure(tmp_path):
                          title="宫颈癌筛查率（全区）", demo_note=True)
     assert ax.get_title() == "宫颈癌筛查率（全区）"
     assert legend_texts(ax) == ["80% 预测区间", "拟合值", "预测值", "实测值", "目标值 2030: 70",
-                                "基线 2020: 64"]
+                                "基线 2020: 64.0%"]
     bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
     assert len(bands) == 1
     # the band spans fitted + projected years and widens to 2030
@@ -555,3 +555,50 @@ def test_a_per_area_targets_chart_is_one_fan_per_town_it_applies_to(tmp_path):
     # without the judgement (or for a target judged on the district figure): one fan
     one = figures.fan_chart_for(paths, catalog.load(), indicator=ind, area=codes.district(), sex="T")
     assert len(one.figure.axes) == 1
+
+
+def test_the_projection_continues_the_trend_line_not_the_last_figure():
+    """A last figure far off the line (任正职女干部 21.7% against a line at 14.6%) was joined to the
+    projection, drawing a one-year plunge the projection does not say.  The projected line starts
+    at the fitted value of the last observed year (the sentences' 趋势线2024年为…)."""
+    p = paths()
+    p.loc[(p["kind"] == "observed") & (p["year"] == 2024), "value"] = 90.0  # far above the line
+    ax = plots.fan_chart(None, p, target=70.0, unit="percent", lang="zh")
+    proj = next(ln for ln in ax.lines if ln.get_label() == "预测值")
+    fitted_2024 = float(p.loc[(p["kind"] == "fitted") & (p["year"] == 2024), "value"].iloc[0])
+    assert proj.get_xdata()[0] == 2024 and proj.get_ydata()[0] == pytest.approx(fitted_2024)
+    # without a fitted row for that year, the last figure is the start, as before
+    q = p[~((p["kind"] == "fitted") & (p["year"] == 2024))]
+    ax = plots.fan_chart(None, q, target=70.0, unit="percent", lang="zh")
+    proj = next(ln for ln in ax.lines if ln.get_label() == "预测值")
+    assert proj.get_ydata()[0] == pytest.approx(90.0)
+    plt.close("all")
+
+
+def test_a_charts_baseline_is_the_one_the_tables_use_and_a_maintain_target_draws_its_level():
+    """社区居委会成员中女性比例: the tables compared with the series' own 2020 figure (68.1%) while
+    its chart marked the catalogue's 71.53 beside an observed 2020 point of 68.1 — two 2020 values
+    in one picture.  With the judgement the chart's baseline is the judgement's; a 保持 target is
+    drawn at the level it is judged against, not labelled 方向性目标 with no level."""
+    from fzanalysis import catalog, demo, evaluate, labels, trend
+    from fzanalysis.report import figures
+
+    frame = demo.load()
+    frame = frame[frame["year"] <= 2024]
+    cat = catalog.load()
+    ev = evaluate(frame, cat, year=2024)
+    paths_ = trend.project_paths(frame, cat)
+    j = ev.series[ev.series["area"] == codes.district()]
+    plan_base = j["indicator"].map(catalog.normalize(cat).set_index("id")["baseline_value"])
+    differs = j["baseline_value"].notna() & plan_base.notna() & ((j["baseline_value"] - plan_base).abs() > 0.5)
+    for comparator in ("~>=", "maintain"):
+        pick = j[(j["comparator"] == comparator) & j["baseline_value"].notna()]
+        rec = (pick[differs.loc[pick.index]] if comparator == "~>=" else pick).iloc[0]  # plan figure unlike the data's
+        ax = figures.fan_chart_for(paths_, cat, indicator=rec["indicator"], sex=rec["sex"], judgement=ev.series)
+        texts = legend_texts(ax)
+        base = labels.format_value(rec["baseline_value"], rec["unit"])
+        assert f"基线 {int(rec['baseline_year'])}: {base}" in texts, texts
+        if comparator == "maintain":
+            assert f"保持{int(rec['baseline_year'])}年水平：{base}" in texts
+            assert not [t for t in ax.texts if t.get_text() == "方向性目标"]
+        plt.close(ax.figure)

@@ -46,8 +46,11 @@ def fan_chart_for(
     lang, level
         Language and interval coverage.
     judgement : DataFrame, optional
-        ``fzanalysis.evaluate(...).series``: where it quotes an official figure of the same
-        statistic (``reference_*``), the chart draws it as a reference line; where its row of
+        ``fzanalysis.evaluate(...).series``: the chart's baseline is its row's (``baseline_year``,
+        ``baseline_value``: the figure the tables and sentences compare with; without a judgement,
+        the catalogue's), a 保持 target is drawn at that level (保持2020年水平：28.3%); where it
+        quotes an official figure of the same statistic (``reference_*``), the chart draws it as a
+        reference line; where its row of
         ``area`` is a per-area target's district row (``method`` ``per_area``: 每个街道至少1名,
         judged and projected town by town), the chart is one fan per town the target applies
         to, side by side (the district total's line says nothing about such a target).
@@ -93,16 +96,28 @@ def fan_chart_for(
         baseline = (int(row["baseline_year"]), float(row["baseline_value"]))
     target = float(comparators.numeric_target(row["comparator"], row.get("target")))
     target = None if np.isnan(target) else target
-    reference = None
+    reference, target_label = None, None
+    word = labels.unit_word(row, lang)
     if judgement is not None:
-        hit = judgement[(judgement["indicator"] == indicator) & (judgement["area"].astype(str) == area)
-                        & (judgement["sex"] == sex) & judgement["reference_value"].notna()]
-        if len(hit):
-            r = hit.iloc[0]
-            reference = (str(r["reference_area"]), int(r["reference_year"]), float(r["reference_value"]))
+        mine = judgement[(judgement["indicator"] == indicator) & (judgement["area"].astype(str) == area)
+                         & (judgement["sex"] == sex)]
+        if len(mine):
+            r = mine.iloc[0]
+            if not _isna(r.get("reference_value")):
+                reference = (str(r["reference_area"]), int(r["reference_year"]), float(r["reference_value"]))
+            # the baseline the tables and sentences use (the series' own 2020 figure, methods 3.1),
+            # not a second one from the catalogue beside it
+            if "baseline_value" in mine.columns:
+                baseline = None if _isna(r.get("baseline_value")) or _isna(r.get("baseline_year")) \
+                    else (int(r["baseline_year"]), float(r["baseline_value"]))
+    if target is None and row["comparator"] == "maintain" and baseline is not None:
+        # a 保持 target is judged against the level it holds (methods 5: its p_meet is P(y ≥ that level))
+        target = baseline[1]
+        target_label = labels.label("plot_text", "maintain_level", lang).format(
+            year=baseline[0], value=labels.format_value(baseline[1], str(row["unit"]), lang=lang, word=word))
     return plots.fan_chart(None, one, target=target, baseline=baseline, lang=lang, level=level,
                            unit=str(row["unit"]), title=title or str(row[f"name_{lang}"]), reference=reference,
-                           unit_word=labels.unit_word(row, lang), ax=ax)
+                           unit_word=word, ax=ax, target_label=target_label)
 
 
 def _per_area_towns(judgement: pd.DataFrame | None, indicator: str, area: str, sex: str) -> list[str]:
