@@ -660,6 +660,21 @@ def target_decimals(target: Any, unit: Any) -> int:
     return max(decimals, _own_decimals(float(target), TARGET_MAX_DECIMALS) or 0)
 
 
+def gender_difference(female: Any, male: Any, unit: Any) -> tuple[float, int]:
+    """The women's minus the men's figure as the gender-gap table and chart print it: the
+    difference of the two figures rounded to the women's figure's digits
+    (:func:`shown_difference`), so the table's 5.6 and the chart's +5.6 are one number
+    (41.68 − 36.14 printed 41.7 and 36.1: 5.6, never the 5.5 of the unrounded figures).
+
+    Examples
+    --------
+    >>> gender_difference(41.68, 36.14, "percent")
+    (5.6, 1)
+    """
+    dec = value_decimals(female, unit)
+    return shown_difference(male, female, unit, decimals=(dec, dec))
+
+
 def shown_difference(start: Any, end: Any, unit: Any, *, decimals: tuple[int, int] | None = None,
                      published: bool = False) -> tuple[float, int]:
     """``end − start`` as a reader computes it from the two figures as the report prints them.

@@ -44,7 +44,9 @@ from fzanalysis.labels import (
     domain_order,
     fill,
     format_target,
+    format_number,
     format_value,
+    gender_difference,
     is_published,
     label,
     per_area_kind,
@@ -666,7 +668,12 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
         if bool(not_comparable.get(k, False)):  # few events: not compared as if precise (methods 1.5)
             return _t("not_comparable_short", lang)
         d = difference.get(k, np.nan)
-        return "—" if pd.isna(d) else f"{float(d):+.1f}"
+        if pd.isna(d):
+            return "—"
+        # as the gap table beside it prints it: the difference of the figures as printed
+        shown, dec = gender_difference(f, m, unit) if unit is not None else (float(d), 1)
+        text = format_number(shown, dec)
+        return text if text.startswith("-") else f"+{text}"
 
     gaps = [gap_text(k, f, m) for k, (f, m) in zip(order, wide[["F", "M"]].itertuples(index=False), strict=True)]
     ax.set_yticks(y)

@@ -237,6 +237,29 @@ def test_dashboard_draws_a_per_area_target_town_by_town(ctx):
             assert bars and bars[0].get_width() == pytest.approx(towns["value"].min())
 
 
+def test_the_gender_gap_chart_and_table_print_one_difference(ctx):
+    """体育锻炼 +5.5 in the chart beside 5.6 in the table: the chart rounded the exact difference,
+    the table subtracted the figures as printed.  Both now print labels.gender_difference."""
+    from fzanalysis import plots
+
+    gaps = ctx.gaps[(ctx.gaps["year"] == ctx.data_year) & (ctx.gaps["area"] == ctx.district)]
+    gaps = ctx.catalog[["id", "name_zh", "name_en"]].merge(gaps, left_on="id", right_on="indicator")
+    table = tables.gender_gap_table(gaps, ctx.catalog, lang="zh")
+    shown = dict(zip(table["name"] if "name" in table.columns else table.iloc[:, 0], table["difference"],
+                     strict=True))
+    checked = 0
+    for _, rows in gaps.groupby("unit", sort=True):
+        ax = plots.gender_gap_dumbbell(rows, lang="zh", by="indicator")
+        right = [a for a in ax.figure.axes if a is not ax][0]
+        chart = [t.get_text() for t in right.get_yticklabels()][1:]  # under the 女−男 header
+        names = list(dict.fromkeys(rows["name_zh"]))  # the chart's rows, in the frame's order
+        for name, text in zip(names, chart, strict=True):
+            if text.lstrip("+-").replace(".", "").isdigit() and name in shown:
+                assert text.lstrip("+") == shown[name], (name, text, shown[name])
+                checked += 1
+    assert checked >= 5
+
+
 def test_verdict_shares_are_written_once(ctx):
     """The evaluation chapter and the Word report write the share of each verdict alike (24.1%)."""
     v = tables.verdict_table(ctx.judgement)

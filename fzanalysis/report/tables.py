@@ -863,8 +863,7 @@ def gender_gap_table(gaps: pd.DataFrame, catalog: pd.DataFrame, *, lang: Lang = 
         "value_m": shown("value_m"),
         # the difference beside the two figures is theirs as printed (labels.shown_difference)
         "difference": ["—" if _isna(d) or _isna(f) or _isna(m) else
-                       labels.format_number(*labels.shown_difference(m, f, u, decimals=(
-                           labels.value_decimals(f, u), labels.value_decimals(f, u))))
+                       labels.format_number(*labels.gender_difference(f, m, u))
                        for d, f, m, u in zip(gaps["difference"], gaps["value_f"], gaps["value_m"], gaps["unit"],
                                              strict=True)],
         "difference_lower": shown("difference_lower"),
