@@ -848,6 +848,8 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
                      if np.isfinite(val) else _t("no_data", lang))
         if town_vals.size:
             value_txt = _t("per_area_lowest", lang).format(kind=each, value=value_txt)
+        elif np.isfinite(val):  # a rate pooled over years is named with its window, as on every page
+            value_txt += pooled_note(r.get("pooled_years"), lang)
         target_txt = f"{_t('target', lang)} " + format_target(str(r["comparator"]), r.get("target"), r.get("unit"),
                                                               tolerance=r.get("tolerance", math.nan), lang=lang,
                                                               style="symbol", word=word, each=each)

@@ -190,7 +190,8 @@ def test_crosscheck_finds_a_disagreement(ctx, tmp_path: Path):
 
 def test_dashboard_writes_values_and_targets_as_the_tables_do(ctx):
     """The domain dashboard's note beside each bar: the value in the unit's digits (6.5/10万, not
-    6.485/10万活产) and the target as the tables write it (≥ 70%, 保持 →)."""
+    6.485/10万活产) with a pooled rate's window (6.5/10万（2020–2024年合并计算）, as every page
+    writes it) and the target as the tables write it (≥ 70%, 保持 →)."""
     from fzanalysis import plots
 
     mine = ctx.assessed[ctx.assessed["domain"] == "health"]
@@ -201,7 +202,8 @@ def test_dashboard_writes_values_and_targets_as_the_tables_do(ctx):
     for note, rec in zip(notes, j.to_dict("records"), strict=True):
         value, target = note.split("\n")[:2]
         word = labels.unit_word(rec)  # a count's counting word (10条 adverts)
-        assert value == labels.format_value(rec["value"], rec["unit"], word=word), rec["indicator"]
+        assert value == labels.format_value(rec["value"], rec["unit"], word=word) + labels.pooled_note(
+            rec.get("pooled_years")), rec["indicator"]
         assert target.endswith(tables._target_words(rec["comparator"], rec["target"], rec["unit"],
                                                     rec["tolerance"], "zh", word)), rec["indicator"]
 
