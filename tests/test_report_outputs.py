@@ -132,6 +132,9 @@ def test_status_workbook(midterm, tmp_path: Path):
     assert context and all(r[lh["达标状态"]] is None and r[lh["评估结论"]] is None for r in context)
     judged = [r for r in rows if r[lh["用途"]] != "性别对照（不判定）"]
     assert all(r[lh["达标状态"]] for r in judged)
+    # a pooled rate says so (a town's maternal mortality over 2020–2024 read as a 2024 figure)
+    pooled = midterm.assessed["pooled_years"].fillna("").astype(str).str.strip() != ""
+    assert pooled.any() and sum(bool(r[lh["合并计算年份"]]) for r in rows) == int(pooled.sum())
     life = [r for r in rows if r[lh["指标"]] == "妇女人均预期寿命" and r[lh["层级"]] == "全区"]
     assert {r[lh["性别"]]: r[lh["用途"]] for r in life}.get("男") == "性别对照（不判定）"
 

@@ -199,7 +199,8 @@ def long_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
     a town of the judged sex (a breakdown measured against the district's target), or a figure
     of another sex (context for gender gaps).  Context rows have no status or verdict: the target
     is not about them (:func:`fzanalysis.evaluation.of_judged_sex`, the one rule), so a pivot of
-    the verdicts never counts, say, men's life expectancy as 已实现.
+    the verdicts never counts, say, men's life expectancy as 已实现.  A figure pooled over several
+    years has its window in 合并计算年份 / Pooled years (empty for an annual figure).
     """
     a = assessed.loc[tables.plan_order(assessed)]
     district = codes.district()
@@ -219,6 +220,9 @@ def long_table(assessed: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
             "xlsx_area_level", "district" if str(x) == district else "town", lang)),
         "sex": words("sex", lambda s: labels.sex_label(s, lang)),
         "year": [None if tables._isna(y) else int(y) for y in a["year"]],
+        # a rate pooled over years (a town's maternal mortality, 2020–2024) says so, as on the
+        # status sheet: it read as that year's own figure
+        "pooled_years": _pooled(a, "pooled_years"),
         "value": [_num(v) for v in a["value"]],
         "unit": [labels.unit_label(u, lang, word=w) for u, w in zip(a["unit"], tables._words(a, lang), strict=True)],
         "role": [role_words[r] for r in role],
