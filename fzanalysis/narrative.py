@@ -87,6 +87,27 @@ def _text(code: str, lang: str, **kw: Any) -> str:
     return fill(label("narrative_text", code, lang), **kw)  # type: ignore[arg-type]
 
 
+def method_note(lang: Lang = "zh") -> str:
+    """What a projection and a probability rest on, in one paragraph for the reader (methods 5,
+    8.9): the fitting window, the model scales, the centre (damped and straight trends averaged),
+    the interval and its calibration on real public series, the clamp of long-range
+    probabilities, and the product over towns of a per-area target.  The numbers are read from
+    ``data/trend.yaml``, so the paragraph says what the engine does.
+
+    Examples
+    --------
+    >>> "阻尼趋势" in method_note() and "6%" in method_note()
+    True
+    """
+    from fzanalysis.trend.prep import settings
+
+    cfg = settings()
+    eps = float(cfg["probability_temper"]["epsilon"])
+    return _text("method_note", lang, window=int(cfg["window"]), phi=_number(float(cfg["damping"]), 1),
+                 lo=_number(100 * eps, 0), hi=_number(100 * (1 - eps), 0),
+                 years=int(cfg["probability_temper"]["full_horizon"]))
+
+
 def probability_words(p: float, kind: str = "meet", lang: Lang = "zh") -> str:
     """A probability in words with the number beside it: ``很可能达标（概率89%）``.
 

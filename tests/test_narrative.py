@@ -451,3 +451,19 @@ def test_a_target_without_a_number_says_what_decided_it(comparator, status, note
     assert words in narrative.finding(row), narrative.finding(row)
     # a numeric target has no such clause
     assert "最近" not in narrative.finding(INSURANCE).split("按近年趋势")[0]
+
+
+def test_the_method_note_says_what_the_engine_does(monkeypatch):
+    """The paragraph naming the model (HTML projections chapter, Word warnings section) reads its
+    numbers from data/trend.yaml: a changed clamp or window changes the words, never a stale copy."""
+    from fzanalysis import narrative
+    from fzanalysis.trend import prep
+
+    base = prep.settings()
+    text = narrative.method_note()
+    assert "最近8年" in text and "φ=0.8" in text and "6%–94%" in text and "概率6%" in text
+    changed = {**base, "window": 10, "probability_temper": {**base["probability_temper"], "epsilon": 0.05}}
+    monkeypatch.setattr(prep, "settings", lambda: changed)
+    text = narrative.method_note()
+    assert "最近10年" in text and "5%–95%" in text
+    assert "t distribution" in narrative.method_note("en")

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from toy_notebooks import write_notebook
 
-from fzanalysis import labels, report
+from fzanalysis import labels, narrative, report
 from fzanalysis.report import folders, runner, tables
 from fzanalysis.report import html as report_html
 
@@ -624,6 +624,10 @@ def test_midterm_word_domain_chart_draws_the_tables_rate_all(tmp_path, monkeypat
     bars = [p.get_width() for p in ax.patches][::-1]
     assert [t.get_text() for t in ax.get_yticklabels()][::-1] == names
     assert [labels.format_share(b / 100) for b in bars] == shown_all
+    # the figure beside each bar is the table's (it printed 31% beside 30.8%)
+    assert [t.get_text() for t in ax.texts][::-1] == shown_all
+    # the Word report says which model every probability rests on
+    assert narrative.method_note() in [p.text for p in doc.paragraphs]
     att = ctx.evaluation.attainment().set_index("domain")["attainment_rate_all"]
     dom = {labels.domain_label(d): d for d in att.index if d in labels.domain_order()}
     assert bars == pytest.approx([100 * att[dom[n]] for n in names])

@@ -207,6 +207,13 @@ class ReportContext:
         """The notebook sentence ``nb_text.<code>`` in the report's language (:func:`text`)."""
         return text(code, self.lang, **values)
 
+    def method_note(self) -> Markdown:
+        """Which model the projections and probabilities rest on, with what uncertainty
+        (:func:`fzanalysis.narrative.method_note`, the paragraph the Word report prints too)."""
+        from fzanalysis import narrative
+
+        return Markdown(tables.escape_markdown(narrative.method_note(self.lang)))
+
     @property
     def kind_label(self) -> str:
         """年度监测报告 / 中期评估报告 / 终期评估报告."""

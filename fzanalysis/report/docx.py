@@ -318,7 +318,7 @@ def _attainment_figure(domain_names: pd.Series, rate_all: pd.Series, lang: Lang)
     rates = pd.Series(rate_all).astype(float).fillna(0).to_numpy() * 100
     ax.barh(list(domain_names)[::-1], rates[::-1], color="#7b1fa2")
     for y, v in enumerate(rates[::-1]):
-        ax.text(v + 1, y, f"{v:.0f}%", va="center", fontsize=9)
+        ax.text(v + 1, y, _pct(v / 100, lang), va="center", fontsize=9)  # as 表1 writes it (30.8%, not 31%)
     ax.set_xlim(0, 110)
     ax.set_xlabel(labels.label("docx", "col_rate_all", lang))  # the table column's own label
     ax.spines[["top", "right"]].set_visible(False)
@@ -490,6 +490,7 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
     short = tables.warning_list(j, lang=lang, projected=ctx.projected, kind="data")
     if len(short):
         w.para(w.t("warnings_data", n=len(short), names=labels.join_names(short["name"], lang)))
+    w.para(narrative.method_note(lang))  # which model and what uncertainty every probability rests on
 
     if ctx.kind in ("midterm", "final"):
         section += 1
