@@ -632,3 +632,34 @@ def test_midterm_word_domain_chart_draws_the_tables_rate_all(tmp_path, monkeypat
     dom = {labels.domain_label(d): d for d in att.index if d in labels.domain_order()}
     assert bars == pytest.approx([100 * att[dom[n]] for n in names])
     assert shown_all != shown_judged  # the demo has targets that cannot be judged: the two rates differ
+
+
+def test_midterm_measures_say_why_each_target_is_named(tmp_path):
+    """对策建议 read 「…等N项目标差距较大、预计难以如期实现或难以保持」 over targets whose verdict is
+    已实现 (街道家庭教育指导服务中心数: met, projected to slip).  Each item now groups its targets by
+    the one reason rule (tables.problem_kind): a target is under 差距较大 only if its verdict is."""
+    from docx import Document
+
+    from fzanalysis.report import docx as report_docx
+    from fzanalysis.report import tables
+
+    ctx = report.setup(year=2025, kind="midterm", show=False)
+    doc = Document(str(report_docx.write_docx(ctx, tmp_path / "r.docx")))
+    texts = [p.text for p in doc.paragraphs]
+    j = ctx.judgement
+    kind = tables.problem_kind(j)
+    assert set(kind.dropna()) >= {"large_gap", "slipping", "at_risk"}
+    start = texts.index(next(t for t in texts if t.endswith(labels.label("docx", "h_measures"))))
+    items = [t for t in texts[start:] if t.startswith("（") and "建议由" in t]
+    assert items
+    body = "".join(items)
+    for code, clause in (("large_gap", "差距较大的有"), ("slipping", "目前已达标但预计难以保持的有")):
+        for name in j.loc[kind == code, "name_zh"]:
+            # the target is named in the clause of its own reason
+            assert any(clause in t and name in t.split(clause, 1)[1].split("。")[0] for t in items), (code, name)
+    achieved = set(j.loc[j["verdict"] == "achieved", "name_zh"])
+    for t in items:
+        if "差距较大的有" in t:
+            named = t.split("差距较大的有", 1)[1].split("。")[0]
+            assert not [n for n in achieved if n in named]
+    assert "差距较大、预计难以如期实现或难以保持" not in body

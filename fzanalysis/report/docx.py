@@ -374,11 +374,20 @@ def _baseline_comparison(judgement: pd.DataFrame) -> dict[str, int]:
 
 
 def _problems(judgement: pd.DataFrame) -> pd.DataFrame:
-    """Targets with a large gap, going backwards, or at risk: the 突出问题."""
-    w = judgement["warnings"].astype(str)
-    hit = ((judgement["verdict"] == "large_gap") | (judgement["category"] == "deterioration")
-           | w.str.contains("at_risk"))
-    return judgement[hit]
+    """Targets with a large gap, going backwards, or at risk: the 突出问题, each with the reason it
+    is one (``problem``, :func:`fzanalysis.report.tables.problem_kind`)."""
+    kind = tables.problem_kind(judgement)
+    return judgement[kind.notna()].assign(problem=kind[kind.notna()])
+
+
+def _measure_groups(rows: pd.DataFrame, lang: Lang) -> str:
+    """The targets of one 对策建议 item grouped by why each is a problem (差距较大的有…；已达标但
+    预计难以保持的有…), in :data:`fzanalysis.report.tables.PROBLEM_KINDS` order: one phrase for
+    all of them called achieved targets 差距较大."""
+    parts = [labels.fill(labels.label("measure_group", k, lang),
+                         names=labels.join_names(rows.loc[rows["problem"] == k, f"name_{lang}"], lang))
+             for k in tables.PROBLEM_KINDS if (rows["problem"] == k).any()]
+    return labels.label("docx", "list_sep_groups", lang).join(parts)
 
 
 def build_document(ctx: ReportContext, *, template: str | Path | None = None) -> DocumentObject:
@@ -543,9 +552,8 @@ def build_document(ctx: ReportContext, *, template: str | Path | None = None) ->
             k += 1
             depts = sorted({labels.label("department", cat.at[i, "department"], lang) for i in g["indicator"]
                             if i in cat.index and str(cat.at[i, "department"])})
-            w.para(w.t("measure", k=k, domain=labels.domain_label(dom, lang),
-                       names=labels.join_names(g[f"name_{lang}"], lang), n=len(g),
-                       depts=w.t("list_sep").join(depts) or w.t("depts_unknown")))
+            w.para(w.t("measure", k=k, domain=labels.domain_label(dom, lang), groups=_measure_groups(g, lang),
+                       n=len(g), depts=w.t("list_sep").join(depts) or w.t("depts_unknown")))
         if k == 0:
             w.para(w.t("measures_none"))
 

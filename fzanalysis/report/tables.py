@@ -56,6 +56,7 @@ __all__ = [
     "town_scorecard",
     "town_scorecard_table",
     "town_table",
+    "problem_kind",
     "verdict_counts",
     "verdict_table",
     "warning_list",
@@ -257,6 +258,33 @@ def verdict_table(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame
 #: turning the wrong way); ``insufficient_data`` says why a target has no projection, a note on
 #: the data, listed apart (:func:`warning_list` ``kind="data"``).
 EARLY_WARNINGS: tuple[str, ...] = ("at_risk", "volatile", "reversing")
+
+
+#: Why a target is one of the 突出问题, in the order the 对策建议 name them: a large gap (the
+#: verdict 差距较大), going backwards (倒退), met now but projected to slip (难以保持), else at risk
+#: of missing the target (预计难以如期实现).
+PROBLEM_KINDS = ("large_gap", "deterioration", "slipping", "at_risk")
+
+
+def problem_kind(judgement: pd.DataFrame) -> pd.Series:
+    """Why each target is a problem (:data:`PROBLEM_KINDS`, the first that applies), NA where it
+    is none: the one rule of the 突出问题 and the 对策建议.
+
+    Examples
+    --------
+    >>> j = pd.DataFrame({"verdict": ["large_gap", "achieved", "gap_remains", "achieved"],
+    ...                   "category": ["deterioration", "slipping", "on_track", "achieved"],
+    ...                   "warnings": ["at_risk", "at_risk", "at_risk", ""]})
+    >>> problem_kind(j).tolist()
+    ['large_gap', 'slipping', 'at_risk', <NA>]
+    """
+    risk = judgement["warnings"].astype(str).str.split(";").apply(lambda w: "at_risk" in w)
+    kind = pd.Series(pd.NA, index=judgement.index, dtype="object")
+    kind[risk] = "at_risk"
+    kind[risk & (judgement["category"] == "slipping")] = "slipping"
+    kind[judgement["category"] == "deterioration"] = "deterioration"
+    kind[judgement["verdict"] == "large_gap"] = "large_gap"
+    return kind
 
 
 def has_warning(warnings: Any, kind: str = "early") -> pd.Series:
