@@ -1412,3 +1412,25 @@ def test_event_proportion_of_too_few_cases_at_a_bound_is_not_projected():
     assert stock["method"] != "small_base" and np.isfinite(stock["p_meet"])
     off_bound = one([20, 22, 21, 23, 22, 24, 23, 22], [26] * 8)   # 85 %, n 26: too wide, not at 100
     assert off_bound["method"] != "small_base" and np.isfinite(off_bound["projected"])
+
+
+@pytest.mark.parametrize("values, comparator, target, expected", [
+    # noise around a flat line, last five slope -0.12 a year: no evidence of a reversal
+    ([38.5, 37.9, 39.4, 37.84, 39.21, 37.73, 35.54, 39.10], ">=", 45, False),
+    ([96.22, 99.02, 94.95, 94.56, 96.59, 95.8, 97.1, 96.0], ">=", 99, False),
+    # a steady fall against a floor: the last five values fall significantly
+    ([80, 79, 78.2, 77.1, 76.0, 75.1, 73.9, 73.0], ">=", 85, True),
+    # a steady rise against a ceiling ("<"), and against a decrease target
+    ([10, 10.5, 11.1, 11.4, 12.2, 12.6, 13.1, 13.7], "<", 8, True),
+    ([22.5, 22.0, 22.9, 22.5, 24.0, 25.1, 28.9, 28.2], "decrease", np.nan, True),
+    # rose five years, fell three: not significant over the last five alone, the turn's line is
+    ([70, 72.1, 73.9, 76.2, 78.0, 76.1, 74.0, 72.2], ">=", 80, True),
+    # moving the right way
+    ([70, 71, 72.2, 73, 74.1, 75, 76.2, 77], ">=", 85, False),
+])
+def test_reversing_asks_for_evidence(values, comparator, target, expected):
+    """趋势逆转 fired on the sign of a 5-point slope (-0.12 a year of noise, beside 较上年提高3.6个百分点)
+    for every target but 保持, which asked for a significant decline: one word, two standards.
+    It now asks for a significant wrong-way move of the last five values or of the fitted trend."""
+    r = _one(values, comparator, target)
+    assert ("reversing" in str(r["warnings"]).split(";")) is expected

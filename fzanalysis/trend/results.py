@@ -107,7 +107,10 @@ class Projection:
     reference: np.ndarray
     horizon: np.ndarray
     q: np.ndarray
+    #: the last ``pace_window`` observed values fall / rise significantly (the assessment's trend
+    #: test, engine.significant_decline / significant_rise): the evidence ``reversing`` asks for
     significant_decline: np.ndarray
+    significant_rise: np.ndarray
     #: the detected step's size on the model scale (engine.step_shift; 0 without a step): the
     #: fitted line lies this far above the points before the step
     step_shift: np.ndarray
