@@ -80,7 +80,7 @@ EXTRA_COLUMNS = [
     "value_reported", "rankable", "status_note", "baseline_source", "target_year",
     "trend_slope", "trend_lower", "trend_upper", "trend_p", "trend_n", "limit_factor",
     "per_area", "n_areas", "n_areas_met", "subject_sex", "baseline_pooled_years",
-    "unit_word_zh", "unit_word_en",
+    "unit_word_zh", "unit_word_en", "target_words_zh", "target_words_en",
 ]
 
 _CATEGORY_ORDER = list(codes.CATEGORIES)
@@ -1080,7 +1080,8 @@ def assess(
         else ""
     for col in ("domain", "name_zh", "name_en", "subject_sex"):
         out[col] = out["indicator"].map(cmap[col])
-    for col in ("unit_word_zh", "unit_word_en"):  # a count's own counting word (labels.unit_word)
+    # a count's own counting word (labels.unit_word); a target without a number in the plan's words
+    for col in ("unit_word_zh", "unit_word_en", "target_words_zh", "target_words_en"):
         out[col] = out["indicator"].map(cmap[col]).fillna("") if col in cmap.columns else ""
     verdicts = []
     for r in out.to_dict("records"):
@@ -1099,7 +1100,8 @@ def assess(
     out["synthetic"] = out["synthetic"].astype(bool)
     for col in ("indicator", "area", "sex", "pooled_years", "interval_method", "status", "status_note",
                 "category", "verdict", "baseline_source", "baseline_pooled_years", "subject_sex", "unit", "comparator", "domain", "name_zh",
-                "name_en", "verdict_zh", "verdict_en", "unit_word_zh", "unit_word_en"):
+                "name_en", "verdict_zh", "verdict_en", "unit_word_zh", "unit_word_en", "target_words_zh",
+                "target_words_en"):
         out[col] = out[col].astype("string")
     out = out[RESULT_COLUMNS + EXTRA_COLUMNS + ["verdict"]]
     out = out.sort_values(["indicator", "area", "sex"], kind="stable").reset_index(drop=True)

@@ -102,6 +102,8 @@ COLUMNS: tuple[str, ...] = (
     "note",
     "unit_word_zh",
     "unit_word_en",
+    "target_words_zh",
+    "target_words_en",
 )
 
 _TARGET_RULE = ("expected a numeric target for >=, <=, >, <, ==, ~=, ~>=, the gap's parity point (0 for a "
@@ -120,9 +122,12 @@ DEFAULT_TARGET_YEAR = 2030
 _STR_COLUMNS = (
     "id", "domain", "name_zh", "name_en", "clause", "unit", "comparator", "baseline_source",
     "department", "disaggregation", "subject_sex", "area_kinds", "numerator_zh", "denominator_zh", "note",
-    "unit_word_zh", "unit_word_en",
+    "unit_word_zh", "unit_word_en", "target_words_zh", "target_words_en",
 )
 _FLOAT_COLUMNS = ("lower_bound", "upper_bound", "target", "tolerance", "baseline_value")
+_WORDS_RULE = ("expected target_words_zh and target_words_en together, and only for a target without a number "
+               "(maintain, increase, decrease, narrow): the plan's own words (保持合理比例), or how an "
+               "indicator the plan sets no target for is monitored")
 _WORD_RULE = ("expected unit_word_zh/unit_word_en (a counting word: 条, 名) only for a unit that counts "
               "(one with a word_zh in data/units.csv)")
 _REQUIRED_KEYS = ("id", "domain", "name_zh", "name_en", "clause", "unit", "comparator")
@@ -551,6 +556,8 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan
             "note": pa.Column(str),
             "unit_word_zh": pa.Column(str),
             "unit_word_en": pa.Column(str),
+            "target_words_zh": pa.Column(str),
+            "target_words_en": pa.Column(str),
         },
         checks=[
             *([pa.Check(
@@ -600,6 +607,12 @@ def _schema(domain_clauses: Mapping[str, str], unit_keys: Sequence[str], *, plan
                 | df["unit"].isin(list(counted_units)),
                 error=_WORD_RULE,
             ),
+            pa.Check(
+                lambda df: ((df["target_words_zh"] == "") & (df["target_words_en"] == ""))
+                | (df["comparator"].isin(["maintain", "increase", "decrease", "narrow"])
+                   & (df["target_words_zh"] != "") & (df["target_words_en"] != "")),
+                error=_WORDS_RULE,
+            ),
             *([pa.Check(clause_ok, error="expected clause like 二（一）主要目标2, 二（一）策略措施7 or "
                      "五（五）, parts joined by '；', and 二（…） parts matching the domain")] if plan else []),
         ],
@@ -620,10 +633,12 @@ _FALLBACK_LINE: dict[str, tuple[str, ...]] = {
     "lower_bound": ("unit",),
     "upper_bound": ("unit",),
     "unit_word_zh": ("unit",),
+    "target_words_zh": ("comparator",),
 }
 
 _COLUMN_HINT = {
     _WORD_RULE: "unit_word_zh",
+    _WORDS_RULE: "target_words_zh",
     _TARGET_RULE: "target",
     "expected a tolerance for '~=' and '~>=' (保持在…左右) and only for them": "tolerance",
     "expected target within [lower_bound, upper_bound] (the unit's bounds)": "target",

@@ -76,7 +76,7 @@ COLUMNS: list[str] = [
     "category_zh", "category_en", "warnings", "year_reached", "target_year", "per_area", "n_areas",
     "n_areas_met", "subject_sex", "reference_area", "reference_year", "reference_value",
     "reference_source", "reference_source_en", "synthetic", "unit_word_zh", "unit_word_en", "area_kinds",
-    "p_by_area",
+    "p_by_area", "target_words_zh", "target_words_en",
 ]
 
 #: Areas whose official figures are quoted beside a plan's own (nearest first).

@@ -245,6 +245,21 @@ def area_kind_word(area_kinds: Any, lang: Lang = "zh") -> str:
     return label("area_kind", "any", lang)
 
 
+def target_words(rec: Any, lang: Lang = "zh") -> str:
+    """A target without a number in the catalogue's own words (``target_words_zh`` /
+    ``target_words_en``: 目标为“保持合理比例”, or 未设目标，按保持2020年水平监测 for an indicator the
+    plan sets no target for), else ``""``.  Sentences write it after 规划 and tables in the target
+    column, instead of the comparator's word (保持稳定), which the plan does not say.
+
+    Examples
+    --------
+    >>> target_words({"target_words_zh": "未设目标，按保持2020年水平监测"}), target_words({})
+    ('未设目标，按保持2020年水平监测', '')
+    """
+    value = rec.get(f"target_words_{lang}") if hasattr(rec, "get") else None
+    return "" if value is None or _isna(value) else str(value).strip()
+
+
 def per_area_kind(rec: Any, lang: Lang = "zh") -> str | None:
     """What the towns of a per-area target's district row are called (:func:`area_kind_word`:
     街道), for a row judged town by town (``method`` :data:`fzanalysis.codes.PER_AREA_METHOD`,

@@ -62,6 +62,7 @@ from fzanalysis.labels import (
     pooled_note,
     shown_difference,
     shows_change,
+    target_words,
     unit_format,
     unit_word,
 )
@@ -222,22 +223,28 @@ def finding(row: Mapping[str, Any], *, lang: Lang = "zh", level: float = 0.8, ar
     target = format_target(str(row["comparator"]), row.get("target"), unit, tolerance=row.get("tolerance"), lang=lang,
                            word=word)
     status = row.get("status")
-    target += _trend_rule(str(row["comparator"]), str(status), str(row.get("status_note") or ""), lang)
+    rule = _trend_rule(str(row["comparator"]), str(status), str(row.get("status_note") or ""), lang)
+    target += rule
     if row.get("method") == PER_AREA:
         return out + sep + _per_area(row, target, lang)
+    # a target without a number in the catalogue's words (the plan's 保持合理比例, or 未设目标，按保持
+    # 2020年水平监测): the plan is never said to ask for 保持稳定 where it does not
+    words = target_words(row, lang)
+    lead = (_text("target_lead_words", lang, words=words) + rule if words
+            else _text("target_lead", lang, target=target))
     if status == "met":
         code = "met_above_band" if row.get("status_note") == "above_target_band" else "met"
-        out += sep + _text(code, lang, target=target)
+        out += sep + _text(code, lang, lead=lead)
     elif status == "not_met" and not _isna(row.get("gap")) and float(row["gap"]) > 0:
         code = "not_met_band" if str(row["comparator"]) == "~=" else "not_met_gap"
         gap = format_gap(row["value"], row["comparator"], row.get("target"), row["gap"], unit,
                          tolerance=row.get("tolerance"), lang=lang, published=is_published(row.get("synthetic")),
                          word=word)
-        out += sep + _text(code, lang, target=target, gap=gap)
+        out += sep + _text(code, lang, lead=lead, gap=gap)
     elif status == "not_met":
-        out += sep + _text("not_met", lang, target=target)
+        out += sep + _text("not_met", lang, lead=lead)
     elif status == "cannot_judge":
-        out += sep + _text("cannot_judge", lang, target=target)
+        out += sep + _text("cannot_judge", lang, lead=lead)
     projected = row.get("projected")
     target_year = int(row.get("target_year") or DEFAULT_TARGET_YEAR)
     if not _isna(projected) and target_year <= int(year):

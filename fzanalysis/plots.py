@@ -51,6 +51,7 @@ from fzanalysis.labels import (
     label,
     per_area_kind,
     pooled_note,
+    target_words,
     unit_label,
     unit_word,
 )
@@ -850,9 +851,11 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
             value_txt = _t("per_area_lowest", lang).format(kind=each, value=value_txt)
         elif np.isfinite(val):  # a rate pooled over years is named with its window, as on every page
             value_txt += pooled_note(r.get("pooled_years"), lang)
-        target_txt = f"{_t('target', lang)} " + format_target(str(r["comparator"]), r.get("target"), r.get("unit"),
-                                                              tolerance=r.get("tolerance", math.nan), lang=lang,
-                                                              style="symbol", word=word, each=each)
+        # a target without a number in the plan's own words (未设目标，按保持2020年水平监测), as the tables say it
+        target_txt = wrap_title(target_words(r, lang), 16 if lang == "zh" else 36) or (
+            f"{_t('target', lang)} " + format_target(str(r["comparator"]), r.get("target"), r.get("unit"),
+                                                     tolerance=r.get("tolerance", math.nan), lang=lang,
+                                                     style="symbol", word=word, each=each))
         ax.text(1.01, 0.5, f"{value_txt}\n{target_txt}\n{pal.get(cat, pal['insufficient_data'])[0]}",
                 transform=ax.transAxes, ha="left", va="center", fontsize=7)
         nm = r.get(name_col) if pd.notna(r.get(name_col, math.nan)) else r["indicator"]

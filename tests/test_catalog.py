@@ -620,6 +620,11 @@ def test_small_valid_catalogue_loads(tmp_path: Path) -> None:
          ["column target", "expected a number", "'seven'"]),
         ("target: 7.5", "target: 7.5\n    target: 8", 12,
          ["key 'target' repeats the one on line 11"]),
+        # the plan's own words are for a target without a number, in both languages
+        ("target: 7.5", "target: 7.5\n    target_words_zh: 保持\n    target_words_en: keep", 12,
+         ["'health.maternal_mortality'", "column target_words_zh", "only for a target without a number"]),
+        ("comparator: increase", "comparator: increase\n    target_words_zh: 稳步提高", 21,
+         ["'health.breast_cancer_screening'", "column target_words_zh", "together"]),
     ],
 )
 def test_bad_catalogue_names_file_line_id_and_expectation(

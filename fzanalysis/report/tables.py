@@ -395,8 +395,9 @@ def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int 
                                      subject_sex=rec.get("subject_sex")),
         "sex": labels.sex_label(str(rec["sex"]), lang),
         "value": value,
-        "target": _target_words(rec["comparator"], rec["target"], rec["unit"], rec["tolerance"], lang, word,
-                                each=labels.per_area_kind(rec, lang)),
+        "target": labels.target_words(rec, lang) or _target_words(
+            rec["comparator"], rec["target"], rec["unit"], rec["tolerance"], lang, word,
+            each=labels.per_area_kind(rec, lang)),
         "status": labels.label("status", rec["status"], lang),
         "category": labels.label("category", rec["category"], lang),
         "verdict": labels.label("verdict", rec["verdict"], lang),
@@ -555,10 +556,12 @@ def _words(frame: pd.DataFrame, lang: Lang) -> list[str]:
 
 
 def _targets(frame: pd.DataFrame, lang: Lang) -> list[str]:
-    """Each row's target as the tables write it (:func:`_target_words`, in the row's counting word)."""
-    each = [labels.per_area_kind(r, lang) for r in frame.to_dict("records")] if "method" in frame.columns else [None] * len(frame)
-    return [_target_words(c, t, u, tol, lang, w, e) for c, t, u, tol, w, e in
-            zip(frame["comparator"], frame["target"], frame["unit"], frame["tolerance"], _words(frame, lang),
+    """Each row's target as the tables write it (:func:`_target_words`, in the row's counting word;
+    a target without a number in the catalogue's own words, :func:`fzanalysis.labels.target_words`)."""
+    recs = frame.to_dict("records")
+    each = [labels.per_area_kind(r, lang) for r in recs] if "method" in frame.columns else [None] * len(frame)
+    return [labels.target_words(r, lang) or _target_words(c, t, u, tol, lang, w, e) for r, c, t, u, tol, w, e in
+            zip(recs, frame["comparator"], frame["target"], frame["unit"], frame["tolerance"], _words(frame, lang),
                 each, strict=True)]
 
 
