@@ -771,3 +771,27 @@ def test_counts_in_error_are_said_once_not_also_as_a_missing_value(tmp_path: Pat
     got = [(p.row, p.column, p.code) for p in validate([f]) if p.severity == "error"]
     assert got == [(2, "分母", "zero_denominator"), (3, "分子", "count_not_a_number"),
                    (3, "分母", "count_not_a_number")], got
+
+
+def test_a_figure_for_a_year_still_to_come_is_refused(tmp_path: Path) -> None:
+    """A year after the current one (2028 typed for 2024, the plan's 2030, a template's hidden
+    year edited) was stored as that year's figure: every year of 2000–2030 passed.  No unit has
+    figures for a year still to come, so such a row is an error at its year cell; the run's own
+    date (``now`` of ingest, ``latest_year`` of validate, default today) says which year that is."""
+    from datetime import UTC, date, datetime
+
+    f = tmp_path / "妇联_2024.csv"
+    f.write_text("indicator,year,area,sex,value\n"
+                 f"{HIV},2024,440117,T,98.5\n"
+                 f"{HIV},2025年,440117,T,98.7\n"
+                 f"{HIV},{date.today().year + 1},440117,T,98.9\n", encoding="utf-8")
+    probs = [p for p in validate([f], latest_year=2024) if p.severity == "error"]
+    assert {(p.row, p.column, p.code) for p in probs} == {(3, "year", "year_future"), (4, "year", "year_future")}
+    said = next(p for p in probs if p.row == 3)
+    assert "2025" in said.format("zh") and "2024" in said.format("zh")
+    assert "2025" in said.format("en") and "has not come" in said.format("en")
+    assert "年份" in said.explain("zh").fix
+    assert [p.row for p in validate([f]) if p.code == "year_future"] == [4]  # today's next year
+    res = ingest([f], out_dir=tmp_path / "out", keep_valid=True, now=datetime(2024, 12, 1, tzinfo=UTC))
+    assert res.panel.frame["year"].tolist() == [2024]
+    assert sorted(res.rejected["row"].astype(int)) == [3, 4]
