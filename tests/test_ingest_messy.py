@@ -795,3 +795,34 @@ def test_a_figure_for_a_year_still_to_come_is_refused(tmp_path: Path) -> None:
     res = ingest([f], out_dir=tmp_path / "out", keep_valid=True, now=datetime(2024, 12, 1, tzinfo=UTC))
     assert res.panel.frame["year"].tolist() == [2024]
     assert sorted(res.rejected["row"].astype(int)) == [3, 4]
+
+
+def test_a_cell_typed_over_several_lines_is_one_cell_of_one_row(tmp_path: Path) -> None:
+    """A 备注 typed over several lines (Alt+Enter in Excel, saved as CSV: a quoted cell with line
+    breaks) was refused as a quotation mark never closed when it had two line breaks or a comma
+    after one, its row not read; and every row below such a cell was named by its line in the
+    file, not the row Excel shows (the error of row 6 said 第 8 行).  It is one cell of one row;
+    a quotation mark that takes in the rows below it is still an error."""
+    from fzanalysis.panel import annotate
+
+    f = tmp_path / "excel.csv"
+    f.write_bytes(("indicator,year,area,sex,value,numerator,denominator,note\r\n"
+                   f"{HIV},2024,440117,T,98.5,,,\r\n"
+                   f'{HIV},2024,街口街道,T,98.1,,,"1、来源：妇幼年报\n2、含流动人口\n3、已复核"\r\n'
+                   f'{HIV},2024,江埔街道,T,97.9,,,"口径同上年\n含流动人口, 已复核"\r\n'
+                   f"{HIV},2024,城郊街道,T,97.5,,,\r\n"
+                   f"{HIV},2024,温泉镇,T,abc,,,\r\n").encode())
+    probs = validate([f])
+    assert [(p.row, p.column, p.code) for p in probs if p.severity == "error"] == [(6, "value", "not_a_number")]
+    rec = read_submission(f).records
+    assert rec["row"].tolist() == [2, 3, 4, 5, 6]
+    assert rec["note"].tolist()[1:3] == ["1、来源：妇幼年报\n2、含流动人口\n3、已复核", "口径同上年\n含流动人口, 已复核"]
+    ws = openpyxl.load_workbook(annotate(probs, [f], tmp_path / "fb")[0])["excel"]
+    assert ws["E6"].value == "abc" and ws["E6"].comment is not None and ws["H3"].value.endswith("已复核")
+    # a stray quote closed two rows below still takes those rows in: an error, the rest read
+    g = tmp_path / "stray.csv"
+    g.write_text("indicator,year,area,sex,value,note\n"
+                 f'{HIV},2023,440117,T,98.0,"未闭合\n{HIV},2024,440117,T,98.5,\n{HIV},2025,440117,T,98.9,止"\n'
+                 f"{HIV},2022,440117,T,97.0,\n", encoding="utf-8")
+    assert [(p.row, p.code) for p in validate([g], latest_year=2025)] == [(2, "unclosed_quote")]
+    assert read_submission(g).records["year"].tolist() == [2024, 2025, 2022]
