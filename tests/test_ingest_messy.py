@@ -826,3 +826,22 @@ def test_a_cell_typed_over_several_lines_is_one_cell_of_one_row(tmp_path: Path) 
                  f"{HIV},2022,440117,T,97.0,\n", encoding="utf-8")
     assert [(p.row, p.code) for p in validate([g], latest_year=2025)] == [(2, "unclosed_quote")]
     assert read_submission(g).records["year"].tolist() == [2024, 2025, 2022]
+
+
+def test_a_fraction_beside_the_other_years_of_its_series_in_the_file_is_refused(tmp_path: Path) -> None:
+    """A first submission giving 2020–2024 at once: 0.985 for 2021 beside 98.5, 100 … of the same
+    district series was stored as 0.985 %, since its level came only from the committed panel and
+    from the other areas of the same year (none for a district-only figure).  The series' other
+    years in the batch are its level too; a series of small shares stays below 1 untouched."""
+    f = tmp_path / "卫健局_2020-2024.csv"
+    f.write_text("indicator,year,area,sex,value\n"
+                 f"{HIV},2020,440117,T,0.985\n{HIV},2021,440117,T,98.5\n{HIV},2022,440117,T,100\n"
+                 f"{HIV},2023,440117,T,0.991\n{HIV},2024,440117,T,99.2\n", encoding="utf-8")
+    probs = validate([f], latest_year=2024)
+    assert [(p.row, p.column, p.code) for p in probs if p.severity == "error"] == [
+        (2, "value", "fraction"), (5, "value", "fraction")]
+    said = next(p for p in probs if p.row == 2)
+    assert "其他年份" in said.format("zh") and "98.5" in said.format("zh") and "99.2" in said.format("zh")
+    assert "other years" in said.format("en")
+    res = ingest([f], out_dir=tmp_path / "out", keep_valid=True)
+    assert sorted(res.panel.frame["value"].tolist()) == [98.5, 99.2, 100.0]

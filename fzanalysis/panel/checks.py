@@ -83,12 +83,7 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
     rec = rec[pct]
     if rec.empty:
         return {}
-    own = None
-    if history is not None and len(history):
-        h = history.groupby(["indicator", "area", "sex"])["value"].median().rename("_own")
-        own = pd.Series(rec[["indicator", "area", "sex"]].merge(h, how="left", left_on=["indicator", "area", "sex"],
-                                                                right_index=True)["_own"].to_numpy(float),
-                        index=rec.index)
+    own = _series_levels(rec, history)
     refs = cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat else cat["target"]
     icodes, iuniq = pd.factorize(rec["indicator"])
     ref = pd.Series(pd.to_numeric(refs.reindex(iuniq), errors="coerce").to_numpy(float)[icodes], index=rec.index)
@@ -100,6 +95,33 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
         hit &= ~np.array([k in signed for k in zip(rec["file"], rec["sheet"], rec["row"].astype(int))], dtype=bool)
     return {(f, s, int(r)): (float(lv), str(b)) for f, s, r, lv, b in
             zip(rec.loc[hit, "file"], rec.loc[hit, "sheet"], rec.loc[hit, "row"], level[hit], basis[hit])}
+
+
+def _series_levels(rec: pd.DataFrame, history: pd.DataFrame | None) -> pd.Series | None:
+    """Per percent record, the level of its own series (same indicator, area and sex): the median
+    of its figures in ``history`` (every year) and of its figures of the *other* years in the
+    batch above ``fraction_max`` (a file giving 2020–2024 at once: 0.985 for 2021 beside 98.5
+    and 100 is judged against them); NaN for a series with neither.  The ``own`` level of
+    :func:`fzanalysis.panel.schema.fraction_levels`; ``None`` when no record has one.
+    """
+    keys = ["indicator", "area", "sex"]
+    fmax = float(lk.limits()["fraction"]["fraction_max"])
+    big = rec[rec["value"].to_numpy(float) > fmax]
+    # one figure per series and year of the batch (duplicate rows are the duplicate check's)
+    parts = [big.groupby([*keys, "year"], as_index=False, observed=True)["value"].median().assign(_batch=True)]
+    if history is not None and len(history):
+        parts.append(history[[*keys, "year", "value"]].assign(_batch=False))
+    pool = pd.concat(parts, ignore_index=True)
+    if pool.empty:
+        return None
+    pool = pool.astype({k: str for k in keys}).astype({"year": "int64", "value": float})
+    mine = rec[[*keys, "year"]].astype({k: str for k in keys}).reset_index()
+    mine["year"] = rec["year"].fillna(-1).to_numpy("int64")  # a row whose year is in error: none
+    cand = mine.merge(pool, on=keys, suffixes=("", "_other"))
+    cand = cand[~cand["_batch"].to_numpy(bool) | (cand["year_other"] != cand["year"]).to_numpy()]
+    if cand.empty:
+        return None
+    return cand.groupby("index")["value"].median().reindex(rec.index).astype(float)
 
 
 def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str, code: str,
