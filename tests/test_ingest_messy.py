@@ -845,3 +845,22 @@ def test_a_fraction_beside_the_other_years_of_its_series_in_the_file_is_refused(
     assert "other years" in said.format("en")
     res = ingest([f], out_dir=tmp_path / "out", keep_valid=True)
     assert sorted(res.panel.frame["value"].tolist()) == [98.5, 99.2, 100.0]
+
+
+def test_a_section_heading_merged_across_the_table_is_not_an_error(tmp_path: Path) -> None:
+    """A form's section heading (一、妇女与健康) merged across every column of its row, between
+    data rows, was six errors 'merged cells: each row filled on its own', refusing the file,
+    though no figure was under it.  A merge over rows holding no figure hides none: the row is
+    read as any row without a figure; a merge reaching a row with a figure is still an error."""
+    f = _workbook(tmp_path / "sections.xlsx", [
+        ["指标代码", "年份", "地区", "性别", "数值", "分子", "分母"],
+        ["一、妇女与健康"],
+        [HIV, 2024, "从化区", "合计", 98.5, None, None],
+        ["（二）宫颈癌筛查", None, None, None, None, None, None],
+        [CERVICAL, 2024, "从化区", "合计", None, 12345, 20000],
+        [CERVICAL, 2024, "街口街道", "合计", 61.2, None, None],
+        [CERVICAL, 2024, "江埔街道", "合计", None, None, None],
+    ], merges=("A2:G2", "A4:G4", "E6:E7"))
+    probs = validate([f], latest_year=2024)
+    assert [(p.row, p.code, p.cell) for p in probs if p.severity == "error"] == [(7, "merged_cells", "E7")]
+    assert [r[:2] for r in _records(f)] == [(3, HIV), (5, CERVICAL), (6, CERVICAL)]

@@ -891,7 +891,9 @@ def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any
     for r in sorted(info["hidden_rows"] & data_rows):
         out.append(_problem(name, sheet, r, None, "hidden_row", row=r))
     # a merge over a read column of any row of the table (a row with no figure of its own too: the
-    # figure typed once in a merge over two rows is the upper row's only, the lower one reads blank)
+    # figure typed once in a merge over two rows is the upper row's only, the lower one reads blank);
+    # a merge over rows none of which holds a figure hides none (a section heading such as
+    # 一、妇女与健康 across the table): not read, like any row without a figure, and no error
     table_rows = set(table.frame.index.tolist())
     letters = {v: k for k, v in table.letters.items() if not k.startswith("~")}
     for ref in info["merged"]:
@@ -899,7 +901,7 @@ def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any
             c1, r1, c2, r2 = openpyxl.utils.cell.range_boundaries(ref)
         except (ValueError, TypeError):
             continue
-        if r2 <= table.header_row:
+        if r2 <= table.header_row or data_rows.isdisjoint(range(max(r1, table.header_row + 1), r2 + 1)):
             continue
         for r in range(max(r1, table.header_row + 1), r2 + 1):
             for c in range(c1, c2 + 1):
