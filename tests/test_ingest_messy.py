@@ -771,3 +771,96 @@ def test_counts_in_error_are_said_once_not_also_as_a_missing_value(tmp_path: Pat
     got = [(p.row, p.column, p.code) for p in validate([f]) if p.severity == "error"]
     assert got == [(2, "分母", "zero_denominator"), (3, "分子", "count_not_a_number"),
                    (3, "分母", "count_not_a_number")], got
+
+
+def test_a_figure_for_a_year_still_to_come_is_refused(tmp_path: Path) -> None:
+    """A year after the current one (2028 typed for 2024, the plan's 2030, a template's hidden
+    year edited) was stored as that year's figure: every year of 2000–2030 passed.  No unit has
+    figures for a year still to come, so such a row is an error at its year cell; the run's own
+    date (``now`` of ingest, ``latest_year`` of validate, default today) says which year that is."""
+    from datetime import UTC, date, datetime
+
+    f = tmp_path / "妇联_2024.csv"
+    f.write_text("indicator,year,area,sex,value\n"
+                 f"{HIV},2024,440117,T,98.5\n"
+                 f"{HIV},2025年,440117,T,98.7\n"
+                 f"{HIV},{date.today().year + 1},440117,T,98.9\n", encoding="utf-8")
+    probs = [p for p in validate([f], latest_year=2024) if p.severity == "error"]
+    assert {(p.row, p.column, p.code) for p in probs} == {(3, "year", "year_future"), (4, "year", "year_future")}
+    said = next(p for p in probs if p.row == 3)
+    assert "2025" in said.format("zh") and "2024" in said.format("zh")
+    assert "2025" in said.format("en") and "has not come" in said.format("en")
+    assert "年份" in said.explain("zh").fix
+    assert [p.row for p in validate([f]) if p.code == "year_future"] == [4]  # today's next year
+    res = ingest([f], out_dir=tmp_path / "out", keep_valid=True, now=datetime(2024, 12, 1, tzinfo=UTC))
+    assert res.panel.frame["year"].tolist() == [2024]
+    assert sorted(res.rejected["row"].astype(int)) == [3, 4]
+
+
+def test_a_cell_typed_over_several_lines_is_one_cell_of_one_row(tmp_path: Path) -> None:
+    """A 备注 typed over several lines (Alt+Enter in Excel, saved as CSV: a quoted cell with line
+    breaks) was refused as a quotation mark never closed when it had two line breaks or a comma
+    after one, its row not read; and every row below such a cell was named by its line in the
+    file, not the row Excel shows (the error of row 6 said 第 8 行).  It is one cell of one row;
+    a quotation mark that takes in the rows below it is still an error."""
+    from fzanalysis.panel import annotate
+
+    f = tmp_path / "excel.csv"
+    f.write_bytes(("indicator,year,area,sex,value,numerator,denominator,note\r\n"
+                   f"{HIV},2024,440117,T,98.5,,,\r\n"
+                   f'{HIV},2024,街口街道,T,98.1,,,"1、来源：妇幼年报\n2、含流动人口\n3、已复核"\r\n'
+                   f'{HIV},2024,江埔街道,T,97.9,,,"口径同上年\n含流动人口, 已复核"\r\n'
+                   f"{HIV},2024,城郊街道,T,97.5,,,\r\n"
+                   f"{HIV},2024,温泉镇,T,abc,,,\r\n").encode())
+    probs = validate([f])
+    assert [(p.row, p.column, p.code) for p in probs if p.severity == "error"] == [(6, "value", "not_a_number")]
+    rec = read_submission(f).records
+    assert rec["row"].tolist() == [2, 3, 4, 5, 6]
+    assert rec["note"].tolist()[1:3] == ["1、来源：妇幼年报\n2、含流动人口\n3、已复核", "口径同上年\n含流动人口, 已复核"]
+    ws = openpyxl.load_workbook(annotate(probs, [f], tmp_path / "fb")[0])["excel"]
+    assert ws["E6"].value == "abc" and ws["E6"].comment is not None and ws["H3"].value.endswith("已复核")
+    # a stray quote closed two rows below still takes those rows in: an error, the rest read
+    g = tmp_path / "stray.csv"
+    g.write_text("indicator,year,area,sex,value,note\n"
+                 f'{HIV},2023,440117,T,98.0,"未闭合\n{HIV},2024,440117,T,98.5,\n{HIV},2025,440117,T,98.9,止"\n'
+                 f"{HIV},2022,440117,T,97.0,\n", encoding="utf-8")
+    assert [(p.row, p.code) for p in validate([g], latest_year=2025)] == [(2, "unclosed_quote")]
+    assert read_submission(g).records["year"].tolist() == [2024, 2025, 2022]
+
+
+def test_a_fraction_beside_the_other_years_of_its_series_in_the_file_is_refused(tmp_path: Path) -> None:
+    """A first submission giving 2020–2024 at once: 0.985 for 2021 beside 98.5, 100 … of the same
+    district series was stored as 0.985 %, since its level came only from the committed panel and
+    from the other areas of the same year (none for a district-only figure).  The series' other
+    years in the batch are its level too; a series of small shares stays below 1 untouched."""
+    f = tmp_path / "卫健局_2020-2024.csv"
+    f.write_text("indicator,year,area,sex,value\n"
+                 f"{HIV},2020,440117,T,0.985\n{HIV},2021,440117,T,98.5\n{HIV},2022,440117,T,100\n"
+                 f"{HIV},2023,440117,T,0.991\n{HIV},2024,440117,T,99.2\n", encoding="utf-8")
+    probs = validate([f], latest_year=2024)
+    assert [(p.row, p.column, p.code) for p in probs if p.severity == "error"] == [
+        (2, "value", "fraction"), (5, "value", "fraction")]
+    said = next(p for p in probs if p.row == 2)
+    assert "其他年份" in said.format("zh") and "98.5" in said.format("zh") and "99.2" in said.format("zh")
+    assert "other years" in said.format("en")
+    res = ingest([f], out_dir=tmp_path / "out", keep_valid=True)
+    assert sorted(res.panel.frame["value"].tolist()) == [98.5, 99.2, 100.0]
+
+
+def test_a_section_heading_merged_across_the_table_is_not_an_error(tmp_path: Path) -> None:
+    """A form's section heading (一、妇女与健康) merged across every column of its row, between
+    data rows, was six errors 'merged cells: each row filled on its own', refusing the file,
+    though no figure was under it.  A merge over rows holding no figure hides none: the row is
+    read as any row without a figure; a merge reaching a row with a figure is still an error."""
+    f = _workbook(tmp_path / "sections.xlsx", [
+        ["指标代码", "年份", "地区", "性别", "数值", "分子", "分母"],
+        ["一、妇女与健康"],
+        [HIV, 2024, "从化区", "合计", 98.5, None, None],
+        ["（二）宫颈癌筛查", None, None, None, None, None, None],
+        [CERVICAL, 2024, "从化区", "合计", None, 12345, 20000],
+        [CERVICAL, 2024, "街口街道", "合计", 61.2, None, None],
+        [CERVICAL, 2024, "江埔街道", "合计", None, None, None],
+    ], merges=("A2:G2", "A4:G4", "E6:E7"))
+    probs = validate([f], latest_year=2024)
+    assert [(p.row, p.code, p.cell) for p in probs if p.severity == "error"] == [(7, "merged_cells", "E7")]
+    assert [r[:2] for r in _records(f)] == [(3, HIV), (5, CERVICAL), (6, CERVICAL)]

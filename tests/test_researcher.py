@@ -143,7 +143,7 @@ def test_a_fraction_in_a_lone_series_is_judged_by_its_own_earlier_years() -> Non
     df = pd.DataFrame({"indicator": "mch.screening", "year": range(2010, 2024), "area": "450100", "sex": "F",
                        "value": vals})
     with pytest.warns(FzWarning, match=r"1 percent value.*\n.*year 2023, area 450100, sex F: value 0.682 looks "
-                      r"like a fraction.*its earlier years are about 58.4; expected 68.2"):
+                      r"like a fraction.*its other years are about 58.4; expected 68.2"):
         fzanalysis.as_panel(df, cat)
     # each series by its own earlier years (not another area's, not later ones), with no peer in
     # the year: area A's 0.6 in 2016 against 50-55, area B's 0.9 in 2017 against 80-86

@@ -15,6 +15,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from itertools import islice, repeat
 from pathlib import Path
 from typing import Any
@@ -82,12 +83,7 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
     rec = rec[pct]
     if rec.empty:
         return {}
-    own = None
-    if history is not None and len(history):
-        h = history.groupby(["indicator", "area", "sex"])["value"].median().rename("_own")
-        own = pd.Series(rec[["indicator", "area", "sex"]].merge(h, how="left", left_on=["indicator", "area", "sex"],
-                                                                right_index=True)["_own"].to_numpy(float),
-                        index=rec.index)
+    own = _series_levels(rec, history)
     refs = cat["target"].fillna(cat["baseline_value"]) if "baseline_value" in cat else cat["target"]
     icodes, iuniq = pd.factorize(rec["indicator"])
     ref = pd.Series(pd.to_numeric(refs.reindex(iuniq), errors="coerce").to_numpy(float)[icodes], index=rec.index)
@@ -99,6 +95,33 @@ def _fraction_rows(subs: list[Submission], cat: pd.DataFrame,
         hit &= ~np.array([k in signed for k in zip(rec["file"], rec["sheet"], rec["row"].astype(int))], dtype=bool)
     return {(f, s, int(r)): (float(lv), str(b)) for f, s, r, lv, b in
             zip(rec.loc[hit, "file"], rec.loc[hit, "sheet"], rec.loc[hit, "row"], level[hit], basis[hit])}
+
+
+def _series_levels(rec: pd.DataFrame, history: pd.DataFrame | None) -> pd.Series | None:
+    """Per percent record, the level of its own series (same indicator, area and sex): the median
+    of its figures in ``history`` (every year) and of its figures of the *other* years in the
+    batch above ``fraction_max`` (a file giving 2020–2024 at once: 0.985 for 2021 beside 98.5
+    and 100 is judged against them); NaN for a series with neither.  The ``own`` level of
+    :func:`fzanalysis.panel.schema.fraction_levels`; ``None`` when no record has one.
+    """
+    keys = ["indicator", "area", "sex"]
+    fmax = float(lk.limits()["fraction"]["fraction_max"])
+    big = rec[rec["value"].to_numpy(float) > fmax]
+    # one figure per series and year of the batch (duplicate rows are the duplicate check's)
+    parts = [big.groupby([*keys, "year"], as_index=False, observed=True)["value"].median().assign(_batch=True)]
+    if history is not None and len(history):
+        parts.append(history[[*keys, "year", "value"]].assign(_batch=False))
+    pool = pd.concat(parts, ignore_index=True)
+    if pool.empty:
+        return None
+    pool = pool.astype({k: str for k in keys}).astype({"year": "int64", "value": float})
+    mine = rec[[*keys, "year"]].astype({k: str for k in keys}).reset_index()
+    mine["year"] = rec["year"].fillna(-1).to_numpy("int64")  # a row whose year is in error: none
+    cand = mine.merge(pool, on=keys, suffixes=("", "_other"))
+    cand = cand[~cand["_batch"].to_numpy(bool) | (cand["year_other"] != cand["year"]).to_numpy()]
+    if cand.empty:
+        return None
+    return cand.groupby("index")["value"].median().reindex(rec.index).astype(float)
 
 
 def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str, code: str,
@@ -149,8 +172,10 @@ def _problems_at(sub: Submission, rec: pd.DataFrame, mask: Any, column: str, cod
 
 
 def _row_checks(sub: Submission, cat: pd.DataFrame,
-                fractions: dict[tuple[str, str, int], tuple[float, str]] | None = None) -> list[Problem]:
-    """Bounds, plausibility, negatives, fractions for percent, numerator/denominator, duplicate keys.
+                fractions: dict[tuple[str, str, int], tuple[float, str]] | None = None, *,
+                latest_year: int | None = None) -> list[Problem]:
+    """Bounds, plausibility, negatives, fractions for percent, numerator/denominator, duplicate keys,
+    and years after ``latest_year`` (the current year: nobody has that year's figures yet).
 
     Column-wise: every rule is a boolean mask over the records; a problem is built only for the
     rows a mask selects.
@@ -159,6 +184,11 @@ def _row_checks(sub: Submission, cat: pd.DataFrame,
     rec = sub.records
     if rec.empty:
         return out
+    if latest_year is not None:
+        years = rec["year"].to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            future = years > latest_year
+        out += _problems_at(sub, rec, future, "year", "year_future", found=years, latest=latest_year)
     known = rec["indicator"].isin(cat.index).to_numpy()
     rec = rec[known].reset_index(drop=True)
     if rec.empty:
@@ -576,16 +606,20 @@ def _consistency_problems(sub: Submission, rec: pd.DataFrame, cat: pd.DataFrame)
 
 
 def check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.DataFrame | None, *,
-                skip: Callable[[str | Path], bool] | None = None) -> list[Submission | None]:
+                skip: Callable[[str | Path], bool] | None = None,
+                latest_year: int | None = None) -> list[Submission | None]:
     """Read and check a batch of files; ``None`` for a file ``skip`` says to pass over.
 
     ``cat`` is the normalised catalogue indexed by id (:func:`_lookups.catalog_index`).
+    ``latest_year`` is the last year a figure can be for (default: the current year; a row of a
+    later year is an error, ``year_future``).
     The cyclic garbage collector is paused meanwhile: a file with many problems creates
     hundreds of thousands of small objects, none of them in a cycle, and the collector's
     repeated passes over them would cost more than the checks.
     """
+    latest = date.today().year if latest_year is None else int(latest_year)
     with gc_paused():
-        return _check_files(paths, cat, history, skip=skip)
+        return _check_files(paths, cat, history, skip=skip, latest_year=latest)
 
 
 @contextmanager
@@ -611,7 +645,8 @@ def gc_paused() -> Iterator[None]:
 
 
 def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.DataFrame | None, *,
-                 skip: Callable[[str | Path], bool] | None = None) -> list[Submission | None]:
+                 skip: Callable[[str | Path], bool] | None = None,
+                 latest_year: int | None = None) -> list[Submission | None]:
     subs: list[Submission | None] = []
     for path in paths:
         if skip is not None and skip(path):
@@ -633,7 +668,7 @@ def _check_files(paths: Sequence[str | Path], cat: pd.DataFrame, history: pd.Dat
     clean = []  # each file's rows without an error: what follows adds warnings only
     for sub in real:
         try:
-            sub.problems += _row_checks(sub, cat, fractions)
+            sub.problems += _row_checks(sub, cat, fractions, latest_year=latest_year)
             ok = _without_error_rows(sub)
             sub.problems += _consistency_problems(sub, ok, cat)
         except Exception as exc:  # a bug must not turn into a traceback for the user
@@ -712,7 +747,7 @@ def _batch_conflicts(subs: list[Submission], clean: list[pd.DataFrame]) -> list[
 
 
 def validate(paths: str | Path | Sequence[str | Path], *, catalog: pd.DataFrame | None = None,
-             history: pd.DataFrame | None = None) -> list[Problem]:
+             history: pd.DataFrame | None = None, latest_year: int | None = None) -> list[Problem]:
     """Check submission files without writing anything.
 
     Parameters
@@ -725,6 +760,9 @@ def validate(paths: str | Path | Sequence[str | Path], *, catalog: pd.DataFrame 
     history
         A panel of earlier figures for the jump rule (default: none; the CLI
         uses ``data/processed/panel.parquet`` when it exists).
+    latest_year
+        The last year a figure can be for (default: the current year); a row of a later
+        year is an error (``year_future``: no unit has that year's figures yet).
 
     Returns
     -------
@@ -737,7 +775,7 @@ def validate(paths: str | Path | Sequence[str | Path], *, catalog: pd.DataFrame 
     cat = lk.catalog_index(catalog)
     out: list[Problem] = []
     hist = as_panel(history).frame if history is not None else None
-    for sub in check_files(list(paths), cat, hist):
+    for sub in check_files(list(paths), cat, hist, latest_year=latest_year):
         assert sub is not None
         out += sub.problems
     return out

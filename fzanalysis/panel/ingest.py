@@ -218,7 +218,9 @@ def _merge(paths: list[str | Path], state: store.State, cat: pd.DataFrame, *, ke
             shas[str(path)] = _safe_sha(path)
         return shas[str(path)]
 
-    subs = check_files(paths, cat, current.frame, skip=lambda p: sha_of(p) in seen)
+    # the run's own time (``now``) says which years are still to come
+    subs = check_files(paths, cat, current.frame, skip=lambda p: sha_of(p) in seen,
+                       latest_year=int(stamp[:4]))
     for raw_path, sub in zip(paths, subs):
         path = Path(raw_path)
         shown = str(raw_path)

@@ -35,7 +35,8 @@ from fzanalysis.paths import data_path
 __all__ = ["CSV_ENCODINGS", "DISPLAY_COLUMNS", "HEADER_SCAN_ROWS", "MISSING_TOKENS", "REQUIRED_COLUMNS", "RawTable",
            "Uncalculated", "cell_text", "csv_cells", "decode_csv", "heading_aliases", "heading_mask", "is_missing",
            "lower_heading", "map_header", "missing_mask", "note_text",
-           "normalise_heading", "parse_number", "parse_year", "percent_format", "read_file", "sniff_delimiter",
+           "normalise_heading", "parse_number", "parse_year", "percent_format", "quoted_rows", "read_file",
+           "sniff_delimiter",
            "visible_text"]
 from fzanalysis.panel.problems import Msg, Problem, Severity
 
@@ -521,11 +522,62 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
         if plain is None:
             plain = _plain_lines(text, delimiter, width, utf8)
         return _tables_from_rows(name, None, plain, {}, [], letters=False, lim=lim)
-    problems: list[Problem] = []
-    lines: list[tuple[int, list[str]]] = []
+    lines, strays, too_wide = quoted_rows(text, delimiter, lim["max_columns"])
+    problems = [_quote_problem(name, row, end, reason) for row, end, reason, _line in strays]
+    if too_wide is not None:
+        problems.append(_problem(name, None, too_wide[0], None, "too_many_columns", found=too_wide[1],
+                                 limit=lim["max_columns"]))
+        return [], problems
+    return _tables_from_rows(name, None, lines, {}, problems, letters=False, lim=lim)
+
+
+def quoted_rows(text: str, delimiter: str, max_columns: int | None = None
+                ) -> tuple[list[tuple[int, list[str]]], list[tuple[int, int, str, int]], tuple[int, int] | None]:
+    r"""The rows of a CSV text with quotes, numbered as Excel shows them.
+
+    A cell typed over several lines (Alt+Enter in Excel, saved as ``"第一行\n第二行"``) is one
+    cell of one row, and the rows below it keep the numbers Excel gives them (the line breaks
+    inside cells are not rows).  A quotation mark that is never closed (or closed lines later)
+    would take the lines below it into one cell: a row over several lines is such a *stray
+    quote* when it has more cells than the rows above it, or when one of its cells holds as
+    many delimiters as a row of the table has (a row taken in); with no row above it to
+    compare with, when a cell holds a delimiter or two line breaks.  A stray quote's line is
+    not read (an error, ``unclosed_quote``) and reading resumes on the next line.
+
+    Parameters
+    ----------
+    text
+        The decoded file.
+    delimiter
+        The cell separator (:func:`sniff_delimiter`).
+    max_columns
+        Stop at the first row with more cells (``None``: no limit).
+
+    Returns
+    -------
+    rows : list of (int, list of str)
+        Each row read: its number as Excel shows it, its cells.
+    strays : list of (int, int, str, int)
+        Each stray quote: the row where it opens, the row where reading would have ended, the
+        parser's reason (``""`` when the quote was closed lines later) and its physical line.
+    too_wide : (int, int) or None
+        The row and its number of cells when a row has more than ``max_columns``.
+
+    Examples
+    --------
+    >>> rows, strays, _ = quoted_rows('a,b,note\n1,2,"x\ny\nz"\n3,4,\n', ",")
+    >>> rows
+    [(1, ['a', 'b', 'note']), (2, ['1', '2', 'x\ny\nz']), (3, ['3', '4', ''])]
+    >>> quoted_rows('a,b,note\n1,2,"x\n3,4,y"\n5,6,\n', ",")[1]
+    [(2, 3, '', 2)]
+    """
+    rows: list[tuple[int, list[str]]] = []
+    strays: list[tuple[int, int, str, int]] = []
     physical: list[str] | None = None
-    offset = 0  # lines before the text being read (after an unclosed quote, reading resumes below it)
-    rest = text
+    offset = 0  # lines before the text being read (after a stray quote, reading resumes below it)
+    joined = 0  # line breaks inside the cells of the rows read: no rows of their own in Excel
+    width = 0  # the most cells of a row read so far
+    rest: str | None = text
     while rest is not None:
         reader = csv.reader(io.StringIO(rest, newline=""), delimiter=delimiter, strict=True)
         start, resume = 1, None
@@ -535,19 +587,19 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
             except StopIteration:
                 break
             except csv.Error as exc:
-                problems.append(_quote_problem(name, offset + start, offset + reader.line_num, str(exc)))
+                strays.append((offset + start - joined, offset + reader.line_num - joined, str(exc), offset + start))
                 resume = start
                 break
-            if len(cells) > lim["max_columns"]:
-                problems.append(_problem(name, None, offset + start, None, "too_many_columns",
-                                         found=len(cells), limit=lim["max_columns"]))
-                return [], problems
+            if max_columns is not None and len(cells) > max_columns:
+                return rows, strays, (offset + start - joined, len(cells))
             spans = reader.line_num - start
-            if spans > 0 and any("\n" in c and (delimiter in c or c.count("\n") > 1) for c in cells):
-                problems.append(_quote_problem(name, offset + start, offset + reader.line_num, ""))
+            if spans > 0 and _swallowed(cells, delimiter, width):
+                strays.append((offset + start - joined, offset + reader.line_num - joined, "", offset + start))
                 resume = start
                 break
-            lines.append((offset + start, cells))
+            rows.append((offset + start - joined, cells))
+            joined += spans
+            width = max(width, len(cells))
             start = reader.line_num + 1
         rest = None
         if resume is not None:
@@ -556,7 +608,15 @@ def _read_csv(data: bytes, name: str, lim: dict[str, Any]) -> tuple[list[RawTabl
                 physical = io.StringIO(text, newline="").readlines()
             offset += resume
             rest = "".join(physical[offset:]) if offset < len(physical) else None
-    return _tables_from_rows(name, None, lines, {}, problems, letters=False, lim=lim)
+    return rows, strays, None
+
+
+def _swallowed(cells: list[str], delimiter: str, width: int) -> bool:
+    """Whether a row read over several lines is a stray quote's (see :func:`quoted_rows`)."""
+    multi = [c for c in cells if "\n" in c or "\r" in c]
+    if not width:
+        return any(delimiter in c or c.count("\n") > 1 for c in multi)
+    return len(cells) > width or any(c.count(delimiter) >= max(width - 1, 1) for c in multi)
 
 
 def sniff_delimiter(text: str) -> str:
@@ -593,7 +653,15 @@ def csv_cells(path: str | Path, *, limits: dict[str, Any] | None = None) -> list
     if text is None:
         text = data.decode("utf-8", "replace")
     d = sniff_delimiter(text)
-    return [next(csv.reader([line], delimiter=d), []) for line in re.split(r"\r\n|\r|\n", text)]
+    lines = re.split(r"\r\n|\r|\n", text)
+    if '"' not in text:
+        return [next(csv.reader([line], delimiter=d), []) for line in lines]
+    # the rows as the reader numbers them (a cell over several lines is one row); a stray
+    # quote's line shown as it is, its cell ending at the end of its line
+    rows, strays, _ = quoted_rows(text, d)
+    shown = dict(rows)
+    shown.update({row: next(csv.reader([lines[line - 1]], delimiter=d), []) for row, _e, _r, line in strays})
+    return [shown.get(r, []) for r in range(1, max(shown, default=0) + 1)]
 
 
 def _widest(text: str, delimiter: str) -> int:
@@ -823,7 +891,9 @@ def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any
     for r in sorted(info["hidden_rows"] & data_rows):
         out.append(_problem(name, sheet, r, None, "hidden_row", row=r))
     # a merge over a read column of any row of the table (a row with no figure of its own too: the
-    # figure typed once in a merge over two rows is the upper row's only, the lower one reads blank)
+    # figure typed once in a merge over two rows is the upper row's only, the lower one reads blank);
+    # a merge over rows none of which holds a figure hides none (a section heading such as
+    # 一、妇女与健康 across the table): not read, like any row without a figure, and no error
     table_rows = set(table.frame.index.tolist())
     letters = {v: k for k, v in table.letters.items() if not k.startswith("~")}
     for ref in info["merged"]:
@@ -831,7 +901,7 @@ def _layout_problems(name: str, sheet: str, table: RawTable, info: dict[str, Any
             c1, r1, c2, r2 = openpyxl.utils.cell.range_boundaries(ref)
         except (ValueError, TypeError):
             continue
-        if r2 <= table.header_row:
+        if r2 <= table.header_row or data_rows.isdisjoint(range(max(r1, table.header_row + 1), r2 + 1)):
             continue
         for r in range(max(r1, table.header_row + 1), r2 + 1):
             for c in range(c1, c2 + 1):
