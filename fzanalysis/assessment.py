@@ -649,6 +649,11 @@ def cagr_category(p: float, c: float = 1.0) -> str:
     return "limited_progress"
 
 
+#: Progress categories whose central projection misses the target (methods 3.3): a figure close
+#: to its target with one of them is not 基本实现 (:func:`verdict`).
+_OFF_COURSE = ("limited_progress", "acceleration_needed", "slipping", "deterioration")
+
+
 def verdict(
     *,
     status: str,
@@ -706,7 +711,10 @@ def verdict(
     :math:`\le 5\%` -> ``largely_achieved`` (基本实现, includes a point that meets
     the target with an interval straddling it), :math:`> 20\%` -> ``large_gap``
     (差距较大), else ``gap_remains`` (仍有差距); a progress category
-    ``deterioration`` moves each one step down (基本实现 -> 仍有差距 -> 差距较大).
+    ``deterioration`` moves each one step down (基本实现 -> 仍有差距 -> 差距较大), and a figure
+    within 5 % whose projection misses the target (category ``limited_progress``,
+    ``acceleration_needed``, ``slipping``) is ``gap_remains``: 基本实现 means close and on course
+    (``assess.yaml: verdict.largely_achieved_needs_course``).
     Directional targets: ``cannot_judge`` with a category ``on_track`` or
     ``achieved`` (the projection moves the required way) -> ``largely_achieved``,
     with another category -> ``gap_remains``, without one the slope decides
@@ -722,6 +730,8 @@ def verdict(
     >>> from fzanalysis.assessment import verdict
     >>> verdict(status="not_met", comparator=">=", gap=3.0, target=80.0)
     'largely_achieved'
+    >>> verdict(status="not_met", comparator=">=", gap=3.0, target=80.0, category="limited_progress")
+    'gap_remains'
     >>> verdict(status="not_met", comparator=">=", gap=30.0, target=80.0)
     'large_gap'
     >>> verdict(status="cannot_judge", comparator="<", gap=-1.0, target=7.5, too_wide=True)
@@ -756,9 +766,13 @@ def verdict(
     denom = abs(float(target)) * float(scale) if not _isnan(target) else 0.0
     rel = (gap / denom) if denom > 0 else (0.0 if gap <= 0 else math.inf)
     worse = vr.get("deterioration_escalates", True) and category == "deterioration"
+    # close to the target, but the projection misses it (进展有限 / 需加快进度 / 难以保持 beside 达标
+    # 困难（概率20%）): not 基本实现 either, where the projection has a say (a reviewer's finding:
+    # 妇女体质测定 91.7% against ≥ 96% read 基本实现 beside a probability of 20%)
+    off_course = vr.get("largely_achieved_needs_course", True) and category in _OFF_COURSE
     if rel <= float(vr["largely_achieved_max_rel_gap"]):
         # close to the target but moving away from it: not 基本实现 beside 倒退 (one step down)
-        return "gap_remains" if worse else "largely_achieved"
+        return "gap_remains" if (worse or off_course) else "largely_achieved"
     if rel > float(vr["large_gap_min_rel_gap"]):
         return "large_gap"
     if worse:

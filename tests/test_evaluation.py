@@ -70,6 +70,24 @@ def test_numeric_categories_and_probabilities_do_not_contradict(demo_eval):
                 & (num["probability"] >= 0.5)).any()
 
 
+def test_largely_achieved_is_never_beside_a_probability_of_missing(demo_eval):
+    """基本实现 beside 难以达标（概率20%）: 妇女体质测定标准合格以上比例 (91.7% against ≥ 96%, within 5 %)
+    and five others read as basically achieved while the same row said they would probably be
+    missed.  基本实现 now means close and on course: no target is 基本实现 with a probability in the
+    难以 band."""
+    t = demo_eval.targets
+    close = t[t["verdict"] == "largely_achieved"]
+    assert len(close) >= 5
+    p = close["probability"].dropna()
+    assert (p >= 0.5).all(), close.loc[p.index[p < 0.5], ["name_zh", "probability"]]
+    # the rule sends such a figure to 仍有差距, not further
+    from fzanalysis.assessment import verdict
+    assert verdict(status="not_met", comparator=">=", gap=4.3, target=96.0, category="limited_progress") \
+        == "gap_remains"
+    assert verdict(status="not_met", comparator=">=", gap=4.3, target=96.0, category="on_track") \
+        == "largely_achieved"
+
+
 def test_pooled_rates_state_no_single_year_change(demo_eval):
     t = demo_eval.targets.set_index("indicator")
     mm = t.loc["health.maternal_mortality"]
