@@ -163,7 +163,9 @@ def status_sheet(judgement: pd.DataFrame, *, lang: Lang = "zh") -> pd.DataFrame:
         "domain": [labels.domain_label(d, lang) for d in j["domain"]],
         "clause": [labels.clause_label(c, lang) for c in j["clause"]],
         "name": tables.display_names(j, lang),
-        "sex": [labels.sex_label(s, lang) for s in j["sex"]],
+        # as the index writes it: 女/男, blank for a total (合计 beside 妇女生育保险参保率, a women-only
+        # population, read as both sexes; the long sheet keeps 合计 to tell its rows apart)
+        "sex": [tables._sex_word(s, lang) for s in j["sex"]],
         "year": [None if tables._isna(y) else int(y) for y in j["year"]],
         "value": [_num(v) for v in j["value"]],
         # a rate pooled over several years says so beside its figure (methods 1.3), as every view
