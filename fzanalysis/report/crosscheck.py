@@ -199,7 +199,7 @@ def _check_index(path: Path, status: pd.DataFrame, lang: labels.Lang, report_yea
         out.append(f"{path.name}: {len(rows)} headline rows, status.csv has {len(status)}")
     for row, rec in zip(rows, status.to_dict("records"), strict=False):
         exp = _expected_row(rec, lang, report_year)
-        want = [exp["name"], "" if rec["sex"] == "T" else exp["sex"], exp["value"], exp["target"], exp["status"],
+        want = [exp["name"], exp["sex"], exp["value"], exp["target"], exp["status"],
                 exp["category"], exp["verdict"], exp["projection"], exp["probability"], exp["warnings"]]
         if row != want:
             diff = [f"{a!r} ≠ {b!r}" for a, b in zip(row, want, strict=True) if a != b]

@@ -218,7 +218,7 @@ def render_index(
             for rec in rows.to_dict("records"):
                 w = tables.target_words(rec, lang, report_year=provenance.get("assessed_year"))
                 recs.append({
-                    "name": w["name"], "sex_label": "" if rec["sex"] == "T" else w["sex"],
+                    "name": w["name"], "sex_label": w["sex"],
                     "value_fmt": w["value"], "target_fmt": w["target"], "status": rec["status"],
                     "status_label": w["status"], "category_label": w["category"],
                     "verdict_label": w["verdict"], "projected_fmt": w["projection"],

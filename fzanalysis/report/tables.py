@@ -393,7 +393,7 @@ def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int 
     return {
         "name": labels.name_with_sex(str(rec[f"name_{lang}"]), rec.get("sex"), lang=lang,
                                      subject_sex=rec.get("subject_sex")),
-        "sex": labels.sex_label(str(rec["sex"]), lang),
+        "sex": _sex_word(rec["sex"], lang),  # 女/男, blank for a total (the one rule of every view)
         "value": value,
         "target": labels.target_words(rec, lang) or _target_words(
             rec["comparator"], rec["target"], rec["unit"], rec["tolerance"], lang, word,
