@@ -663,3 +663,23 @@ def test_midterm_measures_say_why_each_target_is_named(tmp_path):
             named = t.split("差距较大的有", 1)[1].split("。")[0]
             assert not [n for n in achieved if n in named]
     assert "差距较大、预计难以如期实现或难以保持" not in body
+
+
+def test_the_report_command_honours_fzanalysis_reports(tmp_path, monkeypatch):
+    """$FZANALYSIS_REPORTS was read by the library (paths.reports_dir) and ignored by the command,
+    which wrote to <workdir>/reports.  Order: --out, then the variable, then <workdir>/reports."""
+    from fzanalysis.report import cli as report_cli
+
+    seen = []
+    class Done:  # a run that succeeded, as run_reports returns it
+        runs, ok, out_dir, failed, exit_code = [], True, tmp_path, [], 0
+
+    monkeypatch.setattr(report_cli, "run_reports", lambda batch, **kw: seen.append(kw["out_root"]) or [Done()])
+    monkeypatch.setenv("FZANALYSIS_REPORTS", str(tmp_path / "env"))
+    from fzanalysis.cli import main
+
+    assert main(["report", "--year", "2024", "--workdir", str(tmp_path), "--no-progress"]) == 0
+    assert main(["report", "--year", "2024", "--out", str(tmp_path / "o"), "--no-progress"]) == 0
+    monkeypatch.delenv("FZANALYSIS_REPORTS")
+    assert main(["report", "--year", "2024", "--workdir", str(tmp_path), "--no-progress"]) == 0
+    assert seen == [tmp_path / "env", tmp_path / "o", tmp_path / "reports"]

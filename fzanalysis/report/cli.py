@@ -15,6 +15,7 @@ current directory).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -105,7 +106,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--fresh-kernels", action="store_true",
                    help="start a kernel for every chapter instead of keeping one per worker (slower; same output)")
     p.add_argument("--params", default=None, help="a params YAML instead of the kind's own")
-    p.add_argument("--out", default=None, help="parent folder of the reports (default: <workdir>/reports)")
+    p.add_argument("--out", default=None,
+                   help="parent folder of the reports (default: $FZANALYSIS_REPORTS if set, else <workdir>/reports)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cli)
 
@@ -143,7 +145,10 @@ def _kind_is_for(kind: str, year: int | None) -> bool:
 def _cli(ns: argparse.Namespace) -> int:
     workdir = Path(ns.workdir).expanduser().resolve()
     data = None if ns.data is None else Path(ns.data).resolve()  # as checked by data_option
-    out = Path(ns.out) if ns.out else workdir / "reports"
+    # --out, else $FZANALYSIS_REPORTS (fzanalysis.paths.reports_dir, as the library reads it), else
+    # <workdir>/reports: the variable was read by the library and ignored by the command
+    env = os.environ.get("FZANALYSIS_REPORTS")
+    out = Path(ns.out) if ns.out else (Path(env).expanduser().resolve() if env else workdir / "reports")
     batch = requests(ns.year, ns.kind, ns.lang, ns.plan)
     try:
         results = run_reports(batch, data=data, jobs=ns.jobs, dask=ns.dask, out_root=out, force=ns.force,
