@@ -52,7 +52,9 @@ its probability) and derives everything a reader is told from those two, with on
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -142,11 +144,14 @@ class Evaluation:
 PER_AREA = codes.PER_AREA_METHOD
 
 
-def _per_area_towns(out: pd.DataFrame, r: dict, district: str) -> pd.DataFrame:
+def per_area_towns(out: pd.DataFrame, r: Mapping[str, Any], district: str | None = None) -> pd.DataFrame:
     """The town rows a per-area district row ``r`` sums up: same indicator and sex, a town the
-    target applies to (:func:`fzanalysis.assessment.assess` marks the others ``not_applicable``)."""
-    return out[(out["indicator"] == r["indicator"]) & (out["sex"] == r["sex"]) & (out["area"] != district)
-               & (out["status"] != "not_applicable")]
+    target applies to (:func:`fzanalysis.assessment.assess` marks the others ``not_applicable``).
+    The one rule of the probability (:func:`_per_area_projection`), the report's charts and the
+    dashboard; ``district`` defaults to the row's own area."""
+    district = str(r["area"]) if district is None else str(district)
+    return out[(out["indicator"] == r["indicator"]) & (out["sex"] == r["sex"])
+               & (out["area"].astype(str) != district) & (out["status"] != "not_applicable")]
 
 
 def _per_area_projection(out: pd.DataFrame, district: str) -> pd.DataFrame:
@@ -170,7 +175,7 @@ def _per_area_projection(out: pd.DataFrame, district: str) -> pd.DataFrame:
         out["projected_meets"] = out["projected_meets"].astype(object)
     for i in rows:
         r = out.loc[i].to_dict()
-        towns = _per_area_towns(out, r, district)
+        towns = per_area_towns(out, r, district)
         p_k = pd.to_numeric(towns["p_meet"], errors="coerce")
         n = r.get("n_areas")
         complete = len(towns) > 0 and p_k.notna().all() and (pd.isna(n) or len(towns) == int(n))
@@ -205,7 +210,7 @@ def _per_area_category(r: dict, out: pd.DataFrame, district: str) -> str:
         return "achieved" if good else "slipping"
     if good:
         return "on_track"
-    towns = _per_area_towns(out, r, district)
+    towns = per_area_towns(out, r, district)
     worst = [c for c in codes.CATEGORIES[::-1] if c in set(towns["category"]) and c in
              ("deterioration", "limited_progress", "acceleration_needed")] if "category" in towns else []
     return worst[0] if worst else "acceleration_needed"

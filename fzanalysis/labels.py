@@ -260,6 +260,28 @@ def target_words(rec: Any, lang: Lang = "zh") -> str:
     return "" if value is None or _isna(value) else str(value).strip()
 
 
+def row_target(rec: Any, lang: Lang = "zh", *, word: str | None = None) -> str:
+    """One judged row's target as every table, workbook and dashboard writes it: the catalogue's
+    own words for a target without a number (:func:`target_words`), else :func:`format_target` in
+    symbols, ``每个街道 ≥ 1名`` for a per-area district row (:func:`per_area_kind`); ``""`` without
+    a comparator.
+
+    Examples
+    --------
+    >>> row_target({"comparator": ">=", "target": 96, "unit": "percent", "tolerance": math.nan})
+    '≥ 96%'
+    >>> row_target({"comparator": "maintain", "target_words_zh": "未设目标，按保持2020年水平监测"})
+    '未设目标，按保持2020年水平监测'
+    """
+    words = target_words(rec, lang)
+    comparator = rec.get("comparator")
+    if words or _isna(comparator) or str(comparator) == "":
+        return words
+    return format_target(str(comparator), rec.get("target"), str(rec.get("unit")),
+                         tolerance=rec.get("tolerance", math.nan), lang=lang, style="symbol", word=word,
+                         each=per_area_kind(rec, lang))
+
+
 def per_area_kind(rec: Any, lang: Lang = "zh") -> str | None:
     """What the towns of a per-area target's district row are called (:func:`area_kind_word`:
     街道), for a row judged town by town (``method`` :data:`fzanalysis.codes.PER_AREA_METHOD`,

@@ -23,7 +23,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from fzanalysis import codes, comparators, gazetteer, plan
 from fzanalysis.catalog import normalize as normalize_catalog
-from fzanalysis.evaluation import of_sex
+from fzanalysis.evaluation import of_sex, per_area_towns
 from fzanalysis.exceptions import CatalogError, PlotError
 from fzanalysis.fonts import use_cjk_font
 from fzanalysis.geo import (
@@ -44,13 +44,13 @@ from fzanalysis.labels import (
     domain_order,
     fill,
     format_number,
-    format_target,
     format_value,
     gender_difference,
     is_published,
     label,
     per_area_kind,
     pooled_note,
+    row_target,
     target_words,
     unit_label,
     unit_word,
@@ -711,13 +711,11 @@ def gender_gap_dumbbell(frame: pd.DataFrame, *, ax: Axes | None = None, lang: La
 
 # --------------------------------------------------------------------------
 def _per_area_values(assessed: pd.DataFrame, row: pd.Series) -> np.ndarray:
-    """The figures of the towns a per-area district ``row`` is judged on (its indicator and sex,
-    every other area the target applies to, :func:`fzanalysis.evaluate`), in ``assessed``."""
+    """The figures of the towns a per-area district ``row`` is judged on
+    (:func:`fzanalysis.evaluation.per_area_towns`), in ``assessed``."""
     if "status" not in assessed.columns:
         return np.array([])
-    towns = assessed[(assessed["indicator"] == row["indicator"]) & (assessed["sex"] == row.get("sex"))
-                     & (assessed["area"].astype(str) != str(row["area"]))
-                     & (assessed["status"] != "not_applicable")]
+    towns = per_area_towns(assessed, row)
     return pd.to_numeric(towns["value"], errors="coerce").dropna().to_numpy(float)
 
 
@@ -853,9 +851,7 @@ def domain_dashboard(assessed: pd.DataFrame, domain: str, *, lang: Lang = "zh",
             value_txt += pooled_note(r.get("pooled_years"), lang)
         # a target without a number in the plan's own words (未设目标，按保持2020年水平监测), as the tables say it
         target_txt = wrap_title(target_words(r, lang), 16 if lang == "zh" else 36) or (
-            f"{_t('target', lang)} " + format_target(str(r["comparator"]), r.get("target"), r.get("unit"),
-                                                     tolerance=r.get("tolerance", math.nan), lang=lang,
-                                                     style="symbol", word=word, each=each))
+            f"{_t('target', lang)} " + row_target(r, lang, word=word))
         ax.text(1.01, 0.5, f"{value_txt}\n{target_txt}\n{pal.get(cat, pal['insufficient_data'])[0]}",
                 transform=ax.transAxes, ha="left", va="center", fontsize=7)
         nm = r.get(name_col) if pd.notna(r.get(name_col, math.nan)) else r["indicator"]

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from fzanalysis import codes, comparators, labels, plots
-from fzanalysis.evaluation import PER_AREA
+from fzanalysis.evaluation import PER_AREA, per_area_towns
 from fzanalysis.labels import Lang
 
 __all__ = ["fan_chart_for"]
@@ -122,12 +122,12 @@ def fan_chart_for(
 
 def _per_area_towns(judgement: pd.DataFrame | None, indicator: str, area: str, sex: str) -> list[str]:
     """The towns of a per-area target's district row in ``judgement`` (its ``method`` is
-    ``per_area``, :func:`fzanalysis.evaluate`): those the target applies to; else ``[]``."""
+    ``per_area``, :func:`fzanalysis.evaluate`): those the target applies to
+    (:func:`fzanalysis.evaluation.per_area_towns`); else ``[]``."""
     if judgement is None or "method" not in judgement.columns:
         return []
-    ind = judgement[(judgement["indicator"] == indicator) & (judgement["sex"] == sex)]
-    here = ind[ind["area"].astype(str) == area]
+    here = judgement[(judgement["indicator"] == indicator) & (judgement["sex"] == sex)
+                     & (judgement["area"].astype(str) == area)]
     if here.empty or str(here["method"].iloc[0]) != PER_AREA:
         return []
-    return [str(a) for a in ind.loc[(ind["area"].astype(str) != area)
-                                    & (ind["status"] != "not_applicable"), "area"]]
+    return [str(a) for a in per_area_towns(judgement, here.iloc[0])["area"]]

@@ -395,9 +395,7 @@ def target_words(rec: Mapping[str, Any], lang: Lang = "zh", *, report_year: int 
                                      subject_sex=rec.get("subject_sex")),
         "sex": _sex_word(rec["sex"], lang),  # 女/男, blank for a total (the one rule of every view)
         "value": value,
-        "target": labels.target_words(rec, lang) or _target_words(
-            rec["comparator"], rec["target"], rec["unit"], rec["tolerance"], lang, word,
-            each=labels.per_area_kind(rec, lang)),
+        "target": labels.row_target(rec, lang, word=word),
         "status": labels.label("status", rec["status"], lang),
         "category": labels.label("category", rec["category"], lang),
         "verdict": labels.label("verdict", rec["verdict"], lang),
@@ -538,15 +536,6 @@ def _sex_word(sex: Any, lang: Lang) -> str:
     return "" if _isna(sex) or str(sex) == "T" else labels.sex_label(str(sex), lang)
 
 
-def _target_words(comparator: Any, target: Any, unit: Any, tolerance: Any, lang: Lang,
-                  word: str | None = None, each: str | None = None) -> str:
-    if _isna(comparator) or str(comparator) == "":
-        return ""
-    # a per-area target's district row: 每个街道 ≥ 1名 (its value is the district's total)
-    return labels.format_target(str(comparator), target, str(unit), tolerance=tolerance, lang=lang,
-                                style="symbol", word=word, each=each)
-
-
 def _words(frame: pd.DataFrame, lang: Lang) -> list[str]:
     """Each row's counting word (:func:`fzanalysis.labels.unit_word`: the indicator's own, 条 for
     adverts, else its unit's, 个), for the columns that write a count."""
@@ -556,13 +545,10 @@ def _words(frame: pd.DataFrame, lang: Lang) -> list[str]:
 
 
 def _targets(frame: pd.DataFrame, lang: Lang) -> list[str]:
-    """Each row's target as the tables write it (:func:`_target_words`, in the row's counting word;
-    a target without a number in the catalogue's own words, :func:`fzanalysis.labels.target_words`)."""
-    recs = frame.to_dict("records")
-    each = [labels.per_area_kind(r, lang) for r in recs] if "method" in frame.columns else [None] * len(frame)
-    return [labels.target_words(r, lang) or _target_words(c, t, u, tol, lang, w, e) for r, c, t, u, tol, w, e in
-            zip(recs, frame["comparator"], frame["target"], frame["unit"], frame["tolerance"], _words(frame, lang),
-                each, strict=True)]
+    """Each row's target as the tables write it (:func:`fzanalysis.labels.row_target`, in the
+    row's counting word)."""
+    return [labels.row_target(r, lang, word=w) for r, w in zip(frame.to_dict("records"), _words(frame, lang),
+                                                                strict=True)]
 
 
 def warnings_label(codes_: Any, lang: Lang = "zh", *, comparator: Any = None, method: Any = None,

@@ -1466,12 +1466,13 @@ def warning_flags(M: SeriesMatrix, res: Projection) -> dict[str, np.ndarray]:
     # maintain always asked; the sign of a noisy 5-point slope (-0.12 a year beside 较上年提高3.6个
     # 百分点) fired it for every other target, so one word carried two standards of evidence
     # -- or the trend the projection continues (from a detected turn on, 5.1) does: its slope's
-    # two-sided 95 % interval lies on the wrong side of zero (rose five years, fell three: the
+    # two-sided interval (maintain_decline_level, 95 %) lies on the wrong side of zero (rose five years, fell three: the
     # last five values alone are not significant, the fall the projection continues is)
     md = res.model
     b = np.where(md.pois, md.pfit.b, md.fit.b)
     se = np.where(md.pois, md.pfit.se_slope(), md.fit.se_slope())
-    crit = np.where(md.pois, t_quantile(0.95, np.inf), t_quantile(0.95, md.fit.df))
+    lvl = float(w["maintain_decline_level"])  # the one level of the trend test (methods 2.4)
+    crit = np.where(md.pois, t_quantile(lvl, np.inf), t_quantile(lvl, md.fit.df))
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.where(se > 0, b / se, 0.0)
         fit_away = (req * t < 0) & (np.abs(t) > crit) & (res.n_points >= int(w["trend_test_min_points"]))
