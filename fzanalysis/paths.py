@@ -40,7 +40,10 @@ def data_path(*parts: str) -> Path:
     return data_dir().joinpath(*parts)
 
 
-def reports_dir() -> Path:
-    """Default output folder for generated reports (``reports/``)."""
+def reports_dir(default: Path | None = None) -> Path:
+    """Default output folder for generated reports: ``$FZANALYSIS_REPORTS``, else ``default``
+    (the command's ``<workdir>/reports``), else the repository's ``reports/``."""
     env = os.environ.get("FZANALYSIS_REPORTS")
-    return Path(env).expanduser().resolve() if env else REPO_DIR / "reports"
+    if env:
+        return Path(env).expanduser().resolve()
+    return default if default is not None else REPO_DIR / "reports"

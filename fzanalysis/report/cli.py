@@ -15,13 +15,13 @@ current directory).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from fzanalysis import plan
 from fzanalysis.exceptions import FzError
 from fzanalysis.panel.cli import DATA_HELP, data_option
+from fzanalysis.paths import reports_dir
 from fzanalysis.report.executors import available_cores
 from fzanalysis.report.folders import WAIT
 from fzanalysis.report.params import KINDS, LANGS, params_file, read_params
@@ -145,10 +145,9 @@ def _kind_is_for(kind: str, year: int | None) -> bool:
 def _cli(ns: argparse.Namespace) -> int:
     workdir = Path(ns.workdir).expanduser().resolve()
     data = None if ns.data is None else Path(ns.data).resolve()  # as checked by data_option
-    # --out, else $FZANALYSIS_REPORTS (fzanalysis.paths.reports_dir, as the library reads it), else
-    # <workdir>/reports: the variable was read by the library and ignored by the command
-    env = os.environ.get("FZANALYSIS_REPORTS")
-    out = Path(ns.out) if ns.out else (Path(env).expanduser().resolve() if env else workdir / "reports")
+    # --out, else $FZANALYSIS_REPORTS, else <workdir>/reports (paths.reports_dir, the library's own
+    # rule: the variable was read by the library and ignored by the command)
+    out = Path(ns.out) if ns.out else reports_dir(workdir / "reports")
     batch = requests(ns.year, ns.kind, ns.lang, ns.plan)
     try:
         results = run_reports(batch, data=data, jobs=ns.jobs, dask=ns.dask, out_root=out, force=ns.force,
